@@ -1,0 +1,148 @@
+// Package event defines Pulse's domain types: the tracked user event, the
+// processing-log record kept for every message, and the rules that make an
+// event valid. It depends on nothing else in Pulse, so every layer (HTTP,
+// Kafka, pipeline, store, live) speaks the same types.
+package event
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event is one tracked user action. The JSON names are the seed's.
+type Event struct {
+	// EventID identifies the event end to end and makes storage idempotent.
+	// Generated at ingest when absent; derived from the record's coordinates
+	// when a Kafka record carries none (see DerivedID).
+	EventID   string    `json:"event_id"`
+	UserID    string    `json:"user_id"`
+	EventType string    `json:"event_type"`
+	ElementID string    `json:"element_id"`
+	Timestamp time.Time `json:"timestamp"`
+	SessionID string    `json:"session_id,omitempty"`
+	Page      string    `json:"page,omitempty"`
+	Message   string    `json:"message,omitempty"`
+	// Properties is a JSON object, kept verbatim.
+	Properties json.RawMessage `json:"properties,omitempty"`
+
+	// Simulation fields: how long processing takes and whether it fails.
+	DelaySeconds float64 `json:"delay_seconds,omitempty"`
+	ShouldFail   bool    `json:"should_fail,omitempty"`
+}
+
+// Key is the Kafka record key: readable bytes that keep one user's events
+// of one type in order on one partition.
+func (e *Event) Key() []byte {
+	k := make([]byte, 0, len(e.UserID)+1+len(e.EventType))
+	k = append(k, e.UserID...)
+	k = append(k, ':')
+	return append(k, e.EventType...)
+}
+
+// Seed event types. Custom types matching TypePattern are accepted too.
+const (
+	TypePageView    = "page_view"
+	TypeButtonClick = "button_click"
+	TypeFormSubmit  = "form_submit"
+	TypeUserLogin   = "user_login"
+	TypeAPICall     = "api_call"
+)
+
+// Status is the state of a message in the processing log.
+type Status string
+
+// Processing-log states. Queued and Processing (and Retrying, a Processing
+// message waiting for its next attempt) live in memory; Completed and
+// DeadLettered are written to the store once, when the message is done.
+const (
+	StatusQueued       Status = "queued"
+	StatusProcessing   Status = "processing"
+	StatusRetrying     Status = "retrying"
+	StatusCompleted    Status = "completed"
+	StatusFailed       Status = "failed"
+	StatusDeadLettered Status = "dead_lettered"
+)
+
+// Terminal reports whether no further state follows s.
+func (s Status) Terminal() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusDeadLettered
+}
+
+// Valid reports whether s is one of the known states.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusQueued, StatusProcessing, StatusRetrying, StatusCompleted, StatusFailed, StatusDeadLettered:
+		return true
+	}
+	return false
+}
+
+// Source says where a message entered Pulse.
+type Source string
+
+// Sources, carried in the Kafka header "source"; a record without it is
+// SourceKafka (any other producer: kcat, Java, ...).
+const (
+	SourceAPI      Source = "api"
+	SourceKafka    Source = "kafka"
+	SourceProducer Source = "producer"
+)
+
+// Valid reports whether s is one of the known sources.
+func (s Source) Valid() bool {
+	return s == SourceAPI || s == SourceKafka || s == SourceProducer
+}
+
+// Message is the processing-log record of one Kafka record: the seed's
+// MessageQueue row. Pulse writes it once, with the event, when processing
+// ends; in-flight states are only broadcast.
+type Message struct {
+	// ID is the store's row id; zero until stored.
+	ID        int64  `json:"id"`
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	UserID    string `json:"user_id"`
+	ElementID string `json:"element_id"`
+
+	Status     Status `json:"status"`
+	Source     Source `json:"source"`
+	ConsumerID string `json:"consumer_id"`
+	Topic      string `json:"topic"`
+	Partition  int32  `json:"partition"`
+	Offset     int64  `json:"offset"`
+	RequestID  string `json:"request_id,omitempty"`
+
+	// QueuedAt is the record's Kafka timestamp (when it was produced).
+	QueuedAt    time.Time  `json:"queued_at"`
+	StartedAt   *time.Time `json:"started_at"`
+	CompletedAt *time.Time `json:"completed_at"`
+	// DurationMS is the processing time of the final attempt, from its start
+	// to its end, in milliseconds.
+	DurationMS float64 `json:"duration_ms"`
+	Retries    int     `json:"retries"`
+	// NextRetryAt is set while the message waits for another attempt.
+	NextRetryAt *time.Time `json:"next_retry_at,omitempty"`
+	Error       string     `json:"error,omitempty"`
+}
+
+// Stored is an event as the store returns it: the event plus its row id
+// and the time it was stored.
+type Stored struct {
+	ID int64 `json:"id"`
+	Event
+	Source    Source    `json:"source"`
+	Partition int32     `json:"partition"`
+	Offset    int64     `json:"offset"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Change is what the live side learns when the pipeline moves on: events
+// stored for the first time, processing-log state changes, and the ids of
+// messages that finished without writing anything new (a redelivered record
+// whose event was already stored). Statistics count an event or a terminal
+// message only from here, so nothing is counted twice.
+type Change struct {
+	Events   []Stored  `json:"events,omitempty"`
+	Messages []Message `json:"messages,omitempty"`
+	Settled  []string  `json:"settled,omitempty"`
+}

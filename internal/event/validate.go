@@ -1,0 +1,279 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Limits on an event. Each violation is an *Error naming the field.
+const (
+	MaxRecordBytes     = 64 << 10 // a whole encoded event
+	MaxIDLen           = 128      // event_id, user_id, element_id, session_id
+	MaxTypeLen         = 64
+	MaxPageLen         = 512
+	MaxMessageLen      = 4096
+	MaxPropertiesBytes = 16 << 10
+	MaxPropertiesDepth = 8
+	MaxDelaySeconds    = 30
+)
+
+// TypePattern is the format of an event type: the seed's types and any
+// custom one in lower snake case.
+var TypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// Error is a validation failure of one field. Its text is safe to show to
+// the client that sent the event.
+type Error struct {
+	Field  string
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// IsInvalid reports whether err is a validation failure.
+func IsInvalid(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
+
+func invalid(field, format string, args ...any) *Error {
+	return &Error{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// wire is the JSON form accepted on input: strings are checked by hand so
+// that timestamps in several common layouts parse and every error names its
+// field.
+type wire struct {
+	EventID      string          `json:"event_id"`
+	UserID       *string         `json:"user_id"`
+	EventType    *string         `json:"event_type"`
+	ElementID    string          `json:"element_id"`
+	Timestamp    string          `json:"timestamp"`
+	SessionID    string          `json:"session_id"`
+	Page         string          `json:"page"`
+	Message      string          `json:"message"`
+	Properties   json.RawMessage `json:"properties"`
+	DelaySeconds *float64        `json:"delay_seconds"`
+	ShouldFail   *bool           `json:"should_fail"`
+}
+
+// Decode parses and validates one event from JSON. It does not fill in
+// event_id or timestamp when absent; callers decide (see Normalize).
+func Decode(data []byte) (Event, error) {
+	if len(data) > MaxRecordBytes {
+		return Event{}, invalid("", "event is %d bytes, over the limit of %d", len(data), MaxRecordBytes)
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return Event{}, invalid("", "invalid JSON: expected an object")
+	}
+	var w wire
+	if err := json.Unmarshal(data, &w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return Event{}, invalid(te.Field, "must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return Event{}, invalid("", "invalid JSON at byte %d: %v", se.Offset, se)
+		}
+		return Event{}, invalid("", "invalid JSON: %v", err)
+	}
+	e := Event{
+		EventID:    w.EventID,
+		ElementID:  w.ElementID,
+		SessionID:  w.SessionID,
+		Page:       w.Page,
+		Message:    w.Message,
+		Properties: w.Properties,
+	}
+	if w.UserID != nil {
+		e.UserID = *w.UserID
+	}
+	if w.EventType != nil {
+		e.EventType = *w.EventType
+	}
+	if w.DelaySeconds != nil {
+		e.DelaySeconds = *w.DelaySeconds
+	}
+	if w.ShouldFail != nil {
+		e.ShouldFail = *w.ShouldFail
+	}
+	if w.Timestamp != "" {
+		ts, err := ParseTime(w.Timestamp)
+		if err != nil {
+			return Event{}, invalid("timestamp", "must be an RFC 3339 time such as 2024-01-15T10:30:00Z")
+		}
+		e.Timestamp = ts
+	}
+	if bytes.Equal(bytes.TrimSpace(e.Properties), []byte("null")) {
+		e.Properties = nil
+	}
+	if err := e.Validate(); err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "float64", "int", "int64":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	case "ptr":
+		return "of another type"
+	}
+	return k
+}
+
+// Validate checks every field against its limit and format.
+func (e *Event) Validate() error {
+	if e.UserID == "" {
+		return invalid("user_id", "is required")
+	}
+	if e.EventType == "" {
+		return invalid("event_type", "is required")
+	}
+	if !TypePattern.MatchString(e.EventType) {
+		return invalid("event_type", "must match %s (lower case letters, digits, underscores)", TypePattern)
+	}
+	for _, f := range []struct {
+		name, value string
+		max         int
+		multiline   bool
+	}{
+		{"event_id", e.EventID, MaxIDLen, false},
+		{"user_id", e.UserID, MaxIDLen, false},
+		{"element_id", e.ElementID, MaxIDLen, false},
+		{"session_id", e.SessionID, MaxIDLen, false},
+		{"page", e.Page, MaxPageLen, false},
+		{"message", e.Message, MaxMessageLen, true},
+	} {
+		if err := checkString(f.name, f.value, f.max, f.multiline); err != nil {
+			return err
+		}
+	}
+	if e.DelaySeconds < 0 || e.DelaySeconds > MaxDelaySeconds || e.DelaySeconds != e.DelaySeconds {
+		return invalid("delay_seconds", "must be between 0 and %d", MaxDelaySeconds)
+	}
+	if len(e.Properties) > 0 {
+		if len(e.Properties) > MaxPropertiesBytes {
+			return invalid("properties", "is %d bytes, over the limit of %d", len(e.Properties), MaxPropertiesBytes)
+		}
+		p := bytes.TrimSpace(e.Properties)
+		if len(p) == 0 || p[0] != '{' {
+			return invalid("properties", "must be a JSON object")
+		}
+		if d := jsonDepth(p); d > MaxPropertiesDepth {
+			return invalid("properties", "nests %d levels deep, over the limit of %d", d, MaxPropertiesDepth)
+		}
+		if !json.Valid(p) {
+			return invalid("properties", "is not valid JSON")
+		}
+	}
+	return nil
+}
+
+func checkString(field, s string, max int, multiline bool) error {
+	if len(s) > max {
+		return invalid(field, "is %d bytes, over the limit of %d", len(s), max)
+	}
+	if !utf8.ValidString(s) {
+		return invalid(field, "is not valid UTF-8")
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			if multiline && (r == '\n' || r == '\t' || r == '\r') {
+				continue
+			}
+			return invalid(field, "contains control character %U", r)
+		}
+	}
+	return nil
+}
+
+// jsonDepth returns the deepest nesting of objects and arrays in data,
+// ignoring brackets inside strings.
+func jsonDepth(data []byte) int {
+	depth, max := 0, 0
+	inString, escaped := false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				max = depth
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return max
+}
+
+// timeLayouts are accepted for timestamp: RFC 3339, and the zone-less ISO
+// 8601 that Python's datetime.isoformat() writes (taken as UTC).
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+}
+
+// ParseTime parses a timestamp in one of the accepted layouts.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("parse time %q", s)
+}
+
+// Normalize fills what an accepted event may omit: a new event_id and the
+// given time as timestamp.
+func (e *Event) Normalize(now time.Time) {
+	if e.EventID == "" {
+		e.EventID = uuid.NewString()
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = now.UTC()
+	}
+}
+
+// idNamespace scopes derived ids so they never collide with random ones.
+var idNamespace = uuid.MustParse("6f1c2b1e-9d3a-4c5e-8f7a-2b4d6e8f0a1c")
+
+// DerivedID is the event_id of a Kafka record that carries none: a name-based
+// UUID of its coordinates, so a redelivery of the record gets the same id.
+func DerivedID(topic string, partition int32, offset int64) string {
+	return uuid.NewSHA1(idNamespace, fmt.Appendf(nil, "%s/%d/%d", topic, partition, offset)).String()
+}
