@@ -1,0 +1,51 @@
+# Pulse: `make run` starts everything; `make test` runs every test.
+GO      ?= go
+BIN     ?= bin/pulse
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+WEB     := web
+# The UI is rebuilt only when its sources change.
+UI_STAMP := $(WEB)/ui/dist/index.html
+UI_SRCS  := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/package.json $(WEB)/vite.config.ts -type f 2>/dev/null)
+
+.PHONY: run build ui test test-go test-web test-e2e lint bench clean
+
+## run: build the UI and start pulse serve (embedded broker, SQLite, UI on http://127.0.0.1:8000)
+run: build
+	./$(BIN) serve
+
+## build: the UI, then the pulse binary with the UI embedded
+build: ui
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pulse
+
+ui: $(UI_STAMP)
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(UI_STAMP): $(WEB)/node_modules/.package-lock.json $(UI_SRCS)
+	cd $(WEB) && npm run build
+
+## test: vet, Go tests with -race, UI component tests, the browser end-to-end test
+test: lint test-go test-web test-e2e
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+test-go:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-web: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm test
+
+test-e2e: build
+	cd $(WEB) && PULSE_BIN=$(abspath $(BIN)) npm run e2e
+
+## bench: the performance report in bench/results/ (QUICK=1 for a short run)
+bench: build
+	./$(BIN) bench --out bench/results $(if $(QUICK),--quick,)
+
+clean:
+	rm -rf bin $(WEB)/ui/dist $(WEB)/test-results

@@ -1,0 +1,145 @@
+package event
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecodeAccepts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want func(t *testing.T, e Event)
+	}{
+		{"seed format", `{"user_id":"user_001","event_type":"button_click","element_id":"btn_submit","timestamp":"2024-01-15T10:30:00Z"}`,
+			func(t *testing.T, e Event) {
+				if e.UserID != "user_001" || e.EventType != TypeButtonClick || e.ElementID != "btn_submit" {
+					t.Fatalf("fields: %+v", e)
+				}
+				if !e.Timestamp.Equal(time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)) {
+					t.Fatalf("timestamp %v", e.Timestamp)
+				}
+			}},
+		{"python isoformat without zone", `{"user_id":"u","event_type":"page_view","timestamp":"2024-01-15T10:30:00.123456"}`,
+			func(t *testing.T, e Event) {
+				if e.Timestamp.Nanosecond() != 123456000 {
+					t.Fatalf("timestamp %v", e.Timestamp)
+				}
+			}},
+		{"custom type and simulation fields", `{"user_id":"u","event_type":"video_play_2","delay_seconds":5,"should_fail":true}`,
+			func(t *testing.T, e Event) {
+				if e.DelaySeconds != 5 || !e.ShouldFail {
+					t.Fatalf("simulation: %+v", e)
+				}
+			}},
+		{"properties object kept verbatim", `{"user_id":"u","event_type":"api_call","properties":{"a":[1,{"b":2}]}}`,
+			func(t *testing.T, e Event) {
+				if string(e.Properties) != `{"a":[1,{"b":2}]}` {
+					t.Fatalf("properties %s", e.Properties)
+				}
+			}},
+		{"null properties dropped", `{"user_id":"u","event_type":"api_call","properties":null}`,
+			func(t *testing.T, e Event) {
+				if e.Properties != nil {
+					t.Fatalf("properties %s", e.Properties)
+				}
+			}},
+		{"unknown fields ignored", `{"user_id":"u","event_type":"page_view","extra":1}`, func(*testing.T, Event) {}},
+		{"message may be multi-line", `{"user_id":"u","event_type":"form_submit","message":"a\nb\tc"}`, func(*testing.T, Event) {}},
+		{"SQL and HTML are plain text", `{"user_id":"'; DROP TABLE events; --","event_type":"page_view","element_id":"<script>alert(1)</script>"}`,
+			func(t *testing.T, e Event) {
+				if e.ElementID != "<script>alert(1)</script>" {
+					t.Fatalf("element %q", e.ElementID)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := Decode([]byte(tc.in))
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			tc.want(t, e)
+		})
+	}
+}
+
+func TestDecodeRejectsNamingTheField(t *testing.T) {
+	long := strings.Repeat("x", MaxIDLen+1)
+	deep := `{"user_id":"u","event_type":"t","properties":` + strings.Repeat(`{"a":`, MaxPropertiesDepth+1) + `1` + strings.Repeat(`}`, MaxPropertiesDepth+1) + `}`
+	for _, tc := range []struct {
+		name, in, field string
+	}{
+		{"not JSON", `{"user_id":`, ""},
+		{"not an object", `[1,2]`, ""},
+		{"empty", ``, ""},
+		{"missing user_id", `{"event_type":"page_view"}`, "user_id"},
+		{"empty user_id", `{"user_id":"","event_type":"page_view"}`, "user_id"},
+		{"missing event_type", `{"user_id":"u"}`, "event_type"},
+		{"bad event_type format", `{"user_id":"u","event_type":"Page View"}`, "event_type"},
+		{"user_id wrong type", `{"user_id":42,"event_type":"page_view"}`, "user_id"},
+		{"delay wrong type", `{"user_id":"u","event_type":"page_view","delay_seconds":"5"}`, "delay_seconds"},
+		{"should_fail wrong type", `{"user_id":"u","event_type":"page_view","should_fail":"yes"}`, "should_fail"},
+		{"delay too long", `{"user_id":"u","event_type":"page_view","delay_seconds":31}`, "delay_seconds"},
+		{"delay negative", `{"user_id":"u","event_type":"page_view","delay_seconds":-1}`, "delay_seconds"},
+		{"user_id too long", `{"user_id":"` + long + `","event_type":"page_view"}`, "user_id"},
+		{"element_id too long", `{"user_id":"u","event_type":"page_view","element_id":"` + long + `"}`, "element_id"},
+		{"control character", `{"user_id":"u\u0000","event_type":"page_view"}`, "user_id"},
+		{"bad timestamp", `{"user_id":"u","event_type":"page_view","timestamp":"yesterday"}`, "timestamp"},
+		{"properties not an object", `{"user_id":"u","event_type":"page_view","properties":[1]}`, "properties"},
+		{"properties too deep", deep, "properties"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode([]byte(tc.in))
+			if err == nil {
+				t.Fatal("Decode accepted it")
+			}
+			ve, ok := err.(*Error)
+			if !ok {
+				t.Fatalf("error %T %v is not *Error", err, err)
+			}
+			if ve.Field != tc.field {
+				t.Fatalf("field %q, want %q (%v)", ve.Field, tc.field, err)
+			}
+			if !IsInvalid(err) {
+				t.Fatal("IsInvalid false")
+			}
+		})
+	}
+}
+
+func TestDecodeRejectsOversizedRecord(t *testing.T) {
+	big := `{"user_id":"u","event_type":"page_view","message":"` + strings.Repeat("x", MaxRecordBytes) + `"}`
+	if _, err := Decode([]byte(big)); err == nil || !strings.Contains(err.Error(), "over the limit") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestNormalizeAndKey(t *testing.T) {
+	e := Event{UserID: "user_7", EventType: "button_click"}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
+	e.Normalize(now)
+	if len(e.EventID) != 36 || !e.Timestamp.Equal(now) || e.Timestamp.Location() != time.UTC {
+		t.Fatalf("normalized %+v", e)
+	}
+	id := e.EventID
+	e.Normalize(now.Add(time.Hour))
+	if e.EventID != id || !e.Timestamp.Equal(now) {
+		t.Fatal("Normalize overwrote set fields")
+	}
+	if got := string(e.Key()); got != "user_7:button_click" {
+		t.Fatalf("key %q", got)
+	}
+}
+
+func TestDerivedIDIsStable(t *testing.T) {
+	a := DerivedID("user_events", 1, 42)
+	if a != DerivedID("user_events", 1, 42) {
+		t.Fatal("not stable")
+	}
+	for _, other := range []string{DerivedID("user_events", 1, 43), DerivedID("user_events", 2, 42), DerivedID("other", 1, 42)} {
+		if other == a {
+			t.Fatal("collision")
+		}
+	}
+}
