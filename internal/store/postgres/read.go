@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+const eventColumns = `id, event_id, user_id, event_type, element_id, session_id, page,
+	message, properties, delay_seconds, should_fail, "timestamp", source,
+	"partition", "offset", created_at`
+
+const messageColumns = `id, event_id, event_type, user_id, element_id, status, source,
+	consumer_id, topic, "partition", "offset", request_id, queued_at, started_at,
+	completed_at, duration_ms, retries, next_retry_at, error`
+
+// LatestEvents returns the newest events, newest first.
+func (d *DB) LatestEvents(ctx context.Context, limit int) ([]event.Stored, error) {
+	if d.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	rows, err := d.pool.Query(ctx,
+		`SELECT `+eventColumns+` FROM events ORDER BY id DESC LIMIT $1`, store.ClampLimit(limit))
+	if err != nil {
+		return nil, d.fail("latest events", err)
+	}
+	out := make([]event.Stored, 0, 16)
+	var (
+		s      event.Stored
+		props  []byte
+		source string
+	)
+	_, err = pgx.ForEachRow(rows, []any{&s.ID, &s.EventID, &s.UserID, &s.EventType, &s.ElementID,
+		&s.SessionID, &s.Page, &s.Message, &props, &s.DelaySeconds, &s.ShouldFail,
+		&s.Timestamp, &source, &s.Partition, &s.Offset, &s.CreatedAt}, func() error {
+		e := s
+		e.Properties = nil
+		if props != nil {
+			e.Properties = append([]byte(nil), props...)
+		}
+		e.Timestamp = e.Timestamp.UTC()
+		e.CreatedAt = e.CreatedAt.UTC()
+		e.Source = event.Source(source)
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, d.fail("latest events", err)
+	}
+	return out, nil
+}
+
+// Messages returns processing-log rows, newest first.
+func (d *DB) Messages(ctx context.Context, f store.MessageFilter) ([]event.Message, error) {
+	if d.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	var (
+		where []string
+		args  []any
+	)
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		where = append(where, fmt.Sprintf("status = $%d", len(args)))
+	}
+	if f.Source != "" {
+		args = append(args, string(f.Source))
+		where = append(where, fmt.Sprintf("source = $%d", len(args)))
+	}
+	q := `SELECT ` + messageColumns + ` FROM messages`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, store.ClampLimit(f.Limit))
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
+	rows, err := d.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, d.fail("messages", err)
+	}
+	out := make([]event.Message, 0, 16)
+	var (
+		m                           event.Message
+		status, source              string
+		retries                     int32
+		started, completed, nextTry *time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&m.ID, &m.EventID, &m.EventType, &m.UserID, &m.ElementID,
+		&status, &source, &m.ConsumerID, &m.Topic, &m.Partition, &m.Offset,
+		&m.RequestID, &m.QueuedAt, &started, &completed, &m.DurationMS, &retries,
+		&nextTry, &m.Error}, func() error {
+		r := m
+		r.Status = event.Status(status)
+		r.Source = event.Source(source)
+		r.Retries = int(retries)
+		r.QueuedAt = r.QueuedAt.UTC()
+		r.StartedAt = utc(started)
+		r.CompletedAt = utc(completed)
+		r.NextRetryAt = utc(nextTry)
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, d.fail("messages", err)
+	}
+	return out, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// Totals computes the aggregates from one snapshot.
+func (d *DB) Totals(ctx context.Context, recentSince time.Time) (store.Totals, error) {
+	t := store.Totals{
+		EventTypes: map[string]int64{},
+		Clicks:     map[string]int64{},
+		Messages:   map[event.Status]int64{},
+	}
+	if d.closed.Load() {
+		return t, store.ErrClosed
+	}
+	// Repeatable read gives the three queries one snapshot, so they agree
+	// with each other even while batches commit.
+	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return t, d.fail("totals", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+
+	var (
+		key       string
+		n, recent int64
+		ms        float64
+	)
+	rows, _ := tx.Query(ctx, `SELECT event_type, count(*), count(*) FILTER (WHERE created_at >= $1)
+		FROM events GROUP BY event_type`, recentSince)
+	if _, err := pgx.ForEachRow(rows, []any{&key, &n, &recent}, func() error {
+		t.EventTypes[key] = n
+		t.Events += n
+		t.Recent += recent
+		return nil
+	}); err != nil {
+		return t, d.fail("totals: events", err)
+	}
+	rows, _ = tx.Query(ctx, `SELECT element_id, count(*) FROM events
+		WHERE event_type = $1 GROUP BY element_id`, event.TypeButtonClick)
+	if _, err := pgx.ForEachRow(rows, []any{&key, &n}, func() error {
+		t.Clicks[key] = n
+		return nil
+	}); err != nil {
+		return t, d.fail("totals: clicks", err)
+	}
+	rows, _ = tx.Query(ctx, `SELECT status, count(*), coalesce(sum(duration_ms), 0)
+		FROM messages GROUP BY status`)
+	if _, err := pgx.ForEachRow(rows, []any{&key, &n, &ms}, func() error {
+		st := event.Status(key)
+		t.Messages[st] = n
+		if st == event.StatusCompleted {
+			t.ProcessingCount = n
+			t.ProcessingMSSum = ms
+		}
+		return nil
+	}); err != nil {
+		return t, d.fail("totals: messages", err)
+	}
+	return t, nil
+}

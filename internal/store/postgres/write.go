@@ -1,0 +1,288 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+// Each statement takes one array per column, so its text is the same for
+// any batch size and pgx prepares it once per connection.
+const insertEventsSQL = `INSERT INTO events (
+	event_id, user_id, event_type, element_id, session_id, page, message,
+	properties, delay_seconds, should_fail, "timestamp",
+	source, topic, "partition", "offset", request_id, created_at)
+SELECT e.event_id, e.user_id, e.event_type, e.element_id, e.session_id, e.page, e.message,
+	e.properties::json, e.delay_seconds, e.should_fail, e.ts,
+	e.source, e.topic, e.part, e.off, e.request_id, $17::timestamptz
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+	$7::text[], $8::text[], $9::float8[], $10::bool[], $11::timestamptz[], $12::text[],
+	$13::text[], $14::int4[], $15::int8[], $16::text[])
+	AS e(event_id, user_id, event_type, element_id, session_id, page, message,
+	properties, delay_seconds, should_fail, ts, source, topic, part, off, request_id)
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id`
+
+// A message that completes after an earlier attempt was dead-lettered (a
+// DLQ replay) replaces the dead-lettered row, so the log shows where the
+// event ended up; anything else already stored is kept as it is. xmax is 0
+// only on a row this statement inserted.
+const upsertMessagesSQL = `INSERT INTO messages AS m (
+	event_id, event_type, user_id, element_id, status, source, consumer_id,
+	topic, "partition", "offset", request_id, queued_at, started_at,
+	completed_at, duration_ms, retries, next_retry_at, error, created_at)
+SELECT x.*, $19::timestamptz
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+	$7::text[], $8::text[], $9::int4[], $10::int8[], $11::text[], $12::timestamptz[],
+	$13::timestamptz[], $14::timestamptz[], $15::float8[], $16::int4[],
+	$17::timestamptz[], $18::text[]) AS x
+ON CONFLICT (event_id) DO UPDATE SET
+	event_type = excluded.event_type, user_id = excluded.user_id,
+	element_id = excluded.element_id, status = excluded.status,
+	source = excluded.source, consumer_id = excluded.consumer_id,
+	topic = excluded.topic, "partition" = excluded."partition",
+	"offset" = excluded."offset", request_id = excluded.request_id,
+	queued_at = excluded.queued_at, started_at = excluded.started_at,
+	completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
+	retries = excluded.retries, next_retry_at = excluded.next_retry_at,
+	error = excluded.error, created_at = excluded.created_at
+WHERE excluded.status = 'completed' AND m.status <> 'completed'
+RETURNING m.event_id, m.xmax = 0`
+
+// Write stores a batch in one transaction. A record is new when its event
+// row is new or, for a dead-lettered record (no event), when its message
+// row is new. The result is the same as writing the records one by one in
+// order, which is how the SQLite store does it.
+func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
+	if d.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if err := store.CheckBatch(batch); err != nil {
+		return nil, err
+	}
+	inserted := make([]bool, len(batch))
+	if len(batch) == 0 {
+		return inserted, nil
+	}
+	p := plan(batch)
+	now := time.Now()
+
+	var evArgs []any
+	if len(p.events) > 0 {
+		evArgs = eventArrays(batch, p.events, now)
+	}
+	msgArgs := messageArrays(p.messages, now)
+
+	var newEvents, newMessages map[string]bool
+	for attempt := 1; ; attempt++ {
+		// A pgx.Batch remembers the prepared statements of its last send,
+		// which a failure may have dropped: each attempt gets a new one.
+		b := &pgx.Batch{}
+		if evArgs != nil {
+			b.Queue(insertEventsSQL, evArgs...)
+		}
+		b.Queue(upsertMessagesSQL, msgArgs...)
+		// Without BEGIN the pipelined statements run in one implicit
+		// transaction that commits only if both succeed.
+		br := d.pool.SendBatch(ctx, b)
+		var err error
+		newEvents, newMessages, err = readResults(br, evArgs != nil)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			break
+		}
+		// Rows keep the batch order, so that ids follow the Kafka order. Two
+		// writers inserting the same ids in different orders (consumers
+		// around a rebalance) can deadlock; the server aborts one, which
+		// has written nothing and tries again once the other is through.
+		if !retryable(err) || attempt == maxAttempts {
+			return nil, d.fail("write batch", err)
+		}
+		d.log.Warn("write batch failed, retrying", "attempt", attempt, "err", err)
+		if err := pause(ctx, attempt); err != nil {
+			return nil, d.fail("write batch", err)
+		}
+	}
+	for i := range batch {
+		id := clean(batch[i].Message.EventID)
+		if batch[i].Event != nil {
+			inserted[i] = p.firstEvent[id] == i && newEvents[id]
+		} else {
+			inserted[i] = p.first[id] == i && newMessages[id]
+		}
+	}
+	return inserted, nil
+}
+
+// maxAttempts bounds the tries of a batch that keeps deadlocking.
+const maxAttempts = 5
+
+// retryable reports an error after which the same batch may succeed: a
+// deadlock or serialization failure, which rolled the transaction back.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// pause waits a few jittered milliseconds before another attempt, so that
+// two writers that deadlocked do not meet again at once.
+func pause(ctx context.Context, attempt int) error {
+	d := time.Duration(attempt)*5*time.Millisecond + rand.N(5*time.Millisecond)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func readResults(br pgx.BatchResults, events bool) (newEvents, newMessages map[string]bool, err error) {
+	newEvents = map[string]bool{}
+	newMessages = map[string]bool{}
+	if events {
+		rows, _ := br.Query()
+		var id string
+		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+			newEvents[id] = true
+			return nil
+		}); err != nil {
+			return nil, nil, err
+		}
+	}
+	rows, _ := br.Query()
+	var (
+		id  string
+		ins bool
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &ins}, func() error {
+		newMessages[id] = ins
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	return newEvents, newMessages, nil
+}
+
+// batchPlan is a batch folded to one row per event_id and table, as
+// writing its records in order would leave them: the first event wins, and
+// a completed message replaces an earlier one that did not complete.
+type batchPlan struct {
+	events     []int // records whose event is written, by event_id
+	messages   []*event.Message
+	first      map[string]int // first record of each event_id
+	firstEvent map[string]int // first record with an event of each event_id
+}
+
+func plan(batch []store.Record) batchPlan {
+	p := batchPlan{
+		first:      make(map[string]int, len(batch)),
+		firstEvent: make(map[string]int, len(batch)),
+	}
+	msgs := make(map[string]*event.Message, len(batch))
+	for i := range batch {
+		r := &batch[i]
+		// Keyed as stored: ids that clean to the same text are one row.
+		id := clean(r.Message.EventID)
+		if _, ok := p.first[id]; !ok {
+			p.first[id] = i
+			p.messages = append(p.messages, &r.Message)
+			msgs[id] = &r.Message
+		} else if cur := msgs[id]; r.Message.Status == event.StatusCompleted && cur.Status != event.StatusCompleted {
+			msgs[id] = &r.Message
+		}
+		if r.Event != nil {
+			if _, ok := p.firstEvent[id]; !ok {
+				p.firstEvent[id] = i
+				p.events = append(p.events, i)
+			}
+		}
+	}
+	for i, m := range p.messages {
+		p.messages[i] = msgs[clean(m.EventID)]
+	}
+	return p
+}
+
+func eventArrays(batch []store.Record, idx []int, now time.Time) []any {
+	n := len(idx)
+	var (
+		ids, users, types, elements = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		sessions, pages, texts      = make([]string, n), make([]string, n), make([]string, n)
+		props                       = make([]pgtype.Text, n)
+		delays                      = make([]float64, n)
+		fails                       = make([]bool, n)
+		stamps                      = make([]time.Time, n)
+		sources, topics, requests   = make([]string, n), make([]string, n), make([]string, n)
+		parts                       = make([]int32, n)
+		offsets                     = make([]int64, n)
+	)
+	for j, i := range idx {
+		e, m := batch[i].Event, &batch[i].Message
+		ids[j], users[j], types[j], elements[j] = clean(e.EventID), clean(e.UserID), clean(e.EventType), clean(e.ElementID)
+		sessions[j], pages[j], texts[j] = clean(e.SessionID), clean(e.Page), clean(e.Message)
+		if len(e.Properties) > 0 {
+			props[j] = pgtype.Text{String: string(e.Properties), Valid: true}
+		}
+		delays[j], fails[j], stamps[j] = e.DelaySeconds, e.ShouldFail, e.Timestamp
+		sources[j], topics[j], requests[j] = clean(string(m.Source)), clean(m.Topic), clean(m.RequestID)
+		parts[j], offsets[j] = m.Partition, m.Offset
+	}
+	return []any{ids, users, types, elements, sessions, pages, texts, props, delays, fails,
+		stamps, sources, topics, parts, offsets, requests, now}
+}
+
+func messageArrays(msgs []*event.Message, now time.Time) []any {
+	n := len(msgs)
+	var (
+		ids, types, users, elements  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		statuses, sources, consumers = make([]string, n), make([]string, n), make([]string, n)
+		topics, requests, errs       = make([]string, n), make([]string, n), make([]string, n)
+		parts, retries               = make([]int32, n), make([]int32, n)
+		offsets                      = make([]int64, n)
+		queued                       = make([]time.Time, n)
+		started, done, next          = make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
+		durations                    = make([]float64, n)
+	)
+	for j, m := range msgs {
+		ids[j], types[j], users[j], elements[j] = clean(m.EventID), clean(m.EventType), clean(m.UserID), clean(m.ElementID)
+		statuses[j], sources[j], consumers[j] = clean(string(m.Status)), clean(string(m.Source)), clean(m.ConsumerID)
+		topics[j], requests[j], errs[j] = clean(m.Topic), clean(m.RequestID), clean(m.Error)
+		parts[j], retries[j], offsets[j] = m.Partition, int32(m.Retries), m.Offset
+		queued[j], started[j], done[j], next[j] = m.QueuedAt, tz(m.StartedAt), tz(m.CompletedAt), tz(m.NextRetryAt)
+		durations[j] = m.DurationMS
+	}
+	return []any{ids, types, users, elements, statuses, sources, consumers, topics, parts,
+		offsets, requests, queued, started, done, durations, retries, next, errs, now}
+}
+
+func tz(t *time.Time) pgtype.Timestamptz {
+	if t == nil {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: *t, Valid: true}
+}
+
+// clean makes s storable as PostgreSQL text, which rejects NUL and invalid
+// UTF-8 that SQLite would keep: validated event fields never have them, but
+// an error text from processing might, and one bad string must not fail a
+// whole batch again and again.
+func clean(s string) string {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}

@@ -1,0 +1,144 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+const insertEventSQL = `INSERT INTO events (
+	event_id, user_id, event_type, element_id, session_id, page, message,
+	properties, delay_seconds, should_fail, timestamp,
+	source, topic, "partition", "offset", request_id, created_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (event_id) DO NOTHING`
+
+// A message that completes after an earlier attempt was dead-lettered (a
+// DLQ replay) replaces the dead-lettered row, so the log shows where the
+// event ended up; anything else already stored is kept as it is.
+const insertMessageSQL = `INSERT INTO messages (
+	event_id, event_type, user_id, element_id, status, source, consumer_id,
+	topic, "partition", "offset", request_id, queued_at, started_at,
+	completed_at, duration_ms, retries, next_retry_at, error, created_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (event_id) DO UPDATE SET
+	event_type = excluded.event_type, user_id = excluded.user_id,
+	element_id = excluded.element_id, status = excluded.status,
+	source = excluded.source, consumer_id = excluded.consumer_id,
+	topic = excluded.topic, "partition" = excluded."partition",
+	"offset" = excluded."offset", request_id = excluded.request_id,
+	queued_at = excluded.queued_at, started_at = excluded.started_at,
+	completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
+	retries = excluded.retries, next_retry_at = excluded.next_retry_at,
+	error = excluded.error, created_at = excluded.created_at
+WHERE excluded.status = 'completed' AND messages.status <> 'completed'`
+
+// Write stores a batch in one transaction. A record is new when its event
+// row is new or, for a dead-lettered record (no event), when its message
+// row is new.
+func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
+	if d.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if err := store.CheckBatch(batch); err != nil {
+		return nil, err
+	}
+	inserted := make([]bool, len(batch))
+	if len(batch) == 0 {
+		return inserted, nil
+	}
+	now := micros(time.Now())
+
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, d.fail("write batch: begin", err)
+	}
+	// The statements run without ctx: the driver starts a watcher goroutine
+	// per call for a cancellable context, which costs more than the insert.
+	// Cancellation is checked between records instead, and the transaction
+	// (begun with ctx) rolls back when ctx ends.
+	ev := tx.Stmt(d.insEvent)
+	msg := tx.Stmt(d.insMessage)
+	for i := range batch {
+		if err := ctx.Err(); err != nil {
+			_ = tx.Rollback()
+			return nil, d.fail("write batch", err)
+		}
+		r := &batch[i]
+		if r.Event != nil {
+			n, err := execCount(ev, eventArgs(r, now))
+			if err != nil {
+				_ = tx.Rollback()
+				return nil, d.fail(fmt.Sprintf("write batch: event %q", r.Event.EventID), err)
+			}
+			inserted[i] = n == 1
+		}
+		n, err := execCount(msg, messageArgs(&r.Message, now))
+		if err != nil {
+			_ = tx.Rollback()
+			return nil, d.fail(fmt.Sprintf("write batch: message %q", r.Message.EventID), err)
+		}
+		if r.Event == nil {
+			inserted[i] = n == 1
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, d.fail("write batch: commit", err)
+	}
+	return inserted, nil
+}
+
+func execCount(s *sql.Stmt, args []any) (int64, error) {
+	res, err := s.Exec(args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func eventArgs(r *store.Record, now int64) []any {
+	e := r.Event
+	var props any
+	if len(e.Properties) > 0 {
+		props = string(e.Properties)
+	}
+	return []any{
+		e.EventID, e.UserID, e.EventType, e.ElementID, e.SessionID, e.Page, e.Message,
+		props, e.DelaySeconds, e.ShouldFail, micros(e.Timestamp),
+		string(r.Message.Source), r.Message.Topic, r.Message.Partition, r.Message.Offset,
+		r.Message.RequestID, now,
+	}
+}
+
+func messageArgs(m *event.Message, now int64) []any {
+	return []any{
+		m.EventID, m.EventType, m.UserID, m.ElementID, string(m.Status), string(m.Source),
+		m.ConsumerID, m.Topic, m.Partition, m.Offset, m.RequestID, micros(m.QueuedAt),
+		nullMicros(m.StartedAt), nullMicros(m.CompletedAt), m.DurationMS, m.Retries,
+		nullMicros(m.NextRetryAt), m.Error, now,
+	}
+}
+
+// micros is the stored form of a time: unix microseconds, UTC.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func fromNullMicros(us sql.NullInt64) *time.Time {
+	if !us.Valid {
+		return nil
+	}
+	t := fromMicros(us.Int64)
+	return &t
+}
