@@ -1,0 +1,231 @@
+// Package broker runs Pulse's embedded Kafka-protocol broker: franz-go's
+// kfake, persisted on disk, so that `pulse serve` needs no Kafka install
+// while every client still speaks the real protocol. It is the only
+// package that imports kfake.
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// Topic is a topic the broker creates when it does not exist yet.
+type Topic struct {
+	Name       string
+	Partitions int32
+}
+
+// User is a SASL account of the broker. Mechanism is PLAIN,
+// SCRAM-SHA-256 or SCRAM-SHA-512.
+type User struct {
+	Mechanism string
+	Name      string
+	Password  string
+}
+
+// Config says where the broker listens and keeps its data.
+type Config struct {
+	// Addr is the host:port to listen on; port 0 picks a free one. The
+	// broker advertises this host to clients, so bind a reachable one.
+	Addr string
+	// DataDir is Pulse's data directory; the broker keeps its log in the
+	// "kafka" folder below it so that a restart finds topics, records
+	// and committed offsets again. Empty keeps everything in memory.
+	DataDir string
+	// Topics are created at start when absent; existing ones are kept as
+	// they are.
+	Topics []Topic
+	// SyncWrites fsyncs every produced batch: slower, but nothing
+	// acknowledged is lost on a crash.
+	SyncWrites bool
+	// Users enables SASL with these superusers. Empty: no SASL.
+	Users []User
+	// TLS, when set, makes the broker accept only TLS connections.
+	TLS *tls.Config
+}
+
+// Broker is a running embedded broker.
+type Broker struct {
+	cluster *kfake.Cluster
+	addr    string
+	log     *slog.Logger
+	once    sync.Once
+}
+
+// Start starts the broker and creates the configured topics that do not
+// exist yet. ctx bounds the topic creation, not the broker's life: the
+// broker runs until Close.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "broker")
+	addr := cfg.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("broker address %q: %w", addr, err)
+	}
+
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.WithLogger(slogAdapter{log}),
+		kfake.ClusterID("pulse"),
+		// kfake's own listener binds 127.0.0.1 on the port it is given;
+		// this binds the host we were asked for instead.
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, addr)
+		}),
+	}
+	var kafkaDir string
+	if cfg.DataDir != "" {
+		kafkaDir = filepath.Join(cfg.DataDir, "kafka")
+		opts = append(opts, kfake.DataDir(kafkaDir))
+	}
+	if cfg.SyncWrites {
+		opts = append(opts, kfake.SyncWrites())
+	}
+	for _, t := range cfg.Topics {
+		// Seeded only into a fresh data directory; kfake ignores seeds
+		// when it loads persisted state.
+		opts = append(opts, kfake.SeedTopics(t.Partitions, t.Name))
+	}
+	if len(cfg.Users) > 0 {
+		opts = append(opts, kfake.EnableSASL())
+		for _, u := range cfg.Users {
+			opts = append(opts, kfake.Superuser(u.Mechanism, u.Name, u.Password))
+		}
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, kfake.TLS(cfg.TLS))
+	}
+
+	cluster, err := kfake.NewCluster(opts...)
+	if err != nil {
+		if kafkaDir != "" {
+			return nil, fmt.Errorf("start embedded broker on %s with data in %s: %w", addr, kafkaDir, err)
+		}
+		return nil, fmt.Errorf("start embedded broker on %s: %w", addr, err)
+	}
+	addrs := cluster.ListenAddrs()
+	if len(addrs) == 0 {
+		cluster.Close()
+		return nil, errors.New("start embedded broker: no listener")
+	}
+	b := &Broker{cluster: cluster, addr: addrs[0], log: log}
+	if err := b.ensureTopics(ctx, cfg); err != nil {
+		b.Close()
+		return nil, err
+	}
+	log.Info("embedded broker listening", "addr", b.addr, "data_dir", kafkaDir, "sasl", len(cfg.Users) > 0, "tls", cfg.TLS != nil)
+	return b, nil
+}
+
+// Addr returns the host:port the broker listens on.
+func (b *Broker) Addr() string { return b.addr }
+
+// Close stops the broker and writes its state to disk. It is safe to call
+// more than once.
+func (b *Broker) Close() {
+	b.once.Do(func() {
+		b.cluster.Close()
+		b.log.Info("embedded broker stopped", "addr", b.addr)
+	})
+}
+
+// ensureTopics creates configured topics that a loaded data directory
+// lacks (added to the configuration since, or deleted by a user).
+func (b *Broker) ensureTopics(ctx context.Context, cfg Config) error {
+	if len(cfg.Topics) == 0 {
+		return nil
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(b.addr), kgo.DialTimeout(5 * time.Second)}
+	if len(cfg.Users) > 0 {
+		m, err := mechanism(cfg.Users[0])
+		if err != nil {
+			return err
+		}
+		opts = append(opts, kgo.SASL(m))
+	}
+	if cfg.TLS != nil {
+		// The broker's own certificate may name another host; this
+		// connection only goes to ourselves.
+		opts = append(opts, kgo.DialTLSConfig(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12})) //nolint:gosec // loopback to ourselves
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("embedded broker admin client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	existing, err := adm.ListTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("list topics of embedded broker: %w", err)
+	}
+	for _, t := range cfg.Topics {
+		if existing.Has(t.Name) {
+			continue
+		}
+		resp, err := adm.CreateTopic(ctx, t.Partitions, 1, nil, t.Name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s on embedded broker: %w", t.Name, err)
+		}
+		b.log.Info("created topic", "topic", t.Name, "partitions", t.Partitions)
+	}
+	return nil
+}
+
+func mechanism(u User) (sasl.Mechanism, error) {
+	switch u.Mechanism {
+	case "PLAIN":
+		return plain.Auth{User: u.Name, Pass: u.Password}.AsMechanism(), nil
+	case "SCRAM-SHA-256":
+		return scram.Auth{User: u.Name, Pass: u.Password}.AsSha256Mechanism(), nil
+	case "SCRAM-SHA-512":
+		return scram.Auth{User: u.Name, Pass: u.Password}.AsSha512Mechanism(), nil
+	}
+	return nil, fmt.Errorf("SASL mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", u.Mechanism)
+}
+
+// slogAdapter passes kfake's warnings and errors to slog. kfake logs
+// every request at info level, which would drown Pulse's own logs, so
+// those are dropped before they are formatted.
+type slogAdapter struct{ log *slog.Logger }
+
+func (a slogAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
+	var l slog.Level
+	switch level {
+	case kfake.LogLevelError:
+		l = slog.LevelError
+	case kfake.LogLevelWarn:
+		l = slog.LevelWarn
+	default:
+		return
+	}
+	if !a.log.Enabled(context.Background(), l) {
+		return
+	}
+	a.log.Log(context.Background(), l, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,363 @@
+// Package config holds Pulse's settings and resolves them in one order:
+// command-line flags, then the environment, then a .env file, then
+// defaults. Each subcommand registers the settings it uses on a FlagSet,
+// which shows every default and environment variable in --help.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every Pulse setting. A subcommand fills the fields it
+// registered; the others keep their defaults.
+type Config struct {
+	// Addr is the HTTP listen address of serve.
+	Addr string
+	// DataDir holds the SQLite database and the embedded broker's log.
+	DataDir string
+	// BootstrapServers lists Kafka brokers, comma separated. Empty makes
+	// serve start the embedded broker.
+	BootstrapServers string
+	// BrokerAddr is where the embedded broker listens.
+	BrokerAddr string
+
+	Topic             string
+	DLQTopic          string
+	Partitions        int
+	ReplicationFactor int
+
+	// Consumers is how many group members serve runs in-process.
+	Consumers     int
+	ConsumerGroup string
+	ConsumerID    string
+
+	// DatabaseURL is a postgres:// URL or a SQLite file path (optionally
+	// prefixed with sqlite://). See Database.
+	DatabaseURL string
+	RedisURL    string
+	// AllowedHosts lists origins allowed for CORS and WebSocket, comma
+	// separated.
+	AllowedHosts string
+	AdminToken   string
+
+	LogFormat string
+	LogLevel  string
+
+	Compression string
+	Kafka       KafkaSecurity
+
+	RetentionMaxAge  time.Duration
+	RetentionMaxRows int64
+
+	// Simulate honours the events' delay_seconds and should_fail fields.
+	Simulate bool
+}
+
+// KafkaSecurity is the SASL and TLS setup for a real cluster.
+type KafkaSecurity struct {
+	SASLMechanism         string
+	SASLUsername          string
+	SASLPassword          string
+	TLS                   bool
+	TLSCA                 string
+	TLSCert               string
+	TLSKey                string
+	TLSInsecureSkipVerify bool
+}
+
+// TLSEnabled reports whether any TLS setting asks for TLS.
+func (k KafkaSecurity) TLSEnabled() bool {
+	return k.TLS || k.TLSCA != "" || k.TLSCert != "" || k.TLSInsecureSkipVerify
+}
+
+// Default returns the built-in defaults. DatabaseURL stays empty: Parse
+// derives it from the data directory or the DB_* variables.
+func Default() Config {
+	return Config{
+		Addr:              "127.0.0.1:8000",
+		DataDir:           "./data",
+		BrokerAddr:        "127.0.0.1:9092",
+		Topic:             "user_events",
+		DLQTopic:          "user_events_dlq",
+		Partitions:        3,
+		ReplicationFactor: 1,
+		Consumers:         3,
+		ConsumerGroup:     "dashboard_consumer_group",
+		LogFormat:         "auto",
+		LogLevel:          "info",
+		Compression:       "snappy",
+		Simulate:          true,
+	}
+}
+
+// DefaultConsumerID names a consumer that was given no --consumer-id:
+// the host name and the process id, unique on a machine and readable in
+// the group's member list.
+func DefaultConsumerID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "pulse"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// Brokers returns BootstrapServers as a list, empty entries dropped.
+func (c *Config) Brokers() []string {
+	return splitList(c.BootstrapServers)
+}
+
+// Origins returns AllowedHosts as a list, empty entries dropped.
+func (c *Config) Origins() []string {
+	return splitList(c.AllowedHosts)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Database backends returned by Database.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Database returns the backend named by DatabaseURL and what to open:
+// the URL itself for PostgreSQL, the file path for SQLite.
+func (c *Config) Database() (driver, dsn string) {
+	u := c.DatabaseURL
+	switch {
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return DriverPostgres, u
+	case strings.HasPrefix(u, "sqlite://"):
+		return DriverSQLite, strings.TrimPrefix(u, "sqlite://")
+	case strings.HasPrefix(u, "sqlite:"):
+		return DriverSQLite, strings.TrimPrefix(u, "sqlite:")
+	}
+	return DriverSQLite, u
+}
+
+// DefaultDatabaseURL is the SQLite file under dataDir.
+func DefaultDatabaseURL(dataDir string) string {
+	return filepath.Join(dataDir, "pulse.db")
+}
+
+// seedDatabaseURL builds a PostgreSQL URL from the seed's DB_* variables,
+// with the seed's defaults for the ones not set. ok is false when neither
+// DB_HOST nor DB_NAME is set.
+func seedDatabaseURL(lookup func(string) (string, bool)) (string, bool) {
+	host, hostSet := lookup("DB_HOST")
+	name, nameSet := lookup("DB_NAME")
+	if (!hostSet || host == "") && (!nameSet || name == "") {
+		return "", false
+	}
+	get := func(v, def string) string {
+		if s, ok := lookup(v); ok && s != "" {
+			return s
+		}
+		return def
+	}
+	host = get("DB_HOST", "localhost")
+	name = get("DB_NAME", "kafka_dashboard")
+	user := get("DB_USER", "postgres")
+	port := get("DB_PORT", "5432")
+	u := url.URL{
+		Scheme: "postgres",
+		Host:   net.JoinHostPort(host, port),
+		Path:   "/" + name,
+	}
+	if pw, ok := lookup("DB_PASSWORD"); ok && pw != "" {
+		u.User = url.UserPassword(user, pw)
+	} else {
+		u.User = url.User(user)
+	}
+	return u.String(), true
+}
+
+// topicPattern is Kafka's legal topic name.
+var topicPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// Validate checks every field and returns all problems at once, each
+// naming the flag to fix.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	for _, a := range []struct{ flag, v string }{{"--addr", c.Addr}, {"--broker-addr", c.BrokerAddr}} {
+		if _, port, err := net.SplitHostPort(a.v); err != nil {
+			bad("%s %q must be host:port: %v", a.flag, a.v, err)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("%s %q has an invalid port", a.flag, a.v)
+		}
+	}
+	if c.DataDir == "" {
+		bad("--data-dir must not be empty")
+	}
+	for _, b := range c.Brokers() {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			bad("--bootstrap-servers entry %q must be host:port", b)
+		}
+	}
+	for _, t := range []struct{ flag, v string }{{"--topic", c.Topic}, {"--dlq-topic", c.DLQTopic}} {
+		if !topicPattern.MatchString(t.v) || t.v == "." || t.v == ".." {
+			bad("%s %q is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)", t.flag, t.v)
+		}
+	}
+	if c.Topic != "" && c.Topic == c.DLQTopic {
+		bad("--dlq-topic must differ from --topic (both %q)", c.Topic)
+	}
+	if c.Partitions < 1 {
+		bad("--partitions must be ≥ 1 (got %d)", c.Partitions)
+	}
+	if c.ReplicationFactor < 1 {
+		bad("--replication-factor must be ≥ 1 (got %d)", c.ReplicationFactor)
+	}
+	if c.Consumers < 0 || c.Consumers > 64 {
+		bad("--consumers must be between 0 and 64 (got %d)", c.Consumers)
+	}
+	if c.ConsumerGroup == "" {
+		bad("--consumer-group must not be empty")
+	}
+	if driver, dsn := c.Database(); driver == DriverPostgres {
+		if _, err := url.Parse(dsn); err != nil {
+			bad("--database-url is not a valid URL: %v", redactURLError(err))
+		}
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil {
+			bad("--redis-url is not a valid URL: %v", redactURLError(err))
+		} else if u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix" {
+			bad("--redis-url must start with redis://, rediss:// or unix://")
+		}
+	}
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		bad("--log-format must be auto, text or json (got %q)", c.LogFormat)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		bad("--log-level must be debug, info, warn or error (got %q)", c.LogLevel)
+	}
+	switch strings.ToLower(c.Compression) {
+	case "snappy", "lz4", "zstd", "gzip", "none", "":
+	default:
+		bad("--compression must be snappy, lz4, zstd, gzip or none (got %q)", c.Compression)
+	}
+	k := c.Kafka
+	switch strings.ToUpper(k.SASLMechanism) {
+	case "":
+		if k.SASLUsername != "" || k.SASLPassword != "" {
+			bad("--kafka-sasl-username/--kafka-sasl-password need --kafka-sasl-mechanism")
+		}
+	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		if k.SASLUsername == "" {
+			bad("--kafka-sasl-mechanism %s needs --kafka-sasl-username", k.SASLMechanism)
+		}
+	default:
+		bad("--kafka-sasl-mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (got %q)", k.SASLMechanism)
+	}
+	if (k.TLSCert == "") != (k.TLSKey == "") {
+		bad("--kafka-tls-cert and --kafka-tls-key go together")
+	}
+	if c.RetentionMaxAge < 0 {
+		bad("--retention-max-age must not be negative")
+	}
+	if c.RetentionMaxRows < 0 {
+		bad("--retention-max-rows must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+// redactURLError keeps a URL parse error from echoing the URL, which may
+// hold a password.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// RedactURL hides the password of a URL: postgres://user:***@host/db.
+// Text that does not parse as a URL with credentials is returned as is.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		return s
+	}
+	u.User = url.UserPassword(u.User.Username(), "xxx")
+	return strings.Replace(u.String(), ":xxx@", ":***@", 1)
+}
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// Redacted renders the configuration one setting per line, secrets
+// hidden, for logs and `--print-config`.
+func (c *Config) Redacted() string {
+	var b strings.Builder
+	line := func(k string, v any) { fmt.Fprintf(&b, "%s=%v\n", k, v) }
+	line("addr", c.Addr)
+	line("data_dir", c.DataDir)
+	line("bootstrap_servers", c.BootstrapServers)
+	line("broker_addr", c.BrokerAddr)
+	line("topic", c.Topic)
+	line("dlq_topic", c.DLQTopic)
+	line("partitions", c.Partitions)
+	line("replication_factor", c.ReplicationFactor)
+	line("consumers", c.Consumers)
+	line("consumer_group", c.ConsumerGroup)
+	line("consumer_id", c.ConsumerID)
+	line("database_url", RedactURL(c.DatabaseURL))
+	line("redis_url", RedactURL(c.RedisURL))
+	line("allowed_hosts", c.AllowedHosts)
+	line("admin_token", mask(c.AdminToken))
+	line("log_format", c.LogFormat)
+	line("log_level", c.LogLevel)
+	line("compression", c.Compression)
+	line("kafka_sasl_mechanism", c.Kafka.SASLMechanism)
+	line("kafka_sasl_username", c.Kafka.SASLUsername)
+	line("kafka_sasl_password", mask(c.Kafka.SASLPassword))
+	line("kafka_tls", c.Kafka.TLSEnabled())
+	line("kafka_tls_ca", c.Kafka.TLSCA)
+	line("kafka_tls_cert", c.Kafka.TLSCert)
+	line("kafka_tls_key", c.Kafka.TLSKey)
+	line("kafka_tls_insecure_skip_verify", c.Kafka.TLSInsecureSkipVerify)
+	line("retention_max_age", c.RetentionMaxAge)
+	line("retention_max_rows", c.RetentionMaxRows)
+	line("simulate", c.Simulate)
+	return b.String()
+}
+
+// LogAttrs returns the redacted configuration as slog key-value pairs.
+func (c *Config) LogAttrs() []any {
+	var out []any
+	for _, l := range strings.Split(strings.TrimSpace(c.Redacted()), "\n") {
+		k, v, _ := strings.Cut(l, "=")
+		out = append(out, k, v)
+	}
+	return out
+}

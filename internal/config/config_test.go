@@ -1,0 +1,341 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env is a fake process environment.
+type env map[string]string
+
+func (e env) lookup(k string) (string, bool) { v, ok := e[k]; return v, ok }
+
+func writeEnvFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func parse(t *testing.T, e env, envFile string, args []string, keys ...Key) (Config, *FlagSet, error) {
+	t.Helper()
+	if envFile == "" {
+		envFile = filepath.Join(t.TempDir(), "missing.env")
+	}
+	cfg := Default()
+	var out bytes.Buffer
+	fs := NewFlagSet("test", "Test command.", &cfg, &out, Options{EnvFile: envFile, LookupEnv: e.lookup})
+	fs.Add(keys...)
+	_, err := fs.Parse(args)
+	return cfg, fs, err
+}
+
+func TestPrecedence(t *testing.T) {
+	file := writeEnvFile(t, "KAFKA_TOPIC_USER_EVENTS=from_file\nKAFKA_CONSUMER_GROUP=file_group\nPULSE_CONSUMERS=7\n")
+	e := env{"KAFKA_TOPIC_USER_EVENTS": "from_env", "PULSE_CONSUMERS": "5"}
+	keys := []Key{Topic, ConsumerGroup, Consumers, Partitions, DLQTopic}
+
+	cfg, fs, err := parse(t, e, file, []string{"--consumers", "2"}, keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		got    any
+		want   any
+		source string
+		key    Key
+	}{
+		{"flag beats env and file", cfg.Consumers, 2, "flag", Consumers},
+		{"env beats file", cfg.Topic, "from_env", "env:KAFKA_TOPIC_USER_EVENTS", Topic},
+		{"file beats default", cfg.ConsumerGroup, "file_group", "env:KAFKA_CONSUMER_GROUP", ConsumerGroup},
+		{"default", cfg.Partitions, 3, "default", Partitions},
+		{"default string", cfg.DLQTopic, "user_events_dlq", "default", DLQTopic},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+			if s := fs.Source(tt.key); s != tt.source {
+				t.Errorf("source %q, want %q", s, tt.source)
+			}
+		})
+	}
+}
+
+func TestUnregisteredSettingsIgnoreEnvironment(t *testing.T) {
+	cfg, _, err := parse(t, env{"PULSE_ADDR": "0.0.0.0:1"}, "", nil, Topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:8000" {
+		t.Errorf("Addr = %q, want the default", cfg.Addr)
+	}
+}
+
+func TestEnvFileHandling(t *testing.T) {
+	t.Run("missing file is fine", func(t *testing.T) {
+		if _, _, err := parse(t, env{}, filepath.Join(t.TempDir(), "nope"), nil, Topic); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("quotes and comments", func(t *testing.T) {
+		file := writeEnvFile(t, "# comment\nREDIS_URL=\"redis://localhost:6379/1\" # trailing\nexport ALLOWED_HOSTS='a.example,b.example'\n")
+		cfg, _, err := parse(t, env{}, file, nil, RedisURL, AllowedHosts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.RedisURL != "redis://localhost:6379/1" {
+			t.Errorf("RedisURL = %q", cfg.RedisURL)
+		}
+		if got := cfg.Origins(); len(got) != 2 || got[1] != "b.example" {
+			t.Errorf("Origins = %q", got)
+		}
+	})
+	t.Run("a bad value names the variable", func(t *testing.T) {
+		_, _, err := parse(t, env{"KAFKA_PARTITIONS": "three"}, "", nil, Partitions)
+		if err == nil || !strings.Contains(err.Error(), "KAFKA_PARTITIONS") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("unreadable file is an error", func(t *testing.T) {
+		dir := t.TempDir() // a directory cannot be read as a file
+		if _, _, err := parse(t, env{}, dir, nil, Topic); err == nil {
+			t.Fatal("want an error")
+		}
+	})
+}
+
+func TestAdminTokenFallsBackToSecretKey(t *testing.T) {
+	cfg, _, err := parse(t, env{"SECRET_KEY": "s3"}, "", nil, AdminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AdminToken != "s3" {
+		t.Errorf("AdminToken = %q", cfg.AdminToken)
+	}
+	cfg, _, _ = parse(t, env{"SECRET_KEY": "s3", "PULSE_ADMIN_TOKEN": "tok"}, "", nil, AdminToken)
+	if cfg.AdminToken != "tok" {
+		t.Errorf("AdminToken = %q, want PULSE_ADMIN_TOKEN to win", cfg.AdminToken)
+	}
+}
+
+func TestDebugSetsLogLevel(t *testing.T) {
+	tests := []struct {
+		env  env
+		args []string
+		want string
+	}{
+		{env{"DEBUG": "True"}, nil, "debug"},
+		{env{"DEBUG": "False"}, nil, "info"},
+		{env{"DEBUG": "True", "PULSE_LOG_LEVEL": "warn"}, nil, "warn"},
+		{env{"DEBUG": "True"}, []string{"--log-level=error"}, "error"},
+	}
+	for _, tt := range tests {
+		cfg, _, err := parse(t, tt.env, "", tt.args, LogKeys()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.LogLevel != tt.want {
+			t.Errorf("env %v args %v: level %q, want %q", tt.env, tt.args, cfg.LogLevel, tt.want)
+		}
+	}
+}
+
+func TestDatabaseURL(t *testing.T) {
+	tests := []struct {
+		name       string
+		env        env
+		args       []string
+		wantURL    string
+		wantDriver string
+	}{
+		{"default sqlite under data dir", env{}, []string{"--data-dir", "/var/pulse"}, "/var/pulse/pulse.db", DriverSQLite},
+		{"seed DB_* variables", env{"DB_NAME": "kafka_dashboard", "DB_USER": "app", "DB_PASSWORD": "p@ss word", "DB_HOST": "db.local", "DB_PORT": "6543"},
+			nil, "postgres://app:p%40ss%20word@db.local:6543/kafka_dashboard", DriverPostgres},
+		{"DB_HOST alone takes the seed's defaults", env{"DB_HOST": "db"}, nil, "postgres://postgres@db:5432/kafka_dashboard", DriverPostgres},
+		{"DATABASE_URL wins over DB_*", env{"DATABASE_URL": "postgresql://u@h/d", "DB_HOST": "db"}, nil, "postgresql://u@h/d", DriverPostgres},
+		{"flag wins", env{"DATABASE_URL": "postgres://u@h/d"}, []string{"--database-url", "sqlite:///tmp/x.db"}, "sqlite:///tmp/x.db", DriverSQLite},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, err := parse(t, tt.env, "", tt.args, DataDir, DatabaseURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.DatabaseURL != tt.wantURL {
+				t.Errorf("DatabaseURL = %q, want %q", cfg.DatabaseURL, tt.wantURL)
+			}
+			if d, _ := cfg.Database(); d != tt.wantDriver {
+				t.Errorf("driver %q, want %q", d, tt.wantDriver)
+			}
+		})
+	}
+	c := Config{DatabaseURL: "sqlite:///tmp/x.db"}
+	if _, dsn := c.Database(); dsn != "/tmp/x.db" {
+		t.Errorf("dsn %q", dsn)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	valid := func() Config {
+		c := Default()
+		c.DatabaseURL = "data/pulse.db"
+		return c
+	}
+	if c := valid(); c.Validate() != nil {
+		t.Fatalf("defaults invalid: %v", c.Validate())
+	}
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		want   string
+	}{
+		{"partitions", func(c *Config) { c.Partitions = 0 }, "--partitions must be ≥ 1"},
+		{"replication", func(c *Config) { c.ReplicationFactor = 0 }, "--replication-factor must be ≥ 1"},
+		{"addr", func(c *Config) { c.Addr = "8000" }, "--addr"},
+		{"bootstrap", func(c *Config) { c.BootstrapServers = "a:1,broker" }, `--bootstrap-servers entry "broker"`},
+		{"topic", func(c *Config) { c.Topic = "bad topic" }, "--topic"},
+		{"same topics", func(c *Config) { c.DLQTopic = c.Topic }, "--dlq-topic must differ"},
+		{"log format", func(c *Config) { c.LogFormat = "xml" }, "--log-format"},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, "--log-level"},
+		{"compression", func(c *Config) { c.Compression = "brotli" }, "--compression"},
+		{"sasl mechanism", func(c *Config) { c.Kafka.SASLMechanism = "GSSAPI"; c.Kafka.SASLUsername = "u" }, "--kafka-sasl-mechanism must be"},
+		{"sasl user", func(c *Config) { c.Kafka.SASLMechanism = "PLAIN" }, "needs --kafka-sasl-username"},
+		{"tls pair", func(c *Config) { c.Kafka.TLSCert = "c.pem" }, "--kafka-tls-cert and --kafka-tls-key"},
+		{"redis scheme", func(c *Config) { c.RedisURL = "http://x" }, "--redis-url"},
+		{"retention", func(c *Config) { c.RetentionMaxAge = -time.Second }, "--retention-max-age"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.modify(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("all problems at once", func(t *testing.T) {
+		c := valid()
+		c.Partitions, c.ReplicationFactor = 0, 0
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "--partitions") || !strings.Contains(err.Error(), "--replication-factor") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestRedacted(t *testing.T) {
+	c := Default()
+	c.DatabaseURL = "postgres://app:hunter2@db:5432/pulse"
+	c.RedisURL = "redis://:redispw@cache:6379/0"
+	c.AdminToken = "tok-secret"
+	c.Kafka.SASLMechanism, c.Kafka.SASLUsername, c.Kafka.SASLPassword = "PLAIN", "alice", "saslpw"
+	out := c.Redacted()
+	for _, secret := range []string{"hunter2", "redispw", "tok-secret", "saslpw"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("Redacted leaks %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{"database_url=postgres://app:***@db:5432/pulse", "kafka_sasl_username=alice", "admin_token=***"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Redacted lacks %q:\n%s", want, out)
+		}
+	}
+	if got := RedactURL("postgres://u@h/d"); got != "postgres://u@h/d" {
+		t.Errorf("RedactURL without password = %q", got)
+	}
+	attrs := c.LogAttrs()
+	if len(attrs)%2 != 0 {
+		t.Fatalf("LogAttrs has odd length %d", len(attrs))
+	}
+}
+
+func TestHelpShowsDefaultsAndEnv(t *testing.T) {
+	cfg := Default()
+	var out bytes.Buffer
+	fs := NewFlagSet("produce", "Send events.", &cfg, &out, Options{EnvFile: filepath.Join(t.TempDir(), "x"), LookupEnv: env{}.lookup})
+	fs.Add(Topic, Partitions, BootstrapServers, KafkaTLS)
+	if err := fs.SetDefault(BootstrapServers, "127.0.0.1:9092"); err != nil {
+		t.Fatal(err)
+	}
+	fs.Flags().Int("batch-size", 100, "events per batch")
+	_, err := fs.Parse([]string{"--help"})
+	if !errors.Is(err, ErrHelp) {
+		t.Fatalf("err = %v, want ErrHelp", err)
+	}
+	help := out.String()
+	for _, want := range []string{
+		"Usage: pulse produce", "Send events.",
+		`--topic string`, `(default "user_events"; env KAFKA_TOPIC_USER_EVENTS)`,
+		`--partitions int`, `(default "3"; env KAFKA_PARTITIONS)`,
+		`(default "127.0.0.1:9092"; env KAFKA_BOOTSTRAP_SERVERS)`,
+		"--kafka-tls\n", `--batch-size int`, `(default "100")`,
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+	if cfg.BootstrapServers != "127.0.0.1:9092" {
+		t.Errorf("SetDefault did not set the value: %q", cfg.BootstrapServers)
+	}
+	if err := fs.SetDefault(Addr, "x"); err == nil {
+		t.Error("SetDefault of an unregistered setting should fail")
+	}
+}
+
+func TestUsageError(t *testing.T) {
+	_, _, err := parse(t, env{}, "", []string{"--no-such-flag"}, Topic)
+	if !IsUsage(err) {
+		t.Fatalf("err = %v, want a UsageError", err)
+	}
+	_, _, err = parse(t, env{"KAFKA_PARTITIONS": "x"}, "", nil, Partitions)
+	if err == nil || IsUsage(err) {
+		t.Fatalf("err = %v, want a non-usage error", err)
+	}
+}
+
+func TestDurationInDays(t *testing.T) {
+	cfg, _, err := parse(t, env{"PULSE_RETENTION_MAX_AGE": "7d"}, "", []string{"--retention-max-rows=1000"}, RetentionMaxAge, RetentionMaxRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RetentionMaxAge != 7*24*time.Hour || cfg.RetentionMaxRows != 1000 {
+		t.Errorf("got %v %d", cfg.RetentionMaxAge, cfg.RetentionMaxRows)
+	}
+}
+
+func TestEnvExampleParses(t *testing.T) {
+	all := make([]Key, 0, numKeys)
+	for k := range numKeys {
+		all = append(all, k)
+	}
+	cfg, _, err := parse(t, env{}, filepath.Join("..", "..", "env.example"), nil, all...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("env.example does not validate: %v", err)
+	}
+	want := Default()
+	want.DatabaseURL = DefaultDatabaseURL(want.DataDir)
+	if cfg != want {
+		t.Errorf("env.example differs from the defaults:\n%s\nwant\n%s", cfg.Redacted(), want.Redacted())
+	}
+}
+
+func TestDefaultConsumerID(t *testing.T) {
+	id := DefaultConsumerID()
+	if id == "" || !strings.Contains(id, "-") {
+		t.Errorf("DefaultConsumerID = %q", id)
+	}
+}
