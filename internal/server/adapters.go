@@ -1,0 +1,63 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/pulse-dev/pulse/internal/api"
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/kafka"
+)
+
+// ingest gives the API the producer in the shape it declares.
+type ingest struct{ p *kafka.Producer }
+
+func (i ingest) Produce(ctx context.Context, e *event.Event, src event.Source, requestID string) (api.Ack, error) {
+	ack, err := i.p.Produce(ctx, e, src, requestID)
+	return api.Ack{Topic: ack.Topic, Partition: ack.Partition, Offset: ack.Offset}, err
+}
+
+func (i ingest) ProduceBatch(ctx context.Context, events []*event.Event, src event.Source, requestID string) error {
+	return i.p.ProduceBatch(ctx, events, src, requestID)
+}
+
+// groupReport answers /api/consumer_metrics/: the group's partitions and
+// lag from the broker, with the counters of this process's members.
+// Members running in other processes are listed with their partitions.
+type groupReport struct{ s *Server }
+
+func (g groupReport) ConsumerMetrics(ctx context.Context) (api.ConsumerMetrics, error) {
+	s := g.s
+	lag, err := s.admin.GroupLag(ctx, s.cfg.ConsumerGroup, s.cfg.Topic)
+	if err != nil {
+		return api.ConsumerMetrics{}, fmt.Errorf("group lag: %w", err)
+	}
+	out := api.ConsumerMetrics{
+		Group: s.cfg.ConsumerGroup, Topic: s.cfg.Topic, TotalLag: lag.TotalLag,
+		Consumers: []api.ConsumerStats{}, Partitions: []api.PartitionLag{},
+	}
+	for _, p := range lag.Partitions {
+		out.Partitions = append(out.Partitions, api.PartitionLag{
+			Partition: p.Partition, CommittedOffset: p.CommittedOffset, EndOffset: p.EndOffset, Lag: p.Lag,
+		})
+	}
+	local := make(map[string]bool)
+	for _, c := range s.consumers {
+		snap := c.Snapshot()
+		local[snap.ConsumerID] = true
+		out.Consumers = append(out.Consumers, api.ConsumerStats{
+			ConsumerID: snap.ConsumerID, Partitions: snap.Partitions,
+			Processed: snap.Processed, Failed: snap.Failed, Retried: snap.Retried,
+			DeadLettered: snap.DeadLettered, AvgProcessingTimeMS: snap.AvgProcessingTimeMS,
+			InFlight: snap.InFlight, LastCommitAt: snap.LastCommitAt,
+		})
+	}
+	for _, m := range lag.Members {
+		if local[m.ClientID] {
+			continue
+		}
+		out.Consumers = append(out.Consumers, api.ConsumerStats{ConsumerID: m.ClientID, Partitions: slices.Clone(m.Partitions)})
+	}
+	return out, nil
+}

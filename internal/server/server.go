@@ -1,0 +1,385 @@
+// Package server assembles one Pulse process from its parts: the embedded
+// broker (unless a cluster is given), the store, the live bus and
+// statistics, the consumer-group members, and the HTTP API with the
+// WebSocket hub and the UI. `pulse serve` runs all of them; `pulse
+// consume` runs the same assembly without HTTP. Tests start it in-process
+// on free ports.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pulse-dev/pulse/internal/api"
+	"github.com/pulse-dev/pulse/internal/broker"
+	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/live"
+	"github.com/pulse-dev/pulse/internal/pipeline"
+	"github.com/pulse-dev/pulse/internal/store"
+	"github.com/pulse-dev/pulse/internal/store/postgres"
+	"github.com/pulse-dev/pulse/internal/store/sqlite"
+)
+
+// Options choose the roles of a process on top of its configuration.
+type Options struct {
+	// HTTP serves the API, the WebSocket and the UI on cfg.Addr.
+	HTTP bool
+	// Broker is the embedded broker to start when cfg.BootstrapServers is
+	// empty; nil with an empty BootstrapServers is an error.
+	Broker *broker.Config
+	// UI is the built dashboard; nil serves none.
+	UI fs.FS
+	// Pipeline overrides consumer tuning (retries, batching); its
+	// Brokers, Topic, Group and ConsumerID are filled from cfg.
+	Pipeline pipeline.Config
+	// ShutdownTimeout bounds the whole graceful shutdown (30 s).
+	ShutdownTimeout time.Duration
+}
+
+// bus is what the process publishes live changes to and listens on: the
+// in-process live.Bus or the Redis one.
+type bus interface {
+	Publish(event.Change)
+	Subscribe(buf int) (<-chan event.Change, func())
+}
+
+// Server is one assembled Pulse process. Create it with New, run it with
+// Run; everything New opened is closed when Run returns.
+type Server struct {
+	cfg  config.Config
+	opts Options
+	log  *slog.Logger
+	reg  *prometheus.Registry
+
+	broker    *broker.Broker
+	store     store.Store
+	bus       bus
+	redis     *live.RedisBus
+	stats     *live.Stats
+	hub       *live.Hub
+	producer  *kafka.Producer
+	admin     *kafka.Admin
+	consumers []*pipeline.Consumer
+	httpLn    net.Listener
+	http      *http.Server
+
+	closeOnce sync.Once
+}
+
+// New opens every part the configuration asks for and binds the
+// listeners, so Addr and BrokerAddr are known before Run. On error it
+// closes what it opened.
+func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger) (s *Server, err error) {
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s = &Server{cfg: cfg, opts: opts, log: log, reg: reg}
+	defer func() {
+		if err != nil {
+			s.closeResources()
+		}
+	}()
+
+	if cfg.BootstrapServers == "" {
+		if opts.Broker == nil {
+			return nil, errors.New("no --bootstrap-servers and no embedded broker")
+		}
+		if s.broker, err = broker.Start(ctx, *opts.Broker, log); err != nil {
+			return nil, fmt.Errorf("start embedded broker: %w", err)
+		}
+		s.cfg.BootstrapServers = s.broker.Addr()
+	}
+
+	if s.store, err = openStore(ctx, &s.cfg, log); err != nil {
+		return nil, err
+	}
+	totals, err := s.store.Totals(ctx, time.Now().Add(-5*time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("rebuild statistics from the store: %w", err)
+	}
+	s.stats = live.NewStats(totals, time.Now)
+
+	if s.cfg.RedisURL != "" {
+		if s.redis, err = live.NewRedisBus(ctx, s.cfg.RedisURL, "pulse:"+s.cfg.Topic+":changes", log, reg); err != nil {
+			return nil, err
+		}
+		s.bus = s.redis
+		log.Info("live updates shared through Redis", "component", "live", "redis", config.RedactURL(s.cfg.RedisURL))
+	} else {
+		s.bus = live.NewBus(log, reg)
+	}
+
+	if s.admin, err = kafka.NewAdmin(&s.cfg, log, reg); err != nil {
+		return nil, err
+	}
+	if err := s.ensureTopics(ctx); err != nil {
+		return nil, err
+	}
+
+	if err := s.newConsumers(); err != nil {
+		return nil, err
+	}
+	if opts.HTTP {
+		if err := s.newHTTP(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	driver, dsn := cfg.Database()
+	if dsn == "" {
+		dsn = config.DefaultDatabaseURL(cfg.DataDir)
+	}
+	switch driver {
+	case config.DriverPostgres:
+		db, err := postgres.Open(ctx, dsn, postgres.Options{}, log)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("store open", "component", "store", "driver", driver, "url", config.RedactURL(dsn))
+		return db, nil
+	default:
+		db, err := sqlite.Open(ctx, dsn, sqlite.Options{}, log)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("store open", "component", "store", "driver", driver, "path", dsn)
+		return db, nil
+	}
+}
+
+// ensureTopics creates the events and dead-letter topics when missing, so
+// that a fresh cluster works like the embedded broker.
+func (s *Server) ensureTopics(ctx context.Context) error {
+	created, err := s.admin.EnsureTopics(ctx, map[string]int32{
+		s.cfg.Topic:    int32(s.cfg.Partitions),
+		s.cfg.DLQTopic: int32(s.cfg.Partitions),
+	}, int16(s.cfg.ReplicationFactor))
+	if err != nil {
+		return fmt.Errorf("ensure topics %s and %s: %w", s.cfg.Topic, s.cfg.DLQTopic, err)
+	}
+	if len(created) > 0 {
+		s.log.Info("topics created", "component", "kafka", "topics", created)
+	}
+	return nil
+}
+
+func (s *Server) newConsumers() error {
+	if s.cfg.Consumers <= 0 {
+		return nil
+	}
+	clientOpts, err := kafka.ClientOpts(&s.cfg)
+	if err != nil {
+		return err
+	}
+	metrics, err := pipeline.NewMetrics(s.reg)
+	if err != nil {
+		return err
+	}
+	id := s.cfg.ConsumerID
+	if id == "" {
+		id = config.DefaultConsumerID()
+	}
+	for i := 1; i <= s.cfg.Consumers; i++ {
+		pc := s.opts.Pipeline
+		pc.Brokers = s.cfg.Brokers()
+		pc.ClientOpts = append(append([]kgo.Opt(nil), clientOpts...), kafka.LoggerOpt(s.log))
+		pc.Topic, pc.DLQTopic, pc.Group = s.cfg.Topic, s.cfg.DLQTopic, s.cfg.ConsumerGroup
+		pc.ConsumerID = id
+		if s.cfg.Consumers > 1 {
+			pc.ConsumerID = fmt.Sprintf("%s-%d", id, i)
+		}
+		pc.IgnoreSimulation = pc.IgnoreSimulation || !s.cfg.Simulate
+		c, err := pipeline.New(pc, s.store, s.bus, metrics, s.log)
+		if err != nil {
+			return err
+		}
+		s.consumers = append(s.consumers, c)
+	}
+	return nil
+}
+
+func (s *Server) newHTTP() error {
+	var err error
+	if s.producer, err = kafka.NewProducer(kafka.ProducerConfig{Kafka: &s.cfg, Name: "ingest"}, s.log, s.reg); err != nil {
+		return err
+	}
+	s.hub = live.NewHub(live.HubConfig{AllowedOrigins: s.cfg.Origins()}, s.bus, s.stats, s.store, s.log, s.reg)
+	if s.httpLn, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	host, _, _ := net.SplitHostPort(s.httpLn.Addr().String())
+	ip := net.ParseIP(host)
+	srv := api.New(api.Config{
+		AllowedOrigins: s.cfg.Origins(),
+		AdminToken:     s.cfg.AdminToken,
+		Loopback:       ip != nil && ip.IsLoopback(),
+	}, api.Deps{
+		Producer:         ingest{s.producer},
+		Store:            s.store,
+		Stats:            s.stats,
+		Hub:              s.hub,
+		Consumers:        groupReport{s},
+		KafkaHealth:      s.admin.Ping,
+		BootstrapServers: s.cfg.BootstrapServers,
+		Topic:            s.cfg.Topic,
+		Gatherer:         s.reg,
+		UI:               s.opts.UI,
+	}, s.log, s.reg)
+	s.http = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// Addr is the HTTP address, with the real port; empty without HTTP.
+func (s *Server) Addr() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
+}
+
+// BrokerAddr is the Kafka bootstrap address in use.
+func (s *Server) BrokerAddr() string { return s.cfg.BootstrapServers }
+
+// Registry is the process's Prometheus registry.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// Run runs every part until ctx is cancelled or one of them fails, then
+// shuts down in order: stop taking input (HTTP, fetching), let the
+// consumers drain, flush and commit, flush the producer, close the hub,
+// the bus, the store and the broker.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.closeResources()
+	g, gctx := errgroup.WithContext(ctx)
+	if s.http != nil {
+		s.log.Info("HTTP API, WebSocket and UI listening", "component", "http", "addr", s.Addr(), "url", "http://"+s.Addr()+"/")
+		g.Go(func() error {
+			if err := s.http.Serve(s.httpLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+			defer cancel()
+			// Shutdown does not wait for hijacked WebSocket connections;
+			// the hub closes those when its context ends.
+			return s.http.Shutdown(sctx)
+		})
+		g.Go(func() error { return s.hub.Run(gctx) })
+	} else if len(s.consumers) > 0 {
+		// Without a hub, statistics still follow the bus so a consume-only
+		// process could report them; keep the subscription drained.
+		g.Go(func() error { return s.followStats(gctx) })
+	}
+	for _, c := range s.consumers {
+		g.Go(func() error { return c.Run(gctx) })
+	}
+	if len(s.consumers) > 0 {
+		s.log.Info("consumer group members started", "component", "pipeline",
+			"group", s.cfg.ConsumerGroup, "topic", s.cfg.Topic, "members", len(s.consumers))
+	}
+	if r := (store.Retention{MaxAge: s.cfg.RetentionMaxAge, MaxRows: s.cfg.RetentionMaxRows}); r.MaxAge > 0 || r.MaxRows > 0 {
+		g.Go(func() error { return s.retain(gctx, r) })
+	}
+	err := g.Wait()
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// followStats applies changes to the statistics when no hub does.
+func (s *Server) followStats(ctx context.Context) error {
+	changes, cancel := s.bus.Subscribe(1024)
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-changes:
+			s.stats.Apply(c)
+		}
+	}
+}
+
+// retain applies the retention policy once a minute, then rebuilds the
+// statistics when it deleted anything.
+func (s *Server) retain(ctx context.Context, r store.Retention) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		n, err := s.store.Retain(ctx, r)
+		if err != nil {
+			s.log.Warn("retention failed", "component", "store", "err", err)
+			continue
+		}
+		if n == 0 {
+			continue
+		}
+		if totals, err := s.store.Totals(ctx, time.Now().Add(-5*time.Minute)); err == nil {
+			s.stats.Reset(totals)
+		}
+		s.log.Info("retention deleted old events", "component", "store", "events", n)
+	}
+}
+
+// closeResources closes what New opened, in dependency order. Consumers
+// have stopped by now: they close their own clients when Run returns.
+func (s *Server) closeResources() {
+	s.closeOnce.Do(func() {
+		if s.producer != nil {
+			r := s.producer.Close()
+			s.log.Info("ingest producer flushed", "component", "kafka", "flushed", r.Flushed, "failed", r.Failed)
+		}
+		if s.httpLn != nil {
+			s.httpLn.Close() // already closed after Serve; needed when Run never ran
+		}
+		if s.admin != nil {
+			s.admin.Close()
+		}
+		if s.redis != nil {
+			if err := s.redis.Close(); err != nil {
+				s.log.Warn("close redis bus", "component", "live", "err", err)
+			}
+		}
+		if s.store != nil {
+			if err := s.store.Close(); err != nil {
+				s.log.Warn("close store", "component", "store", "err", err)
+			}
+		}
+		if s.broker != nil {
+			s.broker.Close()
+		}
+		s.log.Info("shutdown complete")
+	})
+}
