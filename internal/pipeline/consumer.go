@@ -1,0 +1,371 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+// Sink is where finished records go: store.Store satisfies it. Write stores
+// a batch in one transaction, idempotently on event_id, and reports which
+// records were new.
+type Sink interface {
+	Write(ctx context.Context, batch []store.Record) (inserted []bool, err error)
+}
+
+// Publisher receives live changes. Publish must not block: the live bus
+// drops and counts rather than wait for a slow subscriber.
+type Publisher interface {
+	Publish(event.Change)
+}
+
+// maxPoll bounds the records taken per poll, so that rebalances, which wait
+// for a poll's records to be dispatched, are never held up for long.
+const maxPoll = 5000
+
+// commitTimeout bounds one offset commit.
+const commitTimeout = 10 * time.Second
+
+// Consumer is one member of the consumer group. Create it with New and run
+// it with Run; several Consumers may share a Sink, a Publisher and Metrics.
+type Consumer struct {
+	cfg      Config
+	simulate bool
+	sink     Sink
+	pub      Publisher
+	metrics  *Metrics
+	m        member
+	log      *slog.Logger
+	opts     []kgo.Opt
+	// cl is the member's client, both consumer and DLQ producer; Run
+	// creates it, and the group is joined from then on.
+	cl *kgo.Client
+
+	ran atomic.Bool
+
+	// commitMu serialises commits, so that a periodic commit computed
+	// before a revoke cannot land after the revoke's own commit.
+	commitMu sync.Mutex
+
+	// mu guards everything below: the partitions, their key queues and
+	// records, the writer queue and the counters.
+	mu    sync.Mutex
+	parts map[int32]*partState
+	// inFlight counts fetched records of owned partitions not yet stored.
+	inFlight int
+	// held counts keys held back by their head record.
+	held int
+	// finished is the writer queue, in the order records finished.
+	finished []*rec
+	// finishedSeq counts records ever queued for the writer and writtenSeq
+	// those written; flush waits for writtenSeq to catch up.
+	finishedSeq, writtenSeq uint64
+	// written is closed and replaced after every store write.
+	written     chan struct{}
+	flushWanted int
+	writerDone  bool
+	// stopped is set at shutdown once in-flight records are abandoned.
+	stopped    bool
+	committed  map[int32]int64
+	lastCommit time.Time
+	stats      counters
+	// fx collects side effects decided under mu, run by unlock:
+	// publishing in-flight states, waking the writer, producing to the
+	// DLQ.
+	fx effects
+
+	wake  chan struct{} // wakes the writer
+	space chan struct{} // wakes the poll loop (and drain) when records are stored
+
+	// timers counts scheduled timer callbacks, so shutdown can wait for
+	// the ones already running.
+	timers sync.WaitGroup
+	// prodCtx is cancelled at shutdown to abort DLQ produces. Run sets it
+	// before anything produces.
+	prodCtx    context.Context
+	prodCancel context.CancelFunc
+}
+
+// counters are the member's totals shown by Snapshot.
+type counters struct {
+	processed, failed, retried, deadLettered, duplicates int64
+	processingMSSum                                      float64
+	processingCount                                      int64
+	written                                              int64
+}
+
+type effects struct {
+	publish []event.Message
+	produce []*rec
+	wake    bool
+}
+
+// New creates a member. Nothing connects until Run.
+func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*Consumer, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if sink == nil {
+		return nil, errors.New("new consumer: nil sink")
+	}
+	if m == nil {
+		if m, err = NewMetrics(nil); err != nil {
+			return nil, err
+		}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Consumer{
+		cfg:       cfg,
+		simulate:  !cfg.IgnoreSimulation,
+		sink:      sink,
+		pub:       pub,
+		metrics:   m,
+		m:         m.member(cfg.ConsumerID),
+		log:       log.With("component", "pipeline", "consumer_id", cfg.ConsumerID),
+		parts:     make(map[int32]*partState),
+		committed: make(map[int32]int64),
+		written:   make(chan struct{}),
+		wake:      make(chan struct{}, 1),
+		space:     make(chan struct{}, 1),
+	}
+	opts := append([]kgo.Opt{}, cfg.ClientOpts...)
+	c.opts = append(opts,
+		kgo.SeedBrokers(cfg.Brokers...),
+		// The client id is the consumer id, so that describing the group
+		// names members the way logs, metrics and DLQ headers do.
+		kgo.ClientID(cfg.ConsumerID),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.DisableAutoCommit(),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.OnPartitionsAssigned(c.onAssigned),
+		kgo.OnPartitionsRevoked(c.onRevoked),
+		kgo.OnPartitionsLost(c.onLost),
+		// The DLQ producer: idempotent with acks=all (kgo's defaults,
+		// stated here because the DLQ depends on them), and a delivery
+		// timeout so a failing produce comes back to be retried and logged
+		// by the pipeline instead of hanging inside the client.
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordDeliveryTimeout(30*time.Second),
+		kgo.ProducerLinger(0),
+	)
+	return c, nil
+}
+
+// ID returns the member's consumer id.
+func (c *Consumer) ID() string { return c.cfg.ConsumerID }
+
+// Run consumes until ctx is cancelled, then shuts down: it stops fetching,
+// lets in-flight records finish for up to DrainTimeout (the rest are
+// abandoned uncommitted, to be redelivered), flushes the writer, commits,
+// leaves the group and closes the client. It returns an error only when the
+// final commit fails or the client cannot be created. Run may be called
+// once.
+func (c *Consumer) Run(ctx context.Context) error {
+	if !c.ran.CompareAndSwap(false, true) {
+		return fmt.Errorf("consumer %s: Run called twice", c.cfg.ConsumerID)
+	}
+	c.prodCtx, c.prodCancel = context.WithCancel(context.Background())
+	defer c.prodCancel()
+	cl, err := kgo.NewClient(c.opts...)
+	if err != nil {
+		return fmt.Errorf("consumer %s: kafka client: %w", c.cfg.ConsumerID, err)
+	}
+	c.cl = cl
+	c.log.Info("consumer starting", "group", c.cfg.Group, "topic", c.cfg.Topic, "dlq_topic", c.cfg.DLQTopic)
+
+	// The writer outlives ctx: shutdown still flushes through it.
+	writeCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWriter()
+	commitCtx, stopCommits := context.WithCancel(ctx)
+	defer stopCommits()
+	var wg sync.WaitGroup
+	wg.Go(func() { c.writeLoop(writeCtx) })
+	wg.Go(func() { c.commitLoop(commitCtx) })
+
+	c.pollLoop(ctx)
+
+	// Shutdown.
+	stopCommits()
+	c.mu.Lock()
+	writtenBefore := c.stats.written
+	c.mu.Unlock()
+	c.drain(c.cfg.DrainTimeout)
+	abandoned := c.abandonAll()
+	c.prodCancel()
+	c.timers.Wait()
+	c.flush(context.Background(), c.cfg.DrainTimeout)
+	stopWriter()
+	wg.Wait()
+	c.mu.Lock()
+	flushed := c.stats.written - writtenBefore
+	c.mu.Unlock()
+
+	cctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	commitErr := c.commit(cctx, c.cl)
+	cancel()
+	c.mu.Lock()
+	committed := make(map[int32]int64, len(c.committed))
+	for p, o := range c.committed {
+		committed[p] = o
+	}
+	c.mu.Unlock()
+
+	// Leave with a bound, so an unreachable coordinator cannot hold up
+	// shutdown; the revoke that leaving triggers finds nothing left to do.
+	lctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	if err := c.cl.LeaveGroupContext(lctx); err != nil {
+		c.log.Warn("leave group", "err", err)
+	}
+	cancel()
+	c.cl.Close()
+	c.m.inFlight.Set(0)
+	c.m.heldKeys.Set(0)
+	c.log.Info("consumer stopped", "flushed", flushed, "committed", committed, "abandoned", abandoned)
+	if commitErr != nil {
+		return fmt.Errorf("consumer %s: final commit: %w", c.cfg.ConsumerID, commitErr)
+	}
+	return nil
+}
+
+// pollLoop fetches and dispatches records until ctx is cancelled, pausing
+// while MaxInFlight records are unfinished.
+func (c *Consumer) pollLoop(ctx context.Context) {
+	for {
+		room := 0
+		for {
+			c.mu.Lock()
+			room = c.cfg.MaxInFlight - c.inFlight
+			c.mu.Unlock()
+			if room > 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-c.space:
+			}
+		}
+		fs := c.cl.PollRecords(ctx, min(room, maxPoll))
+		if fs.IsClientClosed() {
+			c.cl.AllowRebalance()
+			return
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return
+			}
+			c.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
+		})
+		c.dispatch(fs)
+		c.cl.AllowRebalance()
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// drain waits up to timeout for every in-flight record to be stored.
+func (c *Consumer) drain(timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		n := c.inFlight
+		c.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-t.C:
+			return
+		case <-c.space:
+		}
+	}
+}
+
+// abandonAll stops processing everywhere and returns how many records were
+// left unfinished; their offsets stay uncommitted.
+func (c *Consumer) abandonAll() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	n := 0
+	for _, ps := range c.parts {
+		n += c.abandon(ps)
+	}
+	return n
+}
+
+// unlock releases mu and runs the side effects collected under it.
+// In-flight states are published before mu is released, so that they
+// reach the bus in the order they happened and before the terminal state
+// the writer publishes; Publish does not block. Producing runs after: the
+// client may call back into the consumer at once.
+func (c *Consumer) unlock() {
+	fx := c.fx
+	c.fx = effects{}
+	if len(fx.publish) > 0 && c.pub != nil {
+		c.pub.Publish(event.Change{Messages: fx.publish})
+	}
+	c.mu.Unlock()
+	if fx.wake {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+	for _, r := range fx.produce {
+		c.produceDLQ(r)
+	}
+}
+
+func (c *Consumer) signalSpace() {
+	select {
+	case c.space <- struct{}{}:
+	default:
+	}
+}
+
+// after runs fn after d on a timer owned by the consumer: shutdown stops
+// pending timers and waits for running ones.
+func (c *Consumer) after(d time.Duration, fn func()) *time.Timer {
+	c.timers.Add(1)
+	return time.AfterFunc(d, func() {
+		defer c.timers.Done()
+		fn()
+	})
+}
+
+// stopTimer cancels t if it has not fired.
+func (c *Consumer) stopTimer(t *time.Timer) {
+	if t != nil && t.Stop() {
+		c.timers.Done()
+	}
+}
+
+// backoff returns the wait before retry n (1-based): exponential from
+// RetryBase, capped at RetryMax, with full jitter.
+func (c *Consumer) backoff(n int) time.Duration {
+	d := c.cfg.RetryBase
+	for i := 1; i < n && d < c.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, c.cfg.RetryMax)
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}

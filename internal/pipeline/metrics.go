@@ -1,0 +1,195 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics holds the pipeline's Prometheus collectors. One Metrics is shared
+// by every member in a process; series carry a consumer_id label where it
+// helps, never a key or a user.
+type Metrics struct {
+	consumed      *prometheus.CounterVec
+	processed     *prometheus.CounterVec
+	failedAttempt *prometheus.CounterVec
+	retries       *prometheus.CounterVec
+	dlqProduced   *prometheus.CounterVec
+	dlqErrors     *prometheus.CounterVec
+	processing    prometheus.Histogram
+	endToEnd      prometheus.Histogram
+	writeDuration prometheus.Histogram
+	batchSize     prometheus.Histogram
+	writeErrors   prometheus.Counter
+	commits       *prometheus.CounterVec
+	inFlight      *prometheus.GaugeVec
+	heldKeys      *prometheus.GaugeVec
+	rebalances    *prometheus.CounterVec
+}
+
+// Outcomes of a processed record, the outcome label of
+// pulse_pipeline_records_processed_total.
+const (
+	OutcomeCompleted    = "completed"
+	OutcomeDeadLettered = "dead_lettered"
+	OutcomeDuplicate    = "duplicate"
+)
+
+// NewMetrics creates the collectors and registers them with reg (nothing is
+// registered when reg is nil). A collector already registered with reg, by
+// an earlier NewMetrics, is reused, so members may share reg safely.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	const ns, sub = "pulse", "pipeline"
+	id := []string{"consumer_id"}
+	m := &Metrics{
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "records_consumed_total",
+			Help: "Records fetched from the events topic.",
+		}, id),
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "records_processed_total",
+			Help: "Records finished and written to the store, by outcome (completed, dead_lettered, duplicate: already stored).",
+		}, []string{"consumer_id", "outcome"}),
+		failedAttempt: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "failed_attempts_total",
+			Help: "Processing attempts that failed.",
+		}, id),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "retries_total",
+			Help: "Retries scheduled after a failed attempt.",
+		}, id),
+		dlqProduced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "dlq_produced_total",
+			Help: "Records acknowledged by the DLQ topic, by reason (invalid: malformed record; failed: retries exhausted).",
+		}, []string{"consumer_id", "reason"}),
+		dlqErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "dlq_produce_errors_total",
+			Help: "DLQ produces that failed and are retried.",
+		}, id),
+		processing: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "processing_duration_seconds",
+			Help:    "Duration of the final processing attempt of completed records.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}),
+		endToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "end_to_end_latency_seconds",
+			Help:    "Time from the record's Kafka timestamp to its first store commit.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 13),
+		}),
+		writeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "store_write_duration_seconds",
+			Help:    "Duration of successful store batch writes.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "store_batch_records",
+			Help:    "Records per store batch write.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12),
+		}),
+		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "store_write_errors_total",
+			Help: "Store batch writes that failed and are retried.",
+		}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "offset_commits_total",
+			Help: "Offset commits, by result (ok, error).",
+		}, []string{"consumer_id", "result"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "in_flight_records",
+			Help: "Fetched records not yet stored.",
+		}, id),
+		heldKeys: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "held_keys",
+			Help: "Keys held back by a delayed, retrying or dead-lettering record.",
+		}, id),
+		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "rebalances_total",
+			Help: "Partition assignment changes, by kind (assigned, revoked, lost).",
+		}, []string{"consumer_id", "kind"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	var err error
+	register := func(c prometheus.Collector) prometheus.Collector {
+		if rerr := reg.Register(c); rerr != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(rerr, &are) {
+				return are.ExistingCollector
+			}
+			err = errors.Join(err, rerr)
+		}
+		return c
+	}
+	m.consumed = reuse(register(m.consumed), m.consumed)
+	m.processed = reuse(register(m.processed), m.processed)
+	m.failedAttempt = reuse(register(m.failedAttempt), m.failedAttempt)
+	m.retries = reuse(register(m.retries), m.retries)
+	m.dlqProduced = reuse(register(m.dlqProduced), m.dlqProduced)
+	m.dlqErrors = reuse(register(m.dlqErrors), m.dlqErrors)
+	m.processing = reuse(register(m.processing), m.processing)
+	m.endToEnd = reuse(register(m.endToEnd), m.endToEnd)
+	m.writeDuration = reuse(register(m.writeDuration), m.writeDuration)
+	m.batchSize = reuse(register(m.batchSize), m.batchSize)
+	m.writeErrors = reuse(register(m.writeErrors), m.writeErrors)
+	m.commits = reuse(register(m.commits), m.commits)
+	m.inFlight = reuse(register(m.inFlight), m.inFlight)
+	m.heldKeys = reuse(register(m.heldKeys), m.heldKeys)
+	m.rebalances = reuse(register(m.rebalances), m.rebalances)
+	if err != nil {
+		return nil, fmt.Errorf("register pipeline metrics: %w", err)
+	}
+	return m, nil
+}
+
+// reuse returns got as a T when it is one (the collector registered
+// earlier), else fallback.
+func reuse[T prometheus.Collector](got prometheus.Collector, fallback T) T {
+	if t, ok := got.(T); ok {
+		return t
+	}
+	return fallback
+}
+
+// member is the set of series of one consumer, resolved once so the hot
+// path does not look labels up per record.
+type member struct {
+	consumed     prometheus.Counter
+	completed    prometheus.Counter
+	deadLettered prometheus.Counter
+	duplicate    prometheus.Counter
+	failed       prometheus.Counter
+	retries      prometheus.Counter
+	dlqInvalid   prometheus.Counter
+	dlqFailed    prometheus.Counter
+	dlqErrors    prometheus.Counter
+	commitsOK    prometheus.Counter
+	commitsErr   prometheus.Counter
+	inFlight     prometheus.Gauge
+	heldKeys     prometheus.Gauge
+	assigned     prometheus.Counter
+	revoked      prometheus.Counter
+	lost         prometheus.Counter
+}
+
+func (m *Metrics) member(id string) member {
+	return member{
+		consumed:     m.consumed.WithLabelValues(id),
+		completed:    m.processed.WithLabelValues(id, OutcomeCompleted),
+		deadLettered: m.processed.WithLabelValues(id, OutcomeDeadLettered),
+		duplicate:    m.processed.WithLabelValues(id, OutcomeDuplicate),
+		failed:       m.failedAttempt.WithLabelValues(id),
+		retries:      m.retries.WithLabelValues(id),
+		dlqInvalid:   m.dlqProduced.WithLabelValues(id, "invalid"),
+		dlqFailed:    m.dlqProduced.WithLabelValues(id, "failed"),
+		dlqErrors:    m.dlqErrors.WithLabelValues(id),
+		commitsOK:    m.commits.WithLabelValues(id, "ok"),
+		commitsErr:   m.commits.WithLabelValues(id, "error"),
+		inFlight:     m.inFlight.WithLabelValues(id),
+		heldKeys:     m.heldKeys.WithLabelValues(id),
+		assigned:     m.rebalances.WithLabelValues(id, "assigned"),
+		revoked:      m.rebalances.WithLabelValues(id, "revoked"),
+		lost:         m.rebalances.WithLabelValues(id, "lost"),
+	}
+}

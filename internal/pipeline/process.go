@@ -1,0 +1,517 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pulse-dev/pulse/internal/event"
+)
+
+// Record headers the producers set, and the ones the DLQ adds.
+const (
+	HeaderSource    = "source"
+	HeaderRequestID = "request_id"
+
+	HeaderDLQTopic      = "dlq_original_topic"
+	HeaderDLQPartition  = "dlq_original_partition"
+	HeaderDLQOffset     = "dlq_original_offset"
+	HeaderDLQError      = "dlq_error"
+	HeaderDLQAttempts   = "dlq_attempts"
+	HeaderDLQConsumerID = "dlq_consumer_id"
+	HeaderDLQFailedAt   = "dlq_failed_at"
+	// HeaderDLQTruncated is set, to the original size in bytes, on a DLQ
+	// record whose value was too large for the DLQ topic: the value is cut
+	// to its first event.MaxRecordBytes, or dropped when even that is too
+	// large.
+	HeaderDLQTruncated = "dlq_truncated_from"
+)
+
+// ErrSimulated is the error of an attempt on an event with should_fail.
+const ErrSimulated = "simulated failure (should_fail)"
+
+type recState uint8
+
+const (
+	stQueued        recState = iota // waiting behind its key
+	stRunning                       // an attempt waits for its delay
+	stRetrying                      // waiting for the next attempt
+	stDeadLettering                 // waiting for the DLQ to acknowledge it
+	stFinished                      // in the writer queue
+	stDone                          // stored
+	stAbandoned                     // revoked or shut down unfinished
+)
+
+// rec is one fetched record on its way through the pipeline.
+type rec struct {
+	part *partState
+	// seq is the record's position in its partition's pending list.
+	seq uint64
+	kr  *kgo.Record
+	// key orders processing: the record key, or user_id:event_type; empty
+	// for a keyless record that does not decode (nothing to order by).
+	key   string
+	ev    event.Event
+	msg   event.Message
+	state recState
+	// invalid is the decode or validation error; such a record goes to
+	// the DLQ without an attempt.
+	invalid      string
+	attemptStart time.Time
+	dlqTries     int
+	dlqHeaders   []kgo.RecordHeader
+	// dlqShrink is how far the DLQ value is cut after the DLQ topic
+	// refused it as too large: 1 keeps the head, 2 drops it.
+	dlqShrink int
+	timer     *time.Timer
+}
+
+// slot tracks the completion of one offset for the commit watermark.
+type slot struct {
+	off   int64
+	epoch int32
+	done  bool
+}
+
+// partState is the processing state of one owned partition.
+type partState struct {
+	p int32
+	// pending lists fetched offsets in order; those before head are
+	// stored, pending[head] is the lowest unfinished one. Slot i belongs
+	// to the record with sequence number base+i.
+	pending []slot
+	head    int
+	base    uint64
+	nextSeq uint64
+	// next is the last fetched offset + 1 (-1 before the first fetch) and
+	// epoch that record's leader epoch.
+	next  int64
+	epoch int32
+	// unfinished counts fetched records not yet stored.
+	unfinished int
+	// keys holds the queue of each held key; the head holds the key.
+	keys map[string]*keyQueue
+	// active are the records with an attempt, retry or DLQ produce under
+	// way, keyed or not.
+	active map[*rec]struct{}
+	// gone is set once the partition is revoked or lost: late completions
+	// of its records change nothing.
+	gone bool
+}
+
+type keyQueue struct {
+	recs []*rec
+}
+
+func newPartState(p int32) *partState {
+	return &partState{
+		p:      p,
+		next:   -1,
+		keys:   make(map[string]*keyQueue),
+		active: make(map[*rec]struct{}),
+	}
+}
+
+// watermark returns the offset to commit: the lowest unfinished one, or
+// the last fetched + 1 when everything fetched is stored.
+func (ps *partState) watermark() (off int64, epoch int32, ok bool) {
+	if ps.head < len(ps.pending) {
+		s := ps.pending[ps.head]
+		return s.off, s.epoch, true
+	}
+	if ps.next < 0 {
+		return 0, 0, false
+	}
+	return ps.next, ps.epoch, true
+}
+
+// markDone records that r is stored and moves past the stored prefix.
+func (ps *partState) markDone(r *rec) {
+	ps.pending[r.seq-ps.base].done = true
+	ps.unfinished--
+	for ps.head < len(ps.pending) && ps.pending[ps.head].done {
+		ps.head++
+	}
+	switch {
+	case ps.head == len(ps.pending):
+		ps.base += uint64(ps.head)
+		ps.pending = ps.pending[:0]
+		ps.head = 0
+	case ps.head >= 1024 && 2*ps.head >= len(ps.pending):
+		// Compact now and then so the slice does not grow without
+		// bound behind a record held at the head for a while.
+		ps.base += uint64(ps.head)
+		ps.pending = ps.pending[:copy(ps.pending, ps.pending[ps.head:])]
+		ps.head = 0
+	}
+}
+
+// dispatch takes polled records into the pipeline: records of an unheld
+// key are processed inline; the others queue behind their key.
+func (c *Consumer) dispatch(fs kgo.Fetches) {
+	n := 0
+	c.mu.Lock()
+	fs.EachRecord(func(kr *kgo.Record) {
+		// Processing starts now: decoding is part of it.
+		now := time.Now()
+		ps := c.parts[kr.Partition]
+		if ps == nil || kr.Topic != c.cfg.Topic || (ps.next >= 0 && kr.Offset < ps.next) {
+			// Not ours (any more), or already fetched: nothing to do.
+			return
+		}
+		n++
+		r := c.newRec(ps, kr)
+		ps.pending = append(ps.pending, slot{off: kr.Offset, epoch: kr.LeaderEpoch})
+		ps.next = kr.Offset + 1
+		ps.epoch = kr.LeaderEpoch
+		ps.unfinished++
+		c.inFlight++
+		if r.key != "" {
+			if q := ps.keys[r.key]; q != nil {
+				q.recs = append(q.recs, r)
+				return
+			}
+		}
+		if !c.begin(r, now) && r.key != "" {
+			ps.keys[r.key] = &keyQueue{recs: []*rec{r}}
+			c.held++
+		}
+	})
+	c.m.inFlight.Set(float64(c.inFlight))
+	c.m.heldKeys.Set(float64(c.held))
+	c.m.consumed.Add(float64(n))
+	c.unlock()
+}
+
+// newRec decodes kr. A record that fails to decode is kept with the reason
+// so that it is dead-lettered in its turn.
+func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
+	r := &rec{part: ps, seq: ps.nextSeq, kr: kr}
+	ps.nextSeq++
+	r.msg = event.Message{
+		Status:     event.StatusQueued,
+		Source:     event.SourceKafka,
+		ConsumerID: c.cfg.ConsumerID,
+		Topic:      kr.Topic,
+		Partition:  kr.Partition,
+		Offset:     kr.Offset,
+		QueuedAt:   kr.Timestamp.UTC(),
+	}
+	for _, h := range kr.Headers {
+		switch h.Key {
+		case HeaderSource:
+			if s := event.Source(h.Value); s.Valid() {
+				r.msg.Source = s
+			}
+		case HeaderRequestID:
+			if len(h.Value) <= event.MaxIDLen && utf8.Valid(h.Value) {
+				r.msg.RequestID = string(h.Value)
+			}
+		}
+	}
+	ev, err := event.Decode(kr.Value)
+	if err != nil {
+		r.invalid = err.Error()
+		r.msg.EventID = event.DerivedID(kr.Topic, kr.Partition, kr.Offset)
+		r.msg.UserID, r.msg.EventType, r.msg.ElementID = partialFields(kr.Value)
+		if len(kr.Key) > 0 {
+			r.key = string(kr.Key)
+		}
+		return r
+	}
+	if ev.EventID == "" {
+		ev.EventID = event.DerivedID(kr.Topic, kr.Partition, kr.Offset)
+	}
+	if ev.Timestamp.IsZero() {
+		ev.Timestamp = kr.Timestamp.UTC()
+	}
+	r.ev = ev
+	r.msg.EventID = ev.EventID
+	r.msg.UserID = ev.UserID
+	r.msg.EventType = ev.EventType
+	r.msg.ElementID = ev.ElementID
+	if len(kr.Key) > 0 {
+		r.key = string(kr.Key)
+	} else {
+		r.key = string(ev.Key())
+	}
+	return r
+}
+
+// partialFields picks user_id, event_type and element_id out of a record
+// that failed validation, where they are sane strings, so the
+// dead-lettered message says whose it was.
+func partialFields(value []byte) (userID, eventType, elementID string) {
+	if len(value) > event.MaxRecordBytes {
+		return "", "", ""
+	}
+	var p struct {
+		UserID    json.RawMessage `json:"user_id"`
+		EventType json.RawMessage `json:"event_type"`
+		ElementID json.RawMessage `json:"element_id"`
+	}
+	if json.Unmarshal(value, &p) != nil {
+		return "", "", ""
+	}
+	str := func(raw json.RawMessage) string {
+		var s string
+		if json.Unmarshal(raw, &s) != nil || len(s) > event.MaxIDLen || !utf8.ValidString(s) {
+			return ""
+		}
+		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return ""
+		}
+		return s
+	}
+	return str(p.UserID), str(p.EventType), str(p.ElementID)
+}
+
+// begin starts r's next attempt (or its dead-lettering, when it did not
+// decode). It reports whether r finished at once; otherwise r now holds its
+// key until a timer or the DLQ moves it on. Called with mu held.
+func (c *Consumer) begin(r *rec, now time.Time) bool {
+	if r.invalid != "" {
+		c.deadLetter(r, r.invalid, now)
+		return false
+	}
+	r.attemptStart = now
+	started := now.UTC()
+	r.msg.StartedAt = &started
+	r.msg.NextRetryAt = nil
+	if c.simulate && r.ev.DelaySeconds > 0 {
+		r.state = stRunning
+		r.msg.Status = event.StatusProcessing
+		r.part.active[r] = struct{}{}
+		c.fx.publish = append(c.fx.publish, r.msg)
+		d := time.Duration(r.ev.DelaySeconds * float64(time.Second))
+		r.timer = c.after(d, func() { c.onTimer(r, stRunning, c.endAttempt) })
+		return false
+	}
+	return c.endAttempt(r, now)
+}
+
+// endAttempt ends r's current attempt: it completes, or fails and is
+// retried or dead-lettered. It reports whether r finished. Called with mu
+// held.
+func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
+	if !c.simulate || !r.ev.ShouldFail {
+		c.finish(r, event.StatusCompleted)
+		return true
+	}
+	c.stats.failed++
+	c.m.failed.Inc()
+	r.msg.Error = ErrSimulated
+	if r.msg.Retries >= c.cfg.MaxRetries {
+		c.deadLetter(r, ErrSimulated, now)
+		return false
+	}
+	r.msg.Retries++
+	c.stats.retried++
+	c.m.retries.Inc()
+	d := c.backoff(r.msg.Retries)
+	next := now.Add(d).UTC()
+	r.state = stRetrying
+	r.msg.Status = event.StatusRetrying
+	r.msg.NextRetryAt = &next
+	r.part.active[r] = struct{}{}
+	c.fx.publish = append(c.fx.publish, r.msg)
+	c.log.Debug("attempt failed; retrying", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
+		"partition", r.msg.Partition, "offset", r.msg.Offset, "retries", r.msg.Retries, "retry_in", d, "err", ErrSimulated)
+	r.timer = c.after(d, func() { c.onTimer(r, stRetrying, c.begin) })
+	return false
+}
+
+// onTimer runs step for r if r is still in state want (a revoke or
+// shutdown may have abandoned it), then lets the records behind r's key
+// move on if r finished.
+func (c *Consumer) onTimer(r *rec, want recState, step func(*rec, time.Time) bool) {
+	c.mu.Lock()
+	if r.state != want || c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	r.timer = nil
+	now := time.Now()
+	if step(r, now) {
+		c.release(r)
+	}
+	c.m.heldKeys.Set(float64(c.held))
+	c.unlock()
+}
+
+// deadLetter sends r to the DLQ topic; r finishes when the DLQ
+// acknowledges it. Called with mu held.
+func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
+	if r.msg.StartedAt == nil {
+		started := now.UTC()
+		r.msg.StartedAt = &started
+		r.attemptStart = now
+	}
+	r.state = stDeadLettering
+	r.msg.Status = event.StatusProcessing
+	r.msg.Error = reason
+	r.msg.NextRetryAt = nil
+	r.part.active[r] = struct{}{}
+	attempts := r.msg.Retries + 1
+	hs := make([]kgo.RecordHeader, 0, len(r.kr.Headers)+7)
+	for _, h := range r.kr.Headers {
+		if !strings.HasPrefix(h.Key, "dlq_") {
+			hs = append(hs, h)
+		}
+	}
+	hs = append(hs,
+		kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(r.kr.Topic)},
+		kgo.RecordHeader{Key: HeaderDLQPartition, Value: strconv.AppendInt(nil, int64(r.kr.Partition), 10)},
+		kgo.RecordHeader{Key: HeaderDLQOffset, Value: strconv.AppendInt(nil, r.kr.Offset, 10)},
+		kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(reason)},
+		kgo.RecordHeader{Key: HeaderDLQAttempts, Value: strconv.AppendInt(nil, int64(attempts), 10)},
+		kgo.RecordHeader{Key: HeaderDLQConsumerID, Value: []byte(c.cfg.ConsumerID)},
+		kgo.RecordHeader{Key: HeaderDLQFailedAt, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
+	)
+	r.dlqHeaders = hs
+	c.log.Warn("dead-lettering record", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
+		"partition", r.kr.Partition, "offset", r.kr.Offset, "attempts", attempts, "err", reason)
+	c.fx.produce = append(c.fx.produce, r)
+}
+
+// produceDLQ produces r to the DLQ topic. Called without mu: the client
+// may call back at once.
+func (c *Consumer) produceDLQ(r *rec) {
+	out := &kgo.Record{
+		Topic:   c.cfg.DLQTopic,
+		Key:     r.kr.Key,
+		Value:   r.kr.Value,
+		Headers: r.dlqHeaders,
+	}
+	if r.dlqShrink > 0 {
+		if r.dlqShrink == 1 && len(out.Value) > event.MaxRecordBytes {
+			out.Value = out.Value[:event.MaxRecordBytes]
+		} else {
+			out.Value = nil
+		}
+		out.Headers = append(slices.Clip(out.Headers), kgo.RecordHeader{
+			Key: HeaderDLQTruncated, Value: strconv.AppendInt(nil, int64(len(r.kr.Value)), 10),
+		})
+	}
+	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, err) })
+}
+
+// onDLQ handles the DLQ's answer: r finishes, or its produce is retried
+// after a backoff (r stays unfinished, so its offset is not committed).
+func (c *Consumer) onDLQ(r *rec, err error) {
+	c.mu.Lock()
+	if r.state != stDeadLettering || c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	if err != nil {
+		if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) {
+			// The DLQ will never take this value: retry with its head,
+			// then without it, so the partition is not stuck forever.
+			r.dlqShrink++
+		}
+		r.dlqTries++
+		d := c.backoff(r.dlqTries)
+		c.m.dlqErrors.Inc()
+		c.log.Warn("DLQ produce failed; retrying", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
+			"partition", r.kr.Partition, "offset", r.kr.Offset, "tries", r.dlqTries, "retry_in", d, "err", err)
+		r.timer = c.after(d, func() {
+			c.mu.Lock()
+			if r.state != stDeadLettering || c.stopped {
+				c.mu.Unlock()
+				return
+			}
+			r.timer = nil
+			c.mu.Unlock()
+			c.produceDLQ(r)
+		})
+		c.mu.Unlock()
+		return
+	}
+	if r.invalid != "" {
+		c.m.dlqInvalid.Inc()
+	} else {
+		c.m.dlqFailed.Inc()
+	}
+	c.finish(r, event.StatusDeadLettered)
+	c.release(r)
+	c.m.heldKeys.Set(float64(c.held))
+	c.unlock()
+}
+
+// finish ends r's processing with a terminal status and queues it for the
+// writer. Called with mu held.
+func (c *Consumer) finish(r *rec, status event.Status) {
+	now := time.Now()
+	delete(r.part.active, r)
+	r.state = stFinished
+	r.msg.Status = status
+	completed := now.UTC()
+	r.msg.CompletedAt = &completed
+	r.msg.NextRetryAt = nil
+	r.msg.DurationMS = float64(now.Sub(r.attemptStart).Microseconds()) / 1000
+	if status == event.StatusCompleted {
+		r.msg.Error = ""
+		c.metrics.processing.Observe(now.Sub(r.attemptStart).Seconds())
+	}
+	c.finished = append(c.finished, r)
+	c.finishedSeq++
+	c.fx.wake = true
+}
+
+// release lets the records queued behind the finished head r run, in
+// order, until one holds the key again or none is left. Called with mu
+// held.
+func (c *Consumer) release(r *rec) {
+	ps := r.part
+	q := ps.keys[r.key]
+	if r.key == "" || q == nil || q.recs[0] != r {
+		return
+	}
+	for {
+		q.recs[0] = nil
+		q.recs = q.recs[1:]
+		if len(q.recs) == 0 {
+			delete(ps.keys, r.key)
+			c.held--
+			return
+		}
+		if !c.begin(q.recs[0], time.Now()) {
+			return
+		}
+	}
+}
+
+// abandon stops processing on ps: timers are stopped and queued records
+// dropped; none of them will be stored, so the watermark stays below them.
+// Records already finished stay in the writer queue. It returns the number
+// of records abandoned. Called with mu held.
+func (c *Consumer) abandon(ps *partState) int {
+	n := 0
+	for r := range ps.active {
+		c.stopTimer(r.timer)
+		r.timer = nil
+		r.state = stAbandoned
+		n++
+	}
+	clear(ps.active)
+	for _, q := range ps.keys {
+		for _, r := range q.recs {
+			if r.state == stQueued {
+				r.state = stAbandoned
+				n++
+			}
+		}
+		c.held--
+	}
+	clear(ps.keys)
+	c.m.heldKeys.Set(float64(c.held))
+	return n
+}
