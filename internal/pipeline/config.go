@@ -51,8 +51,8 @@ type Config struct {
 	// first attempt before it is dead-lettered. Zero means
 	// DefaultMaxRetries; a negative value means no retries.
 	MaxRetries int
-	// RetryBase and RetryMax bound the exponential backoff (with full
-	// jitter) between attempts, DLQ produces and store writes.
+	// RetryBase and RetryMax bound the exponential backoff (with
+	// equal jitter) between attempts, DLQ produces and store writes.
 	RetryBase time.Duration
 	RetryMax  time.Duration
 

@@ -360,12 +360,14 @@ func (c *Consumer) stopTimer(t *time.Timer) {
 }
 
 // backoff returns the wait before retry n (1-based): exponential from
-// RetryBase, capped at RetryMax, with full jitter.
+// RetryBase, capped at RetryMax, with equal jitter: half the step is fixed,
+// half random. Full jitter could make all retries of a record finish in a
+// few milliseconds, too fast to be a backoff or to be seen on a dashboard.
 func (c *Consumer) backoff(n int) time.Duration {
 	d := c.cfg.RetryBase
 	for i := 1; i < n && d < c.cfg.RetryMax; i++ {
 		d *= 2
 	}
 	d = min(d, c.cfg.RetryMax)
-	return time.Duration(rand.Int64N(int64(d) + 1))
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }

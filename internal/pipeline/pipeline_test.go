@@ -473,8 +473,9 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	c := &Consumer{cfg: Config{RetryBase: 100 * time.Millisecond, RetryMax: time.Second}}
 	for n := 1; n <= 10; n++ {
-		if d := c.backoff(n); d < 0 || d > time.Second {
-			t.Errorf("backoff(%d) = %s, want within [0, 1s]", n, d)
+		step := min(100*time.Millisecond<<(n-1), time.Second)
+		if d := c.backoff(n); d < step/2 || d > step {
+			t.Errorf("backoff(%d) = %s, want within [%s, %s]", n, d, step/2, step)
 		}
 	}
 }

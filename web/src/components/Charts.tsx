@@ -1,0 +1,138 @@
+import { useEffect, useRef, useState } from 'react'
+import uPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import type { SeriesSnapshot, SeriesWindow } from '../live/series'
+import { typeStyle } from './eventStyle'
+import { Panel } from './Panel'
+
+// Charts redraw at most twice a second whatever the event rate.
+const REDRAW_MS = 500
+const HEIGHT = 200
+
+// Mid-grey reads on both the light and the dark background.
+const AXIS: uPlot.Axis = {
+  stroke: '#94a3b8',
+  grid: { stroke: 'rgba(148,163,184,0.18)', width: 1 },
+  ticks: { stroke: 'rgba(148,163,184,0.3)', width: 1 },
+}
+
+function rateOptions(types: string[], width: number): uPlot.Options {
+  return {
+    width,
+    height: HEIGHT,
+    legend: { show: true },
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+    axes: [AXIS, { ...AXIS, label: 'events/s', size: 50 }],
+    series: [
+      {},
+      ...types.map((t) => ({
+        label: t,
+        stroke: typeStyle(t).color,
+        width: 2,
+        points: { show: false },
+        value: (_u: uPlot, v: number | null) => (v === null ? '—' : v.toFixed(2)),
+      })),
+    ],
+  }
+}
+
+function latencyOptions(width: number): uPlot.Options {
+  const line = (label: string, stroke: string): uPlot.Series => ({
+    label,
+    stroke,
+    width: 2,
+    spanGaps: true,
+    points: { show: true, size: 4 },
+    value: (_u, v) => (v === null ? '—' : `${Math.round(v)} ms`),
+  })
+  return {
+    width,
+    height: HEIGHT,
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
+    axes: [AXIS, { ...AXIS, label: 'ms', size: 60 }],
+    series: [{}, line('p50', '#22c55e'), line('p95', '#f59e0b'), line('p99', '#ef4444')],
+  }
+}
+
+function lastValue(values: (number | null)[]): number | null {
+  for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null) return values[i]
+  return null
+}
+
+function summary(s: SeriesSnapshot): string {
+  const total = s.rates.reduce((sum, r) => sum + (r.at(-2) ?? r.at(-1) ?? 0), 0)
+  const p = [lastValue(s.p50), lastValue(s.p95), lastValue(s.p99)]
+  const lat = p.every((v) => v === null) ? 'no latency samples yet' : `latency p50 ${p.map((v) => (v === null ? '—' : `${Math.round(v)}`)).join(' / ')} ms (p50 / p95 / p99)`
+  return `${total.toFixed(1)} events/s, ${lat}`
+}
+
+interface Props {
+  series: SeriesWindow
+}
+
+/** Events per second by type and end-to-end latency percentiles over the last 15 minutes. */
+export function Charts({ series }: Props) {
+  const rateRef = useRef<HTMLDivElement>(null)
+  const latRef = useRef<HTMLDivElement>(null)
+  const [caption, setCaption] = useState('')
+
+  useEffect(() => {
+    const rateEl = rateRef.current
+    const latEl = latRef.current
+    if (rateEl === null || latEl === null) return
+    let rate: uPlot | null = null
+    let latency: uPlot | null = null
+    let typesKey = ''
+    const width = () => Math.max(200, rateEl.clientWidth)
+
+    const draw = () => {
+      const snap = series.snapshot(Date.now())
+      const key = snap.types.join(',')
+      if (rate === null || key !== typesKey) {
+        // uPlot's series are fixed at creation: a new event type rebuilds the chart.
+        rate?.destroy()
+        rate = new uPlot(rateOptions(snap.types, width()), [snap.times, ...snap.rates], rateEl)
+        typesKey = key
+      } else {
+        rate.setData([snap.times, ...snap.rates])
+      }
+      const latData: uPlot.AlignedData = [snap.times, snap.p50, snap.p95, snap.p99]
+      if (latency === null) latency = new uPlot(latencyOptions(width()), latData, latEl)
+      else latency.setData(latData)
+      setCaption(summary(snap))
+    }
+    draw()
+    const timer = setInterval(draw, REDRAW_MS)
+    const resize = new ResizeObserver(() => {
+      rate?.setSize({ width: width(), height: HEIGHT })
+      latency?.setSize({ width: width(), height: HEIGHT })
+    })
+    resize.observe(rateEl)
+    return () => {
+      clearInterval(timer)
+      resize.disconnect()
+      rate?.destroy()
+      latency?.destroy()
+    }
+  }, [series])
+
+  return (
+    <Panel title="Live Charts">
+      <p className="mb-3 text-xs text-slate-500 dark:text-slate-400" aria-live="off">
+        Last 15 minutes, computed in the browser from arriving events (stored time minus event time). Now: {caption}
+      </p>
+      <div className="grid gap-6">
+        <figure>
+          <figcaption className="mb-1 text-sm font-medium">Events per second by type</figcaption>
+          <div ref={rateRef} className="w-full overflow-hidden" role="img" aria-label="Events per second by type, last 15 minutes" />
+        </figure>
+        <figure>
+          <figcaption className="mb-1 text-sm font-medium">End-to-end latency (p50, p95, p99)</figcaption>
+          <div ref={latRef} className="w-full overflow-hidden" role="img" aria-label="End-to-end latency percentiles, last 15 minutes" />
+        </figure>
+      </div>
+    </Panel>
+  )
+}

@@ -1,0 +1,246 @@
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
+import { createEvent } from '../api/client'
+import type { EventInput } from '../api/types'
+import { Panel } from './Panel'
+
+/** What an action adds to the event besides the user and session. */
+type ActionEvent = Omit<EventInput, 'user_id' | 'session_id'>
+
+interface Action {
+  key: string
+  label: string
+  className: string
+  event: ActionEvent
+}
+
+const FOCUS = 'focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-500'
+
+const click = (element_id: string, extra: Partial<ActionEvent> = {}): ActionEvent => ({
+  event_type: 'button_click',
+  element_id,
+  page: '/',
+  ...extra,
+})
+
+const BUTTONS: Action[] = [
+  { key: 'button_1', label: 'Button 1', className: 'bg-blue-600 hover:bg-blue-700', event: click('button_1') },
+  { key: 'button_2', label: 'Button 2', className: 'bg-green-600 hover:bg-green-700', event: click('button_2') },
+  { key: 'button_3', label: 'Button 3', className: 'bg-purple-600 hover:bg-purple-700', event: click('button_3') },
+  {
+    key: 'button_4',
+    label: 'Button 4 (5s delay)',
+    className: 'bg-orange-600 hover:bg-orange-700',
+    event: click('button_4', { delay_seconds: 5 }),
+  },
+  {
+    key: 'button_5',
+    label: 'Button 5 (Failed)',
+    className: 'bg-red-600 hover:bg-red-700',
+    event: click('button_5', { should_fail: true }),
+  },
+]
+
+// Logout is its own event type, user_logout, rather than a user_login with
+// properties.action = "logout": a custom type is valid, and it shows up as a
+// separate line in the statistics and the charts.
+const QUICK: Action[] = [
+  {
+    key: 'view_home',
+    label: 'View Home',
+    className: '',
+    event: { event_type: 'page_view', element_id: 'view_home', page: '/home' },
+  },
+  {
+    key: 'view_settings',
+    label: 'View Settings',
+    className: '',
+    event: { event_type: 'page_view', element_id: 'view_settings', page: '/settings' },
+  },
+  { key: 'search', label: 'Search', className: '', event: { event_type: 'form_submit', element_id: 'search', page: '/' } },
+  {
+    key: 'logout',
+    label: 'Logout',
+    className: '',
+    event: { event_type: 'user_logout', element_id: 'logout', page: '/', properties: { action: 'logout' } },
+  },
+]
+
+interface Toast {
+  id: number
+  kind: 'success' | 'error'
+  text: string
+}
+
+const MAX_TOASTS = 4
+
+interface Props {
+  userId: string
+  sessionId: string
+}
+
+/** The buttons and form that generate events through POST /api/events/create/. */
+export function InteractiveActions({ userId, sessionId }: Props) {
+  const [pending, setPending] = useState<ReadonlySet<string>>(new Set())
+  const [toasts, setToasts] = useState<Toast[]>([])
+  const [message, setMessage] = useState('')
+  const nextId = useRef(1)
+  const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>())
+
+  useEffect(() => {
+    const t = timers.current
+    return () => {
+      for (const id of t.values()) clearTimeout(id)
+      t.clear()
+    }
+  }, [])
+
+  const dismiss = useCallback((id: number) => {
+    const t = timers.current.get(id)
+    if (t !== undefined) clearTimeout(t)
+    timers.current.delete(id)
+    setToasts((ts) => ts.filter((x) => x.id !== id))
+  }, [])
+
+  const toast = useCallback(
+    (kind: Toast['kind'], text: string) => {
+      const id = nextId.current++
+      setToasts((ts) => [...ts, { id, kind, text }].slice(-MAX_TOASTS))
+      timers.current.set(
+        id,
+        setTimeout(() => dismiss(id), kind === 'error' ? 8000 : 4000),
+      )
+    },
+    [dismiss],
+  )
+
+  const send = useCallback(
+    async (key: string, label: string, event: ActionEvent): Promise<boolean> => {
+      setPending((p) => new Set(p).add(key))
+      try {
+        const res = await createEvent({ ...event, user_id: userId, session_id: sessionId })
+        toast('success', `${label}: sent ${event.event_type} to partition ${res.partition}, offset ${res.offset}`)
+        return true
+      } catch (err) {
+        toast('error', `${label} failed: ${err instanceof Error ? err.message : String(err)}`)
+        return false
+      } finally {
+        setPending((p) => {
+          const n = new Set(p)
+          n.delete(key)
+          return n
+        })
+      }
+    },
+    [userId, sessionId, toast],
+  )
+
+  const submitMessage = async (e: FormEvent) => {
+    e.preventDefault()
+    const text = message.trim()
+    if (text === '') return
+    const ok = await send('message', 'Message', {
+      event_type: 'form_submit',
+      element_id: 'message_input',
+      page: '/',
+      message: text,
+    })
+    if (ok) setMessage('')
+  }
+
+  const busy = (key: string) => pending.has(key)
+
+  return (
+    <Panel title="Interactive Actions">
+      <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">
+        Click the buttons below to generate events that will appear in the real-time feed. You are{' '}
+        <span className="font-mono">{userId}</span>.
+      </p>
+      <div className="grid grid-cols-2 gap-2 sm:grid-cols-3 lg:grid-cols-5">
+        {BUTTONS.map((a) => (
+          <button
+            key={a.key}
+            type="button"
+            onClick={() => void send(a.key, a.label, a.event)}
+            disabled={busy(a.key)}
+            aria-busy={busy(a.key)}
+            className={`rounded-md px-3 py-2 text-sm font-medium text-white shadow-sm transition disabled:cursor-wait disabled:opacity-60 ${FOCUS} ${a.className}`}
+          >
+            {a.label}
+          </button>
+        ))}
+      </div>
+
+      <form className="mt-4" onSubmit={(e) => void submitMessage(e)}>
+        <label htmlFor="message-input" className="mb-1 block text-xs font-medium text-slate-700 dark:text-slate-300">
+          Send a Message
+        </label>
+        <div className="flex flex-col gap-2 sm:flex-row">
+          <input
+            id="message-input"
+            type="text"
+            value={message}
+            maxLength={4096}
+            onChange={(e) => setMessage(e.target.value)}
+            placeholder="Type your message here..."
+            className={`min-w-0 flex-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 placeholder:text-slate-400 dark:border-slate-700 dark:bg-slate-950 dark:text-slate-100 ${FOCUS}`}
+          />
+          <button
+            type="submit"
+            disabled={message.trim() === '' || busy('message')}
+            aria-busy={busy('message')}
+            className={`rounded-md bg-slate-700 px-4 py-2 text-sm font-medium text-white hover:bg-slate-800 disabled:cursor-not-allowed disabled:bg-slate-400 dark:bg-slate-600 dark:disabled:bg-slate-700 dark:disabled:text-slate-400 ${FOCUS}`}
+          >
+            Send Message
+          </button>
+        </div>
+      </form>
+
+      <div className="mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">
+        <h3 className="mb-2 text-xs font-medium text-slate-700 dark:text-slate-300">Quick Actions</h3>
+        <div className="grid grid-cols-2 gap-2 sm:grid-cols-4">
+          {QUICK.map((a) => (
+            <button
+              key={a.key}
+              type="button"
+              onClick={() => void send(a.key, a.label, a.event)}
+              disabled={busy(a.key)}
+              aria-busy={busy(a.key)}
+              className={`rounded-md bg-slate-100 px-3 py-1.5 text-xs text-slate-800 hover:bg-slate-200 disabled:cursor-wait disabled:opacity-60 dark:bg-slate-800 dark:text-slate-200 dark:hover:bg-slate-700 ${FOCUS}`}
+            >
+              {a.label}
+            </button>
+          ))}
+        </div>
+      </div>
+
+      {/* Fixed in a corner so feedback never pushes the dashboard around. */}
+      <div
+        aria-live="polite"
+        aria-label="Notifications"
+        className="fixed right-4 bottom-4 z-50 flex w-96 max-w-[calc(100vw-2rem)] flex-col gap-2 empty:hidden"
+      >
+        {toasts.map((t) => (
+          <div
+            key={t.id}
+            role={t.kind === 'error' ? 'alert' : 'status'}
+            className={`flex items-start justify-between gap-3 rounded-md border px-3 py-2 text-sm shadow-lg ${
+              t.kind === 'error'
+                ? 'border-red-200 bg-red-50 text-red-800 dark:border-red-900 dark:bg-red-950 dark:text-red-200'
+                : 'border-green-200 bg-green-50 text-green-800 dark:border-green-900 dark:bg-green-950 dark:text-green-200'
+            }`}
+          >
+            <span className="min-w-0 break-words">{t.text}</span>
+            <button
+              type="button"
+              onClick={() => dismiss(t.id)}
+              aria-label="Dismiss notification"
+              className={`shrink-0 rounded px-1 leading-none opacity-70 hover:opacity-100 ${FOCUS}`}
+            >
+              ×
+            </button>
+          </div>
+        ))}
+      </div>
+    </Panel>
+  )
+}

@@ -1,0 +1,85 @@
+import { render, screen, waitFor, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Message } from '../api/types'
+import { messageKey } from '../live/feed'
+import { message } from '../test/fixtures'
+import { QueueMonitor } from './QueueMonitor'
+
+const stored: Message[] = [
+  message({ id: 3, offset: 3, status: 'completed', source: 'api', element_id: 'button_1', completed_at: '2026-11-25T10:00:01Z', duration_ms: 30 }),
+  message({ id: 2, offset: 2, status: 'dead_lettered', source: 'kafka', element_id: 'button_5', retries: 3, error: 'simulated failure' }),
+  message({ id: 1, offset: 1, status: 'completed', source: 'producer', element_id: 'load_1', completed_at: '2026-11-25T10:00:01Z' }),
+]
+
+// Answers GET /api/queue/messages/ the way the server does: filtered by the
+// query, and remembers each URL asked for.
+function stubServer() {
+  const urls: string[] = []
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (input: RequestInfo | URL) => {
+      const url = new URL(String(input), 'http://localhost')
+      urls.push(url.pathname + url.search)
+      const status = url.searchParams.get('status')
+      const source = url.searchParams.get('source')
+      const messages = stored.filter((m) => (!status || m.status === status) && (!source || m.source === source))
+      return new Response(JSON.stringify({ messages, count: messages.length }), { status: 200 })
+    }),
+  )
+  return urls
+}
+
+const rows = () => within(screen.getByRole('list', { name: 'Queue messages' })).getAllByRole('listitem')
+const elements = () => rows().map((r) => /Element: (\S+)/.exec(r.textContent ?? '')?.[1])
+
+describe('QueueMonitor', () => {
+  beforeEach(() => vi.unstubAllGlobals())
+
+  it('loads the log and filters by status and source', async () => {
+    const urls = stubServer()
+    render(<QueueMonitor live={new Map()} resyncs={0} />)
+    await waitFor(() => expect(elements()).toEqual(['button_1', 'button_5', 'load_1']))
+    expect(urls).toEqual(['/api/queue/messages/?limit=50'])
+    expect(rows()[1].textContent).toContain('Error: simulated failure')
+
+    await userEvent.selectOptions(screen.getByLabelText('Status Filter'), 'dead_lettered')
+    await waitFor(() => expect(elements()).toEqual(['button_5']))
+    expect(urls.at(-1)).toBe('/api/queue/messages/?status=dead_lettered&limit=50')
+
+    await userEvent.selectOptions(screen.getByLabelText('Status Filter'), '')
+    await userEvent.selectOptions(screen.getByLabelText('Source Filter'), 'producer')
+    await waitFor(() => expect(elements()).toEqual(['load_1']))
+    expect(urls.at(-1)).toBe('/api/queue/messages/?source=producer&limit=50')
+  })
+
+  it('puts live in-flight messages first and applies the filter to them', async () => {
+    stubServer()
+    const retrying = {
+      ...message({ offset: 9, status: 'retrying', element_id: 'button_5b', retries: 1, error: 'attempt 1 failed' }),
+      seen: ['processing', 'retrying'] as const,
+    }
+    const live = new Map([[messageKey(retrying), retrying]])
+    const { rerender } = render(<QueueMonitor live={live} resyncs={0} />)
+    await waitFor(() => expect(elements()).toEqual(['button_5b', 'button_1', 'button_5', 'load_1']))
+    expect(rows()[0].textContent).toContain('retrying')
+
+    await userEvent.selectOptions(screen.getByLabelText('Status Filter'), 'dead_lettered')
+    await waitFor(() => expect(elements()).toEqual(['button_5']))
+
+    // The retrying message ends dead-lettered: now it matches the filter.
+    const dead = { ...retrying, id: 10, status: 'dead_lettered' as const, retries: 3, seen: [...retrying.seen, 'dead_lettered' as const] }
+    rerender(<QueueMonitor live={new Map([[messageKey(dead), dead]])} resyncs={0} />)
+    await waitFor(() => expect(elements()).toEqual(['button_5b', 'button_5']))
+    expect(rows()[0].textContent).toContain('Seen live: processing → retrying → dead_lettered')
+  })
+
+  it("shows the server's error when the log cannot be loaded", async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response(JSON.stringify({ error: 'unknown status "x"' }), { status: 400 })),
+    )
+    render(<QueueMonitor live={new Map()} resyncs={0} />)
+    expect((await screen.findByRole('alert')).textContent).toContain('unknown status "x"')
+  })
+})

@@ -1,0 +1,77 @@
+import type { Stats } from '../api/types'
+import { count } from '../format'
+import { typeStyle } from './eventStyle'
+import { Panel } from './Panel'
+
+interface Props {
+  stats: Stats | null
+}
+
+/** Totals, per-type counts with bars, and the most clicked elements. */
+export function Statistics({ stats }: Props) {
+  if (stats === null) {
+    return (
+      <Panel title="Statistics">
+        <p className="text-sm text-slate-500 dark:text-slate-400">Waiting for the server…</p>
+      </Panel>
+    )
+  }
+  const types = Object.entries(stats.event_types).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+  const max = Math.max(1, ...types.map(([, n]) => n))
+  return (
+    <Panel title="Statistics">
+      <dl className="grid grid-cols-2 gap-3">
+        <div className="col-span-2 flex flex-col-reverse">
+          <dt className="text-xs text-slate-500 dark:text-slate-400">Total Events</dt>
+          <dd className="text-3xl font-bold text-blue-600 tabular-nums dark:text-blue-400">{count(stats.total_events)}</dd>
+        </div>
+        <div>
+          <dt className="text-xs text-slate-500 dark:text-slate-400">Events/s</dt>
+          <dd className="text-sm font-medium">{stats.events_per_second.toFixed(1)}</dd>
+        </div>
+        <div>
+          <dt className="text-xs text-slate-500 dark:text-slate-400">Last 5 min</dt>
+          <dd className="text-sm font-medium">{count(stats.recent_5min)}</dd>
+        </div>
+      </dl>
+
+      <h3 className="mt-4 mb-2 text-sm font-semibold">Event Types</h3>
+      {types.length === 0 ? (
+        <p className="text-xs text-slate-500 dark:text-slate-400">None yet</p>
+      ) : (
+        <ul className="space-y-2" aria-label="Events per type">
+          {types.map(([type, n]) => {
+            const s = typeStyle(type)
+            return (
+              <li key={type} className="text-xs">
+                <div className="flex items-center gap-2">
+                  <span className="h-2.5 w-2.5 shrink-0 rounded-full" style={{ background: s.color }} aria-hidden="true" />
+                  <span className="min-w-0 flex-1 truncate">{s.label}</span>
+                  <span className="font-medium tabular-nums">{count(n)}</span>
+                </div>
+                <div className="mt-1 h-1 rounded bg-slate-100 dark:bg-slate-800" aria-hidden="true">
+                  <div className="h-1 rounded" style={{ width: `${(n / max) * 100}%`, background: s.color }} />
+                </div>
+              </li>
+            )
+          })}
+        </ul>
+      )}
+
+      <h3 className="mt-4 mb-2 text-sm font-semibold">Top Clicked Elements</h3>
+      {stats.top_elements.length === 0 ? (
+        <p className="text-xs text-slate-500 dark:text-slate-400">No clicks yet</p>
+      ) : (
+        <ol className="space-y-1.5" aria-label="Top clicked elements">
+          {stats.top_elements.map((el, i) => (
+            <li key={el.element_id} className="flex items-center gap-2 text-xs">
+              <span className="w-6 text-slate-400">#{i + 1}</span>
+              <span className="min-w-0 flex-1 truncate">{el.element_id}</span>
+              <span className="font-medium tabular-nums">{count(el.count)}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </Panel>
+  )
+}

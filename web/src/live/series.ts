@@ -1,0 +1,119 @@
+// A sliding window of per-bucket event counts by type and end-to-end
+// latency samples, fed by arriving events and read by the charts. Memory is
+// bounded whatever the rate: one bucket per few seconds, and a fixed-size
+// reservoir of latency samples per bucket.
+
+import type { StoredEvent } from '../api/types'
+
+const RESERVOIR = 256
+
+interface Bucket {
+  counts: Map<string, number>
+  latencies: number[]
+  seen: number
+}
+
+/** Chart-ready data: x in Unix seconds, one y array per type or percentile. */
+export interface SeriesSnapshot {
+  times: number[]
+  types: string[]
+  /** rates[i][j]: events per second of types[i] in bucket j. */
+  rates: number[][]
+  p50: (number | null)[]
+  p95: (number | null)[]
+  p99: (number | null)[]
+}
+
+export interface SeriesOptions {
+  windowMs: number
+  bucketMs: number
+  random: () => number
+}
+
+/** Computes the q-quantile (0..1) of sorted values by nearest rank. */
+export function quantile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
+  return sorted[i]
+}
+
+/** Rolling event rate and latency percentiles over the last windowMs. */
+export class SeriesWindow {
+  private readonly opts: SeriesOptions
+  private readonly buckets = new Map<number, Bucket>()
+  private readonly types = new Set<string>()
+  // watermark is the newest created_at added, so a resync's initial events
+  // that were already counted live are not counted twice.
+  private watermark = 0
+
+  constructor(opts: Partial<SeriesOptions> = {}) {
+    this.opts = { windowMs: 15 * 60_000, bucketMs: 5_000, random: Math.random, ...opts }
+  }
+
+  /**
+   * Adds live events. weight is how many real events each one stands for:
+   * above 1 when the server sampled (new_events.dropped), so the rate stays
+   * honest while the latency samples are what arrived.
+   */
+  add(events: readonly StoredEvent[], weight = 1): void {
+    for (const e of events) this.addOne(e, weight)
+  }
+
+  /** Adds a resync's events, skipping those not newer than what was seen live. */
+  addInitial(events: readonly StoredEvent[]): void {
+    const since = this.watermark
+    for (const e of events) {
+      if (Date.parse(e.created_at) > since) this.addOne(e, 1)
+    }
+  }
+
+  private addOne(e: StoredEvent, weight: number): void {
+    const created = Date.parse(e.created_at)
+    if (Number.isNaN(created)) return
+    if (created > this.watermark) this.watermark = created
+    const key = Math.floor(created / this.opts.bucketMs) * this.opts.bucketMs
+    let b = this.buckets.get(key)
+    if (!b) {
+      b = { counts: new Map(), latencies: [], seen: 0 }
+      this.buckets.set(key, b)
+    }
+    b.counts.set(e.event_type, (b.counts.get(e.event_type) ?? 0) + weight)
+    this.types.add(e.event_type)
+    const produced = Date.parse(e.timestamp)
+    if (Number.isNaN(produced)) return
+    const latency = Math.max(0, created - produced)
+    b.seen++
+    if (b.latencies.length < RESERVOIR) {
+      b.latencies.push(latency)
+    } else {
+      const j = Math.floor(this.opts.random() * b.seen)
+      if (j < RESERVOIR) b.latencies[j] = latency
+    }
+  }
+
+  /** Returns the window ending at now, dropping buckets that fell out of it. */
+  snapshot(now: number): SeriesSnapshot {
+    const { windowMs, bucketMs } = this.opts
+    const last = Math.floor(now / bucketMs) * bucketMs
+    const first = last - Math.floor(windowMs / bucketMs) * bucketMs + bucketMs
+    for (const k of this.buckets.keys()) if (k < first) this.buckets.delete(k)
+    const types = [...this.types].sort()
+    const times: number[] = []
+    const rates = types.map(() => [] as number[])
+    const p50: (number | null)[] = []
+    const p95: (number | null)[] = []
+    const p99: (number | null)[] = []
+    for (let t = first; t <= last; t += bucketMs) {
+      times.push(t / 1000)
+      // The current bucket is still filling: divide by the time it has covered.
+      const span = Math.max(1, Math.min(bucketMs, now - t + 1)) / 1000
+      const b = this.buckets.get(t)
+      types.forEach((type, i) => rates[i].push((b?.counts.get(type) ?? 0) / span))
+      const sorted = b ? b.latencies.slice().sort((x, y) => x - y) : []
+      p50.push(quantile(sorted, 0.5))
+      p95.push(quantile(sorted, 0.95))
+      p99.push(quantile(sorted, 0.99))
+    }
+    return { times, types, rates, p50, p95, p99 }
+  }
+}

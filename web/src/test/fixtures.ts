@@ -1,0 +1,64 @@
+// Well-formed payloads as the server sends them, for tests to vary.
+import type { Message, Stats, StoredEvent } from '../api/types'
+
+let nextId = 1
+
+export function storedEvent(over: Partial<StoredEvent> = {}): StoredEvent {
+  const id = over.id ?? nextId++
+  return {
+    id,
+    event_id: `ev-${id}`,
+    user_id: 'user_ab12',
+    event_type: 'button_click',
+    element_id: 'button_1',
+    timestamp: '2026-11-25T10:00:00.000Z',
+    source: 'api',
+    partition: 0,
+    offset: id,
+    created_at: '2026-11-25T10:00:00.020Z',
+    ...over,
+  }
+}
+
+export function message(over: Partial<Message> = {}): Message {
+  return {
+    id: 0,
+    event_id: 'ev-1',
+    event_type: 'button_click',
+    user_id: 'user_ab12',
+    element_id: 'button_1',
+    status: 'processing',
+    source: 'api',
+    consumer_id: 'c1',
+    topic: 'user_events',
+    partition: 0,
+    offset: 1,
+    queued_at: '2026-11-25T10:00:00.000Z',
+    started_at: '2026-11-25T10:00:00.005Z',
+    completed_at: null,
+    duration_ms: 0,
+    retries: 0,
+    ...over,
+  }
+}
+
+export function stats(over: Partial<Stats> = {}): Stats {
+  return {
+    total_events: 0,
+    event_types: {},
+    top_elements: [],
+    queue: {
+      total: 0,
+      queued: 0,
+      processing: 0,
+      retrying: 0,
+      completed: 0,
+      failed: 0,
+      dead_lettered: 0,
+      avg_processing_time_ms: 0,
+    },
+    events_per_second: 0,
+    recent_5min: 0,
+    ...over,
+  }
+}
