@@ -1,0 +1,198 @@
+// Package api serves Pulse's HTTP API (docs/api.md): ingest into Kafka,
+// the dashboard's reads, health and metrics, the WebSocket endpoint and
+// the embedded web UI.
+package api
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/live"
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+// Ack is where Kafka stored a produced record.
+type Ack struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// Producer sends validated events to Kafka. Produce returns once the
+// broker acknowledged the record; ProduceBatch once it acknowledged all of
+// them. Both carry src and requestID in the record headers.
+type Producer interface {
+	Produce(ctx context.Context, e *event.Event, src event.Source, requestID string) (Ack, error)
+	ProduceBatch(ctx context.Context, events []*event.Event, src event.Source, requestID string) error
+}
+
+// Reader is what the API reads from the store.
+type Reader interface {
+	LatestEvents(ctx context.Context, limit int) ([]event.Stored, error)
+	Messages(ctx context.Context, f store.MessageFilter) ([]event.Message, error)
+	Ping(ctx context.Context) error
+}
+
+// Consumers reports on the consumer group.
+type Consumers interface {
+	ConsumerMetrics(ctx context.Context) (ConsumerMetrics, error)
+}
+
+// ConsumerMetrics is the answer of GET /api/consumer_metrics/.
+type ConsumerMetrics struct {
+	Group      string          `json:"group"`
+	Topic      string          `json:"topic"`
+	Consumers  []ConsumerStats `json:"consumers"`
+	Partitions []PartitionLag  `json:"partitions"`
+	TotalLag   int64           `json:"total_lag"`
+}
+
+// ConsumerStats describes one member of the consumer group.
+type ConsumerStats struct {
+	ConsumerID          string     `json:"consumer_id"`
+	Partitions          []int32    `json:"partitions"`
+	Processed           int64      `json:"processed"`
+	Failed              int64      `json:"failed"`
+	Retried             int64      `json:"retried"`
+	DeadLettered        int64      `json:"dead_lettered"`
+	AvgProcessingTimeMS float64    `json:"avg_processing_time_ms"`
+	InFlight            int        `json:"in_flight"`
+	LastCommitAt        *time.Time `json:"last_commit_at"`
+}
+
+// PartitionLag is the consumer group's position on one partition.
+type PartitionLag struct {
+	Partition       int32 `json:"partition"`
+	CommittedOffset int64 `json:"committed_offset"`
+	EndOffset       int64 `json:"end_offset"`
+	Lag             int64 `json:"lag"`
+}
+
+// Config tunes the server.
+type Config struct {
+	// AllowedOrigins may call the API from a browser (CORS), as origins
+	// ("https://dash.example.com") or host patterns ("*.example.com").
+	// Loopback origins are always allowed.
+	AllowedOrigins []string
+	// IngestRate is the sustained ingest requests per second allowed per
+	// client IP, IngestBurst the bucket size (default: 2×rate, at least
+	// 1). Zero rate disables the limit.
+	IngestRate  float64
+	IngestBurst int
+	// AdminToken guards admin routes. It is required when Loopback is
+	// false (the server listens beyond this machine).
+	AdminToken string
+	Loopback   bool
+	// ProduceTimeout bounds waiting for Kafka's acknowledgement (10 s).
+	ProduceTimeout time.Duration
+}
+
+// Deps are the parts the API talks to. Producer, Store and Stats are
+// required; a nil Hub, Consumers, KafkaHealth, Gatherer or UI disables
+// what needs it.
+type Deps struct {
+	Producer    Producer
+	Store       Reader
+	Stats       *live.Stats
+	Hub         *live.Hub
+	Consumers   Consumers
+	KafkaHealth func(ctx context.Context) error
+	// BootstrapServers and Topic are reported by /api/health/.
+	BootstrapServers string
+	Topic            string
+	Gatherer         prometheus.Gatherer
+	// UI is the built web app (index.html, assets/...).
+	UI fs.FS
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	metrics *httpMetrics
+	limiter *limiter
+	origins []string
+	handler http.Handler
+}
+
+// New returns a server; Handler serves it.
+func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ProduceTimeout <= 0 {
+		cfg.ProduceTimeout = 10 * time.Second
+	}
+	s := &Server{
+		cfg:     cfg,
+		deps:    deps,
+		log:     log.With("component", "api"),
+		metrics: newHTTPMetrics(reg),
+		origins: append(append([]string(nil), loopbackOrigins...), cfg.AllowedOrigins...),
+	}
+	if cfg.IngestRate > 0 {
+		burst := cfg.IngestBurst
+		if burst <= 0 {
+			burst = max(1, int(2*cfg.IngestRate))
+		}
+		s.limiter = newLimiter(cfg.IngestRate, burst, time.Now)
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// Handler returns the server's HTTP handler with its middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	// Each API path answers with and without its trailing slash; "{$}"
+	// keeps the slashed pattern from matching the whole subtree.
+	handle := func(method, path string, h http.Handler) {
+		mux.Handle(method+" "+path+"{$}", h)
+		mux.Handle(method+" "+path[:len(path)-1], h)
+	}
+	ingest := func(h handlerFunc) http.Handler { return s.rateLimit(s.wrap(h)) }
+	handle("GET", "/api/events/latest/", s.wrap(s.latestEvents))
+	handle("POST", "/api/events/create/", ingest(s.createEvent))
+	handle("POST", "/api/events/batch/", ingest(s.batchEvents))
+	handle("GET", "/api/queue/messages/", s.wrap(s.queueMessages))
+	handle("GET", "/api/queue/stats/", s.wrap(s.queueStats))
+	handle("GET", "/api/health/", s.wrap(s.health))
+	handle("GET", "/api/metrics/", s.wrap(s.metricsJSON))
+	handle("GET", "/api/consumer_metrics/", s.wrap(s.consumerMetrics))
+	if s.deps.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttpHandler(s.deps.Gatherer))
+	}
+	if s.deps.Hub != nil {
+		handle("GET", "/ws/events/", s.deps.Hub)
+	}
+	mux.Handle("GET /", s.ui())
+
+	var h http.Handler = jsonMuxErrors(mux)
+	h = s.cors(h)
+	h = s.accessLog(h)
+	h = s.metrics.middleware(h)
+	h = securityHeaders(h)
+	h = s.recoverPanics(h)
+	h = requestIDs(h)
+	return h
+}
+
+// handlerFunc is an API handler that returns its error for writeError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	})
+}

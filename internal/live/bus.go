@@ -1,0 +1,95 @@
+package live
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pulse-dev/pulse/internal/event"
+)
+
+// Bus fans changes out to subscribers inside one process. Publish never
+// blocks: a subscriber whose buffer is full misses the change, and the
+// drop is counted.
+type Bus struct {
+	log     *slog.Logger
+	dropped prometheus.Counter
+
+	mu   sync.RWMutex
+	subs map[*subscription]struct{}
+}
+
+type subscription struct {
+	ch chan event.Change
+}
+
+// NewBus returns an empty in-process bus. reg may be nil.
+func NewBus(log *slog.Logger, reg prometheus.Registerer) *Bus {
+	return newBus(log, reg, "local")
+}
+
+func newBus(log *slog.Logger, reg prometheus.Registerer, name string) *Bus {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	drops := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pulse_live_bus_dropped_total",
+		Help: "Changes a bus subscriber missed because its buffer was full.",
+	}, []string{"bus"})
+	return &Bus{
+		log:     log.With("component", "live_bus"),
+		dropped: register(reg, drops).WithLabelValues(name),
+		subs:    make(map[*subscription]struct{}),
+	}
+}
+
+// Publish hands c to every subscriber that has room for it.
+func (b *Bus) Publish(c event.Change) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for s := range b.subs {
+		select {
+		case s.ch <- c:
+		default:
+			b.dropped.Inc()
+		}
+	}
+}
+
+// Subscribe returns a channel of changes buffered for buf of them, and a
+// cancel function that unsubscribes and closes the channel.
+func (b *Bus) Subscribe(buf int) (<-chan event.Change, func()) {
+	s := &subscription{ch: make(chan event.Change, max(buf, 0))}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	var once sync.Once
+	return s.ch, func() {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.subs, s)
+			close(s.ch)
+			b.mu.Unlock()
+		})
+	}
+}
+
+// register adds c to reg and returns it, or returns the collector already
+// registered under the same description, so two parts of one process may
+// share a metric. A nil reg keeps the collector unregistered.
+func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
+	if reg == nil {
+		return c
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(T); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}

@@ -1,0 +1,618 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+// Reader is what the hub reads from the store to greet a client.
+type Reader interface {
+	LatestEvents(ctx context.Context, limit int) ([]event.Stored, error)
+	Messages(ctx context.Context, f store.MessageFilter) ([]event.Message, error)
+}
+
+// Subscriber is the bus the hub listens to.
+type Subscriber interface {
+	Subscribe(buf int) (<-chan event.Change, func())
+}
+
+// HubConfig tunes the hub. Zero fields take the defaults shown.
+type HubConfig struct {
+	// AllowedOrigins lists extra origins that may open a WebSocket, as
+	// host patterns ("dash.example.com", "*.example.com") or, with a
+	// scheme, origin patterns ("https://dash.example.com"). The server's
+	// own host and loopback origins are always allowed.
+	AllowedOrigins []string
+	// InitialEvents and InitialMessages size initial_data (50 each).
+	InitialEvents   int
+	InitialMessages int
+	// SendQueue is the number of frames a client may have waiting (64).
+	SendQueue int
+	// FlushInterval is the batching period of events and queue updates
+	// (100 ms); StatsInterval the least time between stats_update frames
+	// (500 ms).
+	FlushInterval time.Duration
+	StatsInterval time.Duration
+	// WriteTimeout bounds one frame's write (5 s); a client that takes
+	// longer is disconnected.
+	WriteTimeout time.Duration
+	// ResyncCooldown: a client that falls behind again within this time
+	// of its last resync is disconnected with 1008 (10 s).
+	ResyncCooldown time.Duration
+	// BusBuffer is the hub's subscription buffer (8192 changes).
+	BusBuffer int
+}
+
+func (c *HubConfig) defaults() {
+	setDefault := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setDefault(&c.InitialEvents, 50)
+	setDefault(&c.InitialMessages, 50)
+	setDefault(&c.SendQueue, 64)
+	setDefault(&c.BusBuffer, 8192)
+	setDur(&c.FlushInterval, 100*time.Millisecond)
+	setDur(&c.StatsInterval, 500*time.Millisecond)
+	setDur(&c.WriteTimeout, 5*time.Second)
+	setDur(&c.ResyncCooldown, 10*time.Second)
+}
+
+const (
+	// maxSingleEvents is the most events a flush sends as new_event frames;
+	// more are batched into one new_events frame.
+	maxSingleEvents = 20
+	// maxBatchEvents is the most events in one new_events frame.
+	maxBatchEvents = 200
+	// maxQueueMessages is the most messages in one queue_update frame.
+	maxQueueMessages = 200
+	// clientReadLimit bounds a client message; the protocol's are tiny.
+	clientReadLimit = 4096
+)
+
+// loopbackOrigins are always allowed to connect. Brackets are escaped
+// because the patterns go through path.Match.
+var loopbackOrigins = []string{
+	"localhost", "localhost:*",
+	"127.0.0.1", "127.0.0.1:*",
+	`\[::1\]`, `\[::1\]:*`,
+}
+
+// Server-to-client frames of docs/api.md.
+type (
+	initialFrame struct {
+		Type     string          `json:"type"`
+		Events   []event.Stored  `json:"events"`
+		Stats    StatsJSON       `json:"stats"`
+		Messages []event.Message `json:"messages"`
+	}
+	newEventFrame struct {
+		Type  string       `json:"type"`
+		Event event.Stored `json:"event"`
+	}
+	newEventsFrame struct {
+		Type    string         `json:"type"`
+		Events  []event.Stored `json:"events"`
+		Dropped int            `json:"dropped"`
+	}
+	statsFrame struct {
+		Type  string    `json:"type"`
+		Stats StatsJSON `json:"stats"`
+	}
+	queueFrame struct {
+		Type     string          `json:"type"`
+		Messages []event.Message `json:"messages"`
+	}
+)
+
+// frame is an encoded server message, shared by every client it goes to.
+type frame struct {
+	kind string
+	data []byte
+}
+
+// Hub serves /ws/events/: it feeds the Stats from the bus and pushes
+// batched updates to every connected dashboard. A client that cannot keep
+// up is resynced or disconnected; it never slows the others or the bus.
+type Hub struct {
+	cfg     HubConfig
+	stats   *Stats
+	reader  Reader
+	log     *slog.Logger
+	origins []string
+
+	clientsGauge prometheus.Gauge
+	framesSent   *prometheus.CounterVec
+	framesDrop   prometheus.Counter
+	sampled      prometheus.Counter
+	resyncs      prometheus.Counter
+	disconnects  *prometheus.CounterVec
+	refused      prometheus.Counter
+
+	changes     <-chan event.Change
+	unsubscribe func()
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// NewHub returns a hub subscribed to bus, folding its changes into stats
+// and greeting clients from reader. The subscription starts here, so no
+// change published after NewHub is missed; Run must be running for
+// updates to flow.
+func NewHub(cfg HubConfig, bus Subscriber, stats *Stats, reader Reader, log *slog.Logger, reg prometheus.Registerer) *Hub {
+	cfg.defaults()
+	changes, unsubscribe := bus.Subscribe(cfg.BusBuffer)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	origins := append(append([]string(nil), loopbackOrigins...), cfg.AllowedOrigins...)
+	return &Hub{
+		cfg:         cfg,
+		changes:     changes,
+		unsubscribe: unsubscribe,
+		stats:       stats,
+		reader:      reader,
+		log:         log.With("component", "ws_hub"),
+		origins:     origins,
+		clientsGauge: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pulse_ws_clients", Help: "Connected WebSocket clients.",
+		})),
+		framesSent: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulse_ws_frames_sent_total", Help: "WebSocket frames sent, by message type.",
+		}, []string{"type"})),
+		framesDrop: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_ws_frames_dropped_total", Help: "Frames not queued for a client because its send queue was full.",
+		})),
+		sampled: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_ws_events_sampled_out_total", Help: "Events left out of new_events frames (counted in their dropped field).",
+		})),
+		resyncs: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_ws_resyncs_total", Help: "Fresh initial_data frames sent to clients that fell behind.",
+		})),
+		disconnects: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulse_ws_disconnects_total", Help: "WebSocket clients disconnected, by reason.",
+		}, []string{"reason"})),
+		refused: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_ws_refused_total", Help: "WebSocket handshakes refused (origin not allowed, bad request).",
+		})),
+		clients: make(map[*client]struct{}),
+	}
+}
+
+// Clients returns the number of connected clients.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+// Run consumes the bus until ctx ends, then closes every client with 1001
+// (going away) and waits for their connections to end.
+func (h *Hub) Run(ctx context.Context) error {
+	defer h.unsubscribe()
+	changes := h.changes
+	flushT := time.NewTicker(h.cfg.FlushInterval)
+	defer flushT.Stop()
+	statsT := time.NewTicker(h.cfg.StatsInterval)
+	defer statsT.Stop()
+
+	var p pending
+	var sentVersion uint64
+	for {
+		select {
+		case <-ctx.Done():
+			h.shutdown()
+			return nil
+		case c, ok := <-changes:
+			if !ok {
+				h.shutdown()
+				return nil
+			}
+			if h.stats != nil {
+				h.stats.Apply(c)
+			}
+			p.add(c)
+		case <-flushT.C:
+			h.flush(&p)
+		case <-statsT.C:
+			if h.stats == nil || h.Clients() == 0 {
+				continue
+			}
+			if v := h.stats.Version(); v != sentVersion {
+				sentVersion = v
+				if f, err := encode("stats_update", statsFrame{Type: "stats_update", Stats: h.stats.Snapshot()}); err == nil {
+					h.broadcast(f)
+				}
+			}
+		}
+	}
+}
+
+func (h *Hub) shutdown() {
+	h.mu.Lock()
+	h.closed = true
+	for c := range h.clients {
+		c.stop(stopShutdown)
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// flush turns what arrived since the last flush into frames for everyone.
+func (h *Hub) flush(p *pending) {
+	defer p.reset()
+	if p.total == 0 && len(p.msgs) == 0 {
+		return
+	}
+	if h.Clients() == 0 {
+		return
+	}
+	switch {
+	case p.total == 0:
+	case p.total <= maxSingleEvents:
+		for _, e := range p.events {
+			if f, err := encode("new_event", newEventFrame{Type: "new_event", Event: e}); err == nil {
+				h.broadcast(f)
+			}
+		}
+	default:
+		events := p.events
+		if len(events) > maxBatchEvents {
+			events = events[len(events)-maxBatchEvents:]
+		}
+		dropped := p.total - len(events)
+		h.sampled.Add(float64(dropped))
+		if f, err := encode("new_events", newEventsFrame{Type: "new_events", Events: events, Dropped: dropped}); err == nil {
+			h.broadcast(f)
+		}
+	}
+	if len(p.msgs) > 0 {
+		msgs := p.msgs
+		if len(msgs) > maxQueueMessages {
+			msgs = msgs[len(msgs)-maxQueueMessages:]
+		}
+		if f, err := encode("queue_update", queueFrame{Type: "queue_update", Messages: msgs}); err == nil {
+			h.broadcast(f)
+		}
+	}
+}
+
+// broadcast queues f for every client without waiting: a client whose
+// queue is full misses it and is marked for a resync.
+func (h *Hub) broadcast(f frame) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		select {
+		case c.frames <- f:
+		default:
+			h.framesDrop.Inc()
+			c.behind.Store(true)
+			c.wake()
+		}
+	}
+}
+
+func encode(kind string, v any) (frame, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return frame{}, err
+	}
+	return frame{kind: kind, data: data}, nil
+}
+
+// pending collects changes between flushes: the newest events (the rest
+// only counted) and the latest state of each message.
+type pending struct {
+	events []event.Stored
+	total  int
+	msgs   []event.Message
+	idx    map[string]int
+}
+
+func (p *pending) add(c event.Change) {
+	for _, e := range c.Events {
+		p.total++
+		p.events = append(p.events, e)
+		if len(p.events) >= 2*maxBatchEvents {
+			// Keep only the newest; amortised O(1) per event.
+			n := copy(p.events, p.events[len(p.events)-maxBatchEvents:])
+			clear(p.events[n:])
+			p.events = p.events[:n]
+		}
+	}
+	if len(c.Messages) == 0 {
+		return
+	}
+	if p.idx == nil {
+		p.idx = make(map[string]int)
+	}
+	for _, m := range c.Messages {
+		if i, ok := p.idx[m.EventID]; ok && m.EventID != "" {
+			p.msgs[i] = m
+			continue
+		}
+		p.idx[m.EventID] = len(p.msgs)
+		p.msgs = append(p.msgs, m)
+		if len(p.msgs) >= 4*maxQueueMessages {
+			n := copy(p.msgs, p.msgs[len(p.msgs)-maxQueueMessages:])
+			clear(p.msgs[n:])
+			p.msgs = p.msgs[:n]
+			clear(p.idx)
+			for i, m := range p.msgs {
+				p.idx[m.EventID] = i
+			}
+		}
+	}
+}
+
+func (p *pending) reset() {
+	p.events = nil
+	p.total = 0
+	p.msgs = nil
+	clear(p.idx)
+}
+
+// Reasons a client's connection ends, as metric labels.
+const (
+	stopShutdown = "shutdown"
+	stopSlow     = "slow"
+	stopWrite    = "write_error"
+	stopClosed   = "client_closed"
+)
+
+type client struct {
+	conn   *websocket.Conn
+	frames chan frame
+	kick   chan struct{}
+	// behind is set when a frame could not be queued: the client gets a
+	// fresh initial_data instead of what it missed.
+	behind    atomic.Bool
+	wantStats atomic.Bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	// why is the first reason the server gave for ending the connection;
+	// empty when the client went away by itself.
+	why atomic.Pointer[string]
+}
+
+// stop ends the connection for reason; the first reason given wins.
+func (c *client) stop(reason string) {
+	c.why.CompareAndSwap(nil, &reason)
+	c.cancel()
+}
+
+func (c *client) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *client) reason() string {
+	if r := c.why.Load(); r != nil {
+		return *r
+	}
+	return stopClosed
+}
+
+// ServeHTTP upgrades the request to a WebSocket and serves it until the
+// client leaves, falls too far behind, or the hub shuts down.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The server's read and write timeouts suit requests, not a session
+	// that lasts hours: clear them before the connection is hijacked. A
+	// writer that cannot set deadlines has none to clear.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.origins})
+	if err != nil {
+		// Accept has written the response (403 for a foreign origin).
+		h.refused.Inc()
+		h.log.Debug("websocket refused", "origin", r.Header.Get("Origin"), "remote_addr", r.RemoteAddr, "err", err)
+		return
+	}
+	conn.SetReadLimit(clientReadLimit)
+	// The request's context is not used after the hijack; the client's
+	// life is bounded by the hub instead.
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &client{
+		conn:   conn,
+		frames: make(chan frame, h.cfg.SendQueue),
+		kick:   make(chan struct{}, 1),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		cancel()
+		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	h.clients[c] = struct{}{}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	h.clientsGauge.Inc()
+	defer func() {
+		h.mu.Lock()
+		delete(h.clients, c)
+		h.mu.Unlock()
+		h.clientsGauge.Dec()
+		h.wg.Done()
+	}()
+
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		h.read(c)
+	}()
+	h.write(c)
+	reason := c.reason()
+	switch reason {
+	case stopShutdown:
+		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
+	case stopSlow:
+		_ = conn.Close(websocket.StatusPolicyViolation, "client too slow")
+	case stopClosed:
+		_ = conn.Close(websocket.StatusNormalClosure, "")
+	default:
+		_ = conn.CloseNow()
+	}
+	cancel()
+	<-readDone
+	h.disconnects.WithLabelValues(reason).Inc()
+	h.log.Debug("websocket closed", "remote_addr", r.RemoteAddr, "reason", reason)
+}
+
+// read handles client messages until the connection ends.
+func (h *Hub) read(c *client) {
+	for {
+		// Not c.ctx: cancelling a Read closes the connection at once, and
+		// the writer must first get to send its close frame. Read returns
+		// when the connection closes.
+		typ, data, err := c.conn.Read(context.Background())
+		if err != nil {
+			c.cancel()
+			return
+		}
+		if typ != websocket.MessageText {
+			h.log.Debug("ignoring binary websocket message")
+			continue
+		}
+		var msg struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(data, &msg); err != nil {
+			h.log.Debug("ignoring malformed websocket message", "err", err)
+			continue
+		}
+		switch msg.Type {
+		case "get_stats":
+			c.wantStats.Store(true)
+			c.wake()
+		default:
+			h.log.Debug("ignoring unknown websocket message", "type", msg.Type)
+		}
+	}
+}
+
+// write sends initial_data and then queued frames until the client stops.
+func (h *Hub) write(c *client) {
+	if !h.send(c, h.initial(c.ctx)) {
+		return
+	}
+	var lastResync time.Time
+	for {
+		if c.behind.Swap(false) {
+			now := time.Now()
+			if !lastResync.IsZero() && now.Sub(lastResync) < h.cfg.ResyncCooldown {
+				c.stop(stopSlow)
+				return
+			}
+			lastResync = now
+			// Everything queued predates the fresh snapshot.
+			for drained := false; !drained; {
+				select {
+				case <-c.frames:
+				default:
+					drained = true
+				}
+			}
+			h.resyncs.Inc()
+			if !h.send(c, h.initial(c.ctx)) {
+				return
+			}
+		}
+		if c.wantStats.Swap(false) && h.stats != nil {
+			f, err := encode("stats_update", statsFrame{Type: "stats_update", Stats: h.stats.Snapshot()})
+			if err == nil && !h.send(c, f) {
+				return
+			}
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-c.kick:
+		case f := <-c.frames:
+			if !h.send(c, f) {
+				return
+			}
+		}
+	}
+}
+
+func (h *Hub) send(c *client, f frame) bool {
+	if f.data == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, h.cfg.WriteTimeout)
+	defer cancel()
+	if err := c.conn.Write(ctx, websocket.MessageText, f.data); err != nil {
+		// The write timing out means a client too slow to take one
+		// frame; the library has closed the connection already.
+		if errors.Is(err, context.DeadlineExceeded) {
+			c.stop(stopWrite)
+		}
+		c.cancel()
+		return false
+	}
+	h.framesSent.WithLabelValues(f.kind).Inc()
+	return true
+}
+
+// initial builds the initial_data frame from the store and the stats.
+func (h *Hub) initial(ctx context.Context) frame {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	msg := initialFrame{Type: "initial_data", Events: []event.Stored{}, Messages: []event.Message{}}
+	if h.stats != nil {
+		msg.Stats = h.stats.Snapshot()
+		msg.Messages = append(msg.Messages, h.stats.InFlight()...)
+	} else {
+		msg.Stats = StatsJSON{EventTypes: map[string]int64{}, TopElements: []ElementCount{}}
+	}
+	if h.reader != nil {
+		events, err := h.reader.LatestEvents(ctx, h.cfg.InitialEvents)
+		if err != nil {
+			h.log.Warn("initial_data: read latest events", "err", err)
+		} else if events != nil {
+			msg.Events = events
+		}
+		stored, err := h.reader.Messages(ctx, store.MessageFilter{Limit: h.cfg.InitialMessages})
+		if err != nil {
+			h.log.Warn("initial_data: read messages", "err", err)
+		}
+		msg.Messages = append(msg.Messages, stored...)
+	}
+	if len(msg.Messages) > h.cfg.InitialMessages {
+		msg.Messages = msg.Messages[:h.cfg.InitialMessages]
+	}
+	f, err := encode("initial_data", msg)
+	if err != nil {
+		h.log.Error("encode initial_data", "err", err)
+	}
+	return f
+}

@@ -1,0 +1,371 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/store"
+	"github.com/pulse-dev/pulse/internal/store/sqlite"
+)
+
+// openStore opens a real SQLite store in a temporary directory, holding
+// a completed record for each of ids, oldest first.
+func openStore(t *testing.T, ids ...string) *sqlite.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "pulse.db"), sqlite.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	for i, id := range ids {
+		e := event.Event{EventID: id, UserID: "u", EventType: "page_view", Timestamp: time.Now()}
+		m := msg(id, event.StatusCompleted, 5)
+		m.Offset = int64(i)
+		m.QueuedAt = time.Now()
+		if _, err := db.Write(ctx, []store.Record{{Event: &e, Message: m}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+type hubEnv struct {
+	bus   *Bus
+	stats *Stats
+	hub   *Hub
+	srv   *httptest.Server
+	url   string
+	stop  func()
+}
+
+func startHub(t *testing.T, cfg HubConfig, r Reader) *hubEnv {
+	t.Helper()
+	bus := NewBus(nil, nil)
+	stats := NewStats(store.Totals{Events: 7, EventTypes: map[string]int64{"page_view": 7}}, nil)
+	hub := NewHub(cfg, bus, stats, r, nil, prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hub.Run(ctx) }()
+	srv := httptest.NewServer(hub)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			srv.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return &hubEnv{bus: bus, stats: stats, hub: hub, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws/events/", stop: stop}
+}
+
+func dial(t *testing.T, url string, header http.Header) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: header})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	c.SetReadLimit(64 << 20)
+	t.Cleanup(func() { _ = c.CloseNow() })
+	return c
+}
+
+// wsFrame is any server message, decoded loosely for assertions.
+type wsFrame struct {
+	Type     string          `json:"type"`
+	Events   []event.Stored  `json:"events"`
+	Event    *event.Stored   `json:"event"`
+	Dropped  int             `json:"dropped"`
+	Stats    *StatsJSON      `json:"stats"`
+	Messages []event.Message `json:"messages"`
+}
+
+func readFrame(t *testing.T, c *websocket.Conn) wsFrame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var f wsFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("decode %s: %v", data, err)
+	}
+	return f
+}
+
+// readUntil reads frames until one of type typ arrives.
+func readUntil(t *testing.T, c *websocket.Conn, typ string) wsFrame {
+	t.Helper()
+	for {
+		if f := readFrame(t, c); f.Type == typ {
+			return f
+		}
+	}
+}
+
+func TestHubInitialDataThenNewEvent(t *testing.T) {
+	env := startHub(t, HubConfig{}, openStore(t, "old1", "old2"))
+	env.stats.Apply(event.Change{Messages: []event.Message{msg("flying", event.StatusProcessing, 0)}})
+	c := dial(t, env.url, nil)
+
+	f := readFrame(t, c)
+	if f.Type != "initial_data" || len(f.Events) != 2 || f.Events[0].EventID != "old2" {
+		t.Fatalf("initial_data: %+v", f)
+	}
+	if f.Stats == nil || f.Stats.TotalEvents != 7 {
+		t.Fatalf("initial stats: %+v", f.Stats)
+	}
+	if len(f.Messages) != 3 || f.Messages[0].EventID != "flying" || f.Messages[1].EventID != "old2" || f.Messages[2].EventID != "old1" {
+		t.Fatalf("initial messages (in flight first): %+v", f.Messages)
+	}
+
+	env.bus.Publish(event.Change{
+		Events:   []event.Stored{stored("new1", "button_click", "btn_1")},
+		Messages: []event.Message{msg("new1", event.StatusCompleted, 12)},
+	})
+	got := readUntil(t, c, "new_event")
+	if got.Event == nil || got.Event.EventID != "new1" || got.Event.ElementID != "btn_1" {
+		t.Fatalf("new_event: %+v", got)
+	}
+	q := readUntil(t, c, "queue_update")
+	if len(q.Messages) != 1 || q.Messages[0].Status != event.StatusCompleted {
+		t.Fatalf("queue_update: %+v", q)
+	}
+	s := readUntil(t, c, "stats_update")
+	if s.Stats.TotalEvents != 8 || s.Stats.Queue.Completed != 1 || s.Stats.TopElements[0].ElementID != "btn_1" {
+		t.Fatalf("stats_update: %+v", s.Stats)
+	}
+}
+
+func TestHubBatchesManyEvents(t *testing.T) {
+	env := startHub(t, HubConfig{FlushInterval: 200 * time.Millisecond}, openStore(t))
+	c := dial(t, env.url, nil)
+	readUntil(t, c, "initial_data")
+
+	// 500 events in one change land in one flush.
+	var ch event.Change
+	for i := 0; i < 500; i++ {
+		ch.Events = append(ch.Events, stored(fmt.Sprintf("e%03d", i), "page_view", ""))
+	}
+	env.bus.Publish(ch)
+	f := readUntil(t, c, "new_events")
+	if len(f.Events) != maxBatchEvents || f.Dropped != 300 {
+		t.Fatalf("new_events: %d events, dropped %d", len(f.Events), f.Dropped)
+	}
+	if f.Events[0].EventID != "e300" || f.Events[199].EventID != "e499" {
+		t.Fatalf("not the newest 200: first %s last %s", f.Events[0].EventID, f.Events[199].EventID)
+	}
+}
+
+func TestHubGetStatsAndMalformedMessages(t *testing.T) {
+	env := startHub(t, HubConfig{}, openStore(t))
+	c := dial(t, env.url, nil)
+	readUntil(t, c, "initial_data")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, m := range []string{`not json`, `{"type":42}`, `{"type":"subscribe"}`, `[]`} {
+		if err := c.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Write(ctx, websocket.MessageBinary, []byte{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"get_stats"}`)); err != nil {
+		t.Fatal(err)
+	}
+	f := readUntil(t, c, "stats_update")
+	if f.Stats == nil || f.Stats.TotalEvents != 7 || f.Stats.EventTypes["page_view"] != 7 {
+		t.Fatalf("stats_update: %+v", f.Stats)
+	}
+}
+
+func TestHubOrigins(t *testing.T) {
+	env := startHub(t, HubConfig{AllowedOrigins: []string{"dash.example.com", "https://*.corp.example"}}, openStore(t))
+	for _, origin := range []string{"http://localhost:5173", "http://127.0.0.1:3000", "http://[::1]:8080", "https://dash.example.com", "https://a.corp.example"} {
+		c := dial(t, env.url, http.Header{"Origin": {origin}})
+		if f := readFrame(t, c); f.Type != "initial_data" {
+			t.Fatalf("%s: got %s", origin, f.Type)
+		}
+		_ = c.Close(websocket.StatusNormalClosure, "")
+	}
+	for _, origin := range []string{"http://evil.example", "http://a.corp.example", "https://localhost.evil.example"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, resp, err := websocket.Dial(ctx, env.url, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {origin}}})
+		cancel()
+		if err == nil {
+			t.Fatalf("%s: connected", origin)
+		}
+		if resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("%s: response %v, want 403", origin, resp)
+		}
+	}
+}
+
+func TestHubSlowClientDoesNotBlockOthers(t *testing.T) {
+	env := startHub(t, HubConfig{SendQueue: 2, WriteTimeout: time.Second, FlushInterval: 20 * time.Millisecond}, openStore(t))
+	dial(t, env.url, nil) // never reads
+	fast := dial(t, env.url, nil)
+	readUntil(t, fast, "initial_data")
+
+	// The fast client reads everything in the background.
+	var seen atomic.Value
+	seen.Store("")
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			_, data, err := fast.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var f wsFrame
+			if json.Unmarshal(data, &f) != nil {
+				continue
+			}
+			if n := len(f.Events); n > 0 {
+				seen.Store(f.Events[n-1].EventID)
+			}
+			if f.Event != nil {
+				seen.Store(f.Event.EventID)
+			}
+		}
+	}()
+
+	props := json.RawMessage(`{"pad":"` + strings.Repeat("x", 4000) + `"}`)
+	deadline := time.Now().Add(30 * time.Second)
+	slow := func() float64 {
+		return value(t, env.hub.resyncs) + value(t, env.hub.disconnects.WithLabelValues(stopSlow)) + value(t, env.hub.disconnects.WithLabelValues(stopWrite))
+	}
+	for i := 0; slow() == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("the stuck client was never resynced nor dropped")
+		}
+		var ch event.Change
+		for j := 0; j < 250; j++ {
+			e := stored(fmt.Sprintf("bulk-%d-%d", i, j), "page_view", "")
+			e.Properties = props
+			ch.Events = append(ch.Events, e)
+		}
+		env.bus.Publish(ch)
+		// Pace the publisher by the fast client, so only the stuck one
+		// falls behind.
+		last := ch.Events[len(ch.Events)-1].EventID
+		for seen.Load() != last {
+			if time.Now().After(deadline) {
+				t.Fatalf("fast client stalled waiting for %s (seen %v): drops %v resyncs %v sent %v clients %d", last, seen.Load(), value(t, env.hub.framesDrop), value(t, env.hub.resyncs), value(t, env.hub.framesSent.WithLabelValues("new_events")), env.hub.Clients())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// The fast client still gets new events promptly.
+	env.bus.Publish(change("marker"))
+	for seen.Load() != "marker" {
+		if time.Now().After(deadline) {
+			t.Fatal("fast client did not get the marker")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if value(t, env.hub.framesDrop) == 0 {
+		t.Fatal("no frames were dropped for the stuck client")
+	}
+	env.stop()
+	<-readerDone
+}
+
+func TestHubShutdownClosesGoingAway(t *testing.T) {
+	env := startHub(t, HubConfig{}, openStore(t))
+	c := dial(t, env.url, nil)
+	readUntil(t, c, "initial_data")
+	if n := env.hub.Clients(); n != 1 {
+		t.Fatalf("clients = %d", n)
+	}
+	go env.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.Read(ctx)
+		if err == nil {
+			continue
+		}
+		if s := websocket.CloseStatus(err); s != websocket.StatusGoingAway {
+			t.Fatalf("close status %v (%v), want 1001", s, err)
+		}
+		break
+	}
+}
+
+func TestHubResyncsThenDropsLaggingClient(t *testing.T) {
+	env := startHub(t, HubConfig{SendQueue: 1, WriteTimeout: 20 * time.Second, ResyncCooldown: time.Minute, FlushInterval: 20 * time.Millisecond}, openStore(t))
+	c := dial(t, env.url, nil)
+	readUntil(t, c, "initial_data")
+
+	props := json.RawMessage(`{"pad":"` + strings.Repeat("x", 4000) + `"}`)
+	// flood publishes while the client is not reading, until the hub had
+	// to drop a frame for it.
+	flood := func() {
+		t.Helper()
+		start := value(t, env.hub.framesDrop)
+		deadline := time.Now().Add(15 * time.Second)
+		for i := 0; value(t, env.hub.framesDrop) == start; i++ {
+			if time.Now().After(deadline) {
+				t.Fatal("no frame was dropped")
+			}
+			var ch event.Change
+			for j := 0; j < 200; j++ {
+				e := stored(fmt.Sprintf("f-%d-%d", i, j), "page_view", "")
+				e.Properties = props
+				ch.Events = append(ch.Events, e)
+			}
+			env.bus.Publish(ch)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	flood()
+	// Reading again, the client gets a fresh initial_data.
+	readUntil(t, c, "initial_data")
+	if n := value(t, env.hub.resyncs); n != 1 {
+		t.Fatalf("resyncs = %v, want 1", n)
+	}
+	// Falling behind again within the cooldown ends the connection.
+	flood()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		_, _, err := c.Read(ctx)
+		if err == nil {
+			continue
+		}
+		if s := websocket.CloseStatus(err); s != websocket.StatusPolicyViolation {
+			t.Fatalf("close status %v (%v), want 1008", s, err)
+		}
+		break
+	}
+	// The hub counts the disconnect once its side of the close is done.
+	for value(t, env.hub.disconnects.WithLabelValues(stopSlow)) != 1 {
+		if ctx.Err() != nil {
+			t.Fatal("slow disconnect not counted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
