@@ -145,4 +145,6 @@ type Change struct {
 	Events   []Stored  `json:"events,omitempty"`
 	Messages []Message `json:"messages,omitempty"`
 	Settled  []string  `json:"settled,omitempty"`
+	// Markers are operational moments for the live charts.
+	Markers []Marker `json:"markers,omitempty"`
 }
