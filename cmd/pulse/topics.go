@@ -71,6 +71,13 @@ func runTopics(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer adm.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	// Fail fast, with the reason, when the cluster cannot be reached.
+	switch action {
+	case "create", "list", "describe", "delete":
+		if err := adm.Ping(ctx); err != nil {
+			return fmt.Errorf("cannot reach Kafka at %s: %w", cfg.BootstrapServers, err)
+		}
+	}
 
 	switch action {
 	case "create":

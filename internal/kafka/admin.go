@@ -29,9 +29,10 @@ const PingTimeout = 3 * time.Second
 
 // Admin manages topics and reads consumer-group offsets.
 type Admin struct {
-	cl  *kgo.Client
-	adm *kadm.Client
-	log *slog.Logger
+	cl   *kgo.Client
+	adm  *kadm.Client
+	log  *slog.Logger
+	sasl string // the SASL mechanism in use, for clearer connection errors
 }
 
 // NewAdmin connects an admin client to the cluster cfg names. Its
@@ -51,7 +52,7 @@ func NewAdmin(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, fmt.Errorf("new Kafka admin for %v: %w", cfg.Brokers(), err)
 	}
-	return &Admin{cl: cl, adm: kadm.NewClient(cl), log: log}, nil
+	return &Admin{cl: cl, adm: kadm.NewClient(cl), log: log, sasl: cfg.Kafka.SASLMechanism}, nil
 }
 
 // Close closes the client.
@@ -63,7 +64,7 @@ func (a *Admin) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, PingTimeout)
 	defer cancel()
 	if err := a.cl.Ping(ctx); err != nil {
-		return fmt.Errorf("ping Kafka: %w", err)
+		return explainConnErr(fmt.Errorf("ping Kafka: %w", err), a.sasl)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -157,4 +158,14 @@ func compression(name string) (kgo.CompressionCodec, error) {
 		return kgo.NoCompression(), nil
 	}
 	return kgo.NoCompression(), fmt.Errorf("compression %q: want snappy, lz4, zstd, gzip or none", name)
+}
+
+// explainConnErr adds the likely cause to a connection that the broker
+// closed while SASL was configured: some brokers (kfake among them) answer
+// bad credentials by closing the connection, which kgo reports as EOF.
+func explainConnErr(err error, saslMechanism string) error {
+	if err == nil || saslMechanism == "" || !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return err
+	}
+	return fmt.Errorf("%w: the broker closed the connection during SASL %s authentication; check --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password", err, saslMechanism)
 }

@@ -88,6 +88,7 @@ type Producer struct {
 	cl    *kgo.Client
 	topic string
 	log   *slog.Logger
+	sasl  string // the SASL mechanism in use, for clearer connection errors
 
 	sent, acked, failed atomic.Int64
 
@@ -147,7 +148,7 @@ func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer
 	if err != nil {
 		return nil, fmt.Errorf("new producer for %v: %w", cfg.Kafka.Brokers(), err)
 	}
-	return &Producer{cl: cl, topic: cfg.Kafka.Topic, log: log}, nil
+	return &Producer{cl: cl, topic: cfg.Kafka.Topic, log: log, sasl: cfg.Kafka.Kafka.SASLMechanism}, nil
 }
 
 // Topic is the topic events go to.
@@ -290,7 +291,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 // Ping checks that a broker answers.
 func (p *Producer) Ping(ctx context.Context) error {
 	if err := p.cl.Ping(ctx); err != nil {
-		return fmt.Errorf("ping Kafka: %w", err)
+		return explainConnErr(fmt.Errorf("ping Kafka: %w", err), p.sasl)
 	}
 	return nil
 }

@@ -90,9 +90,11 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s = &Server{cfg: cfg, opts: opts, log: log, reg: reg}
+	// Every error return sets s to nil, so the cleanup keeps its own copy.
+	srv := s
 	defer func() {
 		if err != nil {
-			s.closeResources()
+			srv.closeResources()
 		}
 	}()
 
@@ -127,6 +129,9 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 
 	if s.admin, err = kafka.NewAdmin(&s.cfg, log, reg); err != nil {
 		return nil, err
+	}
+	if err := s.admin.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("cannot reach Kafka at %s: %w", s.cfg.BootstrapServers, err)
 	}
 	if err := s.ensureTopics(ctx); err != nil {
 		return nil, err
