@@ -109,6 +109,12 @@ type Deps struct {
 	Gatherer         prometheus.Gatherer
 	// UI is the built web app (index.html, assets/...).
 	UI fs.FS
+	// Explorer serves the event explorer, export and message timelines;
+	// nil disables those routes.
+	Explorer Explorer
+	// Ops serves the operator console: consumers, lag history, ordering,
+	// dead letters and load runs; nil disables those routes.
+	Ops Ops
 }
 
 // Server is the HTTP API.
@@ -174,6 +180,9 @@ func (s *Server) routes() http.Handler {
 	if s.deps.Hub != nil {
 		handle("GET", "/ws/events/", s.deps.Hub)
 	}
+	// The operator console's routes, each group in its own file.
+	s.explorerRoutes(handle)
+	s.opsRoutes(handle)
 	mux.Handle("GET /", s.ui())
 
 	var h http.Handler = jsonMuxErrors(mux)

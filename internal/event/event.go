@@ -123,6 +123,31 @@ type Message struct {
 	// NextRetryAt is set while the message waits for another attempt.
 	NextRetryAt *time.Time `json:"next_retry_at,omitempty"`
 	Error       string     `json:"error,omitempty"`
+
+	// FetchedAt is when the consumer polled the record: one time for the
+	// whole fetch it came in.
+	FetchedAt *time.Time `json:"fetched_at,omitempty"`
+	// Attempts lists the failed processing attempts, oldest first; nil for
+	// a message whose first attempt succeeded.
+	Attempts []Attempt `json:"attempts,omitempty"`
+	// ReplayOf names the dead-letter record this one replays, as
+	// "<dlq topic>/<partition>/<offset>"; empty for an original record.
+	ReplayOf string `json:"replay_of,omitempty"`
+	// StoredAt is when the store wrote the row; set only on messages read
+	// back from the store.
+	StoredAt *time.Time `json:"stored_at,omitempty"`
+}
+
+// Attempt is one failed processing attempt of a message.
+type Attempt struct {
+	// N counts attempts from 1.
+	N         int       `json:"n"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
+	Error     string    `json:"error"`
+	// NextRetryAt is when the next attempt was scheduled; nil when the
+	// message was dead-lettered after this one.
+	NextRetryAt *time.Time `json:"next_retry_at,omitempty"`
 }
 
 // Stored is an event as the store returns it: the event plus its row id

@@ -182,17 +182,20 @@ func (s *Stats) Apply(c event.Change) {
 		m := &c.Messages[i]
 		if m.Status.Terminal() {
 			s.settle(m.EventID)
-			if m.EventID != "" && !s.seenDone.add(m.EventID) {
+			if m.EventID != "" && !s.seenDone.add(doneKey(m)) {
 				continue
 			}
 			s.terminal[m.Status]++
 			if m.Status == event.StatusCompleted {
 				s.procSum += m.DurationMS
 				s.procN++
+				if replacesDeadLetter(m) && s.terminal[event.StatusDeadLettered] > 0 {
+					s.terminal[event.StatusDeadLettered]--
+				}
 			}
 			continue
 		}
-		if !m.Status.Valid() || s.seenDone.has(m.EventID) {
+		if !m.Status.Valid() || s.seenDone.has(doneKey(m)) {
 			// A late in-flight state of a message that already finished
 			// must not bring it back.
 			continue
@@ -212,6 +215,25 @@ func (s *Stats) Apply(c event.Change) {
 	if now.Sub(s.lastSweep) >= sweepEvery {
 		s.sweep(now)
 	}
+}
+
+// doneKey is what a finished message is remembered by: its event id, and
+// for a DLQ replay the replayed record too, so that the replay of a
+// message already counted as dead-lettered is counted again, once.
+func doneKey(m *event.Message) string {
+	if m.ReplayOf == "" {
+		return m.EventID
+	}
+	return m.EventID + "\x00" + m.ReplayOf
+}
+
+// replacesDeadLetter reports whether m, a newly stored completed message,
+// is a DLQ replay that replaced its dead-lettered row in the store (see
+// the store's Write): one dead letter became a completion. A replay whose
+// payload had no event_id got an id derived from its own coordinates,
+// which matches no dead-lettered row, so nothing was replaced.
+func replacesDeadLetter(m *event.Message) bool {
+	return m.ReplayOf != "" && m.EventID != event.DerivedID(m.Topic, m.Partition, m.Offset)
 }
 
 func (s *Stats) settle(id string) {

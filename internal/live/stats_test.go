@@ -2,12 +2,14 @@ package live
 
 import (
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store"
+	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
 
 // clock is a settable test clock.
@@ -243,4 +245,96 @@ func TestStatsConcurrent(t *testing.T) {
 	if got := s.Snapshot(); got.TotalEvents != 800 || got.Queue.Completed != 800 {
 		t.Fatalf("concurrent: %+v", got)
 	}
+}
+
+// TestStatsReplay follows a message through the dead-letter queue and its
+// replay, applying what the pipeline publishes after each store write, and
+// checks that the live counts move one dead letter to completed, as the
+// store does, before and after a restart.
+func TestStatsReplay(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pulse.db"), sqlite.Options{}, nil)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	defer db.Close()
+	clk := newClock()
+	s := NewStats(store.Totals{}, clk.now)
+
+	// write stores r as the pipeline does and applies the change it would
+	// publish: the message and event when new, the id as settled when not.
+	write := func(r store.Record) {
+		t.Helper()
+		inserted, err := db.Write(t.Context(), []store.Record{r})
+		if err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		var c event.Change
+		if !inserted[0] {
+			c.Settled = []string{r.Message.EventID}
+		} else {
+			c.Messages = []event.Message{r.Message}
+			if r.Event != nil {
+				c.Events = []event.Stored{{Event: *r.Event, Source: r.Message.Source}}
+			}
+		}
+		s.Apply(c)
+		// A bus may deliver a change twice; counting must not.
+		s.Apply(c)
+	}
+	record := func(id string, st event.Status, offset int64, replayOf string) store.Record {
+		m := msg(id, st, 2)
+		m.Topic, m.Partition, m.Offset, m.ReplayOf = "user_events", 0, offset, replayOf
+		r := store.Record{Message: m}
+		if st == event.StatusCompleted {
+			r.Event = &event.Event{EventID: id, UserID: "u1", EventType: "button_click", ElementID: "b"}
+		}
+		return r
+	}
+	check := func(when string, completed, dead, events int64) {
+		t.Helper()
+		got := s.Snapshot()
+		q := got.Queue
+		if q.Completed != completed || q.DeadLettered != dead || q.Total != completed+dead || got.TotalEvents != events {
+			t.Errorf("%s: live completed %d, dead-lettered %d, total %d, events %d; want %d, %d, %d, %d",
+				when, q.Completed, q.DeadLettered, q.Total, got.TotalEvents, completed, dead, completed+dead, events)
+		}
+		tot, err := db.Totals(t.Context(), clk.now().Add(-time.Hour))
+		if err != nil {
+			t.Fatalf("Totals: %v", err)
+		}
+		r := NewStats(tot, clk.now).Snapshot()
+		if r.Queue != q || r.TotalEvents != got.TotalEvents {
+			t.Errorf("%s: after a restart queue %+v, events %d; live %+v, %d", when, r.Queue, r.TotalEvents, q, got.TotalEvents)
+		}
+	}
+
+	write(record("ok", event.StatusCompleted, 1, ""))
+	write(record("x", event.StatusDeadLettered, 2, ""))
+	write(record("y", event.StatusDeadLettered, 3, ""))
+	check("before the replay", 1, 2, 1)
+
+	// The replay is in flight: it shows, although its event id has
+	// finished once already.
+	inflight := record("x", event.StatusRetrying, 10, "user_events_dlq/0/0").Message
+	s.Apply(event.Change{Messages: []event.Message{inflight}})
+	if q := s.Queue(); q.Retrying != 1 || q.Total != 4 {
+		t.Errorf("replay in flight: queue %+v, want one retrying of 4", q)
+	}
+	write(record("x", event.StatusCompleted, 10, "user_events_dlq/0/0"))
+	check("after the replay", 2, 1, 2)
+	if q := s.Queue(); q.Retrying != 0 {
+		t.Errorf("replay still in flight after it completed: %+v", q)
+	}
+
+	// Replayed again: the event is stored already, nothing changes.
+	write(record("x", event.StatusCompleted, 11, "user_events_dlq/0/0"))
+	// A replay that fails again leaves the dead letter as it is.
+	write(record("y", event.StatusDeadLettered, 12, "user_events_dlq/0/1"))
+	check("after replays that changed nothing", 2, 1, 2)
+
+	// A replayed payload without an event_id gets an id of its own
+	// coordinates: a new event, and the dead letter stays.
+	derived := event.DerivedID("user_events", 0, 13)
+	write(record(derived, event.StatusCompleted, 13, "user_events_dlq/0/1"))
+	check("after a replay with a derived id", 3, 1, 3)
 }

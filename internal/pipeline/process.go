@@ -19,6 +19,10 @@ import (
 const (
 	HeaderSource    = "source"
 	HeaderRequestID = "request_id"
+	// HeaderReplayOf marks a record replayed from the DLQ with the DLQ
+	// record it came from, "<dlq topic>/<partition>/<offset>"; the
+	// pipeline copies it to Message.ReplayOf.
+	HeaderReplayOf = "replay_of"
 
 	HeaderDLQTopic      = "dlq_original_topic"
 	HeaderDLQPartition  = "dlq_original_partition"
@@ -33,6 +37,10 @@ const (
 	// large.
 	HeaderDLQTruncated = "dlq_truncated_from"
 )
+
+// maxReplayOfLen bounds the replay_of header kept: a topic name (at most
+// 249 bytes) and two numbers.
+const maxReplayOfLen = 300
 
 // ErrSimulated is the error of an attempt on an event with should_fail.
 const ErrSimulated = "simulated failure (should_fail)"
@@ -157,6 +165,10 @@ func (ps *partState) markDone(r *rec) {
 // key are processed inline; the others queue behind their key.
 func (c *Consumer) dispatch(fs kgo.Fetches) {
 	n := 0
+	// One fetch time for the whole poll, shared by its messages: it is
+	// never modified, and one allocation per poll keeps the fast path
+	// light.
+	fetched := new(time.Now().UTC())
 	c.mu.Lock()
 	fs.EachRecord(func(kr *kgo.Record) {
 		// Processing starts now: decoding is part of it.
@@ -168,6 +180,7 @@ func (c *Consumer) dispatch(fs kgo.Fetches) {
 		}
 		n++
 		r := c.newRec(ps, kr)
+		r.msg.FetchedAt = fetched
 		ps.pending = append(ps.pending, slot{off: kr.Offset, epoch: kr.LeaderEpoch})
 		ps.next = kr.Offset + 1
 		ps.epoch = kr.LeaderEpoch
@@ -213,6 +226,10 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 		case HeaderRequestID:
 			if len(h.Value) <= event.MaxIDLen && utf8.Valid(h.Value) {
 				r.msg.RequestID = string(h.Value)
+			}
+		case HeaderReplayOf:
+			if len(h.Value) <= maxReplayOfLen && utf8.Valid(h.Value) {
+				r.msg.ReplayOf = string(h.Value)
 			}
 		}
 	}
@@ -309,6 +326,7 @@ func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 	c.m.failed.Inc()
 	r.msg.Error = ErrSimulated
 	if r.msg.Retries >= c.cfg.MaxRetries {
+		r.failedAttempt(now, nil)
 		c.deadLetter(r, ErrSimulated, now)
 		return false
 	}
@@ -317,6 +335,7 @@ func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 	c.m.retries.Inc()
 	d := c.backoff(r.msg.Retries)
 	next := now.Add(d).UTC()
+	r.failedAttempt(now, &next)
 	r.state = stRetrying
 	r.msg.Status = event.StatusRetrying
 	r.msg.NextRetryAt = &next
@@ -326,6 +345,19 @@ func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 		"partition", r.msg.Partition, "offset", r.msg.Offset, "retries", r.msg.Retries, "retry_in", d, "err", ErrSimulated)
 	r.timer = c.after(d, func() { c.onTimer(r, stRetrying, c.begin) })
 	return false
+}
+
+// failedAttempt records the attempt of r that just failed, and when the
+// next one is due (nil: none). Messages already published share the old
+// backing array, so the list is copied rather than appended to in place.
+func (r *rec) failedAttempt(now time.Time, next *time.Time) {
+	r.msg.Attempts = append(slices.Clip(r.msg.Attempts), event.Attempt{
+		N:           len(r.msg.Attempts) + 1,
+		StartedAt:   r.attemptStart.UTC(),
+		EndedAt:     now.UTC(),
+		Error:       r.msg.Error,
+		NextRetryAt: next,
+	})
 }
 
 // onTimer runs step for r if r is still in state want (a revoke or

@@ -68,6 +68,12 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestExplorer(t *testing.T) {
+	storetest.RunExplorer(t, func(t *testing.T) storetest.ExplorerStore {
+		return open(t, freshSchema(t))
+	})
+}
+
 func TestReopenKeepsData(t *testing.T) {
 	schema := freshSchema(t)
 	db := open(t, schema)

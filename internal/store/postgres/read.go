@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -18,7 +19,8 @@ const eventColumns = `id, event_id, user_id, event_type, element_id, session_id,
 
 const messageColumns = `id, event_id, event_type, user_id, element_id, status, source,
 	consumer_id, topic, "partition", "offset", request_id, queued_at, started_at,
-	completed_at, duration_ms, retries, next_retry_at, error`
+	completed_at, duration_ms, retries, next_retry_at, error, fetched_at, attempts,
+	replay_of, created_at`
 
 // LatestEvents returns the newest events, newest first.
 func (d *DB) LatestEvents(ctx context.Context, limit int) ([]event.Stored, error) {
@@ -30,13 +32,22 @@ func (d *DB) LatestEvents(ctx context.Context, limit int) ([]event.Stored, error
 	if err != nil {
 		return nil, d.fail("latest events", err)
 	}
-	out := make([]event.Stored, 0, 16)
+	out, err := collectEvents(rows, 16)
+	if err != nil {
+		return nil, d.fail("latest events", err)
+	}
+	return out, nil
+}
+
+// collectEvents reads rows of eventColumns.
+func collectEvents(rows pgx.Rows, capacity int) ([]event.Stored, error) {
+	out := make([]event.Stored, 0, capacity)
 	var (
 		s      event.Stored
 		props  []byte
 		source string
 	)
-	_, err = pgx.ForEachRow(rows, []any{&s.ID, &s.EventID, &s.UserID, &s.EventType, &s.ElementID,
+	_, err := pgx.ForEachRow(rows, []any{&s.ID, &s.EventID, &s.UserID, &s.EventType, &s.ElementID,
 		&s.SessionID, &s.Page, &s.Message, &props, &s.DelaySeconds, &s.ShouldFail,
 		&s.Timestamp, &source, &s.Partition, &s.Offset, &s.CreatedAt}, func() error {
 		e := s
@@ -50,10 +61,7 @@ func (d *DB) LatestEvents(ctx context.Context, limit int) ([]event.Stored, error
 		out = append(out, e)
 		return nil
 	})
-	if err != nil {
-		return nil, d.fail("latest events", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // Messages returns processing-log rows, newest first.
@@ -83,18 +91,33 @@ func (d *DB) Messages(ctx context.Context, f store.MessageFilter) ([]event.Messa
 	if err != nil {
 		return nil, d.fail("messages", err)
 	}
+	out, err := collectMessages(rows)
+	if err != nil {
+		return nil, d.fail("messages", err)
+	}
+	return out, nil
+}
+
+// collectMessages reads rows of messageColumns.
+func collectMessages(rows pgx.Rows) ([]event.Message, error) {
 	out := make([]event.Message, 0, 16)
 	var (
-		m                           event.Message
-		status, source              string
-		retries                     int32
-		started, completed, nextTry *time.Time
+		m                                    event.Message
+		status, source                       string
+		retries                              int32
+		started, completed, nextTry, fetched *time.Time
+		attempts                             sql.NullString
+		created                              time.Time
 	)
-	_, err = pgx.ForEachRow(rows, []any{&m.ID, &m.EventID, &m.EventType, &m.UserID, &m.ElementID,
+	_, err := pgx.ForEachRow(rows, []any{&m.ID, &m.EventID, &m.EventType, &m.UserID, &m.ElementID,
 		&status, &source, &m.ConsumerID, &m.Topic, &m.Partition, &m.Offset,
 		&m.RequestID, &m.QueuedAt, &started, &completed, &m.DurationMS, &retries,
-		&nextTry, &m.Error}, func() error {
+		&nextTry, &m.Error, &fetched, &attempts, &m.ReplayOf, &created}, func() error {
 		r := m
+		var err error
+		if r.Attempts, err = store.ParseAttempts(attempts); err != nil {
+			return err
+		}
 		r.Status = event.Status(status)
 		r.Source = event.Source(source)
 		r.Retries = int(retries)
@@ -102,13 +125,12 @@ func (d *DB) Messages(ctx context.Context, f store.MessageFilter) ([]event.Messa
 		r.StartedAt = utc(started)
 		r.CompletedAt = utc(completed)
 		r.NextRetryAt = utc(nextTry)
+		r.FetchedAt = utc(fetched)
+		r.StoredAt = utc(&created)
 		out = append(out, r)
 		return nil
 	})
-	if err != nil {
-		return nil, d.fail("messages", err)
-	}
-	return out, nil
+	return out, err
 }
 
 func utc(t *time.Time) *time.Time {

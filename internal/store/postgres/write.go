@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -40,12 +41,13 @@ RETURNING event_id`
 const upsertMessagesSQL = `INSERT INTO messages AS m (
 	event_id, event_type, user_id, element_id, status, source, consumer_id,
 	topic, "partition", "offset", request_id, queued_at, started_at,
-	completed_at, duration_ms, retries, next_retry_at, error, created_at)
-SELECT x.*, $19::timestamptz
+	completed_at, duration_ms, retries, next_retry_at, error, fetched_at,
+	attempts, replay_of, created_at)
+SELECT x.*, $22::timestamptz
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 	$7::text[], $8::text[], $9::int4[], $10::int8[], $11::text[], $12::timestamptz[],
 	$13::timestamptz[], $14::timestamptz[], $15::float8[], $16::int4[],
-	$17::timestamptz[], $18::text[]) AS x
+	$17::timestamptz[], $18::text[], $19::timestamptz[], $20::text[], $21::text[]) AS x
 ON CONFLICT (event_id) DO UPDATE SET
 	event_type = excluded.event_type, user_id = excluded.user_id,
 	element_id = excluded.element_id, status = excluded.status,
@@ -55,7 +57,9 @@ ON CONFLICT (event_id) DO UPDATE SET
 	queued_at = excluded.queued_at, started_at = excluded.started_at,
 	completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
 	retries = excluded.retries, next_retry_at = excluded.next_retry_at,
-	error = excluded.error, created_at = excluded.created_at
+	error = excluded.error, fetched_at = excluded.fetched_at,
+	attempts = excluded.attempts, replay_of = excluded.replay_of,
+	created_at = excluded.created_at
 WHERE excluded.status = 'completed' AND m.status <> 'completed'
 RETURNING m.event_id, m.xmax = 0`
 
@@ -81,7 +85,10 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 	if len(p.events) > 0 {
 		evArgs = eventArrays(batch, p.events, now)
 	}
-	msgArgs := messageArrays(p.messages, now)
+	msgArgs, err := messageArrays(p.messages, now)
+	if err != nil {
+		return nil, fmt.Errorf("write batch: %w", err)
+	}
 
 	var newEvents, newMessages map[string]bool
 	for attempt := 1; ; attempt++ {
@@ -245,7 +252,7 @@ func eventArrays(batch []store.Record, idx []int, now time.Time) []any {
 		stamps, sources, topics, parts, offsets, requests, now}
 }
 
-func messageArrays(msgs []*event.Message, now time.Time) []any {
+func messageArrays(msgs []*event.Message, now time.Time) ([]any, error) {
 	n := len(msgs)
 	var (
 		ids, types, users, elements  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -256,6 +263,9 @@ func messageArrays(msgs []*event.Message, now time.Time) []any {
 		queued                       = make([]time.Time, n)
 		started, done, next          = make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
 		durations                    = make([]float64, n)
+		fetched                      = make([]pgtype.Timestamptz, n)
+		attempts                     = make([]pgtype.Text, n)
+		replays                      = make([]string, n)
 	)
 	for j, m := range msgs {
 		ids[j], types[j], users[j], elements[j] = clean(m.EventID), clean(m.EventType), clean(m.UserID), clean(m.ElementID)
@@ -264,9 +274,16 @@ func messageArrays(msgs []*event.Message, now time.Time) []any {
 		parts[j], retries[j], offsets[j] = m.Partition, int32(m.Retries), m.Offset
 		queued[j], started[j], done[j], next[j] = m.QueuedAt, tz(m.StartedAt), tz(m.CompletedAt), tz(m.NextRetryAt)
 		durations[j] = m.DurationMS
+		fetched[j], replays[j] = tz(m.FetchedAt), clean(m.ReplayOf)
+		a, err := store.AttemptsJSON(m.Attempts)
+		if err != nil {
+			return nil, fmt.Errorf("message %q: %w", m.EventID, err)
+		}
+		attempts[j] = pgtype.Text{String: clean(a.String), Valid: a.Valid}
 	}
 	return []any{ids, types, users, elements, statuses, sources, consumers, topics, parts,
-		offsets, requests, queued, started, done, durations, retries, next, errs, now}
+		offsets, requests, queued, started, done, durations, retries, next, errs,
+		fetched, attempts, replays, now}, nil
 }
 
 func tz(t *time.Time) pgtype.Timestamptz {

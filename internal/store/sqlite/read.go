@@ -16,7 +16,8 @@ const eventColumns = `id, event_id, user_id, event_type, element_id, session_id,
 
 const messageColumns = `id, event_id, event_type, user_id, element_id, status, source,
 	consumer_id, topic, "partition", "offset", request_id, queued_at, started_at,
-	completed_at, duration_ms, retries, next_retry_at, error`
+	completed_at, duration_ms, retries, next_retry_at, error, fetched_at, attempts,
+	replay_of, created_at`
 
 // LatestEvents returns the newest events, newest first.
 func (d *DB) LatestEvents(ctx context.Context, limit int) ([]event.Stored, error) {
@@ -31,24 +32,11 @@ func (d *DB) LatestEvents(ctx context.Context, limit int) ([]event.Stored, error
 	defer rows.Close()
 	out := make([]event.Stored, 0, 16)
 	for rows.Next() {
-		var (
-			s           event.Stored
-			props       sql.NullString
-			ts, created int64
-			source      string
-		)
-		if err := rows.Scan(&s.ID, &s.EventID, &s.UserID, &s.EventType, &s.ElementID,
-			&s.SessionID, &s.Page, &s.Message, &props, &s.DelaySeconds, &s.ShouldFail,
-			&ts, &source, &s.Partition, &s.Offset, &created); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return nil, d.fail("latest events", err)
 		}
-		if props.Valid {
-			s.Properties = []byte(props.String)
-		}
-		s.Timestamp = fromMicros(ts)
-		s.Source = event.Source(source)
-		s.CreatedAt = fromMicros(created)
-		out = append(out, s)
+		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, d.fail("latest events", err)
@@ -86,24 +74,10 @@ func (d *DB) Messages(ctx context.Context, f store.MessageFilter) ([]event.Messa
 	defer rows.Close()
 	out := make([]event.Message, 0, 16)
 	for rows.Next() {
-		var (
-			m                           event.Message
-			status, source              string
-			queued                      int64
-			started, completed, nextTry sql.NullInt64
-		)
-		if err := rows.Scan(&m.ID, &m.EventID, &m.EventType, &m.UserID, &m.ElementID,
-			&status, &source, &m.ConsumerID, &m.Topic, &m.Partition, &m.Offset,
-			&m.RequestID, &queued, &started, &completed, &m.DurationMS, &m.Retries,
-			&nextTry, &m.Error); err != nil {
+		m, err := scanMessage(rows)
+		if err != nil {
 			return nil, d.fail("messages", err)
 		}
-		m.Status = event.Status(status)
-		m.Source = event.Source(source)
-		m.QueuedAt = fromMicros(queued)
-		m.StartedAt = fromNullMicros(started)
-		m.CompletedAt = fromNullMicros(completed)
-		m.NextRetryAt = fromNullMicros(nextTry)
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
@@ -194,4 +168,62 @@ func eachRow(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(*sql
 		}
 	}
 	return rows.Err()
+}
+
+// scanner is a *sql.Rows or a *sql.Row.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// scanEvent reads a row of eventColumns.
+func scanEvent(row scanner) (event.Stored, error) {
+	var (
+		s           event.Stored
+		props       sql.NullString
+		ts, created int64
+		source      string
+	)
+	if err := row.Scan(&s.ID, &s.EventID, &s.UserID, &s.EventType, &s.ElementID,
+		&s.SessionID, &s.Page, &s.Message, &props, &s.DelaySeconds, &s.ShouldFail,
+		&ts, &source, &s.Partition, &s.Offset, &created); err != nil {
+		return s, err
+	}
+	if props.Valid {
+		s.Properties = []byte(props.String)
+	}
+	s.Timestamp = fromMicros(ts)
+	s.Source = event.Source(source)
+	s.CreatedAt = fromMicros(created)
+	return s, nil
+}
+
+// scanMessage reads a row of messageColumns.
+func scanMessage(row scanner) (event.Message, error) {
+	var (
+		m                                    event.Message
+		status, source                       string
+		queued, created                      int64
+		started, completed, nextTry, fetched sql.NullInt64
+		attempts                             sql.NullString
+	)
+	if err := row.Scan(&m.ID, &m.EventID, &m.EventType, &m.UserID, &m.ElementID,
+		&status, &source, &m.ConsumerID, &m.Topic, &m.Partition, &m.Offset,
+		&m.RequestID, &queued, &started, &completed, &m.DurationMS, &m.Retries,
+		&nextTry, &m.Error, &fetched, &attempts, &m.ReplayOf, &created); err != nil {
+		return m, err
+	}
+	var err error
+	if m.Attempts, err = store.ParseAttempts(attempts); err != nil {
+		return m, err
+	}
+	m.Status = event.Status(status)
+	m.Source = event.Source(source)
+	m.QueuedAt = fromMicros(queued)
+	m.StartedAt = fromNullMicros(started)
+	m.CompletedAt = fromNullMicros(completed)
+	m.NextRetryAt = fromNullMicros(nextTry)
+	m.FetchedAt = fromNullMicros(fetched)
+	stored := fromMicros(created)
+	m.StoredAt = &stored
+	return m, nil
 }

@@ -72,3 +72,9 @@ func BenchmarkWrite(b *testing.B) {
 	defer db.Close()
 	storetest.BenchmarkWrite(b, db)
 }
+
+func TestExplorer(t *testing.T) {
+	storetest.RunExplorer(t, func(t *testing.T) storetest.ExplorerStore {
+		return open(t, filepath.Join(t.TempDir(), "pulse.db"))
+	})
+}

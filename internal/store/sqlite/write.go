@@ -23,8 +23,9 @@ ON CONFLICT (event_id) DO NOTHING`
 const insertMessageSQL = `INSERT INTO messages (
 	event_id, event_type, user_id, element_id, status, source, consumer_id,
 	topic, "partition", "offset", request_id, queued_at, started_at,
-	completed_at, duration_ms, retries, next_retry_at, error, created_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	completed_at, duration_ms, retries, next_retry_at, error, fetched_at,
+	attempts, replay_of, created_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (event_id) DO UPDATE SET
 	event_type = excluded.event_type, user_id = excluded.user_id,
 	element_id = excluded.element_id, status = excluded.status,
@@ -34,7 +35,9 @@ ON CONFLICT (event_id) DO UPDATE SET
 	queued_at = excluded.queued_at, started_at = excluded.started_at,
 	completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
 	retries = excluded.retries, next_retry_at = excluded.next_retry_at,
-	error = excluded.error, created_at = excluded.created_at
+	error = excluded.error, fetched_at = excluded.fetched_at,
+	attempts = excluded.attempts, replay_of = excluded.replay_of,
+	created_at = excluded.created_at
 WHERE excluded.status = 'completed' AND messages.status <> 'completed'`
 
 // Write stores a batch in one transaction. A record is new when its event
@@ -69,15 +72,20 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 			return nil, d.fail("write batch", err)
 		}
 		r := &batch[i]
+		var n int64
 		if r.Event != nil {
-			n, err := execCount(ev, eventArgs(r, now))
+			var err error
+			n, err = execCount(ev, eventArgs(r, now))
 			if err != nil {
 				_ = tx.Rollback()
 				return nil, d.fail(fmt.Sprintf("write batch: event %q", r.Event.EventID), err)
 			}
 			inserted[i] = n == 1
 		}
-		n, err := execCount(msg, messageArgs(&r.Message, now))
+		args, err := messageArgs(&r.Message, now)
+		if err == nil {
+			n, err = execCount(msg, args)
+		}
 		if err != nil {
 			_ = tx.Rollback()
 			return nil, d.fail(fmt.Sprintf("write batch: message %q", r.Message.EventID), err)
@@ -114,13 +122,17 @@ func eventArgs(r *store.Record, now int64) []any {
 	}
 }
 
-func messageArgs(m *event.Message, now int64) []any {
+func messageArgs(m *event.Message, now int64) ([]any, error) {
+	attempts, err := store.AttemptsJSON(m.Attempts)
+	if err != nil {
+		return nil, err
+	}
 	return []any{
 		m.EventID, m.EventType, m.UserID, m.ElementID, string(m.Status), string(m.Source),
 		m.ConsumerID, m.Topic, m.Partition, m.Offset, m.RequestID, micros(m.QueuedAt),
 		nullMicros(m.StartedAt), nullMicros(m.CompletedAt), m.DurationMS, m.Retries,
-		nullMicros(m.NextRetryAt), m.Error, now,
-	}
+		nullMicros(m.NextRetryAt), m.Error, nullMicros(m.FetchedAt), attempts, m.ReplayOf, now,
+	}, nil
 }
 
 // micros is the stored form of a time: unix microseconds, UTC.

@@ -603,6 +603,7 @@ func testVerbatim(t *testing.T, s store.Store) {
 		e.UserID, e.SessionID, e.Page, e.Message = v, v, v, v
 		e.DelaySeconds, e.ShouldFail = 2.5, true
 		r.Message.UserID, r.Message.ConsumerID, r.Message.Error, r.Message.RequestID = v, v, v, v
+		r.Message.ReplayOf = v
 		write(t, s, r)
 
 		got := latest(t, s, 1)
@@ -624,6 +625,10 @@ func testVerbatim(t *testing.T, s store.Store) {
 		m := msgs[0]
 		wantM := r.Message
 		wantM.ID = m.ID
+		if m.StoredAt == nil {
+			t.Errorf("message stored_at is nil, want the time of the write")
+		}
+		wantM.StoredAt = m.StoredAt
 		for _, p := range []struct {
 			name      string
 			got, want *time.Time

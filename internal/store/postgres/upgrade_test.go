@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/pulse-dev/pulse/internal/event"
+)
+
+// A database made by the first release keeps its rows through the
+// explorer's migration, and they read back without the new fields.
+func TestUpgradeFromFirstSchema(t *testing.T) {
+	url := os.Getenv("PULSE_TEST_POSTGRES_URL")
+	if url == "" {
+		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "pulse_test_" + hex.EncodeToString(b)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("PostgreSQL at %s is required: %v", Redact(url), err)
+	}
+	t.Cleanup(func() {
+		defer pool.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	if _, err := pool.Exec(t.Context(), `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(t.Context(), 1); err != nil {
+		t.Fatalf("migrate to version 1: %v", err)
+	}
+	_ = sqlDB.Close()
+	if _, err := pool.Exec(t.Context(), `INSERT INTO events (event_id, user_id, event_type, "timestamp", created_at)
+		VALUES ('old', 'u', 'page_view', now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(t.Context(), `INSERT INTO messages (event_id, status, queued_at, created_at)
+		VALUES ('old', 'completed', now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(t.Context(), url, Options{Schema: schema}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("Open after version 1: %v", err)
+	}
+	defer db.Close()
+	m, e, err := db.Message(t.Context(), "old")
+	if err != nil {
+		t.Fatalf("Message: %v", err)
+	}
+	if m.Status != event.StatusCompleted || m.FetchedAt != nil || m.Attempts != nil || m.ReplayOf != "" || e == nil {
+		t.Errorf("old row = %+v, event %v; want it completed without the new fields", m, e)
+	}
+}
