@@ -1,13 +1,182 @@
 package api
 
-import "net/http"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
 
-// Ops is the operator console's backend.
-type Ops interface{}
+	"github.com/pulse-dev/pulse/internal/ops"
+)
 
-// opsRoutes registers the console's routes when Deps.Ops is set.
+// Ops is the operator console's backend (internal/ops implements it).
+type Ops interface {
+	// Consumers returns the latest sample of the consumer group.
+	Consumers(ctx context.Context) (ops.ConsumersView, error)
+	// History returns the lag history and markers of the last hour.
+	History() ops.History
+	// Ordering returns the keys held back by this process's members.
+	Ordering() ops.OrderingView
+	// DLQ lists the newest limit dead letters grouped by kind.
+	DLQ(ctx context.Context, limit int) (ops.DLQView, error)
+	// Replay sends dead letters back to the main topic.
+	Replay(ctx context.Context, req ops.ReplayRequest) (ops.ReplayResult, error)
+	// StartLoad starts a load run; ops.ErrLoadRunning when one runs.
+	StartLoad(req ops.LoadRequest) (ops.LoadRun, error)
+	// Load returns the current or last run; false when there was none.
+	Load() (ops.LoadRun, bool)
+	// StopLoad stops the current run; ops.ErrNoLoadRun when there was
+	// none.
+	StopLoad(ctx context.Context) (ops.LoadRun, error)
+}
+
+// maxOpsBody bounds the console's request bodies (a replay may list
+// thousands of ids).
+const maxOpsBody = 1 << 20
+
+// opsRoutes registers the OpenAPI description and, when Deps.Ops is set,
+// the console's routes.
 func (s *Server) opsRoutes(handle func(method, path string, h http.Handler)) {
+	// The trailing slash makes handle register /api/openapi.json as well.
+	handle("GET", "/api/openapi.json/", s.wrap(s.openAPI))
 	if s.deps.Ops == nil {
 		return
 	}
+	handle("GET", "/api/consumers/", s.wrap(s.opsConsumers))
+	handle("GET", "/api/consumers/history/", s.wrap(s.opsHistory))
+	handle("GET", "/api/ordering/", s.wrap(s.opsOrdering))
+	handle("GET", "/api/dlq/", s.wrap(s.opsDLQ))
+	handle("POST", "/api/dlq/replay/", s.requireAdmin(s.wrap(s.opsReplay)))
+	handle("POST", "/api/load/", s.requireAdmin(s.wrap(s.opsStartLoad)))
+	handle("GET", "/api/load/", s.wrap(s.opsLoad))
+	handle("DELETE", "/api/load/", s.requireAdmin(s.wrap(s.opsStopLoad)))
+}
+
+// opsError maps the console's errors to the API's.
+func opsError(err error, what string) error {
+	var re *ops.RequestError
+	if errors.As(err, &re) {
+		return &Error{Kind: EInvalid, Message: re.Msg, Err: err}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: EUnavailable, Message: what + ": timed out", Err: err}
+	}
+	return &Error{Kind: EUnavailable, Message: what + ": kafka unavailable", Err: err}
+}
+
+func (s *Server) opsConsumers(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.deps.Ops.Consumers(r.Context())
+	if err != nil {
+		return opsError(err, "read the consumer group")
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) opsHistory(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, s.deps.Ops.History())
+	return nil
+}
+
+func (s *Server) opsOrdering(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, s.deps.Ops.Ordering())
+	return nil
+}
+
+func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
+	limit := ops.DefaultDLQLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > ops.MaxDLQLimit {
+			return Errorf(EInvalid, "limit: must be an integer between 1 and %d", ops.MaxDLQLimit)
+		}
+		limit = n
+	}
+	v, err := s.deps.Ops.DLQ(r.Context(), limit)
+	if err != nil {
+		return opsError(err, "read the dead letters")
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// decodeOpsBody reads a JSON body into v, rejecting unknown fields so
+// that a misspelt option is not silently ignored.
+func decodeOpsBody(w http.ResponseWriter, r *http.Request, v any) error {
+	if _, err := requireMedia(r, "application/json"); err != nil {
+		return err
+	}
+	body, err := readBody(w, r, maxOpsBody)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Errorf(EInvalid, "invalid JSON body: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) opsReplay(w http.ResponseWriter, r *http.Request) error {
+	var req ops.ReplayRequest
+	if err := decodeOpsBody(w, r, &req); err != nil {
+		return err
+	}
+	res, err := s.deps.Ops.Replay(r.Context(), req)
+	if err != nil {
+		return opsError(err, "replay dead letters")
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) opsStartLoad(w http.ResponseWriter, r *http.Request) error {
+	var req ops.LoadRequest
+	if err := decodeOpsBody(w, r, &req); err != nil {
+		return err
+	}
+	run, err := s.deps.Ops.StartLoad(req)
+	switch {
+	case errors.Is(err, ops.ErrLoadRunning):
+		// The error kinds have no conflict: answer 409 here, with the
+		// run that is in the way.
+		writeJSON(w, http.StatusConflict, struct {
+			Error string      `json:"error"`
+			Run   ops.LoadRun `json:"run"`
+		}{err.Error(), run})
+		return nil
+	case err != nil:
+		var re *ops.RequestError
+		if errors.As(err, &re) {
+			return &Error{Kind: EInvalid, Message: re.Msg, Err: err}
+		}
+		return err
+	}
+	writeJSON(w, http.StatusCreated, run)
+	return nil
+}
+
+func (s *Server) opsLoad(w http.ResponseWriter, r *http.Request) error {
+	run, ok := s.deps.Ops.Load()
+	if !ok {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "idle"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+func (s *Server) opsStopLoad(w http.ResponseWriter, r *http.Request) error {
+	run, err := s.deps.Ops.StopLoad(r.Context())
+	if errors.Is(err, ops.ErrNoLoadRun) {
+		return Errorf(ENotFound, "no load run to stop")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
 }

@@ -84,6 +84,8 @@ const (
 	maxBatchEvents = 200
 	// maxQueueMessages is the most messages in one queue_update frame.
 	maxQueueMessages = 200
+	// maxMarkers is the most marker frames one flush sends.
+	maxMarkers = 20
 	// clientReadLimit bounds a client message; the protocol's are tiny.
 	clientReadLimit = 4096
 )
@@ -120,6 +122,10 @@ type (
 	queueFrame struct {
 		Type     string          `json:"type"`
 		Messages []event.Message `json:"messages"`
+	}
+	markerFrame struct {
+		Type   string       `json:"type"`
+		Marker event.Marker `json:"marker"`
 	}
 )
 
@@ -262,7 +268,7 @@ func (h *Hub) shutdown() {
 // flush turns what arrived since the last flush into frames for everyone.
 func (h *Hub) flush(p *pending) {
 	defer p.reset()
-	if p.total == 0 && len(p.msgs) == 0 {
+	if p.total == 0 && len(p.msgs) == 0 && len(p.markers) == 0 {
 		return
 	}
 	if h.Clients() == 0 {
@@ -293,6 +299,11 @@ func (h *Hub) flush(p *pending) {
 			msgs = msgs[len(msgs)-maxQueueMessages:]
 		}
 		if f, err := encode("queue_update", queueFrame{Type: "queue_update", Messages: msgs}); err == nil {
+			h.broadcast(f)
+		}
+	}
+	for _, m := range p.markers {
+		if f, err := encode("marker", markerFrame{Type: "marker", Marker: m}); err == nil {
 			h.broadcast(f)
 		}
 	}
@@ -329,9 +340,15 @@ type pending struct {
 	total  int
 	msgs   []event.Message
 	idx    map[string]int
+	// markers are rare (a few an hour); each is its own frame.
+	markers []event.Marker
 }
 
 func (p *pending) add(c event.Change) {
+	p.markers = append(p.markers, c.Markers...)
+	if len(p.markers) > maxMarkers {
+		p.markers = p.markers[len(p.markers)-maxMarkers:]
+	}
 	for _, e := range c.Events {
 		p.total++
 		p.events = append(p.events, e)
@@ -371,6 +388,7 @@ func (p *pending) reset() {
 	p.events = nil
 	p.total = 0
 	p.msgs = nil
+	p.markers = nil
 	clear(p.idx)
 }
 

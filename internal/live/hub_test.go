@@ -369,3 +369,45 @@ func TestHubResyncsThenDropsLaggingClient(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestHubForwardsMarkers(t *testing.T) {
+	env := startHub(t, HubConfig{}, openStore(t))
+	c := dial(t, env.url, nil)
+	readUntil(t, c, "initial_data")
+
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	env.bus.Publish(event.Change{Markers: []event.Marker{
+		{T: at, Kind: event.MarkerDLQBurst, Detail: "12 records dead-lettered within 5s"},
+		{T: at.Add(time.Second), Kind: event.MarkerRebalance, Detail: "reassigned"},
+	}})
+	var got []event.Marker
+	for len(got) < 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, data, err := c.Read(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		var f struct {
+			Type   string        `json:"type"`
+			Marker *event.Marker `json:"marker"`
+		}
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatalf("decode %s: %v", data, err)
+		}
+		if f.Type != "marker" {
+			continue
+		}
+		if f.Marker == nil {
+			t.Fatalf("marker frame without a marker: %s", data)
+		}
+		got = append(got, *f.Marker)
+	}
+	if got[0].Kind != event.MarkerDLQBurst || !got[0].T.Equal(at) || got[0].Detail == "" || got[1].Kind != event.MarkerRebalance {
+		t.Fatalf("markers: %+v", got)
+	}
+	// A marker changes no statistic.
+	if s := env.stats.Snapshot(); s.TotalEvents != 7 || s.Queue.Total != 0 {
+		t.Fatalf("stats after markers: %+v", s)
+	}
+}

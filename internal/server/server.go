@@ -28,6 +28,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/live"
+	"github.com/pulse-dev/pulse/internal/ops"
 	"github.com/pulse-dev/pulse/internal/pipeline"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
@@ -48,6 +49,10 @@ type Options struct {
 	Pipeline pipeline.Config
 	// ShutdownTimeout bounds the whole graceful shutdown (30 s).
 	ShutdownTimeout time.Duration
+	// Ops tunes the operator console (sampling intervals, marker
+	// thresholds); its Group, Topic, DLQTopic and ClientOpts are filled
+	// from cfg.
+	Ops ops.Config
 }
 
 // bus is what the process publishes live changes to and listens on: the
@@ -74,6 +79,7 @@ type Server struct {
 	producer  *kafka.Producer
 	admin     *kafka.Admin
 	consumers []*pipeline.Consumer
+	ops       *ops.Ops
 	httpLn    net.Listener
 	http      *http.Server
 
@@ -228,16 +234,15 @@ func (s *Server) newHTTP() error {
 		return err
 	}
 	s.hub = live.NewHub(live.HubConfig{AllowedOrigins: s.cfg.Origins()}, s.bus, s.stats, s.store, s.log, s.reg)
+	if s.ops, err = s.newOps(); err != nil {
+		return err
+	}
 	if s.httpLn, err = net.Listen("tcp", s.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	host, _, _ := net.SplitHostPort(s.httpLn.Addr().String())
 	ip := net.ParseIP(host)
-	srv := api.New(api.Config{
-		AllowedOrigins: s.cfg.Origins(),
-		AdminToken:     s.cfg.AdminToken,
-		Loopback:       ip != nil && ip.IsLoopback(),
-	}, api.Deps{
+	deps := api.Deps{
 		Producer:         ingest{s.producer},
 		Store:            s.store,
 		Stats:            s.stats,
@@ -248,7 +253,17 @@ func (s *Server) newHTTP() error {
 		Topic:            s.cfg.Topic,
 		Gatherer:         s.reg,
 		UI:               s.opts.UI,
-	}, s.log, s.reg)
+		Ops:              s.ops,
+	}
+	// The store serves the event explorer when it implements it.
+	if ex, ok := s.store.(api.Explorer); ok {
+		deps.Explorer = ex
+	}
+	srv := api.New(api.Config{
+		AllowedOrigins: s.cfg.Origins(),
+		AdminToken:     s.cfg.AdminToken,
+		Loopback:       ip != nil && ip.IsLoopback(),
+	}, deps, s.log, s.reg)
 	s.http = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -256,6 +271,30 @@ func (s *Server) newHTTP() error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	return nil
+}
+
+// newOps builds the operator console's backend over this process's
+// members, producer and statistics.
+func (s *Server) newOps() (*ops.Ops, error) {
+	clientOpts, err := kafka.ClientOpts(&s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	oc := s.opts.Ops
+	oc.Group, oc.Topic, oc.DLQTopic = s.cfg.ConsumerGroup, s.cfg.Topic, s.cfg.DLQTopic
+	oc.ClientOpts = append(clientOpts, kafka.LoggerOpt(s.log))
+	members := make([]ops.Member, len(s.consumers))
+	for i, c := range s.consumers {
+		members[i] = c
+	}
+	o, err := ops.New(oc, ops.Deps{
+		Admin: s.admin, Producer: s.producer, Members: members,
+		Stats: s.stats, Store: s.store, Bus: s.bus,
+	}, s.log, s.reg)
+	if err != nil {
+		return nil, fmt.Errorf("operator console: %w", err)
+	}
+	return o, nil
 }
 
 // Addr is the HTTP address, with the real port; empty without HTTP.
@@ -296,6 +335,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return s.http.Shutdown(sctx)
 		})
 		g.Go(func() error { return s.hub.Run(gctx) })
+		g.Go(func() error { return s.ops.Run(gctx) })
 	} else if len(s.consumers) > 0 {
 		// Without a hub, statistics still follow the bus so a consume-only
 		// process could report them; keep the subscription drained.

@@ -1,0 +1,291 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// The OpenAPI 3.1 description of every route the server can register
+// (docs/api.md in machine-readable form). openapi_test.go keeps it in step
+// with the registrations in this package.
+
+// schema is a JSON Schema (OpenAPI 3.1 uses JSON Schema 2020-12).
+type schema = map[string]any
+
+func ref(name string) schema { return schema{"$ref": "#/components/schemas/" + name} }
+func str() schema            { return schema{"type": "string"} }
+func dateTime() schema       { return schema{"type": "string", "format": "date-time"} }
+func integer() schema        { return schema{"type": "integer"} }
+func number() schema         { return schema{"type": "number"} }
+func boolean() schema        { return schema{"type": "boolean"} }
+func arrayOf(s schema) schema {
+	return schema{"type": "array", "items": s}
+}
+func mapOf(s schema) schema { return schema{"type": "object", "additionalProperties": s} }
+func nullable(s schema) schema {
+	return schema{"oneOf": []any{s, schema{"type": "null"}}}
+}
+func enum(values ...string) schema { return schema{"type": "string", "enum": values} }
+
+// object is an object schema; properties named with a trailing "?" are
+// optional, the others required.
+func object(props map[string]schema) schema {
+	p := make(map[string]any, len(props))
+	var required []string
+	for name, s := range props {
+		if n, ok := strings.CutSuffix(name, "?"); ok {
+			p[n] = s
+			continue
+		}
+		p[name] = s
+		required = append(required, name)
+	}
+	out := schema{"type": "object", "properties": p}
+	if len(required) > 0 {
+		slices.Sort(required)
+		out["required"] = required
+	}
+	return out
+}
+
+func eventProps() map[string]schema {
+	return map[string]schema{
+		"event_id": str(), "user_id": str(), "event_type": str(), "element_id": str(),
+		"timestamp": dateTime(), "session_id?": str(), "page?": str(), "message?": str(),
+		"properties?":    schema{"type": "object"},
+		"delay_seconds?": number(), "should_fail?": boolean(),
+	}
+}
+
+func components() schema {
+	stored := eventProps()
+	for k, v := range map[string]schema{
+		"id": integer(), "source": ref("Source"), "partition": integer(), "offset": integer(), "created_at": dateTime(),
+	} {
+		stored[k] = v
+	}
+	input := map[string]schema{}
+	for k, v := range eventProps() {
+		switch k {
+		case "user_id", "event_type":
+			input[k] = v
+		default:
+			input[strings.TrimSuffix(k, "?")+"?"] = v
+		}
+	}
+	status := enum("queued", "processing", "retrying", "completed", "failed", "dead_lettered")
+	return schema{
+		"Error":       object(map[string]schema{"error": str()}),
+		"Status":      status,
+		"Source":      enum("api", "kafka", "producer"),
+		"Event":       object(eventProps()),
+		"EventInput":  object(input),
+		"StoredEvent": object(stored),
+		"Message": object(map[string]schema{
+			"id": integer(), "event_id": str(), "event_type": str(), "user_id": str(), "element_id": str(),
+			"status": ref("Status"), "source": ref("Source"), "consumer_id": str(), "topic": str(),
+			"partition": integer(), "offset": integer(), "request_id?": str(),
+			"queued_at": dateTime(), "started_at": nullable(dateTime()), "completed_at": nullable(dateTime()),
+			"duration_ms": number(), "retries": integer(), "next_retry_at?": dateTime(), "error?": str(),
+		}),
+		"QueueStats": object(map[string]schema{
+			"total": integer(), "queued": integer(), "processing": integer(), "retrying": integer(),
+			"completed": integer(), "failed": integer(), "dead_lettered": integer(), "avg_processing_time_ms": number(),
+		}),
+		"Stats": object(map[string]schema{
+			"total_events": integer(), "event_types": mapOf(integer()),
+			"top_elements":      arrayOf(object(map[string]schema{"element_id": str(), "count": integer()})),
+			"queue":             ref("QueueStats"),
+			"events_per_second": number(), "recent_5min": integer(),
+		}),
+		"PartitionView": object(map[string]schema{
+			"partition": integer(), "member": str(), "committed_offset": integer(), "end_offset": integer(),
+			"lag": integer(), "lag_seconds": number(), "lowest_unfinished": nullable(integer()),
+		}),
+		"MemberView": object(map[string]schema{
+			"member_id": str(), "client_id": str(), "host": str(), "partitions": arrayOf(integer()), "local": boolean(),
+			"processed?": integer(), "dead_lettered?": integer(), "retried?": integer(), "in_flight?": integer(),
+			"last_commit_at?": nullable(dateTime()),
+		}),
+		"ConsumersView": object(map[string]schema{
+			"group": str(), "topic": str(), "state": str(),
+			"members": arrayOf(ref("MemberView")), "partitions": arrayOf(ref("PartitionView")),
+			"total_lag": integer(), "max_lag_seconds": number(), "freshness_seconds": number(), "sampled_at": dateTime(),
+		}),
+		"Marker": object(map[string]schema{
+			"t": dateTime(), "kind": enum("rebalance", "commit_stall", "dlq_burst"), "detail": str(),
+		}),
+		"HistoryPoint": object(map[string]schema{
+			"t": dateTime(), "total_lag": integer(), "max_lag_seconds": number(), "events_per_second": number(),
+		}),
+		"HeldKey": object(map[string]schema{
+			"key": str(), "partition": integer(), "offset": integer(), "event_id": str(),
+			"status": ref("Status"), "waiting": integer(), "consumer_id": str(),
+		}),
+		"DLQRecord": object(map[string]schema{
+			"id": str(), "partition": integer(), "offset": integer(), "timestamp": dateTime(), "key": str(),
+			"original_topic": str(), "original_partition": integer(), "original_offset": integer(),
+			"error": str(), "kind": str(), "attempts": integer(), "consumer_id": str(), "failed_at": dateTime(),
+			"event_id": str(), "payload": str(), "replayed": boolean(),
+		}),
+		"LoadRun": object(map[string]schema{
+			"id": str(), "status": enum("running", "completed", "stopped", "failed"),
+			"started_at": dateTime(), "ends_at": dateTime(),
+			"events_per_second": number(), "duration_seconds": number(),
+			"failure_rate": number(), "delay_rate": number(), "mix": mapOf(number()),
+			"target": integer(), "sent": integer(), "acked": integer(), "failed": integer(),
+			"progress": number(), "current_rate": number(), "error?": str(),
+		}),
+		"Stage": object(map[string]schema{
+			"stage": enum("produced", "fetched", "started", "attempt_failed", "retry_scheduled", "dead_lettered", "stored", "broadcast"),
+			"at":    dateTime(), "detail?": str(),
+		}),
+	}
+}
+
+// operation describes one route.
+type operation struct {
+	method, path, summary string
+	admin                 bool
+	query                 []string // query parameters, all optional strings
+	pathParams            []string
+	body                  schema // JSON request body, nil for none
+	status                string // success status, "200" when empty
+	result                schema // JSON answer; nil with contentType set
+	contentType           string // non-JSON answer
+	// explorer marks the routes explorer.go registers.
+	explorer bool
+}
+
+// operations lists every route, in the order of docs/api.md.
+func operations() []operation {
+	eventFilters := []string{"user_id", "event_type", "element_id", "session_id", "from", "to", "q"}
+	return []operation{
+		{method: "GET", path: "/api/events/latest/", summary: "Newest stored events with the statistics", query: []string{"limit"},
+			result: object(map[string]schema{"events": arrayOf(ref("StoredEvent")), "stats": ref("Stats")})},
+		{method: "POST", path: "/api/events/create/", summary: "Ingest one event into Kafka", body: ref("EventInput"), status: "201",
+			result: object(map[string]schema{"status": str(), "event_id": str(), "topic": str(), "partition": integer(), "offset": integer(), "request_id": str()})},
+		{method: "POST", path: "/api/events/batch/", summary: "Ingest up to 1000 events (JSON or NDJSON)", status: "201",
+			body:   object(map[string]schema{"events": arrayOf(ref("EventInput"))}),
+			result: object(map[string]schema{"accepted": integer(), "event_ids": arrayOf(str())})},
+		{method: "GET", path: "/api/queue/messages/", summary: "Processing log: in-flight messages, then stored rows", query: []string{"status", "source", "limit"},
+			result: object(map[string]schema{"messages": arrayOf(ref("Message")), "count": integer()})},
+		{method: "GET", path: "/api/queue/stats/", summary: "Processing-log counts", result: ref("QueueStats")},
+		{method: "GET", path: "/api/health/", summary: "Health of the database, Kafka and the consumers",
+			result: object(map[string]schema{"status": enum("healthy", "unhealthy"), "timestamp": dateTime(), "components": schema{"type": "object"}})},
+		{method: "GET", path: "/api/metrics/", summary: "The seed's metrics as JSON and Prometheus text",
+			result: object(map[string]schema{"metrics": schema{"type": "object"}, "prometheus_format": str()})},
+		{method: "GET", path: "/api/consumer_metrics/", summary: "Consumer group members, partitions and lag",
+			result: object(map[string]schema{"group": str(), "topic": str(), "consumers": arrayOf(schema{"type": "object"}),
+				"partitions": arrayOf(schema{"type": "object"}), "total_lag": integer()})},
+		{method: "GET", path: "/metrics", summary: "Prometheus exposition", contentType: "text/plain"},
+		{method: "GET", path: "/ws/events/", summary: "WebSocket of live updates (initial_data, new_event(s), stats_update, queue_update, marker)", status: "101", contentType: "websocket"},
+		{method: "GET", path: "/api/consumers/", summary: "Consumer group view with lag in records and seconds", result: ref("ConsumersView")},
+		{method: "GET", path: "/api/consumers/history/", summary: "Lag history of the last hour with markers",
+			result: object(map[string]schema{"interval_seconds": number(), "points": arrayOf(ref("HistoryPoint")), "markers": arrayOf(ref("Marker"))})},
+		{method: "GET", path: "/api/ordering/", summary: "Keys held back by the ordering rules",
+			result: object(map[string]schema{"held_keys": arrayOf(ref("HeldKey")), "held_keys_total": integer(),
+				"partitions": arrayOf(object(map[string]schema{"partition": integer(), "consumer_id": str(),
+					"lowest_unfinished": nullable(integer()), "committed": integer()}))})},
+		{method: "GET", path: "/api/dlq/", summary: "Newest dead letters grouped by error kind", query: []string{"limit"},
+			result: object(map[string]schema{"total": integer(), "groups": arrayOf(object(map[string]schema{
+				"kind": str(), "count": integer(), "records": arrayOf(ref("DLQRecord"))}))})},
+		{method: "POST", path: "/api/dlq/replay/", summary: "Replay dead letters to the main topic", admin: true,
+			body: object(map[string]schema{"ids?": arrayOf(str()), "kind?": str(), "all?": boolean(), "dry_run?": boolean(),
+				"rate?": number(), "strip_simulation?": boolean()}),
+			result: object(map[string]schema{"dry_run": boolean(), "count": integer(), "records": arrayOf(object(map[string]schema{
+				"id": str(), "event_id": str(), "original_offset": integer()}))})},
+		{method: "GET", path: "/api/messages/{event_id}/", summary: "Timeline of one message", pathParams: []string{"event_id"}, explorer: true,
+			result: object(map[string]schema{"message": ref("Message"), "event": nullable(ref("StoredEvent")), "stages": arrayOf(ref("Stage"))})},
+		{method: "GET", path: "/api/events/", summary: "Event explorer with filters and keyset paging", explorer: true,
+			query:  append(append([]string{}, eventFilters...), "limit", "cursor"),
+			result: object(map[string]schema{"events": arrayOf(ref("StoredEvent")), "next_cursor": nullable(str())})},
+		{method: "GET", path: "/api/events/export/", summary: "Streamed export of the matching events", explorer: true,
+			query: append([]string{"format"}, eventFilters...), contentType: "text/csv"},
+		{method: "POST", path: "/api/load/", summary: "Start a generated load run", admin: true, status: "201",
+			body: object(map[string]schema{"events_per_second": number(), "duration_seconds": number(),
+				"failure_rate?": number(), "delay_rate?": number(), "mix?": mapOf(number())}),
+			result: ref("LoadRun")},
+		{method: "GET", path: "/api/load/", summary: "The current or last load run, or {\"status\":\"idle\"}",
+			result: schema{"oneOf": []any{ref("LoadRun"), object(map[string]schema{"status": enum("idle")})}}},
+		{method: "DELETE", path: "/api/load/", summary: "Stop the load run", admin: true, result: ref("LoadRun")},
+		{method: "GET", path: "/api/openapi.json", summary: "This description", result: schema{"type": "object"}},
+		{method: "GET", path: "/", summary: "The web UI (index.html for client-side routes, /assets/*)", contentType: "text/html"},
+	}
+}
+
+// OpenAPI returns the OpenAPI 3.1 document of the API.
+func OpenAPI() map[string]any {
+	errResp := schema{"description": "error", "content": schema{"application/json": schema{"schema": ref("Error")}}}
+	paths := map[string]any{}
+	for _, op := range operations() {
+		o := schema{"summary": op.summary, "operationId": operationID(op)}
+		var params []any
+		for _, p := range op.pathParams {
+			params = append(params, schema{"name": p, "in": "path", "required": true, "schema": str()})
+		}
+		for _, q := range op.query {
+			params = append(params, schema{"name": q, "in": "query", "required": false, "schema": str()})
+		}
+		if params != nil {
+			o["parameters"] = params
+		}
+		if op.body != nil {
+			o["requestBody"] = schema{"required": true, "content": schema{"application/json": schema{"schema": op.body}}}
+		}
+		status := op.status
+		if status == "" {
+			status = "200"
+		}
+		ok := schema{"description": "success"}
+		switch {
+		case op.result != nil:
+			ok["content"] = schema{"application/json": schema{"schema": op.result}}
+		case op.contentType != "" && op.contentType != "websocket":
+			ok["content"] = schema{op.contentType: schema{"schema": str()}}
+		}
+		responses := schema{status: ok, "4XX": errResp, "5XX": errResp}
+		if op.admin {
+			o["security"] = []any{schema{"adminToken": []any{}}}
+			o["description"] = "Admin: needs Authorization: Bearer <token> when the server listens beyond loopback."
+		}
+		if op.method == "POST" && op.path == "/api/load/" {
+			responses["409"] = schema{"description": "a load run is running already"}
+		}
+		o["responses"] = responses
+		item, _ := paths[op.path].(schema)
+		if item == nil {
+			item = schema{}
+			paths[op.path] = item
+		}
+		item[strings.ToLower(op.method)] = o
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": schema{
+			"title":       "Pulse API",
+			"version":     "1",
+			"description": "Real-time user-action tracking on Apache Kafka: ingest, dashboard reads, live updates and the operator console. Paths keep trailing slashes; the server answers without them too.",
+		},
+		"paths": paths,
+		"components": schema{
+			"schemas":         components(),
+			"securitySchemes": schema{"adminToken": schema{"type": "http", "scheme": "bearer"}},
+		},
+	}
+}
+
+func operationID(op operation) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(op.method))
+	for _, part := range strings.FieldsFunc(op.path, func(r rune) bool { return r == '/' || r == '.' || r == '{' || r == '}' || r == '_' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, OpenAPI())
+	return nil
+}

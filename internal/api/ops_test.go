@@ -1,0 +1,169 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/ops"
+)
+
+// opsServer serves the API with a real console backend over an
+// in-process broker (no consumers: the group is empty).
+func opsServer(t *testing.T, cfg Config) *httptest.Server {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0),
+		kfake.SeedTopics(3, topic), kfake.SeedTopics(3, topic+"_dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	kc := config.Default()
+	kc.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
+	reg := prometheus.NewRegistry()
+	admin, err := kafka.NewAdmin(&kc, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &kc, Name: "ingest"}, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { producer.Close() })
+	clientOpts, err := kafka.ClientOpts(&kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := ops.New(ops.Config{Group: kc.ConsumerGroup, Topic: kc.Topic, DLQTopic: kc.DLQTopic, ClientOpts: clientOpts},
+		ops.Deps{Admin: admin, Producer: producer}, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = o.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	srv := httptest.NewServer(New(cfg, Deps{Ops: o}, nil, reg).Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func send(t *testing.T, method, url, contentType, body, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+func TestOpsRoutesAbsentWithoutBackend(t *testing.T) {
+	srv := httptest.NewServer(New(Config{Loopback: true}, Deps{}, nil, nil).Handler())
+	defer srv.Close()
+	for _, p := range []string{"/api/consumers/", "/api/dlq/", "/api/load/"} {
+		if code, raw := send(t, "GET", srv.URL+p, "", "", ""); code != http.StatusNotFound || !strings.Contains(raw, "no such endpoint") {
+			t.Fatalf("GET %s: %d %s", p, code, raw)
+		}
+	}
+}
+
+func TestOpsReadsOnAnEmptyCluster(t *testing.T) {
+	srv := opsServer(t, Config{Loopback: true})
+	for path, want := range map[string]string{
+		"/api/consumers/":         `"group":"dashboard_consumer_group"`,
+		"/api/consumers":          `"members":[]`,
+		"/api/consumers/history/": `"interval_seconds":5`,
+		"/api/ordering/":          `{"held_keys":[],"held_keys_total":0,"partitions":[]}`,
+		"/api/dlq/":               `{"total":0,"groups":[]}`,
+		"/api/load/":              `{"status":"idle"}`,
+	} {
+		code, raw := send(t, "GET", srv.URL+path, "", "", "")
+		if code != http.StatusOK || !strings.Contains(raw, want) {
+			t.Fatalf("GET %s: %d %s, want %s", path, code, raw, want)
+		}
+	}
+	code, raw := send(t, "GET", srv.URL+"/api/consumers/", "", "", "")
+	if code != 200 || !strings.Contains(raw, `"state":"Dead"`) || !strings.Contains(raw, `"lag":0`) {
+		t.Fatalf("consumers of a group that never ran: %s", raw)
+	}
+	for _, q := range []string{"limit=0", "limit=x", "limit=10001"} {
+		if code, raw := send(t, "GET", srv.URL+"/api/dlq/?"+q, "", "", ""); code != http.StatusBadRequest {
+			t.Fatalf("dlq %s: %d %s", q, code, raw)
+		}
+	}
+}
+
+func TestOpsWritesValidateTheirBody(t *testing.T) {
+	srv := opsServer(t, Config{Loopback: true})
+	for _, tc := range []struct {
+		method, path, ct, body string
+		want                   int
+	}{
+		{"POST", "/api/load/", "", `{"events_per_second":1,"duration_seconds":1}`, http.StatusUnsupportedMediaType},
+		{"POST", "/api/load/", "application/json", `{"events_per_second":1,"duration_seconds":1,"speed":3}`, http.StatusBadRequest},
+		{"POST", "/api/load/", "application/json", `{"events_per_second":1e9,"duration_seconds":1}`, http.StatusBadRequest},
+		{"POST", "/api/load/", "application/json", `not json`, http.StatusBadRequest},
+		{"DELETE", "/api/load/", "", ``, http.StatusNotFound},
+		{"POST", "/api/dlq/replay/", "application/json", `{}`, http.StatusBadRequest},
+		{"POST", "/api/dlq/replay/", "application/json", `{"all":true}`, http.StatusBadRequest},
+		{"POST", "/api/dlq/replay/", "application/json", `{"ids":["1-2"]}`, http.StatusBadRequest},
+		{"POST", "/api/dlq/replay/", "application/json", `{"all":true,"rate":-1}`, http.StatusBadRequest},
+	} {
+		code, raw := send(t, tc.method, srv.URL+tc.path, tc.ct, tc.body, "")
+		if code != tc.want || !strings.Contains(raw, `"error"`) {
+			t.Fatalf("%s %s %s: %d %s, want %d", tc.method, tc.path, tc.body, code, raw, tc.want)
+		}
+	}
+}
+
+func TestOpsAdminRoutesBeyondLoopback(t *testing.T) {
+	// No token configured: admin actions are refused, reads served.
+	srv := opsServer(t, Config{})
+	body := `{"events_per_second":1,"duration_seconds":1}`
+	if code, raw := send(t, "POST", srv.URL+"/api/load/", "application/json", body, ""); code != http.StatusForbidden {
+		t.Fatalf("without a token configured: %d %s", code, raw)
+	}
+	if code, _ := send(t, "GET", srv.URL+"/api/load/", "", "", ""); code != http.StatusOK {
+		t.Fatalf("read: %d", code)
+	}
+
+	srv = opsServer(t, Config{AdminToken: "tok"})
+	for _, tok := range []string{"", "nope"} {
+		if code, raw := send(t, "POST", srv.URL+"/api/dlq/replay/", "application/json", `{"all":true}`, tok); code != http.StatusUnauthorized {
+			t.Fatalf("token %q: %d %s", tok, code, raw)
+		}
+	}
+	if code, raw := send(t, "POST", srv.URL+"/api/load/", "application/json", body, "tok"); code != http.StatusCreated || !strings.Contains(raw, `"status":"running"`) {
+		t.Fatalf("with the token: %d %s", code, raw)
+	}
+	if code, raw := send(t, "POST", srv.URL+"/api/load/", "application/json", body, "tok"); code != http.StatusConflict || !strings.Contains(raw, `"run"`) {
+		t.Fatalf("second run: %d %s", code, raw)
+	}
+	if code, raw := send(t, "DELETE", srv.URL+"/api/load/", "", "", "tok"); code != http.StatusOK || !strings.Contains(raw, `"status":"`) {
+		t.Fatalf("stop: %d %s", code, raw)
+	}
+}

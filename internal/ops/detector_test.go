@@ -1,0 +1,74 @@
+package ops
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/kafka"
+)
+
+func TestDetectorDLQBurst(t *testing.T) {
+	d := newDetector(Config{StallAfter: 10 * time.Second, BurstWindow: 5 * time.Second, BurstThreshold: 10})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if m := d.deadLetters(t0, 100); m != nil {
+		t.Fatalf("first sample: %v", m)
+	}
+	if m := d.deadLetters(t0.Add(time.Second), 105); m != nil {
+		t.Fatalf("5 in a second: %v", m)
+	}
+	m := d.deadLetters(t0.Add(2*time.Second), 115)
+	if len(m) != 1 || m[0].Kind != event.MarkerDLQBurst {
+		t.Fatalf("15 in 2 s: %v", m)
+	}
+	// The same burst is not marked twice.
+	if m := d.deadLetters(t0.Add(3*time.Second), 130); m != nil {
+		t.Fatalf("within the window of the last marker: %v", m)
+	}
+	// A slow trickle is no burst: 2 a second.
+	for i := 10; i < 30; i++ {
+		if m := d.deadLetters(t0.Add(time.Duration(i)*time.Second), 130+int64(2*(i-10))); m != nil {
+			t.Fatalf("trickle at %ds: %v", i, m)
+		}
+	}
+}
+
+func TestDetectorRebalanceAndCommitStall(t *testing.T) {
+	d := newDetector(Config{StallAfter: 10 * time.Second, BurstWindow: 5 * time.Second, BurstThreshold: 10})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	members := func(parts ...[]int32) []kafka.GroupMember {
+		var out []kafka.GroupMember
+		for i, p := range parts {
+			out = append(out, kafka.GroupMember{ClientID: string(rune('a' + i)), Partitions: p})
+		}
+		return out
+	}
+	lag := kafka.GroupLag{Group: "g", State: "Stable", Members: members([]int32{0, 1}),
+		Partitions: []kafka.PartitionLag{{Partition: 0, CommittedOffset: 5, EndOffset: 9, Lag: 4}, {Partition: 1, CommittedOffset: 3, EndOffset: 3}}}
+	if m := d.group(t0, lag); m != nil {
+		t.Fatalf("first sample: %v", m)
+	}
+	// Rebalancing states mark nothing; the new Stable assignment does.
+	lag.State = "PreparingRebalance"
+	if m := d.group(t0.Add(time.Second), lag); m != nil {
+		t.Fatalf("preparing: %v", m)
+	}
+	lag.State, lag.Members = "Stable", members([]int32{0}, []int32{1})
+	m := d.group(t0.Add(2*time.Second), lag)
+	if len(m) != 1 || m[0].Kind != event.MarkerRebalance {
+		t.Fatalf("reassigned: %v", m)
+	}
+	// Partition 0 keeps offset 5 with lag: a stall after 10 s, once.
+	m = d.group(t0.Add(10*time.Second), lag)
+	if len(m) != 1 || m[0].Kind != event.MarkerCommitStall {
+		t.Fatalf("stalled: %v", m)
+	}
+	if m := d.group(t0.Add(12*time.Second), lag); m != nil {
+		t.Fatalf("stall marked twice: %v", m)
+	}
+	// Moving on clears it; partition 1 without lag never stalls.
+	lag.Partitions[0].CommittedOffset = 6
+	if m := d.group(t0.Add(30*time.Second), lag); m != nil {
+		t.Fatalf("moved: %v", m)
+	}
+}

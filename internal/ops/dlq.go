@@ -1,0 +1,522 @@
+package ops
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/pipeline"
+)
+
+// Headers a replayed record carries besides the original's.
+const (
+	HeaderReplayOf   = "replay_of"
+	HeaderReplayedAt = "replayed_at"
+)
+
+// maxPayload bounds the payload text of a listed dead letter.
+const maxPayload = 16 << 10
+
+// DLQRecord is one dead letter.
+type DLQRecord struct {
+	// ID is "<partition>:<offset>" in the DLQ topic.
+	ID                string    `json:"id"`
+	Partition         int32     `json:"partition"`
+	Offset            int64     `json:"offset"`
+	Timestamp         time.Time `json:"timestamp"`
+	Key               string    `json:"key"`
+	OriginalTopic     string    `json:"original_topic"`
+	OriginalPartition int32     `json:"original_partition"`
+	OriginalOffset    int64     `json:"original_offset"`
+	Error             string    `json:"error"`
+	// Kind is Error with its specifics removed, to group by.
+	Kind       string    `json:"kind"`
+	Attempts   int       `json:"attempts"`
+	ConsumerID string    `json:"consumer_id"`
+	FailedAt   time.Time `json:"failed_at"`
+	// EventID is empty when the payload has none or is not JSON.
+	EventID string `json:"event_id"`
+	// Payload is the record value as text, cut to 16 KiB.
+	Payload string `json:"payload"`
+	// Replayed says this server replayed the record already.
+	Replayed bool `json:"replayed"`
+
+	raw *kgo.Record
+}
+
+// DLQGroup is the dead letters of one kind, newest first.
+type DLQGroup struct {
+	Kind    string      `json:"kind"`
+	Count   int         `json:"count"`
+	Records []DLQRecord `json:"records"`
+}
+
+// DLQView is the answer of GET /api/dlq/.
+type DLQView struct {
+	// Total counts the records in the DLQ topic; the groups hold the
+	// newest limit of them.
+	Total  int64      `json:"total"`
+	Groups []DLQGroup `json:"groups"`
+}
+
+// DLQ lists the newest limit dead letters across the DLQ topic's
+// partitions, grouped by kind, the largest group first.
+func (o *Ops) DLQ(ctx context.Context, limit int) (DLQView, error) {
+	if limit <= 0 {
+		limit = DefaultDLQLimit
+	}
+	if limit > MaxDLQLimit {
+		return DLQView{}, invalidf("limit must be between 1 and %d", MaxDLQLimit)
+	}
+	recs, total, err := o.newestDLQ(ctx, limit)
+	if err != nil {
+		return DLQView{}, err
+	}
+	v := DLQView{Total: total, Groups: []DLQGroup{}}
+	idx := make(map[string]int)
+	for _, r := range recs {
+		i, ok := idx[r.Kind]
+		if !ok {
+			i = len(v.Groups)
+			idx[r.Kind] = i
+			v.Groups = append(v.Groups, DLQGroup{Kind: r.Kind, Records: []DLQRecord{}})
+		}
+		v.Groups[i].Count++
+		v.Groups[i].Records = append(v.Groups[i].Records, r)
+	}
+	sort.SliceStable(v.Groups, func(i, j int) bool {
+		if v.Groups[i].Count != v.Groups[j].Count {
+			return v.Groups[i].Count > v.Groups[j].Count
+		}
+		return v.Groups[i].Kind < v.Groups[j].Kind
+	})
+	return v, nil
+}
+
+// newestDLQ reads the newest limit dead letters, newest first, and
+// counts the records of the DLQ topic.
+func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, error) {
+	desc, err := o.deps.Admin.DescribeTopic(ctx, o.cfg.DLQTopic, "")
+	if err != nil {
+		return nil, 0, fmt.Errorf("describe DLQ topic: %w", err)
+	}
+	ranges := make(map[int32][2]int64)
+	for _, p := range desc.Partitions {
+		if p.EndOffset > p.StartOffset {
+			ranges[p.Partition] = [2]int64{max(p.StartOffset, p.EndOffset-int64(limit)), p.EndOffset}
+		}
+	}
+	recs, err := o.readDLQ(ctx, ranges)
+	if err != nil {
+		return nil, 0, err
+	}
+	sort.Slice(recs, func(i, j int) bool {
+		a, b := recs[i], recs[j]
+		if !a.Timestamp.Equal(b.Timestamp) {
+			return a.Timestamp.After(b.Timestamp)
+		}
+		if a.Partition != b.Partition {
+			return a.Partition > b.Partition
+		}
+		return a.Offset > b.Offset
+	})
+	if len(recs) > limit {
+		recs = recs[:limit]
+	}
+	return recs, desc.Records, nil
+}
+
+// readDLQ reads the DLQ records in [from, until) of each partition, with
+// a client that lives for this call only (no consumer group).
+func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQRecord, error) {
+	if len(ranges) == 0 {
+		return nil, nil
+	}
+	offsets := make(map[int32]kgo.Offset, len(ranges))
+	for p, r := range ranges {
+		offsets[p] = kgo.NewOffset().At(r[0])
+	}
+	opts := append(slices.Clone(o.cfg.ClientOpts),
+		kgo.ClientID("pulse-ops-dlq"),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.cfg.DLQTopic: offsets}),
+		kgo.FetchMaxWait(250*time.Millisecond),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("new DLQ reader: %w", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	o.mu.Lock()
+	replayed := make(map[string]bool, len(o.replayIDs))
+	for id := range o.replayIDs {
+		replayed[id] = true
+	}
+	o.mu.Unlock()
+	done := make(map[int32]bool, len(ranges))
+	var out []DLQRecord
+	for len(done) < len(ranges) {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read DLQ topic %s: %w", o.cfg.DLQTopic, ctx.Err())
+		}
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
+		if ferr != nil {
+			return nil, fmt.Errorf("read DLQ topic %s: %w", o.cfg.DLQTopic, ferr)
+		}
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			r, ok := ranges[p.Partition]
+			if !ok {
+				return
+			}
+			for _, kr := range p.Records {
+				if kr.Offset >= r[1] {
+					break
+				}
+				d := parseDLQ(kr)
+				d.Replayed = replayed[d.ID]
+				out = append(out, d)
+			}
+			// The high watermark may have moved past the range; reading
+			// up to the range's end is enough.
+			if n := len(p.Records); (n > 0 && p.Records[n-1].Offset >= r[1]-1) || p.HighWatermark <= r[0] {
+				done[p.Partition] = true
+			}
+		})
+	}
+	return out, nil
+}
+
+// parseDLQ reads a dead letter's headers and payload.
+func parseDLQ(kr *kgo.Record) DLQRecord {
+	d := DLQRecord{
+		ID:        fmt.Sprintf("%d:%d", kr.Partition, kr.Offset),
+		Partition: kr.Partition, Offset: kr.Offset,
+		Timestamp: kr.Timestamp.UTC(), Key: textOf(kr.Key, 1024),
+		OriginalPartition: -1, OriginalOffset: -1,
+		raw: kr,
+	}
+	for _, h := range kr.Headers {
+		v := string(h.Value)
+		switch h.Key {
+		case pipeline.HeaderDLQTopic:
+			d.OriginalTopic = v
+		case pipeline.HeaderDLQPartition:
+			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+				d.OriginalPartition = int32(n)
+			}
+		case pipeline.HeaderDLQOffset:
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				d.OriginalOffset = n
+			}
+		case pipeline.HeaderDLQError:
+			d.Error = textOf(h.Value, 4096)
+		case pipeline.HeaderDLQAttempts:
+			d.Attempts, _ = strconv.Atoi(v)
+		case pipeline.HeaderDLQConsumerID:
+			d.ConsumerID = textOf(h.Value, 256)
+		case pipeline.HeaderDLQFailedAt:
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				d.FailedAt = t.UTC()
+			}
+		}
+	}
+	if d.FailedAt.IsZero() {
+		d.FailedAt = d.Timestamp
+	}
+	d.Kind = Kind(d.Error)
+	d.Payload = textOf(kr.Value, maxPayload)
+	var p struct {
+		EventID string `json:"event_id"`
+	}
+	if json.Unmarshal(kr.Value, &p) == nil {
+		d.EventID = p.EventID
+	}
+	return d
+}
+
+// textOf is b as valid UTF-8, cut to at most n bytes on a rune boundary.
+func textOf(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+		for len(b) > 0 && !utf8.Valid(b) {
+			b = b[:len(b)-1]
+		}
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+var (
+	numbers    = regexp.MustCompile(`\d+(\.\d+)?`)
+	codePoints = regexp.MustCompile(`U\+[0-9A-F]+`)
+	quoted     = regexp.MustCompile(`"[^"]*"|'[^']*'`)
+)
+
+// Kind is a dead letter's error with its specifics (offsets, sizes,
+// quoted values) removed, so that alike errors group together:
+// "simulated failure", "invalid JSON", "user_id: is required".
+func Kind(reason string) string {
+	switch {
+	case reason == "":
+		return "unknown"
+	case strings.HasPrefix(reason, "simulated failure"):
+		return "simulated failure"
+	case strings.HasPrefix(reason, "invalid JSON"):
+		return "invalid JSON"
+	}
+	k := codePoints.ReplaceAllString(reason, "U+…")
+	k = quoted.ReplaceAllString(k, "…")
+	return numbers.ReplaceAllString(k, "N")
+}
+
+// ReplayRequest selects dead letters to send back to the main topic:
+// by IDs, by Kind, or All; DryRun only says what would be replayed.
+type ReplayRequest struct {
+	IDs    []string `json:"ids"`
+	Kind   string   `json:"kind"`
+	All    bool     `json:"all"`
+	DryRun bool     `json:"dry_run"`
+	// Rate is records per second (default 100, at most 1000).
+	Rate float64 `json:"rate"`
+	// StripSimulation (default true) drops should_fail and delay_seconds
+	// from the payload so that the replay can succeed.
+	StripSimulation *bool `json:"strip_simulation"`
+}
+
+// ReplayItem is one record of a replay.
+type ReplayItem struct {
+	ID             string `json:"id"`
+	EventID        string `json:"event_id"`
+	OriginalOffset int64  `json:"original_offset"`
+}
+
+// ReplayResult is the answer of POST /api/dlq/replay/. A selection of
+// more than SyncReplayMax records is replayed in the background after the
+// answer.
+type ReplayResult struct {
+	DryRun  bool         `json:"dry_run"`
+	Count   int          `json:"count"`
+	Records []ReplayItem `json:"records"`
+}
+
+// Replay sends the selected dead letters back to the main topic with
+// their key and event id, marked with the replay_of and replayed_at
+// headers, at most req.Rate per second.
+func (o *Ops) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, error) {
+	rate := req.Rate
+	switch {
+	case rate == 0:
+		rate = DefaultReplayRate
+	case rate < 0 || rate > MaxReplayRate || rate != rate:
+		return ReplayResult{}, invalidf("rate must be between 1 and %d records per second", MaxReplayRate)
+	}
+	strip := req.StripSimulation == nil || *req.StripSimulation
+	sel, err := o.selectDLQ(ctx, req)
+	if err != nil {
+		return ReplayResult{}, err
+	}
+	if len(sel) == 0 {
+		return ReplayResult{}, invalidf("nothing selected: no dead letter matches")
+	}
+	// Oldest first, so that a key's replays keep their original order.
+	sort.Slice(sel, func(i, j int) bool {
+		if !sel[i].Timestamp.Equal(sel[j].Timestamp) {
+			return sel[i].Timestamp.Before(sel[j].Timestamp)
+		}
+		if sel[i].Partition != sel[j].Partition {
+			return sel[i].Partition < sel[j].Partition
+		}
+		return sel[i].Offset < sel[j].Offset
+	})
+	now := o.now()
+	res := ReplayResult{DryRun: req.DryRun, Count: len(sel), Records: make([]ReplayItem, 0, len(sel))}
+	recs := make([]*kgo.Record, len(sel))
+	for i, d := range sel {
+		recs[i] = o.replayRecord(d, strip, now)
+		res.Records = append(res.Records, ReplayItem{ID: d.ID, EventID: eventIDOf(recs[i].Value), OriginalOffset: d.OriginalOffset})
+	}
+	if req.DryRun {
+		return res, nil
+	}
+	if len(sel) <= SyncReplayMax {
+		if err := o.produceReplays(ctx, sel, recs, rate); err != nil {
+			return ReplayResult{}, err
+		}
+		return res, nil
+	}
+	if _, ok := o.goBackground(func(ctx context.Context) {
+		if err := o.produceReplays(ctx, sel, recs, rate); err != nil {
+			o.log.Warn("background replay stopped", "err", err)
+		}
+	}); !ok {
+		return ReplayResult{}, errors.New("replay: the operator console has stopped")
+	}
+	return res, nil
+}
+
+// selectDLQ resolves a replay request to dead letters.
+func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, error) {
+	switch {
+	case len(req.IDs) > 0:
+		if len(req.IDs) > MaxDLQLimit {
+			return nil, invalidf("at most %d ids per replay", MaxDLQLimit)
+		}
+		want := make(map[string]bool, len(req.IDs))
+		ranges := make(map[int32][2]int64)
+		for _, id := range req.IDs {
+			ps, os, ok := strings.Cut(id, ":")
+			p, perr := strconv.ParseInt(ps, 10, 32)
+			off, oerr := strconv.ParseInt(os, 10, 64)
+			if !ok || perr != nil || oerr != nil || p < 0 || off < 0 {
+				return nil, invalidf("id %q is not <partition>:<offset>", id)
+			}
+			want[id] = true
+			r, seen := ranges[int32(p)]
+			if !seen {
+				r = [2]int64{off, off + 1}
+			}
+			ranges[int32(p)] = [2]int64{min(r[0], off), max(r[1], off+1)}
+		}
+		desc, err := o.deps.Admin.DescribeTopic(ctx, o.cfg.DLQTopic, "")
+		if err != nil {
+			return nil, fmt.Errorf("describe DLQ topic: %w", err)
+		}
+		bounds := make(map[int32][2]int64)
+		for _, p := range desc.Partitions {
+			bounds[p.Partition] = [2]int64{p.StartOffset, p.EndOffset}
+		}
+		for p, r := range ranges {
+			b, ok := bounds[p]
+			r = [2]int64{max(r[0], b[0]), min(r[1], b[1])}
+			if !ok || r[0] >= r[1] {
+				delete(ranges, p)
+				continue
+			}
+			ranges[p] = r
+		}
+		recs, err := o.readDLQ(ctx, ranges)
+		if err != nil {
+			return nil, err
+		}
+		var out []DLQRecord
+		for _, r := range recs {
+			if want[r.ID] {
+				out = append(out, r)
+				delete(want, r.ID)
+			}
+		}
+		if len(want) > 0 {
+			missing := make([]string, 0, len(want))
+			for id := range want {
+				missing = append(missing, id)
+			}
+			slices.Sort(missing)
+			return nil, invalidf("no dead letter %s", strings.Join(missing, ", "))
+		}
+		return out, nil
+	case req.Kind != "" || req.All:
+		recs, _, err := o.newestDLQ(ctx, MaxDLQLimit)
+		if err != nil {
+			return nil, err
+		}
+		if req.All {
+			return recs, nil
+		}
+		var out []DLQRecord
+		for _, r := range recs {
+			if r.Kind == req.Kind {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	}
+	return nil, invalidf("nothing selected: give ids, kind or all")
+}
+
+// replayRecord builds the main-topic record replaying d.
+func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
+	value := d.raw.Value
+	var obj map[string]json.RawMessage
+	if len(value) > 0 && bytes.TrimSpace(value)[0] == '{' && json.Unmarshal(value, &obj) == nil && obj != nil {
+		changed := false
+		if strip {
+			for _, k := range []string{"should_fail", "delay_seconds"} {
+				if _, ok := obj[k]; ok {
+					delete(obj, k)
+					changed = true
+				}
+			}
+		}
+		if eventIDOf(value) == "" && d.OriginalTopic != "" && d.OriginalOffset >= 0 {
+			// The original was stored under its derived id; the replay
+			// must carry it to deduplicate against it.
+			id, _ := json.Marshal(event.DerivedID(d.OriginalTopic, d.OriginalPartition, d.OriginalOffset))
+			obj["event_id"] = id
+			changed = true
+		}
+		if changed {
+			if b, err := json.Marshal(obj); err == nil {
+				value = b
+			}
+		}
+	}
+	r := &kgo.Record{Topic: o.cfg.Topic, Key: slices.Clone(d.raw.Key), Value: value, Timestamp: now}
+	for _, h := range d.raw.Headers {
+		if strings.HasPrefix(h.Key, "dlq_") || h.Key == HeaderReplayOf || h.Key == HeaderReplayedAt {
+			continue
+		}
+		r.Headers = append(r.Headers, h)
+	}
+	r.Headers = append(r.Headers,
+		kgo.RecordHeader{Key: HeaderReplayOf, Value: fmt.Appendf(nil, "%s/%d/%d", o.cfg.DLQTopic, d.Partition, d.Offset)},
+		kgo.RecordHeader{Key: HeaderReplayedAt, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
+	)
+	return r
+}
+
+func eventIDOf(value []byte) string {
+	var p struct {
+		EventID string `json:"event_id"`
+	}
+	if json.Unmarshal(value, &p) != nil {
+		return ""
+	}
+	return p.EventID
+}
+
+// produceReplays sends recs at rate per second, remembering each
+// replayed dead letter.
+func (o *Ops) produceReplays(ctx context.Context, sel []DLQRecord, recs []*kgo.Record, rate float64) error {
+	p := newPacer(rate)
+	for i, r := range recs {
+		if _, err := p.take(ctx, 1); err != nil {
+			return fmt.Errorf("replay %s: %w", sel[i].ID, err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := o.deps.Producer.ProduceRecord(pctx, r)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", sel[i].ID, err)
+		}
+		o.replayed.Inc()
+		o.mu.Lock()
+		o.replayIDs[sel[i].ID] = true
+		o.mu.Unlock()
+	}
+	o.log.Info("dead letters replayed", "count", len(recs), "topic", o.cfg.Topic)
+	return nil
+}

@@ -1,0 +1,382 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/generator"
+	"github.com/pulse-dev/pulse/internal/kafka"
+)
+
+// Load run limits.
+const (
+	MaxLoadRate     = 50000
+	MaxLoadDuration = 3600
+)
+
+// Load run states.
+const (
+	LoadRunning   = "running"
+	LoadCompleted = "completed"
+	LoadStopped   = "stopped"
+	LoadFailed    = "failed"
+)
+
+// Errors of load runs.
+var (
+	// ErrLoadRunning refuses a second run while one runs.
+	ErrLoadRunning = errors.New("a load run is running already")
+	// ErrNoLoadRun is returned by StopLoad when no run was ever started.
+	ErrNoLoadRun = errors.New("no load run")
+)
+
+// LoadRequest starts a load run.
+type LoadRequest struct {
+	EventsPerSecond float64 `json:"events_per_second"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	FailureRate     float64 `json:"failure_rate"`
+	DelayRate       float64 `json:"delay_rate"`
+	// Mix weighs event types ({"page_view": 40, ...}); the generator's
+	// own mix when empty.
+	Mix map[string]float64 `json:"mix"`
+}
+
+// LoadRun is the state of a load run.
+type LoadRun struct {
+	ID              string             `json:"id"`
+	Status          string             `json:"status"`
+	StartedAt       time.Time          `json:"started_at"`
+	EndsAt          time.Time          `json:"ends_at"`
+	EventsPerSecond float64            `json:"events_per_second"`
+	DurationSeconds float64            `json:"duration_seconds"`
+	FailureRate     float64            `json:"failure_rate"`
+	DelayRate       float64            `json:"delay_rate"`
+	Mix             map[string]float64 `json:"mix"`
+	// Target is how many events the run sends in all.
+	Target int64 `json:"target"`
+	Sent   int64 `json:"sent"`
+	Acked  int64 `json:"acked"`
+	Failed int64 `json:"failed"`
+	// Progress is Sent/Target, 0..1.
+	Progress float64 `json:"progress"`
+	// CurrentRate is acknowledged events per second over the last second.
+	CurrentRate float64 `json:"current_rate"`
+	Error       string  `json:"error,omitempty"`
+}
+
+// loadState holds the current or last run.
+type loadState struct {
+	mu  sync.Mutex
+	run *loadRun
+}
+
+type loadRun struct {
+	info   LoadRun // immutable fields
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	sent, acked, failed atomic.Int64
+	firstErr            atomic.Pointer[string]
+
+	mu      sync.Mutex
+	status  string
+	err     string
+	samples []countAt // acked counts, for current_rate
+}
+
+func (r *loadRun) snapshot(now time.Time) LoadRun {
+	out := r.info
+	out.Mix = maps.Clone(r.info.Mix)
+	out.Sent, out.Acked, out.Failed = r.sent.Load(), r.acked.Load(), r.failed.Load()
+	if out.Target > 0 {
+		out.Progress = min(1, float64(out.Sent)/float64(out.Target))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out.Status, out.Error = r.status, r.err
+	if out.Status == LoadRunning {
+		out.CurrentRate = rateOver(r.samples, now, out.Acked)
+	}
+	return out
+}
+
+// rateOver is the growth per second from the newest sample at least a
+// second old (or the oldest one) to n now.
+func rateOver(samples []countAt, now time.Time, n int64) float64 {
+	if len(samples) == 0 {
+		return 0
+	}
+	base := samples[0]
+	for _, s := range samples {
+		if now.Sub(s.t) >= time.Second {
+			base = s
+		}
+	}
+	el := now.Sub(base.t).Seconds()
+	if el <= 0 {
+		return 0
+	}
+	return float64(n-base.n) / el
+}
+
+func (r *loadRun) sample(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.samples); n > 0 && now.Sub(r.samples[n-1].t) < 100*time.Millisecond {
+		return
+	}
+	r.samples = append(r.samples, countAt{now, r.acked.Load()})
+	i := 0
+	for i+1 < len(r.samples) && now.Sub(r.samples[i+1].t) >= time.Second {
+		i++
+	}
+	r.samples = append(r.samples[:0], r.samples[i:]...)
+}
+
+// StartLoad validates req and starts a load run in the background.
+// ErrLoadRunning when one runs already; a *RequestError when req is out
+// of range.
+func (o *Ops) StartLoad(req LoadRequest) (LoadRun, error) {
+	if err := validateLoad(req); err != nil {
+		return LoadRun{}, err
+	}
+	o.load.mu.Lock()
+	defer o.load.mu.Unlock()
+	if r := o.load.run; r != nil {
+		select {
+		case <-r.done:
+		default:
+			return r.snapshot(time.Now()), ErrLoadRunning
+		}
+	}
+	now := time.Now().UTC()
+	r := &loadRun{
+		info: LoadRun{
+			ID: uuid.NewString(), StartedAt: now,
+			EndsAt:          now.Add(time.Duration(req.DurationSeconds * float64(time.Second))),
+			EventsPerSecond: req.EventsPerSecond, DurationSeconds: req.DurationSeconds,
+			FailureRate: req.FailureRate, DelayRate: req.DelayRate, Mix: maps.Clone(req.Mix),
+			Target: int64(math.Round(req.EventsPerSecond * req.DurationSeconds)),
+		},
+		done:   make(chan struct{}),
+		status: LoadRunning,
+	}
+	if r.info.Mix == nil {
+		r.info.Mix = map[string]float64{}
+	}
+	r.info.Target = max(1, r.info.Target)
+	// The run's goroutine waits for its cancel function to be known, so
+	// that a stop right after the start finds it.
+	ready := make(chan struct{})
+	cancel, started := o.goBackground(func(ctx context.Context) {
+		defer close(r.done)
+		<-ready
+		o.runLoad(ctx, r)
+	})
+	if !started {
+		return LoadRun{}, errors.New("start load run: the operator console has stopped")
+	}
+	r.cancel = cancel
+	close(ready)
+	o.load.run = r
+	o.log.Info("load run started", "run_id", r.info.ID, "events_per_second", req.EventsPerSecond,
+		"duration_seconds", req.DurationSeconds, "target", r.info.Target)
+	return r.snapshot(time.Now()), nil
+}
+
+// Load returns the current or last run; false when there was none.
+func (o *Ops) Load() (LoadRun, bool) {
+	o.load.mu.Lock()
+	r := o.load.run
+	o.load.mu.Unlock()
+	if r == nil {
+		return LoadRun{}, false
+	}
+	return r.snapshot(time.Now()), true
+}
+
+// StopLoad stops the current run and waits for it to end; it returns the
+// last run unchanged when none is running, ErrNoLoadRun when there was
+// none.
+func (o *Ops) StopLoad(ctx context.Context) (LoadRun, error) {
+	o.load.mu.Lock()
+	r := o.load.run
+	o.load.mu.Unlock()
+	if r == nil {
+		return LoadRun{}, ErrNoLoadRun
+	}
+	r.mu.Lock()
+	if r.status == LoadRunning {
+		r.status = LoadStopped
+	}
+	cancel := r.cancel
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return LoadRun{}, fmt.Errorf("stop load run: %w", ctx.Err())
+	}
+	return r.snapshot(time.Now()), nil
+}
+
+func validateLoad(req LoadRequest) error {
+	bad := func(f float64, lo, hi float64) bool { return math.IsNaN(f) || f < lo || f > hi }
+	switch {
+	case bad(req.EventsPerSecond, 1, MaxLoadRate):
+		return invalidf("events_per_second must be between 1 and %d", MaxLoadRate)
+	case bad(req.DurationSeconds, 1, MaxLoadDuration):
+		return invalidf("duration_seconds must be between 1 and %d", MaxLoadDuration)
+	case bad(req.FailureRate, 0, 1):
+		return invalidf("failure_rate must be between 0 and 1")
+	case bad(req.DelayRate, 0, 1):
+		return invalidf("delay_rate must be between 0 and 1")
+	}
+	var sum float64
+	for typ, w := range req.Mix {
+		if !event.TypePattern.MatchString(typ) {
+			return invalidf("mix: event type %q must match %s", typ, event.TypePattern)
+		}
+		if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+			return invalidf("mix: weight of %s must be a number not below 0", typ)
+		}
+		sum += w
+	}
+	if len(req.Mix) > 0 && sum <= 0 {
+		return invalidf("mix: weights must not all be 0")
+	}
+	return nil
+}
+
+// runLoad sends the run's events at its rate until the target is sent
+// or ctx ends, then waits for the outstanding acknowledgements.
+func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
+	in := r.info
+	gen := generator.New(generator.Config{FailureRate: in.FailureRate, DelayRate: in.DelayRate})
+	pick := newMixPicker(in.Mix)
+	reqID := "load-" + in.ID
+	onAck := func(_ kafka.Ack, err error) {
+		if err != nil {
+			r.failed.Add(1)
+			msg := err.Error()
+			r.firstErr.CompareAndSwap(nil, &msg)
+			return
+		}
+		r.acked.Add(1)
+	}
+	p := newPacer(in.EventsPerSecond)
+	deadline := in.EndsAt.Add(5 * time.Second)
+	for sent := int64(0); sent < in.Target && ctx.Err() == nil; {
+		n, err := p.take(ctx, in.Target-sent)
+		if err != nil {
+			break
+		}
+		for range n {
+			e := pick.next(gen)
+			r.sent.Add(1)
+			o.loadSent.Inc()
+			o.deps.Producer.ProduceAsync(ctx, &e, event.SourceProducer, reqID, onAck)
+		}
+		sent += n
+		r.sample(time.Now())
+		if time.Now().After(deadline) {
+			// The producer could not keep the pace; the run ends on time
+			// with what it sent.
+			break
+		}
+	}
+	// Wait for the acknowledgements of what was sent, not for ever.
+	wait := time.NewTicker(20 * time.Millisecond)
+	defer wait.Stop()
+	giveUp := time.Now().Add(15 * time.Second)
+	if ctx.Err() != nil {
+		// Stopped or shutting down: the client fails what it cannot send
+		// soon; do not hold the stop up.
+		giveUp = time.Now().Add(2 * time.Second)
+	}
+	for r.acked.Load()+r.failed.Load() < r.sent.Load() && time.Now().Before(giveUp) {
+		r.sample(time.Now())
+		<-wait.C
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.status == LoadRunning {
+		r.status = LoadCompleted
+		if ctx.Err() != nil {
+			r.status = LoadStopped
+		}
+	}
+	if e := r.firstErr.Load(); e != nil {
+		r.err = *e
+		if r.acked.Load() == 0 {
+			r.status = LoadFailed
+		}
+	}
+	o.log.Info("load run ended", "run_id", in.ID, "status", r.status,
+		"sent", r.sent.Load(), "acked", r.acked.Load(), "failed", r.failed.Load())
+}
+
+// mixPicker draws event types by weight. Types the generator makes are
+// drawn from it until one of the wanted type comes, so that the event is
+// coherent (a form_submit on a page with a form); other types rename a
+// generated event.
+type mixPicker struct {
+	types []string
+	cum   []float64
+	rng   *rand.Rand
+}
+
+// generated are the event types the generator makes.
+var generated = map[string]bool{
+	event.TypePageView: true, event.TypeButtonClick: true, event.TypeFormSubmit: true,
+	event.TypeUserLogin: true, event.TypeAPICall: true,
+}
+
+func newMixPicker(mix map[string]float64) *mixPicker {
+	m := &mixPicker{rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	var sum float64
+	for _, t := range slices.Sorted(maps.Keys(mix)) {
+		if mix[t] <= 0 {
+			continue
+		}
+		sum += mix[t]
+		m.types = append(m.types, t)
+		m.cum = append(m.cum, sum)
+	}
+	return m
+}
+
+func (m *mixPicker) next(g *generator.Generator) event.Event {
+	if len(m.types) == 0 {
+		return g.Next()
+	}
+	x := m.rng.Float64() * m.cum[len(m.cum)-1]
+	i, _ := slices.BinarySearch(m.cum, x)
+	want := m.types[min(i, len(m.types)-1)]
+	e := g.Next()
+	if generated[want] {
+		// The rarest seed type is 5% of the generator's output: 200
+		// draws miss it with a negligible chance.
+		for range 200 {
+			if e.EventType == want {
+				return e
+			}
+			e = g.Next()
+		}
+	}
+	e.EventType = want
+	return e
+}

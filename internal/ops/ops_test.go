@@ -1,0 +1,171 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/generator"
+	"github.com/pulse-dev/pulse/internal/pipeline"
+)
+
+func TestKindRemovesSpecifics(t *testing.T) {
+	for reason, want := range map[string]string{
+		pipeline.ErrSimulated: "simulated failure",
+		"invalid JSON at byte 17: invalid character 'x' looking for beginning of value": "invalid JSON",
+		"invalid JSON: expected an object":                                              "invalid JSON",
+		"user_id: is required":                                                          "user_id: is required",
+		"message: is 5000 bytes, over the limit of 4096":                                "message: is N bytes, over the limit of N",
+		"element_id: contains control character U+0007":                                 "element_id: contains control character U+…",
+		"delay_seconds: must be a number, not string":                                   "delay_seconds: must be a number, not string",
+		"": "unknown",
+	} {
+		if got := Kind(reason); got != want {
+			t.Errorf("Kind(%q) = %q, want %q", reason, got, want)
+		}
+	}
+	// Alike errors share a kind.
+	if Kind("properties: is 70000 bytes, over the limit of 32768") != Kind("properties: is 99999 bytes, over the limit of 32768") {
+		t.Fatal("sizes split a kind")
+	}
+}
+
+func dlqRecord(value string, headers map[string]string) DLQRecord {
+	kr := &kgo.Record{Topic: "user_events_dlq", Partition: 2, Offset: 7, Key: []byte("u1:page_view"), Value: []byte(value), Timestamp: time.Now()}
+	for k, v := range headers {
+		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+	}
+	return parseDLQ(kr)
+}
+
+func TestReplayRecord(t *testing.T) {
+	o := &Ops{cfg: Config{Topic: "user_events", DLQTopic: "user_events_dlq"}}
+	hdrs := map[string]string{
+		pipeline.HeaderDLQTopic: "user_events", pipeline.HeaderDLQPartition: "1", pipeline.HeaderDLQOffset: "42",
+		pipeline.HeaderDLQError: pipeline.ErrSimulated, pipeline.HeaderDLQAttempts: "4", pipeline.HeaderDLQConsumerID: "c-1",
+		pipeline.HeaderDLQFailedAt: "2026-01-02T03:04:05Z", "source": "api", "request_id": "r1",
+	}
+	now := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+
+	// No event_id: the original's derived id is added so the replay
+	// deduplicates against it; the simulation fields go.
+	d := dlqRecord(`{"user_id":"u1","event_type":"page_view","should_fail":true,"delay_seconds":2,"properties":{"a":1}}`, hdrs)
+	if d.ID != "2:7" || d.OriginalOffset != 42 || d.OriginalPartition != 1 || d.Attempts != 4 || d.Kind != "simulated failure" ||
+		d.ConsumerID != "c-1" || d.FailedAt.Year() != 2026 || d.EventID != "" {
+		t.Fatalf("parsed %+v", d)
+	}
+	r := o.replayRecord(d, true, now)
+	var v map[string]any
+	if err := json.Unmarshal(r.Value, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v["event_id"] != event.DerivedID("user_events", 1, 42) || v["should_fail"] != nil || v["delay_seconds"] != nil || v["properties"] == nil {
+		t.Fatalf("replayed value %s", r.Value)
+	}
+	got := map[string]string{}
+	for _, h := range r.Headers {
+		got[h.Key] = string(h.Value)
+	}
+	if r.Topic != "user_events" || string(r.Key) != "u1:page_view" || got[HeaderReplayOf] != "user_events_dlq/2/7" ||
+		got[HeaderReplayedAt] != "2026-02-03T04:05:06Z" || got["source"] != "api" || got["request_id"] != "r1" || got[pipeline.HeaderDLQError] != "" {
+		t.Fatalf("replayed record %+v headers %v", r, got)
+	}
+
+	// Without stripping, the simulation stays; an event_id is kept as is.
+	d = dlqRecord(`{"event_id":"e-1","user_id":"u1","event_type":"page_view","should_fail":true}`, hdrs)
+	r = o.replayRecord(d, false, now)
+	if string(r.Value) != `{"event_id":"e-1","user_id":"u1","event_type":"page_view","should_fail":true}` || d.EventID != "e-1" {
+		t.Fatalf("unstripped %s", r.Value)
+	}
+	// Not JSON: replayed verbatim.
+	d = dlqRecord(`not json`, hdrs)
+	if r = o.replayRecord(d, true, now); string(r.Value) != "not json" || d.EventID != "" {
+		t.Fatalf("verbatim %s", r.Value)
+	}
+}
+
+func TestTextOfCutsOnARuneBoundary(t *testing.T) {
+	s := textOf([]byte(strings.Repeat("é", 10)), 5)
+	if s != "éé" || !utf8.ValidString(textOf([]byte{0xff, 'a'}, 10)) {
+		t.Fatalf("%q", s)
+	}
+}
+
+func TestMixPicker(t *testing.T) {
+	g := generator.New(generator.Config{Seed: 1})
+	m := newMixPicker(map[string]float64{"user_login": 1, "checkout_done": 3, "page_view": 0})
+	counts := map[string]int{}
+	for range 4000 {
+		e := m.next(g)
+		if err := e.Validate(); err != nil {
+			t.Fatalf("invalid event %+v: %v", e, err)
+		}
+		counts[e.EventType]++
+	}
+	if counts["page_view"] != 0 || counts["user_login"] < 800 || counts["user_login"] > 1200 || counts["checkout_done"] < 2800 {
+		t.Fatalf("mix %v", counts)
+	}
+	// No mix: the generator's own.
+	if e := newMixPicker(nil).next(g); e.EventType == "" {
+		t.Fatal("no event")
+	}
+}
+
+func TestPacerKeepsTheRate(t *testing.T) {
+	p := newPacer(2000)
+	start := time.Now()
+	var sent int64
+	for sent < 400 {
+		n, err := p.take(context.Background(), 400-sent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > p.burst {
+			t.Fatalf("burst of %d", n)
+		}
+		sent += n
+	}
+	// 400 at 2000/s is 200 ms; the first burst goes at once.
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Fatalf("400 sends at 2000/s took %v", el)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	slow := newPacer(1)
+	if _, err := slow.take(ctx, 1); err != nil {
+		t.Fatalf("first send must be due at once: %v", err)
+	}
+	if _, err := slow.take(ctx, 1); err == nil {
+		t.Fatal("cancelled wait returned no error")
+	}
+}
+
+func TestRateOver(t *testing.T) {
+	t0 := time.Now()
+	samples := []countAt{{t0, 0}, {t0.Add(500 * time.Millisecond), 50}, {t0.Add(time.Second), 100}}
+	if r := rateOver(samples, t0.Add(2*time.Second), 300); r != 200 {
+		t.Fatalf("rate %v", r)
+	}
+	if r := rateOver(nil, t0, 5); r != 0 {
+		t.Fatalf("no samples: %v", r)
+	}
+}
+
+func TestHistoryRing(t *testing.T) {
+	o := &Ops{cfg: Config{HistoryLen: 3, HistoryInterval: 5 * time.Second}, now: time.Now}
+	o.view = &ConsumersView{}
+	for i := range 5 {
+		o.view.TotalLag = int64(i)
+		o.recordPoint()
+	}
+	h := o.History()
+	if len(h.Points) != 3 || h.Points[0].TotalLag != 2 || h.Points[2].TotalLag != 4 || h.IntervalSeconds != 5 || h.Markers == nil {
+		t.Fatalf("history %+v", h)
+	}
+}
