@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
 import { Charts } from './components/Charts'
 import { ConsumerGroup } from './components/ConsumerGroup'
 import { Header } from './components/Header'
@@ -7,30 +7,61 @@ import { InteractiveActions } from './components/InteractiveActions'
 import { LiveFeed } from './components/LiveFeed'
 import { QueueMonitor } from './components/QueueMonitor'
 import { Statistics } from './components/Statistics'
+import { ConsumersView } from './console/ConsumersView'
+import { DLQView } from './console/DLQView'
+import { ExplorerView } from './console/ExplorerView'
+import { LoadView } from './console/LoadView'
+import { Nav } from './console/Nav'
+import { OrderingView } from './console/OrderingView'
+import { VIEWS, useView } from './console/route'
+import { TimelineDialog } from './console/TimelineDialog'
 import { sessionId, userId } from './identity'
 import { useLiveFeed } from './live/useLiveFeed'
 
-/** The dashboard page. */
+/**
+ * The app: the live dashboard as the home view and the operator console's
+ * views, chosen by the location hash. The live socket stays open across
+ * views so the dashboard is current when the user comes back.
+ */
 export function App() {
   const feed = useLiveFeed()
+  const view = useView()
   const [user] = useState(userId)
   const [session] = useState(sessionId)
+  const [timeline, setTimeline] = useState<string | null>(null)
+
+  useEffect(() => {
+    const label = VIEWS.find((v) => v.view === view)?.label ?? 'Dashboard'
+    document.title = view === 'dashboard' ? 'Pulse — Kafka Real-time Dashboard' : `Pulse — ${label}`
+  }, [view])
+
   return (
     <div className="min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
       <Header connection={feed.connection} everConnected={feed.everConnected} />
+      <Nav current={view} />
       <main className="mx-auto flex max-w-5xl flex-col gap-6 px-4 py-6 sm:px-6">
-        <InteractiveActions userId={user} sessionId={session} />
-        <div className="grid gap-6 lg:grid-cols-3">
-          <div className="min-w-0 lg:col-span-2">
-            <LiveFeed events={feed.events} notShown={feed.notShown} />
-          </div>
-          <Statistics stats={feed.stats} />
-        </div>
-        <QueueMonitor live={feed.messages} resyncs={feed.resyncs} />
-        <Charts series={feed.series} />
-        <ConsumerGroup />
-        <Instructions />
+        {view === 'dashboard' && (
+          <>
+            <InteractiveActions userId={user} sessionId={session} />
+            <div className="grid gap-6 lg:grid-cols-3">
+              <div className="min-w-0 lg:col-span-2">
+                <LiveFeed events={feed.events} notShown={feed.notShown} onOpenTimeline={setTimeline} />
+              </div>
+              <Statistics stats={feed.stats} />
+            </div>
+            <QueueMonitor live={feed.messages} resyncs={feed.resyncs} onOpenTimeline={setTimeline} />
+            <Charts series={feed.series} markers={feed.markers} />
+            <ConsumerGroup />
+            <Instructions />
+          </>
+        )}
+        {view === 'consumers' && <ConsumersView />}
+        {view === 'ordering' && <OrderingView onOpenTimeline={setTimeline} />}
+        {view === 'dlq' && <DLQView onOpenTimeline={setTimeline} />}
+        {view === 'explorer' && <ExplorerView onOpenTimeline={setTimeline} />}
+        {view === 'load' && <LoadView />}
       </main>
+      {timeline !== null && <TimelineDialog eventId={timeline} onClose={() => setTimeline(null)} />}
     </div>
   )
 }

@@ -20,3 +20,35 @@ export function duration(ms: number): string {
 export function count(n: number): string {
   return n.toLocaleString()
 }
+
+/** Formats an RFC 3339 time as a wall-clock time with milliseconds, or a dash. */
+export function preciseTime(iso: string | null | undefined): string {
+  if (!iso) return '—'
+  const t = new Date(iso)
+  if (Number.isNaN(t.getTime())) return '—'
+  const hms = t.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
+  return `${hms}.${String(t.getMilliseconds()).padStart(3, '0')}`
+}
+
+/** Formats an RFC 3339 time as a local date and time, or a dash. */
+export function dateTime(iso: string | null | undefined): string {
+  if (!iso) return '—'
+  const t = new Date(iso)
+  if (Number.isNaN(t.getTime())) return '—'
+  return t.toLocaleString([], {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  })
+}
+
+/** Formats a number of seconds: 0.4s, 12.0s, 3.5min, 2.1h. */
+export function seconds(s: number): string {
+  if (!Number.isFinite(s) || s <= 0) return '0s'
+  if (s < 60) return `${s.toFixed(1)}s`
+  if (s < 3600) return `${(s / 60).toFixed(1)}min`
+  return `${(s / 3600).toFixed(1)}h`
+}

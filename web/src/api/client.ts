@@ -2,8 +2,41 @@
 // message is the server's own {"error": "..."} text when it sent one, so the
 // UI can show the user exactly what the server objected to.
 
-import { isCreateEventResponse, isObject, isQueueMessagesResponse, toConsumerMetrics } from './guards'
-import type { ConsumerMetrics, CreateEventResponse, EventInput, QueueMessagesResponse, Source, Status } from './types'
+import {
+  isCreateEventResponse,
+  isLoadRun,
+  isObject,
+  isQueueMessagesResponse,
+  toConsumerMetrics,
+  toConsumersHistory,
+  toConsumersView,
+  toDLQView,
+  toEventsPage,
+  toLoadState,
+  toMessageTimeline,
+  toOrderingView,
+  toReplayResult,
+} from './guards'
+import type {
+  ConsumerMetrics,
+  ConsumersHistory,
+  ConsumersView,
+  CreateEventResponse,
+  DLQView,
+  EventInput,
+  EventsPage,
+  ExplorerFilter,
+  LoadRequest,
+  LoadRun,
+  LoadState,
+  MessageTimeline,
+  OrderingView,
+  QueueMessagesResponse,
+  ReplayRequest,
+  ReplayResult,
+  Source,
+  Status,
+} from './types'
 
 /** A failed API call: status is 0 when the server could not be reached. */
 export class ApiError extends Error {
@@ -80,4 +113,131 @@ export async function getConsumerMetrics(signal?: AbortSignal): Promise<Consumer
   const m = toConsumerMetrics(await request('/api/consumer_metrics/', { signal }))
   if (m === null) throw new ApiError('unexpected answer from /api/consumer_metrics/', 200)
   return m
+}
+
+// ---- Operator console ----
+
+const TOKEN_KEY = 'pulse.admin_token'
+
+/** The admin token kept for this tab (sessionStorage), or "" when none is set. */
+export function adminToken(): string {
+  try {
+    return window.sessionStorage.getItem(TOKEN_KEY) ?? ''
+  } catch {
+    return ''
+  }
+}
+
+/** Keeps the admin token for this tab; an empty token forgets it. */
+export function setAdminToken(token: string): void {
+  try {
+    if (token === '') window.sessionStorage.removeItem(TOKEN_KEY)
+    else window.sessionStorage.setItem(TOKEN_KEY, token)
+  } catch {
+    // Storage may be disabled; the token then lives only as long as the input.
+  }
+}
+
+// adminRequest sends an admin call with the Bearer token when one is set and
+// turns 401/403 into a message that says what to do about it.
+async function adminRequest(path: string, init: RequestInit): Promise<unknown> {
+  const token = adminToken()
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' }
+  if (token !== '') headers.Authorization = `Bearer ${token}`
+  try {
+    return await request(path, { ...init, headers })
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+      const why = token === '' ? 'this action needs an admin token: enter it above' : 'the admin token was refused'
+      throw new ApiError(`${why} (${err.status}: ${err.message})`, err.status)
+    }
+    throw err
+  }
+}
+
+function checked<T>(path: string, v: T | null): T {
+  if (v === null) throw new ApiError(`unexpected answer from ${path}`, 200)
+  return v
+}
+
+/** Reports the consumer group: state, members, partitions with lag in records and seconds. */
+export async function getConsumers(signal?: AbortSignal): Promise<ConsumersView> {
+  const path = '/api/consumers/'
+  return checked(path, toConsumersView(await request(path, { signal })))
+}
+
+/** Returns the last hour of lag samples and markers. */
+export async function getConsumersHistory(signal?: AbortSignal): Promise<ConsumersHistory> {
+  const path = '/api/consumers/history/'
+  return checked(path, toConsumersHistory(await request(path, { signal })))
+}
+
+/** Returns the keys held back by ordering and each partition's lowest unfinished offset. */
+export async function getOrdering(signal?: AbortSignal): Promise<OrderingView> {
+  const path = '/api/ordering/'
+  return checked(path, toOrderingView(await request(path, { signal })))
+}
+
+/** Lists dead-lettered records grouped by error kind. */
+export async function getDLQ(signal?: AbortSignal, limit = 1000): Promise<DLQView> {
+  return checked('/api/dlq/', toDLQView(await request(`/api/dlq/?limit=${limit}`, { signal })))
+}
+
+/** Replays DLQ records (or reports what would be replayed when dry_run is set). Admin. */
+export async function replayDLQ(req: ReplayRequest): Promise<ReplayResult> {
+  const path = '/api/dlq/replay/'
+  return checked(path, toReplayResult(await adminRequest(path, { method: 'POST', body: JSON.stringify(req) })))
+}
+
+/** Returns one message's record and the stages it went through. */
+export async function getMessageTimeline(eventId: string, signal?: AbortSignal): Promise<MessageTimeline> {
+  const path = `/api/messages/${encodeURIComponent(eventId)}/`
+  return checked(path, toMessageTimeline(await request(path, { signal })))
+}
+
+/** Builds the query string of the explorer's filters, leaving out empty ones. */
+export function explorerQuery(f: ExplorerFilter): URLSearchParams {
+  const q = new URLSearchParams()
+  for (const k of ['user_id', 'event_type', 'element_id', 'session_id', 'from', 'to', 'q'] as const) {
+    const v = f[k]?.trim()
+    if (v) q.set(k, v)
+  }
+  return q
+}
+
+/** Returns one page of stored events matching the filter, newest first. */
+export async function getEvents(
+  f: ExplorerFilter,
+  cursor: string | null,
+  limit = 50,
+  signal?: AbortSignal,
+): Promise<EventsPage> {
+  const q = explorerQuery(f)
+  q.set('limit', String(limit))
+  if (cursor !== null) q.set('cursor', cursor)
+  return checked('/api/events/', toEventsPage(await request(`/api/events/?${q.toString()}`, { signal })))
+}
+
+/** The download address of every event matching the filter. */
+export function exportURL(f: ExplorerFilter, format: 'csv' | 'ndjson'): string {
+  const q = explorerQuery(f)
+  q.set('format', format)
+  return `/api/events/export/?${q.toString()}`
+}
+
+/** Starts a generated load run. Admin; 409 when one is running already. */
+export async function startLoad(req: LoadRequest): Promise<LoadRun> {
+  const body = await adminRequest('/api/load/', { method: 'POST', body: JSON.stringify(req) })
+  return checked('/api/load/', isLoadRun(body) ? { ...body, mix: body.mix ?? {} } : null)
+}
+
+/** Returns the current or last load run, or idle. */
+export async function getLoad(signal?: AbortSignal): Promise<LoadState> {
+  return checked('/api/load/', toLoadState(await request('/api/load/', { signal })))
+}
+
+/** Stops the running load run. Admin. */
+export async function stopLoad(): Promise<LoadRun> {
+  const body = await adminRequest('/api/load/', { method: 'DELETE' })
+  return checked('/api/load/', isLoadRun(body) ? { ...body, mix: body.mix ?? {} } : null)
 }

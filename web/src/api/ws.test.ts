@@ -11,6 +11,9 @@ describe('parseServerMessage', () => {
     { type: 'new_events', events: [ev], dropped: 3 },
     { type: 'stats_update', stats: stats({ event_types: { button_click: 2 }, top_elements: [{ element_id: 'b', count: 2 }] }) },
     { type: 'queue_update', messages: [msg, message({ status: 'completed', completed_at: '2026-11-25T10:00:02Z' })] },
+    { type: 'marker', marker: { t: '2026-11-25T10:00:05Z', kind: 'rebalance', detail: 'pulse-2 joined' } },
+    { type: 'marker', marker: { t: '2026-11-25T10:00:06Z', kind: 'commit_stall', detail: 'partition 1: no commit for 10 s' } },
+    { type: 'marker', marker: { t: '2026-11-25T10:00:07Z', kind: 'dlq_burst', detail: '12 records in 5 s' } },
   ]
 
   it.each(valid)('accepts $type as text and as a value', (frame) => {
@@ -37,6 +40,10 @@ describe('parseServerMessage', () => {
     ['message with an unknown status', { type: 'queue_update', messages: [{ ...msg, status: 'lost' }] }],
     ['message with a numeric started_at', { type: 'queue_update', messages: [{ ...msg, started_at: 5 }] }],
     ['initial_data without messages', { type: 'initial_data', events: [], stats: stats() }],
+    ['marker of an unknown kind', { type: 'marker', marker: { t: '2026-11-25T10:00:05Z', kind: 'party', detail: '' } }],
+    ['marker without detail', { type: 'marker', marker: { t: '2026-11-25T10:00:05Z', kind: 'rebalance' } }],
+    ['marker with a numeric time', { type: 'marker', marker: { t: 5, kind: 'rebalance', detail: '' } }],
+    ['marker missing', { type: 'marker' }],
   ]
 
   it.each(malformed)('rejects %s', (_name, frame) => {

@@ -1,8 +1,8 @@
 // The WebSocket protocol of /ws/events/: a union discriminated on `type`,
 // checked on arrival so nothing malformed reaches the UI state.
 
-import { isArrayOf, isMessage, isObject, isStats, isStoredEvent } from './guards'
-import type { Message, Stats, StoredEvent } from './types'
+import { isArrayOf, isMarker, isMessage, isObject, isStats, isStoredEvent } from './guards'
+import type { Marker, Message, Stats, StoredEvent } from './types'
 
 /** A frame the server sends. */
 export type ServerMessage =
@@ -11,6 +11,7 @@ export type ServerMessage =
   | { type: 'new_events'; events: StoredEvent[]; dropped: number }
   | { type: 'stats_update'; stats: Stats }
   | { type: 'queue_update'; messages: Message[] }
+  | { type: 'marker'; marker: Marker }
 
 /** A frame the client sends. */
 export type ClientMessage = { type: 'get_stats' }
@@ -52,6 +53,8 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
       return isStats(v.stats) ? { type: 'stats_update', stats: v.stats } : null
     case 'queue_update':
       return isArrayOf(v.messages, isMessage) ? { type: 'queue_update', messages: v.messages } : null
+    case 'marker':
+      return isMarker(v.marker) ? { type: 'marker', marker: v.marker } : null
     default:
       return null
   }

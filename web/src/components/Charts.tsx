@@ -1,8 +1,10 @@
 import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
+import type { Marker } from '../api/types'
 import type { SeriesSnapshot, SeriesWindow } from '../live/series'
 import { typeStyle } from './eventStyle'
+import { MarkerLegend, markersPlugin } from './markers'
 import { Panel } from './Panel'
 
 // Charts redraw at most twice a second whatever the event rate.
@@ -16,10 +18,11 @@ const AXIS: uPlot.Axis = {
   ticks: { stroke: 'rgba(148,163,184,0.3)', width: 1 },
 }
 
-function rateOptions(types: string[], width: number): uPlot.Options {
+function rateOptions(types: string[], width: number, markers: () => readonly Marker[]): uPlot.Options {
   return {
     width,
     height: HEIGHT,
+    plugins: [markersPlugin(markers)],
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
@@ -70,10 +73,17 @@ function summary(s: SeriesSnapshot): string {
 
 interface Props {
   series: SeriesWindow
+  /** Rebalances, commit stalls and DLQ bursts, drawn on the rate chart. */
+  markers?: readonly Marker[]
 }
 
+const WINDOW_MS = 15 * 60_000
+const NO_MARKERS: readonly Marker[] = []
+
 /** Events per second by type and end-to-end latency percentiles over the last 15 minutes. */
-export function Charts({ series }: Props) {
+export function Charts({ series, markers = NO_MARKERS }: Props) {
+  const markersRef = useRef(markers)
+  markersRef.current = markers
   const rateRef = useRef<HTMLDivElement>(null)
   const latRef = useRef<HTMLDivElement>(null)
   const [caption, setCaption] = useState('')
@@ -93,7 +103,11 @@ export function Charts({ series }: Props) {
       if (rate === null || key !== typesKey) {
         // uPlot's series are fixed at creation: a new event type rebuilds the chart.
         rate?.destroy()
-        rate = new uPlot(rateOptions(snap.types, width()), [snap.times, ...snap.rates], rateEl)
+        rate = new uPlot(
+          rateOptions(snap.types, width(), () => markersRef.current),
+          [snap.times, ...snap.rates],
+          rateEl,
+        )
         typesKey = key
       } else {
         rate.setData([snap.times, ...snap.rates])
@@ -127,6 +141,7 @@ export function Charts({ series }: Props) {
         <figure>
           <figcaption className="mb-1 text-sm font-medium">Events per second by type</figcaption>
           <div ref={rateRef} className="w-full overflow-hidden" role="img" aria-label="Events per second by type, last 15 minutes" />
+          <MarkerLegend markers={markers} since={Date.now() - WINDOW_MS} />
         </figure>
         <figure>
           <figcaption className="mb-1 text-sm font-medium">End-to-end latency (p50, p95, p99)</figcaption>

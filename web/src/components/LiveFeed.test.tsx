@@ -68,3 +68,18 @@ describe('LiveFeed', () => {
     expect(screen.queryByRole('button', { name: /new ↑/ })).toBeNull()
   })
 })
+
+describe('LiveFeed timeline', () => {
+  it('opens the timeline of a row with one click', () => {
+    const opened: string[] = []
+    render(
+      <LiveFeed
+        events={[storedEvent({ id: 7, event_id: 'ev-7', element_id: 'button_1' })]}
+        notShown={0}
+        onOpenTimeline={(id) => opened.push(id)}
+      />,
+    )
+    fireEvent.click(screen.getByRole('button', { name: 'Timeline of button_click on button_1' }))
+    expect(opened).toEqual(['ev-7'])
+  })
+})

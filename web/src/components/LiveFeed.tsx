@@ -17,9 +17,11 @@ const TOP_SLACK = 4
 interface Props {
   events: StoredEvent[]
   notShown: number
+  /** Opens the timeline of an event's message. */
+  onOpenTimeline?: (eventId: string) => void
 }
 
-const FeedRow = memo(function FeedRow({ e }: { e: StoredEvent }) {
+const FeedRow = memo(function FeedRow({ e, onOpenTimeline }: { e: StoredEvent; onOpenTimeline?: (id: string) => void }) {
   const style = typeStyle(e.event_type)
   return (
     <div className="h-[68px] overflow-hidden rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
@@ -31,6 +33,16 @@ const FeedRow = memo(function FeedRow({ e }: { e: StoredEvent }) {
         <time dateTime={e.timestamp} className="ml-auto shrink-0 text-xs text-slate-500 dark:text-slate-400">
           {clockTime(e.timestamp)}
         </time>
+        {onOpenTimeline && (
+          <button
+            type="button"
+            aria-label={`Timeline of ${e.event_type} on ${e.element_id || 'no element'}`}
+            onClick={() => onOpenTimeline(e.event_id)}
+            className="shrink-0 rounded border border-slate-300 px-1.5 py-0.5 text-[11px] text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-blue-500 dark:border-slate-700 dark:text-slate-200 dark:hover:bg-slate-800"
+          >
+            Timeline
+          </button>
+        )}
       </div>
       <p className="mt-1 truncate text-xs text-slate-600 dark:text-slate-400">
         Element: {e.element_id || '—'}
@@ -42,7 +54,7 @@ const FeedRow = memo(function FeedRow({ e }: { e: StoredEvent }) {
 })
 
 /** The live event feed: newest on top, virtualised, following new events unless the reader scrolled away. */
-export function LiveFeed({ events, notShown }: Props) {
+export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null)
   const pinned = useRef(true)
   const firstId = useRef<string | undefined>(undefined)
@@ -141,7 +153,7 @@ export function LiveFeed({ events, notShown }: Props) {
                   className="absolute top-0 left-0 w-full"
                   style={{ height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
                 >
-                  <FeedRow e={e} />
+                  <FeedRow e={e} onOpenTimeline={onOpenTimeline} />
                 </li>
               )
             })}

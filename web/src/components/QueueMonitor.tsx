@@ -26,6 +26,8 @@ interface Props {
   live: ReadonlyMap<string, LiveMessage>
   /** Changes on every resync; the list is fetched again then. */
   resyncs: number
+  /** Opens the timeline of a message. */
+  onOpenTimeline?: (eventId: string) => void
 }
 
 interface Filter {
@@ -78,7 +80,7 @@ function Field({ label, value }: { label: string; value: string }) {
 }
 
 // Memoised: at high rates most rows are unchanged between two renders.
-const QueueRow = memo(function QueueRow({ m }: { m: Row }) {
+const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenTimeline?: (id: string) => void }) {
   return (
     <li className="rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
       <div className="flex flex-wrap items-center gap-2">
@@ -90,6 +92,16 @@ const QueueRow = memo(function QueueRow({ m }: { m: Row }) {
           {m.user_id} - {m.event_type}
         </span>
         <span className="ml-auto text-xs text-slate-500 dark:text-slate-400">{clockTime(m.queued_at)}</span>
+        {onOpenTimeline && m.event_id && (
+          <button
+            type="button"
+            aria-label={`Timeline of ${m.event_type} on ${m.element_id || 'no element'}`}
+            onClick={() => onOpenTimeline(m.event_id)}
+            className="rounded border border-slate-300 px-1.5 py-0.5 text-[11px] text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-blue-500 dark:border-slate-700 dark:text-slate-200 dark:hover:bg-slate-800"
+          >
+            Timeline
+          </button>
+        )}
       </div>
       <p className="mt-1 truncate text-xs text-slate-600 dark:text-slate-400">
         Element: {m.element_id || '—'} · partition {m.partition}, offset {m.offset}
@@ -114,7 +126,7 @@ const QueueRow = memo(function QueueRow({ m }: { m: Row }) {
 })
 
 /** The processing log: every message's state, live, with status and source filters. */
-export function QueueMonitor({ live, resyncs }: Props) {
+export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
   const [filter, setFilter] = useState<Filter>({ status: '', source: '' })
   const [fetched, setFetched] = useState<Message[]>([])
   const [error, setError] = useState<string | null>(null)
@@ -195,7 +207,7 @@ export function QueueMonitor({ live, resyncs }: Props) {
       ) : (
         <ul aria-label="Queue messages" className="max-h-[420px] space-y-2 overflow-y-auto" tabIndex={0}>
           {rows.map((m) => (
-            <QueueRow key={messageKey(m)} m={m} />
+            <QueueRow key={messageKey(m)} m={m} onOpenTimeline={onOpenTimeline} />
           ))}
         </ul>
       )}

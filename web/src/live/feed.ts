@@ -2,7 +2,7 @@
 // Kept free of React so the batching hook and the tests share one reducer.
 
 import type { ServerMessage } from '../api/ws'
-import type { Message, Stats, Status, StoredEvent } from '../api/types'
+import type { Marker, Message, Stats, Status, StoredEvent } from '../api/types'
 
 /**
  * A message as last seen live, with every status it was seen in, in order:
@@ -28,14 +28,17 @@ export interface FeedState {
   messages: ReadonlyMap<string, LiveMessage>
   /** How many initial_data frames arrived: bumps on every (re)sync. */
   resyncs: number
+  /** Rebalances, commit stalls and DLQ bursts seen live, oldest first, at most limits.markers. */
+  markers: readonly Marker[]
 }
 
 export interface FeedLimits {
   events: number
   messages: number
+  markers: number
 }
 
-export const DEFAULT_LIMITS: FeedLimits = { events: 500, messages: 500 }
+export const DEFAULT_LIMITS: FeedLimits = { events: 500, messages: 500, markers: 200 }
 
 export const EMPTY_FEED: FeedState = {
   events: [],
@@ -43,6 +46,7 @@ export const EMPTY_FEED: FeedState = {
   stats: null,
   messages: new Map(),
   resyncs: 0,
+  markers: [],
 }
 
 /** Identifies a processing-log message by its Kafka record. */
@@ -90,6 +94,7 @@ export function applyFrames(state: FeedState, frames: ServerMessage[], limits: F
   let notShown = state.notShown
   let stats = state.stats
   let resyncs = state.resyncs
+  let markers = state.markers
   let messages: Map<string, LiveMessage> | null = null
   let incoming: StoredEvent[] = []
 
@@ -128,6 +133,10 @@ export function applyFrames(state: FeedState, frames: ServerMessage[], limits: F
         messages ??= new Map(state.messages)
         mergeMessages(messages, f.messages, limits.messages)
         break
+      case 'marker':
+        // A resync does not clear markers: they are history, not state.
+        markers = [...markers, f.marker].slice(-limits.markers)
+        break
     }
   }
   takeIncoming()
@@ -135,5 +144,5 @@ export function applyFrames(state: FeedState, frames: ServerMessage[], limits: F
     notShown += events.length - limits.events
     events = events.slice(0, limits.events)
   }
-  return { events, notShown, stats, messages: messages ?? state.messages, resyncs }
+  return { events, notShown, stats, messages: messages ?? state.messages, resyncs, markers }
 }

@@ -144,6 +144,7 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
             lastStatsAt = lastFlush
             break
           case 'queue_update':
+          case 'marker':
             break
         }
       }

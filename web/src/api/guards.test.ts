@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest'
+import { message, storedEvent } from '../test/fixtures'
+import {
+  toConsumersHistory,
+  toConsumersView,
+  toDLQView,
+  toEventsPage,
+  toLoadState,
+  toMessageTimeline,
+  toReplayResult,
+} from './guards'
+
+const consumers = {
+  group: 'g',
+  topic: 't',
+  state: 'Empty',
+  members: null,
+  partitions: null,
+  total_lag: 0,
+  max_lag_seconds: 0,
+  freshness_seconds: 0,
+  sampled_at: '2026-11-25T10:00:00Z',
+}
+
+describe('console guards', () => {
+  it('accept Go null lists as empty and reject malformed members', () => {
+    expect(toConsumersView(consumers)).toMatchObject({ members: [], partitions: [] })
+    expect(toConsumersView({ ...consumers, members: [{ member_id: 'm', client_id: 'c', host: 'h', partitions: [] }] })).toBeNull()
+    expect(toConsumersView({ ...consumers, state: undefined })).toBeNull()
+    expect(toConsumersHistory({ interval_seconds: 5, points: null, markers: null })).toEqual({
+      interval_seconds: 5,
+      points: [],
+      markers: [],
+    })
+    expect(toConsumersHistory({ interval_seconds: 5, points: [], markers: [{ t: 'x', kind: 'party', detail: '' }] })).toBeNull()
+  })
+
+  it('check DLQ records field by field', () => {
+    expect(toDLQView({ total: 0, groups: null })).toEqual({ total: 0, groups: [] })
+    expect(toDLQView({ total: 1, groups: [{ kind: 'k', count: 1, records: [{ id: '0:1' }] }] })).toBeNull()
+    expect(toReplayResult({ dry_run: true, count: 0, records: null })).toEqual({ dry_run: true, count: 0, records: [] })
+    expect(toReplayResult({ dry_run: 'yes', count: 0, records: [] })).toBeNull()
+  })
+
+  it('tell idle from a run, and reject a run of an unknown status', () => {
+    expect(toLoadState({ status: 'idle' })).toEqual({ status: 'idle' })
+    const run = {
+      id: 'r',
+      status: 'running',
+      started_at: 'a',
+      ends_at: 'b',
+      events_per_second: 1,
+      duration_seconds: 1,
+      failure_rate: 0,
+      delay_rate: 0,
+      mix: null,
+      target: 1,
+      sent: 0,
+      acked: 0,
+      failed: 0,
+      progress: 0,
+      current_rate: 0,
+    }
+    expect(toLoadState(run)).toEqual({ ...run, mix: {} })
+    expect(toLoadState({ ...run, status: 'paused' })).toBeNull()
+    expect(toLoadState({ ...run, progress: '50%' })).toBeNull()
+  })
+
+  it('read an events page, an empty cursor meaning the end', () => {
+    const e = storedEvent()
+    expect(toEventsPage({ events: [e], next_cursor: 'abc' })).toEqual({ events: [e], next_cursor: 'abc' })
+    expect(toEventsPage({ events: null, next_cursor: '' })).toEqual({ events: [], next_cursor: null })
+    expect(toEventsPage({ events: [], next_cursor: 5 })).toBeNull()
+  })
+
+  it('read a timeline, rejecting an unknown stage or a malformed message', () => {
+    const m = message()
+    const ok = { message: m, event: null, stages: [{ stage: 'produced', at: '2026-11-25T10:00:00Z' }] }
+    expect(toMessageTimeline(ok)).toEqual(ok)
+    expect(toMessageTimeline({ ...ok, stages: null })).toEqual({ ...ok, stages: [] })
+    expect(toMessageTimeline({ ...ok, stages: [{ stage: 'teleported', at: '2026-11-25T10:00:00Z' }] })).toBeNull()
+    expect(toMessageTimeline({ ...ok, message: {} })).toBeNull()
+  })
+})

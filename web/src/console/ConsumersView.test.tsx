@@ -1,0 +1,83 @@
+import { render, screen, within } from '@testing-library/react'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { json, stubFetch } from '../test/fetch'
+import { ConsumersView } from './ConsumersView'
+
+const consumers = {
+  group: 'dashboard_consumer_group',
+  topic: 'user_events',
+  state: 'Stable',
+  members: [
+    {
+      member_id: 'm-1',
+      client_id: 'pulse-1',
+      host: '/127.0.0.1',
+      partitions: [0, 1],
+      local: true,
+      processed: 1250,
+      dead_lettered: 2,
+      retried: 6,
+      in_flight: 1,
+      last_commit_at: null,
+    },
+    { member_id: 'm-2', client_id: 'other', host: '/10.0.0.2', partitions: null, local: false },
+  ],
+  partitions: [
+    { partition: 0, member: 'pulse-1', committed_offset: 10, end_offset: 17, lag: 7, lag_seconds: 4.25, lowest_unfinished: 10 },
+    { partition: 1, member: '', committed_offset: -1, end_offset: 0, lag: 0, lag_seconds: 0, lowest_unfinished: null },
+  ],
+  total_lag: 7,
+  max_lag_seconds: 4.25,
+  freshness_seconds: 0.3,
+  sampled_at: '2026-11-25T10:00:00Z',
+}
+
+const history = {
+  interval_seconds: 5,
+  points: [
+    { t: '2026-11-25T09:59:55Z', total_lag: 3, max_lag_seconds: 1, events_per_second: 10 },
+    { t: '2026-11-25T10:00:00Z', total_lag: 7, max_lag_seconds: 4.25, events_per_second: 12 },
+  ],
+  markers: [
+    { t: '2026-11-25T09:59:56Z', kind: 'rebalance', detail: 'member joined' },
+    { t: '2026-11-25T09:59:58Z', kind: 'dlq_burst', detail: '12 records in 5 s' },
+  ],
+}
+
+describe('ConsumersView', () => {
+  beforeEach(() => {
+    stubFetch(({ url }) => (url === '/api/consumers/' ? json(consumers) : url === '/api/consumers/history/' ? json(history) : json({ error: 'no' }, 404)))
+  })
+
+  it('shows the group, members with local counters, and lag in records and seconds', async () => {
+    render(<ConsumersView pollMs={60_000} historyPollMs={60_000} />)
+    const summary = await screen.findByLabelText('Group summary')
+    expect(summary.textContent).toContain('Stable')
+    expect(summary.textContent).toContain('7 records')
+    expect(summary.textContent).toContain('4.3s')
+    expect(summary.textContent).toContain('0.3s')
+
+    const members = within(screen.getByRole('table', { name: 'Members' })).getAllByRole('row')
+    expect(members[1].textContent).toContain('pulse-1')
+    expect(members[1].textContent).toContain('this process')
+    expect(members[1].textContent).toContain('1,250')
+    expect(members[2].textContent).toContain('remote')
+    expect(members[2].textContent).not.toMatch(/\d,\d/)
+
+    const parts = within(screen.getByRole('table', { name: 'Partitions' })).getAllByRole('row')
+    expect(parts.map((r) => within(r).queryAllByRole('cell').map((c) => c.textContent))).toEqual([
+      [],
+      ['0', 'pulse-1', '10', '17', '7', '4.3s', '10'],
+      ['1', '—', '—', '0', '0', '0s', '—'],
+    ])
+  })
+
+  it('draws the lag history with its markers named in the legend', async () => {
+    render(<ConsumersView pollMs={60_000} historyPollMs={60_000} />)
+    expect(await screen.findByRole('img', { name: 'Consumer lag history, last hour' })).toBeTruthy()
+    expect(screen.getByText(/2 samples, every 5 s/)).toBeTruthy()
+    const legend = within(screen.getByRole('list', { name: 'Chart markers' })).getAllByRole('listitem')
+    expect(legend.map((l) => l.textContent)).toEqual(['Rebalance: 1', 'Commit stall: 0', 'DLQ burst: 1'])
+    expect(screen.getByText(/Latest marker: DLQ burst .* 12 records in 5 s/)).toBeTruthy()
+  })
+})

@@ -1,0 +1,138 @@
+import { render, screen, waitFor, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { describe, expect, it } from 'vitest'
+import type { DLQRecord } from '../api/types'
+import { json, stubFetch, type Call } from '../test/fetch'
+import { DLQView, prettyPayload } from './DLQView'
+
+function record(over: Partial<DLQRecord> = {}): DLQRecord {
+  return {
+    id: '0:4',
+    partition: 0,
+    offset: 4,
+    timestamp: '2026-11-25T10:00:03Z',
+    key: 'user_ab12',
+    original_topic: 'user_events',
+    original_partition: 2,
+    original_offset: 41,
+    error: 'simulated failure (should_fail)',
+    kind: 'simulated failure',
+    attempts: 4,
+    consumer_id: 'pulse-1',
+    failed_at: '2026-11-25T10:00:03Z',
+    event_id: 'ev-5',
+    payload: '{"event_id":"ev-5","element_id":"button_5","should_fail":true}',
+    replayed: false,
+    ...over,
+  }
+}
+
+const view = {
+  total: 3,
+  groups: [
+    { kind: 'simulated failure', count: 2, records: [record(), record({ id: '0:5', offset: 5, event_id: 'ev-6' })] },
+    { kind: 'invalid JSON', count: 1, records: [record({ id: '1:0', kind: 'invalid JSON', event_id: '', payload: 'not json {' })] },
+  ],
+}
+
+function server(replay: (c: Call) => Response = (c) => {
+  const body = c.body as { dry_run: boolean; ids?: string[] }
+  return json({ dry_run: body.dry_run, count: 1, records: [{ id: '0:4', event_id: 'ev-5', original_offset: 41 }] })
+}): Call[] {
+  return stubFetch((c) => {
+    if (c.url.startsWith('/api/dlq/?')) return json(view)
+    if (c.url === '/api/dlq/replay/' && c.method === 'POST') return replay(c)
+    return json({ error: 'unexpected' }, 500)
+  })
+}
+
+describe('DLQView', () => {
+  it('groups records by kind and inspects one with its payload pretty-printed', async () => {
+    server()
+    const user = userEvent.setup()
+    render(<DLQView pollMs={60_000} />)
+    const kinds = await screen.findByRole('list', { name: 'Error kinds' })
+    const group = within(kinds).getByRole('button', { name: /simulated failure/ })
+    expect(group.getAttribute('aria-expanded')).toBe('false')
+    expect(group.textContent).toContain('2')
+    await user.click(group)
+    expect(group.getAttribute('aria-expanded')).toBe('true')
+    await user.click(screen.getByRole('button', { name: 'Inspect record 0:4' }))
+    const details = screen.getByRole('region', { name: 'Dead letter 0:4' })
+    expect(details.textContent).toContain('user_events / partition 2 / offset 41')
+    expect(details.textContent).toContain('simulated failure (should_fail)')
+    expect(details.textContent).toContain('pulse-1')
+    expect(within(details).getByLabelText('Payload').textContent).toBe(
+      '{\n  "event_id": "ev-5",\n  "element_id": "button_5",\n  "should_fail": true\n}',
+    )
+  })
+
+  it('replays a selection: dry run first, then confirm posts the same selection', async () => {
+    const calls = server()
+    const user = userEvent.setup()
+    render(<DLQView pollMs={60_000} />)
+    await user.click(await screen.findByRole('button', { name: /simulated failure/ }))
+    const confirm = screen.getByRole('button', { name: /Confirm replay/ })
+    expect(confirm).toHaveProperty('disabled', true)
+    await user.click(screen.getByRole('checkbox', { name: 'Select record 0:4' }))
+    const rate = screen.getByLabelText('Rate (records/s)')
+    await user.clear(rate)
+    await user.type(rate, '50')
+    await user.click(screen.getByRole('button', { name: 'Dry run' }))
+    const plan = await screen.findByRole('list', { name: 'Would be replayed' })
+    expect(plan.textContent).toContain('0:4 → event ev-5 (original offset 41)')
+    expect(screen.getByText(/1 record would be replayed .* 50 records\/s, simulation flags stripped/)).toBeTruthy()
+    await user.click(screen.getByRole('button', { name: 'Confirm replay of 1' }))
+    expect(await screen.findByText(/Replayed 1 record: 0:4/)).toBeTruthy()
+    const posts = calls.filter((c) => c.method === 'POST')
+    expect(posts.map((c) => c.body)).toEqual([
+      { ids: ['0:4'], rate: 50, strip_simulation: true, dry_run: true },
+      { ids: ['0:4'], rate: 50, strip_simulation: true, dry_run: false },
+    ])
+    expect(posts[0].headers.Authorization).toBeUndefined()
+  })
+
+  it('replays a whole group by kind, without stripping when unticked, with the admin token', async () => {
+    const calls = server()
+    const user = userEvent.setup()
+    render(<DLQView pollMs={60_000} />)
+    await user.click(await screen.findByRole('checkbox', { name: 'Select group invalid JSON' }))
+    await user.click(screen.getByRole('checkbox', { name: /Strip simulation/ }))
+    await user.type(screen.getByLabelText('Admin token'), 's3cret')
+    expect(window.sessionStorage.getItem('pulse.admin_token')).toBe('s3cret')
+    await user.click(screen.getByRole('button', { name: 'Dry run' }))
+    await screen.findByRole('list', { name: 'Would be replayed' })
+    const post = calls.find((c) => c.method === 'POST')
+    expect(post?.body).toEqual({ kind: 'invalid JSON', rate: 100, strip_simulation: false, dry_run: true })
+    expect(post?.headers.Authorization).toBe('Bearer s3cret')
+  })
+
+  it('says clearly when the admin token is missing or refused', async () => {
+    server(() => json({ error: 'admin token required' }, 401))
+    const user = userEvent.setup()
+    render(<DLQView pollMs={60_000} />)
+    await user.click(await screen.findByRole('checkbox', { name: 'Select group simulated failure' }))
+    await user.click(screen.getByRole('button', { name: 'Dry run' }))
+    const alert = await screen.findByRole('alert')
+    expect(alert.textContent).toContain('needs an admin token')
+    expect(alert.textContent).toContain('401: admin token required')
+    expect(screen.getByRole('button', { name: /Confirm replay/ })).toHaveProperty('disabled', true)
+  })
+
+  it('a change of selection voids the dry run', async () => {
+    server()
+    const user = userEvent.setup()
+    render(<DLQView pollMs={60_000} />)
+    await user.click(await screen.findByRole('checkbox', { name: 'Select group simulated failure' }))
+    await user.click(screen.getByRole('button', { name: 'Dry run' }))
+    await screen.findByRole('list', { name: 'Would be replayed' })
+    await user.click(screen.getByRole('checkbox', { name: 'Select group invalid JSON' }))
+    await waitFor(() => expect(screen.queryByRole('list', { name: 'Would be replayed' })).toBeNull())
+    expect(screen.getByRole('button', { name: /Confirm replay/ })).toHaveProperty('disabled', true)
+  })
+
+  it('shows a payload that is not JSON as it is', () => {
+    expect(prettyPayload('not json {')).toBe('not json {')
+    expect(prettyPayload('{"a":1}')).toBe('{\n  "a": 1\n}')
+  })
+})

@@ -1,0 +1,76 @@
+import { render, screen, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { describe, expect, it, vi } from 'vitest'
+import { storedEvent } from '../test/fixtures'
+import { json, stubFetch } from '../test/fetch'
+import { ExplorerView, localToRFC3339 } from './ExplorerView'
+
+function query(url: string): Record<string, string> {
+  return Object.fromEntries(new URL(url, 'http://x').searchParams)
+}
+
+describe('ExplorerView', () => {
+  it('builds the query string from the filters, leaving out empty ones', async () => {
+    const calls = stubFetch(() => json({ events: [], next_cursor: null }))
+    const user = userEvent.setup()
+    render(<ExplorerView />)
+    await screen.findByText('No events match.')
+    expect(calls[0].url).toBe('/api/events/?limit=50')
+
+    await user.type(screen.getByLabelText('Element'), 'button_1')
+    await user.type(screen.getByLabelText('User'), 'user_ab12')
+    await user.type(screen.getByLabelText('Text'), 'hello world')
+    await user.type(screen.getByLabelText('From'), '2026-11-25T10:00:00')
+    await user.click(screen.getByRole('button', { name: 'Search' }))
+    await vi.waitFor(() => expect(calls).toHaveLength(2))
+    expect(query(calls[1].url)).toEqual({
+      user_id: 'user_ab12',
+      element_id: 'button_1',
+      from: new Date('2026-11-25T10:00:00').toISOString(),
+      q: 'hello world',
+      limit: '50',
+    })
+    expect(new URL(calls[1].url, 'http://x').pathname).toBe('/api/events/')
+
+    const csv = screen.getByRole('link', { name: 'Export CSV' })
+    // The server names the file (Content-Disposition).
+    expect(csv.hasAttribute('download')).toBe(true)
+    expect(query(csv.getAttribute('href') ?? '')).toEqual({
+      user_id: 'user_ab12',
+      element_id: 'button_1',
+      from: new Date('2026-11-25T10:00:00').toISOString(),
+      q: 'hello world',
+      format: 'csv',
+    })
+    const nd = screen.getByRole('link', { name: 'Export NDJSON' })
+    expect(nd.getAttribute('href')).toMatch(/^\/api\/events\/export\/\?.*format=ndjson/)
+    expect(nd.hasAttribute('download')).toBe(true)
+  })
+
+  it('appends the next page with the cursor, and hides Load more at the end', async () => {
+    const first = [storedEvent({ id: 3, element_id: 'button_3' }), storedEvent({ id: 2, element_id: 'button_2' })]
+    const second = [storedEvent({ id: 1, element_id: 'button_1' })]
+    const calls = stubFetch(({ url }) =>
+      query(url).cursor === 'c-2' ? json({ events: second, next_cursor: null }) : json({ events: first, next_cursor: 'c-2' }),
+    )
+    const user = userEvent.setup()
+    const opened: string[] = []
+    render(<ExplorerView onOpenTimeline={(id) => opened.push(id)} />)
+    const table = await screen.findByRole('table', { name: 'Events, newest first' })
+    await within(table).findByText('button_3')
+    await user.click(screen.getByRole('button', { name: 'Load more' }))
+    await within(table).findByText('button_1')
+    expect(query(calls[1].url)).toEqual({ limit: '50', cursor: 'c-2' })
+    const rows = within(table).getAllByRole('row').slice(1)
+    expect(rows.map((r) => within(r).getAllByRole('cell')[3].textContent)).toEqual(['button_3', 'button_2', 'button_1'])
+    expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull()
+    await user.click(within(rows[2]).getByRole('button', { name: /^Timeline/ }))
+    expect(opened).toEqual([second[0].event_id])
+  })
+
+  it('converts datetime-local values to RFC 3339', () => {
+    expect(localToRFC3339('')).toBeUndefined()
+    expect(localToRFC3339('nonsense')).toBeUndefined()
+    expect(localToRFC3339('2026-11-25T10:00')).toBe(new Date('2026-11-25T10:00').toISOString())
+  })
+})

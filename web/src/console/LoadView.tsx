@@ -1,0 +1,313 @@
+import { useId, useState } from 'react'
+import { ApiError, startLoad, stopLoad } from '../api/client'
+import type { LoadRequest, LoadRun } from '../api/types'
+import { Panel } from '../components/Panel'
+import { clockTime, count } from '../format'
+import { useLoad } from './usePolling'
+import { AdminTokenInput, BUTTON, BUTTON_SECONDARY, ErrorText, errorMessage, INPUT, LABEL } from './ui'
+
+/** The event types of the generated mix and their default weights (the seed's demo traffic). */
+export const MIX_TYPES: readonly { type: string; weight: number }[] = [
+  { type: 'page_view', weight: 40 },
+  { type: 'button_click', weight: 35 },
+  { type: 'form_submit', weight: 12 },
+  { type: 'user_login', weight: 5 },
+  { type: 'api_call', weight: 8 },
+]
+
+interface FormState {
+  rate: string
+  duration: string
+  failure: string
+  delay: string
+  mix: Record<string, string>
+}
+
+const INITIAL: FormState = {
+  rate: '100',
+  duration: '10',
+  failure: '0',
+  delay: '0',
+  mix: Object.fromEntries(MIX_TYPES.map((m) => [m.type, String(m.weight)])),
+}
+
+type NumberKey = 'rate' | 'duration' | 'failure' | 'delay'
+
+const NUMBER_FIELDS: { key: NumberKey; label: string; min: number; max: number; step?: 'any' }[] = [
+  { key: 'rate', label: 'Events per second', min: 1, max: 50_000 },
+  { key: 'duration', label: 'Duration (s)', min: 1, max: 3600 },
+  { key: 'failure', label: 'Failure share (%)', min: 0, max: 100, step: 'any' },
+  { key: 'delay', label: 'Delay share (%)', min: 0, max: 100, step: 'any' },
+]
+
+type Errors = Partial<Record<NumberKey | 'mix', string>>
+
+function num(s: string): number {
+  return s.trim() === '' ? Number.NaN : Number(s)
+}
+
+/** Checks the form and returns the request body, or the problems by field. */
+export function validateLoad(f: FormState): { req: LoadRequest } | { errors: Errors } {
+  const errors: Errors = {}
+  const rate = num(f.rate)
+  const duration = num(f.duration)
+  const failure = num(f.failure)
+  const delay = num(f.delay)
+  if (!Number.isInteger(rate) || rate < 1 || rate > 50_000) errors.rate = 'A whole number from 1 to 50000.'
+  if (!Number.isInteger(duration) || duration < 1 || duration > 3600) errors.duration = 'A whole number of seconds from 1 to 3600.'
+  if (!(failure >= 0 && failure <= 100)) errors.failure = 'A percentage from 0 to 100.'
+  if (!(delay >= 0 && delay <= 100)) errors.delay = 'A percentage from 0 to 100.'
+  const mix: Record<string, number> = {}
+  let sum = 0
+  for (const { type } of MIX_TYPES) {
+    const w = num(f.mix[type] ?? '')
+    if (!(w >= 0)) {
+      errors.mix = `The weight of ${type} must be a number, 0 or more.`
+      break
+    }
+    if (w > 0) mix[type] = w
+    sum += w
+  }
+  if (errors.mix === undefined && sum <= 0) errors.mix = 'At least one weight must be above 0.'
+  if (Object.keys(errors).length > 0) return { errors }
+  return {
+    req: {
+      events_per_second: rate,
+      duration_seconds: duration,
+      failure_rate: failure / 100,
+      delay_rate: delay / 100,
+      mix,
+    },
+  }
+}
+
+function Field({
+  id,
+  label,
+  value,
+  error,
+  onChange,
+  min,
+  max,
+  step,
+}: {
+  id: string
+  label: string
+  value: string
+  error?: string
+  onChange: (v: string) => void
+  min: number
+  max?: number
+  step?: number | 'any'
+}) {
+  return (
+    <div className="flex flex-col gap-1">
+      <label htmlFor={id} className={LABEL}>
+        {label}
+      </label>
+      <input
+        id={id}
+        type="number"
+        inputMode="decimal"
+        min={min}
+        max={max}
+        step={step}
+        className={`${INPUT} w-32`}
+        value={value}
+        aria-invalid={error !== undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      {error && (
+        <span id={`${id}-error`} className="text-[11px] text-red-700 dark:text-red-300">
+          {error}
+        </span>
+      )}
+    </div>
+  )
+}
+
+function RunStatus({ run }: { run: LoadRun }) {
+  const pct = Math.round(Math.min(1, Math.max(0, run.progress)) * 100)
+  const items: [string, string][] = [
+    ['Status', run.status],
+    ['Sent', count(run.sent)],
+    ['Acked', count(run.acked)],
+    ['Failed', count(run.failed)],
+    ['Target', count(run.target)],
+    ['Throughput', `${run.current_rate.toFixed(0)} events/s`],
+    ['Started', clockTime(run.started_at)],
+    ['Ends', clockTime(run.ends_at)],
+  ]
+  return (
+    <div className="flex flex-col gap-3">
+      <div>
+        <div className="mb-1 flex justify-between text-xs">
+          <span id="load-progress-label">
+            Run {run.id.slice(0, 8)}: {run.events_per_second} events/s for {run.duration_seconds} s
+          </span>
+          <span>{pct}%</span>
+        </div>
+        <div
+          role="progressbar"
+          aria-labelledby="load-progress-label"
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={pct}
+          aria-valuetext={`${pct}% (${count(run.acked)} of ${count(run.target)} acknowledged)`}
+          className="h-3 w-full overflow-hidden rounded-full bg-slate-200 dark:bg-slate-800"
+        >
+          <div
+            className={`h-full transition-[width] ${run.status === 'failed' ? 'bg-red-500' : run.status === 'running' ? 'bg-blue-600' : 'bg-green-600'}`}
+            style={{ width: `${pct}%` }}
+          />
+        </div>
+      </div>
+      <dl aria-label="Load run" className="grid grid-cols-2 gap-3 sm:grid-cols-4">
+        {items.map(([k, v]) => (
+          <div key={k}>
+            <dt className="text-[11px] text-slate-500 dark:text-slate-400">{k}</dt>
+            <dd className="text-sm font-medium tabular-nums">{v}</dd>
+          </div>
+        ))}
+      </dl>
+      {run.error && <ErrorText>The run failed: {run.error}</ErrorText>}
+    </div>
+  )
+}
+
+interface Props {
+  runningPollMs?: number
+  idlePollMs?: number
+}
+
+/** Generated load runs: a form to start one, its progress and live throughput, and Stop. */
+export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
+  const id = useId()
+  const load = useLoad(runningPollMs, idlePollMs)
+  const [form, setForm] = useState<FormState>(INITIAL)
+  const [errors, setErrors] = useState<Errors>({})
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const [started, setStarted] = useState<LoadRun | null>(null)
+
+  // The newest of the polled state and the answer to our own start/stop.
+  const polled = load.data !== null && load.data.status !== 'idle' ? load.data : null
+  const run = started !== null && (polled === null || polled.id !== started.id || started.sent > polled.sent) ? started : polled
+  const running = run?.status === 'running'
+
+  const start = async (e: React.FormEvent) => {
+    e.preventDefault()
+    const v = validateLoad(form)
+    if ('errors' in v) {
+      setErrors(v.errors)
+      return
+    }
+    setErrors({})
+    setBusy(true)
+    setError(null)
+    try {
+      setStarted(await startLoad(v.req))
+      load.refresh()
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        setError('A load run is already going: wait for it to finish or stop it first.')
+        load.refresh()
+      } else {
+        setError(errorMessage(err))
+      }
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const stop = async () => {
+    setBusy(true)
+    setError(null)
+    try {
+      setStarted(await stopLoad())
+      load.refresh()
+    } catch (err) {
+      setError(errorMessage(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const set = (k: NumberKey) => (v: string) => setForm((f) => ({ ...f, [k]: v }))
+
+  return (
+    <div className="flex flex-col gap-6">
+      <Panel title="Load Run">
+        <form onSubmit={(e) => void start(e)} aria-label="Start a load run" noValidate className="flex flex-col gap-4">
+          <div className="flex flex-wrap gap-4">
+            {NUMBER_FIELDS.map((f) => (
+              <Field
+                key={f.key}
+                id={`${id}-${f.key}`}
+                label={f.label}
+                value={form[f.key]}
+                error={errors[f.key]}
+                onChange={set(f.key)}
+                min={f.min}
+                max={f.max}
+                step={f.step}
+              />
+            ))}
+          </div>
+          <fieldset className="flex flex-wrap gap-4" aria-describedby={errors.mix ? `${id}-mix-error` : undefined}>
+            <legend className={`${LABEL} mb-1`}>Mix (relative weight per event type)</legend>
+            {MIX_TYPES.map(({ type }) => (
+              <div key={type} className="flex flex-col gap-1">
+                <label htmlFor={`${id}-mix-${type}`} className="text-xs text-slate-600 dark:text-slate-400">
+                  {type}
+                </label>
+                <input
+                  id={`${id}-mix-${type}`}
+                  type="number"
+                  min={0}
+                  step="any"
+                  className={`${INPUT} w-24`}
+                  value={form.mix[type] ?? ''}
+                  aria-invalid={errors.mix !== undefined}
+                  onChange={(e) => setForm((f) => ({ ...f, mix: { ...f.mix, [type]: e.target.value } }))}
+                />
+              </div>
+            ))}
+            {errors.mix && (
+              <span id={`${id}-mix-error`} className="w-full text-[11px] text-red-700 dark:text-red-300">
+                {errors.mix}
+              </span>
+            )}
+          </fieldset>
+          <div className="flex flex-wrap items-end gap-4">
+            <AdminTokenInput />
+            <div className="flex gap-2">
+              <button type="submit" className={BUTTON} disabled={busy || running}>
+                Start
+              </button>
+              <button type="button" className={BUTTON_SECONDARY} disabled={busy || !running} onClick={() => void stop()}>
+                Stop
+              </button>
+            </div>
+          </div>
+        </form>
+        {error && (
+          <div className="mt-3">
+            <ErrorText>{error}</ErrorText>
+          </div>
+        )}
+      </Panel>
+      <Panel title="Progress">
+        {load.error && <ErrorText>Could not load the run state: {load.error}</ErrorText>}
+        {run === null ? (
+          <p className="text-sm text-slate-500 dark:text-slate-400">
+            {load.data === null && !load.error ? 'Loading…' : 'No load run yet.'}
+          </p>
+        ) : (
+          <RunStatus run={run} />
+        )}
+      </Panel>
+    </div>
+  )
+}

@@ -1,0 +1,95 @@
+import { render, screen, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { useState } from 'react'
+import { describe, expect, it } from 'vitest'
+import { message, storedEvent } from '../test/fixtures'
+import { json, stubFetch } from '../test/fetch'
+import { TimelineDialog } from './TimelineDialog'
+
+const timeline = {
+  message: message({
+    event_id: 'ev-5',
+    element_id: 'button_5',
+    status: 'dead_lettered',
+    partition: 2,
+    offset: 41,
+    retries: 3,
+    error: 'simulated failure',
+    completed_at: '2026-11-25T10:00:03.500Z',
+  }),
+  event: storedEvent({ event_id: 'ev-5', element_id: 'button_5' }),
+  stages: [
+    { stage: 'produced', at: '2026-11-25T10:00:00.000Z' },
+    { stage: 'fetched', at: '2026-11-25T10:00:00.010Z' },
+    { stage: 'started', at: '2026-11-25T10:00:00.011Z' },
+    { stage: 'attempt_failed', at: '2026-11-25T10:00:00.020Z', detail: 'attempt 1: simulated failure' },
+    { stage: 'retry_scheduled', at: '2026-11-25T10:00:00.020Z', detail: 'next attempt at 10:00:00.520' },
+    { stage: 'dead_lettered', at: '2026-11-25T10:00:03.500Z', detail: 'user_events.dlq/0/4' },
+  ],
+}
+
+function Opener() {
+  const [open, setOpen] = useState(false)
+  return (
+    <>
+      <button type="button" onClick={() => setOpen(true)}>
+        Open
+      </button>
+      {open && <TimelineDialog eventId="ev-5" onClose={() => setOpen(false)} />}
+    </>
+  )
+}
+
+describe('TimelineDialog', () => {
+  it('renders the stages in order with partition, offset and outcome', async () => {
+    const calls = stubFetch(() => json(timeline))
+    render(<TimelineDialog eventId="ev-5" onClose={() => {}} />)
+    const dialog = screen.getByRole('dialog', { name: 'Message timeline' })
+    const stages = await within(dialog).findByRole('list', { name: 'Stages' })
+    expect(calls[0].url).toBe('/api/messages/ev-5/')
+    const items = within(stages).getAllByRole('listitem')
+    expect(items.map((i) => i.textContent?.split(/\d\d:/)[0])).toEqual([
+      'Produced',
+      'Fetched',
+      'Started',
+      'Attempt failed',
+      'Next attempt due',
+      'Dead-lettered',
+    ])
+    expect(items[3].textContent).toContain('attempt 1: simulated failure')
+    expect(items[4].textContent).toContain('next attempt at 10:00:00.520')
+    expect(items[0].querySelector('time')?.textContent).toMatch(/\.000$/)
+    const facts = within(dialog).getByLabelText('Message').textContent
+    expect(facts).toContain('Outcomedead_lettered')
+    expect(facts).toContain('Partition2')
+    expect(facts).toContain('Offset41')
+    expect(facts).toContain('Retries3')
+    expect(dialog.textContent).toContain('Error: simulated failure')
+  })
+
+  it('shows the server error for an unknown message', async () => {
+    stubFetch(() => json({ error: 'no message with event_id nope' }, 404))
+    render(<TimelineDialog eventId="nope" onClose={() => {}} />)
+    expect((await screen.findByRole('alert')).textContent).toContain('no message with event_id nope')
+  })
+
+  it('traps focus, closes on Esc and gives focus back to the opener', async () => {
+    stubFetch(() => json(timeline))
+    const user = userEvent.setup()
+    render(<Opener />)
+    const opener = screen.getByRole('button', { name: 'Open' })
+    await user.click(opener)
+    const dialog = screen.getByRole('dialog')
+    await within(dialog).findByRole('list', { name: 'Stages' })
+    const close = within(dialog).getByRole('button', { name: 'Close' })
+    expect(document.activeElement).toBe(close)
+    await user.tab()
+    expect(dialog.contains(document.activeElement)).toBe(true)
+    await user.tab({ shift: true })
+    await user.tab({ shift: true })
+    expect(dialog.contains(document.activeElement)).toBe(true)
+    await user.keyboard('{Escape}')
+    expect(screen.queryByRole('dialog')).toBeNull()
+    expect(document.activeElement).toBe(opener)
+  })
+})
