@@ -41,7 +41,8 @@ type HubConfig struct {
 	// SendQueue is the number of frames a client may have waiting (64).
 	SendQueue int
 	// FlushInterval is the batching period of events and queue updates
-	// (100 ms); StatsInterval the least time between stats_update frames
+	// (50 ms, at most 20 frames a second; a change after a quiet period is
+	// sent at once); StatsInterval the least time between stats_update frames
 	// (500 ms).
 	FlushInterval time.Duration
 	StatsInterval time.Duration
@@ -70,7 +71,7 @@ func (c *HubConfig) defaults() {
 	setDefault(&c.InitialMessages, 50)
 	setDefault(&c.SendQueue, 64)
 	setDefault(&c.BusBuffer, 8192)
-	setDur(&c.FlushInterval, 100*time.Millisecond)
+	setDur(&c.FlushInterval, 50*time.Millisecond)
 	setDur(&c.StatsInterval, 500*time.Millisecond)
 	setDur(&c.WriteTimeout, 5*time.Second)
 	setDur(&c.ResyncCooldown, 10*time.Second)
@@ -218,8 +219,19 @@ func (h *Hub) Clients() int {
 func (h *Hub) Run(ctx context.Context) error {
 	defer h.unsubscribe()
 	changes := h.changes
-	flushT := time.NewTicker(h.cfg.FlushInterval)
+	// Flushes are throttled on the leading edge: a change that arrives when
+	// the last flush is at least FlushInterval old goes out at once (a lone
+	// click reaches dashboards without waiting for a tick); changes that
+	// arrive sooner wait for the rest of the interval and go out together.
+	flushT := time.NewTimer(time.Hour)
+	flushT.Stop()
 	defer flushT.Stop()
+	armed := false
+	var lastFlush time.Time
+	flush := func(p *pending) {
+		h.flush(p)
+		lastFlush = time.Now()
+	}
 	statsT := time.NewTicker(h.cfg.StatsInterval)
 	defer statsT.Stop()
 
@@ -239,8 +251,18 @@ func (h *Hub) Run(ctx context.Context) error {
 				h.stats.Apply(c)
 			}
 			p.add(c)
+			if armed {
+				continue
+			}
+			if wait := h.cfg.FlushInterval - time.Since(lastFlush); wait > 0 {
+				flushT.Reset(wait)
+				armed = true
+			} else {
+				flush(&p)
+			}
 		case <-flushT.C:
-			h.flush(&p)
+			armed = false
+			flush(&p)
 		case <-statsT.C:
 			if h.stats == nil || h.Clients() == 0 {
 				continue
