@@ -260,7 +260,7 @@ func TestTopicsRoundTrip(t *testing.T) {
 
 	code, out, _ = pulse(t, append([]string{"produce", "--mode", "batch", "--batch-size", "7", "--topic", "orders"}, bs...)...)
 	if code != 0 {
-		t.Fatalf("produce: exit %d", code)
+		t.Fatalf("produce: exit %d\n%s", code, out)
 	}
 	// The seed's --action spelling works too.
 	code, out, stderr = pulse(t, append([]string{"topics", "--action", "describe", "--topic", "orders", "--consumer-group", "g"}, bs...)...)

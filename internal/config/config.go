@@ -60,6 +60,9 @@ type Config struct {
 
 	// Simulate honours the events' delay_seconds and should_fail fields.
 	Simulate bool
+	// IngestRate is the HTTP ingest requests per second allowed per
+	// client IP; 0 disables the limit.
+	IngestRate int
 }
 
 // KafkaSecurity is the SASL and TLS setup for a real cluster.
@@ -96,6 +99,7 @@ func Default() Config {
 		LogLevel:          "info",
 		Compression:       "snappy",
 		Simulate:          true,
+		IngestRate:        50,
 	}
 }
 
@@ -277,6 +281,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetentionMaxAge < 0 {
 		bad("--retention-max-age must not be negative")
+	}
+	if c.IngestRate < 0 {
+		bad("--ingest-rate must not be negative")
 	}
 	if c.RetentionMaxRows < 0 {
 		bad("--retention-max-rows must not be negative")

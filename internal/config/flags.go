@@ -48,6 +48,7 @@ const (
 	RetentionMaxAge
 	RetentionMaxRows
 	Simulate
+	IngestRate
 	numKeys
 )
 
@@ -99,13 +100,15 @@ func settings() [numKeys]setting {
 		KafkaSASLPassword: {"kafka-sasl-password", []string{"KAFKA_SASL_PASSWORD"}, "SASL password", strField(func(c *Config) *string { return &c.Kafka.SASLPassword })},
 		KafkaTLS:          {"kafka-tls", []string{"KAFKA_TLS"}, "connect to Kafka with TLS", boolField(func(c *Config) *bool { return &c.Kafka.TLS })},
 		KafkaTLSCA:        {"kafka-tls-ca", []string{"KAFKA_TLS_CA"}, "PEM file of the CA that signed the brokers' certificates", strField(func(c *Config) *string { return &c.Kafka.TLSCA })},
-		KafkaTLSCert:      {"kafka-tls-cert", []string{"KAFKA_TLS_CERT"}, "PEM client certificate", strField(func(c *Config) *string { return &c.Kafka.TLSCert })},
-		KafkaTLSKey:       {"kafka-tls-key", []string{"KAFKA_TLS_KEY"}, "PEM client key", strField(func(c *Config) *string { return &c.Kafka.TLSKey })},
+		KafkaTLSCert:      {"kafka-tls-cert", []string{"KAFKA_TLS_CERT"}, "PEM certificate: the client's (the broker's own for pulse broker)", strField(func(c *Config) *string { return &c.Kafka.TLSCert })},
+		KafkaTLSKey:       {"kafka-tls-key", []string{"KAFKA_TLS_KEY"}, "PEM key of --kafka-tls-cert", strField(func(c *Config) *string { return &c.Kafka.TLSKey })},
 		KafkaTLSInsecureSkipVerify: {"kafka-tls-insecure-skip-verify", []string{"KAFKA_TLS_INSECURE_SKIP_VERIFY"}, "do not verify the brokers' certificates (testing only)",
 			boolField(func(c *Config) *bool { return &c.Kafka.TLSInsecureSkipVerify })},
 		RetentionMaxAge:  {"retention-max-age", []string{"PULSE_RETENTION_MAX_AGE"}, "delete stored events older than this (0: keep)", durField(func(c *Config) *time.Duration { return &c.RetentionMaxAge })},
 		RetentionMaxRows: {"retention-max-rows", []string{"PULSE_RETENTION_MAX_ROWS"}, "keep at most this many stored events (0: no limit)", int64Field(func(c *Config) *int64 { return &c.RetentionMaxRows })},
 		Simulate:         {"simulate", []string{"PULSE_SIMULATE"}, "honour the events' delay_seconds and should_fail", boolField(func(c *Config) *bool { return &c.Simulate })},
+		IngestRate: {"ingest-rate", []string{"PULSE_INGEST_RATE"}, "HTTP ingest requests per second allowed per client IP, bursts of twice that (0: no limit); a batch counts once",
+			intField(func(c *Config) *int { return &c.IngestRate })},
 	}
 }
 
@@ -129,7 +132,6 @@ type FlagSet struct {
 	defs    map[Key]string
 	fromEnv map[Key]string // the variable that set a key
 	summary string
-	extra   []string // flag names registered directly, shown after settings
 }
 
 // NewFlagSet returns a FlagSet for the subcommand name that fills cfg.

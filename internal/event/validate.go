@@ -80,6 +80,11 @@ func Decode(data []byte) (Event, error) {
 	if len(data) == 0 || data[0] != '{' {
 		return Event{}, invalid("", "invalid JSON: expected an object")
 	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and store an
+	// altered value; refuse it instead, naming the field.
+	if !utf8.Valid(data) {
+		return Event{}, invalid(invalidUTF8Field(data), "is not valid UTF-8")
+	}
 	var w wire
 	if err := json.Unmarshal(data, &w); err != nil {
 		var te *json.UnmarshalTypeError
@@ -126,6 +131,21 @@ func Decode(data []byte) (Event, error) {
 		return Event{}, err
 	}
 	return e, nil
+}
+
+// invalidUTF8Field names the top-level field whose value holds invalid
+// UTF-8, or "" when it is a key or the structure itself.
+func invalidUTF8Field(data []byte) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		return ""
+	}
+	for name, raw := range fields {
+		if !utf8.Valid(raw) {
+			return name
+		}
+	}
+	return ""
 }
 
 func jsonKind(k string) string {

@@ -85,6 +85,7 @@ func TestDecodeRejectsNamingTheField(t *testing.T) {
 		{"user_id too long", `{"user_id":"` + long + `","event_type":"page_view"}`, "user_id"},
 		{"element_id too long", `{"user_id":"u","event_type":"page_view","element_id":"` + long + `"}`, "element_id"},
 		{"control character", `{"user_id":"u\u0000","event_type":"page_view"}`, "user_id"},
+		{"invalid UTF-8", "{\"user_id\":\"u\xff\xfe\",\"event_type\":\"page_view\"}", "user_id"},
 		{"bad timestamp", `{"user_id":"u","event_type":"page_view","timestamp":"yesterday"}`, "timestamp"},
 		{"properties not an object", `{"user_id":"u","event_type":"page_view","properties":[1]}`, "properties"},
 		{"properties too deep", deep, "properties"},

@@ -608,7 +608,10 @@ func (h *Hub) send(c *client, f frame) bool {
 	if f.data == nil {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, h.cfg.WriteTimeout)
+	// Not c.ctx: cancelling a write in progress makes the library drop the
+	// connection, and a client stopped for shutdown or slowness must still
+	// get its close frame once this frame is out. WriteTimeout bounds it.
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.WriteTimeout)
 	defer cancel()
 	if err := c.conn.Write(ctx, websocket.MessageText, f.data); err != nil {
 		// The write timing out means a client too slow to take one

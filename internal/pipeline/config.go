@@ -28,6 +28,12 @@ const (
 	DefaultMaxInFlight    = 50000
 	DefaultCommitInterval = 500 * time.Millisecond
 	DefaultDrainTimeout   = 5 * time.Second
+	// DefaultSessionTimeout is how long the group waits for a silent
+	// member before giving its partitions to the others.
+	DefaultSessionTimeout = 10 * time.Second
+	// DefaultRebalanceTimeout bounds how long members may take to rejoin
+	// during a rebalance.
+	DefaultRebalanceTimeout = 10 * time.Second
 )
 
 // Config configures one consumer-group member. Zero fields take the
@@ -69,6 +75,11 @@ type Config struct {
 	// for in-flight records; what is still unfinished then is abandoned
 	// uncommitted and redelivered later.
 	DrainTimeout time.Duration
+	// SessionTimeout and RebalanceTimeout are the group membership
+	// timeouts; RebalanceTimeout must exceed DrainTimeout, which bounds a
+	// revoke's flush.
+	SessionTimeout   time.Duration
+	RebalanceTimeout time.Duration
 
 	// IgnoreSimulation makes the member ignore the events' delay_seconds
 	// and should_fail fields. By default they are honoured, as in the seed.
@@ -123,6 +134,15 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = DefaultSessionTimeout
+	}
+	if cfg.RebalanceTimeout <= 0 {
+		cfg.RebalanceTimeout = DefaultRebalanceTimeout
+	}
+	if cfg.RebalanceTimeout <= cfg.DrainTimeout {
+		return cfg, fmt.Errorf("pipeline config: rebalance timeout %s must exceed the drain timeout %s", cfg.RebalanceTimeout, cfg.DrainTimeout)
 	}
 	if cfg.Topic == cfg.DLQTopic {
 		return cfg, fmt.Errorf("pipeline config: DLQ topic %q is the consumed topic", cfg.DLQTopic)

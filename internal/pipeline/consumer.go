@@ -152,6 +152,12 @@ func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*C
 		kgo.DisableAutoCommit(),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.BlockRebalanceOnPoll(),
+		// Kafka's defaults (45 s session, 60 s rebalance) leave a killed
+		// member's partitions unread for most of a minute and, under
+		// repeated kills, stall the group; the pipeline's revoke work is
+		// bounded by DrainTimeout, well inside these.
+		kgo.SessionTimeout(cfg.SessionTimeout),
+		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
 		kgo.FetchMaxWait(100*time.Millisecond),
 		kgo.OnPartitionsAssigned(c.onAssigned),
 		kgo.OnPartitionsRevoked(c.onRevoked),

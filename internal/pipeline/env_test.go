@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -399,15 +398,6 @@ func (s *flakySink) Write(ctx context.Context, batch []store.Record) ([]bool, er
 		return nil, errors.New("disk full (test)")
 	}
 	return s.Sink.Write(ctx, batch)
-}
-
-func sortedKeys[M ~map[int32]V, V any](m M) []int32 {
-	ks := make([]int32, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 // metricValue reads a counter or gauge.

@@ -262,6 +262,7 @@ func (s *Server) newHTTP() error {
 	srv := api.New(api.Config{
 		AllowedOrigins: s.cfg.Origins(),
 		AdminToken:     s.cfg.AdminToken,
+		IngestRate:     float64(s.cfg.IngestRate),
 		Loopback:       ip != nil && ip.IsLoopback(),
 	}, deps, s.log, s.reg)
 	s.http = &http.Server{

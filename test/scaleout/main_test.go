@@ -194,19 +194,6 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// wait waits up to timeout for the process to exit by itself and returns
-// its error (nil for exit status 0).
-func (p *proc) wait(timeout time.Duration) error {
-	p.t.Helper()
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(timeout):
-		p.t.Fatalf("%s still running after %s", p.name, timeout)
-		return nil
-	}
-}
-
 // output returns everything the process printed so far.
 func (p *proc) output() string { return strings.Join(p.out.snapshot(), "\n") }
 
