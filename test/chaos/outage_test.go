@@ -1,0 +1,288 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pulse-dev/pulse/internal/kafka"
+)
+
+// outage is how long the tests take a dependency away.
+func outage() time.Duration {
+	if long() {
+		return 30 * time.Second
+	}
+	return 10 * time.Second
+}
+
+// pgSchema creates a fresh schema in the shared test database, dropped
+// when the test ends, and returns its name.
+func pgSchema(t *testing.T) string {
+	t.Helper()
+	ctx := ctxT(t, 30*time.Second)
+	name := fmt.Sprintf("chaos_%d", time.Now().UnixNano())
+	conn, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	if err != nil {
+		t.Fatalf("connect to PostgreSQL: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+		if err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// committedSum is the sum of the group's committed offsets on the events
+// topic (-1 partitions count as 0).
+func committedSum(ctx context.Context, addr, group string) (int64, error) {
+	cfg := kafkaConfig(addr)
+	a, err := kafka.NewAdmin(cfg, nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer a.Close()
+	gl, err := a.GroupLag(ctx, group, cfg.Topic)
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, p := range gl.Partitions {
+		if p.CommittedOffset > 0 {
+			sum += p.CommittedOffset
+		}
+	}
+	return sum, nil
+}
+
+// TestDatabaseOutageUnderLoad cuts every connection between `pulse serve`
+// and PostgreSQL, and refuses new ones, for a while under load: health
+// turns 503 and back to 200, the group commits nothing while the database
+// is away, and afterwards every acknowledged event is stored exactly once.
+func TestDatabaseOutageUnderLoad(t *testing.T) {
+	schema := pgSchema(t)
+	px := startProxy(t, "127.0.0.1:5432")
+	dbURL := "postgres://postgres@" + px.Addr() + "/test?sslmode=disable&search_path=" + schema
+	direct := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&search_path=" + schema
+	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	s := startServe(t, t.TempDir(), httpAddr, brokerAddr, "--database-url", dbURL)
+	group := "dashboard_consumer_group"
+	rate := 300
+	l := startLoad(t, brokerAddr, loadConfig{Rate: rate, Seed: 13})
+	l.waitAcked(t, rate, 30*time.Second)
+	ctx := ctxT(t, 3*time.Minute)
+
+	px.cut()
+	cutAt := time.Now()
+	waitFor(t, 20*time.Second, "health 503 while the database is away", func() error {
+		code, err := s.health()
+		if err != nil {
+			return err
+		}
+		if code != 503 {
+			return fmt.Errorf("health %d", code)
+		}
+		return nil
+	})
+	to503 := time.Since(cutAt)
+	// Commits of batches stored before the cut may still land; after a
+	// short settling time the committed offsets must not move.
+	waitFor(t, 10*time.Second, "commits settle", func() error {
+		if time.Since(cutAt) < 2*time.Second {
+			return fmt.Errorf("settling")
+		}
+		return nil
+	})
+	before, err := committedSum(ctx, brokerAddr, group)
+	if err != nil {
+		t.Fatalf("committed offsets: %v", err)
+	}
+	_, ackedBefore, _ := l.counts()
+	// The outage lasts its full length; health is polled meanwhile.
+	waitFor(t, outage()+10*time.Second, "the outage to last", func() error {
+		if s.exited() {
+			t.Fatalf("serve exited during the database outage: %v", s.err)
+		}
+		if code, err := s.health(); err == nil && code != 503 {
+			t.Errorf("health %d during the outage", code)
+		}
+		if d := time.Since(cutAt); d < outage() {
+			return fmt.Errorf("down for %v", d.Round(time.Second))
+		}
+		return nil
+	})
+	after, err := committedSum(ctx, brokerAddr, group)
+	if err != nil {
+		t.Fatalf("committed offsets: %v", err)
+	}
+	_, ackedDuring, _ := l.counts()
+	if after != before {
+		t.Errorf("the group committed %d offsets while the database was away", after-before)
+	}
+	px.restore()
+	restoredAt := time.Now()
+	waitFor(t, 60*time.Second, "health 200 after the database is back", func() error {
+		code, err := s.health()
+		if err != nil {
+			return err
+		}
+		if code != 200 {
+			return fmt.Errorf("health %d", code)
+		}
+		return nil
+	})
+	to200 := time.Since(restoredAt)
+	l.waitAcked(t, ackedDuring+rate, 30*time.Second)
+	l.stop()
+	v := waitExactlyOnce(t, brokerAddr, group, direct, l.ackedIDs(), 120*time.Second)
+	t.Logf("database outage of %v at %d events/s: health 503 after %v, 200 again %v after the restore; %d events acknowledged during the outage, committed offsets unchanged (%d); %v; drained %v after the load stopped",
+		outage(), rate, to503.Round(10*time.Millisecond), to200.Round(10*time.Millisecond), ackedDuring-ackedBefore, after, v, time.Since(l.stopped).Round(100*time.Millisecond))
+}
+
+// wsFrame is the part of a WebSocket frame the tests read.
+type wsFrame struct {
+	Type   string            `json:"type"`
+	Event  map[string]any    `json:"event"`
+	Events []json.RawMessage `json:"events"`
+}
+
+// countNewEvents reads frames from c until ctx ends and sends the number
+// of events each new_event or new_events frame carried.
+func countNewEvents(ctx context.Context, c *websocket.Conn, out chan<- int) {
+	defer close(out)
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		var f wsFrame
+		if json.Unmarshal(data, &f) != nil {
+			continue
+		}
+		switch f.Type {
+		case "new_event":
+			out <- 1
+		case "new_events":
+			out <- len(f.Events)
+		}
+	}
+}
+
+// TestRedisOutageUnderLoad cuts `pulse serve` off Redis (its live-update
+// bus) under load: storing is unaffected, and live updates reach a
+// WebSocket client again once Redis is back.
+func TestRedisOutageUnderLoad(t *testing.T) {
+	px := startProxy(t, "127.0.0.1:6379")
+	dir := t.TempDir()
+	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	// A topic of its own names the Redis channel, so that other tests
+	// sharing the Redis server publish elsewhere.
+	topic := fmt.Sprintf("chaos_redis_%d", time.Now().UnixNano())
+	s := startServe(t, dir, httpAddr, brokerAddr, "--redis-url", "redis://"+px.Addr()+"/0", "--topic", topic)
+	rate := 200
+	l := startLoad(t, brokerAddr, loadConfig{Rate: rate, Seed: 17, Topic: topic})
+	ctx := ctxT(t, 3*time.Minute)
+
+	dial := func() (chan int, func()) {
+		wctx, cancel := context.WithCancel(ctx)
+		c, _, err := websocket.Dial(wctx, "ws://"+httpAddr+"/ws/events/", nil)
+		if err != nil {
+			cancel()
+			t.Fatalf("dial WebSocket: %v", err)
+		}
+		c.SetReadLimit(16 << 20)
+		ch := make(chan int, 1024)
+		done := make(chan struct{})
+		go func() {
+			countNewEvents(wctx, c, ch)
+			close(done)
+		}()
+		return ch, func() {
+			cancel()
+			c.CloseNow()
+			<-done
+		}
+	}
+	live := func(ch chan int, n int, timeout time.Duration) error {
+		deadline := time.After(timeout)
+		got := 0
+		for got < n {
+			select {
+			case k, ok := <-ch:
+				if !ok {
+					return fmt.Errorf("WebSocket closed after %d live events", got)
+				}
+				got += k
+			case <-deadline:
+				return fmt.Errorf("%d of %d live events within %v", got, n, timeout)
+			}
+		}
+		return nil
+	}
+	ch, closeWS := dial()
+	if err := live(ch, 50, 30*time.Second); err != nil {
+		t.Fatalf("before the outage: %v", err)
+	}
+	closeWS()
+
+	px.cut()
+	cutAt := time.Now()
+	_, ackedAtCut, _ := l.counts()
+	waitFor(t, outage()+10*time.Second, "the Redis outage to last", func() error {
+		if s.exited() {
+			t.Fatalf("serve exited during the Redis outage: %v", s.err)
+		}
+		if d := time.Since(cutAt); d < outage() {
+			return fmt.Errorf("down for %v", d.Round(time.Second))
+		}
+		return nil
+	})
+	// Storage went on without Redis: what was acknowledged during the
+	// outage is stored.
+	_, ackedDuring, _ := l.counts()
+	waitFor(t, 30*time.Second, "events stored during the Redis outage", func() error {
+		stored, err := storedIDs(ctx, filepath.Join(dir, "pulse.db"), "events")
+		if err != nil {
+			return err
+		}
+		if len(stored) < ackedDuring {
+			return fmt.Errorf("%d stored of %d acknowledged", len(stored), ackedDuring)
+		}
+		return nil
+	})
+	px.restore()
+	restoredAt := time.Now()
+	var resumed time.Duration
+	waitFor(t, 60*time.Second, "live updates after Redis is back", func() error {
+		ch, closeWS := dial()
+		defer closeWS()
+		if err := live(ch, 20, 5*time.Second); err != nil {
+			return err
+		}
+		resumed = time.Since(restoredAt)
+		return nil
+	})
+	l.stop()
+	v := waitExactlyOnceTopic(t, brokerAddr, topic, "dashboard_consumer_group", filepath.Join(dir, "pulse.db"), l.ackedIDs(), 60*time.Second)
+	t.Logf("Redis outage of %v at %d events/s: %d events acknowledged and stored during it; live updates back %v after the restore; %v",
+		outage(), rate, ackedDuring-ackedAtCut, resumed.Round(10*time.Millisecond), v)
+}

@@ -1,0 +1,219 @@
+package chaos
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// request sends method to url with headers and body and returns the
+// response with its body read.
+func request(t *testing.T, method, url, body string, headers ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	c := http.Client{Timeout: 15 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestNoSecretsInLogs runs serve with a password in the database URL and
+// a Kafka SASL password, drives some traffic and a failing login, and
+// checks that neither password appears anywhere in its output.
+func TestNoSecretsInLogs(t *testing.T) {
+	const dbPassword, saslPassword = "s3cr3t-pw", "kafka-s3cr3t-pw"
+	schema := pgSchema(t)
+	dbURL := "postgres://postgres:" + dbPassword + "@127.0.0.1:5432/test?sslmode=disable&search_path=" + schema
+	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	s := startServe(t, t.TempDir(), httpAddr, brokerAddr, "--database-url", dbURL,
+		"--kafka-sasl-mechanism", "PLAIN", "--kafka-sasl-username", "pulse", "--kafka-sasl-password", saslPassword,
+		"--log-level", "debug")
+	base := "http://" + httpAddr
+	for _, path := range []string{"/api/health/", "/api/events/latest/", "/api/queue/stats/", "/api/consumer_metrics/"} {
+		request(t, "GET", base+path, "")
+	}
+	resp, body := request(t, "POST", base+"/api/events/create/", `{"user_id":"u1","event_type":"page_view","element_id":"b"}`, "Content-Type", "application/json")
+	if resp.StatusCode != 201 {
+		t.Errorf("create: %d %s", resp.StatusCode, body)
+	}
+	// A client with the wrong SASL password makes the broker log a
+	// failed authentication.
+	probe := startProc(t, "produce with a wrong password", "produce", "--bootstrap-servers", brokerAddr,
+		"--kafka-sasl-mechanism", "PLAIN", "--kafka-sasl-username", "pulse", "--kafka-sasl-password", "wrong-"+saslPassword,
+		"--mode", "batch", "--batch-size", "1")
+	waitFor(t, 30*time.Second, "the failing producer to exit", func() error {
+		if !probe.exited() {
+			return fmt.Errorf("running")
+		}
+		return nil
+	})
+	if err := s.stop(); err != nil {
+		t.Errorf("serve did not stop cleanly: %v", err)
+	}
+	out := s.logs() + probe.logs()
+	for _, secret := range []string{dbPassword, saslPassword} {
+		if n := strings.Count(out, secret); n > 0 {
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, secret) {
+					t.Errorf("secret %q in the logs: %s", secret, trim(line))
+				}
+			}
+		}
+	}
+	if !strings.Contains(s.logs(), "store open") {
+		t.Errorf("the log does not show the store opening; was the run real?\n%s", tail(s.logs(), 20))
+	}
+	if !strings.Contains(s.logs(), "127.0.0.1:5432") {
+		t.Errorf("the log never names the database; the check would prove nothing")
+	}
+	t.Logf("%d lines of serve and producer logs checked for 2 secrets", strings.Count(out, "\n"))
+}
+
+// TestSecurityHeadersCORSAndOrigin checks, on a real serve, the UI's
+// security headers, the CORS allow list and the WebSocket Origin check.
+func TestSecurityHeadersCORSAndOrigin(t *testing.T) {
+	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	startServe(t, t.TempDir(), httpAddr, brokerAddr, "--allowed-hosts", "https://dash.example.com")
+	base := "http://" + httpAddr
+
+	resp, _ := request(t, "GET", base+"/", "")
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+	} {
+		if got := resp.Header.Get(h); !strings.Contains(got, want) {
+			t.Errorf("GET /: %s = %q, want it to contain %q", h, got, want)
+		}
+	}
+
+	resp, _ = request(t, "GET", base+"/api/health/", "", "Origin", "https://dash.example.com")
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://dash.example.com" {
+		t.Errorf("allowed origin: Access-Control-Allow-Origin %q", got)
+	}
+	resp, _ = request(t, "GET", base+"/api/health/", "", "Origin", "https://evil.example.net")
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("foreign origin: Access-Control-Allow-Origin %q", got)
+	}
+	resp, _ = request(t, "OPTIONS", base+"/api/events/create/", "", "Origin", "https://evil.example.net", "Access-Control-Request-Method", "POST")
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("foreign preflight: Access-Control-Allow-Origin %q", got)
+	}
+
+	ctx := ctxT(t, 30*time.Second)
+	dial := func(origin string) (int, error) {
+		h := http.Header{}
+		h.Set("Origin", origin)
+		c, resp, err := websocket.Dial(ctx, "ws://"+httpAddr+"/ws/events/", &websocket.DialOptions{HTTPHeader: h})
+		if err == nil {
+			c.CloseNow()
+			return 101, nil
+		}
+		if resp != nil {
+			return resp.StatusCode, err
+		}
+		return 0, err
+	}
+	if code, err := dial("https://dash.example.com"); code != 101 {
+		t.Errorf("WebSocket from an allowed origin: %d %v", code, err)
+	}
+	if code, err := dial("http://" + httpAddr); code != 101 {
+		t.Errorf("WebSocket from the server's own origin: %d %v", code, err)
+	}
+	if code, _ := dial("https://evil.example.net"); code != 403 {
+		t.Errorf("WebSocket from a foreign origin: %d, want 403", code)
+	}
+}
+
+// nonLoopbackAddr is an address on this machine that is not loopback,
+// for a server that must behave as if reachable from the network.
+func nonLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	return "0.0.0.0:" + port
+}
+
+// TestAdminTokenBeyondLoopback checks the admin guard on real servers:
+// on loopback without a token admin routes work; on 0.0.0.0 without a
+// token they are refused; with a token they need it.
+func TestAdminTokenBeyondLoopback(t *testing.T) {
+	const token = "chaos-admin-token"
+	admin := func(base string, headers ...string) int {
+		resp, _ := request(t, "DELETE", base+"/api/load/", "", headers...)
+		return resp.StatusCode
+	}
+	loop := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t))
+	if code := admin("http://" + loop.http); code == 401 || code == 403 {
+		t.Errorf("loopback without a token: admin route answered %d", code)
+	}
+	loop.stop()
+
+	open := nonLoopbackAddr(t)
+	_, port, _ := net.SplitHostPort(open)
+	bare := startServe(t, t.TempDir(), open, freeAddr(t))
+	bare.http = "127.0.0.1:" + port
+	if code := admin("http://" + bare.http); code != 403 {
+		t.Errorf("0.0.0.0 without a token: admin route answered %d, want 403", code)
+	}
+	bare.stop()
+
+	open = nonLoopbackAddr(t)
+	_, port, _ = net.SplitHostPort(open)
+	guarded := startServe(t, t.TempDir(), open, freeAddr(t), "--admin-token", token)
+	base := "http://127.0.0.1:" + port
+	if code := admin(base); code != 401 {
+		t.Errorf("no token: %d, want 401", code)
+	}
+	if code := admin(base, "Authorization", "Bearer wrong"); code != 401 {
+		t.Errorf("wrong token: %d, want 401", code)
+	}
+	if code := admin(base, "Authorization", "Bearer "+token); code == 401 || code == 403 {
+		t.Errorf("right token: %d", code)
+	}
+	if strings.Contains(guarded.logs(), token) {
+		t.Errorf("the admin token appears in the logs")
+	}
+}
+
+// TestIngestRateLimit sends a burst of ingest requests from one client to
+// a real serve: past the per-client limit it answers 429 with Retry-After.
+func TestIngestRateLimit(t *testing.T) {
+	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t))
+	base := "http://" + s.http
+	var limited *http.Response
+	for i := range 500 {
+		resp, _ := request(t, "POST", base+"/api/events/create/",
+			fmt.Sprintf(`{"user_id":"u%d","event_type":"page_view"}`, i), "Content-Type", "application/json")
+		if resp.StatusCode == 429 {
+			limited = resp
+			break
+		}
+	}
+	if limited == nil {
+		t.Fatalf("500 ingest requests in a row from one client were never rate limited (SPEC 13 asks for a per-client limit with 429 and Retry-After)")
+	}
+	if limited.Header.Get("Retry-After") == "" {
+		t.Errorf("429 without Retry-After")
+	}
+}
