@@ -30,8 +30,11 @@ $(UI_STAMP): $(WEB)/node_modules/.package-lock.json $(UI_SRCS)
 ## test: vet, Go tests with -race, UI component tests, the browser end-to-end test
 test: lint test-go test-web test-e2e
 
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
 test-go:

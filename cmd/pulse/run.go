@@ -25,6 +25,7 @@ func commands() []command {
 		{"consume", "run one consumer group member that stores events", runConsume},
 		{"topics", "create, list, describe or delete topics", runTopics},
 		{"broker", "run only the embedded Kafka-protocol broker", runBroker},
+		{"bench", "measure throughput, latency, growth, HTTP ingest, fan-out and memory on this machine", runBench},
 		{"version", "print version, commit and Go version", runVersion},
 	}
 }

@@ -1,0 +1,230 @@
+// Package bench is Pulse's performance measurement: `pulse bench` (and
+// `make bench`) runs every scenario of the performance issue in one
+// process against in-process servers on loopback, bounded in time, and
+// writes a Markdown and a JSON report. Each figure carries its load shape
+// and, where it depends on one, its ratio to the machine limit measured in
+// the same run.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"time"
+)
+
+// DefaultPostgresURL is the database the benchmark uses when reachable.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// Plan sizes every scenario. FullPlan and QuickPlan are the two the
+// command runs; tests use tiny ones.
+type Plan struct {
+	Mode string `json:"mode"`
+	// Reps is how many times each headline figure is measured.
+	Reps int `json:"reps"`
+
+	// LimitRows records (event + processing-log row) per raw insert run.
+	LimitRows int `json:"limit_rows"`
+	// LimitBatch is the raw insert batch size.
+	LimitBatch int `json:"limit_batch"`
+	// LimitRecords are produced, then consumed, per raw broker run.
+	LimitRecords int `json:"limit_records"`
+
+	// Backlog is the number of events preloaded into the topic before
+	// the consumers start, to measure the pipeline's drain capacity.
+	Backlog int `json:"backlog"`
+	// Step is how long one offered rate is held when checking that lag
+	// stays bounded; Steps bounds the search.
+	Step  time.Duration `json:"step_ns"`
+	Steps int           `json:"steps"`
+
+	// LatencyRate is held for LatencyDuration (after a warm-up).
+	LatencyRate     float64       `json:"latency_rate"`
+	LatencyDuration time.Duration `json:"latency_duration_ns"`
+
+	// GrowthRows are preloaded for the growth scenario.
+	GrowthRows int `json:"growth_rows"`
+	// EndpointRequests per dashboard endpoint, sequential.
+	EndpointRequests int `json:"endpoint_requests"`
+
+	// HTTPDuration per HTTP ingest measurement, with HTTPClients
+	// concurrent keep-alive clients for single events and BatchClients for
+	// batches of BatchSize.
+	HTTPDuration time.Duration `json:"http_duration_ns"`
+	HTTPClients  int           `json:"http_clients"`
+	BatchClients int           `json:"batch_clients"`
+	BatchSize    int           `json:"batch_size"`
+
+	// FanoutClients WebSocket clients watch FanoutRate events/s for
+	// FanoutDuration.
+	FanoutClients  int           `json:"fanout_clients"`
+	FanoutRate     float64       `json:"fanout_rate"`
+	FanoutDuration time.Duration `json:"fanout_duration_ns"`
+
+	// MemoryRate is held for MemoryDuration while RSS is sampled.
+	MemoryRate     float64       `json:"memory_rate"`
+	MemoryDuration time.Duration `json:"memory_duration_ns"`
+}
+
+// FullPlan is `pulse bench`: about ten minutes on two cores.
+func FullPlan(rows int) Plan {
+	if rows <= 0 {
+		rows = 5_000_000
+	}
+	return Plan{
+		Mode: "full", Reps: 3,
+		LimitRows: 200_000, LimitBatch: 1000, LimitRecords: 300_000,
+		Backlog: 200_000, Step: 15 * time.Second, Steps: 3,
+		LatencyRate: 1000, LatencyDuration: 20 * time.Second,
+		GrowthRows: rows, EndpointRequests: 300,
+		HTTPDuration: 10 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
+		FanoutClients: 1000, FanoutRate: 5000, FanoutDuration: 20 * time.Second,
+		MemoryRate: 5000, MemoryDuration: 2 * time.Minute,
+	}
+}
+
+// QuickPlan is `pulse bench --quick`: under two minutes.
+func QuickPlan(rows int) Plan {
+	if rows <= 0 {
+		rows = 200_000
+	}
+	return Plan{
+		Mode: "quick", Reps: 1,
+		LimitRows: 50_000, LimitBatch: 1000, LimitRecords: 100_000,
+		Backlog: 60_000, Step: 4 * time.Second, Steps: 2,
+		LatencyRate: 1000, LatencyDuration: 5 * time.Second,
+		GrowthRows: rows, EndpointRequests: 100,
+		HTTPDuration: 3 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
+		FanoutClients: 100, FanoutRate: 5000, FanoutDuration: 5 * time.Second,
+		MemoryRate: 5000, MemoryDuration: 20 * time.Second,
+	}
+}
+
+// Config says what to run and where to write.
+type Config struct {
+	Plan Plan
+	// OutDir receives report.md and report.json; empty writes nothing.
+	OutDir string
+	// WorkDir holds the databases and broker logs of the runs, removed
+	// at the end (a temporary directory when empty).
+	WorkDir string
+	// PostgresURL is the PostgreSQL server to measure; unreachable or
+	// empty skips the PostgreSQL figures with a note.
+	PostgresURL string
+	// CPUProfile, when set, receives a pprof CPU profile of the
+	// sustained SQLite run.
+	CPUProfile string
+	// Progress receives one line per step; nil is silent.
+	Progress io.Writer
+}
+
+// runner carries one benchmark run.
+type runner struct {
+	cfg  Config
+	plan Plan
+	log  *slog.Logger
+	work string
+	rep  *Report
+	// pg is the PostgreSQL URL when reachable.
+	pg string
+}
+
+// Run measures every scenario and writes the report. A scenario that
+// fails is recorded in the report's notes and the others still run; the
+// error joins their failures.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Plan.Reps <= 0 {
+		return nil, errors.New("bench: plan has no repetitions")
+	}
+	work := cfg.WorkDir
+	if work == "" {
+		d, err := os.MkdirTemp("", "pulse-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("bench: work directory: %w", err)
+		}
+		work = d
+		defer os.RemoveAll(d)
+	}
+	r := &runner{cfg: cfg, plan: cfg.Plan, log: log.With("component", "bench"), work: work,
+		rep: &Report{Date: time.Now().UTC(), Machine: machine(), Plan: cfg.Plan}}
+	start := time.Now()
+
+	r.pg = r.probePostgres(ctx)
+	var errs []error
+	for _, sc := range []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"limits", r.limits},
+		{"sustained", r.sustained},
+		{"latency", r.latency},
+		{"growth", r.growth},
+		{"http", r.http},
+		{"fanout", r.fanout},
+		{"memory", r.memory},
+	} {
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		t := time.Now()
+		r.progress("%s: start", sc.name)
+		if err := sc.fn(ctx); err != nil {
+			err = fmt.Errorf("%s: %w", sc.name, err)
+			r.note("Scenario %s failed: %v", sc.name, err)
+			errs = append(errs, err)
+		}
+		r.progress("%s: done in %.1fs", sc.name, time.Since(t).Seconds())
+	}
+	r.rep.Elapsed = time.Since(start).Round(time.Second).String()
+	r.rep.Machine.LoadEnd = loadavg()
+	r.rep.Headline = r.headline()
+	if cfg.OutDir != "" {
+		if err := r.rep.write(cfg.OutDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return r.rep, errors.Join(errs...)
+}
+
+func (r *runner) progress(format string, args ...any) {
+	if r.cfg.Progress != nil {
+		fmt.Fprintf(r.cfg.Progress, "bench: "+format+"\n", args...)
+	}
+}
+
+func (r *runner) note(format string, args ...any) {
+	r.rep.Notes = append(r.rep.Notes, fmt.Sprintf(format, args...))
+}
+
+// dir makes a fresh run directory.
+func (r *runner) dir(name string) (string, error) { return tempDir(r.work, name) }
+
+// withProfile runs fn under the CPU profiler when one is configured.
+func (r *runner) withProfile(fn func() error) error {
+	if r.cfg.CPUProfile == "" {
+		return fn()
+	}
+	if err := os.MkdirAll(filepath.Dir(r.cfg.CPUProfile), 0o750); err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	f, err := os.Create(r.cfg.CPUProfile)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	err = fn()
+	pprof.StopCPUProfile()
+	return err
+}

@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/store/sqlite"
+)
+
+// Growth compares the assembly on an empty database and on a large one.
+type Growth struct {
+	Rows int `json:"rows"`
+	// PreloadRate is how fast the rows went in (store.Write, big batches).
+	PreloadRate float64 `json:"preload_records_per_s"`
+	Empty       Sized   `json:"empty"`
+	Loaded      Sized   `json:"loaded"`
+	// Ratio is the loaded capacity over the empty one.
+	Ratio float64 `json:"capacity_ratio_loaded_to_empty"`
+	Shape string  `json:"shape"`
+}
+
+// Sized is what one database size gives.
+type Sized struct {
+	Capacity  Spread             `json:"capacity_events_per_s"`
+	Endpoints map[string]Latency `json:"endpoints"`
+}
+
+// dashboardEndpoints are what the dashboard polls.
+var dashboardEndpoints = []string{"/api/events/latest/", "/api/queue/stats/", "/api/metrics/"}
+
+func (r *runner) growth(ctx context.Context) error {
+	p := r.plan
+	pl, err := newPool(4096, 0)
+	if err != nil {
+		return err
+	}
+	g := &Growth{Rows: p.GrowthRows}
+	emptyDir, err := r.dir("growth-empty")
+	if err != nil {
+		return err
+	}
+	loadedDir, err := r.dir("growth-loaded")
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(loadedDir, "pulse.db"), sqlite.Options{}, r.log)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	_, err = insertRate(ctx, db, p.GrowthRows, 10_000)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("preload %d rows: %w", p.GrowthRows, err)
+	}
+	g.PreloadRate = float64(p.GrowthRows) / time.Since(start).Seconds()
+	r.progress("growth: preloaded %d rows at %.0f records/s", p.GrowthRows, g.PreloadRate)
+
+	for _, side := range []struct {
+		name string
+		dir  string
+		out  *Sized
+	}{{"empty", emptyDir, &g.Empty}, {"loaded", loadedDir, &g.Loaded}} {
+		var caps []float64
+		for i := range p.Reps {
+			// Each run continues on the same database: the loaded one
+			// keeps its rows, the empty one grows by a backlog a run.
+			in, c, err := r.drainIn(ctx, side.dir, "", pl, p.Backlog)
+			if err != nil {
+				return err
+			}
+			caps = append(caps, c)
+			r.progress("growth %s: drain run %d: %.0f events/s", side.name, i+1, c)
+			if i == p.Reps-1 {
+				side.out.Endpoints, err = r.endpoints(ctx, in, p.EndpointRequests)
+			}
+			if serr := in.stop(); err == nil {
+				err = serr
+			}
+			if err != nil {
+				return err
+			}
+		}
+		side.out.Capacity = spread(caps)
+	}
+	g.Ratio = ratio(g.Loaded.Capacity.Median, g.Empty.Capacity.Median)
+	g.Shape = fmt.Sprintf("SQLite; loaded: %d rows written before the server starts (store.Write, batches of 10,000); capacity as in the sustained scenario (backlog of %d, median of %d, each run on the same database); endpoints: %d sequential keep-alive GETs each after the drain, server idle", p.GrowthRows, p.Backlog, p.Reps, p.EndpointRequests)
+	r.rep.Growth = g
+	return nil
+}
+
+// endpoints times n sequential GETs of each dashboard endpoint.
+func (r *runner) endpoints(ctx context.Context, in *instance, n int) (map[string]Latency, error) {
+	out := make(map[string]Latency, len(dashboardEndpoints))
+	for _, path := range dashboardEndpoints {
+		d := make([]time.Duration, 0, n)
+		for range n {
+			t := time.Now()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.url(path), nil)
+			if err != nil {
+				return nil, fmt.Errorf("GET %s: %w", path, err)
+			}
+			resp, err := in.client.Do(req)
+			if err != nil {
+				return nil, fmt.Errorf("GET %s: %w", path, err)
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				return nil, fmt.Errorf("GET %s: status %d, %v", path, resp.StatusCode, err)
+			}
+			d = append(d, time.Since(t))
+		}
+		out[path] = latency(d)
+	}
+	return out, nil
+}

@@ -1,0 +1,302 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Sustained is the end-to-end throughput of one store behind the whole
+// assembly.
+type Sustained struct {
+	Store string `json:"store"`
+	// Capacity is the drain rate of a preloaded backlog, events/s, timed
+	// from 10% to 100% stored so the group's join is not counted.
+	Capacity Spread `json:"capacity_events_per_s"`
+	// Sustained is the highest offered rate held for a whole step with
+	// the lag bounded.
+	Sustained float64 `json:"sustained_events_per_s"`
+	Steps     []Step  `json:"steps"`
+	// InsertLimit is the raw insert rate of the same store in this run;
+	// the ratios are to it.
+	InsertLimit       float64 `json:"insert_limit_records_per_s"`
+	SustainedRatio    float64 `json:"sustained_ratio_to_insert_limit"`
+	CapacityRatio     float64 `json:"capacity_ratio_to_insert_limit"`
+	Shape             string  `json:"shape"`
+	ProfileWrittenTo  string  `json:"profile,omitempty"`
+	EventBytes        int     `json:"event_bytes"`
+	StoredAtEndOfRuns int64   `json:"stored_at_end"`
+	// MeanBatch and MeanWriteMS are the pipeline's store writes on the
+	// last run's server: records per write and milliseconds per write.
+	MeanBatch   float64 `json:"mean_store_batch_records"`
+	MeanWriteMS float64 `json:"mean_store_write_ms"`
+}
+
+// Step is one offered rate held for a while.
+type Step struct {
+	Offered  float64 `json:"offered_events_per_s"`
+	Achieved float64 `json:"stored_events_per_s"`
+	// Lag is produced-and-acknowledged minus stored, at the end of the
+	// step and at its worst.
+	LagEnd  int64 `json:"lag_end"`
+	LagMax  int64 `json:"lag_max"`
+	Bounded bool  `json:"bounded"`
+}
+
+func (r *runner) sustained(ctx context.Context) error {
+	if err := r.sustainedOn(ctx, "sqlite", ""); err != nil {
+		return err
+	}
+	if r.pg == "" {
+		return nil
+	}
+	return r.sustainedOn(ctx, "postgres", r.pg)
+}
+
+// sustainedOn measures one store: Reps drains of a backlog, then offered
+// rates around the median capacity on the last run's server.
+func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
+	p := r.plan
+	pl, err := newPool(4096, 0)
+	if err != nil {
+		return err
+	}
+	res := Sustained{Store: name, EventBytes: pl.bytes}
+	switch name {
+	case "sqlite":
+		res.InsertLimit = r.rep.Limits.SQLiteInsert.Median
+	case "postgres":
+		if r.rep.Limits.PostgresInsert != nil {
+			res.InsertLimit = r.rep.Limits.PostgresInsert.Median
+		}
+	}
+	var caps []float64
+	var last *instance
+	var drop func()
+	defer func() {
+		if last != nil {
+			if err := last.stop(); err != nil {
+				r.note("%s: stopping the sustained-run server: %v", name, err)
+			}
+		}
+		if drop != nil {
+			drop()
+		}
+	}()
+	for i := range p.Reps {
+		if last != nil {
+			if err := last.stop(); err != nil {
+				return err
+			}
+			last = nil
+		}
+		if drop != nil {
+			drop()
+			drop = nil
+		}
+		dbURL := ""
+		if pgURL != "" {
+			var schema string
+			if schema, drop, err = r.freshSchema(ctx); err != nil {
+				return err
+			}
+			dbURL = withSearchPath(pgURL, schema)
+		}
+		in, c, err := r.drain(ctx, name, dbURL, pl, p.Backlog)
+		if err != nil {
+			return err
+		}
+		last = in
+		caps = append(caps, c)
+		r.progress("sustained %s: drain run %d: %.0f events/s", name, i+1, c)
+	}
+	res.Capacity = spread(caps)
+
+	// Search: 90% of capacity first; 100% when that held, else down by
+	// 15% of capacity a step until one holds.
+	capacity := res.Capacity.Median
+	var base int64
+	if base, err = last.stored(ctx); err != nil {
+		return err
+	}
+	l, err := newLoader(last.BrokerAddr(), r.log)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	run := func() error {
+		factor, failed := 0.9, false
+		for range p.Steps {
+			st, err := r.step(ctx, last, l, pl, base, capacity*factor)
+			if err != nil {
+				return err
+			}
+			res.Steps = append(res.Steps, st)
+			r.progress("sustained %s: offered %.0f/s, stored %.0f/s, lag end %d max %d, bounded %v",
+				name, st.Offered, st.Achieved, st.LagEnd, st.LagMax, st.Bounded)
+			if base, err = last.stored(ctx); err != nil {
+				return err
+			}
+			switch {
+			case st.Bounded:
+				res.Sustained = max(res.Sustained, st.Offered)
+				if failed || factor >= 1 {
+					return nil
+				}
+				factor = 1
+			case res.Sustained > 0 || factor <= 0.3:
+				return nil
+			default:
+				failed = true
+				factor -= 0.15
+			}
+		}
+		return nil
+	}
+	if name == "sqlite" && r.cfg.CPUProfile != "" {
+		err = r.withProfile(run)
+		res.ProfileWrittenTo = r.cfg.CPUProfile
+	} else {
+		err = run()
+	}
+	if err != nil {
+		return err
+	}
+	res.StoredAtEndOfRuns = base
+	res.MeanBatch = last.histogramMean("store_batch_records")
+	res.MeanWriteMS = 1000 * last.histogramMean("store_write_duration_seconds")
+	res.SustainedRatio = ratio(res.Sustained, res.InsertLimit)
+	res.CapacityRatio = ratio(res.Capacity.Median, res.InsertLimit)
+	res.Shape = fmt.Sprintf("in-process `pulse serve` (embedded broker, 3 partitions, 3 consumer-group members, %s, simulation off); capacity: a backlog of %d generated events (%d bytes each, no event_id: derived per record) drained from 10%% to 100%% stored, median of %d; sustained: offered rate held %s per step through Pulse's producer (acks=all, snappy, 5 ms linger), lag = acknowledged − stored, bounded when at the end of the step it is at most max(¼ s of traffic, 5000) and the stored rate over the step is at least 95%% of the offered one", name, p.Backlog, pl.bytes, p.Reps, p.Step)
+	r.rep.Sustained = append(r.rep.Sustained, res)
+	return nil
+}
+
+// drain starts a server whose topic already holds backlog events and
+// times how fast it stores them. The server keeps running for the caller.
+func (r *runner) drain(ctx context.Context, name, dbURL string, pl *pool, backlog int) (*instance, float64, error) {
+	dir, err := r.dir("sustained-" + name)
+	if err != nil {
+		return nil, 0, err
+	}
+	return r.drainIn(ctx, dir, dbURL, pl, backlog)
+}
+
+func (r *runner) drainIn(ctx context.Context, dir, dbURL string, pl *pool, backlog int) (*instance, float64, error) {
+	in, err := startServer(ctx, dir, serverOpts{databaseURL: dbURL, consumers: 3, before: func(addr string) error {
+		l, err := newLoader(addr, r.log)
+		if err != nil {
+			return err
+		}
+		defer l.close()
+		for i := range backlog {
+			l.send(ctx, pl.record(int64(i)))
+		}
+		return l.waitAcked(ctx, int64(backlog), 2*time.Minute)
+	}}, r.log)
+	if err != nil {
+		return nil, 0, err
+	}
+	start, err := in.stored(ctx)
+	if err != nil {
+		in.stop()
+		return nil, 0, err
+	}
+	target := start + int64(backlog)
+	from := start + int64(backlog)/10
+	within := 10 * time.Minute
+	if err := in.waitStored(ctx, from, within); err != nil {
+		in.stop()
+		return nil, 0, err
+	}
+	t := time.Now()
+	n, err := in.stored(ctx)
+	if err != nil {
+		in.stop()
+		return nil, 0, err
+	}
+	if n >= target {
+		// Drained between two polls: time it from the start of the
+		// consumers instead, join included.
+		return in, float64(backlog) / max(t.Sub(in.started).Seconds(), 1e-3), nil
+	}
+	if err := in.waitStored(ctx, target, within); err != nil {
+		in.stop()
+		return nil, 0, err
+	}
+	return in, float64(target-n) / max(time.Since(t).Seconds(), 1e-3), nil
+}
+
+// step offers rate for the plan's step and samples the lag.
+func (r *runner) step(ctx context.Context, in *instance, l *loader, pl *pool, base int64, rate float64) (Step, error) {
+	st := Step{Offered: rate}
+	acked0 := l.acked()
+	sctx, cancel := context.WithCancel(ctx)
+	sent := make(chan error, 1)
+	go func() {
+		_, err := l.paced(sctx, rate, r.plan.Step, func(i int64, _ time.Time) (*kgo.Record, error) { return pl.record(i), nil })
+		sent <- err
+	}()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	start := time.Now()
+	var perr error
+	var lastStored int64
+loop:
+	for {
+		select {
+		case perr = <-sent:
+			break loop
+		case <-t.C:
+			s, err := in.stored(ctx)
+			if err != nil {
+				cancel()
+				<-sent
+				return st, err
+			}
+			lastStored = s
+			st.LagMax = max(st.LagMax, (l.acked()-acked0)-(s-base))
+		}
+	}
+	cancel()
+	if perr != nil {
+		return st, perr
+	}
+	elapsed := time.Since(start)
+	s, err := in.stored(ctx)
+	if err != nil {
+		return st, err
+	}
+	lastStored = s
+	st.LagEnd = max(0, (l.acked()-acked0)-(lastStored-base))
+	st.LagMax = max(st.LagMax, st.LagEnd)
+	st.Achieved = float64(lastStored-base) / elapsed.Seconds()
+	// Bounded: what is left at the end is at most a quarter second of
+	// traffic (or a few write batches at low rates), and the store kept up
+	// with the offered rate over the step.
+	st.Bounded = float64(st.LagEnd) <= max(rate/4, 5000) && st.Achieved >= 0.95*rate
+	// Let the next step start from an empty queue.
+	sentN := int64(rate * r.plan.Step.Seconds())
+	if err := l.waitAcked(ctx, acked0+sentN, time.Minute); err != nil {
+		return st, err
+	}
+	if err := in.waitStored(ctx, base+(l.acked()-acked0), 5*time.Minute); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// withSearchPath puts Pulse's tables of a PostgreSQL URL into schema.
+func withSearchPath(raw, schema string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
