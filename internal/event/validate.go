@@ -2,6 +2,8 @@ package event
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -282,18 +284,39 @@ func ParseTime(s string) (time.Time, error) {
 // given time as timestamp.
 func (e *Event) Normalize(now time.Time) {
 	if e.EventID == "" {
-		e.EventID = uuid.NewString()
+		e.EventID = NewID()
 	}
 	if e.Timestamp.IsZero() {
 		e.Timestamp = now.UTC()
 	}
 }
 
-// idNamespace scopes derived ids so they never collide with random ones.
-var idNamespace = uuid.MustParse("6f1c2b1e-9d3a-4c5e-8f7a-2b4d6e8f0a1c")
+// NewID returns a new event_id: a version 7 UUID, whose time-ordered
+// prefix makes consecutive ids land next to each other in the store's
+// unique index instead of on random pages (random ids cost most of a
+// batch's commit, and more as the table grows).
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		// NewV7 fails only when the system's random source does.
+		return uuid.NewString()
+	}
+	return id.String()
+}
 
-// DerivedID is the event_id of a Kafka record that carries none: a name-based
-// UUID of its coordinates, so a redelivery of the record gets the same id.
+// DerivedID is the event_id of a Kafka record that carries none, built from
+// its coordinates so that a redelivery of the record gets the same id. It
+// is a version 8 UUID laid out to sort by offset within a partition, for
+// the same index locality as NewID: 4 bytes of a hash of the topic, the
+// partition, then the offset.
 func DerivedID(topic string, partition int32, offset int64) string {
-	return uuid.NewSHA1(idNamespace, fmt.Appendf(nil, "%s/%d/%d", topic, partition, offset)).String()
+	h := sha1.Sum([]byte(topic))
+	var b [16]byte
+	copy(b[0:4], h[0:4])
+	binary.BigEndian.PutUint16(b[4:6], uint16(partition))
+	b[6] = 0x80 | byte(partition>>16)&0x0f // version 8, then 4 more partition bits
+	b[7] = byte(partition >> 20)
+	binary.BigEndian.PutUint64(b[8:16], uint64(offset))
+	b[8] = 0x80 | b[8]&0x3f // RFC 9562 variant; offsets stay below 2^62
+	return uuid.UUID(b).String()
 }

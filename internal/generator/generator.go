@@ -289,13 +289,19 @@ func (g *Generator) pickType() string {
 }
 
 func (g *Generator) newSession(u *user) {
-	u.session = "sess_" + g.uuid()[:18]
+	u.session = "sess_" + g.randomID()
 	u.remaining = 5 + g.rng.IntN(60)
 	u.page = g.byPath["/home"]
 }
 
-// uuid draws a version 4 UUID from the generator's source, so a seeded
-// run repeats its event ids too.
+// randomID is 13 hex digits from the generator's source.
+func (g *Generator) randomID() string {
+	return fmt.Sprintf("%013x", g.rng.Uint64()>>12)
+}
+
+// uuid draws a version 7 UUID: the time from Config.Now, the rest from the
+// generator's source, so a seeded run with a fixed clock repeats its ids
+// and generated events are time-ordered like the ones Pulse makes.
 func (g *Generator) uuid() string {
 	var b [16]byte
 	for i := 0; i < 16; i += 8 {
@@ -304,7 +310,11 @@ func (g *Generator) uuid() string {
 			b[i+j] = byte(v >> (8 * j))
 		}
 	}
-	b[6] = b[6]&0x0f | 0x40
+	ms := uint64(g.cfg.Now().UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (8 * (5 - i)))
+	}
+	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
 	return uuid.UUID(b).String()
 }

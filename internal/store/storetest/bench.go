@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -28,7 +26,7 @@ func BenchmarkWrite(b *testing.B, s store.Store) {
 	for n := 0; b.Loop(); n++ {
 		b.StopTimer()
 		for i := range batch {
-			id := uuid.NewString()
+			id := event.NewID()
 			typ := types[i%len(types)]
 			started := now.Add(time.Duration(i) * time.Millisecond)
 			done := started.Add(3 * time.Millisecond)
