@@ -208,6 +208,25 @@ func (r *runner) note(format string, args ...any) {
 // dir makes a fresh run directory.
 func (r *runner) dir(name string) (string, error) { return tempDir(r.work, name) }
 
+// serve starts a fresh in-process server for the scenario name. The stop
+// it returns notes a failure to stop in the report instead of failing the
+// scenario, whose figures are already taken.
+func (r *runner) serve(ctx context.Context, name string, o serverOpts) (*instance, func(), error) {
+	dir, err := r.dir(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := startServer(ctx, dir, o, r.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, func() {
+		if err := in.stop(); err != nil {
+			r.note("%s: stopping the server: %v", name, err)
+		}
+	}, nil
+}
+
 // withProfile runs fn under the CPU profiler when one is configured.
 func (r *runner) withProfile(fn func() error) error {
 	if r.cfg.CPUProfile == "" {

@@ -64,19 +64,11 @@ func perClient(v []int64) PerClient {
 
 func (r *runner) fanout(ctx context.Context) error {
 	p := r.plan
-	dir, err := r.dir("fanout")
+	in, stop, err := r.serve(ctx, "fanout", serverOpts{consumers: 3})
 	if err != nil {
 		return err
 	}
-	in, err := startServer(ctx, dir, serverOpts{consumers: 3}, r.log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := in.stop(); err != nil {
-			r.note("fanout: stopping the server: %v", err)
-		}
-	}()
+	defer stop()
 	// One client in ten records latencies: enough samples, bounded memory.
 	every := max(1, p.FanoutClients/100)
 	rctx, cancel := context.WithCancel(ctx)

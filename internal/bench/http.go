@@ -27,21 +27,13 @@ type HTTPResult struct {
 
 func (r *runner) http(ctx context.Context) error {
 	p := r.plan
-	dir, err := r.dir("http")
-	if err != nil {
-		return err
-	}
 	// No consumers: this measures ingest into Kafka alone, so the store
 	// does not take the CPU the HTTP path is measured on.
-	in, err := startServer(ctx, dir, serverOpts{consumers: 0}, r.log)
+	in, stop, err := r.serve(ctx, "http", serverOpts{consumers: 0})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := in.stop(); err != nil {
-			r.note("http: stopping the server: %v", err)
-		}
-	}()
+	defer stop()
 	gen := generator.New(generator.Config{Seed: 11})
 	one := gen.Next()
 	one.EventID = ""

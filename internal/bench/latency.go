@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -27,30 +26,16 @@ type LatencyResult struct {
 
 func (r *runner) latency(ctx context.Context) error {
 	p := r.plan
-	dir, err := r.dir("latency")
+	in, stop, err := r.serve(ctx, "latency", serverOpts{consumers: 3})
 	if err != nil {
 		return err
 	}
-	in, err := startServer(ctx, dir, serverOpts{consumers: 3}, r.log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := in.stop(); err != nil {
-			r.note("latency: stopping the server: %v", err)
-		}
-	}()
+	defer stop()
 	c, err := dialWS(ctx, in, true)
 	if err != nil {
 		return err
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { c.read(rctx) })
-	defer func() {
-		cancel()
-		wg.Wait()
-	}()
+	defer c.readInBackground(ctx)()
 	l, err := newLoader(in.BrokerAddr(), r.log)
 	if err != nil {
 		return err

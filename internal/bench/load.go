@@ -323,6 +323,18 @@ type wsFrame struct {
 }
 
 // read consumes frames until the connection ends.
+// readInBackground reads frames until the returned stop is called, which
+// waits for the reader to end.
+func (c *wsClient) readInBackground(ctx context.Context) (stop func()) {
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { c.read(rctx) })
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
 func (c *wsClient) read(ctx context.Context) {
 	for {
 		_, data, err := c.conn.Read(ctx)

@@ -30,31 +30,17 @@ type Memory struct {
 
 func (r *runner) memory(ctx context.Context) error {
 	p := r.plan
-	dir, err := r.dir("memory")
+	in, stop, err := r.serve(ctx, "memory", serverOpts{consumers: 3})
 	if err != nil {
 		return err
 	}
-	in, err := startServer(ctx, dir, serverOpts{consumers: 3}, r.log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := in.stop(); err != nil {
-			r.note("memory: stopping the server: %v", err)
-		}
-	}()
+	defer stop()
 	// A dashboard is open, as in real use.
 	c, err := dialWS(ctx, in, false)
 	if err != nil {
 		return err
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { c.read(rctx) })
-	defer func() {
-		cancel()
-		wg.Wait()
-	}()
+	defer c.readInBackground(ctx)()
 	pl, err := newPool(4096, 0)
 	if err != nil {
 		return err

@@ -301,18 +301,15 @@ func redactURLError(err error) error {
 	return err
 }
 
-// RedactURL hides the password of a URL: postgres://user:***@host/db.
-// Text that does not parse as a URL with credentials is returned as is.
+// RedactURL hides the password of a URL (postgres://user:xxxxx@host/db, as
+// url.URL.Redacted writes it). Text that does not parse as a URL is
+// returned as is.
 func RedactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil {
 		return s
 	}
-	if _, ok := u.User.Password(); !ok {
-		return s
-	}
-	u.User = url.UserPassword(u.User.Username(), "xxx")
-	return strings.Replace(u.String(), ":xxx@", ":***@", 1)
+	return u.Redacted()
 }
 
 func mask(s string) string {

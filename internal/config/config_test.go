@@ -246,7 +246,7 @@ func TestRedacted(t *testing.T) {
 			t.Errorf("Redacted leaks %q:\n%s", secret, out)
 		}
 	}
-	for _, want := range []string{"database_url=postgres://app:***@db:5432/pulse", "kafka_sasl_username=alice", "admin_token=***"} {
+	for _, want := range []string{"database_url=postgres://app:xxxxx@db:5432/pulse", "kafka_sasl_username=alice", "admin_token=***"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("Redacted lacks %q:\n%s", want, out)
 		}

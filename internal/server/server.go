@@ -154,27 +154,17 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	return s, nil
 }
 
+// openStore opens the backend cfg names; each store logs its own opening,
+// with the password redacted.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
 	driver, dsn := cfg.Database()
 	if dsn == "" {
 		dsn = config.DefaultDatabaseURL(cfg.DataDir)
 	}
-	switch driver {
-	case config.DriverPostgres:
-		db, err := postgres.Open(ctx, dsn, postgres.Options{}, log)
-		if err != nil {
-			return nil, err
-		}
-		log.Info("store open", "component", "store", "driver", driver, "url", config.RedactURL(dsn))
-		return db, nil
-	default:
-		db, err := sqlite.Open(ctx, dsn, sqlite.Options{}, log)
-		if err != nil {
-			return nil, err
-		}
-		log.Info("store open", "component", "store", "driver", driver, "path", dsn)
-		return db, nil
+	if driver == config.DriverPostgres {
+		return postgres.Open(ctx, dsn, postgres.Options{}, log)
 	}
+	return sqlite.Open(ctx, dsn, sqlite.Options{}, log)
 }
 
 // ensureTopics creates the events and dead-letter topics when missing, so
