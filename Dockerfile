@@ -16,7 +16,7 @@ COPY web/ ./
 RUN npm run build
 
 # --- Go: static binary with the UI embedded ---------------------------------
-FROM golang:1.26-bookworm AS build
+FROM golang:1.26.10-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download

@@ -1,5 +1,8 @@
 # Pulse: `make run` starts everything; `make test` runs every test.
 GO      ?= go
+# go.mod names the patched toolchain; some machines pin GOTOOLCHAIN=local in
+# go.env, which would silently build with an older one.
+export GOTOOLCHAIN := auto
 BIN     ?= bin/pulse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
@@ -8,7 +11,7 @@ WEB     := web
 UI_STAMP := $(WEB)/ui/dist/index.html
 UI_SRCS  := $(shell find $(WEB)/src $(WEB)/public $(WEB)/index.html $(WEB)/package.json $(WEB)/vite.config.ts $(WEB)/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: run build ui test test-go test-web test-e2e lint bench clean
+.PHONY: run build ui test test-go test-web test-e2e lint vuln bench clean
 
 ## run: build the UI and start pulse serve (embedded broker, SQLite, UI on http://127.0.0.1:8000)
 run: build
@@ -36,6 +39,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+## vuln: govulncheck against the Go vulnerability database (.ci/vulncheck)
+vuln:
+	GO=$(GO) .ci/vulncheck
 
 test-go:
 	$(GO) test -race -count=1 -timeout 15m ./...
