@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/pulse-dev/pulse/internal/bench"
 	"github.com/pulse-dev/pulse/internal/config"
@@ -33,6 +34,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pgURL := f.String("postgres-url", bench.DefaultPostgresURL, "PostgreSQL to measure; empty skips it")
 	rows := f.Int("rows", 0, "rows preloaded for the growth scenario (default 5,000,000; 200,000 with --quick)")
 	cpuProfile := f.String("cpuprofile", "", "write a CPU profile of the sustained SQLite run to this file")
+	only := f.String("only", "", "comma-separated scenarios to run ("+strings.Join(bench.Scenarios, ", ")+"); the ratios need limits")
 	rest, err := fs.Parse(args)
 	if err != nil {
 		return err
@@ -46,12 +48,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	var scenarios []string
+	if *only != "" {
+		scenarios = strings.Split(*only, ",")
+	}
 	plan := bench.FullPlan(*rows)
 	if *quick {
 		plan = bench.QuickPlan(*rows)
 	}
 	rep, err := bench.Run(ctx, bench.Config{
-		Plan: plan, OutDir: *out, PostgresURL: *pgURL, CPUProfile: *cpuProfile, Progress: stderr,
+		Plan: plan, OutDir: *out, PostgresURL: *pgURL, CPUProfile: *cpuProfile, Progress: stderr, Only: scenarios,
 	}, newLogger(&cfg, stderr))
 	if rep != nil {
 		fmt.Fprintf(stdout, "%s\nReport written to %s and %s (took %s).\n", rep.HeadlineTable(),

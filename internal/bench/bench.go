@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -121,7 +123,13 @@ type Config struct {
 	CPUProfile string
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
+	// Only, when not empty, names the scenarios to run (see Scenarios);
+	// the others are skipped with a note. The ratios need "limits".
+	Only []string
 }
+
+// Scenarios are the benchmark's parts, in the order they run.
+var Scenarios = []string{"limits", "sustained", "latency", "growth", "http", "fanout", "memory"}
 
 // runner carries one benchmark run.
 type runner struct {
@@ -158,31 +166,33 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	start := time.Now()
 
 	r.pg = r.probePostgres(ctx)
+	fns := map[string]func(context.Context) error{
+		"limits": r.limits, "sustained": r.sustained, "latency": r.latency, "growth": r.growth,
+		"http": r.http, "fanout": r.fanout, "memory": r.memory,
+	}
+	for _, name := range cfg.Only {
+		if fns[name] == nil {
+			return nil, fmt.Errorf("bench: unknown scenario %q (known: %s)", name, strings.Join(Scenarios, ", "))
+		}
+	}
 	var errs []error
-	for _, sc := range []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{"limits", r.limits},
-		{"sustained", r.sustained},
-		{"latency", r.latency},
-		{"growth", r.growth},
-		{"http", r.http},
-		{"fanout", r.fanout},
-		{"memory", r.memory},
-	} {
+	for _, name := range Scenarios {
+		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, name) {
+			r.note("Scenario %s skipped: not in --only.", name)
+			continue
+		}
 		if ctx.Err() != nil {
 			errs = append(errs, ctx.Err())
 			break
 		}
 		t := time.Now()
-		r.progress("%s: start", sc.name)
-		if err := sc.fn(ctx); err != nil {
-			err = fmt.Errorf("%s: %w", sc.name, err)
-			r.note("Scenario %s failed: %v", sc.name, err)
+		r.progress("%s: start", name)
+		if err := fns[name](ctx); err != nil {
+			err = fmt.Errorf("%s: %w", name, err)
+			r.note("Scenario %s failed: %v", name, err)
 			errs = append(errs, err)
 		}
-		r.progress("%s: done in %.1fs", sc.name, time.Since(t).Seconds())
+		r.progress("%s: done in %.1fs", name, time.Since(t).Seconds())
 	}
 	r.rep.Elapsed = time.Since(start).Round(time.Second).String()
 	r.rep.Machine.LoadEnd = loadavg()

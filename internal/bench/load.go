@@ -336,11 +336,19 @@ func (c *wsClient) readInBackground(ctx context.Context) (stop func()) {
 }
 
 func (c *wsClient) read(ctx context.Context) {
+	// One buffer per client, reused for every frame: a thousand clients
+	// allocating each frame anew would measure the collector, not Pulse.
+	var buf bytes.Buffer
 	for {
-		_, data, err := c.conn.Read(ctx)
+		_, rd, err := c.conn.Reader(ctx)
 		if err != nil {
 			return
 		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(rd); err != nil {
+			return
+		}
+		data := buf.Bytes()
 		now := time.Now()
 		if !c.record {
 			// Counting only: a light scan instead of a full decode, so

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,12 @@ type HubConfig struct {
 	// (500 ms).
 	FlushInterval time.Duration
 	StatsInterval time.Duration
+	// BusyFlushInterval spaces flushes instead of FlushInterval while
+	// events arrive faster than one frame carries (250 ms): a dashboard
+	// cannot show more, and a thousand clients then cost four frames a
+	// second each, not twenty. The newest events still go out, so their
+	// latency is the pipeline's; the rest are counted as sampled.
+	BusyFlushInterval time.Duration
 	// WriteTimeout bounds one frame's write (5 s); a client that takes
 	// longer is disconnected.
 	WriteTimeout time.Duration
@@ -73,6 +80,7 @@ func (c *HubConfig) defaults() {
 	setDefault(&c.BusBuffer, 8192)
 	setDur(&c.FlushInterval, 50*time.Millisecond)
 	setDur(&c.StatsInterval, 500*time.Millisecond)
+	setDur(&c.BusyFlushInterval, 250*time.Millisecond)
 	setDur(&c.WriteTimeout, 5*time.Second)
 	setDur(&c.ResyncCooldown, 10*time.Second)
 }
@@ -81,10 +89,17 @@ const (
 	// maxSingleEvents is the most events a flush sends as new_event frames;
 	// more are batched into one new_events frame.
 	maxSingleEvents = 20
-	// maxBatchEvents is the most events in one new_events frame.
-	maxBatchEvents = 200
+	// maxBatchEvents is the most events in one new_events frame: the
+	// newest, with the rest counted in its dropped field. Sized for what a
+	// person can follow, since every byte goes to every client.
+	maxBatchEvents = 100
 	// maxQueueMessages is the most messages in one queue_update frame.
-	maxQueueMessages = 200
+	// Updates of messages a client was shown in a non-final state are sent
+	// first, so no row is left stuck as retrying.
+	maxQueueMessages = 100
+	// maxOpenMessages bounds the ids the hub remembers as shown in a
+	// non-final state (delayed or retrying records; few at a time).
+	maxOpenMessages = 10000
 	// maxMarkers is the most marker frames one flush sends.
 	maxMarkers = 20
 	// clientReadLimit bounds a client message; the protocol's are tiny.
@@ -157,6 +172,10 @@ type Hub struct {
 	changes     <-chan event.Change
 	unsubscribe func()
 
+	// open holds the ids of messages clients were shown in a non-final
+	// state; only Run uses it.
+	open map[string]struct{}
+
 	mu      sync.Mutex
 	clients map[*client]struct{}
 	closed  bool
@@ -228,14 +247,19 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer flushT.Stop()
 	armed := false
 	var lastFlush time.Time
+	interval := h.cfg.FlushInterval
 	flush := func(p *pending) {
-		h.flush(p)
+		if h.flush(p) {
+			interval = h.cfg.BusyFlushInterval
+		} else {
+			interval = h.cfg.FlushInterval
+		}
 		lastFlush = time.Now()
 	}
 	statsT := time.NewTicker(h.cfg.StatsInterval)
 	defer statsT.Stop()
 
-	var p pending
+	p := pending{keep: h.isOpen}
 	var sentVersion uint64
 	for {
 		select {
@@ -254,7 +278,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			if armed {
 				continue
 			}
-			if wait := h.cfg.FlushInterval - time.Since(lastFlush); wait > 0 {
+			if wait := interval - time.Since(lastFlush); wait > 0 {
 				flushT.Reset(wait)
 				armed = true
 			} else {
@@ -288,13 +312,14 @@ func (h *Hub) shutdown() {
 }
 
 // flush turns what arrived since the last flush into frames for everyone.
-func (h *Hub) flush(p *pending) {
+// It reports whether it had to leave events or messages out.
+func (h *Hub) flush(p *pending) (sampled bool) {
 	defer p.reset()
 	if p.total == 0 && len(p.msgs) == 0 && len(p.markers) == 0 {
-		return
+		return false
 	}
 	if h.Clients() == 0 {
-		return
+		return false
 	}
 	switch {
 	case p.total == 0:
@@ -310,16 +335,16 @@ func (h *Hub) flush(p *pending) {
 			events = events[len(events)-maxBatchEvents:]
 		}
 		dropped := p.total - len(events)
+		sampled = dropped > 0
 		h.sampled.Add(float64(dropped))
 		if f, err := encode("new_events", newEventsFrame{Type: "new_events", Events: events, Dropped: dropped}); err == nil {
 			h.broadcast(f)
 		}
 	}
 	if len(p.msgs) > 0 {
-		msgs := p.msgs
-		if len(msgs) > maxQueueMessages {
-			msgs = msgs[len(msgs)-maxQueueMessages:]
-		}
+		msgs := p.queueFrame()
+		sampled = sampled || len(msgs) < len(p.msgs)
+		h.track(msgs)
 		if f, err := encode("queue_update", queueFrame{Type: "queue_update", Messages: msgs}); err == nil {
 			h.broadcast(f)
 		}
@@ -327,6 +352,29 @@ func (h *Hub) flush(p *pending) {
 	for _, m := range p.markers {
 		if f, err := encode("marker", markerFrame{Type: "marker", Marker: m}); err == nil {
 			h.broadcast(f)
+		}
+	}
+	return sampled
+}
+
+// isOpen reports whether clients were shown id in a non-final state.
+// Only the Run goroutine touches open.
+func (h *Hub) isOpen(id string) bool {
+	_, ok := h.open[id]
+	return ok
+}
+
+// track remembers which messages clients now see in a non-final state.
+func (h *Hub) track(msgs []event.Message) {
+	if h.open == nil {
+		h.open = make(map[string]struct{})
+	}
+	for i := range msgs {
+		id := msgs[i].EventID
+		if msgs[i].Status.Terminal() {
+			delete(h.open, id)
+		} else if len(h.open) < maxOpenMessages {
+			h.open[id] = struct{}{}
 		}
 	}
 }
@@ -364,6 +412,9 @@ type pending struct {
 	idx    map[string]int
 	// markers are rare (a few an hour); each is its own frame.
 	markers []event.Marker
+	// keep marks messages that must not be sampled out: those clients
+	// were shown in a non-final state.
+	keep func(id string) bool
 }
 
 func (p *pending) add(c event.Change) {
@@ -395,15 +446,51 @@ func (p *pending) add(c event.Change) {
 		p.idx[m.EventID] = len(p.msgs)
 		p.msgs = append(p.msgs, m)
 		if len(p.msgs) >= 4*maxQueueMessages {
-			n := copy(p.msgs, p.msgs[len(p.msgs)-maxQueueMessages:])
-			clear(p.msgs[n:])
-			p.msgs = p.msgs[:n]
+			p.msgs = p.sample(p.msgs, maxQueueMessages)
 			clear(p.idx)
 			for i, m := range p.msgs {
 				p.idx[m.EventID] = i
 			}
 		}
 	}
+}
+
+// queueFrame is what the next queue_update carries: every message
+// or, when there are too many, the kept ones and the newest others.
+func (p *pending) queueFrame() []event.Message {
+	if len(p.msgs) <= maxQueueMessages {
+		return p.msgs
+	}
+	return p.sample(slices.Clone(p.msgs), maxQueueMessages)
+}
+
+// sample keeps, in order, the messages p.keep asks for and the newest
+// others, n in all unless more than n are kept. It reuses msgs.
+func (p *pending) sample(msgs []event.Message, n int) []event.Message {
+	kept := 0
+	if p.keep != nil {
+		for i := range msgs {
+			if p.keep(msgs[i].EventID) {
+				kept++
+			}
+		}
+	}
+	others := max(0, n-kept)
+	skip := len(msgs) - kept - others // the oldest others to leave out
+	out := msgs[:0]
+	for i := range msgs {
+		if p.keep != nil && p.keep(msgs[i].EventID) {
+			out = append(out, msgs[i])
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		out = append(out, msgs[i])
+	}
+	clear(msgs[len(out):])
+	return out
 }
 
 func (p *pending) reset() {

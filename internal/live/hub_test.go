@@ -169,11 +169,95 @@ func TestHubBatchesManyEvents(t *testing.T) {
 	}
 	env.bus.Publish(ch)
 	f := readUntil(t, c, "new_events")
-	if len(f.Events) != maxBatchEvents || f.Dropped != 300 {
+	if len(f.Events) != maxBatchEvents || f.Dropped != 500-maxBatchEvents {
 		t.Fatalf("new_events: %d events, dropped %d", len(f.Events), f.Dropped)
 	}
-	if f.Events[0].EventID != "e300" || f.Events[199].EventID != "e499" {
-		t.Fatalf("not the newest 200: first %s last %s", f.Events[0].EventID, f.Events[199].EventID)
+	if first, last := f.Events[0].EventID, f.Events[maxBatchEvents-1].EventID; first != fmt.Sprintf("e%03d", 500-maxBatchEvents) || last != "e499" {
+		t.Fatalf("not the newest %d: first %s last %s", maxBatchEvents, first, last)
+	}
+}
+
+// TestHubSpacesFlushesWhileSampling: once a flush had to leave events
+// out, the next waits BusyFlushInterval; a flush that carried everything
+// brings the short interval back.
+func TestHubSpacesFlushesWhileSampling(t *testing.T) {
+	const busy = 2 * time.Second
+	env := startHub(t, HubConfig{FlushInterval: 10 * time.Millisecond, BusyFlushInterval: busy}, openStore(t))
+	c := dial(t, env.url, nil)
+	readUntil(t, c, "initial_data")
+
+	var ch event.Change
+	for i := range maxBatchEvents + 50 {
+		ch.Events = append(ch.Events, stored(fmt.Sprintf("b%03d", i), "page_view", ""))
+	}
+	env.bus.Publish(ch)
+	if f := readUntil(t, c, "new_events"); f.Dropped != 50 {
+		t.Fatalf("first flush dropped %d, want 50", f.Dropped)
+	}
+	sampledAt := time.Now()
+	env.bus.Publish(event.Change{Events: []event.Stored{stored("next", "page_view", "")}})
+	if f := readUntil(t, c, "new_event"); f.Event.EventID != "next" {
+		t.Fatalf("got %+v", f.Event)
+	}
+	// The sampled flush happened before sampledAt, so the next one is at
+	// least busy after it, less the sampled frame's own delivery.
+	if gap := time.Since(sampledAt); gap < busy/2 {
+		t.Fatalf("next flush %v after a sampled one, want about %v", gap, busy)
+	}
+	// "next" went out whole: the interval is short again, so a change now
+	// is not held for another busy interval.
+	quietAt := time.Now()
+	env.bus.Publish(event.Change{Events: []event.Stored{stored("after", "page_view", "")}})
+	if f := readUntil(t, c, "new_event"); f.Event.EventID != "after" {
+		t.Fatalf("got %+v", f.Event)
+	}
+	if gap := time.Since(quietAt); gap >= busy/2 {
+		t.Fatalf("a change after an unsampled flush waited %v", gap)
+	}
+}
+
+// TestHubKeepsUpdatesOfShownMessages: a message clients saw retrying gets
+// its final state even in a flush that samples hundreds of others out.
+func TestHubKeepsUpdatesOfShownMessages(t *testing.T) {
+	env := startHub(t, HubConfig{FlushInterval: 10 * time.Millisecond, BusyFlushInterval: 10 * time.Millisecond}, openStore(t))
+	c := dial(t, env.url, nil)
+	readUntil(t, c, "initial_data")
+
+	env.bus.Publish(event.Change{Messages: []event.Message{msg("flaky", event.StatusRetrying, 0)}})
+	if q := readUntil(t, c, "queue_update"); len(q.Messages) != 1 || q.Messages[0].Status != event.StatusRetrying {
+		t.Fatalf("retrying update: %+v", q.Messages)
+	}
+	var ch event.Change
+	ch.Messages = append(ch.Messages, msg("flaky", event.StatusDeadLettered, 0))
+	for i := range 3 * maxQueueMessages {
+		ch.Messages = append(ch.Messages, msg(fmt.Sprintf("m%04d", i), event.StatusCompleted, 1))
+	}
+	env.bus.Publish(ch)
+	q := readUntil(t, c, "queue_update")
+	if len(q.Messages) != maxQueueMessages {
+		t.Fatalf("queue_update carried %d messages, want %d", len(q.Messages), maxQueueMessages)
+	}
+	if q.Messages[0].EventID != "flaky" || q.Messages[0].Status != event.StatusDeadLettered {
+		t.Fatalf("the shown message's final state was sampled out: first is %s %s", q.Messages[0].EventID, q.Messages[0].Status)
+	}
+	if last := q.Messages[maxQueueMessages-1].EventID; last != fmt.Sprintf("m%04d", 3*maxQueueMessages-1) {
+		t.Fatalf("newest message missing: last is %s", last)
+	}
+}
+
+func TestPendingSampleKeepsOrder(t *testing.T) {
+	keep := map[string]bool{"k1": true, "k2": true}
+	p := pending{keep: func(id string) bool { return keep[id] }}
+	var in []event.Message
+	for _, id := range []string{"a", "k1", "b", "c", "k2", "d", "e"} {
+		in = append(in, msg(id, event.StatusCompleted, 0))
+	}
+	var got []string
+	for _, m := range p.sample(in, 4) {
+		got = append(got, m.EventID)
+	}
+	if strings.Join(got, ",") != "k1,k2,d,e" {
+		t.Fatalf("sample = %v, want k1,k2,d,e", got)
 	}
 }
 
