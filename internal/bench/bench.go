@@ -81,7 +81,7 @@ func FullPlan(rows int) Plan {
 	return Plan{
 		Mode: "full", Reps: 3,
 		LimitRows: 200_000, LimitBatch: 1000, LimitRecords: 300_000,
-		Backlog: 200_000, Step: 15 * time.Second, Steps: 3,
+		Backlog: 200_000, Step: 15 * time.Second, Steps: 5,
 		LatencyRate: 1000, LatencyDuration: 20 * time.Second,
 		GrowthRows: rows, EndpointRequests: 300,
 		HTTPDuration: 10 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
@@ -98,7 +98,7 @@ func QuickPlan(rows int) Plan {
 	return Plan{
 		Mode: "quick", Reps: 1,
 		LimitRows: 50_000, LimitBatch: 1000, LimitRecords: 100_000,
-		Backlog: 60_000, Step: 4 * time.Second, Steps: 2,
+		Backlog: 60_000, Step: 4 * time.Second, Steps: 4,
 		LatencyRate: 1000, LatencyDuration: 5 * time.Second,
 		GrowthRows: rows, EndpointRequests: 100,
 		HTTPDuration: 3 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,

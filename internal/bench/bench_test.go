@@ -177,3 +177,34 @@ func TestCountFrameMatchesADecode(t *testing.T) {
 		t.Errorf("countFrame(stats_update) = %d, %v", n, ok)
 	}
 }
+
+func TestSearchNarrowsToTheHighestHeldRate(t *testing.T) {
+	// A store that holds up to 21,000 events/s and, when offered more,
+	// stores 20,500/s; the drain capacity alone is 28,000/s.
+	const limit, capacity = 21_000.0, 28_000.0
+	var s search
+	rate, steps := 0.9*capacity, 0
+	for rate > 0 {
+		steps++
+		st := Step{Offered: rate, Bounded: rate <= limit, Achieved: min(rate, 20_500)}
+		rate = s.next(st, capacity, steps < 10)
+	}
+	if s.held > limit || s.held < 0.95*limit {
+		t.Fatalf("held %.0f after %d steps, want within 5%% under %.0f", s.held, steps, limit)
+	}
+	if steps > 6 {
+		t.Fatalf("took %d steps", steps)
+	}
+}
+
+func TestSearchClimbsWhileStepsHold(t *testing.T) {
+	var s search
+	rate, offered := 900.0, []float64{}
+	for rate > 0 {
+		offered = append(offered, rate)
+		rate = s.next(Step{Offered: rate, Bounded: true, Achieved: rate}, 1000, len(offered) < 10)
+	}
+	if s.held < 1000 || s.held > 1200 || len(offered) != 4 {
+		t.Fatalf("offered %v, held %.0f", offered, s.held)
+	}
+}

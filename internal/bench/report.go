@@ -80,7 +80,11 @@ func (r *runner) headline() []Target {
 		}
 		held := fmt.Sprintf("%s events/s held with bounded lag", num(v.Sustained))
 		if v.Sustained == 0 && len(v.Steps) > 0 {
-			held = fmt.Sprintf("no offered rate held (lowest tried %s events/s)", num(v.Steps[len(v.Steps)-1].Offered))
+			lowest := v.Steps[0].Offered
+			for _, st := range v.Steps {
+				lowest = min(lowest, st.Offered)
+			}
+			held = fmt.Sprintf("no offered rate held (lowest tried %s events/s)", num(lowest))
 		}
 		add(s.label+" sustained throughput", s.rateT,
 			fmt.Sprintf("%s (drain capacity %s, min %s, max %s)", held, num(v.Capacity.Median), num(v.Capacity.Min), num(v.Capacity.Max)),

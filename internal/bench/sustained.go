@@ -115,8 +115,6 @@ func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
 	}
 	res.Capacity = spread(caps)
 
-	// Search: 90% of capacity first; 100% when that held, else down by
-	// 15% of capacity a step until one holds.
 	capacity := res.Capacity.Median
 	var base int64
 	if base, err = last.stored(ctx); err != nil {
@@ -128,9 +126,9 @@ func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
 	}
 	defer l.close()
 	run := func() error {
-		factor, failed := 0.9, false
-		for range p.Steps {
-			st, err := r.step(ctx, last, l, pl, base, capacity*factor)
+		var s search
+		for rate := 0.9 * capacity; rate > 0; {
+			st, err := r.step(ctx, last, l, pl, base, rate)
 			if err != nil {
 				return err
 			}
@@ -140,20 +138,9 @@ func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
 			if base, err = last.stored(ctx); err != nil {
 				return err
 			}
-			switch {
-			case st.Bounded:
-				res.Sustained = max(res.Sustained, st.Offered)
-				if failed || factor >= 1 {
-					return nil
-				}
-				factor = 1
-			case res.Sustained > 0 || factor <= 0.3:
-				return nil
-			default:
-				failed = true
-				factor -= 0.15
-			}
+			rate = s.next(st, capacity, len(res.Steps) < p.Steps)
 		}
+		res.Sustained = s.held
 		return nil
 	}
 	if name == "sqlite" && r.cfg.CPUProfile != "" {
@@ -170,7 +157,7 @@ func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
 	res.MeanWriteMS = 1000 * last.histogramMean("store_write_duration_seconds")
 	res.SustainedRatio = ratio(res.Sustained, res.InsertLimit)
 	res.CapacityRatio = ratio(res.Capacity.Median, res.InsertLimit)
-	res.Shape = fmt.Sprintf("in-process `pulse serve` (embedded broker, 3 partitions, 3 consumer-group members, %s, simulation off); capacity: a backlog of %d generated events (%d bytes each, no event_id: derived per record) drained from 10%% to 100%% stored, median of %d; sustained: offered rate held %s per step through Pulse's producer (acks=all, snappy, 5 ms linger), lag = acknowledged − stored, bounded when at the end of the step it is at most max(¼ s of traffic, 5000) and the stored rate over the step is at least 95%% of the offered one", name, p.Backlog, pl.bytes, p.Reps, p.Step)
+	res.Shape = fmt.Sprintf("in-process `pulse serve` (embedded broker, 3 partitions, 3 consumer-group members, %s, simulation off); capacity: a backlog of %d generated events (%d bytes each, no event_id: derived per record) drained from 10%% to 100%% stored, median of %d; sustained: offered rate held %s per step through Pulse's producer, at most %d steps (90%% of capacity first, then a search narrowing to 5%%) (acks=all, snappy, 5 ms linger), lag = acknowledged − stored, bounded when at the end of the step it is at most max(¼ s of traffic, 5000) and the stored rate over the step is at least 95%% of the offered one", name, p.Backlog, pl.bytes, p.Reps, p.Step, p.Steps)
 	r.rep.Sustained = append(r.rep.Sustained, res)
 	return nil
 }
@@ -299,4 +286,41 @@ func withSearchPath(raw, schema string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// search finds the highest offered rate whose lag stays bounded: it
+// starts at 90% of the drain capacity, climbs by 10% while steps hold,
+// and after a failure offers a little under the rate the store did keep
+// up with, then halves the interval between the highest rate held and
+// the lowest failed until they are within 5% of each other.
+type search struct {
+	held   float64 // highest rate held so far
+	failed float64 // lowest rate failed so far; 0 while none has
+}
+
+// next records st and returns the rate to offer next, or 0 to stop.
+func (s *search) next(st Step, capacity float64, more bool) float64 {
+	if st.Bounded {
+		s.held = max(s.held, st.Offered)
+	} else if s.failed == 0 || st.Offered < s.failed {
+		s.failed = st.Offered
+	}
+	switch {
+	case !more:
+		return 0
+	case s.failed == 0:
+		// Everything held: stop well above the capacity measured alone.
+		if next := s.held * 1.1; next <= 1.2*capacity {
+			return next
+		}
+		return 0
+	case s.held == 0:
+		// Nothing held yet: just under what the store kept up with,
+		// and at least 15% under the failed rate.
+		return min(0.95*st.Achieved, 0.85*s.failed)
+	case s.failed-s.held <= 0.05*s.failed:
+		return 0
+	default:
+		return (s.held + s.failed) / 2
+	}
 }

@@ -71,6 +71,17 @@ type DB struct {
 
 	w *sql.DB // the one writer connection
 	r *sql.DB // readers; query_only so a bug cannot write behind w's back
+	c *sql.DB // the checkpointer's connection (checkpoint.go)
+
+	// Group commit (write.go): batches queue under gmu; whoever holds the
+	// writing token writes everything queued in one transaction.
+	gmu     sync.Mutex
+	queue   []*writeReq
+	writing chan struct{}
+	commits atomic.Int64 // write transactions committed
+
+	stopCheckpoints context.CancelFunc
+	checkpointsDone chan struct{}
 
 	insEvent   *sql.Stmt
 	insMessage *sql.Stmt
@@ -104,10 +115,11 @@ func Open(ctx context.Context, path string, opts Options, log *slog.Logger) (*DB
 	common := "_busy_timeout=" + strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10) +
 		"&_cache_size=-" + strconv.Itoa(opts.CacheKB) +
 		"&_synchronous=NORMAL&_foreign_keys=0"
-	d := &DB{path: path, log: log}
+	d := &DB{path: path, log: log, writing: make(chan struct{}, 1)}
 	// _txlock=immediate takes the write lock at BEGIN, so a transaction never
 	// fails half-way when upgrading from a read lock.
-	d.w = sql.OpenDB(newConnector(path + "?" + common + "&_journal_mode=WAL&_txlock=immediate"))
+	d.w = sql.OpenDB(newConnector(path+"?"+common+"&_journal_mode=WAL&_txlock=immediate",
+		"PRAGMA wal_autocheckpoint = 0"))
 	d.w.SetMaxOpenConns(1)
 	d.w.SetMaxIdleConns(1)
 	d.w.SetConnMaxLifetime(0)
@@ -124,6 +136,20 @@ func Open(ctx context.Context, path string, opts Options, log *slog.Logger) (*DB
 	d.r.SetMaxOpenConns(opts.ReadConns)
 	d.r.SetMaxIdleConns(opts.ReadConns)
 	d.r.SetConnMaxIdleTime(5 * time.Minute)
+	// The checkpointer's RESTART holds the writer's turn while it waits for
+	// readers on an old snapshot; it gives up quickly (and tries again on
+	// its next round) rather than stall the writer for a busy timeout.
+	d.c = sql.OpenDB(newConnector(path + "?_busy_timeout=" + strconv.FormatInt(checkpointBusy.Milliseconds(), 10) +
+		"&_cache_size=-1024&_synchronous=NORMAL"))
+	d.c.SetMaxOpenConns(1)
+	d.c.SetMaxIdleConns(1)
+	d.c.SetConnMaxIdleTime(0)
+	cctx, cancel := context.WithCancel(context.Background())
+	d.stopCheckpoints, d.checkpointsDone = cancel, make(chan struct{})
+	go func() {
+		defer close(d.checkpointsDone)
+		d.checkpointLoop(cctx, d.c)
+	}()
 
 	var err error
 	if d.insEvent, err = d.w.PrepareContext(ctx, insertEventSQL); err == nil {
@@ -144,18 +170,19 @@ type connector struct {
 	dsn string
 }
 
-func newConnector(dsn string) connector {
+func newConnector(dsn string, extra ...string) connector {
+	pragmas := append([]string{
+		// Totals and retention sort and group; keep their scratch
+		// space off the disk.
+		"PRAGMA temp_store = MEMORY",
+		// Readers that never pause can keep a checkpoint from
+		// rewinding the WAL; this shrinks the file back once one does.
+		"PRAGMA journal_size_limit = 67108864",
+	}, extra...)
 	return connector{
 		dsn: dsn,
 		drv: &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			for _, pragma := range []string{
-				// Totals and retention sort and group; keep their scratch
-				// space off the disk.
-				"PRAGMA temp_store = MEMORY",
-				// Readers that never pause can keep a checkpoint from
-				// rewinding the WAL; this shrinks the file back once one does.
-				"PRAGMA journal_size_limit = 67108864",
-			} {
+			for _, pragma := range pragmas {
 				if _, err := c.Exec(pragma, nil); err != nil {
 					return fmt.Errorf("%s: %w", pragma, err)
 				}
@@ -193,14 +220,20 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) (int, error) {
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
 		d.closed.Store(true)
+		if d.stopCheckpoints != nil {
+			d.stopCheckpoints()
+			<-d.checkpointsDone
+		}
 		var errs []error
 		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage} {
 			if s != nil {
 				errs = append(errs, s.Close())
 			}
 		}
-		if d.r != nil {
-			errs = append(errs, d.r.Close())
+		for _, db := range []*sql.DB{d.r, d.c} {
+			if db != nil {
+				errs = append(errs, db.Close())
+			}
 		}
 		errs = append(errs, d.w.Close())
 		if err := errors.Join(errs...); err != nil {

@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
@@ -40,9 +42,15 @@ ON CONFLICT (event_id) DO UPDATE SET
 	created_at = excluded.created_at
 WHERE excluded.status = 'completed' AND messages.status <> 'completed'`
 
-// Write stores a batch in one transaction. A record is new when its event
-// row is new or, for a dead-lettered record (no event), when its message
-// row is new.
+// Write stores a batch. A record is new when its event row is new or, for
+// a dead-lettered record (no event), when its message row is new.
+//
+// Batches that arrive while another is being written are committed
+// together in the next transaction (group commit): the consumer-group
+// members share the one writer connection, and one commit of their
+// batches rewrites each index page they touch once instead of once per
+// member. A batch is written in a group only while its caller waits; a
+// caller whose ctx ends before its batch is taken gets ctx's error.
 func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 	if d.closed.Load() {
 		return nil, store.ErrClosed
@@ -50,54 +58,135 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 	if err := store.CheckBatch(batch); err != nil {
 		return nil, err
 	}
-	inserted := make([]bool, len(batch))
 	if len(batch) == 0 {
-		return inserted, nil
+		return []bool{}, nil
 	}
-	now := micros(time.Now())
+	if err := ctx.Err(); err != nil {
+		return nil, d.fail("write batch", err)
+	}
+	req := &writeReq{batch: batch, done: make(chan struct{})}
+	d.gmu.Lock()
+	d.queue = append(d.queue, req)
+	d.gmu.Unlock()
+	for {
+		select {
+		case <-req.done:
+			return req.inserted, req.err
+		case d.writing <- struct{}{}:
+			// The writer's turn: write whatever is queued, ours included
+			// unless an earlier turn took it.
+			d.gmu.Lock()
+			group := d.queue
+			d.queue = nil
+			d.gmu.Unlock()
+			d.writeGroup(group)
+			<-d.writing
+		case <-ctx.Done():
+			d.gmu.Lock()
+			i := slices.Index(d.queue, req)
+			if i >= 0 {
+				d.queue = slices.Delete(d.queue, i, i+1)
+			}
+			d.gmu.Unlock()
+			if i >= 0 {
+				return nil, d.fail("write batch", ctx.Err())
+			}
+			// Already taken by a turn in progress: its result is moments away.
+			<-req.done
+			return req.inserted, req.err
+		}
+	}
+}
 
-	tx, err := d.w.BeginTx(ctx, nil)
+// writeReq is one caller's batch waiting for the writer.
+type writeReq struct {
+	batch    []store.Record
+	inserted []bool
+	err      error
+	done     chan struct{}
+}
+
+// writeGroup commits the batches of group in one transaction. If that
+// fails and there were several, each is tried alone, so a batch the
+// database refuses fails only its own caller.
+func (d *DB) writeGroup(group []*writeReq) {
+	if len(group) == 0 {
+		return
+	}
+	batches := make([][]store.Record, len(group))
+	for i, r := range group {
+		batches[i] = r.batch
+	}
+	inserted, err := d.writeTx(batches)
+	if err != nil && len(group) > 1 && !errors.Is(err, store.ErrClosed) {
+		for _, r := range group {
+			var one [][]bool
+			one, r.err = d.writeTx([][]store.Record{r.batch})
+			if r.err == nil {
+				r.inserted = one[0]
+			}
+			close(r.done)
+		}
+		return
+	}
+	for i, r := range group {
+		if err != nil {
+			r.err = err
+		} else {
+			r.inserted = inserted[i]
+		}
+		close(r.done)
+	}
+}
+
+// writeTx writes batches in one transaction and reports, per batch, which
+// records were new. It runs without a caller's context: a group holds
+// several callers' batches, and one transaction of them takes
+// milliseconds.
+func (d *DB) writeTx(batches [][]store.Record) ([][]bool, error) {
+	now := micros(time.Now())
+	tx, err := d.w.BeginTx(context.Background(), nil)
 	if err != nil {
 		return nil, d.fail("write batch: begin", err)
 	}
 	// The statements run without ctx: the driver starts a watcher goroutine
 	// per call for a cancellable context, which costs more than the insert.
-	// Cancellation is checked between records instead, and the transaction
-	// (begun with ctx) rolls back when ctx ends.
 	ev := tx.Stmt(d.insEvent)
 	msg := tx.Stmt(d.insMessage)
-	for i := range batch {
-		if err := ctx.Err(); err != nil {
-			_ = tx.Rollback()
-			return nil, d.fail("write batch", err)
-		}
-		r := &batch[i]
-		var n int64
-		if r.Event != nil {
-			var err error
-			n, err = execCount(ev, eventArgs(r, now))
+	out := make([][]bool, len(batches))
+	for b, batch := range batches {
+		inserted := make([]bool, len(batch))
+		for i := range batch {
+			r := &batch[i]
+			var n int64
+			if r.Event != nil {
+				var err error
+				n, err = execCount(ev, eventArgs(r, now))
+				if err != nil {
+					_ = tx.Rollback()
+					return nil, d.fail(fmt.Sprintf("write batch: event %q", r.Event.EventID), err)
+				}
+				inserted[i] = n == 1
+			}
+			args, err := messageArgs(&r.Message, now)
+			if err == nil {
+				n, err = execCount(msg, args)
+			}
 			if err != nil {
 				_ = tx.Rollback()
-				return nil, d.fail(fmt.Sprintf("write batch: event %q", r.Event.EventID), err)
+				return nil, d.fail(fmt.Sprintf("write batch: message %q", r.Message.EventID), err)
 			}
-			inserted[i] = n == 1
+			if r.Event == nil {
+				inserted[i] = n == 1
+			}
 		}
-		args, err := messageArgs(&r.Message, now)
-		if err == nil {
-			n, err = execCount(msg, args)
-		}
-		if err != nil {
-			_ = tx.Rollback()
-			return nil, d.fail(fmt.Sprintf("write batch: message %q", r.Message.EventID), err)
-		}
-		if r.Event == nil {
-			inserted[i] = n == 1
-		}
+		out[b] = inserted
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, d.fail("write batch: commit", err)
 	}
-	return inserted, nil
+	d.commits.Add(1)
+	return out, nil
 }
 
 func execCount(s *sql.Stmt, args []any) (int64, error) {
