@@ -86,7 +86,7 @@ func FullPlan(rows int) Plan {
 		GrowthRows: rows, EndpointRequests: 300,
 		HTTPDuration: 10 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
 		FanoutClients: 1000, FanoutRate: 5000, FanoutDuration: 20 * time.Second,
-		MemoryRate: 5000, MemoryDuration: 2 * time.Minute,
+		MemoryRate: 5000, MemoryDuration: 10 * time.Minute,
 	}
 }
 

@@ -48,7 +48,8 @@ type HubConfig struct {
 	FlushInterval time.Duration
 	StatsInterval time.Duration
 	// BusyFlushInterval spaces flushes instead of FlushInterval while
-	// events arrive faster than one frame carries (250 ms): a dashboard
+	// events arrive faster than one frame carries (250 ms; a pause of
+	// FlushInterval in the changes flushes at once): a dashboard
 	// cannot show more, and a thousand clients then cost four frames a
 	// second each, not twenty. The newest events still go out, so their
 	// latency is the pipeline's; the rest are counted as sampled.
@@ -242,13 +243,23 @@ func (h *Hub) Run(ctx context.Context) error {
 	// the last flush is at least FlushInterval old goes out at once (a lone
 	// click reaches dashboards without waiting for a tick); changes that
 	// arrive sooner wait for the rest of the interval and go out together.
+	//
+	// While busy (BusyFlushInterval), a flush also goes out once changes
+	// pause for FlushInterval: when a burst ends, its last events are not
+	// held for the rest of the long interval.
 	flushT := time.NewTimer(time.Hour)
 	flushT.Stop()
 	defer flushT.Stop()
+	quietT := time.NewTimer(time.Hour)
+	quietT.Stop()
+	defer quietT.Stop()
 	armed := false
 	var lastFlush time.Time
 	interval := h.cfg.FlushInterval
 	flush := func(p *pending) {
+		flushT.Stop()
+		quietT.Stop()
+		armed = false
 		if h.flush(p) {
 			interval = h.cfg.BusyFlushInterval
 		} else {
@@ -276,16 +287,23 @@ func (h *Hub) Run(ctx context.Context) error {
 			}
 			p.add(c)
 			if armed {
+				if interval > h.cfg.FlushInterval {
+					quietT.Reset(h.cfg.FlushInterval)
+				}
 				continue
 			}
 			if wait := interval - time.Since(lastFlush); wait > 0 {
 				flushT.Reset(wait)
 				armed = true
+				if interval > h.cfg.FlushInterval {
+					quietT.Reset(h.cfg.FlushInterval)
+				}
 			} else {
 				flush(&p)
 			}
 		case <-flushT.C:
-			armed = false
+			flush(&p)
+		case <-quietT.C:
 			flush(&p)
 		case <-statsT.C:
 			if h.stats == nil || h.Clients() == 0 {

@@ -178,11 +178,12 @@ func TestHubBatchesManyEvents(t *testing.T) {
 }
 
 // TestHubSpacesFlushesWhileSampling: once a flush had to leave events
-// out, the next waits BusyFlushInterval; a flush that carried everything
-// brings the short interval back.
+// out, flushes wait BusyFlushInterval while changes keep coming; when they
+// pause for FlushInterval, what is pending goes out without waiting for
+// the rest of the long interval.
 func TestHubSpacesFlushesWhileSampling(t *testing.T) {
-	const busy = 2 * time.Second
-	env := startHub(t, HubConfig{FlushInterval: 10 * time.Millisecond, BusyFlushInterval: busy}, openStore(t))
+	const quiet, busy = 200 * time.Millisecond, 3 * time.Second
+	env := startHub(t, HubConfig{FlushInterval: quiet, BusyFlushInterval: busy}, openStore(t))
 	c := dial(t, env.url, nil)
 	readUntil(t, c, "initial_data")
 
@@ -195,24 +196,36 @@ func TestHubSpacesFlushesWhileSampling(t *testing.T) {
 		t.Fatalf("first flush dropped %d, want 50", f.Dropped)
 	}
 	sampledAt := time.Now()
-	env.bus.Publish(event.Change{Events: []event.Stored{stored("next", "page_view", "")}})
-	if f := readUntil(t, c, "new_event"); f.Event.EventID != "next" {
-		t.Fatalf("got %+v", f.Event)
+	// A steady trickle, one change every 10 ms (far under the quiet
+	// interval) for 1.5 s: nothing may go out before the busy interval.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				env.bus.Publish(event.Change{Events: []event.Stored{stored(fmt.Sprintf("t%03d", i), "page_view", "")}})
+			}
+		}
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	close(stop)
+	<-done
+	// The trickle stopped: its events go out once changes pause.
+	f := readFrame(t, c)
+	for f.Type == "stats_update" || f.Type == "queue_update" {
+		f = readFrame(t, c)
 	}
-	// The sampled flush happened before sampledAt, so the next one is at
-	// least busy after it, less the sampled frame's own delivery.
-	if gap := time.Since(sampledAt); gap < busy/2 {
-		t.Fatalf("next flush %v after a sampled one, want about %v", gap, busy)
+	if gap := time.Since(sampledAt); gap < 1500*time.Millisecond || gap >= busy {
+		t.Fatalf("the trickle's flush came %v after the sampled one; want after the trickle (1.5 s) and before the busy interval (%v)", gap, busy)
 	}
-	// "next" went out whole: the interval is short again, so a change now
-	// is not held for another busy interval.
-	quietAt := time.Now()
-	env.bus.Publish(event.Change{Events: []event.Stored{stored("after", "page_view", "")}})
-	if f := readUntil(t, c, "new_event"); f.Event.EventID != "after" {
-		t.Fatalf("got %+v", f.Event)
-	}
-	if gap := time.Since(quietAt); gap >= busy/2 {
-		t.Fatalf("a change after an unsampled flush waited %v", gap)
+	if f.Type != "new_events" || len(f.Events) == 0 {
+		t.Fatalf("got %s with %d events", f.Type, len(f.Events))
 	}
 }
 
