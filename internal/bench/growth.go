@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -39,10 +40,6 @@ func (r *runner) growth(ctx context.Context) error {
 		return err
 	}
 	g := &Growth{Rows: p.GrowthRows}
-	emptyDir, err := r.dir("growth-empty")
-	if err != nil {
-		return err
-	}
 	loadedDir, err := r.dir("growth-loaded")
 	if err != nil {
 		return err
@@ -62,22 +59,30 @@ func (r *runner) growth(ctx context.Context) error {
 	g.PreloadRate = float64(p.GrowthRows) / time.Since(start).Seconds()
 	r.progress("growth: preloaded %d rows at %.0f records/s", p.GrowthRows, g.PreloadRate)
 
-	for _, side := range []struct {
-		name string
-		dir  string
-		out  *Sized
-	}{{"empty", emptyDir, &g.Empty}, {"loaded", loadedDir, &g.Loaded}} {
-		var caps []float64
-		for i := range p.Reps {
-			// Each run continues on the same database: the loaded one
-			// keeps its rows, the empty one grows by a backlog a run.
+	// The runs alternate, empty then loaded, so that drift in the machine
+	// (other work, the page cache) weighs on both sides alike. Each empty
+	// run starts from a fresh database; the loaded one keeps its rows and
+	// grows by a backlog a run.
+	var emptyCaps, loadedCaps []float64
+	for i := range p.Reps {
+		last := i == p.Reps-1
+		emptyDir, err := r.dir("growth-empty")
+		if err != nil {
+			return err
+		}
+		for _, side := range []struct {
+			name string
+			dir  string
+			caps *[]float64
+			out  *Sized
+		}{{"empty", emptyDir, &emptyCaps, &g.Empty}, {"loaded", loadedDir, &loadedCaps, &g.Loaded}} {
 			in, c, err := r.drainIn(ctx, side.dir, "", pl, p.Backlog)
 			if err != nil {
 				return err
 			}
-			caps = append(caps, c)
+			*side.caps = append(*side.caps, c)
 			r.progress("growth %s: drain run %d: %.0f events/s", side.name, i+1, c)
-			if i == p.Reps-1 {
+			if last {
 				side.out.Endpoints, err = r.endpoints(ctx, in, p.EndpointRequests)
 			}
 			if serr := in.stop(); err == nil {
@@ -87,10 +92,13 @@ func (r *runner) growth(ctx context.Context) error {
 				return err
 			}
 		}
-		side.out.Capacity = spread(caps)
+		if err := os.RemoveAll(emptyDir); err != nil {
+			return err
+		}
 	}
+	g.Empty.Capacity, g.Loaded.Capacity = spread(emptyCaps), spread(loadedCaps)
 	g.Ratio = ratio(g.Loaded.Capacity.Median, g.Empty.Capacity.Median)
-	g.Shape = fmt.Sprintf("SQLite; loaded: %d rows written before the server starts (store.Write, batches of 10,000); capacity as in the sustained scenario (backlog of %d, median of %d, each run on the same database); endpoints: %d sequential keep-alive GETs each after the drain, server idle", p.GrowthRows, p.Backlog, p.Reps, p.EndpointRequests)
+	g.Shape = fmt.Sprintf("SQLite; loaded: %d rows written before the server starts (store.Write, batches of 10,000); capacity as in the sustained scenario (backlog of %d, median of %d, empty and loaded runs alternating, each empty run on a fresh database, the loaded runs on the same one); endpoints: %d sequential keep-alive GETs each after the drain, server idle", p.GrowthRows, p.Backlog, p.Reps, p.EndpointRequests)
 	r.rep.Growth = g
 	return nil
 }
