@@ -179,11 +179,11 @@ func TestHubBatchesManyEvents(t *testing.T) {
 
 // TestHubSpacesFlushesWhileSampling: once a flush had to leave events
 // out, flushes wait BusyFlushInterval while changes keep coming; when they
-// pause for FlushInterval, what is pending goes out without waiting for
-// the rest of the long interval.
+// pause for half of it, what is pending goes out without waiting for the
+// rest of the long interval.
 func TestHubSpacesFlushesWhileSampling(t *testing.T) {
-	const quiet, busy = 200 * time.Millisecond, 3 * time.Second
-	env := startHub(t, HubConfig{FlushInterval: quiet, BusyFlushInterval: busy}, openStore(t))
+	const busy, trickle = 4 * time.Second, time.Second
+	env := startHub(t, HubConfig{FlushInterval: 100 * time.Millisecond, BusyFlushInterval: busy}, openStore(t))
 	c := dial(t, env.url, nil)
 	readUntil(t, c, "initial_data")
 
@@ -196,8 +196,8 @@ func TestHubSpacesFlushesWhileSampling(t *testing.T) {
 		t.Fatalf("first flush dropped %d, want 50", f.Dropped)
 	}
 	sampledAt := time.Now()
-	// A steady trickle, one change every 10 ms (far under the quiet
-	// interval) for 1.5 s: nothing may go out before the busy interval.
+	// A steady trickle, one change every 10 ms (far under the 2 s pause)
+	// for a second: nothing may go out while it lasts.
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -213,7 +213,7 @@ func TestHubSpacesFlushesWhileSampling(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(trickle)
 	close(stop)
 	<-done
 	// The trickle stopped: its events go out once changes pause.
@@ -221,8 +221,8 @@ func TestHubSpacesFlushesWhileSampling(t *testing.T) {
 	for f.Type == "stats_update" || f.Type == "queue_update" {
 		f = readFrame(t, c)
 	}
-	if gap := time.Since(sampledAt); gap < 1500*time.Millisecond || gap >= busy {
-		t.Fatalf("the trickle's flush came %v after the sampled one; want after the trickle (1.5 s) and before the busy interval (%v)", gap, busy)
+	if gap := time.Since(sampledAt); gap < trickle || gap >= busy {
+		t.Fatalf("the trickle's flush came %v after the sampled one; want after the trickle (%v) and before the busy interval (%v)", gap, trickle, busy)
 	}
 	if f.Type != "new_events" || len(f.Events) == 0 {
 		t.Fatalf("got %s with %d events", f.Type, len(f.Events))

@@ -122,18 +122,50 @@ func TestRestartRewindsTheWAL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	grown, err := db.checkpoint(t.Context(), db.c, "PASSIVE")
+	grown, _, err := db.checkpoint(t.Context(), db.c, "PASSIVE")
 	if err != nil || grown < 100 {
 		t.Fatalf("WAL after writes: %d frames, %v", grown, err)
 	}
-	if err := db.restart(t.Context(), db.c); err != nil {
-		t.Fatal(err)
+	if done, err := db.restart(t.Context(), db.c); err != nil || !done {
+		t.Fatalf("restart = %v, %v; want the whole WAL checkpointed", done, err)
 	}
 	if _, err := db.Write(t.Context(), records("next", 1)); err != nil {
 		t.Fatal(err)
 	}
-	after, err := db.checkpoint(t.Context(), db.c, "PASSIVE")
+	after, _, err := db.checkpoint(t.Context(), db.c, "PASSIVE")
 	if err != nil || after >= grown/4 {
 		t.Fatalf("WAL after restart and one write: %d frames (was %d), %v", after, grown, err)
+	}
+}
+
+// TestRestartGivesWayToALongReader: a reader holding an old snapshot keeps
+// a RESTART from finishing; it gives up after its busy timeout and says
+// so, and writes go on.
+func TestRestartGivesWayToALongReader(t *testing.T) {
+	db := openInternal(t)
+	if _, err := db.Write(t.Context(), records("before", 50)); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.r.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int64
+	if err := tx.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n != 50 {
+		t.Fatalf("reader sees %d, %v", n, err)
+	}
+	if _, err := db.Write(t.Context(), records("after", 50)); err != nil {
+		t.Fatal(err)
+	}
+	done, err := db.restart(t.Context(), db.c)
+	if err != nil && !busy(err) {
+		t.Fatalf("restart with a reader: %v", err)
+	}
+	if done {
+		t.Fatal("restart reported the WAL checkpointed while a reader holds an older snapshot")
+	}
+	if _, err := db.Write(t.Context(), records("later", 50)); err != nil {
+		t.Fatalf("write after a blocked restart: %v", err)
 	}
 }
