@@ -52,6 +52,7 @@ func (r *runner) memory(ctx context.Context) error {
 	defer l.close()
 	runtime.GC()
 	debug.FreeOSMemory()
+	releaseCHeap()
 
 	m := &Memory{Rate: p.MemoryRate, Duration: p.MemoryDuration.String()}
 	sample := max(p.MemoryDuration/60, 100*time.Millisecond)
