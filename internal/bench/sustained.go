@@ -157,7 +157,7 @@ func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
 	res.MeanWriteMS = 1000 * last.histogramMean("store_write_duration_seconds")
 	res.SustainedRatio = ratio(res.Sustained, res.InsertLimit)
 	res.CapacityRatio = ratio(res.Capacity.Median, res.InsertLimit)
-	res.Shape = fmt.Sprintf("in-process `pulse serve` (embedded broker, 3 partitions, 3 consumer-group members, %s, simulation off); capacity: a backlog of %d generated events (%d bytes each, no event_id: derived per record) drained from 10%% to 100%% stored, median of %d; sustained: offered rate held %s per step through Pulse's producer, at most %d steps (90%% of capacity first, then a search narrowing to 5%%) (acks=all, snappy, 5 ms linger), lag = acknowledged − stored, bounded when at the end of the step it is at most max(¼ s of traffic, 5000) and the stored rate over the step is at least 95%% of the offered one", name, p.Backlog, pl.bytes, p.Reps, p.Step, p.Steps)
+	res.Shape = fmt.Sprintf("in-process `pulse serve` (embedded broker, 3 partitions, 3 consumer-group members, %s, simulation off); capacity: a backlog of %d generated events (%d bytes each, no event_id: derived per record) drained from 10%% to 100%% stored, median of %d; sustained: offered rate held %s per step through Pulse's producer (acks=all, snappy, 5 ms linger), at most %d steps (90%% of capacity first, then a search narrowing to 5%%, stopping at 120%% of capacity), lag = acknowledged − stored, bounded when at the end of the step it is at most max(¼ s of traffic, 5000) and the stored rate over the step is at least 95%% of the offered one", name, p.Backlog, pl.bytes, p.Reps, p.Step, p.Steps)
 	r.rep.Sustained = append(r.rep.Sustained, res)
 	return nil
 }
