@@ -161,10 +161,20 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 	if dsn == "" {
 		dsn = config.DefaultDatabaseURL(cfg.DataDir)
 	}
+	// A failed Open returns a nil pointer, which must not become a non-nil
+	// store.Store that the cleanup would then close.
 	if driver == config.DriverPostgres {
-		return postgres.Open(ctx, dsn, postgres.Options{}, log)
+		db, err := postgres.Open(ctx, dsn, postgres.Options{}, log)
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
 	}
-	return sqlite.Open(ctx, dsn, sqlite.Options{}, log)
+	db, err := sqlite.Open(ctx, dsn, sqlite.Options{}, log)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // ensureTopics creates the events and dead-letter topics when missing, so

@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -373,5 +375,28 @@ func TestWebSocketGetsInitialDataThenNewEvents(t *testing.T) {
 			(typ == `"new_events"` && bytes.Contains(m["events"], []byte(id))) {
 			return
 		}
+	}
+}
+
+// TestNewReportsAStoreThatWillNotOpen: a database that cannot be opened is
+// an error naming it, and the cleanup of what New had started does not
+// trip over the store that never opened.
+func TestNewReportsAStoreThatWillNotOpen(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "not-a-dir")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Addr, cfg.BrokerAddr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
+	cfg.DatabaseURL = filepath.Join(blocker, "pulse.db")
+	bc := broker.Config{Addr: cfg.BrokerAddr, DataDir: dir, Topics: []broker.Topic{{Name: cfg.Topic, Partitions: 1}}}
+	s, err := New(t.Context(), cfg, Options{HTTP: true, Broker: &bc}, testLogger(t))
+	if err == nil {
+		s.closeResources()
+		t.Fatal("New succeeded with a database path under a file")
+	}
+	if !strings.Contains(err.Error(), "pulse.db") {
+		t.Fatalf("error does not name the database: %v", err)
 	}
 }

@@ -124,11 +124,7 @@ func Open(ctx context.Context, path string, opts Options, log *slog.Logger) (*DB
 	d.w.SetMaxIdleConns(1)
 	d.w.SetConnMaxLifetime(0)
 	d.w.SetConnMaxIdleTime(0)
-	if err := d.w.PingContext(ctx); err != nil {
-		_ = d.w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	if _, err := migrate(ctx, d.w, log); err != nil {
+	if err := d.setUp(ctx, path, log); err != nil {
 		_ = d.w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -194,6 +190,24 @@ func newConnector(dsn string, extra ...string) connector {
 
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 func (c connector) Driver() driver.Driver                        { return c.drv }
+
+// setUp connects the writer (which turns on WAL mode) and applies the
+// pending migrations, holding a lock file beside the database: several
+// processes opening a new file at once (`pulse consume` ×3) otherwise race
+// to create the same tables, and switching to WAL needs the file to
+// itself.
+func (d *DB) setUp(ctx context.Context, path string, log *slog.Logger) error {
+	unlock, err := lockFile(ctx, path+".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := d.w.PingContext(ctx); err != nil {
+		return err
+	}
+	_, err = migrate(ctx, d.w, log)
+	return err
+}
 
 // migrate applies the pending migrations and returns how many it applied.
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) (int, error) {
