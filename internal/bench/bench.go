@@ -18,7 +18,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pulse-dev/pulse/internal/pipeline"
 )
+
+// members is the consumer-group size of every in-process server.
+const members = 3
 
 // DefaultPostgresURL is the database the benchmark uses when reachable.
 const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
@@ -32,7 +37,10 @@ type Plan struct {
 
 	// LimitRows records (event + processing-log row) per raw insert run.
 	LimitRows int `json:"limit_rows"`
-	// LimitBatch is the raw insert batch size.
+	// LimitBatch is the raw insert batch size: the largest transaction
+	// the pipeline makes (SQLite's group commit writes the batches of all
+	// members together), so that no pipeline figure is compared with a
+	// raw rate measured in smaller transactions than its own.
 	LimitBatch int `json:"limit_batch"`
 	// LimitRecords are produced, then consumed, per raw broker run.
 	LimitRecords int `json:"limit_records"`
@@ -80,7 +88,7 @@ func FullPlan(rows int) Plan {
 	}
 	return Plan{
 		Mode: "full", Reps: 3,
-		LimitRows: 200_000, LimitBatch: 1000, LimitRecords: 300_000,
+		LimitRows: 200_000, LimitBatch: members * pipeline.DefaultBatchSize, LimitRecords: 300_000,
 		Backlog: 200_000, Step: 15 * time.Second, Steps: 5,
 		LatencyRate: 1000, LatencyDuration: 20 * time.Second,
 		GrowthRows: rows, EndpointRequests: 300,
@@ -97,7 +105,7 @@ func QuickPlan(rows int) Plan {
 	}
 	return Plan{
 		Mode: "quick", Reps: 1,
-		LimitRows: 50_000, LimitBatch: 1000, LimitRecords: 100_000,
+		LimitRows: 50_000, LimitBatch: members * pipeline.DefaultBatchSize, LimitRecords: 100_000,
 		Backlog: 60_000, Step: 4 * time.Second, Steps: 4,
 		LatencyRate: 1000, LatencyDuration: 5 * time.Second,
 		GrowthRows: rows, EndpointRequests: 100,

@@ -9,7 +9,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/internal/pipeline"
 )
+
+// TestRawLimitUsesThePipelinesLargestWrite: the ratio to the raw insert
+// rate is only honest if no pipeline transaction is larger than the raw
+// run's batches; a group commit holds up to one batch per member.
+func TestRawLimitUsesThePipelinesLargestWrite(t *testing.T) {
+	for _, p := range []Plan{FullPlan(0), QuickPlan(0)} {
+		if want := members * pipeline.DefaultBatchSize; p.LimitBatch != want {
+			t.Fatalf("%s plan: raw batches of %d, want %d (%d members × %d)",
+				p.Mode, p.LimitBatch, want, members, pipeline.DefaultBatchSize)
+		}
+	}
+}
 
 // tinyPlan runs every scenario for about a second; scale shrinks counts
 // further under the race detector.

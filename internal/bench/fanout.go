@@ -64,7 +64,7 @@ func perClient(v []int64) PerClient {
 
 func (r *runner) fanout(ctx context.Context) error {
 	p := r.plan
-	in, stop, err := r.serve(ctx, "fanout", serverOpts{consumers: 3})
+	in, stop, err := r.serve(ctx, "fanout", serverOpts{consumers: members})
 	if err != nil {
 		return err
 	}

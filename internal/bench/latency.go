@@ -26,7 +26,7 @@ type LatencyResult struct {
 
 func (r *runner) latency(ctx context.Context) error {
 	p := r.plan
-	in, stop, err := r.serve(ctx, "latency", serverOpts{consumers: 3})
+	in, stop, err := r.serve(ctx, "latency", serverOpts{consumers: members})
 	if err != nil {
 		return err
 	}

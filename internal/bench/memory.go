@@ -30,7 +30,7 @@ type Memory struct {
 
 func (r *runner) memory(ctx context.Context) error {
 	p := r.plan
-	in, stop, err := r.serve(ctx, "memory", serverOpts{consumers: 3})
+	in, stop, err := r.serve(ctx, "memory", serverOpts{consumers: members})
 	if err != nil {
 		return err
 	}

@@ -173,7 +173,7 @@ func (r *runner) drain(ctx context.Context, name, dbURL string, pl *pool, backlo
 }
 
 func (r *runner) drainIn(ctx context.Context, dir, dbURL string, pl *pool, backlog int) (*instance, float64, error) {
-	in, err := startServer(ctx, dir, serverOpts{databaseURL: dbURL, consumers: 3, before: func(addr string) error {
+	in, err := startServer(ctx, dir, serverOpts{databaseURL: dbURL, consumers: members, before: func(addr string) error {
 		l, err := newLoader(addr, r.log)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -126,7 +127,7 @@ func TestRestartRewindsTheWAL(t *testing.T) {
 	if err != nil || grown < 100 {
 		t.Fatalf("WAL after writes: %d frames, %v", grown, err)
 	}
-	if done, err := db.restart(t.Context(), db.c); err != nil || !done {
+	if done, err := db.restart(t.Context(), db.c, 0); err != nil || !done {
 		t.Fatalf("restart = %v, %v; want the whole WAL checkpointed", done, err)
 	}
 	if _, err := db.Write(t.Context(), records("next", 1)); err != nil {
@@ -158,7 +159,7 @@ func TestRestartGivesWayToALongReader(t *testing.T) {
 	if _, err := db.Write(t.Context(), records("after", 50)); err != nil {
 		t.Fatal(err)
 	}
-	done, err := db.restart(t.Context(), db.c)
+	done, err := db.restart(t.Context(), db.c, 0)
 	if err != nil && !busy(err) {
 		t.Fatalf("restart with a reader: %v", err)
 	}
@@ -167,5 +168,32 @@ func TestRestartGivesWayToALongReader(t *testing.T) {
 	}
 	if _, err := db.Write(t.Context(), records("later", 50)); err != nil {
 		t.Fatalf("write after a blocked restart: %v", err)
+	}
+}
+
+// TestQuietWritesAreCheckpointed: a few records, far fewer than
+// checkpointRecords, still reach the database file within about
+// checkpointIdle, so an idle server's WAL does not hold them for ever.
+func TestQuietWritesAreCheckpointed(t *testing.T) {
+	db := openInternal(t)
+	size := func() int64 {
+		st, err := os.Stat(db.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	// The second write comes right after a checkpoint, so only the idle
+	// rule can pick it up.
+	for i := range 2 {
+		before := size()
+		if _, err := db.Write(t.Context(), records(fmt.Sprintf("quiet%d", i), 300)); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * checkpointIdle); size() == before; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("write %d: database file still %d bytes %v later", i, before, 10*checkpointIdle)
+			}
+		}
 	}
 }

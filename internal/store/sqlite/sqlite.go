@@ -79,6 +79,7 @@ type DB struct {
 	queue   []*writeReq
 	writing chan struct{}
 	commits atomic.Int64 // write transactions committed
+	written atomic.Int64 // records in them (the checkpointer's clock)
 
 	stopCheckpoints context.CancelFunc
 	checkpointsDone chan struct{}
@@ -132,9 +133,9 @@ func Open(ctx context.Context, path string, opts Options, log *slog.Logger) (*DB
 	d.r.SetMaxOpenConns(opts.ReadConns)
 	d.r.SetMaxIdleConns(opts.ReadConns)
 	d.r.SetConnMaxIdleTime(5 * time.Minute)
-	// The checkpointer's RESTART holds the writer's turn while it waits for
-	// readers on an old snapshot; it gives up quickly (and tries again on
-	// its next round) rather than stall the writer for a busy timeout.
+	// The checkpointer's last pass holds the writer's turn; a lock another
+	// process holds makes it give up quickly (and try again on its next
+	// round) rather than stall the writer for a busy timeout.
 	d.c = sql.OpenDB(newConnector(path + "?_busy_timeout=" + strconv.FormatInt(checkpointBusy.Milliseconds(), 10) +
 		"&_cache_size=-1024&_synchronous=NORMAL"))
 	d.c.SetMaxOpenConns(1)

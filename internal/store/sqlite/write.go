@@ -186,6 +186,9 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]bool, error) {
 		return nil, d.fail("write batch: commit", err)
 	}
 	d.commits.Add(1)
+	for _, batch := range batches {
+		d.written.Add(int64(len(batch)))
+	}
 	return out, nil
 }
 
