@@ -13,8 +13,9 @@ import (
 // assembly.
 type Sustained struct {
 	Store string `json:"store"`
-	// Capacity is the drain rate of a preloaded backlog, events/s, timed
-	// from 10% to 100% stored so the group's join is not counted.
+	// Capacity is the drain rate of a backlog, events/s, produced once the
+	// group is settled and timed from its last acknowledgement, so neither
+	// the group's join nor the produce is counted.
 	Capacity Spread `json:"capacity_events_per_s"`
 	// Sustained is the highest offered rate held for a whole step with
 	// the lag bounded.
@@ -157,7 +158,7 @@ func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
 	res.MeanWriteMS = 1000 * last.histogramMean("store_write_duration_seconds")
 	res.SustainedRatio = ratio(res.Sustained, res.InsertLimit)
 	res.CapacityRatio = ratio(res.Capacity.Median, res.InsertLimit)
-	res.Shape = fmt.Sprintf("in-process `pulse serve` (embedded broker, 3 partitions, 3 consumer-group members, %s, simulation off); capacity: a backlog of %d generated events (%d bytes each, no event_id: derived per record) drained from 10%% to 100%% stored, median of %d; sustained: offered rate held %s per step through Pulse's producer (acks=all, snappy, 5 ms linger), at most %d steps (90%% of capacity first, then a search narrowing to 5%%, stopping at 120%% of capacity), lag = acknowledged − stored, bounded when at the end of the step it is at most max(¼ s of traffic, 5000) and the stored rate over the step is at least 95%% of the offered one", name, p.Backlog, pl.bytes, p.Reps, p.Step, p.Steps)
+	res.Shape = fmt.Sprintf("in-process `pulse serve` (embedded broker, 3 partitions, 3 consumer-group members, %s, simulation off); capacity: once every member holds its partitions, a backlog of %d generated events (%d bytes each, no event_id: derived per record) produced at the broker's rate, timed from its last acknowledgement to 100%% stored, median of %d; sustained: offered rate held %s per step through Pulse's producer (acks=all, snappy, 5 ms linger), at most %d steps (90%% of capacity first, then a search narrowing to 5%%, stopping at 120%% of capacity), lag = acknowledged − stored, bounded when at the end of the step it is at most max(¼ s of traffic, 5000) and the stored rate over the step is at least 95%% of the offered one", name, p.Backlog, pl.bytes, p.Reps, p.Step, p.Steps)
 	r.rep.Sustained = append(r.rep.Sustained, res)
 	return nil
 }
@@ -173,46 +174,43 @@ func (r *runner) drain(ctx context.Context, name, dbURL string, pl *pool, backlo
 }
 
 func (r *runner) drainIn(ctx context.Context, dir, dbURL string, pl *pool, backlog int) (*instance, float64, error) {
-	in, err := startServer(ctx, dir, serverOpts{databaseURL: dbURL, consumers: members, before: func(addr string) error {
-		l, err := newLoader(addr, r.log)
-		if err != nil {
-			return err
-		}
-		defer l.close()
-		for i := range backlog {
-			l.send(ctx, pl.record(int64(i)))
-		}
-		return l.waitAcked(ctx, int64(backlog), 2*time.Minute)
-	}}, r.log)
+	in, err := startServer(ctx, dir, serverOpts{databaseURL: dbURL, consumers: members}, r.log)
 	if err != nil {
 		return nil, 0, err
 	}
+	fail := func(err error) (*instance, float64, error) {
+		_ = in.stop()
+		return nil, 0, err
+	}
+	// The backlog goes in once the group is settled, at the broker's rate
+	// (about 20 times the store's): the drain is timed from the moment it
+	// is all acknowledged, so neither the join nor the produce is in it.
 	start, err := in.stored(ctx)
 	if err != nil {
-		in.stop()
-		return nil, 0, err
+		return fail(err)
 	}
-	target := start + int64(backlog)
-	from := start + int64(backlog)/10
-	within := 10 * time.Minute
-	if err := in.waitStored(ctx, from, within); err != nil {
-		in.stop()
-		return nil, 0, err
+	l, err := newLoader(in.BrokerAddr(), r.log)
+	if err != nil {
+		return fail(err)
+	}
+	defer l.close()
+	for i := range backlog {
+		l.send(ctx, pl.record(int64(i)))
+	}
+	if err := l.waitAcked(ctx, int64(backlog), 2*time.Minute); err != nil {
+		return fail(err)
 	}
 	t := time.Now()
 	n, err := in.stored(ctx)
 	if err != nil {
-		in.stop()
-		return nil, 0, err
+		return fail(err)
 	}
-	if n >= target {
-		// Drained between two polls: time it from the start of the
-		// consumers instead, join included.
-		return in, float64(backlog) / max(t.Sub(in.started).Seconds(), 1e-3), nil
+	target := start + int64(backlog)
+	if target-n < int64(backlog)/2 {
+		return fail(fmt.Errorf("drain: %d of the %d backlog stored before the produce was acknowledged; too little left to time", n-start, backlog))
 	}
-	if err := in.waitStored(ctx, target, within); err != nil {
-		in.stop()
-		return nil, 0, err
+	if err := in.waitStored(ctx, target, 10*time.Minute); err != nil {
+		return fail(err)
 	}
 	return in, float64(target-n) / max(time.Since(t).Seconds(), 1e-3), nil
 }

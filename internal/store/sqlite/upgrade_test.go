@@ -10,6 +10,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/store"
 )
 
 // A database made by the first release keeps its rows through the
@@ -54,8 +55,9 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	}
 }
 
-// The explorer's migration can be rolled back and applied again.
-func TestExplorerMigrationDown(t *testing.T) {
+// The migrations after the first can be rolled back and applied again,
+// and the indexes they rebuild serve the rows already stored.
+func TestMigrationsDownAndUp(t *testing.T) {
 	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "pulse.db"), Options{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +71,10 @@ func TestExplorerMigrationDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Down(t.Context()); err != nil {
+	if _, err := db.Write(t.Context(), []store.Record{record(0), record(1), record(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(t.Context(), 1); err != nil {
 		t.Fatalf("down: %v", err)
 	}
 	if v, err := p.GetDBVersion(t.Context()); err != nil || v != 1 {
@@ -77,5 +82,17 @@ func TestExplorerMigrationDown(t *testing.T) {
 	}
 	if _, err := p.Up(t.Context()); err != nil {
 		t.Fatalf("up again: %v", err)
+	}
+	for q, want := range map[store.EventQuery]int{
+		{UserID: "u0"}: 2,
+		{SessionID: "s", EventType: event.TypeButtonClick}: 1,
+	} {
+		page, _, err := db.SearchEvents(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) != want {
+			t.Errorf("search %+v after down and up = %d rows; want %d", q, len(page), want)
+		}
 	}
 }
