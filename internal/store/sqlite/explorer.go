@@ -180,6 +180,7 @@ func searchBuckets(ctx context.Context, tx *sql.Tx, q store.EventQuery, where []
 	}
 	return out, 0, nil
 }
+
 // appendEvents appends the events rows reads to out and closes rows.
 func appendEvents(out []event.Stored, rows *sql.Rows) ([]event.Stored, error) {
 	defer rows.Close()
