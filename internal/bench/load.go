@@ -334,11 +334,20 @@ func dialWS(ctx context.Context, in *instance, record bool) (*wsClient, error) {
 	return &wsClient{conn: conn, record: record}, nil
 }
 
+// wsFrame is what a recording client decodes of a frame: the two times of
+// each event and the count of sampled ones. Decoding whole events took a
+// quarter of the CPU of a 1,000-client run, CPU the server is measured on.
 type wsFrame struct {
-	Type    string         `json:"type"`
-	Event   *event.Stored  `json:"event"`
-	Events  []event.Stored `json:"events"`
-	Dropped int64          `json:"dropped"`
+	Type    string   `json:"type"`
+	Event   *stamps  `json:"event"`
+	Events  []stamps `json:"events"`
+	Dropped int64    `json:"dropped"`
+}
+
+// stamps are an event's produce time and stored time.
+type stamps struct {
+	Timestamp time.Time `json:"timestamp"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // read consumes frames until the connection ends.
@@ -389,11 +398,11 @@ func (c *wsClient) read(ctx context.Context) {
 			c.errs.Add(1)
 			continue
 		}
-		var evs []event.Stored
+		var evs []stamps
 		switch f.Type {
 		case "new_event":
 			if f.Event != nil {
-				evs = []event.Stored{*f.Event}
+				evs = []stamps{*f.Event}
 			}
 		case "new_events":
 			evs = f.Events
