@@ -64,10 +64,10 @@ func (d *DB) SearchEvents(ctx context.Context, q store.EventQuery) ([]event.Stor
 		p := store.LikePattern(q.Text)
 		add(`(element_id LIKE ? ESCAPE '\' OR page LIKE ? ESCAPE '\' OR message LIKE ? ESCAPE '\')`, p, p, p)
 	}
-	var top int64
 	maxID := func() (int64, error) {
-		err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&top)
-		return top, err
+		var m int64
+		err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&m)
+		return m, err
 	}
 	hi, lo, err := q.Bounds(maxID)
 	if err != nil {
