@@ -205,7 +205,7 @@ func (r *runner) fanout(ctx context.Context) error {
 	f.Disconnected = p.FanoutClients - f.Connected
 	f.Delivered, f.Dropped, f.Accounted = perClient(del), perClient(drop), perClient(acc)
 	f.Latency, f.StoredLatency = latency(lat), latency(stored)
-	f.Shape = fmt.Sprintf("%d WebSocket clients (coder/websocket, in this process) connected to one in-process `pulse serve` (SQLite, 3 consumers, simulation off) while %.0f events/s flow for %s after a %s warm-up; one client in %d records produce→received latency of every event it is sent", p.FanoutClients, p.FanoutRate, p.FanoutDuration, warm, every)
+	f.Shape = fmt.Sprintf("%d WebSocket clients (coder/websocket, in this process) connected to one in-process `pulse serve` (SQLite, %d consumers, simulation off) while %.0f events/s flow for %s after a %s warm-up; one client in %d records produce→received latency of every event it is sent", p.FanoutClients, members, p.FanoutRate, p.FanoutDuration, warm, every)
 	f.ProcessIncludes = "CPU and RSS are of the whole bench process: server, embedded broker, SQLite, the load producer and every WebSocket client, on the same cores; before the measurement the memory earlier scenarios freed is handed back to the kernel (Go heap and C heap)"
 	r.rep.Fanout = f
 	r.progress("fanout: p99 %.0f ms, CPU %.2f cores, RSS %.0f MB", f.Latency.P99, f.CPUCores, f.RSSMB)

@@ -79,7 +79,7 @@ func (r *runner) latency(ctx context.Context) error {
 	r.rep.Latency = &LatencyResult{
 		Rate: p.LatencyRate, ToStored: latency(toStore), ToWebSocket: latency(toWS),
 		Sent: sent, Received: d, Dropped: dr,
-		Shape: fmt.Sprintf("%.0f events/s for %s after a %s warm-up, paced in 5 ms bursts through Pulse's producer (5 ms linger), simulation off, SQLite, 3 consumers, one WebSocket client reading every frame", p.LatencyRate, p.LatencyDuration, warm),
+		Shape: fmt.Sprintf("%.0f events/s for %s after a %s warm-up, paced in 5 ms bursts through Pulse's producer (5 ms linger), simulation off, SQLite, %d consumers, one WebSocket client reading every frame", p.LatencyRate, p.LatencyDuration, warm, members),
 	}
 	r.progress("latency: produce→stored p99 %.1f ms, produce→WebSocket p99 %.1f ms", r.rep.Latency.ToStored.P99, r.rep.Latency.ToWebSocket.P99)
 	return nil

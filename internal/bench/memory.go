@@ -94,7 +94,7 @@ func (r *runner) memory(ctx context.Context) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	m.HeapEndMB = float64(ms.HeapInuse) / (1 << 20)
-	m.Shape = fmt.Sprintf("%.0f events/s for %s into one in-process `pulse serve` (SQLite, 3 consumers, one WebSocket client), RSS of the whole bench process (the load producer included) sampled every %s; the issue asks for 10 minutes, which does not fit the benchmark's 10-minute budget", p.MemoryRate, p.MemoryDuration, sample)
+	m.Shape = fmt.Sprintf("%.0f events/s for %s into one in-process `pulse serve` (SQLite, %d consumers, one WebSocket client), RSS of the whole bench process (the load producer included) sampled every %s; the issue asks for 10 minutes, which does not fit the benchmark's 10-minute budget", p.MemoryRate, p.MemoryDuration, members, sample)
 	r.rep.Memory = m
 	r.progress("memory: RSS %.0f → %.0f MB, slope %.1f MB/min over the second half", m.StartMB, m.EndMB, m.SlopeMBPerMin)
 	return nil

@@ -95,8 +95,8 @@ const (
 	// person can follow, since every byte goes to every client: at the busy
 	// interval 200 events a second reach each dashboard, whose feed turns
 	// over its 500 rows every 2.5 s. 100 made each flush to 1,000 clients a
-	// burst long enough to put a p99 of 310 ms on delivery (243-263 ms at
-	// 50, the bench's fan-out scenario).
+	// burst long enough to put a p99 of 310 ms on delivery (193-263 ms at
+	// 50 over four runs of the bench's fan-out scenario).
 	maxBatchEvents = 50
 	// maxQueueMessages is the most messages in one queue_update frame: the
 	// queue monitor shows 50 rows.

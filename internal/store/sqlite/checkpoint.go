@@ -37,7 +37,7 @@ const (
 	// checkpointTick is how often the checkpointer looks at the counters.
 	checkpointTick = 100 * time.Millisecond
 	// checkpointRecords written since the last checkpoint start the next
-	// one (about 10,000 frames at the pipeline's batch size)...
+	// one...
 	checkpointRecords = 20000
 	// ...or checkpointIdle after it, if anything was written at all.
 	checkpointIdle = time.Second

@@ -64,10 +64,14 @@ func (d *DB) SearchEvents(ctx context.Context, q store.EventQuery) ([]event.Stor
 		p := store.LikePattern(q.Text)
 		add(`(element_id LIKE ? ESCAPE '\' OR page LIKE ? ESCAPE '\' OR message LIKE ? ESCAPE '\')`, p, p, p)
 	}
+	// Read once: both the window and the bucket walk may need it.
+	top := int64(-1)
 	maxID := func() (int64, error) {
-		var m int64
-		err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&m)
-		return m, err
+		if top >= 0 {
+			return top, nil
+		}
+		err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&top)
+		return top, err
 	}
 	hi, lo, err := q.Bounds(maxID)
 	if err != nil {

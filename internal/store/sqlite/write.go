@@ -186,9 +186,11 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]bool, error) {
 		return nil, d.fail("write batch: commit", err)
 	}
 	d.commits.Add(1)
+	var n int64
 	for _, batch := range batches {
-		d.written.Add(int64(len(batch)))
+		n += int64(len(batch))
 	}
+	d.written.Add(n)
 	return out, nil
 }
 
