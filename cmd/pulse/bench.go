@@ -34,6 +34,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pgURL := f.String("postgres-url", bench.DefaultPostgresURL, "PostgreSQL to measure; empty skips it")
 	rows := f.Int("rows", 0, "rows preloaded for the growth scenario (default 5,000,000; 200,000 with --quick)")
 	cpuProfile := f.String("cpuprofile", "", "write a CPU profile of the sustained SQLite run to this file")
+	memProfile := f.String("memprofile", "", "write a heap profile at the end of the memory scenario to this file")
 	only := f.String("only", "", "comma-separated scenarios to run ("+strings.Join(bench.Scenarios, ", ")+"); the ratios need limits")
 	rest, err := fs.Parse(args)
 	if err != nil {
@@ -57,7 +58,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		plan = bench.QuickPlan(*rows)
 	}
 	rep, err := bench.Run(ctx, bench.Config{
-		Plan: plan, OutDir: *out, PostgresURL: *pgURL, CPUProfile: *cpuProfile, Progress: stderr, Only: scenarios,
+		Plan: plan, OutDir: *out, PostgresURL: *pgURL, CPUProfile: *cpuProfile, MemProfile: *memProfile, Progress: stderr, Only: scenarios,
 	}, newLogger(&cfg, stderr))
 	if rep != nil {
 		fmt.Fprintf(stdout, "%s\nReport written to %s and %s (took %s).\n", rep.HeadlineTable(),

@@ -22,7 +22,9 @@ func brokerConfig(cfg *config.Config, syncWrites bool) (broker.Config, error) {
 			{Name: cfg.Topic, Partitions: int32(cfg.Partitions)},
 			{Name: cfg.DLQTopic, Partitions: int32(cfg.Partitions)},
 		},
-		SyncWrites: syncWrites,
+		SyncWrites:     syncWrites,
+		Retention:      cfg.BrokerRetention,
+		RetentionBytes: cfg.BrokerRetentionBytes,
 	}
 	if k := cfg.Kafka; k.SASLMechanism != "" {
 		bc.Users = []broker.User{{Mechanism: k.SASLMechanism, Name: k.SASLUsername, Password: k.SASLPassword}}
@@ -41,6 +43,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg := config.Default()
 	fs := newFlags("broker", "Run only the embedded Kafka-protocol broker (franz-go's kfake, persisted under\n--data-dir/kafka) with the events and dead-letter topics, until interrupted.\nPoint other processes at it with --bootstrap-servers.", &cfg, stderr)
 	fs.Add(config.BrokerAddr, config.DataDir, config.Topic, config.DLQTopic, config.Partitions,
+		config.BrokerRetention, config.BrokerRetentionBytes,
 		config.KafkaSASLMechanism, config.KafkaSASLUsername, config.KafkaSASLPassword,
 		config.KafkaTLSCert, config.KafkaTLSKey)
 	fs.Add(config.LogKeys()...)

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -129,6 +130,9 @@ type Config struct {
 	// CPUProfile, when set, receives a pprof CPU profile of the
 	// sustained SQLite run.
 	CPUProfile string
+	// MemProfile, when set, receives a pprof heap profile taken at the
+	// end of the memory scenario, after a collection.
+	MemProfile string
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
 	// Only, when not empty, names the scenarios to run (see Scenarios);
@@ -264,4 +268,24 @@ func (r *runner) withProfile(fn func() error) error {
 	err = fn()
 	pprof.StopCPUProfile()
 	return err
+}
+
+// writeHeapProfile writes the live heap to the configured file, if any.
+func (r *runner) writeHeapProfile() error {
+	if r.cfg.MemProfile == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(r.cfg.MemProfile), 0o750); err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	f, err := os.Create(r.cfg.MemProfile)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
 }

@@ -181,6 +181,9 @@ type serverOpts struct {
 	// databaseURL is empty for SQLite under the data directory.
 	databaseURL string
 	consumers   int
+	// brokerRetention replaces the embedded broker's default retention
+	// age (0 keeps pulse serve's default).
+	brokerRetention time.Duration
 }
 
 // startServer assembles and runs `pulse serve` in this process on free
@@ -202,9 +205,12 @@ func startServer(ctx context.Context, dir string, o serverOpts, log *slog.Logger
 	// The per-IP ingest limit would measure the limiter, not the path.
 	cfg.IngestRate = 0
 	cfg.DatabaseURL = o.databaseURL
+	if o.brokerRetention > 0 {
+		cfg.BrokerRetention = o.brokerRetention
+	}
 	bc := broker.Config{Addr: cfg.BrokerAddr, DataDir: dir, Topics: []broker.Topic{
 		{Name: cfg.Topic, Partitions: int32(cfg.Partitions)}, {Name: cfg.DLQTopic, Partitions: int32(cfg.Partitions)},
-	}}
+	}, Retention: cfg.BrokerRetention, RetentionBytes: cfg.BrokerRetentionBytes}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s, err := server.New(runCtx, cfg, server.Options{HTTP: true, Broker: &bc, ShutdownTimeout: 20 * time.Second}, log)
 	if err != nil {

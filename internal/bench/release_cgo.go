@@ -4,6 +4,9 @@ package bench
 
 /*
 #include <malloc.h>
+
+// The SQLite that mattn/go-sqlite3 compiles into this binary.
+extern long long sqlite3_memory_used(void);
 */
 import "C"
 
@@ -12,3 +15,6 @@ import "C"
 // caches freed, so without this a scenario's RSS would carry the memory
 // the ones before it used and gave back.
 func releaseCHeap() { C.malloc_trim(0) }
+
+// sqliteHeapMB is the memory SQLite holds, page caches included.
+func sqliteHeapMB() float64 { return float64(C.sqlite3_memory_used()) / (1 << 20) }

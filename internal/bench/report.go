@@ -263,8 +263,10 @@ func (rep *Report) Markdown() string {
 	}
 	if m := rep.Memory; m != nil {
 		b.WriteString("## 7. Memory\n\n")
-		fmt.Fprintf(&b, "RSS %.0f MB at the start, %.0f MB at the end, %.0f MB at most; slope over the second half %.1f MB/min; Go heap in use at the end %.0f MB; %s events sent.\n\nLoad shape: %s.\n\n",
-			m.StartMB, m.EndMB, m.MaxMB, m.SlopeMBPerMin, m.HeapEndMB, num(float64(m.Sent)), m.Shape)
+		fmt.Fprintf(&b, "RSS %.0f MB at the start, %.0f MB at the end, %.0f MB at most; slope over the second half %.1f MB/min; %s events sent.\n\n",
+			m.StartMB, m.EndMB, m.MaxMB, m.SlopeMBPerMin, num(float64(m.Sent)))
+		fmt.Fprintf(&b, "At the end: Go heap in use %.0f MB, SQLite (page caches included) %.0f MB, embedded broker log on disk %.0f MB with retention %s.\n\nLoad shape: %s.\n\n",
+			m.HeapEndMB, m.SQLiteEndMB, m.BrokerLogMB, m.BrokerRetention, m.Shape)
 	}
 	if len(rep.Notes) > 0 {
 		b.WriteString("## Notes\n\n")

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -53,6 +54,15 @@ type Config struct {
 	// SyncWrites fsyncs every produced batch: slower, but nothing
 	// acknowledged is lost on a crash.
 	SyncWrites bool
+	// Retention deletes records older than this, and RetentionBytes a
+	// partition's oldest records beyond that size (0: no bound). kfake
+	// holds an index entry in memory for every record batch in its log,
+	// so these bound the broker's memory as well as its disk.
+	Retention      time.Duration
+	RetentionBytes int64
+	// RetentionCheck is how often retention is applied (0: every
+	// minute).
+	RetentionCheck time.Duration
 	// Users enables SASL with these superusers. Empty: no SASL.
 	Users []User
 	// TLS, when set, makes the broker accept only TLS connections.
@@ -101,6 +111,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 	if cfg.SyncWrites {
 		opts = append(opts, kfake.SyncWrites())
 	}
+	// Broker-wide, for topics that users create; the configured topics
+	// also get them as their own configs in ensureTopics, which is what
+	// starts kfake's retention ticker.
+	check := cfg.RetentionCheck
+	if check <= 0 {
+		check = time.Minute
+	}
+	opts = append(opts, kfake.BrokerConfigs(map[string]string{
+		"log.retention.ms":       retentionConfigs(cfg)["retention.ms"],
+		"log.retention.bytes":    retentionConfigs(cfg)["retention.bytes"],
+		"log.cleaner.backoff.ms": strconv.FormatInt(check.Milliseconds(), 10),
+	}))
 	for _, t := range cfg.Topics {
 		// Seeded only into a fresh data directory; kfake ignores seeds
 		// when it loads persisted state.
@@ -149,8 +171,23 @@ func (b *Broker) Close() {
 	})
 }
 
+// retentionConfigs are the topic configs that carry cfg's retention,
+// in Kafka's terms (-1: no bound).
+func retentionConfigs(cfg Config) map[string]string {
+	ms, bytes := int64(-1), int64(-1)
+	if cfg.Retention > 0 {
+		ms = max(cfg.Retention.Milliseconds(), 1)
+	}
+	if cfg.RetentionBytes > 0 {
+		bytes = cfg.RetentionBytes
+	}
+	return map[string]string{"retention.ms": strconv.FormatInt(ms, 10), "retention.bytes": strconv.FormatInt(bytes, 10)}
+}
+
 // ensureTopics creates configured topics that a loaded data directory
-// lacks (added to the configuration since, or deleted by a user).
+// lacks (added to the configuration since, or deleted by a user), and
+// gives every configured topic the retention of cfg, so that a changed
+// setting applies to a log that already exists.
 func (b *Broker) ensureTopics(ctx context.Context, cfg Config) error {
 	if len(cfg.Topics) == 0 {
 		return nil
@@ -181,11 +218,31 @@ func (b *Broker) ensureTopics(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("list topics of embedded broker: %w", err)
 	}
+	retention := retentionConfigs(cfg)
+	var alter []kadm.AlterConfig
+	for name, v := range retention {
+		alter = append(alter, kadm.AlterConfig{Op: kadm.SetConfig, Name: name, Value: &v})
+	}
 	for _, t := range cfg.Topics {
 		if existing.Has(t.Name) {
+			resps, err := adm.AlterTopicConfigs(ctx, alter, t.Name)
+			if err == nil {
+				var r kadm.AlterConfigsResponse
+				r, err = resps.On(t.Name, nil)
+				if err == nil {
+					err = r.Err
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("set retention of topic %s on embedded broker: %w", t.Name, err)
+			}
 			continue
 		}
-		resp, err := adm.CreateTopic(ctx, t.Partitions, 1, nil, t.Name)
+		configs := make(map[string]*string, len(retention))
+		for name, v := range retention {
+			configs[name] = &v
+		}
+		resp, err := adm.CreateTopic(ctx, t.Partitions, 1, configs, t.Name)
 		if err == nil {
 			err = resp.Err
 		}

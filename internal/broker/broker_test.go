@@ -179,3 +179,86 @@ func TestBadAddress(t *testing.T) {
 		t.Fatal("want an error for an address in use")
 	}
 }
+
+// TestRetentionBoundsTheLog produces past the size retention and waits
+// for the log start to move, then restarts with retention off and checks
+// that the topic's config follows the new setting.
+func TestRetentionBoundsTheLog(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{
+		Addr: "127.0.0.1:0", DataDir: dir,
+		Topics:         []Topic{{Name: "user_events", Partitions: 1}},
+		Retention:      time.Hour,
+		RetentionBytes: 4 << 10,
+		RetentionCheck: 50 * time.Millisecond,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := start(t, cfg)
+	// Uncompressed, so that each batch takes what its record holds.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic("user_events"),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := kadm.NewClient(cl)
+	// One record a batch, 1 KiB each: 16 KiB in all, four times the bound.
+	value := []byte(strings.Repeat("x", 1<<10))
+	for range 16 {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil {
+			t.Fatalf("produce: %v", err)
+		}
+	}
+	if got := topicConfigs(ctx, t, adm, "user_events"); got["retention.bytes"] != "4096" || got["retention.ms"] != "3600000" {
+		t.Errorf("topic configs = %v, want retention.bytes 4096 and retention.ms 3600000", got)
+	}
+	var logStart int64
+	for ctx.Err() == nil {
+		offs, err := adm.ListStartOffsets(ctx, "user_events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := offs.Lookup("user_events", 0)
+		if logStart = o.Offset; logStart > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Each batch is a little over 1 KiB on the wire, so at most 4 stay.
+	if logStart < 12 {
+		t.Fatalf("log start offset %d after 16 batches of 1 KiB with retention 4 KiB, want at least 12", logStart)
+	}
+	cl.Close()
+	b.Close()
+
+	cfg.Retention, cfg.RetentionBytes = 0, 0
+	b = start(t, cfg)
+	defer b.Close()
+	cl, err = kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if got := topicConfigs(ctx, t, kadm.NewClient(cl), "user_events"); got["retention.bytes"] != "-1" || got["retention.ms"] != "-1" {
+		t.Errorf("after restart with retention off, topic configs = %v, want -1 for both", got)
+	}
+}
+
+func topicConfigs(ctx context.Context, t *testing.T, adm *kadm.Client, topic string) map[string]string {
+	t.Helper()
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rcs.On(topic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, c := range rc.Configs {
+		if c.Value != nil {
+			out[c.Key] = *c.Value
+		}
+	}
+	return out
+}

@@ -58,6 +58,14 @@ type Config struct {
 	RetentionMaxAge  time.Duration
 	RetentionMaxRows int64
 
+	// BrokerRetention and BrokerRetentionBytes bound the embedded
+	// broker's log: records older than the first, and a partition's
+	// oldest records beyond the second, are deleted (0: no bound). The
+	// broker keeps an index entry in memory for every record batch it
+	// holds, so these bound its memory as well as its disk.
+	BrokerRetention      time.Duration
+	BrokerRetentionBytes int64
+
 	// Simulate honours the events' delay_seconds and should_fail fields.
 	Simulate bool
 	// IngestRate is the HTTP ingest requests per second allowed per
@@ -100,6 +108,10 @@ func Default() Config {
 		Compression:       "snappy",
 		Simulate:          true,
 		IngestRate:        50,
+		// Kafka's own default age; the size keeps a busy all-in-one
+		// install from filling its disk (and memory, see above).
+		BrokerRetention:      7 * 24 * time.Hour,
+		BrokerRetentionBytes: 1 << 30,
 	}
 }
 
@@ -288,6 +300,12 @@ func (c *Config) Validate() error {
 	if c.RetentionMaxRows < 0 {
 		bad("--retention-max-rows must not be negative")
 	}
+	if c.BrokerRetention < 0 {
+		bad("--broker-retention must not be negative")
+	}
+	if c.BrokerRetentionBytes < 0 {
+		bad("--broker-retention-bytes must not be negative")
+	}
 	return errors.Join(errs...)
 }
 
@@ -352,6 +370,8 @@ func (c *Config) Redacted() string {
 	line("kafka_tls_insecure_skip_verify", c.Kafka.TLSInsecureSkipVerify)
 	line("retention_max_age", c.RetentionMaxAge)
 	line("retention_max_rows", c.RetentionMaxRows)
+	line("broker_retention", c.BrokerRetention)
+	line("broker_retention_bytes", c.BrokerRetentionBytes)
 	line("simulate", c.Simulate)
 	return b.String()
 }

@@ -314,6 +314,33 @@ func TestDurationInDays(t *testing.T) {
 	}
 }
 
+func TestSizes(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1048576": 1 << 20, "512MiB": 512 << 20, "1GiB": 1 << 30, " 2 TiB ": 2 << 40, "10KiB": 10 << 10, "7B": 7} {
+		cfg, _, err := parse(t, env{"PULSE_BROKER_RETENTION_BYTES": in}, "", nil, BrokerRetentionBytes)
+		if err != nil {
+			t.Errorf("%q: %v", in, err)
+			continue
+		}
+		if cfg.BrokerRetentionBytes != want {
+			t.Errorf("%q = %d, want %d", in, cfg.BrokerRetentionBytes, want)
+		}
+	}
+	for _, in := range []string{"1GB", "lots", "1.5GiB", "9000000000TiB", ""} {
+		_, _, err := parse(t, nil, "", []string{"--broker-retention-bytes=" + in}, BrokerRetentionBytes)
+		if err == nil || !strings.Contains(err.Error(), "is not a size") {
+			t.Errorf("%q: err = %v, want one saying it is not a size", in, err)
+		}
+	}
+	cfg := Default()
+	cfg.BrokerRetentionBytes = -1
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--broker-retention-bytes") {
+		t.Errorf("negative retention bytes: err = %v", err)
+	}
+	if got := (sizeValue{&cfg.BrokerRetentionBytes}).String(); got != "-1B" {
+		t.Errorf("String() of -1 = %q", got)
+	}
+}
+
 func TestEnvExampleParses(t *testing.T) {
 	all := make([]Key, 0, numKeys)
 	for k := range numKeys {

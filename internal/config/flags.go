@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -49,6 +50,8 @@ const (
 	RetentionMaxRows
 	Simulate
 	IngestRate
+	BrokerRetention
+	BrokerRetentionBytes
 	numKeys
 )
 
@@ -109,6 +112,10 @@ func settings() [numKeys]setting {
 		Simulate:         {"simulate", []string{"PULSE_SIMULATE"}, "honour the events' delay_seconds and should_fail", boolField(func(c *Config) *bool { return &c.Simulate })},
 		IngestRate: {"ingest-rate", []string{"PULSE_INGEST_RATE"}, "HTTP ingest requests per second allowed per client IP, bursts of twice that (0: no limit); a batch counts once",
 			intField(func(c *Config) *int { return &c.IngestRate })},
+		BrokerRetention: {"broker-retention", []string{"PULSE_BROKER_RETENTION"}, "embedded broker: delete log records older than this (0: keep)",
+			durField(func(c *Config) *time.Duration { return &c.BrokerRetention })},
+		BrokerRetentionBytes: {"broker-retention-bytes", []string{"PULSE_BROKER_RETENTION_BYTES"}, "embedded broker: keep at most this much log per partition, such as 512MiB, oldest records deleted first (0: no limit)",
+			sizeField(func(c *Config) *int64 { return &c.BrokerRetentionBytes })},
 	}
 }
 
@@ -413,6 +420,46 @@ func (v int64Value) Set(s string) error {
 		return fmt.Errorf("%q is not an integer", s)
 	}
 	*v.p = n
+	return nil
+}
+
+// sizeValue is a byte count, given bare or with a binary unit (KiB,
+// MiB, GiB, TiB).
+type sizeValue struct{ p *int64 }
+
+var sizeUnits = []struct {
+	suffix string
+	n      int64
+}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+func sizeField(get func(*Config) *int64) func(*Config) flag.Value {
+	return func(c *Config) flag.Value { return sizeValue{get(c)} }
+}
+func (v sizeValue) String() string {
+	if v.p == nil || *v.p == 0 {
+		return "0"
+	}
+	for _, u := range sizeUnits {
+		if *v.p%u.n == 0 {
+			return strconv.FormatInt(*v.p/u.n, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(*v.p, 10)
+}
+func (v sizeValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	num, mult := s, int64(1)
+	for _, u := range sizeUnits {
+		if d, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = strings.TrimSpace(d), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n > math.MaxInt64/mult || n < math.MinInt64/mult {
+		return fmt.Errorf("%q is not a size such as 1073741824, 512MiB or 1GiB", s)
+	}
+	*v.p = n * mult
 	return nil
 }
 
