@@ -144,3 +144,30 @@ func TestDerivedIDIsStable(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRefusesRepeatedMembers: encoding/json would keep the last of
+// two values silently, so a client and Pulse could read different events.
+func TestDecodeRefusesRepeatedMembers(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"user_id":"u","user_id":"v","event_type":"page_view"}`:                           "user_id: appears more than once",
+		`{"user_id":"u","event_type":"page_view","properties":{"a":{"b":1,"b":2}}}`:        "properties: member /a/b appears more than once",
+		`{"user_id":"u","event_type":"page_view","delay_seconds":1e400}`:                   "delay_seconds: must be a number that fits",
+		`{"user_id":"u","event_type":"page_view","should_fail":{}}`:                        "should_fail: must be a boolean, not object",
+		`{"user_id":"u","event_type":"page_view","page":["/a"]}`:                           "page: must be a string, not array",
+		`{"user_id":"u","event_type":"page_view","timestamp":"2024-01-15T10:30:00Z"} true`: "invalid JSON at byte 76",
+	} {
+		_, err := Decode([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestValidTypeMatchesTypePattern(t *testing.T) {
+	for _, s := range []string{"", "a", "page_view", "video_play_2", "A", "1abc", "_a", "a-b", "a b", "é", "aé",
+		strings.Repeat("a", MaxTypeLen), strings.Repeat("a", MaxTypeLen+1), "a\n", "a_", "z9"} {
+		if got, want := validType(s), TypePattern.MatchString(s); got != want {
+			t.Errorf("validType(%q) = %v, TypePattern says %v", s, got, want)
+		}
+	}
+}
