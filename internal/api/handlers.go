@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/live"
 	"github.com/pulse-dev/pulse/internal/store"
@@ -131,6 +134,15 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {
 // batchValues splits a batch body into raw events: either one object
 // {"events": [...]} or a stream of event objects (NDJSON).
 func batchValues(body []byte) ([]json.RawMessage, error) {
+	if values, ok := wrappedValues(body); ok {
+		if len(values) == 0 {
+			return nil, Errorf(EInvalid, "events: must hold at least one event")
+		}
+		if len(values) > MaxBatchEvents {
+			return nil, Errorf(EInvalid, "events: %d events, over the limit of %d", len(values), MaxBatchEvents)
+		}
+		return values, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var values []json.RawMessage
 	for {
@@ -167,6 +179,28 @@ func batchValues(body []byte) ([]json.RawMessage, error) {
 		return nil, Errorf(EInvalid, "events: %d events, over the limit of %d", len(values), MaxBatchEvents)
 	}
 	return values, nil
+}
+
+// wrappedValues reads the usual {"events": [...]} body in one pass
+// (encoding/json/v2 checks the syntax as it goes, where v1 scans the body
+// three times). It reports false for anything else, NDJSON and every
+// malformed body included, which batchValues then reads the long way and
+// explains.
+func wrappedValues(body []byte) ([]json.RawMessage, bool) {
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '{' {
+		return nil, false
+	}
+	var wrapper struct {
+		Events *[]jsontext.Value `json:"events"`
+	}
+	if jsonv2.Unmarshal(body, &wrapper) != nil || wrapper.Events == nil {
+		return nil, false
+	}
+	values := make([]json.RawMessage, len(*wrapper.Events))
+	for i, v := range *wrapper.Events {
+		values[i] = json.RawMessage(v)
+	}
+	return values, true
 }
 
 func (s *Server) batchEvents(w http.ResponseWriter, r *http.Request) error {
