@@ -4,6 +4,7 @@
 package live
 
 import (
+	"hash/maphash"
 	"sort"
 	"sync"
 	"time"
@@ -389,32 +390,40 @@ func topElements(clicks map[string]int64, n int) []ElementCount {
 	return top
 }
 
-// seenSet remembers the last cap ids added, in O(1) per add.
+// seenSet remembers the last cap ids added, in O(1) per add. It holds
+// 64-bit hashes of the ids rather than the ids: its map and ring then
+// hold no pointers, so the collector does not scan them every cycle, and
+// they keep no ids alive. A new id matches a held hash with odds of about
+// 2^-48, which would leave one event uncounted.
 type seenSet struct {
-	ids  map[string]struct{}
-	ring []string
-	next int
+	seed    maphash.Seed
+	ids     map[uint64]struct{}
+	ring    []uint64
+	next, n int
 }
 
 func newSeenSet(capacity int) seenSet {
-	return seenSet{ids: make(map[string]struct{}), ring: make([]string, capacity)}
+	return seenSet{seed: maphash.MakeSeed(), ids: make(map[uint64]struct{}, capacity), ring: make([]uint64, capacity)}
 }
 
 // add records id and reports whether it was new.
 func (s *seenSet) add(id string) bool {
-	if _, ok := s.ids[id]; ok {
+	h := maphash.String(s.seed, id)
+	if _, ok := s.ids[h]; ok {
 		return false
 	}
-	if old := s.ring[s.next]; old != "" {
-		delete(s.ids, old)
+	if s.n == len(s.ring) {
+		delete(s.ids, s.ring[s.next])
+	} else {
+		s.n++
 	}
-	s.ring[s.next] = id
+	s.ring[s.next] = h
 	s.next = (s.next + 1) % len(s.ring)
-	s.ids[id] = struct{}{}
+	s.ids[h] = struct{}{}
 	return true
 }
 
 func (s *seenSet) has(id string) bool {
-	_, ok := s.ids[id]
+	_, ok := s.ids[maphash.String(s.seed, id)]
 	return ok
 }

@@ -338,3 +338,29 @@ func TestStatsReplay(t *testing.T) {
 	write(record(derived, event.StatusCompleted, 13, "user_events_dlq/0/1"))
 	check("after a replay with a derived id", 3, 1, 3)
 }
+
+func TestSeenSetForgetsTheOldest(t *testing.T) {
+	s := newSeenSet(3)
+	for _, id := range []string{"a", "b", "c"} {
+		if !s.add(id) {
+			t.Fatalf("add(%q) said seen on first sight", id)
+		}
+	}
+	if s.add("b") || !s.has("a") {
+		t.Fatal("a held id was not remembered")
+	}
+	if !s.add("d") {
+		t.Fatal("add(d) said seen")
+	}
+	if s.has("a") {
+		t.Fatal("the oldest id was kept past the capacity")
+	}
+	for _, id := range []string{"b", "c", "d"} {
+		if !s.has(id) {
+			t.Fatalf("%q forgotten within the capacity", id)
+		}
+	}
+	if len(s.ids) != 3 {
+		t.Fatalf("%d hashes held, want 3", len(s.ids))
+	}
+}
