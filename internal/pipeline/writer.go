@@ -121,7 +121,10 @@ func (c *Consumer) write(ctx context.Context, batch []*rec) bool {
 // and publishes what changed.
 func (c *Consumer) afterWrite(batch []*rec, inserted []bool) {
 	now := time.Now()
-	var ch event.Change
+	// Sized for the usual case, every record new and completed: growing
+	// these slices of large structs by appending cost more than the
+	// statistics they feed.
+	ch := event.Change{Messages: make([]event.Message, 0, len(batch)), Events: make([]event.Stored, 0, len(batch))}
 	var completed, deadLettered, duplicates int
 	c.mu.Lock()
 	for i, r := range batch {
