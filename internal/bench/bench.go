@@ -53,6 +53,11 @@ type Plan struct {
 	// stays bounded; Steps bounds the search.
 	Step  time.Duration `json:"step_ns"`
 	Steps int           `json:"steps"`
+	// Hold is how long the rate the search found is then held to confirm
+	// it (the issue's 60 s); one that fails is tried again 5% lower, at
+	// most Holds times in all.
+	Hold  time.Duration `json:"hold_ns"`
+	Holds int           `json:"holds"`
 
 	// LatencyRate is held for LatencyDuration (after a warm-up).
 	LatencyRate     float64       `json:"latency_rate"`
@@ -90,7 +95,7 @@ func FullPlan(rows int) Plan {
 	return Plan{
 		Mode: "full", Reps: 3,
 		LimitRows: 200_000, LimitBatch: members * pipeline.DefaultBatchSize, LimitRecords: 300_000,
-		Backlog: 200_000, Step: 15 * time.Second, Steps: 5,
+		Backlog: 200_000, Step: 15 * time.Second, Steps: 5, Hold: time.Minute, Holds: 3,
 		LatencyRate: 1000, LatencyDuration: 20 * time.Second,
 		GrowthRows: rows, EndpointRequests: 300,
 		HTTPDuration: 10 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
@@ -107,7 +112,7 @@ func QuickPlan(rows int) Plan {
 	return Plan{
 		Mode: "quick", Reps: 1,
 		LimitRows: 50_000, LimitBatch: members * pipeline.DefaultBatchSize, LimitRecords: 100_000,
-		Backlog: 60_000, Step: 4 * time.Second, Steps: 4,
+		Backlog: 60_000, Step: 4 * time.Second, Steps: 4, Hold: 8 * time.Second, Holds: 2,
 		LatencyRate: 1000, LatencyDuration: 5 * time.Second,
 		GrowthRows: rows, EndpointRequests: 100,
 		HTTPDuration: 3 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,

@@ -79,6 +79,11 @@ func (r *runner) headline() []Target {
 			continue
 		}
 		held := fmt.Sprintf("%s events/s held with bounded lag", num(v.Sustained))
+		for _, st := range v.Steps {
+			if st.Hold && st.Bounded && st.Offered == v.Sustained {
+				held = fmt.Sprintf("%s events/s held %.0f s with bounded lag", num(v.Sustained), st.Seconds)
+			}
+		}
 		if v.Sustained == 0 && len(v.Steps) > 0 {
 			lowest := v.Steps[0].Offered
 			for _, st := range v.Steps {
@@ -215,9 +220,13 @@ func (rep *Report) Markdown() string {
 	for _, s := range rep.Sustained {
 		fmt.Fprintf(&b, "**%s**: sustained %s events/s (%.0f%% of the raw insert rate %s records/s); drain capacity median %s, min %s, max %s events/s (%.0f%%).\n\n",
 			s.Store, num(s.Sustained), 100*s.SustainedRatio, num(s.InsertLimit), num(s.Capacity.Median), num(s.Capacity.Min), num(s.Capacity.Max), 100*s.CapacityRatio)
-		b.WriteString("| offered events/s | stored events/s | lag at end | worst lag | bounded |\n|---|---|---|---|---|\n")
+		b.WriteString("| offered events/s | held for | stored events/s | lag at end | least lag, last quarter | worst lag | bounded |\n|---|---|---|---|---|---|---|\n")
 		for _, st := range s.Steps {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %v |\n", num(st.Offered), num(st.Achieved), num(float64(st.LagEnd)), num(float64(st.LagMax)), st.Bounded)
+			held := fmt.Sprintf("%.0f s", st.Seconds)
+			if st.Hold {
+				held += " (hold)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %v |\n", num(st.Offered), held, num(st.Achieved), num(float64(st.LagEnd)), num(float64(st.LagLate)), num(float64(st.LagMax)), st.Bounded)
 		}
 		fmt.Fprintf(&b, "\nPipeline store writes on the last server: %.0f records per write, %.1f ms per write on average.\n\nLoad shape: %s.\n\n", s.MeanBatch, s.MeanWriteMS, s.Shape)
 	}
