@@ -118,9 +118,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 	if check <= 0 {
 		check = time.Minute
 	}
+	retention := retentionConfigs(cfg)
 	opts = append(opts, kfake.BrokerConfigs(map[string]string{
-		"log.retention.ms":       retentionConfigs(cfg)["retention.ms"],
-		"log.retention.bytes":    retentionConfigs(cfg)["retention.bytes"],
+		"log.retention.ms":       retention["retention.ms"],
+		"log.retention.bytes":    retention["retention.bytes"],
 		"log.cleaner.backoff.ms": strconv.FormatInt(check.Milliseconds(), 10),
 	}))
 	for _, t := range cfg.Topics {
