@@ -15,7 +15,7 @@ const benchSummary = `Measure Pulse on this machine: the raw limits (SQLite and 
 inserts, broker produce and consume), sustained end-to-end throughput,
 latency at 1,000 events/s, growth to --rows stored rows, HTTP ingest,
 WebSocket fan-out and memory. Everything runs in this process over
-loopback; about 10 minutes plus the --rows preload (several minutes for
+loopback; about 20 minutes plus the --rows preload (several minutes for
 5,000,000 rows), under 2 with --quick. Writes report.md and report.json
 to --out. PostgreSQL figures are skipped, with a note, when
 --postgres-url does not answer.`

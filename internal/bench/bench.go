@@ -87,7 +87,8 @@ type Plan struct {
 	MemoryDuration time.Duration `json:"memory_duration_ns"`
 }
 
-// FullPlan is `pulse bench`: about ten minutes on two cores.
+// FullPlan is `pulse bench`: about twenty minutes on two cores, ten of
+// them the memory soak.
 func FullPlan(rows int) Plan {
 	if rows <= 0 {
 		rows = 5_000_000
