@@ -133,12 +133,12 @@ func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
 		return err
 	}
 	defer l.close()
-	offer := func(rate float64, d time.Duration) (Step, error) {
+	offer := func(rate float64, d time.Duration, hold bool) (Step, error) {
 		st, err := r.step(ctx, last, l, pl, base, rate, d)
 		if err != nil {
 			return st, err
 		}
-		st.Hold = d == p.Hold
+		st.Hold = hold
 		res.Steps = append(res.Steps, st)
 		r.progress("sustained %s: offered %.0f/s for %s, stored %.0f/s, lag end %d late %d max %d, bounded %v",
 			name, st.Offered, d, st.Achieved, st.LagEnd, st.LagLate, st.LagMax, st.Bounded)
@@ -148,7 +148,7 @@ func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
 	run := func() error {
 		var s search
 		for rate := 0.9 * capacity; rate > 0; {
-			st, err := offer(rate, p.Step)
+			st, err := offer(rate, p.Step, false)
 			if err != nil {
 				return err
 			}
@@ -157,7 +157,7 @@ func (r *runner) sustainedOn(ctx context.Context, name, pgURL string) error {
 		// The search's steps are short; the figure is the rate then held
 		// for the whole Hold.
 		for i, rate := 0, s.held; i < p.Holds && rate > 0; i, rate = i+1, 0.95*rate {
-			st, err := offer(rate, p.Hold)
+			st, err := offer(rate, p.Hold, true)
 			if err != nil {
 				return err
 			}
