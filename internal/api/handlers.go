@@ -134,15 +134,26 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {
 // batchValues splits a batch body into raw events: either one object
 // {"events": [...]} or a stream of event objects (NDJSON).
 func batchValues(body []byte) ([]json.RawMessage, error) {
-	if values, ok := wrappedValues(body); ok {
-		if len(values) == 0 {
-			return nil, Errorf(EInvalid, "events: must hold at least one event")
+	values, ok := wrappedValues(body)
+	if !ok {
+		var err error
+		if values, err = streamedValues(body); err != nil {
+			return nil, err
 		}
-		if len(values) > MaxBatchEvents {
-			return nil, Errorf(EInvalid, "events: %d events, over the limit of %d", len(values), MaxBatchEvents)
-		}
-		return values, nil
 	}
+	if len(values) == 0 {
+		return nil, Errorf(EInvalid, "events: must hold at least one event")
+	}
+	if len(values) > MaxBatchEvents {
+		return nil, Errorf(EInvalid, "events: %d events, over the limit of %d", len(values), MaxBatchEvents)
+	}
+	return values, nil
+}
+
+// streamedValues reads a body that wrappedValues did not take: NDJSON, or
+// a malformed body, whose error it names. A single object that holds
+// "events" is unwrapped.
+func streamedValues(body []byte) ([]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var values []json.RawMessage
 	for {
@@ -159,24 +170,16 @@ func batchValues(body []byte) ([]json.RawMessage, error) {
 			return nil, Errorf(EInvalid, "events: more than %d events in one batch", MaxBatchEvents)
 		}
 	}
-	if len(values) == 1 {
+	if len(values) == 1 && bytes.HasPrefix(bytes.TrimSpace(values[0]), []byte("{")) {
 		var wrapper struct {
 			Events *[]json.RawMessage `json:"events"`
 		}
-		if bytes.HasPrefix(bytes.TrimSpace(values[0]), []byte("{")) {
-			if err := json.Unmarshal(values[0], &wrapper); err != nil {
-				return nil, Errorf(EInvalid, "events: must be an array of events")
-			}
-			if wrapper.Events != nil {
-				values = *wrapper.Events
-			}
+		if err := json.Unmarshal(values[0], &wrapper); err != nil {
+			return nil, Errorf(EInvalid, "events: must be an array of events")
 		}
-	}
-	if len(values) == 0 {
-		return nil, Errorf(EInvalid, "events: must hold at least one event")
-	}
-	if len(values) > MaxBatchEvents {
-		return nil, Errorf(EInvalid, "events: %d events, over the limit of %d", len(values), MaxBatchEvents)
+		if wrapper.Events != nil {
+			values = *wrapper.Events
+		}
 	}
 	return values, nil
 }
@@ -184,8 +187,8 @@ func batchValues(body []byte) ([]json.RawMessage, error) {
 // wrappedValues reads the usual {"events": [...]} body in one pass
 // (encoding/json/v2 checks the syntax as it goes, where v1 scans the body
 // three times). It reports false for anything else, NDJSON and every
-// malformed body included, which batchValues then reads the long way and
-// explains.
+// malformed body included, which streamedValues then reads the long way
+// and explains.
 func wrappedValues(body []byte) ([]json.RawMessage, bool) {
 	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '{' {
 		return nil, false

@@ -260,10 +260,7 @@ func (r *runner) withProfile(fn func() error) error {
 	if r.cfg.CPUProfile == "" {
 		return fn()
 	}
-	if err := os.MkdirAll(filepath.Dir(r.cfg.CPUProfile), 0o750); err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
-	}
-	f, err := os.Create(r.cfg.CPUProfile)
+	f, err := createFile(r.cfg.CPUProfile)
 	if err != nil {
 		return fmt.Errorf("cpu profile: %w", err)
 	}
@@ -276,15 +273,20 @@ func (r *runner) withProfile(fn func() error) error {
 	return err
 }
 
+// createFile creates path, and its directory if need be.
+func createFile(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, err
+	}
+	return os.Create(path)
+}
+
 // writeHeapProfile writes the live heap to the configured file, if any.
 func (r *runner) writeHeapProfile() error {
 	if r.cfg.MemProfile == "" {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(r.cfg.MemProfile), 0o750); err != nil {
-		return fmt.Errorf("heap profile: %w", err)
-	}
-	f, err := os.Create(r.cfg.MemProfile)
+	f, err := createFile(r.cfg.MemProfile)
 	if err != nil {
 		return fmt.Errorf("heap profile: %w", err)
 	}
