@@ -306,6 +306,12 @@ func TestCreateEventRejects(t *testing.T) {
 		{"delay 31", `{"user_id":"u1","event_type":"page_view","delay_seconds":31}`, "delay_seconds"},
 		{"control chars", `{"user_id":"u1","event_type":"page_view","element_id":"a\u0007b"}`, "element_id"},
 		{"bad timestamp", `{"user_id":"u1","event_type":"page_view","timestamp":"yesterday"}`, "timestamp"},
+		// Valid RFC 3339, but past the year 9999 in UTC: the producer
+		// could not encode it and the API answered 503.
+		{"timestamp past 9999 in UTC", `{"user_id":"u1","event_type":"page_view","timestamp":"9999-12-31T23:59:59-23:59"}`,
+			"timestamp: is 10000-01-01T23:58:59Z in UTC, outside the accepted range 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z"},
+		// The zero time was replaced by the time of ingest.
+		{"zero timestamp", `{"user_id":"u1","event_type":"page_view","timestamp":"0001-01-01T00:00:00Z"}`, "timestamp: is 0001-01-01T00:00:00Z in UTC, outside"},
 		{"properties not object", `{"user_id":"u1","event_type":"page_view","properties":[1]}`, "properties"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

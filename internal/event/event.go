@@ -14,11 +14,14 @@ type Event struct {
 	// EventID identifies the event end to end and makes storage idempotent.
 	// Generated at ingest when absent; derived from the record's coordinates
 	// when a Kafka record carries none (see DerivedID).
-	EventID   string    `json:"event_id"`
-	UserID    string    `json:"user_id"`
-	EventType string    `json:"event_type"`
-	ElementID string    `json:"element_id"`
-	Timestamp time.Time `json:"timestamp"`
+	EventID   string `json:"event_id"`
+	UserID    string `json:"user_id"`
+	EventType string `json:"event_type"`
+	ElementID string `json:"element_id"`
+	// Timestamp is zero until Normalize fills an absent one; a zero one is
+	// left out of the JSON, so that an event written before Normalize
+	// decodes again (Decode refuses a present zero time).
+	Timestamp time.Time `json:"timestamp,omitzero"`
 	SessionID string    `json:"session_id,omitempty"`
 	Page      string    `json:"page,omitempty"`
 	Message   string    `json:"message,omitempty"`

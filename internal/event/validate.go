@@ -30,6 +30,18 @@ const (
 	MaxDelaySeconds    = 30
 )
 
+// The bounds of an event's timestamp, inclusive, once converted to UTC.
+// The lower one keeps out the zero time and the epoch-less values a broken
+// clock or a default (Python's datetime.min) produces, none of which a
+// tracked user action can carry; the upper one is the last instant that
+// RFC 3339, and so every JSON answer and export, can write. Both stores
+// hold every time in between (SQLite as microseconds since 1970 in 64
+// bits, PostgreSQL's timestamptz up to the year 294276).
+var (
+	MinTimestamp = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTimestamp = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
 // TypePattern is the format of an event type: the seed's types and any
 // custom one in lower snake case.
 var TypePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
@@ -123,6 +135,11 @@ func Decode(data []byte) (Event, error) {
 		ts, err := ParseTime(w.Timestamp)
 		if err != nil {
 			return Event{}, invalid("timestamp", "must be an RFC 3339 time such as 2024-01-15T10:30:00Z")
+		}
+		// A timestamp that is present is checked here even when it is the
+		// zero time, which Validate takes for an absent one.
+		if err := checkTimestamp(ts); err != nil {
+			return Event{}, err
 		}
 		e.Timestamp = ts
 	}
@@ -220,7 +237,9 @@ func jsonKind(k jsontext.Kind) string {
 	return ""
 }
 
-// Validate checks every field against its limit and format.
+// Validate checks every field against its limit and format. A zero
+// Timestamp counts as absent (Normalize fills it in); any other must lie
+// between MinTimestamp and MaxTimestamp.
 func (e *Event) Validate() error {
 	if e.UserID == "" {
 		return invalid("user_id", "is required")
@@ -247,6 +266,11 @@ func (e *Event) Validate() error {
 			return err
 		}
 	}
+	if !e.Timestamp.IsZero() {
+		if err := checkTimestamp(e.Timestamp); err != nil {
+			return err
+		}
+	}
 	if e.DelaySeconds < 0 || e.DelaySeconds > MaxDelaySeconds || e.DelaySeconds != e.DelaySeconds {
 		return invalid("delay_seconds", "must be between 0 and %d", MaxDelaySeconds)
 	}
@@ -264,6 +288,16 @@ func (e *Event) Validate() error {
 		if !json.Valid(p) {
 			return invalid("properties", "is not valid JSON")
 		}
+	}
+	return nil
+}
+
+// checkTimestamp refuses a time outside MinTimestamp..MaxTimestamp, saying
+// the bounds.
+func checkTimestamp(t time.Time) error {
+	if t.Before(MinTimestamp) || t.After(MaxTimestamp) {
+		return invalid("timestamp", "is %s in UTC, outside the accepted range %s to %s",
+			t.UTC().Format(time.RFC3339Nano), MinTimestamp.Format(time.RFC3339Nano), MaxTimestamp.Format(time.RFC3339Nano))
 	}
 	return nil
 }
@@ -351,7 +385,8 @@ func ParseTime(s string) (time.Time, error) {
 }
 
 // Normalize fills what an accepted event may omit: a new event_id and the
-// given time as timestamp.
+// given time as timestamp. Only an absent timestamp is filled: Decode
+// refuses one that is present and zero.
 func (e *Event) Normalize(now time.Time) {
 	if e.EventID == "" {
 		e.EventID = NewID()

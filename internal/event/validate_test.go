@@ -1,6 +1,7 @@
 package event
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,48 @@ func TestValidTypeMatchesTypePattern(t *testing.T) {
 		if got, want := validType(s), TypePattern.MatchString(s); got != want {
 			t.Errorf("validType(%q) = %v, TypePattern says %v", s, got, want)
 		}
+	}
+}
+
+// TestTimestampBounds: a valid RFC 3339 time outside the years JSON can
+// write, once in UTC, was stored from Kafka and then broke every read of
+// it; the zero time was silently replaced by the time of ingest. Both are
+// refused, and the error says the accepted range.
+func TestTimestampBounds(t *testing.T) {
+	const bounds = "outside the accepted range 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z"
+	for _, tc := range []struct{ in, want string }{
+		{"9999-12-31T23:59:59-23:59", "is 10000-01-01T23:58:59Z in UTC, " + bounds},
+		{"0001-01-01T00:00:00+01:00", "is 0000-12-31T23:00:00Z in UTC, " + bounds},
+		{"0001-01-01T00:00:00Z", "is 0001-01-01T00:00:00Z in UTC, " + bounds},
+		{"0001-01-01T00:00:00", "is 0001-01-01T00:00:00Z in UTC, " + bounds},
+		{"1969-12-31T23:59:59.999999999Z", bounds},
+		{"1970-01-01T00:59:59+01:00", bounds},
+	} {
+		_, err := Decode([]byte(`{"user_id":"u","event_type":"page_view","timestamp":"` + tc.in + `"}`))
+		var ve *Error
+		if !errors.As(err, &ve) || ve.Field != "timestamp" || !strings.Contains(ve.Reason, tc.want) {
+			t.Errorf("%s: err = %v, want timestamp: ...%s", tc.in, err, tc.want)
+		}
+	}
+	for _, in := range []string{"1970-01-01T00:00:00Z", "1970-01-01T01:00:00+01:00", "9999-12-31T23:59:59.999999999Z", "9999-12-31T00:00:00-23:59"} {
+		e, err := Decode([]byte(`{"user_id":"u","event_type":"page_view","timestamp":"` + in + `"}`))
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if _, err := e.Timestamp.MarshalJSON(); err != nil {
+			t.Errorf("%s: accepted but cannot be written back: %v", in, err)
+		}
+	}
+	// Validate holds the bound for events built in Go too; a zero time is
+	// an absent one there, for Normalize to fill.
+	for _, ts := range []time.Time{MinTimestamp.Add(-time.Nanosecond), MaxTimestamp.Add(time.Nanosecond)} {
+		e := Event{UserID: "u", EventType: "page_view", Timestamp: ts}
+		if err := e.Validate(); err == nil || !strings.Contains(err.Error(), bounds) {
+			t.Errorf("Validate(%v) = %v", ts, err)
+		}
+	}
+	if err := (&Event{UserID: "u", EventType: "page_view"}).Validate(); err != nil {
+		t.Errorf("absent timestamp: %v", err)
 	}
 }
