@@ -312,6 +312,8 @@ func TestCreateEventRejects(t *testing.T) {
 			"timestamp: is 10000-01-01T23:58:59Z in UTC, outside the accepted range 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z"},
 		// The zero time was replaced by the time of ingest.
 		{"zero timestamp", `{"user_id":"u1","event_type":"page_view","timestamp":"0001-01-01T00:00:00Z"}`, "timestamp: is 0001-01-01T00:00:00Z in UTC, outside"},
+		{"bidi control in user_id", `{"user_id":"u\u202e1","event_type":"page_view"}`, "user_id: contains invisible format character U+202E"},
+		{"zero width space in element_id", `{"user_id":"u","event_type":"page_view","element_id":"b\u200b"}`, "element_id: contains invisible format character U+200B"},
 		{"properties not object", `{"user_id":"u1","event_type":"page_view","properties":[1]}`, "properties"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

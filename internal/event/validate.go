@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -253,16 +254,16 @@ func (e *Event) Validate() error {
 	for _, f := range []struct {
 		name, value string
 		max         int
-		multiline   bool
+		kind        textKind
 	}{
-		{"event_id", e.EventID, MaxIDLen, false},
-		{"user_id", e.UserID, MaxIDLen, false},
-		{"element_id", e.ElementID, MaxIDLen, false},
-		{"session_id", e.SessionID, MaxIDLen, false},
-		{"page", e.Page, MaxPageLen, false},
-		{"message", e.Message, MaxMessageLen, true},
+		{"event_id", e.EventID, MaxIDLen, idText},
+		{"user_id", e.UserID, MaxIDLen, idText},
+		{"element_id", e.ElementID, MaxIDLen, idText},
+		{"session_id", e.SessionID, MaxIDLen, idText},
+		{"page", e.Page, MaxPageLen, lineText},
+		{"message", e.Message, MaxMessageLen, freeText},
 	} {
-		if err := checkString(f.name, f.value, f.max, f.multiline); err != nil {
+		if err := checkString(f.name, f.value, f.max, f.kind); err != nil {
 			return err
 		}
 	}
@@ -316,7 +317,29 @@ func validType(s string) bool {
 	return true
 }
 
-func checkString(field, s string, max int, multiline bool) error {
+// textKind says which characters a string field may hold beyond the
+// printable ones.
+type textKind int
+
+const (
+	// idText is an identifier: shown, compared and grouped by, so nothing
+	// in it may be invisible or reorder what is shown. Unicode's format
+	// characters (category Cf: bidirectional controls such as U+202E and
+	// U+2066, zero-width ones such as U+200B, U+FEFF) and the line and
+	// paragraph separators U+2028 and U+2029 are refused: two ids that
+	// look the same would differ, or one would show as another.
+	idText textKind = iota
+	// lineText is one line of text in any script (page): format
+	// characters are part of writing some languages (U+200C in Persian,
+	// U+200F in Hebrew and Arabic titles), so only line breaks are
+	// refused.
+	lineText
+	// freeText is free text (message): tabs and line breaks are allowed,
+	// U+2028 and U+2029 too; format characters are kept as sent.
+	freeText
+)
+
+func checkString(field, s string, max int, kind textKind) error {
 	if len(s) > max {
 		return invalid(field, "is %d bytes, over the limit of %d", len(s), max)
 	}
@@ -324,11 +347,22 @@ func checkString(field, s string, max int, multiline bool) error {
 		return invalid(field, "is not valid UTF-8")
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			if multiline && (r == '\n' || r == '\t' || r == '\r') {
+		switch {
+		case r < 0x20 || r == 0x7f:
+			if kind == freeText && (r == '\n' || r == '\t' || r == '\r') {
 				continue
 			}
 			return invalid(field, "contains control character %U", r)
+		case r < 0x80:
+		case r <= 0x9f:
+			// The C1 controls, U+0080 to U+009F.
+			return invalid(field, "contains control character %U", r)
+		case r == 0x2028 || r == 0x2029:
+			if kind != freeText {
+				return invalid(field, "contains line or paragraph separator %U", r)
+			}
+		case kind == idText && unicode.Is(unicode.Cf, r):
+			return invalid(field, "contains invisible format character %U (Unicode category Cf), not allowed in an id", r)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package event
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,55 @@ func TestTimestampBounds(t *testing.T) {
 	}
 	if err := (&Event{UserID: "u", EventType: "page_view"}).Validate(); err != nil {
 		t.Errorf("absent timestamp: %v", err)
+	}
+}
+
+// TestInvisibleCharacters: bidirectional controls, zero-width characters
+// and line separators were accepted in ids, where two ids that look alike
+// differ and one can display as another. Ids refuse all of Unicode's
+// format characters (Cf) and U+2028/U+2029, naming the field and the code
+// point; page refuses only line breaks; message keeps them all. C1
+// controls are refused everywhere, like the C0 ones.
+func TestInvisibleCharacters(t *testing.T) {
+	ids := []string{"event_id", "user_id", "element_id", "session_id"}
+	for _, r := range []rune{0x202E, 0x202A, 0x200B, 0x200E, 0x2066, 0x2069, 0xFEFF, 0x00AD, 0x061C, 0xE0041, 0x2028, 0x2029} {
+		for _, field := range ids {
+			e := Event{UserID: "u", EventType: "page_view"}
+			set := map[string]*string{"event_id": &e.EventID, "user_id": &e.UserID, "element_id": &e.ElementID, "session_id": &e.SessionID}
+			*set[field] = "ab" + string(r) + "c"
+			err := e.Validate()
+			var ve *Error
+			if !errors.As(err, &ve) || ve.Field != field || !strings.Contains(ve.Reason, fmt.Sprintf("%U", r)) {
+				t.Errorf("%s with %U: err = %v", field, r, err)
+			}
+		}
+	}
+	// Through Decode too, as the escaped JSON a client sends.
+	_, err := Decode([]byte(`{"user_id":"admin\u202egnp.exe","event_type":"page_view"}`))
+	if err == nil || err.Error() != "user_id: contains invisible format character U+202E (Unicode category Cf), not allowed in an id" {
+		t.Errorf("Decode: %v", err)
+	}
+	for _, r := range []rune{0x2028, 0x2029} {
+		if err := (&Event{UserID: "u", EventType: "page_view", Page: "/a" + string(r)}).Validate(); err == nil || !strings.Contains(err.Error(), "page: contains line or paragraph separator") {
+			t.Errorf("page with %U: %v", r, err)
+		}
+	}
+	for _, r := range []rune{0x0080, 0x0085, 0x009F} {
+		for _, e := range []Event{{UserID: "u" + string(r)}, {UserID: "u", Page: string(r)}, {UserID: "u", Message: string(r)}} {
+			e.EventType = "page_view"
+			if err := e.Validate(); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("contains control character %U", r)) {
+				t.Errorf("C1 control %U in %+v: %v", r, e, err)
+			}
+		}
+	}
+	// Text in any script keeps what writing it needs.
+	for _, e := range []Event{
+		{Page: "می\u200cخواهم", Message: "שלום \u200f(1)\u2028next \u202eline\u202c"},
+		{ElementID: "日本語-ünï-🎉", SessionID: "s-é"},
+	} {
+		e.UserID, e.EventType = "u", "page_view"
+		if err := e.Validate(); err != nil {
+			t.Errorf("%+v: %v", e, err)
+		}
 	}
 }
