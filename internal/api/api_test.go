@@ -314,6 +314,7 @@ func TestCreateEventRejects(t *testing.T) {
 		{"zero timestamp", `{"user_id":"u1","event_type":"page_view","timestamp":"0001-01-01T00:00:00Z"}`, "timestamp: is 0001-01-01T00:00:00Z in UTC, outside"},
 		{"bidi control in user_id", `{"user_id":"u\u202e1","event_type":"page_view"}`, "user_id: contains invisible format character U+202E"},
 		{"zero width space in element_id", `{"user_id":"u","event_type":"page_view","element_id":"b\u200b"}`, "element_id: contains invisible format character U+200B"},
+		{"number beyond float64 in properties", `{"user_id":"u","event_type":"page_view","properties":{"n":{"m":1e400}}}`, "properties: /n/m is 1e400, beyond the range"},
 		{"properties not object", `{"user_id":"u1","event_type":"page_view","properties":[1]}`, "properties"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -283,11 +284,15 @@ func (e *Event) Validate() error {
 		if len(p) == 0 || p[0] != '{' {
 			return invalid("properties", "must be a JSON object")
 		}
-		if d := jsonDepth(p); d > MaxPropertiesDepth {
+		d, huge := scanJSON(p)
+		if d > MaxPropertiesDepth {
 			return invalid("properties", "nests %d levels deep, over the limit of %d", d, MaxPropertiesDepth)
 		}
 		if !json.Valid(p) {
 			return invalid("properties", "is not valid JSON")
+		}
+		if huge {
+			return hugeNumber(p)
 		}
 	}
 	return nil
@@ -368,12 +373,14 @@ func checkString(field, s string, max int, kind textKind) error {
 	return nil
 }
 
-// jsonDepth returns the deepest nesting of objects and arrays in data,
-// ignoring brackets inside strings.
-func jsonDepth(data []byte) int {
+// scanJSON returns the deepest nesting of objects and arrays in data,
+// ignoring brackets inside strings, and whether a number in it is beyond
+// the range of a float64 (see hugeNumber).
+func scanJSON(data []byte) (maxDepth int, huge bool) {
 	depth, max := 0, 0
 	inString, escaped := false, false
-	for _, c := range data {
+	for i := 0; i < len(data); i++ {
+		c := data[i]
 		switch {
 		case inString:
 			switch {
@@ -393,9 +400,59 @@ func jsonDepth(data []byte) int {
 			}
 		case c == '}' || c == ']':
 			depth--
+		case c == '-' || c >= '0' && c <= '9':
+			// Outside strings only numbers hold these; a number can
+			// overflow only with an exponent or over 308 digits.
+			j := i + 1
+			exp := false
+			for ; j < len(data) && isNumberByte(data[j]); j++ {
+				exp = exp || data[j] == 'e' || data[j] == 'E'
+			}
+			if (exp || j-i > 308) && overflows(data[i:j]) {
+				huge = true
+			}
+			i = j - 1
 		}
 	}
-	return max
+	return max, huge
+}
+
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'
+}
+
+// overflows reports whether the JSON number n is beyond ±MaxFloat64;
+// ParseFloat rounds one too small to zero without an error.
+func overflows(n []byte) bool {
+	_, err := strconv.ParseFloat(string(n), 64)
+	return errors.Is(err, strconv.ErrRange)
+}
+
+// hugeNumber names the first number in the valid JSON object p that is
+// beyond the range of a float64. Pulse stores properties verbatim, but
+// most readers do not: a browser, Python or PostgreSQL's jsonb turn 1e400
+// into Infinity, null, an error or 401 digits, so the event would mean
+// different things to different readers. Such a number is refused, where
+// the usual loss of precision of a long decimal is not.
+func hugeNumber(p []byte) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(p))
+	for {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return invalid("properties", "holds a number beyond the range of a 64-bit float (±1.8e308)")
+		}
+		if tok.Kind() != '0' {
+			continue
+		}
+		n := []byte(tok.String())
+		if !overflows(n) {
+			continue
+		}
+		if len(n) > 24 {
+			n = append(n[:21:21], "..."...)
+		}
+		return invalid("properties", "%s is %s, beyond the range of a 64-bit float (±1.8e308)", dec.StackPointer(), n)
+	}
 }
 
 // timeLayouts are accepted for timestamp: RFC 3339, and the zone-less ISO

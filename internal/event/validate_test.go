@@ -266,3 +266,31 @@ func TestInvisibleCharacters(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeNumbersInProperties: a number beyond the range of a float64 in
+// properties was accepted, and readers disagree on what it is (a browser
+// reads Infinity, Python inf, PostgreSQL's jsonb 401 digits). It is
+// refused, naming properties and where in them; numbers in range keep
+// their exact text.
+func TestHugeNumbersInProperties(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"n":1e400}`:                               "properties: /n is 1e400, beyond the range of a 64-bit float",
+		`{"a":[1,{"b":-1.8E+308}]}`:                 "properties: /a/1/b is -1.8E+308, beyond",
+		`{"s":"1e400","t":true,"x":2e999}`:          "properties: /x is 2e999",
+		`{"big":1` + strings.Repeat("0", 400) + `}`: "properties: /big is 100000000000000000000..., beyond",
+	} {
+		_, err := Decode([]byte(`{"user_id":"u","event_type":"page_view","properties":` + in + `}`))
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%.60s: err = %v, want %q", in, err, want)
+		}
+	}
+	for _, in := range []string{
+		`{"max":1.7976931348623157e308,"tiny":1e-400,"long":3.14159265358979323846264338327950288,"e":"1e400","t":true,"f":false,"z":-0}`,
+		`{"n":1` + strings.Repeat("0", 300) + `}`,
+	} {
+		e, err := Decode([]byte(`{"user_id":"u","event_type":"page_view","properties":` + in + `}`))
+		if err != nil || string(e.Properties) != in {
+			t.Errorf("%.60s: %v, properties %.60s", in, err, e.Properties)
+		}
+	}
+}
