@@ -82,12 +82,21 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status >= 500 {
 		log.Error("request failed", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
-	writeJSON(w, status, map[string]string{"error": msg})
+	_ = writeJSON(w, status, map[string]string{"error": msg})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers with status and v as JSON. v is encoded whole before
+// anything is sent: a value that cannot be encoded (a stored time outside
+// the years RFC 3339 can write) is returned as an error, with nothing
+// written, for the handler to answer 500 with (writeError logs it),
+// instead of a 200 with an empty or cut body.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode the %d answer: %w", status, err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	_ = enc.Encode(v)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
 }

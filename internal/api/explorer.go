@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/csv"
@@ -131,11 +132,10 @@ func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) error {
 		c := encodeCursor(next)
 		cursor = &c
 	}
-	writeJSON(w, http.StatusOK, struct {
+	return writeJSON(w, http.StatusOK, struct {
 		Events     []event.Stored `json:"events"`
 		NextCursor *string        `json:"next_cursor"`
 	}{events, cursor})
-	return nil
 }
 
 // csvColumns is the header row of a CSV export.
@@ -197,10 +197,12 @@ func (n *ndjsonExport) begin() error                { return nil }
 func (n *ndjsonExport) write(e *event.Stored) error { return n.enc.Encode(e) }
 func (n *ndjsonExport) flush() error                { return nil }
 
-// exportEvents streams every matching event as CSV or NDJSON. The status
-// and headers are sent with the first row, so that a store that fails at
-// once still gets a JSON error; a failure after that can only cut the file
-// short, and is logged.
+// exportEvents streams every matching event as CSV or NDJSON. Rows are
+// encoded into a buffer that goes out every exportFlushEvery rows, the
+// status and headers with the first of it, so a store that fails at once
+// or a first row that cannot be encoded still gets a JSON error. A failure
+// after that aborts the response, which the client sees as a broken
+// transfer: ending it cleanly would pass a short file for a whole one.
 func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseEventQuery(r)
 	if err != nil {
@@ -208,56 +210,60 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	format := r.URL.Query().Get("format")
 	var (
+		buf         bytes.Buffer
 		out         exportWriter
 		contentType string
 	)
 	switch format {
 	case "", "csv":
 		format, contentType = "csv", "text/csv; charset=utf-8"
-		out = &csvExport{w: csv.NewWriter(w)}
+		out = &csvExport{w: csv.NewWriter(&buf)}
 	case "ndjson":
 		contentType = "application/x-ndjson"
-		out = &ndjsonExport{enc: json.NewEncoder(w)}
+		out = &ndjsonExport{enc: json.NewEncoder(&buf)}
 	default:
 		return Errorf(EInvalid, "format: must be csv or ndjson")
 	}
+	if err := out.begin(); err != nil {
+		return fmt.Errorf("export events: %w", err)
+	}
 	rc := http.NewResponseController(w)
 	started := false
-	start := func() error {
-		started = true
-		h := w.Header()
-		h.Set("Content-Type", contentType)
-		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="pulse-events-%s.%s"`,
-			time.Now().UTC().Format("20060102T150405Z"), format))
-		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
-		return out.begin()
+	// send passes the rows encoded so far to the client.
+	send := func() error {
+		if err := out.flush(); err != nil {
+			return err
+		}
+		if !started {
+			started = true
+			h := w.Header()
+			h.Set("Content-Type", contentType)
+			h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="pulse-events-%s.%s"`,
+				time.Now().UTC().Format("20060102T150405Z"), format))
+			h.Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusOK)
+		}
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		buf.Reset()
+		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+		return nil
 	}
 	rows := 0
 	err = s.deps.Explorer.ExportEvents(r.Context(), q, func(e event.Stored) error {
-		if !started {
-			if err := start(); err != nil {
-				return err
-			}
-		}
 		if err := out.write(&e); err != nil {
-			return err
+			return fmt.Errorf("encode event id %d (event_id %q): %w", e.ID, e.EventID, err)
 		}
 		if rows++; rows%exportFlushEvery == 0 {
-			if err := out.flush(); err != nil {
-				return err
-			}
-			if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-				return err
-			}
+			return send()
 		}
 		return nil
 	})
-	if err == nil && !started {
-		err = start()
-	}
 	if err == nil {
-		err = out.flush()
+		err = send()
 	}
 	switch {
 	case err == nil:
@@ -268,10 +274,11 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 		// The client went away; nothing is wrong here.
 		return nil
 	default:
-		// The status is sent: all that is left is to stop, which leaves
-		// the client a short file.
-		s.log.Warn("export cut short", "request_id", RequestID(r.Context()), "rows", rows, "err", err)
-		return nil
+		// The status is sent: abort, so that the client sees a broken
+		// transfer and not a clean end (net/http resets the connection
+		// and logs nothing for this panic).
+		s.log.Error("export aborted", "request_id", RequestID(r.Context()), "rows_encoded", rows, "err", err)
+		panic(http.ErrAbortHandler)
 	}
 }
 
@@ -324,8 +331,7 @@ func (s *Server) messageTimeline(w http.ResponseWriter, r *http.Request) error {
 	if !found {
 		return Errorf(ENotFound, "no message with event_id %q", id)
 	}
-	writeJSON(w, http.StatusOK, Timeline{Message: m, Event: e, Stages: stages(&m)})
-	return nil
+	return writeJSON(w, http.StatusOK, Timeline{Message: m, Event: e, Stages: stages(&m)})
 }
 
 // stages lays out what is known of m's way through Pulse, in order.

@@ -55,11 +55,10 @@ func (s *Server) latestEvents(w http.ResponseWriter, r *http.Request) error {
 	if events == nil {
 		events = []event.Stored{}
 	}
-	writeJSON(w, http.StatusOK, struct {
+	return writeJSON(w, http.StatusOK, struct {
 		Events []event.Stored `json:"events"`
 		Stats  live.StatsJSON `json:"stats"`
 	}{events, s.deps.Stats.Snapshot()})
-	return nil
 }
 
 // requireMedia checks the request's Content-Type against the accepted
@@ -120,7 +119,7 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return kafkaUnavailable(err)
 	}
-	writeJSON(w, http.StatusCreated, struct {
+	return writeJSON(w, http.StatusCreated, struct {
 		Status    string `json:"status"`
 		EventID   string `json:"event_id"`
 		Topic     string `json:"topic"`
@@ -128,7 +127,6 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {
 		Offset    int64  `json:"offset"`
 		RequestID string `json:"request_id"`
 	}{"accepted", e.EventID, ack.Topic, ack.Partition, ack.Offset, rid})
-	return nil
 }
 
 // batchValues splits a batch body into raw events: either one object
@@ -240,11 +238,10 @@ func (s *Server) batchEvents(w http.ResponseWriter, r *http.Request) error {
 	if err := s.deps.Producer.ProduceBatch(ctx, events, event.SourceAPI, RequestID(r.Context())); err != nil {
 		return kafkaUnavailable(err)
 	}
-	writeJSON(w, http.StatusCreated, struct {
+	return writeJSON(w, http.StatusCreated, struct {
 		Accepted int      `json:"accepted"`
 		EventIDs []string `json:"event_ids"`
 	}{len(events), ids})
-	return nil
 }
 
 func (s *Server) queueMessages(w http.ResponseWriter, r *http.Request) error {
@@ -278,16 +275,14 @@ func (s *Server) queueMessages(w http.ResponseWriter, r *http.Request) error {
 		}
 		msgs = append(msgs, stored...)
 	}
-	writeJSON(w, http.StatusOK, struct {
+	return writeJSON(w, http.StatusOK, struct {
 		Messages []event.Message `json:"messages"`
 		Count    int             `json:"count"`
 	}{msgs, len(msgs)})
-	return nil
 }
 
 func (s *Server) queueStats(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, s.deps.Stats.Queue())
-	return nil
+	return writeJSON(w, http.StatusOK, s.deps.Stats.Queue())
 }
 
 // Health statuses of /api/health/.
@@ -378,8 +373,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	if b.Components.Database.Status != healthy || b.Components.Kafka.Status == unhealthy {
 		status, b.Status = http.StatusServiceUnavailable, unhealthy
 	}
-	writeJSON(w, status, b)
-	return nil
+	return writeJSON(w, status, b)
 }
 
 // seedMetrics are the seed's /api/metrics/ fields, in its order.
@@ -442,11 +436,10 @@ func (s *Server) metricsJSON(w http.ResponseWriter, r *http.Request) error {
 		ProcessingTimeAvgMS: st.Queue.AvgProcessingTimeMS,
 		EventTypes:          st.EventTypes,
 	}
-	writeJSON(w, http.StatusOK, struct {
+	return writeJSON(w, http.StatusOK, struct {
 		Metrics          seedMetrics `json:"metrics"`
 		PrometheusFormat string      `json:"prometheus_format"`
 	}{m, m.prometheusText()})
-	return nil
 }
 
 func (s *Server) consumerMetrics(w http.ResponseWriter, r *http.Request) error {
@@ -470,6 +463,5 @@ func (s *Server) consumerMetrics(w http.ResponseWriter, r *http.Request) error {
 			m.Consumers[i].Partitions = []int32{}
 		}
 	}
-	writeJSON(w, http.StatusOK, m)
-	return nil
+	return writeJSON(w, http.StatusOK, m)
 }

@@ -286,6 +286,5 @@ func operationID(op operation) string {
 }
 
 func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, OpenAPI())
-	return nil
+	return writeJSON(w, http.StatusOK, OpenAPI())
 }

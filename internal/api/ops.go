@@ -71,18 +71,15 @@ func (s *Server) opsConsumers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return opsError(err, "read the consumer group")
 	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) opsHistory(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, s.deps.Ops.History())
-	return nil
+	return writeJSON(w, http.StatusOK, s.deps.Ops.History())
 }
 
 func (s *Server) opsOrdering(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, s.deps.Ops.Ordering())
-	return nil
+	return writeJSON(w, http.StatusOK, s.deps.Ops.Ordering())
 }
 
 func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
@@ -98,8 +95,7 @@ func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return opsError(err, "read the dead letters")
 	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return writeJSON(w, http.StatusOK, v)
 }
 
 // decodeOpsBody reads a JSON body into v, rejecting unknown fields so
@@ -129,8 +125,7 @@ func (s *Server) opsReplay(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return opsError(err, "replay dead letters")
 	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return writeJSON(w, http.StatusOK, res)
 }
 
 func (s *Server) opsStartLoad(w http.ResponseWriter, r *http.Request) error {
@@ -143,11 +138,10 @@ func (s *Server) opsStartLoad(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, ops.ErrLoadRunning):
 		// The error kinds have no conflict: answer 409 here, with the
 		// run that is in the way.
-		writeJSON(w, http.StatusConflict, struct {
+		return writeJSON(w, http.StatusConflict, struct {
 			Error string      `json:"error"`
 			Run   ops.LoadRun `json:"run"`
 		}{err.Error(), run})
-		return nil
 	case err != nil:
 		var re *ops.RequestError
 		if errors.As(err, &re) {
@@ -155,18 +149,15 @@ func (s *Server) opsStartLoad(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	writeJSON(w, http.StatusCreated, run)
-	return nil
+	return writeJSON(w, http.StatusCreated, run)
 }
 
 func (s *Server) opsLoad(w http.ResponseWriter, r *http.Request) error {
 	run, ok := s.deps.Ops.Load()
 	if !ok {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "idle"})
-		return nil
+		return writeJSON(w, http.StatusOK, map[string]string{"status": "idle"})
 	}
-	writeJSON(w, http.StatusOK, run)
-	return nil
+	return writeJSON(w, http.StatusOK, run)
 }
 
 func (s *Server) opsStopLoad(w http.ResponseWriter, r *http.Request) error {
@@ -177,6 +168,5 @@ func (s *Server) opsStopLoad(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, run)
-	return nil
+	return writeJSON(w, http.StatusOK, run)
 }

@@ -768,7 +768,27 @@ func (h *Hub) initial(ctx context.Context) frame {
 	}
 	f, err := encode("initial_data", msg)
 	if err != nil {
-		h.log.Error("encode initial_data", "err", err)
+		// A row that cannot be encoded (a time past the year 9999, stored
+		// before events were bounded) must not blank every dashboard:
+		// leave it out, and say which it was.
+		h.log.Error("encode initial_data; leaving out the rows that cannot be encoded", "err", err)
+		msg.Events = slices.DeleteFunc(msg.Events, func(e event.Stored) bool {
+			_, err := json.Marshal(&e)
+			if err != nil {
+				h.log.Error("initial_data: event left out", "id", e.ID, "event_id", e.EventID, "err", err)
+			}
+			return err != nil
+		})
+		msg.Messages = slices.DeleteFunc(msg.Messages, func(m event.Message) bool {
+			_, err := json.Marshal(&m)
+			if err != nil {
+				h.log.Error("initial_data: message left out", "id", m.ID, "event_id", m.EventID, "err", err)
+			}
+			return err != nil
+		})
+		if f, err = encode("initial_data", msg); err != nil {
+			h.log.Error("encode initial_data", "err", err)
+		}
 	}
 	return f
 }
