@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/pulse-dev/pulse/internal/event"
@@ -130,11 +129,26 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {
 }
 
 // batchValues splits a batch body into raw events: either one object
-// {"events": [...]} or a stream of event objects (NDJSON).
+// {"events": [...]}, decoded strictly in one pass (decodeJSON), or a
+// stream of event objects (NDJSON). A body whose first object has a
+// member named events in any case is the wrapper, and refused as
+// decodeJSON says when it is not exactly one.
 func batchValues(body []byte) ([]json.RawMessage, error) {
-	values, ok := wrappedValues(body)
-	if !ok {
-		var err error
+	var wrapper struct {
+		Events *[]jsontext.Value `json:"events"`
+	}
+	var values []json.RawMessage
+	switch err := decodeJSON(body, &wrapper); {
+	case err == nil && wrapper.Events == nil:
+		return nil, Errorf(EInvalid, "events: must be an array of events")
+	case err == nil:
+		values = make([]json.RawMessage, len(*wrapper.Events))
+		for i, v := range *wrapper.Events {
+			values[i] = json.RawMessage(v)
+		}
+	case wrapped(body) || len(bytes.TrimSpace(body)) == 0:
+		return nil, err
+	default:
 		if values, err = streamedValues(body); err != nil {
 			return nil, err
 		}
@@ -148,60 +162,49 @@ func batchValues(body []byte) ([]json.RawMessage, error) {
 	return values, nil
 }
 
-// streamedValues reads a body that wrappedValues did not take: NDJSON, or
-// a malformed body, whose error it names. A single object that holds
-// "events" is unwrapped.
+// wrapped reports whether body's first value is an object with a member
+// named events, in any case: a wrapper, even a malformed one.
+func wrapped(body []byte) bool {
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return false
+	}
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return false
+		}
+		if strings.EqualFold(name.String(), "events") {
+			return true
+		}
+		if dec.SkipValue() != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// streamedValues splits a stream of JSON values (NDJSON) without copying
+// them. Duplicate names and invalid UTF-8 are left for event.Decode,
+// which names the field.
 func streamedValues(body []byte) ([]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	var values []json.RawMessage
 	for {
-		var v json.RawMessage
-		err := dec.Decode(&v)
+		v, err := dec.ReadValue()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, Errorf(EInvalid, "events[%d]: invalid JSON: %v", len(values), err)
 		}
-		values = append(values, v)
+		end := dec.InputOffset()
+		values = append(values, json.RawMessage(body[end-int64(len(v)):end:end]))
 		if len(values) > MaxBatchEvents {
 			return nil, Errorf(EInvalid, "events: more than %d events in one batch", MaxBatchEvents)
 		}
 	}
-	if len(values) == 1 && bytes.HasPrefix(bytes.TrimSpace(values[0]), []byte("{")) {
-		var wrapper struct {
-			Events *[]json.RawMessage `json:"events"`
-		}
-		if err := json.Unmarshal(values[0], &wrapper); err != nil {
-			return nil, Errorf(EInvalid, "events: must be an array of events")
-		}
-		if wrapper.Events != nil {
-			values = *wrapper.Events
-		}
-	}
 	return values, nil
-}
-
-// wrappedValues reads the usual {"events": [...]} body in one pass
-// (encoding/json/v2 checks the syntax as it goes, where v1 scans the body
-// three times). It reports false for anything else, NDJSON and every
-// malformed body included, which streamedValues then reads the long way
-// and explains.
-func wrappedValues(body []byte) ([]json.RawMessage, bool) {
-	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '{' {
-		return nil, false
-	}
-	var wrapper struct {
-		Events *[]jsontext.Value `json:"events"`
-	}
-	if jsonv2.Unmarshal(body, &wrapper) != nil || wrapper.Events == nil {
-		return nil, false
-	}
-	values := make([]json.RawMessage, len(*wrapper.Events))
-	for i, v := range *wrapper.Events {
-		values[i] = json.RawMessage(v)
-	}
-	return values, true
 }
 
 func (s *Server) batchEvents(w http.ResponseWriter, r *http.Request) error {

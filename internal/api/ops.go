@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -98,27 +96,9 @@ func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, v)
 }
 
-// decodeOpsBody reads a JSON body into v, rejecting unknown fields so
-// that a misspelt option is not silently ignored.
-func decodeOpsBody(w http.ResponseWriter, r *http.Request, v any) error {
-	if _, err := requireMedia(r, "application/json"); err != nil {
-		return err
-	}
-	body, err := readBody(w, r, maxOpsBody)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return Errorf(EInvalid, "invalid JSON body: %v", err)
-	}
-	return nil
-}
-
 func (s *Server) opsReplay(w http.ResponseWriter, r *http.Request) error {
 	var req ops.ReplayRequest
-	if err := decodeOpsBody(w, r, &req); err != nil {
+	if err := decodeBody(w, r, maxOpsBody, &req); err != nil {
 		return err
 	}
 	res, err := s.deps.Ops.Replay(r.Context(), req)
@@ -130,7 +110,7 @@ func (s *Server) opsReplay(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) opsStartLoad(w http.ResponseWriter, r *http.Request) error {
 	var req ops.LoadRequest
-	if err := decodeOpsBody(w, r, &req); err != nil {
+	if err := decodeBody(w, r, maxOpsBody, &req); err != nil {
 		return err
 	}
 	run, err := s.deps.Ops.StartLoad(req)

@@ -1,0 +1,101 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestEveryJSONBodyIsStrict: the batch wrapper {"events":[A],"events":[B]}
+// stored only B, {"EVENTS":[...]} was taken for events, data after the
+// object was ignored and {"dry_run":true,"dry_run":false} ran a real
+// replay. Every JSON body the API reads (each operation with a body in
+// the OpenAPI description, but a single event, whose contract is
+// event.Decode's) refuses a member named twice, an unknown member, a
+// name in another case, data after the object, anything but an object
+// and a body over its limit, with the member or the problem named.
+func TestEveryJSONBodyIsStrict(t *testing.T) {
+	env := newEnv(t, Config{Loopback: true}, nil)
+	ops := opsServer(t, Config{Loopback: true})
+	bodies := map[string]struct {
+		url   string
+		limit int
+		// base is a body the endpoint decodes, as its answer, which has
+		// decoded, shows; member is one of its members, with a value.
+		base, decoded, member, value string
+	}{
+		"POST /api/events/batch/": {env.srv.URL, MaxBatchBody, `{"events":[{"user_id":"u","event_type":"page_view"}]}`,
+			`"accepted":1`, "events", `[{"user_id":"v","event_type":"page_view"}]`},
+		// The dead-letter topic is empty: a dry run of all finds nothing.
+		"POST /api/dlq/replay/": {ops.URL, maxOpsBody, `{"all":true,"dry_run":true}`, "nothing selected", "dry_run", "false"},
+		"POST /api/load/": {ops.URL, maxOpsBody, `{"events_per_second":1,"duration_seconds":1}`,
+			`"status":"running"`, "duration_seconds", "2"},
+	}
+	for _, op := range operations() {
+		key := op.method + " " + op.path
+		if op.body == nil || op.path == "/api/events/create/" {
+			continue
+		}
+		b, ok := bodies[key]
+		if !ok {
+			t.Errorf("%s takes a JSON body: add it to this test", key)
+			continue
+		}
+		method, path, _ := strings.Cut(key, " ")
+		open := strings.TrimSuffix(b.base, "}")
+		for _, tc := range []struct {
+			name, body string
+			status     int
+			want       string
+		}{
+			{"member twice", open + `,"` + b.member + `":` + b.value + `}`, 400, b.member + ": member appears more than once"},
+			{"unknown member", open + `,"extra":1}`, 400, "extra: unknown member"},
+			{"wrong case", strings.Replace(b.base, `"`+b.member+`"`, `"`+strings.ToUpper(b.member)+`"`, 1), 400, strings.ToUpper(b.member) + ": unknown member"},
+			{"data after the object", b.base + ` {}`, 400, "data after the object"},
+			{"garbage after the object", b.base + `]`, 400, "data after the object"},
+			{"null", `null`, 400, "expected an object"},
+			{"empty", ``, 400, "expected an object"},
+			{"over the limit", b.base + strings.Repeat(" ", b.limit), 413, "over the limit"},
+		} {
+			t.Run(key+"/"+tc.name, func(t *testing.T) {
+				code, raw := send(t, method, b.url+path, "application/json", tc.body, "")
+				if code != tc.status || !strings.Contains(raw, `"error":`) || !strings.Contains(raw, tc.want) {
+					t.Fatalf("%d %s, want %d naming %q", code, raw, tc.status, tc.want)
+				}
+			})
+		}
+		if code, raw := send(t, method, b.url+path, "application/json", b.base, ""); !strings.Contains(raw, b.decoded) {
+			t.Errorf("%s: the base body is not decoded: %d %s", key, code, raw)
+		}
+	}
+	if n := env.producer.calls.Load(); n != 1 {
+		t.Errorf("the producer was called %d times, want once, for the one good batch", n)
+	}
+}
+
+// TestBatchForms: NDJSON and a single event still work beside the strict
+// wrapper, and each event of a stream is checked on its own.
+func TestBatchForms(t *testing.T) {
+	env := newEnv(t, Config{}, nil)
+	for _, tc := range []struct {
+		name, ct, body string
+		status         int
+		want           string
+	}{
+		{"ndjson", "application/x-ndjson", "{\"user_id\":\"u\",\"event_type\":\"a\"}\n{\"user_id\":\"v\",\"event_type\":\"b\"}\n", http.StatusCreated, `"accepted":2`},
+		{"ndjson without newlines", "application/x-ndjson", `{"user_id":"u","event_type":"a"}{"user_id":"v","event_type":"b"}`, http.StatusCreated, `"accepted":2`},
+		{"one event", "application/json", `{"user_id":"u","event_type":"a"}`, http.StatusCreated, `"accepted":1`},
+		{"ndjson member twice", "application/x-ndjson", "{\"user_id\":\"u\",\"event_type\":\"a\"}\n{\"user_id\":\"u\",\"user_id\":\"v\",\"event_type\":\"a\"}", http.StatusBadRequest, "events[1].user_id: appears more than once"},
+		{"ndjson garbage", "application/x-ndjson", "{\"user_id\":\"u\",\"event_type\":\"a\"}\nnope", http.StatusBadRequest, "events[1]: invalid JSON"},
+		{"wrapper events null", "application/json", `{"events":null}`, http.StatusBadRequest, "events: must be an array of events"},
+		{"wrapper events object", "application/json", `{"events":{}}`, http.StatusBadRequest, "events: must be an array, not an object"},
+		{"wrapper member before events", "application/json", `{"meta":1,"events":[{"user_id":"u","event_type":"a"}]}`, http.StatusBadRequest, "meta: unknown member"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := env.do("POST", "/api/events/batch/", tc.ct, []byte(tc.body), nil)
+			if r.status != tc.status || !strings.Contains(string(r.body), tc.want) {
+				t.Fatalf("%d %s, want %d with %q", r.status, r.body, tc.status, tc.want)
+			}
+		})
+	}
+}
