@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -159,11 +161,23 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// allowed collects the methods of each pattern, so that every other
+	// method gets a 405 that says which are allowed (the mux would send
+	// a GET on a POST-only route to the UI's catch-all instead).
+	allowed := map[string][]string{}
+	var patterns []string
+	handlePattern := func(method, pattern string, h http.Handler) {
+		mux.Handle(method+" "+pattern, h)
+		if allowed[pattern] == nil {
+			patterns = append(patterns, pattern)
+		}
+		allowed[pattern] = append(allowed[pattern], method)
+	}
 	// Each API path answers with and without its trailing slash; "{$}"
 	// keeps the slashed pattern from matching the whole subtree.
 	handle := func(method, path string, h http.Handler) {
-		mux.Handle(method+" "+path+"{$}", h)
-		mux.Handle(method+" "+path[:len(path)-1], h)
+		handlePattern(method, path+"{$}", h)
+		handlePattern(method, path[:len(path)-1], h)
 	}
 	ingest := func(h handlerFunc) http.Handler { return s.rateLimit(s.wrap(h)) }
 	handle("GET", "/api/events/latest/", s.wrap(s.latestEvents))
@@ -175,7 +189,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "/api/metrics/", s.wrap(s.metricsJSON))
 	handle("GET", "/api/consumer_metrics/", s.wrap(s.consumerMetrics))
 	if s.deps.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttpHandler(s.deps.Gatherer))
+		handlePattern("GET", "/metrics", promhttpHandler(s.deps.Gatherer))
 	}
 	if s.deps.Hub != nil {
 		handle("GET", "/ws/events/", s.deps.Hub)
@@ -183,7 +197,19 @@ func (s *Server) routes() http.Handler {
 	// The operator console's routes, each group in its own file.
 	s.explorerRoutes(handle)
 	s.opsRoutes(handle)
-	mux.Handle("GET /", s.ui())
+	for _, p := range patterns {
+		// A pattern without a method matches what the ones with methods
+		// leave: the other methods.
+		mux.Handle(p, s.methodNotAllowed(allowed[p]))
+	}
+	// Any other path under /api/ is an unknown endpoint, whatever the
+	// method; the UI takes the rest.
+	notFound := s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		return Errorf(ENotFound, "no such endpoint: %s", r.URL.Path)
+	})
+	mux.Handle("/api/", notFound)
+	mux.Handle("/api", notFound)
+	mux.Handle("/", s.ui())
 
 	var h http.Handler = jsonMuxErrors(mux)
 	h = s.cors(h)
@@ -193,6 +219,24 @@ func (s *Server) routes() http.Handler {
 	h = s.recoverPanics(h)
 	h = requestIDs(h)
 	return h
+}
+
+// methodNotAllowed answers 405 with the Allow header listing methods (and
+// HEAD with GET, which the mux serves with it).
+func (s *Server) methodNotAllowed(methods []string) http.Handler {
+	var allow []string
+	for _, m := range methods {
+		allow = append(allow, m)
+		if m == http.MethodGet {
+			allow = append(allow, http.MethodHead)
+		}
+	}
+	slices.Sort(allow)
+	list := strings.Join(allow, ", ")
+	return s.wrap(func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", list)
+		return Errorf(EMethod, "method %s not allowed on %s; allowed: %s", r.Method, r.URL.Path, list)
+	})
 }
 
 // handlerFunc is an API handler that returns its error for writeError.

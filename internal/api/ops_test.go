@@ -20,6 +20,15 @@ import (
 // in-process broker (no consumers: the group is empty).
 func opsServer(t *testing.T, cfg Config) *httptest.Server {
 	t.Helper()
+	o, reg := opsBackend(t)
+	srv := httptest.NewServer(New(cfg, Deps{Ops: o}, nil, reg).Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// opsBackend runs a real console backend over an in-process broker.
+func opsBackend(t *testing.T) (*ops.Ops, *prometheus.Registry) {
+	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0),
 		kfake.SeedTopics(3, topic), kfake.SeedTopics(3, topic+"_dlq"))
 	if err != nil {
@@ -55,9 +64,7 @@ func opsServer(t *testing.T, cfg Config) *httptest.Server {
 		_ = o.Run(ctx)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	srv := httptest.NewServer(New(cfg, Deps{Ops: o}, nil, reg).Handler())
-	t.Cleanup(srv.Close)
-	return srv
+	return o, reg
 }
 
 func send(t *testing.T, method, url, contentType, body, token string) (int, string) {

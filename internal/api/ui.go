@@ -13,13 +13,17 @@ import (
 
 // ui serves the embedded web app: files as they are, /assets/* (named by
 // content hash) cached for a year, and index.html for any other path so
-// the app's client-side routes survive a reload. Unknown /api/ paths get
-// a JSON 404 instead.
+// the app's client-side routes survive a reload. Unknown /api/ and /ws/
+// paths get a JSON 404 instead, and methods other than GET and HEAD a 405.
 func (s *Server) ui() http.Handler {
 	return s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 		p := r.URL.Path
 		if strings.HasPrefix(p, "/api/") || p == "/api" || strings.HasPrefix(p, "/ws/") {
 			return Errorf(ENotFound, "no such endpoint: %s", p)
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			return Errorf(EMethod, "method %s not allowed on %s; allowed: GET, HEAD", r.Method, p)
 		}
 		if s.deps.UI == nil {
 			return Errorf(ENotFound, "the web UI is not built into this binary; the API is under /api/")
