@@ -41,6 +41,9 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			t.Errorf("%s takes a JSON body: add it to this test", key)
 			continue
 		}
+		if op.body["additionalProperties"] != false {
+			t.Errorf("%s: the OpenAPI body schema does not say that other members are refused", key)
+		}
 		method, path, _ := strings.Cut(key, " ")
 		open := strings.TrimSuffix(b.base, "}")
 		for _, tc := range []struct {

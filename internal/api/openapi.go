@@ -1,9 +1,13 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/event"
 )
 
 // The OpenAPI 3.1 description of every route the server can register
@@ -27,6 +31,19 @@ func nullable(s schema) schema {
 	return schema{"oneOf": []any{s, schema{"type": "null"}}}
 }
 func enum(values ...string) schema { return schema{"type": "string", "enum": values} }
+
+// described adds a description to s.
+func described(s schema, text string) schema {
+	s["description"] = text
+	return s
+}
+
+// strict is an object schema that allows no other members, as
+// decodeJSON reads request bodies.
+func strict(s schema) schema {
+	s["additionalProperties"] = false
+	return s
+}
 
 // object is an object schema; properties named with a trailing "?" are
 // optional, the others required.
@@ -74,6 +91,14 @@ func components() schema {
 			input[strings.TrimSuffix(k, "?")+"?"] = v
 		}
 	}
+	// The limits of event.Validate that a schema can say.
+	input["timestamp?"] = described(dateTime(), fmt.Sprintf("between %s and %s once in UTC; the time of ingest when absent",
+		event.MinTimestamp.Format(time.RFC3339Nano), event.MaxTimestamp.Format(time.RFC3339Nano)))
+	for _, k := range []string{"event_id?", "user_id", "element_id?", "session_id?"} {
+		input[k] = described(str(), fmt.Sprintf("at most %d bytes; no control characters, Unicode format characters (Cf) or U+2028/U+2029", event.MaxIDLen))
+	}
+	input["properties?"] = described(schema{"type": "object"}, fmt.Sprintf("at most %d bytes, %d levels deep; numbers within the range of a 64-bit float",
+		event.MaxPropertiesBytes, event.MaxPropertiesDepth))
 	status := enum("queued", "processing", "retrying", "completed", "failed", "dead_lettered")
 	return schema{
 		"Error":       object(map[string]schema{"error": str()}),
@@ -167,7 +192,7 @@ func operations() []operation {
 		{method: "POST", path: "/api/events/create/", summary: "Ingest one event into Kafka", body: ref("EventInput"), status: "201",
 			result: object(map[string]schema{"status": str(), "event_id": str(), "topic": str(), "partition": integer(), "offset": integer(), "request_id": str()})},
 		{method: "POST", path: "/api/events/batch/", summary: "Ingest up to 1000 events (JSON or NDJSON)", status: "201",
-			body:   object(map[string]schema{"events": arrayOf(ref("EventInput"))}),
+			body:   strict(object(map[string]schema{"events": arrayOf(ref("EventInput"))})),
 			result: object(map[string]schema{"accepted": integer(), "event_ids": arrayOf(str())})},
 		{method: "GET", path: "/api/queue/messages/", summary: "Processing log: in-flight messages, then stored rows", query: []string{"status", "source", "limit"},
 			result: object(map[string]schema{"messages": arrayOf(ref("Message")), "count": integer()})},
@@ -192,8 +217,8 @@ func operations() []operation {
 			result: object(map[string]schema{"total": integer(), "groups": arrayOf(object(map[string]schema{
 				"kind": str(), "count": integer(), "records": arrayOf(ref("DLQRecord"))}))})},
 		{method: "POST", path: "/api/dlq/replay/", summary: "Replay dead letters to the main topic", admin: true,
-			body: object(map[string]schema{"ids?": arrayOf(str()), "kind?": str(), "all?": boolean(), "dry_run?": boolean(),
-				"rate?": number(), "strip_simulation?": boolean()}),
+			body: strict(object(map[string]schema{"ids?": arrayOf(str()), "kind?": str(), "all?": boolean(), "dry_run?": boolean(),
+				"rate?": number(), "strip_simulation?": boolean()})),
 			result: object(map[string]schema{"dry_run": boolean(), "count": integer(), "records": arrayOf(object(map[string]schema{
 				"id": str(), "event_id": str(), "original_offset": integer()}))})},
 		{method: "GET", path: "/api/messages/{event_id}/", summary: "Timeline of one message", pathParams: []string{"event_id"}, explorer: true,
@@ -204,8 +229,8 @@ func operations() []operation {
 		{method: "GET", path: "/api/events/export/", summary: "Streamed export of the matching events", explorer: true,
 			query: append([]string{"format"}, eventFilters...), contentType: "text/csv"},
 		{method: "POST", path: "/api/load/", summary: "Start a generated load run", admin: true, status: "201",
-			body: object(map[string]schema{"events_per_second": number(), "duration_seconds": number(),
-				"failure_rate?": number(), "delay_rate?": number(), "mix?": mapOf(number())}),
+			body: strict(object(map[string]schema{"events_per_second": number(), "duration_seconds": number(),
+				"failure_rate?": number(), "delay_rate?": number(), "mix?": mapOf(number())})),
 			result: ref("LoadRun")},
 		{method: "GET", path: "/api/load/", summary: "The current or last load run, or {\"status\":\"idle\"}",
 			result: schema{"oneOf": []any{ref("LoadRun"), object(map[string]schema{"status": enum("idle")})}}},
