@@ -163,4 +163,44 @@ func TestUnencodableRowBreaksNoReadSilently(t *testing.T) {
 	if !strings.Contains(logs.String(), `event_id=bad-new`) {
 		t.Errorf("the row left out is not named in the log:\n%s", logs.String())
 	}
+
+	// Live frames leave out only what they cannot encode: a batch of 25
+	// (sent as new_events) and its messages, one of each bad.
+	bad := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	var change event.Change
+	for i := range 25 {
+		e := event.Stored{ID: int64(10000 + i), Event: event.Event{EventID: fmt.Sprintf("live-%d", i), UserID: "u",
+			EventType: event.TypePageView, Timestamp: time.Now()}}
+		m := event.Message{EventID: e.EventID, EventType: e.EventType, UserID: "u", Status: event.StatusProcessing, QueuedAt: time.Now()}
+		if i == 7 {
+			e.Timestamp, m.QueuedAt = bad, bad
+		}
+		change.Events = append(change.Events, e)
+		change.Messages = append(change.Messages, m)
+	}
+	bus.Publish(change)
+	var gotEvents, gotMessages int
+	for gotEvents == 0 || gotMessages == 0 {
+		_, data, err := c.Read(wctx)
+		if err != nil {
+			t.Fatalf("waiting for new_events and queue_update: %v", err)
+		}
+		var f struct {
+			Type     string          `json:"type"`
+			Events   []event.Stored  `json:"events"`
+			Messages []event.Message `json:"messages"`
+		}
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatal(err)
+		}
+		switch f.Type {
+		case "new_events":
+			gotEvents = len(f.Events)
+		case "queue_update":
+			gotMessages = len(f.Messages)
+		}
+	}
+	if gotEvents != 24 || gotMessages != 24 {
+		t.Errorf("live frames carry %d events and %d messages, want the 24 good of each", gotEvents, gotMessages)
+	}
 }

@@ -351,9 +351,12 @@ func (h *Hub) flush(p *pending) (sampled bool) {
 	case p.total == 0:
 	case p.total <= maxSingleEvents:
 		for _, e := range p.events {
-			if f, err := encode("new_event", newEventFrame{Type: "new_event", Event: e}); err == nil {
-				h.broadcast(f)
+			f, err := encode("new_event", newEventFrame{Type: "new_event", Event: e})
+			if err != nil {
+				h.log.Error("event left out of a frame: cannot encode it", "frame", "new_event", "id", e.ID, "event_id", e.EventID, "err", err)
+				continue
 			}
+			h.broadcast(f)
 		}
 	default:
 		events := p.events
@@ -363,7 +366,14 @@ func (h *Hub) flush(p *pending) (sampled bool) {
 		dropped := p.total - len(events)
 		sampled = dropped > 0
 		h.sampled.Add(float64(dropped))
-		if f, err := encode("new_events", newEventsFrame{Type: "new_events", Events: events, Dropped: dropped}); err == nil {
+		f, err := encode("new_events", newEventsFrame{Type: "new_events", Events: events, Dropped: dropped})
+		if err != nil {
+			// One event that cannot be encoded must not take the
+			// others with it.
+			events = h.encodable("new_events", slices.Clone(events))
+			f, err = encode("new_events", newEventsFrame{Type: "new_events", Events: events, Dropped: dropped})
+		}
+		if err == nil {
 			h.broadcast(f)
 		}
 	}
@@ -371,7 +381,11 @@ func (h *Hub) flush(p *pending) (sampled bool) {
 		msgs := p.queueFrame()
 		sampled = sampled || len(msgs) < len(p.msgs)
 		h.track(msgs)
-		if f, err := encode("queue_update", queueFrame{Type: "queue_update", Messages: msgs}); err == nil {
+		f, err := encode("queue_update", queueFrame{Type: "queue_update", Messages: msgs})
+		if err != nil {
+			f, err = encode("queue_update", queueFrame{Type: "queue_update", Messages: h.encodableMessages("queue_update", slices.Clone(msgs))})
+		}
+		if err == nil {
 			h.broadcast(f)
 		}
 	}
@@ -768,27 +782,37 @@ func (h *Hub) initial(ctx context.Context) frame {
 	}
 	f, err := encode("initial_data", msg)
 	if err != nil {
-		// A row that cannot be encoded (a time past the year 9999, stored
-		// before events were bounded) must not blank every dashboard:
-		// leave it out, and say which it was.
-		h.log.Error("encode initial_data; leaving out the rows that cannot be encoded", "err", err)
-		msg.Events = slices.DeleteFunc(msg.Events, func(e event.Stored) bool {
-			_, err := json.Marshal(&e)
-			if err != nil {
-				h.log.Error("initial_data: event left out", "id", e.ID, "event_id", e.EventID, "err", err)
-			}
-			return err != nil
-		})
-		msg.Messages = slices.DeleteFunc(msg.Messages, func(m event.Message) bool {
-			_, err := json.Marshal(&m)
-			if err != nil {
-				h.log.Error("initial_data: message left out", "id", m.ID, "event_id", m.EventID, "err", err)
-			}
-			return err != nil
-		})
+		// A row that cannot be encoded must not blank every dashboard.
+		msg.Events = h.encodable("initial_data", msg.Events)
+		msg.Messages = h.encodableMessages("initial_data", msg.Messages)
 		if f, err = encode("initial_data", msg); err != nil {
 			h.log.Error("encode initial_data", "err", err)
 		}
 	}
 	return f
+}
+
+// encodable returns events without those JSON cannot encode (a time past
+// the year 9999, stored before event timestamps were bounded, or taken
+// from a Kafka record's timestamp), logging each one left out of a frame
+// of kind.
+func (h *Hub) encodable(kind string, events []event.Stored) []event.Stored {
+	return slices.DeleteFunc(events, func(e event.Stored) bool {
+		_, err := json.Marshal(&e)
+		if err != nil {
+			h.log.Error("event left out of a frame: cannot encode it", "frame", kind, "id", e.ID, "event_id", e.EventID, "err", err)
+		}
+		return err != nil
+	})
+}
+
+// encodableMessages is encodable for processing-log messages.
+func (h *Hub) encodableMessages(kind string, msgs []event.Message) []event.Message {
+	return slices.DeleteFunc(msgs, func(m event.Message) bool {
+		_, err := json.Marshal(&m)
+		if err != nil {
+			h.log.Error("message left out of a frame: cannot encode it", "frame", kind, "id", m.ID, "event_id", m.EventID, "err", err)
+		}
+		return err != nil
+	})
 }
