@@ -28,9 +28,13 @@ type Explorer interface {
 // maxQueryText bounds the q parameter of the explorer.
 const maxQueryText = 200
 
-// exportFlushEvery is how many rows an export writes between flushes, so
-// that a download shows progress and the server holds little.
-const exportFlushEvery = 500
+// An export sends what it encoded every exportFlushEvery rows, or sooner
+// when that reaches exportFlushBytes, so that a download shows progress
+// and the server holds little.
+const (
+	exportFlushEvery = 500
+	exportFlushBytes = 256 << 10
+)
 
 // explorerRoutes registers the explorer's routes when Deps.Explorer is set.
 func (s *Server) explorerRoutes(handle func(method, path string, h http.Handler)) {
@@ -198,8 +202,8 @@ func (n *ndjsonExport) write(e *event.Stored) error { return n.enc.Encode(e) }
 func (n *ndjsonExport) flush() error                { return nil }
 
 // exportEvents streams every matching event as CSV or NDJSON. Rows are
-// encoded into a buffer that goes out every exportFlushEvery rows, the
-// status and headers with the first of it, so a store that fails at once
+// encoded into a buffer that goes out every exportFlushEvery rows (or
+// exportFlushBytes), the status and headers with the first of it, so a store that fails at once
 // or a first row that cannot be encoded still gets a JSON error. A failure
 // after that aborts the response, which the client sees as a broken
 // transfer: ending it cleanly would pass a short file for a whole one.
@@ -257,7 +261,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 		if err := out.write(&e); err != nil {
 			return fmt.Errorf("encode event id %d (event_id %q): %w", e.ID, e.EventID, err)
 		}
-		if rows++; rows%exportFlushEvery == 0 {
+		if rows++; rows%exportFlushEvery == 0 || buf.Len() >= exportFlushBytes {
 			return send()
 		}
 		return nil
