@@ -13,6 +13,9 @@ func FuzzDecode(f *testing.F) {
 		`{"user_id":"u","event_type":"api_call","properties":{"a":[1,{"b":"c"}]},"delay_seconds":1.5,"should_fail":true}`,
 		`{"user_id":"u","event_type":"page_view","timestamp":"2024-01-15T10:30:00.123456"}`,
 		`{"user_id":42}`, `[]`, `{`, `{"user_id":"u","event_type":"x","properties":"s"}`,
+		// Accepted once and then impossible to write back as JSON.
+		`{"user_id":"u","event_type":"x","timestamp":"9999-12-31T23:59:59-23:59"}`,
+		`{"user_id":"u","event_type":"x","timestamp":"0001-01-01T00:00:00+01:00","properties":{"n":1e400}}`,
 	} {
 		f.Add([]byte(s))
 	}
