@@ -45,7 +45,27 @@ func decodeJSON(body []byte, v any) error {
 	if err == nil {
 		return nil
 	}
+	var xe *jsontext.SyntacticError
+	if errors.As(err, &xe) && xe.JSONPointer == "" {
+		if at := trailingData(body); at >= 0 {
+			return &Error{Kind: EInvalid, Message: fmt.Sprintf("invalid JSON body: data after the object at byte %d", at), Err: err}
+		}
+	}
 	return &Error{Kind: EInvalid, Message: bodyError(err), Err: err}
+}
+
+// trailingData returns where data follows the first JSON value of body,
+// or -1 when nothing but white space does (or the value is malformed).
+func trailingData(body []byte) int64 {
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	if _, err := dec.ReadValue(); err != nil {
+		return -1
+	}
+	end := dec.InputOffset()
+	if len(bytes.TrimLeft(body[end:], " \t\r\n")) == 0 {
+		return -1
+	}
+	return end
 }
 
 // bodyError says what is wrong with a body that decodeJSON refused.
@@ -69,8 +89,6 @@ func bodyError(err error) string {
 		switch {
 		case errors.Is(xe.Err, jsontext.ErrDuplicateName):
 			return fmt.Sprintf("%s: member appears more than once", name)
-		case xe.JSONPointer == "" && strings.Contains(xe.Err.Error(), "after top-level value"):
-			return fmt.Sprintf("invalid JSON body: data after the object at byte %d", xe.ByteOffset)
 		case name != "":
 			return fmt.Sprintf("%s: invalid JSON at byte %d: %v", name, xe.ByteOffset, xe.Err)
 		}
