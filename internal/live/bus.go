@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,6 +17,9 @@ import (
 type Bus struct {
 	log     *slog.Logger
 	dropped prometheus.Counter
+
+	// gaps counts changes some subscriber missed (see Gaps).
+	gaps atomic.Uint64
 
 	mu   sync.RWMutex
 	subs map[*subscription]struct{}
@@ -54,9 +58,15 @@ func (b *Bus) Publish(c event.Change) {
 		case s.ch <- c:
 		default:
 			b.dropped.Inc()
+			b.gaps.Add(1)
 		}
 	}
 }
+
+// Gaps counts the changes a subscriber missed since the bus started. It
+// only grows: whoever keeps state from the changes (the statistics)
+// rebuilds it from the store when the count moves.
+func (b *Bus) Gaps() uint64 { return b.gaps.Load() }
 
 // Subscribe returns a channel of changes buffered for buf of them, and a
 // cancel function that unsubscribes and closes the channel.

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pulse-dev/pulse/internal/event"
 )
@@ -250,5 +252,111 @@ func TestRedisBusCountsDropsWhenRedisIsDown(t *testing.T) {
 			t.Fatalf("local got %s", got)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRedisBusCountsMissedChanges: a receiver notices when another
+// process's envelopes went missing, from the changes that follow the gap
+// and from an idle publisher's heartbeat alike.
+func TestRedisBusCountsMissedChanges(t *testing.T) {
+	ctx := context.Background()
+	channel := "pulse-test-" + uuid.NewString()
+	b, err := NewRedisBus(ctx, redisURL, channel, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sub, cancelSub := b.Subscribe(16)
+	defer cancelSub()
+	send := func(seq uint64, ids ...string) {
+		t.Helper()
+		env := envelope{Origin: "other", Seq: seq}
+		for _, id := range ids {
+			env.Changes = append(env.Changes, change(id))
+		}
+		data, err := json.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.client.Publish(ctx, channel, data).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first envelope heard sets where the origin's numbers stand.
+	send(7, "a")
+	recv(t, sub)
+	send(8, "b")
+	recv(t, sub)
+	if g := b.Gaps(); g != 0 {
+		t.Fatalf("gaps %d after consecutive envelopes", g)
+	}
+	// 9 and 10 never arrive.
+	send(11, "c")
+	recv(t, sub)
+	if g := b.Gaps(); g != 2 {
+		t.Fatalf("gaps %d after 9 and 10 went missing, want 2", g)
+	}
+	// An idle publisher's heartbeat repeating 11 is no gap; one saying 12
+	// is: its change never arrived.
+	send(11)
+	send(12)
+	send(13, "d")
+	recv(t, sub)
+	if g := b.Gaps(); g != 3 {
+		t.Fatalf("gaps %d after a heartbeat said 12, want 3", g)
+	}
+	if n := value(t, b.missed); n != 3 {
+		t.Fatalf("missed counter %v, want 3", n)
+	}
+}
+
+// TestRedisBusNumbersItsEnvelopes: what a bus sends is numbered from 1, so
+// that receivers can count gaps.
+func TestRedisBusNumbersItsEnvelopes(t *testing.T) {
+	ctx := context.Background()
+	channel := "pulse-test-" + uuid.NewString()
+	raw := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer raw.Close()
+	ps := raw.Subscribe(ctx, channel)
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewRedisBus(ctx, redisURL, channel, nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var seqs []uint64
+	for i := range 3 {
+		a.Publish(change(fmt.Sprint(i)))
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		m, err := ps.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env envelope
+		if err := json.Unmarshal([]byte(m.Payload), &env); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, env.Seq)
+	}
+	if fmt.Sprint(seqs) != "[1 2 3]" {
+		t.Fatalf("sequence numbers %v, want [1 2 3]", seqs)
+	}
+}
+
+func TestBusCountsGapsWhenASubscriberMisses(t *testing.T) {
+	b := NewBus(nil, nil)
+	_, cancel := b.Subscribe(1)
+	defer cancel()
+	b.Publish(change("a"))
+	if b.Gaps() != 0 {
+		t.Fatal("a gap with room in the buffer")
+	}
+	b.Publish(change("b"))
+	if b.Gaps() != 1 {
+		t.Fatalf("gaps %d after a full buffer, want 1", b.Gaps())
 	}
 }

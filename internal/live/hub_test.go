@@ -196,37 +196,57 @@ func TestHubSpacesFlushesWhileSampling(t *testing.T) {
 		t.Fatalf("first flush dropped %d, want 50", f.Dropped)
 	}
 	sampledAt := time.Now()
-	// A steady trickle, one change every 10 ms (far under the 2 s pause)
-	// for a second: nothing may go out while it lasts.
-	stop := make(chan struct{})
-	done := make(chan struct{})
+	// Frames are stamped as they arrive, by a reader running beside the
+	// trickle, so that a flush sent during the trickle is seen when it
+	// came and not after the trickle has ended.
+	type arrival struct {
+		f  wsFrame
+		at time.Time
+	}
+	arrivals := make(chan arrival, 64)
 	go func() {
-		defer close(done)
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
+		defer close(arrivals)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*busy)
+			_, data, err := c.Read(ctx)
+			cancel()
+			if err != nil {
 				return
-			case <-tick.C:
-				env.bus.Publish(event.Change{Events: []event.Stored{stored(fmt.Sprintf("t%03d", i), "page_view", "")}})
 			}
+			var f wsFrame
+			if json.Unmarshal(data, &f) != nil {
+				continue
+			}
+			arrivals <- arrival{f, time.Now()}
 		}
 	}()
-	time.Sleep(trickle)
-	close(stop)
-	<-done
-	// The trickle stopped: its events go out once changes pause.
-	f := readFrame(t, c)
-	for f.Type == "stats_update" || f.Type == "queue_update" {
-		f = readFrame(t, c)
+	// A steady trickle, one change every 10 ms (far under the 2 s pause)
+	// for a second: nothing may go out while it lasts.
+	tick := time.NewTicker(10 * time.Millisecond)
+	for i := 0; time.Since(sampledAt) < trickle; i++ {
+		<-tick.C
+		env.bus.Publish(event.Change{Events: []event.Stored{stored(fmt.Sprintf("t%03d", i), "page_view", "")}})
 	}
-	if gap := time.Since(sampledAt); gap < trickle || gap >= busy {
-		t.Fatalf("the trickle's flush came %v after the sampled one; want after the trickle (%v) and before the busy interval (%v)", gap, trickle, busy)
+	tick.Stop()
+	trickleEnd := time.Now()
+	// The trickle stopped: its events go out once changes pause, not
+	// before it ended and not as late as the busy interval.
+	for a := range arrivals {
+		if a.f.Type != "new_events" {
+			continue
+		}
+		if a.at.Before(trickleEnd) {
+			t.Fatalf("a flush of %d events went out %v after the sampled one, while the trickle (%v) still ran", len(a.f.Events), a.at.Sub(sampledAt), trickle)
+		}
+		if gap := a.at.Sub(sampledAt); gap >= busy {
+			t.Fatalf("the trickle's flush came %v after the sampled one; want before the busy interval (%v)", gap, busy)
+		}
+		if len(a.f.Events) == 0 {
+			t.Fatal("the trickle's flush carried no events")
+		}
+		return
 	}
-	if f.Type != "new_events" || len(f.Events) == 0 {
-		t.Fatalf("got %s with %d events", f.Type, len(f.Events))
-	}
+	t.Fatal("no flush after the trickle")
 }
 
 // TestHubKeepsUpdatesOfShownMessages: a message clients saw retrying gets

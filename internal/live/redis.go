@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,14 +25,33 @@ const (
 	// redisSendTimeout bounds one PUBLISH, so a Redis outage costs drops,
 	// not a stuck sender.
 	redisSendTimeout = 5 * time.Second
+	// redisHeartbeat is how often an idle publisher says its last sequence
+	// number, so that a process that missed its last messages (Redis was
+	// away, or its subscription was) notices without waiting for the next
+	// change.
+	redisHeartbeat = 5 * time.Second
+	// maxOrigins bounds the publishers a process remembers; past it, those
+	// not heard from for redisForget are forgotten.
+	maxOrigins  = 1024
+	redisForget = 10 * time.Minute
 )
 
 // envelope is the JSON published on the Redis channel. Origin names the
 // publishing process so it can skip its own changes, which it has already
-// delivered locally.
+// delivered locally. Seq numbers an origin's envelopes from 1; a heartbeat
+// has no changes and repeats the last number sent, so a gap in the
+// numbers tells a receiver that it missed changes (Redis pub/sub keeps
+// nothing for a subscriber that is away).
 type envelope struct {
 	Origin  string         `json:"origin"`
+	Seq     uint64         `json:"seq"`
 	Changes []event.Change `json:"changes"`
+}
+
+// origin is what a receiver remembers of one publisher.
+type origin struct {
+	seq   uint64
+	heard time.Time
 }
 
 // RedisBus shares changes between processes over Redis pub/sub: Publish
@@ -53,6 +73,12 @@ type RedisBus struct {
 	sent     prometheus.Counter
 	received prometheus.Counter
 	bad      prometheus.Counter
+	missed   prometheus.Counter
+
+	// seq is the last sequence number the sender used; gaps counts the
+	// other processes' envelopes found missing.
+	seq  uint64
+	gaps atomic.Uint64
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -93,6 +119,7 @@ func NewRedisBus(ctx context.Context, url, channel string, log *slog.Logger, reg
 		sent:     counter("pulse_live_redis_sent_total", "Changes sent to Redis."),
 		received: counter("pulse_live_redis_received_total", "Changes received from other processes through Redis."),
 		bad:      counter("pulse_live_redis_bad_messages_total", "Redis messages on the channel that could not be decoded."),
+		missed:   counter("pulse_live_redis_missed_total", "Gaps in another process's sequence of Redis messages: changes this process never received."),
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
@@ -125,6 +152,11 @@ func (b *RedisBus) Publish(c event.Change) {
 func (b *RedisBus) Subscribe(buf int) (<-chan event.Change, func()) {
 	return b.local.Subscribe(buf)
 }
+
+// Gaps counts the changes this process may have missed: those a local
+// subscriber had no room for, and the gaps found in other processes'
+// sequences of Redis messages. It only grows.
+func (b *RedisBus) Gaps() uint64 { return b.local.Gaps() + b.gaps.Load() }
 
 // Close sends what is queued (for at most redisSendTimeout), stops the
 // bus and disconnects from Redis.
@@ -168,8 +200,19 @@ func (b *RedisBus) send(ctx context.Context) {
 		}
 		batch = batch[:0]
 	}
+	heartbeat := time.NewTicker(redisHeartbeat)
+	defer heartbeat.Stop()
+	lastSend := time.Now()
 	for {
 		select {
+		case <-heartbeat.C:
+			if time.Since(lastSend) < redisHeartbeat {
+				continue
+			}
+			// Idle: say the last number sent. A failure costs nothing
+			// but the next heartbeat's wait.
+			_ = b.publish(ctx, nil)
+			lastSend = time.Now()
 		case <-ctx.Done():
 			// Drain what Publish queued before Close, bounded in time.
 			drainCtx, cancel := context.WithTimeout(context.Background(), redisSendTimeout)
@@ -198,12 +241,19 @@ func (b *RedisBus) send(ctx context.Context) {
 				}
 			}
 			flush(ctx)
+			lastSend = time.Now()
 		}
 	}
 }
 
+// publish sends batch as the next envelope; an empty batch is a heartbeat
+// and takes no new number. A failed envelope's number is not reused, so
+// the others see the gap.
 func (b *RedisBus) publish(ctx context.Context, batch []event.Change) error {
-	data, err := json.Marshal(envelope{Origin: b.origin, Changes: batch})
+	if len(batch) > 0 {
+		b.seq++
+	}
+	data, err := json.Marshal(envelope{Origin: b.origin, Seq: b.seq, Changes: batch})
 	if err != nil {
 		return fmt.Errorf("encode changes: %w", err)
 	}
@@ -216,6 +266,7 @@ func (b *RedisBus) publish(ctx context.Context, batch []event.Change) error {
 }
 
 func (b *RedisBus) receive(ctx context.Context, msgs <-chan *redis.Message) {
+	origins := make(map[string]*origin)
 	for {
 		select {
 		case <-ctx.Done():
@@ -233,10 +284,42 @@ func (b *RedisBus) receive(ctx context.Context, msgs <-chan *redis.Message) {
 			if env.Origin == b.origin {
 				continue
 			}
+			b.checkSeq(origins, &env)
 			for _, c := range env.Changes {
 				b.local.Publish(c)
 			}
 			b.received.Add(float64(len(env.Changes)))
 		}
 	}
+}
+
+// checkSeq counts a gap when env's number is not the one that follows the
+// last heard from its origin. The first envelope heard from an origin
+// only sets where its numbers stand: what a process published before this
+// one subscribed is in the store, which the statistics started from.
+func (b *RedisBus) checkSeq(origins map[string]*origin, env *envelope) {
+	now := time.Now()
+	o, known := origins[env.Origin]
+	if !known {
+		if len(origins) >= maxOrigins {
+			for k, v := range origins {
+				if now.Sub(v.heard) > redisForget {
+					delete(origins, k)
+				}
+			}
+		}
+		origins[env.Origin] = &origin{seq: env.Seq, heard: now}
+		return
+	}
+	want := o.seq
+	if len(env.Changes) > 0 {
+		want++
+	}
+	if env.Seq > want {
+		b.gaps.Add(env.Seq - want)
+		b.missed.Add(float64(env.Seq - want))
+		b.log.Warn("missed changes from another process; statistics will be rebuilt from the store",
+			"channel", b.channel, "origin", env.Origin, "missed", env.Seq-want)
+	}
+	o.seq, o.heard = max(o.seq, env.Seq), now
 }

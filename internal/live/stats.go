@@ -101,6 +101,24 @@ type Stats struct {
 
 	seenEvents seenSet
 	seenDone   seenSet
+
+	// since counts what Apply added after Mark, for Reconcile; nil when
+	// no reconciliation is under way.
+	since *applied
+}
+
+// applied is what Apply adds to the stored aggregates.
+type applied struct {
+	total    int64
+	types    map[string]int64
+	clicks   map[string]int64
+	terminal map[event.Status]int64
+	procSum  float64
+	procN    int64
+}
+
+func newApplied() *applied {
+	return &applied{types: map[string]int64{}, clicks: map[string]int64{}, terminal: map[event.Status]int64{}}
 }
 
 // NewStats returns statistics seeded from t. now is the clock; nil means
@@ -154,6 +172,53 @@ func (s *Stats) reset(t store.Totals) {
 	s.seedAt = now
 }
 
+// Mark starts counting what Apply adds, for a Reconcile with totals the
+// caller reads from the store after this call.
+func (s *Stats) Mark() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.since = newApplied()
+}
+
+// Reconcile replaces the stored aggregates with t, read from the store
+// after Mark, plus what Apply added since Mark: unlike Reset, the events
+// that arrive while the store is read are not lost until the next
+// reconciliation. The error left is the few changes published between
+// their commit and the store's read snapshot, counted twice until the
+// next reconciliation. Without a Mark it is Reset. It returns how many
+// events the statistics had missed (negative: counted too many).
+func (s *Stats) Reconcile(t store.Totals) (drift int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.since
+	s.since = nil
+	old := s.total
+	s.reset(t)
+	if d != nil {
+		s.total += d.total
+		for k, v := range d.types {
+			s.types[k] += v
+		}
+		for k, v := range d.clicks {
+			s.clicks[k] += v
+		}
+		for k, v := range d.terminal {
+			s.terminal[k] = max(0, s.terminal[k]+v)
+		}
+		s.procSum += d.procSum
+		s.procN += d.procN
+	}
+	s.version++
+	return s.total - old
+}
+
+// Unmark ends a Mark whose totals could not be read.
+func (s *Stats) Unmark() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.since = nil
+}
+
 // Apply folds one change into the statistics.
 func (s *Stats) Apply(c event.Change) {
 	if len(c.Events) == 0 && len(c.Messages) == 0 && len(c.Settled) == 0 {
@@ -173,6 +238,13 @@ func (s *Stats) Apply(c event.Change) {
 		if e.EventType == event.TypeButtonClick && e.ElementID != "" {
 			s.clicks[e.ElementID]++
 		}
+		if d := s.since; d != nil {
+			d.total++
+			d.types[e.EventType]++
+			if e.EventType == event.TypeButtonClick && e.ElementID != "" {
+				d.clicks[e.ElementID]++
+			}
+		}
 		b := &s.buckets[sec%recentWindow]
 		if b.sec != sec {
 			*b = bucket{sec: sec}
@@ -187,11 +259,22 @@ func (s *Stats) Apply(c event.Change) {
 				continue
 			}
 			s.terminal[m.Status]++
+			d := s.since
+			if d != nil {
+				d.terminal[m.Status]++
+			}
 			if m.Status == event.StatusCompleted {
 				s.procSum += m.DurationMS
 				s.procN++
+				if d != nil {
+					d.procSum += m.DurationMS
+					d.procN++
+				}
 				if replacesDeadLetter(m) && s.terminal[event.StatusDeadLettered] > 0 {
 					s.terminal[event.StatusDeadLettered]--
+					if d != nil {
+						d.terminal[event.StatusDeadLettered]--
+					}
 				}
 			}
 			continue

@@ -60,6 +60,7 @@ type Options struct {
 type bus interface {
 	Publish(event.Change)
 	Subscribe(buf int) (<-chan event.Change, func())
+	Gaps() uint64
 }
 
 // Server is one assembled Pulse process. Create it with New, run it with
@@ -75,6 +76,7 @@ type Server struct {
 	bus       bus
 	redis     *live.RedisBus
 	stats     *live.Stats
+	reconcile *live.Reconciler
 	hub       *live.Hub
 	producer  *kafka.Producer
 	admin     *kafka.Admin
@@ -131,6 +133,16 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 		log.Info("live updates shared through Redis", "component", "live", "redis", config.RedactURL(s.cfg.RedisURL))
 	} else {
 		s.bus = live.NewBus(log, reg)
+	}
+	// Without consumers here and without Redis, no change reaches this
+	// process: its statistics follow the store on a timer instead. With
+	// Redis, they are rebuilt when the bus says changes were missed, and
+	// once after start for what was stored between reading the totals
+	// and subscribing.
+	s.reconcile = live.NewReconciler(live.ReconcilerConfig{Always: s.cfg.Consumers <= 0 && s.redis == nil},
+		s.stats, s.store, s.bus, log, reg)
+	if s.redis != nil {
+		s.reconcile.Trigger()
 	}
 
 	if s.admin, err = kafka.NewAdmin(&s.cfg, log, reg); err != nil {
@@ -337,6 +349,7 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 		g.Go(func() error { return s.hub.Run(gctx) })
 		g.Go(func() error { return s.ops.Run(gctx) })
+		g.Go(func() error { return s.reconcile.Run(gctx) })
 	} else if len(s.consumers) > 0 {
 		// Without a hub, statistics still follow the bus so a consume-only
 		// process could report them; keep the subscription drained.
@@ -373,8 +386,8 @@ func (s *Server) followStats(ctx context.Context) error {
 	}
 }
 
-// retain applies the retention policy once a minute, then rebuilds the
-// statistics when it deleted anything.
+// retain applies the retention policy once a minute, then has the
+// statistics rebuilt when it deleted anything.
 func (s *Server) retain(ctx context.Context, r store.Retention) error {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -392,9 +405,7 @@ func (s *Server) retain(ctx context.Context, r store.Retention) error {
 		if n == 0 {
 			continue
 		}
-		if totals, err := s.store.Totals(ctx, time.Now().Add(-5*time.Minute)); err == nil {
-			s.stats.Reset(totals)
-		}
+		s.reconcile.Trigger()
 		s.log.Info("retention deleted old events", "component", "store", "events", n)
 	}
 }
