@@ -87,6 +87,13 @@ type DB struct {
 	insEvent   *sql.Stmt
 	insMessage *sql.Stmt
 
+	// corrupt is set once the file is found damaged (integrity.go): from
+	// then on writes are refused, so that no offset is committed past
+	// events written into a broken file, and Ping reports it.
+	corrupt       atomic.Pointer[error]
+	stopIntegrity context.CancelFunc
+	integrityDone chan struct{}
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -146,6 +153,13 @@ func Open(ctx context.Context, path string, opts Options, log *slog.Logger) (*DB
 	go func() {
 		defer close(d.checkpointsDone)
 		d.checkpointLoop(cctx, d.c)
+	}()
+
+	ictx, stop := context.WithCancel(context.Background())
+	d.stopIntegrity, d.integrityDone = stop, make(chan struct{})
+	go func() {
+		defer close(d.integrityDone)
+		d.checkIntegrity(ictx, d.r)
 	}()
 
 	var err error
@@ -239,6 +253,10 @@ func (d *DB) Close() error {
 			d.stopCheckpoints()
 			<-d.checkpointsDone
 		}
+		if d.stopIntegrity != nil {
+			d.stopIntegrity()
+			<-d.integrityDone
+		}
 		var errs []error
 		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage} {
 			if s != nil {
@@ -264,6 +282,10 @@ func (d *DB) fail(what string, err error) error {
 	if d.closed.Load() {
 		return store.ErrClosed
 	}
+	if d.noteCorrupt(err) {
+		// The error that says what to do, rather than SQLite's.
+		return fmt.Errorf("%s: %w", what, d.corruption())
+	}
 	return fmt.Errorf("%s: %w", what, err)
 }
 
@@ -271,6 +293,9 @@ func (d *DB) fail(what string, err error) error {
 func (d *DB) Ping(ctx context.Context) error {
 	if d.closed.Load() {
 		return store.ErrClosed
+	}
+	if err := d.corruption(); err != nil {
+		return err
 	}
 	var one int
 	if err := d.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {

@@ -58,6 +58,9 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 	if err := store.CheckBatch(batch); err != nil {
 		return nil, err
 	}
+	if err := d.corruption(); err != nil {
+		return nil, err
+	}
 	if len(batch) == 0 {
 		return []bool{}, nil
 	}
