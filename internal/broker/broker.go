@@ -98,9 +98,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 		kfake.WithLogger(slogAdapter{log}),
 		kfake.ClusterID("pulse"),
 		// kfake's own listener binds 127.0.0.1 on the port it is given;
-		// this binds the host we were asked for instead.
+		// this binds the host we were asked for instead, and keeps
+		// accepting through errors that pass (see listener).
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-			return net.Listen(network, addr)
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newListener(ln, nil, log), nil
 		}),
 	}
 	var kafkaDir string
