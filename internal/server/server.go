@@ -252,6 +252,10 @@ func (s *Server) newHTTP() error {
 	if s.httpLn, err = net.Listen("tcp", s.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
+	clientOpts, err := kafka.ClientOpts(&s.cfg)
+	if err != nil {
+		return err
+	}
 	host, _, _ := net.SplitHostPort(s.httpLn.Addr().String())
 	ip := net.ParseIP(host)
 	deps := api.Deps{
@@ -260,7 +264,7 @@ func (s *Server) newHTTP() error {
 		Stats:            s.stats,
 		Hub:              s.hub,
 		Consumers:        groupReport{s},
-		KafkaHealth:      s.admin.Ping,
+		KafkaHealth:      newKafkaProbe(clientOpts).Check,
 		BootstrapServers: s.cfg.BootstrapServers,
 		Topic:            s.cfg.Topic,
 		Gatherer:         s.reg,
