@@ -82,6 +82,10 @@ type Config struct {
 	// ("https://dash.example.com") or host patterns ("*.example.com").
 	// Loopback origins are always allowed.
 	AllowedOrigins []string
+	// AllowedHosts are the Host headers the server answers (ALLOWED_HOSTS
+	// semantics, see hostPolicy); loopback names are always allowed.
+	// Others get 400 before any handler runs.
+	AllowedHosts []string
 	// IngestRate is the sustained ingest requests per second allowed per
 	// client IP, IngestBurst the bucket size (default: 2×rate, at least
 	// 1). Zero rate disables the limit.
@@ -127,6 +131,7 @@ type Server struct {
 	metrics *httpMetrics
 	limiter *limiter
 	origins []string
+	hosts   hostPolicy
 	handler http.Handler
 }
 
@@ -144,6 +149,7 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) *Se
 		log:     log.With("component", "api"),
 		metrics: newHTTPMetrics(reg),
 		origins: append(append([]string(nil), loopbackOrigins...), cfg.AllowedOrigins...),
+		hosts:   newHostPolicy(cfg.AllowedHosts),
 	}
 	if cfg.IngestRate > 0 {
 		burst := cfg.IngestBurst
@@ -218,6 +224,7 @@ func (s *Server) routes() http.Handler {
 	h = securityHeaders(h)
 	h = s.recoverPanics(h)
 	h = requestIDs(h)
+	h = s.checkHost(h)
 	return h
 }
 

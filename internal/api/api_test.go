@@ -731,6 +731,7 @@ func TestRequireAdmin(t *testing.T) {
 		wantAuth bool
 	}{
 		{"loopback without token", Config{Loopback: true}, "", http.StatusNoContent, false},
+		{"lowercase scheme", Config{AdminToken: "s3cret"}, "bearer s3cret", http.StatusNoContent, false},
 		{"exposed without token", Config{}, "Bearer anything", http.StatusForbidden, false},
 		{"right token", Config{AdminToken: "s3cret"}, "Bearer s3cret", http.StatusNoContent, false},
 		{"wrong token", Config{AdminToken: "s3cret"}, "Bearer s3cre", http.StatusUnauthorized, true},
@@ -740,6 +741,7 @@ func TestRequireAdmin(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := New(tc.cfg, Deps{}, nil, nil)
 			req := httptest.NewRequest("POST", "/api/admin/x", nil)
+			req.RemoteAddr = "127.0.0.1:50000"
 			if tc.auth != "" {
 				req.Header.Set("Authorization", tc.auth)
 			}

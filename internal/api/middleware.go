@@ -12,6 +12,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"runtime/debug"
@@ -386,20 +387,22 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 }
 
 // requireAdmin guards an admin route. With a token configured, requests
-// must carry "Authorization: Bearer <token>"; without one, admin routes
-// work only when the server listens on loopback.
+// must carry "Authorization: Bearer <token>" (the scheme in any case, as
+// RFC 9110 has it); without one, admin routes work only for requests
+// that reach a server listening on loopback straight from loopback: a
+// request carrying forwarding headers came through a proxy and is
+// remote, whatever its peer address.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.AdminToken == "" {
-			if s.cfg.Loopback {
+			if s.cfg.Loopback && directFromLoopback(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
-			writeError(w, r, s.log, Errorf(EForbidden, "admin actions are disabled: set an admin token when listening beyond loopback"))
+			writeError(w, r, s.log, Errorf(EForbidden, "admin actions are disabled: set an admin token (PULSE_ADMIN_TOKEN) to use them beyond loopback or through a proxy"))
 			return
 		}
-		auth := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(auth, "Bearer ")
+		token, ok := bearerToken(r.Header.Get("Authorization"))
 		// Hashing first makes the comparison constant-time in the
 		// token's length too.
 		got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(s.cfg.AdminToken))
@@ -410,6 +413,45 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the credentials of an Authorization header of the
+// Bearer scheme; auth schemes are case-insensitive (RFC 9110 11.1).
+func bearerToken(auth string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(auth), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	return token, token != ""
+}
+
+// forwardingHeaders are set by reverse proxies; their presence means the
+// request came through one.
+var forwardingHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host"}
+
+// forwarded reports whether r carries a proxy's forwarding header.
+func forwarded(r *http.Request) bool {
+	for _, h := range forwardingHeaders {
+		if len(r.Header.Values(h)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// directFromLoopback reports whether r comes from this machine without a
+// proxy in between.
+func directFromLoopback(r *http.Request) bool {
+	if forwarded(r) {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // register adds c to reg and returns it, or the collector already

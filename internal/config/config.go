@@ -44,8 +44,10 @@ type Config struct {
 	// prefixed with sqlite://). See Database.
 	DatabaseURL string
 	RedisURL    string
-	// AllowedHosts lists origins allowed for CORS and WebSocket, comma
-	// separated.
+	// AllowedHosts lists, comma separated, the Host headers the server
+	// answers besides loopback names and its listen address (Django's
+	// ALLOWED_HOSTS semantics), and the origins allowed for CORS and
+	// WebSocket.
 	AllowedHosts string
 	AdminToken   string
 

@@ -277,6 +277,7 @@ func (s *Server) newHTTP() error {
 	}
 	srv := api.New(api.Config{
 		AllowedOrigins: s.cfg.Origins(),
+		AllowedHosts:   append(listenHosts(ip), s.cfg.Origins()...),
 		AdminToken:     s.cfg.AdminToken,
 		IngestRate:     float64(s.cfg.IngestRate),
 		Loopback:       ip != nil && ip.IsLoopback(),
@@ -288,6 +289,36 @@ func (s *Server) newHTTP() error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	return nil
+}
+
+// listenHosts are the Host headers a server listening on ip answers
+// besides loopback names and ALLOWED_HOSTS: the address itself, and on a
+// wildcard address every address of this machine's interfaces (so that a
+// probe on the pod's address reaches /api/health/). An IP address is no
+// door to DNS rebinding: a page can only send the name it was loaded
+// from.
+func listenHosts(ip net.IP) []string {
+	if ip == nil {
+		return nil
+	}
+	if !ip.IsUnspecified() {
+		return []string{hostEntry(ip)}
+	}
+	var out []string
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			out = append(out, hostEntry(n.IP))
+		}
+	}
+	return out
+}
+
+func hostEntry(ip net.IP) string {
+	if ip.To4() == nil {
+		return "[" + ip.String() + "]"
+	}
+	return ip.String()
 }
 
 // newOps builds the operator console's backend over this process's
