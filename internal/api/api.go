@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -86,6 +87,10 @@ type Config struct {
 	// semantics, see hostPolicy); loopback names are always allowed.
 	// Others get 400 before any handler runs.
 	AllowedHosts []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For,
+	// Forwarded and X-Real-IP headers name the client (see ClientIP).
+	// Empty: none, the peer is the client.
+	TrustedProxies []netip.Prefix
 	// IngestRate is the sustained ingest requests per second allowed per
 	// client IP, IngestBurst the bucket size (default: 2×rate, at least
 	// 1). Zero rate disables the limit.
@@ -132,6 +137,7 @@ type Server struct {
 	limiter *limiter
 	origins []string
 	hosts   hostPolicy
+	proxies proxies
 	handler http.Handler
 }
 
@@ -150,6 +156,7 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) *Se
 		metrics: newHTTPMetrics(reg),
 		origins: append(append([]string(nil), loopbackOrigins...), cfg.AllowedOrigins...),
 		hosts:   newHostPolicy(cfg.AllowedHosts),
+		proxies: proxies(cfg.TrustedProxies),
 	}
 	if cfg.IngestRate > 0 {
 		burst := cfg.IngestBurst
@@ -224,6 +231,7 @@ func (s *Server) routes() http.Handler {
 	h = securityHeaders(h)
 	h = s.recoverPanics(h)
 	h = requestIDs(h)
+	h = s.resolveClient(h)
 	h = s.checkHost(h)
 	return h
 }

@@ -158,6 +158,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			"bytes", rec.bytes,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,
 			"remote_addr", r.RemoteAddr,
+			"client_ip", ClientIP(r),
 		)
 	})
 }
@@ -363,20 +364,12 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, wait := s.limiter.allow(clientIP(r))
+		ok, wait := s.limiter.allow(ClientIP(r))
 		if !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 			writeError(w, r, s.log, Errorf(ERateLimited, "rate limit exceeded: at most %g ingest requests per second per client", s.limiter.rate))

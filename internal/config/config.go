@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -73,6 +74,9 @@ type Config struct {
 	// IngestRate is the HTTP ingest requests per second allowed per
 	// client IP; 0 disables the limit.
 	IngestRate int
+	// TrustedProxies lists, comma separated, the CIDRs or addresses of
+	// reverse proxies whose forwarding headers name the client.
+	TrustedProxies string
 }
 
 // KafkaSecurity is the SASL and TLS setup for a real cluster.
@@ -146,6 +150,30 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// Proxies returns TrustedProxies as prefixes, a bare address as its /32
+// or /128. Entries that do not parse are left out; Validate reports them.
+func (c *Config) Proxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, e := range splitList(c.TrustedProxies) {
+		if p, err := parsePrefix(e); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 // Database backends returned by Database.
@@ -299,6 +327,11 @@ func (c *Config) Validate() error {
 	if c.IngestRate < 0 {
 		bad("--ingest-rate must not be negative")
 	}
+	for _, e := range splitList(c.TrustedProxies) {
+		if _, err := parsePrefix(e); err != nil {
+			bad("--trusted-proxies entry %q is not a CIDR (10.0.0.0/8) or an IP address", e)
+		}
+	}
 	if c.RetentionMaxRows < 0 {
 		bad("--retention-max-rows must not be negative")
 	}
@@ -375,6 +408,7 @@ func (c *Config) Redacted() string {
 	line("broker_retention", c.BrokerRetention)
 	line("broker_retention_bytes", c.BrokerRetentionBytes)
 	line("simulate", c.Simulate)
+	line("trusted_proxies", c.TrustedProxies)
 	return b.String()
 }
 

@@ -366,3 +366,21 @@ func TestDefaultConsumerID(t *testing.T) {
 		t.Errorf("DefaultConsumerID = %q", id)
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	cfg := Default()
+	cfg.TrustedProxies = "10.0.0.0/8, 127.0.0.1 ,::1,not-an-ip,10.0.0.0/99"
+	err := cfg.Validate()
+	for _, bad := range []string{`"not-an-ip"`, `"10.0.0.0/99"`} {
+		if err == nil || !strings.Contains(err.Error(), "--trusted-proxies entry "+bad) {
+			t.Errorf("err = %v, want one naming %s", err, bad)
+		}
+	}
+	var got []string
+	for _, p := range cfg.Proxies() {
+		got = append(got, p.String())
+	}
+	if want := "10.0.0.0/8 127.0.0.1/32 ::1/128"; strings.Join(got, " ") != want {
+		t.Errorf("Proxies() = %v, want %s", got, want)
+	}
+}

@@ -52,6 +52,7 @@ const (
 	IngestRate
 	BrokerRetention
 	BrokerRetentionBytes
+	TrustedProxies
 	numKeys
 )
 
@@ -116,6 +117,8 @@ func settings() [numKeys]setting {
 			durField(func(c *Config) *time.Duration { return &c.BrokerRetention })},
 		BrokerRetentionBytes: {"broker-retention-bytes", []string{"PULSE_BROKER_RETENTION_BYTES"}, "embedded broker: keep at most this much log per partition, such as 512MiB, oldest records deleted first (0: no limit)",
 			sizeField(func(c *Config) *int64 { return &c.BrokerRetentionBytes })},
+		TrustedProxies: {"trusted-proxies", []string{"PULSE_TRUSTED_PROXIES"}, "reverse proxies (CIDRs or IPs, comma separated) whose X-Forwarded-For, Forwarded or X-Real-IP name the client for rate limits, WebSocket caps and logs (empty: none; the peer is the client)",
+			strField(func(c *Config) *string { return &c.TrustedProxies })},
 	}
 }
 

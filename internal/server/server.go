@@ -278,6 +278,7 @@ func (s *Server) newHTTP() error {
 	srv := api.New(api.Config{
 		AllowedOrigins: s.cfg.Origins(),
 		AllowedHosts:   append(listenHosts(ip), s.cfg.Origins()...),
+		TrustedProxies: s.cfg.Proxies(),
 		AdminToken:     s.cfg.AdminToken,
 		IngestRate:     float64(s.cfg.IngestRate),
 		Loopback:       ip != nil && ip.IsLoopback(),
