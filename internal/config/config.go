@@ -77,6 +77,10 @@ type Config struct {
 	// TrustedProxies lists, comma separated, the CIDRs or addresses of
 	// reverse proxies whose forwarding headers name the client.
 	TrustedProxies string
+	// WSMaxClients caps a server's WebSocket connections, and
+	// WSMaxClientsPerIP those of one client address.
+	WSMaxClients      int
+	WSMaxClientsPerIP int
 }
 
 // KafkaSecurity is the SASL and TLS setup for a real cluster.
@@ -114,6 +118,8 @@ func Default() Config {
 		Compression:       "snappy",
 		Simulate:          true,
 		IngestRate:        50,
+		WSMaxClients:      2000,
+		WSMaxClientsPerIP: 64,
 		// Kafka's own default age; the size keeps a busy all-in-one
 		// install from filling its disk (and memory, see above).
 		BrokerRetention:      7 * 24 * time.Hour,
@@ -332,6 +338,12 @@ func (c *Config) Validate() error {
 			bad("--trusted-proxies entry %q is not a CIDR (10.0.0.0/8) or an IP address", e)
 		}
 	}
+	if c.WSMaxClients < 1 {
+		bad("--ws-max-clients must be ≥ 1 (got %d)", c.WSMaxClients)
+	}
+	if c.WSMaxClientsPerIP < 1 {
+		bad("--ws-max-clients-per-ip must be ≥ 1 (got %d)", c.WSMaxClientsPerIP)
+	}
 	if c.RetentionMaxRows < 0 {
 		bad("--retention-max-rows must not be negative")
 	}
@@ -409,6 +421,8 @@ func (c *Config) Redacted() string {
 	line("broker_retention_bytes", c.BrokerRetentionBytes)
 	line("simulate", c.Simulate)
 	line("trusted_proxies", c.TrustedProxies)
+	line("ws_max_clients", c.WSMaxClients)
+	line("ws_max_clients_per_ip", c.WSMaxClientsPerIP)
 	return b.String()
 }
 

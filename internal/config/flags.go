@@ -53,6 +53,8 @@ const (
 	BrokerRetention
 	BrokerRetentionBytes
 	TrustedProxies
+	WSMaxClients
+	WSMaxClientsPerIP
 	numKeys
 )
 
@@ -119,6 +121,10 @@ func settings() [numKeys]setting {
 			sizeField(func(c *Config) *int64 { return &c.BrokerRetentionBytes })},
 		TrustedProxies: {"trusted-proxies", []string{"PULSE_TRUSTED_PROXIES"}, "reverse proxies (CIDRs or IPs, comma separated) whose X-Forwarded-For, Forwarded or X-Real-IP name the client for rate limits, WebSocket caps and logs (empty: none; the peer is the client)",
 			strField(func(c *Config) *string { return &c.TrustedProxies })},
+		WSMaxClients: {"ws-max-clients", []string{"PULSE_WS_MAX_CLIENTS"}, "WebSocket connections a server holds; past it upgrades get 503",
+			intField(func(c *Config) *int { return &c.WSMaxClients })},
+		WSMaxClientsPerIP: {"ws-max-clients-per-ip", []string{"PULSE_WS_MAX_CLIENTS_PER_IP"}, "WebSocket connections one client address may hold; past it upgrades get 429",
+			intField(func(c *Config) *int { return &c.WSMaxClientsPerIP })},
 	}
 }
 

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -62,6 +65,25 @@ type HubConfig struct {
 	ResyncCooldown time.Duration
 	// BusBuffer is the hub's subscription buffer (8192 changes).
 	BusBuffer int
+
+	// MaxClients caps the connected clients (2000) and MaxClientsPerIP
+	// those of one client address (64); past them the upgrade is refused
+	// with 503 or 429, so one client cannot take every descriptor.
+	MaxClients      int
+	MaxClientsPerIP int
+	// ClientIP names the client of a request for MaxClientsPerIP and the
+	// logs (default: the peer's address). Behind a trusted proxy, the
+	// server passes the client the proxy forwarded for.
+	ClientIP func(*http.Request) string
+	// MessageReadTimeout bounds the reading of one client message once
+	// it has begun (10 s): a frame header announcing a huge payload and
+	// then silence no longer holds the connection. Waiting for the next
+	// message is not bounded; the keepalive below is.
+	MessageReadTimeout time.Duration
+	// PingInterval spaces pings (30 s); a client that has not answered
+	// one within PongTimeout (10 s) is dropped as dead.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
 }
 
 func (c *HubConfig) defaults() {
@@ -84,6 +106,23 @@ func (c *HubConfig) defaults() {
 	setDur(&c.BusyFlushInterval, 250*time.Millisecond)
 	setDur(&c.WriteTimeout, 5*time.Second)
 	setDur(&c.ResyncCooldown, 10*time.Second)
+	setDefault(&c.MaxClients, 2000)
+	setDefault(&c.MaxClientsPerIP, 64)
+	setDur(&c.MessageReadTimeout, 10*time.Second)
+	setDur(&c.PingInterval, 30*time.Second)
+	setDur(&c.PongTimeout, 10*time.Second)
+	if c.ClientIP == nil {
+		c.ClientIP = peerIP
+	}
+}
+
+// peerIP is the address at the other end of r's connection.
+func peerIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 const (
@@ -174,6 +213,7 @@ type Hub struct {
 	resyncs      prometheus.Counter
 	disconnects  *prometheus.CounterVec
 	refused      prometheus.Counter
+	overCap      *prometheus.CounterVec
 
 	changes     <-chan event.Change
 	unsubscribe func()
@@ -184,8 +224,12 @@ type Hub struct {
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
-	closed  bool
-	wg      sync.WaitGroup
+	// admitted counts the connections holding a slot of MaxClients, perIP
+	// those of each client address; a slot is taken before the upgrade.
+	admitted int
+	perIP    map[string]int
+	closed   bool
+	wg       sync.WaitGroup
 }
 
 // NewHub returns a hub subscribed to bus, folding its changes into stats
@@ -228,7 +272,40 @@ func NewHub(cfg HubConfig, bus Subscriber, stats *Stats, reader Reader, log *slo
 		refused: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_ws_refused_total", Help: "WebSocket handshakes refused (origin not allowed, bad request).",
 		})),
+		overCap: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulse_ws_over_capacity_total", Help: "WebSocket upgrades refused by a connection cap, by cap (per_client, total).",
+		}, []string{"cap"})),
 		clients: make(map[*client]struct{}),
+		perIP:   make(map[string]int),
+	}
+}
+
+// admit takes a connection slot for a client at ip, or says why not.
+func (h *Hub) admit(ip string) (status int, why string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
+		return http.StatusServiceUnavailable, "server shutting down"
+	case h.admitted >= h.cfg.MaxClients:
+		h.overCap.WithLabelValues("total").Inc()
+		return http.StatusServiceUnavailable, fmt.Sprintf("too many WebSocket connections: at most %d", h.cfg.MaxClients)
+	case h.perIP[ip] >= h.cfg.MaxClientsPerIP:
+		h.overCap.WithLabelValues("per_client").Inc()
+		return http.StatusTooManyRequests, fmt.Sprintf("too many WebSocket connections from %s: at most %d per client", ip, h.cfg.MaxClientsPerIP)
+	}
+	h.admitted++
+	h.perIP[ip]++
+	return 0, ""
+}
+
+// release gives back the slot admit took.
+func (h *Hub) release(ip string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.admitted--
+	if h.perIP[ip]--; h.perIP[ip] <= 0 {
+		delete(h.perIP, ip)
 	}
 }
 
@@ -547,6 +624,10 @@ const (
 	stopSlow     = "slow"
 	stopWrite    = "write_error"
 	stopClosed   = "client_closed"
+	// stopReadTimeout: a client message begun was not complete within
+	// MessageReadTimeout; stopPing: a ping went unanswered.
+	stopReadTimeout = "read_timeout"
+	stopPing        = "ping_timeout"
 )
 
 type client struct {
@@ -591,6 +672,16 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The server's read and write timeouts suit requests, not a session
 	// that lasts hours: clear them before the connection is hijacked. A
 	// writer that cannot set deadlines has none to clear.
+	ip := h.cfg.ClientIP(r)
+	if status, why := h.admit(ip); status != 0 {
+		h.refused.Inc()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "10")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": why})
+		return
+	}
+	defer h.release(ip)
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
@@ -598,7 +689,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Accept has written the response (403 for a foreign origin).
 		h.refused.Inc()
-		h.log.Debug("websocket refused", "origin", r.Header.Get("Origin"), "remote_addr", r.RemoteAddr, "err", err)
+		h.log.Debug("websocket refused", "origin", r.Header.Get("Origin"), "client_ip", ip, "err", err)
 		return
 	}
 	conn.SetReadLimit(clientReadLimit)
@@ -636,6 +727,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer close(readDone)
 		h.read(c)
 	}()
+	pingDone := make(chan struct{})
+	go func() {
+		defer close(pingDone)
+		h.keepalive(c)
+	}()
 	h.write(c)
 	reason := c.reason()
 	switch reason {
@@ -650,17 +746,63 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cancel()
 	<-readDone
+	<-pingDone
 	h.disconnects.WithLabelValues(reason).Inc()
-	h.log.Debug("websocket closed", "remote_addr", r.RemoteAddr, "reason", reason)
+	h.log.Debug("websocket closed", "client_ip", ip, "reason", reason)
+}
+
+// keepalive pings the client every PingInterval and stops it when a pong
+// does not come back within PongTimeout: a dead peer, or one stuck in
+// the middle of a frame, which keeps the reader from seeing the pong.
+func (h *Hub) keepalive(c *client) {
+	t := time.NewTicker(h.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Not c.ctx, as in send: cancelling a write in progress drops
+		// the connection before the writer's close frame. Ping returns
+		// when the connection closes.
+		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.PongTimeout)
+		err := c.conn.Ping(ctx)
+		cancel()
+		if err != nil {
+			c.stop(stopPing)
+			return
+		}
+	}
+}
+
+// readMessage reads the next client message. Waiting for it is not
+// bounded (keepalive is); once it has begun, it must be complete within
+// MessageReadTimeout or the connection is dropped.
+func (h *Hub) readMessage(c *client) (websocket.MessageType, []byte, error) {
+	// Not c.ctx: cancelling a Read closes the connection at once, and
+	// the writer must first get to send its close frame. Read returns
+	// when the connection closes.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	typ, r, err := c.conn.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	// Cancelling ctx now makes the library close the connection.
+	t := time.AfterFunc(h.cfg.MessageReadTimeout, func() {
+		c.stop(stopReadTimeout)
+		cancel()
+	})
+	defer t.Stop()
+	data, err := io.ReadAll(r)
+	return typ, data, err
 }
 
 // read handles client messages until the connection ends.
 func (h *Hub) read(c *client) {
 	for {
-		// Not c.ctx: cancelling a Read closes the connection at once, and
-		// the writer must first get to send its close frame. Read returns
-		// when the connection closes.
-		typ, data, err := c.conn.Read(context.Background())
+		typ, data, err := h.readMessage(c)
 		if err != nil {
 			c.cancel()
 			return

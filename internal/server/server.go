@@ -245,7 +245,12 @@ func (s *Server) newHTTP() error {
 	if s.producer, err = kafka.NewProducer(kafka.ProducerConfig{Kafka: &s.cfg, Name: "ingest"}, s.log, s.reg); err != nil {
 		return err
 	}
-	s.hub = live.NewHub(live.HubConfig{AllowedOrigins: s.cfg.Origins()}, s.bus, s.stats, s.store, s.log, s.reg)
+	s.hub = live.NewHub(live.HubConfig{
+		AllowedOrigins:  s.cfg.Origins(),
+		MaxClients:      s.cfg.WSMaxClients,
+		MaxClientsPerIP: s.cfg.WSMaxClientsPerIP,
+		ClientIP:        api.ClientIP,
+	}, s.bus, s.stats, s.store, s.log, s.reg)
 	if s.ops, err = s.newOps(); err != nil {
 		return err
 	}

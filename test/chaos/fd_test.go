@@ -59,7 +59,10 @@ func startServeLimited(t *testing.T, nofile int, dir, httpAddr, brokerAddr strin
 // (it used to ask the admin client's old connection and say healthy).
 func TestFileDescriptorExhaustion(t *testing.T) {
 	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
-	s := startServeLimited(t, 128, t.TempDir(), httpAddr, brokerAddr)
+	// The WebSocket caps would refuse the flood before the descriptors
+	// run out; lifted here to reach the broker's accept failure.
+	s := startServeLimited(t, 128, t.TempDir(), httpAddr, brokerAddr,
+		"--ws-max-clients", "10000", "--ws-max-clients-per-ip", "10000")
 	base := "http://" + httpAddr
 
 	// A keep-alive connection opened now still carries requests when the
