@@ -102,6 +102,9 @@ type Config struct {
 	Loopback   bool
 	// ProduceTimeout bounds waiting for Kafka's acknowledgement (10 s).
 	ProduceTimeout time.Duration
+	// BodyReadTimeout bounds the arrival of a request body, whole (10 s: a
+	// 4 MiB batch needs 3.4 Mbit/s).
+	BodyReadTimeout time.Duration
 }
 
 // Deps are the parts the API talks to. Producer, Store and Stats are
@@ -148,6 +151,9 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) *Se
 	}
 	if cfg.ProduceTimeout <= 0 {
 		cfg.ProduceTimeout = 10 * time.Second
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = 10 * time.Second
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -225,6 +231,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/", s.ui())
 
 	var h http.Handler = jsonMuxErrors(mux)
+	h = s.boundBodyRead(h)
 	h = s.cors(h)
 	h = s.accessLog(h)
 	h = s.metrics.middleware(h)

@@ -9,11 +9,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"path"
 	"runtime/debug"
 	"strconv"
@@ -462,4 +464,90 @@ func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
 		}
 	}
 	return c
+}
+
+// boundBodyRead gives a request's body BodyReadTimeout to arrive, whole.
+// The server's ReadTimeout would do it for every request, but would also
+// cut WebSocket sessions and long exports; this sets the connection's
+// read deadline for requests that have a body only (the server clears it
+// once the body is read, for its own background read). A body still
+// arriving at the
+// deadline is answered 408 and the connection closed: 150 clients
+// sending a byte a second used to hold their connections for as long as
+// they liked.
+func (s *Server) boundBodyRead(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		if err := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout)); err != nil {
+			next.ServeHTTP(w, r) // a writer without deadlines: nothing to bound
+			return
+		}
+		tw := &timeoutWriter{ResponseWriter: w}
+		r.Body = &deadlineBody{ReadCloser: r.Body, expired: func() { tw.expire(s.cfg.BodyReadTimeout) }}
+		// The deadline stays when the handler returns early: the server
+		// then discards the rest of the body under it. The next request
+		// on the connection gets its own.
+		next.ServeHTTP(tw, r)
+	})
+}
+
+// deadlineBody reports the read deadline passing.
+type deadlineBody struct {
+	io.ReadCloser
+	expired func()
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		b.expired()
+	}
+	return n, err
+}
+
+// timeoutWriter answers 408 once a body read timed out, and drops what
+// the handler writes after that (its error about the body it could not
+// read).
+type timeoutWriter struct {
+	http.ResponseWriter
+	wroteHeader, timedOut bool
+}
+
+func (t *timeoutWriter) expire(d time.Duration) {
+	if t.wroteHeader || t.timedOut {
+		return
+	}
+	t.timedOut = true
+	t.ResponseWriter.Header().Set("Connection", "close")
+	writeJSON(t.ResponseWriter, http.StatusRequestTimeout, map[string]string{
+		"error": fmt.Sprintf("request body not received within %v", d),
+	})
+}
+
+func (t *timeoutWriter) WriteHeader(code int) {
+	if t.timedOut {
+		return
+	}
+	t.wroteHeader = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *timeoutWriter) Write(p []byte) (int, error) {
+	if t.timedOut {
+		return len(p), nil
+	}
+	t.wroteHeader = true
+	return t.ResponseWriter.Write(p)
+}
+
+func (t *timeoutWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+func (t *timeoutWriter) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok && !t.timedOut {
+		f.Flush()
+	}
 }
