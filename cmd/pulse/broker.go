@@ -16,8 +16,9 @@ import (
 // that the broker can stand in for a secured cluster).
 func brokerConfig(cfg *config.Config, syncWrites bool) (broker.Config, error) {
 	bc := broker.Config{
-		Addr:    cfg.BrokerAddr,
-		DataDir: cfg.DataDir,
+		Addr:           cfg.BrokerAddr,
+		AdvertisedAddr: cfg.BrokerAdvertisedAddr,
+		DataDir:        cfg.DataDir,
 		Topics: []broker.Topic{
 			{Name: cfg.Topic, Partitions: int32(cfg.Partitions)},
 			{Name: cfg.DLQTopic, Partitions: int32(cfg.Partitions)},
@@ -42,7 +43,7 @@ func brokerConfig(cfg *config.Config, syncWrites bool) (broker.Config, error) {
 func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := config.Default()
 	fs := newFlags("broker", "Run only the embedded Kafka-protocol broker (franz-go's kfake, persisted under\n--data-dir/kafka) with the events and dead-letter topics, until interrupted.\nPoint other processes at it with --bootstrap-servers.", &cfg, stderr)
-	fs.Add(config.BrokerAddr, config.DataDir, config.Topic, config.DLQTopic, config.Partitions,
+	fs.Add(config.BrokerAddr, config.BrokerAdvertisedAddr, config.DataDir, config.Topic, config.DLQTopic, config.Partitions,
 		config.BrokerRetention, config.BrokerRetentionBytes,
 		config.KafkaSASLMechanism, config.KafkaSASLUsername, config.KafkaSASLPassword,
 		config.KafkaTLSCert, config.KafkaTLSKey)

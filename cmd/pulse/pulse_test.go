@@ -133,6 +133,21 @@ func TestExitStatus(t *testing.T) {
 	}
 }
 
+// TestBrokerBeyondLoopbackRefused: --broker-addr 0.0.0.0 used to expose
+// the embedded broker without authentication and advertise an address
+// no remote client can use.
+func TestBrokerBeyondLoopbackRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--addr", "127.0.0.1:0", "--broker-addr", "0.0.0.0:0", "--data-dir", t.TempDir()},
+		{"broker", "--addr", "0.0.0.0:0", "--data-dir", t.TempDir()},
+	} {
+		code, _, stderr := pulse(t, args...)
+		if code != 1 || !strings.Contains(stderr, "--broker-advertised-addr") || !strings.Contains(stderr, "--kafka-sasl-mechanism") {
+			t.Errorf("pulse %q: exit %d, want 1 naming --broker-advertised-addr and --kafka-sasl-mechanism:\n%s", args, code, stderr)
+		}
+	}
+}
+
 func TestVersion(t *testing.T) {
 	code, out, _ := pulse(t, "version")
 	if code != 0 || !regexp.MustCompile(`(?s)^pulse \S+\ncommit \S+\ngo1\.\d+`).MatchString(out) {

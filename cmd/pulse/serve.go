@@ -17,7 +17,7 @@ Ctrl-C drains and stops; a second Ctrl-C exits at once.`
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := config.Default()
 	fs := newFlags("serve", serveSummary, &cfg, stderr)
-	fs.Add(config.Addr, config.DataDir, config.BrokerAddr, config.Topic, config.DLQTopic,
+	fs.Add(config.Addr, config.DataDir, config.BrokerAddr, config.BrokerAdvertisedAddr, config.Topic, config.DLQTopic,
 		config.Partitions, config.ReplicationFactor, config.Consumers, config.ConsumerGroup, config.ConsumerID,
 		config.DatabaseURL, config.RedisURL, config.AllowedHosts, config.AdminToken, config.Compression,
 		config.RetentionMaxAge, config.RetentionMaxRows, config.BrokerRetention, config.BrokerRetentionBytes,

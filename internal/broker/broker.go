@@ -42,8 +42,13 @@ type User struct {
 // Config says where the broker listens and keeps its data.
 type Config struct {
 	// Addr is the host:port to listen on; port 0 picks a free one. The
-	// broker advertises this host to clients, so bind a reachable one.
+	// broker advertises this address to clients unless AdvertisedAddr is
+	// set.
 	Addr string
+	// AdvertisedAddr is the host:port the broker tells clients to
+	// connect to, in metadata: needed when Addr is a wildcard such as
+	// 0.0.0.0, which no client can connect to.
+	AdvertisedAddr string
 	// DataDir is Pulse's data directory; the broker keeps its log in the
 	// "kafka" folder below it so that a restart finds topics, records
 	// and committed offsets again. Empty keeps everything in memory.
@@ -92,6 +97,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("broker address %q: %w", addr, err)
 	}
+	if a := cfg.AdvertisedAddr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("broker advertised address %q: %w", a, err)
+		}
+	}
 
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
@@ -105,7 +115,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 			if err != nil {
 				return nil, err
 			}
-			return newListener(ln, nil, log), nil
+			var advertised net.Addr
+			if cfg.AdvertisedAddr != "" {
+				advertised = hostPort(cfg.AdvertisedAddr)
+			}
+			return newListener(ln, advertised, log), nil
 		}),
 	}
 	var kafkaDir string
@@ -161,11 +175,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 		b.Close()
 		return nil, err
 	}
-	log.Info("embedded broker listening", "addr", b.addr, "data_dir", kafkaDir, "sasl", len(cfg.Users) > 0, "tls", cfg.TLS != nil)
+	log.Info("embedded broker listening", "addr", b.addr, "bind", addr, "data_dir", kafkaDir, "sasl", len(cfg.Users) > 0, "tls", cfg.TLS != nil)
 	return b, nil
 }
 
-// Addr returns the host:port the broker listens on.
+// Addr returns the host:port the broker advertises: where it listens,
+// or the advertised address.
 func (b *Broker) Addr() string { return b.addr }
 
 // Close stops the broker and writes its state to disk. It is safe to call

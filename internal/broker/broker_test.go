@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -261,4 +262,51 @@ func topicConfigs(ctx context.Context, t *testing.T, adm *kadm.Client, topic str
 		}
 	}
 	return out
+}
+
+// TestAdvertisedAddress binds every interface and advertises a name: a
+// client bootstrapping from the advertised address is told that address
+// in metadata (not 0.0.0.0, which no client can use) and produces
+// through it, with SASL.
+func TestAdvertisedAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	user := User{Mechanism: "SCRAM-SHA-256", Name: "pulse", Password: "s3cret"}
+	b := start(t, Config{
+		Addr:           "0.0.0.0:" + port,
+		AdvertisedAddr: "localhost:" + port,
+		Users:          []User{user},
+		Topics:         []Topic{{Name: "t", Partitions: 1}},
+	})
+	defer b.Close()
+	if b.Addr() != "localhost:"+port {
+		t.Errorf("Addr() = %q, want the advertised localhost:%s", b.Addr(), port)
+	}
+	m, err := mechanism(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers("localhost:"+port), kgo.SASL(m), kgo.DefaultProduceTopic("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	meta, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, br := range meta.Brokers {
+		if br.Host != "localhost" || fmt.Sprint(br.Port) != port {
+			t.Errorf("metadata advertises %s:%d, want localhost:%s", br.Host, br.Port, port)
+		}
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatalf("produce through the advertised address: %v", err)
+	}
 }

@@ -28,8 +28,13 @@ type Config struct {
 	// BootstrapServers lists Kafka brokers, comma separated. Empty makes
 	// serve start the embedded broker.
 	BootstrapServers string
-	// BrokerAddr is where the embedded broker listens.
+	// BrokerAddr is where the embedded broker listens. Beyond loopback it
+	// needs SASL (the Kafka settings) and, on a wildcard address,
+	// BrokerAdvertisedAddr.
 	BrokerAddr string
+	// BrokerAdvertisedAddr is the host:port the embedded broker tells
+	// clients to connect to; empty: BrokerAddr.
+	BrokerAdvertisedAddr string
 
 	Topic             string
 	DLQTopic          string
@@ -256,6 +261,22 @@ func (c *Config) Validate() error {
 			bad("%s %q has an invalid port", a.flag, a.v)
 		}
 	}
+	if c.BrokerAdvertisedAddr != "" {
+		if host, port, err := net.SplitHostPort(c.BrokerAdvertisedAddr); err != nil || host == "" {
+			bad("--broker-advertised-addr %q must be host:port", c.BrokerAdvertisedAddr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			bad("--broker-advertised-addr %q needs a port from 1 to 65535", c.BrokerAdvertisedAddr)
+		}
+	}
+	// The embedded broker runs when no cluster is named.
+	if host, _, err := net.SplitHostPort(c.BrokerAddr); err == nil && c.BootstrapServers == "" {
+		if wildcardHost(host) && c.BrokerAdvertisedAddr == "" {
+			bad("--broker-addr %q listens on every interface, but clients cannot connect to that address: set --broker-advertised-addr to the host:port they should use", c.BrokerAddr)
+		}
+		if !loopbackHost(host) && c.Kafka.SASLMechanism == "" {
+			bad("--broker-addr %q exposes the embedded broker beyond this machine without authentication: set --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password (the broker requires them and Pulse's own clients use them), or listen on 127.0.0.1", c.BrokerAddr)
+		}
+	}
 	if c.DataDir == "" {
 		bad("--data-dir must not be empty")
 	}
@@ -356,6 +377,24 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// wildcardHost reports a listen host that binds every interface.
+func wildcardHost(host string) bool {
+	if host == "" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
+}
+
+// loopbackHost reports a listen host reachable from this machine only.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // redactURLError keeps a URL parse error from echoing the URL, which may
 // hold a password.
 func redactURLError(err error) error {
@@ -393,6 +432,7 @@ func (c *Config) Redacted() string {
 	line("data_dir", c.DataDir)
 	line("bootstrap_servers", c.BootstrapServers)
 	line("broker_addr", c.BrokerAddr)
+	line("broker_advertised_addr", c.BrokerAdvertisedAddr)
 	line("topic", c.Topic)
 	line("dlq_topic", c.DLQTopic)
 	line("partitions", c.Partitions)

@@ -384,3 +384,44 @@ func TestTrustedProxies(t *testing.T) {
 		t.Errorf("Proxies() = %v, want %s", got, want)
 	}
 }
+
+func TestEmbeddedBrokerBeyondLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		addr, adv  string
+		sasl       string
+		bootstrap  string
+		wantErrors []string
+	}{
+		{"loopback", "127.0.0.1:9092", "", "", "", nil},
+		{"localhost", "localhost:9092", "", "", "", nil},
+		{"wildcard without anything", "0.0.0.0:9092", "", "", "", []string{"--broker-advertised-addr", "--kafka-sasl-mechanism"}},
+		{"empty host", ":9092", "", "PLAIN", "", []string{"--broker-advertised-addr"}},
+		{"IPv6 wildcard", "[::]:9092", "kafka.example:9092", "", "", []string{"--kafka-sasl-mechanism"}},
+		{"wildcard with both", "0.0.0.0:9092", "kafka.example:9092", "PLAIN", "", nil},
+		{"one interface, no SASL", "192.0.2.10:9092", "", "", "", []string{"without authentication"}},
+		{"bad advertised", "0.0.0.0:9092", "kafka.example", "PLAIN", "", []string{"--broker-advertised-addr \"kafka.example\" must be host:port"}},
+		{"advertised port 0", "0.0.0.0:9092", "kafka.example:0", "PLAIN", "", []string{"needs a port"}},
+		{"a cluster: no embedded broker", "0.0.0.0:9092", "", "", "kafka:9092", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Default()
+			cfg.BrokerAddr, cfg.BrokerAdvertisedAddr, cfg.BootstrapServers = tc.addr, tc.adv, tc.bootstrap
+			if tc.sasl != "" {
+				cfg.Kafka.SASLMechanism, cfg.Kafka.SASLUsername, cfg.Kafka.SASLPassword = tc.sasl, "pulse", "pw"
+			}
+			err := cfg.Validate()
+			if len(tc.wantErrors) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			for _, want := range tc.wantErrors {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %v, want one naming %s", err, want)
+				}
+			}
+		})
+	}
+}

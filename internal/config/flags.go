@@ -55,6 +55,7 @@ const (
 	TrustedProxies
 	WSMaxClients
 	WSMaxClientsPerIP
+	BrokerAdvertisedAddr
 	numKeys
 )
 
@@ -125,6 +126,8 @@ func settings() [numKeys]setting {
 			intField(func(c *Config) *int { return &c.WSMaxClients })},
 		WSMaxClientsPerIP: {"ws-max-clients-per-ip", []string{"PULSE_WS_MAX_CLIENTS_PER_IP"}, "WebSocket connections one client address may hold; past it upgrades get 429",
 			intField(func(c *Config) *int { return &c.WSMaxClientsPerIP })},
+		BrokerAdvertisedAddr: {"broker-advertised-addr", []string{"PULSE_BROKER_ADVERTISED_ADDR"}, "embedded broker: host:port clients are told to connect to (required when --broker-addr is a wildcard such as 0.0.0.0; default: --broker-addr)",
+			strField(func(c *Config) *string { return &c.BrokerAdvertisedAddr })},
 	}
 }
 
