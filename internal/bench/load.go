@@ -205,8 +205,10 @@ func startServer(ctx context.Context, dir string, o serverOpts, log *slog.Logger
 	// The per-IP ingest limit would measure the limiter, not the path.
 	cfg.IngestRate = 0
 	// The fan-out's clients all come from 127.0.0.1: the per-client
-	// WebSocket cap would refuse all but the first 64.
+	// caps would refuse all but the first 64 WebSockets and 256
+	// connections.
 	cfg.WSMaxClientsPerIP = cfg.WSMaxClients
+	cfg.MaxConnsPerIP = 0
 	cfg.DatabaseURL = o.databaseURL
 	if o.brokerRetention > 0 {
 		cfg.BrokerRetention = o.brokerRetention

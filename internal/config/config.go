@@ -86,6 +86,9 @@ type Config struct {
 	// WSMaxClientsPerIP those of one client address.
 	WSMaxClients      int
 	WSMaxClientsPerIP int
+	// MaxConnsPerIP caps the HTTP connections of one peer address
+	// (trusted proxies exempt); 0: no cap.
+	MaxConnsPerIP int
 }
 
 // KafkaSecurity is the SASL and TLS setup for a real cluster.
@@ -125,6 +128,7 @@ func Default() Config {
 		IngestRate:        50,
 		WSMaxClients:      2000,
 		WSMaxClientsPerIP: 64,
+		MaxConnsPerIP:     256,
 		// Kafka's own default age; the size keeps a busy all-in-one
 		// install from filling its disk (and memory, see above).
 		BrokerRetention:      7 * 24 * time.Hour,
@@ -365,6 +369,9 @@ func (c *Config) Validate() error {
 	if c.WSMaxClientsPerIP < 1 {
 		bad("--ws-max-clients-per-ip must be ≥ 1 (got %d)", c.WSMaxClientsPerIP)
 	}
+	if c.MaxConnsPerIP < 0 {
+		bad("--max-conns-per-ip must not be negative")
+	}
 	if c.RetentionMaxRows < 0 {
 		bad("--retention-max-rows must not be negative")
 	}
@@ -463,6 +470,7 @@ func (c *Config) Redacted() string {
 	line("trusted_proxies", c.TrustedProxies)
 	line("ws_max_clients", c.WSMaxClients)
 	line("ws_max_clients_per_ip", c.WSMaxClientsPerIP)
+	line("max_conns_per_ip", c.MaxConnsPerIP)
 	return b.String()
 }
 

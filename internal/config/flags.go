@@ -56,6 +56,7 @@ const (
 	WSMaxClients
 	WSMaxClientsPerIP
 	BrokerAdvertisedAddr
+	MaxConnsPerIP
 	numKeys
 )
 
@@ -128,6 +129,8 @@ func settings() [numKeys]setting {
 			intField(func(c *Config) *int { return &c.WSMaxClientsPerIP })},
 		BrokerAdvertisedAddr: {"broker-advertised-addr", []string{"PULSE_BROKER_ADVERTISED_ADDR"}, "embedded broker: host:port clients are told to connect to (required when --broker-addr is a wildcard such as 0.0.0.0; default: --broker-addr)",
 			strField(func(c *Config) *string { return &c.BrokerAdvertisedAddr })},
+		MaxConnsPerIP: {"max-conns-per-ip", []string{"PULSE_MAX_CONNS_PER_IP"}, "HTTP connections (WebSockets included) one client address may hold; past it new ones get 429; trusted proxies are exempt (0: no limit)",
+			intField(func(c *Config) *int { return &c.MaxConnsPerIP })},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -257,6 +258,17 @@ func (s *Server) newHTTP() error {
 	if s.httpLn, err = net.Listen("tcp", s.cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
+	proxies := s.cfg.Proxies()
+	if s.cfg.MaxConnsPerIP > 0 {
+		s.httpLn = newPeerLimit(s.httpLn, s.cfg.MaxConnsPerIP, func(ip netip.Addr) bool {
+			for _, p := range proxies {
+				if p.Contains(ip) {
+					return true
+				}
+			}
+			return false
+		}, s.log.With("component", "http"))
+	}
 	clientOpts, err := kafka.ClientOpts(&s.cfg)
 	if err != nil {
 		return err
@@ -283,7 +295,7 @@ func (s *Server) newHTTP() error {
 	srv := api.New(api.Config{
 		AllowedOrigins: s.cfg.Origins(),
 		AllowedHosts:   append(listenHosts(ip), s.cfg.Origins()...),
-		TrustedProxies: s.cfg.Proxies(),
+		TrustedProxies: proxies,
 		AdminToken:     s.cfg.AdminToken,
 		IngestRate:     float64(s.cfg.IngestRate),
 		Loopback:       ip != nil && ip.IsLoopback(),

@@ -67,3 +67,49 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSlowlorisCappedPerClient holds connections from one address that
+// trickle their headers (each may last the 10 s header bound, and a
+// client opening them faster than that used to hold as many descriptors
+// as it liked): past --max-conns-per-ip its new connections get 429,
+// while another client is served.
+func TestSlowlorisCappedPerClient(t *testing.T) {
+	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t), "--max-conns-per-ip", "20")
+	for i := range 20 {
+		c, err := net.Dial("tcp", s.http)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := fmt.Fprintf(c, "GET /api/health/ HTTP/1.1\r\nHost: %s\r\nX-Slow-%d: ", s.http, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "the 21st connection to be refused", func() error {
+		c, err := net.Dial("tcp", s.http)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /api/health/ HTTP/1.1\r\nHost: %s\r\n\r\n", s.http)
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusTooManyRequests {
+			return fmt.Errorf("21st connection answered %s", resp.Status)
+		}
+		return nil
+	})
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	other := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}, Timeout: 10 * time.Second}
+	resp, err := other.Get("http://" + s.http + "/api/health/")
+	if err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("another client: %d", resp.StatusCode)
+	}
+}
