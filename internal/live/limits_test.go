@@ -163,11 +163,13 @@ func TestHubDropsADeadPeer(t *testing.T) {
 // TestHubKeepsAnIdleClientThatAnswersPings: keepalive drops the dead,
 // not the quiet.
 func TestHubKeepsAnIdleClientThatAnswersPings(t *testing.T) {
-	env := startHub(t, HubConfig{PingInterval: 50 * time.Millisecond, PongTimeout: 500 * time.Millisecond}, nil)
+	env := startHub(t, HubConfig{PingInterval: 50 * time.Millisecond, PongTimeout: time.Second}, nil)
 	c := dial(t, env.url, nil)
 	readUntil(t, c, "initial_data")
-	// The client's reader answers pings while it waits for frames.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	// The client's reader answers pings while it waits for frames; a
+	// client whose pongs did not count would be dropped within the
+	// first PongTimeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_, _, err := c.Read(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
