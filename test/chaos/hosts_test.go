@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // requestHost is request with the Host header set (the client takes it
@@ -57,6 +59,19 @@ func TestDNSRebindingAndProxiedAdmin(t *testing.T) {
 				t.Errorf("%s %s with Host %s: %d %s, want 400", r.method, r.path, host, resp.StatusCode, trim(body))
 			}
 		}
+	}
+	// The WebSocket's own check compares Origin with Host, which a
+	// rebound page sets alike: the Host check must come first.
+	evil := "http://rebind.evil.example:" + port
+	h := http.Header{}
+	h.Set("Origin", evil)
+	c, resp, err := websocket.Dial(ctxT(t, 10*time.Second), "ws://"+s.http+"/ws/events/",
+		&websocket.DialOptions{Host: "rebind.evil.example:" + port, HTTPHeader: h})
+	if err == nil {
+		c.CloseNow()
+		t.Errorf("WebSocket from a page on a rebound name accepted")
+	} else if resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("WebSocket from a page on a rebound name: %v %v, want 400", resp, err)
 	}
 	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-IP"} {
 		value := "203.0.113.9"
