@@ -277,6 +277,10 @@ func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
 		}
 		r.acked.Add(1)
 	}
+	// A stop ends the sending, not what was already handed to the
+	// producer: cancelling those records would count a stopped run's
+	// events as failures (and a run stopped at once as failed).
+	produceCtx := context.WithoutCancel(ctx)
 	p := newPacer(in.EventsPerSecond)
 	deadline := in.EndsAt.Add(5 * time.Second)
 	for sent := int64(0); sent < in.Target && ctx.Err() == nil; {
@@ -288,7 +292,7 @@ func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
 			e := pick.next(gen)
 			r.sent.Add(1)
 			o.loadSent.Inc()
-			o.deps.Producer.ProduceAsync(ctx, &e, event.SourceProducer, reqID, onAck)
+			o.deps.Producer.ProduceAsync(produceCtx, &e, event.SourceProducer, reqID, onAck)
 		}
 		sent += n
 		r.sample(time.Now())
@@ -321,7 +325,7 @@ func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
 	}
 	if e := r.firstErr.Load(); e != nil {
 		r.err = *e
-		if r.acked.Load() == 0 {
+		if r.acked.Load() == 0 && r.status != LoadStopped {
 			r.status = LoadFailed
 		}
 	}

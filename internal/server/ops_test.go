@@ -414,6 +414,18 @@ func TestLoadRunStartProgressStop(t *testing.T) {
 		t.Fatalf("stop: %d %s", code, raw)
 	}
 
+	if run.Failed != 0 || run.Error != "" {
+		t.Fatalf("a stopped run counts its buffered events as failed: %+v", run)
+	}
+	// Stopped at once, with events handed to the producer and none
+	// acknowledged yet: still stopped, not failed, and nothing failed.
+	if code, raw := call(t, "POST", url, "", map[string]any{"events_per_second": 10000, "duration_seconds": 60}, &run); code != http.StatusCreated {
+		t.Fatalf("third run: %d %s", code, raw)
+	}
+	if code, raw := call(t, "DELETE", url, "", nil, &run); code != 200 || run.Status != ops.LoadStopped || run.Failed != 0 || run.Acked != run.Sent {
+		t.Fatalf("stop at once: %d %s", code, raw)
+	}
+
 	// A short run with a mix of a seed type and a custom one completes.
 	mix := map[string]float64{"user_login": 1, "checkout_done": 1}
 	if code, raw := call(t, "POST", url, "", map[string]any{"events_per_second": 300, "duration_seconds": 1, "mix": mix}, &run); code != http.StatusCreated {
