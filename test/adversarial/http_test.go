@@ -538,25 +538,6 @@ func httpCorpus() []httpCase {
 		post("load over 1 MiB", load, `{"mix":{"a":1`+strings.Repeat(" ", 1<<20)+`}}`, 413, "over the limit of 1048576 bytes"),
 		do("load text/plain", "POST", load, "text/plain", `{"events_per_second":1,"duration_seconds":1}`, 415, "Content-Type must be application/json"),
 	)
-	for _, c := range []httpCase{
-		post("load start", load, `{"events_per_second":2,"duration_seconds":60,"failure_rate":0,"delay_rate":0}`, 201, `"status":"running"`),
-		post("load second start while running", load, `{"events_per_second":1,"duration_seconds":1}`, 409, "a load run is running already"),
-		get("load running", load, 200, `"status":"running"`),
-		do("load stop", "DELETE", load, "", "", 200, `"status":"stopped"`),
-		do("load stop again", "DELETE", load, "", "", 200, `"status":"stopped"`),
-		get("load stopped", load, 200, `"status":"stopped"`),
-	} {
-		c.async = true
-		if strings.Contains(c.name, "stop") {
-			// The stop cancels the context the run's records are
-			// produced with: one not yet acknowledged fails with
-			// "context canceled", and a run with no acknowledgement yet
-			// ends "failed" instead of "stopped".
-			c.known = "a load run stopped before its first acknowledgement reports status failed, error \"produce to user_events: context canceled\""
-		}
-		cs = append(cs, c)
-	}
-
 	// --- wrong methods: 405 with Allow ---
 	cs = append(cs,
 		wrong("GET", pathCreate, "POST"),
@@ -628,6 +609,26 @@ func httpCorpus() []httpCase {
 			with("Origin", "http://localhost:5173").with("Access-Control-Request-Method", "POST"),
 		ev("post from a foreign origin is served without CORS headers", okEv(), 201, `"accepted"`).with("Origin", "https://evil.example"),
 	)
+	// Last, as a run produces in the background: a real load run.
+	for _, c := range []httpCase{
+		post("load start", load, `{"events_per_second":2,"duration_seconds":60,"failure_rate":0,"delay_rate":0}`, 201, `"status":"running"`),
+		post("load second start while running", load, `{"events_per_second":1,"duration_seconds":1}`, 409, "a load run is running already"),
+		get("load running", load, 200, `"status":"running"`),
+		do("load stop", "DELETE", load, "", "", 200, `"status":"stopped"`),
+		do("load stop again", "DELETE", load, "", "", 200, `"status":"stopped"`),
+		get("load stopped", load, 200, `"status":"stopped"`),
+	} {
+		c.async = true
+		if strings.Contains(c.name, "stop") {
+			// The stop cancels the context the run's records are
+			// produced with: one not yet acknowledged fails with
+			// "context canceled", and a run with no acknowledgement yet
+			// ends "failed" instead of "stopped".
+			c.known = "a load run stopped before its first acknowledgement reports status failed, error \"produce to user_events: context canceled\""
+		}
+		cs = append(cs, c)
+	}
+
 	return cs
 }
 
