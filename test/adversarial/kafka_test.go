@@ -261,8 +261,11 @@ func TestKafkaCorpus(t *testing.T) {
 			}
 			return nil
 		})
-		problems := c.check(db, dlq, recs)
+		if problems := c.check(db, dlq, recs); len(problems) > 0 {
+			t.Error(strings.Join(problems, "\n"))
+		}
 		// The pipeline commits every interval (500 ms); give it several.
+		var problems []string
 		deadline := time.Now().Add(5 * time.Second)
 		var lag map[int32]int64
 		for {
