@@ -59,6 +59,11 @@ type kafkaCase struct {
 	source    string
 	requestID *string
 	ts        int64
+	// tsBounded is for a record without timestamp whose Kafka timestamp
+	// lies outside the accepted range: either it is stored with a
+	// timestamp inside the range, or it has one dead letter naming
+	// timestamp.
+	tsBounded bool
 	// known names a bug main has today (see verdict).
 	known string
 }
@@ -75,6 +80,12 @@ func kpadded(u string, n int) []byte {
 }
 
 func strp(s string) *string { return &s }
+
+// kafkaTSUnbounded: the pipeline takes an event's absent timestamp from
+// the record's Kafka timestamp without the bounds the event's own is held
+// to; franz-go builds that time as time.Unix(0, ms*1e6), which overflows
+// after the year 2262.
+const kafkaTSUnbounded = "a record without timestamp is stored with its Kafka timestamp unchecked: one dated 1969 is stored as 1969, one dated year 10000 is stored as 1816 (franz-go's time.Unix(0, ms*1e6) overflows after 2262)"
 
 const pending14item4 = "issue 14 item 4: read_committed pending (the consumer reads uncommitted records, so an aborted transaction's records are stored)"
 
@@ -127,6 +138,10 @@ func kafkaCorpus() []kafkaCase {
 		kafkaCase{name: "python binary key", client: "python", codec: "none", key: "\x00\xff\xfe binary", value: kev("p-binkey"), user: "p-binkey"},
 		kafkaCase{name: "python own event_id twice", client: "python", codec: "snappy", key: "p-twice", value: kev("p-twice", `"event_id":"adv-py-twice-1"`), copies: 2, user: "p-twice", eventID: "adv-py-twice-1"},
 		kafkaCase{name: "python no timestamp takes the record's", client: "python", codec: "gzip", key: "p-ts", value: kev("p-ts"), tsMillis: 1700000000000, user: "p-ts", ts: 1700000000000000},
+		kafkaCase{name: "python Kafka timestamp in year 10000 and none in the event", client: "python", codec: "gzip", key: "p-kts-y10k", value: kev("p-kts-y10k"),
+			tsMillis: time.Date(10000, 1, 2, 0, 0, 0, 0, time.UTC).UnixMilli(), user: "p-kts-y10k", tsBounded: true, known: kafkaTSUnbounded},
+		kafkaCase{name: "python Kafka timestamp before 1970 and none in the event", client: "python", codec: "snappy", key: "p-kts-1969", value: kev("p-kts-1969"),
+			tsMillis: -86400000, user: "p-kts-1969", tsBounded: true, known: kafkaTSUnbounded},
 		kafkaCase{name: "python bidi in user_id", client: "python", codec: "lz4", key: "p-bidi", value: []byte(`{"user_id":"p-bidi\u202eevil","event_type":"page_view"}`), dlq: "user_id: contains invisible format character U+202E"},
 		kafkaCase{name: "python zero-width space in element_id", client: "python", codec: "zstd", key: "p-zw", value: kev("p-zw", `"session_id":"s\u200b"`), user: "p-zw", dlq: "session_id: contains invisible format character U+200B"},
 		kafkaCase{name: "python 1e400 in properties", client: "python", codec: "none", key: "p-1e400", value: kev("p-1e400", `"properties":{"n":1e400}`), user: "p-1e400", dlq: "properties: /n is 1e400, beyond the range of a 64-bit float"},
@@ -402,6 +417,22 @@ func (c kafkaCase) check(db *sql.DB, dlq []*kgo.Record, at []kgo.Record) []strin
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	dls := deadLetters(c, dlq, at)
+	if c.tsBounded {
+		var n int
+		var lo, hi sql.NullInt64
+		if err := db.QueryRow("SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM events WHERE user_id = ?", c.user).Scan(&n, &lo, &hi); err != nil {
+			return []string{err.Error()}
+		}
+		minTS, maxTS := time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
+		switch {
+		case n == 0 && len(dls) == 1 && strings.Contains(header(dls[0], "dlq_error"), "timestamp"):
+		case n == 1 && len(dls) == 0 && lo.Int64 >= minTS && hi.Int64 <= maxTS:
+		default:
+			bad("%d rows (timestamps %s to %s) and %d dead letters; want one row dated 1970..9999 or one dead letter naming timestamp",
+				n, time.UnixMicro(lo.Int64).UTC().Format(time.RFC3339), time.UnixMicro(hi.Int64).UTC().Format(time.RFC3339), len(dls))
+		}
+		return problems
+	}
 	switch {
 	case c.dlq == "" && len(dls) > 0:
 		bad("dead-lettered %d times (%s), want stored", len(dls), header(dls[0], "dlq_error"))
