@@ -142,6 +142,8 @@ func kafkaCorpus() []kafkaCase {
 			tsMillis: time.Date(10000, 1, 2, 0, 0, 0, 0, time.UTC).UnixMilli(), user: "p-kts-y10k", tsBounded: true, known: kafkaTSUnbounded},
 		kafkaCase{name: "python Kafka timestamp before 1970 and none in the event", client: "python", codec: "snappy", key: "p-kts-1969", value: kev("p-kts-1969"),
 			tsMillis: -86400000, user: "p-kts-1969", tsBounded: true, known: kafkaTSUnbounded},
+		kafkaCase{name: "python event_id of 129 bytes", client: "python", codec: "lz4", key: "p-longid", value: kev("p-longid", `"event_id":"`+strings.Repeat("i", 129)+`"`), user: "p-longid", dlq: "event_id: is 129 bytes, over the limit of 128"},
+		kafkaCase{name: "python event_id with a right-to-left override", client: "python", codec: "zstd", key: "p-bidiid", value: kev("p-bidiid", `"event_id":"adv-\u202e1"`), user: "p-bidiid", dlq: "event_id: contains invisible format character U+202E"},
 		kafkaCase{name: "python bidi in user_id", client: "python", codec: "lz4", key: "p-bidi", value: []byte(`{"user_id":"p-bidi\u202eevil","event_type":"page_view"}`), dlq: "user_id: contains invisible format character U+202E"},
 		kafkaCase{name: "python zero-width space in element_id", client: "python", codec: "zstd", key: "p-zw", value: kev("p-zw", `"session_id":"s\u200b"`), user: "p-zw", dlq: "session_id: contains invisible format character U+200B"},
 		kafkaCase{name: "python 1e400 in properties", client: "python", codec: "none", key: "p-1e400", value: kev("p-1e400", `"properties":{"n":1e400}`), user: "p-1e400", dlq: "properties: /n is 1e400, beyond the range of a 64-bit float"},
