@@ -41,8 +41,9 @@ type kafkaCase struct {
 	headers   [][2]string
 	copies    int    // records sent (default 1)
 	txn       string // python: "commit" or "abort"
-	partition int32  // python: the partition, when explicit (>= 0 with txn)
-	tsMillis  int64  // python: the record's Kafka timestamp
+	partition int32  // python: the partition, when pin is set
+	pin       bool
+	tsMillis  int64 // python: the record's Kafka timestamp
 
 	// user is the user_id of the stored rows ("" for a record without
 	// one); rows is how many (default 1 for a valid record, 0 for a dead
@@ -171,9 +172,9 @@ func kafkaCorpus() []kafkaCase {
 // storage shows the consumer went past both.
 func txnCases() []kafkaCase {
 	return []kafkaCase{
-		{name: "python aborted transaction", client: "python", codec: "zstd", key: "p-txn-abort", value: kev("p-txn-abort"), copies: 2, txn: "abort", partition: 0, rows: 0, user: "p-txn-abort", known: pending14item4},
-		{name: "python committed transaction", client: "python", codec: "snappy", key: "p-txn-commit", value: kev("p-txn-commit"), copies: 2, txn: "commit", partition: 0, user: "p-txn-commit", rows: 2},
-		{name: "python plain record after the transactions", client: "python", codec: "none", key: "p-after-txn", value: kev("p-after-txn"), partition: 0, user: "p-after-txn"},
+		{name: "python aborted transaction", client: "python", codec: "zstd", key: "p-txn-abort", value: kev("p-txn-abort"), copies: 2, txn: "abort", pin: true, rows: 0, user: "p-txn-abort", known: pending14item4},
+		{name: "python committed transaction", client: "python", codec: "snappy", key: "p-txn-commit", value: kev("p-txn-commit"), copies: 2, txn: "commit", pin: true, user: "p-txn-commit", rows: 2},
+		{name: "python plain record after the transactions", client: "python", codec: "none", key: "p-after-txn", value: kev("p-after-txn"), pin: true, user: "p-after-txn"},
 	}
 }
 
@@ -272,7 +273,7 @@ func TestKafkaCorpus(t *testing.T) {
 	// marker.
 	t.Run("python committed transaction ending a partition", func(t *testing.T) {
 		c := kafkaCase{name: "python committed transaction ending a partition", client: "python", codec: "gzip", key: "p-txn-last",
-			value: kev("p-txn-last"), txn: "commit", partition: 1, user: "p-txn-last"}
+			value: kev("p-txn-last"), txn: "commit", partition: 1, pin: true, user: "p-txn-last"}
 		recs := producePython(t, s.broker, topic, []kafkaCase{c})[c.name]
 		waitFor(t, 30*time.Second, "the committed record stored", func() error {
 			if countRows(t, db, "SELECT COUNT(*) FROM events WHERE user_id = ?", c.user) == 0 {
@@ -306,7 +307,7 @@ func TestKafkaCorpus(t *testing.T) {
 	// must still be written (the headers cut if need be) so that the
 	// partition moves on.
 	bigHeader := kafkaCase{name: "python malformed record with 1 MiB of headers", client: "python", codec: "none", key: "p-bighdr",
-		value: []byte("not json, big headers"), partition: 2, headers: [][2]string{{"h", strings.Repeat("x", 1047000)}},
+		value: []byte("not json, big headers"), partition: 2, pin: true, headers: [][2]string{{"h", strings.Repeat("x", 1047000)}},
 		dlq:   "invalid JSON: expected an object",
 		known: "a dead letter larger than the DLQ accepts because of its headers is retried for ever (the pipeline cuts only the value), so the partition's commit never passes it"}
 	t.Run(bigHeader.name, func(t *testing.T) {
@@ -559,7 +560,7 @@ func producePython(t *testing.T, broker, topic string, cs []kafkaCase) map[strin
 	var owner []string
 	for _, c := range cs {
 		r := rec{Codec: c.codec, Partition: -1, TsMillis: c.tsMillis, Txn: c.txn, TxnGroup: c.user}
-		if c.txn != "" || c.partition > 0 || strings.Contains(c.name, "after the transactions") {
+		if c.pin {
 			r.Partition = c.partition
 		}
 		if !c.nullKey {
