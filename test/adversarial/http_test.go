@@ -759,6 +759,30 @@ func TestHTTPCorpus(t *testing.T) {
 	for id, body := range r.accepted {
 		checkStored(t, db, id, body)
 	}
+	// The load run: what it reports acknowledged is what is stored
+	// (its events carry the request id load-<run id>), and nothing more.
+	if len(r.loadRuns) != 1 {
+		t.Errorf("%d load runs started, want 1", len(r.loadRuns))
+	} else {
+		var run struct {
+			Status              string
+			Sent, Acked, Failed int
+		}
+		waitFor(t, 30*time.Second, "the load run's acknowledged events stored", func() error {
+			_, body, err := send(client, "GET", base+"/api/load/", "", "", nil)
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(body, &run); err != nil || run.Status == "running" || run.Acked+run.Failed != run.Sent {
+				return fmt.Errorf("load run %s", body)
+			}
+			if n := countRows(t, db, "SELECT COUNT(*) FROM events WHERE request_id = ?", "load-"+r.loadRuns[0]); n != run.Acked {
+				return fmt.Errorf("%d events of the load run stored, %d acknowledged", n, run.Acked)
+			}
+			return nil
+		})
+		t.Logf("load run %s: sent %d, acknowledged %d and stored, failed %d", run.Status, run.Sent, run.Acked, run.Failed)
+	}
 	if code, err := s.health(); err != nil || code != 200 {
 		t.Errorf("health after the corpus: %d %v", code, err)
 	}
@@ -777,6 +801,7 @@ type httpRun struct {
 	refused     int
 	accepted    map[string]string // event_id → the body of the single-event case that sent it
 	acceptedIDs []string
+	loadRuns    []string // ids of the load runs started
 }
 
 // run sends c (its path and body with the placeholders filled in) and
@@ -815,6 +840,12 @@ func (r *httpRun) run(c httpCase, path, body string) (problems []string) {
 		bad("answer %s does not hold %q", short(string(got)), c.want)
 	}
 	if c.async {
+		var run struct {
+			ID string `json:"id"`
+		}
+		if c.method == "POST" && resp.StatusCode == 201 && json.Unmarshal(got, &run) == nil {
+			r.loadRuns = append(r.loadRuns, run.ID)
+		}
 		return problems
 	}
 	// What a 2xx says it produced; a refusal produces nothing.
