@@ -100,3 +100,14 @@ func (c *peerConn) Close() error {
 	c.once.Do(c.release)
 	return c.Conn.Close()
 }
+
+// CloseWrite half-closes the connection, as net/http does before hanging
+// up on a request it refuses unread (a 431 for headers over the limit):
+// without it the close resets a client still sending, which then never
+// reads the answer.
+func (c *peerConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
