@@ -74,6 +74,9 @@ type Store interface {
 	// Retain deletes what the policy says is too old or too many, and
 	// returns the number of events deleted.
 	Retain(ctx context.Context, r Retention) (int64, error)
+	// Positions returns where the records written end, per topic and
+	// partition (see Positions).
+	Positions(ctx context.Context) (Positions, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

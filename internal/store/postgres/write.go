@@ -90,6 +90,8 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 		return nil, fmt.Errorf("write batch: %w", err)
 	}
 
+	posArgs := positionArrays(batch)
+
 	var newEvents, newMessages map[string]bool
 	for attempt := 1; ; attempt++ {
 		// A pgx.Batch remembers the prepared statements of its last send,
@@ -99,11 +101,17 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 			b.Queue(insertEventsSQL, evArgs...)
 		}
 		b.Queue(upsertMessagesSQL, msgArgs...)
+		if posArgs != nil {
+			b.Queue(upsertPositionsSQL, posArgs...)
+		}
 		// Without BEGIN the pipelined statements run in one implicit
-		// transaction that commits only if both succeed.
+		// transaction that commits only if all of them succeed.
 		br := d.pool.SendBatch(ctx, b)
 		var err error
 		newEvents, newMessages, err = readResults(br, evArgs != nil)
+		if err == nil && posArgs != nil {
+			_, err = br.Exec()
+		}
 		if cerr := br.Close(); err == nil {
 			err = cerr
 		}

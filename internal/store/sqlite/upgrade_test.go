@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -37,6 +38,12 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 		VALUES ('old', 'completed', 1, 2)`); err != nil {
 		t.Fatal(err)
 	}
+	// Records read from Kafka: the upgrade fills the positions from them.
+	if _, err := old.Exec(`INSERT INTO messages (event_id, status, topic, "partition", "offset", queued_at, created_at)
+		VALUES ('k1', 'completed', 'user_events', 1, 7, 1, 2), ('k2', 'dead_lettered', 'user_events', 1, 9, 1, 2),
+		('k3', 'completed', 'user_events', 0, 0, 1, 2)`); err != nil {
+		t.Fatal(err)
+	}
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +59,13 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	}
 	if m.Status != event.StatusCompleted || m.FetchedAt != nil || m.Attempts != nil || m.ReplayOf != "" || e == nil {
 		t.Errorf("old row = %+v, event %v; want it completed without the new fields", m, e)
+	}
+	pos, err := db.Positions(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.Positions{"user_events": {0: 1, 1: 10}}); !reflect.DeepEqual(pos, want) {
+		t.Errorf("positions after the upgrade = %v, want %v (from the processing log)", pos, want)
 	}
 }
 

@@ -185,6 +185,10 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]bool, error) {
 		}
 		out[b] = inserted
 	}
+	if err := writePositions(tx, batches); err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, d.fail("write batch: commit", err)
 	}

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentReadsAndWrites", testConcurrent},
 		{"ConcurrentOverlappingWrites", testOverlapping},
 		{"UseAfterClose", testClosed},
+		{"Positions", testPositions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -799,5 +800,50 @@ func testClosed(t *testing.T, s store.Store) {
 		if err := call(); !errors.Is(err, store.ErrClosed) {
 			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
 		}
+	}
+}
+
+// testPositions: each batch moves its partitions' positions to the offset
+// after its last record, dead-lettered records and redeliveries included;
+// a position never moves back; retention leaves positions alone; records
+// without a topic move nothing.
+func testPositions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	at := func(id, topic string, p int32, off int64, dead bool) store.Record {
+		r := completed(id, event.TypePageView, "", event.SourceKafka)
+		if dead {
+			r = deadLettered(id, event.SourceKafka)
+		}
+		r.Message.Topic, r.Message.Partition, r.Message.Offset = topic, p, off
+		return r
+	}
+	if got, err := s.Positions(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("positions of an empty store = %v, %v; want none", got, err)
+	}
+	write := func(rs ...store.Record) {
+		t.Helper()
+		if _, err := s.Write(ctx, rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(at("a", "t1", 0, 4, false), at("b", "t1", 0, 9, true), at("c", "t1", 2, 0, false), at("d", "t2", 0, 41, false))
+	// A redelivery of an older record (after a rebalance) does not move
+	// the position back; a record without a topic moves nothing.
+	local := completed("local", event.TypePageView, "", event.SourceAPI)
+	local.Message.Topic = ""
+	write(at("a", "t1", 0, 4, false), local)
+	want := store.Positions{"t1": {0: 10, 2: 1}, "t2": {0: 42}}
+	got, err := s.Positions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("positions = %v, want %v", got, want)
+	}
+	if _, err := s.Retain(ctx, store.Retention{MaxRows: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Positions(ctx); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("positions after retention = %v, %v; want %v", got, err, want)
 	}
 }
