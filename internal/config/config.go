@@ -89,7 +89,20 @@ type Config struct {
 	// MaxConnsPerIP caps the HTTP connections of one peer address
 	// (trusted proxies exempt); 0: no cap.
 	MaxConnsPerIP int
+	// StoreBehind says what consumers do at start when the group has
+	// committed offsets past the records the store holds (the database
+	// was deleted, emptied or restored from an older copy): refuse to
+	// start, reprocess (move the group back to the store's positions) or
+	// ignore.
+	StoreBehind string
 }
+
+// What --store-behind accepts.
+const (
+	StoreBehindRefuse    = "refuse"
+	StoreBehindReprocess = "reprocess"
+	StoreBehindIgnore    = "ignore"
+)
 
 // KafkaSecurity is the SASL and TLS setup for a real cluster.
 type KafkaSecurity struct {
@@ -129,6 +142,7 @@ func Default() Config {
 		WSMaxClients:      2000,
 		WSMaxClientsPerIP: 64,
 		MaxConnsPerIP:     256,
+		StoreBehind:       StoreBehindRefuse,
 		// Kafka's own default age; the size keeps a busy all-in-one
 		// install from filling its disk (and memory, see above).
 		BrokerRetention:      7 * 24 * time.Hour,
@@ -372,6 +386,11 @@ func (c *Config) Validate() error {
 	if c.MaxConnsPerIP < 0 {
 		bad("--max-conns-per-ip must not be negative")
 	}
+	switch c.StoreBehind {
+	case StoreBehindRefuse, StoreBehindReprocess, StoreBehindIgnore:
+	default:
+		bad("--store-behind %q must be refuse, reprocess or ignore", c.StoreBehind)
+	}
 	if c.RetentionMaxRows < 0 {
 		bad("--retention-max-rows must not be negative")
 	}
@@ -471,6 +490,7 @@ func (c *Config) Redacted() string {
 	line("ws_max_clients", c.WSMaxClients)
 	line("ws_max_clients_per_ip", c.WSMaxClientsPerIP)
 	line("max_conns_per_ip", c.MaxConnsPerIP)
+	line("store_behind", c.StoreBehind)
 	return b.String()
 }
 

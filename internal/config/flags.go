@@ -57,6 +57,7 @@ const (
 	WSMaxClientsPerIP
 	BrokerAdvertisedAddr
 	MaxConnsPerIP
+	StoreBehind
 	numKeys
 )
 
@@ -131,6 +132,8 @@ func settings() [numKeys]setting {
 			strField(func(c *Config) *string { return &c.BrokerAdvertisedAddr })},
 		MaxConnsPerIP: {"max-conns-per-ip", []string{"PULSE_MAX_CONNS_PER_IP"}, "HTTP connections (WebSockets included) one client address may hold; past it new ones get 429; trusted proxies are exempt (0: no limit)",
 			intField(func(c *Config) *int { return &c.MaxConnsPerIP })},
+		StoreBehind: {"store-behind", []string{"PULSE_STORE_BEHIND"}, "when the consumer group committed offsets past what the store holds (database deleted, emptied or restored from an older copy): refuse to start, reprocess (move the group back to what the store holds, and store again what Kafka still has) or ignore",
+			strField(func(c *Config) *string { return &c.StoreBehind })},
 	}
 }
 

@@ -31,6 +31,7 @@ const PingTimeout = 3 * time.Second
 type Admin struct {
 	cl   *kgo.Client
 	adm  *kadm.Client
+	opts []kgo.Opt // the connection options, for readers of its own
 	log  *slog.Logger
 	sasl string // the SASL mechanism in use, for clearer connection errors
 }
@@ -46,13 +47,14 @@ func NewAdmin(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, fmt.Errorf("new Kafka admin: %w", err)
 	}
+	conn := append(append([]kgo.Opt(nil), opts...), LoggerOpt(log))
 	opts = append(opts, kgo.ClientID("pulse-admin"), LoggerOpt(log))
 	opts = append(opts, MetricsOpt(reg, "admin")...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("new Kafka admin for %v: %w", cfg.Brokers(), err)
 	}
-	return &Admin{cl: cl, adm: kadm.NewClient(cl), log: log, sasl: cfg.Kafka.SASLMechanism}, nil
+	return &Admin{cl: cl, adm: kadm.NewClient(cl), opts: conn, log: log, sasl: cfg.Kafka.SASLMechanism}, nil
 }
 
 // Close closes the client.

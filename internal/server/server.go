@@ -159,6 +159,9 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	if err := s.newConsumers(); err != nil {
 		return nil, err
 	}
+	if err := s.checkStoreBehind(ctx); err != nil {
+		return nil, err
+	}
 	if opts.HTTP {
 		if err := s.newHTTP(); err != nil {
 			return nil, err
