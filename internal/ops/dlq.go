@@ -152,6 +152,12 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 		kgo.ClientID("pulse-ops-dlq"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.cfg.DLQTopic: offsets}),
 		kgo.FetchMaxWait(250*time.Millisecond),
+		// Dead letters become visible when the pipeline's transaction
+		// commits them; those of aborted transactions are not dead
+		// letters. Markers come through only to show how far the read
+		// got, since a range may end in one.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -167,6 +173,10 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 	}
 	o.mu.Unlock()
 	done := make(map[int32]bool, len(ranges))
+	next := make(map[int32]int64, len(ranges))
+	for p, r := range ranges {
+		next[p] = r[0]
+	}
 	var out []DLQRecord
 	for len(done) < len(ranges) {
 		fs := cl.PollFetches(ctx)
@@ -187,13 +197,23 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 				if kr.Offset >= r[1] {
 					break
 				}
+				next[p.Partition] = kr.Offset + 1
+				if kr.Attrs.IsControl() {
+					continue
+				}
 				d := parseDLQ(kr)
 				d.Replayed = replayed[d.ID]
 				out = append(out, d)
 			}
 			// The high watermark may have moved past the range; reading
-			// up to the range's end is enough.
-			if n := len(p.Records); (n > 0 && p.Records[n-1].Offset >= r[1]-1) || p.HighWatermark <= r[0] {
+			// up to the range's end is enough. A transaction still open
+			// holds committed reads at the last stable offset: what is
+			// beyond it is not (yet) a dead letter.
+			end := r[1]
+			if p.LastStableOffset >= 0 {
+				end = min(end, p.LastStableOffset)
+			}
+			if next[p.Partition] >= end || p.HighWatermark <= r[0] {
 				done[p.Partition] = true
 			}
 		})

@@ -150,6 +150,14 @@ func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*C
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topic),
 		kgo.DisableAutoCommit(),
+		// Records of aborted transactions are never stored, nor those of
+		// open ones before they commit.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers come through so the watermark moves past
+		// them: without them a topic written by a transactional producer
+		// would end in a marker the group never commits past, and its
+		// lag would never reach 0.
+		kgo.KeepControlRecords(),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.BlockRebalanceOnPoll(),
 		// Kafka's defaults (45 s session, 60 s rebalance) leave a killed

@@ -178,6 +178,14 @@ func (c *Consumer) dispatch(fs kgo.Fetches) {
 			// Not ours (any more), or already fetched: nothing to do.
 			return
 		}
+		if kr.Attrs.IsControl() {
+			// A transaction marker: nothing to process, but the
+			// watermark may move past it once everything before it is
+			// stored.
+			ps.next = kr.Offset + 1
+			ps.epoch = kr.LeaderEpoch
+			return
+		}
 		n++
 		r := c.newRec(ps, kr)
 		r.msg.FetchedAt = fetched
