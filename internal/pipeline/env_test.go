@@ -293,6 +293,7 @@ func (e *env) readDLQ(n int) []*kgo.Record {
 		kgo.SeedBrokers(e.brokers...),
 		kgo.ConsumeTopics(testDLQ),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(100*time.Millisecond),
 	)
 	if err != nil {

@@ -17,6 +17,7 @@ type Metrics struct {
 	retries       *prometheus.CounterVec
 	dlqProduced   *prometheus.CounterVec
 	dlqErrors     *prometheus.CounterVec
+	dlqTxns       *prometheus.CounterVec
 	processing    prometheus.Histogram
 	endToEnd      prometheus.Histogram
 	writeDuration prometheus.Histogram
@@ -67,6 +68,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "dlq_produce_errors_total",
 			Help: "DLQ produces that failed and are retried.",
 		}, id),
+		dlqTxns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "dlq_transactions_total",
+			Help: "DLQ transactions ended, by result (committed: their dead letters visible with the offsets past them; aborted: their records processed again).",
+		}, []string{"consumer_id", "result"}),
 		processing: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "processing_duration_seconds",
 			Help:    "Duration of the final processing attempt of completed records.",
@@ -128,6 +133,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.retries = reuse(register(m.retries), m.retries)
 	m.dlqProduced = reuse(register(m.dlqProduced), m.dlqProduced)
 	m.dlqErrors = reuse(register(m.dlqErrors), m.dlqErrors)
+	m.dlqTxns = reuse(register(m.dlqTxns), m.dlqTxns)
 	m.processing = reuse(register(m.processing), m.processing)
 	m.endToEnd = reuse(register(m.endToEnd), m.endToEnd)
 	m.writeDuration = reuse(register(m.writeDuration), m.writeDuration)
@@ -164,6 +170,8 @@ type member struct {
 	dlqInvalid   prometheus.Counter
 	dlqFailed    prometheus.Counter
 	dlqErrors    prometheus.Counter
+	dlqTxns      prometheus.Counter
+	dlqTxnAborts prometheus.Counter
 	commitsOK    prometheus.Counter
 	commitsErr   prometheus.Counter
 	inFlight     prometheus.Gauge
@@ -184,6 +192,8 @@ func (m *Metrics) member(id string) member {
 		dlqInvalid:   m.dlqProduced.WithLabelValues(id, "invalid"),
 		dlqFailed:    m.dlqProduced.WithLabelValues(id, "failed"),
 		dlqErrors:    m.dlqErrors.WithLabelValues(id),
+		dlqTxns:      m.dlqTxns.WithLabelValues(id, "committed"),
+		dlqTxnAborts: m.dlqTxns.WithLabelValues(id, "aborted"),
 		commitsOK:    m.commits.WithLabelValues(id, "ok"),
 		commitsErr:   m.commits.WithLabelValues(id, "error"),
 		inFlight:     m.inFlight.WithLabelValues(id),

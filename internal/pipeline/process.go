@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,8 +74,11 @@ type rec struct {
 	// the DLQ without an attempt.
 	invalid      string
 	attemptStart time.Time
-	dlqTries     int
-	dlqHeaders   []kgo.RecordHeader
+	// inTxn is set once r's dead letter was produced in the open DLQ
+	// transaction.
+	inTxn      bool
+	dlqTries   int
+	dlqHeaders []kgo.RecordHeader
 	// dlqShrink is how far the DLQ value is cut after the DLQ topic
 	// refused it as too large: 1 keeps the head, 2 drops it.
 	dlqShrink int
@@ -112,6 +116,12 @@ type partState struct {
 	// gone is set once the partition is revoked or lost: late completions
 	// of its records change nothing.
 	gone bool
+	// dlqTurn holds, by sequence number, the records to dead-letter once
+	// they are the lowest unfinished of the partition.
+	dlqTurn map[uint64]*rec
+	// first is the first offset fetched (-1 before), where a rewind
+	// goes back to when nothing was committed since.
+	first int64
 }
 
 type keyQueue struct {
@@ -122,6 +132,7 @@ func newPartState(p int32) *partState {
 	return &partState{
 		p:      p,
 		next:   -1,
+		first:  -1,
 		keys:   make(map[string]*keyQueue),
 		active: make(map[*rec]struct{}),
 	}
@@ -177,6 +188,9 @@ func (c *Consumer) dispatch(fs kgo.Fetches) {
 		if ps == nil || kr.Topic != c.cfg.Topic || (ps.next >= 0 && kr.Offset < ps.next) {
 			// Not ours (any more), or already fetched: nothing to do.
 			return
+		}
+		if ps.first < 0 {
+			ps.first = kr.Offset
 		}
 		if kr.Attrs.IsControl() {
 			// A transaction marker: nothing to process, but the
@@ -299,12 +313,13 @@ func partialFields(value []byte) (userID, eventType, elementID string) {
 }
 
 // begin starts r's next attempt (or its dead-lettering, when it did not
-// decode). It reports whether r finished at once; otherwise r now holds its
-// key until a timer or the DLQ moves it on. Called with mu held.
+// decode). It reports whether r let go of its key at once: it finished, or
+// is on its way to the DLQ; otherwise r now holds its key until a timer
+// moves it on. Called with mu held.
 func (c *Consumer) begin(r *rec, now time.Time) bool {
 	if r.invalid != "" {
 		c.deadLetter(r, r.invalid, now)
-		return false
+		return true
 	}
 	r.attemptStart = now
 	started := now.UTC()
@@ -323,8 +338,8 @@ func (c *Consumer) begin(r *rec, now time.Time) bool {
 }
 
 // endAttempt ends r's current attempt: it completes, or fails and is
-// retried or dead-lettered. It reports whether r finished. Called with mu
-// held.
+// retried or dead-lettered. It reports whether r let go of its key (see
+// begin). Called with mu held.
 func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 	if !c.simulate || !r.ev.ShouldFail {
 		c.finish(r, event.StatusCompleted)
@@ -336,7 +351,7 @@ func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 	if r.msg.Retries >= c.cfg.MaxRetries {
 		r.failedAttempt(now, nil)
 		c.deadLetter(r, ErrSimulated, now)
-		return false
+		return true
 	}
 	r.msg.Retries++
 	c.stats.retried++
@@ -386,8 +401,10 @@ func (c *Consumer) onTimer(r *rec, want recState, step func(*rec, time.Time) boo
 	c.unlock()
 }
 
-// deadLetter sends r to the DLQ topic; r finishes when the DLQ
-// acknowledges it. Called with mu held.
+// deadLetter sends r to the DLQ topic once it is the lowest unfinished
+// record of its partition (see txn.go); r finishes when the DLQ
+// acknowledges it. Its key is not held meanwhile: its processing is over.
+// Called with mu held.
 func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 	if r.msg.StartedAt == nil {
 		started := now.UTC()
@@ -418,12 +435,50 @@ func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 	r.dlqHeaders = hs
 	c.log.Warn("dead-lettering record", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
 		"partition", r.kr.Partition, "offset", r.kr.Offset, "attempts", attempts, "err", reason)
-	c.fx.produce = append(c.fx.produce, r)
+	if r.atTurn() {
+		c.fx.produce = append(c.fx.produce, r)
+		return
+	}
+	if r.part.dlqTurn == nil {
+		r.part.dlqTurn = make(map[uint64]*rec)
+	}
+	r.part.dlqTurn[r.seq] = r
 }
 
-// produceDLQ produces r to the DLQ topic. Called without mu: the client
-// may call back at once.
+// produceDLQ produces r to the DLQ topic in the open DLQ transaction,
+// beginning one if none is open, or queues it for the next transaction
+// while the open one is closing. Called without mu: the client may call
+// back at once.
 func (c *Consumer) produceDLQ(r *rec) {
+	c.txnMu.Lock()
+	defer c.txnMu.Unlock()
+	c.mu.Lock()
+	if r.state != stDeadLettering || c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	if c.txn.closing && !r.inTxn {
+		c.txn.waiting = append(c.txn.waiting, r)
+		c.mu.Unlock()
+		return
+	}
+	r.inTxn = true
+	c.txn.pending++
+	p := r.kr.Partition
+	if c.txn.dl == nil {
+		c.txn.dl = make(map[int32]int64)
+	}
+	if cur, ok := c.txn.dl[p]; !ok || r.kr.Offset > cur {
+		c.txn.dl[p] = r.kr.Offset
+	}
+	c.mu.Unlock()
+	if !c.txnOpen {
+		if err := c.cl.BeginTransaction(); err != nil {
+			c.onDLQ(r, fmt.Errorf("begin DLQ transaction: %w", err))
+			return
+		}
+		c.txnOpen = true
+	}
 	out := &kgo.Record{
 		Topic:   c.cfg.DLQTopic,
 		Key:     r.kr.Key,
@@ -447,6 +502,7 @@ func (c *Consumer) produceDLQ(r *rec) {
 // after a backoff (r stays unfinished, so its offset is not committed).
 func (c *Consumer) onDLQ(r *rec, err error) {
 	c.mu.Lock()
+	c.txn.pending--
 	if r.state != stDeadLettering || c.stopped {
 		c.mu.Unlock()
 		return
@@ -552,6 +608,7 @@ func (c *Consumer) abandon(ps *partState) int {
 		c.held--
 	}
 	clear(ps.keys)
+	clear(ps.dlqTurn)
 	c.m.heldKeys.Set(float64(c.held))
 	return n
 }

@@ -132,6 +132,7 @@ func (c *Consumer) afterWrite(batch []*rec, inserted []bool) {
 		if !r.part.gone {
 			r.part.markDone(r)
 			c.inFlight--
+			c.nextTurn(r.part)
 		}
 		if !inserted[i] {
 			duplicates++
@@ -168,7 +169,8 @@ func (c *Consumer) afterWrite(batch []*rec, inserted []bool) {
 	if c.pub != nil && (len(ch.Events) > 0 || len(ch.Messages) > 0 || len(ch.Settled) > 0) {
 		c.pub.Publish(ch)
 	}
-	c.mu.Unlock()
+	// unlock produces the dead letters whose turn came.
+	c.unlock()
 	c.signalSpace()
 
 	c.m.completed.Add(float64(completed))
