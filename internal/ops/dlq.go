@@ -65,8 +65,10 @@ type DLQGroup struct {
 
 // DLQView is the answer of GET /api/dlq/.
 type DLQView struct {
-	// Total counts the records in the DLQ topic; the groups hold the
-	// newest limit of them.
+	// Total counts the dead letters in the DLQ topic: committed ones,
+	// transaction markers left out, exactly while each partition holds
+	// at most max(2 x limit, 2,000) offsets, estimated from the newest
+	// ones beyond; the groups hold the newest limit of them.
 	Total  int64      `json:"total"`
 	Groups []DLQGroup `json:"groups"`
 }
@@ -112,16 +114,30 @@ func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, err
 	if err != nil {
 		return nil, 0, fmt.Errorf("describe DLQ topic: %w", err)
 	}
+	// Each DLQ transaction of the pipeline leaves a marker, never more
+	// than one per dead letter, so twice limit offsets hold the newest
+	// limit dead letters; reading at least 2,000 makes the total exact
+	// for small DLQs (see below).
+	window := int64(max(2*limit, 2*DefaultDLQLimit))
 	ranges := make(map[int32][2]int64)
 	for _, p := range desc.Partitions {
 		if p.EndOffset > p.StartOffset {
-			ranges[p.Partition] = [2]int64{max(p.StartOffset, p.EndOffset-int64(limit)), p.EndOffset}
+			ranges[p.Partition] = [2]int64{max(p.StartOffset, p.EndOffset-window), p.EndOffset}
 		}
 	}
 	recs, err := o.readDLQ(ctx, ranges)
 	if err != nil {
 		return nil, 0, err
 	}
+	// Offsets are not records: the pipeline's DLQ transactions leave a
+	// marker each, and aborted dead letters are not dead letters. The
+	// offsets read that hold neither are taken off the total, which is
+	// exact where the read covered a whole partition.
+	total := desc.Records
+	for _, r := range ranges {
+		total -= r[1] - r[0]
+	}
+	total += int64(len(recs))
 	sort.Slice(recs, func(i, j int) bool {
 		a, b := recs[i], recs[j]
 		if !a.Timestamp.Equal(b.Timestamp) {
@@ -135,7 +151,7 @@ func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, err
 	if len(recs) > limit {
 		recs = recs[:limit]
 	}
-	return recs, desc.Records, nil
+	return recs, total, nil
 }
 
 // readDLQ reads the DLQ records in [from, until) of each partition, with
