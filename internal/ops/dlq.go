@@ -383,7 +383,7 @@ func (o *Ops) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, erro
 	recs := make([]*kgo.Record, len(sel))
 	for i, d := range sel {
 		recs[i] = o.replayRecord(d, strip, now)
-		res.Records = append(res.Records, ReplayItem{ID: d.ID, EventID: eventIDOf(recs[i].Value), OriginalOffset: d.OriginalOffset})
+		res.Records = append(res.Records, ReplayItem{ID: d.ID, EventID: replayedEventID(recs[i]), OriginalOffset: d.OriginalOffset})
 	}
 	if req.DryRun {
 		return res, nil
@@ -486,6 +486,10 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 // replayRecord builds the main-topic record replaying d.
 func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 	value := d.raw.Value
+	// The original, without an event_id, was stored under an id derived
+	// for it; the replay carries that id in a header (no payload may carry
+	// a derived id), so that it replaces the dead-lettered row.
+	var derivedID string
 	var obj map[string]json.RawMessage
 	if len(value) > 0 && bytes.TrimSpace(value)[0] == '{' && json.Unmarshal(value, &obj) == nil && obj != nil {
 		changed := false
@@ -497,12 +501,8 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 				}
 			}
 		}
-		if eventIDOf(value) == "" && d.OriginalTopic != "" && d.OriginalOffset >= 0 {
-			// The original was stored under its derived id; the replay
-			// must carry it to deduplicate against it.
-			id, _ := json.Marshal(event.DerivedID(d.OriginalTopic, d.OriginalPartition, d.OriginalOffset))
-			obj["event_id"] = id
-			changed = true
+		if eventIDOf(value) == "" {
+			derivedID = d.derivedID()
 		}
 		if changed {
 			if b, err := json.Marshal(obj); err == nil {
@@ -512,7 +512,7 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 	}
 	r := &kgo.Record{Topic: o.cfg.Topic, Key: slices.Clone(d.raw.Key), Value: value, Timestamp: now}
 	for _, h := range d.raw.Headers {
-		if strings.HasPrefix(h.Key, "dlq_") || h.Key == HeaderReplayOf || h.Key == HeaderReplayedAt {
+		if strings.HasPrefix(h.Key, "dlq_") || h.Key == HeaderReplayOf || h.Key == HeaderReplayedAt || h.Key == pipeline.HeaderReplayEventID {
 			continue
 		}
 		r.Headers = append(r.Headers, h)
@@ -521,7 +521,39 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 		kgo.RecordHeader{Key: HeaderReplayOf, Value: fmt.Appendf(nil, "%s/%d/%d", o.cfg.DLQTopic, d.Partition, d.Offset)},
 		kgo.RecordHeader{Key: HeaderReplayedAt, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
 	)
+	if derivedID != "" {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: pipeline.HeaderReplayEventID, Value: []byte(derivedID)})
+	}
 	return r
+}
+
+// derivedID is the id the original of d, a record without event_id, was
+// stored under: named by the dead letter, or, for dead letters of an
+// earlier Pulse, derived from the original's coordinates as it was then.
+func (d DLQRecord) derivedID() string {
+	for _, h := range d.raw.Headers {
+		if h.Key == pipeline.HeaderDLQEventID && event.IsDerived(string(h.Value)) {
+			return string(h.Value)
+		}
+	}
+	if d.OriginalTopic != "" && d.OriginalOffset >= 0 {
+		return event.DerivedID(d.OriginalTopic, d.OriginalPartition, d.OriginalOffset) //nolint:staticcheck // see DerivedID
+	}
+	return ""
+}
+
+// replayedEventID is the event_id a replay record will be stored under
+// (unless its payload does not decode).
+func replayedEventID(r *kgo.Record) string {
+	if id := eventIDOf(r.Value); id != "" {
+		return id
+	}
+	for _, h := range r.Headers {
+		if h.Key == pipeline.HeaderReplayEventID {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 func eventIDOf(value []byte) string {

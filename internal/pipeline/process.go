@@ -24,6 +24,11 @@ const (
 	// record it came from, "<dlq topic>/<partition>/<offset>"; the
 	// pipeline copies it to Message.ReplayOf.
 	HeaderReplayOf = "replay_of"
+	// HeaderReplayEventID carries, on a replayed record whose payload has
+	// no event_id, the id its original was stored under (a derived one,
+	// which no payload may carry), so that the replay replaces the
+	// dead-lettered row instead of adding an event.
+	HeaderReplayEventID = "replay_event_id"
 
 	HeaderDLQTopic      = "dlq_original_topic"
 	HeaderDLQPartition  = "dlq_original_partition"
@@ -32,6 +37,9 @@ const (
 	HeaderDLQAttempts   = "dlq_attempts"
 	HeaderDLQConsumerID = "dlq_consumer_id"
 	HeaderDLQFailedAt   = "dlq_failed_at"
+	// HeaderDLQEventID is the event_id the record's processing-log row
+	// has: its own, or the one derived for it.
+	HeaderDLQEventID = "dlq_event_id"
 	// HeaderDLQTruncated is set, to the original size in bytes, on a DLQ
 	// record whose value was too large for the DLQ topic: the value is cut
 	// to its first event.MaxRecordBytes, or dropped when even that is too
@@ -258,7 +266,7 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 	ev, err := event.Decode(kr.Value)
 	if err != nil {
 		r.invalid = err.Error()
-		r.msg.EventID = event.DerivedID(kr.Topic, kr.Partition, kr.Offset)
+		r.msg.EventID = recordID(kr)
 		r.msg.UserID, r.msg.EventType, r.msg.ElementID = partialFields(kr.Value)
 		if len(kr.Key) > 0 {
 			r.key = string(kr.Key)
@@ -266,7 +274,10 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 		return r
 	}
 	if ev.EventID == "" {
-		ev.EventID = event.DerivedID(kr.Topic, kr.Partition, kr.Offset)
+		ev.EventID = replayEventID(kr)
+		if ev.EventID == "" {
+			ev.EventID = recordID(kr)
+		}
 	}
 	if ev.Timestamp.IsZero() {
 		ev.Timestamp = kr.Timestamp.UTC()
@@ -282,6 +293,40 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 		r.key = string(ev.Key())
 	}
 	return r
+}
+
+// recordID derives the event_id of kr, which carries none.
+func recordID(kr *kgo.Record) string {
+	ref := event.RecordRef{
+		Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
+		Timestamp: kr.Timestamp, Key: kr.Key, Value: kr.Value,
+	}
+	if len(kr.Headers) > 0 {
+		ref.Headers = make([]event.Header, len(kr.Headers))
+		for i, h := range kr.Headers {
+			ref.Headers[i] = event.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return event.RecordID(ref)
+}
+
+// replayEventID is the derived id a DLQ replay of a record without
+// event_id carries for its original, or "".
+func replayEventID(kr *kgo.Record) string {
+	var replay bool
+	var id string
+	for _, h := range kr.Headers {
+		switch h.Key {
+		case HeaderReplayOf:
+			replay = true
+		case HeaderReplayEventID:
+			id = string(h.Value)
+		}
+	}
+	if !replay || !event.IsDerived(id) || len(id) != 36 {
+		return ""
+	}
+	return id
 }
 
 // partialFields picks user_id, event_type and element_id out of a record
@@ -431,6 +476,7 @@ func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 		kgo.RecordHeader{Key: HeaderDLQAttempts, Value: strconv.AppendInt(nil, int64(attempts), 10)},
 		kgo.RecordHeader{Key: HeaderDLQConsumerID, Value: []byte(c.cfg.ConsumerID)},
 		kgo.RecordHeader{Key: HeaderDLQFailedAt, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
+		kgo.RecordHeader{Key: HeaderDLQEventID, Value: []byte(r.msg.EventID)},
 	)
 	r.dlqHeaders = hs
 	c.log.Warn("dead-lettering record", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
