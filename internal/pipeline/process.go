@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -254,11 +255,11 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 				r.msg.Source = s
 			}
 		case HeaderRequestID:
-			if len(h.Value) <= event.MaxIDLen && utf8.Valid(h.Value) {
+			if saneHeader(h.Value, event.MaxIDLen) {
 				r.msg.RequestID = string(h.Value)
 			}
 		case HeaderReplayOf:
-			if len(h.Value) <= maxReplayOfLen && utf8.Valid(h.Value) {
+			if saneHeader(h.Value, maxReplayOfLen) {
 				r.msg.ReplayOf = string(h.Value)
 			}
 		}
@@ -293,6 +294,24 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 		r.key = string(ev.Key())
 	}
 	return r
+}
+
+// saneHeader reports whether a header value any Kafka client may have set
+// can be copied into the store and the logs: at most max bytes of valid
+// UTF-8 without control characters (C0, DEL, C1) or invisible format
+// characters (bidi overrides, zero-width joiners...), which could forge
+// log lines or disguise the text shown. An insane value is dropped, the
+// record kept.
+func saneHeader(v []byte, max int) bool {
+	if len(v) > max || !utf8.Valid(v) {
+		return false
+	}
+	for _, r := range string(v) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // recordID derives the event_id of kr, which carries none.
