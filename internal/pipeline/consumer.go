@@ -18,9 +18,9 @@ import (
 
 // Sink is where finished records go: store.Store satisfies it. Write stores
 // a batch in one transaction, idempotently on event_id, and reports which
-// records were new.
+// records were new and which reuse a stored event_id for another event.
 type Sink interface {
-	Write(ctx context.Context, batch []store.Record) (inserted []bool, err error)
+	Write(ctx context.Context, batch []store.Record) (outcomes []store.Outcome, err error)
 }
 
 // Publisher receives live changes. Publish must not block: the live bus
