@@ -89,7 +89,9 @@ type Consumer struct {
 	// aborted one.
 	txn    dlqTxn
 	rewind map[int32]bool
-	stats  counters
+	// pollCancel cuts the poll under way short, for a rewind.
+	pollCancel context.CancelFunc
+	stats      counters
 	// fx collects side effects decided under mu, run by unlock:
 	// publishing in-flight states, waking the writer, producing to the
 	// DLQ.
@@ -317,7 +319,20 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 			case <-c.space:
 			}
 		}
-		fs := c.cl.PollRecords(ctx, min(room, maxPoll))
+		// A rewind requested while the poll waits cuts it short.
+		pctx, cancel := context.WithCancel(ctx)
+		c.mu.Lock()
+		c.pollCancel = cancel
+		rewind := len(c.rewind) > 0
+		c.mu.Unlock()
+		if rewind {
+			cancel()
+		}
+		fs := c.cl.PollRecords(pctx, min(room, maxPoll))
+		c.mu.Lock()
+		c.pollCancel = nil
+		c.mu.Unlock()
+		cancel()
 		if fs.IsClientClosed() {
 			c.cl.AllowRebalance()
 			return

@@ -531,10 +531,13 @@ func (c *Consumer) produceDLQ(r *rec) {
 	c.txn.pending++
 	p := r.kr.Partition
 	if c.txn.dl == nil {
-		c.txn.dl = make(map[int32]int64)
+		c.txn.dl, c.txn.low = make(map[int32]int64), make(map[int32]int64)
 	}
 	if cur, ok := c.txn.dl[p]; !ok || r.kr.Offset > cur {
 		c.txn.dl[p] = r.kr.Offset
+	}
+	if cur, ok := c.txn.low[p]; !ok || r.kr.Offset < cur {
+		c.txn.low[p] = r.kr.Offset
 	}
 	c.mu.Unlock()
 	if !c.txnOpen {

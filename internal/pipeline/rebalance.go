@@ -158,11 +158,11 @@ func (c *Consumer) commit(ctx context.Context, cl *kgo.Client) error {
 			continue
 		}
 		// A partition with a dead letter in the transaction is
-		// committed by it; only up to that dead letter (not past it) may
-		// it be committed as usual, as an abort then leaves the dead
-		// letter's record to be processed again.
-		dl, inTxn := c.txn.dl[p]
-		inTxn = inTxn && off > dl
+		// committed by it; only up to its lowest dead letter (not past
+		// it) may it be committed as usual, as an abort then leaves the
+		// dead letters' records to be processed again.
+		low, inTxn := c.txn.low[p]
+		inTxn = inTxn && off > low
 		if active && inTxn && !covered {
 			continue
 		}

@@ -68,8 +68,8 @@ const txnTimeout = 15 * time.Second
 // dlqTxn is the open DLQ transaction, guarded by Consumer.mu.
 type dlqTxn struct {
 	// dl maps each partition with a dead letter in the transaction to the
-	// highest source offset dead-lettered there.
-	dl map[int32]int64
+	// highest source offset dead-lettered there, and low to the lowest.
+	dl, low map[int32]int64
 	// pending counts produces sent and not answered yet.
 	pending int
 	// closing is set once a commit found the transaction not covered:
@@ -289,6 +289,9 @@ func (c *Consumer) abortTxnLocked(ctx context.Context, cl *kgo.Client, cause err
 			c.rewind[p] = true
 			rewound = append(rewound, p)
 		}
+	}
+	if len(rewound) > 0 && c.pollCancel != nil {
+		c.pollCancel()
 	}
 	waiting := c.txn.waiting
 	c.txn = dlqTxn{}

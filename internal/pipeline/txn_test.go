@@ -2,12 +2,16 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pulse-dev/pulse/internal/event"
 )
@@ -79,5 +83,113 @@ func TestAbortedTransactionsNeverStored(t *testing.T) {
 	}
 	if s := e.messages(event.StatusDeadLettered); len(s) != 0 {
 		t.Errorf("%d records dead-lettered, want none", len(s))
+	}
+}
+
+// allDLQ reads the whole DLQ topic as a read_committed client, up to its
+// end offset (transaction markers included, so the read ends).
+func (e *env) allDLQ() []*kgo.Record {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := e.adm.ListEndOffsets(ctx, testDLQ)
+	if err != nil {
+		e.t.Fatalf("DLQ end offset: %v", err)
+	}
+	o, _ := l.Lookup(testDLQ, 0)
+	if o.Offset == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.ConsumeTopics(testDLQ),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
+		kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		e.t.Fatalf("DLQ reader: %v", err)
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	for next := int64(0); next < o.Offset; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			e.t.Fatalf("read DLQ: at offset %d of %d at the deadline (a transaction still open?)", next, o.Offset)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			next = r.Offset + 1
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
+		})
+	}
+	return out
+}
+
+// A DLQ transaction that cannot commit is aborted: its dead letters are
+// never visible, its partitions are processed again from their committed
+// offsets, and in the end each failed record has exactly one dead letter
+// and each good record one row.
+func TestAbortedDLQTransactionReprocessed(t *testing.T) {
+	e := newEnv(t)
+	var failures atomic.Int64
+	failures.Store(2)
+	e.cluster.ControlKey(int16(kmsg.TxnOffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		e.cluster.KeepControl()
+		if failures.Add(-1) < 0 {
+			return nil, nil, false
+		}
+		r := req.(*kmsg.TxnOffsetCommitRequest)
+		resp := r.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+		for _, t := range r.Topics {
+			rt := kmsg.NewTxnOffsetCommitResponseTopic()
+			rt.Topic, rt.TopicID = t.Topic, t.TopicID
+			for _, p := range t.Partitions {
+				rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.UnknownServerError.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+	var rs []*kgo.Record
+	for i := range 12 {
+		v := userEvent(fmt.Sprintf("ev-%d", i), fmt.Sprintf("u%d", i), event.TypePageView)
+		if i%4 == 1 {
+			v["should_fail"] = true
+		}
+		rs = append(rs, record(t, 0, v))
+	}
+	e.produce(rs...)
+	m := e.start(e.config("c1"), nil)
+	eventually(t, 10*time.Second, "c1 assigned", func() bool { return len(m.Snapshot().Partitions) == 3 })
+	end := e.endOffsets()
+	eventually(t, 15*time.Second, "partition 0 committed to its end", func() bool { return e.committed()[0] == end[0] })
+	if failures.Load() >= 0 {
+		t.Fatalf("the transactional commit was refused %d times, want 2", 2-failures.Load()-1)
+	}
+	if got := metricValue(t, e.metrics.dlqTxns.WithLabelValues("c1", "aborted")); got < 1 {
+		t.Errorf("aborted DLQ transactions = %v, want at least 1", got)
+	}
+	perID := map[string]int{}
+	for _, r := range e.allDLQ() {
+		var v struct {
+			EventID string `json:"event_id"`
+		}
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatalf("dead letter %s: %v", r.Value, err)
+		}
+		perID[v.EventID]++
+	}
+	for _, id := range []string{"ev-1", "ev-5", "ev-9"} {
+		if perID[id] != 1 {
+			t.Errorf("%s has %d dead letters, want 1", id, perID[id])
+		}
+	}
+	if len(perID) != 3 {
+		t.Errorf("dead letters of %v, want ev-1, ev-5 and ev-9 only", perID)
+	}
+	if got := e.eventCount(); got != 9 {
+		t.Errorf("stored %d events, want 9", got)
 	}
 }
