@@ -107,6 +107,7 @@ func (c *Consumer) remove(p int32) {
 	c.inFlight -= ps.unfinished
 	delete(c.parts, p)
 	delete(c.committed, p)
+	delete(c.rewind, p)
 	c.m.inFlight.Set(float64(c.inFlight))
 }
 

@@ -285,7 +285,11 @@ func (c *Consumer) abortTxnLocked(ctx context.Context, cl *kgo.Client, cause err
 	c.mu.Lock()
 	var rewound []int32
 	for p := range c.txn.dl {
-		if c.parts[p] != nil && !c.stopped {
+		// Marked even at shutdown, when no rewind runs any more: a
+		// partition to rewind is never committed again (not by the
+		// revoke that leaving the group brings either), as its watermark
+		// is past dead letters that are gone.
+		if c.parts[p] != nil {
 			c.rewind[p] = true
 			rewound = append(rewound, p)
 		}

@@ -193,3 +193,82 @@ func TestAbortedDLQTransactionReprocessed(t *testing.T) {
 		t.Errorf("stored %d events, want 9", got)
 	}
 }
+
+// A DLQ transaction aborted at shutdown leaves its partitions uncommitted
+// past its dead letters, even when leaving the group then revokes them
+// (which commits): the next member processes the failed records again and
+// dead-letters each exactly once.
+func TestShutdownNeverCommitsPastAbortedDeadLetters(t *testing.T) {
+	e := newEnv(t)
+	var refuse atomic.Bool
+	refuse.Store(true)
+	e.cluster.ControlKey(int16(kmsg.TxnOffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		e.cluster.KeepControl()
+		if !refuse.Load() {
+			return nil, nil, false
+		}
+		r := req.(*kmsg.TxnOffsetCommitRequest)
+		resp := r.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+		for _, t := range r.Topics {
+			rt := kmsg.NewTxnOffsetCommitResponseTopic()
+			rt.Topic, rt.TopicID = t.Topic, t.TopicID
+			for _, p := range t.Partitions {
+				rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.UnknownServerError.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+	bad := userEvent("bad", "u0", event.TypePageView)
+	bad["should_fail"] = true
+	rs := e.produce(
+		record(t, 0, userEvent("ok-0", "u1", event.TypePageView)),
+		record(t, 0, bad),
+		record(t, 0, userEvent("ok-1", "u2", event.TypePageView)),
+	)
+	// No periodic commit: the first commit of the transaction is the
+	// final one, refused, so the transaction aborts at shutdown.
+	cfg := e.config("c1")
+	cfg.CommitInterval = time.Hour
+	c, err := New(cfg, e.db, nil, e.metrics, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	eventually(t, 10*time.Second, "the dead-lettered row stored", func() bool {
+		return len(e.messages(event.StatusDeadLettered)) == 1 && e.eventCount() == 2
+	})
+	cancel()
+	select {
+	case err := <-done:
+		t.Logf("Run: %v", err) // the final commit fails: it is refused
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if got := metricValue(t, e.metrics.dlqTxns.WithLabelValues("c1", "aborted")); got != 1 {
+		t.Errorf("aborted DLQ transactions = %v, want 1", got)
+	}
+	if got, ok := e.committed()[0]; ok && got > rs[1].Offset {
+		t.Fatalf("committed offset %d after shutdown, past the dead letter at %d whose transaction aborted", got, rs[1].Offset)
+	}
+	refuse.Store(false)
+	m2 := e.start(e.config("c2"), nil)
+	eventually(t, 10*time.Second, "c2 assigned", func() bool { return len(m2.Snapshot().Partitions) == 3 })
+	end := e.endOffsets()
+	eventually(t, 15*time.Second, "partition 0 committed to its end", func() bool { return e.committed()[0] == end[0] })
+	dl := e.allDLQ()
+	if len(dl) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dl))
+	}
+	if off, _ := header(dl[0], HeaderDLQOffset); off != fmt.Sprint(rs[1].Offset) {
+		t.Errorf("dead letter of offset %s, want %d", off, rs[1].Offset)
+	}
+	if got := e.eventCount(); got != 2 {
+		t.Errorf("stored %d events, want 2", got)
+	}
+}
