@@ -234,7 +234,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	// The writer outlives ctx: shutdown still flushes through it.
 	writeCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
-	commitCtx, stopCommits := context.WithCancel(ctx)
+	// Commits go on while shutdown drains: dead letters waiting for the
+	// open DLQ transaction to end are produced only once it commits.
+	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopCommits()
 	var wg sync.WaitGroup
 	wg.Go(func() { c.writeLoop(writeCtx) })
@@ -243,11 +245,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.pollLoop(ctx)
 
 	// Shutdown.
-	stopCommits()
 	c.mu.Lock()
 	writtenBefore := c.stats.written
 	c.mu.Unlock()
 	c.drain(c.cfg.DrainTimeout)
+	stopCommits()
 	abandoned := c.abandonAll()
 	c.prodCancel()
 	c.timers.Wait()

@@ -126,8 +126,10 @@ type partState struct {
 	// of its records change nothing.
 	gone bool
 	// dlqTurn holds, by sequence number, the records to dead-letter once
-	// they are the lowest unfinished of the partition.
-	dlqTurn map[uint64]*rec
+	// their turn comes (see nextTurn); turnFrom is where the search for
+	// the next one resumes.
+	dlqTurn  map[uint64]*rec
+	turnFrom uint64
 	// first is the first offset fetched (-1 before), where a rewind
 	// goes back to when nothing was committed since.
 	first int64
@@ -465,8 +467,8 @@ func (c *Consumer) onTimer(r *rec, want recState, step func(*rec, time.Time) boo
 	c.unlock()
 }
 
-// deadLetter sends r to the DLQ topic once it is the lowest unfinished
-// record of its partition (see txn.go); r finishes when the DLQ
+// deadLetter sends r to the DLQ topic once its turn comes (see
+// nextTurn); r finishes when the DLQ
 // acknowledges it. Its key is not held meanwhile: its processing is over.
 // Called with mu held.
 func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
@@ -500,14 +502,11 @@ func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 	r.dlqHeaders = hs
 	c.log.Warn("dead-lettering record", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
 		"partition", r.kr.Partition, "offset", r.kr.Offset, "attempts", attempts, "err", reason)
-	if r.atTurn() {
-		c.fx.produce = append(c.fx.produce, r)
-		return
-	}
 	if r.part.dlqTurn == nil {
 		r.part.dlqTurn = make(map[uint64]*rec)
 	}
 	r.part.dlqTurn[r.seq] = r
+	c.nextTurn(r.part)
 }
 
 // produceDLQ produces r to the DLQ topic in the open DLQ transaction,

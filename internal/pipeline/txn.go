@@ -22,9 +22,10 @@ import (
 // while no dead letter is on its way, so storing events pays nothing.
 //
 // A record to dead-letter waits for its turn: its DLQ produce is sent
-// only once it is the lowest unfinished offset of its partition (the
-// commit watermark sits on it). Its key is released at once, so neither
-// the wait nor the produce holds back any key. The first dead letter
+// only once everything below it in its partition is stored or is a dead
+// letter already sent (so the commit watermark reaches it as soon as those
+// are stored). Its key is released at once, so neither the wait nor the
+// produce holds back any key. The first dead letter
 // begins a transaction; the produce is acknowledged (written, invisible
 // to read_committed readers), the record finishes, the writer stores its
 // dead_lettered row, and the watermark moves past it. From the moment a
@@ -50,8 +51,9 @@ import (
 //     past R become visible together; R is never redelivered.
 //
 // A dead letter is never committed above its partition's watermark: it is
-// produced only when it is the lowest unfinished record, and T commits
-// only when every watermark is past its dead letters. When T cannot commit
+// produced only when nothing but dead letters is unfinished below it, and
+// T commits only when every watermark is past its dead letters; until
+// then, plain commits of its partition stop at its lowest dead letter. When T cannot commit
 // (a commit error, a fence, a revoke or shutdown that arrives before it is
 // covered), it is aborted and every partition still owned that had a dead
 // letter in it is rewound to its committed offset, so the records whose
@@ -85,26 +87,30 @@ func TransactionalID(group, consumerID string) string {
 	return "pulse-dlq/" + group + "/" + consumerID
 }
 
-// atTurn reports whether r is the lowest unfinished record of its
-// partition. Called with mu held.
-func (r *rec) atTurn() bool {
-	ps := r.part
-	return !ps.gone && r.seq == ps.base+uint64(ps.head)
-}
-
-// nextTurn queues the DLQ produce of the record now lowest unfinished in
-// ps, if it waits for its turn. Called with mu held.
+// nextTurn produces the dead letters of ps whose turn came: those with
+// nothing unfinished below them in the partition but other dead letters
+// already sent. A run of failed records at the head of a partition so
+// goes to the DLQ together, in one transaction, rather than one store
+// write apart. Called with mu held.
 func (c *Consumer) nextTurn(ps *partState) {
-	if len(ps.dlqTurn) == 0 || ps.head >= len(ps.pending) {
+	if len(ps.dlqTurn) == 0 || ps.gone {
 		return
 	}
-	seq := ps.base + uint64(ps.head)
-	if r := ps.dlqTurn[seq]; r != nil {
+	seq := max(ps.turnFrom, ps.base+uint64(ps.head))
+	for ; seq < ps.base+uint64(len(ps.pending)); seq++ {
+		if ps.pending[seq-ps.base].done {
+			continue
+		}
+		r := ps.dlqTurn[seq]
+		if r == nil {
+			break
+		}
 		delete(ps.dlqTurn, seq)
 		if r.state == stDeadLettering {
 			c.fx.produce = append(c.fx.produce, r)
 		}
 	}
+	ps.turnFrom = seq
 }
 
 // txnState reports, with mu held, whether a DLQ transaction has dead
