@@ -96,8 +96,6 @@ func RecordID(r RecordRef) string {
 // event_id, from its coordinates alone. Ids repeat when offsets are
 // reused (a replaced log, a recreated topic), so new records get RecordID;
 // this remains to recognise rows and dead letters stored under it.
-//
-// Deprecated: use RecordID.
 func DerivedID(topic string, partition int32, offset int64) string {
 	h := sha1.Sum([]byte(topic))
 	var b [16]byte

@@ -61,7 +61,7 @@ func TestRecordIDSortsByOffset(t *testing.T) {
 func TestClaimedDerivedIDRefused(t *testing.T) {
 	for _, id := range []string{
 		RecordID(RecordRef{Topic: "user_events", Offset: 7}),
-		DerivedID("user_events", 0, 7), //nolint:staticcheck // ids of an earlier Pulse
+		DerivedID("user_events", 0, 7),
 		strings.ToUpper(RecordID(RecordRef{Topic: "user_events", Offset: 8})),
 		"0193e0a4-7b1c-8d2e-9f00-112233445566",
 	} {

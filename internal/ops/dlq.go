@@ -537,7 +537,7 @@ func (d DLQRecord) derivedID() string {
 		}
 	}
 	if d.OriginalTopic != "" && d.OriginalOffset >= 0 {
-		return event.DerivedID(d.OriginalTopic, d.OriginalPartition, d.OriginalOffset) //nolint:staticcheck // see DerivedID
+		return event.DerivedID(d.OriginalTopic, d.OriginalPartition, d.OriginalOffset)
 	}
 	return ""
 }

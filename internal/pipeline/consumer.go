@@ -190,9 +190,6 @@ func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*C
 		// hanging inside the client.
 		kgo.TransactionalID(TransactionalID(cfg.Group, cfg.ConsumerID)),
 		kgo.TransactionTimeout(txnTimeout),
-		// A partition's new owner waits for offsets a DLQ transaction
-		// of its previous owner is still committing.
-		kgo.RequireStableFetchOffsets(),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordDeliveryTimeout(30*time.Second),
 		kgo.ProducerLinger(0),

@@ -115,7 +115,7 @@ func TestClaimedDerivedIDRefused(t *testing.T) {
 	// got under the old scheme, and any other version 8 UUID.
 	end := e.endOffsets()[0]
 	const claimsOf = 2
-	claims := []string{event.DerivedID(testTopic, 0, end+claimsOf), "0193e0a4-7b1c-8d2e-9f00-112233445566"} //nolint:staticcheck // the old scheme
+	claims := []string{event.DerivedID(testTopic, 0, end+claimsOf), "0193e0a4-7b1c-8d2e-9f00-112233445566"}
 	for i, id := range claims {
 		e.produce(record(t, 0, userEvent(id, fmt.Sprintf("claimer-%d", i), event.TypePageView)))
 	}
