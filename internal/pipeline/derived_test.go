@@ -135,3 +135,28 @@ func TestClaimedDerivedIDRefused(t *testing.T) {
 		return false
 	})
 }
+
+// A DLQ replay of a record without event_id is stored under the id its
+// original got (carried in replay_event_id), so it replaces the
+// dead-lettered row; the header means nothing on a record that is not a
+// replay, nor when it holds an id outside the derived namespace.
+func TestReplayCarriesTheDerivedID(t *testing.T) {
+	e := newEnv(t)
+	orig := event.RecordID(event.RecordRef{Topic: testTopic, Partition: 2, Offset: 7, Value: []byte("x")})
+	value := func(u string) []byte { return []byte(`{"user_id":"` + u + `","event_type":"page_view"}`) }
+	rs := e.produce(
+		&kgo.Record{Topic: testTopic, Partition: 0, Value: value("replayed"), Headers: []kgo.RecordHeader{
+			{Key: HeaderReplayOf, Value: []byte("user_events_dlq/0/3")}, {Key: HeaderReplayEventID, Value: []byte(orig)}}},
+		&kgo.Record{Topic: testTopic, Partition: 0, Value: value("not-a-replay"), Headers: []kgo.RecordHeader{
+			{Key: HeaderReplayEventID, Value: []byte(orig)}}},
+		&kgo.Record{Topic: testTopic, Partition: 0, Value: value("foreign-id"), Headers: []kgo.RecordHeader{
+			{Key: HeaderReplayOf, Value: []byte("user_events_dlq/0/4")}, {Key: HeaderReplayEventID, Value: []byte("my-own-id")}}},
+	)
+	e.start(e.config("c1"), nil)
+	eventually(t, 10*time.Second, "3 events stored", func() bool { return e.eventCount() == 3 })
+	for i, want := range []string{orig, recordID(rs[1]), recordID(rs[2])} {
+		if m, ok := e.message(want); !ok || m.UserID != []string{"replayed", "not-a-replay", "foreign-id"}[i] {
+			t.Errorf("record %d: no message under %s (%+v)", i, want, m)
+		}
+	}
+}
