@@ -412,6 +412,7 @@ func TestBatch(t *testing.T) {
 		{"ndjson third bad type", "{\"user_id\":\"u\",\"event_type\":\"a\"}\n{\"user_id\":\"u\",\"event_type\":\"a\"}\n{\"user_id\":\"u\",\"event_type\":\"A\"}", "events[2].event_type"},
 		{"ndjson broken", "{\"user_id\":\"u\",\"event_type\":\"a\"}\n{\"user_id\":", "events[1]"},
 		{"empty", `{"events":[]}`, "events"},
+		{"repeated event_id", `{"events":[{"user_id":"u","event_type":"a","event_id":"dup"},{"user_id":"u","event_type":"a"},{"user_id":"v","event_type":"a","event_id":"dup"}]}`, "events[2].event_id: repeats the event_id of events[0]"},
 		{"events not array", `{"events":{}}`, "events"},
 		{"too many", `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"user_id":"u","event_type":"a"},`, MaxBatchEvents+1), ",") + `]}`, "events"},
 	} {

@@ -236,6 +236,10 @@ func (s *Server) batchEvents(w http.ResponseWriter, r *http.Request) error {
 		events[i] = &e
 		ids[i] = e.EventID
 	}
+	// One id twice would store one event and answer for two.
+	if i, j, ok := repeatedID(events); ok {
+		return Errorf(EInvalid, "events[%d].event_id: repeats the event_id of events[%d]", j, i)
+	}
 	ctx, cancel := s.produceCtx(r)
 	defer cancel()
 	if err := s.deps.Producer.ProduceBatch(ctx, events, event.SourceAPI, RequestID(r.Context())); err != nil {
@@ -245,6 +249,19 @@ func (s *Server) batchEvents(w http.ResponseWriter, r *http.Request) error {
 		Accepted int      `json:"accepted"`
 		EventIDs []string `json:"event_ids"`
 	}{len(events), ids})
+}
+
+// repeatedID finds two events of a batch with one event_id: the first
+// index and the repeat.
+func repeatedID(events []*event.Event) (first, repeat int, found bool) {
+	seen := make(map[string]int, len(events))
+	for j, e := range events {
+		if i, ok := seen[e.EventID]; ok {
+			return i, j, true
+		}
+		seen[e.EventID] = j
+	}
+	return 0, 0, false
 }
 
 func (s *Server) queueMessages(w http.ResponseWriter, r *http.Request) error {

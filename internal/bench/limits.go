@@ -230,7 +230,9 @@ func (r *runner) brokerRates(ctx context.Context, pl *pool, n int) (produce, con
 	}
 
 	cc, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64<<20))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(64<<20),
+		// Read as the pipeline reads.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		return 0, 0, fmt.Errorf("consumer client: %w", err)
 	}

@@ -2,8 +2,6 @@ package event
 
 import (
 	"bytes"
-	"crypto/sha1"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -273,6 +271,9 @@ func (e *Event) Validate() error {
 			return err
 		}
 	}
+	if err := checkClaim(e.EventID); err != nil {
+		return err
+	}
 	if e.DelaySeconds < 0 || e.DelaySeconds > MaxDelaySeconds || e.DelaySeconds != e.DelaySeconds {
 		return invalid("delay_seconds", "must be between 0 and %d", MaxDelaySeconds)
 	}
@@ -498,21 +499,4 @@ func NewID() string {
 		return uuid.NewString()
 	}
 	return id.String()
-}
-
-// DerivedID is the event_id of a Kafka record that carries none, built from
-// its coordinates so that a redelivery of the record gets the same id. It
-// is a version 8 UUID laid out to sort by offset within a partition, for
-// the same index locality as NewID: 4 bytes of a hash of the topic, the
-// partition, then the offset.
-func DerivedID(topic string, partition int32, offset int64) string {
-	h := sha1.Sum([]byte(topic))
-	var b [16]byte
-	copy(b[0:4], h[0:4])
-	binary.BigEndian.PutUint16(b[4:6], uint16(partition))
-	b[6] = 0x80 | byte(partition>>16)&0x0f // version 8, then 4 more partition bits
-	b[7] = byte(partition >> 20)
-	binary.BigEndian.PutUint64(b[8:16], uint64(offset))
-	b[8] = 0x80 | b[8]&0x3f // RFC 9562 variant; offsets stay below 2^62
-	return uuid.UUID(b).String()
 }

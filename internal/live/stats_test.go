@@ -269,7 +269,7 @@ func TestStatsReplay(t *testing.T) {
 			t.Fatalf("Write: %v", err)
 		}
 		var c event.Change
-		if !inserted[0] {
+		if !inserted[0].New {
 			c.Settled = []string{r.Message.EventID}
 		} else {
 			c.Messages = []event.Message{r.Message}

@@ -65,8 +65,10 @@ type DLQGroup struct {
 
 // DLQView is the answer of GET /api/dlq/.
 type DLQView struct {
-	// Total counts the records in the DLQ topic; the groups hold the
-	// newest limit of them.
+	// Total counts the dead letters in the DLQ topic: committed ones,
+	// transaction markers left out, exactly while each partition holds
+	// at most max(2 x limit, 2,000) offsets, estimated from the newest
+	// ones beyond; the groups hold the newest limit of them.
 	Total  int64      `json:"total"`
 	Groups []DLQGroup `json:"groups"`
 }
@@ -112,16 +114,30 @@ func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, err
 	if err != nil {
 		return nil, 0, fmt.Errorf("describe DLQ topic: %w", err)
 	}
+	// Each DLQ transaction of the pipeline leaves a marker, never more
+	// than one per dead letter, so twice limit offsets hold the newest
+	// limit dead letters; reading at least 2,000 makes the total exact
+	// for small DLQs (see below).
+	window := int64(max(2*limit, 2*DefaultDLQLimit))
 	ranges := make(map[int32][2]int64)
 	for _, p := range desc.Partitions {
 		if p.EndOffset > p.StartOffset {
-			ranges[p.Partition] = [2]int64{max(p.StartOffset, p.EndOffset-int64(limit)), p.EndOffset}
+			ranges[p.Partition] = [2]int64{max(p.StartOffset, p.EndOffset-window), p.EndOffset}
 		}
 	}
 	recs, err := o.readDLQ(ctx, ranges)
 	if err != nil {
 		return nil, 0, err
 	}
+	// Offsets are not records: the pipeline's DLQ transactions leave a
+	// marker each, and aborted dead letters are not dead letters. The
+	// offsets read that hold neither are taken off the total, which is
+	// exact where the read covered a whole partition.
+	total := desc.Records
+	for _, r := range ranges {
+		total -= r[1] - r[0]
+	}
+	total += int64(len(recs))
 	sort.Slice(recs, func(i, j int) bool {
 		a, b := recs[i], recs[j]
 		if !a.Timestamp.Equal(b.Timestamp) {
@@ -135,7 +151,7 @@ func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, err
 	if len(recs) > limit {
 		recs = recs[:limit]
 	}
-	return recs, desc.Records, nil
+	return recs, total, nil
 }
 
 // readDLQ reads the DLQ records in [from, until) of each partition, with
@@ -152,6 +168,12 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 		kgo.ClientID("pulse-ops-dlq"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.cfg.DLQTopic: offsets}),
 		kgo.FetchMaxWait(250*time.Millisecond),
+		// Dead letters become visible when the pipeline's transaction
+		// commits them; those of aborted transactions are not dead
+		// letters. Markers come through only to show how far the read
+		// got, since a range may end in one.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -167,6 +189,10 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 	}
 	o.mu.Unlock()
 	done := make(map[int32]bool, len(ranges))
+	next := make(map[int32]int64, len(ranges))
+	for p, r := range ranges {
+		next[p] = r[0]
+	}
 	var out []DLQRecord
 	for len(done) < len(ranges) {
 		fs := cl.PollFetches(ctx)
@@ -187,13 +213,23 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 				if kr.Offset >= r[1] {
 					break
 				}
+				next[p.Partition] = kr.Offset + 1
+				if kr.Attrs.IsControl() {
+					continue
+				}
 				d := parseDLQ(kr)
 				d.Replayed = replayed[d.ID]
 				out = append(out, d)
 			}
 			// The high watermark may have moved past the range; reading
-			// up to the range's end is enough.
-			if n := len(p.Records); (n > 0 && p.Records[n-1].Offset >= r[1]-1) || p.HighWatermark <= r[0] {
+			// up to the range's end is enough. A transaction still open
+			// holds committed reads at the last stable offset: what is
+			// beyond it is not (yet) a dead letter.
+			end := r[1]
+			if p.LastStableOffset >= 0 {
+				end = min(end, p.LastStableOffset)
+			}
+			if next[p.Partition] >= end || p.HighWatermark <= r[0] {
 				done[p.Partition] = true
 			}
 		})
@@ -347,7 +383,7 @@ func (o *Ops) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, erro
 	recs := make([]*kgo.Record, len(sel))
 	for i, d := range sel {
 		recs[i] = o.replayRecord(d, strip, now)
-		res.Records = append(res.Records, ReplayItem{ID: d.ID, EventID: eventIDOf(recs[i].Value), OriginalOffset: d.OriginalOffset})
+		res.Records = append(res.Records, ReplayItem{ID: d.ID, EventID: replayedEventID(recs[i]), OriginalOffset: d.OriginalOffset})
 	}
 	if req.DryRun {
 		return res, nil
@@ -450,6 +486,10 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 // replayRecord builds the main-topic record replaying d.
 func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 	value := d.raw.Value
+	// The original, without an event_id, was stored under an id derived
+	// for it; the replay carries that id in a header (no payload may carry
+	// a derived id), so that it replaces the dead-lettered row.
+	var derivedID string
 	var obj map[string]json.RawMessage
 	if len(value) > 0 && bytes.TrimSpace(value)[0] == '{' && json.Unmarshal(value, &obj) == nil && obj != nil {
 		changed := false
@@ -461,12 +501,8 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 				}
 			}
 		}
-		if eventIDOf(value) == "" && d.OriginalTopic != "" && d.OriginalOffset >= 0 {
-			// The original was stored under its derived id; the replay
-			// must carry it to deduplicate against it.
-			id, _ := json.Marshal(event.DerivedID(d.OriginalTopic, d.OriginalPartition, d.OriginalOffset))
-			obj["event_id"] = id
-			changed = true
+		if eventIDOf(value) == "" {
+			derivedID = d.derivedID()
 		}
 		if changed {
 			if b, err := json.Marshal(obj); err == nil {
@@ -476,7 +512,7 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 	}
 	r := &kgo.Record{Topic: o.cfg.Topic, Key: slices.Clone(d.raw.Key), Value: value, Timestamp: now}
 	for _, h := range d.raw.Headers {
-		if strings.HasPrefix(h.Key, "dlq_") || h.Key == HeaderReplayOf || h.Key == HeaderReplayedAt {
+		if strings.HasPrefix(h.Key, "dlq_") || h.Key == HeaderReplayOf || h.Key == HeaderReplayedAt || h.Key == pipeline.HeaderReplayEventID {
 			continue
 		}
 		r.Headers = append(r.Headers, h)
@@ -485,7 +521,39 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 		kgo.RecordHeader{Key: HeaderReplayOf, Value: fmt.Appendf(nil, "%s/%d/%d", o.cfg.DLQTopic, d.Partition, d.Offset)},
 		kgo.RecordHeader{Key: HeaderReplayedAt, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
 	)
+	if derivedID != "" {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: pipeline.HeaderReplayEventID, Value: []byte(derivedID)})
+	}
 	return r
+}
+
+// derivedID is the id the original of d, a record without event_id, was
+// stored under: named by the dead letter, or, for dead letters of an
+// earlier Pulse, derived from the original's coordinates as it was then.
+func (d DLQRecord) derivedID() string {
+	for _, h := range d.raw.Headers {
+		if h.Key == pipeline.HeaderDLQEventID && event.IsDerived(string(h.Value)) {
+			return string(h.Value)
+		}
+	}
+	if d.OriginalTopic != "" && d.OriginalOffset >= 0 {
+		return event.DerivedID(d.OriginalTopic, d.OriginalPartition, d.OriginalOffset)
+	}
+	return ""
+}
+
+// replayedEventID is the event_id a replay record will be stored under
+// (unless its payload does not decode).
+func replayedEventID(r *kgo.Record) string {
+	if id := eventIDOf(r.Value); id != "" {
+		return id
+	}
+	for _, h := range r.Headers {
+		if h.Key == pipeline.HeaderReplayEventID {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 func eventIDOf(value []byte) string {

@@ -260,6 +260,8 @@ func (o *Ops) firstRecords(ctx context.Context, topic string, offsets map[int32]
 		kgo.ClientID("pulse-ops"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
 		kgo.FetchMaxWait(250*time.Millisecond),
+		// As the pipeline reads: an aborted record is no one's lag.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {

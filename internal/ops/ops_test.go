@@ -53,8 +53,10 @@ func TestReplayRecord(t *testing.T) {
 	}
 	now := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
 
-	// No event_id: the original's derived id is added so the replay
-	// deduplicates against it; the simulation fields go.
+	// No event_id: the original's derived id is carried in a header (a
+	// dead letter of an earlier Pulse has none, so it is derived from
+	// the coordinates as it was then) so the replay deduplicates against
+	// it; the simulation fields go.
 	d := dlqRecord(`{"user_id":"u1","event_type":"page_view","should_fail":true,"delay_seconds":2,"properties":{"a":1}}`, hdrs)
 	if d.ID != "2:7" || d.OriginalOffset != 42 || d.OriginalPartition != 1 || d.Attempts != 4 || d.Kind != "simulated failure" ||
 		d.ConsumerID != "c-1" || d.FailedAt.Year() != 2026 || d.EventID != "" {
@@ -65,7 +67,7 @@ func TestReplayRecord(t *testing.T) {
 	if err := json.Unmarshal(r.Value, &v); err != nil {
 		t.Fatal(err)
 	}
-	if v["event_id"] != event.DerivedID("user_events", 1, 42) || v["should_fail"] != nil || v["delay_seconds"] != nil || v["properties"] == nil {
+	if v["event_id"] != nil || v["should_fail"] != nil || v["delay_seconds"] != nil || v["properties"] == nil {
 		t.Fatalf("replayed value %s", r.Value)
 	}
 	got := map[string]string{}
@@ -73,7 +75,8 @@ func TestReplayRecord(t *testing.T) {
 		got[h.Key] = string(h.Value)
 	}
 	if r.Topic != "user_events" || string(r.Key) != "u1:page_view" || got[HeaderReplayOf] != "user_events_dlq/2/7" ||
-		got[HeaderReplayedAt] != "2026-02-03T04:05:06Z" || got["source"] != "api" || got["request_id"] != "r1" || got[pipeline.HeaderDLQError] != "" {
+		got[HeaderReplayedAt] != "2026-02-03T04:05:06Z" || got["source"] != "api" || got["request_id"] != "r1" || got[pipeline.HeaderDLQError] != "" ||
+		got[pipeline.HeaderReplayEventID] != event.DerivedID("user_events", 1, 42) {
 		t.Fatalf("replayed record %+v headers %v", r, got)
 	}
 

@@ -18,9 +18,9 @@ import (
 
 // Sink is where finished records go: store.Store satisfies it. Write stores
 // a batch in one transaction, idempotently on event_id, and reports which
-// records were new.
+// records were new and which reuse a stored event_id for another event.
 type Sink interface {
-	Write(ctx context.Context, batch []store.Record) (inserted []bool, err error)
+	Write(ctx context.Context, batch []store.Record) (outcomes []store.Outcome, err error)
 }
 
 // Publisher receives live changes. Publish must not block: the live bus
@@ -56,6 +56,12 @@ type Consumer struct {
 	// commitMu serialises commits, so that a periodic commit computed
 	// before a revoke cannot land after the revoke's own commit.
 	commitMu sync.Mutex
+	// txnMu orders DLQ produces with the beginning and end of the DLQ
+	// transaction (see txn.go); it is taken before mu, never after.
+	// txnOpen says whether the client is in a transaction.
+	txnMu   sync.Mutex
+	txnOpen bool
+	topicID [16]byte // of the events topic, for TxnOffsetCommit
 
 	// mu guards everything below: the partitions, their key queues and
 	// records, the writer queue and the counters.
@@ -78,6 +84,13 @@ type Consumer struct {
 	stopped    bool
 	committed  map[int32]int64
 	lastCommit time.Time
+	// txn is the open DLQ transaction; rewind names the partitions the
+	// poll loop must restart from their committed offsets after an
+	// aborted one.
+	txn    dlqTxn
+	rewind map[int32]bool
+	// pollCancel cuts the poll under way short, for a rewind.
+	pollCancel context.CancelFunc
 	stats      counters
 	// fx collects side effects decided under mu, run by unlock:
 	// publishing in-flight states, waking the writer, producing to the
@@ -137,6 +150,7 @@ func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*C
 		log:       log.With("component", "pipeline", "consumer_id", cfg.ConsumerID),
 		parts:     make(map[int32]*partState),
 		committed: make(map[int32]int64),
+		rewind:    make(map[int32]bool),
 		written:   make(chan struct{}),
 		wake:      make(chan struct{}, 1),
 		space:     make(chan struct{}, 1),
@@ -150,6 +164,14 @@ func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*C
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topic),
 		kgo.DisableAutoCommit(),
+		// Records of aborted transactions are never stored, nor those of
+		// open ones before they commit.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers come through so the watermark moves past
+		// them: without them a topic written by a transactional producer
+		// would end in a marker the group never commits past, and its
+		// lag would never reach 0.
+		kgo.KeepControlRecords(),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.BlockRebalanceOnPoll(),
 		// Kafka's defaults (45 s session, 60 s rebalance) leave a killed
@@ -162,10 +184,12 @@ func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*C
 		kgo.OnPartitionsAssigned(c.onAssigned),
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
-		// The DLQ producer: idempotent with acks=all (kgo's defaults,
-		// stated here because the DLQ depends on them), and a delivery
-		// timeout so a failing produce comes back to be retried and logged
-		// by the pipeline instead of hanging inside the client.
+		// The DLQ producer: transactional (see txn.go), so idempotent
+		// with acks=all, and a delivery timeout so a failing produce
+		// comes back to be retried and logged by the pipeline instead of
+		// hanging inside the client.
+		kgo.TransactionalID(TransactionalID(cfg.Group, cfg.ConsumerID)),
+		kgo.TransactionTimeout(txnTimeout),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordDeliveryTimeout(30*time.Second),
 		kgo.ProducerLinger(0),
@@ -193,12 +217,23 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return fmt.Errorf("consumer %s: kafka client: %w", c.cfg.ConsumerID, err)
 	}
 	c.cl = cl
+	// Initialising the producer id fences a predecessor with the same
+	// consumer id at once, aborting the DLQ transaction it left open, so
+	// that read_committed readers of the DLQ are not held back until its
+	// timeout. Failing here is not fatal: the first dead letter retries.
+	pctx, cancel := context.WithTimeout(ctx, commitTimeout)
+	if _, _, err := cl.ProducerID(pctx); err != nil && ctx.Err() == nil {
+		c.log.Warn("initialise the DLQ producer", "err", err)
+	}
+	cancel()
 	c.log.Info("consumer starting", "group", c.cfg.Group, "topic", c.cfg.Topic, "dlq_topic", c.cfg.DLQTopic)
 
 	// The writer outlives ctx: shutdown still flushes through it.
 	writeCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriter()
-	commitCtx, stopCommits := context.WithCancel(ctx)
+	// Commits go on while shutdown drains: dead letters waiting for the
+	// open DLQ transaction to end are produced only once it commits.
+	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopCommits()
 	var wg sync.WaitGroup
 	wg.Go(func() { c.writeLoop(writeCtx) })
@@ -207,11 +242,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.pollLoop(ctx)
 
 	// Shutdown.
-	stopCommits()
 	c.mu.Lock()
 	writtenBefore := c.stats.written
 	c.mu.Unlock()
 	c.drain(c.cfg.DrainTimeout)
+	stopCommits()
 	abandoned := c.abandonAll()
 	c.prodCancel()
 	c.timers.Wait()
@@ -224,6 +259,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 	cctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	commitErr := c.commit(cctx, c.cl)
+	// A DLQ transaction still open holds dead letters of abandoned
+	// records: abort it, and they are redelivered.
+	c.mu.Lock()
+	open, _, _ := c.txnState()
+	c.mu.Unlock()
+	if open {
+		c.abortTxn(cctx, c.cl, errors.New("shutting down"))
+	}
 	cancel()
 	c.mu.Lock()
 	committed := make(map[int32]int64, len(c.committed))
@@ -261,13 +304,34 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 			if room > 0 {
 				break
 			}
+			c.mu.Lock()
+			rewind := len(c.rewind) > 0
+			c.mu.Unlock()
+			if rewind {
+				// A rewind frees room, but runs only between polls.
+				room = 1
+				break
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-c.space:
 			}
 		}
-		fs := c.cl.PollRecords(ctx, min(room, maxPoll))
+		// A rewind requested while the poll waits cuts it short.
+		pctx, cancel := context.WithCancel(ctx)
+		c.mu.Lock()
+		c.pollCancel = cancel
+		rewind := len(c.rewind) > 0
+		c.mu.Unlock()
+		if rewind {
+			cancel()
+		}
+		fs := c.cl.PollRecords(pctx, min(room, maxPoll))
+		c.mu.Lock()
+		c.pollCancel = nil
+		c.mu.Unlock()
+		cancel()
 		if fs.IsClientClosed() {
 			c.cl.AllowRebalance()
 			return
@@ -279,6 +343,7 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 			c.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
 		})
 		c.dispatch(fs)
+		c.doRewinds(c.cl)
 		c.cl.AllowRebalance()
 		if ctx.Err() != nil {
 			return

@@ -293,6 +293,7 @@ func (e *env) readDLQ(n int) []*kgo.Record {
 		kgo.SeedBrokers(e.brokers...),
 		kgo.ConsumeTopics(testDLQ),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(100*time.Millisecond),
 	)
 	if err != nil {
@@ -392,7 +393,7 @@ type flakySink struct {
 	calls    atomic.Int64
 }
 
-func (s *flakySink) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
+func (s *flakySink) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, error) {
 	s.calls.Add(1)
 	if s.failures.Add(-1) >= 0 {
 		return nil, errors.New("disk full (test)")
@@ -420,7 +421,7 @@ type gateSink struct {
 	calls atomic.Int64
 }
 
-func (s *gateSink) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
+func (s *gateSink) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, error) {
 	s.calls.Add(1)
 	if !s.open.Load() {
 		return nil, errors.New("database unavailable (test)")

@@ -17,6 +17,8 @@ type Metrics struct {
 	retries       *prometheus.CounterVec
 	dlqProduced   *prometheus.CounterVec
 	dlqErrors     *prometheus.CounterVec
+	dlqTxns       *prometheus.CounterVec
+	conflicts     *prometheus.CounterVec
 	processing    prometheus.Histogram
 	endToEnd      prometheus.Histogram
 	writeDuration prometheus.Histogram
@@ -66,6 +68,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		dlqErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "dlq_produce_errors_total",
 			Help: "DLQ produces that failed and are retried.",
+		}, id),
+		dlqTxns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "dlq_transactions_total",
+			Help: "DLQ transactions ended, by result (committed: their dead letters visible with the offsets past them; aborted: their records processed again).",
+		}, []string{"consumer_id", "result"}),
+		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "event_id_conflicts_total",
+			Help: "Records whose event_id was stored already for another event (different content), sent to the DLQ instead of being dropped as duplicates.",
 		}, id),
 		processing: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "processing_duration_seconds",
@@ -128,6 +138,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.retries = reuse(register(m.retries), m.retries)
 	m.dlqProduced = reuse(register(m.dlqProduced), m.dlqProduced)
 	m.dlqErrors = reuse(register(m.dlqErrors), m.dlqErrors)
+	m.dlqTxns = reuse(register(m.dlqTxns), m.dlqTxns)
+	m.conflicts = reuse(register(m.conflicts), m.conflicts)
 	m.processing = reuse(register(m.processing), m.processing)
 	m.endToEnd = reuse(register(m.endToEnd), m.endToEnd)
 	m.writeDuration = reuse(register(m.writeDuration), m.writeDuration)
@@ -164,6 +176,9 @@ type member struct {
 	dlqInvalid   prometheus.Counter
 	dlqFailed    prometheus.Counter
 	dlqErrors    prometheus.Counter
+	dlqTxns      prometheus.Counter
+	dlqTxnAborts prometheus.Counter
+	conflicts    prometheus.Counter
 	commitsOK    prometheus.Counter
 	commitsErr   prometheus.Counter
 	inFlight     prometheus.Gauge
@@ -184,6 +199,9 @@ func (m *Metrics) member(id string) member {
 		dlqInvalid:   m.dlqProduced.WithLabelValues(id, "invalid"),
 		dlqFailed:    m.dlqProduced.WithLabelValues(id, "failed"),
 		dlqErrors:    m.dlqErrors.WithLabelValues(id),
+		dlqTxns:      m.dlqTxns.WithLabelValues(id, "committed"),
+		dlqTxnAborts: m.dlqTxns.WithLabelValues(id, "aborted"),
+		conflicts:    m.conflicts.WithLabelValues(id),
 		commitsOK:    m.commits.WithLabelValues(id, "ok"),
 		commitsErr:   m.commits.WithLabelValues(id, "error"),
 		inFlight:     m.inFlight.WithLabelValues(id),

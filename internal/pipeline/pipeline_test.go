@@ -271,13 +271,13 @@ func TestMalformedRecordsDeadLetteredAtOnce(t *testing.T) {
 		return len(e.messages(event.StatusDeadLettered)) == 3 && e.eventCount() == 1
 	})
 	for i := range 3 {
-		id := event.DerivedID(testTopic, 1, rs[i].Offset)
+		id := recordID(rs[i])
 		m, ok := e.message(id)
 		if !ok || m.Status != event.StatusDeadLettered || m.Error == "" || m.Retries != 0 {
 			t.Errorf("message of offset %d = %+v (found %v), want dead_lettered with the reason", rs[i].Offset, m, ok)
 		}
 	}
-	m, _ := e.message(event.DerivedID(testTopic, 1, rs[1].Offset))
+	m, _ := e.message(recordID(rs[1]))
 	if m.EventType != "page_view" || m.ElementID != "home" || m.RequestID != "req-bad" {
 		t.Errorf("message of the record without user_id = %+v, want event type, element and request id kept", m)
 	}
@@ -310,7 +310,7 @@ func TestRedeliverySettlesWithoutDuplicates(t *testing.T) {
 	derived := map[string]*kgo.Record{}
 	for i, r := range rs {
 		if i%3 == 0 {
-			derived[event.DerivedID(testTopic, r.Partition, r.Offset)] = r
+			derived[recordID(r)] = r
 		}
 	}
 	stored := map[string]event.Stored{}

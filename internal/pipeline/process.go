@@ -3,10 +3,12 @@ package pipeline
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -23,6 +25,11 @@ const (
 	// record it came from, "<dlq topic>/<partition>/<offset>"; the
 	// pipeline copies it to Message.ReplayOf.
 	HeaderReplayOf = "replay_of"
+	// HeaderReplayEventID carries, on a replayed record whose payload has
+	// no event_id, the id its original was stored under (a derived one,
+	// which no payload may carry), so that the replay replaces the
+	// dead-lettered row instead of adding an event.
+	HeaderReplayEventID = "replay_event_id"
 
 	HeaderDLQTopic      = "dlq_original_topic"
 	HeaderDLQPartition  = "dlq_original_partition"
@@ -31,6 +38,9 @@ const (
 	HeaderDLQAttempts   = "dlq_attempts"
 	HeaderDLQConsumerID = "dlq_consumer_id"
 	HeaderDLQFailedAt   = "dlq_failed_at"
+	// HeaderDLQEventID is the event_id the record's processing-log row
+	// has: its own, or the one derived for it.
+	HeaderDLQEventID = "dlq_event_id"
 	// HeaderDLQTruncated is set, to the original size in bytes, on a DLQ
 	// record whose value was too large for the DLQ topic: the value is cut
 	// to its first event.MaxRecordBytes, or dropped when even that is too
@@ -73,8 +83,11 @@ type rec struct {
 	// the DLQ without an attempt.
 	invalid      string
 	attemptStart time.Time
-	dlqTries     int
-	dlqHeaders   []kgo.RecordHeader
+	// inTxn is set once r's dead letter was produced in the open DLQ
+	// transaction.
+	inTxn      bool
+	dlqTries   int
+	dlqHeaders []kgo.RecordHeader
 	// dlqShrink is how far the DLQ value is cut after the DLQ topic
 	// refused it as too large: 1 keeps the head, 2 drops it.
 	dlqShrink int
@@ -112,6 +125,14 @@ type partState struct {
 	// gone is set once the partition is revoked or lost: late completions
 	// of its records change nothing.
 	gone bool
+	// dlqTurn holds, by sequence number, the records to dead-letter once
+	// their turn comes (see nextTurn); turnFrom is where the search for
+	// the next one resumes.
+	dlqTurn  map[uint64]*rec
+	turnFrom uint64
+	// first is the first offset fetched (-1 before), where a rewind
+	// goes back to when nothing was committed since.
+	first int64
 }
 
 type keyQueue struct {
@@ -122,6 +143,7 @@ func newPartState(p int32) *partState {
 	return &partState{
 		p:      p,
 		next:   -1,
+		first:  -1,
 		keys:   make(map[string]*keyQueue),
 		active: make(map[*rec]struct{}),
 	}
@@ -178,6 +200,17 @@ func (c *Consumer) dispatch(fs kgo.Fetches) {
 			// Not ours (any more), or already fetched: nothing to do.
 			return
 		}
+		if ps.first < 0 {
+			ps.first = kr.Offset
+		}
+		if kr.Attrs.IsControl() {
+			// A transaction marker: nothing to process, but the
+			// watermark may move past it once everything before it is
+			// stored.
+			ps.next = kr.Offset + 1
+			ps.epoch = kr.LeaderEpoch
+			return
+		}
 		n++
 		r := c.newRec(ps, kr)
 		r.msg.FetchedAt = fetched
@@ -224,11 +257,11 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 				r.msg.Source = s
 			}
 		case HeaderRequestID:
-			if len(h.Value) <= event.MaxIDLen && utf8.Valid(h.Value) {
+			if saneHeader(h.Value, event.MaxIDLen) {
 				r.msg.RequestID = string(h.Value)
 			}
 		case HeaderReplayOf:
-			if len(h.Value) <= maxReplayOfLen && utf8.Valid(h.Value) {
+			if saneHeader(h.Value, maxReplayOfLen) {
 				r.msg.ReplayOf = string(h.Value)
 			}
 		}
@@ -236,7 +269,7 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 	ev, err := event.Decode(kr.Value)
 	if err != nil {
 		r.invalid = err.Error()
-		r.msg.EventID = event.DerivedID(kr.Topic, kr.Partition, kr.Offset)
+		r.msg.EventID = recordID(kr)
 		r.msg.UserID, r.msg.EventType, r.msg.ElementID = partialFields(kr.Value)
 		if len(kr.Key) > 0 {
 			r.key = string(kr.Key)
@@ -244,7 +277,10 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 		return r
 	}
 	if ev.EventID == "" {
-		ev.EventID = event.DerivedID(kr.Topic, kr.Partition, kr.Offset)
+		ev.EventID = replayEventID(kr)
+		if ev.EventID == "" {
+			ev.EventID = recordID(kr)
+		}
 	}
 	if ev.Timestamp.IsZero() {
 		ev.Timestamp = kr.Timestamp.UTC()
@@ -260,6 +296,58 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 		r.key = string(ev.Key())
 	}
 	return r
+}
+
+// saneHeader reports whether a header value any Kafka client may have set
+// can be copied into the store and the logs: at most max bytes of valid
+// UTF-8 without control characters (C0, DEL, C1) or invisible format
+// characters (bidi overrides, zero-width joiners...), which could forge
+// log lines or disguise the text shown. An insane value is dropped, the
+// record kept.
+func saneHeader(v []byte, max int) bool {
+	if len(v) > max || !utf8.Valid(v) {
+		return false
+	}
+	for _, r := range string(v) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// recordID derives the event_id of kr, which carries none.
+func recordID(kr *kgo.Record) string {
+	ref := event.RecordRef{
+		Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
+		Timestamp: kr.Timestamp, Key: kr.Key, Value: kr.Value,
+	}
+	if len(kr.Headers) > 0 {
+		ref.Headers = make([]event.Header, len(kr.Headers))
+		for i, h := range kr.Headers {
+			ref.Headers[i] = event.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return event.RecordID(ref)
+}
+
+// replayEventID is the derived id a DLQ replay of a record without
+// event_id carries for its original, or "".
+func replayEventID(kr *kgo.Record) string {
+	var replay bool
+	var id string
+	for _, h := range kr.Headers {
+		switch h.Key {
+		case HeaderReplayOf:
+			replay = true
+		case HeaderReplayEventID:
+			id = string(h.Value)
+		}
+	}
+	if !replay || !event.IsDerived(id) || len(id) != 36 {
+		return ""
+	}
+	return id
 }
 
 // partialFields picks user_id, event_type and element_id out of a record
@@ -291,12 +379,13 @@ func partialFields(value []byte) (userID, eventType, elementID string) {
 }
 
 // begin starts r's next attempt (or its dead-lettering, when it did not
-// decode). It reports whether r finished at once; otherwise r now holds its
-// key until a timer or the DLQ moves it on. Called with mu held.
+// decode). It reports whether r let go of its key at once: it finished, or
+// is on its way to the DLQ; otherwise r now holds its key until a timer
+// moves it on. Called with mu held.
 func (c *Consumer) begin(r *rec, now time.Time) bool {
 	if r.invalid != "" {
 		c.deadLetter(r, r.invalid, now)
-		return false
+		return true
 	}
 	r.attemptStart = now
 	started := now.UTC()
@@ -315,8 +404,8 @@ func (c *Consumer) begin(r *rec, now time.Time) bool {
 }
 
 // endAttempt ends r's current attempt: it completes, or fails and is
-// retried or dead-lettered. It reports whether r finished. Called with mu
-// held.
+// retried or dead-lettered. It reports whether r let go of its key (see
+// begin). Called with mu held.
 func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 	if !c.simulate || !r.ev.ShouldFail {
 		c.finish(r, event.StatusCompleted)
@@ -328,7 +417,7 @@ func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 	if r.msg.Retries >= c.cfg.MaxRetries {
 		r.failedAttempt(now, nil)
 		c.deadLetter(r, ErrSimulated, now)
-		return false
+		return true
 	}
 	r.msg.Retries++
 	c.stats.retried++
@@ -378,8 +467,10 @@ func (c *Consumer) onTimer(r *rec, want recState, step func(*rec, time.Time) boo
 	c.unlock()
 }
 
-// deadLetter sends r to the DLQ topic; r finishes when the DLQ
-// acknowledges it. Called with mu held.
+// deadLetter sends r to the DLQ topic once its turn comes (see
+// nextTurn); r finishes when the DLQ
+// acknowledges it. Its key is not held meanwhile: its processing is over.
+// Called with mu held.
 func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 	if r.msg.StartedAt == nil {
 		started := now.UTC()
@@ -406,16 +497,55 @@ func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 		kgo.RecordHeader{Key: HeaderDLQAttempts, Value: strconv.AppendInt(nil, int64(attempts), 10)},
 		kgo.RecordHeader{Key: HeaderDLQConsumerID, Value: []byte(c.cfg.ConsumerID)},
 		kgo.RecordHeader{Key: HeaderDLQFailedAt, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
+		kgo.RecordHeader{Key: HeaderDLQEventID, Value: []byte(r.msg.EventID)},
 	)
 	r.dlqHeaders = hs
 	c.log.Warn("dead-lettering record", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
 		"partition", r.kr.Partition, "offset", r.kr.Offset, "attempts", attempts, "err", reason)
-	c.fx.produce = append(c.fx.produce, r)
+	if r.part.dlqTurn == nil {
+		r.part.dlqTurn = make(map[uint64]*rec)
+	}
+	r.part.dlqTurn[r.seq] = r
+	c.nextTurn(r.part)
 }
 
-// produceDLQ produces r to the DLQ topic. Called without mu: the client
-// may call back at once.
+// produceDLQ produces r to the DLQ topic in the open DLQ transaction,
+// beginning one if none is open, or queues it for the next transaction
+// while the open one is closing. Called without mu: the client may call
+// back at once.
 func (c *Consumer) produceDLQ(r *rec) {
+	c.txnMu.Lock()
+	defer c.txnMu.Unlock()
+	c.mu.Lock()
+	if r.state != stDeadLettering || c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	if c.txn.closing && !r.inTxn {
+		c.txn.waiting = append(c.txn.waiting, r)
+		c.mu.Unlock()
+		return
+	}
+	r.inTxn = true
+	c.txn.pending++
+	p := r.kr.Partition
+	if c.txn.dl == nil {
+		c.txn.dl, c.txn.low = make(map[int32]int64), make(map[int32]int64)
+	}
+	if cur, ok := c.txn.dl[p]; !ok || r.kr.Offset > cur {
+		c.txn.dl[p] = r.kr.Offset
+	}
+	if cur, ok := c.txn.low[p]; !ok || r.kr.Offset < cur {
+		c.txn.low[p] = r.kr.Offset
+	}
+	c.mu.Unlock()
+	if !c.txnOpen {
+		if err := c.cl.BeginTransaction(); err != nil {
+			c.onDLQ(r, fmt.Errorf("begin DLQ transaction: %w", err))
+			return
+		}
+		c.txnOpen = true
+	}
 	out := &kgo.Record{
 		Topic:   c.cfg.DLQTopic,
 		Key:     r.kr.Key,
@@ -439,6 +569,7 @@ func (c *Consumer) produceDLQ(r *rec) {
 // after a backoff (r stays unfinished, so its offset is not committed).
 func (c *Consumer) onDLQ(r *rec, err error) {
 	c.mu.Lock()
+	c.txn.pending--
 	if r.state != stDeadLettering || c.stopped {
 		c.mu.Unlock()
 		return
@@ -544,6 +675,7 @@ func (c *Consumer) abandon(ps *partState) int {
 		c.held--
 	}
 	clear(ps.keys)
+	clear(ps.dlqTurn)
 	c.m.heldKeys.Set(float64(c.held))
 	return n
 }

@@ -37,6 +37,9 @@ func (c *Consumer) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[st
 	abandoned := 0
 	if len(ps) > 0 {
 		c.m.revoked.Inc()
+		// Dead letters already sent belong to the open transaction:
+		// let them be answered rather than abandon them.
+		c.waitProduces(ctx, c.cfg.DrainTimeout)
 		c.mu.Lock()
 		for _, p := range ps {
 			if st := c.parts[p]; st != nil {
@@ -49,6 +52,9 @@ func (c *Consumer) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[st
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	err := c.commit(cctx, cl)
 	cancel()
+	// The open DLQ transaction commits these partitions' offsets too:
+	// end it before they go, committed or aborted.
+	c.settleTxn(ctx, cl, c.cfg.DrainTimeout)
 	if len(ps) == 0 {
 		return
 	}
@@ -101,12 +107,13 @@ func (c *Consumer) remove(p int32) {
 	c.inFlight -= ps.unfinished
 	delete(c.parts, p)
 	delete(c.committed, p)
+	delete(c.rewind, p)
 	c.m.inFlight.Set(float64(c.inFlight))
 }
 
 // commitLoop commits changed watermarks every CommitInterval.
 func (c *Consumer) commitLoop(ctx context.Context) {
-	t := time.NewTicker(c.cfg.CommitInterval)
+	t := time.NewTimer(c.cfg.CommitInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -120,27 +127,64 @@ func (c *Consumer) commitLoop(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			c.log.Warn("commit offsets", "err", err)
 		}
+		// A closing DLQ transaction waits only for the writer: try again
+		// soon, as later dead letters wait for it to end.
+		c.mu.Lock()
+		closing := c.txn.closing
+		c.mu.Unlock()
+		if closing {
+			t.Reset(min(c.cfg.CommitInterval, 10*time.Millisecond))
+		} else {
+			t.Reset(c.cfg.CommitInterval)
+		}
 	}
 }
 
 // commit commits, synchronously, the watermark of every owned partition
-// that moved since its last commit.
+// that moved since its last commit. While a DLQ transaction is open, the
+// partitions with a dead letter in it are committed only by it, once it
+// covers them all (see txn.go); the others are committed as usual.
 func (c *Consumer) commit(ctx context.Context, cl *kgo.Client) error {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
 	offsets := make(map[int32]kgo.EpochOffset)
 	c.mu.Lock()
+	active, covered, orphaned := c.txnState()
 	for p, ps := range c.parts {
+		if c.rewind[p] {
+			continue
+		}
 		off, epoch, ok := ps.watermark()
 		if !ok {
 			continue
 		}
-		if last, done := c.committed[p]; done && last == off {
+		// A partition with a dead letter in the transaction is
+		// committed by it; only up to its lowest dead letter (not past
+		// it) may it be committed as usual, as an abort then leaves the
+		// dead letters' records to be processed again.
+		low, inTxn := c.txn.low[p]
+		inTxn = inTxn && off > low
+		if active && inTxn && !covered {
+			continue
+		}
+		if last, done := c.committed[p]; done && last == off && !(active && inTxn) {
 			continue
 		}
 		offsets[p] = kgo.EpochOffset{Epoch: epoch, Offset: off}
 	}
+	if active && !covered {
+		c.txn.closing = true
+	}
 	c.mu.Unlock()
+	if orphaned {
+		// A partition of the transaction is gone (lost): it can never
+		// commit.
+		c.abortTxn(ctx, cl, errors.New("a partition with dead letters in the transaction was lost"))
+		return nil
+	}
+	if active && covered {
+		return c.commitTxn(ctx, cl, offsets)
+	}
 	if len(offsets) == 0 {
 		return nil
 	}

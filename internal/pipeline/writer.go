@@ -91,14 +91,14 @@ func (c *Consumer) write(ctx context.Context, batch []*rec) bool {
 	}
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		inserted, err := c.sink.Write(ctx, records)
-		if err == nil && len(inserted) != len(records) {
-			err = fmt.Errorf("store reported %d results for %d records", len(inserted), len(records))
+		outcomes, err := c.sink.Write(ctx, records)
+		if err == nil && len(outcomes) != len(records) {
+			err = fmt.Errorf("store reported %d results for %d records", len(outcomes), len(records))
 		}
 		if err == nil {
 			c.metrics.writeDuration.Observe(time.Since(start).Seconds())
 			c.metrics.batchSize.Observe(float64(len(records)))
-			c.afterWrite(batch, inserted)
+			c.afterWrite(batch, outcomes)
 			return true
 		}
 		if ctx.Err() != nil {
@@ -118,22 +118,31 @@ func (c *Consumer) write(ctx context.Context, batch []*rec) bool {
 }
 
 // afterWrite marks a stored batch done, so its offsets may be committed,
-// and publishes what changed.
-func (c *Consumer) afterWrite(batch []*rec, inserted []bool) {
+// and publishes what changed. A record whose event_id the store holds for
+// another event is not done: it goes to the DLQ with the reason.
+func (c *Consumer) afterWrite(batch []*rec, outcomes []store.Outcome) {
 	now := time.Now()
 	// Sized for the usual case, every record new and completed: growing
 	// these slices of large structs by appending cost more than the
 	// statistics they feed.
 	ch := event.Change{Messages: make([]event.Message, 0, len(batch)), Events: make([]event.Stored, 0, len(batch))}
-	var completed, deadLettered, duplicates int
+	var completed, deadLettered, duplicates, conflicts int
 	c.mu.Lock()
 	for i, r := range batch {
+		if o := outcomes[i]; o.Conflict != "" {
+			conflicts++
+			if !r.part.gone && !c.stopped {
+				c.conflict(r, o.Conflict, now)
+			}
+			continue
+		}
 		r.state = stDone
 		if !r.part.gone {
 			r.part.markDone(r)
 			c.inFlight--
+			c.nextTurn(r.part)
 		}
-		if !inserted[i] {
+		if !outcomes[i].New {
 			duplicates++
 			c.stats.duplicates++
 			ch.Settled = append(ch.Settled, r.msg.EventID)
@@ -168,12 +177,28 @@ func (c *Consumer) afterWrite(batch []*rec, inserted []bool) {
 	if c.pub != nil && (len(ch.Events) > 0 || len(ch.Messages) > 0 || len(ch.Settled) > 0) {
 		c.pub.Publish(ch)
 	}
-	c.mu.Unlock()
+	// unlock produces the dead letters whose turn came.
+	c.unlock()
 	c.signalSpace()
 
+	c.m.conflicts.Add(float64(conflicts))
 	c.m.completed.Add(float64(completed))
 	c.m.deadLettered.Add(float64(deadLettered))
 	c.m.duplicate.Add(float64(duplicates))
+}
+
+// conflict sends r, a completed record whose event_id is stored for
+// another event (stored from origin), to the DLQ: the id was reused, and
+// dropping the event as a duplicate would lose it silently. A true
+// redelivery (the same event) is a duplicate, not a conflict. The dead
+// letter's processing-log row cannot be stored (its event_id is taken):
+// the DLQ record, a warning and pulse_pipeline_event_id_conflicts_total
+// tell of it. Called with mu held.
+func (c *Consumer) conflict(r *rec, origin string, now time.Time) {
+	reason := "event_id: reused with different content (stored from " + origin + ")"
+	r.msg.Status = event.StatusProcessing
+	r.msg.CompletedAt = nil
+	c.deadLetter(r, reason, now)
 }
 
 // flush waits, up to timeout or until ctx is done, for every record

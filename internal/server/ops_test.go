@@ -181,6 +181,13 @@ func deadLetter(t *testing.T, r *running, n int) []*event.Event {
 		q := r.stats.Queue()
 		return q.DeadLettered >= int64(n), fmt.Sprintf("%+v", q)
 	})
+	// The dead letters are visible once the DLQ transaction that commits
+	// their offsets ends, up to a commit interval after their rows.
+	eventually(t, 10*time.Second, fmt.Sprintf("%d dead letters listed", n), func() (bool, string) {
+		var list ops.DLQView
+		getJSON(t, r.url("/api/dlq/?limit=1"), &list)
+		return list.Total >= int64(n), fmt.Sprintf("total %d", list.Total)
+	})
 	return events
 }
 
@@ -244,8 +251,13 @@ func TestDLQListAndReplay(t *testing.T) {
 		return r.stats.Queue().DeadLettered == 6, fmt.Sprintf("%+v", r.stats.Queue())
 	})
 
+	// A dead letter is visible once the transaction that commits its
+	// offset ends, up to a commit interval after its row is stored.
 	var list ops.DLQView
-	getJSON(t, r.url("/api/dlq/?limit=100"), &list)
+	eventually(t, 5*time.Second, "6 dead letters listed", func() (bool, string) {
+		getJSON(t, r.url("/api/dlq/?limit=100"), &list)
+		return list.Total == 6, fmt.Sprintf("%+v", list)
+	})
 	if list.Total != 6 || len(list.Groups) != 2 || list.Groups[0].Kind != "simulated failure" || list.Groups[0].Count != 5 ||
 		list.Groups[1].Kind != "user_id: is required" || list.Groups[1].Count != 1 {
 		t.Fatalf("dlq: %+v", list)

@@ -61,9 +61,11 @@ var ErrClosed = errors.New("store closed")
 // Store is the contract of a Pulse database.
 type Store interface {
 	// Write stores a batch in one transaction, idempotently: a record whose
-	// event_id is already stored changes nothing. inserted[i] reports
-	// whether record i was new. Either the whole batch commits or none.
-	Write(ctx context.Context, batch []Record) (inserted []bool, err error)
+	// event_id is already stored changes nothing. outcomes[i] reports
+	// whether record i was new, or, when its event's event_id is stored
+	// with other content, the conflict (see Outcome). Either the whole
+	// batch commits or none.
+	Write(ctx context.Context, batch []Record) (outcomes []Outcome, err error)
 	// LatestEvents returns the newest events, newest first.
 	LatestEvents(ctx context.Context, limit int) ([]event.Stored, error)
 	// Messages returns processing-log rows, newest first.

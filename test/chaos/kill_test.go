@@ -100,8 +100,10 @@ func TestConsumerSIGKILLUnderLoad(t *testing.T) {
 }
 
 // TestRebalanceStorm has consumers join and leave the group (SIGTERM, a
-// graceful leave) every second or two under load; at the end every
-// acknowledged event is stored exactly once.
+// graceful leave) every second or two under load, with failing events
+// being retried and dead-lettered; at the end every acknowledged event is
+// stored exactly once and every failing one has exactly one dead letter
+// (revokes end or abort the open DLQ transaction).
 func TestRebalanceStorm(t *testing.T) {
 	rounds, rate := 10, 500
 	if long() {
@@ -115,6 +117,7 @@ func TestRebalanceStorm(t *testing.T) {
 	cs.start("c0") // one member stays, so the group is never empty
 	l := startLoad(t, addr, loadConfig{Rate: rate, Seed: 29})
 	l.waitAcked(t, rate/2, 30*time.Second)
+	fl := startFailingLoad(t, addr, 41)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	start := time.Now()
@@ -137,6 +140,7 @@ func TestRebalanceStorm(t *testing.T) {
 		delete(cs.procs, id)
 		leaves++
 	}
+	failing := fl.stop()
 	cs.checkAlive()
 	l.stop()
 	sent, _, failed := l.counts()
@@ -144,6 +148,8 @@ func TestRebalanceStorm(t *testing.T) {
 		t.Fatalf("the producer saw %d of %d events fail: %v", failed, sent, l.lastErr.Load())
 	}
 	v := waitExactlyOnce(t, addr, group, dbURL, l.ackedIDs(), 120*time.Second)
-	t.Logf("rebalance storm: %d joins and %d graceful leaves over %v at %d events/s; %v; drained %v after the load stopped",
-		joins, leaves, time.Since(start).Round(time.Second), rate, v, time.Since(l.stopped).Round(100*time.Millisecond))
+	drained := time.Since(l.stopped)
+	n := checkDeadLetters(t, addr, dbURL, failing)
+	t.Logf("rebalance storm: %d joins and %d graceful leaves over %v at %d events/s; %v; drained %v after the load stopped; %d failing events, %d dead letters",
+		joins, leaves, time.Since(start).Round(time.Second), rate, v, drained.Round(100*time.Millisecond), len(failing), n)
 }

@@ -47,7 +47,9 @@ func (s *server) health() (int, error) {
 // TestServeSIGKILLUnderLoad kills the whole `pulse serve` (embedded broker,
 // consumers, store, HTTP) with SIGKILL under load, restarts it on the same
 // data directory and port, and checks that every event the producer saw
-// acknowledged is stored exactly once, with and without --sync-writes.
+// acknowledged is stored exactly once, and every failing event (retried
+// and dead-lettered meanwhile) has exactly one dead letter, with and
+// without --sync-writes.
 func TestServeSIGKILLUnderLoad(t *testing.T) {
 	for _, sync := range []bool{false, true} {
 		name := "page-cache"
@@ -72,6 +74,7 @@ func serveKills(t *testing.T, syncWrites bool) {
 	s := startServe(t, dir, httpAddr, brokerAddr, extra...)
 	l := startLoad(t, brokerAddr, loadConfig{Rate: rate, Seed: 11})
 	l.waitAcked(t, rate/2, 30*time.Second)
+	fl := startFailingLoad(t, brokerAddr, 43)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	start := time.Now()
@@ -93,6 +96,7 @@ func serveKills(t *testing.T, syncWrites bool) {
 		// so every kill happens under load.
 		l.waitAcked(t, before+rate/2, 60*time.Second)
 	}
+	failing := fl.stop()
 	l.stop()
 	sent, _, failed := l.counts()
 	// The producer retries through a restart (its delivery timeout is
@@ -103,6 +107,8 @@ func serveKills(t *testing.T, syncWrites bool) {
 		t.Errorf("the producer saw %d of %d events fail across the restarts (last error %q)", failed, sent, e)
 	}
 	v := waitExactlyOnce(t, brokerAddr, "dashboard_consumer_group", filepath.Join(dir, "pulse.db"), l.ackedIDs(), 120*time.Second)
-	t.Logf("serve SIGKILL (sync-writes %v): %d kills over %v at %d events/s; sent %d, failed at the producer %d; %v; down %v in all; drained %v after the load stopped",
-		syncWrites, kills, time.Since(start).Round(time.Second), rate, sent, failed, v, down.Round(10*time.Millisecond), time.Since(l.stopped).Round(100*time.Millisecond))
+	drained := time.Since(l.stopped)
+	n := checkDeadLetters(t, brokerAddr, filepath.Join(dir, "pulse.db"), failing)
+	t.Logf("serve SIGKILL (sync-writes %v): %d kills over %v at %d events/s; sent %d, failed at the producer %d; %v; down %v in all; drained %v after the load stopped; %d failing events, %d dead letters",
+		syncWrites, kills, time.Since(start).Round(time.Second), rate, sent, failed, v, down.Round(10*time.Millisecond), drained.Round(100*time.Millisecond), len(failing), n)
 }

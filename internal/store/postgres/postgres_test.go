@@ -99,7 +99,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("after reopen: events %+v, want the one written before", got)
 	}
 	inserted, err := db.Write(t.Context(), []store.Record{rec})
-	if err != nil || inserted[0] {
+	if err != nil || inserted[0] != (store.Outcome{}) {
 		t.Errorf("rewrite after reopen = %v, %v; want not inserted", inserted, err)
 	}
 }

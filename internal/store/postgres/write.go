@@ -66,15 +66,17 @@ RETURNING m.event_id, m.xmax = 0`
 // Write stores a batch in one transaction. A record is new when its event
 // row is new or, for a dead-lettered record (no event), when its message
 // row is new. The result is the same as writing the records one by one in
-// order, which is how the SQLite store does it.
-func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
+// order, which is how the SQLite store does it; that includes conflicts,
+// records whose event_id is stored with other event content (see
+// conflicts).
+func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, error) {
 	if d.closed.Load() {
 		return nil, store.ErrClosed
 	}
 	if err := store.CheckBatch(batch); err != nil {
 		return nil, err
 	}
-	inserted := make([]bool, len(batch))
+	inserted := make([]store.Outcome, len(batch))
 	if len(batch) == 0 {
 		return inserted, nil
 	}
@@ -133,12 +135,84 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 	for i := range batch {
 		id := clean(batch[i].Message.EventID)
 		if batch[i].Event != nil {
-			inserted[i] = p.firstEvent[id] == i && newEvents[id]
+			inserted[i].New = p.firstEvent[id] == i && newEvents[id]
 		} else {
-			inserted[i] = p.first[id] == i && newMessages[id]
+			inserted[i].New = p.first[id] == i && newMessages[id]
 		}
 	}
+	if err := d.conflicts(ctx, batch, p, inserted); err != nil {
+		return nil, d.fail("write batch", err)
+	}
 	return inserted, nil
+}
+
+// conflicts marks the records whose event was not new and whose content
+// differs from the event stored under its event_id: a reuse of the id,
+// not a redelivery. Conflicts are rare (a redelivery after a crash or a
+// rebalance, a client reusing an id), so the stored rows are read back
+// only for the records that were not new, after the batch committed.
+//
+// A conflicting record wrote nothing: its event was not inserted, and its
+// message row (completed, like every message whose event is stored) was
+// not replaced, as only a completion replaces a row that did not
+// complete.
+func (d *DB) conflicts(ctx context.Context, batch []store.Record, p batchPlan, out []store.Outcome) error {
+	var ids []string
+	for i := range batch {
+		if batch[i].Event != nil && !out[i].New {
+			ids = append(ids, clean(batch[i].Event.EventID))
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := d.pool.Query(ctx, `SELECT event_id, user_id, event_type, element_id, session_id, page, message,
+		properties::text, delay_seconds, should_fail, "timestamp", topic, "partition", "offset"
+		FROM events WHERE event_id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	stored := make(map[string]*store.StoredEvent, len(ids))
+	var (
+		st    store.StoredEvent
+		props pgtype.Text
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&st.Event.EventID, &st.Event.UserID, &st.Event.EventType,
+		&st.Event.ElementID, &st.Event.SessionID, &st.Event.Page, &st.Event.Message, &props,
+		&st.Event.DelaySeconds, &st.Event.ShouldFail, &st.Event.Timestamp, &st.Topic, &st.Partition, &st.Offset,
+	}, func() error {
+		c := st
+		c.Event.Properties = nil
+		if props.Valid {
+			c.Event.Properties = []byte(props.String)
+		}
+		stored[c.Event.EventID] = &c
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
+	for i := range batch {
+		e := batch[i].Event
+		if e == nil || out[i].New {
+			continue
+		}
+		s := stored[clean(e.EventID)]
+		if s == nil {
+			continue
+		}
+		if c := cleaned(e); !store.SameContent(s, &c) {
+			out[i].Conflict = s.Origin()
+		}
+	}
+	return nil
+}
+
+// cleaned is e as this store keeps it (see clean).
+func cleaned(e *event.Event) event.Event {
+	c := *e
+	c.EventID, c.UserID, c.EventType, c.ElementID = clean(e.EventID), clean(e.UserID), clean(e.EventType), clean(e.ElementID)
+	c.SessionID, c.Page, c.Message = clean(e.SessionID), clean(e.Page), clean(e.Message)
+	return c
 }
 
 // maxAttempts bounds the tries of a batch that keeps deadlocking.

@@ -57,7 +57,7 @@ func TestWritesWaitingTogetherShareOneTransaction(t *testing.T) {
 	// Hold the writer's turn so that three callers queue up behind it.
 	db.writing <- struct{}{}
 	type result struct {
-		inserted []bool
+		inserted []store.Outcome
 		err      error
 	}
 	results := make(chan result, 3)
@@ -74,8 +74,8 @@ func TestWritesWaitingTogetherShareOneTransaction(t *testing.T) {
 		if r.err != nil || len(r.inserted) != 100 {
 			t.Fatalf("Write = %d flags, %v", len(r.inserted), r.err)
 		}
-		for _, ok := range r.inserted {
-			if !ok {
+		for _, o := range r.inserted {
+			if !o.New {
 				t.Fatal("a new record was reported as not inserted")
 			}
 		}

@@ -43,7 +43,9 @@ ON CONFLICT (event_id) DO UPDATE SET
 WHERE excluded.status = 'completed' AND messages.status <> 'completed'`
 
 // Write stores a batch. A record is new when its event row is new or, for
-// a dead-lettered record (no event), when its message row is new.
+// a dead-lettered record (no event), when its message row is new. A record
+// whose event_id is stored with other event content is a conflict: it is
+// not written at all.
 //
 // Batches that arrive while another is being written are committed
 // together in the next transaction (group commit): the consumer-group
@@ -51,7 +53,7 @@ WHERE excluded.status = 'completed' AND messages.status <> 'completed'`
 // batches rewrites each index page they touch once instead of once per
 // member. A batch is written in a group only while its caller waits; a
 // caller whose ctx ends before its batch is taken gets ctx's error.
-func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
+func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, error) {
 	if d.closed.Load() {
 		return nil, store.ErrClosed
 	}
@@ -62,7 +64,7 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 		return nil, err
 	}
 	if len(batch) == 0 {
-		return []bool{}, nil
+		return []store.Outcome{}, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, d.fail("write batch", err)
@@ -104,7 +106,7 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]bool, error) {
 // writeReq is one caller's batch waiting for the writer.
 type writeReq struct {
 	batch    []store.Record
-	inserted []bool
+	inserted []store.Outcome
 	err      error
 	done     chan struct{}
 }
@@ -123,7 +125,7 @@ func (d *DB) writeGroup(group []*writeReq) {
 	inserted, err := d.writeTx(batches)
 	if err != nil && len(group) > 1 && !errors.Is(err, store.ErrClosed) {
 		for _, r := range group {
-			var one [][]bool
+			var one [][]store.Outcome
 			one, r.err = d.writeTx([][]store.Record{r.batch})
 			if r.err == nil {
 				r.inserted = one[0]
@@ -146,7 +148,7 @@ func (d *DB) writeGroup(group []*writeReq) {
 // records were new. It runs without a caller's context: a group holds
 // several callers' batches, and one transaction of them takes
 // milliseconds.
-func (d *DB) writeTx(batches [][]store.Record) ([][]bool, error) {
+func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	now := micros(time.Now())
 	tx, err := d.w.BeginTx(context.Background(), nil)
 	if err != nil {
@@ -156,20 +158,31 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]bool, error) {
 	// per call for a cancellable context, which costs more than the insert.
 	ev := tx.Stmt(d.insEvent)
 	msg := tx.Stmt(d.insMessage)
-	out := make([][]bool, len(batches))
+	out := make([][]store.Outcome, len(batches))
 	for b, batch := range batches {
-		inserted := make([]bool, len(batch))
+		inserted := make([]store.Outcome, len(batch))
 		for i := range batch {
 			r := &batch[i]
 			var n int64
 			if r.Event != nil {
 				var err error
 				n, err = execCount(ev, eventArgs(r, now))
+				if err == nil && n == 0 {
+					// Already stored: a redelivery, or the event_id
+					// reused for another event. Rare, so the row is
+					// read back to tell.
+					var conflict string
+					conflict, err = conflictOf(tx, r.Event)
+					inserted[i].Conflict = conflict
+				}
 				if err != nil {
 					_ = tx.Rollback()
 					return nil, d.fail(fmt.Sprintf("write batch: event %q", r.Event.EventID), err)
 				}
-				inserted[i] = n == 1
+				inserted[i].New = n == 1
+				if inserted[i].Conflict != "" {
+					continue
+				}
 			}
 			args, err := messageArgs(&r.Message, now)
 			if err == nil {
@@ -180,7 +193,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]bool, error) {
 				return nil, d.fail(fmt.Sprintf("write batch: message %q", r.Message.EventID), err)
 			}
 			if r.Event == nil {
-				inserted[i] = n == 1
+				inserted[i].New = n == 1
 			}
 		}
 		out[b] = inserted
@@ -199,6 +212,36 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]bool, error) {
 	}
 	d.written.Add(n)
 	return out, nil
+}
+
+// conflictOf reads back the stored event with e's event_id and returns
+// where it came from when its content differs from e's, or "".
+func conflictOf(tx *sql.Tx, e *event.Event) (string, error) {
+	var (
+		st    store.StoredEvent
+		props sql.NullString
+		ts    int64
+	)
+	err := tx.QueryRow(`SELECT event_id, user_id, event_type, element_id, session_id, page, message,
+		properties, delay_seconds, should_fail, timestamp, topic, "partition", "offset"
+		FROM events WHERE event_id = ?`, e.EventID).Scan(
+		&st.Event.EventID, &st.Event.UserID, &st.Event.EventType, &st.Event.ElementID, &st.Event.SessionID,
+		&st.Event.Page, &st.Event.Message, &props, &st.Event.DelaySeconds, &st.Event.ShouldFail, &ts,
+		&st.Topic, &st.Partition, &st.Offset)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil // not an event conflict (a message row only)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read back: %w", err)
+	}
+	if props.Valid {
+		st.Event.Properties = []byte(props.String)
+	}
+	st.Event.Timestamp = fromMicros(ts)
+	if store.SameContent(&st, e) {
+		return "", nil
+	}
+	return st.Origin(), nil
 }
 
 func execCount(s *sql.Stmt, args []any) (int64, error) {

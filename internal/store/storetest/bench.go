@@ -50,7 +50,7 @@ func BenchmarkWrite(b *testing.B, s store.Store) {
 		if err != nil {
 			b.Fatalf("Write: %v", err)
 		}
-		if len(inserted) != BenchBatch || !inserted[0] {
+		if len(inserted) != BenchBatch || !inserted[0].New {
 			b.Fatalf("Write inserted = %v", inserted[:1])
 		}
 	}

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"IdempotentWrites", testIdempotent},
+		{"ReusedEventIDConflicts", testConflict},
 		{"EmptyBatch", testEmptyBatch},
 		{"DeadLettered", testDeadLettered},
 		{"BatchAtomicity", testAtomicity},
@@ -106,14 +107,25 @@ func message(id, typ, element string, st event.Status, source event.Source) even
 
 func write(t *testing.T, s store.Store, batch ...store.Record) []bool {
 	t.Helper()
-	inserted, err := s.Write(t.Context(), batch)
+	out := writeOutcomes(t, s, batch...)
+	for i, o := range out {
+		if o.Conflict != "" {
+			t.Fatalf("Write: record %d (%s) in conflict with %s", i, batch[i].Message.EventID, o.Conflict)
+		}
+	}
+	return store.Inserted(out)
+}
+
+func writeOutcomes(t *testing.T, s store.Store, batch ...store.Record) []store.Outcome {
+	t.Helper()
+	out, err := s.Write(t.Context(), batch)
 	if err != nil {
 		t.Fatalf("Write: %v", err)
 	}
-	if len(inserted) != len(batch) {
-		t.Fatalf("Write returned %d flags for %d records", len(inserted), len(batch))
+	if len(out) != len(batch) {
+		t.Fatalf("Write returned %d outcomes for %d records", len(out), len(batch))
 	}
-	return inserted
+	return out
 }
 
 func latest(t *testing.T, s store.Store, limit int) []event.Stored {
@@ -177,6 +189,65 @@ func testIdempotent(t *testing.T, s store.Store) {
 	}
 	wantIDs(t, "latest events", eventIDs(latest(t, s, 10)), []string{"d", "c", "b", "a"})
 	wantIDs(t, "messages", messageIDs(messages(t, s, store.MessageFilter{})), []string{"d", "c", "b", "a"})
+}
+
+// A redelivery (the same event again) settles silently; an event_id
+// reused for another event is a conflict naming where the stored one came
+// from, and writes nothing, in another batch or in the same one.
+func testConflict(t *testing.T, s store.Store) {
+	orig := completed("x", event.TypePageView, "home", event.SourceKafka)
+	orig.Event.Properties = []byte(`{"a": 1}`)
+	write(t, s, orig)
+	origin := fmt.Sprintf("user_events/%d/%d", orig.Message.Partition, orig.Message.Offset)
+
+	again := completed("x", event.TypePageView, "home", event.SourceKafka)
+	again.Event.Properties = []byte(`{"a": 1}`)
+	again.Event.Timestamp = base.Add(300 * time.Nanosecond) // below the stored precision
+	if got := writeOutcomes(t, s, again); got[0] != (store.Outcome{}) {
+		t.Errorf("redelivery: outcome %+v, want neither new nor a conflict", got[0])
+	}
+	for name, change := range map[string]func(e *event.Event){
+		"user_id":       func(e *event.Event) { e.UserID = "someone-else" },
+		"event_type":    func(e *event.Event) { e.EventType = event.TypeButtonClick },
+		"element_id":    func(e *event.Event) { e.ElementID = "other" },
+		"session_id":    func(e *event.Event) { e.SessionID = "s2" },
+		"page":          func(e *event.Event) { e.Page = "/other" },
+		"message":       func(e *event.Event) { e.Message = "hi" },
+		"properties":    func(e *event.Event) { e.Properties = []byte(`{"a": 2}`) },
+		"no properties": func(e *event.Event) { e.Properties = nil },
+		"delay_seconds": func(e *event.Event) { e.DelaySeconds = 1 },
+		"should_fail":   func(e *event.Event) { e.ShouldFail = true },
+		"timestamp":     func(e *event.Event) { e.Timestamp = base.Add(time.Millisecond) },
+	} {
+		r := completed("x", event.TypePageView, "home", event.SourceAPI)
+		r.Event.Properties = []byte(`{"a": 1}`)
+		r.Message.Offset = 99
+		change(r.Event)
+		if got := writeOutcomes(t, s, r); got[0].New || got[0].Conflict != origin {
+			t.Errorf("another %s under a stored event_id: outcome %+v, want a conflict with %s", name, got[0], origin)
+		}
+	}
+	// Nothing of the conflicting records was written.
+	ev := latest(t, s, 10)
+	if len(ev) != 1 || ev[0].UserID != "user-x" || string(ev[0].Properties) != `{"a": 1}` || ev[0].EventType != event.TypePageView {
+		t.Errorf("stored events = %+v, want the original only", ev)
+	}
+	ms := messages(t, s, store.MessageFilter{})
+	if len(ms) != 1 || ms[0].Offset != orig.Message.Offset {
+		t.Errorf("messages = %+v, want the original's only", ms)
+	}
+
+	// Within one batch: the first wins, the second conflicts with it,
+	// a third identical to the first is a redelivery.
+	a := completed("y", event.TypePageView, "", event.SourceKafka)
+	b := completed("y", event.TypeButtonClick, "", event.SourceKafka)
+	b.Message.Offset = 7
+	c := completed("y", event.TypePageView, "", event.SourceKafka)
+	got := writeOutcomes(t, s, a, b, c)
+	want := []store.Outcome{{New: true}, {Conflict: fmt.Sprintf("user_events/%d/%d", a.Message.Partition, a.Message.Offset)}, {}}
+	if !slices.Equal(got, want) {
+		t.Errorf("one batch: outcomes %+v, want %+v", got, want)
+	}
 }
 
 func testEmptyBatch(t *testing.T, s store.Store) {
@@ -669,11 +740,11 @@ func testConcurrent(t *testing.T, s store.Store) {
 						batch = append(batch, completed(id, event.TypeButtonClick, fmt.Sprint("button-", i%3), event.SourceAPI))
 					}
 				}
-				inserted, err := s.Write(ctx, batch)
+				out, err := s.Write(ctx, batch)
 				if err != nil {
 					return err
 				}
-				if slices.Contains(inserted, false) {
+				if inserted := store.Inserted(out); slices.Contains(inserted, false) {
 					return fmt.Errorf("writer %d batch %d: inserted = %v, want all true", w, b, inserted)
 				}
 			}
@@ -743,8 +814,8 @@ func testOverlapping(t *testing.T, s store.Store) {
 				if err != nil {
 					return fmt.Errorf("writer %d: %w", w, err)
 				}
-				for i, ok := range inserted {
-					if ok {
+				for i, o := range inserted {
+					if o.New {
 						var k int
 						if _, err := fmt.Sscanf(batch[i].Message.EventID, "o%03d", &k); err != nil {
 							return err

@@ -1,0 +1,52 @@
+package pipeline
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/event"
+)
+
+// An event_id reused for another event is dead-lettered with the reason
+// and counted, instead of being dropped as a duplicate; a true redelivery
+// (the same event again) still settles silently.
+func TestReusedEventIDDeadLettered(t *testing.T) {
+	e := newEnv(t)
+	orig := userEvent("dup-1", "ann", event.TypePageView)
+	other := userEvent("dup-1", "bob", event.TypeButtonClick)
+	other["timestamp"] = orig["timestamp"]
+	rs := e.produce(
+		record(t, 1, orig),
+		record(t, 1, orig), // a redelivery: the same content
+		record(t, 1, other),
+	)
+	m := e.start(e.config("c1"), nil)
+	dlq := e.readDLQ(1)
+	reason, _ := header(dlq[0], HeaderDLQError)
+	want := "event_id: reused with different content (stored from user_events/1/" + strconv.FormatInt(rs[0].Offset, 10) + ")"
+	if reason != want {
+		t.Errorf("dlq_error = %q, want %q", reason, want)
+	}
+	if off, _ := header(dlq[0], HeaderDLQOffset); off != strconv.FormatInt(rs[2].Offset, 10) {
+		t.Errorf("dead letter of offset %s, want the reuse at %d", off, rs[2].Offset)
+	}
+	end := e.endOffsets()
+	eventually(t, 10*time.Second, "partition 1 committed to its end", func() bool { return e.committed()[1] == end[1] })
+	if got := e.eventCount(); got != 1 {
+		t.Errorf("stored %d events, want the original only", got)
+	}
+	if msg, ok := e.message("dup-1"); !ok || msg.UserID != "ann" || msg.Status != event.StatusCompleted {
+		t.Errorf("processing log of dup-1 = %+v, want the original's, completed", msg)
+	}
+	if got := metricValue(t, e.metrics.conflicts.WithLabelValues("c1")); got != 1 {
+		t.Errorf("event_id conflicts metric = %v, want 1", got)
+	}
+	if s := m.Snapshot(); s.Duplicates < 1 {
+		t.Errorf("duplicates = %d, want the redelivery settled", s.Duplicates)
+	}
+	if strings.Contains(reason, "ann") || strings.Contains(reason, "bob") {
+		t.Errorf("dlq_error %q shows event content", reason)
+	}
+}
