@@ -138,7 +138,7 @@ func Decode(data []byte) (Event, error) {
 		}
 		// A timestamp that is present is checked here even when it is the
 		// zero time, which Validate takes for an absent one.
-		if err := checkTimestamp(ts); err != nil {
+		if err := CheckTimestamp(ts); err != nil {
 			return Event{}, err
 		}
 		e.Timestamp = ts
@@ -267,7 +267,7 @@ func (e *Event) Validate() error {
 		}
 	}
 	if !e.Timestamp.IsZero() {
-		if err := checkTimestamp(e.Timestamp); err != nil {
+		if err := CheckTimestamp(e.Timestamp); err != nil {
 			return err
 		}
 	}
@@ -299,9 +299,10 @@ func (e *Event) Validate() error {
 	return nil
 }
 
-// checkTimestamp refuses a time outside MinTimestamp..MaxTimestamp, saying
-// the bounds.
-func checkTimestamp(t time.Time) error {
+// CheckTimestamp refuses a time outside MinTimestamp..MaxTimestamp, saying
+// the bounds: an *Error on the field timestamp. A time filled in from
+// elsewhere (a Kafka record's own timestamp) passes the same check.
+func CheckTimestamp(t time.Time) error {
 	if t.Before(MinTimestamp) || t.After(MaxTimestamp) {
 		return invalid("timestamp", "is %s in UTC, outside the accepted range %s to %s",
 			t.UTC().Format(time.RFC3339Nano), MinTimestamp.Format(time.RFC3339Nano), MaxTimestamp.Format(time.RFC3339Nano))

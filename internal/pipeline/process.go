@@ -283,6 +283,21 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 		}
 	}
 	if ev.Timestamp.IsZero() {
+		// The record's own time stands in for the event's, under the
+		// same bounds: a producer may set any (franz-go also wraps one
+		// past the year 2262 into the past, which the bounds mostly
+		// catch).
+		if err := event.CheckTimestamp(kr.Timestamp); err != nil {
+			r.invalid = "timestamp: absent from the event, and the Kafka record's own " + strings.TrimPrefix(err.Error(), "timestamp: ")
+			r.msg.EventID = ev.EventID
+			r.msg.UserID, r.msg.EventType, r.msg.ElementID = ev.UserID, ev.EventType, ev.ElementID
+			if len(kr.Key) > 0 {
+				r.key = string(kr.Key)
+			} else {
+				r.key = string(ev.Key())
+			}
+			return r
+		}
 		ev.Timestamp = kr.Timestamp.UTC()
 	}
 	r.ev = ev
