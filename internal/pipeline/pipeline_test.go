@@ -694,3 +694,49 @@ func TestDLQTooLargeValueTruncated(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A record whose headers alone are too large for the DLQ topic (the
+// adversarial corpus sent 1 MiB of them) is dead-lettered without them,
+// and one whose key is too large without it, rather than retried for ever
+// with its partition stuck behind it.
+func TestDLQTooLargeHeadersAndKeyDropped(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	resp, err := e.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Name: "max.message.bytes", Value: ptr("20000")}}, testDLQ)
+	if err == nil {
+		_, err = resp.On(testDLQ, nil)
+	}
+	if err != nil {
+		t.Fatalf("limit DLQ record size: %v", err)
+	}
+	junk := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('a' + rand.N(26))
+		}
+		return b
+	}
+	var hs []kgo.RecordHeader
+	for i := range 40 {
+		hs = append(hs, kgo.RecordHeader{Key: fmt.Sprintf("h%d", i), Value: junk(1000)})
+	}
+	headers := &kgo.Record{Topic: testTopic, Partition: 2, Key: []byte("k"), Value: []byte("not json"), Headers: hs}
+	key := &kgo.Record{Topic: testTopic, Partition: 2, Key: junk(30000), Value: []byte("not json either")}
+	e.produce(headers, key)
+	e.start(e.config("c1"), nil)
+	dlq := e.readDLQ(2)
+	if got, _ := header(dlq[0], HeaderDLQHeadersDropped); got != "40" || len(dlq[0].Headers) > 12 || string(dlq[0].Key) != "k" {
+		t.Errorf("first dead letter: %s %q, %d headers, key %q; want 40 original headers dropped and the key kept",
+			HeaderDLQHeadersDropped, got, len(dlq[0].Headers), dlq[0].Key)
+	}
+	if got, _ := header(dlq[1], HeaderDLQKeyDropped); got != "30000" || len(dlq[1].Key) != 0 {
+		t.Errorf("second dead letter: %s %q, key of %d bytes; want the key dropped", HeaderDLQKeyDropped, got, len(dlq[1].Key))
+	}
+	for _, d := range dlq {
+		if reason, _ := header(d, HeaderDLQError); !strings.Contains(reason, "invalid JSON") {
+			t.Errorf("dlq_error = %q", reason)
+		}
+	}
+	end := e.endOffsets()
+	eventually(t, 10*time.Second, "partition 2 committed past both records", func() bool { return e.committed()[2] == end[2] })
+}

@@ -46,6 +46,13 @@ const (
 	// to its first event.MaxRecordBytes, or dropped when even that is too
 	// large.
 	HeaderDLQTruncated = "dlq_truncated_from"
+	// HeaderDLQHeadersDropped is set, to how many there were, on a DLQ
+	// record that was still too large without its value: the original
+	// record's own headers are left out (the dlq_ ones stay).
+	HeaderDLQHeadersDropped = "dlq_headers_dropped"
+	// HeaderDLQKeyDropped is set, to the key's size in bytes, on a DLQ
+	// record that was too large even then: the key is left out too.
+	HeaderDLQKeyDropped = "dlq_key_dropped"
 )
 
 // maxReplayOfLen bounds the replay_of header kept: a topic name (at most
@@ -568,16 +575,41 @@ func (c *Consumer) produceDLQ(r *rec) {
 		Headers: r.dlqHeaders,
 	}
 	if r.dlqShrink > 0 {
-		if r.dlqShrink == 1 && len(out.Value) > event.MaxRecordBytes {
-			out.Value = out.Value[:event.MaxRecordBytes]
-		} else {
-			out.Value = nil
-		}
-		out.Headers = append(slices.Clip(out.Headers), kgo.RecordHeader{
-			Key: HeaderDLQTruncated, Value: strconv.AppendInt(nil, int64(len(r.kr.Value)), 10),
-		})
+		shrinkDLQ(out, r.dlqShrink, len(r.kr.Value))
 	}
 	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, err) })
+}
+
+// shrinkDLQ cuts a dead letter the DLQ topic refused as too large, more
+// at each level, so that a record of any shape reaches the DLQ rather
+// than hold its partition forever: 1 keeps the value's head, 2 drops the
+// value, 3 the original record's own headers, 4 its key. Each cut is
+// named in a header.
+func shrinkDLQ(out *kgo.Record, level, valueLen int) {
+	if level == 1 && len(out.Value) > event.MaxRecordBytes {
+		out.Value = out.Value[:event.MaxRecordBytes]
+	} else {
+		out.Value = nil
+	}
+	hs := append(slices.Clip(out.Headers), kgo.RecordHeader{
+		Key: HeaderDLQTruncated, Value: strconv.AppendInt(nil, int64(valueLen), 10),
+	})
+	if level >= 3 {
+		kept := make([]kgo.RecordHeader, 0, 10)
+		for _, h := range hs {
+			if strings.HasPrefix(h.Key, "dlq_") {
+				kept = append(kept, h)
+			}
+		}
+		hs = append(kept, kgo.RecordHeader{
+			Key: HeaderDLQHeadersDropped, Value: strconv.AppendInt(nil, int64(len(hs)-len(kept)), 10),
+		})
+	}
+	if level >= 4 {
+		hs = append(hs, kgo.RecordHeader{Key: HeaderDLQKeyDropped, Value: strconv.AppendInt(nil, int64(len(out.Key)), 10)})
+		out.Key = nil
+	}
+	out.Headers = hs
 }
 
 // onDLQ handles the DLQ's answer: r finishes, or its produce is retried
@@ -591,9 +623,9 @@ func (c *Consumer) onDLQ(r *rec, err error) {
 	}
 	if err != nil {
 		if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) {
-			// The DLQ will never take this value: retry with its head,
-			// then without it, so the partition is not stuck forever.
-			r.dlqShrink++
+			// The DLQ will never take this record: retry with less of
+			// it (shrinkDLQ), so the partition is not stuck forever.
+			r.dlqShrink = min(r.dlqShrink+1, 4)
 		}
 		r.dlqTries++
 		d := c.backoff(r.dlqTries)
