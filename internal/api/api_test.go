@@ -36,6 +36,9 @@ type kgoProducer struct {
 }
 
 func record(e *event.Event, src event.Source, rid string) (*kgo.Record, error) {
+	// As kafka.Producer.Record does: the handlers leave an absent time
+	// to the producer.
+	e.Normalize(time.Now())
 	v, err := json.Marshal(e)
 	if err != nil {
 		return nil, err

@@ -110,7 +110,11 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return Errorf(EInvalid, "%s", err.Error())
 	}
-	e.Normalize(time.Now())
+	// Only the id here: the producer fills an absent time and marks the
+	// record so, which keeps a client's retry the same event.
+	if e.EventID == "" {
+		e.EventID = event.NewID()
+	}
 	rid := RequestID(r.Context())
 	ctx, cancel := s.produceCtx(r)
 	defer cancel()
@@ -220,7 +224,6 @@ func (s *Server) batchEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Validate everything before producing anything.
-	now := time.Now()
 	events := make([]*event.Event, len(values))
 	ids := make([]string, len(values))
 	for i, v := range values {
@@ -232,7 +235,9 @@ func (s *Server) batchEvents(w http.ResponseWriter, r *http.Request) error {
 			}
 			return Errorf(EInvalid, "events[%d]: %s", i, err.Error())
 		}
-		e.Normalize(now)
+		if e.EventID == "" {
+			e.EventID = event.NewID()
+		}
 		events[i] = &e
 		ids[i] = e.EventID
 	}

@@ -479,14 +479,18 @@ func ParseTime(s string) (time.Time, error) {
 
 // Normalize fills what an accepted event may omit: a new event_id and the
 // given time as timestamp. Only an absent timestamp is filled: Decode
-// refuses one that is present and zero.
-func (e *Event) Normalize(now time.Time) {
+// refuses one that is present and zero. It reports whether it filled the
+// timestamp: the time is then the server's, not the client's, and a
+// retry of the same event gets another (see store.Record.TimeFilled).
+func (e *Event) Normalize(now time.Time) (timeFilled bool) {
 	if e.EventID == "" {
 		e.EventID = NewID()
 	}
 	if e.Timestamp.IsZero() {
 		e.Timestamp = now.UTC()
+		return true
 	}
+	return false
 }
 
 // NewID returns a new event_id: a version 7 UUID, whose time-ordered

@@ -21,6 +21,10 @@ import (
 const (
 	HeaderSource    = "source"
 	HeaderRequestID = "request_id"
+	// HeaderTimestampFilled marks a record whose event came without a
+	// timestamp and was given the time it was produced: a client's retry
+	// of the event gets another time, and is still the same event.
+	HeaderTimestampFilled = "timestamp_filled"
 )
 
 // Producer defaults.
@@ -162,7 +166,7 @@ func (p *Producer) Stats() ProducerStats {
 // Record builds the Kafka record of an event. It fills event_id and
 // timestamp when absent and validates the event first.
 func (p *Producer) Record(e *event.Event, src event.Source, requestID string) (*kgo.Record, error) {
-	e.Normalize(time.Now())
+	filled := e.Normalize(time.Now())
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
@@ -177,6 +181,9 @@ func (p *Producer) Record(e *event.Event, src event.Source, requestID string) (*
 	r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderSource, Value: []byte(src)})
 	if requestID != "" {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderRequestID, Value: []byte(requestID)})
+	}
+	if filled {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderTimestampFilled, Value: []byte("1")})
 	}
 	return r, nil
 }

@@ -30,6 +30,9 @@ const (
 	// which no payload may carry), so that the replay replaces the
 	// dead-lettered row instead of adding an event.
 	HeaderReplayEventID = "replay_event_id"
+	// HeaderTimestampFilled marks a record whose event's timestamp the
+	// producer filled in (kafka.HeaderTimestampFilled).
+	HeaderTimestampFilled = "timestamp_filled"
 
 	HeaderDLQTopic      = "dlq_original_topic"
 	HeaderDLQPartition  = "dlq_original_partition"
@@ -90,6 +93,9 @@ type rec struct {
 	// the DLQ without an attempt.
 	invalid      string
 	attemptStart time.Time
+	// timeFilled says the producer gave the event its timestamp (see
+	// store.Record.TimeFilled).
+	timeFilled bool
 	// inTxn is set once r's dead letter was produced in the open DLQ
 	// transaction.
 	inTxn      bool
@@ -271,6 +277,8 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 			if saneHeader(h.Value, maxReplayOfLen) {
 				r.msg.ReplayOf = string(h.Value)
 			}
+		case HeaderTimestampFilled:
+			r.timeFilled = string(h.Value) == "1"
 		}
 	}
 	ev, err := event.Decode(kr.Value)

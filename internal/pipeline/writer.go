@@ -87,6 +87,7 @@ func (c *Consumer) write(ctx context.Context, batch []*rec) bool {
 		records[i].Message = r.msg
 		if r.msg.Status == event.StatusCompleted {
 			records[i].Event = &r.ev
+			records[i].TimeFilled = r.timeFilled
 		}
 	}
 	for attempt := 1; ; attempt++ {

@@ -44,13 +44,14 @@ func (s *StoredEvent) Origin() string {
 
 // SameContent reports whether e is the event stored as s: every field of
 // the event equal, the timestamp to the microsecond (the precision both
-// stores keep). A redelivery is; a reuse of the event_id for another
-// event is not.
-func SameContent(s *StoredEvent, e *event.Event) bool {
+// stores keep) unless e's was filled in at ingest (timeFilled: a retry
+// by a client that sent none). A redelivery is; a reuse of the event_id
+// for another event is not.
+func SameContent(s *StoredEvent, e *event.Event, timeFilled bool) bool {
 	a := &s.Event
 	return a.EventID == e.EventID && a.UserID == e.UserID && a.EventType == e.EventType &&
 		a.ElementID == e.ElementID && a.SessionID == e.SessionID && a.Page == e.Page &&
 		a.Message == e.Message && bytes.Equal(a.Properties, e.Properties) &&
 		a.DelaySeconds == e.DelaySeconds && a.ShouldFail == e.ShouldFail &&
-		a.Timestamp.UnixMicro() == e.Timestamp.UnixMicro()
+		(timeFilled || a.Timestamp.UnixMicro() == e.Timestamp.UnixMicro())
 }

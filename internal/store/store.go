@@ -17,6 +17,11 @@ import (
 type Record struct {
 	Event   *event.Event
 	Message event.Message
+	// TimeFilled says the event's timestamp was not its client's but the
+	// time it was produced: a record of the same event_id that differs
+	// only in its timestamp is then the client's retry, not a reuse of
+	// the id for another event.
+	TimeFilled bool
 }
 
 // MessageFilter selects processing-log rows, newest first.

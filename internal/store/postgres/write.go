@@ -200,7 +200,7 @@ func (d *DB) conflicts(ctx context.Context, batch []store.Record, p batchPlan, o
 		if s == nil {
 			continue
 		}
-		if c := cleaned(e); !store.SameContent(s, &c) {
+		if c := cleaned(e); !store.SameContent(s, &c, batch[i].TimeFilled) {
 			out[i].Conflict = s.Origin()
 		}
 	}

@@ -172,7 +172,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 					// reused for another event. Rare, so the row is
 					// read back to tell.
 					var conflict string
-					conflict, err = conflictOf(tx, r.Event)
+					conflict, err = conflictOf(tx, r.Event, r.TimeFilled)
 					inserted[i].Conflict = conflict
 				}
 				if err != nil {
@@ -216,7 +216,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 
 // conflictOf reads back the stored event with e's event_id and returns
 // where it came from when its content differs from e's, or "".
-func conflictOf(tx *sql.Tx, e *event.Event) (string, error) {
+func conflictOf(tx *sql.Tx, e *event.Event, timeFilled bool) (string, error) {
 	var (
 		st    store.StoredEvent
 		props sql.NullString
@@ -238,7 +238,7 @@ func conflictOf(tx *sql.Tx, e *event.Event) (string, error) {
 		st.Event.Properties = []byte(props.String)
 	}
 	st.Event.Timestamp = fromMicros(ts)
-	if store.SameContent(&st, e) {
+	if store.SameContent(&st, e, timeFilled) {
 		return "", nil
 	}
 	return st.Origin(), nil

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentOverlappingWrites", testOverlapping},
 		{"UseAfterClose", testClosed},
 		{"Positions", testPositions},
+		{"RetryWithFilledTime", testRetryWithFilledTime},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -916,5 +917,34 @@ func testPositions(t *testing.T, s store.Store) {
 	}
 	if got, err := s.Positions(ctx); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("positions after retention = %v, %v; want %v", got, err, want)
+	}
+}
+
+// testRetryWithFilledTime: a record whose timestamp was filled in at
+// ingest differs from the stored event only in that time when it is its
+// client's retry: no conflict. Without the mark, the same difference is.
+func testRetryWithFilledTime(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	first := completed("filled", event.TypeButtonClick, "buy", event.SourceAPI)
+	first.TimeFilled = true
+	if _, err := s.Write(ctx, []store.Record{first}); err != nil {
+		t.Fatal(err)
+	}
+	retry := completed("filled", event.TypeButtonClick, "buy", event.SourceAPI)
+	retry.Event.Timestamp = base.Add(3 * time.Second)
+	retry.TimeFilled = true
+	out, err := s.Write(ctx, []store.Record{retry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].New || out[0].Conflict != "" {
+		t.Fatalf("a retry with a filled-in time = %+v, want a redelivery", out[0])
+	}
+	retry.TimeFilled = false
+	if out, err = s.Write(ctx, []store.Record{retry}); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Conflict == "" {
+		t.Fatalf("another time given by the client = %+v, want a conflict", out[0])
 	}
 }
