@@ -44,6 +44,19 @@ func poisonRecords(topic string) map[string]*kgo.Record {
 	}
 }
 
+// poisonReason is what the DLQ reason of each poison record must say.
+var poisonReason = map[string]string{
+	"json":       "invalid JSON",
+	"user_id":    "user_id: is required",
+	"event_type": "event_type: must match",
+	"element_id": "element_id: is 2000 bytes, over the limit",
+	"delay":      "delay_seconds: must be between 0 and",
+	"properties": "properties: nests 200 levels deep",
+	"type":       "user_id: must be a string, not number",
+	"control":    "user_id: contains control character",
+	"binary":     "invalid JSON",
+}
+
 // TestPoisonAndFailingBurst sends, in the middle of normal traffic,
 // malformed records and a burst of 1,000 should_fail events: every one of
 // them ends in the DLQ exactly once with its reason, and every normal
@@ -146,6 +159,9 @@ func TestPoisonAndFailingBurst(t *testing.T) {
 		if !ok {
 			t.Errorf("poison record %q (%s) is not in the DLQ", trim(string(r.Value)), what)
 			continue
+		}
+		if want := poisonReason[what]; !strings.Contains(reason, want) {
+			t.Errorf("poison record %s: dead-lettered with reason %q, want it to mention %q", what, reason, want)
 		}
 		t.Logf("poison %-10s → %s", what, reason)
 	}

@@ -166,7 +166,9 @@ func TestDeadLettersExactThroughKills(t *testing.T) {
 	for i := range 3 {
 		cs.start(fmt.Sprintf("c%d", i))
 	}
-	l := startLoad(t, addr, loadConfig{Rate: rate, Seed: 31})
+	// Delayed events too: a kill finds some of them mid-attempt, holding
+	// their keys, and they must be stored once all the same.
+	l := startLoad(t, addr, loadConfig{Rate: rate, Seed: 31, DelayRate: 0.05})
 	l.waitAcked(t, rate/2, 30*time.Second)
 	fl := startFailingLoad(t, addr, 37)
 

@@ -51,6 +51,9 @@ type loadConfig struct {
 	// DeliveryTimeout bounds each record's delivery (default 60 s, longer
 	// than any outage the tests cause).
 	DeliveryTimeout time.Duration
+	// DelayRate is the share of events given a processing delay of up to
+	// 2 s, held in flight when a kill comes; 0 sends none.
+	DelayRate float64
 }
 
 // kafkaConfig is a client configuration for the cluster at addr.
@@ -77,14 +80,14 @@ func startLoad(t *testing.T, addr string, lc loadConfig) *load {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &load{p: p, cancel: cancel, acked: make(map[string]struct{}), failed: make(map[string]struct{}), started: time.Now()}
-	gen := generator.New(generator.Config{Seed: lc.Seed, FailureRate: lc.FailureRate})
-	l.wg.Go(func() { l.run(ctx, gen, lc.Rate) })
+	gen := generator.New(generator.Config{Seed: lc.Seed, FailureRate: lc.FailureRate, DelayRate: lc.DelayRate, MaxDelay: 2})
+	l.wg.Go(func() { l.run(ctx, gen, lc.Rate, lc.DelayRate > 0) })
 	t.Cleanup(l.stop)
 	return l
 }
 
 // run sends, every 10 ms, the events due since the start.
-func (l *load) run(ctx context.Context, gen *generator.Generator, rate int) {
+func (l *load) run(ctx context.Context, gen *generator.Generator, rate int, delays bool) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	var n int64
@@ -97,7 +100,9 @@ func (l *load) run(ctx context.Context, gen *generator.Generator, rate int) {
 		due := int64(time.Since(l.started).Seconds() * float64(rate))
 		for ; n < due && ctx.Err() == nil; n++ {
 			e := gen.Next()
-			e.DelaySeconds = 0 // delays are another test's subject; keep the load steady
+			if !delays {
+				e.DelaySeconds = 0 // unless asked for, keep the load steady
+			}
 			l.sent.Add(1)
 			// Not ctx: stopping the load must not fail what is already
 			// buffered; Close flushes it.
