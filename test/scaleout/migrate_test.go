@@ -2,8 +2,10 @@ package scaleout
 
 import (
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,6 +46,11 @@ func TestMoveToCluster(t *testing.T) {
 	single, _ := startServe(t, "serve-embedded", nil, append([]string{"--broker-addr", "127.0.0.1:0", "--consumers", "2"}, names...)...)
 	embedded, _ := single.waitLog("embedded broker listening", 10*time.Second)["addr"].(string)
 	before := produce(t, nil, "--bootstrap-servers", embedded, "--topic", topic, "--mode", "batch", "--batch-size", "120")
+	// And records without event_id from a client we did not write: their
+	// ids are derived by the pipeline, and the cluster's log starts again
+	// at offset 0, so ids made of topic, partition and offset alone would
+	// take the new records for these and drop them.
+	before += kcatKeyless(t, embedded, topic, "before", 30)
 
 	// Drain: producing has stopped; wait until the group has stored all.
 	waitFor(t, 30*time.Second, "lag 0 on the embedded broker", func() error {
@@ -86,6 +93,7 @@ func TestMoveToCluster(t *testing.T) {
 
 	after := produce(t, nil, "--bootstrap-servers", cluster, "--topic", topic, "--mode", "batch", "--batch-size", "80")
 	ids := postBatch(t, web, 20)
+	after += kcatKeyless(t, cluster, topic, "after", 30)
 	total := before + after + len(ids)
 	waitFor(t, 30*time.Second, fmt.Sprintf("%d events stored", total), func() error {
 		n, err := countEvents(db, schema)
@@ -100,4 +108,20 @@ func TestMoveToCluster(t *testing.T) {
 	if rows, stored := storedIDs(t, db, schema); rows != total || len(stored) != total {
 		t.Fatalf("events table: %d rows, %d distinct ids, want %d", rows, len(stored), total)
 	}
+}
+
+// kcatKeyless produces n events without event_id, and without a key, with
+// Debian's kcat, and returns n.
+func kcatKeyless(t *testing.T, addr, topic, tag string, n int) int {
+	t.Helper()
+	var lines []string
+	for i := range n {
+		lines = append(lines, fmt.Sprintf(`{"user_id":"kcat_%s_%d","event_type":"page_view","element_id":"nav_%d"}`, tag, i, i))
+	}
+	cmd := exec.Command("kcat", "-P", "-b", addr, "-t", topic)
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kcat (Debian's kcat is needed: apt-get install kcat): %v\n%s", err, out)
+	}
+	return n
 }
