@@ -293,7 +293,10 @@ func waitExactlyOnceTopic(t *testing.T, addr, topic, group, dbURL string, acked 
 	if v.Duplicated > 0 || v.Extra > 0 {
 		t.Errorf("events: %v", v)
 	}
-	msgs, err := storedIDs(ctx, dbURL, "messages")
+	// The completed rows of the processing log: dead-lettered ones belong
+	// to failing or poison records, which the tests that send them count
+	// exactly on their own.
+	msgs, err := storedIDs(ctx, dbURL, "messages WHERE status = 'completed'")
 	if err != nil {
 		t.Fatalf("processing log: %v", err)
 	}
