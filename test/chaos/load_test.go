@@ -163,7 +163,8 @@ func (l *load) waitAcked(t *testing.T, n int, timeout time.Duration) {
 }
 
 // storedIDs counts the rows of each event_id in table (events or
-// messages) of a store: a SQLite file path or a postgres:// URL.
+// messages, which may carry a WHERE clause) of a store: a SQLite file
+// path or a postgres:// URL.
 func storedIDs(ctx context.Context, dbURL, table string) (map[string]int, error) {
 	q := `SELECT event_id, COUNT(*) FROM ` + table + ` GROUP BY event_id`
 	out := make(map[string]int)
