@@ -242,18 +242,27 @@ func (o *Ops) Run(ctx context.Context) error {
 
 	// The first dead-letter count is the base a burst is measured from.
 	o.checkDLQ()
-	_ = o.sample(ctx) // logged; the next tick tries again
+	o.sampleOrWarn(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-sampleT.C:
-			_ = o.sample(ctx)
+			o.sampleOrWarn(ctx)
 		case <-historyT.C:
 			o.recordPoint()
 		case <-dlqT.C:
 			o.checkDLQ()
 		}
+	}
+}
+
+// sampleOrWarn samples the group in the background, where a failure is
+// logged and the next tick tries again. Consumers returns the same error
+// to its caller instead, which logs it once.
+func (o *Ops) sampleOrWarn(ctx context.Context) {
+	if err := o.sample(ctx); err != nil {
+		o.log.Warn("sample consumer group", "group", o.cfg.Group, "err", err)
 	}
 }
 
