@@ -25,6 +25,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pulse-dev/pulse/internal/metrics"
 )
 
 type ctxKey int
@@ -182,8 +184,10 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
 	}
-	m.requests = register(reg, m.requests)
-	m.duration = register(reg, m.duration)
+	// A collector reg refuses (a clashing description) still counts,
+	// unexported; it does not stop the server.
+	_ = metrics.Register(reg, &m.requests)
+	_ = metrics.Register(reg, &m.duration)
 	return m
 }
 
@@ -447,23 +451,6 @@ func directFromLoopback(r *http.Request) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
-}
-
-// register adds c to reg and returns it, or the collector already
-// registered under the same description. A nil reg keeps c unregistered.
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // boundBodyRead gives a request's body BodyReadTimeout to arrive, whole.

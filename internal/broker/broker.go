@@ -5,6 +5,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -90,10 +91,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "broker")
-	addr := cfg.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
+	addr := cmp.Or(cfg.Addr, "127.0.0.1:0")
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("broker address %q: %w", addr, err)
 	}

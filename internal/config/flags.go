@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -305,10 +306,7 @@ func (f *FlagSet) lookup() (func(string) (string, bool), error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
-	path := f.opts.EnvFile
-	if path == "" {
-		path = ".env"
-	}
+	path := cmp.Or(f.opts.EnvFile, ".env")
 	file, err := godotenv.Read(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -9,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/metrics"
 )
 
 // Bus fans changes out to subscribers inside one process. Publish never
@@ -42,9 +42,12 @@ func newBus(log *slog.Logger, reg prometheus.Registerer, name string) *Bus {
 		Name: "pulse_live_bus_dropped_total",
 		Help: "Changes a bus subscriber missed because its buffer was full.",
 	}, []string{"bus"})
+	// A collector reg refuses (a clashing description) still counts,
+	// unexported.
+	_ = metrics.Register(reg, &drops)
 	return &Bus{
 		log:     log.With("component", "live_bus"),
-		dropped: register(reg, drops).WithLabelValues(name),
+		dropped: drops.WithLabelValues(name),
 		subs:    make(map[*subscription]struct{}),
 	}
 }
@@ -84,22 +87,4 @@ func (b *Bus) Subscribe(buf int) (<-chan event.Change, func()) {
 			b.mu.Unlock()
 		})
 	}
-}
-
-// register adds c to reg and returns it, or returns the collector already
-// registered under the same description, so two parts of one process may
-// share a metric. A nil reg keeps the collector unregistered.
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

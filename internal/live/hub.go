@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/metrics"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -243,7 +244,7 @@ func NewHub(cfg HubConfig, bus Subscriber, stats *Stats, reader Reader, log *slo
 		log = slog.New(slog.DiscardHandler)
 	}
 	origins := append(append([]string(nil), loopbackOrigins...), cfg.AllowedOrigins...)
-	return &Hub{
+	h := &Hub{
 		cfg:         cfg,
 		changes:     changes,
 		unsubscribe: unsubscribe,
@@ -251,33 +252,44 @@ func NewHub(cfg HubConfig, bus Subscriber, stats *Stats, reader Reader, log *slo
 		reader:      reader,
 		log:         log.With("component", "ws_hub"),
 		origins:     origins,
-		clientsGauge: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		clientsGauge: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "pulse_ws_clients", Help: "Connected WebSocket clients.",
-		})),
-		framesSent: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		}),
+		framesSent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_ws_frames_sent_total", Help: "WebSocket frames sent, by message type.",
-		}, []string{"type"})),
-		framesDrop: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		}, []string{"type"}),
+		framesDrop: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_ws_frames_dropped_total", Help: "Frames not queued for a client because its send queue was full.",
-		})),
-		sampled: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		}),
+		sampled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_ws_events_sampled_out_total", Help: "Events left out of new_events frames (counted in their dropped field).",
-		})),
-		resyncs: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		}),
+		resyncs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_ws_resyncs_total", Help: "Fresh initial_data frames sent to clients that fell behind.",
-		})),
-		disconnects: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_ws_disconnects_total", Help: "WebSocket clients disconnected, by reason.",
-		}, []string{"reason"})),
-		refused: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		}, []string{"reason"}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_ws_refused_total", Help: "WebSocket handshakes refused (origin not allowed, bad request).",
-		})),
-		overCap: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		}),
+		overCap: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_ws_over_capacity_total", Help: "WebSocket upgrades refused by a connection cap, by cap (per_client, total).",
-		}, []string{"cap"})),
+		}, []string{"cap"}),
 		clients: make(map[*client]struct{}),
 		perIP:   make(map[string]int),
 	}
+	// A collector reg refuses (a clashing description) still counts,
+	// unexported.
+	_ = metrics.Register(reg, &h.clientsGauge)
+	_ = metrics.Register(reg, &h.framesSent)
+	_ = metrics.Register(reg, &h.framesDrop)
+	_ = metrics.Register(reg, &h.sampled)
+	_ = metrics.Register(reg, &h.resyncs)
+	_ = metrics.Register(reg, &h.disconnects)
+	_ = metrics.Register(reg, &h.refused)
+	_ = metrics.Register(reg, &h.overCap)
+	return h
 }
 
 // admit takes a connection slot for a client at ip, or says why not.

@@ -125,7 +125,6 @@ func (o *Ops) sample(ctx context.Context) error {
 	defer cancel()
 	lag, err := o.deps.Admin.GroupLag(ctx, o.cfg.Group, o.cfg.Topic)
 	if err != nil {
-		o.log.Warn("sample consumer group", "group", o.cfg.Group, "err", err)
 		return fmt.Errorf("sample consumer group %s: %w", o.cfg.Group, err)
 	}
 	snaps := make([]pipeline.Snapshot, 0, len(o.deps.Members))

@@ -19,6 +19,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/live"
+	"github.com/pulse-dev/pulse/internal/metrics"
 	"github.com/pulse-dev/pulse/internal/pipeline"
 )
 
@@ -184,28 +185,37 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*O
 		heads:     make(map[int32]headTS),
 		det:       newDetector(cfg),
 		replayIDs: make(map[string]bool),
-		replayed: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_dlq_replayed_total", Help: "Dead letters replayed to the main topic.",
-		})),
-		loadSent: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		}),
+		loadSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_load_events_sent_total", Help: "Events sent by load runs.",
-		})),
-		markersOut: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		}),
+		markersOut: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pulse_ops_markers_total", Help: "Operational markers raised, by kind.",
-		}, []string{"kind"})),
-		lagRecords: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		}, []string{"kind"}),
+		lagRecords: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "pulse_consumer_lag_records", Help: "Records the consumer group has yet to process, by partition (sampled).",
-		}, []string{"partition"})),
-		lagSeconds: register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		}, []string{"partition"}),
+		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "pulse_consumer_lag_seconds", Help: "Age of the oldest unprocessed record, by partition (sampled).",
-		}, []string{"partition"})),
-		members: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		}, []string{"partition"}),
+		members: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "pulse_consumer_group_members", Help: "Members of the consumer group (sampled).",
-		})),
-		freshness: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		}),
+		freshness: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "pulse_consumer_freshness_seconds", Help: "Time since the newest stored event was stored (sampled).",
-		})),
+		}),
 	}
+	// A collector reg refuses (a clashing description) still counts,
+	// unexported.
+	_ = metrics.Register(reg, &o.replayed)
+	_ = metrics.Register(reg, &o.loadSent)
+	_ = metrics.Register(reg, &o.markersOut)
+	_ = metrics.Register(reg, &o.lagRecords)
+	_ = metrics.Register(reg, &o.lagSeconds)
+	_ = metrics.Register(reg, &o.members)
+	_ = metrics.Register(reg, &o.freshness)
 	return o, nil
 }
 
@@ -232,18 +242,27 @@ func (o *Ops) Run(ctx context.Context) error {
 
 	// The first dead-letter count is the base a burst is measured from.
 	o.checkDLQ()
-	_ = o.sample(ctx) // logged; the next tick tries again
+	o.sampleOrWarn(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-sampleT.C:
-			_ = o.sample(ctx)
+			o.sampleOrWarn(ctx)
 		case <-historyT.C:
 			o.recordPoint()
 		case <-dlqT.C:
 			o.checkDLQ()
 		}
+	}
+}
+
+// sampleOrWarn samples the group in the background, where a failure is
+// logged and the next tick tries again. Consumers returns the same error
+// to its caller instead, which logs it once.
+func (o *Ops) sampleOrWarn(ctx context.Context) {
+	if err := o.sample(ctx); err != nil {
+		o.log.Warn("sample consumer group", "group", o.cfg.Group, "err", err)
 	}
 }
 
@@ -303,21 +322,4 @@ func (e *RequestError) Error() string { return e.Msg }
 
 func invalidf(format string, args ...any) error {
 	return &RequestError{Msg: fmt.Sprintf(format, args...)}
-}
-
-// register adds c to reg and returns it, or the collector already
-// registered under the same description. A nil reg keeps c unregistered.
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

@@ -7,6 +7,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -92,15 +93,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.Brokers) == 0 {
 		return cfg, errors.New("pipeline config: no brokers")
 	}
-	if cfg.Topic == "" {
-		cfg.Topic = DefaultTopic
-	}
-	if cfg.DLQTopic == "" {
-		cfg.DLQTopic = DefaultDLQTopic
-	}
-	if cfg.Group == "" {
-		cfg.Group = DefaultGroup
-	}
+	cfg.Topic = cmp.Or(cfg.Topic, DefaultTopic)
+	cfg.DLQTopic = cmp.Or(cfg.DLQTopic, DefaultDLQTopic)
+	cfg.Group = cmp.Or(cfg.Group, DefaultGroup)
 	if cfg.ConsumerID == "" {
 		host, err := os.Hostname()
 		if err != nil || host == "" {

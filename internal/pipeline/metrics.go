@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pulse-dev/pulse/internal/metrics"
 )
 
 // Metrics holds the pipeline's Prometheus collectors. One Metrics is shared
@@ -118,50 +120,28 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Partition assignment changes, by kind (assigned, revoked, lost).",
 		}, []string{"consumer_id", "kind"}),
 	}
-	if reg == nil {
-		return m, nil
-	}
-	var err error
-	register := func(c prometheus.Collector) prometheus.Collector {
-		if rerr := reg.Register(c); rerr != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(rerr, &are) {
-				return are.ExistingCollector
-			}
-			err = errors.Join(err, rerr)
-		}
-		return c
-	}
-	m.consumed = reuse(register(m.consumed), m.consumed)
-	m.processed = reuse(register(m.processed), m.processed)
-	m.failedAttempt = reuse(register(m.failedAttempt), m.failedAttempt)
-	m.retries = reuse(register(m.retries), m.retries)
-	m.dlqProduced = reuse(register(m.dlqProduced), m.dlqProduced)
-	m.dlqErrors = reuse(register(m.dlqErrors), m.dlqErrors)
-	m.dlqTxns = reuse(register(m.dlqTxns), m.dlqTxns)
-	m.conflicts = reuse(register(m.conflicts), m.conflicts)
-	m.processing = reuse(register(m.processing), m.processing)
-	m.endToEnd = reuse(register(m.endToEnd), m.endToEnd)
-	m.writeDuration = reuse(register(m.writeDuration), m.writeDuration)
-	m.batchSize = reuse(register(m.batchSize), m.batchSize)
-	m.writeErrors = reuse(register(m.writeErrors), m.writeErrors)
-	m.commits = reuse(register(m.commits), m.commits)
-	m.inFlight = reuse(register(m.inFlight), m.inFlight)
-	m.heldKeys = reuse(register(m.heldKeys), m.heldKeys)
-	m.rebalances = reuse(register(m.rebalances), m.rebalances)
-	if err != nil {
+	if err := errors.Join(
+		metrics.Register(reg, &m.consumed),
+		metrics.Register(reg, &m.processed),
+		metrics.Register(reg, &m.failedAttempt),
+		metrics.Register(reg, &m.retries),
+		metrics.Register(reg, &m.dlqProduced),
+		metrics.Register(reg, &m.dlqErrors),
+		metrics.Register(reg, &m.dlqTxns),
+		metrics.Register(reg, &m.conflicts),
+		metrics.Register(reg, &m.processing),
+		metrics.Register(reg, &m.endToEnd),
+		metrics.Register(reg, &m.writeDuration),
+		metrics.Register(reg, &m.batchSize),
+		metrics.Register(reg, &m.writeErrors),
+		metrics.Register(reg, &m.commits),
+		metrics.Register(reg, &m.inFlight),
+		metrics.Register(reg, &m.heldKeys),
+		metrics.Register(reg, &m.rebalances),
+	); err != nil {
 		return nil, fmt.Errorf("register pipeline metrics: %w", err)
 	}
 	return m, nil
-}
-
-// reuse returns got as a T when it is one (the collector registered
-// earlier), else fallback.
-func reuse[T prometheus.Collector](got prometheus.Collector, fallback T) T {
-	if t, ok := got.(T); ok {
-		return t
-	}
-	return fallback
 }
 
 // member is the set of series of one consumer, resolved once so the hot

@@ -7,6 +7,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -174,9 +175,7 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 // with the password redacted.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
 	driver, dsn := cfg.Database()
-	if dsn == "" {
-		dsn = config.DefaultDatabaseURL(cfg.DataDir)
-	}
+	dsn = cmp.Or(dsn, config.DefaultDatabaseURL(cfg.DataDir))
 	// A failed Open returns a nil pointer, which must not become a non-nil
 	// store.Store that the cleanup would then close.
 	if driver == config.DriverPostgres {
