@@ -1,8 +1,8 @@
 // Package pulsetest is test-only support for the tests that drive real
 // pulse processes (test/chaos, test/adversarial, test/scaleout): it builds
 // the pulse binary once for a test package, runs and stops processes with
-// their output captured, and polls conditions with a deadline. Nothing
-// outside tests imports it.
+// their output captured, and polls conditions with a deadline. Only tests
+// import it (cmd/pulse's in-process tests share its Buffer).
 package pulsetest
 
 import (
