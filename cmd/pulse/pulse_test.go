@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,25 +12,8 @@ import (
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while a command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // pulse runs the command line in-process and returns its exit status and
 // output.
@@ -40,7 +21,7 @@ func pulse(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut pulsetest.Buffer
 	code = run(ctx, args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
@@ -230,7 +211,7 @@ func TestProduceWithoutBrokerFailsFast(t *testing.T) {
 
 func TestProduceStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut pulsetest.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"produce", "--dry-run", "--continuous", "--interval", "0.05"}, &out, &errOut)
@@ -303,7 +284,7 @@ func TestBrokerCommand(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut pulsetest.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"broker", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json"}, &out, &errOut)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulse-dev/pulse/test/pulsetest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -639,7 +640,7 @@ func httpCorpus() []httpCase {
 func TestHTTPCorpus(t *testing.T) {
 	t.Parallel()
 	s := startServe(t, "--ingest-rate", "0")
-	ctx := ctxT(t, 3*time.Minute)
+	ctx := pulsetest.Context(t, 3*time.Minute)
 	const topic, dlq = "user_events", "user_events_dlq"
 	cl, adm := s.kafka(t)
 	client := &http.Client{
@@ -667,7 +668,7 @@ func TestHTTPCorpus(t *testing.T) {
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("\x00\x01 adversarial garbage")}).FirstErr(); err != nil {
 		t.Fatalf("produce garbage: %v", err)
 	}
-	waitFor(t, 30*time.Second, "setup: two events stored and one dead letter", func() error {
+	pulsetest.WaitFor(t, 30*time.Second, "setup: two events stored and one dead letter", func() error {
 		if n := countRows(t, db, "SELECT COUNT(*) FROM events"); n != 2 {
 			return fmt.Errorf("%d events stored", n)
 		}
@@ -722,7 +723,7 @@ func TestHTTPCorpus(t *testing.T) {
 	// Every accepted event stored once, in events and in the processing
 	// log; the events the API accepted are all the rows from the API.
 	ids := append(append([]string(nil), setupIDs...), r.acceptedIDs...)
-	waitFor(t, 60*time.Second, "every accepted event stored", func() error {
+	pulsetest.WaitFor(t, 60*time.Second, "every accepted event stored", func() error {
 		missing := 0
 		for _, id := range ids {
 			if countRows(t, db, "SELECT COUNT(*) FROM events WHERE event_id = ?", id) == 0 {
@@ -761,7 +762,7 @@ func TestHTTPCorpus(t *testing.T) {
 			Status              string
 			Sent, Acked, Failed int
 		}
-		waitFor(t, 30*time.Second, "the load run's acknowledged events stored", func() error {
+		pulsetest.WaitFor(t, 30*time.Second, "the load run's acknowledged events stored", func() error {
 			_, body, err := send(client, "GET", base+"/api/load/", "", "", nil)
 			if err != nil {
 				return err

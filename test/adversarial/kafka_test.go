@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // python is Debian's interpreter, for which python3-confluent-kafka is
@@ -185,7 +186,7 @@ func TestKafkaCorpus(t *testing.T) {
 		t.Fatalf("%s cannot import confluent_kafka: install Debian's python3-confluent-kafka package (apt-get install python3-confluent-kafka): %v\n%s", python, err, out)
 	}
 	s := startServe(t)
-	ctx := ctxT(t, 3*time.Minute)
+	ctx := pulsetest.Context(t, 3*time.Minute)
 	const topic, dlqTopic, group = "user_events", "user_events_dlq", "dashboard_consumer_group"
 	_, adm := s.kafka(t)
 	db := s.db(t)
@@ -231,7 +232,7 @@ func TestKafkaCorpus(t *testing.T) {
 	// outcome. Partition 0 ends with a plain record after the
 	// transactions, so this holds there too.
 	var dlq []*kgo.Record
-	waitFor(t, 60*time.Second, "the consumer group at the end of every partition", func() error {
+	pulsetest.WaitFor(t, 60*time.Second, "the consumer group at the end of every partition", func() error {
 		lag, err := groupLag(ctx, adm, group, topic)
 		if err != nil {
 			return err
@@ -274,7 +275,7 @@ func TestKafkaCorpus(t *testing.T) {
 			value: kev("p-claim", `"event_id":"`+event.DerivedID(topic, 0, next.Offset)+`"`)}
 		victim := kafkaCase{name: "victim", client: "python", codec: "none", key: "p-victim", partition: 0, pin: true, user: "p-victim", value: kev("p-victim")}
 		offsets[claim.user] = producePython(t, s.broker, topic, []kafkaCase{claim})[claim.name]
-		waitFor(t, 30*time.Second, "the claiming record processed", func() error {
+		pulsetest.WaitFor(t, 30*time.Second, "the claiming record processed", func() error {
 			lag, err := groupLag(ctx, adm, group, topic)
 			if err != nil {
 				return err
@@ -288,7 +289,7 @@ func TestKafkaCorpus(t *testing.T) {
 		if at[0].Offset != next.Offset {
 			t.Fatalf("the later record went to offset %d, not %d", at[0].Offset, next.Offset)
 		}
-		waitFor(t, 30*time.Second, "the group past the later record", func() error {
+		pulsetest.WaitFor(t, 30*time.Second, "the group past the later record", func() error {
 			lag, err := groupLag(ctx, adm, group, topic)
 			if err != nil {
 				return err
@@ -326,7 +327,7 @@ func TestKafkaCorpus(t *testing.T) {
 		c := kafkaCase{name: "python committed transaction ending a partition", client: "python", codec: "gzip", key: "p-txn-last",
 			value: kev("p-txn-last"), txn: "commit", partition: 1, pin: true, user: "p-txn-last"}
 		recs := producePython(t, s.broker, topic, []kafkaCase{c})[c.name]
-		waitFor(t, 30*time.Second, "the committed record stored", func() error {
+		pulsetest.WaitFor(t, 30*time.Second, "the committed record stored", func() error {
 			if countRows(t, db, "SELECT COUNT(*) FROM events WHERE user_id = ?", c.user) == 0 {
 				return errors.New("not stored")
 			}
@@ -636,7 +637,7 @@ func producePython(t *testing.T, broker, topic string, cs []kafkaCase) map[strin
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("produce.py: %v\nstdout: %s\nstderr: %s", err, out, tail(stderr.String(), 20))
+		t.Fatalf("produce.py: %v\nstdout: %s\nstderr: %s", err, out, pulsetest.Tail(stderr.String(), 20))
 	}
 	var reports []struct {
 		Partition int32  `json:"partition"`

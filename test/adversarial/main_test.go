@@ -8,23 +8,16 @@
 package adversarial
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the driver of the store serve writes
+	"github.com/pulse-dev/pulse/test/pulsetest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -32,52 +25,11 @@ import (
 // pulseBin is the binary TestMain built.
 var pulseBin string
 
-func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "pulse-adversarial-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "adversarial: temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	pulseBin = filepath.Join(dir, "pulse")
-	build := exec.Command("go", "build", "-o", pulseBin, "../../cmd/pulse")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "adversarial: build pulse:", err)
-		return 1
-	}
-	return m.Run()
-}
-
-// syncBuffer is a bytes.Buffer safe for a process writing and a test
-// reading at the same time.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+func TestMain(m *testing.M) { os.Exit(pulsetest.Main(m, &pulseBin)) }
 
 // server is a `pulse serve` process and the addresses it listens on.
 type server struct {
-	cmd          *exec.Cmd
-	out          *syncBuffer
-	done         chan struct{}
-	err          error // valid after done is closed
+	*pulsetest.Proc
 	http, broker string
 	dir          string
 }
@@ -88,62 +40,18 @@ type server struct {
 // when the test ends.
 func startServe(t *testing.T, extra ...string) *server {
 	t.Helper()
-	s := &server{out: &syncBuffer{}, done: make(chan struct{}), dir: t.TempDir()}
-	s.http, s.broker = freeAddr(t), freeAddr(t)
+	s := &server{dir: t.TempDir()}
+	s.http, s.broker = pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	args := append([]string{"serve", "--addr", s.http, "--broker-addr", s.broker, "--data-dir", s.dir}, extra...)
-	s.cmd = exec.Command(pulseBin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.Env = append(os.Environ(), "PULSE_LOG_FORMAT=json")
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start serve: %v", err)
-	}
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(30 * time.Second):
-			t.Errorf("serve did not stop within 30s of SIGTERM; killing it")
-			_ = s.cmd.Process.Signal(syscall.SIGKILL)
-			<-s.done
-		}
-		if t.Failed() {
-			t.Logf("output of serve (%s):\n%s", strings.Join(args, " "), tail(s.out.String(), 60))
-		}
-	})
-	waitFor(t, 60*time.Second, "serve answers on HTTP", func() error {
-		if s.exited() {
-			t.Fatalf("serve exited: %v\n%s", s.err, tail(s.out.String(), 40))
-		}
-		_, err := s.health()
-		return err
-	})
+	cmd := exec.Command(pulseBin, args...)
+	cmd.Env = append(os.Environ(), "PULSE_LOG_FORMAT=json")
+	s.Proc = pulsetest.Start(t, "serve", cmd)
+	s.WaitServing(s.http)
 	return s
 }
 
-func (s *server) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // health returns the status code of /api/health/.
-func (s *server) health() (int, error) {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + s.http + "/api/health/")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
-}
+func (s *server) health() (int, error) { return pulsetest.Health(s.http) }
 
 // db opens the store serve writes, read-only.
 func (s *server) db(t *testing.T) *sql.DB {
@@ -209,51 +117,6 @@ func totalLag(lag map[int32]int64) int64 {
 		n += l
 	}
 	return n
-}
-
-// waitFor polls cond every 50 ms until it returns nil or timeout passes,
-// then fails the test with cond's last error.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %v: %v", what, timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
-	}
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
-// ctxT is a context that ends with the test or after d.
-func ctxT(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // short cuts s for a log line.

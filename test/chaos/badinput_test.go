@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // topicEnd is the number of records in a topic.
@@ -19,7 +20,7 @@ func topicEnd(t *testing.T, addr, topic string) int64 {
 		t.Fatalf("admin: %v", err)
 	}
 	defer a.Close()
-	d, err := a.DescribeTopic(ctxT(t, 30*time.Second), topic, "")
+	d, err := a.DescribeTopic(pulsetest.Context(t, 30*time.Second), topic, "")
 	if err != nil {
 		t.Fatalf("describe %s: %v", topic, err)
 	}
@@ -30,7 +31,7 @@ func topicEnd(t *testing.T, addr, topic string) int64 {
 // gets its 4xx with a JSON error naming the problem, nothing reaches the
 // topic, and the server keeps serving.
 func TestBadInputOverHTTP(t *testing.T) {
-	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t))
+	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
 	url := "http://" + s.http + "/api/events/create/"
 	topic := config.Default().Topic
 	deep := strings.Repeat(`{"a":`, 100) + `1` + strings.Repeat(`}`, 100)
@@ -92,8 +93,8 @@ func TestBadInputOverHTTP(t *testing.T) {
 	if after := topicEnd(t, s.broker, topic); after != before {
 		t.Errorf("bad requests produced %d records", after-before)
 	}
-	if s.exited() {
-		t.Fatalf("serve died: %v", s.err)
+	if s.Exited() {
+		t.Fatalf("serve died: %v", s.Err())
 	}
 	if code, err := s.health(); err != nil || code != 200 {
 		t.Errorf("health after the bad input: %d %v", code, err)
@@ -104,7 +105,7 @@ func TestBadInputOverHTTP(t *testing.T) {
 // every displayed field: they are accepted, stored as they are and
 // returned as JSON strings, never interpreted.
 func TestInjectionStoredVerbatim(t *testing.T) {
-	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t))
+	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
 	values := map[string]string{
 		"user_id":    `u1'; DROP TABLE events; --`,
 		"element_id": `<img src=x onerror=alert(1)>`,
@@ -128,7 +129,7 @@ func TestInjectionStoredVerbatim(t *testing.T) {
 		t.Fatalf("create answer %q: %v", body, err)
 	}
 	var got map[string]any
-	waitFor(t, 30*time.Second, "the event in /api/events/latest/", func() error {
+	pulsetest.WaitFor(t, 30*time.Second, "the event in /api/events/latest/", func() error {
 		resp, body := request(t, "GET", "http://"+s.http+"/api/events/latest/?limit=10", "")
 		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Fatalf("latest events served as %q", ct)
@@ -170,7 +171,7 @@ func TestInjectionStoredVerbatim(t *testing.T) {
 // encoding/json replaces them with U+FFFD before it looks, so the event
 // would be stored altered.
 func TestInvalidUTF8Rejected(t *testing.T) {
-	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t))
+	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
 	topic := config.Default().Topic
 	before := topicEnd(t, s.broker, topic)
 	resp, body := request(t, "POST", "http://"+s.http+"/api/events/create/",

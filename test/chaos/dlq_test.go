@@ -13,6 +13,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // header returns the value of a record header.
@@ -63,9 +64,9 @@ var poisonReason = map[string]string{
 // event is stored.
 func TestPoisonAndFailingBurst(t *testing.T) {
 	dir := t.TempDir()
-	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	startServe(t, dir, httpAddr, brokerAddr)
-	ctx := ctxT(t, 3*time.Minute)
+	ctx := pulsetest.Context(t, 3*time.Minute)
 	topic := config.Default().Topic
 	dlq := config.Default().DLQTopic
 
@@ -109,7 +110,7 @@ func TestPoisonAndFailingBurst(t *testing.T) {
 
 	want := len(failing) + len(poison)
 	var recs []*kgo.Record
-	waitFor(t, 120*time.Second, "every failing and poison record in the DLQ", func() error {
+	pulsetest.WaitFor(t, 120*time.Second, "every failing and poison record in the DLQ", func() error {
 		recs, err = topicRecords(ctx, brokerAddr, dlq)
 		if err != nil {
 			return err
@@ -189,15 +190,15 @@ func trim(s string) string {
 // dead-lettered, so a public ingest cannot be used to clog the consumers.
 func TestSimulationSwitchedOff(t *testing.T) {
 	dir := t.TempDir()
-	s := startServe(t, dir, freeAddr(t), freeAddr(t), "--simulate=false")
+	s := startServe(t, dir, pulsetest.FreeAddr(t), pulsetest.FreeAddr(t), "--simulate=false")
 	resp, body := request(t, "POST", "http://"+s.http+"/api/events/create/",
 		`{"user_id":"u1","event_type":"page_view","should_fail":true,"delay_seconds":30}`, "Content-Type", "application/json")
 	if resp.StatusCode != 201 {
 		t.Fatalf("create: %d %s", resp.StatusCode, body)
 	}
 	start := time.Now()
-	ctx := ctxT(t, time.Minute)
-	waitFor(t, 20*time.Second, "the event stored", func() error {
+	ctx := pulsetest.Context(t, time.Minute)
+	pulsetest.WaitFor(t, 20*time.Second, "the event stored", func() error {
 		stored, err := storedIDs(ctx, filepath.Join(dir, "pulse.db"), "events")
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // failingLoad produces should_fail events, 40 every 200 ms, until stop;
@@ -89,11 +90,11 @@ func (f *failingLoad) stop() map[string]bool {
 // stored and each has one processing-log row. It returns the count.
 func checkDeadLetters(t *testing.T, addr, dbURL string, failing map[string]bool) int {
 	t.Helper()
-	ctx := ctxT(t, 2*time.Minute)
+	ctx := pulsetest.Context(t, 2*time.Minute)
 	want := len(failing)
 	var recs []*kgo.Record
 	var err error
-	waitFor(t, 60*time.Second, "a dead letter for every failing event", func() error {
+	pulsetest.WaitFor(t, 60*time.Second, "a dead letter for every failing event", func() error {
 		recs, err = topicRecords(ctx, addr, config.Default().DLQTopic)
 		if err != nil {
 			return err
@@ -180,7 +181,7 @@ func TestDeadLettersExactThroughKills(t *testing.T) {
 		cs.checkAlive()
 		ids := cs.ids()
 		id := ids[rng.IntN(len(ids))]
-		cs.procs[id].kill()
+		cs.procs[id].Kill()
 		t.Logf("kill %d: SIGKILL %s after %v", i+1, id, wait.Round(time.Millisecond))
 		cs.start(id)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -22,32 +23,11 @@ import (
 func startServeLimited(t *testing.T, nofile int, dir, httpAddr, brokerAddr string, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"serve", "--addr", httpAddr, "--broker-addr", brokerAddr, "--data-dir", dir}, extra...)
-	p := &proc{t: t, name: "serve", args: args, out: &syncBuffer{}, done: make(chan struct{})}
 	script := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, nofile)
-	p.cmd = exec.Command("sh", append([]string{"-c", script, pulseBin}, args...)...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.Env = append(os.Environ(), "PULSE_LOG_FORMAT=json")
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start serve: %v", err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("output of serve:\n%s", tail(p.out.String(), 60))
-		}
-	})
-	s := &server{proc: p, http: httpAddr, broker: brokerAddr}
-	waitFor(t, 60*time.Second, "serve answers on HTTP", func() error {
-		if s.exited() {
-			t.Fatalf("serve exited: %v\n%s", s.err, tail(s.logs(), 40))
-		}
-		_, err := s.health()
-		return err
-	})
+	cmd := exec.Command("sh", append([]string{"-c", script, pulseBin}, args...)...)
+	cmd.Env = append(os.Environ(), "PULSE_LOG_FORMAT=json")
+	s := &server{Proc: pulsetest.Start(t, "serve", cmd), http: httpAddr, broker: brokerAddr}
+	s.WaitServing(httpAddr)
 	return s
 }
 
@@ -58,7 +38,7 @@ func startServeLimited(t *testing.T, nofile int, dir, httpAddr, brokerAddr strin
 // work, and /api/health/ must have said Kafka was unreachable meanwhile
 // (it used to ask the admin client's old connection and say healthy).
 func TestFileDescriptorExhaustion(t *testing.T) {
-	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	// The WebSocket caps would refuse the flood before the descriptors
 	// run out; lifted here to reach the broker's accept failure.
 	s := startServeLimited(t, 128, t.TempDir(), httpAddr, brokerAddr,
@@ -103,8 +83,8 @@ func TestFileDescriptorExhaustion(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
-	waitFor(t, 15*time.Second, "the server to report exhausted descriptors", func() error {
-		if !strings.Contains(s.logs(), "too many open files") {
+	pulsetest.WaitFor(t, 15*time.Second, "the server to report exhausted descriptors", func() error {
+		if !strings.Contains(s.Logs(), "too many open files") {
 			return fmt.Errorf("no 'too many open files' in the log yet")
 		}
 		return nil
@@ -116,8 +96,8 @@ func TestFileDescriptorExhaustion(t *testing.T) {
 		t.Fatalf("dial the embedded broker while descriptors are exhausted (refused: it stopped listening): %v", err)
 	}
 	defer raw.Close()
-	waitFor(t, 15*time.Second, "the broker to try to accept", func() error {
-		if strings.Contains(s.logs(), "embedded broker cannot accept connections") {
+	pulsetest.WaitFor(t, 15*time.Second, "the broker to try to accept", func() error {
+		if strings.Contains(s.Logs(), "embedded broker cannot accept connections") {
 			return nil
 		}
 		// kfake without the retrying listener closes it: the connection
@@ -131,7 +111,7 @@ func TestFileDescriptorExhaustion(t *testing.T) {
 	})
 
 	// Meanwhile health must not call Kafka healthy.
-	waitFor(t, 20*time.Second, "health to report Kafka unreachable", func() error {
+	pulsetest.WaitFor(t, 20*time.Second, "health to report Kafka unreachable", func() error {
 		code, body, err := health()
 		if err != nil {
 			return err
@@ -146,7 +126,7 @@ func TestFileDescriptorExhaustion(t *testing.T) {
 	raw.Close()
 
 	// A new client reaches the broker again.
-	waitFor(t, 30*time.Second, "a new Kafka client to reach the embedded broker", func() error {
+	pulsetest.WaitFor(t, 30*time.Second, "a new Kafka client to reach the embedded broker", func() error {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(brokerAddr), kgo.DialTimeout(2*time.Second))
 		if err != nil {
 			return err
@@ -156,7 +136,7 @@ func TestFileDescriptorExhaustion(t *testing.T) {
 		defer cancel()
 		return cl.Ping(ctx)
 	})
-	waitFor(t, 30*time.Second, "ingest and health to work again", func() error {
+	pulsetest.WaitFor(t, 30*time.Second, "ingest and health to work again", func() error {
 		resp, body := request(t, "POST", base+"/api/events/create/", `{"user_id":"u1","event_type":"page_view"}`, "Content-Type", "application/json")
 		if resp.StatusCode != http.StatusCreated {
 			return fmt.Errorf("ingest %d %s", resp.StatusCode, body)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // requestHost is request with the Host header set (the client takes it
@@ -39,7 +40,7 @@ func requestHost(t *testing.T, method, url, host, body string, headers ...string
 // reverse proxy on the same machine (its requests used to count as
 // loopback and open the admin routes).
 func TestDNSRebindingAndProxiedAdmin(t *testing.T) {
-	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t))
+	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
 	base := "http://" + s.http
 	_, port, _ := net.SplitHostPort(s.http)
 	routes := []struct{ method, path, body string }{
@@ -65,7 +66,7 @@ func TestDNSRebindingAndProxiedAdmin(t *testing.T) {
 	evil := "http://rebind.evil.example:" + port
 	h := http.Header{}
 	h.Set("Origin", evil)
-	c, resp, err := websocket.Dial(ctxT(t, 10*time.Second), "ws://"+s.http+"/ws/events/",
+	c, resp, err := websocket.Dial(pulsetest.Context(t, 10*time.Second), "ws://"+s.http+"/ws/events/",
 		&websocket.DialOptions{Host: "rebind.evil.example:" + port, HTTPHeader: h})
 	if err == nil {
 		c.CloseNow()
@@ -86,7 +87,7 @@ func TestDNSRebindingAndProxiedAdmin(t *testing.T) {
 	if resp, body := request(t, "DELETE", base+"/api/load/", ""); resp.StatusCode == 403 || resp.StatusCode == 401 {
 		t.Errorf("DELETE /api/load/ from loopback: %d %s", resp.StatusCode, trim(body))
 	}
-	if strings.Contains(s.logs(), `"load run started"`) {
+	if strings.Contains(s.Logs(), `"load run started"`) {
 		t.Errorf("a refused request started a load run")
 	}
 }
@@ -94,7 +95,7 @@ func TestDNSRebindingAndProxiedAdmin(t *testing.T) {
 // TestAllowedHostsOnAServer checks ALLOWED_HOSTS on a real serve: a
 // listed name and its subdomains are answered, the listen address too.
 func TestAllowedHostsOnAServer(t *testing.T) {
-	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t), "--allowed-hosts", ".pulse.example")
+	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t), "--allowed-hosts", ".pulse.example")
 	base := "http://" + s.http
 	for host, want := range map[string]int{
 		"pulse.example":         200,

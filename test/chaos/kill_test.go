@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // consumers runs `pulse consume` processes that share one group and
@@ -15,12 +17,12 @@ type consumers struct {
 	addr   string
 	dbURL  string
 	group  string
-	procs  map[string]*proc
+	procs  map[string]*pulsetest.Proc
 	starts int
 }
 
 func newConsumers(t *testing.T, addr, dbURL, group string) *consumers {
-	return &consumers{t: t, addr: addr, dbURL: dbURL, group: group, procs: make(map[string]*proc)}
+	return &consumers{t: t, addr: addr, dbURL: dbURL, group: group, procs: make(map[string]*pulsetest.Proc)}
 }
 
 // start runs the consumer named id (replacing a dead one of that name).
@@ -49,8 +51,8 @@ func (c *consumers) ids() []string {
 func (c *consumers) checkAlive() {
 	c.t.Helper()
 	for id, p := range c.procs {
-		if p.exited() {
-			c.t.Fatalf("consumer %s exited on its own: %v\n%s", id, p.err, tail(p.logs(), 40))
+		if p.Exited() {
+			c.t.Fatalf("consumer %s exited on its own: %v\n%s", id, p.Err(), pulsetest.Tail(p.Logs(), 40))
 		}
 	}
 }
@@ -84,7 +86,7 @@ func TestConsumerSIGKILLUnderLoad(t *testing.T) {
 		cs.checkAlive()
 		ids := cs.ids()
 		id := ids[rng.IntN(len(ids))]
-		cs.procs[id].kill()
+		cs.procs[id].Kill()
 		t.Logf("kill %d: SIGKILL %s after %v", i+1, id, wait.Round(time.Millisecond))
 		cs.start(id)
 	}
@@ -134,7 +136,7 @@ func TestRebalanceStorm(t *testing.T) {
 			continue
 		}
 		id := ids[1+rng.IntN(len(ids)-1)]
-		if err := cs.procs[id].stop(); err != nil {
+		if err := cs.procs[id].Stop(); err != nil {
 			t.Errorf("consumer %s did not stop cleanly: %v", id, err)
 		}
 		delete(cs.procs, id)

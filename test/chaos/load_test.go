@@ -19,6 +19,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // load sends generated events at a steady rate and remembers the id of
@@ -152,7 +153,7 @@ func (l *load) counts() (sent, acked, failed int) {
 // waitAcked blocks until at least n events are acknowledged.
 func (l *load) waitAcked(t *testing.T, n int, timeout time.Duration) {
 	t.Helper()
-	waitFor(t, timeout, fmt.Sprintf("%d acknowledged events", n), func() error {
+	pulsetest.WaitFor(t, timeout, fmt.Sprintf("%d acknowledged events", n), func() error {
 		_, acked, _ := l.counts()
 		if acked < n {
 			e, _ := l.lastErr.Load().(string)
@@ -272,8 +273,8 @@ func waitExactlyOnceTopic(t *testing.T, addr, topic, group, dbURL string, acked 
 	t.Helper()
 	var v verdict
 	var missing []string
-	ctx := ctxT(t, timeout+10*time.Second)
-	waitFor(t, timeout, "every acknowledged event stored", func() error {
+	ctx := pulsetest.Context(t, timeout+10*time.Second)
+	pulsetest.WaitFor(t, timeout, "every acknowledged event stored", func() error {
 		lag, err := groupLag(ctx, addr, group, topic)
 		if err != nil {
 			return err

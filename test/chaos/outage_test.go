@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // outage is how long the tests take a dependency away: the 30 s the
@@ -28,7 +29,7 @@ func outage() time.Duration {
 // when the test ends, and returns its name.
 func pgSchema(t *testing.T) string {
 	t.Helper()
-	ctx := ctxT(t, 30*time.Second)
+	ctx := pulsetest.Context(t, 30*time.Second)
 	name := fmt.Sprintf("chaos_%d", time.Now().UnixNano())
 	conn, err := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	if err != nil {
@@ -85,17 +86,17 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 	px := startProxy(t, "127.0.0.1:5432")
 	dbURL := "postgres://postgres@" + px.Addr() + "/test?sslmode=disable&search_path=" + schema
 	direct := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&search_path=" + schema
-	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	s := startServe(t, t.TempDir(), httpAddr, brokerAddr, "--database-url", dbURL)
 	group := "dashboard_consumer_group"
 	rate := 300
 	l := startLoad(t, brokerAddr, loadConfig{Rate: rate, Seed: 13})
 	l.waitAcked(t, rate, 30*time.Second)
-	ctx := ctxT(t, 3*time.Minute)
+	ctx := pulsetest.Context(t, 3*time.Minute)
 
 	px.cut()
 	cutAt := time.Now()
-	waitFor(t, 20*time.Second, "health 503 while the database is away", func() error {
+	pulsetest.WaitFor(t, 20*time.Second, "health 503 while the database is away", func() error {
 		code, err := s.health()
 		if err != nil {
 			return err
@@ -108,7 +109,7 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 	to503 := time.Since(cutAt)
 	// Commits of batches stored before the cut may still land; after a
 	// short settling time the committed offsets must not move.
-	waitFor(t, 10*time.Second, "commits settle", func() error {
+	pulsetest.WaitFor(t, 10*time.Second, "commits settle", func() error {
 		if time.Since(cutAt) < 2*time.Second {
 			return fmt.Errorf("settling")
 		}
@@ -120,9 +121,9 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 	}
 	_, ackedBefore, _ := l.counts()
 	// The outage lasts its full length; health is polled meanwhile.
-	waitFor(t, outage()+10*time.Second, "the outage to last", func() error {
-		if s.exited() {
-			t.Fatalf("serve exited during the database outage: %v", s.err)
+	pulsetest.WaitFor(t, outage()+10*time.Second, "the outage to last", func() error {
+		if s.Exited() {
+			t.Fatalf("serve exited during the database outage: %v", s.Err())
 		}
 		if code, err := s.health(); err == nil && code != 503 {
 			t.Errorf("health %d during the outage", code)
@@ -142,7 +143,7 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 	}
 	px.restore()
 	restoredAt := time.Now()
-	waitFor(t, 60*time.Second, "health 200 after the database is back", func() error {
+	pulsetest.WaitFor(t, 60*time.Second, "health 200 after the database is back", func() error {
 		code, err := s.health()
 		if err != nil {
 			return err
@@ -225,7 +226,7 @@ func webCounts(addr string) (health, metrics int64, err error) {
 // waitCounts waits until the server at addr reports n events stored.
 func waitCounts(t *testing.T, name, addr string, n int) {
 	t.Helper()
-	waitFor(t, 60*time.Second, fmt.Sprintf("%s reports the %d events stored", name, n), func() error {
+	pulsetest.WaitFor(t, 60*time.Second, fmt.Sprintf("%s reports the %d events stored", name, n), func() error {
 		h, m, err := webCounts(addr)
 		if err != nil {
 			return err
@@ -247,21 +248,21 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 	px := startProxy(t, "127.0.0.1:6379")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "pulse.db")
-	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	// A topic of its own names the Redis channel, so that other tests
 	// sharing the Redis server publish elsewhere.
 	topic := fmt.Sprintf("chaos_redis_%d", time.Now().UnixNano())
 	redisURL := "redis://" + px.Addr() + "/0"
 	s := startServe(t, dir, httpAddr, brokerAddr, "--redis-url", redisURL, "--topic", topic)
 	apiOnly := func(extra ...string) *server {
-		return startServe(t, t.TempDir(), freeAddr(t), freeAddr(t), append([]string{"--bootstrap-servers", brokerAddr,
+		return startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t), append([]string{"--bootstrap-servers", brokerAddr,
 			"--consumers", "0", "--database-url", db, "--topic", topic}, extra...)...)
 	}
 	web := apiOnly("--redis-url", redisURL)
 	lone := apiOnly()
 	rate := 200
 	l := startLoad(t, brokerAddr, loadConfig{Rate: rate, Seed: 17, Topic: topic})
-	ctx := ctxT(t, 3*time.Minute)
+	ctx := pulsetest.Context(t, 3*time.Minute)
 
 	dial := func() (chan int, func()) {
 		wctx, cancel := context.WithCancel(ctx)
@@ -308,10 +309,10 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 	px.cut()
 	cutAt := time.Now()
 	_, ackedAtCut, _ := l.counts()
-	waitFor(t, outage()+10*time.Second, "the Redis outage to last", func() error {
+	pulsetest.WaitFor(t, outage()+10*time.Second, "the Redis outage to last", func() error {
 		for _, p := range []*server{s, web, lone} {
-			if p.exited() {
-				t.Fatalf("a server exited during the Redis outage: %v", p.err)
+			if p.Exited() {
+				t.Fatalf("a server exited during the Redis outage: %v", p.Err())
 			}
 		}
 		if d := time.Since(cutAt); d < outage() {
@@ -322,7 +323,7 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 	// Storage went on without Redis: what was acknowledged during the
 	// outage is stored.
 	_, ackedDuring, _ := l.counts()
-	waitFor(t, 30*time.Second, "events stored during the Redis outage", func() error {
+	pulsetest.WaitFor(t, 30*time.Second, "events stored during the Redis outage", func() error {
 		stored, err := storedIDs(ctx, db, "events")
 		if err != nil {
 			return err
@@ -335,7 +336,7 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 	px.restore()
 	restoredAt := time.Now()
 	var resumed time.Duration
-	waitFor(t, 60*time.Second, "live updates after Redis is back", func() error {
+	pulsetest.WaitFor(t, 60*time.Second, "live updates after Redis is back", func() error {
 		ch, closeWS := dial()
 		defer closeWS()
 		if err := live(ch, 20, 5*time.Second); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // request sends method to url with headers and body and returns the
@@ -40,7 +41,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	const dbPassword, saslPassword = "s3cr3t-pw", "kafka-s3cr3t-pw"
 	schema := pgSchema(t)
 	dbURL := "postgres://postgres:" + dbPassword + "@127.0.0.1:5432/test?sslmode=disable&search_path=" + schema
-	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	s := startServe(t, t.TempDir(), httpAddr, brokerAddr, "--database-url", dbURL,
 		"--kafka-sasl-mechanism", "PLAIN", "--kafka-sasl-username", "pulse", "--kafka-sasl-password", saslPassword,
 		"--log-level", "debug")
@@ -57,16 +58,16 @@ func TestNoSecretsInLogs(t *testing.T) {
 	probe := startProc(t, "produce with a wrong password", "produce", "--bootstrap-servers", brokerAddr,
 		"--kafka-sasl-mechanism", "PLAIN", "--kafka-sasl-username", "pulse", "--kafka-sasl-password", "wrong-"+saslPassword,
 		"--mode", "batch", "--batch-size", "1")
-	waitFor(t, 30*time.Second, "the failing producer to exit", func() error {
-		if !probe.exited() {
+	pulsetest.WaitFor(t, 30*time.Second, "the failing producer to exit", func() error {
+		if !probe.Exited() {
 			return fmt.Errorf("running")
 		}
 		return nil
 	})
-	if err := s.stop(); err != nil {
+	if err := s.Stop(); err != nil {
 		t.Errorf("serve did not stop cleanly: %v", err)
 	}
-	out := s.logs() + probe.logs()
+	out := s.Logs() + probe.Logs()
 	for _, secret := range []string{dbPassword, saslPassword} {
 		if n := strings.Count(out, secret); n > 0 {
 			for _, line := range strings.Split(out, "\n") {
@@ -76,10 +77,10 @@ func TestNoSecretsInLogs(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(s.logs(), "store open") {
-		t.Errorf("the log does not show the store opening; was the run real?\n%s", tail(s.logs(), 20))
+	if !strings.Contains(s.Logs(), "store open") {
+		t.Errorf("the log does not show the store opening; was the run real?\n%s", pulsetest.Tail(s.Logs(), 20))
 	}
-	if !strings.Contains(s.logs(), "127.0.0.1:5432") {
+	if !strings.Contains(s.Logs(), "127.0.0.1:5432") {
 		t.Errorf("the log never names the database; the check would prove nothing")
 	}
 	t.Logf("%d lines of serve and producer logs checked for 2 secrets", strings.Count(out, "\n"))
@@ -88,7 +89,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 // TestSecurityHeadersCORSAndOrigin checks, on a real serve, the UI's
 // security headers, the CORS allow list and the WebSocket Origin check.
 func TestSecurityHeadersCORSAndOrigin(t *testing.T) {
-	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	startServe(t, t.TempDir(), httpAddr, brokerAddr, "--allowed-hosts", "https://dash.example.com")
 	base := "http://" + httpAddr
 
@@ -116,7 +117,7 @@ func TestSecurityHeadersCORSAndOrigin(t *testing.T) {
 		t.Errorf("foreign preflight: Access-Control-Allow-Origin %q", got)
 	}
 
-	ctx := ctxT(t, 30*time.Second)
+	ctx := pulsetest.Context(t, 30*time.Second)
 	dial := func(origin string) (int, error) {
 		h := http.Header{}
 		h.Set("Origin", origin)
@@ -163,24 +164,24 @@ func TestAdminTokenBeyondLoopback(t *testing.T) {
 		resp, _ := request(t, "DELETE", base+"/api/load/", "", headers...)
 		return resp.StatusCode
 	}
-	loop := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t))
+	loop := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
 	if code := admin("http://" + loop.http); code == 401 || code == 403 {
 		t.Errorf("loopback without a token: admin route answered %d", code)
 	}
-	loop.stop()
+	loop.Stop()
 
 	open := nonLoopbackAddr(t)
 	_, port, _ := net.SplitHostPort(open)
-	bare := startServe(t, t.TempDir(), open, freeAddr(t))
+	bare := startServe(t, t.TempDir(), open, pulsetest.FreeAddr(t))
 	bare.http = "127.0.0.1:" + port
 	if code := admin("http://" + bare.http); code != 403 {
 		t.Errorf("0.0.0.0 without a token: admin route answered %d, want 403", code)
 	}
-	bare.stop()
+	bare.Stop()
 
 	open = nonLoopbackAddr(t)
 	_, port, _ = net.SplitHostPort(open)
-	guarded := startServe(t, t.TempDir(), open, freeAddr(t), "--admin-token", token)
+	guarded := startServe(t, t.TempDir(), open, pulsetest.FreeAddr(t), "--admin-token", token)
 	base := "http://127.0.0.1:" + port
 	if code := admin(base); code != 401 {
 		t.Errorf("no token: %d, want 401", code)
@@ -191,7 +192,7 @@ func TestAdminTokenBeyondLoopback(t *testing.T) {
 	if code := admin(base, "Authorization", "Bearer "+token); code == 401 || code == 403 {
 		t.Errorf("right token: %d", code)
 	}
-	if strings.Contains(guarded.logs(), token) {
+	if strings.Contains(guarded.Logs(), token) {
 		t.Errorf("the admin token appears in the logs")
 	}
 }
@@ -199,7 +200,7 @@ func TestAdminTokenBeyondLoopback(t *testing.T) {
 // TestIngestRateLimit sends a burst of ingest requests from one client to
 // a real serve: past the per-client limit it answers 429 with Retry-After.
 func TestIngestRateLimit(t *testing.T) {
-	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t))
+	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
 	base := "http://" + s.http
 	var limited *http.Response
 	for i := range 500 {

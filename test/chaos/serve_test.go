@@ -1,17 +1,17 @@
 package chaos
 
 import (
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // server is a `pulse serve` process and the addresses it listens on.
 type server struct {
-	*proc
+	*pulsetest.Proc
 	http, broker string
 }
 
@@ -21,28 +21,13 @@ type server struct {
 func startServe(t *testing.T, dir, httpAddr, brokerAddr string, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"serve", "--addr", httpAddr, "--broker-addr", brokerAddr, "--data-dir", dir}, extra...)
-	s := &server{proc: startProc(t, "serve", args...), http: httpAddr, broker: brokerAddr}
-	waitFor(t, 60*time.Second, "serve answers on HTTP", func() error {
-		if s.exited() {
-			t.Fatalf("serve exited: %v\n%s", s.err, tail(s.logs(), 40))
-		}
-		_, err := s.health()
-		return err
-	})
+	s := &server{Proc: startProc(t, "serve", args...), http: httpAddr, broker: brokerAddr}
+	s.WaitServing(httpAddr)
 	return s
 }
 
 // health returns the status code of /api/health/.
-func (s *server) health() (int, error) {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + s.http + "/api/health/")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
-}
+func (s *server) health() (int, error) { return pulsetest.Health(s.http) }
 
 // TestServeSIGKILLUnderLoad kills the whole `pulse serve` (embedded broker,
 // consumers, store, HTTP) with SIGKILL under load, restarts it on the same
@@ -66,7 +51,7 @@ func serveKills(t *testing.T, syncWrites bool) {
 		kills = 10
 	}
 	dir := t.TempDir()
-	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	var extra []string
 	if syncWrites {
 		extra = append(extra, "--sync-writes")
@@ -82,11 +67,11 @@ func serveKills(t *testing.T, syncWrites bool) {
 	for i := range kills {
 		wait := 500*time.Millisecond + time.Duration(rng.Int64N(int64(1500*time.Millisecond)))
 		time.Sleep(wait) // the kill moment is random by design; nothing waits on it
-		if s.exited() {
-			t.Fatalf("serve exited on its own: %v", s.err)
+		if s.Exited() {
+			t.Fatalf("serve exited on its own: %v", s.Err())
 		}
 		_, before, _ := l.counts()
-		s.kill()
+		s.Kill()
 		killed := time.Now()
 		s = startServe(t, dir, httpAddr, brokerAddr, extra...)
 		down += time.Since(killed)

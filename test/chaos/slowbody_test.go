@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // TestSlowBodiesAreCutOff sends 20 request bodies at a byte a second to a
@@ -16,7 +18,7 @@ import (
 // answered 408, or closed, within the 10 s body bound, while a normal
 // client is served meanwhile.
 func TestSlowBodiesAreCutOff(t *testing.T) {
-	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t))
+	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
 	const clients, bound = 20, 10 * time.Second
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -74,7 +76,7 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 // as it liked): past --max-conns-per-ip its new connections get 429,
 // while another client is served.
 func TestSlowlorisCappedPerClient(t *testing.T) {
-	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t), "--max-conns-per-ip", "20")
+	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t), "--max-conns-per-ip", "20")
 	for i := range 20 {
 		c, err := net.Dial("tcp", s.http)
 		if err != nil {
@@ -85,7 +87,7 @@ func TestSlowlorisCappedPerClient(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "the 21st connection to be refused", func() error {
+	pulsetest.WaitFor(t, 10*time.Second, "the 21st connection to be refused", func() error {
 		c, err := net.Dial("tcp", s.http)
 		if err != nil {
 			return err

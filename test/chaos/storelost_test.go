@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // TestStoreLostBesideTheLog deletes, or empties, the SQLite file of a
@@ -21,7 +23,7 @@ func TestStoreLostBesideTheLog(t *testing.T) {
 		t.Run(lose, func(t *testing.T) {
 			dir := t.TempDir()
 			db := filepath.Join(dir, "pulse.db")
-			httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+			httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 			s := startServe(t, dir, httpAddr, brokerAddr)
 			var events []string
 			for i := range 60 {
@@ -33,7 +35,7 @@ func TestStoreLostBesideTheLog(t *testing.T) {
 				t.Fatalf("batch: %d %s", resp.StatusCode, body)
 			}
 			waitCounts(t, "serve", httpAddr, 60)
-			if err := s.stop(); err != nil {
+			if err := s.Stop(); err != nil {
 				t.Fatalf("serve did not stop cleanly: %v", err)
 			}
 
@@ -50,26 +52,26 @@ func TestStoreLostBesideTheLog(t *testing.T) {
 
 			refused := startProc(t, "serve-refused", "serve", "--addr", httpAddr, "--broker-addr", brokerAddr, "--data-dir", dir)
 			select {
-			case <-refused.done:
+			case <-refused.Done():
 			case <-time.After(60 * time.Second):
 				t.Fatal("serve started beside a log its store has lost")
 			}
-			msg := lastLine(refused.logs(), "pulse serve: ")
-			if refused.err == nil || !strings.Contains(msg, "lost records") || !strings.Contains(msg, "--store-behind reprocess") ||
+			msg := lastLine(refused.Logs(), "pulse serve: ")
+			if refused.Err() == nil || !strings.Contains(msg, "lost records") || !strings.Contains(msg, "--store-behind reprocess") ||
 				!strings.Contains(msg, "partition") {
-				t.Fatalf("serve beside a lost store: exit %v, error %q; want a refusal naming the partitions and --store-behind", refused.err, msg)
+				t.Fatalf("serve beside a lost store: exit %v, error %q; want a refusal naming the partitions and --store-behind", refused.Err(), msg)
 			}
 
 			again := startServe(t, dir, httpAddr, brokerAddr, "--store-behind", "reprocess")
 			waitCounts(t, "serve with --store-behind reprocess", httpAddr, 60)
-			stored, err := storedIDs(ctxT(t, 30*time.Second), db, "events")
+			stored, err := storedIDs(pulsetest.Context(t, 30*time.Second), db, "events")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(stored) != 60 {
 				t.Fatalf("%d events stored again, want 60", len(stored))
 			}
-			if err := again.stop(); err != nil {
+			if err := again.Stop(); err != nil {
 				t.Fatalf("serve did not stop cleanly: %v", err)
 			}
 			// The store holds the log again: a plain start is fine.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // dialFrom opens a WebSocket to addr from the loopback address local and
@@ -41,7 +42,7 @@ func dialFrom(t *testing.T, addr, local string) int {
 // WebSockets (and with them the process's descriptors); a real serve
 // now caps them per client and in total.
 func TestWebSocketCapsOnAServer(t *testing.T) {
-	s := startServe(t, t.TempDir(), freeAddr(t), freeAddr(t), "--ws-max-clients", "5", "--ws-max-clients-per-ip", "3")
+	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t), "--ws-max-clients", "5", "--ws-max-clients-per-ip", "3")
 	for i := range 3 {
 		if code := dialFrom(t, s.http, "127.0.0.1"); code != 101 {
 			t.Fatalf("connection %d from 127.0.0.1: %d", i+1, code)

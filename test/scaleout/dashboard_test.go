@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // dashboard is a WebSocket client of /ws/events/ that counts how often it
@@ -58,7 +59,7 @@ func openDashboard(t testing.TB, name, base string) *dashboard {
 		cancel()
 		<-d.done
 	})
-	waitFor(t, 10*time.Second, "initial_data on "+name, func() error {
+	pulsetest.WaitFor(t, 10*time.Second, "initial_data on "+name, func() error {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		if d.readErr != nil {

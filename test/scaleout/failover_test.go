@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // TestConsumerFailover runs three consumer processes in one group and
@@ -22,7 +24,7 @@ func TestConsumerFailover(t *testing.T) {
 	common := []string{"--bootstrap-servers", brokerAddr, "--topic", topic, "--dlq-topic", topic + "_dlq",
 		"--consumer-group", group, "--database-url", dbURL}
 
-	consumers := make(map[string]*proc)
+	consumers := make(map[string]*pulsetest.Proc)
 	for i := 1; i <= 3; i++ {
 		id := fmt.Sprintf("consumer-%d", i)
 		consumers[id] = startPulse(t, id, nil, append([]string{"consume", "--consumer-id", id}, common...)...)
@@ -35,7 +37,7 @@ func TestConsumerFailover(t *testing.T) {
 	// Killed right after the batch is acknowledged, so consumer-2 most
 	// likely dies with records fetched, processed or written but not
 	// committed: they must be redelivered, and stored only once.
-	consumers["consumer-2"].kill()
+	consumers["consumer-2"].Kill()
 	acked = append(acked, postBatch(t, web, 100)...)
 
 	after := waitAssigned(t, web, partitions, "consumer-1", "consumer-3")
@@ -46,7 +48,7 @@ func TestConsumerFailover(t *testing.T) {
 	}
 	acked = append(acked, postBatch(t, web, 100)...)
 
-	waitFor(t, 60*time.Second, fmt.Sprintf("%d acknowledged events stored", len(acked)), func() error {
+	pulsetest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d acknowledged events stored", len(acked)), func() error {
 		n, err := countEvents(db, schema)
 		if err != nil {
 			return err
@@ -56,7 +58,7 @@ func TestConsumerFailover(t *testing.T) {
 		}
 		return nil
 	})
-	waitFor(t, 30*time.Second, "group lag 0", func() error {
+	pulsetest.WaitFor(t, 30*time.Second, "group lag 0", func() error {
 		var m consumerMetrics
 		if err := getJSON(web+"/api/consumer_metrics/", &m); err != nil {
 			return err

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // redisURL is this machine's Redis. Tests keep apart by topic: the live
@@ -47,7 +49,7 @@ func (m consumerMetrics) owners() (map[int32]string, error) {
 func waitAssigned(t *testing.T, base string, partitions int, want ...string) map[int32]string {
 	t.Helper()
 	var owners map[int32]string
-	waitFor(t, 90*time.Second, fmt.Sprintf("partitions 0..%d assigned to %v", partitions-1, want), func() error {
+	pulsetest.WaitFor(t, 90*time.Second, fmt.Sprintf("partitions 0..%d assigned to %v", partitions-1, want), func() error {
 		var m consumerMetrics
 		if err := getJSON(base+"/api/consumer_metrics/", &m); err != nil {
 			return err
@@ -160,7 +162,7 @@ func TestFanOut(t *testing.T) {
 	apiIDs := postBatch(t, web2, 30)
 	total := acked + len(apiIDs)
 
-	waitFor(t, 60*time.Second, fmt.Sprintf("%d events stored", total), func() error {
+	pulsetest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d events stored", total), func() error {
 		n, err := countEvents(db, schema)
 		if err != nil {
 			return err
@@ -182,10 +184,10 @@ func TestFanOut(t *testing.T) {
 
 	t.Logf("%d events stored (%d from pulse produce, %d from the API)", total, acked, len(apiIDs))
 	for _, d := range dashboards {
-		waitFor(t, 30*time.Second, "every event on "+d.name, func() error { return d.check(stored) })
+		pulsetest.WaitFor(t, 30*time.Second, "every event on "+d.name, func() error { return d.check(stored) })
 	}
 
-	waitFor(t, 30*time.Second, "both servers report the same statistics", func() error {
+	pulsetest.WaitFor(t, 30*time.Second, "both servers report the same statistics", func() error {
 		var a, b latest
 		if err := getJSON(web1+"/api/events/latest/?limit=1", &a); err != nil {
 			return err

@@ -14,12 +14,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // pulseBin is the pulse binary TestMain builds once for every test.
@@ -29,31 +28,13 @@ var pulseBin string
 var repoRoot string
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "pulse-scaleout-")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "scaleout: temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if repoRoot, err = filepath.Abs(filepath.Join("..", "..")); err != nil {
 		fmt.Fprintln(os.Stderr, "scaleout: module root:", err)
-		return 1
+		os.Exit(1)
 	}
-	pulseBin = filepath.Join(dir, "pulse")
-	// A normal (not -race) binary: the processes are what a user runs,
-	// and the race detector's cost would slow every process four times.
-	build := exec.Command("go", "build", "-o", pulseBin, "./cmd/pulse")
-	build.Dir = repoRoot
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "scaleout: build pulse:", err)
-		return 1
-	}
-	return m.Run()
+	repoRoot = root
+	os.Exit(pulsetest.Main(m, &pulseBin))
 }
 
 // suffix returns a short random lower-case hex string that keeps schema,
@@ -67,68 +48,6 @@ func suffix(t testing.TB) string {
 	return hex.EncodeToString(b)
 }
 
-// waitFor polls cond every 50 ms until it returns nil or timeout passes,
-// then fails the test with cond's last error.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached after %s: %v", what, timeout, err)
-		}
-		<-tick.C
-	}
-}
-
-// lineLog collects a process's output lines, safe for concurrent use: the
-// exec package copies stdout and stderr into it from its own goroutines.
-type lineLog struct {
-	mu      sync.Mutex
-	partial []byte
-	lines   []string
-	file    io.Writer
-}
-
-func (l *lineLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.file != nil {
-		l.file.Write(p)
-	}
-	l.partial = append(l.partial, p...)
-	for {
-		i := bytes.IndexByte(l.partial, '\n')
-		if i < 0 {
-			break
-		}
-		l.lines = append(l.lines, string(l.partial[:i]))
-		l.partial = l.partial[i+1:]
-	}
-	return len(p), nil
-}
-
-func (l *lineLog) snapshot() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.lines...)
-}
-
-// proc is a pulse process the test started. Cleanup stops it.
-type proc struct {
-	t    testing.TB
-	name string
-	cmd  *exec.Cmd
-	out  *lineLog
-	done chan struct{}
-	err  error // set before done closes
-}
-
 // baseEnv is the environment every process starts with: nothing of the
 // test runner's own (a DATABASE_URL there must not leak in), JSON logs so
 // the test can read addresses from them.
@@ -138,82 +57,30 @@ func baseEnv() []string {
 
 // startPulse runs `pulse args...` with baseEnv plus env, in a temporary
 // working directory (so no .env file is read). Its output is kept for
-// waitLog and written to <name>.log in the test's temp dir; the output is
-// printed when the test fails.
-func startPulse(t testing.TB, name string, env []string, args ...string) *proc {
+// waitLog and printed when the test fails.
+func startPulse(t testing.TB, name string, env []string, args ...string) *pulsetest.Proc {
 	t.Helper()
-	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, name+".log"))
-	if err != nil {
-		t.Fatalf("log file for %s: %v", name, err)
-	}
-	p := &proc{t: t, name: name, out: &lineLog{file: f}, done: make(chan struct{})}
-	p.cmd = exec.Command(pulseBin, args...)
-	p.cmd.Dir = dir
-	p.cmd.Env = append(baseEnv(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop()
-		f.Close()
-		if t.Failed() {
-			t.Logf("--- output of %s (%s):\n%s", name, strings.Join(args, " "), strings.Join(p.out.snapshot(), "\n"))
-		}
-	})
-	return p
+	cmd := exec.Command(pulseBin, args...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(baseEnv(), env...)
+	return pulsetest.Start(t, name, cmd)
 }
 
-// stop interrupts the process like Ctrl-C and waits for it; after 20 s it
-// is killed.
-func (p *proc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		p.t.Errorf("%s did not stop within 20s of SIGTERM; killing it", p.name)
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// kill ends the process with SIGKILL, as a crash would, and waits for it.
-func (p *proc) kill() {
-	p.cmd.Process.Kill()
-	<-p.done
-}
-
-// output returns everything the process printed so far.
-func (p *proc) output() string { return strings.Join(p.out.snapshot(), "\n") }
-
-// waitLog waits for a JSON log line whose msg is msg and returns it. It
-// fails the test when the process exits first.
-func (p *proc) waitLog(msg string, timeout time.Duration) map[string]any {
-	p.t.Helper()
+// waitLog waits for a JSON log line of p whose msg is msg and returns it.
+// It fails the test when the process exits first.
+func waitLog(t testing.TB, p *pulsetest.Proc, msg string, timeout time.Duration) map[string]any {
+	t.Helper()
 	var found map[string]any
-	waitFor(p.t, timeout, fmt.Sprintf("%s logs %q", p.name, msg), func() error {
-		for _, line := range p.out.snapshot() {
+	pulsetest.WaitFor(t, timeout, fmt.Sprintf("%s logs %q", p.Name(), msg), func() error {
+		for _, line := range strings.Split(p.Logs(), "\n") {
 			var rec map[string]any
 			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
 				found = rec
 				return nil
 			}
 		}
-		select {
-		case <-p.done:
-			p.t.Fatalf("%s exited (%v) before logging %q:\n%s", p.name, p.err, msg, p.output())
-		default:
+		if p.Exited() {
+			t.Fatalf("%s exited (%v) before logging %q:\n%s", p.Name(), p.Err(), msg, p.Logs())
 		}
 		return errors.New("not logged yet")
 	})
@@ -222,12 +89,12 @@ func (p *proc) waitLog(msg string, timeout time.Duration) map[string]any {
 
 // startBroker runs `pulse broker` on a free port with its log in a
 // temporary directory and returns the process and its address.
-func startBroker(t testing.TB, topic string, partitions int, extra ...string) (*proc, string) {
+func startBroker(t testing.TB, topic string, partitions int, extra ...string) (*pulsetest.Proc, string) {
 	t.Helper()
 	args := append([]string{"broker", "--broker-addr", "127.0.0.1:0", "--data-dir", t.TempDir(),
 		"--topic", topic, "--dlq-topic", topic + "_dlq", "--partitions", fmt.Sprint(partitions)}, extra...)
 	p := startPulse(t, "broker", nil, args...)
-	rec := p.waitLog("embedded broker listening", 30*time.Second)
+	rec := waitLog(t, p, "embedded broker listening", 30*time.Second)
 	addr, _ := rec["addr"].(string)
 	if addr == "" {
 		t.Fatalf("broker logged no address: %v", rec)
@@ -237,10 +104,10 @@ func startBroker(t testing.TB, topic string, partitions int, extra ...string) (*
 
 // startServe runs `pulse serve` listening on a free port and returns the
 // process and its base URL (http://host:port).
-func startServe(t testing.TB, name string, env []string, args ...string) (*proc, string) {
+func startServe(t testing.TB, name string, env []string, args ...string) (*pulsetest.Proc, string) {
 	t.Helper()
 	p := startPulse(t, name, env, append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()}, args...)...)
-	rec := p.waitLog("HTTP API, WebSocket and UI listening", 60*time.Second)
+	rec := waitLog(t, p, "HTTP API, WebSocket and UI listening", 60*time.Second)
 	addr, _ := rec["addr"].(string)
 	if addr == "" {
 		t.Fatalf("%s logged no address: %v", name, rec)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 var lagPattern = regexp.MustCompile(`lags by (\d+)`)
@@ -44,7 +46,7 @@ func TestMoveToCluster(t *testing.T) {
 
 	// Before: everything in one process.
 	single, _ := startServe(t, "serve-embedded", nil, append([]string{"--broker-addr", "127.0.0.1:0", "--consumers", "2"}, names...)...)
-	embedded, _ := single.waitLog("embedded broker listening", 10*time.Second)["addr"].(string)
+	embedded, _ := waitLog(t, single, "embedded broker listening", 10*time.Second)["addr"].(string)
 	before := produce(t, nil, "--bootstrap-servers", embedded, "--topic", topic, "--mode", "batch", "--batch-size", "120")
 	// And records without event_id from a client we did not write: their
 	// ids are derived by the pipeline, and the cluster's log starts again
@@ -53,7 +55,7 @@ func TestMoveToCluster(t *testing.T) {
 	before += kcatKeyless(t, embedded, topic, "before", 30)
 
 	// Drain: producing has stopped; wait until the group has stored all.
-	waitFor(t, 30*time.Second, "lag 0 on the embedded broker", func() error {
+	pulsetest.WaitFor(t, 30*time.Second, "lag 0 on the embedded broker", func() error {
 		lag, err := groupLag(t, "--bootstrap-servers", embedded, "--topic", topic, "--consumer-group", group)
 		if err != nil {
 			return err
@@ -63,9 +65,8 @@ func TestMoveToCluster(t *testing.T) {
 		}
 		return nil
 	})
-	single.stop()
-	if single.err != nil {
-		t.Fatalf("serve exited with %v after SIGTERM", single.err)
+	if err := single.Stop(); err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM", err)
 	}
 	if n, err := countEvents(db, schema); err != nil || n != before {
 		t.Fatalf("after draining, %d events stored (%v), want %d", n, err, before)
@@ -95,7 +96,7 @@ func TestMoveToCluster(t *testing.T) {
 	ids := postBatch(t, web, 20)
 	after += kcatKeyless(t, cluster, topic, "after", 30)
 	total := before + after + len(ids)
-	waitFor(t, 30*time.Second, fmt.Sprintf("%d events stored", total), func() error {
+	pulsetest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d events stored", total), func() error {
 		n, err := countEvents(db, schema)
 		if err != nil {
 			return err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // pgDatabase creates a database no other test uses, dropped when the test
@@ -50,7 +52,7 @@ func TestServePostgres(t *testing.T) {
 func servePostgres(t *testing.T, env []string, stored func() (int, error)) {
 	args := []string{"--broker-addr", "127.0.0.1:0", "--consumers", "2"}
 	srv, web := startServe(t, "serve", env, args...)
-	if rec := srv.waitLog("store opened", 5*time.Second); rec["backend"] != "postgres" {
+	if rec := waitLog(t, srv, "store opened", 5*time.Second); rec["backend"] != "postgres" {
 		t.Fatalf("serve opened a %v store, want postgres: %v", rec["backend"], rec)
 	}
 	tab := openDashboard(t, "dashboard", web)
@@ -68,7 +70,7 @@ func servePostgres(t *testing.T, env []string, stored func() (int, error)) {
 		want[id] = true
 	}
 
-	waitFor(t, 30*time.Second, fmt.Sprintf("%d events in PostgreSQL", len(ids)), func() error {
+	pulsetest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d events in PostgreSQL", len(ids)), func() error {
 		n, err := stored()
 		if err != nil {
 			return err
@@ -78,7 +80,7 @@ func servePostgres(t *testing.T, env []string, stored func() (int, error)) {
 		}
 		return nil
 	})
-	waitFor(t, 10*time.Second, "statistics", func() error {
+	pulsetest.WaitFor(t, 10*time.Second, "statistics", func() error {
 		var l latest
 		if err := getJSON(web+"/api/events/latest/?limit=100", &l); err != nil {
 			return err
@@ -88,11 +90,10 @@ func servePostgres(t *testing.T, env []string, stored func() (int, error)) {
 		}
 		return nil
 	})
-	waitFor(t, 10*time.Second, "every event on the dashboard", func() error { return tab.check(want) })
+	pulsetest.WaitFor(t, 10*time.Second, "every event on the dashboard", func() error { return tab.check(want) })
 
-	srv.stop()
-	if srv.err != nil {
-		t.Fatalf("serve exited with %v after SIGTERM", srv.err)
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM", err)
 	}
 	_, web = startServe(t, "serve-again", env, args...)
 	var l latest

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 // testPKI is a CA and a broker and a client certificate it signed, as
@@ -218,7 +220,7 @@ func secureBroker(t *testing.T, c securityCase, pki testPKI) {
 	ids := postBatch(t, web, 10)
 	total := acked + len(ids)
 
-	waitFor(t, 60*time.Second, fmt.Sprintf("%d events stored", total), func() error {
+	pulsetest.WaitFor(t, 60*time.Second, fmt.Sprintf("%d events stored", total), func() error {
 		n, err := countEvents(db, schema)
 		if err != nil {
 			return err
