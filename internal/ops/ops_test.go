@@ -18,7 +18,7 @@ import (
 
 func TestKindRemovesSpecifics(t *testing.T) {
 	for reason, want := range map[string]string{
-		pipeline.ErrSimulated: "simulated failure",
+		pipeline.ErrSimulated.Error(): "simulated failure",
 		"invalid JSON at byte 17: invalid character 'x' looking for beginning of value": "invalid JSON",
 		"invalid JSON: expected an object":                                              "invalid JSON",
 		"user_id: is required":                                                          "user_id: is required",
@@ -49,7 +49,7 @@ func TestReplayRecord(t *testing.T) {
 	o := &Ops{cfg: Config{Topic: "user_events", DLQTopic: "user_events_dlq"}}
 	hdrs := map[string]string{
 		record.HeaderDLQTopic: "user_events", record.HeaderDLQPartition: "1", record.HeaderDLQOffset: "42",
-		record.HeaderDLQError: pipeline.ErrSimulated, record.HeaderDLQAttempts: "4", record.HeaderDLQConsumerID: "c-1",
+		record.HeaderDLQError: pipeline.ErrSimulated.Error(), record.HeaderDLQAttempts: "4", record.HeaderDLQConsumerID: "c-1",
 		record.HeaderDLQFailedAt: "2026-01-02T03:04:05Z", "source": "api", "request_id": "r1",
 	}
 	now := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)

@@ -115,7 +115,7 @@ func TestFailingEventDeadLetteredAfterRetries(t *testing.T) {
 		record.HeaderDLQTopic:      testTopic,
 		record.HeaderDLQPartition:  "0",
 		record.HeaderDLQOffset:     strconv.FormatInt(rs[0].Offset, 10),
-		record.HeaderDLQError:      ErrSimulated,
+		record.HeaderDLQError:      ErrSimulated.Error(),
 		record.HeaderDLQAttempts:   "4",
 		record.HeaderDLQConsumerID: "c1",
 	}
@@ -134,7 +134,7 @@ func TestFailingEventDeadLetteredAfterRetries(t *testing.T) {
 		return ok && e.eventCount() == 20
 	})
 	m, _ := e.message("fail-1")
-	if m.Status != event.StatusDeadLettered || m.Retries != 3 || m.Error != ErrSimulated ||
+	if m.Status != event.StatusDeadLettered || m.Retries != 3 || m.Error != ErrSimulated.Error() ||
 		m.Source != event.SourceAPI || m.RequestID != "req-fail" || m.ConsumerID != "c1" || m.EventType != event.TypeButtonClick {
 		t.Errorf("stored message = %+v, want dead_lettered after 3 retries with source, request id and consumer", m)
 	}
@@ -153,7 +153,7 @@ func TestFailingEventDeadLetteredAfterRetries(t *testing.T) {
 	for _, pm := range c.pub.messagesOf("fail-1") {
 		if pm.Status == event.StatusRetrying {
 			retrying++
-			if pm.NextRetryAt == nil || pm.Error != ErrSimulated {
+			if pm.NextRetryAt == nil || pm.Error != ErrSimulated.Error() {
 				t.Errorf("published retrying state %+v lacks next_retry_at or error", pm)
 			}
 		}

@@ -16,8 +16,9 @@ import (
 	"github.com/pulse-dev/pulse/internal/record"
 )
 
-// ErrSimulated is the error of an attempt on an event with should_fail.
-const ErrSimulated = "simulated failure (should_fail)"
+// ErrSimulated is the error of an attempt on an event with should_fail;
+// its text is the error the event's rows and dead letter carry.
+var ErrSimulated = errors.New("simulated failure (should_fail)")
 
 type recState uint8
 
@@ -349,10 +350,10 @@ func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 	}
 	c.stats.failed++
 	c.m.failed.Inc()
-	r.msg.Error = ErrSimulated
+	r.msg.Error = ErrSimulated.Error()
 	if r.msg.Retries >= c.cfg.MaxRetries {
 		r.failedAttempt(now, nil)
-		c.deadLetter(r, ErrSimulated, now)
+		c.deadLetter(r, r.msg.Error, now)
 		return true
 	}
 	r.msg.Retries++

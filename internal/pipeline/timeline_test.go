@@ -46,7 +46,7 @@ func TestTimelineFields(t *testing.T) {
 		t.Fatalf("fail-1 attempts = %+v, want %d", dead.Attempts, attempts)
 	}
 	for i, a := range dead.Attempts {
-		if a.N != i+1 || a.Error != ErrSimulated || a.EndedAt.Before(a.StartedAt) {
+		if a.N != i+1 || a.Error != ErrSimulated.Error() || a.EndedAt.Before(a.StartedAt) {
 			t.Errorf("attempt %d = %+v", i, a)
 		}
 		last := i == attempts-1
