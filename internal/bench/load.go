@@ -24,6 +24,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/record"
 	"github.com/pulse-dev/pulse/internal/server"
 )
 
@@ -66,7 +67,7 @@ func padding(n int) string {
 
 func (p *pool) record(i int64) *kgo.Record {
 	j := int(i % int64(len(p.values)))
-	return &kgo.Record{Key: p.keys[j], Value: p.values[j], Headers: []kgo.RecordHeader{{Key: kafka.HeaderSource, Value: []byte(event.SourceProducer)}}}
+	return &kgo.Record{Key: p.keys[j], Value: p.values[j], Headers: []kgo.RecordHeader{{Key: record.HeaderSource, Value: []byte(event.SourceProducer)}}}
 }
 
 // stampedRecord is a fresh event whose timestamp is now, so that a reader
@@ -78,7 +79,7 @@ func stampedRecord(gen *generator.Generator, now time.Time) (*kgo.Record, error)
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	return &kgo.Record{Key: e.Key(), Value: v, Headers: []kgo.RecordHeader{{Key: kafka.HeaderSource, Value: []byte(event.SourceProducer)}}}, nil
+	return &kgo.Record{Key: e.Key(), Value: v, Headers: []kgo.RecordHeader{{Key: record.HeaderSource, Value: []byte(event.SourceProducer)}}}, nil
 }
 
 // loader sends records to the events topic through Pulse's own producer

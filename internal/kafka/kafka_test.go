@@ -27,6 +27,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/broker"
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 func testLog(t *testing.T) *slog.Logger {
@@ -142,7 +143,7 @@ func TestProduceWaitsForAckAndWritesKeyValueHeaders(t *testing.T) {
 	if got.EventID != e.EventID || got.ElementID != "btn_1" {
 		t.Errorf("value = %+v", got)
 	}
-	if header(r, HeaderSource) != "api" || header(r, HeaderRequestID) != "req-1" {
+	if header(r, record.HeaderSource) != "api" || header(r, record.HeaderRequestID) != "req-1" {
 		t.Errorf("headers = %v", r.Headers)
 	}
 	if s := p.Stats(); s.Sent != 1 || s.Acked != 1 || s.Failed != 0 {
@@ -217,8 +218,8 @@ func TestProduceBatch(t *testing.T) {
 	}
 	recs := readAll(t, cfg, "user_events", 50)
 	for _, r := range recs {
-		if header(r, HeaderSource) != "producer" {
-			t.Fatalf("header source = %q", header(r, HeaderSource))
+		if header(r, record.HeaderSource) != "producer" {
+			t.Fatalf("header source = %q", header(r, record.HeaderSource))
 		}
 	}
 }

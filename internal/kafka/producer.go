@@ -15,16 +15,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/event"
-)
-
-// Record headers Pulse writes with every event.
-const (
-	HeaderSource    = "source"
-	HeaderRequestID = "request_id"
-	// HeaderTimestampFilled marks a record whose event came without a
-	// timestamp and was given the time it was produced: a client's retry
-	// of the event gets another time, and is still the same event.
-	HeaderTimestampFilled = "timestamp_filled"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // Producer defaults.
@@ -177,15 +168,10 @@ func (p *Producer) Record(e *event.Event, src event.Source, requestID string) (*
 	if len(value) > event.MaxRecordBytes {
 		return nil, &event.Error{Reason: fmt.Sprintf("event is %d bytes, over the limit of %d", len(value), event.MaxRecordBytes)}
 	}
-	r := &kgo.Record{Topic: p.topic, Key: e.Key(), Value: value, Timestamp: time.Now()}
-	r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderSource, Value: []byte(src)})
-	if requestID != "" {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderRequestID, Value: []byte(requestID)})
-	}
-	if filled {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderTimestampFilled, Value: []byte("1")})
-	}
-	return r, nil
+	return &kgo.Record{
+		Topic: p.topic, Key: e.Key(), Value: value, Timestamp: time.Now(),
+		Headers: record.EventHeaders(src, requestID, filled),
+	}, nil
 }
 
 // Produce sends one event and waits for the cluster's acknowledgement. An

@@ -16,14 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/pulse-dev/pulse/internal/event"
-	"github.com/pulse-dev/pulse/internal/pipeline"
-)
-
-// Headers a replayed record carries besides the original's.
-const (
-	HeaderReplayOf   = "replay_of"
-	HeaderReplayedAt = "replayed_at"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // maxPayload bounds the payload text of a listed dead letter.
@@ -239,40 +232,15 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 
 // parseDLQ reads a dead letter's headers and payload.
 func parseDLQ(kr *kgo.Record) DLQRecord {
+	dl := record.ParseDeadLetter(kr)
 	d := DLQRecord{
 		ID:        fmt.Sprintf("%d:%d", kr.Partition, kr.Offset),
 		Partition: kr.Partition, Offset: kr.Offset,
 		Timestamp: kr.Timestamp.UTC(), Key: textOf(kr.Key, 1024),
-		OriginalPartition: -1, OriginalOffset: -1,
-		raw: kr,
-	}
-	for _, h := range kr.Headers {
-		v := string(h.Value)
-		switch h.Key {
-		case pipeline.HeaderDLQTopic:
-			d.OriginalTopic = v
-		case pipeline.HeaderDLQPartition:
-			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
-				d.OriginalPartition = int32(n)
-			}
-		case pipeline.HeaderDLQOffset:
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				d.OriginalOffset = n
-			}
-		case pipeline.HeaderDLQError:
-			d.Error = textOf(h.Value, 4096)
-		case pipeline.HeaderDLQAttempts:
-			d.Attempts, _ = strconv.Atoi(v)
-		case pipeline.HeaderDLQConsumerID:
-			d.ConsumerID = textOf(h.Value, 256)
-		case pipeline.HeaderDLQFailedAt:
-			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-				d.FailedAt = t.UTC()
-			}
-		}
-	}
-	if d.FailedAt.IsZero() {
-		d.FailedAt = d.Timestamp
+		OriginalTopic: dl.Topic, OriginalPartition: dl.Partition, OriginalOffset: dl.Offset,
+		Error: textOf([]byte(dl.Error), 4096), Attempts: dl.Attempts, ConsumerID: textOf([]byte(dl.ConsumerID), 256),
+		FailedAt: dl.FailedAt,
+		raw:      kr,
 	}
 	d.Kind = Kind(d.Error)
 	d.Payload = textOf(kr.Value, maxPayload)
@@ -502,7 +470,8 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 			}
 		}
 		if eventIDOf(value) == "" {
-			derivedID = d.derivedID()
+			dl := record.ParseDeadLetter(d.raw)
+			derivedID = dl.DerivedID()
 		}
 		if changed {
 			if b, err := json.Marshal(obj); err == nil {
@@ -510,36 +479,10 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 			}
 		}
 	}
-	r := &kgo.Record{Topic: o.cfg.Topic, Key: slices.Clone(d.raw.Key), Value: value, Timestamp: now}
-	for _, h := range d.raw.Headers {
-		if strings.HasPrefix(h.Key, "dlq_") || h.Key == HeaderReplayOf || h.Key == HeaderReplayedAt || h.Key == pipeline.HeaderReplayEventID {
-			continue
-		}
-		r.Headers = append(r.Headers, h)
+	return &kgo.Record{
+		Topic: o.cfg.Topic, Key: slices.Clone(d.raw.Key), Value: value, Timestamp: now,
+		Headers: record.ReplayHeaders(d.raw, o.cfg.DLQTopic, now, derivedID),
 	}
-	r.Headers = append(r.Headers,
-		kgo.RecordHeader{Key: HeaderReplayOf, Value: fmt.Appendf(nil, "%s/%d/%d", o.cfg.DLQTopic, d.Partition, d.Offset)},
-		kgo.RecordHeader{Key: HeaderReplayedAt, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
-	)
-	if derivedID != "" {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: pipeline.HeaderReplayEventID, Value: []byte(derivedID)})
-	}
-	return r
-}
-
-// derivedID is the id the original of d, a record without event_id, was
-// stored under: named by the dead letter, or, for dead letters of an
-// earlier Pulse, derived from the original's coordinates as it was then.
-func (d DLQRecord) derivedID() string {
-	for _, h := range d.raw.Headers {
-		if h.Key == pipeline.HeaderDLQEventID && event.IsDerived(string(h.Value)) {
-			return string(h.Value)
-		}
-	}
-	if d.OriginalTopic != "" && d.OriginalOffset >= 0 {
-		return event.DerivedID(d.OriginalTopic, d.OriginalPartition, d.OriginalOffset)
-	}
-	return ""
 }
 
 // replayedEventID is the event_id a replay record will be stored under
@@ -549,7 +492,7 @@ func replayedEventID(r *kgo.Record) string {
 		return id
 	}
 	for _, h := range r.Headers {
-		if h.Key == pipeline.HeaderReplayEventID {
+		if h.Key == record.HeaderReplayEventID {
 			return string(h.Value)
 		}
 	}

@@ -13,11 +13,12 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/pipeline"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 func TestKindRemovesSpecifics(t *testing.T) {
 	for reason, want := range map[string]string{
-		pipeline.ErrSimulated: "simulated failure",
+		pipeline.ErrSimulated.Error(): "simulated failure",
 		"invalid JSON at byte 17: invalid character 'x' looking for beginning of value": "invalid JSON",
 		"invalid JSON: expected an object":                                              "invalid JSON",
 		"user_id: is required":                                                          "user_id: is required",
@@ -47,9 +48,9 @@ func dlqRecord(value string, headers map[string]string) DLQRecord {
 func TestReplayRecord(t *testing.T) {
 	o := &Ops{cfg: Config{Topic: "user_events", DLQTopic: "user_events_dlq"}}
 	hdrs := map[string]string{
-		pipeline.HeaderDLQTopic: "user_events", pipeline.HeaderDLQPartition: "1", pipeline.HeaderDLQOffset: "42",
-		pipeline.HeaderDLQError: pipeline.ErrSimulated, pipeline.HeaderDLQAttempts: "4", pipeline.HeaderDLQConsumerID: "c-1",
-		pipeline.HeaderDLQFailedAt: "2026-01-02T03:04:05Z", "source": "api", "request_id": "r1",
+		record.HeaderDLQTopic: "user_events", record.HeaderDLQPartition: "1", record.HeaderDLQOffset: "42",
+		record.HeaderDLQError: pipeline.ErrSimulated.Error(), record.HeaderDLQAttempts: "4", record.HeaderDLQConsumerID: "c-1",
+		record.HeaderDLQFailedAt: "2026-01-02T03:04:05Z", "source": "api", "request_id": "r1",
 	}
 	now := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
 
@@ -74,9 +75,9 @@ func TestReplayRecord(t *testing.T) {
 	for _, h := range r.Headers {
 		got[h.Key] = string(h.Value)
 	}
-	if r.Topic != "user_events" || string(r.Key) != "u1:page_view" || got[HeaderReplayOf] != "user_events_dlq/2/7" ||
-		got[HeaderReplayedAt] != "2026-02-03T04:05:06Z" || got["source"] != "api" || got["request_id"] != "r1" || got[pipeline.HeaderDLQError] != "" ||
-		got[pipeline.HeaderReplayEventID] != event.DerivedID("user_events", 1, 42) {
+	if r.Topic != "user_events" || string(r.Key) != "u1:page_view" || got[record.HeaderReplayOf] != "user_events_dlq/2/7" ||
+		got[record.HeaderReplayedAt] != "2026-02-03T04:05:06Z" || got["source"] != "api" || got["request_id"] != "r1" || got[record.HeaderDLQError] != "" ||
+		got[record.HeaderReplayEventID] != event.DerivedID("user_events", 1, 42) {
 		t.Fatalf("replayed record %+v headers %v", r, got)
 	}
 

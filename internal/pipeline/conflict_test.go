@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // An event_id reused for another event is dead-lettered with the reason
@@ -18,18 +19,18 @@ func TestReusedEventIDDeadLettered(t *testing.T) {
 	other := userEvent("dup-1", "bob", event.TypeButtonClick)
 	other["timestamp"] = orig["timestamp"]
 	rs := e.produce(
-		record(t, 1, orig),
-		record(t, 1, orig), // a redelivery: the same content
-		record(t, 1, other),
+		eventRecord(t, 1, orig),
+		eventRecord(t, 1, orig), // a redelivery: the same content
+		eventRecord(t, 1, other),
 	)
 	m := e.start(e.config("c1"), nil)
 	dlq := e.readDLQ(1)
-	reason, _ := header(dlq[0], HeaderDLQError)
+	reason, _ := header(dlq[0], record.HeaderDLQError)
 	want := "event_id: reused with different content (stored from user_events/1/" + strconv.FormatInt(rs[0].Offset, 10) + ")"
 	if reason != want {
 		t.Errorf("dlq_error = %q, want %q", reason, want)
 	}
-	if off, _ := header(dlq[0], HeaderDLQOffset); off != strconv.FormatInt(rs[2].Offset, 10) {
+	if off, _ := header(dlq[0], record.HeaderDLQOffset); off != strconv.FormatInt(rs[2].Offset, 10) {
 		t.Errorf("dead letter of offset %s, want the reuse at %d", off, rs[2].Offset)
 	}
 	end := e.endOffsets()

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // startCluster starts kfake on dataDir with the test topics.
@@ -117,12 +118,12 @@ func TestClaimedDerivedIDRefused(t *testing.T) {
 	const claimsOf = 2
 	claims := []string{event.DerivedID(testTopic, 0, end+claimsOf), "0193e0a4-7b1c-8d2e-9f00-112233445566"}
 	for i, id := range claims {
-		e.produce(record(t, 0, userEvent(id, fmt.Sprintf("claimer-%d", i), event.TypePageView)))
+		e.produce(eventRecord(t, 0, userEvent(id, fmt.Sprintf("claimer-%d", i), event.TypePageView)))
 	}
 	keyless(t, e.brokers, "victim", 1)
 	eventually(t, 10*time.Second, "the claims dead-lettered", func() bool { return len(e.messages(event.StatusDeadLettered)) == len(claims) })
 	for _, r := range e.readDLQ(len(claims)) {
-		if reason, _ := header(r, HeaderDLQError); !strings.Contains(reason, "event_id") || !strings.Contains(reason, "reserved") {
+		if reason, _ := header(r, record.HeaderDLQError); !strings.Contains(reason, "event_id") || !strings.Contains(reason, "reserved") {
 			t.Errorf("dlq_error = %q, want it to say event_id is reserved", reason)
 		}
 	}
@@ -146,11 +147,11 @@ func TestReplayCarriesTheDerivedID(t *testing.T) {
 	value := func(u string) []byte { return []byte(`{"user_id":"` + u + `","event_type":"page_view"}`) }
 	rs := e.produce(
 		&kgo.Record{Topic: testTopic, Partition: 0, Value: value("replayed"), Headers: []kgo.RecordHeader{
-			{Key: HeaderReplayOf, Value: []byte("user_events_dlq/0/3")}, {Key: HeaderReplayEventID, Value: []byte(orig)}}},
+			{Key: record.HeaderReplayOf, Value: []byte("user_events_dlq/0/3")}, {Key: record.HeaderReplayEventID, Value: []byte(orig)}}},
 		&kgo.Record{Topic: testTopic, Partition: 0, Value: value("not-a-replay"), Headers: []kgo.RecordHeader{
-			{Key: HeaderReplayEventID, Value: []byte(orig)}}},
+			{Key: record.HeaderReplayEventID, Value: []byte(orig)}}},
 		&kgo.Record{Topic: testTopic, Partition: 0, Value: value("foreign-id"), Headers: []kgo.RecordHeader{
-			{Key: HeaderReplayOf, Value: []byte("user_events_dlq/0/4")}, {Key: HeaderReplayEventID, Value: []byte("my-own-id")}}},
+			{Key: record.HeaderReplayOf, Value: []byte("user_events_dlq/0/4")}, {Key: record.HeaderReplayEventID, Value: []byte("my-own-id")}}},
 	)
 	e.start(e.config("c1"), nil)
 	eventually(t, 10*time.Second, "3 events stored", func() bool { return e.eventCount() == 3 })

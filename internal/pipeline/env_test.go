@@ -164,8 +164,8 @@ func userEvent(id, user, typ string) ev {
 	return ev{"event_id": id, "user_id": user, "event_type": typ, "element_id": "el-" + user, "timestamp": time.Now().UTC().Format(time.RFC3339Nano)}
 }
 
-// record makes a record for partition p with the standard key of v.
-func record(t *testing.T, p int32, v ev, headers ...string) *kgo.Record {
+// eventRecord makes a record for partition p with the standard key of v.
+func eventRecord(t *testing.T, p int32, v ev, headers ...string) *kgo.Record {
 	t.Helper()
 	r := &kgo.Record{Topic: testTopic, Partition: p, Value: v.value(t)}
 	if u, ok := v["user_id"].(string); ok {

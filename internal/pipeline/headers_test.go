@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // Headers any Kafka client may set are copied into the store and the
@@ -27,11 +28,11 @@ func TestInsaneHeadersNotStored(t *testing.T) {
 		{"req-ok-2", "user_events_dlq/0/\x07", true},
 	}
 	for i, c := range cases {
-		hs := []string{HeaderRequestID, c.requestID}
+		hs := []string{record.HeaderRequestID, c.requestID}
 		if c.replayOf != "" {
-			hs = append(hs, HeaderReplayOf, c.replayOf)
+			hs = append(hs, record.HeaderReplayOf, c.replayOf)
 		}
-		e.produce(record(t, int32(i%3), userEvent(fmt.Sprintf("hdr-%d", i), fmt.Sprintf("u%d", i), event.TypePageView), hs...))
+		e.produce(eventRecord(t, int32(i%3), userEvent(fmt.Sprintf("hdr-%d", i), fmt.Sprintf("u%d", i), event.TypePageView), hs...))
 	}
 	e.start(e.config("c1"), nil)
 	eventually(t, 10*time.Second, "every event stored", func() bool { return e.eventCount() == int64(len(cases)) })

@@ -18,10 +18,10 @@ func TestRetryHoldsItsKeyInOrder(t *testing.T) {
 	bad := userEvent("f", "alice", event.TypeButtonClick)
 	bad["should_fail"] = true
 	e.produce(
-		record(t, 0, bad),
-		record(t, 0, userEvent("g1", "alice", event.TypeButtonClick)),
-		record(t, 0, userEvent("h", "bob", event.TypePageView)),
-		record(t, 0, userEvent("g2", "alice", event.TypeButtonClick)),
+		eventRecord(t, 0, bad),
+		eventRecord(t, 0, userEvent("g1", "alice", event.TypeButtonClick)),
+		eventRecord(t, 0, userEvent("h", "bob", event.TypePageView)),
+		eventRecord(t, 0, userEvent("g2", "alice", event.TypeButtonClick)),
 	)
 	cfg := e.config("c1")
 	cfg.RetryBase = 100 * time.Millisecond

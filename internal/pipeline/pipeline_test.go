@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // Three members of one group store 10,000 events exactly once and commit
@@ -29,7 +30,7 @@ func TestThreeMembersStoreEveryEventOnce(t *testing.T) {
 		user := fmt.Sprintf("user-%d", i%40)
 		typ := types[i%len(types)]
 		v := userEvent(fmt.Sprintf("ev-%05d", i), user, typ)
-		rs = append(rs, record(t, partitionOf(user+":"+typ), v, HeaderSource, "producer"))
+		rs = append(rs, eventRecord(t, partitionOf(user+":"+typ), v, record.HeaderSource, "producer"))
 	}
 	// The first member starts alone and the others join while it
 	// consumes, so partitions move with records in flight.
@@ -93,9 +94,9 @@ func TestFailingEventDeadLetteredAfterRetries(t *testing.T) {
 	e := newEnv(t)
 	bad := userEvent("fail-1", "mallory", event.TypeButtonClick)
 	bad["should_fail"] = true
-	rs := []*kgo.Record{record(t, 0, bad, HeaderSource, "api", HeaderRequestID, "req-fail")}
+	rs := []*kgo.Record{eventRecord(t, 0, bad, record.HeaderSource, "api", record.HeaderRequestID, "req-fail")}
 	for i := range 20 {
-		rs = append(rs, record(t, int32(i%3), userEvent(fmt.Sprintf("ok-%d", i), fmt.Sprintf("u%d", i), event.TypePageView)))
+		rs = append(rs, eventRecord(t, int32(i%3), userEvent(fmt.Sprintf("ok-%d", i), fmt.Sprintf("u%d", i), event.TypePageView)))
 	}
 	e.produce(rs...)
 
@@ -109,23 +110,23 @@ func TestFailingEventDeadLetteredAfterRetries(t *testing.T) {
 		t.Errorf("DLQ record key/value = %q/%q, want the original %q/%q", dlq.Key, dlq.Value, rs[0].Key, rs[0].Value)
 	}
 	want := map[string]string{
-		HeaderSource:        "api",
-		HeaderRequestID:     "req-fail",
-		HeaderDLQTopic:      testTopic,
-		HeaderDLQPartition:  "0",
-		HeaderDLQOffset:     strconv.FormatInt(rs[0].Offset, 10),
-		HeaderDLQError:      ErrSimulated,
-		HeaderDLQAttempts:   "4",
-		HeaderDLQConsumerID: "c1",
+		record.HeaderSource:        "api",
+		record.HeaderRequestID:     "req-fail",
+		record.HeaderDLQTopic:      testTopic,
+		record.HeaderDLQPartition:  "0",
+		record.HeaderDLQOffset:     strconv.FormatInt(rs[0].Offset, 10),
+		record.HeaderDLQError:      ErrSimulated.Error(),
+		record.HeaderDLQAttempts:   "4",
+		record.HeaderDLQConsumerID: "c1",
 	}
 	for k, v := range want {
 		if got, ok := header(dlq, k); !ok || got != v {
 			t.Errorf("DLQ header %s = %q (present %v), want %q", k, got, ok, v)
 		}
 	}
-	failedAt, _ := header(dlq, HeaderDLQFailedAt)
+	failedAt, _ := header(dlq, record.HeaderDLQFailedAt)
 	if _, err := time.Parse(time.RFC3339, failedAt); err != nil {
-		t.Errorf("DLQ header %s = %q, not RFC 3339: %v", HeaderDLQFailedAt, failedAt, err)
+		t.Errorf("DLQ header %s = %q, not RFC 3339: %v", record.HeaderDLQFailedAt, failedAt, err)
 	}
 
 	eventually(t, 5*time.Second, "the dead-lettered message and 20 events stored", func() bool {
@@ -133,7 +134,7 @@ func TestFailingEventDeadLetteredAfterRetries(t *testing.T) {
 		return ok && e.eventCount() == 20
 	})
 	m, _ := e.message("fail-1")
-	if m.Status != event.StatusDeadLettered || m.Retries != 3 || m.Error != ErrSimulated ||
+	if m.Status != event.StatusDeadLettered || m.Retries != 3 || m.Error != ErrSimulated.Error() ||
 		m.Source != event.SourceAPI || m.RequestID != "req-fail" || m.ConsumerID != "c1" || m.EventType != event.TypeButtonClick {
 		t.Errorf("stored message = %+v, want dead_lettered after 3 retries with source, request id and consumer", m)
 	}
@@ -152,7 +153,7 @@ func TestFailingEventDeadLetteredAfterRetries(t *testing.T) {
 	for _, pm := range c.pub.messagesOf("fail-1") {
 		if pm.Status == event.StatusRetrying {
 			retrying++
-			if pm.NextRetryAt == nil || pm.Error != ErrSimulated {
+			if pm.NextRetryAt == nil || pm.Error != ErrSimulated.Error() {
 				t.Errorf("published retrying state %+v lacks next_retry_at or error", pm)
 			}
 		}
@@ -173,10 +174,10 @@ func TestDelayHoldsOnlyItsKey(t *testing.T) {
 	delayed := userEvent("a", "alice", event.TypeButtonClick)
 	delayed["delay_seconds"] = 2
 	rs := e.produce(
-		record(t, 0, userEvent("x", "xavier", event.TypePageView)),
-		record(t, 0, delayed),
-		record(t, 0, userEvent("b", "bob", event.TypePageView)),
-		record(t, 0, userEvent("c", "alice", event.TypeButtonClick)),
+		eventRecord(t, 0, userEvent("x", "xavier", event.TypePageView)),
+		eventRecord(t, 0, delayed),
+		eventRecord(t, 0, userEvent("b", "bob", event.TypePageView)),
+		eventRecord(t, 0, userEvent("c", "alice", event.TypeButtonClick)),
 	)
 	start := time.Now()
 	c := e.start(e.config("c1"), nil)
@@ -237,9 +238,9 @@ func TestMalformedRecordsDeadLetteredAtOnce(t *testing.T) {
 	rs := e.produce(
 		&kgo.Record{Topic: testTopic, Partition: 1, Key: []byte("k1"), Value: []byte(`{"user_id": "u1", oops`)},
 		&kgo.Record{Topic: testTopic, Partition: 1, Key: []byte("k1"), Value: missingUser.value(t),
-			Headers: []kgo.RecordHeader{{Key: HeaderRequestID, Value: []byte("req-bad")}}},
+			Headers: []kgo.RecordHeader{{Key: record.HeaderRequestID, Value: []byte("req-bad")}}},
 		&kgo.Record{Topic: testTopic, Partition: 1, Value: oversized.value(t)},
-		record(t, 1, userEvent("fine", "u1", event.TypePageView)),
+		eventRecord(t, 1, userEvent("fine", "u1", event.TypePageView)),
 	)
 
 	cfg := e.config("c1")
@@ -254,9 +255,9 @@ func TestMalformedRecordsDeadLetteredAtOnce(t *testing.T) {
 	}
 	reasons := map[string]string{}
 	for _, r := range dlq {
-		off, _ := header(r, HeaderDLQOffset)
-		reasons[off], _ = header(r, HeaderDLQError)
-		if a, _ := header(r, HeaderDLQAttempts); a != "1" {
+		off, _ := header(r, record.HeaderDLQOffset)
+		reasons[off], _ = header(r, record.HeaderDLQError)
+		if a, _ := header(r, record.HeaderDLQAttempts); a != "1" {
 			t.Errorf("DLQ record at offset %s: attempts %q, want 1", off, a)
 		}
 	}
@@ -295,7 +296,7 @@ func TestRedeliverySettlesWithoutDuplicates(t *testing.T) {
 			delete(v, "event_id")
 			delete(v, "timestamp")
 		}
-		rs = append(rs, record(t, int32(i%3), v))
+		rs = append(rs, eventRecord(t, int32(i%3), v))
 	}
 	e.produce(rs...)
 
@@ -363,10 +364,10 @@ func TestShutdownAbandonsInFlight(t *testing.T) {
 	e := newEnv(t)
 	slow := userEvent("slow", "dora", event.TypePageView)
 	slow["delay_seconds"] = 2
-	rs := []*kgo.Record{record(t, 0, slow)}
-	rs = append(rs, record(t, 0, userEvent("behind", "dora", event.TypePageView)))
+	rs := []*kgo.Record{eventRecord(t, 0, slow)}
+	rs = append(rs, eventRecord(t, 0, userEvent("behind", "dora", event.TypePageView)))
 	for i := range 30 {
-		rs = append(rs, record(t, int32(i%3), userEvent(fmt.Sprintf("s-%d", i), fmt.Sprintf("u%d", i), event.TypeAPICall)))
+		rs = append(rs, eventRecord(t, int32(i%3), userEvent(fmt.Sprintf("s-%d", i), fmt.Sprintf("u%d", i), event.TypeAPICall)))
 	}
 	e.produce(rs...)
 	end := e.endOffsets()
@@ -419,7 +420,7 @@ func TestStoreFailuresAreRetried(t *testing.T) {
 	e := newEnv(t)
 	var rs []*kgo.Record
 	for i := range 50 {
-		rs = append(rs, record(t, int32(i%3), userEvent(fmt.Sprintf("f-%d", i), fmt.Sprintf("u%d", i), event.TypeUserLogin)))
+		rs = append(rs, eventRecord(t, int32(i%3), userEvent(fmt.Sprintf("f-%d", i), fmt.Sprintf("u%d", i), event.TypeUserLogin)))
 	}
 	e.produce(rs...)
 	sink := &flakySink{Sink: e.db}
@@ -446,7 +447,7 @@ func TestIgnoreSimulation(t *testing.T) {
 	v := userEvent("sim", "sam", event.TypeButtonClick)
 	v["delay_seconds"] = 30
 	v["should_fail"] = true
-	e.produce(record(t, 2, v))
+	e.produce(eventRecord(t, 2, v))
 	cfg := e.config("c1")
 	cfg.IgnoreSimulation = true
 	e.start(cfg, nil)
@@ -505,9 +506,9 @@ func TestRevokeHandsOverInFlightRecords(t *testing.T) {
 	for p := range int32(3) {
 		d := userEvent(fmt.Sprintf("delayed-%d", p), fmt.Sprintf("d%d", p), event.TypePageView)
 		d["delay_seconds"] = 3
-		rs = append(rs, record(t, p, d))
+		rs = append(rs, eventRecord(t, p, d))
 		for i := range 10 {
-			rs = append(rs, record(t, p, userEvent(fmt.Sprintf("n-%d-%d", p, i), fmt.Sprintf("n%d", i), event.TypeAPICall)))
+			rs = append(rs, eventRecord(t, p, userEvent(fmt.Sprintf("n-%d-%d", p, i), fmt.Sprintf("n%d", i), event.TypeAPICall)))
 		}
 	}
 	e.produce(rs...)
@@ -546,7 +547,7 @@ func TestMaxInFlightPausesPolling(t *testing.T) {
 	e := newEnv(t)
 	var rs []*kgo.Record
 	for i := range 100 {
-		rs = append(rs, record(t, int32(i%3), userEvent(fmt.Sprintf("bp-%d", i), fmt.Sprintf("u%d", i), event.TypePageView)))
+		rs = append(rs, eventRecord(t, int32(i%3), userEvent(fmt.Sprintf("bp-%d", i), fmt.Sprintf("u%d", i), event.TypePageView)))
 	}
 	e.produce(rs...)
 	end := e.endOffsets()
@@ -631,9 +632,9 @@ func TestDLQProduceFailureRetried(t *testing.T) {
 	e := newEnv(t)
 	dlqDown := e.rejectDLQProduces()
 	rs := e.produce(
-		record(t, 0, userEvent("before", "bea", event.TypePageView)),
+		eventRecord(t, 0, userEvent("before", "bea", event.TypePageView)),
 		&kgo.Record{Topic: testTopic, Partition: 0, Value: []byte(`not json`)},
-		record(t, 0, userEvent("after", "abe", event.TypePageView)),
+		eventRecord(t, 0, userEvent("after", "abe", event.TypePageView)),
 	)
 	e.start(e.config("c1"), nil)
 
@@ -648,7 +649,7 @@ func TestDLQProduceFailureRetried(t *testing.T) {
 	}
 	dlqDown.reject.Store(0)
 	dlq := e.readDLQ(1)
-	if off, _ := header(dlq[0], HeaderDLQOffset); off != strconv.FormatInt(rs[1].Offset, 10) {
+	if off, _ := header(dlq[0], record.HeaderDLQOffset); off != strconv.FormatInt(rs[1].Offset, 10) {
 		t.Errorf("DLQ record offset header = %s, want %d", off, rs[1].Offset)
 	}
 	if got := metricValue(t, e.metrics.dlqErrors.WithLabelValues("c1")); got < 3 {
@@ -680,13 +681,13 @@ func TestDLQTooLargeValueTruncated(t *testing.T) {
 	e.produce(big)
 	e.start(e.config("c1"), nil)
 	dlq := e.readDLQ(1)[0]
-	if got, _ := header(dlq, HeaderDLQTruncated); got != strconv.Itoa(len(big.Value)) {
-		t.Errorf("%s header = %q, want the original size %d", HeaderDLQTruncated, got, len(big.Value))
+	if got, _ := header(dlq, record.HeaderDLQTruncated); got != strconv.Itoa(len(big.Value)) {
+		t.Errorf("%s header = %q, want the original size %d", record.HeaderDLQTruncated, got, len(big.Value))
 	}
 	if len(dlq.Value) != 0 {
 		t.Errorf("DLQ value is %d bytes, want it dropped", len(dlq.Value))
 	}
-	if reason, _ := header(dlq, HeaderDLQError); !strings.Contains(reason, "over the limit") {
+	if reason, _ := header(dlq, record.HeaderDLQError); !strings.Contains(reason, "over the limit") {
 		t.Errorf("dlq_error = %q", reason)
 	}
 	end := e.endOffsets()
@@ -725,15 +726,15 @@ func TestDLQTooLargeHeadersAndKeyDropped(t *testing.T) {
 	e.produce(headers, key)
 	e.start(e.config("c1"), nil)
 	dlq := e.readDLQ(2)
-	if got, _ := header(dlq[0], HeaderDLQHeadersDropped); got != "40" || len(dlq[0].Headers) > 12 || string(dlq[0].Key) != "k" {
+	if got, _ := header(dlq[0], record.HeaderDLQHeadersDropped); got != "40" || len(dlq[0].Headers) > 12 || string(dlq[0].Key) != "k" {
 		t.Errorf("first dead letter: %s %q, %d headers, key %q; want 40 original headers dropped and the key kept",
-			HeaderDLQHeadersDropped, got, len(dlq[0].Headers), dlq[0].Key)
+			record.HeaderDLQHeadersDropped, got, len(dlq[0].Headers), dlq[0].Key)
 	}
-	if got, _ := header(dlq[1], HeaderDLQKeyDropped); got != "30000" || len(dlq[1].Key) != 0 {
-		t.Errorf("second dead letter: %s %q, key of %d bytes; want the key dropped", HeaderDLQKeyDropped, got, len(dlq[1].Key))
+	if got, _ := header(dlq[1], record.HeaderDLQKeyDropped); got != "30000" || len(dlq[1].Key) != 0 {
+		t.Errorf("second dead letter: %s %q, key of %d bytes; want the key dropped", record.HeaderDLQKeyDropped, got, len(dlq[1].Key))
 	}
 	for _, d := range dlq {
-		if reason, _ := header(d, HeaderDLQError); !strings.Contains(reason, "invalid JSON") {
+		if reason, _ := header(d, record.HeaderDLQError); !strings.Contains(reason, "invalid JSON") {
 			t.Errorf("dlq_error = %q", reason)
 		}
 	}

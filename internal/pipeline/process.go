@@ -5,65 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
-// Record headers the producers set, and the ones the DLQ adds.
-const (
-	HeaderSource    = "source"
-	HeaderRequestID = "request_id"
-	// HeaderReplayOf marks a record replayed from the DLQ with the DLQ
-	// record it came from, "<dlq topic>/<partition>/<offset>"; the
-	// pipeline copies it to Message.ReplayOf.
-	HeaderReplayOf = "replay_of"
-	// HeaderReplayEventID carries, on a replayed record whose payload has
-	// no event_id, the id its original was stored under (a derived one,
-	// which no payload may carry), so that the replay replaces the
-	// dead-lettered row instead of adding an event.
-	HeaderReplayEventID = "replay_event_id"
-	// HeaderTimestampFilled marks a record whose event's timestamp the
-	// producer filled in (kafka.HeaderTimestampFilled).
-	HeaderTimestampFilled = "timestamp_filled"
-
-	HeaderDLQTopic      = "dlq_original_topic"
-	HeaderDLQPartition  = "dlq_original_partition"
-	HeaderDLQOffset     = "dlq_original_offset"
-	HeaderDLQError      = "dlq_error"
-	HeaderDLQAttempts   = "dlq_attempts"
-	HeaderDLQConsumerID = "dlq_consumer_id"
-	HeaderDLQFailedAt   = "dlq_failed_at"
-	// HeaderDLQEventID is the event_id the record's processing-log row
-	// has: its own, or the one derived for it.
-	HeaderDLQEventID = "dlq_event_id"
-	// HeaderDLQTruncated is set, to the original size in bytes, on a DLQ
-	// record whose value was too large for the DLQ topic: the value is cut
-	// to its first event.MaxRecordBytes, or dropped when even that is too
-	// large.
-	HeaderDLQTruncated = "dlq_truncated_from"
-	// HeaderDLQHeadersDropped is set, to how many there were, on a DLQ
-	// record that was still too large without its value: the original
-	// record's own headers are left out (the dlq_ ones stay).
-	HeaderDLQHeadersDropped = "dlq_headers_dropped"
-	// HeaderDLQKeyDropped is set, to the key's size in bytes, on a DLQ
-	// record that was too large even then: the key is left out too.
-	HeaderDLQKeyDropped = "dlq_key_dropped"
-)
-
-// maxReplayOfLen bounds the replay_of header kept: a topic name (at most
-// 249 bytes) and two numbers.
-const maxReplayOfLen = 300
-
-// ErrSimulated is the error of an attempt on an event with should_fail.
-const ErrSimulated = "simulated failure (should_fail)"
+// ErrSimulated is the error of an attempt on an event with should_fail;
+// its text is the error the event's rows and dead letter carry.
+var ErrSimulated = errors.New("simulated failure (should_fail)")
 
 type recState uint8
 
@@ -263,24 +218,13 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 		Offset:     kr.Offset,
 		QueuedAt:   kr.Timestamp.UTC(),
 	}
-	for _, h := range kr.Headers {
-		switch h.Key {
-		case HeaderSource:
-			if s := event.Source(h.Value); s.Valid() {
-				r.msg.Source = s
-			}
-		case HeaderRequestID:
-			if saneHeader(h.Value, event.MaxIDLen) {
-				r.msg.RequestID = string(h.Value)
-			}
-		case HeaderReplayOf:
-			if saneHeader(h.Value, maxReplayOfLen) {
-				r.msg.ReplayOf = string(h.Value)
-			}
-		case HeaderTimestampFilled:
-			r.timeFilled = string(h.Value) == "1"
-		}
+	meta := record.ParseMeta(kr.Headers)
+	if meta.Source != "" {
+		r.msg.Source = meta.Source
 	}
+	r.msg.RequestID = meta.RequestID
+	r.msg.ReplayOf = meta.ReplayOf
+	r.timeFilled = meta.TimestampFilled
 	ev, err := event.Decode(kr.Value)
 	if err != nil {
 		r.invalid = err.Error()
@@ -292,7 +236,7 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 		return r
 	}
 	if ev.EventID == "" {
-		ev.EventID = replayEventID(kr)
+		ev.EventID = meta.ReplayEventID
 		if ev.EventID == "" {
 			ev.EventID = recordID(kr)
 		}
@@ -328,24 +272,6 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 	return r
 }
 
-// saneHeader reports whether a header value any Kafka client may have set
-// can be copied into the store and the logs: at most max bytes of valid
-// UTF-8 without control characters (C0, DEL, C1) or invisible format
-// characters (bidi overrides, zero-width joiners...), which could forge
-// log lines or disguise the text shown. An insane value is dropped, the
-// record kept.
-func saneHeader(v []byte, max int) bool {
-	if len(v) > max || !utf8.Valid(v) {
-		return false
-	}
-	for _, r := range string(v) {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return false
-		}
-	}
-	return true
-}
-
 // recordID derives the event_id of kr, which carries none.
 func recordID(kr *kgo.Record) string {
 	ref := event.RecordRef{
@@ -359,25 +285,6 @@ func recordID(kr *kgo.Record) string {
 		}
 	}
 	return event.RecordID(ref)
-}
-
-// replayEventID is the derived id a DLQ replay of a record without
-// event_id carries for its original, or "".
-func replayEventID(kr *kgo.Record) string {
-	var replay bool
-	var id string
-	for _, h := range kr.Headers {
-		switch h.Key {
-		case HeaderReplayOf:
-			replay = true
-		case HeaderReplayEventID:
-			id = string(h.Value)
-		}
-	}
-	if !replay || !event.IsDerived(id) || len(id) != 36 {
-		return ""
-	}
-	return id
 }
 
 // partialFields picks user_id, event_type and element_id out of a record
@@ -443,10 +350,10 @@ func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 	}
 	c.stats.failed++
 	c.m.failed.Inc()
-	r.msg.Error = ErrSimulated
+	r.msg.Error = ErrSimulated.Error()
 	if r.msg.Retries >= c.cfg.MaxRetries {
 		r.failedAttempt(now, nil)
-		c.deadLetter(r, ErrSimulated, now)
+		c.deadLetter(r, r.msg.Error, now)
 		return true
 	}
 	r.msg.Retries++
@@ -513,23 +420,12 @@ func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 	r.msg.NextRetryAt = nil
 	r.part.active[r] = struct{}{}
 	attempts := r.msg.Retries + 1
-	hs := make([]kgo.RecordHeader, 0, len(r.kr.Headers)+7)
-	for _, h := range r.kr.Headers {
-		if !strings.HasPrefix(h.Key, "dlq_") {
-			hs = append(hs, h)
-		}
+	dl := record.DeadLetter{
+		Topic: r.kr.Topic, Partition: r.kr.Partition, Offset: r.kr.Offset,
+		Error: reason, Attempts: attempts, ConsumerID: c.cfg.ConsumerID,
+		FailedAt: now, EventID: r.msg.EventID,
 	}
-	hs = append(hs,
-		kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(r.kr.Topic)},
-		kgo.RecordHeader{Key: HeaderDLQPartition, Value: strconv.AppendInt(nil, int64(r.kr.Partition), 10)},
-		kgo.RecordHeader{Key: HeaderDLQOffset, Value: strconv.AppendInt(nil, r.kr.Offset, 10)},
-		kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(reason)},
-		kgo.RecordHeader{Key: HeaderDLQAttempts, Value: strconv.AppendInt(nil, int64(attempts), 10)},
-		kgo.RecordHeader{Key: HeaderDLQConsumerID, Value: []byte(c.cfg.ConsumerID)},
-		kgo.RecordHeader{Key: HeaderDLQFailedAt, Value: []byte(now.UTC().Format(time.RFC3339Nano))},
-		kgo.RecordHeader{Key: HeaderDLQEventID, Value: []byte(r.msg.EventID)},
-	)
-	r.dlqHeaders = hs
+	r.dlqHeaders = dl.Headers(r.kr.Headers)
 	c.log.Warn("dead-lettering record", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
 		"partition", r.kr.Partition, "offset", r.kr.Offset, "attempts", attempts, "err", reason)
 	if r.part.dlqTurn == nil {
@@ -583,41 +479,9 @@ func (c *Consumer) produceDLQ(r *rec) {
 		Headers: r.dlqHeaders,
 	}
 	if r.dlqShrink > 0 {
-		shrinkDLQ(out, r.dlqShrink, len(r.kr.Value))
+		record.Shrink(out, r.dlqShrink, len(r.kr.Value))
 	}
 	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, err) })
-}
-
-// shrinkDLQ cuts a dead letter the DLQ topic refused as too large, more
-// at each level, so that a record of any shape reaches the DLQ rather
-// than hold its partition forever: 1 keeps the value's head, 2 drops the
-// value, 3 the original record's own headers, 4 its key. Each cut is
-// named in a header.
-func shrinkDLQ(out *kgo.Record, level, valueLen int) {
-	if level == 1 && len(out.Value) > event.MaxRecordBytes {
-		out.Value = out.Value[:event.MaxRecordBytes]
-	} else {
-		out.Value = nil
-	}
-	hs := append(slices.Clip(out.Headers), kgo.RecordHeader{
-		Key: HeaderDLQTruncated, Value: strconv.AppendInt(nil, int64(valueLen), 10),
-	})
-	if level >= 3 {
-		kept := make([]kgo.RecordHeader, 0, 10)
-		for _, h := range hs {
-			if strings.HasPrefix(h.Key, "dlq_") {
-				kept = append(kept, h)
-			}
-		}
-		hs = append(kept, kgo.RecordHeader{
-			Key: HeaderDLQHeadersDropped, Value: strconv.AppendInt(nil, int64(len(hs)-len(kept)), 10),
-		})
-	}
-	if level >= 4 {
-		hs = append(hs, kgo.RecordHeader{Key: HeaderDLQKeyDropped, Value: strconv.AppendInt(nil, int64(len(out.Key)), 10)})
-		out.Key = nil
-	}
-	out.Headers = hs
 }
 
 // onDLQ handles the DLQ's answer: r finishes, or its produce is retried
@@ -632,7 +496,7 @@ func (c *Consumer) onDLQ(r *rec, err error) {
 	if err != nil {
 		if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) {
 			// The DLQ will never take this record: retry with less of
-			// it (shrinkDLQ), so the partition is not stuck forever.
+			// it (record.Shrink), so the partition is not stuck forever.
 			r.dlqShrink = min(r.dlqShrink+1, 4)
 		}
 		r.dlqTries++

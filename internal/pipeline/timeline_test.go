@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // The processing log keeps what the per-message timeline shows: when each
@@ -18,8 +19,8 @@ func TestTimelineFields(t *testing.T) {
 	bad["should_fail"] = true
 	before := time.Now()
 	e.produce(
-		record(t, 0, userEvent("ok-1", "alice", event.TypePageView)),
-		record(t, 0, bad),
+		eventRecord(t, 0, userEvent("ok-1", "alice", event.TypePageView)),
+		eventRecord(t, 0, bad),
 	)
 	c := e.start(e.config("c1"), nil)
 
@@ -45,7 +46,7 @@ func TestTimelineFields(t *testing.T) {
 		t.Fatalf("fail-1 attempts = %+v, want %d", dead.Attempts, attempts)
 	}
 	for i, a := range dead.Attempts {
-		if a.N != i+1 || a.Error != ErrSimulated || a.EndedAt.Before(a.StartedAt) {
+		if a.N != i+1 || a.Error != ErrSimulated.Error() || a.EndedAt.Before(a.StartedAt) {
 			t.Errorf("attempt %d = %+v", i, a)
 		}
 		last := i == attempts-1
@@ -75,7 +76,7 @@ func TestTimelineFields(t *testing.T) {
 	// The replay: the same event without should_fail, marked as the ops
 	// console marks it.
 	replayOf := fmt.Sprintf("%s/0/0", testDLQ)
-	e.produce(record(t, 0, userEvent("fail-1", "mallory", event.TypeButtonClick), HeaderReplayOf, replayOf))
+	e.produce(eventRecord(t, 0, userEvent("fail-1", "mallory", event.TypeButtonClick), record.HeaderReplayOf, replayOf))
 	eventually(t, 5*time.Second, "the replay of fail-1 completed", func() bool {
 		m, _ := e.message("fail-1")
 		return m.Status == event.StatusCompleted

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // TestKafkaTimestampBounded: an event without a timestamp takes its Kafka
@@ -22,7 +23,7 @@ func TestKafkaTimestampBounded(t *testing.T) {
 		return v
 	}
 	dated := func(v ev, ts time.Time) *kgo.Record {
-		r := record(t, 0, v)
+		r := eventRecord(t, 0, v)
 		r.Timestamp = ts
 		return r
 	}
@@ -36,7 +37,7 @@ func TestKafkaTimestampBounded(t *testing.T) {
 
 	dlq := e.readDLQ(2)
 	for _, r := range dlq {
-		reason, _ := header(r, HeaderDLQError)
+		reason, _ := header(r, record.HeaderDLQError)
 		if !strings.Contains(reason, "timestamp: absent from the event") || !strings.Contains(reason, "outside the accepted range") {
 			t.Errorf("dead letter of offset %d: reason %q, want the record's timestamp out of range", r.Offset, reason)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // Records of an aborted Kafka transaction are never stored; those of a
@@ -40,7 +41,7 @@ func TestAbortedTransactionsNeverStored(t *testing.T) {
 		}
 		var rs []*kgo.Record
 		for i := range n {
-			rs = append(rs, record(t, int32(i%3), userEvent(fmt.Sprintf("%s-%d", prefix, i), fmt.Sprintf("u%d", i%7), event.TypePageView)))
+			rs = append(rs, eventRecord(t, int32(i%3), userEvent(fmt.Sprintf("%s-%d", prefix, i), fmt.Sprintf("u%d", i%7), event.TypePageView)))
 		}
 		if err := txp.ProduceSync(ctx, rs...).FirstErr(); err != nil {
 			t.Fatalf("produce in transaction: %v", err)
@@ -53,7 +54,7 @@ func TestAbortedTransactionsNeverStored(t *testing.T) {
 	eventually(t, 10*time.Second, "host-1 assigned", func() bool { return len(m.Snapshot().Partitions) == 3 })
 	txn("aborted-a", 30, kgo.TryAbort)
 	txn("committed-a", 30, kgo.TryCommit)
-	e.produce(record(t, 0, userEvent("plain-1", "p", event.TypePageView)))
+	e.produce(eventRecord(t, 0, userEvent("plain-1", "p", event.TypePageView)))
 	txn("aborted-b", 30, kgo.TryAbort)
 	txn("committed-b", 30, kgo.TryCommit)
 
@@ -158,7 +159,7 @@ func TestAbortedDLQTransactionReprocessed(t *testing.T) {
 		if i%4 == 1 {
 			v["should_fail"] = true
 		}
-		rs = append(rs, record(t, 0, v))
+		rs = append(rs, eventRecord(t, 0, v))
 	}
 	e.produce(rs...)
 	m := e.start(e.config("c1"), nil)
@@ -225,9 +226,9 @@ func TestShutdownNeverCommitsPastAbortedDeadLetters(t *testing.T) {
 	bad := userEvent("bad", "u0", event.TypePageView)
 	bad["should_fail"] = true
 	rs := e.produce(
-		record(t, 0, userEvent("ok-0", "u1", event.TypePageView)),
-		record(t, 0, bad),
-		record(t, 0, userEvent("ok-1", "u2", event.TypePageView)),
+		eventRecord(t, 0, userEvent("ok-0", "u1", event.TypePageView)),
+		eventRecord(t, 0, bad),
+		eventRecord(t, 0, userEvent("ok-1", "u2", event.TypePageView)),
 	)
 	// No periodic commit: the first commit of the transaction is the
 	// final one, refused, so the transaction aborts at shutdown.
@@ -265,7 +266,7 @@ func TestShutdownNeverCommitsPastAbortedDeadLetters(t *testing.T) {
 	if len(dl) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dl))
 	}
-	if off, _ := header(dl[0], HeaderDLQOffset); off != fmt.Sprint(rs[1].Offset) {
+	if off, _ := header(dl[0], record.HeaderDLQOffset); off != fmt.Sprint(rs[1].Offset) {
 		t.Errorf("dead letter of offset %s, want %d", off, rs[1].Offset)
 	}
 	if got := e.eventCount(); got != 2 {

@@ -21,6 +21,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/ops"
 	"github.com/pulse-dev/pulse/internal/pipeline"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // startOps runs a server like start, with the operator console sampling
@@ -341,7 +342,7 @@ func TestDLQListAndReplay(t *testing.T) {
 		}
 		fs.EachRecord(func(kr *kgo.Record) {
 			for _, h := range kr.Headers {
-				if h.Key == ops.HeaderReplayOf {
+				if h.Key == record.HeaderReplayOf {
 					replayed = kr
 				}
 			}
@@ -351,7 +352,7 @@ func TestDLQListAndReplay(t *testing.T) {
 	for _, h := range replayed.Headers {
 		hdr[h.Key] = string(h.Value)
 	}
-	if hdr[ops.HeaderReplayOf] != fmt.Sprintf("user_events_dlq/%d/%d", sim[0].Partition, sim[0].Offset) || hdr[ops.HeaderReplayedAt] == "" ||
+	if hdr[record.HeaderReplayOf] != fmt.Sprintf("user_events_dlq/%d/%d", sim[0].Partition, sim[0].Offset) || hdr[record.HeaderReplayedAt] == "" ||
 		hdr["source"] != "producer" || hdr["dlq_error"] != "" || string(replayed.Key) != sim[0].Key ||
 		strings.Contains(string(replayed.Value), "should_fail") || !strings.Contains(string(replayed.Value), sim[0].EventID) {
 		t.Fatalf("replayed record: key %s, value %s, headers %v", replayed.Key, replayed.Value, hdr)
