@@ -467,7 +467,7 @@ func (c *Consumer) produceDLQ(r *rec) {
 	c.mu.Unlock()
 	if !c.txnOpen {
 		if err := c.cl.BeginTransaction(); err != nil {
-			c.onDLQ(r, fmt.Errorf("begin DLQ transaction: %w", err))
+			c.onDLQ(r, 0, fmt.Errorf("begin DLQ transaction: %w", err))
 			return
 		}
 		c.txnOpen = true
@@ -481,12 +481,13 @@ func (c *Consumer) produceDLQ(r *rec) {
 	if r.dlqShrink > 0 {
 		record.Shrink(out, r.dlqShrink, len(r.kr.Value))
 	}
-	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, err) })
+	size := recordBytes(out)
+	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, size, err) })
 }
 
 // onDLQ handles the DLQ's answer: r finishes, or its produce is retried
 // after a backoff (r stays unfinished, so its offset is not committed).
-func (c *Consumer) onDLQ(r *rec, err error) {
+func (c *Consumer) onDLQ(r *rec, size int, err error) {
 	c.mu.Lock()
 	c.txn.pending--
 	if r.state != stDeadLettering || c.stopped {
@@ -494,7 +495,7 @@ func (c *Consumer) onDLQ(r *rec, err error) {
 		return
 	}
 	if err != nil {
-		if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) {
+		if (errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)) && size > innocentDLQBytes {
 			// The DLQ will never take this record: retry with less of
 			// it (record.Shrink), so the partition is not stuck forever.
 			r.dlqShrink = min(r.dlqShrink+1, 4)
@@ -596,5 +597,21 @@ func (c *Consumer) abandon(ps *partState) int {
 	clear(ps.keys)
 	clear(ps.dlqTurn)
 	c.m.heldKeys.Set(float64(c.held))
+	return n
+}
+
+// innocentDLQBytes is a size no dead letter is too large at by itself:
+// the broker answers MESSAGE_TOO_LARGE for a whole batch, and a small dead
+// letter produced beside a large one gets it too. Such a record is retried
+// as it is, while the large one is cut.
+const innocentDLQBytes = 4 << 10
+
+// recordBytes is the size of kr's key, value and headers: of a dead
+// letter as it was sent, so that one already cut small is not cut more.
+func recordBytes(kr *kgo.Record) int {
+	n := len(kr.Key) + len(kr.Value)
+	for _, h := range kr.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
 	return n
 }
