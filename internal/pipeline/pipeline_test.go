@@ -642,8 +642,14 @@ func TestDLQProduceFailureRetried(t *testing.T) {
 	eventually(t, 5*time.Second, "partition 0 committed up to the record waiting for the DLQ", func() bool {
 		return e.committed()[0] == rs[1].Offset
 	})
+	// The dead letter may not have been sent yet when the commit above is
+	// seen (it waits for its turn): wait for two more rejections, and for
+	// three in all, which the metric must then count.
 	n := dlqDown.rejected.Load()
-	eventually(t, 5*time.Second, "two more rejected DLQ produces", func() bool { return dlqDown.rejected.Load() >= n+2 })
+	eventually(t, 5*time.Second, "two more rejected DLQ produces, three in all", func() bool {
+		got := dlqDown.rejected.Load()
+		return got >= n+2 && got >= 3
+	})
 	if got := e.committed()[0]; got != rs[1].Offset {
 		t.Fatalf("committed offset %d while the record at %d waits for the DLQ", got, rs[1].Offset)
 	}
