@@ -12,8 +12,9 @@ import (
 	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
-// requestHost is request with the Host header set (the client takes it
-// from Request.Host, not from the header map).
+// requestHost sends method to url with headers and body, and the Host
+// header host (the client takes it from Request.Host, not from the header
+// map; empty: the URL's), and returns the response with its body read.
 func requestHost(t *testing.T, method, url, host, body string, headers ...string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
