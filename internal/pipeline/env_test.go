@@ -1,12 +1,15 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"hash/fnv"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
@@ -286,7 +290,9 @@ func (e *env) message(eventID string) (event.Message, bool) {
 	return event.Message{}, false
 }
 
-// readDLQ reads n records from the DLQ topic.
+// readDLQ reads n records from the DLQ topic, in the order of the records
+// they dead-letter: dead letters of one batch are produced concurrently, so
+// their order in the DLQ topic is not theirs.
 func (e *env) readDLQ(n int) []*kgo.Record {
 	e.t.Helper()
 	cl, err := kgo.NewClient(
@@ -310,7 +316,21 @@ func (e *env) readDLQ(n int) []*kgo.Record {
 		}
 		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
 	}
+	slices.SortStableFunc(out, func(a, b *kgo.Record) int {
+		return cmp.Or(cmp.Compare(originalCoordinate(a, record.HeaderDLQPartition), originalCoordinate(b, record.HeaderDLQPartition)),
+			cmp.Compare(originalCoordinate(a, record.HeaderDLQOffset), originalCoordinate(b, record.HeaderDLQOffset)))
+	})
 	return out
+}
+
+// originalCoordinate is a dead letter's numeric header key, -1 when absent.
+func originalCoordinate(r *kgo.Record, key string) int64 {
+	v, _ := header(r, key)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // eventually polls cond until it holds or the timeout passes.
