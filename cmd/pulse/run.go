@@ -40,8 +40,8 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 // run dispatches to a subcommand and turns its error into an exit status:
-// 0 on success or --help, 2 for a command line that does not parse, 1
-// (or the command's own status) otherwise.
+// 0 on success, --help or a shutdown signal, 2 for a command line that
+// does not parse, 1 (or the command's own status) otherwise.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
@@ -66,6 +66,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		case config.IsUsage(err):
 			return 2 // the flag package printed the problem and the usage
+		case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+			// A shutdown signal that arrives during start-up (reaching
+			// Kafka, checking the store) ends the command as asked, as
+			// one that arrives later would: a clean stop, not a failure.
+			fmt.Fprintf(stderr, "pulse %s: stopped during start-up (%v)\n", name, err)
+			return 0
 		case errors.As(err, &ee):
 			fmt.Fprintf(stderr, "pulse %s: %v\n", name, ee.err)
 			return ee.code
