@@ -20,6 +20,7 @@ type Metrics struct {
 	dlqProduced   *prometheus.CounterVec
 	dlqErrors     *prometheus.CounterVec
 	dlqTxns       *prometheus.CounterVec
+	dlqSettled    *prometheus.CounterVec
 	conflicts     *prometheus.CounterVec
 	processing    prometheus.Histogram
 	endToEnd      prometheus.Histogram
@@ -75,6 +76,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "dlq_transactions_total",
 			Help: "DLQ transactions ended, by result (committed: their dead letters visible with the offsets past them; aborted: their records processed again).",
 		}, []string{"consumer_id", "result"}),
+		dlqSettled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "dlq_already_committed_total",
+			Help: "Records delivered again whose dead letter was already committed (the broker kept the dead letter but lost the offset commit of its transaction), not sent twice.",
+		}, id),
 		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "event_id_conflicts_total",
 			Help: "Records whose event_id was stored already for another event (different content), sent to the DLQ instead of being dropped as duplicates.",
@@ -128,6 +133,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		metrics.Register(reg, &m.dlqProduced),
 		metrics.Register(reg, &m.dlqErrors),
 		metrics.Register(reg, &m.dlqTxns),
+		metrics.Register(reg, &m.dlqSettled),
 		metrics.Register(reg, &m.conflicts),
 		metrics.Register(reg, &m.processing),
 		metrics.Register(reg, &m.endToEnd),
@@ -158,6 +164,7 @@ type member struct {
 	dlqErrors    prometheus.Counter
 	dlqTxns      prometheus.Counter
 	dlqTxnAborts prometheus.Counter
+	dlqSettled   prometheus.Counter
 	conflicts    prometheus.Counter
 	commitsOK    prometheus.Counter
 	commitsErr   prometheus.Counter
@@ -181,6 +188,7 @@ func (m *Metrics) member(id string) member {
 		dlqErrors:    m.dlqErrors.WithLabelValues(id),
 		dlqTxns:      m.dlqTxns.WithLabelValues(id, "committed"),
 		dlqTxnAborts: m.dlqTxns.WithLabelValues(id, "aborted"),
+		dlqSettled:   m.dlqSettled.WithLabelValues(id),
 		conflicts:    m.conflicts.WithLabelValues(id),
 		commitsOK:    m.commits.WithLabelValues(id, "ok"),
 		commitsErr:   m.commits.WithLabelValues(id, "error"),

@@ -101,6 +101,9 @@ type partState struct {
 	// first is the first offset fetched (-1 before), where a rewind
 	// goes back to when nothing was committed since.
 	first int64
+	// settled holds the offsets whose dead letter was already committed
+	// when the partition was assigned (see settled.go).
+	settled map[int64]bool
 }
 
 type keyQueue struct {
@@ -440,6 +443,9 @@ func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 // while the open one is closing. Called without mu: the client may call
 // back at once.
 func (c *Consumer) produceDLQ(r *rec) {
+	if c.finishSettled(r) {
+		return
+	}
 	c.txnMu.Lock()
 	defer c.txnMu.Unlock()
 	c.mu.Lock()
@@ -483,6 +489,26 @@ func (c *Consumer) produceDLQ(r *rec) {
 	}
 	size := recordBytes(out)
 	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, size, err) })
+}
+
+// finishSettled finishes r as dead-lettered when its dead letter was
+// already committed before its partition was assigned (settled.go), and
+// reports whether it did. Called without mu and txnMu: unlock may produce
+// the next dead letter.
+func (c *Consumer) finishSettled(r *rec) bool {
+	c.mu.Lock()
+	if r.state != stDeadLettering || c.stopped || r.inTxn || !r.part.settled[r.kr.Offset] {
+		c.mu.Unlock()
+		return false
+	}
+	c.log.Info("dead letter already committed; not sent again", "event_id", r.msg.EventID,
+		"partition", r.kr.Partition, "offset", r.kr.Offset)
+	c.m.dlqSettled.Inc()
+	c.finish(r, event.StatusDeadLettered)
+	c.release(r)
+	c.m.heldKeys.Set(float64(c.held))
+	c.unlock()
+	return true
 }
 
 // onDLQ handles the DLQ's answer: r finishes, or its produce is retried

@@ -11,8 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// onAssigned starts tracking newly assigned partitions.
-func (c *Consumer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+// onAssigned starts tracking newly assigned partitions and learns which
+// of their records already have a committed dead letter.
+func (c *Consumer) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	ps := assigned[c.cfg.Topic]
 	if len(ps) == 0 {
 		return
@@ -26,6 +27,7 @@ func (c *Consumer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[str
 	}
 	c.mu.Unlock()
 	c.log.Info("partitions assigned", "partitions", ps)
+	c.markSettledDeadLetters(ctx, cl, ps)
 }
 
 // onRevoked stops handling the revoked partitions, flushes the writer and
