@@ -22,7 +22,8 @@ type Reader interface {
 	Messages(ctx context.Context, f store.MessageFilter) ([]event.Message, error)
 }
 
-// Subscriber is the bus the hub listens to.
+// Subscriber is a source of changes: the bus, or the statistics'
+// Follower, which passes the bus's changes on once it has applied them.
 type Subscriber interface {
 	Subscribe(buf int) (<-chan event.Change, func())
 }
@@ -137,9 +138,10 @@ var loopbackOrigins = []string{
 	`\[::1\]`, `\[::1\]:*`,
 }
 
-// Hub serves /ws/events/: it feeds the Stats from the bus and pushes
-// batched updates to every connected dashboard. A client that cannot keep
-// up is resynced or disconnected; it never slows the others or the bus.
+// Hub serves /ws/events/: it pushes the changes it is fed and the
+// statistics, batched, to every connected dashboard. It only reads the
+// statistics; their Follower keeps them. A client that cannot keep up is
+// resynced or disconnected; it never slows the others or the bus.
 type Hub struct {
 	cfg     HubConfig
 	stats   *Stats
@@ -173,10 +175,15 @@ type Hub struct {
 	wg       sync.WaitGroup
 }
 
-// NewHub returns a hub subscribed to bus, folding its changes into stats
-// and greeting clients from reader. The subscription starts here, so no
-// change published after NewHub is missed; Run must be running for
-// updates to flow.
+// NewHub returns a hub subscribed to bus, showing stats and greeting
+// clients from reader. The subscription starts here, so no change
+// published after NewHub is missed; Run must be running for updates to
+// flow.
+//
+// The hub does not apply changes to stats. For the statistics it sends to
+// count every event it has sent, bus must be the Follower of those stats
+// (which hands on a change only once it has applied it), not the bus the
+// Follower listens to: see Follower.
 func NewHub(cfg HubConfig, bus Subscriber, stats *Stats, reader Reader, log *slog.Logger, reg prometheus.Registerer) *Hub {
 	cfg.defaults()
 	changes, unsubscribe := bus.Subscribe(cfg.BusBuffer)
@@ -289,9 +296,6 @@ func (h *Hub) Run(ctx context.Context) error {
 			if !ok {
 				h.shutdown()
 				return nil
-			}
-			if h.stats != nil {
-				h.stats.Apply(c)
 			}
 			p.add(c)
 			if armed {
