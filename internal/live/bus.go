@@ -23,6 +23,9 @@ type Bus struct {
 
 	mu   sync.RWMutex
 	subs map[*subscription]struct{}
+	// closed is set by close: nothing more is published, and a late
+	// subscriber gets a closed channel.
+	closed bool
 }
 
 type subscription struct {
@@ -76,15 +79,35 @@ func (b *Bus) Gaps() uint64 { return b.gaps.Load() }
 func (b *Bus) Subscribe(buf int) (<-chan event.Change, func()) {
 	s := &subscription{ch: make(chan event.Change, max(buf, 0))}
 	b.mu.Lock()
-	b.subs[s] = struct{}{}
+	if b.closed {
+		close(s.ch)
+	} else {
+		b.subs[s] = struct{}{}
+	}
 	b.mu.Unlock()
 	var once sync.Once
 	return s.ch, func() {
 		once.Do(func() {
 			b.mu.Lock()
-			delete(b.subs, s)
-			close(s.ch)
+			// After close, the channel is closed already.
+			if _, ok := b.subs[s]; ok {
+				delete(b.subs, s)
+				close(s.ch)
+			}
 			b.mu.Unlock()
 		})
+	}
+}
+
+// close ends every subscription, closing its channel, as when the source
+// of the changes has stopped: subscribers then know no more will come.
+// Subscriptions' cancel functions may still be called.
+func (b *Bus) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for s := range b.subs {
+		delete(b.subs, s)
+		close(s.ch)
 	}
 }

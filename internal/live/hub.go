@@ -2,19 +2,13 @@ package live
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pulse-dev/pulse/internal/event"
@@ -28,7 +22,8 @@ type Reader interface {
 	Messages(ctx context.Context, f store.MessageFilter) ([]event.Message, error)
 }
 
-// Subscriber is the bus the hub listens to.
+// Subscriber is a source of changes: the bus, or the statistics'
+// Follower, which passes the bus's changes on once it has applied them.
 type Subscriber interface {
 	Subscribe(buf int) (<-chan event.Change, func())
 }
@@ -130,26 +125,9 @@ const (
 	// maxSingleEvents is the most events a flush sends as new_event frames;
 	// more are batched into one new_events frame.
 	maxSingleEvents = 20
-	// maxBatchEvents is the most events in one new_events frame: the
-	// newest, with the rest counted in its dropped field. Sized for what a
-	// person can follow, since every byte goes to every client: at the busy
-	// interval 200 events a second reach each dashboard, whose feed turns
-	// over its 500 rows every 2.5 s. 100 made each flush to 1,000 clients a
-	// burst long enough to put a p99 of 310 ms on delivery (193-263 ms at
-	// 50 over four runs of the bench's fan-out scenario).
-	maxBatchEvents = 50
-	// maxQueueMessages is the most messages in one queue_update frame: the
-	// queue monitor shows 50 rows.
-	// Updates of messages a client was shown in a non-final state are sent
-	// first, so no row is left stuck as retrying.
-	maxQueueMessages = 50
 	// maxOpenMessages bounds the ids the hub remembers as shown in a
 	// non-final state (delayed or retrying records; few at a time).
 	maxOpenMessages = 10000
-	// maxMarkers is the most marker frames one flush sends.
-	maxMarkers = 20
-	// clientReadLimit bounds a client message; the protocol's are tiny.
-	clientReadLimit = 4096
 )
 
 // loopbackOrigins are always allowed to connect. Brackets are escaped
@@ -160,46 +138,10 @@ var loopbackOrigins = []string{
 	`\[::1\]`, `\[::1\]:*`,
 }
 
-// Server-to-client frames of docs/api.md.
-type (
-	initialFrame struct {
-		Type     string          `json:"type"`
-		Events   []event.Stored  `json:"events"`
-		Stats    StatsJSON       `json:"stats"`
-		Messages []event.Message `json:"messages"`
-	}
-	newEventFrame struct {
-		Type  string       `json:"type"`
-		Event event.Stored `json:"event"`
-	}
-	newEventsFrame struct {
-		Type    string         `json:"type"`
-		Events  []event.Stored `json:"events"`
-		Dropped int            `json:"dropped"`
-	}
-	statsFrame struct {
-		Type  string    `json:"type"`
-		Stats StatsJSON `json:"stats"`
-	}
-	queueFrame struct {
-		Type     string          `json:"type"`
-		Messages []event.Message `json:"messages"`
-	}
-	markerFrame struct {
-		Type   string       `json:"type"`
-		Marker event.Marker `json:"marker"`
-	}
-)
-
-// frame is an encoded server message, shared by every client it goes to.
-type frame struct {
-	kind string
-	data []byte
-}
-
-// Hub serves /ws/events/: it feeds the Stats from the bus and pushes
-// batched updates to every connected dashboard. A client that cannot keep
-// up is resynced or disconnected; it never slows the others or the bus.
+// Hub serves /ws/events/: it pushes the changes it is fed and the
+// statistics, batched, to every connected dashboard. It only reads the
+// statistics; their Follower keeps them. A client that cannot keep up is
+// resynced or disconnected; it never slows the others or the bus.
 type Hub struct {
 	cfg     HubConfig
 	stats   *Stats
@@ -233,10 +175,15 @@ type Hub struct {
 	wg       sync.WaitGroup
 }
 
-// NewHub returns a hub subscribed to bus, folding its changes into stats
-// and greeting clients from reader. The subscription starts here, so no
-// change published after NewHub is missed; Run must be running for
-// updates to flow.
+// NewHub returns a hub subscribed to bus, showing stats and greeting
+// clients from reader. The subscription starts here, so no change
+// published after NewHub is missed; Run must be running for updates to
+// flow.
+//
+// The hub does not apply changes to stats. For the statistics it sends to
+// count every event it has sent, bus must be the Follower of those stats
+// (which hands on a change only once it has applied it), not the bus the
+// Follower listens to: see Follower.
 func NewHub(cfg HubConfig, bus Subscriber, stats *Stats, reader Reader, log *slog.Logger, reg prometheus.Registerer) *Hub {
 	cfg.defaults()
 	changes, unsubscribe := bus.Subscribe(cfg.BusBuffer)
@@ -290,35 +237,6 @@ func NewHub(cfg HubConfig, bus Subscriber, stats *Stats, reader Reader, log *slo
 	_ = metrics.Register(reg, &h.refused)
 	_ = metrics.Register(reg, &h.overCap)
 	return h
-}
-
-// admit takes a connection slot for a client at ip, or says why not.
-func (h *Hub) admit(ip string) (status int, why string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	switch {
-	case h.closed:
-		return http.StatusServiceUnavailable, "server shutting down"
-	case h.admitted >= h.cfg.MaxClients:
-		h.overCap.WithLabelValues("total").Inc()
-		return http.StatusServiceUnavailable, fmt.Sprintf("too many WebSocket connections: at most %d", h.cfg.MaxClients)
-	case h.perIP[ip] >= h.cfg.MaxClientsPerIP:
-		h.overCap.WithLabelValues("per_client").Inc()
-		return http.StatusTooManyRequests, fmt.Sprintf("too many WebSocket connections from %s: at most %d per client", ip, h.cfg.MaxClientsPerIP)
-	}
-	h.admitted++
-	h.perIP[ip]++
-	return 0, ""
-}
-
-// release gives back the slot admit took.
-func (h *Hub) release(ip string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.admitted--
-	if h.perIP[ip]--; h.perIP[ip] <= 0 {
-		delete(h.perIP, ip)
-	}
 }
 
 // Clients returns the number of connected clients.
@@ -378,9 +296,6 @@ func (h *Hub) Run(ctx context.Context) error {
 			if !ok {
 				h.shutdown()
 				return nil
-			}
-			if h.stats != nil {
-				h.stats.Apply(c)
 			}
 			p.add(c)
 			if armed {
@@ -522,451 +437,4 @@ func (h *Hub) broadcast(f frame) {
 			c.wake()
 		}
 	}
-}
-
-func encode(kind string, v any) (frame, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return frame{}, err
-	}
-	return frame{kind: kind, data: data}, nil
-}
-
-// pending collects changes between flushes: the newest events (the rest
-// only counted) and the latest state of each message.
-type pending struct {
-	events []event.Stored
-	total  int
-	msgs   []event.Message
-	idx    map[string]int
-	// markers are rare (a few an hour); each is its own frame.
-	markers []event.Marker
-	// keep marks messages that must not be sampled out: those clients
-	// were shown in a non-final state.
-	keep func(id string) bool
-}
-
-func (p *pending) add(c event.Change) {
-	p.markers = append(p.markers, c.Markers...)
-	if len(p.markers) > maxMarkers {
-		p.markers = p.markers[len(p.markers)-maxMarkers:]
-	}
-	for _, e := range c.Events {
-		p.total++
-		p.events = append(p.events, e)
-		if len(p.events) >= 2*maxBatchEvents {
-			// Keep only the newest; amortised O(1) per event.
-			n := copy(p.events, p.events[len(p.events)-maxBatchEvents:])
-			clear(p.events[n:])
-			p.events = p.events[:n]
-		}
-	}
-	if len(c.Messages) == 0 {
-		return
-	}
-	if p.idx == nil {
-		p.idx = make(map[string]int)
-	}
-	for _, m := range c.Messages {
-		if i, ok := p.idx[m.EventID]; ok && m.EventID != "" {
-			p.msgs[i] = m
-			continue
-		}
-		p.idx[m.EventID] = len(p.msgs)
-		p.msgs = append(p.msgs, m)
-		if len(p.msgs) >= 4*maxQueueMessages {
-			p.msgs = p.sample(p.msgs, maxQueueMessages)
-			clear(p.idx)
-			for i, m := range p.msgs {
-				p.idx[m.EventID] = i
-			}
-		}
-	}
-}
-
-// queueFrame is what the next queue_update carries: every message
-// or, when there are too many, the kept ones and the newest others.
-func (p *pending) queueFrame() []event.Message {
-	if len(p.msgs) <= maxQueueMessages {
-		return p.msgs
-	}
-	return p.sample(slices.Clone(p.msgs), maxQueueMessages)
-}
-
-// sample keeps, in order, the messages p.keep asks for and the newest
-// others, n in all unless more than n are kept. It reuses msgs.
-func (p *pending) sample(msgs []event.Message, n int) []event.Message {
-	kept := 0
-	if p.keep != nil {
-		for i := range msgs {
-			if p.keep(msgs[i].EventID) {
-				kept++
-			}
-		}
-	}
-	others := max(0, n-kept)
-	skip := len(msgs) - kept - others // the oldest others to leave out
-	out := msgs[:0]
-	for i := range msgs {
-		if p.keep != nil && p.keep(msgs[i].EventID) {
-			out = append(out, msgs[i])
-			continue
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
-		out = append(out, msgs[i])
-	}
-	clear(msgs[len(out):])
-	return out
-}
-
-func (p *pending) reset() {
-	p.events = nil
-	p.total = 0
-	p.msgs = nil
-	p.markers = nil
-	clear(p.idx)
-}
-
-// Reasons a client's connection ends, as metric labels.
-const (
-	stopShutdown = "shutdown"
-	stopSlow     = "slow"
-	stopWrite    = "write_error"
-	stopClosed   = "client_closed"
-	// stopReadTimeout: a client message begun was not complete within
-	// MessageReadTimeout; stopPing: a ping went unanswered.
-	stopReadTimeout = "read_timeout"
-	stopPing        = "ping_timeout"
-)
-
-type client struct {
-	conn   *websocket.Conn
-	frames chan frame
-	kick   chan struct{}
-	// behind is set when a frame could not be queued: the client gets a
-	// fresh initial_data instead of what it missed.
-	behind    atomic.Bool
-	wantStats atomic.Bool
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	// why is the first reason the server gave for ending the connection;
-	// empty when the client went away by itself.
-	why atomic.Pointer[string]
-}
-
-// stop ends the connection for reason; the first reason given wins.
-func (c *client) stop(reason string) {
-	c.why.CompareAndSwap(nil, &reason)
-	c.cancel()
-}
-
-func (c *client) wake() {
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (c *client) reason() string {
-	if r := c.why.Load(); r != nil {
-		return *r
-	}
-	return stopClosed
-}
-
-// ServeHTTP upgrades the request to a WebSocket and serves it until the
-// client leaves, falls too far behind, or the hub shuts down.
-func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// The server's read and write timeouts suit requests, not a session
-	// that lasts hours: clear them before the connection is hijacked. A
-	// writer that cannot set deadlines has none to clear.
-	ip := h.cfg.ClientIP(r)
-	if status, why := h.admit(ip); status != 0 {
-		h.refused.Inc()
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Retry-After", "10")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": why})
-		return
-	}
-	defer h.release(ip)
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.origins})
-	if err != nil {
-		// Accept has written the response (403 for a foreign origin).
-		h.refused.Inc()
-		h.log.Debug("websocket refused", "origin", r.Header.Get("Origin"), "client_ip", ip, "err", err)
-		return
-	}
-	conn.SetReadLimit(clientReadLimit)
-	// The request's context is not used after the hijack; the client's
-	// life is bounded by the hub instead.
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &client{
-		conn:   conn,
-		frames: make(chan frame, h.cfg.SendQueue),
-		kick:   make(chan struct{}, 1),
-		ctx:    ctx,
-		cancel: cancel,
-	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		cancel()
-		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
-		return
-	}
-	h.clients[c] = struct{}{}
-	h.wg.Add(1)
-	h.mu.Unlock()
-	h.clientsGauge.Inc()
-	defer func() {
-		h.mu.Lock()
-		delete(h.clients, c)
-		h.mu.Unlock()
-		h.clientsGauge.Dec()
-		h.wg.Done()
-	}()
-
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		h.read(c)
-	}()
-	pingDone := make(chan struct{})
-	go func() {
-		defer close(pingDone)
-		h.keepalive(c)
-	}()
-	h.write(c)
-	reason := c.reason()
-	switch reason {
-	case stopShutdown:
-		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
-	case stopSlow:
-		_ = conn.Close(websocket.StatusPolicyViolation, "client too slow")
-	case stopClosed:
-		_ = conn.Close(websocket.StatusNormalClosure, "")
-	default:
-		_ = conn.CloseNow()
-	}
-	cancel()
-	<-readDone
-	<-pingDone
-	h.disconnects.WithLabelValues(reason).Inc()
-	h.log.Debug("websocket closed", "client_ip", ip, "reason", reason)
-}
-
-// keepalive pings the client every PingInterval and stops it when a pong
-// does not come back within PongTimeout: a dead peer, or one stuck in
-// the middle of a frame, which keeps the reader from seeing the pong.
-func (h *Hub) keepalive(c *client) {
-	t := time.NewTicker(h.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-		}
-		// Not c.ctx, as in send: cancelling a write in progress drops
-		// the connection before the writer's close frame. Ping returns
-		// when the connection closes.
-		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.PongTimeout)
-		err := c.conn.Ping(ctx)
-		cancel()
-		if err != nil {
-			c.stop(stopPing)
-			return
-		}
-	}
-}
-
-// readMessage reads the next client message. Waiting for it is not
-// bounded (keepalive is); once it has begun, it must be complete within
-// MessageReadTimeout or the connection is dropped.
-func (h *Hub) readMessage(c *client) (websocket.MessageType, []byte, error) {
-	// Not c.ctx: cancelling a Read closes the connection at once, and
-	// the writer must first get to send its close frame. Read returns
-	// when the connection closes.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	typ, r, err := c.conn.Reader(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
-	// Cancelling ctx now makes the library close the connection.
-	t := time.AfterFunc(h.cfg.MessageReadTimeout, func() {
-		c.stop(stopReadTimeout)
-		cancel()
-	})
-	defer t.Stop()
-	data, err := io.ReadAll(r)
-	return typ, data, err
-}
-
-// read handles client messages until the connection ends.
-func (h *Hub) read(c *client) {
-	for {
-		typ, data, err := h.readMessage(c)
-		if err != nil {
-			c.cancel()
-			return
-		}
-		if typ != websocket.MessageText {
-			h.log.Debug("ignoring binary websocket message")
-			continue
-		}
-		var msg struct {
-			Type string `json:"type"`
-		}
-		if err := json.Unmarshal(data, &msg); err != nil {
-			h.log.Debug("ignoring malformed websocket message", "err", err)
-			continue
-		}
-		switch msg.Type {
-		case "get_stats":
-			c.wantStats.Store(true)
-			c.wake()
-		default:
-			h.log.Debug("ignoring unknown websocket message", "type", msg.Type)
-		}
-	}
-}
-
-// write sends initial_data and then queued frames until the client stops.
-func (h *Hub) write(c *client) {
-	if !h.send(c, h.initial(c.ctx)) {
-		return
-	}
-	var lastResync time.Time
-	for {
-		if c.behind.Swap(false) {
-			now := time.Now()
-			if !lastResync.IsZero() && now.Sub(lastResync) < h.cfg.ResyncCooldown {
-				c.stop(stopSlow)
-				return
-			}
-			lastResync = now
-			// Everything queued predates the fresh snapshot.
-			for drained := false; !drained; {
-				select {
-				case <-c.frames:
-				default:
-					drained = true
-				}
-			}
-			h.resyncs.Inc()
-			if !h.send(c, h.initial(c.ctx)) {
-				return
-			}
-		}
-		if c.wantStats.Swap(false) && h.stats != nil {
-			f, err := encode("stats_update", statsFrame{Type: "stats_update", Stats: h.stats.Snapshot()})
-			if err == nil && !h.send(c, f) {
-				return
-			}
-		}
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-c.kick:
-		case f := <-c.frames:
-			if !h.send(c, f) {
-				return
-			}
-		}
-	}
-}
-
-func (h *Hub) send(c *client, f frame) bool {
-	if f.data == nil {
-		return true
-	}
-	// Not c.ctx: cancelling a write in progress makes the library drop the
-	// connection, and a client stopped for shutdown or slowness must still
-	// get its close frame once this frame is out. WriteTimeout bounds it.
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.WriteTimeout)
-	defer cancel()
-	if err := c.conn.Write(ctx, websocket.MessageText, f.data); err != nil {
-		// The write timing out means a client too slow to take one
-		// frame; the library has closed the connection already.
-		if errors.Is(err, context.DeadlineExceeded) {
-			c.stop(stopWrite)
-		}
-		c.cancel()
-		return false
-	}
-	h.framesSent.WithLabelValues(f.kind).Inc()
-	return true
-}
-
-// initial builds the initial_data frame from the store and the stats.
-func (h *Hub) initial(ctx context.Context) frame {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	msg := initialFrame{Type: "initial_data", Events: []event.Stored{}, Messages: []event.Message{}}
-	if h.stats != nil {
-		msg.Stats = h.stats.Snapshot()
-		msg.Messages = append(msg.Messages, h.stats.InFlight()...)
-	} else {
-		msg.Stats = StatsJSON{EventTypes: map[string]int64{}, TopElements: []ElementCount{}}
-	}
-	if h.reader != nil {
-		events, err := h.reader.LatestEvents(ctx, h.cfg.InitialEvents)
-		if err != nil {
-			h.log.Warn("initial_data: read latest events", "err", err)
-		} else if events != nil {
-			msg.Events = events
-		}
-		stored, err := h.reader.Messages(ctx, store.MessageFilter{Limit: h.cfg.InitialMessages})
-		if err != nil {
-			h.log.Warn("initial_data: read messages", "err", err)
-		}
-		msg.Messages = append(msg.Messages, stored...)
-	}
-	if len(msg.Messages) > h.cfg.InitialMessages {
-		msg.Messages = msg.Messages[:h.cfg.InitialMessages]
-	}
-	f, err := encode("initial_data", msg)
-	if err != nil {
-		// A row that cannot be encoded must not blank every dashboard.
-		msg.Events = h.encodable("initial_data", msg.Events)
-		msg.Messages = h.encodableMessages("initial_data", msg.Messages)
-		if f, err = encode("initial_data", msg); err != nil {
-			h.log.Error("encode initial_data", "err", err)
-		}
-	}
-	return f
-}
-
-// encodable returns events without those JSON cannot encode (a time past
-// the year 9999, stored before event timestamps were bounded, or taken
-// from a Kafka record's timestamp), logging each one left out of a frame
-// of kind.
-func (h *Hub) encodable(kind string, events []event.Stored) []event.Stored {
-	return slices.DeleteFunc(events, func(e event.Stored) bool {
-		_, err := json.Marshal(&e)
-		if err != nil {
-			h.log.Error("event left out of a frame: cannot encode it", "frame", kind, "id", e.ID, "event_id", e.EventID, "err", err)
-		}
-		return err != nil
-	})
-}
-
-// encodableMessages is encodable for processing-log messages.
-func (h *Hub) encodableMessages(kind string, msgs []event.Message) []event.Message {
-	return slices.DeleteFunc(msgs, func(m event.Message) bool {
-		_, err := json.Marshal(&m)
-		if err != nil {
-			h.log.Error("message left out of a frame: cannot encode it", "frame", kind, "id", m.ID, "event_id", m.EventID, "err", err)
-		}
-		return err != nil
-	})
 }

@@ -1,25 +1,23 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
-	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // ErrSimulated is the error of an attempt on an event with should_fail;
 // its text is the error the event's rows and dead letter carry.
 var ErrSimulated = errors.New("simulated failure (should_fail)")
 
+// recState is a record's place in the processing this file runs: queued
+// behind its key, attempted and retried, then finished for the writer
+// (writer.go) or dead-lettered first (deadletter.go); a revoke abandons it
+// (partition.go).
 type recState uint8
 
 const (
@@ -60,98 +58,6 @@ type rec struct {
 	// refused it as too large: 1 keeps the head, 2 drops it.
 	dlqShrink int
 	timer     *time.Timer
-}
-
-// slot tracks the completion of one offset for the commit watermark.
-type slot struct {
-	off   int64
-	epoch int32
-	done  bool
-}
-
-// partState is the processing state of one owned partition.
-type partState struct {
-	p int32
-	// pending lists fetched offsets in order; those before head are
-	// stored, pending[head] is the lowest unfinished one. Slot i belongs
-	// to the record with sequence number base+i.
-	pending []slot
-	head    int
-	base    uint64
-	nextSeq uint64
-	// next is the last fetched offset + 1 (-1 before the first fetch) and
-	// epoch that record's leader epoch.
-	next  int64
-	epoch int32
-	// unfinished counts fetched records not yet stored.
-	unfinished int
-	// keys holds the queue of each held key; the head holds the key.
-	keys map[string]*keyQueue
-	// active are the records with an attempt, retry or DLQ produce under
-	// way, keyed or not.
-	active map[*rec]struct{}
-	// gone is set once the partition is revoked or lost: late completions
-	// of its records change nothing.
-	gone bool
-	// dlqTurn holds, by sequence number, the records to dead-letter once
-	// their turn comes (see nextTurn); turnFrom is where the search for
-	// the next one resumes.
-	dlqTurn  map[uint64]*rec
-	turnFrom uint64
-	// first is the first offset fetched (-1 before), where a rewind
-	// goes back to when nothing was committed since.
-	first int64
-	// settled holds the offsets whose dead letter was already committed
-	// when the partition was assigned (see settled.go).
-	settled map[int64]bool
-}
-
-type keyQueue struct {
-	recs []*rec
-}
-
-func newPartState(p int32) *partState {
-	return &partState{
-		p:      p,
-		next:   -1,
-		first:  -1,
-		keys:   make(map[string]*keyQueue),
-		active: make(map[*rec]struct{}),
-	}
-}
-
-// watermark returns the offset to commit: the lowest unfinished one, or
-// the last fetched + 1 when everything fetched is stored.
-func (ps *partState) watermark() (off int64, epoch int32, ok bool) {
-	if ps.head < len(ps.pending) {
-		s := ps.pending[ps.head]
-		return s.off, s.epoch, true
-	}
-	if ps.next < 0 {
-		return 0, 0, false
-	}
-	return ps.next, ps.epoch, true
-}
-
-// markDone records that r is stored and moves past the stored prefix.
-func (ps *partState) markDone(r *rec) {
-	ps.pending[r.seq-ps.base].done = true
-	ps.unfinished--
-	for ps.head < len(ps.pending) && ps.pending[ps.head].done {
-		ps.head++
-	}
-	switch {
-	case ps.head == len(ps.pending):
-		ps.base += uint64(ps.head)
-		ps.pending = ps.pending[:0]
-		ps.head = 0
-	case ps.head >= 1024 && 2*ps.head >= len(ps.pending):
-		// Compact now and then so the slice does not grow without
-		// bound behind a record held at the head for a while.
-		ps.base += uint64(ps.head)
-		ps.pending = ps.pending[:copy(ps.pending, ps.pending[ps.head:])]
-		ps.head = 0
-	}
 }
 
 // dispatch takes polled records into the pipeline: records of an unheld
@@ -205,117 +111,6 @@ func (c *Consumer) dispatch(fs kgo.Fetches) {
 	c.m.heldKeys.Set(float64(c.held))
 	c.m.consumed.Add(float64(n))
 	c.unlock()
-}
-
-// newRec decodes kr. A record that fails to decode is kept with the reason
-// so that it is dead-lettered in its turn.
-func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
-	r := &rec{part: ps, seq: ps.nextSeq, kr: kr}
-	ps.nextSeq++
-	r.msg = event.Message{
-		Status:     event.StatusQueued,
-		Source:     event.SourceKafka,
-		ConsumerID: c.cfg.ConsumerID,
-		Topic:      kr.Topic,
-		Partition:  kr.Partition,
-		Offset:     kr.Offset,
-		QueuedAt:   kr.Timestamp.UTC(),
-	}
-	meta := record.ParseMeta(kr.Headers)
-	if meta.Source != "" {
-		r.msg.Source = meta.Source
-	}
-	r.msg.RequestID = meta.RequestID
-	r.msg.ReplayOf = meta.ReplayOf
-	r.timeFilled = meta.TimestampFilled
-	ev, err := event.Decode(kr.Value)
-	if err != nil {
-		r.invalid = err.Error()
-		r.msg.EventID = recordID(kr)
-		r.msg.UserID, r.msg.EventType, r.msg.ElementID = partialFields(kr.Value)
-		if len(kr.Key) > 0 {
-			r.key = string(kr.Key)
-		}
-		return r
-	}
-	if ev.EventID == "" {
-		ev.EventID = meta.ReplayEventID
-		if ev.EventID == "" {
-			ev.EventID = recordID(kr)
-		}
-	}
-	if ev.Timestamp.IsZero() {
-		// The record's own time stands in for the event's, under the
-		// same bounds: a producer may set any (franz-go also wraps one
-		// past the year 2262 into the past, which the bounds mostly
-		// catch).
-		if err := event.CheckTimestamp(kr.Timestamp); err != nil {
-			r.invalid = "timestamp: absent from the event, and the Kafka record's own " + strings.TrimPrefix(err.Error(), "timestamp: ")
-			r.msg.EventID = ev.EventID
-			r.msg.UserID, r.msg.EventType, r.msg.ElementID = ev.UserID, ev.EventType, ev.ElementID
-			if len(kr.Key) > 0 {
-				r.key = string(kr.Key)
-			} else {
-				r.key = string(ev.Key())
-			}
-			return r
-		}
-		ev.Timestamp = kr.Timestamp.UTC()
-	}
-	r.ev = ev
-	r.msg.EventID = ev.EventID
-	r.msg.UserID = ev.UserID
-	r.msg.EventType = ev.EventType
-	r.msg.ElementID = ev.ElementID
-	if len(kr.Key) > 0 {
-		r.key = string(kr.Key)
-	} else {
-		r.key = string(ev.Key())
-	}
-	return r
-}
-
-// recordID derives the event_id of kr, which carries none.
-func recordID(kr *kgo.Record) string {
-	ref := event.RecordRef{
-		Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset,
-		Timestamp: kr.Timestamp, Key: kr.Key, Value: kr.Value,
-	}
-	if len(kr.Headers) > 0 {
-		ref.Headers = make([]event.Header, len(kr.Headers))
-		for i, h := range kr.Headers {
-			ref.Headers[i] = event.Header{Key: h.Key, Value: h.Value}
-		}
-	}
-	return event.RecordID(ref)
-}
-
-// partialFields picks user_id, event_type and element_id out of a record
-// that failed validation, where they are sane strings, so the
-// dead-lettered message says whose it was.
-func partialFields(value []byte) (userID, eventType, elementID string) {
-	if len(value) > event.MaxRecordBytes {
-		return "", "", ""
-	}
-	var p struct {
-		UserID    json.RawMessage `json:"user_id"`
-		EventType json.RawMessage `json:"event_type"`
-		ElementID json.RawMessage `json:"element_id"`
-	}
-	if json.Unmarshal(value, &p) != nil {
-		return "", "", ""
-	}
-	str := func(raw json.RawMessage) string {
-		var s string
-		if json.Unmarshal(raw, &s) != nil || len(s) > event.MaxIDLen || !utf8.ValidString(s) {
-			return ""
-		}
-		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return ""
-		}
-		return s
-	}
-	return str(p.UserID), str(p.EventType), str(p.ElementID)
 }
 
 // begin starts r's next attempt (or its dead-lettering, when it did not
@@ -407,154 +202,6 @@ func (c *Consumer) onTimer(r *rec, want recState, step func(*rec, time.Time) boo
 	c.unlock()
 }
 
-// deadLetter sends r to the DLQ topic once its turn comes (see
-// nextTurn); r finishes when the DLQ
-// acknowledges it. Its key is not held meanwhile: its processing is over.
-// Called with mu held.
-func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
-	if r.msg.StartedAt == nil {
-		started := now.UTC()
-		r.msg.StartedAt = &started
-		r.attemptStart = now
-	}
-	r.state = stDeadLettering
-	r.msg.Status = event.StatusProcessing
-	r.msg.Error = reason
-	r.msg.NextRetryAt = nil
-	r.part.active[r] = struct{}{}
-	attempts := r.msg.Retries + 1
-	dl := record.DeadLetter{
-		Topic: r.kr.Topic, Partition: r.kr.Partition, Offset: r.kr.Offset,
-		Error: reason, Attempts: attempts, ConsumerID: c.cfg.ConsumerID,
-		FailedAt: now, EventID: r.msg.EventID,
-	}
-	r.dlqHeaders = dl.Headers(r.kr.Headers)
-	c.log.Warn("dead-lettering record", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
-		"partition", r.kr.Partition, "offset", r.kr.Offset, "attempts", attempts, "err", reason)
-	if r.part.dlqTurn == nil {
-		r.part.dlqTurn = make(map[uint64]*rec)
-	}
-	r.part.dlqTurn[r.seq] = r
-	c.nextTurn(r.part)
-}
-
-// produceDLQ produces r to the DLQ topic in the open DLQ transaction,
-// beginning one if none is open, or queues it for the next transaction
-// while the open one is closing. Called without mu: the client may call
-// back at once.
-func (c *Consumer) produceDLQ(r *rec) {
-	if c.finishSettled(r) {
-		return
-	}
-	c.txnMu.Lock()
-	defer c.txnMu.Unlock()
-	c.mu.Lock()
-	if r.state != stDeadLettering || c.stopped {
-		c.mu.Unlock()
-		return
-	}
-	if c.txn.closing && !r.inTxn {
-		c.txn.waiting = append(c.txn.waiting, r)
-		c.mu.Unlock()
-		return
-	}
-	r.inTxn = true
-	c.txn.pending++
-	p := r.kr.Partition
-	if c.txn.dl == nil {
-		c.txn.dl, c.txn.low = make(map[int32]int64), make(map[int32]int64)
-	}
-	if cur, ok := c.txn.dl[p]; !ok || r.kr.Offset > cur {
-		c.txn.dl[p] = r.kr.Offset
-	}
-	if cur, ok := c.txn.low[p]; !ok || r.kr.Offset < cur {
-		c.txn.low[p] = r.kr.Offset
-	}
-	c.mu.Unlock()
-	if !c.txnOpen {
-		if err := c.cl.BeginTransaction(); err != nil {
-			c.onDLQ(r, 0, fmt.Errorf("begin DLQ transaction: %w", err))
-			return
-		}
-		c.txnOpen = true
-	}
-	out := &kgo.Record{
-		Topic:   c.cfg.DLQTopic,
-		Key:     r.kr.Key,
-		Value:   r.kr.Value,
-		Headers: r.dlqHeaders,
-	}
-	if r.dlqShrink > 0 {
-		record.Shrink(out, r.dlqShrink, len(r.kr.Value))
-	}
-	size := recordBytes(out)
-	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, size, err) })
-}
-
-// finishSettled finishes r as dead-lettered when its dead letter was
-// already committed before its partition was assigned (settled.go), and
-// reports whether it did. Called without mu and txnMu: unlock may produce
-// the next dead letter.
-func (c *Consumer) finishSettled(r *rec) bool {
-	c.mu.Lock()
-	if r.state != stDeadLettering || c.stopped || r.inTxn || !r.part.settled[r.kr.Offset] {
-		c.mu.Unlock()
-		return false
-	}
-	c.log.Info("dead letter already committed; not sent again", "event_id", r.msg.EventID,
-		"partition", r.kr.Partition, "offset", r.kr.Offset)
-	c.m.dlqSettled.Inc()
-	c.finish(r, event.StatusDeadLettered)
-	c.release(r)
-	c.m.heldKeys.Set(float64(c.held))
-	c.unlock()
-	return true
-}
-
-// onDLQ handles the DLQ's answer: r finishes, or its produce is retried
-// after a backoff (r stays unfinished, so its offset is not committed).
-func (c *Consumer) onDLQ(r *rec, size int, err error) {
-	c.mu.Lock()
-	c.txn.pending--
-	if r.state != stDeadLettering || c.stopped {
-		c.mu.Unlock()
-		return
-	}
-	if err != nil {
-		if (errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)) && size > innocentDLQBytes {
-			// The DLQ will never take this record: retry with less of
-			// it (record.Shrink), so the partition is not stuck forever.
-			r.dlqShrink = min(r.dlqShrink+1, 4)
-		}
-		r.dlqTries++
-		d := c.backoff(r.dlqTries)
-		c.m.dlqErrors.Inc()
-		c.log.Warn("DLQ produce failed; retrying", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
-			"partition", r.kr.Partition, "offset", r.kr.Offset, "tries", r.dlqTries, "retry_in", d, "err", err)
-		r.timer = c.after(d, func() {
-			c.mu.Lock()
-			if r.state != stDeadLettering || c.stopped {
-				c.mu.Unlock()
-				return
-			}
-			r.timer = nil
-			c.mu.Unlock()
-			c.produceDLQ(r)
-		})
-		c.mu.Unlock()
-		return
-	}
-	if r.invalid != "" {
-		c.m.dlqInvalid.Inc()
-	} else {
-		c.m.dlqFailed.Inc()
-	}
-	c.finish(r, event.StatusDeadLettered)
-	c.release(r)
-	c.m.heldKeys.Set(float64(c.held))
-	c.unlock()
-}
-
 // finish ends r's processing with a terminal status and queues it for the
 // writer. Called with mu held.
 func (c *Consumer) finish(r *rec, status event.Status) {
@@ -596,48 +243,4 @@ func (c *Consumer) release(r *rec) {
 			return
 		}
 	}
-}
-
-// abandon stops processing on ps: timers are stopped and queued records
-// dropped; none of them will be stored, so the watermark stays below them.
-// Records already finished stay in the writer queue. It returns the number
-// of records abandoned. Called with mu held.
-func (c *Consumer) abandon(ps *partState) int {
-	n := 0
-	for r := range ps.active {
-		c.stopTimer(r.timer)
-		r.timer = nil
-		r.state = stAbandoned
-		n++
-	}
-	clear(ps.active)
-	for _, q := range ps.keys {
-		for _, r := range q.recs {
-			if r.state == stQueued {
-				r.state = stAbandoned
-				n++
-			}
-		}
-		c.held--
-	}
-	clear(ps.keys)
-	clear(ps.dlqTurn)
-	c.m.heldKeys.Set(float64(c.held))
-	return n
-}
-
-// innocentDLQBytes is a size no dead letter is too large at by itself:
-// the broker answers MESSAGE_TOO_LARGE for a whole batch, and a small dead
-// letter produced beside a large one gets it too. Such a record is retried
-// as it is, while the large one is cut.
-const innocentDLQBytes = 4 << 10
-
-// recordBytes is the size of kr's key, value and headers: of a dead
-// letter as it was sent, so that one already cut small is not cut more.
-func recordBytes(kr *kgo.Record) int {
-	n := len(kr.Key) + len(kr.Value)
-	for _, h := range kr.Headers {
-		n += len(h.Key) + len(h.Value)
-	}
-	return n
 }

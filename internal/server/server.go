@@ -78,6 +78,7 @@ type Server struct {
 	bus       bus
 	redis     *live.RedisBus
 	stats     *live.Stats
+	follow    *live.Follower
 	reconcile *live.Reconciler
 	hub       *live.Hub
 	producer  *kafka.Producer
@@ -146,6 +147,9 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	if s.redis != nil {
 		s.reconcile.Trigger()
 	}
+	// The statistics follow the bus on their own, hub or not; the hub
+	// listens to them, so what it sends is counted already.
+	s.follow = live.NewFollower(s.bus, s.stats, log, reg)
 
 	if s.admin, err = kafka.NewAdmin(&s.cfg, log, reg); err != nil {
 		return nil, err
@@ -253,7 +257,7 @@ func (s *Server) newHTTP() error {
 		MaxClients:      s.cfg.WSMaxClients,
 		MaxClientsPerIP: s.cfg.WSMaxClientsPerIP,
 		ClientIP:        api.ClientIP,
-	}, s.bus, s.stats, s.store, s.log, s.reg)
+	}, s.follow, s.stats, s.store, s.log, s.reg)
 	if s.ops, err = s.newOps(); err != nil {
 		return err
 	}
@@ -386,6 +390,7 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 func (s *Server) Run(ctx context.Context) error {
 	defer s.closeResources()
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.follow.Run(gctx) })
 	if s.http != nil {
 		s.log.Info("HTTP API, WebSocket and UI listening", "component", "http", "addr", s.Addr(), "url", "http://"+s.Addr()+"/")
 		g.Go(func() error {
@@ -405,10 +410,6 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Go(func() error { return s.hub.Run(gctx) })
 		g.Go(func() error { return s.ops.Run(gctx) })
 		g.Go(func() error { return s.reconcile.Run(gctx) })
-	} else if len(s.consumers) > 0 {
-		// Without a hub, statistics still follow the bus so a consume-only
-		// process could report them; keep the subscription drained.
-		g.Go(func() error { return s.followStats(gctx) })
 	}
 	for _, c := range s.consumers {
 		g.Go(func() error { return c.Run(gctx) })
@@ -425,20 +426,6 @@ func (s *Server) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
-}
-
-// followStats applies changes to the statistics when no hub does.
-func (s *Server) followStats(ctx context.Context) error {
-	changes, cancel := s.bus.Subscribe(1024)
-	defer cancel()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case c := <-changes:
-			s.stats.Apply(c)
-		}
-	}
 }
 
 // retain applies the retention policy once a minute, then has the

@@ -1,0 +1,177 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
+)
+
+// deadLetter sends r to the DLQ topic once its turn comes (see
+// nextTurn); r finishes when the DLQ
+// acknowledges it. Its key is not held meanwhile: its processing is over.
+// Called with mu held.
+func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
+	if r.msg.StartedAt == nil {
+		started := now.UTC()
+		r.msg.StartedAt = &started
+		r.attemptStart = now
+	}
+	r.state = stDeadLettering
+	r.msg.Status = event.StatusProcessing
+	r.msg.Error = reason
+	r.msg.NextRetryAt = nil
+	r.part.active[r] = struct{}{}
+	attempts := r.msg.Retries + 1
+	dl := record.DeadLetter{
+		Topic: r.kr.Topic, Partition: r.kr.Partition, Offset: r.kr.Offset,
+		Error: reason, Attempts: attempts, ConsumerID: c.cfg.ConsumerID,
+		FailedAt: now, EventID: r.msg.EventID,
+	}
+	r.dlqHeaders = dl.Headers(r.kr.Headers)
+	c.log.Warn("dead-lettering record", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
+		"partition", r.kr.Partition, "offset", r.kr.Offset, "attempts", attempts, "err", reason)
+	if r.part.dlqTurn == nil {
+		r.part.dlqTurn = make(map[uint64]*rec)
+	}
+	r.part.dlqTurn[r.seq] = r
+	c.nextTurn(r.part)
+}
+
+// produceDLQ produces r to the DLQ topic in the open DLQ transaction,
+// beginning one if none is open, or queues it for the next transaction
+// while the open one is closing. Called without mu: the client may call
+// back at once.
+func (c *Consumer) produceDLQ(r *rec) {
+	if c.finishSettled(r) {
+		return
+	}
+	c.txnMu.Lock()
+	defer c.txnMu.Unlock()
+	c.mu.Lock()
+	if r.state != stDeadLettering || c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	if c.txn.closing && !r.inTxn {
+		c.txn.waiting = append(c.txn.waiting, r)
+		c.mu.Unlock()
+		return
+	}
+	r.inTxn = true
+	c.txn.pending++
+	p := r.kr.Partition
+	if c.txn.dl == nil {
+		c.txn.dl, c.txn.low = make(map[int32]int64), make(map[int32]int64)
+	}
+	if cur, ok := c.txn.dl[p]; !ok || r.kr.Offset > cur {
+		c.txn.dl[p] = r.kr.Offset
+	}
+	if cur, ok := c.txn.low[p]; !ok || r.kr.Offset < cur {
+		c.txn.low[p] = r.kr.Offset
+	}
+	c.mu.Unlock()
+	if !c.txnOpen {
+		if err := c.cl.BeginTransaction(); err != nil {
+			c.onDLQ(r, 0, fmt.Errorf("begin DLQ transaction: %w", err))
+			return
+		}
+		c.txnOpen = true
+	}
+	out := &kgo.Record{
+		Topic:   c.cfg.DLQTopic,
+		Key:     r.kr.Key,
+		Value:   r.kr.Value,
+		Headers: r.dlqHeaders,
+	}
+	if r.dlqShrink > 0 {
+		record.Shrink(out, r.dlqShrink, len(r.kr.Value))
+	}
+	size := recordBytes(out)
+	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, size, err) })
+}
+
+// finishSettled finishes r as dead-lettered when its dead letter was
+// already committed before its partition was assigned (settled.go), and
+// reports whether it did. Called without mu and txnMu: unlock may produce
+// the next dead letter.
+func (c *Consumer) finishSettled(r *rec) bool {
+	c.mu.Lock()
+	if r.state != stDeadLettering || c.stopped || r.inTxn || !r.part.settled[r.kr.Offset] {
+		c.mu.Unlock()
+		return false
+	}
+	c.log.Info("dead letter already committed; not sent again", "event_id", r.msg.EventID,
+		"partition", r.kr.Partition, "offset", r.kr.Offset)
+	c.m.dlqSettled.Inc()
+	c.finish(r, event.StatusDeadLettered)
+	c.release(r)
+	c.m.heldKeys.Set(float64(c.held))
+	c.unlock()
+	return true
+}
+
+// onDLQ handles the DLQ's answer: r finishes, or its produce is retried
+// after a backoff (r stays unfinished, so its offset is not committed).
+func (c *Consumer) onDLQ(r *rec, size int, err error) {
+	c.mu.Lock()
+	c.txn.pending--
+	if r.state != stDeadLettering || c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	if err != nil {
+		if (errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)) && size > innocentDLQBytes {
+			// The DLQ will never take this record: retry with less of
+			// it (record.Shrink), so the partition is not stuck forever.
+			r.dlqShrink = min(r.dlqShrink+1, 4)
+		}
+		r.dlqTries++
+		d := c.backoff(r.dlqTries)
+		c.m.dlqErrors.Inc()
+		c.log.Warn("DLQ produce failed; retrying", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
+			"partition", r.kr.Partition, "offset", r.kr.Offset, "tries", r.dlqTries, "retry_in", d, "err", err)
+		r.timer = c.after(d, func() {
+			c.mu.Lock()
+			if r.state != stDeadLettering || c.stopped {
+				c.mu.Unlock()
+				return
+			}
+			r.timer = nil
+			c.mu.Unlock()
+			c.produceDLQ(r)
+		})
+		c.mu.Unlock()
+		return
+	}
+	if r.invalid != "" {
+		c.m.dlqInvalid.Inc()
+	} else {
+		c.m.dlqFailed.Inc()
+	}
+	c.finish(r, event.StatusDeadLettered)
+	c.release(r)
+	c.m.heldKeys.Set(float64(c.held))
+	c.unlock()
+}
+
+// innocentDLQBytes is a size no dead letter is too large at by itself:
+// the broker answers MESSAGE_TOO_LARGE for a whole batch, and a small dead
+// letter produced beside a large one gets it too. Such a record is retried
+// as it is, while the large one is cut.
+const innocentDLQBytes = 4 << 10
+
+// recordBytes is the size of kr's key, value and headers: of a dead
+// letter as it was sent, so that one already cut small is not cut more.
+func recordBytes(kr *kgo.Record) int {
+	n := len(kr.Key) + len(kr.Value)
+	for _, h := range kr.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
+}
