@@ -449,57 +449,22 @@ func mask(s string) string {
 	return "***"
 }
 
-// Redacted renders the configuration one setting per line, secrets
-// hidden, for logs and `--print-config`.
+// Redacted renders the configuration one setting per line, name=value,
+// with secrets hidden: for logs and test failures.
 func (c *Config) Redacted() string {
 	var b strings.Builder
-	line := func(k string, v any) { fmt.Fprintf(&b, "%s=%v\n", k, v) }
-	line("addr", c.Addr)
-	line("data_dir", c.DataDir)
-	line("bootstrap_servers", c.BootstrapServers)
-	line("broker_addr", c.BrokerAddr)
-	line("broker_advertised_addr", c.BrokerAdvertisedAddr)
-	line("topic", c.Topic)
-	line("dlq_topic", c.DLQTopic)
-	line("partitions", c.Partitions)
-	line("replication_factor", c.ReplicationFactor)
-	line("consumers", c.Consumers)
-	line("consumer_group", c.ConsumerGroup)
-	line("consumer_id", c.ConsumerID)
-	line("database_url", RedactURL(c.DatabaseURL))
-	line("redis_url", RedactURL(c.RedisURL))
-	line("allowed_hosts", c.AllowedHosts)
-	line("admin_token", mask(c.AdminToken))
-	line("log_format", c.LogFormat)
-	line("log_level", c.LogLevel)
-	line("compression", c.Compression)
-	line("kafka_sasl_mechanism", c.Kafka.SASLMechanism)
-	line("kafka_sasl_username", c.Kafka.SASLUsername)
-	line("kafka_sasl_password", mask(c.Kafka.SASLPassword))
-	line("kafka_tls", c.Kafka.TLSEnabled())
-	line("kafka_tls_ca", c.Kafka.TLSCA)
-	line("kafka_tls_cert", c.Kafka.TLSCert)
-	line("kafka_tls_key", c.Kafka.TLSKey)
-	line("kafka_tls_insecure_skip_verify", c.Kafka.TLSInsecureSkipVerify)
-	line("retention_max_age", c.RetentionMaxAge)
-	line("retention_max_rows", c.RetentionMaxRows)
-	line("broker_retention", c.BrokerRetention)
-	line("broker_retention_bytes", c.BrokerRetentionBytes)
-	line("simulate", c.Simulate)
-	line("trusted_proxies", c.TrustedProxies)
-	line("ws_max_clients", c.WSMaxClients)
-	line("ws_max_clients_per_ip", c.WSMaxClientsPerIP)
-	line("max_conns_per_ip", c.MaxConnsPerIP)
-	line("store_behind", c.StoreBehind)
+	for _, k := range table {
+		fmt.Fprintf(&b, "%s=%s\n", k.logKey(), k.shown(c))
+	}
 	return b.String()
 }
 
-// LogAttrs returns the redacted configuration as slog key-value pairs.
+// LogAttrs returns the redacted configuration as slog key-value pairs,
+// the same as Redacted.
 func (c *Config) LogAttrs() []any {
-	var out []any
-	for _, l := range strings.Split(strings.TrimSpace(c.Redacted()), "\n") {
-		k, v, _ := strings.Cut(l, "=")
-		out = append(out, k, v)
+	out := make([]any, 0, 2*len(table))
+	for _, k := range table {
+		out = append(out, k.logKey(), k.shown(c))
 	}
 	return out
 }
