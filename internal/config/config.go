@@ -214,7 +214,10 @@ const (
 // Database returns the backend named by DatabaseURL and what to open:
 // the URL itself for PostgreSQL, the file path for SQLite.
 func (c *Config) Database() (driver, dsn string) {
-	u := c.DatabaseURL
+	return database(c.DatabaseURL)
+}
+
+func database(u string) (driver, dsn string) {
 	switch {
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
 		return DriverPostgres, u
@@ -263,29 +266,21 @@ func seedDatabaseURL(lookup func(string) (string, bool)) (string, bool) {
 	return u.String(), true
 }
 
-// topicPattern is Kafka's legal topic name.
-var topicPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
-
-// Validate checks every field and returns all problems at once, each
-// naming the flag to fix.
+// Validate checks every setting and returns all problems at once, each
+// naming the flag to fix: first each setting's own check, then the
+// checks that involve several settings.
 func (c *Config) Validate() error {
 	var errs []error
+	for _, k := range table {
+		if k.check == nil {
+			continue
+		}
+		k.check(k.field(c), func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("--"+k.flag+" "+format, args...))
+		})
+	}
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	for _, a := range []struct{ flag, v string }{{"--addr", c.Addr}, {"--broker-addr", c.BrokerAddr}} {
-		if _, port, err := net.SplitHostPort(a.v); err != nil {
-			bad("%s %q must be host:port: %v", a.flag, a.v, err)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			bad("%s %q has an invalid port", a.flag, a.v)
-		}
-	}
-	if c.BrokerAdvertisedAddr != "" {
-		if host, port, err := net.SplitHostPort(c.BrokerAdvertisedAddr); err != nil || host == "" {
-			bad("--broker-advertised-addr %q must be host:port", c.BrokerAdvertisedAddr)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			bad("--broker-advertised-addr %q needs a port from 1 to 65535", c.BrokerAdvertisedAddr)
-		}
-	}
 	// The embedded broker runs when no cluster is named.
 	if host, _, err := net.SplitHostPort(c.BrokerAddr); err == nil && c.BootstrapServers == "" {
 		if wildcardHost(host) && c.BrokerAdvertisedAddr == "" {
@@ -295,60 +290,8 @@ func (c *Config) Validate() error {
 			bad("--broker-addr %q exposes the embedded broker beyond this machine without authentication: set --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password (the broker requires them and Pulse's own clients use them), or listen on 127.0.0.1", c.BrokerAddr)
 		}
 	}
-	if c.DataDir == "" {
-		bad("--data-dir must not be empty")
-	}
-	for _, b := range c.Brokers() {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			bad("--bootstrap-servers entry %q must be host:port", b)
-		}
-	}
-	for _, t := range []struct{ flag, v string }{{"--topic", c.Topic}, {"--dlq-topic", c.DLQTopic}} {
-		if !topicPattern.MatchString(t.v) || t.v == "." || t.v == ".." {
-			bad("%s %q is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)", t.flag, t.v)
-		}
-	}
 	if c.Topic != "" && c.Topic == c.DLQTopic {
 		bad("--dlq-topic must differ from --topic (both %q)", c.Topic)
-	}
-	if c.Partitions < 1 {
-		bad("--partitions must be ≥ 1 (got %d)", c.Partitions)
-	}
-	if c.ReplicationFactor < 1 {
-		bad("--replication-factor must be ≥ 1 (got %d)", c.ReplicationFactor)
-	}
-	if c.Consumers < 0 || c.Consumers > 64 {
-		bad("--consumers must be between 0 and 64 (got %d)", c.Consumers)
-	}
-	if c.ConsumerGroup == "" {
-		bad("--consumer-group must not be empty")
-	}
-	if driver, dsn := c.Database(); driver == DriverPostgres {
-		if _, err := url.Parse(dsn); err != nil {
-			bad("--database-url is not a valid URL: %v", redactURLError(err))
-		}
-	}
-	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil {
-			bad("--redis-url is not a valid URL: %v", redactURLError(err))
-		} else if u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix" {
-			bad("--redis-url must start with redis://, rediss:// or unix://")
-		}
-	}
-	switch c.LogFormat {
-	case "auto", "text", "json":
-	default:
-		bad("--log-format must be auto, text or json (got %q)", c.LogFormat)
-	}
-	switch strings.ToLower(c.LogLevel) {
-	case "debug", "info", "warn", "warning", "error":
-	default:
-		bad("--log-level must be debug, info, warn or error (got %q)", c.LogLevel)
-	}
-	switch strings.ToLower(c.Compression) {
-	case "snappy", "lz4", "zstd", "gzip", "none", "":
-	default:
-		bad("--compression must be snappy, lz4, zstd, gzip or none (got %q)", c.Compression)
 	}
 	k := c.Kafka
 	switch strings.ToUpper(k.SASLMechanism) {
@@ -360,47 +303,146 @@ func (c *Config) Validate() error {
 		if k.SASLUsername == "" {
 			bad("--kafka-sasl-mechanism %s needs --kafka-sasl-username", k.SASLMechanism)
 		}
-	default:
-		bad("--kafka-sasl-mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (got %q)", k.SASLMechanism)
 	}
 	if (k.TLSCert == "") != (k.TLSKey == "") {
 		bad("--kafka-tls-cert and --kafka-tls-key go together")
 	}
-	if c.RetentionMaxAge < 0 {
-		bad("--retention-max-age must not be negative")
+	return errors.Join(errs...)
+}
+
+// The checks of single settings, named in their declarations. Validate
+// prefixes their messages with the flag.
+
+func hostPort(v string, bad badf) {
+	if _, port, err := net.SplitHostPort(v); err != nil {
+		bad("%q must be host:port: %v", v, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("%q has an invalid port", v)
 	}
-	if c.IngestRate < 0 {
-		bad("--ingest-rate must not be negative")
-	}
-	for _, e := range splitList(c.TrustedProxies) {
-		if _, err := parsePrefix(e); err != nil {
-			bad("--trusted-proxies entry %q is not a CIDR (10.0.0.0/8) or an IP address", e)
+}
+
+func hostPorts(v string, bad badf) {
+	for _, b := range splitList(v) {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			bad("entry %q must be host:port", b)
 		}
 	}
-	if c.WSMaxClients < 1 {
-		bad("--ws-max-clients must be ≥ 1 (got %d)", c.WSMaxClients)
+}
+
+// advertisedAddr is a host:port clients can dial, or empty.
+func advertisedAddr(v string, bad badf) {
+	if v == "" {
+		return
 	}
-	if c.WSMaxClientsPerIP < 1 {
-		bad("--ws-max-clients-per-ip must be ≥ 1 (got %d)", c.WSMaxClientsPerIP)
+	if host, port, err := net.SplitHostPort(v); err != nil || host == "" {
+		bad("%q must be host:port", v)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		bad("%q needs a port from 1 to 65535", v)
 	}
-	if c.MaxConnsPerIP < 0 {
-		bad("--max-conns-per-ip must not be negative")
+}
+
+func notEmpty(v string, bad badf) {
+	if v == "" {
+		bad("must not be empty")
 	}
-	switch c.StoreBehind {
+}
+
+// topicPattern is Kafka's legal topic name.
+var topicPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+func topicName(v string, bad badf) {
+	if !topicPattern.MatchString(v) || v == "." || v == ".." {
+		bad("%q is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)", v)
+	}
+}
+
+func atLeast(min int) func(int, badf) {
+	return func(v int, bad badf) {
+		if v < min {
+			bad("must be ≥ %d (got %d)", min, v)
+		}
+	}
+}
+
+func between(min, max int) func(int, badf) {
+	return func(v int, bad badf) {
+		if v < min || v > max {
+			bad("must be between %d and %d (got %d)", min, max, v)
+		}
+	}
+}
+
+func notNegative[T int | int64 | time.Duration](v T, bad badf) {
+	if v < 0 {
+		bad("must not be negative")
+	}
+}
+
+func databaseURL(v string, bad badf) {
+	if driver, dsn := database(v); driver == DriverPostgres {
+		if _, err := url.Parse(dsn); err != nil {
+			bad("is not a valid URL: %v", redactURLError(err))
+		}
+	}
+}
+
+func redisURL(v string, bad badf) {
+	if v == "" {
+		return
+	}
+	if u, err := url.Parse(v); err != nil {
+		bad("is not a valid URL: %v", redactURLError(err))
+	} else if u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix" {
+		bad("must start with redis://, rediss:// or unix://")
+	}
+}
+
+func logFormat(v string, bad badf) {
+	switch v {
+	case "auto", "text", "json":
+	default:
+		bad("must be auto, text or json (got %q)", v)
+	}
+}
+
+func logLevel(v string, bad badf) {
+	switch strings.ToLower(v) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		bad("must be debug, info, warn or error (got %q)", v)
+	}
+}
+
+func compressionName(v string, bad badf) {
+	switch strings.ToLower(v) {
+	case "snappy", "lz4", "zstd", "gzip", "none", "":
+	default:
+		bad("must be snappy, lz4, zstd, gzip or none (got %q)", v)
+	}
+}
+
+func saslMechanism(v string, bad badf) {
+	switch strings.ToUpper(v) {
+	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+	default:
+		bad("must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (got %q)", v)
+	}
+}
+
+func proxyList(v string, bad badf) {
+	for _, e := range splitList(v) {
+		if _, err := parsePrefix(e); err != nil {
+			bad("entry %q is not a CIDR (10.0.0.0/8) or an IP address", e)
+		}
+	}
+}
+
+func storeBehind(v string, bad badf) {
+	switch v {
 	case StoreBehindRefuse, StoreBehindReprocess, StoreBehindIgnore:
 	default:
-		bad("--store-behind %q must be refuse, reprocess or ignore", c.StoreBehind)
+		bad("%q must be refuse, reprocess or ignore", v)
 	}
-	if c.RetentionMaxRows < 0 {
-		bad("--retention-max-rows must not be negative")
-	}
-	if c.BrokerRetention < 0 {
-		bad("--broker-retention must not be negative")
-	}
-	if c.BrokerRetentionBytes < 0 {
-		bad("--broker-retention-bytes must not be negative")
-	}
-	return errors.Join(errs...)
 }
 
 // wildcardHost reports a listen host that binds every interface.

@@ -270,7 +270,8 @@ func typeName(fl *flag.Flag) string {
 }
 
 // Value types for the Config fields. Each reports its type name so that
-// usage can print "--partitions int".
+// usage can print "--partitions int", and is a flag.Getter so that a
+// setting's check can read it.
 
 type strValue struct{ p *string }
 
@@ -297,6 +298,7 @@ func (v intValue) String() string {
 	}
 	return strconv.Itoa(*v.p)
 }
+func (v intValue) Get() any { return *v.p }
 func (v intValue) Set(s string) error {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
@@ -317,6 +319,7 @@ func (v int64Value) String() string {
 	}
 	return strconv.FormatInt(*v.p, 10)
 }
+func (v int64Value) Get() any { return *v.p }
 func (v int64Value) Set(s string) error {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil {
@@ -349,6 +352,7 @@ func (v sizeValue) String() string {
 	}
 	return strconv.FormatInt(*v.p, 10)
 }
+func (v sizeValue) Get() any { return *v.p }
 func (v sizeValue) Set(s string) error {
 	s = strings.TrimSpace(s)
 	num, mult := s, int64(1)
@@ -377,6 +381,7 @@ func (v boolValue) String() string {
 	}
 	return strconv.FormatBool(*v.p)
 }
+func (v boolValue) Get() any { return *v.p }
 func (v boolValue) Set(s string) error {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "yes", "on":
@@ -408,6 +413,7 @@ func (v durValue) String() string {
 	}
 	return v.p.String()
 }
+func (v durValue) Get() any { return *v.p }
 func (v durValue) Set(s string) error {
 	s = strings.TrimSpace(s)
 	// Retention ages are often given in days.

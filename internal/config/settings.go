@@ -24,6 +24,24 @@ type setting struct {
 	secret secrecy
 	// field is the setting's field in a Config, as a flag.Value.
 	field func(*Config) flag.Value
+	// check reports what is wrong with the value, if anything, to bad,
+	// which prefixes the flag; nil accepts any value. Checks that
+	// involve several settings are in Validate.
+	check func(v flag.Value, bad badf)
+}
+
+// badf reports one problem with a setting, as fmt.Sprintf formats it.
+type badf = func(format string, args ...any)
+
+// is adapts checks of a value of type T, the type the setting's field
+// holds, to a setting's check.
+func is[T any](checks ...func(v T, bad badf)) func(flag.Value, badf) {
+	return func(v flag.Value, bad badf) {
+		x := v.(flag.Getter).Get().(T)
+		for _, c := range checks {
+			c(x, bad)
+		}
+	}
 }
 
 // secrecy says how a setting's value appears in logs.
@@ -73,23 +91,23 @@ func (s *setting) shown(c *Config) string {
 
 // The settings.
 var (
-	Addr              = declare(setting{flag: "addr", env: []string{"PULSE_ADDR"}, usage: "HTTP listen address", field: strField(func(c *Config) *string { return &c.Addr })})
-	DataDir           = declare(setting{flag: "data-dir", env: []string{"PULSE_DATA_DIR"}, usage: "directory for the SQLite database and the embedded broker's log", field: strField(func(c *Config) *string { return &c.DataDir })})
-	BootstrapServers  = declare(setting{flag: "bootstrap-servers", env: []string{"KAFKA_BOOTSTRAP_SERVERS"}, usage: "Kafka brokers, comma separated", field: strField(func(c *Config) *string { return &c.BootstrapServers })})
-	BrokerAddr        = declare(setting{flag: "broker-addr", env: []string{"PULSE_BROKER_ADDR"}, usage: "listen address of the embedded broker", field: strField(func(c *Config) *string { return &c.BrokerAddr })})
-	Topic             = declare(setting{flag: "topic", env: []string{"KAFKA_TOPIC_USER_EVENTS"}, usage: "topic of user events", field: strField(func(c *Config) *string { return &c.Topic })})
-	DLQTopic          = declare(setting{flag: "dlq-topic", env: []string{"KAFKA_TOPIC_DLQ"}, usage: "dead-letter topic", field: strField(func(c *Config) *string { return &c.DLQTopic })})
-	Partitions        = declare(setting{flag: "partitions", env: []string{"KAFKA_PARTITIONS"}, usage: "partitions of a created topic", field: intField(func(c *Config) *int { return &c.Partitions })})
-	ReplicationFactor = declare(setting{flag: "replication-factor", env: []string{"KAFKA_REPLICATION_FACTOR"}, usage: "replication factor of a created topic", field: intField(func(c *Config) *int { return &c.ReplicationFactor })})
-	Consumers         = declare(setting{flag: "consumers", env: []string{"PULSE_CONSUMERS"}, usage: "consumer group members to run in-process (0: none)", field: intField(func(c *Config) *int { return &c.Consumers })})
-	ConsumerGroup     = declare(setting{flag: "consumer-group", env: []string{"KAFKA_CONSUMER_GROUP"}, usage: "consumer group", field: strField(func(c *Config) *string { return &c.ConsumerGroup })})
+	Addr              = declare(setting{flag: "addr", env: []string{"PULSE_ADDR"}, usage: "HTTP listen address", field: strField(func(c *Config) *string { return &c.Addr }), check: is(hostPort)})
+	DataDir           = declare(setting{flag: "data-dir", env: []string{"PULSE_DATA_DIR"}, usage: "directory for the SQLite database and the embedded broker's log", field: strField(func(c *Config) *string { return &c.DataDir }), check: is(notEmpty)})
+	BootstrapServers  = declare(setting{flag: "bootstrap-servers", env: []string{"KAFKA_BOOTSTRAP_SERVERS"}, usage: "Kafka brokers, comma separated", field: strField(func(c *Config) *string { return &c.BootstrapServers }), check: is(hostPorts)})
+	BrokerAddr        = declare(setting{flag: "broker-addr", env: []string{"PULSE_BROKER_ADDR"}, usage: "listen address of the embedded broker", field: strField(func(c *Config) *string { return &c.BrokerAddr }), check: is(hostPort)})
+	Topic             = declare(setting{flag: "topic", env: []string{"KAFKA_TOPIC_USER_EVENTS"}, usage: "topic of user events", field: strField(func(c *Config) *string { return &c.Topic }), check: is(topicName)})
+	DLQTopic          = declare(setting{flag: "dlq-topic", env: []string{"KAFKA_TOPIC_DLQ"}, usage: "dead-letter topic", field: strField(func(c *Config) *string { return &c.DLQTopic }), check: is(topicName)})
+	Partitions        = declare(setting{flag: "partitions", env: []string{"KAFKA_PARTITIONS"}, usage: "partitions of a created topic", field: intField(func(c *Config) *int { return &c.Partitions }), check: is(atLeast(1))})
+	ReplicationFactor = declare(setting{flag: "replication-factor", env: []string{"KAFKA_REPLICATION_FACTOR"}, usage: "replication factor of a created topic", field: intField(func(c *Config) *int { return &c.ReplicationFactor }), check: is(atLeast(1))})
+	Consumers         = declare(setting{flag: "consumers", env: []string{"PULSE_CONSUMERS"}, usage: "consumer group members to run in-process (0: none)", field: intField(func(c *Config) *int { return &c.Consumers }), check: is(between(0, 64))})
+	ConsumerGroup     = declare(setting{flag: "consumer-group", env: []string{"KAFKA_CONSUMER_GROUP"}, usage: "consumer group", field: strField(func(c *Config) *string { return &c.ConsumerGroup }), check: is(notEmpty)})
 	ConsumerID        = declare(setting{flag: "consumer-id", env: []string{"PULSE_CONSUMER_ID"}, usage: "this consumer's id (default: host name and process id)", field: strField(func(c *Config) *string { return &c.ConsumerID })})
 	DatabaseURL       = declare(setting{flag: "database-url", env: []string{"DATABASE_URL"}, secret: secretURL,
 		usage: "postgres:// URL or SQLite file (default: <data-dir>/pulse.db, or PostgreSQL from DB_NAME/DB_USER/DB_PASSWORD/DB_HOST/DB_PORT)",
-		field: strField(func(c *Config) *string { return &c.DatabaseURL })})
+		field: strField(func(c *Config) *string { return &c.DatabaseURL }), check: is(databaseURL)})
 	RedisURL = declare(setting{flag: "redis-url", env: []string{"REDIS_URL"}, secret: secretURL,
 		usage: "Redis for live updates shared by several servers (empty: in-process)",
-		field: strField(func(c *Config) *string { return &c.RedisURL })})
+		field: strField(func(c *Config) *string { return &c.RedisURL }), check: is(redisURL)})
 	AllowedHosts = declare(setting{flag: "allowed-hosts", env: []string{"ALLOWED_HOSTS"},
 		usage: "Host headers the server answers, comma separated, as Django's ALLOWED_HOSTS (.example.com: it and its subdomains; *: any); loopback names and the listen address are always allowed; also the origins allowed for CORS and WebSocket",
 		field: strField(func(c *Config) *string { return &c.AllowedHosts })})
@@ -97,13 +115,13 @@ var (
 		usage: "token for admin actions (DLQ replay, load runs), required beyond loopback and behind a proxy",
 		field: strField(func(c *Config) *string { return &c.AdminToken })})
 	LogFormat = declare(setting{flag: "log-format", env: []string{"PULSE_LOG_FORMAT"}, usage: "log format: auto (text on a terminal, JSON otherwise), text or json",
-		field: strField(func(c *Config) *string { return &c.LogFormat })})
+		field: strField(func(c *Config) *string { return &c.LogFormat }), check: is(logFormat)})
 	LogLevel = declare(setting{flag: "log-level", env: []string{"PULSE_LOG_LEVEL"}, usage: "log level: debug, info, warn or error (DEBUG=True sets debug)",
-		field: strField(func(c *Config) *string { return &c.LogLevel })})
+		field: strField(func(c *Config) *string { return &c.LogLevel }), check: is(logLevel)})
 	Compression = declare(setting{flag: "compression", env: []string{"KAFKA_COMPRESSION"}, usage: "producer compression: snappy, lz4, zstd, gzip or none",
-		field: strField(func(c *Config) *string { return &c.Compression })})
+		field: strField(func(c *Config) *string { return &c.Compression }), check: is(compressionName)})
 	KafkaSASLMechanism = declare(setting{flag: "kafka-sasl-mechanism", env: []string{"KAFKA_SASL_MECHANISM"}, usage: "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)",
-		field: strField(func(c *Config) *string { return &c.Kafka.SASLMechanism })})
+		field: strField(func(c *Config) *string { return &c.Kafka.SASLMechanism }), check: is(saslMechanism)})
 	KafkaSASLUsername = declare(setting{flag: "kafka-sasl-username", env: []string{"KAFKA_SASL_USERNAME"}, usage: "SASL user",
 		field: strField(func(c *Config) *string { return &c.Kafka.SASLUsername })})
 	KafkaSASLPassword = declare(setting{flag: "kafka-sasl-password", env: []string{"KAFKA_SASL_PASSWORD"}, usage: "SASL password", secret: secret,
@@ -119,27 +137,27 @@ var (
 	KafkaTLSInsecureSkipVerify = declare(setting{flag: "kafka-tls-insecure-skip-verify", env: []string{"KAFKA_TLS_INSECURE_SKIP_VERIFY"}, usage: "do not verify the brokers' certificates (testing only)",
 		field: boolField(func(c *Config) *bool { return &c.Kafka.TLSInsecureSkipVerify })})
 	RetentionMaxAge = declare(setting{flag: "retention-max-age", env: []string{"PULSE_RETENTION_MAX_AGE"}, usage: "delete stored events older than this (0: keep)",
-		field: durField(func(c *Config) *time.Duration { return &c.RetentionMaxAge })})
+		field: durField(func(c *Config) *time.Duration { return &c.RetentionMaxAge }), check: is(notNegative[time.Duration])})
 	RetentionMaxRows = declare(setting{flag: "retention-max-rows", env: []string{"PULSE_RETENTION_MAX_ROWS"}, usage: "keep at most this many stored events (0: no limit)",
-		field: int64Field(func(c *Config) *int64 { return &c.RetentionMaxRows })})
+		field: int64Field(func(c *Config) *int64 { return &c.RetentionMaxRows }), check: is(notNegative[int64])})
 	Simulate = declare(setting{flag: "simulate", env: []string{"PULSE_SIMULATE"}, usage: "honour the events' delay_seconds and should_fail",
 		field: boolField(func(c *Config) *bool { return &c.Simulate })})
 	IngestRate = declare(setting{flag: "ingest-rate", env: []string{"PULSE_INGEST_RATE"}, usage: "HTTP ingest requests per second allowed per client IP, bursts of twice that (0: no limit); a batch counts once",
-		field: intField(func(c *Config) *int { return &c.IngestRate })})
+		field: intField(func(c *Config) *int { return &c.IngestRate }), check: is(notNegative[int])})
 	BrokerRetention = declare(setting{flag: "broker-retention", env: []string{"PULSE_BROKER_RETENTION"}, usage: "embedded broker: delete log records older than this (0: keep)",
-		field: durField(func(c *Config) *time.Duration { return &c.BrokerRetention })})
+		field: durField(func(c *Config) *time.Duration { return &c.BrokerRetention }), check: is(notNegative[time.Duration])})
 	BrokerRetentionBytes = declare(setting{flag: "broker-retention-bytes", env: []string{"PULSE_BROKER_RETENTION_BYTES"}, usage: "embedded broker: keep at most this much log per partition, such as 512MiB, oldest records deleted first (0: no limit)",
-		field: sizeField(func(c *Config) *int64 { return &c.BrokerRetentionBytes })})
+		field: sizeField(func(c *Config) *int64 { return &c.BrokerRetentionBytes }), check: is(notNegative[int64])})
 	TrustedProxies = declare(setting{flag: "trusted-proxies", env: []string{"PULSE_TRUSTED_PROXIES"}, usage: "reverse proxies (CIDRs or IPs, comma separated) whose X-Forwarded-For, Forwarded or X-Real-IP name the client for rate limits, WebSocket caps and logs (empty: none; the peer is the client)",
-		field: strField(func(c *Config) *string { return &c.TrustedProxies })})
+		field: strField(func(c *Config) *string { return &c.TrustedProxies }), check: is(proxyList)})
 	WSMaxClients = declare(setting{flag: "ws-max-clients", env: []string{"PULSE_WS_MAX_CLIENTS"}, usage: "WebSocket connections a server holds; past it upgrades get 503",
-		field: intField(func(c *Config) *int { return &c.WSMaxClients })})
+		field: intField(func(c *Config) *int { return &c.WSMaxClients }), check: is(atLeast(1))})
 	WSMaxClientsPerIP = declare(setting{flag: "ws-max-clients-per-ip", env: []string{"PULSE_WS_MAX_CLIENTS_PER_IP"}, usage: "WebSocket connections one client address may hold; past it upgrades get 429",
-		field: intField(func(c *Config) *int { return &c.WSMaxClientsPerIP })})
+		field: intField(func(c *Config) *int { return &c.WSMaxClientsPerIP }), check: is(atLeast(1))})
 	BrokerAdvertisedAddr = declare(setting{flag: "broker-advertised-addr", env: []string{"PULSE_BROKER_ADVERTISED_ADDR"}, usage: "embedded broker: host:port clients are told to connect to (required when --broker-addr is a wildcard such as 0.0.0.0; default: --broker-addr)",
-		field: strField(func(c *Config) *string { return &c.BrokerAdvertisedAddr })})
+		field: strField(func(c *Config) *string { return &c.BrokerAdvertisedAddr }), check: is(advertisedAddr)})
 	MaxConnsPerIP = declare(setting{flag: "max-conns-per-ip", env: []string{"PULSE_MAX_CONNS_PER_IP"}, usage: "HTTP connections (WebSockets included) one client address may hold; past it new ones get 429; trusted proxies are exempt (0: no limit)",
-		field: intField(func(c *Config) *int { return &c.MaxConnsPerIP })})
+		field: intField(func(c *Config) *int { return &c.MaxConnsPerIP }), check: is(notNegative[int])})
 	StoreBehind = declare(setting{flag: "store-behind", env: []string{"PULSE_STORE_BEHIND"}, usage: "when the consumer group committed offsets past what the store holds (database deleted, emptied or restored from an older copy): refuse to start, reprocess (move the group back to what the store holds, and store again what Kafka still has) or ignore",
-		field: strField(func(c *Config) *string { return &c.StoreBehind })})
+		field: strField(func(c *Config) *string { return &c.StoreBehind }), check: is(storeBehind)})
 )
