@@ -16,21 +16,21 @@ import (
 // that the broker can stand in for a secured cluster).
 func brokerConfig(cfg *config.Config, syncWrites bool) (broker.Config, error) {
 	bc := broker.Config{
-		Addr:           cfg.BrokerAddr,
-		AdvertisedAddr: cfg.BrokerAdvertisedAddr,
+		Addr:           cfg.Broker.Addr,
+		AdvertisedAddr: cfg.Broker.AdvertisedAddr,
 		DataDir:        cfg.DataDir,
 		Topics: []broker.Topic{
-			{Name: cfg.Topic, Partitions: int32(cfg.Partitions)},
-			{Name: cfg.DLQTopic, Partitions: int32(cfg.Partitions)},
+			{Name: cfg.Kafka.Topic, Partitions: int32(cfg.Kafka.Partitions)},
+			{Name: cfg.Kafka.DLQTopic, Partitions: int32(cfg.Kafka.Partitions)},
 		},
 		SyncWrites:     syncWrites,
-		Retention:      cfg.BrokerRetention,
-		RetentionBytes: cfg.BrokerRetentionBytes,
+		Retention:      cfg.Broker.Retention,
+		RetentionBytes: cfg.Broker.RetentionBytes,
 	}
-	if k := cfg.Kafka; k.SASLMechanism != "" {
+	if k := cfg.Kafka.Security; k.SASLMechanism != "" {
 		bc.Users = []broker.User{{Mechanism: k.SASLMechanism, Name: k.SASLUsername, Password: k.SASLPassword}}
 	}
-	if k := cfg.Kafka; k.TLSCert != "" {
+	if k := cfg.Kafka.Security; k.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(k.TLSCert, k.TLSKey)
 		if err != nil {
 			return bc, fmt.Errorf("load broker TLS certificate %s and key %s: %w", k.TLSCert, k.TLSKey, err)

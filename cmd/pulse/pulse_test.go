@@ -45,7 +45,7 @@ func startBroker(t *testing.T) string {
 func describe(t *testing.T, addr, topic string) kafka.TopicDescription {
 	t.Helper()
 	cfg := config.Default()
-	cfg.BootstrapServers = addr
+	cfg.Kafka.BootstrapServers = addr
 	a, err := kafka.NewAdmin(&cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)

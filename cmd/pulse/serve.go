@@ -34,7 +34,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := newLogger(&cfg, stderr)
 	opts := server.Options{HTTP: true, UI: web.UI()}
-	if cfg.BootstrapServers == "" {
+	if cfg.Kafka.BootstrapServers == "" {
 		bc, err := brokerConfig(&cfg, *syncWrites)
 		if err != nil {
 			return err

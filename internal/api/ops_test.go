@@ -36,7 +36,7 @@ func opsBackend(t *testing.T) (*ops.Ops, *prometheus.Registry) {
 	}
 	t.Cleanup(cluster.Close)
 	kc := config.Default()
-	kc.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
+	kc.Kafka.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
 	reg := prometheus.NewRegistry()
 	admin, err := kafka.NewAdmin(&kc, nil, reg)
 	if err != nil {
@@ -52,7 +52,7 @@ func opsBackend(t *testing.T) (*ops.Ops, *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := ops.New(ops.Config{Group: kc.ConsumerGroup, Topic: kc.Topic, DLQTopic: kc.DLQTopic, ClientOpts: clientOpts},
+	o, err := ops.New(ops.Config{Group: kc.Kafka.Group, Topic: kc.Kafka.Topic, DLQTopic: kc.Kafka.DLQTopic, ClientOpts: clientOpts},
 		ops.Deps{Admin: admin, Producer: producer}, nil, reg)
 	if err != nil {
 		t.Fatal(err)

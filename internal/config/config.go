@@ -18,83 +18,121 @@ import (
 	"time"
 )
 
-// Config is every Pulse setting. A subcommand fills the fields it
-// registered; the others keep their defaults.
+// Config is every Pulse setting, grouped by the part of Pulse that uses
+// it; each part goes to that part alone. A subcommand fills the settings
+// it registered; the others keep their defaults.
 type Config struct {
-	// Addr is the HTTP listen address of serve.
-	Addr string
 	// DataDir holds the SQLite database and the embedded broker's log.
 	DataDir string
+
+	HTTP     HTTP
+	Live     Live
+	Kafka    Kafka
+	Broker   Broker
+	Pipeline Pipeline
+	Store    Store
+	Log      Log
+}
+
+// HTTP is the API server: where it listens and whom it answers.
+type HTTP struct {
+	// Addr is the HTTP listen address of serve.
+	Addr string
+	// AllowedHosts lists, comma separated, the Host headers the server
+	// answers besides loopback names and its listen address (Django's
+	// ALLOWED_HOSTS semantics), and the origins allowed for CORS and
+	// WebSocket.
+	AllowedHosts string
+	// TrustedProxies lists, comma separated, the CIDRs or addresses of
+	// reverse proxies whose forwarding headers name the client.
+	TrustedProxies string
+	AdminToken     string
+	// IngestRate is the HTTP ingest requests per second allowed per
+	// client IP; 0 disables the limit.
+	IngestRate int
+	// MaxConnsPerIP caps the HTTP connections of one peer address
+	// (trusted proxies exempt); 0: no cap.
+	MaxConnsPerIP int
+}
+
+// Live is the live updates: the bus between processes and the
+// WebSocket hub.
+type Live struct {
+	// RedisURL shares live updates between servers; empty: in-process.
+	RedisURL string
+	// WSMaxClients caps a server's WebSocket connections, and
+	// WSMaxClientsPerIP those of one client address.
+	WSMaxClients      int
+	WSMaxClientsPerIP int
+}
+
+// Kafka is the cluster every Kafka client of Pulse talks to, the topics
+// and the consumer group.
+type Kafka struct {
 	// BootstrapServers lists Kafka brokers, comma separated. Empty makes
 	// serve start the embedded broker.
 	BootstrapServers string
-	// BrokerAddr is where the embedded broker listens. Beyond loopback it
-	// needs SASL (the Kafka settings) and, on a wildcard address,
-	// BrokerAdvertisedAddr.
-	BrokerAddr string
-	// BrokerAdvertisedAddr is the host:port the embedded broker tells
-	// clients to connect to; empty: BrokerAddr.
-	BrokerAdvertisedAddr string
 
 	Topic             string
 	DLQTopic          string
 	Partitions        int
 	ReplicationFactor int
 
-	// Consumers is how many group members serve runs in-process.
-	Consumers     int
-	ConsumerGroup string
-	ConsumerID    string
+	Group      string
+	ConsumerID string
 
-	// DatabaseURL is a postgres:// URL or a SQLite file path (optionally
-	// prefixed with sqlite://). See Database.
-	DatabaseURL string
-	RedisURL    string
-	// AllowedHosts lists, comma separated, the Host headers the server
-	// answers besides loopback names and its listen address (Django's
-	// ALLOWED_HOSTS semantics), and the origins allowed for CORS and
-	// WebSocket.
-	AllowedHosts string
-	AdminToken   string
-
-	LogFormat string
-	LogLevel  string
-
+	// Compression is the producers' codec.
 	Compression string
-	Kafka       KafkaSecurity
+	Security    KafkaSecurity
+}
 
-	RetentionMaxAge  time.Duration
-	RetentionMaxRows int64
+// Broker is the embedded broker, started when Kafka.BootstrapServers is
+// empty (or by pulse broker). It serves the Kafka topics, with the Kafka
+// security settings as its users and certificate.
+type Broker struct {
+	// Addr is where the embedded broker listens. Beyond loopback it
+	// needs SASL (the Kafka settings) and, on a wildcard address,
+	// AdvertisedAddr.
+	Addr string
+	// AdvertisedAddr is the host:port the embedded broker tells clients
+	// to connect to; empty: Addr.
+	AdvertisedAddr string
+	// Retention and RetentionBytes bound the embedded broker's log:
+	// records older than the first, and a partition's oldest records
+	// beyond the second, are deleted (0: no bound). The broker keeps an
+	// index entry in memory for every record batch it holds, so these
+	// bound its memory as well as its disk.
+	Retention      time.Duration
+	RetentionBytes int64
+}
 
-	// BrokerRetention and BrokerRetentionBytes bound the embedded
-	// broker's log: records older than the first, and a partition's
-	// oldest records beyond the second, are deleted (0: no bound). The
-	// broker keeps an index entry in memory for every record batch it
-	// holds, so these bound its memory as well as its disk.
-	BrokerRetention      time.Duration
-	BrokerRetentionBytes int64
-
+// Pipeline is how this process consumes.
+type Pipeline struct {
+	// Consumers is how many group members serve runs in-process.
+	Consumers int
 	// Simulate honours the events' delay_seconds and should_fail fields.
 	Simulate bool
-	// IngestRate is the HTTP ingest requests per second allowed per
-	// client IP; 0 disables the limit.
-	IngestRate int
-	// TrustedProxies lists, comma separated, the CIDRs or addresses of
-	// reverse proxies whose forwarding headers name the client.
-	TrustedProxies string
-	// WSMaxClients caps a server's WebSocket connections, and
-	// WSMaxClientsPerIP those of one client address.
-	WSMaxClients      int
-	WSMaxClientsPerIP int
-	// MaxConnsPerIP caps the HTTP connections of one peer address
-	// (trusted proxies exempt); 0: no cap.
-	MaxConnsPerIP int
 	// StoreBehind says what consumers do at start when the group has
 	// committed offsets past the records the store holds (the database
 	// was deleted, emptied or restored from an older copy): refuse to
 	// start, reprocess (move the group back to the store's positions) or
 	// ignore.
 	StoreBehind string
+}
+
+// Store is the database and how long it keeps events.
+type Store struct {
+	// DatabaseURL is a postgres:// URL or a SQLite file path (optionally
+	// prefixed with sqlite://). See Database.
+	DatabaseURL      string
+	RetentionMaxAge  time.Duration
+	RetentionMaxRows int64
+}
+
+// Log is the process's logging.
+type Log struct {
+	Format string
+	Level  string
 }
 
 // What --store-behind accepts.
@@ -121,32 +159,36 @@ func (k KafkaSecurity) TLSEnabled() bool {
 	return k.TLS || k.TLSCA != "" || k.TLSCert != "" || k.TLSInsecureSkipVerify
 }
 
-// Default returns the built-in defaults. DatabaseURL stays empty: Parse
-// derives it from the data directory or the DB_* variables.
+// Default returns the built-in defaults, the only place they are
+// written. Store.DatabaseURL stays empty: Parse derives it from the data
+// directory or the DB_* variables.
 func Default() Config {
 	return Config{
-		Addr:              "127.0.0.1:8000",
-		DataDir:           "./data",
-		BrokerAddr:        "127.0.0.1:9092",
-		Topic:             "user_events",
-		DLQTopic:          "user_events_dlq",
-		Partitions:        3,
-		ReplicationFactor: 1,
-		Consumers:         3,
-		ConsumerGroup:     "dashboard_consumer_group",
-		LogFormat:         "auto",
-		LogLevel:          "info",
-		Compression:       "snappy",
-		Simulate:          true,
-		IngestRate:        50,
-		WSMaxClients:      2000,
-		WSMaxClientsPerIP: 64,
-		MaxConnsPerIP:     256,
-		StoreBehind:       StoreBehindRefuse,
-		// Kafka's own default age; the size keeps a busy all-in-one
-		// install from filling its disk (and memory, see above).
-		BrokerRetention:      7 * 24 * time.Hour,
-		BrokerRetentionBytes: 1 << 30,
+		DataDir: "./data",
+		HTTP: HTTP{
+			Addr:          "127.0.0.1:8000",
+			IngestRate:    50,
+			MaxConnsPerIP: 256,
+		},
+		Live: Live{WSMaxClients: 2000, WSMaxClientsPerIP: 64},
+		Kafka: Kafka{
+			Topic:             "user_events",
+			DLQTopic:          "user_events_dlq",
+			Partitions:        3,
+			ReplicationFactor: 1,
+			Group:             "dashboard_consumer_group",
+			Compression:       "snappy",
+		},
+		Broker: Broker{
+			Addr: "127.0.0.1:9092",
+			// Kafka's own default age; the size keeps a busy
+			// all-in-one install from filling its disk (and memory,
+			// see Broker).
+			Retention:      7 * 24 * time.Hour,
+			RetentionBytes: 1 << 30,
+		},
+		Pipeline: Pipeline{Consumers: 3, Simulate: true, StoreBehind: StoreBehindRefuse},
+		Log:      Log{Format: "auto", Level: "info"},
 	}
 }
 
@@ -162,13 +204,13 @@ func DefaultConsumerID() string {
 }
 
 // Brokers returns BootstrapServers as a list, empty entries dropped.
-func (c *Config) Brokers() []string {
-	return splitList(c.BootstrapServers)
+func (k *Kafka) Brokers() []string {
+	return splitList(k.BootstrapServers)
 }
 
 // Origins returns AllowedHosts as a list, empty entries dropped.
-func (c *Config) Origins() []string {
-	return splitList(c.AllowedHosts)
+func (h *HTTP) Origins() []string {
+	return splitList(h.AllowedHosts)
 }
 
 func splitList(s string) []string {
@@ -183,9 +225,9 @@ func splitList(s string) []string {
 
 // Proxies returns TrustedProxies as prefixes, a bare address as its /32
 // or /128. Entries that do not parse are left out; Validate reports them.
-func (c *Config) Proxies() []netip.Prefix {
+func (h *HTTP) Proxies() []netip.Prefix {
 	var out []netip.Prefix
-	for _, e := range splitList(c.TrustedProxies) {
+	for _, e := range splitList(h.TrustedProxies) {
 		if p, err := parsePrefix(e); err == nil {
 			out = append(out, p)
 		}
@@ -213,8 +255,8 @@ const (
 
 // Database returns the backend named by DatabaseURL and what to open:
 // the URL itself for PostgreSQL, the file path for SQLite.
-func (c *Config) Database() (driver, dsn string) {
-	return database(c.DatabaseURL)
+func (s *Store) Database() (driver, dsn string) {
+	return database(s.DatabaseURL)
 }
 
 func database(u string) (driver, dsn string) {
@@ -282,18 +324,18 @@ func (c *Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	// The embedded broker runs when no cluster is named.
-	if host, _, err := net.SplitHostPort(c.BrokerAddr); err == nil && c.BootstrapServers == "" {
-		if wildcardHost(host) && c.BrokerAdvertisedAddr == "" {
-			bad("--broker-addr %q listens on every interface, but clients cannot connect to that address: set --broker-advertised-addr to the host:port they should use", c.BrokerAddr)
+	if host, _, err := net.SplitHostPort(c.Broker.Addr); err == nil && c.Kafka.BootstrapServers == "" {
+		if wildcardHost(host) && c.Broker.AdvertisedAddr == "" {
+			bad("--broker-addr %q listens on every interface, but clients cannot connect to that address: set --broker-advertised-addr to the host:port they should use", c.Broker.Addr)
 		}
-		if !loopbackHost(host) && c.Kafka.SASLMechanism == "" {
-			bad("--broker-addr %q exposes the embedded broker beyond this machine without authentication: set --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password (the broker requires them and Pulse's own clients use them), or listen on 127.0.0.1", c.BrokerAddr)
+		if !loopbackHost(host) && c.Kafka.Security.SASLMechanism == "" {
+			bad("--broker-addr %q exposes the embedded broker beyond this machine without authentication: set --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password (the broker requires them and Pulse's own clients use them), or listen on 127.0.0.1", c.Broker.Addr)
 		}
 	}
-	if c.Topic != "" && c.Topic == c.DLQTopic {
-		bad("--dlq-topic must differ from --topic (both %q)", c.Topic)
+	if c.Kafka.Topic != "" && c.Kafka.Topic == c.Kafka.DLQTopic {
+		bad("--dlq-topic must differ from --topic (both %q)", c.Kafka.Topic)
 	}
-	k := c.Kafka
+	k := c.Kafka.Security
 	switch strings.ToUpper(k.SASLMechanism) {
 	case "":
 		if k.SASLUsername != "" || k.SASLPassword != "" {

@@ -149,14 +149,14 @@ func (f *FlagSet) Parse(args []string) ([]string, error) {
 
 	if f.registered(LogLevel) && !set["log-level"] && f.fromEnv[LogLevel] == "" {
 		if d, ok := lookup("DEBUG"); ok && truthy(d) {
-			f.cfg.LogLevel = "debug"
+			f.cfg.Log.Level = "debug"
 		}
 	}
-	if f.registered(DatabaseURL) && f.cfg.DatabaseURL == "" {
+	if f.registered(DatabaseURL) && f.cfg.Store.DatabaseURL == "" {
 		if u, ok := seedDatabaseURL(lookup); ok {
-			f.cfg.DatabaseURL = u
+			f.cfg.Store.DatabaseURL = u
 		} else {
-			f.cfg.DatabaseURL = DefaultDatabaseURL(f.cfg.DataDir)
+			f.cfg.Store.DatabaseURL = DefaultDatabaseURL(f.cfg.DataDir)
 		}
 	}
 	return f.fs.Args(), nil

@@ -16,12 +16,12 @@ import (
 func TestFirstRecordsSkipsMarkersAndAbortedRecords(t *testing.T) {
 	cfg := startBroker(t, broker.Config{Topics: []broker.Topic{{Name: "gaps", Partitions: 1}}})
 	ctx := testCtx(t)
-	plain, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers()...), kgo.DefaultProduceTopic("gaps"))
+	plain, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers()...), kgo.DefaultProduceTopic("gaps"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	txn, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers()...), kgo.DefaultProduceTopic("gaps"), kgo.TransactionalID("gap-test"))
+	txn, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers()...), kgo.DefaultProduceTopic("gaps"), kgo.TransactionalID("gap-test"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func startBroker(t *testing.T, bc broker.Config) *config.Config {
 	}
 	t.Cleanup(b.Close)
 	cfg := config.Default()
-	cfg.BootstrapServers = b.Addr()
+	cfg.Kafka.BootstrapServers = b.Addr()
 	return &cfg
 }
 
@@ -256,7 +256,7 @@ func TestProduceAsyncAndClose(t *testing.T) {
 
 func TestProduceToMissingTopicFails(t *testing.T) {
 	cfg := startBroker(t, broker.Config{})
-	cfg.Topic = "no_such_topic"
+	cfg.Kafka.Topic = "no_such_topic"
 	p, err := NewProducer(ProducerConfig{Kafka: cfg, DeliveryTimeout: 2 * time.Second}, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -431,7 +431,7 @@ func TestPingFailsFast(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	cfg := config.Default()
-	cfg.BootstrapServers = addr
+	cfg.Kafka.BootstrapServers = addr
 	a, err := NewAdmin(&cfg, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -451,17 +451,17 @@ func TestClientOptsErrors(t *testing.T) {
 	if _, err := ClientOpts(&cfg); err == nil {
 		t.Error("no bootstrap servers accepted")
 	}
-	cfg.BootstrapServers = "127.0.0.1:9092"
-	cfg.Kafka.SASLMechanism = "GSSAPI"
+	cfg.Kafka.BootstrapServers = "127.0.0.1:9092"
+	cfg.Kafka.Security.SASLMechanism = "GSSAPI"
 	if _, err := ClientOpts(&cfg); err == nil {
 		t.Error("GSSAPI accepted")
 	}
-	cfg.Kafka = config.KafkaSecurity{TLSCA: filepath.Join(t.TempDir(), "missing.pem")}
+	cfg.Kafka.Security = config.KafkaSecurity{TLSCA: filepath.Join(t.TempDir(), "missing.pem")}
 	if _, err := ClientOpts(&cfg); err == nil || !strings.Contains(err.Error(), "missing.pem") {
 		t.Errorf("missing CA: %v", err)
 	}
-	cfg.Kafka = config.KafkaSecurity{}
-	cfg.Compression = "brotli"
+	cfg.Kafka.Security = config.KafkaSecurity{}
+	cfg.Kafka.Compression = "brotli"
 	if _, err := NewProducer(ProducerConfig{Kafka: &cfg}, nil, nil); err == nil {
 		t.Error("brotli accepted")
 	}
@@ -471,13 +471,13 @@ func TestSASL(t *testing.T) {
 	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		t.Run(mech, func(t *testing.T) {
 			cfg := startBroker(t, broker.Config{Users: []broker.User{{Mechanism: mech, Name: "alice", Password: "s3cret"}}})
-			cfg.Kafka = config.KafkaSecurity{SASLMechanism: mech, SASLUsername: "alice", SASLPassword: "s3cret"}
+			cfg.Kafka.Security = config.KafkaSecurity{SASLMechanism: mech, SASLUsername: "alice", SASLPassword: "s3cret"}
 			p := newProducer(t, cfg, nil)
 			if _, err := p.Produce(testCtx(t), sampleEvent("u"), event.SourceAPI, ""); err != nil {
 				t.Fatalf("produce with the right password: %v", err)
 			}
 
-			cfg.Kafka.SASLPassword = "wrong"
+			cfg.Kafka.Security.SASLPassword = "wrong"
 			a, err := NewAdmin(cfg, testLog(t), nil)
 			if err != nil {
 				t.Fatal(err)
@@ -499,14 +499,14 @@ func TestTLS(t *testing.T) {
 	}
 	cfg := startBroker(t, broker.Config{TLS: &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}})
 
-	cfg.Kafka = config.KafkaSecurity{TLS: true, TLSCA: caFile}
+	cfg.Kafka.Security = config.KafkaSecurity{TLS: true, TLSCA: caFile}
 	p := newProducer(t, cfg, nil)
 	if _, err := p.Produce(testCtx(t), sampleEvent("u"), event.SourceAPI, ""); err != nil {
 		t.Fatalf("produce over TLS: %v", err)
 	}
 
 	// Without our CA the certificate is not trusted.
-	cfg.Kafka = config.KafkaSecurity{TLS: true}
+	cfg.Kafka.Security = config.KafkaSecurity{TLS: true}
 	a, err := NewAdmin(cfg, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)

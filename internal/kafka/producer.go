@@ -114,7 +114,7 @@ func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer
 	if timeout == 0 {
 		timeout = DefaultDeliveryTimeout
 	}
-	codec, err := compression(cfg.Kafka.Compression)
+	codec, err := compression(cfg.Kafka.Kafka.Compression)
 	if err != nil {
 		return nil, fmt.Errorf("new producer: %w", err)
 	}
@@ -124,7 +124,7 @@ func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer
 	}
 	opts = append(opts,
 		kgo.ClientID("pulse-"+name),
-		kgo.DefaultProduceTopic(cfg.Kafka.Topic),
+		kgo.DefaultProduceTopic(cfg.Kafka.Kafka.Topic),
 		// Idempotence is franz-go's default and needs acks=all; both
 		// are spelled out because delivery guarantees rest on them.
 		kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -141,9 +141,9 @@ func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer
 	opts = append(opts, MetricsOpt(reg, name)...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("new producer for %v: %w", cfg.Kafka.Brokers(), err)
+		return nil, fmt.Errorf("new producer for %v: %w", cfg.Kafka.Kafka.Brokers(), err)
 	}
-	return &Producer{cl: cl, topic: cfg.Kafka.Topic, log: log, sasl: cfg.Kafka.Kafka.SASLMechanism}, nil
+	return &Producer{cl: cl, topic: cfg.Kafka.Kafka.Topic, log: log, sasl: cfg.Kafka.Kafka.Security.SASLMechanism}, nil
 }
 
 // Topic is the topic events go to.

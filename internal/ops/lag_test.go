@@ -53,7 +53,7 @@ func TestFailedSampleLoggedOnce(t *testing.T) {
 	}
 	t.Cleanup(cluster.Close)
 	kc := config.Default()
-	kc.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
+	kc.Kafka.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
 	reg := prometheus.NewRegistry()
 	admin, err := kafka.NewAdmin(&kc, nil, reg)
 	if err != nil {

@@ -95,7 +95,7 @@ func checkDeadLetters(t *testing.T, addr, dbURL string, failing map[string]bool)
 	var recs []*kgo.Record
 	var err error
 	pulsetest.WaitFor(t, 60*time.Second, "a dead letter for every failing event", func() error {
-		recs, err = topicRecords(ctx, addr, config.Default().DLQTopic)
+		recs, err = topicRecords(ctx, addr, config.Default().Kafka.DLQTopic)
 		if err != nil {
 			return err
 		}

@@ -60,7 +60,7 @@ type loadConfig struct {
 // kafkaConfig is a client configuration for the cluster at addr.
 func kafkaConfig(addr string) *config.Config {
 	cfg := config.Default()
-	cfg.BootstrapServers = addr
+	cfg.Kafka.BootstrapServers = addr
 	return &cfg
 }
 
@@ -73,7 +73,7 @@ func startLoad(t *testing.T, addr string, lc loadConfig) *load {
 	}
 	kc := kafkaConfig(addr)
 	if lc.Topic != "" {
-		kc.Topic = lc.Topic
+		kc.Kafka.Topic = lc.Topic
 	}
 	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc, Name: "chaos", DeliveryTimeout: lc.DeliveryTimeout}, nil, nil)
 	if err != nil {
@@ -169,7 +169,7 @@ func (l *load) waitAcked(t *testing.T, n int, timeout time.Duration) {
 func storedIDs(ctx context.Context, dbURL, table string) (map[string]int, error) {
 	q := `SELECT event_id, COUNT(*) FROM ` + table + ` GROUP BY event_id`
 	out := make(map[string]int)
-	driver, dsn := (&config.Config{DatabaseURL: dbURL}).Database()
+	driver, dsn := (&config.Store{DatabaseURL: dbURL}).Database()
 	if driver == config.DriverPostgres {
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {
@@ -265,7 +265,7 @@ func compare(acked map[string]struct{}, stored map[string]int) (verdict, []strin
 // events and in the processing log. It returns the final verdict.
 func waitExactlyOnce(t *testing.T, addr, group, dbURL string, acked map[string]struct{}, timeout time.Duration) verdict {
 	t.Helper()
-	return waitExactlyOnceTopic(t, addr, config.Default().Topic, group, dbURL, acked, timeout)
+	return waitExactlyOnceTopic(t, addr, config.Default().Kafka.Topic, group, dbURL, acked, timeout)
 }
 
 // waitExactlyOnceTopic is waitExactlyOnce for the events topic topic.

@@ -64,7 +64,7 @@ func committedSum(ctx context.Context, addr, group string) (int64, error) {
 		return 0, err
 	}
 	defer a.Close()
-	gl, err := a.GroupLag(ctx, group, cfg.Topic)
+	gl, err := a.GroupLag(ctx, group, cfg.Kafka.Topic)
 	if err != nil {
 		return 0, err
 	}
