@@ -92,7 +92,7 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		s = newPrintSink(stdout)
 	} else {
 		log := newLogger(&cfg, stderr)
-		p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &cfg, Name: "produce"}, log, nil)
+		p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: cfg.Kafka, Name: "produce"}, log, nil)
 		if err != nil {
 			return err
 		}

@@ -46,7 +46,7 @@ func describe(t *testing.T, addr, topic string) kafka.TopicDescription {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Kafka.BootstrapServers = addr
-	a, err := kafka.NewAdmin(&cfg, nil, nil)
+	a, err := kafka.NewAdmin(cfg.Kafka, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func runTopics(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	log := newLogger(&cfg, stderr)
-	adm, err := kafka.NewAdmin(&cfg, log, nil)
+	adm, err := kafka.NewAdmin(cfg.Kafka, log, nil)
 	if err != nil {
 		return err
 	}

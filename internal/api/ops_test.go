@@ -38,17 +38,17 @@ func opsBackend(t *testing.T) (*ops.Ops, *prometheus.Registry) {
 	kc := config.Default()
 	kc.Kafka.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
 	reg := prometheus.NewRegistry()
-	admin, err := kafka.NewAdmin(&kc, nil, reg)
+	admin, err := kafka.NewAdmin(kc.Kafka, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(admin.Close)
-	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &kc, Name: "ingest"}, nil, reg)
+	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc.Kafka, Name: "ingest"}, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { producer.Close() })
-	clientOpts, err := kafka.ClientOpts(&kc)
+	clientOpts, err := kafka.ClientOpts(kc.Kafka)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ type loader struct {
 func newLoader(brokerAddr string, log *slog.Logger) (*loader, error) {
 	cfg := config.Default()
 	cfg.Kafka.BootstrapServers = brokerAddr
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &cfg, Name: "bench"}, log, nil)
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: cfg.Kafka, Name: "bench"}, log, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func TestFirstRecordsSkipsMarkersAndAbortedRecords(t *testing.T) {
 	}
 	inTxn(kgo.TryAbort, "aborted")
 	inTxn(kgo.TryCommit, "committed")
-	a, err := NewAdmin(cfg, testLog(t), nil)
+	a, err := NewAdmin(cfg.Kafka, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ type Ack struct {
 type ProducerConfig struct {
 	// Kafka names the cluster, the security settings, the topic
 	// (Kafka.Topic) and the compression (Kafka.Compression).
-	Kafka *config.Config
+	Kafka config.Kafka
 	// Name is the client id and the metrics label; "producer" if empty.
 	Name            string
 	Linger          time.Duration
@@ -95,9 +95,6 @@ type Producer struct {
 // NewProducer connects a producer. It does not wait for the cluster:
 // the first Produce does.
 func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer) (*Producer, error) {
-	if cfg.Kafka == nil {
-		return nil, errors.New("new producer: no Kafka configuration")
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -114,7 +111,7 @@ func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer
 	if timeout == 0 {
 		timeout = DefaultDeliveryTimeout
 	}
-	codec, err := compression(cfg.Kafka.Kafka.Compression)
+	codec, err := compression(cfg.Kafka.Compression)
 	if err != nil {
 		return nil, fmt.Errorf("new producer: %w", err)
 	}
@@ -124,7 +121,7 @@ func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer
 	}
 	opts = append(opts,
 		kgo.ClientID("pulse-"+name),
-		kgo.DefaultProduceTopic(cfg.Kafka.Kafka.Topic),
+		kgo.DefaultProduceTopic(cfg.Kafka.Topic),
 		// Idempotence is franz-go's default and needs acks=all; both
 		// are spelled out because delivery guarantees rest on them.
 		kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -141,9 +138,9 @@ func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer
 	opts = append(opts, MetricsOpt(reg, name)...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("new producer for %v: %w", cfg.Kafka.Kafka.Brokers(), err)
+		return nil, fmt.Errorf("new producer for %v: %w", cfg.Kafka.Brokers(), err)
 	}
-	return &Producer{cl: cl, topic: cfg.Kafka.Kafka.Topic, log: log, sasl: cfg.Kafka.Kafka.Security.SASLMechanism}, nil
+	return &Producer{cl: cl, topic: cfg.Kafka.Topic, log: log, sasl: cfg.Kafka.Security.SASLMechanism}, nil
 }
 
 // Topic is the topic events go to.

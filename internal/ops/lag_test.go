@@ -55,12 +55,12 @@ func TestFailedSampleLoggedOnce(t *testing.T) {
 	kc := config.Default()
 	kc.Kafka.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
 	reg := prometheus.NewRegistry()
-	admin, err := kafka.NewAdmin(&kc, nil, reg)
+	admin, err := kafka.NewAdmin(kc.Kafka, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(admin.Close)
-	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &kc, Name: "test"}, nil, reg)
+	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc.Kafka, Name: "test"}, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

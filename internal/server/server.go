@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 		s.reconcile.Trigger()
 	}
 
-	if s.admin, err = kafka.NewAdmin(&s.cfg, log, reg); err != nil {
+	if s.admin, err = kafka.NewAdmin(s.cfg.Kafka, log, reg); err != nil {
 		return nil, err
 	}
 	if err := s.admin.Ping(ctx); err != nil {
@@ -213,7 +213,7 @@ func (s *Server) newConsumers() error {
 	if s.cfg.Pipeline.Consumers <= 0 {
 		return nil
 	}
-	clientOpts, err := kafka.ClientOpts(&s.cfg)
+	clientOpts, err := kafka.ClientOpts(s.cfg.Kafka)
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ func (s *Server) newConsumers() error {
 
 func (s *Server) newHTTP() error {
 	var err error
-	if s.producer, err = kafka.NewProducer(kafka.ProducerConfig{Kafka: &s.cfg, Name: "ingest"}, s.log, s.reg); err != nil {
+	if s.producer, err = kafka.NewProducer(kafka.ProducerConfig{Kafka: s.cfg.Kafka, Name: "ingest"}, s.log, s.reg); err != nil {
 		return err
 	}
 	s.hub = live.NewHub(live.HubConfig{
@@ -272,7 +272,7 @@ func (s *Server) newHTTP() error {
 			return false
 		}, s.log.With("component", "http"))
 	}
-	clientOpts, err := kafka.ClientOpts(&s.cfg)
+	clientOpts, err := kafka.ClientOpts(s.cfg.Kafka)
 	if err != nil {
 		return err
 	}
@@ -345,7 +345,7 @@ func hostEntry(ip net.IP) string {
 // newOps builds the operator console's backend over this process's
 // members, producer and statistics.
 func (s *Server) newOps() (*ops.Ops, error) {
-	clientOpts, err := kafka.ClientOpts(&s.cfg)
+	clientOpts, err := kafka.ClientOpts(s.cfg.Kafka)
 	if err != nil {
 		return nil, err
 	}

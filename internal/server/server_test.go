@@ -184,7 +184,7 @@ func produce(t *testing.T, r *running, events []*event.Event) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Kafka.BootstrapServers = r.BrokerAddr()
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &cfg, Name: "test"}, testLogger(t), prometheus.NewRegistry())
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: cfg.Kafka, Name: "test"}, testLogger(t), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // topicEnd is the number of records in a topic.
 func topicEnd(t *testing.T, addr, topic string) int64 {
 	t.Helper()
-	a, err := kafka.NewAdmin(kafkaConfig(addr), nil, nil)
+	a, err := kafka.NewAdmin(kafkaConfig(addr).Kafka, nil, nil)
 	if err != nil {
 		t.Fatalf("admin: %v", err)
 	}

@@ -85,7 +85,7 @@ func TestPoisonAndFailingBurst(t *testing.T) {
 		}
 	}
 
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kafkaConfig(brokerAddr), Name: "burst"}, nil, nil)
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kafkaConfig(brokerAddr).Kafka, Name: "burst"}, nil, nil)
 	if err != nil {
 		t.Fatalf("producer: %v", err)
 	}

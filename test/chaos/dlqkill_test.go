@@ -33,7 +33,7 @@ type failingLoad struct {
 
 func startFailingLoad(t *testing.T, addr string, seed uint64) *failingLoad {
 	t.Helper()
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kafkaConfig(addr), Name: "failing"}, nil, nil)
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kafkaConfig(addr).Kafka, Name: "failing"}, nil, nil)
 	if err != nil {
 		t.Fatalf("producer: %v", err)
 	}

@@ -75,7 +75,7 @@ func startLoad(t *testing.T, addr string, lc loadConfig) *load {
 	if lc.Topic != "" {
 		kc.Kafka.Topic = lc.Topic
 	}
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc, Name: "chaos", DeliveryTimeout: lc.DeliveryTimeout}, nil, nil)
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc.Kafka, Name: "chaos", DeliveryTimeout: lc.DeliveryTimeout}, nil, nil)
 	if err != nil {
 		t.Fatalf("producer: %v", err)
 	}
@@ -213,7 +213,7 @@ func storedIDs(ctx context.Context, dbURL, table string) (map[string]int, error)
 
 // groupLag is the consumer group's total lag on the events topic.
 func groupLag(ctx context.Context, addr, group, topic string) (int64, error) {
-	a, err := kafka.NewAdmin(kafkaConfig(addr), nil, nil)
+	a, err := kafka.NewAdmin(kafkaConfig(addr).Kafka, nil, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -328,7 +328,7 @@ func topicRecords(ctx context.Context, addr, topic string) ([]*kgo.Record, error
 	}
 	defer cl.Close()
 	cfg := kafkaConfig(addr)
-	a, err := kafka.NewAdmin(cfg, nil, nil)
+	a, err := kafka.NewAdmin(cfg.Kafka, nil, nil)
 	if err != nil {
 		return nil, err
 	}

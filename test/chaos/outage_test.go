@@ -59,7 +59,7 @@ func pgSchema(t *testing.T) string {
 // topic (-1 partitions count as 0).
 func committedSum(ctx context.Context, addr, group string) (int64, error) {
 	cfg := kafkaConfig(addr)
-	a, err := kafka.NewAdmin(cfg, nil, nil)
+	a, err := kafka.NewAdmin(cfg.Kafka, nil, nil)
 	if err != nil {
 		return 0, err
 	}
