@@ -214,9 +214,10 @@ func startServer(ctx context.Context, dir string, o serverOpts, log *slog.Logger
 	if o.brokerRetention > 0 {
 		cfg.Broker.Retention = o.brokerRetention
 	}
-	bc := broker.Config{Addr: cfg.Broker.Addr, DataDir: dir, Topics: []broker.Topic{
-		{Name: cfg.Kafka.Topic, Partitions: int32(cfg.Kafka.Partitions)}, {Name: cfg.Kafka.DLQTopic, Partitions: int32(cfg.Kafka.Partitions)},
-	}, Retention: cfg.Broker.Retention, RetentionBytes: cfg.Broker.RetentionBytes}
+	bc, err := broker.FromConfig(cfg.DataDir, cfg.Broker, cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s, err := server.New(runCtx, cfg, server.Options{HTTP: true, Broker: &bc, ShutdownTimeout: 20 * time.Second}, log)
 	if err != nil {
