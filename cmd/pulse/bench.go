@@ -22,7 +22,7 @@ to --out. PostgreSQL figures are skipped, with a note, when
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := config.Default()
-	cfg.LogLevel = "warn"
+	cfg.Log.Level = "warn"
 	fs := newFlags("bench", benchSummary, &cfg, stderr)
 	fs.Add(config.LogKeys()...)
 	if err := fs.SetDefault(config.LogLevel, "warn"); err != nil {

@@ -2,43 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 
 	"github.com/pulse-dev/pulse/internal/broker"
 	"github.com/pulse-dev/pulse/internal/config"
 )
-
-// brokerConfig is the embedded broker that cfg describes: listening on
-// --broker-addr, its log under --data-dir, the events and dead-letter
-// topics, and SASL or TLS when the Kafka security flags ask for them (so
-// that the broker can stand in for a secured cluster).
-func brokerConfig(cfg *config.Config, syncWrites bool) (broker.Config, error) {
-	bc := broker.Config{
-		Addr:           cfg.BrokerAddr,
-		AdvertisedAddr: cfg.BrokerAdvertisedAddr,
-		DataDir:        cfg.DataDir,
-		Topics: []broker.Topic{
-			{Name: cfg.Topic, Partitions: int32(cfg.Partitions)},
-			{Name: cfg.DLQTopic, Partitions: int32(cfg.Partitions)},
-		},
-		SyncWrites:     syncWrites,
-		Retention:      cfg.BrokerRetention,
-		RetentionBytes: cfg.BrokerRetentionBytes,
-	}
-	if k := cfg.Kafka; k.SASLMechanism != "" {
-		bc.Users = []broker.User{{Mechanism: k.SASLMechanism, Name: k.SASLUsername, Password: k.SASLPassword}}
-	}
-	if k := cfg.Kafka; k.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(k.TLSCert, k.TLSKey)
-		if err != nil {
-			return bc, fmt.Errorf("load broker TLS certificate %s and key %s: %w", k.TLSCert, k.TLSKey, err)
-		}
-		bc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	return bc, nil
-}
 
 func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := config.Default()
@@ -57,10 +26,11 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	log := newLogger(&cfg, stderr)
-	bc, err := brokerConfig(&cfg, *syncWrites)
+	bc, err := broker.FromConfig(cfg.DataDir, cfg.Broker, cfg.Kafka)
 	if err != nil {
 		return err
 	}
+	bc.SyncWrites = *syncWrites
 	b, err := broker.Start(ctx, bc, log)
 	if err != nil {
 		return err

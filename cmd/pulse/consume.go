@@ -25,7 +25,7 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if _, err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg.Consumers = 1
+	cfg.Pipeline.Consumers = 1
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

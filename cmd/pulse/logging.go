@@ -12,8 +12,8 @@ import (
 // newLogger builds the process logger: readable text on a terminal, JSON
 // otherwise (or as --log-format says), at --log-level.
 func newLogger(cfg *config.Config, stderr io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}
-	format := cfg.LogFormat
+	opts := &slog.HandlerOptions{Level: logLevel(cfg.Log.Level)}
+	format := cfg.Log.Format
 	if format == "" || format == "auto" {
 		format = "json"
 		if isTerminal(stderr) {

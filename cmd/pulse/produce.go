@@ -92,7 +92,7 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		s = newPrintSink(stdout)
 	} else {
 		log := newLogger(&cfg, stderr)
-		p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &cfg, Name: "produce"}, log, nil)
+		p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: cfg.Kafka, Name: "produce"}, log, nil)
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		cancel()
 		if err != nil {
 			p.Close()
-			return fmt.Errorf("cannot reach Kafka at %s (start one with `pulse broker` or `pulse serve`, or set --bootstrap-servers): %w", cfg.BootstrapServers, err)
+			return fmt.Errorf("cannot reach Kafka at %s (start one with `pulse broker` or `pulse serve`, or set --bootstrap-servers): %w", cfg.Kafka.BootstrapServers, err)
 		}
 		s = &kafkaSink{p: p, runID: "produce-" + uuid.NewString()[:8]}
 	}

@@ -45,8 +45,8 @@ func startBroker(t *testing.T) string {
 func describe(t *testing.T, addr, topic string) kafka.TopicDescription {
 	t.Helper()
 	cfg := config.Default()
-	cfg.BootstrapServers = addr
-	a, err := kafka.NewAdmin(&cfg, nil, nil)
+	cfg.Kafka.BootstrapServers = addr
+	a, err := kafka.NewAdmin(cfg.Kafka, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

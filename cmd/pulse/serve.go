@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/pulse-dev/pulse/internal/broker"
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/server"
 	"github.com/pulse-dev/pulse/web"
@@ -34,11 +35,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := newLogger(&cfg, stderr)
 	opts := server.Options{HTTP: true, UI: web.UI()}
-	if cfg.BootstrapServers == "" {
-		bc, err := brokerConfig(&cfg, *syncWrites)
+	if cfg.Kafka.BootstrapServers == "" {
+		bc, err := broker.FromConfig(cfg.DataDir, cfg.Broker, cfg.Kafka)
 		if err != nil {
 			return err
 		}
+		bc.SyncWrites = *syncWrites
 		opts.Broker = &bc
 	}
 	if !web.Built() {

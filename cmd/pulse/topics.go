@@ -57,14 +57,14 @@ func runTopics(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// An empty --consumer-group means "no group" here, where it is
 	// otherwise required.
 	check := cfg
-	if check.ConsumerGroup == "" {
-		check.ConsumerGroup = "none"
+	if check.Kafka.Group == "" {
+		check.Kafka.Group = "none"
 	}
 	if err := check.Validate(); err != nil {
 		return err
 	}
 	log := newLogger(&cfg, stderr)
-	adm, err := kafka.NewAdmin(&cfg, log, nil)
+	adm, err := kafka.NewAdmin(cfg.Kafka, log, nil)
 	if err != nil {
 		return err
 	}
@@ -75,21 +75,21 @@ func runTopics(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	switch action {
 	case "create", "list", "describe", "delete":
 		if err := adm.Ping(ctx); err != nil {
-			return fmt.Errorf("cannot reach Kafka at %s: %w", cfg.BootstrapServers, err)
+			return fmt.Errorf("cannot reach Kafka at %s: %w", cfg.Kafka.BootstrapServers, err)
 		}
 	}
 
 	switch action {
 	case "create":
-		err := adm.CreateTopic(ctx, cfg.Topic, int32(cfg.Partitions), int16(cfg.ReplicationFactor))
+		err := adm.CreateTopic(ctx, cfg.Kafka.Topic, int32(cfg.Kafka.Partitions), int16(cfg.Kafka.ReplicationFactor))
 		if errors.Is(err, kafka.ErrTopicExists) && *ifNotExists {
-			fmt.Fprintf(stdout, "topic %s already exists\n", cfg.Topic)
+			fmt.Fprintf(stdout, "topic %s already exists\n", cfg.Kafka.Topic)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "created topic %s (%d partitions, replication factor %d)\n", cfg.Topic, cfg.Partitions, cfg.ReplicationFactor)
+		fmt.Fprintf(stdout, "created topic %s (%d partitions, replication factor %d)\n", cfg.Kafka.Topic, cfg.Kafka.Partitions, cfg.Kafka.ReplicationFactor)
 	case "list":
 		topics, err := adm.ListTopics(ctx)
 		if err != nil {
@@ -102,21 +102,21 @@ func runTopics(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return tw.Flush()
 	case "describe":
-		d, err := adm.DescribeTopic(ctx, cfg.Topic, cfg.ConsumerGroup)
+		d, err := adm.DescribeTopic(ctx, cfg.Kafka.Topic, cfg.Kafka.Group)
 		if err != nil {
 			return err
 		}
 		return printDescription(stdout, d)
 	case "delete":
-		err := adm.DeleteTopic(ctx, cfg.Topic)
+		err := adm.DeleteTopic(ctx, cfg.Kafka.Topic)
 		if errors.Is(err, kafka.ErrTopicNotFound) && *ifExists {
-			fmt.Fprintf(stdout, "topic %s does not exist\n", cfg.Topic)
+			fmt.Fprintf(stdout, "topic %s does not exist\n", cfg.Kafka.Topic)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "deleted topic %s\n", cfg.Topic)
+		fmt.Fprintf(stdout, "deleted topic %s\n", cfg.Kafka.Topic)
 	case "":
 		fmt.Fprintln(stderr, "pulse topics: which action? create, list, describe or delete")
 		fs.Flags().Usage()

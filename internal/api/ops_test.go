@@ -36,23 +36,23 @@ func opsBackend(t *testing.T) (*ops.Ops, *prometheus.Registry) {
 	}
 	t.Cleanup(cluster.Close)
 	kc := config.Default()
-	kc.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
+	kc.Kafka.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
 	reg := prometheus.NewRegistry()
-	admin, err := kafka.NewAdmin(&kc, nil, reg)
+	admin, err := kafka.NewAdmin(kc.Kafka, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(admin.Close)
-	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &kc, Name: "ingest"}, nil, reg)
+	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc.Kafka, Name: "ingest"}, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { producer.Close() })
-	clientOpts, err := kafka.ClientOpts(&kc)
+	clientOpts, err := kafka.ClientOpts(kc.Kafka)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := ops.New(ops.Config{Group: kc.ConsumerGroup, Topic: kc.Topic, DLQTopic: kc.DLQTopic, ClientOpts: clientOpts},
+	o, err := ops.New(ops.Config{Group: kc.Kafka.Group, Topic: kc.Kafka.Topic, DLQTopic: kc.Kafka.DLQTopic, ClientOpts: clientOpts},
 		ops.Deps{Admin: admin, Producer: producer}, nil, reg)
 	if err != nil {
 		t.Fatal(err)

@@ -90,8 +90,8 @@ type loader struct {
 
 func newLoader(brokerAddr string, log *slog.Logger) (*loader, error) {
 	cfg := config.Default()
-	cfg.BootstrapServers = brokerAddr
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &cfg, Name: "bench"}, log, nil)
+	cfg.Kafka.BootstrapServers = brokerAddr
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: cfg.Kafka, Name: "bench"}, log, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -200,23 +200,24 @@ func startServer(ctx context.Context, dir string, o serverOpts, log *slog.Logger
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	cfg := config.Default()
-	cfg.Addr, cfg.BrokerAddr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
-	cfg.Consumers = o.consumers
-	cfg.Simulate = false
+	cfg.HTTP.Addr, cfg.Broker.Addr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
+	cfg.Pipeline.Consumers = o.consumers
+	cfg.Pipeline.Simulate = false
 	// The per-IP ingest limit would measure the limiter, not the path.
-	cfg.IngestRate = 0
+	cfg.HTTP.IngestRate = 0
 	// The fan-out's clients all come from 127.0.0.1: the per-client
 	// caps would refuse all but the first 64 WebSockets and 256
 	// connections.
-	cfg.WSMaxClientsPerIP = cfg.WSMaxClients
-	cfg.MaxConnsPerIP = 0
-	cfg.DatabaseURL = o.databaseURL
+	cfg.Live.WSMaxClientsPerIP = cfg.Live.WSMaxClients
+	cfg.HTTP.MaxConnsPerIP = 0
+	cfg.Store.DatabaseURL = o.databaseURL
 	if o.brokerRetention > 0 {
-		cfg.BrokerRetention = o.brokerRetention
+		cfg.Broker.Retention = o.brokerRetention
 	}
-	bc := broker.Config{Addr: cfg.BrokerAddr, DataDir: dir, Topics: []broker.Topic{
-		{Name: cfg.Topic, Partitions: int32(cfg.Partitions)}, {Name: cfg.DLQTopic, Partitions: int32(cfg.Partitions)},
-	}, Retention: cfg.BrokerRetention, RetentionBytes: cfg.BrokerRetentionBytes}
+	bc, err := broker.FromConfig(cfg.DataDir, cfg.Broker, cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s, err := server.New(runCtx, cfg, server.Options{HTTP: true, Broker: &bc, ShutdownTimeout: 20 * time.Second}, log)
 	if err != nil {
@@ -225,7 +226,7 @@ func startServer(ctx context.Context, dir string, o serverOpts, log *slog.Logger
 	}
 	in := &instance{Server: s, dir: dir, cancel: cancel, done: make(chan error, 1), client: httpClient(64)}
 	go func() { in.done <- s.Run(runCtx) }()
-	if err := in.waitAssigned(ctx, o.consumers, cfg.Partitions); err != nil {
+	if err := in.waitAssigned(ctx, o.consumers, cfg.Kafka.Partitions); err != nil {
 		_ = in.stop()
 		return nil, err
 	}

@@ -18,83 +18,121 @@ import (
 	"time"
 )
 
-// Config is every Pulse setting. A subcommand fills the fields it
-// registered; the others keep their defaults.
+// Config is every Pulse setting, grouped by the part of Pulse that uses
+// it; each part goes to that part alone. A subcommand fills the settings
+// it registered; the others keep their defaults.
 type Config struct {
-	// Addr is the HTTP listen address of serve.
-	Addr string
 	// DataDir holds the SQLite database and the embedded broker's log.
 	DataDir string
+
+	HTTP     HTTP
+	Live     Live
+	Kafka    Kafka
+	Broker   Broker
+	Pipeline Pipeline
+	Store    Store
+	Log      Log
+}
+
+// HTTP is the API server: where it listens and whom it answers.
+type HTTP struct {
+	// Addr is the HTTP listen address of serve.
+	Addr string
+	// AllowedHosts lists, comma separated, the Host headers the server
+	// answers besides loopback names and its listen address (Django's
+	// ALLOWED_HOSTS semantics), and the origins allowed for CORS and
+	// WebSocket.
+	AllowedHosts string
+	// TrustedProxies lists, comma separated, the CIDRs or addresses of
+	// reverse proxies whose forwarding headers name the client.
+	TrustedProxies string
+	AdminToken     string
+	// IngestRate is the HTTP ingest requests per second allowed per
+	// client IP; 0 disables the limit.
+	IngestRate int
+	// MaxConnsPerIP caps the HTTP connections of one peer address
+	// (trusted proxies exempt); 0: no cap.
+	MaxConnsPerIP int
+}
+
+// Live is the live updates: the bus between processes and the
+// WebSocket hub.
+type Live struct {
+	// RedisURL shares live updates between servers; empty: in-process.
+	RedisURL string
+	// WSMaxClients caps a server's WebSocket connections, and
+	// WSMaxClientsPerIP those of one client address.
+	WSMaxClients      int
+	WSMaxClientsPerIP int
+}
+
+// Kafka is the cluster every Kafka client of Pulse talks to, the topics
+// and the consumer group.
+type Kafka struct {
 	// BootstrapServers lists Kafka brokers, comma separated. Empty makes
 	// serve start the embedded broker.
 	BootstrapServers string
-	// BrokerAddr is where the embedded broker listens. Beyond loopback it
-	// needs SASL (the Kafka settings) and, on a wildcard address,
-	// BrokerAdvertisedAddr.
-	BrokerAddr string
-	// BrokerAdvertisedAddr is the host:port the embedded broker tells
-	// clients to connect to; empty: BrokerAddr.
-	BrokerAdvertisedAddr string
 
 	Topic             string
 	DLQTopic          string
 	Partitions        int
 	ReplicationFactor int
 
-	// Consumers is how many group members serve runs in-process.
-	Consumers     int
-	ConsumerGroup string
-	ConsumerID    string
+	Group      string
+	ConsumerID string
 
-	// DatabaseURL is a postgres:// URL or a SQLite file path (optionally
-	// prefixed with sqlite://). See Database.
-	DatabaseURL string
-	RedisURL    string
-	// AllowedHosts lists, comma separated, the Host headers the server
-	// answers besides loopback names and its listen address (Django's
-	// ALLOWED_HOSTS semantics), and the origins allowed for CORS and
-	// WebSocket.
-	AllowedHosts string
-	AdminToken   string
-
-	LogFormat string
-	LogLevel  string
-
+	// Compression is the producers' codec.
 	Compression string
-	Kafka       KafkaSecurity
+	Security    KafkaSecurity
+}
 
-	RetentionMaxAge  time.Duration
-	RetentionMaxRows int64
+// Broker is the embedded broker, started when Kafka.BootstrapServers is
+// empty (or by pulse broker). It serves the Kafka topics, with the Kafka
+// security settings as its users and certificate.
+type Broker struct {
+	// Addr is where the embedded broker listens. Beyond loopback it
+	// needs SASL (the Kafka settings) and, on a wildcard address,
+	// AdvertisedAddr.
+	Addr string
+	// AdvertisedAddr is the host:port the embedded broker tells clients
+	// to connect to; empty: Addr.
+	AdvertisedAddr string
+	// Retention and RetentionBytes bound the embedded broker's log:
+	// records older than the first, and a partition's oldest records
+	// beyond the second, are deleted (0: no bound). The broker keeps an
+	// index entry in memory for every record batch it holds, so these
+	// bound its memory as well as its disk.
+	Retention      time.Duration
+	RetentionBytes int64
+}
 
-	// BrokerRetention and BrokerRetentionBytes bound the embedded
-	// broker's log: records older than the first, and a partition's
-	// oldest records beyond the second, are deleted (0: no bound). The
-	// broker keeps an index entry in memory for every record batch it
-	// holds, so these bound its memory as well as its disk.
-	BrokerRetention      time.Duration
-	BrokerRetentionBytes int64
-
+// Pipeline is how this process consumes.
+type Pipeline struct {
+	// Consumers is how many group members serve runs in-process.
+	Consumers int
 	// Simulate honours the events' delay_seconds and should_fail fields.
 	Simulate bool
-	// IngestRate is the HTTP ingest requests per second allowed per
-	// client IP; 0 disables the limit.
-	IngestRate int
-	// TrustedProxies lists, comma separated, the CIDRs or addresses of
-	// reverse proxies whose forwarding headers name the client.
-	TrustedProxies string
-	// WSMaxClients caps a server's WebSocket connections, and
-	// WSMaxClientsPerIP those of one client address.
-	WSMaxClients      int
-	WSMaxClientsPerIP int
-	// MaxConnsPerIP caps the HTTP connections of one peer address
-	// (trusted proxies exempt); 0: no cap.
-	MaxConnsPerIP int
 	// StoreBehind says what consumers do at start when the group has
 	// committed offsets past the records the store holds (the database
 	// was deleted, emptied or restored from an older copy): refuse to
 	// start, reprocess (move the group back to the store's positions) or
 	// ignore.
 	StoreBehind string
+}
+
+// Store is the database and how long it keeps events.
+type Store struct {
+	// DatabaseURL is a postgres:// URL or a SQLite file path (optionally
+	// prefixed with sqlite://). See Database.
+	DatabaseURL      string
+	RetentionMaxAge  time.Duration
+	RetentionMaxRows int64
+}
+
+// Log is the process's logging.
+type Log struct {
+	Format string
+	Level  string
 }
 
 // What --store-behind accepts.
@@ -121,32 +159,36 @@ func (k KafkaSecurity) TLSEnabled() bool {
 	return k.TLS || k.TLSCA != "" || k.TLSCert != "" || k.TLSInsecureSkipVerify
 }
 
-// Default returns the built-in defaults. DatabaseURL stays empty: Parse
-// derives it from the data directory or the DB_* variables.
+// Default returns the built-in defaults, the only place they are
+// written. Store.DatabaseURL stays empty: Parse derives it from the data
+// directory or the DB_* variables.
 func Default() Config {
 	return Config{
-		Addr:              "127.0.0.1:8000",
-		DataDir:           "./data",
-		BrokerAddr:        "127.0.0.1:9092",
-		Topic:             "user_events",
-		DLQTopic:          "user_events_dlq",
-		Partitions:        3,
-		ReplicationFactor: 1,
-		Consumers:         3,
-		ConsumerGroup:     "dashboard_consumer_group",
-		LogFormat:         "auto",
-		LogLevel:          "info",
-		Compression:       "snappy",
-		Simulate:          true,
-		IngestRate:        50,
-		WSMaxClients:      2000,
-		WSMaxClientsPerIP: 64,
-		MaxConnsPerIP:     256,
-		StoreBehind:       StoreBehindRefuse,
-		// Kafka's own default age; the size keeps a busy all-in-one
-		// install from filling its disk (and memory, see above).
-		BrokerRetention:      7 * 24 * time.Hour,
-		BrokerRetentionBytes: 1 << 30,
+		DataDir: "./data",
+		HTTP: HTTP{
+			Addr:          "127.0.0.1:8000",
+			IngestRate:    50,
+			MaxConnsPerIP: 256,
+		},
+		Live: Live{WSMaxClients: 2000, WSMaxClientsPerIP: 64},
+		Kafka: Kafka{
+			Topic:             "user_events",
+			DLQTopic:          "user_events_dlq",
+			Partitions:        3,
+			ReplicationFactor: 1,
+			Group:             "dashboard_consumer_group",
+			Compression:       "snappy",
+		},
+		Broker: Broker{
+			Addr: "127.0.0.1:9092",
+			// Kafka's own default age; the size keeps a busy
+			// all-in-one install from filling its disk (and memory,
+			// see Broker).
+			Retention:      7 * 24 * time.Hour,
+			RetentionBytes: 1 << 30,
+		},
+		Pipeline: Pipeline{Consumers: 3, Simulate: true, StoreBehind: StoreBehindRefuse},
+		Log:      Log{Format: "auto", Level: "info"},
 	}
 }
 
@@ -162,13 +204,13 @@ func DefaultConsumerID() string {
 }
 
 // Brokers returns BootstrapServers as a list, empty entries dropped.
-func (c *Config) Brokers() []string {
-	return splitList(c.BootstrapServers)
+func (k *Kafka) Brokers() []string {
+	return splitList(k.BootstrapServers)
 }
 
 // Origins returns AllowedHosts as a list, empty entries dropped.
-func (c *Config) Origins() []string {
-	return splitList(c.AllowedHosts)
+func (h *HTTP) Origins() []string {
+	return splitList(h.AllowedHosts)
 }
 
 func splitList(s string) []string {
@@ -183,9 +225,9 @@ func splitList(s string) []string {
 
 // Proxies returns TrustedProxies as prefixes, a bare address as its /32
 // or /128. Entries that do not parse are left out; Validate reports them.
-func (c *Config) Proxies() []netip.Prefix {
+func (h *HTTP) Proxies() []netip.Prefix {
 	var out []netip.Prefix
-	for _, e := range splitList(c.TrustedProxies) {
+	for _, e := range splitList(h.TrustedProxies) {
 		if p, err := parsePrefix(e); err == nil {
 			out = append(out, p)
 		}
@@ -213,8 +255,11 @@ const (
 
 // Database returns the backend named by DatabaseURL and what to open:
 // the URL itself for PostgreSQL, the file path for SQLite.
-func (c *Config) Database() (driver, dsn string) {
-	u := c.DatabaseURL
+func (s *Store) Database() (driver, dsn string) {
+	return database(s.DatabaseURL)
+}
+
+func database(u string) (driver, dsn string) {
 	switch {
 	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
 		return DriverPostgres, u
@@ -263,94 +308,34 @@ func seedDatabaseURL(lookup func(string) (string, bool)) (string, bool) {
 	return u.String(), true
 }
 
-// topicPattern is Kafka's legal topic name.
-var topicPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
-
-// Validate checks every field and returns all problems at once, each
-// naming the flag to fix.
+// Validate checks every setting and returns all problems at once, each
+// naming the flag to fix: first each setting's own check, then the
+// checks that involve several settings.
 func (c *Config) Validate() error {
 	var errs []error
+	for _, k := range table {
+		if k.check == nil {
+			continue
+		}
+		k.check(k.field(c), func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("--"+k.flag+" "+format, args...))
+		})
+	}
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	for _, a := range []struct{ flag, v string }{{"--addr", c.Addr}, {"--broker-addr", c.BrokerAddr}} {
-		if _, port, err := net.SplitHostPort(a.v); err != nil {
-			bad("%s %q must be host:port: %v", a.flag, a.v, err)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			bad("%s %q has an invalid port", a.flag, a.v)
-		}
-	}
-	if c.BrokerAdvertisedAddr != "" {
-		if host, port, err := net.SplitHostPort(c.BrokerAdvertisedAddr); err != nil || host == "" {
-			bad("--broker-advertised-addr %q must be host:port", c.BrokerAdvertisedAddr)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			bad("--broker-advertised-addr %q needs a port from 1 to 65535", c.BrokerAdvertisedAddr)
-		}
-	}
 	// The embedded broker runs when no cluster is named.
-	if host, _, err := net.SplitHostPort(c.BrokerAddr); err == nil && c.BootstrapServers == "" {
-		if wildcardHost(host) && c.BrokerAdvertisedAddr == "" {
-			bad("--broker-addr %q listens on every interface, but clients cannot connect to that address: set --broker-advertised-addr to the host:port they should use", c.BrokerAddr)
+	if host, _, err := net.SplitHostPort(c.Broker.Addr); err == nil && c.Kafka.BootstrapServers == "" {
+		if wildcardHost(host) && c.Broker.AdvertisedAddr == "" {
+			bad("--broker-addr %q listens on every interface, but clients cannot connect to that address: set --broker-advertised-addr to the host:port they should use", c.Broker.Addr)
 		}
-		if !loopbackHost(host) && c.Kafka.SASLMechanism == "" {
-			bad("--broker-addr %q exposes the embedded broker beyond this machine without authentication: set --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password (the broker requires them and Pulse's own clients use them), or listen on 127.0.0.1", c.BrokerAddr)
-		}
-	}
-	if c.DataDir == "" {
-		bad("--data-dir must not be empty")
-	}
-	for _, b := range c.Brokers() {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			bad("--bootstrap-servers entry %q must be host:port", b)
+		if !loopbackHost(host) && c.Kafka.Security.SASLMechanism == "" {
+			bad("--broker-addr %q exposes the embedded broker beyond this machine without authentication: set --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password (the broker requires them and Pulse's own clients use them), or listen on 127.0.0.1", c.Broker.Addr)
 		}
 	}
-	for _, t := range []struct{ flag, v string }{{"--topic", c.Topic}, {"--dlq-topic", c.DLQTopic}} {
-		if !topicPattern.MatchString(t.v) || t.v == "." || t.v == ".." {
-			bad("%s %q is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)", t.flag, t.v)
-		}
+	if c.Kafka.Topic != "" && c.Kafka.Topic == c.Kafka.DLQTopic {
+		bad("--dlq-topic must differ from --topic (both %q)", c.Kafka.Topic)
 	}
-	if c.Topic != "" && c.Topic == c.DLQTopic {
-		bad("--dlq-topic must differ from --topic (both %q)", c.Topic)
-	}
-	if c.Partitions < 1 {
-		bad("--partitions must be ≥ 1 (got %d)", c.Partitions)
-	}
-	if c.ReplicationFactor < 1 {
-		bad("--replication-factor must be ≥ 1 (got %d)", c.ReplicationFactor)
-	}
-	if c.Consumers < 0 || c.Consumers > 64 {
-		bad("--consumers must be between 0 and 64 (got %d)", c.Consumers)
-	}
-	if c.ConsumerGroup == "" {
-		bad("--consumer-group must not be empty")
-	}
-	if driver, dsn := c.Database(); driver == DriverPostgres {
-		if _, err := url.Parse(dsn); err != nil {
-			bad("--database-url is not a valid URL: %v", redactURLError(err))
-		}
-	}
-	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil {
-			bad("--redis-url is not a valid URL: %v", redactURLError(err))
-		} else if u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix" {
-			bad("--redis-url must start with redis://, rediss:// or unix://")
-		}
-	}
-	switch c.LogFormat {
-	case "auto", "text", "json":
-	default:
-		bad("--log-format must be auto, text or json (got %q)", c.LogFormat)
-	}
-	switch strings.ToLower(c.LogLevel) {
-	case "debug", "info", "warn", "warning", "error":
-	default:
-		bad("--log-level must be debug, info, warn or error (got %q)", c.LogLevel)
-	}
-	switch strings.ToLower(c.Compression) {
-	case "snappy", "lz4", "zstd", "gzip", "none", "":
-	default:
-		bad("--compression must be snappy, lz4, zstd, gzip or none (got %q)", c.Compression)
-	}
-	k := c.Kafka
+	k := c.Kafka.Security
 	switch strings.ToUpper(k.SASLMechanism) {
 	case "":
 		if k.SASLUsername != "" || k.SASLPassword != "" {
@@ -360,47 +345,146 @@ func (c *Config) Validate() error {
 		if k.SASLUsername == "" {
 			bad("--kafka-sasl-mechanism %s needs --kafka-sasl-username", k.SASLMechanism)
 		}
-	default:
-		bad("--kafka-sasl-mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (got %q)", k.SASLMechanism)
 	}
 	if (k.TLSCert == "") != (k.TLSKey == "") {
 		bad("--kafka-tls-cert and --kafka-tls-key go together")
 	}
-	if c.RetentionMaxAge < 0 {
-		bad("--retention-max-age must not be negative")
+	return errors.Join(errs...)
+}
+
+// The checks of single settings, named in their declarations. Validate
+// prefixes their messages with the flag.
+
+func hostPort(v string, bad badf) {
+	if _, port, err := net.SplitHostPort(v); err != nil {
+		bad("%q must be host:port: %v", v, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("%q has an invalid port", v)
 	}
-	if c.IngestRate < 0 {
-		bad("--ingest-rate must not be negative")
-	}
-	for _, e := range splitList(c.TrustedProxies) {
-		if _, err := parsePrefix(e); err != nil {
-			bad("--trusted-proxies entry %q is not a CIDR (10.0.0.0/8) or an IP address", e)
+}
+
+func hostPorts(v string, bad badf) {
+	for _, b := range splitList(v) {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			bad("entry %q must be host:port", b)
 		}
 	}
-	if c.WSMaxClients < 1 {
-		bad("--ws-max-clients must be ≥ 1 (got %d)", c.WSMaxClients)
+}
+
+// advertisedAddr is a host:port clients can dial, or empty.
+func advertisedAddr(v string, bad badf) {
+	if v == "" {
+		return
 	}
-	if c.WSMaxClientsPerIP < 1 {
-		bad("--ws-max-clients-per-ip must be ≥ 1 (got %d)", c.WSMaxClientsPerIP)
+	if host, port, err := net.SplitHostPort(v); err != nil || host == "" {
+		bad("%q must be host:port", v)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		bad("%q needs a port from 1 to 65535", v)
 	}
-	if c.MaxConnsPerIP < 0 {
-		bad("--max-conns-per-ip must not be negative")
+}
+
+func notEmpty(v string, bad badf) {
+	if v == "" {
+		bad("must not be empty")
 	}
-	switch c.StoreBehind {
+}
+
+// topicPattern is Kafka's legal topic name.
+var topicPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+func topicName(v string, bad badf) {
+	if !topicPattern.MatchString(v) || v == "." || v == ".." {
+		bad("%q is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)", v)
+	}
+}
+
+func atLeast(min int) func(int, badf) {
+	return func(v int, bad badf) {
+		if v < min {
+			bad("must be ≥ %d (got %d)", min, v)
+		}
+	}
+}
+
+func between(min, max int) func(int, badf) {
+	return func(v int, bad badf) {
+		if v < min || v > max {
+			bad("must be between %d and %d (got %d)", min, max, v)
+		}
+	}
+}
+
+func notNegative[T int | int64 | time.Duration](v T, bad badf) {
+	if v < 0 {
+		bad("must not be negative")
+	}
+}
+
+func databaseURL(v string, bad badf) {
+	if driver, dsn := database(v); driver == DriverPostgres {
+		if _, err := url.Parse(dsn); err != nil {
+			bad("is not a valid URL: %v", redactURLError(err))
+		}
+	}
+}
+
+func redisURL(v string, bad badf) {
+	if v == "" {
+		return
+	}
+	if u, err := url.Parse(v); err != nil {
+		bad("is not a valid URL: %v", redactURLError(err))
+	} else if u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix" {
+		bad("must start with redis://, rediss:// or unix://")
+	}
+}
+
+func logFormat(v string, bad badf) {
+	switch v {
+	case "auto", "text", "json":
+	default:
+		bad("must be auto, text or json (got %q)", v)
+	}
+}
+
+func logLevel(v string, bad badf) {
+	switch strings.ToLower(v) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		bad("must be debug, info, warn or error (got %q)", v)
+	}
+}
+
+func compressionName(v string, bad badf) {
+	switch strings.ToLower(v) {
+	case "snappy", "lz4", "zstd", "gzip", "none", "":
+	default:
+		bad("must be snappy, lz4, zstd, gzip or none (got %q)", v)
+	}
+}
+
+func saslMechanism(v string, bad badf) {
+	switch strings.ToUpper(v) {
+	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+	default:
+		bad("must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (got %q)", v)
+	}
+}
+
+func proxyList(v string, bad badf) {
+	for _, e := range splitList(v) {
+		if _, err := parsePrefix(e); err != nil {
+			bad("entry %q is not a CIDR (10.0.0.0/8) or an IP address", e)
+		}
+	}
+}
+
+func storeBehind(v string, bad badf) {
+	switch v {
 	case StoreBehindRefuse, StoreBehindReprocess, StoreBehindIgnore:
 	default:
-		bad("--store-behind %q must be refuse, reprocess or ignore", c.StoreBehind)
+		bad("%q must be refuse, reprocess or ignore", v)
 	}
-	if c.RetentionMaxRows < 0 {
-		bad("--retention-max-rows must not be negative")
-	}
-	if c.BrokerRetention < 0 {
-		bad("--broker-retention must not be negative")
-	}
-	if c.BrokerRetentionBytes < 0 {
-		bad("--broker-retention-bytes must not be negative")
-	}
-	return errors.Join(errs...)
 }
 
 // wildcardHost reports a listen host that binds every interface.
@@ -449,57 +533,22 @@ func mask(s string) string {
 	return "***"
 }
 
-// Redacted renders the configuration one setting per line, secrets
-// hidden, for logs and `--print-config`.
+// Redacted renders the configuration one setting per line, name=value,
+// with secrets hidden: for logs and test failures.
 func (c *Config) Redacted() string {
 	var b strings.Builder
-	line := func(k string, v any) { fmt.Fprintf(&b, "%s=%v\n", k, v) }
-	line("addr", c.Addr)
-	line("data_dir", c.DataDir)
-	line("bootstrap_servers", c.BootstrapServers)
-	line("broker_addr", c.BrokerAddr)
-	line("broker_advertised_addr", c.BrokerAdvertisedAddr)
-	line("topic", c.Topic)
-	line("dlq_topic", c.DLQTopic)
-	line("partitions", c.Partitions)
-	line("replication_factor", c.ReplicationFactor)
-	line("consumers", c.Consumers)
-	line("consumer_group", c.ConsumerGroup)
-	line("consumer_id", c.ConsumerID)
-	line("database_url", RedactURL(c.DatabaseURL))
-	line("redis_url", RedactURL(c.RedisURL))
-	line("allowed_hosts", c.AllowedHosts)
-	line("admin_token", mask(c.AdminToken))
-	line("log_format", c.LogFormat)
-	line("log_level", c.LogLevel)
-	line("compression", c.Compression)
-	line("kafka_sasl_mechanism", c.Kafka.SASLMechanism)
-	line("kafka_sasl_username", c.Kafka.SASLUsername)
-	line("kafka_sasl_password", mask(c.Kafka.SASLPassword))
-	line("kafka_tls", c.Kafka.TLSEnabled())
-	line("kafka_tls_ca", c.Kafka.TLSCA)
-	line("kafka_tls_cert", c.Kafka.TLSCert)
-	line("kafka_tls_key", c.Kafka.TLSKey)
-	line("kafka_tls_insecure_skip_verify", c.Kafka.TLSInsecureSkipVerify)
-	line("retention_max_age", c.RetentionMaxAge)
-	line("retention_max_rows", c.RetentionMaxRows)
-	line("broker_retention", c.BrokerRetention)
-	line("broker_retention_bytes", c.BrokerRetentionBytes)
-	line("simulate", c.Simulate)
-	line("trusted_proxies", c.TrustedProxies)
-	line("ws_max_clients", c.WSMaxClients)
-	line("ws_max_clients_per_ip", c.WSMaxClientsPerIP)
-	line("max_conns_per_ip", c.MaxConnsPerIP)
-	line("store_behind", c.StoreBehind)
+	for _, k := range table {
+		fmt.Fprintf(&b, "%s=%s\n", k.logKey(), k.shown(c))
+	}
 	return b.String()
 }
 
-// LogAttrs returns the redacted configuration as slog key-value pairs.
+// LogAttrs returns the redacted configuration as slog key-value pairs,
+// the same as Redacted.
 func (c *Config) LogAttrs() []any {
-	var out []any
-	for _, l := range strings.Split(strings.TrimSpace(c.Redacted()), "\n") {
-		k, v, _ := strings.Cut(l, "=")
-		out = append(out, k, v)
+	out := make([]any, 0, 2*len(table))
+	for _, k := range table {
+		out = append(out, k.logKey(), k.shown(c))
 	}
 	return out
 }

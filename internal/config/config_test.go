@@ -3,8 +3,10 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,11 +55,11 @@ func TestPrecedence(t *testing.T) {
 		source string
 		key    Key
 	}{
-		{"flag beats env and file", cfg.Consumers, 2, "flag", Consumers},
-		{"env beats file", cfg.Topic, "from_env", "env:KAFKA_TOPIC_USER_EVENTS", Topic},
-		{"file beats default", cfg.ConsumerGroup, "file_group", "env:KAFKA_CONSUMER_GROUP", ConsumerGroup},
-		{"default", cfg.Partitions, 3, "default", Partitions},
-		{"default string", cfg.DLQTopic, "user_events_dlq", "default", DLQTopic},
+		{"flag beats env and file", cfg.Pipeline.Consumers, 2, "flag", Consumers},
+		{"env beats file", cfg.Kafka.Topic, "from_env", "env:KAFKA_TOPIC_USER_EVENTS", Topic},
+		{"file beats default", cfg.Kafka.Group, "file_group", "env:KAFKA_CONSUMER_GROUP", ConsumerGroup},
+		{"default", cfg.Kafka.Partitions, 3, "default", Partitions},
+		{"default string", cfg.Kafka.DLQTopic, "user_events_dlq", "default", DLQTopic},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,8 +78,8 @@ func TestUnregisteredSettingsIgnoreEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Addr != "127.0.0.1:8000" {
-		t.Errorf("Addr = %q, want the default", cfg.Addr)
+	if cfg.HTTP.Addr != "127.0.0.1:8000" {
+		t.Errorf("Addr = %q, want the default", cfg.HTTP.Addr)
 	}
 }
 
@@ -93,10 +95,10 @@ func TestEnvFileHandling(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.RedisURL != "redis://localhost:6379/1" {
-			t.Errorf("RedisURL = %q", cfg.RedisURL)
+		if cfg.Live.RedisURL != "redis://localhost:6379/1" {
+			t.Errorf("RedisURL = %q", cfg.Live.RedisURL)
 		}
-		if got := cfg.Origins(); len(got) != 2 || got[1] != "b.example" {
+		if got := cfg.HTTP.Origins(); len(got) != 2 || got[1] != "b.example" {
 			t.Errorf("Origins = %q", got)
 		}
 	})
@@ -119,12 +121,12 @@ func TestAdminTokenFallsBackToSecretKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.AdminToken != "s3" {
-		t.Errorf("AdminToken = %q", cfg.AdminToken)
+	if cfg.HTTP.AdminToken != "s3" {
+		t.Errorf("AdminToken = %q", cfg.HTTP.AdminToken)
 	}
 	cfg, _, _ = parse(t, env{"SECRET_KEY": "s3", "PULSE_ADMIN_TOKEN": "tok"}, "", nil, AdminToken)
-	if cfg.AdminToken != "tok" {
-		t.Errorf("AdminToken = %q, want PULSE_ADMIN_TOKEN to win", cfg.AdminToken)
+	if cfg.HTTP.AdminToken != "tok" {
+		t.Errorf("AdminToken = %q, want PULSE_ADMIN_TOKEN to win", cfg.HTTP.AdminToken)
 	}
 }
 
@@ -144,8 +146,8 @@ func TestDebugSetsLogLevel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.LogLevel != tt.want {
-			t.Errorf("env %v args %v: level %q, want %q", tt.env, tt.args, cfg.LogLevel, tt.want)
+		if cfg.Log.Level != tt.want {
+			t.Errorf("env %v args %v: level %q, want %q", tt.env, tt.args, cfg.Log.Level, tt.want)
 		}
 	}
 }
@@ -171,16 +173,16 @@ func TestDatabaseURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.DatabaseURL != tt.wantURL {
-				t.Errorf("DatabaseURL = %q, want %q", cfg.DatabaseURL, tt.wantURL)
+			if cfg.Store.DatabaseURL != tt.wantURL {
+				t.Errorf("DatabaseURL = %q, want %q", cfg.Store.DatabaseURL, tt.wantURL)
 			}
-			if d, _ := cfg.Database(); d != tt.wantDriver {
+			if d, _ := cfg.Store.Database(); d != tt.wantDriver {
 				t.Errorf("driver %q, want %q", d, tt.wantDriver)
 			}
 		})
 	}
-	c := Config{DatabaseURL: "sqlite:///tmp/x.db"}
-	if _, dsn := c.Database(); dsn != "/tmp/x.db" {
+	c := Config{Store: Store{DatabaseURL: "sqlite:///tmp/x.db"}}
+	if _, dsn := c.Store.Database(); dsn != "/tmp/x.db" {
 		t.Errorf("dsn %q", dsn)
 	}
 }
@@ -188,7 +190,7 @@ func TestDatabaseURL(t *testing.T) {
 func TestValidate(t *testing.T) {
 	valid := func() Config {
 		c := Default()
-		c.DatabaseURL = "data/pulse.db"
+		c.Store.DatabaseURL = "data/pulse.db"
 		return c
 	}
 	if c := valid(); c.Validate() != nil {
@@ -199,20 +201,20 @@ func TestValidate(t *testing.T) {
 		modify func(*Config)
 		want   string
 	}{
-		{"partitions", func(c *Config) { c.Partitions = 0 }, "--partitions must be ≥ 1"},
-		{"replication", func(c *Config) { c.ReplicationFactor = 0 }, "--replication-factor must be ≥ 1"},
-		{"addr", func(c *Config) { c.Addr = "8000" }, "--addr"},
-		{"bootstrap", func(c *Config) { c.BootstrapServers = "a:1,broker" }, `--bootstrap-servers entry "broker"`},
-		{"topic", func(c *Config) { c.Topic = "bad topic" }, "--topic"},
-		{"same topics", func(c *Config) { c.DLQTopic = c.Topic }, "--dlq-topic must differ"},
-		{"log format", func(c *Config) { c.LogFormat = "xml" }, "--log-format"},
-		{"log level", func(c *Config) { c.LogLevel = "loud" }, "--log-level"},
-		{"compression", func(c *Config) { c.Compression = "brotli" }, "--compression"},
-		{"sasl mechanism", func(c *Config) { c.Kafka.SASLMechanism = "GSSAPI"; c.Kafka.SASLUsername = "u" }, "--kafka-sasl-mechanism must be"},
-		{"sasl user", func(c *Config) { c.Kafka.SASLMechanism = "PLAIN" }, "needs --kafka-sasl-username"},
-		{"tls pair", func(c *Config) { c.Kafka.TLSCert = "c.pem" }, "--kafka-tls-cert and --kafka-tls-key"},
-		{"redis scheme", func(c *Config) { c.RedisURL = "http://x" }, "--redis-url"},
-		{"retention", func(c *Config) { c.RetentionMaxAge = -time.Second }, "--retention-max-age"},
+		{"partitions", func(c *Config) { c.Kafka.Partitions = 0 }, "--partitions must be ≥ 1"},
+		{"replication", func(c *Config) { c.Kafka.ReplicationFactor = 0 }, "--replication-factor must be ≥ 1"},
+		{"addr", func(c *Config) { c.HTTP.Addr = "8000" }, "--addr"},
+		{"bootstrap", func(c *Config) { c.Kafka.BootstrapServers = "a:1,broker" }, `--bootstrap-servers entry "broker"`},
+		{"topic", func(c *Config) { c.Kafka.Topic = "bad topic" }, "--topic"},
+		{"same topics", func(c *Config) { c.Kafka.DLQTopic = c.Kafka.Topic }, "--dlq-topic must differ"},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, "--log-format"},
+		{"log level", func(c *Config) { c.Log.Level = "loud" }, "--log-level"},
+		{"compression", func(c *Config) { c.Kafka.Compression = "brotli" }, "--compression"},
+		{"sasl mechanism", func(c *Config) { c.Kafka.Security.SASLMechanism = "GSSAPI"; c.Kafka.Security.SASLUsername = "u" }, "--kafka-sasl-mechanism must be"},
+		{"sasl user", func(c *Config) { c.Kafka.Security.SASLMechanism = "PLAIN" }, "needs --kafka-sasl-username"},
+		{"tls pair", func(c *Config) { c.Kafka.Security.TLSCert = "c.pem" }, "--kafka-tls-cert and --kafka-tls-key"},
+		{"redis scheme", func(c *Config) { c.Live.RedisURL = "http://x" }, "--redis-url"},
+		{"retention", func(c *Config) { c.Store.RetentionMaxAge = -time.Second }, "--retention-max-age"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,7 +228,7 @@ func TestValidate(t *testing.T) {
 	}
 	t.Run("all problems at once", func(t *testing.T) {
 		c := valid()
-		c.Partitions, c.ReplicationFactor = 0, 0
+		c.Kafka.Partitions, c.Kafka.ReplicationFactor = 0, 0
 		err := c.Validate()
 		if err == nil || !strings.Contains(err.Error(), "--partitions") || !strings.Contains(err.Error(), "--replication-factor") {
 			t.Fatalf("err = %v", err)
@@ -236,10 +238,10 @@ func TestValidate(t *testing.T) {
 
 func TestRedacted(t *testing.T) {
 	c := Default()
-	c.DatabaseURL = "postgres://app:hunter2@db:5432/pulse"
-	c.RedisURL = "redis://:redispw@cache:6379/0"
-	c.AdminToken = "tok-secret"
-	c.Kafka.SASLMechanism, c.Kafka.SASLUsername, c.Kafka.SASLPassword = "PLAIN", "alice", "saslpw"
+	c.Store.DatabaseURL = "postgres://app:hunter2@db:5432/pulse"
+	c.Live.RedisURL = "redis://:redispw@cache:6379/0"
+	c.HTTP.AdminToken = "tok-secret"
+	c.Kafka.Security.SASLMechanism, c.Kafka.Security.SASLUsername, c.Kafka.Security.SASLPassword = "PLAIN", "alice", "saslpw"
 	out := c.Redacted()
 	for _, secret := range []string{"hunter2", "redispw", "tok-secret", "saslpw"} {
 		if strings.Contains(out, secret) {
@@ -257,6 +259,72 @@ func TestRedacted(t *testing.T) {
 	attrs := c.LogAttrs()
 	if len(attrs)%2 != 0 {
 		t.Fatalf("LogAttrs has odd length %d", len(attrs))
+	}
+}
+
+// TestEverySecretRedacted gives every setting a value of its own and
+// checks that Redacted and LogAttrs show each public one and no secret
+// one: a new setting is covered as soon as it is declared.
+func TestEverySecretRedacted(t *testing.T) {
+	var c Config
+	values := make(map[Key]string)
+	for i, k := range table {
+		v := k.field(&c)
+		var s string
+		switch v.(type) {
+		case boolValue:
+			s = "true"
+		case intValue, int64Value:
+			s = strconv.Itoa(7000 + i)
+		case durValue:
+			s = (time.Duration(7000+i) * time.Second).String()
+		case sizeValue:
+			s = strconv.Itoa(7000+i) + "KiB"
+		case strValue:
+			s = fmt.Sprintf("value-of-%s", k.flag)
+			if k.secret == secretURL {
+				s = fmt.Sprintf("postgres://user:password-of-%s@host:5432/db", k.flag)
+			}
+		default:
+			t.Fatalf("--%s: no test value for %T", k.flag, v)
+		}
+		if err := v.Set(s); err != nil {
+			t.Fatalf("--%s=%s: %v", k.flag, s, err)
+		}
+		values[k] = v.String()
+	}
+	attrs := c.LogAttrs()
+	if len(attrs) != 2*len(table) {
+		t.Fatalf("LogAttrs has %d entries for %d settings", len(attrs), len(table))
+	}
+	var logged strings.Builder
+	for i := 0; i < len(attrs); i += 2 {
+		fmt.Fprintf(&logged, "%v=%v\n", attrs[i], attrs[i+1])
+	}
+	for name, out := range map[string]string{"Redacted": c.Redacted(), "LogAttrs": logged.String()} {
+		for _, k := range table {
+			line := k.logKey() + "=" + values[k] + "\n"
+			switch k.secret {
+			case public:
+				if !strings.Contains(out, line) {
+					t.Errorf("%s lacks %q", name, line)
+				}
+			case secret:
+				if strings.Contains(out, values[k]) {
+					t.Errorf("%s leaks --%s", name, k.flag)
+				}
+				if !strings.Contains(out, k.logKey()+"=***\n") {
+					t.Errorf("%s does not show --%s as ***", name, k.flag)
+				}
+			case secretURL:
+				if strings.Contains(out, "password-of-"+k.flag) {
+					t.Errorf("%s leaks the password of --%s", name, k.flag)
+				}
+				if want := k.logKey() + "=postgres://user:xxxxx@host:5432/db\n"; !strings.Contains(out, want) {
+					t.Errorf("%s lacks %q", name, want)
+				}
+			}
+		}
 	}
 }
 
@@ -285,8 +353,8 @@ func TestHelpShowsDefaultsAndEnv(t *testing.T) {
 			t.Errorf("help lacks %q:\n%s", want, help)
 		}
 	}
-	if cfg.BootstrapServers != "127.0.0.1:9092" {
-		t.Errorf("SetDefault did not set the value: %q", cfg.BootstrapServers)
+	if cfg.Kafka.BootstrapServers != "127.0.0.1:9092" {
+		t.Errorf("SetDefault did not set the value: %q", cfg.Kafka.BootstrapServers)
 	}
 	if err := fs.SetDefault(Addr, "x"); err == nil {
 		t.Error("SetDefault of an unregistered setting should fail")
@@ -309,8 +377,8 @@ func TestDurationInDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.RetentionMaxAge != 7*24*time.Hour || cfg.RetentionMaxRows != 1000 {
-		t.Errorf("got %v %d", cfg.RetentionMaxAge, cfg.RetentionMaxRows)
+	if cfg.Store.RetentionMaxAge != 7*24*time.Hour || cfg.Store.RetentionMaxRows != 1000 {
+		t.Errorf("got %v %d", cfg.Store.RetentionMaxAge, cfg.Store.RetentionMaxRows)
 	}
 }
 
@@ -321,8 +389,8 @@ func TestSizes(t *testing.T) {
 			t.Errorf("%q: %v", in, err)
 			continue
 		}
-		if cfg.BrokerRetentionBytes != want {
-			t.Errorf("%q = %d, want %d", in, cfg.BrokerRetentionBytes, want)
+		if cfg.Broker.RetentionBytes != want {
+			t.Errorf("%q = %d, want %d", in, cfg.Broker.RetentionBytes, want)
 		}
 	}
 	for _, in := range []string{"1GB", "lots", "1.5GiB", "9000000000TiB", ""} {
@@ -332,21 +400,17 @@ func TestSizes(t *testing.T) {
 		}
 	}
 	cfg := Default()
-	cfg.BrokerRetentionBytes = -1
+	cfg.Broker.RetentionBytes = -1
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--broker-retention-bytes") {
 		t.Errorf("negative retention bytes: err = %v", err)
 	}
-	if got := (sizeValue{&cfg.BrokerRetentionBytes}).String(); got != "-1B" {
+	if got := (sizeValue{&cfg.Broker.RetentionBytes}).String(); got != "-1B" {
 		t.Errorf("String() of -1 = %q", got)
 	}
 }
 
 func TestEnvExampleParses(t *testing.T) {
-	all := make([]Key, 0, numKeys)
-	for k := range numKeys {
-		all = append(all, k)
-	}
-	cfg, _, err := parse(t, env{}, filepath.Join("..", "..", "env.example"), nil, all...)
+	cfg, _, err := parse(t, env{}, filepath.Join("..", "..", "env.example"), nil, table...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +418,7 @@ func TestEnvExampleParses(t *testing.T) {
 		t.Fatalf("env.example does not validate: %v", err)
 	}
 	want := Default()
-	want.DatabaseURL = DefaultDatabaseURL(want.DataDir)
+	want.Store.DatabaseURL = DefaultDatabaseURL(want.DataDir)
 	if cfg != want {
 		t.Errorf("env.example differs from the defaults:\n%s\nwant\n%s", cfg.Redacted(), want.Redacted())
 	}
@@ -369,7 +433,7 @@ func TestDefaultConsumerID(t *testing.T) {
 
 func TestTrustedProxies(t *testing.T) {
 	cfg := Default()
-	cfg.TrustedProxies = "10.0.0.0/8, 127.0.0.1 ,::1,not-an-ip,10.0.0.0/99"
+	cfg.HTTP.TrustedProxies = "10.0.0.0/8, 127.0.0.1 ,::1,not-an-ip,10.0.0.0/99"
 	err := cfg.Validate()
 	for _, bad := range []string{`"not-an-ip"`, `"10.0.0.0/99"`} {
 		if err == nil || !strings.Contains(err.Error(), "--trusted-proxies entry "+bad) {
@@ -377,7 +441,7 @@ func TestTrustedProxies(t *testing.T) {
 		}
 	}
 	var got []string
-	for _, p := range cfg.Proxies() {
+	for _, p := range cfg.HTTP.Proxies() {
 		got = append(got, p.String())
 	}
 	if want := "10.0.0.0/8 127.0.0.1/32 ::1/128"; strings.Join(got, " ") != want {
@@ -406,9 +470,9 @@ func TestEmbeddedBrokerBeyondLoopback(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Default()
-			cfg.BrokerAddr, cfg.BrokerAdvertisedAddr, cfg.BootstrapServers = tc.addr, tc.adv, tc.bootstrap
+			cfg.Broker.Addr, cfg.Broker.AdvertisedAddr, cfg.Kafka.BootstrapServers = tc.addr, tc.adv, tc.bootstrap
 			if tc.sasl != "" {
-				cfg.Kafka.SASLMechanism, cfg.Kafka.SASLUsername, cfg.Kafka.SASLPassword = tc.sasl, "pulse", "pw"
+				cfg.Kafka.Security.SASLMechanism, cfg.Kafka.Security.SASLUsername, cfg.Kafka.Security.SASLPassword = tc.sasl, "pulse", "pw"
 			}
 			err := cfg.Validate()
 			if len(tc.wantErrors) == 0 {

@@ -19,12 +19,12 @@ func TestEverySettingDocumented(t *testing.T) {
 		return string(b)
 	}
 	envExample, readme := read("env.example"), read("README.md")
-	for k, s := range settings() {
+	for _, s := range table {
 		if !strings.Contains(envExample, s.env[0]) {
-			t.Errorf("setting %d (--%s): %s is not in env.example", k, s.flag, s.env[0])
+			t.Errorf("setting --%s: %s is not in env.example", s.flag, s.env[0])
 		}
 		if !strings.Contains(readme, "`--"+s.flag+"`") || !strings.Contains(readme, "`"+s.env[0]+"`") {
-			t.Errorf("setting %d: --%s or %s is not in README.md", k, s.flag, s.env[0])
+			t.Errorf("setting --%s or %s is not in README.md", s.flag, s.env[0])
 		}
 	}
 }

@@ -16,52 +16,6 @@ import (
 	"github.com/joho/godotenv"
 )
 
-// Key names one setting.
-type Key int
-
-// The settings a subcommand can register.
-const (
-	Addr Key = iota
-	DataDir
-	BootstrapServers
-	BrokerAddr
-	Topic
-	DLQTopic
-	Partitions
-	ReplicationFactor
-	Consumers
-	ConsumerGroup
-	ConsumerID
-	DatabaseURL
-	RedisURL
-	AllowedHosts
-	AdminToken
-	LogFormat
-	LogLevel
-	Compression
-	KafkaSASLMechanism
-	KafkaSASLUsername
-	KafkaSASLPassword
-	KafkaTLS
-	KafkaTLSCA
-	KafkaTLSCert
-	KafkaTLSKey
-	KafkaTLSInsecureSkipVerify
-	RetentionMaxAge
-	RetentionMaxRows
-	Simulate
-	IngestRate
-	BrokerRetention
-	BrokerRetentionBytes
-	TrustedProxies
-	WSMaxClients
-	WSMaxClientsPerIP
-	BrokerAdvertisedAddr
-	MaxConnsPerIP
-	StoreBehind
-	numKeys
-)
-
 // KafkaKeys are the settings every Kafka client needs: where the brokers
 // are and how to authenticate. Producers add Compression.
 func KafkaKeys() []Key {
@@ -74,69 +28,6 @@ func KafkaKeys() []Key {
 
 // LogKeys are the logging settings.
 func LogKeys() []Key { return []Key{LogFormat, LogLevel} }
-
-// setting describes one Key: its flag, environment variables (the first
-// one set wins), help text, and the Config field it fills.
-type setting struct {
-	flag  string
-	env   []string
-	usage string
-	field func(*Config) flag.Value
-}
-
-func settings() [numKeys]setting {
-	return [numKeys]setting{
-		Addr:              {"addr", []string{"PULSE_ADDR"}, "HTTP listen address", strField(func(c *Config) *string { return &c.Addr })},
-		DataDir:           {"data-dir", []string{"PULSE_DATA_DIR"}, "directory for the SQLite database and the embedded broker's log", strField(func(c *Config) *string { return &c.DataDir })},
-		BootstrapServers:  {"bootstrap-servers", []string{"KAFKA_BOOTSTRAP_SERVERS"}, "Kafka brokers, comma separated", strField(func(c *Config) *string { return &c.BootstrapServers })},
-		BrokerAddr:        {"broker-addr", []string{"PULSE_BROKER_ADDR"}, "listen address of the embedded broker", strField(func(c *Config) *string { return &c.BrokerAddr })},
-		Topic:             {"topic", []string{"KAFKA_TOPIC_USER_EVENTS"}, "topic of user events", strField(func(c *Config) *string { return &c.Topic })},
-		DLQTopic:          {"dlq-topic", []string{"KAFKA_TOPIC_DLQ"}, "dead-letter topic", strField(func(c *Config) *string { return &c.DLQTopic })},
-		Partitions:        {"partitions", []string{"KAFKA_PARTITIONS"}, "partitions of a created topic", intField(func(c *Config) *int { return &c.Partitions })},
-		ReplicationFactor: {"replication-factor", []string{"KAFKA_REPLICATION_FACTOR"}, "replication factor of a created topic", intField(func(c *Config) *int { return &c.ReplicationFactor })},
-		Consumers:         {"consumers", []string{"PULSE_CONSUMERS"}, "consumer group members to run in-process (0: none)", intField(func(c *Config) *int { return &c.Consumers })},
-		ConsumerGroup:     {"consumer-group", []string{"KAFKA_CONSUMER_GROUP"}, "consumer group", strField(func(c *Config) *string { return &c.ConsumerGroup })},
-		ConsumerID:        {"consumer-id", []string{"PULSE_CONSUMER_ID"}, "this consumer's id (default: host name and process id)", strField(func(c *Config) *string { return &c.ConsumerID })},
-		DatabaseURL:       {"database-url", []string{"DATABASE_URL"}, "postgres:// URL or SQLite file (default: <data-dir>/pulse.db, or PostgreSQL from DB_NAME/DB_USER/DB_PASSWORD/DB_HOST/DB_PORT)", strField(func(c *Config) *string { return &c.DatabaseURL })},
-		RedisURL:          {"redis-url", []string{"REDIS_URL"}, "Redis for live updates shared by several servers (empty: in-process)", strField(func(c *Config) *string { return &c.RedisURL })},
-		AllowedHosts:      {"allowed-hosts", []string{"ALLOWED_HOSTS"}, "Host headers the server answers, comma separated, as Django's ALLOWED_HOSTS (.example.com: it and its subdomains; *: any); loopback names and the listen address are always allowed; also the origins allowed for CORS and WebSocket", strField(func(c *Config) *string { return &c.AllowedHosts })},
-		AdminToken:        {"admin-token", []string{"PULSE_ADMIN_TOKEN", "SECRET_KEY"}, "token for admin actions (DLQ replay, load runs), required beyond loopback and behind a proxy", strField(func(c *Config) *string { return &c.AdminToken })},
-		LogFormat:         {"log-format", []string{"PULSE_LOG_FORMAT"}, "log format: auto (text on a terminal, JSON otherwise), text or json", strField(func(c *Config) *string { return &c.LogFormat })},
-		LogLevel:          {"log-level", []string{"PULSE_LOG_LEVEL"}, "log level: debug, info, warn or error (DEBUG=True sets debug)", strField(func(c *Config) *string { return &c.LogLevel })},
-		Compression:       {"compression", []string{"KAFKA_COMPRESSION"}, "producer compression: snappy, lz4, zstd, gzip or none", strField(func(c *Config) *string { return &c.Compression })},
-		KafkaSASLMechanism: {"kafka-sasl-mechanism", []string{"KAFKA_SASL_MECHANISM"}, "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)",
-			strField(func(c *Config) *string { return &c.Kafka.SASLMechanism })},
-		KafkaSASLUsername: {"kafka-sasl-username", []string{"KAFKA_SASL_USERNAME"}, "SASL user", strField(func(c *Config) *string { return &c.Kafka.SASLUsername })},
-		KafkaSASLPassword: {"kafka-sasl-password", []string{"KAFKA_SASL_PASSWORD"}, "SASL password", strField(func(c *Config) *string { return &c.Kafka.SASLPassword })},
-		KafkaTLS:          {"kafka-tls", []string{"KAFKA_TLS"}, "connect to Kafka with TLS", boolField(func(c *Config) *bool { return &c.Kafka.TLS })},
-		KafkaTLSCA:        {"kafka-tls-ca", []string{"KAFKA_TLS_CA"}, "PEM file of the CA that signed the brokers' certificates", strField(func(c *Config) *string { return &c.Kafka.TLSCA })},
-		KafkaTLSCert:      {"kafka-tls-cert", []string{"KAFKA_TLS_CERT"}, "PEM certificate: the client's (the broker's own for pulse broker)", strField(func(c *Config) *string { return &c.Kafka.TLSCert })},
-		KafkaTLSKey:       {"kafka-tls-key", []string{"KAFKA_TLS_KEY"}, "PEM key of --kafka-tls-cert", strField(func(c *Config) *string { return &c.Kafka.TLSKey })},
-		KafkaTLSInsecureSkipVerify: {"kafka-tls-insecure-skip-verify", []string{"KAFKA_TLS_INSECURE_SKIP_VERIFY"}, "do not verify the brokers' certificates (testing only)",
-			boolField(func(c *Config) *bool { return &c.Kafka.TLSInsecureSkipVerify })},
-		RetentionMaxAge:  {"retention-max-age", []string{"PULSE_RETENTION_MAX_AGE"}, "delete stored events older than this (0: keep)", durField(func(c *Config) *time.Duration { return &c.RetentionMaxAge })},
-		RetentionMaxRows: {"retention-max-rows", []string{"PULSE_RETENTION_MAX_ROWS"}, "keep at most this many stored events (0: no limit)", int64Field(func(c *Config) *int64 { return &c.RetentionMaxRows })},
-		Simulate:         {"simulate", []string{"PULSE_SIMULATE"}, "honour the events' delay_seconds and should_fail", boolField(func(c *Config) *bool { return &c.Simulate })},
-		IngestRate: {"ingest-rate", []string{"PULSE_INGEST_RATE"}, "HTTP ingest requests per second allowed per client IP, bursts of twice that (0: no limit); a batch counts once",
-			intField(func(c *Config) *int { return &c.IngestRate })},
-		BrokerRetention: {"broker-retention", []string{"PULSE_BROKER_RETENTION"}, "embedded broker: delete log records older than this (0: keep)",
-			durField(func(c *Config) *time.Duration { return &c.BrokerRetention })},
-		BrokerRetentionBytes: {"broker-retention-bytes", []string{"PULSE_BROKER_RETENTION_BYTES"}, "embedded broker: keep at most this much log per partition, such as 512MiB, oldest records deleted first (0: no limit)",
-			sizeField(func(c *Config) *int64 { return &c.BrokerRetentionBytes })},
-		TrustedProxies: {"trusted-proxies", []string{"PULSE_TRUSTED_PROXIES"}, "reverse proxies (CIDRs or IPs, comma separated) whose X-Forwarded-For, Forwarded or X-Real-IP name the client for rate limits, WebSocket caps and logs (empty: none; the peer is the client)",
-			strField(func(c *Config) *string { return &c.TrustedProxies })},
-		WSMaxClients: {"ws-max-clients", []string{"PULSE_WS_MAX_CLIENTS"}, "WebSocket connections a server holds; past it upgrades get 503",
-			intField(func(c *Config) *int { return &c.WSMaxClients })},
-		WSMaxClientsPerIP: {"ws-max-clients-per-ip", []string{"PULSE_WS_MAX_CLIENTS_PER_IP"}, "WebSocket connections one client address may hold; past it upgrades get 429",
-			intField(func(c *Config) *int { return &c.WSMaxClientsPerIP })},
-		BrokerAdvertisedAddr: {"broker-advertised-addr", []string{"PULSE_BROKER_ADVERTISED_ADDR"}, "embedded broker: host:port clients are told to connect to (required when --broker-addr is a wildcard such as 0.0.0.0; default: --broker-addr)",
-			strField(func(c *Config) *string { return &c.BrokerAdvertisedAddr })},
-		MaxConnsPerIP: {"max-conns-per-ip", []string{"PULSE_MAX_CONNS_PER_IP"}, "HTTP connections (WebSockets included) one client address may hold; past it new ones get 429; trusted proxies are exempt (0: no limit)",
-			intField(func(c *Config) *int { return &c.MaxConnsPerIP })},
-		StoreBehind: {"store-behind", []string{"PULSE_STORE_BEHIND"}, "when the consumer group committed offsets past what the store holds (database deleted, emptied or restored from an older copy): refuse to start, reprocess (move the group back to what the store holds, and store again what Kafka still has) or ignore",
-			strField(func(c *Config) *string { return &c.StoreBehind })},
-	}
-}
 
 // Options tune where a FlagSet reads the environment from.
 type Options struct {
@@ -153,7 +44,6 @@ type FlagSet struct {
 	fs      *flag.FlagSet
 	cfg     *Config
 	opts    Options
-	table   [numKeys]setting
 	used    []Key
 	defs    map[Key]string
 	fromEnv map[Key]string // the variable that set a key
@@ -167,7 +57,6 @@ func NewFlagSet(name, summary string, cfg *Config, output io.Writer, opts Option
 		fs:      flag.NewFlagSet(name, flag.ContinueOnError),
 		cfg:     cfg,
 		opts:    opts,
-		table:   settings(),
 		defs:    make(map[Key]string),
 		fromEnv: make(map[Key]string),
 		summary: summary,
@@ -184,12 +73,11 @@ func (f *FlagSet) Flags() *flag.FlagSet { return f.fs }
 // Add registers settings. Their current values in cfg are the defaults.
 func (f *FlagSet) Add(keys ...Key) {
 	for _, k := range keys {
-		if k < 0 || k >= numKeys || f.fs.Lookup(f.table[k].flag) != nil {
+		if k.setting == nil || f.fs.Lookup(k.flag) != nil {
 			continue
 		}
-		s := f.table[k]
-		v := s.field(f.cfg)
-		f.fs.Var(v, s.flag, s.usage)
+		v := k.field(f.cfg)
+		f.fs.Var(v, k.flag, k.usage)
 		f.defs[k] = v.String()
 		f.used = append(f.used, k)
 	}
@@ -199,9 +87,9 @@ func (f *FlagSet) Add(keys ...Key) {
 // subcommand whose default differs (produce connects to 127.0.0.1:9092
 // where serve starts its own broker).
 func (f *FlagSet) SetDefault(k Key, value string) error {
-	fl := f.fs.Lookup(f.table[k].flag)
-	if fl == nil {
-		return fmt.Errorf("setting --%s is not registered", f.table[k].flag)
+	fl := f.fs.Lookup(k.flag)
+	if fl == nil || !f.registered(k) {
+		return fmt.Errorf("setting --%s is not registered", k.flag)
 	}
 	if err := fl.Value.Set(value); err != nil {
 		return fmt.Errorf("default of --%s: %w", fl.Name, err)
@@ -238,13 +126,12 @@ func (f *FlagSet) Parse(args []string) ([]string, error) {
 		return nil, err
 	}
 	for _, k := range f.used {
-		s := f.table[k]
-		for _, name := range s.env {
+		for _, name := range k.env {
 			val, ok := lookup(name)
 			if !ok {
 				continue
 			}
-			if err := f.fs.Lookup(s.flag).Value.Set(strings.TrimSpace(val)); err != nil {
+			if err := f.fs.Lookup(k.flag).Value.Set(strings.TrimSpace(val)); err != nil {
 				return nil, fmt.Errorf("environment variable %s=%q: %w", name, val, err)
 			}
 			f.fromEnv[k] = name
@@ -262,14 +149,14 @@ func (f *FlagSet) Parse(args []string) ([]string, error) {
 
 	if f.registered(LogLevel) && !set["log-level"] && f.fromEnv[LogLevel] == "" {
 		if d, ok := lookup("DEBUG"); ok && truthy(d) {
-			f.cfg.LogLevel = "debug"
+			f.cfg.Log.Level = "debug"
 		}
 	}
-	if f.registered(DatabaseURL) && f.cfg.DatabaseURL == "" {
+	if f.registered(DatabaseURL) && f.cfg.Store.DatabaseURL == "" {
 		if u, ok := seedDatabaseURL(lookup); ok {
-			f.cfg.DatabaseURL = u
+			f.cfg.Store.DatabaseURL = u
 		} else {
-			f.cfg.DatabaseURL = DefaultDatabaseURL(f.cfg.DataDir)
+			f.cfg.Store.DatabaseURL = DefaultDatabaseURL(f.cfg.DataDir)
 		}
 	}
 	return f.fs.Args(), nil
@@ -278,7 +165,7 @@ func (f *FlagSet) Parse(args []string) ([]string, error) {
 // Source says where a registered setting's value came from: "flag",
 // "env:NAME" or "default".
 func (f *FlagSet) Source(k Key) string {
-	name := f.table[k].flag
+	name := k.flag
 	flagged := false
 	f.fs.Visit(func(fl *flag.Flag) { flagged = flagged || fl.Name == name })
 	switch {
@@ -333,7 +220,7 @@ func (f *FlagSet) usage() {
 	fmt.Fprintf(w, "Usage: pulse %s [flags]\n\n%s\n\nFlags:\n", f.fs.Name(), f.summary)
 	isSetting := make(map[string]Key)
 	for _, k := range f.used {
-		isSetting[f.table[k].flag] = k
+		isSetting[k.flag] = k
 	}
 	f.fs.VisitAll(func(fl *flag.Flag) {
 		typ := typeName(fl)
@@ -343,7 +230,7 @@ func (f *FlagSet) usage() {
 			if d := f.defs[k]; !isZero(d) {
 				notes = append(notes, "default "+strconv.Quote(d))
 			}
-			notes = append(notes, "env "+strings.Join(f.table[k].env, " or "))
+			notes = append(notes, "env "+strings.Join(k.env, " or "))
 		} else if !isZero(fl.DefValue) {
 			notes = append(notes, "default "+strconv.Quote(fl.DefValue))
 		}
@@ -383,7 +270,8 @@ func typeName(fl *flag.Flag) string {
 }
 
 // Value types for the Config fields. Each reports its type name so that
-// usage can print "--partitions int".
+// usage can print "--partitions int", and is a flag.Getter so that a
+// setting's check can read it.
 
 type strValue struct{ p *string }
 
@@ -410,6 +298,7 @@ func (v intValue) String() string {
 	}
 	return strconv.Itoa(*v.p)
 }
+func (v intValue) Get() any { return *v.p }
 func (v intValue) Set(s string) error {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
@@ -430,6 +319,7 @@ func (v int64Value) String() string {
 	}
 	return strconv.FormatInt(*v.p, 10)
 }
+func (v int64Value) Get() any { return *v.p }
 func (v int64Value) Set(s string) error {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil {
@@ -462,6 +352,7 @@ func (v sizeValue) String() string {
 	}
 	return strconv.FormatInt(*v.p, 10)
 }
+func (v sizeValue) Get() any { return *v.p }
 func (v sizeValue) Set(s string) error {
 	s = strings.TrimSpace(s)
 	num, mult := s, int64(1)
@@ -490,6 +381,7 @@ func (v boolValue) String() string {
 	}
 	return strconv.FormatBool(*v.p)
 }
+func (v boolValue) Get() any { return *v.p }
 func (v boolValue) Set(s string) error {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "yes", "on":
@@ -521,6 +413,7 @@ func (v durValue) String() string {
 	}
 	return v.p.String()
 }
+func (v durValue) Get() any { return *v.p }
 func (v durValue) Set(s string) error {
 	s = strings.TrimSpace(s)
 	// Retention ages are often given in days.

@@ -38,7 +38,7 @@ type Admin struct {
 
 // NewAdmin connects an admin client to the cluster cfg names. Its
 // metrics are labelled client=admin.
-func NewAdmin(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*Admin, error) {
+func NewAdmin(cfg config.Kafka, log *slog.Logger, reg prometheus.Registerer) (*Admin, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -54,7 +54,7 @@ func NewAdmin(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, fmt.Errorf("new Kafka admin for %v: %w", cfg.Brokers(), err)
 	}
-	return &Admin{cl: cl, adm: kadm.NewClient(cl), opts: conn, log: log, sasl: cfg.Kafka.SASLMechanism}, nil
+	return &Admin{cl: cl, adm: kadm.NewClient(cl), opts: conn, log: log, sasl: cfg.Security.SASLMechanism}, nil
 }
 
 // Close closes the client.

@@ -26,18 +26,18 @@ import (
 
 // ClientOpts returns the options every Pulse client needs to reach the
 // cluster cfg names: seed brokers, SASL and TLS.
-func ClientOpts(cfg *config.Config) ([]kgo.Opt, error) {
+func ClientOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 	brokers := cfg.Brokers()
 	if len(brokers) == 0 {
 		return nil, errors.New("no Kafka bootstrap servers configured (--bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS)")
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
-	if m, err := saslMechanism(cfg.Kafka); err != nil {
+	if m, err := saslMechanism(cfg.Security); err != nil {
 		return nil, err
 	} else if m != nil {
 		opts = append(opts, kgo.SASL(m))
 	}
-	if tc, err := tlsConfig(cfg.Kafka); err != nil {
+	if tc, err := tlsConfig(cfg.Security); err != nil {
 		return nil, err
 	} else if tc != nil {
 		opts = append(opts, kgo.DialTLSConfig(tc))

@@ -16,12 +16,12 @@ import (
 func TestFirstRecordsSkipsMarkersAndAbortedRecords(t *testing.T) {
 	cfg := startBroker(t, broker.Config{Topics: []broker.Topic{{Name: "gaps", Partitions: 1}}})
 	ctx := testCtx(t)
-	plain, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers()...), kgo.DefaultProduceTopic("gaps"))
+	plain, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers()...), kgo.DefaultProduceTopic("gaps"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	txn, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers()...), kgo.DefaultProduceTopic("gaps"), kgo.TransactionalID("gap-test"))
+	txn, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers()...), kgo.DefaultProduceTopic("gaps"), kgo.TransactionalID("gap-test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestFirstRecordsSkipsMarkersAndAbortedRecords(t *testing.T) {
 	}
 	inTxn(kgo.TryAbort, "aborted")
 	inTxn(kgo.TryCommit, "committed")
-	a, err := NewAdmin(cfg, testLog(t), nil)
+	a, err := NewAdmin(cfg.Kafka, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

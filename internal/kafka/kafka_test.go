@@ -59,13 +59,13 @@ func startBroker(t *testing.T, bc broker.Config) *config.Config {
 	}
 	t.Cleanup(b.Close)
 	cfg := config.Default()
-	cfg.BootstrapServers = b.Addr()
+	cfg.Kafka.BootstrapServers = b.Addr()
 	return &cfg
 }
 
 func newProducer(t *testing.T, cfg *config.Config, reg prometheus.Registerer) *Producer {
 	t.Helper()
-	p, err := NewProducer(ProducerConfig{Kafka: cfg}, testLog(t), reg)
+	p, err := NewProducer(ProducerConfig{Kafka: cfg.Kafka}, testLog(t), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func newProducer(t *testing.T, cfg *config.Config, reg prometheus.Registerer) *P
 // records arrived.
 func readAll(t *testing.T, cfg *config.Config, topic string, want int) []*kgo.Record {
 	t.Helper()
-	opts, err := ClientOpts(cfg)
+	opts, err := ClientOpts(cfg.Kafka)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestProduceBatch(t *testing.T) {
 
 func TestProduceAsyncAndClose(t *testing.T) {
 	cfg := startBroker(t, broker.Config{})
-	p, err := NewProducer(ProducerConfig{Kafka: cfg, Linger: 50 * time.Millisecond}, testLog(t), nil)
+	p, err := NewProducer(ProducerConfig{Kafka: cfg.Kafka, Linger: 50 * time.Millisecond}, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,8 +256,8 @@ func TestProduceAsyncAndClose(t *testing.T) {
 
 func TestProduceToMissingTopicFails(t *testing.T) {
 	cfg := startBroker(t, broker.Config{})
-	cfg.Topic = "no_such_topic"
-	p, err := NewProducer(ProducerConfig{Kafka: cfg, DeliveryTimeout: 2 * time.Second}, testLog(t), nil)
+	cfg.Kafka.Topic = "no_such_topic"
+	p, err := NewProducer(ProducerConfig{Kafka: cfg.Kafka, DeliveryTimeout: 2 * time.Second}, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestProduceToMissingTopicFails(t *testing.T) {
 
 func TestAdminTopics(t *testing.T) {
 	cfg := startBroker(t, broker.Config{Topics: []broker.Topic{}})
-	a, err := NewAdmin(cfg, testLog(t), prometheus.NewRegistry())
+	a, err := NewAdmin(cfg.Kafka, testLog(t), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestDescribeTopicAndGroupLag(t *testing.T) {
 	if err := p.ProduceBatch(ctx, batch, event.SourceProducer, ""); err != nil {
 		t.Fatal(err)
 	}
-	a, err := NewAdmin(cfg, testLog(t), nil)
+	a, err := NewAdmin(cfg.Kafka, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestDescribeTopicAndGroupLag(t *testing.T) {
 	}
 
 	// A real member consumes and commits 12 records.
-	opts, _ := ClientOpts(cfg)
+	opts, _ := ClientOpts(cfg.Kafka)
 	cons, err := kgo.NewClient(append(opts,
 		kgo.ClientID("c1"),
 		kgo.ConsumerGroup("g"),
@@ -431,8 +431,8 @@ func TestPingFailsFast(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	cfg := config.Default()
-	cfg.BootstrapServers = addr
-	a, err := NewAdmin(&cfg, testLog(t), nil)
+	cfg.Kafka.BootstrapServers = addr
+	a, err := NewAdmin(cfg.Kafka, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,21 +448,21 @@ func TestPingFailsFast(t *testing.T) {
 
 func TestClientOptsErrors(t *testing.T) {
 	cfg := config.Default()
-	if _, err := ClientOpts(&cfg); err == nil {
+	if _, err := ClientOpts(cfg.Kafka); err == nil {
 		t.Error("no bootstrap servers accepted")
 	}
-	cfg.BootstrapServers = "127.0.0.1:9092"
-	cfg.Kafka.SASLMechanism = "GSSAPI"
-	if _, err := ClientOpts(&cfg); err == nil {
+	cfg.Kafka.BootstrapServers = "127.0.0.1:9092"
+	cfg.Kafka.Security.SASLMechanism = "GSSAPI"
+	if _, err := ClientOpts(cfg.Kafka); err == nil {
 		t.Error("GSSAPI accepted")
 	}
-	cfg.Kafka = config.KafkaSecurity{TLSCA: filepath.Join(t.TempDir(), "missing.pem")}
-	if _, err := ClientOpts(&cfg); err == nil || !strings.Contains(err.Error(), "missing.pem") {
+	cfg.Kafka.Security = config.KafkaSecurity{TLSCA: filepath.Join(t.TempDir(), "missing.pem")}
+	if _, err := ClientOpts(cfg.Kafka); err == nil || !strings.Contains(err.Error(), "missing.pem") {
 		t.Errorf("missing CA: %v", err)
 	}
-	cfg.Kafka = config.KafkaSecurity{}
-	cfg.Compression = "brotli"
-	if _, err := NewProducer(ProducerConfig{Kafka: &cfg}, nil, nil); err == nil {
+	cfg.Kafka.Security = config.KafkaSecurity{}
+	cfg.Kafka.Compression = "brotli"
+	if _, err := NewProducer(ProducerConfig{Kafka: cfg.Kafka}, nil, nil); err == nil {
 		t.Error("brotli accepted")
 	}
 }
@@ -471,14 +471,14 @@ func TestSASL(t *testing.T) {
 	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		t.Run(mech, func(t *testing.T) {
 			cfg := startBroker(t, broker.Config{Users: []broker.User{{Mechanism: mech, Name: "alice", Password: "s3cret"}}})
-			cfg.Kafka = config.KafkaSecurity{SASLMechanism: mech, SASLUsername: "alice", SASLPassword: "s3cret"}
+			cfg.Kafka.Security = config.KafkaSecurity{SASLMechanism: mech, SASLUsername: "alice", SASLPassword: "s3cret"}
 			p := newProducer(t, cfg, nil)
 			if _, err := p.Produce(testCtx(t), sampleEvent("u"), event.SourceAPI, ""); err != nil {
 				t.Fatalf("produce with the right password: %v", err)
 			}
 
-			cfg.Kafka.SASLPassword = "wrong"
-			a, err := NewAdmin(cfg, testLog(t), nil)
+			cfg.Kafka.Security.SASLPassword = "wrong"
+			a, err := NewAdmin(cfg.Kafka, testLog(t), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -499,15 +499,15 @@ func TestTLS(t *testing.T) {
 	}
 	cfg := startBroker(t, broker.Config{TLS: &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}})
 
-	cfg.Kafka = config.KafkaSecurity{TLS: true, TLSCA: caFile}
+	cfg.Kafka.Security = config.KafkaSecurity{TLS: true, TLSCA: caFile}
 	p := newProducer(t, cfg, nil)
 	if _, err := p.Produce(testCtx(t), sampleEvent("u"), event.SourceAPI, ""); err != nil {
 		t.Fatalf("produce over TLS: %v", err)
 	}
 
 	// Without our CA the certificate is not trusted.
-	cfg.Kafka = config.KafkaSecurity{TLS: true}
-	a, err := NewAdmin(cfg, testLog(t), nil)
+	cfg.Kafka.Security = config.KafkaSecurity{TLS: true}
+	a, err := NewAdmin(cfg.Kafka, testLog(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ type Ack struct {
 type ProducerConfig struct {
 	// Kafka names the cluster, the security settings, the topic
 	// (Kafka.Topic) and the compression (Kafka.Compression).
-	Kafka *config.Config
+	Kafka config.Kafka
 	// Name is the client id and the metrics label; "producer" if empty.
 	Name            string
 	Linger          time.Duration
@@ -95,9 +95,6 @@ type Producer struct {
 // NewProducer connects a producer. It does not wait for the cluster:
 // the first Produce does.
 func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer) (*Producer, error) {
-	if cfg.Kafka == nil {
-		return nil, errors.New("new producer: no Kafka configuration")
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -143,7 +140,7 @@ func NewProducer(cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer
 	if err != nil {
 		return nil, fmt.Errorf("new producer for %v: %w", cfg.Kafka.Brokers(), err)
 	}
-	return &Producer{cl: cl, topic: cfg.Kafka.Topic, log: log, sasl: cfg.Kafka.Kafka.SASLMechanism}, nil
+	return &Producer{cl: cl, topic: cfg.Kafka.Topic, log: log, sasl: cfg.Kafka.Security.SASLMechanism}, nil
 }
 
 // Topic is the topic events go to.

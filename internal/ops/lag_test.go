@@ -53,14 +53,14 @@ func TestFailedSampleLoggedOnce(t *testing.T) {
 	}
 	t.Cleanup(cluster.Close)
 	kc := config.Default()
-	kc.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
+	kc.Kafka.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
 	reg := prometheus.NewRegistry()
-	admin, err := kafka.NewAdmin(&kc, nil, reg)
+	admin, err := kafka.NewAdmin(kc.Kafka, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(admin.Close)
-	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &kc, Name: "test"}, nil, reg)
+	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc.Kafka, Name: "test"}, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@
 package pipeline
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -16,11 +15,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Defaults applied by New to zero fields of Config.
+// Defaults applied by New to zero fields of Config. The topic and group
+// names have none here: the caller names them (Pulse's defaults are in
+// the config package).
 const (
-	DefaultTopic          = "user_events"
-	DefaultDLQTopic       = "user_events_dlq"
-	DefaultGroup          = "dashboard_consumer_group"
 	DefaultMaxRetries     = 3
 	DefaultRetryBase      = 100 * time.Millisecond
 	DefaultRetryMax       = 5 * time.Second
@@ -37,8 +35,8 @@ const (
 	DefaultRebalanceTimeout = 10 * time.Second
 )
 
-// Config configures one consumer-group member. Zero fields take the
-// defaults above.
+// Config configures one consumer-group member. Brokers, Topic, DLQTopic
+// and Group are required; other zero fields take the defaults above.
 type Config struct {
 	// Brokers are the seed brokers, host:port.
 	Brokers []string
@@ -93,9 +91,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if len(cfg.Brokers) == 0 {
 		return cfg, errors.New("pipeline config: no brokers")
 	}
-	cfg.Topic = cmp.Or(cfg.Topic, DefaultTopic)
-	cfg.DLQTopic = cmp.Or(cfg.DLQTopic, DefaultDLQTopic)
-	cfg.Group = cmp.Or(cfg.Group, DefaultGroup)
+	if cfg.Topic == "" || cfg.DLQTopic == "" || cfg.Group == "" {
+		return cfg, fmt.Errorf("pipeline config: topic %q, DLQ topic %q and group %q must all be named", cfg.Topic, cfg.DLQTopic, cfg.Group)
+	}
 	if cfg.ConsumerID == "" {
 		host, err := os.Hostname()
 		if err != nil || host == "" {

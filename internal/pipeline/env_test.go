@@ -30,8 +30,8 @@ import (
 )
 
 const (
-	testTopic = DefaultTopic
-	testDLQ   = DefaultDLQTopic
+	testTopic = "user_events"
+	testDLQ   = "user_events_dlq"
 	testGroup = "test_group"
 )
 
@@ -97,6 +97,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 func (e *env) config(id string) Config {
 	return Config{
 		Brokers:        e.brokers,
+		Topic:          testTopic,
+		DLQTopic:       testDLQ,
 		Group:          testGroup,
 		ConsumerID:     id,
 		RetryBase:      10 * time.Millisecond,

@@ -461,15 +461,24 @@ func TestConfigDefaults(t *testing.T) {
 	if _, err := (Config{}).withDefaults(); err == nil {
 		t.Error("a config without brokers was accepted")
 	}
-	cfg, err := Config{Brokers: []string{"b:9092"}, MaxRetries: -1}.withDefaults()
+	for _, c := range []Config{
+		{Brokers: []string{"b:9092"}, DLQTopic: "d", Group: "g"},
+		{Brokers: []string{"b:9092"}, Topic: "t", Group: "g"},
+		{Brokers: []string{"b:9092"}, Topic: "t", DLQTopic: "d"},
+	} {
+		if _, err := c.withDefaults(); err == nil {
+			t.Errorf("a config without a topic, DLQ topic or group was accepted: %+v", c)
+		}
+	}
+	cfg, err := Config{Brokers: []string{"b:9092"}, Topic: "t", DLQTopic: "d", Group: "g", MaxRetries: -1}.withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Topic != DefaultTopic || cfg.DLQTopic != DefaultDLQTopic || cfg.Group != DefaultGroup ||
+	if cfg.Topic != "t" || cfg.DLQTopic != "d" || cfg.Group != "g" ||
 		cfg.MaxRetries != 0 || cfg.BatchSize != DefaultBatchSize || cfg.ConsumerID == "" {
 		t.Errorf("defaults = %+v", cfg)
 	}
-	if _, err := (Config{Brokers: []string{"b"}, Topic: "t", DLQTopic: "t"}).withDefaults(); err == nil {
+	if _, err := (Config{Brokers: []string{"b"}, Topic: "t", DLQTopic: "t", Group: "g"}).withDefaults(); err == nil {
 		t.Error("DLQ topic equal to the consumed topic was accepted")
 	}
 	c := &Consumer{cfg: Config{RetryBase: 100 * time.Millisecond, RetryMax: time.Second}}

@@ -29,12 +29,12 @@ type groupReport struct{ s *Server }
 
 func (g groupReport) ConsumerMetrics(ctx context.Context) (api.ConsumerMetrics, error) {
 	s := g.s
-	lag, err := s.admin.GroupLag(ctx, s.cfg.ConsumerGroup, s.cfg.Topic)
+	lag, err := s.admin.GroupLag(ctx, s.cfg.Kafka.Group, s.cfg.Kafka.Topic)
 	if err != nil {
 		return api.ConsumerMetrics{}, fmt.Errorf("group lag: %w", err)
 	}
 	out := api.ConsumerMetrics{
-		Group: s.cfg.ConsumerGroup, Topic: s.cfg.Topic, TotalLag: lag.TotalLag,
+		Group: s.cfg.Kafka.Group, Topic: s.cfg.Kafka.Topic, TotalLag: lag.TotalLag,
 		Consumers: []api.ConsumerStats{}, Partitions: []api.PartitionLag{},
 	}
 	for _, p := range lag.Partitions {

@@ -31,9 +31,9 @@ func serverMetrics(t *testing.T) map[string]map[string]bool {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
-	cfg.Addr, cfg.BrokerAddr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
-	bc := broker.Config{Addr: cfg.BrokerAddr, DataDir: dir, Topics: []broker.Topic{
-		{Name: cfg.Topic, Partitions: 1}, {Name: cfg.DLQTopic, Partitions: 1},
+	cfg.HTTP.Addr, cfg.Broker.Addr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
+	bc := broker.Config{Addr: cfg.Broker.Addr, DataDir: dir, Topics: []broker.Topic{
+		{Name: cfg.Kafka.Topic, Partitions: 1}, {Name: cfg.Kafka.DLQTopic, Partitions: 1},
 	}}
 	s, err := New(context.Background(), cfg, Options{HTTP: true, Broker: &bc}, testLogger(t))
 	if err != nil {

@@ -30,12 +30,12 @@ func startOps(t *testing.T, edit func(*config.Config)) *running {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
-	cfg.Addr, cfg.BrokerAddr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
+	cfg.HTTP.Addr, cfg.Broker.Addr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
 	if edit != nil {
 		edit(&cfg)
 	}
-	bc := broker.Config{Addr: cfg.BrokerAddr, DataDir: dir, Topics: []broker.Topic{
-		{Name: cfg.Topic, Partitions: 3}, {Name: cfg.DLQTopic, Partitions: 3},
+	bc := broker.Config{Addr: cfg.Broker.Addr, DataDir: dir, Topics: []broker.Topic{
+		{Name: cfg.Kafka.Topic, Partitions: 3}, {Name: cfg.Kafka.DLQTopic, Partitions: 3},
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := New(ctx, cfg, Options{
@@ -459,8 +459,8 @@ func TestLoadRunStartProgressStop(t *testing.T) {
 
 func TestAdminRoutesNeedTheTokenBeyondLoopback(t *testing.T) {
 	r := startOps(t, func(c *config.Config) {
-		c.Addr = "0.0.0.0:0"
-		c.AdminToken = "s3cret"
+		c.HTTP.Addr = "0.0.0.0:0"
+		c.HTTP.AdminToken = "s3cret"
 	})
 	_, port, _ := net.SplitHostPort(r.Addr())
 	base := "http://127.0.0.1:" + port

@@ -39,21 +39,22 @@ import (
 
 // Options choose the roles of a process on top of its configuration.
 type Options struct {
-	// HTTP serves the API, the WebSocket and the UI on cfg.Addr.
+	// HTTP serves the API, the WebSocket and the UI on cfg.HTTP.Addr.
 	HTTP bool
-	// Broker is the embedded broker to start when cfg.BootstrapServers is
-	// empty; nil with an empty BootstrapServers is an error.
+	// Broker is the embedded broker to start when
+	// cfg.Kafka.BootstrapServers is empty; nil with an empty
+	// BootstrapServers is an error.
 	Broker *broker.Config
 	// UI is the built dashboard; nil serves none.
 	UI fs.FS
 	// Pipeline overrides consumer tuning (retries, batching); its
-	// Brokers, Topic, Group and ConsumerID are filled from cfg.
+	// Brokers, Topic, Group and ConsumerID are filled from cfg.Kafka.
 	Pipeline pipeline.Config
 	// ShutdownTimeout bounds the whole graceful shutdown (30 s).
 	ShutdownTimeout time.Duration
 	// Ops tunes the operator console (sampling intervals, marker
 	// thresholds); its Group, Topic, DLQTopic and ClientOpts are filled
-	// from cfg.
+	// from cfg.Kafka.
 	Ops ops.Config
 }
 
@@ -109,14 +110,14 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 		}
 	}()
 
-	if cfg.BootstrapServers == "" {
+	if cfg.Kafka.BootstrapServers == "" {
 		if opts.Broker == nil {
 			return nil, errors.New("no --bootstrap-servers and no embedded broker")
 		}
 		if s.broker, err = broker.Start(ctx, *opts.Broker, log); err != nil {
 			return nil, fmt.Errorf("start embedded broker: %w", err)
 		}
-		s.cfg.BootstrapServers = s.broker.Addr()
+		s.cfg.Kafka.BootstrapServers = s.broker.Addr()
 	}
 
 	if s.store, err = openStore(ctx, &s.cfg, log); err != nil {
@@ -128,12 +129,12 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	}
 	s.stats = live.NewStats(totals, time.Now)
 
-	if s.cfg.RedisURL != "" {
-		if s.redis, err = live.NewRedisBus(ctx, s.cfg.RedisURL, "pulse:"+s.cfg.Topic+":changes", log, reg); err != nil {
+	if s.cfg.Live.RedisURL != "" {
+		if s.redis, err = live.NewRedisBus(ctx, s.cfg.Live.RedisURL, "pulse:"+s.cfg.Kafka.Topic+":changes", log, reg); err != nil {
 			return nil, err
 		}
 		s.bus = s.redis
-		log.Info("live updates shared through Redis", "component", "live", "redis", config.RedactURL(s.cfg.RedisURL))
+		log.Info("live updates shared through Redis", "component", "live", "redis", config.RedactURL(s.cfg.Live.RedisURL))
 	} else {
 		s.bus = live.NewBus(log, reg)
 	}
@@ -142,7 +143,7 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	// Redis, they are rebuilt when the bus says changes were missed, and
 	// once after start for what was stored between reading the totals
 	// and subscribing.
-	s.reconcile = live.NewReconciler(live.ReconcilerConfig{Always: s.cfg.Consumers <= 0 && s.redis == nil},
+	s.reconcile = live.NewReconciler(live.ReconcilerConfig{Always: s.cfg.Pipeline.Consumers <= 0 && s.redis == nil},
 		s.stats, s.store, s.bus, log, reg)
 	if s.redis != nil {
 		s.reconcile.Trigger()
@@ -151,11 +152,11 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	// listens to them, so what it sends is counted already.
 	s.follow = live.NewFollower(s.bus, s.stats, log, reg)
 
-	if s.admin, err = kafka.NewAdmin(&s.cfg, log, reg); err != nil {
+	if s.admin, err = kafka.NewAdmin(s.cfg.Kafka, log, reg); err != nil {
 		return nil, err
 	}
 	if err := s.admin.Ping(ctx); err != nil {
-		return nil, fmt.Errorf("cannot reach Kafka at %s: %w", s.cfg.BootstrapServers, err)
+		return nil, fmt.Errorf("cannot reach Kafka at %s: %w", s.cfg.Kafka.BootstrapServers, err)
 	}
 	if err := s.ensureTopics(ctx); err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 // openStore opens the backend cfg names; each store logs its own opening,
 // with the password redacted.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
-	driver, dsn := cfg.Database()
+	driver, dsn := cfg.Store.Database()
 	dsn = cmp.Or(dsn, config.DefaultDatabaseURL(cfg.DataDir))
 	// A failed Open returns a nil pointer, which must not become a non-nil
 	// store.Store that the cleanup would then close.
@@ -200,11 +201,11 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 // that a fresh cluster works like the embedded broker.
 func (s *Server) ensureTopics(ctx context.Context) error {
 	created, err := s.admin.EnsureTopics(ctx, map[string]int32{
-		s.cfg.Topic:    int32(s.cfg.Partitions),
-		s.cfg.DLQTopic: int32(s.cfg.Partitions),
-	}, int16(s.cfg.ReplicationFactor))
+		s.cfg.Kafka.Topic:    int32(s.cfg.Kafka.Partitions),
+		s.cfg.Kafka.DLQTopic: int32(s.cfg.Kafka.Partitions),
+	}, int16(s.cfg.Kafka.ReplicationFactor))
 	if err != nil {
-		return fmt.Errorf("ensure topics %s and %s: %w", s.cfg.Topic, s.cfg.DLQTopic, err)
+		return fmt.Errorf("ensure topics %s and %s: %w", s.cfg.Kafka.Topic, s.cfg.Kafka.DLQTopic, err)
 	}
 	if len(created) > 0 {
 		s.log.Info("topics created", "component", "kafka", "topics", created)
@@ -213,10 +214,10 @@ func (s *Server) ensureTopics(ctx context.Context) error {
 }
 
 func (s *Server) newConsumers() error {
-	if s.cfg.Consumers <= 0 {
+	if s.cfg.Pipeline.Consumers <= 0 {
 		return nil
 	}
-	clientOpts, err := kafka.ClientOpts(&s.cfg)
+	clientOpts, err := kafka.ClientOpts(s.cfg.Kafka)
 	if err != nil {
 		return err
 	}
@@ -224,20 +225,20 @@ func (s *Server) newConsumers() error {
 	if err != nil {
 		return err
 	}
-	id := s.cfg.ConsumerID
+	id := s.cfg.Kafka.ConsumerID
 	if id == "" {
 		id = config.DefaultConsumerID()
 	}
-	for i := 1; i <= s.cfg.Consumers; i++ {
+	for i := 1; i <= s.cfg.Pipeline.Consumers; i++ {
 		pc := s.opts.Pipeline
-		pc.Brokers = s.cfg.Brokers()
+		pc.Brokers = s.cfg.Kafka.Brokers()
 		pc.ClientOpts = append(append([]kgo.Opt(nil), clientOpts...), kafka.LoggerOpt(s.log))
-		pc.Topic, pc.DLQTopic, pc.Group = s.cfg.Topic, s.cfg.DLQTopic, s.cfg.ConsumerGroup
+		pc.Topic, pc.DLQTopic, pc.Group = s.cfg.Kafka.Topic, s.cfg.Kafka.DLQTopic, s.cfg.Kafka.Group
 		pc.ConsumerID = id
-		if s.cfg.Consumers > 1 {
+		if s.cfg.Pipeline.Consumers > 1 {
 			pc.ConsumerID = fmt.Sprintf("%s-%d", id, i)
 		}
-		pc.IgnoreSimulation = pc.IgnoreSimulation || !s.cfg.Simulate
+		pc.IgnoreSimulation = pc.IgnoreSimulation || !s.cfg.Pipeline.Simulate
 		c, err := pipeline.New(pc, s.store, s.bus, metrics, s.log)
 		if err != nil {
 			return err
@@ -249,24 +250,24 @@ func (s *Server) newConsumers() error {
 
 func (s *Server) newHTTP() error {
 	var err error
-	if s.producer, err = kafka.NewProducer(kafka.ProducerConfig{Kafka: &s.cfg, Name: "ingest"}, s.log, s.reg); err != nil {
+	if s.producer, err = kafka.NewProducer(kafka.ProducerConfig{Kafka: s.cfg.Kafka, Name: "ingest"}, s.log, s.reg); err != nil {
 		return err
 	}
 	s.hub = live.NewHub(live.HubConfig{
-		AllowedOrigins:  s.cfg.Origins(),
-		MaxClients:      s.cfg.WSMaxClients,
-		MaxClientsPerIP: s.cfg.WSMaxClientsPerIP,
+		AllowedOrigins:  s.cfg.HTTP.Origins(),
+		MaxClients:      s.cfg.Live.WSMaxClients,
+		MaxClientsPerIP: s.cfg.Live.WSMaxClientsPerIP,
 		ClientIP:        api.ClientIP,
 	}, s.follow, s.stats, s.store, s.log, s.reg)
 	if s.ops, err = s.newOps(); err != nil {
 		return err
 	}
-	if s.httpLn, err = net.Listen("tcp", s.cfg.Addr); err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.HTTP.Addr, err)
 	}
-	proxies := s.cfg.Proxies()
-	if s.cfg.MaxConnsPerIP > 0 {
-		s.httpLn = newPeerLimit(s.httpLn, s.cfg.MaxConnsPerIP, func(ip netip.Addr) bool {
+	proxies := s.cfg.HTTP.Proxies()
+	if s.cfg.HTTP.MaxConnsPerIP > 0 {
+		s.httpLn = newPeerLimit(s.httpLn, s.cfg.HTTP.MaxConnsPerIP, func(ip netip.Addr) bool {
 			for _, p := range proxies {
 				if p.Contains(ip) {
 					return true
@@ -275,7 +276,7 @@ func (s *Server) newHTTP() error {
 			return false
 		}, s.log.With("component", "http"))
 	}
-	clientOpts, err := kafka.ClientOpts(&s.cfg)
+	clientOpts, err := kafka.ClientOpts(s.cfg.Kafka)
 	if err != nil {
 		return err
 	}
@@ -288,8 +289,8 @@ func (s *Server) newHTTP() error {
 		Hub:              s.hub,
 		Consumers:        groupReport{s},
 		KafkaHealth:      newKafkaProbe(clientOpts).Check,
-		BootstrapServers: s.cfg.BootstrapServers,
-		Topic:            s.cfg.Topic,
+		BootstrapServers: s.cfg.Kafka.BootstrapServers,
+		Topic:            s.cfg.Kafka.Topic,
 		Gatherer:         s.reg,
 		UI:               s.opts.UI,
 		Ops:              s.ops,
@@ -299,11 +300,11 @@ func (s *Server) newHTTP() error {
 		deps.Explorer = ex
 	}
 	srv := api.New(api.Config{
-		AllowedOrigins: s.cfg.Origins(),
-		AllowedHosts:   append(listenHosts(ip), s.cfg.Origins()...),
+		AllowedOrigins: s.cfg.HTTP.Origins(),
+		AllowedHosts:   append(listenHosts(ip), s.cfg.HTTP.Origins()...),
 		TrustedProxies: proxies,
-		AdminToken:     s.cfg.AdminToken,
-		IngestRate:     float64(s.cfg.IngestRate),
+		AdminToken:     s.cfg.HTTP.AdminToken,
+		IngestRate:     float64(s.cfg.HTTP.IngestRate),
 		Loopback:       ip != nil && ip.IsLoopback(),
 	}, deps, s.log, s.reg)
 	s.http = &http.Server{
@@ -348,12 +349,12 @@ func hostEntry(ip net.IP) string {
 // newOps builds the operator console's backend over this process's
 // members, producer and statistics.
 func (s *Server) newOps() (*ops.Ops, error) {
-	clientOpts, err := kafka.ClientOpts(&s.cfg)
+	clientOpts, err := kafka.ClientOpts(s.cfg.Kafka)
 	if err != nil {
 		return nil, err
 	}
 	oc := s.opts.Ops
-	oc.Group, oc.Topic, oc.DLQTopic = s.cfg.ConsumerGroup, s.cfg.Topic, s.cfg.DLQTopic
+	oc.Group, oc.Topic, oc.DLQTopic = s.cfg.Kafka.Group, s.cfg.Kafka.Topic, s.cfg.Kafka.DLQTopic
 	oc.ClientOpts = append(clientOpts, kafka.LoggerOpt(s.log))
 	members := make([]ops.Member, len(s.consumers))
 	for i, c := range s.consumers {
@@ -378,7 +379,7 @@ func (s *Server) Addr() string {
 }
 
 // BrokerAddr is the Kafka bootstrap address in use.
-func (s *Server) BrokerAddr() string { return s.cfg.BootstrapServers }
+func (s *Server) BrokerAddr() string { return s.cfg.Kafka.BootstrapServers }
 
 // Registry is the process's Prometheus registry.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
@@ -416,9 +417,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if len(s.consumers) > 0 {
 		s.log.Info("consumer group members started", "component", "pipeline",
-			"group", s.cfg.ConsumerGroup, "topic", s.cfg.Topic, "members", len(s.consumers))
+			"group", s.cfg.Kafka.Group, "topic", s.cfg.Kafka.Topic, "members", len(s.consumers))
 	}
-	if r := (store.Retention{MaxAge: s.cfg.RetentionMaxAge, MaxRows: s.cfg.RetentionMaxRows}); r.MaxAge > 0 || r.MaxRows > 0 {
+	if r := (store.Retention{MaxAge: s.cfg.Store.RetentionMaxAge, MaxRows: s.cfg.Store.RetentionMaxRows}); r.MaxAge > 0 || r.MaxRows > 0 {
 		g.Go(func() error { return s.retain(gctx, r) })
 	}
 	err := g.Wait()

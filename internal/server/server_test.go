@@ -50,9 +50,9 @@ func (w tWriter) Write(p []byte) (int, error) {
 func start(t *testing.T, dir string) *running {
 	t.Helper()
 	cfg := config.Default()
-	cfg.Addr, cfg.BrokerAddr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
-	bc := broker.Config{Addr: cfg.BrokerAddr, DataDir: dir, Topics: []broker.Topic{
-		{Name: cfg.Topic, Partitions: 3}, {Name: cfg.DLQTopic, Partitions: 3},
+	cfg.HTTP.Addr, cfg.Broker.Addr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
+	bc := broker.Config{Addr: cfg.Broker.Addr, DataDir: dir, Topics: []broker.Topic{
+		{Name: cfg.Kafka.Topic, Partitions: 3}, {Name: cfg.Kafka.DLQTopic, Partitions: 3},
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := New(ctx, cfg, Options{
@@ -183,8 +183,8 @@ func waitSettled(t *testing.T, r *running, n int64) {
 func produce(t *testing.T, r *running, events []*event.Event) {
 	t.Helper()
 	cfg := config.Default()
-	cfg.BootstrapServers = r.BrokerAddr()
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &cfg, Name: "test"}, testLogger(t), prometheus.NewRegistry())
+	cfg.Kafka.BootstrapServers = r.BrokerAddr()
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: cfg.Kafka, Name: "test"}, testLogger(t), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,9 +388,9 @@ func TestNewReportsAStoreThatWillNotOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	cfg.Addr, cfg.BrokerAddr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
-	cfg.DatabaseURL = filepath.Join(blocker, "pulse.db")
-	bc := broker.Config{Addr: cfg.BrokerAddr, DataDir: dir, Topics: []broker.Topic{{Name: cfg.Topic, Partitions: 1}}}
+	cfg.HTTP.Addr, cfg.Broker.Addr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
+	cfg.Store.DatabaseURL = filepath.Join(blocker, "pulse.db")
+	bc := broker.Config{Addr: cfg.Broker.Addr, DataDir: dir, Topics: []broker.Topic{{Name: cfg.Kafka.Topic, Partitions: 1}}}
 	s, err := New(t.Context(), cfg, Options{HTTP: true, Broker: &bc}, testLogger(t))
 	if err == nil {
 		s.closeResources()

@@ -26,12 +26,12 @@ const gapReadWait = 3 * time.Second
 // positions so that the consumers store again what Kafka still holds, or
 // go on.
 func (s *Server) checkStoreBehind(ctx context.Context) error {
-	if len(s.consumers) == 0 || s.cfg.StoreBehind == config.StoreBehindIgnore {
+	if len(s.consumers) == 0 || s.cfg.Pipeline.StoreBehind == config.StoreBehindIgnore {
 		return nil
 	}
 	// Committed offsets first: a member elsewhere stores before it
 	// commits, so positions read after them are never behind for that.
-	committed, err := s.admin.Committed(ctx, s.cfg.ConsumerGroup, s.cfg.Topic)
+	committed, err := s.admin.Committed(ctx, s.cfg.Kafka.Group, s.cfg.Kafka.Topic)
 	if err != nil {
 		return fmt.Errorf("compare the store with the consumer group's offsets: %w", err)
 	}
@@ -41,14 +41,14 @@ func (s *Server) checkStoreBehind(ctx context.Context) error {
 	}
 	from, until := map[int32]int64{}, map[int32]int64{}
 	for p, c := range committed {
-		if pos := positions.Of(s.cfg.Topic, p); c > pos {
+		if pos := positions.Of(s.cfg.Kafka.Topic, p); c > pos {
 			from[p], until[p] = pos, c
 		}
 	}
 	if len(from) == 0 {
 		return nil
 	}
-	missing, err := s.admin.FirstRecords(ctx, s.cfg.Topic, from, until, gapReadWait)
+	missing, err := s.admin.FirstRecords(ctx, s.cfg.Kafka.Topic, from, until, gapReadWait)
 	if err != nil {
 		return fmt.Errorf("compare the store with the consumer group's offsets: %w", err)
 	}
@@ -62,18 +62,18 @@ func (s *Server) checkStoreBehind(ctx context.Context) error {
 			p, from[p], until[p]))
 	}
 	what := fmt.Sprintf("the database has lost records that consumer group %s already stored from %s (%s): it was deleted, emptied or restored from an older copy",
-		s.cfg.ConsumerGroup, s.cfg.Topic, strings.Join(parts, "; "))
-	if s.cfg.StoreBehind != config.StoreBehindReprocess {
+		s.cfg.Kafka.Group, s.cfg.Kafka.Topic, strings.Join(parts, "; "))
+	if s.cfg.Pipeline.StoreBehind != config.StoreBehindReprocess {
 		return fmt.Errorf("%s. Restore the database, or start with --store-behind reprocess to store again what Kafka still holds (records Kafka has deleted cannot come back), or --store-behind ignore to go on without them", what)
 	}
 	back := make(map[int32]int64, len(missing))
 	for p := range missing {
 		back[p] = from[p]
 	}
-	if err := s.admin.MoveGroupOffsets(ctx, s.cfg.ConsumerGroup, s.cfg.Topic, back); err != nil {
+	if err := s.admin.MoveGroupOffsets(ctx, s.cfg.Kafka.Group, s.cfg.Kafka.Topic, back); err != nil {
 		return fmt.Errorf("%s; --store-behind reprocess: %w", what, err)
 	}
 	s.log.Warn("the store was behind the consumer group: moved the group back to store again what Kafka holds",
-		"component", "pipeline", "group", s.cfg.ConsumerGroup, "topic", s.cfg.Topic, "offsets", back, "detail", what)
+		"component", "pipeline", "group", s.cfg.Kafka.Group, "topic", s.cfg.Kafka.Topic, "offsets", back, "detail", what)
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 // topicEnd is the number of records in a topic.
 func topicEnd(t *testing.T, addr, topic string) int64 {
 	t.Helper()
-	a, err := kafka.NewAdmin(kafkaConfig(addr), nil, nil)
+	a, err := kafka.NewAdmin(kafkaConfig(addr).Kafka, nil, nil)
 	if err != nil {
 		t.Fatalf("admin: %v", err)
 	}
@@ -33,7 +33,7 @@ func topicEnd(t *testing.T, addr, topic string) int64 {
 func TestBadInputOverHTTP(t *testing.T) {
 	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
 	url := "http://" + s.http + "/api/events/create/"
-	topic := config.Default().Topic
+	topic := config.Default().Kafka.Topic
 	deep := strings.Repeat(`{"a":`, 100) + `1` + strings.Repeat(`}`, 100)
 	ok := func(extra string) string {
 		return `{"user_id":"u1","event_type":"page_view","element_id":"e1"` + extra + `}`
@@ -172,7 +172,7 @@ func TestInjectionStoredVerbatim(t *testing.T) {
 // would be stored altered.
 func TestInvalidUTF8Rejected(t *testing.T) {
 	s := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
-	topic := config.Default().Topic
+	topic := config.Default().Kafka.Topic
 	before := topicEnd(t, s.broker, topic)
 	resp, body := request(t, "POST", "http://"+s.http+"/api/events/create/",
 		"{\"user_id\":\"u\xff\xfe\",\"event_type\":\"page_view\"}", "Content-Type", "application/json")

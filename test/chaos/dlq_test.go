@@ -67,8 +67,8 @@ func TestPoisonAndFailingBurst(t *testing.T) {
 	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	startServe(t, dir, httpAddr, brokerAddr)
 	ctx := pulsetest.Context(t, 3*time.Minute)
-	topic := config.Default().Topic
-	dlq := config.Default().DLQTopic
+	topic := config.Default().Kafka.Topic
+	dlq := config.Default().Kafka.DLQTopic
 
 	l := startLoad(t, brokerAddr, loadConfig{Rate: 300, Seed: 19})
 	l.waitAcked(t, 300, 30*time.Second)
@@ -85,7 +85,7 @@ func TestPoisonAndFailingBurst(t *testing.T) {
 		}
 	}
 
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kafkaConfig(brokerAddr), Name: "burst"}, nil, nil)
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kafkaConfig(brokerAddr).Kafka, Name: "burst"}, nil, nil)
 	if err != nil {
 		t.Fatalf("producer: %v", err)
 	}
@@ -211,7 +211,7 @@ func TestSimulationSwitchedOff(t *testing.T) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("stored after %v: the delay was honoured", d)
 	}
-	if n := topicEnd(t, s.broker, config.Default().DLQTopic); n != 0 {
+	if n := topicEnd(t, s.broker, config.Default().Kafka.DLQTopic); n != 0 {
 		t.Errorf("%d records in the DLQ with simulation off", n)
 	}
 }

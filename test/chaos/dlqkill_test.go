@@ -33,7 +33,7 @@ type failingLoad struct {
 
 func startFailingLoad(t *testing.T, addr string, seed uint64) *failingLoad {
 	t.Helper()
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kafkaConfig(addr), Name: "failing"}, nil, nil)
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kafkaConfig(addr).Kafka, Name: "failing"}, nil, nil)
 	if err != nil {
 		t.Fatalf("producer: %v", err)
 	}
@@ -95,7 +95,7 @@ func checkDeadLetters(t *testing.T, addr, dbURL string, failing map[string]bool)
 	var recs []*kgo.Record
 	var err error
 	pulsetest.WaitFor(t, 60*time.Second, "a dead letter for every failing event", func() error {
-		recs, err = topicRecords(ctx, addr, config.Default().DLQTopic)
+		recs, err = topicRecords(ctx, addr, config.Default().Kafka.DLQTopic)
 		if err != nil {
 			return err
 		}

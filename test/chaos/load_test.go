@@ -60,7 +60,7 @@ type loadConfig struct {
 // kafkaConfig is a client configuration for the cluster at addr.
 func kafkaConfig(addr string) *config.Config {
 	cfg := config.Default()
-	cfg.BootstrapServers = addr
+	cfg.Kafka.BootstrapServers = addr
 	return &cfg
 }
 
@@ -73,9 +73,9 @@ func startLoad(t *testing.T, addr string, lc loadConfig) *load {
 	}
 	kc := kafkaConfig(addr)
 	if lc.Topic != "" {
-		kc.Topic = lc.Topic
+		kc.Kafka.Topic = lc.Topic
 	}
-	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc, Name: "chaos", DeliveryTimeout: lc.DeliveryTimeout}, nil, nil)
+	p, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc.Kafka, Name: "chaos", DeliveryTimeout: lc.DeliveryTimeout}, nil, nil)
 	if err != nil {
 		t.Fatalf("producer: %v", err)
 	}
@@ -169,7 +169,7 @@ func (l *load) waitAcked(t *testing.T, n int, timeout time.Duration) {
 func storedIDs(ctx context.Context, dbURL, table string) (map[string]int, error) {
 	q := `SELECT event_id, COUNT(*) FROM ` + table + ` GROUP BY event_id`
 	out := make(map[string]int)
-	driver, dsn := (&config.Config{DatabaseURL: dbURL}).Database()
+	driver, dsn := (&config.Store{DatabaseURL: dbURL}).Database()
 	if driver == config.DriverPostgres {
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {
@@ -213,7 +213,7 @@ func storedIDs(ctx context.Context, dbURL, table string) (map[string]int, error)
 
 // groupLag is the consumer group's total lag on the events topic.
 func groupLag(ctx context.Context, addr, group, topic string) (int64, error) {
-	a, err := kafka.NewAdmin(kafkaConfig(addr), nil, nil)
+	a, err := kafka.NewAdmin(kafkaConfig(addr).Kafka, nil, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -265,7 +265,7 @@ func compare(acked map[string]struct{}, stored map[string]int) (verdict, []strin
 // events and in the processing log. It returns the final verdict.
 func waitExactlyOnce(t *testing.T, addr, group, dbURL string, acked map[string]struct{}, timeout time.Duration) verdict {
 	t.Helper()
-	return waitExactlyOnceTopic(t, addr, config.Default().Topic, group, dbURL, acked, timeout)
+	return waitExactlyOnceTopic(t, addr, config.Default().Kafka.Topic, group, dbURL, acked, timeout)
 }
 
 // waitExactlyOnceTopic is waitExactlyOnce for the events topic topic.
@@ -328,7 +328,7 @@ func topicRecords(ctx context.Context, addr, topic string) ([]*kgo.Record, error
 	}
 	defer cl.Close()
 	cfg := kafkaConfig(addr)
-	a, err := kafka.NewAdmin(cfg, nil, nil)
+	a, err := kafka.NewAdmin(cfg.Kafka, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -59,12 +59,12 @@ func pgSchema(t *testing.T) string {
 // topic (-1 partitions count as 0).
 func committedSum(ctx context.Context, addr, group string) (int64, error) {
 	cfg := kafkaConfig(addr)
-	a, err := kafka.NewAdmin(cfg, nil, nil)
+	a, err := kafka.NewAdmin(cfg.Kafka, nil, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer a.Close()
-	gl, err := a.GroupLag(ctx, group, cfg.Topic)
+	gl, err := a.GroupLag(ctx, group, cfg.Kafka.Topic)
 	if err != nil {
 		return 0, err
 	}
