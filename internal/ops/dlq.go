@@ -6,18 +6,101 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/metrics"
 	"github.com/pulse-dev/pulse/internal/record"
 )
+
+// Limits of dead-letter listings and replays.
+const (
+	DefaultReplayRate = 100
+	MaxReplayRate     = 1000
+	// DefaultDLQLimit and MaxDLQLimit bound how many dead letters one
+	// listing reads.
+	DefaultDLQLimit = 1000
+	MaxDLQLimit     = 10000
+	// SyncReplayMax is the largest selection replayed before the request
+	// returns; bigger ones continue in the background.
+	SyncReplayMax = 200
+)
+
+// DeadLetterConfig configures the dead-letter service. Topic and DLQTopic
+// are required.
+type DeadLetterConfig struct {
+	Topic    string
+	DLQTopic string
+	// ClientOpts reach the cluster (seed brokers, SASL, TLS); dead letters
+	// are read with short-lived clients built from them.
+	ClientOpts []kgo.Opt
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// DeadLetters lists the dead letters of the DLQ topic and replays them to
+// the main topic. Create it with NewDeadLetters and run it with Run, which
+// owns the replays that continue in the background.
+type DeadLetters struct {
+	cfg      DeadLetterConfig
+	admin    *kafka.Admin
+	producer *kafka.Producer
+	log      *slog.Logger
+	now      func() time.Time
+	bg       *background
+
+	replayed prometheus.Counter
+
+	mu        sync.Mutex
+	replayIDs map[string]bool
+}
+
+// NewDeadLetters returns the dead-letter service; admin and producer are
+// required.
+func NewDeadLetters(cfg DeadLetterConfig, admin *kafka.Admin, producer *kafka.Producer, log *slog.Logger, reg prometheus.Registerer) (*DeadLetters, error) {
+	if cfg.Topic == "" || cfg.DLQTopic == "" {
+		return nil, errors.New("new dead-letter service: topic and DLQ topic are required")
+	}
+	if admin == nil || producer == nil {
+		return nil, errors.New("new dead-letter service: a Kafka admin and producer are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &DeadLetters{
+		cfg: cfg, admin: admin, producer: producer,
+		log: log.With("component", "deadletter"), now: cfg.Now, bg: newBackground(),
+		replayIDs: make(map[string]bool),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_dlq_replayed_total", Help: "Dead letters replayed to the main topic.",
+		}),
+	}
+	_ = metrics.Register(reg, &s.replayed)
+	return s, nil
+}
+
+// Run waits for ctx to end, then stops the background replays and waits
+// for them. Requests may start replays before Run; Run must be called
+// once NewDeadLetters succeeded.
+func (s *DeadLetters) Run(ctx context.Context) error {
+	<-ctx.Done()
+	s.bg.stop()
+	return nil
+}
 
 // maxPayload bounds the payload text of a listed dead letter.
 const maxPayload = 16 << 10
@@ -68,14 +151,14 @@ type DLQView struct {
 
 // DLQ lists the newest limit dead letters across the DLQ topic's
 // partitions, grouped by kind, the largest group first.
-func (o *Ops) DLQ(ctx context.Context, limit int) (DLQView, error) {
+func (s *DeadLetters) DLQ(ctx context.Context, limit int) (DLQView, error) {
 	if limit <= 0 {
 		limit = DefaultDLQLimit
 	}
 	if limit > MaxDLQLimit {
 		return DLQView{}, invalidf("limit must be between 1 and %d", MaxDLQLimit)
 	}
-	recs, total, err := o.newestDLQ(ctx, limit)
+	recs, total, err := s.newestDLQ(ctx, limit)
 	if err != nil {
 		return DLQView{}, err
 	}
@@ -102,8 +185,8 @@ func (o *Ops) DLQ(ctx context.Context, limit int) (DLQView, error) {
 
 // newestDLQ reads the newest limit dead letters, newest first, and
 // counts the records of the DLQ topic.
-func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, error) {
-	desc, err := o.deps.Admin.DescribeTopic(ctx, o.cfg.DLQTopic, "")
+func (s *DeadLetters) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, error) {
+	desc, err := s.admin.DescribeTopic(ctx, s.cfg.DLQTopic, "")
 	if err != nil {
 		return nil, 0, fmt.Errorf("describe DLQ topic: %w", err)
 	}
@@ -118,7 +201,7 @@ func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, err
 			ranges[p.Partition] = [2]int64{max(p.StartOffset, p.EndOffset-window), p.EndOffset}
 		}
 	}
-	recs, err := o.readDLQ(ctx, ranges)
+	recs, err := s.readDLQ(ctx, ranges)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -149,7 +232,7 @@ func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, err
 
 // readDLQ reads the DLQ records in [from, until) of each partition, with
 // a client that lives for this call only (no consumer group).
-func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQRecord, error) {
+func (s *DeadLetters) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQRecord, error) {
 	if len(ranges) == 0 {
 		return nil, nil
 	}
@@ -157,9 +240,9 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 	for p, r := range ranges {
 		offsets[p] = kgo.NewOffset().At(r[0])
 	}
-	opts := append(slices.Clone(o.cfg.ClientOpts),
+	opts := append(slices.Clone(s.cfg.ClientOpts),
 		kgo.ClientID("pulse-ops-dlq"),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.cfg.DLQTopic: offsets}),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.cfg.DLQTopic: offsets}),
 		kgo.FetchMaxWait(250*time.Millisecond),
 		// Dead letters become visible when the pipeline's transaction
 		// commits them; those of aborted transactions are not dead
@@ -175,12 +258,12 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	o.mu.Lock()
-	replayed := make(map[string]bool, len(o.replayIDs))
-	for id := range o.replayIDs {
+	s.mu.Lock()
+	replayed := make(map[string]bool, len(s.replayIDs))
+	for id := range s.replayIDs {
 		replayed[id] = true
 	}
-	o.mu.Unlock()
+	s.mu.Unlock()
 	done := make(map[int32]bool, len(ranges))
 	next := make(map[int32]int64, len(ranges))
 	for p, r := range ranges {
@@ -190,12 +273,12 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 	for len(done) < len(ranges) {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("read DLQ topic %s: %w", o.cfg.DLQTopic, ctx.Err())
+			return nil, fmt.Errorf("read DLQ topic %s: %w", s.cfg.DLQTopic, ctx.Err())
 		}
 		var ferr error
 		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
 		if ferr != nil {
-			return nil, fmt.Errorf("read DLQ topic %s: %w", o.cfg.DLQTopic, ferr)
+			return nil, fmt.Errorf("read DLQ topic %s: %w", s.cfg.DLQTopic, ferr)
 		}
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
 			r, ok := ranges[p.Partition]
@@ -320,7 +403,7 @@ type ReplayResult struct {
 // Replay sends the selected dead letters back to the main topic with
 // their key and event id, marked with the replay_of and replayed_at
 // headers, at most req.Rate per second.
-func (o *Ops) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, error) {
+func (s *DeadLetters) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, error) {
 	rate := req.Rate
 	switch {
 	case rate == 0:
@@ -329,7 +412,7 @@ func (o *Ops) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, erro
 		return ReplayResult{}, invalidf("rate must be between 1 and %d records per second", MaxReplayRate)
 	}
 	strip := req.StripSimulation == nil || *req.StripSimulation
-	sel, err := o.selectDLQ(ctx, req)
+	sel, err := s.selectDLQ(ctx, req)
 	if err != nil {
 		return ReplayResult{}, err
 	}
@@ -346,34 +429,34 @@ func (o *Ops) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, erro
 		}
 		return sel[i].Offset < sel[j].Offset
 	})
-	now := o.now()
+	now := s.now()
 	res := ReplayResult{DryRun: req.DryRun, Count: len(sel), Records: make([]ReplayItem, 0, len(sel))}
 	recs := make([]*kgo.Record, len(sel))
 	for i, d := range sel {
-		recs[i] = o.replayRecord(d, strip, now)
+		recs[i] = s.replayRecord(d, strip, now)
 		res.Records = append(res.Records, ReplayItem{ID: d.ID, EventID: replayedEventID(recs[i]), OriginalOffset: d.OriginalOffset})
 	}
 	if req.DryRun {
 		return res, nil
 	}
 	if len(sel) <= SyncReplayMax {
-		if err := o.produceReplays(ctx, sel, recs, rate); err != nil {
+		if err := s.produceReplays(ctx, sel, recs, rate); err != nil {
 			return ReplayResult{}, err
 		}
 		return res, nil
 	}
-	if _, ok := o.goBackground(func(ctx context.Context) {
-		if err := o.produceReplays(ctx, sel, recs, rate); err != nil {
-			o.log.Warn("background replay stopped", "err", err)
+	if _, ok := s.bg.start(func(ctx context.Context) {
+		if err := s.produceReplays(ctx, sel, recs, rate); err != nil {
+			s.log.Warn("background replay stopped", "err", err)
 		}
 	}); !ok {
-		return ReplayResult{}, errors.New("replay: the operator console has stopped")
+		return ReplayResult{}, errors.New("replay: the dead-letter service has stopped")
 	}
 	return res, nil
 }
 
 // selectDLQ resolves a replay request to dead letters.
-func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, error) {
+func (s *DeadLetters) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, error) {
 	switch {
 	case len(req.IDs) > 0:
 		if len(req.IDs) > MaxDLQLimit {
@@ -395,7 +478,7 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 			}
 			ranges[int32(p)] = [2]int64{min(r[0], off), max(r[1], off+1)}
 		}
-		desc, err := o.deps.Admin.DescribeTopic(ctx, o.cfg.DLQTopic, "")
+		desc, err := s.admin.DescribeTopic(ctx, s.cfg.DLQTopic, "")
 		if err != nil {
 			return nil, fmt.Errorf("describe DLQ topic: %w", err)
 		}
@@ -412,7 +495,7 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 			}
 			ranges[p] = r
 		}
-		recs, err := o.readDLQ(ctx, ranges)
+		recs, err := s.readDLQ(ctx, ranges)
 		if err != nil {
 			return nil, err
 		}
@@ -433,7 +516,7 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 		}
 		return out, nil
 	case req.Kind != "" || req.All:
-		recs, _, err := o.newestDLQ(ctx, MaxDLQLimit)
+		recs, _, err := s.newestDLQ(ctx, MaxDLQLimit)
 		if err != nil {
 			return nil, err
 		}
@@ -452,7 +535,7 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 }
 
 // replayRecord builds the main-topic record replaying d.
-func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
+func (s *DeadLetters) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 	value := d.raw.Value
 	// The original, without an event_id, was stored under an id derived
 	// for it; the replay carries that id in a header (no payload may carry
@@ -480,8 +563,8 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 		}
 	}
 	return &kgo.Record{
-		Topic: o.cfg.Topic, Key: slices.Clone(d.raw.Key), Value: value, Timestamp: now,
-		Headers: record.ReplayHeaders(d.raw, o.cfg.DLQTopic, now, derivedID),
+		Topic: s.cfg.Topic, Key: slices.Clone(d.raw.Key), Value: value, Timestamp: now,
+		Headers: record.ReplayHeaders(d.raw, s.cfg.DLQTopic, now, derivedID),
 	}
 }
 
@@ -511,23 +594,23 @@ func eventIDOf(value []byte) string {
 
 // produceReplays sends recs at rate per second, remembering each
 // replayed dead letter.
-func (o *Ops) produceReplays(ctx context.Context, sel []DLQRecord, recs []*kgo.Record, rate float64) error {
+func (s *DeadLetters) produceReplays(ctx context.Context, sel []DLQRecord, recs []*kgo.Record, rate float64) error {
 	p := newPacer(rate)
 	for i, r := range recs {
 		if _, err := p.take(ctx, 1); err != nil {
 			return fmt.Errorf("replay %s: %w", sel[i].ID, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := o.deps.Producer.ProduceRecord(pctx, r)
+		_, err := s.producer.ProduceRecord(pctx, r)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("replay %s: %w", sel[i].ID, err)
 		}
-		o.replayed.Inc()
-		o.mu.Lock()
-		o.replayIDs[sel[i].ID] = true
-		o.mu.Unlock()
+		s.replayed.Inc()
+		s.mu.Lock()
+		s.replayIDs[sel[i].ID] = true
+		s.mu.Unlock()
 	}
-	o.log.Info("dead letters replayed", "count", len(recs), "topic", o.cfg.Topic)
+	s.log.Info("dead letters replayed", "count", len(recs), "topic", s.cfg.Topic)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -13,10 +14,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/metrics"
 )
 
 // Load run limits.
@@ -37,7 +40,7 @@ const (
 var (
 	// ErrLoadRunning refuses a second run while one runs.
 	ErrLoadRunning = errors.New("a load run is running already")
-	// ErrNoLoadRun is returned by StopLoad when no run was ever started.
+	// ErrNoLoadRun is returned by Stop when no run was ever started.
 	ErrNoLoadRun = errors.New("no load run")
 )
 
@@ -75,10 +78,45 @@ type LoadRun struct {
 	Error       string  `json:"error,omitempty"`
 }
 
-// loadState holds the current or last run.
-type loadState struct {
+// LoadRunner sends generated events at a steady rate for a while, one
+// run at a time. Create it with NewLoadRunner and run it with Run, which
+// owns the runs.
+type LoadRunner struct {
+	producer *kafka.Producer
+	log      *slog.Logger
+	bg       *background
+
+	loadSent prometheus.Counter
+
 	mu  sync.Mutex
-	run *loadRun
+	run *loadRun // the current or last run
+}
+
+// NewLoadRunner returns a load runner sending through producer.
+func NewLoadRunner(producer *kafka.Producer, log *slog.Logger, reg prometheus.Registerer) (*LoadRunner, error) {
+	if producer == nil {
+		return nil, errors.New("new load runner: a Kafka producer is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &LoadRunner{
+		producer: producer, log: log.With("component", "load"), bg: newBackground(),
+		loadSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_load_events_sent_total", Help: "Events sent by load runs.",
+		}),
+	}
+	_ = metrics.Register(reg, &l.loadSent)
+	return l, nil
+}
+
+// Run waits for ctx to end, then stops the current run and waits for it.
+// Requests may start a run before Run; Run must be called once
+// NewLoadRunner succeeded.
+func (l *LoadRunner) Run(ctx context.Context) error {
+	<-ctx.Done()
+	l.bg.stop()
+	return nil
 }
 
 type loadRun struct {
@@ -144,16 +182,16 @@ func (r *loadRun) sample(now time.Time) {
 	r.samples = append(r.samples[:0], r.samples[i:]...)
 }
 
-// StartLoad validates req and starts a load run in the background.
+// Start validates req and starts a load run in the background.
 // ErrLoadRunning when one runs already; a *RequestError when req is out
 // of range.
-func (o *Ops) StartLoad(req LoadRequest) (LoadRun, error) {
+func (l *LoadRunner) Start(req LoadRequest) (LoadRun, error) {
 	if err := validateLoad(req); err != nil {
 		return LoadRun{}, err
 	}
-	o.load.mu.Lock()
-	defer o.load.mu.Unlock()
-	if r := o.load.run; r != nil {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.run; r != nil {
 		select {
 		case <-r.done:
 		default:
@@ -179,40 +217,40 @@ func (o *Ops) StartLoad(req LoadRequest) (LoadRun, error) {
 	// The run's goroutine waits for its cancel function to be known, so
 	// that a stop right after the start finds it.
 	ready := make(chan struct{})
-	cancel, started := o.goBackground(func(ctx context.Context) {
+	cancel, started := l.bg.start(func(ctx context.Context) {
 		defer close(r.done)
 		<-ready
-		o.runLoad(ctx, r)
+		l.runLoad(ctx, r)
 	})
 	if !started {
-		return LoadRun{}, errors.New("start load run: the operator console has stopped")
+		return LoadRun{}, errors.New("start load run: the load runner has stopped")
 	}
 	r.cancel = cancel
 	close(ready)
-	o.load.run = r
-	o.log.Info("load run started", "run_id", r.info.ID, "events_per_second", req.EventsPerSecond,
+	l.run = r
+	l.log.Info("load run started", "run_id", r.info.ID, "events_per_second", req.EventsPerSecond,
 		"duration_seconds", req.DurationSeconds, "target", r.info.Target)
 	return r.snapshot(time.Now()), nil
 }
 
-// Load returns the current or last run; false when there was none.
-func (o *Ops) Load() (LoadRun, bool) {
-	o.load.mu.Lock()
-	r := o.load.run
-	o.load.mu.Unlock()
+// Current returns the current or last run; false when there was none.
+func (l *LoadRunner) Current() (LoadRun, bool) {
+	l.mu.Lock()
+	r := l.run
+	l.mu.Unlock()
 	if r == nil {
 		return LoadRun{}, false
 	}
 	return r.snapshot(time.Now()), true
 }
 
-// StopLoad stops the current run and waits for it to end; it returns the
+// Stop stops the current run and waits for it to end; it returns the
 // last run unchanged when none is running, ErrNoLoadRun when there was
 // none.
-func (o *Ops) StopLoad(ctx context.Context) (LoadRun, error) {
-	o.load.mu.Lock()
-	r := o.load.run
-	o.load.mu.Unlock()
+func (l *LoadRunner) Stop(ctx context.Context) (LoadRun, error) {
+	l.mu.Lock()
+	r := l.run
+	l.mu.Unlock()
 	if r == nil {
 		return LoadRun{}, ErrNoLoadRun
 	}
@@ -263,7 +301,7 @@ func validateLoad(req LoadRequest) error {
 
 // runLoad sends the run's events at its rate until the target is sent
 // or ctx ends, then waits for the outstanding acknowledgements.
-func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
+func (l *LoadRunner) runLoad(ctx context.Context, r *loadRun) {
 	in := r.info
 	gen := generator.New(generator.Config{FailureRate: in.FailureRate, DelayRate: in.DelayRate})
 	pick := newMixPicker(in.Mix)
@@ -291,8 +329,8 @@ func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
 		for range n {
 			e := pick.next(gen)
 			r.sent.Add(1)
-			o.loadSent.Inc()
-			o.deps.Producer.ProduceAsync(produceCtx, &e, event.SourceProducer, reqID, onAck)
+			l.loadSent.Inc()
+			l.producer.ProduceAsync(produceCtx, &e, event.SourceProducer, reqID, onAck)
 		}
 		sent += n
 		r.sample(time.Now())
@@ -329,7 +367,7 @@ func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
 			r.status = LoadFailed
 		}
 	}
-	o.log.Info("load run ended", "run_id", in.ID, "status", r.status,
+	l.log.Info("load run ended", "run_id", in.ID, "status", r.status,
 		"sent", r.sent.Load(), "acked", r.acked.Load(), "failed", r.failed.Load())
 }
 

@@ -46,7 +46,7 @@ func dlqRecord(value string, headers map[string]string) DLQRecord {
 }
 
 func TestReplayRecord(t *testing.T) {
-	o := &Ops{cfg: Config{Topic: "user_events", DLQTopic: "user_events_dlq"}}
+	o := &DeadLetters{cfg: DeadLetterConfig{Topic: "user_events", DLQTopic: "user_events_dlq"}}
 	hdrs := map[string]string{
 		record.HeaderDLQTopic: "user_events", record.HeaderDLQPartition: "1", record.HeaderDLQOffset: "42",
 		record.HeaderDLQError: pipeline.ErrSimulated.Error(), record.HeaderDLQAttempts: "4", record.HeaderDLQConsumerID: "c-1",
@@ -162,7 +162,7 @@ func TestRateOver(t *testing.T) {
 }
 
 func TestHistoryRing(t *testing.T) {
-	o := &Ops{cfg: Config{HistoryLen: 3, HistoryInterval: 5 * time.Second}, now: time.Now}
+	o := &Monitor{cfg: MonitorConfig{HistoryLen: 3, HistoryInterval: 5 * time.Second}, now: time.Now}
 	o.view = &ConsumersView{}
 	for i := range 5 {
 		o.view.TotalLag = int64(i)

@@ -60,15 +60,10 @@ func TestFailedSampleLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(admin.Close)
-	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: &kc, Name: "test"}, nil, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { producer.Close() })
 	logged := &messages{}
 	// The topic does not exist, so every sample fails.
-	o, err := New(Config{Group: "g", Topic: "missing", DLQTopic: "missing_dlq"},
-		Deps{Admin: admin, Producer: producer}, slog.New(logged), reg)
+	o, err := NewMonitor(MonitorConfig{Group: "g", Topic: "missing"},
+		MonitorDeps{Admin: admin}, slog.New(logged), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
