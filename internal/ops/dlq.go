@@ -149,9 +149,9 @@ type DLQView struct {
 	Groups []DLQGroup `json:"groups"`
 }
 
-// DLQ lists the newest limit dead letters across the DLQ topic's
+// List lists the newest limit dead letters across the DLQ topic's
 // partitions, grouped by kind, the largest group first.
-func (s *DeadLetters) DLQ(ctx context.Context, limit int) (DLQView, error) {
+func (s *DeadLetters) List(ctx context.Context, limit int) (DLQView, error) {
 	if limit <= 0 {
 		limit = DefaultDLQLimit
 	}

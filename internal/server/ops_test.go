@@ -41,7 +41,7 @@ func startOps(t *testing.T, edit func(*config.Config)) *running {
 	s, err := New(ctx, cfg, Options{
 		HTTP: true, Broker: &bc,
 		Pipeline: pipeline.Config{RetryBase: 5 * time.Millisecond, RetryMax: 10 * time.Millisecond, CommitInterval: 50 * time.Millisecond},
-		Ops:      ops.Config{SampleInterval: 100 * time.Millisecond, HistoryInterval: 200 * time.Millisecond, StallAfter: time.Second},
+		Monitor:  ops.MonitorConfig{SampleInterval: 100 * time.Millisecond, HistoryInterval: 200 * time.Millisecond, StallAfter: time.Second},
 	}, testLogger(t))
 	if err != nil {
 		cancel()

@@ -51,10 +51,9 @@ type Options struct {
 	Pipeline pipeline.Config
 	// ShutdownTimeout bounds the whole graceful shutdown (30 s).
 	ShutdownTimeout time.Duration
-	// Ops tunes the operator console (sampling intervals, marker
-	// thresholds); its Group, Topic, DLQTopic and ClientOpts are filled
-	// from cfg.
-	Ops ops.Config
+	// Monitor tunes the group monitor (sampling intervals, marker
+	// thresholds); its Group, Topic and ClientOpts are filled from cfg.
+	Monitor ops.MonitorConfig
 }
 
 // bus is what the process publishes live changes to and listens on: the
@@ -83,7 +82,9 @@ type Server struct {
 	producer  *kafka.Producer
 	admin     *kafka.Admin
 	consumers []*pipeline.Consumer
-	ops       *ops.Ops
+	monitor   *ops.Monitor
+	dlq       *ops.DeadLetters
+	loads     *ops.LoadRunner
 	httpLn    net.Listener
 	http      *http.Server
 
@@ -254,7 +255,7 @@ func (s *Server) newHTTP() error {
 		MaxClientsPerIP: s.cfg.WSMaxClientsPerIP,
 		ClientIP:        api.ClientIP,
 	}, s.bus, s.stats, s.store, s.log, s.reg)
-	if s.ops, err = s.newOps(); err != nil {
+	if err = s.newConsole(); err != nil {
 		return err
 	}
 	if s.httpLn, err = net.Listen("tcp", s.cfg.Addr); err != nil {
@@ -288,7 +289,9 @@ func (s *Server) newHTTP() error {
 		Topic:            s.cfg.Topic,
 		Gatherer:         s.reg,
 		UI:               s.opts.UI,
-		Ops:              s.ops,
+		Monitor:          s.monitor,
+		DeadLetters:      s.dlq,
+		Load:             s.loads,
 	}
 	// The store serves the event explorer when it implements it.
 	if ex, ok := s.store.(api.Explorer); ok {
@@ -341,28 +344,34 @@ func hostEntry(ip net.IP) string {
 	return ip.String()
 }
 
-// newOps builds the operator console's backend over this process's
-// members, producer and statistics.
-func (s *Server) newOps() (*ops.Ops, error) {
+// newConsole builds the operator console's owners over this process's
+// members, producer and statistics: the group monitor, the dead-letter
+// service and the load runner.
+func (s *Server) newConsole() error {
 	clientOpts, err := kafka.ClientOpts(&s.cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	oc := s.opts.Ops
-	oc.Group, oc.Topic, oc.DLQTopic = s.cfg.ConsumerGroup, s.cfg.Topic, s.cfg.DLQTopic
-	oc.ClientOpts = append(clientOpts, kafka.LoggerOpt(s.log))
+	clientOpts = append(clientOpts, kafka.LoggerOpt(s.log))
+	mc := s.opts.Monitor
+	mc.Group, mc.Topic, mc.ClientOpts = s.cfg.ConsumerGroup, s.cfg.Topic, clientOpts
 	members := make([]ops.Member, len(s.consumers))
 	for i, c := range s.consumers {
 		members[i] = c
 	}
-	o, err := ops.New(oc, ops.Deps{
-		Admin: s.admin, Producer: s.producer, Members: members,
-		Stats: s.stats, Store: s.store, Bus: s.bus,
-	}, s.log, s.reg)
-	if err != nil {
-		return nil, fmt.Errorf("operator console: %w", err)
+	if s.monitor, err = ops.NewMonitor(mc, ops.MonitorDeps{
+		Admin: s.admin, Members: members, Stats: s.stats, Store: s.store, Bus: s.bus,
+	}, s.log, s.reg); err != nil {
+		return fmt.Errorf("group monitor: %w", err)
 	}
-	return o, nil
+	dc := ops.DeadLetterConfig{Topic: s.cfg.Topic, DLQTopic: s.cfg.DLQTopic, ClientOpts: clientOpts}
+	if s.dlq, err = ops.NewDeadLetters(dc, s.admin, s.producer, s.log, s.reg); err != nil {
+		return fmt.Errorf("dead-letter service: %w", err)
+	}
+	if s.loads, err = ops.NewLoadRunner(s.producer, s.log, s.reg); err != nil {
+		return fmt.Errorf("load runner: %w", err)
+	}
+	return nil
 }
 
 // Addr is the HTTP address, with the real port; empty without HTTP.
@@ -403,7 +412,9 @@ func (s *Server) Run(ctx context.Context) error {
 			return s.http.Shutdown(sctx)
 		})
 		g.Go(func() error { return s.hub.Run(gctx) })
-		g.Go(func() error { return s.ops.Run(gctx) })
+		g.Go(func() error { return s.monitor.Run(gctx) })
+		g.Go(func() error { return s.dlq.Run(gctx) })
+		g.Go(func() error { return s.loads.Run(gctx) })
 		g.Go(func() error { return s.reconcile.Run(gctx) })
 	} else if len(s.consumers) > 0 {
 		// Without a hub, statistics still follow the bus so a consume-only

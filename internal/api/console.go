@@ -9,47 +9,58 @@ import (
 	"github.com/pulse-dev/pulse/internal/ops"
 )
 
-// Ops is the operator console's backend (internal/ops implements it).
-type Ops interface {
+// GroupMonitor serves the console's consumer views: the group with its
+// lag, the lag history with markers, and the keys held back by ordering.
+type GroupMonitor interface {
 	// Consumers returns the latest sample of the consumer group.
 	Consumers(ctx context.Context) (ops.ConsumersView, error)
 	// History returns the lag history and markers of the last hour.
 	History() ops.History
 	// Ordering returns the keys held back by this process's members.
 	Ordering() ops.OrderingView
-	// DLQ lists the newest limit dead letters grouped by kind.
-	DLQ(ctx context.Context, limit int) (ops.DLQView, error)
+}
+
+// DeadLetters serves the console's dead-letter triage and replay.
+type DeadLetters interface {
+	// List lists the newest limit dead letters grouped by kind.
+	List(ctx context.Context, limit int) (ops.DLQView, error)
 	// Replay sends dead letters back to the main topic.
 	Replay(ctx context.Context, req ops.ReplayRequest) (ops.ReplayResult, error)
-	// StartLoad starts a load run; ops.ErrLoadRunning when one runs.
-	StartLoad(req ops.LoadRequest) (ops.LoadRun, error)
-	// Load returns the current or last run; false when there was none.
-	Load() (ops.LoadRun, bool)
-	// StopLoad stops the current run; ops.ErrNoLoadRun when there was
-	// none.
-	StopLoad(ctx context.Context) (ops.LoadRun, error)
+}
+
+// LoadRuns serves the console's generated load runs.
+type LoadRuns interface {
+	// Start starts a load run; ops.ErrLoadRunning when one runs.
+	Start(req ops.LoadRequest) (ops.LoadRun, error)
+	// Current returns the current or last run; false when there was none.
+	Current() (ops.LoadRun, bool)
+	// Stop stops the current run; ops.ErrNoLoadRun when there was none.
+	Stop(ctx context.Context) (ops.LoadRun, error)
 }
 
 // maxOpsBody bounds the console's request bodies (a replay may list
 // thousands of ids).
 const maxOpsBody = 1 << 20
 
-// opsRoutes registers the OpenAPI description and, when Deps.Ops is set,
-// the console's routes.
+// opsRoutes registers the OpenAPI description and the console's routes
+// of each area whose owner Deps has.
 func (s *Server) opsRoutes(handle func(method, path string, h http.Handler)) {
 	// The trailing slash makes handle register /api/openapi.json as well.
 	handle("GET", "/api/openapi.json/", s.wrap(s.openAPI))
-	if s.deps.Ops == nil {
-		return
+	if s.deps.Monitor != nil {
+		handle("GET", "/api/consumers/", s.wrap(s.opsConsumers))
+		handle("GET", "/api/consumers/history/", s.wrap(s.opsHistory))
+		handle("GET", "/api/ordering/", s.wrap(s.opsOrdering))
 	}
-	handle("GET", "/api/consumers/", s.wrap(s.opsConsumers))
-	handle("GET", "/api/consumers/history/", s.wrap(s.opsHistory))
-	handle("GET", "/api/ordering/", s.wrap(s.opsOrdering))
-	handle("GET", "/api/dlq/", s.wrap(s.opsDLQ))
-	handle("POST", "/api/dlq/replay/", s.requireAdmin(s.wrap(s.opsReplay)))
-	handle("POST", "/api/load/", s.requireAdmin(s.wrap(s.opsStartLoad)))
-	handle("GET", "/api/load/", s.wrap(s.opsLoad))
-	handle("DELETE", "/api/load/", s.requireAdmin(s.wrap(s.opsStopLoad)))
+	if s.deps.DeadLetters != nil {
+		handle("GET", "/api/dlq/", s.wrap(s.opsDLQ))
+		handle("POST", "/api/dlq/replay/", s.requireAdmin(s.wrap(s.opsReplay)))
+	}
+	if s.deps.Load != nil {
+		handle("POST", "/api/load/", s.requireAdmin(s.wrap(s.opsStartLoad)))
+		handle("GET", "/api/load/", s.wrap(s.opsLoad))
+		handle("DELETE", "/api/load/", s.requireAdmin(s.wrap(s.opsStopLoad)))
+	}
 }
 
 // opsError maps the console's errors to the API's.
@@ -65,7 +76,7 @@ func opsError(err error, what string) error {
 }
 
 func (s *Server) opsConsumers(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.deps.Ops.Consumers(r.Context())
+	v, err := s.deps.Monitor.Consumers(r.Context())
 	if err != nil {
 		return opsError(err, "read the consumer group")
 	}
@@ -73,11 +84,11 @@ func (s *Server) opsConsumers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) opsHistory(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, s.deps.Ops.History())
+	return writeJSON(w, http.StatusOK, s.deps.Monitor.History())
 }
 
 func (s *Server) opsOrdering(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, s.deps.Ops.Ordering())
+	return writeJSON(w, http.StatusOK, s.deps.Monitor.Ordering())
 }
 
 func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
@@ -89,7 +100,7 @@ func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	v, err := s.deps.Ops.DLQ(r.Context(), limit)
+	v, err := s.deps.DeadLetters.List(r.Context(), limit)
 	if err != nil {
 		return opsError(err, "read the dead letters")
 	}
@@ -101,7 +112,7 @@ func (s *Server) opsReplay(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, maxOpsBody, &req); err != nil {
 		return err
 	}
-	res, err := s.deps.Ops.Replay(r.Context(), req)
+	res, err := s.deps.DeadLetters.Replay(r.Context(), req)
 	if err != nil {
 		return opsError(err, "replay dead letters")
 	}
@@ -113,7 +124,7 @@ func (s *Server) opsStartLoad(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, maxOpsBody, &req); err != nil {
 		return err
 	}
-	run, err := s.deps.Ops.StartLoad(req)
+	run, err := s.deps.Load.Start(req)
 	switch {
 	case errors.Is(err, ops.ErrLoadRunning):
 		// The error kinds have no conflict: answer 409 here, with the
@@ -133,7 +144,7 @@ func (s *Server) opsStartLoad(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) opsLoad(w http.ResponseWriter, r *http.Request) error {
-	run, ok := s.deps.Ops.Load()
+	run, ok := s.deps.Load.Current()
 	if !ok {
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "idle"})
 	}
@@ -141,7 +152,7 @@ func (s *Server) opsLoad(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) opsStopLoad(w http.ResponseWriter, r *http.Request) error {
-	run, err := s.deps.Ops.StopLoad(r.Context())
+	run, err := s.deps.Load.Stop(r.Context())
 	if errors.Is(err, ops.ErrNoLoadRun) {
 		return Errorf(ENotFound, "no load run to stop")
 	}
