@@ -290,6 +290,10 @@ type ConsumersView struct {
 	// FreshnessSeconds is now minus created_at of the newest stored event.
 	FreshnessSeconds float64   `json:"freshness_seconds"`
 	SampledAt        time.Time `json:"sampled_at"`
+	// Local are the snapshots of this process's members taken with the
+	// sample, whether or not the group lists them yet; the members' own
+	// view for /api/consumer_metrics/.
+	Local []pipeline.Snapshot `json:"-"`
 }
 
 // HistoryPoint is one sample of the lag history.
@@ -401,7 +405,7 @@ func buildView(lag kafka.GroupLag, snaps []pipeline.Snapshot, heads map[int32]he
 	v := ConsumersView{
 		Group: lag.Group, Topic: lag.Topic, State: lag.State,
 		Members: []MemberView{}, Partitions: []PartitionView{},
-		TotalLag: lag.TotalLag, SampledAt: now.UTC(),
+		TotalLag: lag.TotalLag, SampledAt: now.UTC(), Local: snaps,
 	}
 	local := make(map[string]pipeline.Snapshot, len(snaps))
 	lowest := make(map[int32]int64)

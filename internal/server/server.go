@@ -283,7 +283,7 @@ func (s *Server) newHTTP() error {
 		Store:            s.store,
 		Stats:            s.stats,
 		Hub:              s.hub,
-		Consumers:        groupReport{s},
+		Consumers:        groupReport{s.monitor},
 		KafkaHealth:      newKafkaProbe(clientOpts).Check,
 		BootstrapServers: s.cfg.BootstrapServers,
 		Topic:            s.cfg.Topic,
