@@ -6,36 +6,38 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/pulse-dev/pulse/internal/ops"
+	"github.com/pulse-dev/pulse/internal/deadletter"
+	"github.com/pulse-dev/pulse/internal/load"
+	"github.com/pulse-dev/pulse/internal/monitor"
 )
 
 // GroupMonitor serves the console's consumer views: the group with its
 // lag, the lag history with markers, and the keys held back by ordering.
 type GroupMonitor interface {
 	// Consumers returns the latest sample of the consumer group.
-	Consumers(ctx context.Context) (ops.ConsumersView, error)
+	Consumers(ctx context.Context) (monitor.ConsumersView, error)
 	// History returns the lag history and markers of the last hour.
-	History() ops.History
+	History() monitor.History
 	// Ordering returns the keys held back by this process's members.
-	Ordering() ops.OrderingView
+	Ordering() monitor.OrderingView
 }
 
 // DeadLetters serves the console's dead-letter triage and replay.
 type DeadLetters interface {
 	// List lists the newest limit dead letters grouped by kind.
-	List(ctx context.Context, limit int) (ops.DLQView, error)
+	List(ctx context.Context, limit int) (deadletter.View, error)
 	// Replay sends dead letters back to the main topic.
-	Replay(ctx context.Context, req ops.ReplayRequest) (ops.ReplayResult, error)
+	Replay(ctx context.Context, req deadletter.ReplayRequest) (deadletter.ReplayResult, error)
 }
 
 // LoadRuns serves the console's generated load runs.
 type LoadRuns interface {
-	// Start starts a load run; ops.ErrLoadRunning when one runs.
-	Start(req ops.LoadRequest) (ops.LoadRun, error)
+	// Start starts a load run; load.ErrRunning when one runs.
+	Start(req load.Request) (load.Run, error)
 	// Current returns the current or last run; false when there was none.
-	Current() (ops.LoadRun, bool)
-	// Stop stops the current run; ops.ErrNoLoadRun when there was none.
-	Stop(ctx context.Context) (ops.LoadRun, error)
+	Current() (load.Run, bool)
+	// Stop stops the current run; load.ErrNoRun when there was none.
+	Stop(ctx context.Context) (load.Run, error)
 }
 
 // maxOpsBody bounds the console's request bodies (a replay may list
@@ -65,14 +67,27 @@ func (s *Server) opsRoutes(handle func(method, path string, h http.Handler)) {
 
 // opsError maps the console's errors to the API's.
 func opsError(err error, what string) error {
-	var re *ops.RequestError
-	if errors.As(err, &re) {
-		return &Error{Kind: EInvalid, Message: re.Msg, Err: err}
+	if msg, ok := requestMessage(err); ok {
+		return &Error{Kind: EInvalid, Message: msg, Err: err}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Kind: EUnavailable, Message: what + ": timed out", Err: err}
 	}
 	return &Error{Kind: EUnavailable, Message: what + ": kafka unavailable", Err: err}
+}
+
+// requestMessage is the client's message of a request the dead-letter
+// service or the load runner cannot act on.
+func requestMessage(err error) (string, bool) {
+	var dl *deadletter.RequestError
+	if errors.As(err, &dl) {
+		return dl.Msg, true
+	}
+	var lr *load.RequestError
+	if errors.As(err, &lr) {
+		return lr.Msg, true
+	}
+	return "", false
 }
 
 func (s *Server) opsConsumers(w http.ResponseWriter, r *http.Request) error {
@@ -92,11 +107,11 @@ func (s *Server) opsOrdering(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
-	limit := ops.DefaultDLQLimit
+	limit := deadletter.DefaultLimit
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > ops.MaxDLQLimit {
-			return Errorf(EInvalid, "limit: must be an integer between 1 and %d", ops.MaxDLQLimit)
+		if err != nil || n < 1 || n > deadletter.MaxLimit {
+			return Errorf(EInvalid, "limit: must be an integer between 1 and %d", deadletter.MaxLimit)
 		}
 		limit = n
 	}
@@ -108,7 +123,7 @@ func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) opsReplay(w http.ResponseWriter, r *http.Request) error {
-	var req ops.ReplayRequest
+	var req deadletter.ReplayRequest
 	if err := decodeBody(w, r, maxOpsBody, &req); err != nil {
 		return err
 	}
@@ -120,23 +135,22 @@ func (s *Server) opsReplay(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) opsStartLoad(w http.ResponseWriter, r *http.Request) error {
-	var req ops.LoadRequest
+	var req load.Request
 	if err := decodeBody(w, r, maxOpsBody, &req); err != nil {
 		return err
 	}
 	run, err := s.deps.Load.Start(req)
 	switch {
-	case errors.Is(err, ops.ErrLoadRunning):
+	case errors.Is(err, load.ErrRunning):
 		// The error kinds have no conflict: answer 409 here, with the
 		// run that is in the way.
 		return writeJSON(w, http.StatusConflict, struct {
-			Error string      `json:"error"`
-			Run   ops.LoadRun `json:"run"`
+			Error string   `json:"error"`
+			Run   load.Run `json:"run"`
 		}{err.Error(), run})
 	case err != nil:
-		var re *ops.RequestError
-		if errors.As(err, &re) {
-			return &Error{Kind: EInvalid, Message: re.Msg, Err: err}
+		if msg, ok := requestMessage(err); ok {
+			return &Error{Kind: EInvalid, Message: msg, Err: err}
 		}
 		return err
 	}
@@ -153,7 +167,7 @@ func (s *Server) opsLoad(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) opsStopLoad(w http.ResponseWriter, r *http.Request) error {
 	run, err := s.deps.Load.Stop(r.Context())
-	if errors.Is(err, ops.ErrNoLoadRun) {
+	if errors.Is(err, load.ErrNoRun) {
 		return Errorf(ENotFound, "no load run to stop")
 	}
 	if err != nil {

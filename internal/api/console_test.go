@@ -13,8 +13,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/kafka"
-	"github.com/pulse-dev/pulse/internal/ops"
+	"github.com/pulse-dev/pulse/internal/load"
+	"github.com/pulse-dev/pulse/internal/monitor"
 )
 
 // opsServer serves the API with a real console backend over an
@@ -54,17 +56,17 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mon, err := ops.NewMonitor(ops.MonitorConfig{Group: kc.ConsumerGroup, Topic: kc.Topic, ClientOpts: clientOpts},
-		ops.MonitorDeps{Admin: admin}, nil, reg)
+	mon, err := monitor.New(monitor.Config{Group: kc.ConsumerGroup, Topic: kc.Topic, ClientOpts: clientOpts},
+		monitor.Deps{Admin: admin}, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl, err := ops.NewDeadLetters(ops.DeadLetterConfig{Topic: kc.Topic, DLQTopic: kc.DLQTopic, ClientOpts: clientOpts},
+	dl, err := deadletter.New(deadletter.Config{Topic: kc.Topic, DLQTopic: kc.DLQTopic, ClientOpts: clientOpts},
 		admin, producer, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	loads, err := ops.NewLoadRunner(producer, nil, reg)
+	loads, err := load.New(producer, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/api"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
-	"github.com/pulse-dev/pulse/internal/ops"
+	"github.com/pulse-dev/pulse/internal/monitor"
 )
 
 // ingest gives the API the producer in the shape it declares.
@@ -27,7 +27,7 @@ func (i ingest) ProduceBatch(ctx context.Context, events []*event.Event, src eve
 // latest sample: the group's partitions and lag from the broker, with
 // the counters of this process's members. Members running in other
 // processes are listed with their partitions.
-type groupReport struct{ monitor *ops.Monitor }
+type groupReport struct{ monitor *monitor.Group }
 
 func (g groupReport) ConsumerMetrics(ctx context.Context) (api.ConsumerMetrics, error) {
 	v, err := g.monitor.Consumers(ctx)

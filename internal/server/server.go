@@ -27,10 +27,12 @@ import (
 	"github.com/pulse-dev/pulse/internal/api"
 	"github.com/pulse-dev/pulse/internal/broker"
 	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/live"
-	"github.com/pulse-dev/pulse/internal/ops"
+	"github.com/pulse-dev/pulse/internal/load"
+	"github.com/pulse-dev/pulse/internal/monitor"
 	"github.com/pulse-dev/pulse/internal/pipeline"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
@@ -53,7 +55,7 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Monitor tunes the group monitor (sampling intervals, marker
 	// thresholds); its Group, Topic and ClientOpts are filled from cfg.
-	Monitor ops.MonitorConfig
+	Monitor monitor.Config
 }
 
 // bus is what the process publishes live changes to and listens on: the
@@ -82,9 +84,9 @@ type Server struct {
 	producer  *kafka.Producer
 	admin     *kafka.Admin
 	consumers []*pipeline.Consumer
-	monitor   *ops.Monitor
-	dlq       *ops.DeadLetters
-	loads     *ops.LoadRunner
+	monitor   *monitor.Group
+	dlq       *deadletter.Service
+	loads     *load.Runner
 	httpLn    net.Listener
 	http      *http.Server
 
@@ -355,20 +357,20 @@ func (s *Server) newConsole() error {
 	clientOpts = append(clientOpts, kafka.LoggerOpt(s.log))
 	mc := s.opts.Monitor
 	mc.Group, mc.Topic, mc.ClientOpts = s.cfg.ConsumerGroup, s.cfg.Topic, clientOpts
-	members := make([]ops.Member, len(s.consumers))
+	members := make([]monitor.Member, len(s.consumers))
 	for i, c := range s.consumers {
 		members[i] = c
 	}
-	if s.monitor, err = ops.NewMonitor(mc, ops.MonitorDeps{
+	if s.monitor, err = monitor.New(mc, monitor.Deps{
 		Admin: s.admin, Members: members, Stats: s.stats, Store: s.store, Bus: s.bus,
 	}, s.log, s.reg); err != nil {
 		return fmt.Errorf("group monitor: %w", err)
 	}
-	dc := ops.DeadLetterConfig{Topic: s.cfg.Topic, DLQTopic: s.cfg.DLQTopic, ClientOpts: clientOpts}
-	if s.dlq, err = ops.NewDeadLetters(dc, s.admin, s.producer, s.log, s.reg); err != nil {
+	dc := deadletter.Config{Topic: s.cfg.Topic, DLQTopic: s.cfg.DLQTopic, ClientOpts: clientOpts}
+	if s.dlq, err = deadletter.New(dc, s.admin, s.producer, s.log, s.reg); err != nil {
 		return fmt.Errorf("dead-letter service: %w", err)
 	}
-	if s.loads, err = ops.NewLoadRunner(s.producer, s.log, s.reg); err != nil {
+	if s.loads, err = load.New(s.producer, s.log, s.reg); err != nil {
 		return fmt.Errorf("load runner: %w", err)
 	}
 	return nil

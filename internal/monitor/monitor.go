@@ -1,4 +1,8 @@
-package ops
+// Package monitor watches the consumer group for the operator console:
+// lag in records and in seconds per partition, a lag history kept in the
+// app with markers for rebalances, commit stalls and dead-letter bursts,
+// and the keys held back by the ordering rules in this process.
+package monitor
 
 import (
 	"context"
@@ -21,7 +25,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/pipeline"
 )
 
-// Defaults applied by NewMonitor to zero fields of MonitorConfig.
+// Defaults applied by New to zero fields of Config.
 const (
 	DefaultSampleInterval  = 2 * time.Second
 	DefaultHistoryInterval = 5 * time.Second
@@ -31,9 +35,9 @@ const (
 	DefaultBurstThreshold  = 10
 )
 
-// MonitorConfig configures the group monitor. Group and Topic are
+// Config configures the group monitor. Group and Topic are
 // required; zero durations and counts take the defaults above.
-type MonitorConfig struct {
+type Config struct {
 	Group string
 	Topic string
 	// ClientOpts reach the cluster (seed brokers, SASL, TLS); the monitor
@@ -59,7 +63,7 @@ type MonitorConfig struct {
 	Now func() time.Time
 }
 
-func (c *MonitorConfig) defaults() {
+func (c *Config) defaults() {
 	setDur := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
 			*v = d
@@ -96,10 +100,10 @@ type Publisher interface {
 	Publish(event.Change)
 }
 
-// MonitorDeps are the parts the monitor works with. Admin is required;
+// Deps are the parts the monitor works with. Admin is required;
 // Members may be empty (a process without consumers), Stats, Store and
 // Bus nil (no freshness, rate or live markers then).
-type MonitorDeps struct {
+type Deps struct {
 	Admin   *kafka.Admin
 	Members []Member
 	Stats   *live.Stats
@@ -107,12 +111,12 @@ type MonitorDeps struct {
 	Bus     Publisher
 }
 
-// Monitor samples the consumer group: lag in records and seconds, a lag
+// Group monitors the consumer group: lag in records and seconds, a lag
 // history with markers, and the ordering view of this process's members.
-// Create it with NewMonitor and run it with Run.
-type Monitor struct {
-	cfg  MonitorConfig
-	deps MonitorDeps
+// Create it with New and run it with Run.
+type Group struct {
+	cfg  Config
+	deps Deps
 	log  *slog.Logger
 	now  func() time.Time
 
@@ -135,8 +139,8 @@ type Monitor struct {
 	markers  []event.Marker
 }
 
-// NewMonitor returns the group monitor.
-func NewMonitor(cfg MonitorConfig, deps MonitorDeps, log *slog.Logger, reg prometheus.Registerer) (*Monitor, error) {
+// New returns the group monitor.
+func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*Group, error) {
 	if cfg.Group == "" || cfg.Topic == "" {
 		return nil, errors.New("new group monitor: group and topic are required")
 	}
@@ -147,7 +151,7 @@ func NewMonitor(cfg MonitorConfig, deps MonitorDeps, log *slog.Logger, reg prome
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	mon := &Monitor{
+	mon := &Group{
 		cfg:   cfg,
 		deps:  deps,
 		log:   log.With("component", "monitor"),
@@ -181,7 +185,7 @@ func NewMonitor(cfg MonitorConfig, deps MonitorDeps, log *slog.Logger, reg prome
 }
 
 // Run samples the consumer group until ctx ends.
-func (mon *Monitor) Run(ctx context.Context) error {
+func (mon *Group) Run(ctx context.Context) error {
 	sampleT := time.NewTicker(mon.cfg.SampleInterval)
 	defer sampleT.Stop()
 	historyT := time.NewTicker(mon.cfg.HistoryInterval)
@@ -211,14 +215,14 @@ func (mon *Monitor) Run(ctx context.Context) error {
 // sampleOrWarn samples the group in the background, where a failure is
 // logged and the next tick tries again. Consumers returns the same error
 // to its caller instead, which logs it once.
-func (mon *Monitor) sampleOrWarn(ctx context.Context) {
+func (mon *Group) sampleOrWarn(ctx context.Context) {
 	if err := mon.sample(ctx); err != nil {
 		mon.log.Warn("sample consumer group", "group", mon.cfg.Group, "err", err)
 	}
 }
 
 // raise records markers, publishes them on the live bus and counts them.
-func (mon *Monitor) raise(ms []event.Marker) {
+func (mon *Group) raise(ms []event.Marker) {
 	if len(ms) == 0 {
 		return
 	}
@@ -319,7 +323,7 @@ type headTS struct {
 
 // Consumers returns the latest sample of the group, taking one first if
 // none was taken yet.
-func (mon *Monitor) Consumers(ctx context.Context) (ConsumersView, error) {
+func (mon *Group) Consumers(ctx context.Context) (ConsumersView, error) {
 	mon.mu.Lock()
 	v := mon.view
 	mon.mu.Unlock()
@@ -335,7 +339,7 @@ func (mon *Monitor) Consumers(ctx context.Context) (ConsumersView, error) {
 }
 
 // History returns the lag history and the markers of the last hour.
-func (mon *Monitor) History() History {
+func (mon *Group) History() History {
 	mon.mu.Lock()
 	defer mon.mu.Unlock()
 	h := History{
@@ -354,7 +358,7 @@ func (mon *Monitor) History() History {
 
 // sample reads the group's offsets and the timestamps of the records at
 // its committed offsets, and raises rebalance and commit-stall markers.
-func (mon *Monitor) sample(ctx context.Context) error {
+func (mon *Group) sample(ctx context.Context) error {
 	mon.sampleMu.Lock()
 	defer mon.sampleMu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -451,7 +455,7 @@ func buildView(lag kafka.GroupLag, snaps []pipeline.Snapshot, heads map[int32]he
 // the oldest unprocessed record: the one at the committed offset (the log
 // start when nothing is committed). Timestamps are cached by offset, so a
 // record is fetched once however long it holds its partition.
-func (mon *Monitor) headTimestamps(ctx context.Context, parts []kafka.PartitionLag) map[int32]headTS {
+func (mon *Group) headTimestamps(ctx context.Context, parts []kafka.PartitionLag) map[int32]headTS {
 	out := make(map[int32]headTS)
 	fetch := make(map[int32]kgo.Offset)
 	for _, p := range parts {
@@ -490,7 +494,7 @@ func (mon *Monitor) headTimestamps(ctx context.Context, parts []kafka.PartitionL
 
 // firstRecords reads the first record at or after each given offset,
 // with a client that lives for this call only.
-func (mon *Monitor) firstRecords(ctx context.Context, topic string, offsets map[int32]kgo.Offset) (map[int32]*kgo.Record, error) {
+func (mon *Group) firstRecords(ctx context.Context, topic string, offsets map[int32]kgo.Offset) (map[int32]*kgo.Record, error) {
 	opts := append(slices.Clone(mon.cfg.ClientOpts),
 		kgo.ClientID("pulse-ops"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
@@ -526,7 +530,7 @@ func (mon *Monitor) firstRecords(ctx context.Context, topic string, offsets map[
 }
 
 // recordPoint appends a history point from the latest sample.
-func (mon *Monitor) recordPoint() {
+func (mon *Group) recordPoint() {
 	mon.mu.Lock()
 	v := mon.view
 	mon.mu.Unlock()
@@ -548,7 +552,7 @@ func (mon *Monitor) recordPoint() {
 }
 
 // checkDLQ counts dead letters and raises a burst marker.
-func (mon *Monitor) checkDLQ() {
+func (mon *Group) checkDLQ() {
 	var n int64
 	if mon.deps.Stats != nil {
 		n = mon.deps.Stats.Queue().DeadLettered
@@ -580,7 +584,7 @@ type partTrack struct {
 	stalled   bool
 }
 
-func newDetector(cfg MonitorConfig) *detector {
+func newDetector(cfg Config) *detector {
 	return &detector{
 		stallAfter: cfg.StallAfter,
 		window:     cfg.BurstWindow,
@@ -666,4 +670,10 @@ func (d *detector) deadLetters(now time.Time, n int64) []event.Marker {
 	d.lastBurst = now
 	return []event.Marker{{T: now.UTC(), Kind: event.MarkerDLQBurst,
 		Detail: fmt.Sprintf("%d records dead-lettered within %s", delta, d.window)}}
+}
+
+// countAt is a running count at a time.
+type countAt struct {
+	t time.Time
+	n int64
 }

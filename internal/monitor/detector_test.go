@@ -1,4 +1,4 @@
-package ops
+package monitor
 
 import (
 	"testing"
@@ -9,7 +9,7 @@ import (
 )
 
 func TestDetectorDLQBurst(t *testing.T) {
-	d := newDetector(MonitorConfig{StallAfter: 10 * time.Second, BurstWindow: 5 * time.Second, BurstThreshold: 10})
+	d := newDetector(Config{StallAfter: 10 * time.Second, BurstWindow: 5 * time.Second, BurstThreshold: 10})
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if m := d.deadLetters(t0, 100); m != nil {
 		t.Fatalf("first sample: %v", m)
@@ -34,7 +34,7 @@ func TestDetectorDLQBurst(t *testing.T) {
 }
 
 func TestDetectorRebalanceAndCommitStall(t *testing.T) {
-	d := newDetector(MonitorConfig{StallAfter: 10 * time.Second, BurstWindow: 5 * time.Second, BurstThreshold: 10})
+	d := newDetector(Config{StallAfter: 10 * time.Second, BurstWindow: 5 * time.Second, BurstThreshold: 10})
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	members := func(parts ...[]int32) []kafka.GroupMember {
 		var out []kafka.GroupMember

@@ -1,4 +1,8 @@
-package ops
+// Package deadletter is the operator console's dead-letter service: it
+// lists the dead letters of the DLQ topic grouped by kind of error and
+// replays them to the main topic, small selections before the request
+// returns and big ones in the background.
+package deadletter
 
 import (
 	"bytes"
@@ -28,18 +32,18 @@ import (
 const (
 	DefaultReplayRate = 100
 	MaxReplayRate     = 1000
-	// DefaultDLQLimit and MaxDLQLimit bound how many dead letters one
+	// DefaultLimit and MaxLimit bound how many dead letters one
 	// listing reads.
-	DefaultDLQLimit = 1000
-	MaxDLQLimit     = 10000
+	DefaultLimit = 1000
+	MaxLimit     = 10000
 	// SyncReplayMax is the largest selection replayed before the request
 	// returns; bigger ones continue in the background.
 	SyncReplayMax = 200
 )
 
-// DeadLetterConfig configures the dead-letter service. Topic and DLQTopic
+// Config configures the dead-letter service. Topic and DLQTopic
 // are required.
-type DeadLetterConfig struct {
+type Config struct {
 	Topic    string
 	DLQTopic string
 	// ClientOpts reach the cluster (seed brokers, SASL, TLS); dead letters
@@ -49,11 +53,11 @@ type DeadLetterConfig struct {
 	Now func() time.Time
 }
 
-// DeadLetters lists the dead letters of the DLQ topic and replays them to
-// the main topic. Create it with NewDeadLetters and run it with Run, which
+// Service lists the dead letters of the DLQ topic and replays them to
+// the main topic. Create it with New and run it with Run, which
 // owns the replays that continue in the background.
-type DeadLetters struct {
-	cfg      DeadLetterConfig
+type Service struct {
+	cfg      Config
 	admin    *kafka.Admin
 	producer *kafka.Producer
 	log      *slog.Logger
@@ -66,9 +70,9 @@ type DeadLetters struct {
 	replayIDs map[string]bool
 }
 
-// NewDeadLetters returns the dead-letter service; admin and producer are
+// New returns the dead-letter service; admin and producer are
 // required.
-func NewDeadLetters(cfg DeadLetterConfig, admin *kafka.Admin, producer *kafka.Producer, log *slog.Logger, reg prometheus.Registerer) (*DeadLetters, error) {
+func New(cfg Config, admin *kafka.Admin, producer *kafka.Producer, log *slog.Logger, reg prometheus.Registerer) (*Service, error) {
 	if cfg.Topic == "" || cfg.DLQTopic == "" {
 		return nil, errors.New("new dead-letter service: topic and DLQ topic are required")
 	}
@@ -81,7 +85,7 @@ func NewDeadLetters(cfg DeadLetterConfig, admin *kafka.Admin, producer *kafka.Pr
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &DeadLetters{
+	s := &Service{
 		cfg: cfg, admin: admin, producer: producer,
 		log: log.With("component", "deadletter"), now: cfg.Now, bg: newBackground(),
 		replayIDs: make(map[string]bool),
@@ -95,8 +99,8 @@ func NewDeadLetters(cfg DeadLetterConfig, admin *kafka.Admin, producer *kafka.Pr
 
 // Run waits for ctx to end, then stops the background replays and waits
 // for them. Requests may start replays before Run; Run must be called
-// once NewDeadLetters succeeded.
-func (s *DeadLetters) Run(ctx context.Context) error {
+// once New succeeded.
+func (s *Service) Run(ctx context.Context) error {
 	<-ctx.Done()
 	s.bg.stop()
 	return nil
@@ -105,8 +109,8 @@ func (s *DeadLetters) Run(ctx context.Context) error {
 // maxPayload bounds the payload text of a listed dead letter.
 const maxPayload = 16 << 10
 
-// DLQRecord is one dead letter.
-type DLQRecord struct {
+// Record is one dead letter.
+type Record struct {
 	// ID is "<partition>:<offset>" in the DLQ topic.
 	ID                string    `json:"id"`
 	Partition         int32     `json:"partition"`
@@ -132,44 +136,44 @@ type DLQRecord struct {
 	raw *kgo.Record
 }
 
-// DLQGroup is the dead letters of one kind, newest first.
-type DLQGroup struct {
-	Kind    string      `json:"kind"`
-	Count   int         `json:"count"`
-	Records []DLQRecord `json:"records"`
+// Group is the dead letters of one kind, newest first.
+type Group struct {
+	Kind    string   `json:"kind"`
+	Count   int      `json:"count"`
+	Records []Record `json:"records"`
 }
 
-// DLQView is the answer of GET /api/dlq/.
-type DLQView struct {
+// View is the answer of GET /api/dlq/.
+type View struct {
 	// Total counts the dead letters in the DLQ topic: committed ones,
 	// transaction markers left out, exactly while each partition holds
 	// at most max(2 x limit, 2,000) offsets, estimated from the newest
 	// ones beyond; the groups hold the newest limit of them.
-	Total  int64      `json:"total"`
-	Groups []DLQGroup `json:"groups"`
+	Total  int64   `json:"total"`
+	Groups []Group `json:"groups"`
 }
 
 // List lists the newest limit dead letters across the DLQ topic's
 // partitions, grouped by kind, the largest group first.
-func (s *DeadLetters) List(ctx context.Context, limit int) (DLQView, error) {
+func (s *Service) List(ctx context.Context, limit int) (View, error) {
 	if limit <= 0 {
-		limit = DefaultDLQLimit
+		limit = DefaultLimit
 	}
-	if limit > MaxDLQLimit {
-		return DLQView{}, invalidf("limit must be between 1 and %d", MaxDLQLimit)
+	if limit > MaxLimit {
+		return View{}, invalidf("limit must be between 1 and %d", MaxLimit)
 	}
 	recs, total, err := s.newestDLQ(ctx, limit)
 	if err != nil {
-		return DLQView{}, err
+		return View{}, err
 	}
-	v := DLQView{Total: total, Groups: []DLQGroup{}}
+	v := View{Total: total, Groups: []Group{}}
 	idx := make(map[string]int)
 	for _, r := range recs {
 		i, ok := idx[r.Kind]
 		if !ok {
 			i = len(v.Groups)
 			idx[r.Kind] = i
-			v.Groups = append(v.Groups, DLQGroup{Kind: r.Kind, Records: []DLQRecord{}})
+			v.Groups = append(v.Groups, Group{Kind: r.Kind, Records: []Record{}})
 		}
 		v.Groups[i].Count++
 		v.Groups[i].Records = append(v.Groups[i].Records, r)
@@ -185,7 +189,7 @@ func (s *DeadLetters) List(ctx context.Context, limit int) (DLQView, error) {
 
 // newestDLQ reads the newest limit dead letters, newest first, and
 // counts the records of the DLQ topic.
-func (s *DeadLetters) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, error) {
+func (s *Service) newestDLQ(ctx context.Context, limit int) ([]Record, int64, error) {
 	desc, err := s.admin.DescribeTopic(ctx, s.cfg.DLQTopic, "")
 	if err != nil {
 		return nil, 0, fmt.Errorf("describe DLQ topic: %w", err)
@@ -194,7 +198,7 @@ func (s *DeadLetters) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, in
 	// than one per dead letter, so twice limit offsets hold the newest
 	// limit dead letters; reading at least 2,000 makes the total exact
 	// for small DLQs (see below).
-	window := int64(max(2*limit, 2*DefaultDLQLimit))
+	window := int64(max(2*limit, 2*DefaultLimit))
 	ranges := make(map[int32][2]int64)
 	for _, p := range desc.Partitions {
 		if p.EndOffset > p.StartOffset {
@@ -232,7 +236,7 @@ func (s *DeadLetters) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, in
 
 // readDLQ reads the DLQ records in [from, until) of each partition, with
 // a client that lives for this call only (no consumer group).
-func (s *DeadLetters) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQRecord, error) {
+func (s *Service) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]Record, error) {
 	if len(ranges) == 0 {
 		return nil, nil
 	}
@@ -269,7 +273,7 @@ func (s *DeadLetters) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([
 	for p, r := range ranges {
 		next[p] = r[0]
 	}
-	var out []DLQRecord
+	var out []Record
 	for len(done) < len(ranges) {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -314,9 +318,9 @@ func (s *DeadLetters) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([
 }
 
 // parseDLQ reads a dead letter's headers and payload.
-func parseDLQ(kr *kgo.Record) DLQRecord {
+func parseDLQ(kr *kgo.Record) Record {
 	dl := record.ParseDeadLetter(kr)
-	d := DLQRecord{
+	d := Record{
 		ID:        fmt.Sprintf("%d:%d", kr.Partition, kr.Offset),
 		Partition: kr.Partition, Offset: kr.Offset,
 		Timestamp: kr.Timestamp.UTC(), Key: textOf(kr.Key, 1024),
@@ -403,7 +407,7 @@ type ReplayResult struct {
 // Replay sends the selected dead letters back to the main topic with
 // their key and event id, marked with the replay_of and replayed_at
 // headers, at most req.Rate per second.
-func (s *DeadLetters) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, error) {
+func (s *Service) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, error) {
 	rate := req.Rate
 	switch {
 	case rate == 0:
@@ -456,11 +460,11 @@ func (s *DeadLetters) Replay(ctx context.Context, req ReplayRequest) (ReplayResu
 }
 
 // selectDLQ resolves a replay request to dead letters.
-func (s *DeadLetters) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, error) {
+func (s *Service) selectDLQ(ctx context.Context, req ReplayRequest) ([]Record, error) {
 	switch {
 	case len(req.IDs) > 0:
-		if len(req.IDs) > MaxDLQLimit {
-			return nil, invalidf("at most %d ids per replay", MaxDLQLimit)
+		if len(req.IDs) > MaxLimit {
+			return nil, invalidf("at most %d ids per replay", MaxLimit)
 		}
 		want := make(map[string]bool, len(req.IDs))
 		ranges := make(map[int32][2]int64)
@@ -499,7 +503,7 @@ func (s *DeadLetters) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRe
 		if err != nil {
 			return nil, err
 		}
-		var out []DLQRecord
+		var out []Record
 		for _, r := range recs {
 			if want[r.ID] {
 				out = append(out, r)
@@ -516,14 +520,14 @@ func (s *DeadLetters) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRe
 		}
 		return out, nil
 	case req.Kind != "" || req.All:
-		recs, _, err := s.newestDLQ(ctx, MaxDLQLimit)
+		recs, _, err := s.newestDLQ(ctx, MaxLimit)
 		if err != nil {
 			return nil, err
 		}
 		if req.All {
 			return recs, nil
 		}
-		var out []DLQRecord
+		var out []Record
 		for _, r := range recs {
 			if r.Kind == req.Kind {
 				out = append(out, r)
@@ -535,7 +539,7 @@ func (s *DeadLetters) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRe
 }
 
 // replayRecord builds the main-topic record replaying d.
-func (s *DeadLetters) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
+func (s *Service) replayRecord(d Record, strip bool, now time.Time) *kgo.Record {
 	value := d.raw.Value
 	// The original, without an event_id, was stored under an id derived
 	// for it; the replay carries that id in a header (no payload may carry
@@ -594,7 +598,7 @@ func eventIDOf(value []byte) string {
 
 // produceReplays sends recs at rate per second, remembering each
 // replayed dead letter.
-func (s *DeadLetters) produceReplays(ctx context.Context, sel []DLQRecord, recs []*kgo.Record, rate float64) error {
+func (s *Service) produceReplays(ctx context.Context, sel []Record, recs []*kgo.Record, rate float64) error {
 	p := newPacer(rate)
 	for i, r := range recs {
 		if _, err := p.take(ctx, 1); err != nil {
@@ -613,4 +617,56 @@ func (s *DeadLetters) produceReplays(ctx context.Context, sel []DLQRecord, recs 
 	}
 	s.log.Info("dead letters replayed", "count", len(recs), "topic", s.cfg.Topic)
 	return nil
+}
+
+// RequestError is a request the console cannot act on; its text is safe
+// to show the client.
+type RequestError struct{ Msg string }
+
+func (e *RequestError) Error() string { return e.Msg }
+
+func invalidf(format string, args ...any) error {
+	return &RequestError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// background owns work started by requests (replays, load runs): stop
+// cancels it and waits for it, and refuses new work after that.
+type background struct {
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+func newBackground() *background {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &background{ctx: ctx, cancel: cancel}
+}
+
+// start runs fn in the background and returns the cancel function of its
+// context; false once stop was called.
+func (b *background) start(fn func(ctx context.Context)) (context.CancelFunc, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return nil, false
+	}
+	ctx, cancel := context.WithCancel(b.ctx)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer cancel()
+		fn(ctx)
+	}()
+	return cancel, true
+}
+
+// stop refuses new work, cancels what runs and waits for it.
+func (b *background) stop() {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.cancel()
+	b.wg.Wait()
 }
