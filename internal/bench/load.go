@@ -24,6 +24,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/record"
 	"github.com/pulse-dev/pulse/internal/server"
 )
@@ -108,31 +109,26 @@ func (l *loader) acked() int64 { return l.p.Stats().Acked }
 
 func (l *loader) close() { l.p.Close() }
 
-// paced sends make(i) at rate records/s for d, in small bursts on a 5 ms
-// tick, and returns how many it sent. It stops early when ctx ends.
+// paced sends make(i) at rate records/s for d, in bursts of at most 5 ms
+// worth (the load runner's pacer), and returns how many it sent. It stops
+// early when ctx ends.
 func (l *loader) paced(ctx context.Context, rate float64, d time.Duration, make func(i int64, now time.Time) (*kgo.Record, error)) (int64, error) {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	start := time.Now()
+	p := load.NewPacer(rate, 5*time.Millisecond)
 	total := int64(rate * d.Seconds())
 	var sent int64
 	for sent < total {
+		n, err := p.Take(ctx, int(min(int64(p.Burst()), total-sent)))
+		if err != nil {
+			return sent, err
+		}
 		now := time.Now()
-		due := min(total, int64(now.Sub(start).Seconds()*rate))
-		for ; sent < due; sent++ {
+		for range n {
 			r, err := make(sent, now)
 			if err != nil {
 				return sent, err
 			}
 			l.send(ctx, r)
-		}
-		if sent >= total {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return sent, ctx.Err()
-		case <-tick.C:
+			sent++
 		}
 	}
 	return sent, nil

@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/time/rate"
 
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/metrics"
@@ -408,11 +409,11 @@ type ReplayResult struct {
 // their key and event id, marked with the replay_of and replayed_at
 // headers, at most req.Rate per second.
 func (s *Service) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, error) {
-	rate := req.Rate
+	perSecond := req.Rate
 	switch {
-	case rate == 0:
-		rate = DefaultReplayRate
-	case rate < 0 || rate > MaxReplayRate || rate != rate:
+	case perSecond == 0:
+		perSecond = DefaultReplayRate
+	case perSecond < 0 || perSecond > MaxReplayRate || perSecond != perSecond:
 		return ReplayResult{}, invalidf("rate must be between 1 and %d records per second", MaxReplayRate)
 	}
 	strip := req.StripSimulation == nil || *req.StripSimulation
@@ -444,13 +445,13 @@ func (s *Service) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, 
 		return res, nil
 	}
 	if len(sel) <= SyncReplayMax {
-		if err := s.produceReplays(ctx, sel, recs, rate); err != nil {
+		if err := s.produceReplays(ctx, sel, recs, perSecond); err != nil {
 			return ReplayResult{}, err
 		}
 		return res, nil
 	}
 	if _, ok := s.bg.start(func(ctx context.Context) {
-		if err := s.produceReplays(ctx, sel, recs, rate); err != nil {
+		if err := s.produceReplays(ctx, sel, recs, perSecond); err != nil {
 			s.log.Warn("background replay stopped", "err", err)
 		}
 	}); !ok {
@@ -596,12 +597,13 @@ func eventIDOf(value []byte) string {
 	return p.EventID
 }
 
-// produceReplays sends recs at rate per second, remembering each
-// replayed dead letter.
-func (s *Service) produceReplays(ctx context.Context, sel []Record, recs []*kgo.Record, rate float64) error {
-	p := newPacer(rate)
+// produceReplays sends recs at perSecond, remembering each replayed dead
+// letter. A replay that fell behind (slow acknowledgements) catches up by
+// at most 50 ms worth of records.
+func (s *Service) produceReplays(ctx context.Context, sel []Record, recs []*kgo.Record, perSecond float64) error {
+	lim := rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond/20)))
 	for i, r := range recs {
-		if _, err := p.take(ctx, 1); err != nil {
+		if err := lim.Wait(ctx); err != nil {
 			return fmt.Errorf("replay %s: %w", sel[i].ID, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -321,10 +321,10 @@ func (l *Runner) runLoad(ctx context.Context, r *loadRun) {
 	// producer: cancelling those records would count a stopped run's
 	// events as failures (and a run stopped at once as failed).
 	produceCtx := context.WithoutCancel(ctx)
-	p := newPacer(in.EventsPerSecond)
+	p := NewPacer(in.EventsPerSecond, 50*time.Millisecond)
 	deadline := in.EndsAt.Add(5 * time.Second)
 	for sent := int64(0); sent < in.Target && ctx.Err() == nil; {
-		n, err := p.take(ctx, in.Target-sent)
+		n, err := p.Take(ctx, int(in.Target-sent))
 		if err != nil {
 			break
 		}
@@ -334,7 +334,7 @@ func (l *Runner) runLoad(ctx context.Context, r *loadRun) {
 			l.loadSent.Inc()
 			l.producer.ProduceAsync(produceCtx, &e, event.SourceProducer, reqID, onAck)
 		}
-		sent += n
+		sent += int64(n)
 		r.sample(time.Now())
 		if time.Now().After(deadline) {
 			// The producer could not keep the pace; the run ends on time

@@ -29,11 +29,11 @@ func TestMixPicker(t *testing.T) {
 }
 
 func TestPacerKeepsTheRate(t *testing.T) {
-	p := newPacer(2000)
+	p := NewPacer(2000, 50*time.Millisecond)
 	start := time.Now()
-	var sent int64
+	var sent int
 	for sent < 400 {
-		n, err := p.take(context.Background(), 400-sent)
+		n, err := p.Take(context.Background(), 400-sent)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,11 +48,11 @@ func TestPacerKeepsTheRate(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	slow := newPacer(1)
-	if _, err := slow.take(ctx, 1); err != nil {
+	slow := NewPacer(1, 50*time.Millisecond)
+	if _, err := slow.Take(ctx, 1); err != nil {
 		t.Fatalf("first send must be due at once: %v", err)
 	}
-	if _, err := slow.take(ctx, 1); err == nil {
+	if _, err := slow.Take(ctx, 1); err == nil {
 		t.Fatal("cancelled wait returned no error")
 	}
 }
