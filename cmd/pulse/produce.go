@@ -19,6 +19,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/load"
 )
 
 const produceSummary = `Send generated user events to Kafka: the seed's producer.py and
@@ -191,39 +192,28 @@ func (o *produceOpts) sendEvery(ctx context.Context, gen *generator.Generator, s
 	}
 }
 
-// sendPaced holds the rate by sending, at each short tick, as many events
-// as are due since the start: small bursts keep 10,000+ events/s accurate
-// where one timer per event could not.
+// sendPaced holds the rate with the load runner's pacer: small bursts
+// (5 ms worth) keep 10,000+ events/s accurate where one timer per event
+// could not.
 func (o *produceOpts) sendPaced(ctx context.Context, gen *generator.Generator, s sink) {
 	total := int64(-1) // until interrupted
 	if !o.continuous && o.duration > 0 {
 		total = int64(math.Round(o.rate * time.Duration(o.duration).Seconds()))
 	}
-	step := time.Duration(float64(time.Second) / o.rate)
-	step = max(5*time.Millisecond, min(step, 100*time.Millisecond))
-	tick := time.NewTicker(step)
-	defer tick.Stop()
-	start := time.Now()
-	var sent int64
-	for total < 0 || sent < total {
-		due := int64(time.Since(start).Seconds() * o.rate)
+	p := load.NewPacer(o.rate, 5*time.Millisecond)
+	for sent := int64(0); total < 0 || sent < total; {
+		want := p.Burst()
 		if total >= 0 {
-			due = min(due, total)
+			want = int(min(int64(want), total-sent))
 		}
-		for ; sent < due; sent++ {
-			if ctx.Err() != nil {
-				return
-			}
+		n, err := p.Take(ctx, want)
+		if err != nil {
+			return
+		}
+		for range n {
 			s.send(gen.Next())
 		}
-		if total >= 0 && sent >= total {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+		sent += int64(n)
 	}
 }
 

@@ -126,9 +126,14 @@ type Deps struct {
 	// Explorer serves the event explorer, export and message timelines;
 	// nil disables those routes.
 	Explorer Explorer
-	// Ops serves the operator console: consumers, lag history, ordering,
-	// dead letters and load runs; nil disables those routes.
-	Ops Ops
+	// Monitor serves the console's consumers, lag history and ordering
+	// views; nil disables those routes.
+	Monitor GroupMonitor
+	// DeadLetters serves dead-letter listing and replay; nil disables
+	// those routes.
+	DeadLetters DeadLetters
+	// Load serves generated load runs; nil disables those routes.
+	Load LoadRuns
 }
 
 // Server is the HTTP API.

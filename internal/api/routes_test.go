@@ -28,13 +28,13 @@ func TestWrongMethodsAndUnknownPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	o, reg := opsBackend(t)
+	deps, reg := opsBackend(t)
 	stats := live.NewStats(store.Totals{}, nil)
 	hub := live.NewHub(live.HubConfig{}, live.NewBus(nil, reg), stats, db, nil, reg)
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html>"), ModTime: time.Now()}}
 	// Every optional part is given, so every route is registered.
-	srv := httptest.NewServer(New(Config{Loopback: true}, Deps{Store: db, Stats: stats, Hub: hub, Explorer: db, Ops: o,
-		Gatherer: reg, UI: ui}, nil, reg).Handler())
+	deps.Store, deps.Stats, deps.Hub, deps.Explorer, deps.Gatherer, deps.UI = db, stats, hub, db, reg, ui
+	srv := httptest.NewServer(New(Config{Loopback: true}, deps, nil, reg).Handler())
 	t.Cleanup(srv.Close)
 
 	do := func(method, path string) *http.Response {

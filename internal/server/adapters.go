@@ -8,6 +8,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/api"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/monitor"
 )
 
 // ingest gives the API the producer in the shape it declares.
@@ -22,30 +23,27 @@ func (i ingest) ProduceBatch(ctx context.Context, events []*event.Event, src eve
 	return i.p.ProduceBatch(ctx, events, src, requestID)
 }
 
-// groupReport answers /api/consumer_metrics/: the group's partitions and
-// lag from the broker, with the counters of this process's members.
-// Members running in other processes are listed with their partitions.
-type groupReport struct{ s *Server }
+// groupReport answers /api/consumer_metrics/ from the group monitor's
+// latest sample: the group's partitions and lag from the broker, with
+// the counters of this process's members. Members running in other
+// processes are listed with their partitions.
+type groupReport struct{ monitor *monitor.Group }
 
 func (g groupReport) ConsumerMetrics(ctx context.Context) (api.ConsumerMetrics, error) {
-	s := g.s
-	lag, err := s.admin.GroupLag(ctx, s.cfg.Kafka.Group, s.cfg.Kafka.Topic)
+	v, err := g.monitor.Consumers(ctx)
 	if err != nil {
 		return api.ConsumerMetrics{}, fmt.Errorf("group lag: %w", err)
 	}
 	out := api.ConsumerMetrics{
-		Group: s.cfg.Kafka.Group, Topic: s.cfg.Kafka.Topic, TotalLag: lag.TotalLag,
+		Group: v.Group, Topic: v.Topic, TotalLag: v.TotalLag,
 		Consumers: []api.ConsumerStats{}, Partitions: []api.PartitionLag{},
 	}
-	for _, p := range lag.Partitions {
+	for _, p := range v.Partitions {
 		out.Partitions = append(out.Partitions, api.PartitionLag{
 			Partition: p.Partition, CommittedOffset: p.CommittedOffset, EndOffset: p.EndOffset, Lag: p.Lag,
 		})
 	}
-	local := make(map[string]bool)
-	for _, c := range s.consumers {
-		snap := c.Snapshot()
-		local[snap.ConsumerID] = true
+	for _, snap := range v.Local {
 		out.Consumers = append(out.Consumers, api.ConsumerStats{
 			ConsumerID: snap.ConsumerID, Partitions: snap.Partitions,
 			Processed: snap.Processed, Failed: snap.Failed, Retried: snap.Retried,
@@ -53,8 +51,8 @@ func (g groupReport) ConsumerMetrics(ctx context.Context) (api.ConsumerMetrics, 
 			InFlight: snap.InFlight, LastCommitAt: snap.LastCommitAt,
 		})
 	}
-	for _, m := range lag.Members {
-		if local[m.ClientID] {
+	for _, m := range v.Members {
+		if m.Local {
 			continue
 		}
 		out.Consumers = append(out.Consumers, api.ConsumerStats{ConsumerID: m.ClientID, Partitions: slices.Clone(m.Partitions)})

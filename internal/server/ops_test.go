@@ -18,8 +18,10 @@ import (
 	"github.com/pulse-dev/pulse/internal/api"
 	"github.com/pulse-dev/pulse/internal/broker"
 	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/event"
-	"github.com/pulse-dev/pulse/internal/ops"
+	"github.com/pulse-dev/pulse/internal/load"
+	"github.com/pulse-dev/pulse/internal/monitor"
 	"github.com/pulse-dev/pulse/internal/pipeline"
 	"github.com/pulse-dev/pulse/internal/record"
 )
@@ -41,7 +43,7 @@ func startOps(t *testing.T, edit func(*config.Config)) *running {
 	s, err := New(ctx, cfg, Options{
 		HTTP: true, Broker: &bc,
 		Pipeline: pipeline.Config{RetryBase: 5 * time.Millisecond, RetryMax: 10 * time.Millisecond, CommitInterval: 50 * time.Millisecond},
-		Ops:      ops.Config{SampleInterval: 100 * time.Millisecond, HistoryInterval: 200 * time.Millisecond, StallAfter: time.Second},
+		Monitor:  monitor.Config{SampleInterval: 100 * time.Millisecond, HistoryInterval: 200 * time.Millisecond, StallAfter: time.Second},
 	}, testLogger(t))
 	if err != nil {
 		cancel()
@@ -105,7 +107,7 @@ func TestConsumersAndOrderingWhileARecordIsDelayed(t *testing.T) {
 	part := int32(ack["partition"].(float64))
 	off := int64(ack["offset"].(float64))
 
-	var held ops.OrderingView
+	var held monitor.OrderingView
 	eventually(t, 20*time.Second, "the delayed record holds its key", func() (bool, string) {
 		getJSON(t, r.url("/api/ordering/"), &held)
 		for _, h := range held.HeldKeys {
@@ -119,7 +121,7 @@ func TestConsumersAndOrderingWhileARecordIsDelayed(t *testing.T) {
 		t.Fatalf("ordering: %+v", held)
 	}
 
-	var v ops.ConsumersView
+	var v monitor.ConsumersView
 	eventually(t, 20*time.Second, "lag and lag_seconds on the held partition of a stable group", func() (bool, string) {
 		getJSON(t, r.url("/api/consumers/"), &v)
 		if v.State != "Stable" || len(v.Members) != 3 {
@@ -142,7 +144,7 @@ func TestConsumersAndOrderingWhileARecordIsDelayed(t *testing.T) {
 	}
 	// Held for 3 s with lag, the partition's commit stalls (after 1 s here).
 	eventually(t, 20*time.Second, "a commit_stall marker", func() (bool, string) {
-		var h ops.History
+		var h monitor.History
 		getJSON(t, r.url("/api/consumers/history/"), &h)
 		for _, m := range h.Markers {
 			if m.Kind == event.MarkerCommitStall && strings.Contains(m.Detail, fmt.Sprintf("partition %d:", part)) {
@@ -185,7 +187,7 @@ func deadLetter(t *testing.T, r *running, n int) []*event.Event {
 	// The dead letters are visible once the DLQ transaction that commits
 	// their offsets ends, up to a commit interval after their rows.
 	eventually(t, 10*time.Second, fmt.Sprintf("%d dead letters listed", n), func() (bool, string) {
-		var list ops.DLQView
+		var list deadletter.View
 		getJSON(t, r.url("/api/dlq/?limit=1"), &list)
 		return list.Total >= int64(n), fmt.Sprintf("total %d", list.Total)
 	})
@@ -204,7 +206,7 @@ func TestHistoryMarksADLQBurstLive(t *testing.T) {
 	c.SetReadLimit(64 << 20)
 
 	deadLetter(t, r, 15)
-	var h ops.History
+	var h monitor.History
 	eventually(t, 20*time.Second, "a dlq_burst marker and history points", func() (bool, string) {
 		getJSON(t, r.url("/api/consumers/history/"), &h)
 		burst := false
@@ -254,7 +256,7 @@ func TestDLQListAndReplay(t *testing.T) {
 
 	// A dead letter is visible once the transaction that commits its
 	// offset ends, up to a commit interval after its row is stored.
-	var list ops.DLQView
+	var list deadletter.View
 	eventually(t, 5*time.Second, "6 dead letters listed", func() (bool, string) {
 		getJSON(t, r.url("/api/dlq/?limit=100"), &list)
 		return list.Total == 6, fmt.Sprintf("%+v", list)
@@ -264,7 +266,7 @@ func TestDLQListAndReplay(t *testing.T) {
 		t.Fatalf("dlq: %+v", list)
 	}
 	// The total counts the whole topic; the groups only the newest limit.
-	var newest ops.DLQView
+	var newest deadletter.View
 	getJSON(t, r.url("/api/dlq/?limit=2"), &newest)
 	listed := 0
 	for _, g := range newest.Groups {
@@ -297,7 +299,7 @@ func TestDLQListAndReplay(t *testing.T) {
 
 	// A dry run replays nothing.
 	storedBefore := storedCount(t, r)
-	var res ops.ReplayResult
+	var res deadletter.ReplayResult
 	if code, raw := call(t, "POST", r.url("/api/dlq/replay/"), "", map[string]any{"ids": []string{sim[0].ID}, "dry_run": true}, &res); code != 200 ||
 		!res.DryRun || res.Count != 1 || res.Records[0].EventID != sim[0].EventID {
 		t.Fatalf("dry run: %d %s", code, raw)
@@ -407,9 +409,9 @@ func TestLoadRunStartProgressStop(t *testing.T) {
 		}
 	}
 
-	var run ops.LoadRun
+	var run load.Run
 	if code, raw := call(t, "POST", url, "", map[string]any{"events_per_second": 200, "duration_seconds": 60}, &run); code != http.StatusCreated ||
-		run.Status != ops.LoadRunning || run.Target != 12000 {
+		run.Status != load.Running || run.Target != 12000 {
 		t.Fatalf("start: %d %s", code, raw)
 	}
 	if code, raw := call(t, "POST", url, "", map[string]any{"events_per_second": 10, "duration_seconds": 10}, nil); code != http.StatusConflict {
@@ -423,7 +425,7 @@ func TestLoadRunStartProgressStop(t *testing.T) {
 	if el := time.Since(run.StartedAt).Seconds(); float64(run.Sent) > 200*el+50 {
 		t.Fatalf("sent %d in %.1fs at 200/s", run.Sent, el)
 	}
-	if code, raw := call(t, "DELETE", url, "", nil, &run); code != 200 || run.Status != ops.LoadStopped || run.Sent >= run.Target {
+	if code, raw := call(t, "DELETE", url, "", nil, &run); code != 200 || run.Status != load.Stopped || run.Sent >= run.Target {
 		t.Fatalf("stop: %d %s", code, raw)
 	}
 
@@ -435,7 +437,7 @@ func TestLoadRunStartProgressStop(t *testing.T) {
 	if code, raw := call(t, "POST", url, "", map[string]any{"events_per_second": 10000, "duration_seconds": 60}, &run); code != http.StatusCreated {
 		t.Fatalf("third run: %d %s", code, raw)
 	}
-	if code, raw := call(t, "DELETE", url, "", nil, &run); code != 200 || run.Status != ops.LoadStopped || run.Failed != 0 || run.Acked != run.Sent {
+	if code, raw := call(t, "DELETE", url, "", nil, &run); code != 200 || run.Status != load.Stopped || run.Failed != 0 || run.Acked != run.Sent {
 		t.Fatalf("stop at once: %d %s", code, raw)
 	}
 
@@ -446,7 +448,7 @@ func TestLoadRunStartProgressStop(t *testing.T) {
 	}
 	eventually(t, 20*time.Second, "the short run completes", func() (bool, string) {
 		getJSON(t, url, &run)
-		return run.Status == ops.LoadCompleted, fmt.Sprintf("%+v", run)
+		return run.Status == load.Completed, fmt.Sprintf("%+v", run)
 	})
 	if run.Sent != 300 || run.Acked != 300 || run.Progress != 1 || run.Mix["checkout_done"] != 1 {
 		t.Fatalf("completed run: %+v", run)
@@ -473,12 +475,12 @@ func TestAdminRoutesNeedTheTokenBeyondLoopback(t *testing.T) {
 			t.Fatalf("%s %s with %q: %d %s", tc.method, tc.path, tc.token, code, raw)
 		}
 	}
-	var run ops.LoadRun
+	var run load.Run
 	if code, raw := call(t, "POST", base+"/api/load/", "s3cret", body, &run); code != http.StatusCreated {
 		t.Fatalf("with the token: %d %s", code, raw)
 	}
 	// Reads stay open.
-	var v ops.ConsumersView
+	var v monitor.ConsumersView
 	getJSON(t, base+"/api/consumers/", &v)
 	if v.Topic != "user_events" {
 		t.Fatalf("consumers: %+v", v)
@@ -520,15 +522,15 @@ func TestEveryDocumentedRouteIsServed(t *testing.T) {
 
 func TestBigReplayRunsInTheBackground(t *testing.T) {
 	r := startOps(t, nil)
-	n := ops.SyncReplayMax + 50
+	n := deadletter.SyncReplayMax + 50
 	deadLetter(t, r, n)
 	storedBefore := storedCount(t, r)
-	var res ops.ReplayResult
+	var res deadletter.ReplayResult
 	if code, raw := call(t, "POST", r.url("/api/dlq/replay/"), "", map[string]any{"all": true, "rate": 1000}, &res); code != 200 || res.Count != n {
 		t.Fatalf("replay all: %d %.300s", code, raw)
 	}
 	eventually(t, 30*time.Second, "every dead letter replayed and stored once", func() (bool, string) {
-		var list ops.DLQView
+		var list deadletter.View
 		getJSON(t, r.url("/api/dlq/"), &list)
 		replayed := 0
 		for _, g := range list.Groups {

@@ -27,10 +27,12 @@ import (
 	"github.com/pulse-dev/pulse/internal/api"
 	"github.com/pulse-dev/pulse/internal/broker"
 	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/live"
-	"github.com/pulse-dev/pulse/internal/ops"
+	"github.com/pulse-dev/pulse/internal/load"
+	"github.com/pulse-dev/pulse/internal/monitor"
 	"github.com/pulse-dev/pulse/internal/pipeline"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
@@ -52,10 +54,10 @@ type Options struct {
 	Pipeline pipeline.Config
 	// ShutdownTimeout bounds the whole graceful shutdown (30 s).
 	ShutdownTimeout time.Duration
-	// Ops tunes the operator console (sampling intervals, marker
-	// thresholds); its Group, Topic, DLQTopic and ClientOpts are filled
-	// from cfg.Kafka.
-	Ops ops.Config
+	// Monitor tunes the group monitor (sampling intervals, marker
+	// thresholds); its Group, Topic and ClientOpts are filled from
+	// cfg.Kafka.
+	Monitor monitor.Config
 }
 
 // bus is what the process publishes live changes to and listens on: the
@@ -85,7 +87,9 @@ type Server struct {
 	producer  *kafka.Producer
 	admin     *kafka.Admin
 	consumers []*pipeline.Consumer
-	ops       *ops.Ops
+	monitor   *monitor.Group
+	dlq       *deadletter.Service
+	loads     *load.Runner
 	httpLn    net.Listener
 	http      *http.Server
 
@@ -259,7 +263,7 @@ func (s *Server) newHTTP() error {
 		MaxClientsPerIP: s.cfg.Live.WSMaxClientsPerIP,
 		ClientIP:        api.ClientIP,
 	}, s.follow, s.stats, s.store, s.log, s.reg)
-	if s.ops, err = s.newOps(); err != nil {
+	if err = s.newConsole(); err != nil {
 		return err
 	}
 	if s.httpLn, err = net.Listen("tcp", s.cfg.HTTP.Addr); err != nil {
@@ -287,13 +291,15 @@ func (s *Server) newHTTP() error {
 		Store:            s.store,
 		Stats:            s.stats,
 		Hub:              s.hub,
-		Consumers:        groupReport{s},
+		Consumers:        groupReport{s.monitor},
 		KafkaHealth:      newKafkaProbe(clientOpts).Check,
 		BootstrapServers: s.cfg.Kafka.BootstrapServers,
 		Topic:            s.cfg.Kafka.Topic,
 		Gatherer:         s.reg,
 		UI:               s.opts.UI,
-		Ops:              s.ops,
+		Monitor:          s.monitor,
+		DeadLetters:      s.dlq,
+		Load:             s.loads,
 	}
 	// The store serves the event explorer when it implements it.
 	if ex, ok := s.store.(api.Explorer); ok {
@@ -346,28 +352,34 @@ func hostEntry(ip net.IP) string {
 	return ip.String()
 }
 
-// newOps builds the operator console's backend over this process's
-// members, producer and statistics.
-func (s *Server) newOps() (*ops.Ops, error) {
+// newConsole builds the operator console's owners over this process's
+// members, producer and statistics: the group monitor, the dead-letter
+// service and the load runner.
+func (s *Server) newConsole() error {
 	clientOpts, err := kafka.ClientOpts(s.cfg.Kafka)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	oc := s.opts.Ops
-	oc.Group, oc.Topic, oc.DLQTopic = s.cfg.Kafka.Group, s.cfg.Kafka.Topic, s.cfg.Kafka.DLQTopic
-	oc.ClientOpts = append(clientOpts, kafka.LoggerOpt(s.log))
-	members := make([]ops.Member, len(s.consumers))
+	clientOpts = append(clientOpts, kafka.LoggerOpt(s.log))
+	mc := s.opts.Monitor
+	mc.Group, mc.Topic, mc.ClientOpts = s.cfg.Kafka.Group, s.cfg.Kafka.Topic, clientOpts
+	members := make([]monitor.Member, len(s.consumers))
 	for i, c := range s.consumers {
 		members[i] = c
 	}
-	o, err := ops.New(oc, ops.Deps{
-		Admin: s.admin, Producer: s.producer, Members: members,
-		Stats: s.stats, Store: s.store, Bus: s.bus,
-	}, s.log, s.reg)
-	if err != nil {
-		return nil, fmt.Errorf("operator console: %w", err)
+	if s.monitor, err = monitor.New(mc, monitor.Deps{
+		Admin: s.admin, Members: members, Stats: s.stats, Store: s.store, Bus: s.bus,
+	}, s.log, s.reg); err != nil {
+		return fmt.Errorf("group monitor: %w", err)
 	}
-	return o, nil
+	dc := deadletter.Config{Topic: s.cfg.Kafka.Topic, DLQTopic: s.cfg.Kafka.DLQTopic, ClientOpts: clientOpts}
+	if s.dlq, err = deadletter.New(dc, s.admin, s.producer, s.log, s.reg); err != nil {
+		return fmt.Errorf("dead-letter service: %w", err)
+	}
+	if s.loads, err = load.New(s.producer, s.log, s.reg); err != nil {
+		return fmt.Errorf("load runner: %w", err)
+	}
+	return nil
 }
 
 // Addr is the HTTP address, with the real port; empty without HTTP.
@@ -409,7 +421,9 @@ func (s *Server) Run(ctx context.Context) error {
 			return s.http.Shutdown(sctx)
 		})
 		g.Go(func() error { return s.hub.Run(gctx) })
-		g.Go(func() error { return s.ops.Run(gctx) })
+		g.Go(func() error { return s.monitor.Run(gctx) })
+		g.Go(func() error { return s.dlq.Run(gctx) })
+		g.Go(func() error { return s.loads.Run(gctx) })
 		g.Go(func() error { return s.reconcile.Run(gctx) })
 	}
 	for _, c := range s.consumers {

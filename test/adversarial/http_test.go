@@ -118,7 +118,8 @@ func padded(n int) string {
 func cursorOf(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // httpCorpus is every HTTP case. Expected messages are the ones
-// internal/event/validate.go, internal/api and internal/ops write.
+// internal/event/validate.go, internal/api, internal/deadletter and
+// internal/load write.
 func httpCorpus() []httpCase {
 	long := func(n int) string { return strings.Repeat("x", n) }
 	cs := []httpCase{

@@ -1,9 +1,12 @@
-package ops
+// Package load runs generated load for the operator console: one run at
+// a time of events sent at a steady rate for a while.
+package load
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -13,36 +16,38 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/metrics"
 )
 
 // Load run limits.
 const (
-	MaxLoadRate     = 50000
-	MaxLoadDuration = 3600
+	MaxRate     = 50000
+	MaxDuration = 3600
 )
 
 // Load run states.
 const (
-	LoadRunning   = "running"
-	LoadCompleted = "completed"
-	LoadStopped   = "stopped"
-	LoadFailed    = "failed"
+	Running   = "running"
+	Completed = "completed"
+	Stopped   = "stopped"
+	Failed    = "failed"
 )
 
 // Errors of load runs.
 var (
-	// ErrLoadRunning refuses a second run while one runs.
-	ErrLoadRunning = errors.New("a load run is running already")
-	// ErrNoLoadRun is returned by StopLoad when no run was ever started.
-	ErrNoLoadRun = errors.New("no load run")
+	// ErrRunning refuses a second run while one runs.
+	ErrRunning = errors.New("a load run is running already")
+	// ErrNoRun is returned by Stop when no run was ever started.
+	ErrNoRun = errors.New("no load run")
 )
 
-// LoadRequest starts a load run.
-type LoadRequest struct {
+// Request starts a load run.
+type Request struct {
 	EventsPerSecond float64 `json:"events_per_second"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	FailureRate     float64 `json:"failure_rate"`
@@ -52,8 +57,8 @@ type LoadRequest struct {
 	Mix map[string]float64 `json:"mix"`
 }
 
-// LoadRun is the state of a load run.
-type LoadRun struct {
+// Run is the state of a load run.
+type Run struct {
 	ID              string             `json:"id"`
 	Status          string             `json:"status"`
 	StartedAt       time.Time          `json:"started_at"`
@@ -75,14 +80,49 @@ type LoadRun struct {
 	Error       string  `json:"error,omitempty"`
 }
 
-// loadState holds the current or last run.
-type loadState struct {
+// Runner sends generated events at a steady rate for a while, one
+// run at a time. Create it with New and run it with Run, which
+// owns the runs.
+type Runner struct {
+	producer *kafka.Producer
+	log      *slog.Logger
+	bg       *background
+
+	loadSent prometheus.Counter
+
 	mu  sync.Mutex
-	run *loadRun
+	run *loadRun // the current or last run
+}
+
+// New returns a load runner sending through producer.
+func New(producer *kafka.Producer, log *slog.Logger, reg prometheus.Registerer) (*Runner, error) {
+	if producer == nil {
+		return nil, errors.New("new load runner: a Kafka producer is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Runner{
+		producer: producer, log: log.With("component", "load"), bg: newBackground(),
+		loadSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_load_events_sent_total", Help: "Events sent by load runs.",
+		}),
+	}
+	_ = metrics.Register(reg, &l.loadSent)
+	return l, nil
+}
+
+// Run waits for ctx to end, then stops the current run and waits for it.
+// Requests may start a run before Run; Run must be called once
+// New succeeded.
+func (l *Runner) Run(ctx context.Context) error {
+	<-ctx.Done()
+	l.bg.stop()
+	return nil
 }
 
 type loadRun struct {
-	info   LoadRun // immutable fields
+	info   Run // immutable fields
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -95,7 +135,7 @@ type loadRun struct {
 	samples []countAt // acked counts, for current_rate
 }
 
-func (r *loadRun) snapshot(now time.Time) LoadRun {
+func (r *loadRun) snapshot(now time.Time) Run {
 	out := r.info
 	out.Mix = maps.Clone(r.info.Mix)
 	out.Sent, out.Acked, out.Failed = r.sent.Load(), r.acked.Load(), r.failed.Load()
@@ -105,7 +145,7 @@ func (r *loadRun) snapshot(now time.Time) LoadRun {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out.Status, out.Error = r.status, r.err
-	if out.Status == LoadRunning {
+	if out.Status == Running {
 		out.CurrentRate = rateOver(r.samples, now, out.Acked)
 	}
 	return out
@@ -144,25 +184,25 @@ func (r *loadRun) sample(now time.Time) {
 	r.samples = append(r.samples[:0], r.samples[i:]...)
 }
 
-// StartLoad validates req and starts a load run in the background.
-// ErrLoadRunning when one runs already; a *RequestError when req is out
+// Start validates req and starts a load run in the background.
+// ErrRunning when one runs already; a *RequestError when req is out
 // of range.
-func (o *Ops) StartLoad(req LoadRequest) (LoadRun, error) {
+func (l *Runner) Start(req Request) (Run, error) {
 	if err := validateLoad(req); err != nil {
-		return LoadRun{}, err
+		return Run{}, err
 	}
-	o.load.mu.Lock()
-	defer o.load.mu.Unlock()
-	if r := o.load.run; r != nil {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.run; r != nil {
 		select {
 		case <-r.done:
 		default:
-			return r.snapshot(time.Now()), ErrLoadRunning
+			return r.snapshot(time.Now()), ErrRunning
 		}
 	}
 	now := time.Now().UTC()
 	r := &loadRun{
-		info: LoadRun{
+		info: Run{
 			ID: uuid.NewString(), StartedAt: now,
 			EndsAt:          now.Add(time.Duration(req.DurationSeconds * float64(time.Second))),
 			EventsPerSecond: req.EventsPerSecond, DurationSeconds: req.DurationSeconds,
@@ -170,7 +210,7 @@ func (o *Ops) StartLoad(req LoadRequest) (LoadRun, error) {
 			Target: int64(math.Round(req.EventsPerSecond * req.DurationSeconds)),
 		},
 		done:   make(chan struct{}),
-		status: LoadRunning,
+		status: Running,
 	}
 	if r.info.Mix == nil {
 		r.info.Mix = map[string]float64{}
@@ -179,46 +219,46 @@ func (o *Ops) StartLoad(req LoadRequest) (LoadRun, error) {
 	// The run's goroutine waits for its cancel function to be known, so
 	// that a stop right after the start finds it.
 	ready := make(chan struct{})
-	cancel, started := o.goBackground(func(ctx context.Context) {
+	cancel, started := l.bg.start(func(ctx context.Context) {
 		defer close(r.done)
 		<-ready
-		o.runLoad(ctx, r)
+		l.runLoad(ctx, r)
 	})
 	if !started {
-		return LoadRun{}, errors.New("start load run: the operator console has stopped")
+		return Run{}, errors.New("start load run: the load runner has stopped")
 	}
 	r.cancel = cancel
 	close(ready)
-	o.load.run = r
-	o.log.Info("load run started", "run_id", r.info.ID, "events_per_second", req.EventsPerSecond,
+	l.run = r
+	l.log.Info("load run started", "run_id", r.info.ID, "events_per_second", req.EventsPerSecond,
 		"duration_seconds", req.DurationSeconds, "target", r.info.Target)
 	return r.snapshot(time.Now()), nil
 }
 
-// Load returns the current or last run; false when there was none.
-func (o *Ops) Load() (LoadRun, bool) {
-	o.load.mu.Lock()
-	r := o.load.run
-	o.load.mu.Unlock()
+// Current returns the current or last run; false when there was none.
+func (l *Runner) Current() (Run, bool) {
+	l.mu.Lock()
+	r := l.run
+	l.mu.Unlock()
 	if r == nil {
-		return LoadRun{}, false
+		return Run{}, false
 	}
 	return r.snapshot(time.Now()), true
 }
 
-// StopLoad stops the current run and waits for it to end; it returns the
-// last run unchanged when none is running, ErrNoLoadRun when there was
+// Stop stops the current run and waits for it to end; it returns the
+// last run unchanged when none is running, ErrNoRun when there was
 // none.
-func (o *Ops) StopLoad(ctx context.Context) (LoadRun, error) {
-	o.load.mu.Lock()
-	r := o.load.run
-	o.load.mu.Unlock()
+func (l *Runner) Stop(ctx context.Context) (Run, error) {
+	l.mu.Lock()
+	r := l.run
+	l.mu.Unlock()
 	if r == nil {
-		return LoadRun{}, ErrNoLoadRun
+		return Run{}, ErrNoRun
 	}
 	r.mu.Lock()
-	if r.status == LoadRunning {
-		r.status = LoadStopped
+	if r.status == Running {
+		r.status = Stopped
 	}
 	cancel := r.cancel
 	r.mu.Unlock()
@@ -228,18 +268,18 @@ func (o *Ops) StopLoad(ctx context.Context) (LoadRun, error) {
 	select {
 	case <-r.done:
 	case <-ctx.Done():
-		return LoadRun{}, fmt.Errorf("stop load run: %w", ctx.Err())
+		return Run{}, fmt.Errorf("stop load run: %w", ctx.Err())
 	}
 	return r.snapshot(time.Now()), nil
 }
 
-func validateLoad(req LoadRequest) error {
+func validateLoad(req Request) error {
 	bad := func(f float64, lo, hi float64) bool { return math.IsNaN(f) || f < lo || f > hi }
 	switch {
-	case bad(req.EventsPerSecond, 1, MaxLoadRate):
-		return invalidf("events_per_second must be between 1 and %d", MaxLoadRate)
-	case bad(req.DurationSeconds, 1, MaxLoadDuration):
-		return invalidf("duration_seconds must be between 1 and %d", MaxLoadDuration)
+	case bad(req.EventsPerSecond, 1, MaxRate):
+		return invalidf("events_per_second must be between 1 and %d", MaxRate)
+	case bad(req.DurationSeconds, 1, MaxDuration):
+		return invalidf("duration_seconds must be between 1 and %d", MaxDuration)
 	case bad(req.FailureRate, 0, 1):
 		return invalidf("failure_rate must be between 0 and 1")
 	case bad(req.DelayRate, 0, 1):
@@ -263,7 +303,7 @@ func validateLoad(req LoadRequest) error {
 
 // runLoad sends the run's events at its rate until the target is sent
 // or ctx ends, then waits for the outstanding acknowledgements.
-func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
+func (l *Runner) runLoad(ctx context.Context, r *loadRun) {
 	in := r.info
 	gen := generator.New(generator.Config{FailureRate: in.FailureRate, DelayRate: in.DelayRate})
 	pick := newMixPicker(in.Mix)
@@ -281,20 +321,20 @@ func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
 	// producer: cancelling those records would count a stopped run's
 	// events as failures (and a run stopped at once as failed).
 	produceCtx := context.WithoutCancel(ctx)
-	p := newPacer(in.EventsPerSecond)
+	p := NewPacer(in.EventsPerSecond, 50*time.Millisecond)
 	deadline := in.EndsAt.Add(5 * time.Second)
 	for sent := int64(0); sent < in.Target && ctx.Err() == nil; {
-		n, err := p.take(ctx, in.Target-sent)
+		n, err := p.Take(ctx, int(in.Target-sent))
 		if err != nil {
 			break
 		}
 		for range n {
 			e := pick.next(gen)
 			r.sent.Add(1)
-			o.loadSent.Inc()
-			o.deps.Producer.ProduceAsync(produceCtx, &e, event.SourceProducer, reqID, onAck)
+			l.loadSent.Inc()
+			l.producer.ProduceAsync(produceCtx, &e, event.SourceProducer, reqID, onAck)
 		}
-		sent += n
+		sent += int64(n)
 		r.sample(time.Now())
 		if time.Now().After(deadline) {
 			// The producer could not keep the pace; the run ends on time
@@ -317,19 +357,19 @@ func (o *Ops) runLoad(ctx context.Context, r *loadRun) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.status == LoadRunning {
-		r.status = LoadCompleted
+	if r.status == Running {
+		r.status = Completed
 		if ctx.Err() != nil {
-			r.status = LoadStopped
+			r.status = Stopped
 		}
 	}
 	if e := r.firstErr.Load(); e != nil {
 		r.err = *e
-		if r.acked.Load() == 0 && r.status != LoadStopped {
-			r.status = LoadFailed
+		if r.acked.Load() == 0 && r.status != Stopped {
+			r.status = Failed
 		}
 	}
-	o.log.Info("load run ended", "run_id", in.ID, "status", r.status,
+	l.log.Info("load run ended", "run_id", in.ID, "status", r.status,
 		"sent", r.sent.Load(), "acked", r.acked.Load(), "failed", r.failed.Load())
 }
 
@@ -383,4 +423,62 @@ func (m *mixPicker) next(g *generator.Generator) event.Event {
 	}
 	e.EventType = want
 	return e
+}
+
+// RequestError is a request the console cannot act on; its text is safe
+// to show the client.
+type RequestError struct{ Msg string }
+
+func (e *RequestError) Error() string { return e.Msg }
+
+func invalidf(format string, args ...any) error {
+	return &RequestError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// countAt is a running count at a time.
+type countAt struct {
+	t time.Time
+	n int64
+}
+
+// background owns work started by requests (replays, load runs): stop
+// cancels it and waits for it, and refuses new work after that.
+type background struct {
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+func newBackground() *background {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &background{ctx: ctx, cancel: cancel}
+}
+
+// start runs fn in the background and returns the cancel function of its
+// context; false once stop was called.
+func (b *background) start(fn func(ctx context.Context)) (context.CancelFunc, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return nil, false
+	}
+	ctx, cancel := context.WithCancel(b.ctx)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer cancel()
+		fn(ctx)
+	}()
+	return cancel, true
+}
+
+// stop refuses new work, cancels what runs and waits for it.
+func (b *background) stop() {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.cancel()
+	b.wg.Wait()
 }

@@ -1,19 +1,255 @@
-package ops
+// Package monitor watches the consumer group for the operator console:
+// lag in records and in seconds per partition, a lag history kept in the
+// app with markers for rebalances, commit stalls and dead-letter bursts,
+// and the keys held back by the ordering rules in this process.
+package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/live"
+	"github.com/pulse-dev/pulse/internal/metrics"
 	"github.com/pulse-dev/pulse/internal/pipeline"
 )
+
+// Defaults applied by New to zero fields of Config.
+const (
+	DefaultSampleInterval  = 2 * time.Second
+	DefaultHistoryInterval = 5 * time.Second
+	DefaultHistoryLen      = 720
+	DefaultStallAfter      = 10 * time.Second
+	DefaultBurstWindow     = 5 * time.Second
+	DefaultBurstThreshold  = 10
+)
+
+// Config configures the group monitor. Group and Topic are
+// required; zero durations and counts take the defaults above.
+type Config struct {
+	Group string
+	Topic string
+	// ClientOpts reach the cluster (seed brokers, SASL, TLS); the monitor
+	// reads record timestamps with short-lived clients built from them.
+	ClientOpts []kgo.Opt
+
+	// SampleInterval is how often the group's lag is sampled in the
+	// background; GET /api/consumers/ answers the latest sample.
+	SampleInterval time.Duration
+	// HistoryInterval spaces the history points; HistoryLen is how many
+	// are kept (720 × 5 s = one hour).
+	HistoryInterval time.Duration
+	HistoryLen      int
+	// StallAfter marks a commit stall: a partition with lag whose
+	// committed offset has not moved for this long.
+	StallAfter time.Duration
+	// BurstWindow and BurstThreshold mark a DLQ burst: more than
+	// BurstThreshold dead letters within BurstWindow.
+	BurstWindow    time.Duration
+	BurstThreshold int
+
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (c *Config) defaults() {
+	setDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setDur(&c.SampleInterval, DefaultSampleInterval)
+	setDur(&c.HistoryInterval, DefaultHistoryInterval)
+	setDur(&c.StallAfter, DefaultStallAfter)
+	setDur(&c.BurstWindow, DefaultBurstWindow)
+	if c.HistoryLen <= 0 {
+		c.HistoryLen = DefaultHistoryLen
+	}
+	if c.BurstThreshold <= 0 {
+		c.BurstThreshold = DefaultBurstThreshold
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Member is a consumer-group member running in this process.
+type Member interface {
+	Snapshot() pipeline.Snapshot
+}
+
+// LatestReader reads the newest stored events; freshness is measured on
+// the newest one.
+type LatestReader interface {
+	LatestEvents(ctx context.Context, limit int) ([]event.Stored, error)
+}
+
+// Publisher carries markers to the live charts.
+type Publisher interface {
+	Publish(event.Change)
+}
+
+// Deps are the parts the monitor works with. Admin is required;
+// Members may be empty (a process without consumers), Stats, Store and
+// Bus nil (no freshness, rate or live markers then).
+type Deps struct {
+	Admin   *kafka.Admin
+	Members []Member
+	Stats   *live.Stats
+	Store   LatestReader
+	Bus     Publisher
+}
+
+// Group monitors the consumer group: lag in records and seconds, a lag
+// history with markers, and the ordering view of this process's members.
+// Create it with New and run it with Run.
+type Group struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	now  func() time.Time
+
+	markersOut *prometheus.CounterVec
+	lagRecords *prometheus.GaugeVec
+	lagSeconds *prometheus.GaugeVec
+	members    prometheus.Gauge
+	freshness  prometheus.Gauge
+
+	// sampleMu serialises samples (the background loop and a first
+	// request that finds none).
+	sampleMu sync.Mutex
+	heads    map[int32]headTS
+	det      *detector
+
+	mu       sync.Mutex
+	view     *ConsumersView
+	points   []HistoryPoint // ring, oldest first once full
+	pointPos int
+	markers  []event.Marker
+}
+
+// New returns the group monitor.
+func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*Group, error) {
+	if cfg.Group == "" || cfg.Topic == "" {
+		return nil, errors.New("new group monitor: group and topic are required")
+	}
+	if deps.Admin == nil {
+		return nil, errors.New("new group monitor: a Kafka admin is required")
+	}
+	cfg.defaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mon := &Group{
+		cfg:   cfg,
+		deps:  deps,
+		log:   log.With("component", "monitor"),
+		now:   cfg.Now,
+		heads: make(map[int32]headTS),
+		det:   newDetector(cfg),
+		markersOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulse_ops_markers_total", Help: "Operational markers raised, by kind.",
+		}, []string{"kind"}),
+		lagRecords: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pulse_consumer_lag_records", Help: "Records the consumer group has yet to process, by partition (sampled).",
+		}, []string{"partition"}),
+		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pulse_consumer_lag_seconds", Help: "Age of the oldest unprocessed record, by partition (sampled).",
+		}, []string{"partition"}),
+		members: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pulse_consumer_group_members", Help: "Members of the consumer group (sampled).",
+		}),
+		freshness: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "pulse_consumer_freshness_seconds", Help: "Time since the newest stored event was stored (sampled).",
+		}),
+	}
+	// A collector reg refuses (a clashing description) still counts,
+	// unexported.
+	_ = metrics.Register(reg, &mon.markersOut)
+	_ = metrics.Register(reg, &mon.lagRecords)
+	_ = metrics.Register(reg, &mon.lagSeconds)
+	_ = metrics.Register(reg, &mon.members)
+	_ = metrics.Register(reg, &mon.freshness)
+	return mon, nil
+}
+
+// Run samples the consumer group until ctx ends.
+func (mon *Group) Run(ctx context.Context) error {
+	sampleT := time.NewTicker(mon.cfg.SampleInterval)
+	defer sampleT.Stop()
+	historyT := time.NewTicker(mon.cfg.HistoryInterval)
+	defer historyT.Stop()
+	// Dead letters are counted every second whatever the sampling
+	// interval, so a burst is measured over its real window.
+	dlqT := time.NewTicker(min(time.Second, mon.cfg.BurstWindow/5))
+	defer dlqT.Stop()
+
+	// The first dead-letter count is the base a burst is measured from.
+	mon.checkDLQ()
+	mon.sampleOrWarn(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-sampleT.C:
+			mon.sampleOrWarn(ctx)
+		case <-historyT.C:
+			mon.recordPoint()
+		case <-dlqT.C:
+			mon.checkDLQ()
+		}
+	}
+}
+
+// sampleOrWarn samples the group in the background, where a failure is
+// logged and the next tick tries again. Consumers returns the same error
+// to its caller instead, which logs it once.
+func (mon *Group) sampleOrWarn(ctx context.Context) {
+	if err := mon.sample(ctx); err != nil {
+		mon.log.Warn("sample consumer group", "group", mon.cfg.Group, "err", err)
+	}
+}
+
+// raise records markers, publishes them on the live bus and counts them.
+func (mon *Group) raise(ms []event.Marker) {
+	if len(ms) == 0 {
+		return
+	}
+	mon.mu.Lock()
+	mon.markers = append(mon.markers, ms...)
+	// Markers older than the history are of no use to the charts.
+	cut := mon.now().Add(-time.Duration(mon.cfg.HistoryLen) * mon.cfg.HistoryInterval)
+	i := 0
+	for i < len(mon.markers) && mon.markers[i].T.Before(cut) {
+		i++
+	}
+	if len(mon.markers)-i > maxMarkers {
+		i = len(mon.markers) - maxMarkers
+	}
+	mon.markers = append(mon.markers[:0], mon.markers[i:]...)
+	mon.mu.Unlock()
+	for _, m := range ms {
+		mon.markersOut.WithLabelValues(string(m.Kind)).Inc()
+		mon.log.Info("marker", "kind", m.Kind, "detail", m.Detail)
+	}
+	if mon.deps.Bus != nil {
+		mon.deps.Bus.Publish(event.Change{Markers: ms})
+	}
+}
+
+// maxMarkers bounds the markers kept, whatever their rate.
+const maxMarkers = 1000
 
 // PartitionView is one partition of the events topic as the group sees it.
 type PartitionView struct {
@@ -58,6 +294,10 @@ type ConsumersView struct {
 	// FreshnessSeconds is now minus created_at of the newest stored event.
 	FreshnessSeconds float64   `json:"freshness_seconds"`
 	SampledAt        time.Time `json:"sampled_at"`
+	// Local are the snapshots of this process's members taken with the
+	// sample, whether or not the group lists them yet; the members' own
+	// view for /api/consumer_metrics/.
+	Local []pipeline.Snapshot `json:"-"`
 }
 
 // HistoryPoint is one sample of the lag history.
@@ -83,83 +323,83 @@ type headTS struct {
 
 // Consumers returns the latest sample of the group, taking one first if
 // none was taken yet.
-func (o *Ops) Consumers(ctx context.Context) (ConsumersView, error) {
-	o.mu.Lock()
-	v := o.view
-	o.mu.Unlock()
+func (mon *Group) Consumers(ctx context.Context) (ConsumersView, error) {
+	mon.mu.Lock()
+	v := mon.view
+	mon.mu.Unlock()
 	if v == nil {
-		if err := o.sample(ctx); err != nil {
+		if err := mon.sample(ctx); err != nil {
 			return ConsumersView{}, err
 		}
-		o.mu.Lock()
-		v = o.view
-		o.mu.Unlock()
+		mon.mu.Lock()
+		v = mon.view
+		mon.mu.Unlock()
 	}
 	return *v, nil
 }
 
 // History returns the lag history and the markers of the last hour.
-func (o *Ops) History() History {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+func (mon *Group) History() History {
+	mon.mu.Lock()
+	defer mon.mu.Unlock()
 	h := History{
-		IntervalSeconds: o.cfg.HistoryInterval.Seconds(),
-		Points:          make([]HistoryPoint, 0, len(o.points)),
-		Markers:         append([]event.Marker{}, o.markers...),
+		IntervalSeconds: mon.cfg.HistoryInterval.Seconds(),
+		Points:          make([]HistoryPoint, 0, len(mon.points)),
+		Markers:         append([]event.Marker{}, mon.markers...),
 	}
-	if len(o.points) < o.cfg.HistoryLen {
-		h.Points = append(h.Points, o.points...)
+	if len(mon.points) < mon.cfg.HistoryLen {
+		h.Points = append(h.Points, mon.points...)
 	} else {
-		h.Points = append(h.Points, o.points[o.pointPos:]...)
-		h.Points = append(h.Points, o.points[:o.pointPos]...)
+		h.Points = append(h.Points, mon.points[mon.pointPos:]...)
+		h.Points = append(h.Points, mon.points[:mon.pointPos]...)
 	}
 	return h
 }
 
 // sample reads the group's offsets and the timestamps of the records at
 // its committed offsets, and raises rebalance and commit-stall markers.
-func (o *Ops) sample(ctx context.Context) error {
-	o.sampleMu.Lock()
-	defer o.sampleMu.Unlock()
+func (mon *Group) sample(ctx context.Context) error {
+	mon.sampleMu.Lock()
+	defer mon.sampleMu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	lag, err := o.deps.Admin.GroupLag(ctx, o.cfg.Group, o.cfg.Topic)
+	lag, err := mon.deps.Admin.GroupLag(ctx, mon.cfg.Group, mon.cfg.Topic)
 	if err != nil {
-		return fmt.Errorf("sample consumer group %s: %w", o.cfg.Group, err)
+		return fmt.Errorf("sample consumer group %s: %w", mon.cfg.Group, err)
 	}
-	snaps := make([]pipeline.Snapshot, 0, len(o.deps.Members))
-	for _, m := range o.deps.Members {
+	snaps := make([]pipeline.Snapshot, 0, len(mon.deps.Members))
+	for _, m := range mon.deps.Members {
 		snaps = append(snaps, m.Snapshot())
 	}
-	heads := o.headTimestamps(ctx, lag.Partitions)
-	now := o.now()
+	heads := mon.headTimestamps(ctx, lag.Partitions)
+	now := mon.now()
 	v := buildView(lag, snaps, heads, now)
-	if o.deps.Store != nil {
-		if latest, err := o.deps.Store.LatestEvents(ctx, 1); err != nil {
-			o.log.Warn("read the newest event for freshness", "err", err)
+	if mon.deps.Store != nil {
+		if latest, err := mon.deps.Store.LatestEvents(ctx, 1); err != nil {
+			mon.log.Warn("read the newest event for freshness", "err", err)
 		} else if len(latest) > 0 {
 			v.FreshnessSeconds = max(0, now.Sub(latest[0].CreatedAt).Seconds())
 		}
 	}
-	o.lagRecords.Reset()
-	o.lagSeconds.Reset()
+	mon.lagRecords.Reset()
+	mon.lagSeconds.Reset()
 	for _, p := range v.Partitions {
 		label := strconv.Itoa(int(p.Partition))
-		o.lagRecords.WithLabelValues(label).Set(float64(p.Lag))
-		o.lagSeconds.WithLabelValues(label).Set(p.LagSeconds)
+		mon.lagRecords.WithLabelValues(label).Set(float64(p.Lag))
+		mon.lagSeconds.WithLabelValues(label).Set(p.LagSeconds)
 	}
-	o.members.Set(float64(len(v.Members)))
-	o.freshness.Set(v.FreshnessSeconds)
-	o.mu.Lock()
-	first := o.view == nil
-	o.view = &v
-	o.mu.Unlock()
+	mon.members.Set(float64(len(v.Members)))
+	mon.freshness.Set(v.FreshnessSeconds)
+	mon.mu.Lock()
+	first := mon.view == nil
+	mon.view = &v
+	mon.mu.Unlock()
 	if first {
 		// The history starts with the first sample rather than a
 		// HistoryInterval later.
-		o.recordPoint()
+		mon.recordPoint()
 	}
-	o.raise(o.det.group(now, lag))
+	mon.raise(mon.det.group(now, lag))
 	return nil
 }
 
@@ -169,7 +409,7 @@ func buildView(lag kafka.GroupLag, snaps []pipeline.Snapshot, heads map[int32]he
 	v := ConsumersView{
 		Group: lag.Group, Topic: lag.Topic, State: lag.State,
 		Members: []MemberView{}, Partitions: []PartitionView{},
-		TotalLag: lag.TotalLag, SampledAt: now.UTC(),
+		TotalLag: lag.TotalLag, SampledAt: now.UTC(), Local: snaps,
 	}
 	local := make(map[string]pipeline.Snapshot, len(snaps))
 	lowest := make(map[int32]int64)
@@ -215,15 +455,15 @@ func buildView(lag kafka.GroupLag, snaps []pipeline.Snapshot, heads map[int32]he
 // the oldest unprocessed record: the one at the committed offset (the log
 // start when nothing is committed). Timestamps are cached by offset, so a
 // record is fetched once however long it holds its partition.
-func (o *Ops) headTimestamps(ctx context.Context, parts []kafka.PartitionLag) map[int32]headTS {
+func (mon *Group) headTimestamps(ctx context.Context, parts []kafka.PartitionLag) map[int32]headTS {
 	out := make(map[int32]headTS)
 	fetch := make(map[int32]kgo.Offset)
 	for _, p := range parts {
 		if p.Lag <= 0 {
-			delete(o.heads, p.Partition)
+			delete(mon.heads, p.Partition)
 			continue
 		}
-		if h, ok := o.heads[p.Partition]; ok && h.off == p.CommittedOffset {
+		if h, ok := mon.heads[p.Partition]; ok && h.off == p.CommittedOffset {
 			out[p.Partition] = h
 			continue
 		}
@@ -236,9 +476,9 @@ func (o *Ops) headTimestamps(ctx context.Context, parts []kafka.PartitionLag) ma
 	if len(fetch) == 0 {
 		return out
 	}
-	got, err := o.firstRecords(ctx, o.cfg.Topic, fetch)
+	got, err := mon.firstRecords(ctx, mon.cfg.Topic, fetch)
 	if err != nil {
-		o.log.Warn("read head records for lag in seconds", "topic", o.cfg.Topic, "err", err)
+		mon.log.Warn("read head records for lag in seconds", "topic", mon.cfg.Topic, "err", err)
 	}
 	committed := make(map[int32]int64, len(parts))
 	for _, p := range parts {
@@ -246,7 +486,7 @@ func (o *Ops) headTimestamps(ctx context.Context, parts []kafka.PartitionLag) ma
 	}
 	for p, r := range got {
 		h := headTS{off: committed[p], ts: r.Timestamp}
-		o.heads[p] = h
+		mon.heads[p] = h
 		out[p] = h
 	}
 	return out
@@ -254,8 +494,8 @@ func (o *Ops) headTimestamps(ctx context.Context, parts []kafka.PartitionLag) ma
 
 // firstRecords reads the first record at or after each given offset,
 // with a client that lives for this call only.
-func (o *Ops) firstRecords(ctx context.Context, topic string, offsets map[int32]kgo.Offset) (map[int32]*kgo.Record, error) {
-	opts := append(slices.Clone(o.cfg.ClientOpts),
+func (mon *Group) firstRecords(ctx context.Context, topic string, offsets map[int32]kgo.Offset) (map[int32]*kgo.Record, error) {
+	opts := append(slices.Clone(mon.cfg.ClientOpts),
 		kgo.ClientID("pulse-ops"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
 		kgo.FetchMaxWait(250*time.Millisecond),
@@ -290,38 +530,38 @@ func (o *Ops) firstRecords(ctx context.Context, topic string, offsets map[int32]
 }
 
 // recordPoint appends a history point from the latest sample.
-func (o *Ops) recordPoint() {
-	o.mu.Lock()
-	v := o.view
-	o.mu.Unlock()
+func (mon *Group) recordPoint() {
+	mon.mu.Lock()
+	v := mon.view
+	mon.mu.Unlock()
 	if v == nil {
 		return
 	}
-	p := HistoryPoint{T: o.now().UTC(), TotalLag: v.TotalLag, MaxLagSeconds: v.MaxLagSeconds}
-	if o.deps.Stats != nil {
-		p.EventsPerSecond = o.deps.Stats.Snapshot().EventsPerSecond
+	p := HistoryPoint{T: mon.now().UTC(), TotalLag: v.TotalLag, MaxLagSeconds: v.MaxLagSeconds}
+	if mon.deps.Stats != nil {
+		p.EventsPerSecond = mon.deps.Stats.Snapshot().EventsPerSecond
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.points) < o.cfg.HistoryLen {
-		o.points = append(o.points, p)
+	mon.mu.Lock()
+	defer mon.mu.Unlock()
+	if len(mon.points) < mon.cfg.HistoryLen {
+		mon.points = append(mon.points, p)
 		return
 	}
-	o.points[o.pointPos] = p
-	o.pointPos = (o.pointPos + 1) % o.cfg.HistoryLen
+	mon.points[mon.pointPos] = p
+	mon.pointPos = (mon.pointPos + 1) % mon.cfg.HistoryLen
 }
 
 // checkDLQ counts dead letters and raises a burst marker.
-func (o *Ops) checkDLQ() {
+func (mon *Group) checkDLQ() {
 	var n int64
-	if o.deps.Stats != nil {
-		n = o.deps.Stats.Queue().DeadLettered
+	if mon.deps.Stats != nil {
+		n = mon.deps.Stats.Queue().DeadLettered
 	} else {
-		for _, m := range o.deps.Members {
+		for _, m := range mon.deps.Members {
 			n += m.Snapshot().DeadLettered
 		}
 	}
-	o.raise(o.det.deadLetters(o.now(), n))
+	mon.raise(mon.det.deadLetters(mon.now(), n))
 }
 
 // detector turns successive samples into markers.
@@ -342,11 +582,6 @@ type partTrack struct {
 	committed int64
 	movedAt   time.Time
 	stalled   bool
-}
-
-type countAt struct {
-	t time.Time
-	n int64
 }
 
 func newDetector(cfg Config) *detector {
@@ -435,4 +670,10 @@ func (d *detector) deadLetters(now time.Time, n int64) []event.Marker {
 	d.lastBurst = now
 	return []event.Marker{{T: now.UTC(), Kind: event.MarkerDLQBurst,
 		Detail: fmt.Sprintf("%d records dead-lettered within %s", delta, d.window)}}
+}
+
+// countAt is a running count at a time.
+type countAt struct {
+	t time.Time
+	n int64
 }

@@ -1,7 +1,6 @@
-package ops
+package deadletter
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
-	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/pipeline"
 	"github.com/pulse-dev/pulse/internal/record"
 )
@@ -37,7 +35,7 @@ func TestKindRemovesSpecifics(t *testing.T) {
 	}
 }
 
-func dlqRecord(value string, headers map[string]string) DLQRecord {
+func dlqRecord(value string, headers map[string]string) Record {
 	kr := &kgo.Record{Topic: "user_events_dlq", Partition: 2, Offset: 7, Key: []byte("u1:page_view"), Value: []byte(value), Timestamp: time.Now()}
 	for k, v := range headers {
 		kr.Headers = append(kr.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
@@ -46,7 +44,7 @@ func dlqRecord(value string, headers map[string]string) DLQRecord {
 }
 
 func TestReplayRecord(t *testing.T) {
-	o := &Ops{cfg: Config{Topic: "user_events", DLQTopic: "user_events_dlq"}}
+	o := &Service{cfg: Config{Topic: "user_events", DLQTopic: "user_events_dlq"}}
 	hdrs := map[string]string{
 		record.HeaderDLQTopic: "user_events", record.HeaderDLQPartition: "1", record.HeaderDLQOffset: "42",
 		record.HeaderDLQError: pipeline.ErrSimulated.Error(), record.HeaderDLQAttempts: "4", record.HeaderDLQConsumerID: "c-1",
@@ -98,78 +96,5 @@ func TestTextOfCutsOnARuneBoundary(t *testing.T) {
 	s := textOf([]byte(strings.Repeat("é", 10)), 5)
 	if s != "éé" || !utf8.ValidString(textOf([]byte{0xff, 'a'}, 10)) {
 		t.Fatalf("%q", s)
-	}
-}
-
-func TestMixPicker(t *testing.T) {
-	g := generator.New(generator.Config{Seed: 1})
-	m := newMixPicker(map[string]float64{"user_login": 1, "checkout_done": 3, "page_view": 0})
-	counts := map[string]int{}
-	for range 4000 {
-		e := m.next(g)
-		if err := e.Validate(); err != nil {
-			t.Fatalf("invalid event %+v: %v", e, err)
-		}
-		counts[e.EventType]++
-	}
-	if counts["page_view"] != 0 || counts["user_login"] < 800 || counts["user_login"] > 1200 || counts["checkout_done"] < 2800 {
-		t.Fatalf("mix %v", counts)
-	}
-	// No mix: the generator's own.
-	if e := newMixPicker(nil).next(g); e.EventType == "" {
-		t.Fatal("no event")
-	}
-}
-
-func TestPacerKeepsTheRate(t *testing.T) {
-	p := newPacer(2000)
-	start := time.Now()
-	var sent int64
-	for sent < 400 {
-		n, err := p.take(context.Background(), 400-sent)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > p.burst {
-			t.Fatalf("burst of %d", n)
-		}
-		sent += n
-	}
-	// 400 at 2000/s is 200 ms; the first burst goes at once.
-	if el := time.Since(start); el < 150*time.Millisecond {
-		t.Fatalf("400 sends at 2000/s took %v", el)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	slow := newPacer(1)
-	if _, err := slow.take(ctx, 1); err != nil {
-		t.Fatalf("first send must be due at once: %v", err)
-	}
-	if _, err := slow.take(ctx, 1); err == nil {
-		t.Fatal("cancelled wait returned no error")
-	}
-}
-
-func TestRateOver(t *testing.T) {
-	t0 := time.Now()
-	samples := []countAt{{t0, 0}, {t0.Add(500 * time.Millisecond), 50}, {t0.Add(time.Second), 100}}
-	if r := rateOver(samples, t0.Add(2*time.Second), 300); r != 200 {
-		t.Fatalf("rate %v", r)
-	}
-	if r := rateOver(nil, t0, 5); r != 0 {
-		t.Fatalf("no samples: %v", r)
-	}
-}
-
-func TestHistoryRing(t *testing.T) {
-	o := &Ops{cfg: Config{HistoryLen: 3, HistoryInterval: 5 * time.Second}, now: time.Now}
-	o.view = &ConsumersView{}
-	for i := range 5 {
-		o.view.TotalLag = int64(i)
-		o.recordPoint()
-	}
-	h := o.History()
-	if len(h.Points) != 3 || h.Points[0].TotalLag != 2 || h.Points[2].TotalLag != 4 || h.IntervalSeconds != 5 || h.Markers == nil {
-		t.Fatalf("history %+v", h)
 	}
 }

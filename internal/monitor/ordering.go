@@ -1,4 +1,4 @@
-package ops
+package monitor
 
 import (
 	"sort"
@@ -31,9 +31,9 @@ type OrderingView struct {
 
 // Ordering returns the keys the members of this process hold back now,
 // oldest first per partition, and each owned partition's watermarks.
-func (o *Ops) Ordering() OrderingView {
+func (mon *Group) Ordering() OrderingView {
 	v := OrderingView{HeldKeys: []HeldKey{}, Partitions: []OrderingPartition{}}
-	for _, m := range o.deps.Members {
+	for _, m := range mon.deps.Members {
 		s := m.Snapshot()
 		v.HeldKeysTotal += s.HeldKeysTotal
 		for _, h := range s.HeldKeys {

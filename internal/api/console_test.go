@@ -6,28 +6,32 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/kafka"
-	"github.com/pulse-dev/pulse/internal/ops"
+	"github.com/pulse-dev/pulse/internal/load"
+	"github.com/pulse-dev/pulse/internal/monitor"
 )
 
 // opsServer serves the API with a real console backend over an
 // in-process broker (no consumers: the group is empty).
 func opsServer(t *testing.T, cfg Config) *httptest.Server {
 	t.Helper()
-	o, reg := opsBackend(t)
-	srv := httptest.NewServer(New(cfg, Deps{Ops: o}, nil, reg).Handler())
+	d, reg := opsBackend(t)
+	srv := httptest.NewServer(New(cfg, d, nil, reg).Handler())
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-// opsBackend runs a real console backend over an in-process broker.
-func opsBackend(t *testing.T) (*ops.Ops, *prometheus.Registry) {
+// opsBackend runs the console's real owners over an in-process broker
+// and returns the API's dependencies on them.
+func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0),
 		kfake.SeedTopics(3, topic), kfake.SeedTopics(3, topic+"_dlq"))
@@ -52,19 +56,27 @@ func opsBackend(t *testing.T) (*ops.Ops, *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := ops.New(ops.Config{Group: kc.Kafka.Group, Topic: kc.Kafka.Topic, DLQTopic: kc.Kafka.DLQTopic, ClientOpts: clientOpts},
-		ops.Deps{Admin: admin, Producer: producer}, nil, reg)
+	mon, err := monitor.New(monitor.Config{Group: kc.Kafka.Group, Topic: kc.Kafka.Topic, ClientOpts: clientOpts},
+		monitor.Deps{Admin: admin}, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := deadletter.New(deadletter.Config{Topic: kc.Kafka.Topic, DLQTopic: kc.Kafka.DLQTopic, ClientOpts: clientOpts},
+		admin, producer, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loads, err := load.New(producer, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = o.Run(ctx)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return o, reg
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context) error{mon.Run, dl.Run, loads.Run} {
+		wg.Go(func() { _ = run(ctx) })
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return Deps{Monitor: mon, DeadLetters: dl, Load: loads}, reg
 }
 
 func send(t *testing.T, method, url, contentType, body, token string) (int, string) {

@@ -1,4 +1,8 @@
-package ops
+// Package deadletter is the operator console's dead-letter service: it
+// lists the dead letters of the DLQ topic grouped by kind of error and
+// replays them to the main topic, small selections before the request
+// returns and big ones in the background.
+package deadletter
 
 import (
 	"bytes"
@@ -6,24 +10,108 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/time/rate"
 
+	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/metrics"
 	"github.com/pulse-dev/pulse/internal/record"
 )
+
+// Limits of dead-letter listings and replays.
+const (
+	DefaultReplayRate = 100
+	MaxReplayRate     = 1000
+	// DefaultLimit and MaxLimit bound how many dead letters one
+	// listing reads.
+	DefaultLimit = 1000
+	MaxLimit     = 10000
+	// SyncReplayMax is the largest selection replayed before the request
+	// returns; bigger ones continue in the background.
+	SyncReplayMax = 200
+)
+
+// Config configures the dead-letter service. Topic and DLQTopic
+// are required.
+type Config struct {
+	Topic    string
+	DLQTopic string
+	// ClientOpts reach the cluster (seed brokers, SASL, TLS); dead letters
+	// are read with short-lived clients built from them.
+	ClientOpts []kgo.Opt
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service lists the dead letters of the DLQ topic and replays them to
+// the main topic. Create it with New and run it with Run, which
+// owns the replays that continue in the background.
+type Service struct {
+	cfg      Config
+	admin    *kafka.Admin
+	producer *kafka.Producer
+	log      *slog.Logger
+	now      func() time.Time
+	bg       *background
+
+	replayed prometheus.Counter
+
+	mu        sync.Mutex
+	replayIDs map[string]bool
+}
+
+// New returns the dead-letter service; admin and producer are
+// required.
+func New(cfg Config, admin *kafka.Admin, producer *kafka.Producer, log *slog.Logger, reg prometheus.Registerer) (*Service, error) {
+	if cfg.Topic == "" || cfg.DLQTopic == "" {
+		return nil, errors.New("new dead-letter service: topic and DLQ topic are required")
+	}
+	if admin == nil || producer == nil {
+		return nil, errors.New("new dead-letter service: a Kafka admin and producer are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{
+		cfg: cfg, admin: admin, producer: producer,
+		log: log.With("component", "deadletter"), now: cfg.Now, bg: newBackground(),
+		replayIDs: make(map[string]bool),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_dlq_replayed_total", Help: "Dead letters replayed to the main topic.",
+		}),
+	}
+	_ = metrics.Register(reg, &s.replayed)
+	return s, nil
+}
+
+// Run waits for ctx to end, then stops the background replays and waits
+// for them. Requests may start replays before Run; Run must be called
+// once New succeeded.
+func (s *Service) Run(ctx context.Context) error {
+	<-ctx.Done()
+	s.bg.stop()
+	return nil
+}
 
 // maxPayload bounds the payload text of a listed dead letter.
 const maxPayload = 16 << 10
 
-// DLQRecord is one dead letter.
-type DLQRecord struct {
+// Record is one dead letter.
+type Record struct {
 	// ID is "<partition>:<offset>" in the DLQ topic.
 	ID                string    `json:"id"`
 	Partition         int32     `json:"partition"`
@@ -49,44 +137,44 @@ type DLQRecord struct {
 	raw *kgo.Record
 }
 
-// DLQGroup is the dead letters of one kind, newest first.
-type DLQGroup struct {
-	Kind    string      `json:"kind"`
-	Count   int         `json:"count"`
-	Records []DLQRecord `json:"records"`
+// Group is the dead letters of one kind, newest first.
+type Group struct {
+	Kind    string   `json:"kind"`
+	Count   int      `json:"count"`
+	Records []Record `json:"records"`
 }
 
-// DLQView is the answer of GET /api/dlq/.
-type DLQView struct {
+// View is the answer of GET /api/dlq/.
+type View struct {
 	// Total counts the dead letters in the DLQ topic: committed ones,
 	// transaction markers left out, exactly while each partition holds
 	// at most max(2 x limit, 2,000) offsets, estimated from the newest
 	// ones beyond; the groups hold the newest limit of them.
-	Total  int64      `json:"total"`
-	Groups []DLQGroup `json:"groups"`
+	Total  int64   `json:"total"`
+	Groups []Group `json:"groups"`
 }
 
-// DLQ lists the newest limit dead letters across the DLQ topic's
+// List lists the newest limit dead letters across the DLQ topic's
 // partitions, grouped by kind, the largest group first.
-func (o *Ops) DLQ(ctx context.Context, limit int) (DLQView, error) {
+func (s *Service) List(ctx context.Context, limit int) (View, error) {
 	if limit <= 0 {
-		limit = DefaultDLQLimit
+		limit = DefaultLimit
 	}
-	if limit > MaxDLQLimit {
-		return DLQView{}, invalidf("limit must be between 1 and %d", MaxDLQLimit)
+	if limit > MaxLimit {
+		return View{}, invalidf("limit must be between 1 and %d", MaxLimit)
 	}
-	recs, total, err := o.newestDLQ(ctx, limit)
+	recs, total, err := s.newestDLQ(ctx, limit)
 	if err != nil {
-		return DLQView{}, err
+		return View{}, err
 	}
-	v := DLQView{Total: total, Groups: []DLQGroup{}}
+	v := View{Total: total, Groups: []Group{}}
 	idx := make(map[string]int)
 	for _, r := range recs {
 		i, ok := idx[r.Kind]
 		if !ok {
 			i = len(v.Groups)
 			idx[r.Kind] = i
-			v.Groups = append(v.Groups, DLQGroup{Kind: r.Kind, Records: []DLQRecord{}})
+			v.Groups = append(v.Groups, Group{Kind: r.Kind, Records: []Record{}})
 		}
 		v.Groups[i].Count++
 		v.Groups[i].Records = append(v.Groups[i].Records, r)
@@ -102,8 +190,8 @@ func (o *Ops) DLQ(ctx context.Context, limit int) (DLQView, error) {
 
 // newestDLQ reads the newest limit dead letters, newest first, and
 // counts the records of the DLQ topic.
-func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, error) {
-	desc, err := o.deps.Admin.DescribeTopic(ctx, o.cfg.DLQTopic, "")
+func (s *Service) newestDLQ(ctx context.Context, limit int) ([]Record, int64, error) {
+	desc, err := s.admin.DescribeTopic(ctx, s.cfg.DLQTopic, "")
 	if err != nil {
 		return nil, 0, fmt.Errorf("describe DLQ topic: %w", err)
 	}
@@ -111,14 +199,14 @@ func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, err
 	// than one per dead letter, so twice limit offsets hold the newest
 	// limit dead letters; reading at least 2,000 makes the total exact
 	// for small DLQs (see below).
-	window := int64(max(2*limit, 2*DefaultDLQLimit))
+	window := int64(max(2*limit, 2*DefaultLimit))
 	ranges := make(map[int32][2]int64)
 	for _, p := range desc.Partitions {
 		if p.EndOffset > p.StartOffset {
 			ranges[p.Partition] = [2]int64{max(p.StartOffset, p.EndOffset-window), p.EndOffset}
 		}
 	}
-	recs, err := o.readDLQ(ctx, ranges)
+	recs, err := s.readDLQ(ctx, ranges)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -149,7 +237,7 @@ func (o *Ops) newestDLQ(ctx context.Context, limit int) ([]DLQRecord, int64, err
 
 // readDLQ reads the DLQ records in [from, until) of each partition, with
 // a client that lives for this call only (no consumer group).
-func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQRecord, error) {
+func (s *Service) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]Record, error) {
 	if len(ranges) == 0 {
 		return nil, nil
 	}
@@ -157,9 +245,9 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 	for p, r := range ranges {
 		offsets[p] = kgo.NewOffset().At(r[0])
 	}
-	opts := append(slices.Clone(o.cfg.ClientOpts),
+	opts := append(slices.Clone(s.cfg.ClientOpts),
 		kgo.ClientID("pulse-ops-dlq"),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.cfg.DLQTopic: offsets}),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.cfg.DLQTopic: offsets}),
 		kgo.FetchMaxWait(250*time.Millisecond),
 		// Dead letters become visible when the pipeline's transaction
 		// commits them; those of aborted transactions are not dead
@@ -175,27 +263,27 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	o.mu.Lock()
-	replayed := make(map[string]bool, len(o.replayIDs))
-	for id := range o.replayIDs {
+	s.mu.Lock()
+	replayed := make(map[string]bool, len(s.replayIDs))
+	for id := range s.replayIDs {
 		replayed[id] = true
 	}
-	o.mu.Unlock()
+	s.mu.Unlock()
 	done := make(map[int32]bool, len(ranges))
 	next := make(map[int32]int64, len(ranges))
 	for p, r := range ranges {
 		next[p] = r[0]
 	}
-	var out []DLQRecord
+	var out []Record
 	for len(done) < len(ranges) {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("read DLQ topic %s: %w", o.cfg.DLQTopic, ctx.Err())
+			return nil, fmt.Errorf("read DLQ topic %s: %w", s.cfg.DLQTopic, ctx.Err())
 		}
 		var ferr error
 		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
 		if ferr != nil {
-			return nil, fmt.Errorf("read DLQ topic %s: %w", o.cfg.DLQTopic, ferr)
+			return nil, fmt.Errorf("read DLQ topic %s: %w", s.cfg.DLQTopic, ferr)
 		}
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
 			r, ok := ranges[p.Partition]
@@ -231,9 +319,9 @@ func (o *Ops) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]DLQReco
 }
 
 // parseDLQ reads a dead letter's headers and payload.
-func parseDLQ(kr *kgo.Record) DLQRecord {
+func parseDLQ(kr *kgo.Record) Record {
 	dl := record.ParseDeadLetter(kr)
-	d := DLQRecord{
+	d := Record{
 		ID:        fmt.Sprintf("%d:%d", kr.Partition, kr.Offset),
 		Partition: kr.Partition, Offset: kr.Offset,
 		Timestamp: kr.Timestamp.UTC(), Key: textOf(kr.Key, 1024),
@@ -320,16 +408,16 @@ type ReplayResult struct {
 // Replay sends the selected dead letters back to the main topic with
 // their key and event id, marked with the replay_of and replayed_at
 // headers, at most req.Rate per second.
-func (o *Ops) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, error) {
-	rate := req.Rate
+func (s *Service) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, error) {
+	perSecond := req.Rate
 	switch {
-	case rate == 0:
-		rate = DefaultReplayRate
-	case rate < 0 || rate > MaxReplayRate || rate != rate:
+	case perSecond == 0:
+		perSecond = DefaultReplayRate
+	case perSecond < 0 || perSecond > MaxReplayRate || perSecond != perSecond:
 		return ReplayResult{}, invalidf("rate must be between 1 and %d records per second", MaxReplayRate)
 	}
 	strip := req.StripSimulation == nil || *req.StripSimulation
-	sel, err := o.selectDLQ(ctx, req)
+	sel, err := s.selectDLQ(ctx, req)
 	if err != nil {
 		return ReplayResult{}, err
 	}
@@ -346,38 +434,38 @@ func (o *Ops) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, erro
 		}
 		return sel[i].Offset < sel[j].Offset
 	})
-	now := o.now()
+	now := s.now()
 	res := ReplayResult{DryRun: req.DryRun, Count: len(sel), Records: make([]ReplayItem, 0, len(sel))}
 	recs := make([]*kgo.Record, len(sel))
 	for i, d := range sel {
-		recs[i] = o.replayRecord(d, strip, now)
+		recs[i] = s.replayRecord(d, strip, now)
 		res.Records = append(res.Records, ReplayItem{ID: d.ID, EventID: replayedEventID(recs[i]), OriginalOffset: d.OriginalOffset})
 	}
 	if req.DryRun {
 		return res, nil
 	}
 	if len(sel) <= SyncReplayMax {
-		if err := o.produceReplays(ctx, sel, recs, rate); err != nil {
+		if err := s.produceReplays(ctx, sel, recs, perSecond); err != nil {
 			return ReplayResult{}, err
 		}
 		return res, nil
 	}
-	if _, ok := o.goBackground(func(ctx context.Context) {
-		if err := o.produceReplays(ctx, sel, recs, rate); err != nil {
-			o.log.Warn("background replay stopped", "err", err)
+	if _, ok := s.bg.start(func(ctx context.Context) {
+		if err := s.produceReplays(ctx, sel, recs, perSecond); err != nil {
+			s.log.Warn("background replay stopped", "err", err)
 		}
 	}); !ok {
-		return ReplayResult{}, errors.New("replay: the operator console has stopped")
+		return ReplayResult{}, errors.New("replay: the dead-letter service has stopped")
 	}
 	return res, nil
 }
 
 // selectDLQ resolves a replay request to dead letters.
-func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, error) {
+func (s *Service) selectDLQ(ctx context.Context, req ReplayRequest) ([]Record, error) {
 	switch {
 	case len(req.IDs) > 0:
-		if len(req.IDs) > MaxDLQLimit {
-			return nil, invalidf("at most %d ids per replay", MaxDLQLimit)
+		if len(req.IDs) > MaxLimit {
+			return nil, invalidf("at most %d ids per replay", MaxLimit)
 		}
 		want := make(map[string]bool, len(req.IDs))
 		ranges := make(map[int32][2]int64)
@@ -395,7 +483,7 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 			}
 			ranges[int32(p)] = [2]int64{min(r[0], off), max(r[1], off+1)}
 		}
-		desc, err := o.deps.Admin.DescribeTopic(ctx, o.cfg.DLQTopic, "")
+		desc, err := s.admin.DescribeTopic(ctx, s.cfg.DLQTopic, "")
 		if err != nil {
 			return nil, fmt.Errorf("describe DLQ topic: %w", err)
 		}
@@ -412,11 +500,11 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 			}
 			ranges[p] = r
 		}
-		recs, err := o.readDLQ(ctx, ranges)
+		recs, err := s.readDLQ(ctx, ranges)
 		if err != nil {
 			return nil, err
 		}
-		var out []DLQRecord
+		var out []Record
 		for _, r := range recs {
 			if want[r.ID] {
 				out = append(out, r)
@@ -433,14 +521,14 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 		}
 		return out, nil
 	case req.Kind != "" || req.All:
-		recs, _, err := o.newestDLQ(ctx, MaxDLQLimit)
+		recs, _, err := s.newestDLQ(ctx, MaxLimit)
 		if err != nil {
 			return nil, err
 		}
 		if req.All {
 			return recs, nil
 		}
-		var out []DLQRecord
+		var out []Record
 		for _, r := range recs {
 			if r.Kind == req.Kind {
 				out = append(out, r)
@@ -452,7 +540,7 @@ func (o *Ops) selectDLQ(ctx context.Context, req ReplayRequest) ([]DLQRecord, er
 }
 
 // replayRecord builds the main-topic record replaying d.
-func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
+func (s *Service) replayRecord(d Record, strip bool, now time.Time) *kgo.Record {
 	value := d.raw.Value
 	// The original, without an event_id, was stored under an id derived
 	// for it; the replay carries that id in a header (no payload may carry
@@ -480,8 +568,8 @@ func (o *Ops) replayRecord(d DLQRecord, strip bool, now time.Time) *kgo.Record {
 		}
 	}
 	return &kgo.Record{
-		Topic: o.cfg.Topic, Key: slices.Clone(d.raw.Key), Value: value, Timestamp: now,
-		Headers: record.ReplayHeaders(d.raw, o.cfg.DLQTopic, now, derivedID),
+		Topic: s.cfg.Topic, Key: slices.Clone(d.raw.Key), Value: value, Timestamp: now,
+		Headers: record.ReplayHeaders(d.raw, s.cfg.DLQTopic, now, derivedID),
 	}
 }
 
@@ -509,25 +597,78 @@ func eventIDOf(value []byte) string {
 	return p.EventID
 }
 
-// produceReplays sends recs at rate per second, remembering each
-// replayed dead letter.
-func (o *Ops) produceReplays(ctx context.Context, sel []DLQRecord, recs []*kgo.Record, rate float64) error {
-	p := newPacer(rate)
+// produceReplays sends recs at perSecond, remembering each replayed dead
+// letter. A replay that fell behind (slow acknowledgements) catches up by
+// at most 50 ms worth of records.
+func (s *Service) produceReplays(ctx context.Context, sel []Record, recs []*kgo.Record, perSecond float64) error {
+	lim := rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond/20)))
 	for i, r := range recs {
-		if _, err := p.take(ctx, 1); err != nil {
+		if err := lim.Wait(ctx); err != nil {
 			return fmt.Errorf("replay %s: %w", sel[i].ID, err)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := o.deps.Producer.ProduceRecord(pctx, r)
+		_, err := s.producer.ProduceRecord(pctx, r)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("replay %s: %w", sel[i].ID, err)
 		}
-		o.replayed.Inc()
-		o.mu.Lock()
-		o.replayIDs[sel[i].ID] = true
-		o.mu.Unlock()
+		s.replayed.Inc()
+		s.mu.Lock()
+		s.replayIDs[sel[i].ID] = true
+		s.mu.Unlock()
 	}
-	o.log.Info("dead letters replayed", "count", len(recs), "topic", o.cfg.Topic)
+	s.log.Info("dead letters replayed", "count", len(recs), "topic", s.cfg.Topic)
 	return nil
+}
+
+// RequestError is a request the console cannot act on; its text is safe
+// to show the client.
+type RequestError struct{ Msg string }
+
+func (e *RequestError) Error() string { return e.Msg }
+
+func invalidf(format string, args ...any) error {
+	return &RequestError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// background owns work started by requests (replays, load runs): stop
+// cancels it and waits for it, and refuses new work after that.
+type background struct {
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+func newBackground() *background {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &background{ctx: ctx, cancel: cancel}
+}
+
+// start runs fn in the background and returns the cancel function of its
+// context; false once stop was called.
+func (b *background) start(fn func(ctx context.Context)) (context.CancelFunc, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return nil, false
+	}
+	ctx, cancel := context.WithCancel(b.ctx)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer cancel()
+		fn(ctx)
+	}()
+	return cancel, true
+}
+
+// stop refuses new work, cancels what runs and waits for it.
+func (b *background) stop() {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.cancel()
+	b.wg.Wait()
 }

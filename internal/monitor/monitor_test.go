@@ -1,4 +1,4 @@
-package ops
+package monitor
 
 import (
 	"context"
@@ -60,15 +60,10 @@ func TestFailedSampleLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(admin.Close)
-	producer, err := kafka.NewProducer(kafka.ProducerConfig{Kafka: kc.Kafka, Name: "test"}, nil, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { producer.Close() })
 	logged := &messages{}
 	// The topic does not exist, so every sample fails.
-	o, err := New(Config{Group: "g", Topic: "missing", DLQTopic: "missing_dlq"},
-		Deps{Admin: admin, Producer: producer}, slog.New(logged), reg)
+	o, err := New(Config{Group: "g", Topic: "missing"},
+		Deps{Admin: admin}, slog.New(logged), reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,5 +88,18 @@ func TestFailedSampleLoggedOnce(t *testing.T) {
 			t.Fatal("the background sample's failure was not logged")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestHistoryRing(t *testing.T) {
+	o := &Group{cfg: Config{HistoryLen: 3, HistoryInterval: 5 * time.Second}, now: time.Now}
+	o.view = &ConsumersView{}
+	for i := range 5 {
+		o.view.TotalLag = int64(i)
+		o.recordPoint()
+	}
+	h := o.History()
+	if len(h.Points) != 3 || h.Points[0].TotalLag != 2 || h.Points[2].TotalLag != 4 || h.IntervalSeconds != 5 || h.Markers == nil {
+		t.Fatalf("history %+v", h)
 	}
 }
