@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import type { Marker } from '../api/types'
+import type { Marker } from '../api/schema'
 import type { SeriesSnapshot, SeriesWindow } from '../live/series'
 import { typeStyle } from './eventStyle'
 import { MarkerLegend, markersPlugin } from './markers'

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react'
 import { getConsumerMetrics } from '../api/client'
-import type { ConsumerMetrics } from '../api/types'
+import type { ConsumerMetrics } from '../api/schema'
 import { clockTime, count, duration } from '../format'
 import { Panel } from './Panel'
 

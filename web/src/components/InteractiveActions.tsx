@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { createEvent } from '../api/client'
-import type { EventInput } from '../api/types'
+import type { EventInput } from '../api/schema'
 import { Panel } from './Panel'
 
 /** What an action adds to the event besides the user and session. */

@@ -1,6 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { memo, useLayoutEffect, useRef, useState } from 'react'
-import type { StoredEvent } from '../api/types'
+import type { StoredEvent } from '../api/schema'
 import { clockTime, count } from '../format'
 import { typeBadge, typeStyle } from './eventStyle'
 import { Panel } from './Panel'

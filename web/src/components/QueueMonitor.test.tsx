@@ -1,7 +1,7 @@
 import { render, screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Message } from '../api/types'
+import type { Message } from '../api/schema'
 import { messageKey } from '../live/feed'
 import { message } from '../test/fixtures'
 import { QueueMonitor } from './QueueMonitor'

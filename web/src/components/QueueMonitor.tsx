@@ -1,7 +1,6 @@
 import { memo, useEffect, useMemo, useState } from 'react'
 import { getQueueMessages } from '../api/client'
-import { isSource, isStatus } from '../api/guards'
-import { SOURCES, STATUSES, type Message, type Source, type Status } from '../api/types'
+import { isSource, isStatus, SOURCES, STATUSES, type Message, type Source, type Status } from '../api/schema'
 import { isTerminal, messageKey, type LiveMessage } from '../live/feed'
 import { clockTime, duration } from '../format'
 import { Panel } from './Panel'

@@ -1,4 +1,4 @@
-import type { Stats } from '../api/types'
+import type { Stats } from '../api/schema'
 import { count } from '../format'
 import { typeStyle } from './eventStyle'
 import { Panel } from './Panel'

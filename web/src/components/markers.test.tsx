@@ -1,6 +1,6 @@
 import { render, screen, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
-import type { Marker } from '../api/types'
+import type { Marker } from '../api/schema'
 import { SeriesWindow } from '../live/series'
 import { Charts } from './Charts'
 import { MarkerLegend } from './markers'

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import type { ConsumersHistory } from '../api/types'
+import type { ConsumersHistory } from '../api/schema'
 import { MarkerLegend, markersPlugin } from '../components/markers'
 import { Panel } from '../components/Panel'
 import { clockTime, count, seconds } from '../format'

@@ -1,7 +1,7 @@
 import { render, screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
-import type { DLQRecord } from '../api/types'
+import type { DLQRecord } from '../api/schema'
 import { json, stubFetch, type Call } from '../test/fetch'
 import { DLQView, prettyPayload } from './DLQView'
 

@@ -1,6 +1,6 @@
 import { useId, useMemo, useState } from 'react'
 import { replayDLQ } from '../api/client'
-import type { DLQGroup, DLQRecord, ReplayRequest, ReplayResult } from '../api/types'
+import type { DLQGroup, DLQRecord, ReplayRequest, ReplayResult } from '../api/schema'
 import { Panel } from '../components/Panel'
 import { count, dateTime } from '../format'
 import { useDLQ } from './usePolling'

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from 'react'
 import { exportURL, getEvents } from '../api/client'
-import type { ExplorerFilter, StoredEvent } from '../api/types'
+import type { ExplorerFilter, StoredEvent } from '../api/schema'
 import { typeBadge, typeStyle } from '../components/eventStyle'
 import { Panel } from '../components/Panel'
 import { count, dateTime } from '../format'

@@ -1,6 +1,6 @@
 import { useId, useState } from 'react'
 import { ApiError, startLoad, stopLoad } from '../api/client'
-import type { LoadRequest, LoadRun } from '../api/types'
+import type { LoadRequest, LoadRun } from '../api/schema'
 import { Panel } from '../components/Panel'
 import { clockTime, count } from '../format'
 import { useLoad } from './usePolling'

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from 'react'
 import { getMessageTimeline } from '../api/client'
-import type { MessageTimeline, StageName } from '../api/types'
+import type { MessageTimeline, StageName } from '../api/schema'
 import { count, dateTime, duration, preciseTime } from '../format'
 import { BUTTON_SECONDARY, ErrorText, errorMessage } from './ui'
 

@@ -10,7 +10,7 @@ import {
   getLoad,
   getOrdering,
 } from '../api/client'
-import type { ConsumersHistory, ConsumersView, DLQView, LoadState, OrderingView } from '../api/types'
+import type { ConsumersHistory, ConsumersView, DLQView, LoadState, OrderingView } from '../api/schema'
 
 /** The state of a polled resource. */
 export interface Polled<T> {
