@@ -1,4 +1,4 @@
-import { render, screen, within } from '@testing-library/react'
+import { render, screen, within } from '../test/render'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConsumerGroup } from './ConsumerGroup'
 

@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from '@testing-library/react'
+import { fireEvent, render, screen, within } from '../test/render'
 import { describe, expect, it } from 'vitest'
 import { storedEvent } from '../test/fixtures'
 import { LiveFeed } from './LiveFeed'

@@ -5,7 +5,7 @@ import type { ConsumersHistory } from '../api/schema'
 import { MarkerLegend, markersPlugin } from '../components/markers'
 import { Panel } from '../components/Panel'
 import { clockTime, count, seconds } from '../format'
-import { useConsumers, useConsumersHistory } from './usePolling'
+import { useConsumers, useConsumersHistory } from './resources'
 import { ErrorText, ROW, TD, TH } from './ui'
 
 const HEIGHT = 220

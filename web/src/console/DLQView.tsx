@@ -1,9 +1,11 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useId, useMemo, useState } from 'react'
 import { replayDLQ } from '../api/client'
+import { keys } from '../api/queries'
 import type { DLQGroup, DLQRecord, ReplayRequest, ReplayResult } from '../api/schema'
 import { Panel } from '../components/Panel'
 import { count, dateTime } from '../format'
-import { useDLQ } from './usePolling'
+import { useDLQ } from './resources'
 import {
   AdminTokenInput,
   BUTTON,
@@ -222,10 +224,28 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
   const [inspected, setInspected] = useState<DLQRecord | null>(null)
   const [rate, setRate] = useState('100')
   const [strip, setStrip] = useState(true)
-  const [plan, setPlan] = useState<{ req: ReplayRequest; result: ReplayResult } | null>(null)
-  const [done, setDone] = useState<ReplayResult | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | null>(null)
+  const queryClient = useQueryClient()
+  // The dry run of the current selection; its variables are the request a
+  // confirmation sends again with dry_run: false.
+  const dry = useMutation({
+    mutationKey: keys.replay,
+    mutationFn: (req: ReplayRequest) => replayDLQ({ ...req, dry_run: true }),
+  })
+  const replay = useMutation({
+    mutationKey: keys.replay,
+    mutationFn: (req: ReplayRequest) => replayDLQ({ ...req, dry_run: false }),
+    onSuccess: () => {
+      dry.reset()
+      setSel(NONE)
+      return queryClient.invalidateQueries({ queryKey: keys.dlq })
+    },
+  })
+  const plan: { req: ReplayRequest; result: ReplayResult } | null =
+    dry.data !== undefined && dry.variables !== undefined ? { req: dry.variables, result: dry.data } : null
+  const done = replay.data ?? null
+  const busy = dry.isPending || replay.isPending
+  const failure = dry.error ?? replay.error
+  const error = failure === null ? null : errorMessage(failure)
 
   const groups = useMemo(() => dlq.data?.groups ?? [], [dlq.data])
   const target = selectionTarget(sel, groups)
@@ -234,9 +254,8 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
 
   // Any change to what would be replayed, or how, voids the dry run.
   const changed = () => {
-    setPlan(null)
-    setDone(null)
-    setError(null)
+    dry.reset()
+    replay.reset()
   }
   const toggle = (set: ReadonlySet<string>, v: string) => {
     const next = new Set(set)
@@ -244,36 +263,15 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
     return next
   }
 
-  const dryRun = async () => {
+  const dryRun = () => {
     if (target === null || !rateValid) return
-    const req: ReplayRequest = { ...target, rate: rateNum, strip_simulation: strip }
-    setBusy(true)
-    setError(null)
-    setDone(null)
-    try {
-      setPlan({ req, result: await replayDLQ({ ...req, dry_run: true }) })
-    } catch (err) {
-      setError(errorMessage(err))
-    } finally {
-      setBusy(false)
-    }
+    replay.reset()
+    dry.mutate({ ...target, rate: rateNum, strip_simulation: strip })
   }
 
-  const confirm = async () => {
+  const confirm = () => {
     if (plan === null) return
-    setBusy(true)
-    setError(null)
-    try {
-      const result = await replayDLQ({ ...plan.req, dry_run: false })
-      setDone(result)
-      setPlan(null)
-      setSel(NONE)
-      dlq.refresh()
-    } catch (err) {
-      setError(errorMessage(err))
-    } finally {
-      setBusy(false)
-    }
+    replay.mutate(plan.req)
   }
 
   return (
@@ -359,10 +357,10 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
               : `Selected: ${count(target.ids?.length ?? 0)} records.`}
         </p>
         <div className="mt-3 flex flex-wrap gap-2">
-          <button type="button" className={BUTTON_SECONDARY} disabled={target === null || !rateValid || busy} onClick={() => void dryRun()}>
+          <button type="button" className={BUTTON_SECONDARY} disabled={target === null || !rateValid || busy} onClick={dryRun}>
             Dry run
           </button>
-          <button type="button" className={BUTTON} disabled={plan === null || busy} onClick={() => void confirm()}>
+          <button type="button" className={BUTTON} disabled={plan === null || busy} onClick={confirm}>
             Confirm replay{plan ? ` of ${count(plan.result.count)}` : ''}
           </button>
         </div>

@@ -1,6 +1,8 @@
-import { useEffect, useId, useRef, useState } from 'react'
-import { exportURL, getEvents } from '../api/client'
-import type { ExplorerFilter, StoredEvent } from '../api/schema'
+import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query'
+import { useId, useMemo, useState } from 'react'
+import { exportURL } from '../api/client'
+import { eventsQuery, keys } from '../api/queries'
+import type { ExplorerFilter } from '../api/schema'
 import { typeBadge, typeStyle } from '../components/eventStyle'
 import { Panel } from '../components/Panel'
 import { count, dateTime } from '../format'
@@ -60,46 +62,24 @@ export function ExplorerView({ onOpenTimeline }: Props) {
   const formId = useId()
   const [form, setForm] = useState<FormState>(EMPTY)
   const [applied, setApplied] = useState<ExplorerFilter>(() => toFilter(EMPTY))
-  const [events, setEvents] = useState<StoredEvent[]>([])
-  const [cursor, setCursor] = useState<string | null>(null)
-  const [loading, setLoading] = useState(false)
-  const [loaded, setLoaded] = useState(false)
-  const [error, setError] = useState<string | null>(null)
-  const ctl = useRef<AbortController | null>(null)
+  const queryClient = useQueryClient()
+  // The pages of the applied filter; "Load more" fetches the one after next_cursor.
+  const pages = useInfiniteQuery(eventsQuery(applied, PAGE))
+  const events = useMemo(() => pages.data?.pages.flatMap((p) => p.events) ?? [], [pages.data])
+  const cursor = pages.hasNextPage ? (pages.data?.pages.at(-1)?.next_cursor ?? null) : null
+  const loading = pages.isFetching
+  const loaded = pages.data !== undefined
+  const error = pages.error === null ? null : errorMessage(pages.error)
 
-  // fetchPage loads the first page of a filter (replacing the list) or the
-  // next page (appending); a newer request aborts an older one.
-  const fetchPage = async (filter: ExplorerFilter, after: string | null) => {
-    ctl.current?.abort()
-    const c = new AbortController()
-    ctl.current = c
-    setLoading(true)
-    setError(null)
-    try {
-      const page = await getEvents(filter, after, PAGE, c.signal)
-      if (c.signal.aborted) return
-      setEvents((old) => (after === null ? page.events : [...old, ...page.events]))
-      setCursor(page.next_cursor)
-      setLoaded(true)
-    } catch (err) {
-      if (c.signal.aborted) return
-      setError(errorMessage(err))
-    } finally {
-      if (!c.signal.aborted) setLoading(false)
-    }
+  // A search starts again from the first page, even with the filter unchanged.
+  const search = (f: ExplorerFilter) => {
+    void queryClient.resetQueries({ queryKey: keys.events(f), exact: true })
+    setApplied(f)
   }
-
-  useEffect(() => {
-    void fetchPage(toFilter(EMPTY), null)
-    return () => ctl.current?.abort()
-    // Only the first page on mount; later pages follow the form.
-  }, [])
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault()
-    const f = toFilter(form)
-    setApplied(f)
-    void fetchPage(f, null)
+    search(toFilter(form))
   }
 
   return (
@@ -131,9 +111,7 @@ export function ExplorerView({ onOpenTimeline }: Props) {
               className={BUTTON_SECONDARY}
               onClick={() => {
                 setForm(EMPTY)
-                const f = toFilter(EMPTY)
-                setApplied(f)
-                void fetchPage(f, null)
+                search(toFilter(EMPTY))
               }}
             >
               Clear
@@ -223,7 +201,7 @@ export function ExplorerView({ onOpenTimeline }: Props) {
         </div>
         <div className="mt-3 flex items-center gap-3">
           {cursor !== null && (
-            <button type="button" className={BUTTON_SECONDARY} disabled={loading} onClick={() => void fetchPage(applied, cursor)}>
+            <button type="button" className={BUTTON_SECONDARY} disabled={loading} onClick={() => void pages.fetchNextPage()}>
               Load more
             </button>
           )}

@@ -1,6 +1,6 @@
 import { Panel } from '../components/Panel'
 import { count } from '../format'
-import { useOrdering } from './usePolling'
+import { useOrdering } from './resources'
 import { BUTTON_SMALL, ErrorText, ROW, TD, TH } from './ui'
 
 interface Props {

@@ -1,6 +1,7 @@
-import { useEffect, useId, useRef, useState } from 'react'
-import { getMessageTimeline } from '../api/client'
-import type { MessageTimeline, StageName } from '../api/schema'
+import { useQuery } from '@tanstack/react-query'
+import { useEffect, useId, useRef } from 'react'
+import { timelineQuery } from '../api/queries'
+import type { StageName } from '../api/schema'
 import { count, dateTime, duration, preciseTime } from '../format'
 import { BUTTON_SECONDARY, ErrorText, errorMessage } from './ui'
 
@@ -42,20 +43,11 @@ export function TimelineDialog({ eventId, onClose }: Props) {
   const titleId = useId()
   const box = useRef<HTMLDivElement>(null)
   const closeRef = useRef<HTMLButtonElement>(null)
-  const [data, setData] = useState<MessageTimeline | null>(null)
-  const [error, setError] = useState<string | null>(null)
+  const timeline = useQuery(timelineQuery(eventId))
+  const data = timeline.data ?? null
+  const error = timeline.error === null ? null : errorMessage(timeline.error)
   const onCloseRef = useRef(onClose)
   onCloseRef.current = onClose
-
-  useEffect(() => {
-    const ctl = new AbortController()
-    setData(null)
-    setError(null)
-    getMessageTimeline(eventId, ctl.signal).then(setData, (err: unknown) => {
-      if (!ctl.signal.aborted) setError(errorMessage(err))
-    })
-    return () => ctl.abort()
-  }, [eventId])
 
   useEffect(() => {
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null
