@@ -229,7 +229,11 @@ export function exportURL(f: ExplorerFilter, format: 'csv' | 'ndjson'): string {
 
 /** Starts a generated load run. Admin; 409 when one is running already. */
 export async function startLoad(req: LoadRequest): Promise<LoadRun> {
-  return parse(loadRunSchema, '/api/load/', await adminRequest('/api/load/', { method: 'POST', body: JSON.stringify(req) }))
+  return parse(
+    loadRunSchema,
+    '/api/load/',
+    await adminRequest('/api/load/', { method: 'POST', body: JSON.stringify(req) }),
+  )
 }
 
 /** Returns the current or last load run, or idle. */

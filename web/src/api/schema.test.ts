@@ -42,14 +42,18 @@ const consumers = {
 describe('console schemas', () => {
   it('accept Go null lists as empty and reject malformed members', () => {
     expect(toConsumersView(consumers)).toMatchObject({ members: [], partitions: [] })
-    expect(toConsumersView({ ...consumers, members: [{ member_id: 'm', client_id: 'c', host: 'h', partitions: [] }] })).toBeNull()
+    expect(
+      toConsumersView({ ...consumers, members: [{ member_id: 'm', client_id: 'c', host: 'h', partitions: [] }] }),
+    ).toBeNull()
     expect(toConsumersView({ ...consumers, state: undefined })).toBeNull()
     expect(toConsumersHistory({ interval_seconds: 5, points: null, markers: null })).toEqual({
       interval_seconds: 5,
       points: [],
       markers: [],
     })
-    expect(toConsumersHistory({ interval_seconds: 5, points: [], markers: [{ t: 'x', kind: 'party', detail: '' }] })).toBeNull()
+    expect(
+      toConsumersHistory({ interval_seconds: 5, points: [], markers: [{ t: 'x', kind: 'party', detail: '' }] }),
+    ).toBeNull()
   })
 
   it('check DLQ records field by field', () => {

@@ -228,9 +228,7 @@ export type ConsumerMetrics = z.infer<typeof consumerMetricsSchema>
 // ---- Operator console (docs/api.md, "Operator console") ----
 
 /** From the owning member when it runs in this process; absent or null: unknown. */
-const lowestUnfinished = num
-  .nullish()
-  .transform((v) => v ?? null)
+const lowestUnfinished = num.nullish().transform((v) => v ?? null)
 
 /** The group's position on one partition, with lag in records and seconds. */
 export const partitionViewSchema = z.strictObject({
@@ -464,9 +462,7 @@ export interface ExplorerFilter {
 /** The answer of GET /api/events/: an empty or absent cursor means the end. */
 export const eventsPageSchema = z.strictObject({
   events: list(storedEventSchema),
-  next_cursor: str
-    .nullish()
-    .transform((v) => (v === '' || v === undefined ? null : v)),
+  next_cursor: str.nullish().transform((v) => (v === '' || v === undefined ? null : v)),
 })
 export type EventsPage = z.infer<typeof eventsPageSchema>
 

@@ -67,7 +67,9 @@ function lastValue(values: (number | null)[]): number | null {
 function summary(s: SeriesSnapshot): string {
   const total = s.rates.reduce((sum, r) => sum + (r.at(-2) ?? r.at(-1) ?? 0), 0)
   const p = [lastValue(s.p50), lastValue(s.p95), lastValue(s.p99)]
-  const lat = p.every((v) => v === null) ? 'no latency samples yet' : `latency p50 ${p.map((v) => (v === null ? '—' : `${Math.round(v)}`)).join(' / ')} ms (p50 / p95 / p99)`
+  const lat = p.every((v) => v === null)
+    ? 'no latency samples yet'
+    : `latency p50 ${p.map((v) => (v === null ? '—' : `${Math.round(v)}`)).join(' / ')} ms (p50 / p95 / p99)`
   return `${total.toFixed(1)} events/s, ${lat}`
 }
 
@@ -140,12 +142,22 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
       <div className="grid gap-6">
         <figure>
           <figcaption className="mb-1 text-sm font-medium">Events per second by type</figcaption>
-          <div ref={rateRef} className="w-full overflow-hidden" role="img" aria-label="Events per second by type, last 15 minutes" />
+          <div
+            ref={rateRef}
+            className="w-full overflow-hidden"
+            role="img"
+            aria-label="Events per second by type, last 15 minutes"
+          />
           <MarkerLegend markers={markers} since={Date.now() - WINDOW_MS} />
         </figure>
         <figure>
           <figcaption className="mb-1 text-sm font-medium">End-to-end latency (p50, p95, p99)</figcaption>
-          <div ref={latRef} className="w-full overflow-hidden" role="img" aria-label="End-to-end latency percentiles, last 15 minutes" />
+          <div
+            ref={latRef}
+            className="w-full overflow-hidden"
+            role="img"
+            aria-label="End-to-end latency percentiles, last 15 minutes"
+          />
         </figure>
       </div>
     </Panel>

@@ -63,7 +63,9 @@ describe('ConsumerGroup', () => {
   it("shows the server's error", async () => {
     vi.stubGlobal(
       'fetch',
-      vi.fn(async () => new Response(JSON.stringify({ error: 'kafka: group coordinator not available' }), { status: 503 })),
+      vi.fn(
+        async () => new Response(JSON.stringify({ error: 'kafka: group coordinator not available' }), { status: 503 }),
+      ),
     )
     render(<ConsumerGroup pollMs={60_000} />)
     expect((await screen.findByRole('alert')).textContent).toContain('kafka: group coordinator not available')

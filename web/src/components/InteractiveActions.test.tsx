@@ -109,7 +109,12 @@ describe('InteractiveActions', () => {
     await userEvent.click(button)
     expect(button.disabled).toBe(true)
     expect(button.getAttribute('aria-busy')).toBe('true')
-    release(new Response(JSON.stringify({ status: 'accepted', event_id: 'e', topic: 't', partition: 0, offset: 1, request_id: 'r' }), { status: 201 }))
+    release(
+      new Response(
+        JSON.stringify({ status: 'accepted', event_id: 'e', topic: 't', partition: 0, offset: 1, request_id: 'r' }),
+        { status: 201 },
+      ),
+    )
     expect(await screen.findByText(/Button 2: sent/)).toBeTruthy()
     expect(button.disabled).toBe(false)
   })

@@ -58,7 +58,12 @@ const QUICK: Action[] = [
     className: '',
     event: { event_type: 'page_view', element_id: 'view_settings', page: '/settings' },
   },
-  { key: 'search', label: 'Search', className: '', event: { event_type: 'form_submit', element_id: 'search', page: '/' } },
+  {
+    key: 'search',
+    label: 'Search',
+    className: '',
+    event: { event_type: 'form_submit', element_id: 'search', page: '/' },
+  },
   {
     key: 'logout',
     label: 'Logout',

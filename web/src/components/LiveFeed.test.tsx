@@ -7,9 +7,7 @@ describe('LiveFeed', () => {
   it('shows event fields as text, never as markup', () => {
     const { container } = render(
       <LiveFeed
-        events={[
-          storedEvent({ element_id: '<script>alert(1)</script>', user_id: '<img src=x onerror=alert(2)>' }),
-        ]}
+        events={[storedEvent({ element_id: '<script>alert(1)</script>', user_id: '<img src=x onerror=alert(2)>' })]}
         notShown={0}
       />,
     )

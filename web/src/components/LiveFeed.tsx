@@ -21,7 +21,13 @@ interface Props {
   onOpenTimeline?: (eventId: string) => void
 }
 
-const FeedRow = memo(function FeedRow({ e, onOpenTimeline }: { e: StoredEvent; onOpenTimeline?: (id: string) => void }) {
+const FeedRow = memo(function FeedRow({
+  e,
+  onOpenTimeline,
+}: {
+  e: StoredEvent
+  onOpenTimeline?: (id: string) => void
+}) {
   const style = typeStyle(e.event_type)
   return (
     <div className="h-[68px] overflow-hidden rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">

@@ -7,9 +7,32 @@ import { message } from '../test/fixtures'
 import { QueueMonitor } from './QueueMonitor'
 
 const stored: Message[] = [
-  message({ id: 3, offset: 3, status: 'completed', source: 'api', element_id: 'button_1', completed_at: '2026-11-25T10:00:01Z', duration_ms: 30 }),
-  message({ id: 2, offset: 2, status: 'dead_lettered', source: 'kafka', element_id: 'button_5', retries: 3, error: 'simulated failure' }),
-  message({ id: 1, offset: 1, status: 'completed', source: 'producer', element_id: 'load_1', completed_at: '2026-11-25T10:00:01Z' }),
+  message({
+    id: 3,
+    offset: 3,
+    status: 'completed',
+    source: 'api',
+    element_id: 'button_1',
+    completed_at: '2026-11-25T10:00:01Z',
+    duration_ms: 30,
+  }),
+  message({
+    id: 2,
+    offset: 2,
+    status: 'dead_lettered',
+    source: 'kafka',
+    element_id: 'button_5',
+    retries: 3,
+    error: 'simulated failure',
+  }),
+  message({
+    id: 1,
+    offset: 1,
+    status: 'completed',
+    source: 'producer',
+    element_id: 'load_1',
+    completed_at: '2026-11-25T10:00:01Z',
+  }),
 ]
 
 // Answers GET /api/queue/messages/ the way the server does: filtered by the
@@ -68,7 +91,13 @@ describe('QueueMonitor', () => {
     await waitFor(() => expect(elements()).toEqual(['button_5']))
 
     // The retrying message ends dead-lettered: now it matches the filter.
-    const dead = { ...retrying, id: 10, status: 'dead_lettered' as const, retries: 3, seen: [...retrying.seen, 'dead_lettered' as const] }
+    const dead = {
+      ...retrying,
+      id: 10,
+      status: 'dead_lettered' as const,
+      retries: 3,
+      seen: [...retrying.seen, 'dead_lettered' as const],
+    }
     rerender(<QueueMonitor live={new Map([[messageKey(dead), dead]])} resyncs={0} />)
     await waitFor(() => expect(elements()).toEqual(['button_5b', 'button_5']))
     expect(rows()[0].textContent).toContain('Seen live: processing → retrying → dead_lettered')

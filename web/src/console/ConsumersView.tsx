@@ -19,11 +19,7 @@ const AXIS: uPlot.Axis = {
 
 function historyData(h: ConsumersHistory): uPlot.AlignedData {
   const pts = h.points.filter((p) => !Number.isNaN(Date.parse(p.t)))
-  return [
-    pts.map((p) => Date.parse(p.t) / 1000),
-    pts.map((p) => p.total_lag),
-    pts.map((p) => p.max_lag_seconds),
-  ]
+  return [pts.map((p) => Date.parse(p.t) / 1000), pts.map((p) => p.total_lag), pts.map((p) => p.max_lag_seconds)]
 }
 
 /** The last hour of lag in records and seconds, with rebalances, commit stalls and DLQ bursts marked. */

@@ -42,7 +42,10 @@ const NONE: Selection = { kinds: new Set(), ids: new Set() }
  * The replay body for a selection: one whole group goes by kind (so records
  * beyond the listed ones are included); anything else by ids.
  */
-export function selectionTarget(sel: Selection, groups: readonly DLQGroup[]): Pick<ReplayRequest, 'ids' | 'kind'> | null {
+export function selectionTarget(
+  sel: Selection,
+  groups: readonly DLQGroup[],
+): Pick<ReplayRequest, 'ids' | 'kind'> | null {
   if (sel.kinds.size === 1 && sel.ids.size === 0) return { kind: [...sel.kinds][0] }
   const ids = new Set(sel.ids)
   for (const g of groups) if (sel.kinds.has(g.kind)) for (const r of g.records) ids.add(r.id)
@@ -63,7 +66,10 @@ function RecordDetails({ r, onClose }: { r: DLQRecord; onClose: () => void }) {
     ['Replayed', r.replayed ? 'yes' : 'no'],
   ]
   return (
-    <section aria-label={`Dead letter ${r.id}`} className="mt-3 rounded-md border border-slate-200 p-3 dark:border-slate-700">
+    <section
+      aria-label={`Dead letter ${r.id}`}
+      className="mt-3 rounded-md border border-slate-200 p-3 dark:border-slate-700"
+    >
       <div className="mb-2 flex items-center justify-between">
         <h3 className="text-sm font-semibold">Record {r.id}</h3>
         <button type="button" aria-label={`Close record ${r.id}`} className={BUTTON_SMALL} onClick={onClose}>
@@ -100,7 +106,16 @@ interface GroupProps {
   onOpenTimeline?: (eventId: string) => void
 }
 
-function Group({ g, sel, expanded, onToggleExpanded, onToggleKind, onToggleId, onInspect, onOpenTimeline }: GroupProps) {
+function Group({
+  g,
+  sel,
+  expanded,
+  onToggleExpanded,
+  onToggleKind,
+  onToggleId,
+  onInspect,
+  onOpenTimeline,
+}: GroupProps) {
   const listId = useId()
   const whole = sel.kinds.has(g.kind)
   return (
@@ -280,7 +295,9 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
         title="Dead Letters"
         actions={
           dlq.data && (
-            <span className="text-xs text-slate-500 dark:text-slate-400">{count(dlq.data.total)} records in the DLQ</span>
+            <span className="text-xs text-slate-500 dark:text-slate-400">
+              {count(dlq.data.total)} records in the DLQ
+            </span>
           )
         }
       >
@@ -334,7 +351,9 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
                 setRate(e.target.value)
               }}
             />
-            {!rateValid && <span className="text-[11px] text-red-700 dark:text-red-300">A whole number from 1 to 1000.</span>}
+            {!rateValid && (
+              <span className="text-[11px] text-red-700 dark:text-red-300">A whole number from 1 to 1000.</span>
+            )}
           </div>
           <label className="mt-5 flex items-center gap-2 text-sm">
             <input
@@ -357,7 +376,12 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
               : `Selected: ${count(target.ids?.length ?? 0)} records.`}
         </p>
         <div className="mt-3 flex flex-wrap gap-2">
-          <button type="button" className={BUTTON_SECONDARY} disabled={target === null || !rateValid || busy} onClick={dryRun}>
+          <button
+            type="button"
+            className={BUTTON_SECONDARY}
+            disabled={target === null || !rateValid || busy}
+            onClick={dryRun}
+          >
             Dry run
           </button>
           <button type="button" className={BUTTON} disabled={plan === null || busy} onClick={confirm}>
@@ -372,8 +396,9 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
         {plan && (
           <div role="status" className="mt-3 text-sm">
             <p className="font-medium">
-              Dry run: {count(plan.result.count)} {plan.result.count === 1 ? 'record' : 'records'} would be replayed to the
-              main topic at {plan.req.rate} records/s{plan.req.strip_simulation ? ', simulation flags stripped' : ''}.
+              Dry run: {count(plan.result.count)} {plan.result.count === 1 ? 'record' : 'records'} would be replayed to
+              the main topic at {plan.req.rate} records/s
+              {plan.req.strip_simulation ? ', simulation flags stripped' : ''}.
             </p>
             <ul aria-label="Would be replayed" className="mt-1 max-h-48 overflow-auto font-mono text-xs">
               {plan.result.records.map((r) => (

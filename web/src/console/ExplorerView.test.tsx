@@ -51,7 +51,9 @@ describe('ExplorerView', () => {
     const first = [storedEvent({ id: 3, element_id: 'button_3' }), storedEvent({ id: 2, element_id: 'button_2' })]
     const second = [storedEvent({ id: 1, element_id: 'button_1' })]
     const calls = stubFetch(({ url }) =>
-      query(url).cursor === 'c-2' ? json({ events: second, next_cursor: null }) : json({ events: first, next_cursor: 'c-2' }),
+      query(url).cursor === 'c-2'
+        ? json({ events: second, next_cursor: null })
+        : json({ events: first, next_cursor: 'c-2' }),
     )
     const user = userEvent.setup()
     const opened: string[] = []

@@ -85,7 +85,13 @@ export function ExplorerView({ onOpenTimeline }: Props) {
   return (
     <div className="flex flex-col gap-6">
       <Panel title="Event Explorer">
-        <form id={formId} onSubmit={submit} role="search" aria-label="Filter events" className="grid gap-3 sm:grid-cols-4">
+        <form
+          id={formId}
+          onSubmit={submit}
+          role="search"
+          aria-label="Filter events"
+          className="grid gap-3 sm:grid-cols-4"
+        >
           {FIELDS.map((fd) => (
             <div key={fd.key} className="flex flex-col gap-1">
               <label htmlFor={`${formId}-${fd.key}`} className={LABEL}>
@@ -122,11 +128,7 @@ export function ExplorerView({ onOpenTimeline }: Props) {
           <a className="text-blue-700 underline dark:text-blue-300" href={exportURL(applied, 'csv')} download>
             Export CSV
           </a>
-          <a
-            className="text-blue-700 underline dark:text-blue-300"
-            href={exportURL(applied, 'ndjson')}
-            download
-          >
+          <a className="text-blue-700 underline dark:text-blue-300" href={exportURL(applied, 'ndjson')} download>
             Export NDJSON
           </a>
           <span className="text-xs text-slate-500 dark:text-slate-400">
@@ -168,7 +170,9 @@ export function ExplorerView({ onOpenTimeline }: Props) {
                   <tr key={e.event_id} className={ROW}>
                     <td className={`${TD} whitespace-nowrap`}>{dateTime(e.timestamp)}</td>
                     <td className={TD}>
-                      <span className={`rounded-full px-2 py-0.5 text-[10px] font-semibold ${typeStyle(e.event_type).badge}`}>
+                      <span
+                        className={`rounded-full px-2 py-0.5 text-[10px] font-semibold ${typeStyle(e.event_type).badge}`}
+                      >
                         {typeBadge(e.event_type)}
                       </span>
                     </td>
@@ -177,7 +181,9 @@ export function ExplorerView({ onOpenTimeline }: Props) {
                     <td className={`${TD} max-w-[8rem] truncate`} title={e.session_id}>
                       {e.session_id || '—'}
                     </td>
-                    <td className={`${TD} max-w-xs truncate`}>{[e.page, e.message].filter(Boolean).join(' · ') || '—'}</td>
+                    <td className={`${TD} max-w-xs truncate`}>
+                      {[e.page, e.message].filter(Boolean).join(' · ') || '—'}
+                    </td>
                     <td className={TD}>
                       {e.partition}/{e.offset}
                     </td>
@@ -201,7 +207,12 @@ export function ExplorerView({ onOpenTimeline }: Props) {
         </div>
         <div className="mt-3 flex items-center gap-3">
           {cursor !== null && (
-            <button type="button" className={BUTTON_SECONDARY} disabled={loading} onClick={() => void pages.fetchNextPage()}>
+            <button
+              type="button"
+              className={BUTTON_SECONDARY}
+              disabled={loading}
+              onClick={() => void pages.fetchNextPage()}
+            >
               Load more
             </button>
           )}

@@ -56,7 +56,8 @@ export function validateLoad(f: FormState): { req: LoadRequest } | { errors: Err
   const failure = num(f.failure)
   const delay = num(f.delay)
   if (!Number.isInteger(rate) || rate < 1 || rate > 50_000) errors.rate = 'A whole number from 1 to 50000.'
-  if (!Number.isInteger(duration) || duration < 1 || duration > 3600) errors.duration = 'A whole number of seconds from 1 to 3600.'
+  if (!Number.isInteger(duration) || duration < 1 || duration > 3600)
+    errors.duration = 'A whole number of seconds from 1 to 3600.'
   if (!(failure >= 0 && failure <= 100)) errors.failure = 'A percentage from 0 to 100.'
   if (!(delay >= 0 && delay <= 100)) errors.delay = 'A percentage from 0 to 100.'
   const mix: Record<string, number> = {}
@@ -211,7 +212,8 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
 
   // The newest of the polled state and the answer to our own start/stop.
   const polled = load.data !== null && load.data.status !== 'idle' ? load.data : null
-  const run = started !== null && (polled === null || polled.id !== started.id || started.sent > polled.sent) ? started : polled
+  const run =
+    started !== null && (polled === null || polled.id !== started.id || started.sent > polled.sent) ? started : polled
   const running = run?.status === 'running'
 
   const start = (e: React.FormEvent) => {

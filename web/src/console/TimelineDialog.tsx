@@ -28,7 +28,8 @@ const STAGE_DOT: Record<StageName, string> = {
   broadcast: 'bg-green-700',
 }
 
-const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])'
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])'
 
 interface Props {
   eventId: string
@@ -134,7 +135,9 @@ export function TimelineDialog({ eventId, onClose }: Props) {
             </dl>
             {m.error && <p className="mt-3 text-xs break-words text-red-700 dark:text-red-300">Error: {m.error}</p>}
             {m.next_retry_at && m.status === 'retrying' && (
-              <p className="mt-1 text-xs text-amber-700 dark:text-amber-300">Next attempt at {preciseTime(m.next_retry_at)}</p>
+              <p className="mt-1 text-xs text-amber-700 dark:text-amber-300">
+                Next attempt at {preciseTime(m.next_retry_at)}
+              </p>
             )}
             <h3 className="mt-5 mb-2 text-sm font-semibold">Stages</h3>
             {data.stages.length === 0 ? (
