@@ -84,11 +84,16 @@ const NO_MARKERS: readonly Marker[] = []
 
 /** Events per second by type and end-to-end latency percentiles over the last 15 minutes. */
 export function Charts({ series, markers = NO_MARKERS }: Props) {
+  // The chart's marker plugin reads the newest markers on each redraw.
   const markersRef = useRef(markers)
-  markersRef.current = markers
+  useEffect(() => {
+    markersRef.current = markers
+  }, [markers])
   const rateRef = useRef<HTMLDivElement>(null)
   const latRef = useRef<HTMLDivElement>(null)
   const [caption, setCaption] = useState('')
+  // The start of the charts' window at the last redraw: the legend counts the markers in it.
+  const [since, setSince] = useState(0)
 
   useEffect(() => {
     const rateEl = rateRef.current
@@ -100,7 +105,8 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
     const width = () => Math.max(200, rateEl.clientWidth)
 
     const draw = () => {
-      const snap = series.snapshot(Date.now())
+      const now = Date.now()
+      const snap = series.snapshot(now)
       const key = snap.types.join(',')
       if (rate === null || key !== typesKey) {
         // uPlot's series are fixed at creation: a new event type rebuilds the chart.
@@ -118,6 +124,7 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
       if (latency === null) latency = new uPlot(latencyOptions(width()), latData, latEl)
       else latency.setData(latData)
       setCaption(summary(snap))
+      setSince(now - WINDOW_MS)
     }
     draw()
     const timer = setInterval(draw, REDRAW_MS)
@@ -148,7 +155,7 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
             role="img"
             aria-label="Events per second by type, last 15 minutes"
           />
-          <MarkerLegend markers={markers} since={Date.now() - WINDOW_MS} />
+          <MarkerLegend markers={markers} since={since} />
         </figure>
         <figure>
           <figcaption className="mb-1 text-sm font-medium">End-to-end latency (p50, p95, p99)</figcaption>

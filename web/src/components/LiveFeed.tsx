@@ -66,6 +66,9 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   const firstId = useRef<string | undefined>(undefined)
   const [unseen, setUnseen] = useState(0)
 
+  // The app is not built with the React Compiler; the rule only says the
+  // compiler would skip this component.
+  // eslint-disable-next-line react-hooks/incompatible-library -- see above
   const virtualizer = useVirtualizer({
     count: events.length,
     getScrollElement: () => scrollRef.current,

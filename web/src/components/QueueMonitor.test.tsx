@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Message } from '../api/schema'
 import { messageKey } from '../live/feed'
 import { message } from '../test/fixtures'
+import { urlOf } from '../test/fetch'
 import { QueueMonitor } from './QueueMonitor'
 
 const stored: Message[] = [
@@ -41,13 +42,13 @@ function stubServer() {
   const urls: string[] = []
   vi.stubGlobal(
     'fetch',
-    vi.fn(async (input: RequestInfo | URL) => {
-      const url = new URL(String(input), 'http://localhost')
+    vi.fn((input: RequestInfo | URL) => {
+      const url = new URL(urlOf(input), 'http://localhost')
       urls.push(url.pathname + url.search)
       const status = url.searchParams.get('status')
       const source = url.searchParams.get('source')
       const messages = stored.filter((m) => (!status || m.status === status) && (!source || m.source === source))
-      return new Response(JSON.stringify({ messages, count: messages.length }), { status: 200 })
+      return Promise.resolve(new Response(JSON.stringify({ messages, count: messages.length }), { status: 200 }))
     }),
   )
   return urls
@@ -106,7 +107,7 @@ describe('QueueMonitor', () => {
   it("shows the server's error when the log cannot be loaded", async () => {
     vi.stubGlobal(
       'fetch',
-      vi.fn(async () => new Response(JSON.stringify({ error: 'unknown status "x"' }), { status: 400 })),
+      vi.fn(() => Promise.resolve(new Response(JSON.stringify({ error: 'unknown status "x"' }), { status: 400 }))),
     )
     render(<QueueMonitor live={new Map()} resyncs={0} />)
     expect((await screen.findByRole('alert')).textContent).toContain('unknown status "x"')

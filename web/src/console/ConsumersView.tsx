@@ -26,8 +26,8 @@ function historyData(h: ConsumersHistory): uPlot.AlignedData {
 export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
   const el = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
+  // The marker plugin reads the newest history on each redraw.
   const latest = useRef(history)
-  latest.current = history
 
   useEffect(() => {
     const host = el.current
@@ -74,6 +74,7 @@ export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
   }, [])
 
   useEffect(() => {
+    latest.current = history
     plot.current?.setData(historyData(history))
   }, [history])
 

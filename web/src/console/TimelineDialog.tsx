@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query'
-import { useEffect, useId, useRef } from 'react'
+import { useEffect, useEffectEvent, useId, useRef } from 'react'
 import { timelineQuery } from '../api/queries'
 import type { StageName } from '../api/schema'
 import { count, dateTime, duration, preciseTime } from '../format'
@@ -47,8 +47,8 @@ export function TimelineDialog({ eventId, onClose }: Props) {
   const timeline = useQuery(timelineQuery(eventId))
   const data = timeline.data ?? null
   const error = timeline.error === null ? null : errorMessage(timeline.error)
-  const onCloseRef = useRef(onClose)
-  onCloseRef.current = onClose
+  // The newest onClose, for the key handler installed once on opening.
+  const close = useEffectEvent(onClose)
 
   useEffect(() => {
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null
@@ -56,7 +56,7 @@ export function TimelineDialog({ eventId, onClose }: Props) {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.preventDefault()
-        onCloseRef.current()
+        close()
         return
       }
       if (e.key !== 'Tab' || box.current === null) return

@@ -60,12 +60,12 @@ describe('polled console resources', () => {
     await advance(1000)
     expect(result.current.data?.held_keys_total).toBe(2)
 
-    await act(async () => setHidden(true))
+    act(() => setHidden(true))
     await advance(5000)
     // The polls due while hidden found the tab hidden and fetched nothing.
     expect(calls).toHaveLength(2)
 
-    await act(async () => setHidden(false))
+    act(() => setHidden(false))
     await advance(0)
     expect(calls).toHaveLength(3)
     expect(result.current.data?.held_keys_total).toBe(3)
