@@ -30,15 +30,16 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 $(UI_STAMP): $(WEB)/node_modules/.package-lock.json $(UI_SRCS)
 	cd $(WEB) && npm run build
 
-## test: vet, Go tests with -race, UI component tests, the browser end-to-end test
+## test: vet, staticcheck, gofmt, ESLint and Prettier, Go tests with -race, UI component tests, the browser end-to-end test
 test: lint test-go test-web test-e2e
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-lint:
+lint: $(WEB)/node_modules/.package-lock.json
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	cd $(WEB) && npm run lint
 
 ## vuln: govulncheck against the Go vulnerability database (.ci/vulncheck)
 vuln:

@@ -57,7 +57,11 @@ await runE2E('console', async ({ page, server }) => {
   log('Button 5 dead_lettered')
 
   // Its timeline, from the queue row, shows the failed attempts and retries.
-  await ui.queue.row('button_5').first().getByRole('button', { name: /^Timeline/ }).click()
+  await ui.queue
+    .row('button_5')
+    .first()
+    .getByRole('button', { name: /^Timeline/ })
+    .click()
   await until('the timeline to show the attempts and the dead letter', STEP_TIMEOUT, async () => {
     stages = await timeline.stages()
     return stages.includes('Attempt failed') && stages.includes('Next attempt due') && stages.includes('Dead-lettered')
@@ -103,7 +107,10 @@ await runE2E('console', async ({ page, server }) => {
   const inGroup = await dlq.expectGroup('simulated failure')
   if (inGroup !== 1) throw new Failure(`"simulated failure" holds ${inGroup} records, want 1`)
   await dlq.group('simulated failure').click()
-  await page.getByRole('button', { name: /^Inspect record/ }).first().click()
+  await page
+    .getByRole('button', { name: /^Inspect record/ })
+    .first()
+    .click()
   await page.getByLabel('Payload').filter({ hasText: '"element_id": "button_5"' }).waitFor({ timeout: STEP_TIMEOUT })
   await dlq.selectGroup('simulated failure')
   const would = await dlq.dryRun()

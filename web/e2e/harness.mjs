@@ -214,9 +214,10 @@ async function run(tmp, name, scenario) {
         // The failure itself is what matters.
       }
     }
-    if (!(err instanceof Failure)) err = new Failure(err?.message ?? String(err))
-    if (!err.message.includes('--- server log')) err.message += `\n--- server log (tail) ---\n${server.logTail()}`
-    throw err
+    const failure = err instanceof Failure ? err : new Failure(err?.message ?? String(err))
+    if (!failure.message.includes('--- server log'))
+      failure.message += `\n--- server log (tail) ---\n${server.logTail()}`
+    throw failure
   } finally {
     await browser?.close()
     await server.stop()

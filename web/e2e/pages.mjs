@@ -52,7 +52,11 @@ export class ActionsPanel {
     const input = this.region.getByLabel('Send a Message')
     await input.fill(text)
     await input.press('Enter')
-    await this.region.getByRole('status').filter({ hasText: 'Message: sent form_submit' }).first().waitFor({ timeout: STEP_TIMEOUT })
+    await this.region
+      .getByRole('status')
+      .filter({ hasText: 'Message: sent form_submit' })
+      .first()
+      .waitFor({ timeout: STEP_TIMEOUT })
   }
 }
 
@@ -69,11 +73,16 @@ export class FeedPanel {
   }
 
   async expectRow(...texts) {
-    await this.rows(...texts).first().waitFor({ timeout: STEP_TIMEOUT })
+    await this.rows(...texts)
+      .first()
+      .waitFor({ timeout: STEP_TIMEOUT })
   }
 
   async openTimeline(...texts) {
-    await this.rows(...texts).first().getByRole('button', { name: /^Timeline/ }).click()
+    await this.rows(...texts)
+      .first()
+      .getByRole('button', { name: /^Timeline/ })
+      .click()
   }
 }
 
@@ -130,7 +139,6 @@ export class QueuePanel {
   }
 }
 
-
 /** The navigation between views. */
 export class Nav {
   constructor(page) {
@@ -155,14 +163,17 @@ export class TimelineDialog {
   async stages() {
     const list = this.dialog.getByRole('list', { name: 'Stages' })
     await list.waitFor({ timeout: STEP_TIMEOUT })
-    return list.getByRole('listitem').evaluateAll((items) =>
-      items.map((li) => li.querySelector('span:not([aria-hidden])')?.textContent ?? ''),
-    )
+    return list
+      .getByRole('listitem')
+      .evaluateAll((items) => items.map((li) => li.querySelector('span:not([aria-hidden])')?.textContent ?? ''))
   }
 
   async fact(name) {
     const facts = this.dialog.getByLabel('Message')
-    return facts.locator('div', { has: this.page.getByText(name, { exact: true }) }).locator('dd').textContent()
+    return facts
+      .locator('div', { has: this.page.getByText(name, { exact: true }) })
+      .locator('dd')
+      .textContent()
   }
 
   async closeWithEscape() {
@@ -251,7 +262,11 @@ export class LoadView {
   }
 
   async fact(name) {
-    return this.page.getByLabel('Load run').locator('div', { has: this.page.getByText(name, { exact: true }) }).locator('dd').textContent()
+    return this.page
+      .getByLabel('Load run')
+      .locator('div', { has: this.page.getByText(name, { exact: true }) })
+      .locator('dd')
+      .textContent()
   }
 
   async expectDone(timeout) {

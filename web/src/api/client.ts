@@ -2,41 +2,40 @@
 // message is the server's own {"error": "..."} text when it sent one, so the
 // UI can show the user exactly what the server objected to.
 
+import { z } from 'zod'
 import {
-  isCreateEventResponse,
-  isLoadRun,
-  isObject,
-  isQueueMessagesResponse,
-  toConsumerMetrics,
-  toConsumersHistory,
-  toConsumersView,
-  toDLQView,
-  toEventsPage,
-  toLoadState,
-  toMessageTimeline,
-  toOrderingView,
-  toReplayResult,
-} from './guards'
-import type {
-  ConsumerMetrics,
-  ConsumersHistory,
-  ConsumersView,
-  CreateEventResponse,
-  DLQView,
-  EventInput,
-  EventsPage,
-  ExplorerFilter,
-  LoadRequest,
-  LoadRun,
-  LoadState,
-  MessageTimeline,
-  OrderingView,
-  QueueMessagesResponse,
-  ReplayRequest,
-  ReplayResult,
-  Source,
-  Status,
-} from './types'
+  consumerMetricsSchema,
+  consumersHistorySchema,
+  consumersViewSchema,
+  createEventResponseSchema,
+  describeIssues,
+  dlqViewSchema,
+  eventsPageSchema,
+  loadRunSchema,
+  loadStateSchema,
+  messageTimelineSchema,
+  orderingViewSchema,
+  queueMessagesSchema,
+  replayResultSchema,
+  type ConsumerMetrics,
+  type ConsumersHistory,
+  type ConsumersView,
+  type CreateEventResponse,
+  type DLQView,
+  type EventInput,
+  type EventsPage,
+  type ExplorerFilter,
+  type LoadRequest,
+  type LoadRun,
+  type LoadState,
+  type MessageTimeline,
+  type OrderingView,
+  type QueueMessagesResponse,
+  type ReplayRequest,
+  type ReplayResult,
+  type Source,
+  type Status,
+} from './schema'
 
 /** A failed API call: status is 0 when the server could not be reached. */
 export class ApiError extends Error {
@@ -47,6 +46,20 @@ export class ApiError extends Error {
     this.name = 'ApiError'
     this.status = status
   }
+}
+
+// The {"error": "..."} of a refused request; other members (409's "run") are
+// not read here.
+const errorBody = z.looseObject({ error: z.string() })
+
+/**
+ * Checks a successful answer against its schema: a mismatch is an ApiError
+ * naming the endpoint and the path of each bad field.
+ */
+function parse<S extends z.ZodType>(schema: S, endpoint: string, body: unknown): z.output<S> {
+  const r = schema.safeParse(body)
+  if (!r.success) throw new ApiError(`unexpected answer from ${endpoint}: ${describeIssues(r.error)}`, 200)
+  return r.data
 }
 
 async function request(path: string, init?: RequestInit): Promise<unknown> {
@@ -67,8 +80,9 @@ async function request(path: string, init?: RequestInit): Promise<unknown> {
     }
   }
   if (!res.ok) {
-    if (isObject(body) && typeof body.error === 'string' && body.error !== '') {
-      throw new ApiError(body.error, res.status)
+    const error = errorBody.safeParse(body)
+    if (error.success && error.data.error !== '') {
+      throw new ApiError(error.data.error, res.status)
     }
     throw new ApiError(`${res.status} ${res.statusText || 'error'}`.trim(), res.status)
   }
@@ -82,10 +96,7 @@ export async function createEvent(input: EventInput): Promise<CreateEventRespons
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(input),
   })
-  if (!isCreateEventResponse(body)) {
-    throw new ApiError('unexpected answer from /api/events/create/', 200)
-  }
-  return body
+  return parse(createEventResponseSchema, '/api/events/create/', body)
 }
 
 /** Filters of GET /api/queue/messages/; absent means all. */
@@ -102,17 +113,13 @@ export async function getQueueMessages(filter: QueueFilter, signal?: AbortSignal
   if (filter.source) q.set('source', filter.source)
   q.set('limit', String(filter.limit ?? 50))
   const body = await request(`/api/queue/messages/?${q.toString()}`, { signal })
-  if (!isQueueMessagesResponse(body)) {
-    throw new ApiError('unexpected answer from /api/queue/messages/', 200)
-  }
-  return body
+  return parse(queueMessagesSchema, '/api/queue/messages/', body)
 }
 
 /** Reports the consumer group: members, their counters, and lag per partition. */
 export async function getConsumerMetrics(signal?: AbortSignal): Promise<ConsumerMetrics> {
-  const m = toConsumerMetrics(await request('/api/consumer_metrics/', { signal }))
-  if (m === null) throw new ApiError('unexpected answer from /api/consumer_metrics/', 200)
-  return m
+  const path = '/api/consumer_metrics/'
+  return parse(consumerMetricsSchema, path, await request(path, { signal }))
 }
 
 // ---- Operator console ----
@@ -155,44 +162,39 @@ async function adminRequest(path: string, init: RequestInit): Promise<unknown> {
   }
 }
 
-function checked<T>(path: string, v: T | null): T {
-  if (v === null) throw new ApiError(`unexpected answer from ${path}`, 200)
-  return v
-}
-
 /** Reports the consumer group: state, members, partitions with lag in records and seconds. */
 export async function getConsumers(signal?: AbortSignal): Promise<ConsumersView> {
   const path = '/api/consumers/'
-  return checked(path, toConsumersView(await request(path, { signal })))
+  return parse(consumersViewSchema, path, await request(path, { signal }))
 }
 
 /** Returns the last hour of lag samples and markers. */
 export async function getConsumersHistory(signal?: AbortSignal): Promise<ConsumersHistory> {
   const path = '/api/consumers/history/'
-  return checked(path, toConsumersHistory(await request(path, { signal })))
+  return parse(consumersHistorySchema, path, await request(path, { signal }))
 }
 
 /** Returns the keys held back by ordering and each partition's lowest unfinished offset. */
 export async function getOrdering(signal?: AbortSignal): Promise<OrderingView> {
   const path = '/api/ordering/'
-  return checked(path, toOrderingView(await request(path, { signal })))
+  return parse(orderingViewSchema, path, await request(path, { signal }))
 }
 
 /** Lists dead-lettered records grouped by error kind. */
 export async function getDLQ(signal?: AbortSignal, limit = 1000): Promise<DLQView> {
-  return checked('/api/dlq/', toDLQView(await request(`/api/dlq/?limit=${limit}`, { signal })))
+  return parse(dlqViewSchema, '/api/dlq/', await request(`/api/dlq/?limit=${limit}`, { signal }))
 }
 
 /** Replays DLQ records (or reports what would be replayed when dry_run is set). Admin. */
 export async function replayDLQ(req: ReplayRequest): Promise<ReplayResult> {
   const path = '/api/dlq/replay/'
-  return checked(path, toReplayResult(await adminRequest(path, { method: 'POST', body: JSON.stringify(req) })))
+  return parse(replayResultSchema, path, await adminRequest(path, { method: 'POST', body: JSON.stringify(req) }))
 }
 
 /** Returns one message's record and the stages it went through. */
 export async function getMessageTimeline(eventId: string, signal?: AbortSignal): Promise<MessageTimeline> {
   const path = `/api/messages/${encodeURIComponent(eventId)}/`
-  return checked(path, toMessageTimeline(await request(path, { signal })))
+  return parse(messageTimelineSchema, path, await request(path, { signal }))
 }
 
 /** Builds the query string of the explorer's filters, leaving out empty ones. */
@@ -215,7 +217,7 @@ export async function getEvents(
   const q = explorerQuery(f)
   q.set('limit', String(limit))
   if (cursor !== null) q.set('cursor', cursor)
-  return checked('/api/events/', toEventsPage(await request(`/api/events/?${q.toString()}`, { signal })))
+  return parse(eventsPageSchema, '/api/events/', await request(`/api/events/?${q.toString()}`, { signal }))
 }
 
 /** The download address of every event matching the filter. */
@@ -227,17 +229,19 @@ export function exportURL(f: ExplorerFilter, format: 'csv' | 'ndjson'): string {
 
 /** Starts a generated load run. Admin; 409 when one is running already. */
 export async function startLoad(req: LoadRequest): Promise<LoadRun> {
-  const body = await adminRequest('/api/load/', { method: 'POST', body: JSON.stringify(req) })
-  return checked('/api/load/', isLoadRun(body) ? { ...body, mix: body.mix ?? {} } : null)
+  return parse(
+    loadRunSchema,
+    '/api/load/',
+    await adminRequest('/api/load/', { method: 'POST', body: JSON.stringify(req) }),
+  )
 }
 
 /** Returns the current or last load run, or idle. */
 export async function getLoad(signal?: AbortSignal): Promise<LoadState> {
-  return checked('/api/load/', toLoadState(await request('/api/load/', { signal })))
+  return parse(loadStateSchema, '/api/load/', await request('/api/load/', { signal }))
 }
 
 /** Stops the running load run. Admin. */
 export async function stopLoad(): Promise<LoadRun> {
-  const body = await adminRequest('/api/load/', { method: 'DELETE' })
-  return checked('/api/load/', isLoadRun(body) ? { ...body, mix: body.mix ?? {} } : null)
+  return parse(loadRunSchema, '/api/load/', await adminRequest('/api/load/', { method: 'DELETE' }))
 }

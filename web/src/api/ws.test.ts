@@ -9,10 +9,16 @@ describe('parseServerMessage', () => {
     { type: 'initial_data', events: [ev], stats: stats({ total_events: 1 }), messages: [msg] },
     { type: 'new_event', event: ev },
     { type: 'new_events', events: [ev], dropped: 3 },
-    { type: 'stats_update', stats: stats({ event_types: { button_click: 2 }, top_elements: [{ element_id: 'b', count: 2 }] }) },
+    {
+      type: 'stats_update',
+      stats: stats({ event_types: { button_click: 2 }, top_elements: [{ element_id: 'b', count: 2 }] }),
+    },
     { type: 'queue_update', messages: [msg, message({ status: 'completed', completed_at: '2026-11-25T10:00:02Z' })] },
     { type: 'marker', marker: { t: '2026-11-25T10:00:05Z', kind: 'rebalance', detail: 'pulse-2 joined' } },
-    { type: 'marker', marker: { t: '2026-11-25T10:00:06Z', kind: 'commit_stall', detail: 'partition 1: no commit for 10 s' } },
+    {
+      type: 'marker',
+      marker: { t: '2026-11-25T10:00:06Z', kind: 'commit_stall', detail: 'partition 1: no commit for 10 s' },
+    },
     { type: 'marker', marker: { t: '2026-11-25T10:00:07Z', kind: 'dlq_burst', detail: '12 records in 5 s' } },
   ]
 
@@ -36,7 +42,10 @@ describe('parseServerMessage', () => {
     ['dropped missing', { type: 'new_events', events: [ev] }],
     ['events not an array', { type: 'new_events', events: ev, dropped: 0 }],
     ['stats without queue', { type: 'stats_update', stats: { ...stats(), queue: undefined } }],
-    ['stats with a non-finite total', { type: 'stats_update', stats: stats({ event_types: { a: 1 }, total_events: NaN }) }],
+    [
+      'stats with a non-finite total',
+      { type: 'stats_update', stats: stats({ event_types: { a: 1 }, total_events: NaN }) },
+    ],
     ['message with an unknown status', { type: 'queue_update', messages: [{ ...msg, status: 'lost' }] }],
     ['message with a numeric started_at', { type: 'queue_update', messages: [{ ...msg, started_at: 5 }] }],
     ['initial_data without messages', { type: 'initial_data', events: [], stats: stats() }],

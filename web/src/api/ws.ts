@@ -1,20 +1,10 @@
-// The WebSocket protocol of /ws/events/: a union discriminated on `type`,
-// checked on arrival so nothing malformed reaches the UI state.
+// The WebSocket protocol of /ws/events/: frames are checked on arrival
+// against serverMessageSchema (./schema), so nothing malformed reaches the
+// UI state.
 
-import { isArrayOf, isMarker, isMessage, isObject, isStats, isStoredEvent } from './guards'
-import type { Marker, Message, Stats, StoredEvent } from './types'
+import { serverMessageSchema, type ServerMessage } from './schema'
 
-/** A frame the server sends. */
-export type ServerMessage =
-  | { type: 'initial_data'; events: StoredEvent[]; stats: Stats; messages: Message[] }
-  | { type: 'new_event'; event: StoredEvent }
-  | { type: 'new_events'; events: StoredEvent[]; dropped: number }
-  | { type: 'stats_update'; stats: Stats }
-  | { type: 'queue_update'; messages: Message[] }
-  | { type: 'marker'; marker: Marker }
-
-/** A frame the client sends. */
-export type ClientMessage = { type: 'get_stats' }
+export type { ClientMessage, ServerMessage } from './schema'
 
 /**
  * Checks a frame's shape and returns it typed, or null when it is not a
@@ -30,32 +20,6 @@ export function parseServerMessage(data: unknown): ServerMessage | null {
       return null
     }
   }
-  if (!isObject(v)) return null
-  switch (v.type) {
-    case 'initial_data':
-      if (isArrayOf(v.events, isStoredEvent) && isStats(v.stats) && isArrayOf(v.messages, isMessage)) {
-        return { type: 'initial_data', events: v.events, stats: v.stats, messages: v.messages }
-      }
-      return null
-    case 'new_event':
-      return isStoredEvent(v.event) ? { type: 'new_event', event: v.event } : null
-    case 'new_events':
-      if (
-        isArrayOf(v.events, isStoredEvent) &&
-        typeof v.dropped === 'number' &&
-        Number.isInteger(v.dropped) &&
-        v.dropped >= 0
-      ) {
-        return { type: 'new_events', events: v.events, dropped: v.dropped }
-      }
-      return null
-    case 'stats_update':
-      return isStats(v.stats) ? { type: 'stats_update', stats: v.stats } : null
-    case 'queue_update':
-      return isArrayOf(v.messages, isMessage) ? { type: 'queue_update', messages: v.messages } : null
-    case 'marker':
-      return isMarker(v.marker) ? { type: 'marker', marker: v.marker } : null
-    default:
-      return null
-  }
+  const r = serverMessageSchema.safeParse(v)
+  return r.success ? r.data : null
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import type { Marker } from '../api/types'
+import type { Marker } from '../api/schema'
 import type { SeriesSnapshot, SeriesWindow } from '../live/series'
 import { typeStyle } from './eventStyle'
 import { MarkerLegend, markersPlugin } from './markers'
@@ -67,7 +67,9 @@ function lastValue(values: (number | null)[]): number | null {
 function summary(s: SeriesSnapshot): string {
   const total = s.rates.reduce((sum, r) => sum + (r.at(-2) ?? r.at(-1) ?? 0), 0)
   const p = [lastValue(s.p50), lastValue(s.p95), lastValue(s.p99)]
-  const lat = p.every((v) => v === null) ? 'no latency samples yet' : `latency p50 ${p.map((v) => (v === null ? '—' : `${Math.round(v)}`)).join(' / ')} ms (p50 / p95 / p99)`
+  const lat = p.every((v) => v === null)
+    ? 'no latency samples yet'
+    : `latency p50 ${p.map((v) => (v === null ? '—' : `${Math.round(v)}`)).join(' / ')} ms (p50 / p95 / p99)`
   return `${total.toFixed(1)} events/s, ${lat}`
 }
 
@@ -82,11 +84,16 @@ const NO_MARKERS: readonly Marker[] = []
 
 /** Events per second by type and end-to-end latency percentiles over the last 15 minutes. */
 export function Charts({ series, markers = NO_MARKERS }: Props) {
+  // The chart's marker plugin reads the newest markers on each redraw.
   const markersRef = useRef(markers)
-  markersRef.current = markers
+  useEffect(() => {
+    markersRef.current = markers
+  }, [markers])
   const rateRef = useRef<HTMLDivElement>(null)
   const latRef = useRef<HTMLDivElement>(null)
   const [caption, setCaption] = useState('')
+  // The start of the charts' window at the last redraw: the legend counts the markers in it.
+  const [since, setSince] = useState(0)
 
   useEffect(() => {
     const rateEl = rateRef.current
@@ -98,7 +105,8 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
     const width = () => Math.max(200, rateEl.clientWidth)
 
     const draw = () => {
-      const snap = series.snapshot(Date.now())
+      const now = Date.now()
+      const snap = series.snapshot(now)
       const key = snap.types.join(',')
       if (rate === null || key !== typesKey) {
         // uPlot's series are fixed at creation: a new event type rebuilds the chart.
@@ -116,6 +124,7 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
       if (latency === null) latency = new uPlot(latencyOptions(width()), latData, latEl)
       else latency.setData(latData)
       setCaption(summary(snap))
+      setSince(now - WINDOW_MS)
     }
     draw()
     const timer = setInterval(draw, REDRAW_MS)
@@ -140,12 +149,22 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
       <div className="grid gap-6">
         <figure>
           <figcaption className="mb-1 text-sm font-medium">Events per second by type</figcaption>
-          <div ref={rateRef} className="w-full overflow-hidden" role="img" aria-label="Events per second by type, last 15 minutes" />
-          <MarkerLegend markers={markers} since={Date.now() - WINDOW_MS} />
+          <div
+            ref={rateRef}
+            className="w-full overflow-hidden"
+            role="img"
+            aria-label="Events per second by type, last 15 minutes"
+          />
+          <MarkerLegend markers={markers} since={since} />
         </figure>
         <figure>
           <figcaption className="mb-1 text-sm font-medium">End-to-end latency (p50, p95, p99)</figcaption>
-          <div ref={latRef} className="w-full overflow-hidden" role="img" aria-label="End-to-end latency percentiles, last 15 minutes" />
+          <div
+            ref={latRef}
+            className="w-full overflow-hidden"
+            role="img"
+            aria-label="End-to-end latency percentiles, last 15 minutes"
+          />
         </figure>
       </div>
     </Panel>

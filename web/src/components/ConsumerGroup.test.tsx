@@ -1,5 +1,6 @@
-import { render, screen, within } from '@testing-library/react'
+import { render, screen, within } from '../test/render'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { urlOf } from '../test/fetch'
 import { ConsumerGroup } from './ConsumerGroup'
 
 describe('ConsumerGroup', () => {
@@ -8,9 +9,9 @@ describe('ConsumerGroup', () => {
   it('shows members and lag, treating null lists as empty', async () => {
     vi.stubGlobal(
       'fetch',
-      vi.fn(async (input: RequestInfo | URL) => {
-        expect(String(input)).toBe('/api/consumer_metrics/')
-        return new Response(
+      vi.fn((input: RequestInfo | URL) => {
+        expect(urlOf(input)).toBe('/api/consumer_metrics/')
+        const res = new Response(
           JSON.stringify({
             group: 'dashboard_consumer_group',
             topic: 'user_events',
@@ -46,6 +47,7 @@ describe('ConsumerGroup', () => {
           }),
           { status: 200 },
         )
+        return Promise.resolve(res)
       }),
     )
     render(<ConsumerGroup pollMs={60_000} />)
@@ -63,7 +65,11 @@ describe('ConsumerGroup', () => {
   it("shows the server's error", async () => {
     vi.stubGlobal(
       'fetch',
-      vi.fn(async () => new Response(JSON.stringify({ error: 'kafka: group coordinator not available' }), { status: 503 })),
+      vi.fn(() =>
+        Promise.resolve(
+          new Response(JSON.stringify({ error: 'kafka: group coordinator not available' }), { status: 503 }),
+        ),
+      ),
     )
     render(<ConsumerGroup pollMs={60_000} />)
     expect((await screen.findByRole('alert')).textContent).toContain('kafka: group coordinator not available')

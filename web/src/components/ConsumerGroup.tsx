@@ -1,6 +1,5 @@
-import { useEffect, useState } from 'react'
-import { getConsumerMetrics } from '../api/client'
-import type { ConsumerMetrics } from '../api/types'
+import { useQuery } from '@tanstack/react-query'
+import { consumerMetricsQuery } from '../api/queries'
 import { clockTime, count, duration } from '../format'
 import { Panel } from './Panel'
 
@@ -15,43 +14,10 @@ interface Props {
 
 /** The consumer group: its members with their counters, and the lag per partition, polled every 2 s. */
 export function ConsumerGroup({ pollMs = POLL_MS }: Props) {
-  const [metrics, setMetrics] = useState<ConsumerMetrics | null>(null)
-  const [error, setError] = useState<string | null>(null)
-
-  useEffect(() => {
-    let ctl: AbortController | null = null
-    let timer: ReturnType<typeof setTimeout> | null = null
-    let stopped = false
-    const poll = async () => {
-      timer = null
-      // A hidden tab does not need fresh numbers; it polls again when shown.
-      if (!document.hidden) {
-        ctl = new AbortController()
-        try {
-          setMetrics(await getConsumerMetrics(ctl.signal))
-          setError(null)
-        } catch (err) {
-          if (stopped) return
-          setError(err instanceof Error ? err.message : String(err))
-        }
-      }
-      if (!stopped) timer = setTimeout(() => void poll(), pollMs)
-    }
-    const onVisible = () => {
-      if (!document.hidden && timer !== null) {
-        clearTimeout(timer)
-        void poll()
-      }
-    }
-    document.addEventListener('visibilitychange', onVisible)
-    void poll()
-    return () => {
-      stopped = true
-      ctl?.abort()
-      if (timer !== null) clearTimeout(timer)
-      document.removeEventListener('visibilitychange', onVisible)
-    }
-  }, [pollMs])
+  // Polled while the tab is visible; a failed poll keeps the last answer.
+  const q = useQuery(consumerMetricsQuery(pollMs))
+  const metrics = q.data ?? null
+  const error = q.error === null ? null : q.error.message
 
   return (
     <Panel

@@ -22,7 +22,11 @@ export function Header({ connection, everConnected }: Props) {
           <h1 className="text-xl font-semibold text-slate-900 dark:text-slate-50">Kafka Real-time Dashboard</h1>
           <p className="text-xs text-slate-500 dark:text-slate-400">Live user action tracking with WebSocket updates</p>
         </div>
-        <div className="flex shrink-0 items-center gap-2 text-xs text-slate-600 dark:text-slate-300" role="status" aria-live="polite">
+        <div
+          className="flex shrink-0 items-center gap-2 text-xs text-slate-600 dark:text-slate-300"
+          role="status"
+          aria-live="polite"
+        >
           <span className={`inline-block h-2 w-2 rounded-full ${look.dot}`} aria-hidden="true" />
           <span>{text}</span>
         </div>

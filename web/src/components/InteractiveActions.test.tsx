@@ -1,6 +1,7 @@
-import { render, screen } from '@testing-library/react'
+import { render, screen } from '../test/render'
 import userEvent from '@testing-library/user-event'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { urlOf } from '../test/fetch'
 import { InteractiveActions } from './InteractiveActions'
 
 type Reply = { status: number; body: unknown }
@@ -9,16 +10,18 @@ type Reply = { status: number; body: unknown }
 // and answers with the next reply.
 function stubServer(replies: Reply[] = []) {
   const bodies: Record<string, unknown>[] = []
-  const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-    expect(String(input)).toBe('/api/events/create/')
+  const fetchMock = vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+    expect(urlOf(input)).toBe('/api/events/create/')
     expect(init?.method).toBe('POST')
     expect(new Headers(init?.headers).get('Content-Type')).toBe('application/json')
-    bodies.push(JSON.parse(String(init?.body)) as Record<string, unknown>)
+    bodies.push(JSON.parse(typeof init?.body === 'string' ? init.body : '') as Record<string, unknown>)
     const r = replies.shift() ?? {
       status: 201,
       body: { status: 'accepted', event_id: 'e1', topic: 'user_events', partition: 1, offset: 42, request_id: 'r1' },
     }
-    return new Response(JSON.stringify(r.body), { status: r.status, headers: { 'Content-Type': 'application/json' } })
+    return Promise.resolve(
+      new Response(JSON.stringify(r.body), { status: r.status, headers: { 'Content-Type': 'application/json' } }),
+    )
   })
   vi.stubGlobal('fetch', fetchMock)
   return bodies
@@ -55,9 +58,9 @@ describe('InteractiveActions', () => {
   it('sends a message with Enter and clears the input', async () => {
     const bodies = stubServer()
     mount()
-    const send = screen.getByRole('button', { name: 'Send Message' }) as HTMLButtonElement
+    const send = screen.getByRole<HTMLButtonElement>('button', { name: 'Send Message' })
     expect(send.disabled).toBe(true)
-    const input = screen.getByLabelText('Send a Message') as HTMLInputElement
+    const input = screen.getByLabelText<HTMLInputElement>('Send a Message')
     await userEvent.type(input, 'hello <b>world</b>{Enter}')
     expect(await screen.findByText(/Message: sent form_submit/)).toBeTruthy()
     expect(bodies).toEqual([
@@ -87,7 +90,7 @@ describe('InteractiveActions', () => {
   it('keeps the message when sending fails', async () => {
     stubServer([{ status: 503, body: { error: 'kafka unavailable' } }])
     mount()
-    const input = screen.getByLabelText('Send a Message') as HTMLInputElement
+    const input = screen.getByLabelText<HTMLInputElement>('Send a Message')
     await userEvent.type(input, 'keep me{Enter}')
     expect((await screen.findByRole('alert')).textContent).toContain('kafka unavailable')
     expect(input.value).toBe('keep me')
@@ -105,11 +108,16 @@ describe('InteractiveActions', () => {
       ),
     )
     mount()
-    const button = screen.getByRole('button', { name: 'Button 2' }) as HTMLButtonElement
+    const button = screen.getByRole<HTMLButtonElement>('button', { name: 'Button 2' })
     await userEvent.click(button)
     expect(button.disabled).toBe(true)
     expect(button.getAttribute('aria-busy')).toBe('true')
-    release(new Response(JSON.stringify({ status: 'accepted', event_id: 'e', topic: 't', partition: 0, offset: 1, request_id: 'r' }), { status: 201 }))
+    release(
+      new Response(
+        JSON.stringify({ status: 'accepted', event_id: 'e', topic: 't', partition: 0, offset: 1, request_id: 'r' }),
+        { status: 201 },
+      ),
+    )
     expect(await screen.findByText(/Button 2: sent/)).toBeTruthy()
     expect(button.disabled).toBe(false)
   })

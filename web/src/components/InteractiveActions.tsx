@@ -1,6 +1,8 @@
+import { useMutation, useMutationState } from '@tanstack/react-query'
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { createEvent } from '../api/client'
-import type { EventInput } from '../api/types'
+import { keys } from '../api/queries'
+import type { EventInput } from '../api/schema'
 import { Panel } from './Panel'
 
 /** What an action adds to the event besides the user and session. */
@@ -56,7 +58,12 @@ const QUICK: Action[] = [
     className: '',
     event: { event_type: 'page_view', element_id: 'view_settings', page: '/settings' },
   },
-  { key: 'search', label: 'Search', className: '', event: { event_type: 'form_submit', element_id: 'search', page: '/' } },
+  {
+    key: 'search',
+    label: 'Search',
+    className: '',
+    event: { event_type: 'form_submit', element_id: 'search', page: '/' },
+  },
   {
     key: 'logout',
     label: 'Logout',
@@ -64,6 +71,13 @@ const QUICK: Action[] = [
     event: { event_type: 'user_logout', element_id: 'logout', page: '/', properties: { action: 'logout' } },
   },
 ]
+
+/** What one click sends, and how its toast names it. */
+interface Send {
+  key: string
+  label: string
+  event: ActionEvent
+}
 
 interface Toast {
   id: number
@@ -80,7 +94,6 @@ interface Props {
 
 /** The buttons and form that generate events through POST /api/events/create/. */
 export function InteractiveActions({ userId, sessionId }: Props) {
-  const [pending, setPending] = useState<ReadonlySet<string>>(new Set())
   const [toasts, setToasts] = useState<Toast[]>([])
   const [message, setMessage] = useState('')
   const nextId = useRef(1)
@@ -113,41 +126,32 @@ export function InteractiveActions({ userId, sessionId }: Props) {
     [dismiss],
   )
 
-  const send = useCallback(
-    async (key: string, label: string, event: ActionEvent): Promise<boolean> => {
-      setPending((p) => new Set(p).add(key))
-      try {
-        const res = await createEvent({ ...event, user_id: userId, session_id: sessionId })
-        toast('success', `${label}: sent ${event.event_type} to partition ${res.partition}, offset ${res.offset}`)
-        return true
-      } catch (err) {
-        toast('error', `${label} failed: ${err instanceof Error ? err.message : String(err)}`)
-        return false
-      } finally {
-        setPending((p) => {
-          const n = new Set(p)
-          n.delete(key)
-          return n
-        })
-      }
+  // One mutation per click; the keys of those in flight disable their buttons.
+  const create = useMutation({
+    mutationKey: keys.createEvent,
+    mutationFn: (v: Send) => createEvent({ ...v.event, user_id: userId, session_id: sessionId }),
+    onSuccess: (res, v) => {
+      toast('success', `${v.label}: sent ${v.event.event_type} to partition ${res.partition}, offset ${res.offset}`)
+      // The message box empties once its message is sent (not when it fails).
+      if (v.key === 'message') setMessage('')
     },
-    [userId, sessionId, toast],
-  )
+    onError: (err, v) => toast('error', `${v.label} failed: ${err.message}`),
+  })
+  const pending = useMutationState({
+    filters: { mutationKey: keys.createEvent, status: 'pending' },
+    select: (m) => (m.state.variables as Send | undefined)?.key,
+  })
 
-  const submitMessage = async (e: FormEvent) => {
+  const send = (key: string, label: string, event: ActionEvent) => create.mutate({ key, label, event })
+
+  const submitMessage = (e: FormEvent) => {
     e.preventDefault()
     const text = message.trim()
     if (text === '') return
-    const ok = await send('message', 'Message', {
-      event_type: 'form_submit',
-      element_id: 'message_input',
-      page: '/',
-      message: text,
-    })
-    if (ok) setMessage('')
+    send('message', 'Message', { event_type: 'form_submit', element_id: 'message_input', page: '/', message: text })
   }
 
-  const busy = (key: string) => pending.has(key)
+  const busy = (key: string) => pending.includes(key)
 
   return (
     <Panel title="Interactive Actions">
@@ -160,7 +164,7 @@ export function InteractiveActions({ userId, sessionId }: Props) {
           <button
             key={a.key}
             type="button"
-            onClick={() => void send(a.key, a.label, a.event)}
+            onClick={() => send(a.key, a.label, a.event)}
             disabled={busy(a.key)}
             aria-busy={busy(a.key)}
             className={`rounded-md px-3 py-2 text-sm font-medium text-white shadow-sm transition disabled:cursor-wait disabled:opacity-60 ${FOCUS} ${a.className}`}
@@ -170,7 +174,7 @@ export function InteractiveActions({ userId, sessionId }: Props) {
         ))}
       </div>
 
-      <form className="mt-4" onSubmit={(e) => void submitMessage(e)}>
+      <form className="mt-4" onSubmit={submitMessage}>
         <label htmlFor="message-input" className="mb-1 block text-xs font-medium text-slate-700 dark:text-slate-300">
           Send a Message
         </label>
@@ -202,7 +206,7 @@ export function InteractiveActions({ userId, sessionId }: Props) {
             <button
               key={a.key}
               type="button"
-              onClick={() => void send(a.key, a.label, a.event)}
+              onClick={() => send(a.key, a.label, a.event)}
               disabled={busy(a.key)}
               aria-busy={busy(a.key)}
               className={`rounded-md bg-slate-100 px-3 py-1.5 text-xs text-slate-800 hover:bg-slate-200 disabled:cursor-wait disabled:opacity-60 dark:bg-slate-800 dark:text-slate-200 dark:hover:bg-slate-700 ${FOCUS}`}

@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from '@testing-library/react'
+import { fireEvent, render, screen, within } from '../test/render'
 import { describe, expect, it } from 'vitest'
 import { storedEvent } from '../test/fixtures'
 import { LiveFeed } from './LiveFeed'
@@ -7,9 +7,7 @@ describe('LiveFeed', () => {
   it('shows event fields as text, never as markup', () => {
     const { container } = render(
       <LiveFeed
-        events={[
-          storedEvent({ element_id: '<script>alert(1)</script>', user_id: '<img src=x onerror=alert(2)>' }),
-        ]}
+        events={[storedEvent({ element_id: '<script>alert(1)</script>', user_id: '<img src=x onerror=alert(2)>' })]}
         notShown={0}
       />,
     )

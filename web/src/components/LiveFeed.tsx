@@ -1,6 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { memo, useLayoutEffect, useRef, useState } from 'react'
-import type { StoredEvent } from '../api/types'
+import type { StoredEvent } from '../api/schema'
 import { clockTime, count } from '../format'
 import { typeBadge, typeStyle } from './eventStyle'
 import { Panel } from './Panel'
@@ -21,7 +21,13 @@ interface Props {
   onOpenTimeline?: (eventId: string) => void
 }
 
-const FeedRow = memo(function FeedRow({ e, onOpenTimeline }: { e: StoredEvent; onOpenTimeline?: (id: string) => void }) {
+const FeedRow = memo(function FeedRow({
+  e,
+  onOpenTimeline,
+}: {
+  e: StoredEvent
+  onOpenTimeline?: (id: string) => void
+}) {
   const style = typeStyle(e.event_type)
   return (
     <div className="h-[68px] overflow-hidden rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
@@ -60,6 +66,9 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   const firstId = useRef<string | undefined>(undefined)
   const [unseen, setUnseen] = useState(0)
 
+  // The app is not built with the React Compiler; the rule only says the
+  // compiler would skip this component.
+  // eslint-disable-next-line react-hooks/incompatible-library -- see above
   const virtualizer = useVirtualizer({
     count: events.length,
     getScrollElement: () => scrollRef.current,

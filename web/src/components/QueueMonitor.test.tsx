@@ -1,15 +1,39 @@
-import { render, screen, waitFor, within } from '@testing-library/react'
+import { render, screen, waitFor, within } from '../test/render'
 import userEvent from '@testing-library/user-event'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Message } from '../api/types'
+import type { Message } from '../api/schema'
 import { messageKey } from '../live/feed'
 import { message } from '../test/fixtures'
+import { urlOf } from '../test/fetch'
 import { QueueMonitor } from './QueueMonitor'
 
 const stored: Message[] = [
-  message({ id: 3, offset: 3, status: 'completed', source: 'api', element_id: 'button_1', completed_at: '2026-11-25T10:00:01Z', duration_ms: 30 }),
-  message({ id: 2, offset: 2, status: 'dead_lettered', source: 'kafka', element_id: 'button_5', retries: 3, error: 'simulated failure' }),
-  message({ id: 1, offset: 1, status: 'completed', source: 'producer', element_id: 'load_1', completed_at: '2026-11-25T10:00:01Z' }),
+  message({
+    id: 3,
+    offset: 3,
+    status: 'completed',
+    source: 'api',
+    element_id: 'button_1',
+    completed_at: '2026-11-25T10:00:01Z',
+    duration_ms: 30,
+  }),
+  message({
+    id: 2,
+    offset: 2,
+    status: 'dead_lettered',
+    source: 'kafka',
+    element_id: 'button_5',
+    retries: 3,
+    error: 'simulated failure',
+  }),
+  message({
+    id: 1,
+    offset: 1,
+    status: 'completed',
+    source: 'producer',
+    element_id: 'load_1',
+    completed_at: '2026-11-25T10:00:01Z',
+  }),
 ]
 
 // Answers GET /api/queue/messages/ the way the server does: filtered by the
@@ -18,13 +42,13 @@ function stubServer() {
   const urls: string[] = []
   vi.stubGlobal(
     'fetch',
-    vi.fn(async (input: RequestInfo | URL) => {
-      const url = new URL(String(input), 'http://localhost')
+    vi.fn((input: RequestInfo | URL) => {
+      const url = new URL(urlOf(input), 'http://localhost')
       urls.push(url.pathname + url.search)
       const status = url.searchParams.get('status')
       const source = url.searchParams.get('source')
       const messages = stored.filter((m) => (!status || m.status === status) && (!source || m.source === source))
-      return new Response(JSON.stringify({ messages, count: messages.length }), { status: 200 })
+      return Promise.resolve(new Response(JSON.stringify({ messages, count: messages.length }), { status: 200 }))
     }),
   )
   return urls
@@ -68,7 +92,13 @@ describe('QueueMonitor', () => {
     await waitFor(() => expect(elements()).toEqual(['button_5']))
 
     // The retrying message ends dead-lettered: now it matches the filter.
-    const dead = { ...retrying, id: 10, status: 'dead_lettered' as const, retries: 3, seen: [...retrying.seen, 'dead_lettered' as const] }
+    const dead = {
+      ...retrying,
+      id: 10,
+      status: 'dead_lettered' as const,
+      retries: 3,
+      seen: [...retrying.seen, 'dead_lettered' as const],
+    }
     rerender(<QueueMonitor live={new Map([[messageKey(dead), dead]])} resyncs={0} />)
     await waitFor(() => expect(elements()).toEqual(['button_5b', 'button_5']))
     expect(rows()[0].textContent).toContain('Seen live: processing → retrying → dead_lettered')
@@ -77,7 +107,7 @@ describe('QueueMonitor', () => {
   it("shows the server's error when the log cannot be loaded", async () => {
     vi.stubGlobal(
       'fetch',
-      vi.fn(async () => new Response(JSON.stringify({ error: 'unknown status "x"' }), { status: 400 })),
+      vi.fn(() => Promise.resolve(new Response(JSON.stringify({ error: 'unknown status "x"' }), { status: 400 }))),
     )
     render(<QueueMonitor live={new Map()} resyncs={0} />)
     expect((await screen.findByRole('alert')).textContent).toContain('unknown status "x"')

@@ -1,10 +1,12 @@
-import { memo, useEffect, useMemo, useState } from 'react'
-import { getQueueMessages } from '../api/client'
-import { isSource, isStatus } from '../api/guards'
-import { SOURCES, STATUSES, type Message, type Source, type Status } from '../api/types'
+import { useQuery } from '@tanstack/react-query'
+import { memo, useMemo, useState } from 'react'
+import { queueMessagesQuery } from '../api/queries'
+import { isSource, isStatus, SOURCES, STATUSES, type Message, type Source, type Status } from '../api/schema'
 import { isTerminal, messageKey, type LiveMessage } from '../live/feed'
 import { clockTime, duration } from '../format'
 import { Panel } from './Panel'
+
+const NO_MESSAGES: readonly Message[] = []
 
 // As many as one GET /api/queue/messages/ page: more is scrolling, not monitoring.
 const MAX_ROWS = 50
@@ -84,7 +86,9 @@ const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenT
   return (
     <li className="rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
       <div className="flex flex-wrap items-center gap-2">
-        <span className={`rounded-full px-2 py-0.5 text-[11px] font-semibold ${STATUS_BADGE[m.status]}`}>{m.status}</span>
+        <span className={`rounded-full px-2 py-0.5 text-[11px] font-semibold ${STATUS_BADGE[m.status]}`}>
+          {m.status}
+        </span>
         <span className="rounded-full bg-indigo-50 px-2 py-0.5 text-[11px] text-indigo-700 dark:bg-indigo-950 dark:text-indigo-200">
           {m.source}
         </span>
@@ -128,26 +132,13 @@ const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenT
 /** The processing log: every message's state, live, with status and source filters. */
 export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
   const [filter, setFilter] = useState<Filter>({ status: '', source: '' })
-  const [fetched, setFetched] = useState<Message[]>([])
-  const [error, setError] = useState<string | null>(null)
-
-  useEffect(() => {
-    const ctl = new AbortController()
-    getQueueMessages(
-      { status: filter.status || undefined, source: filter.source || undefined, limit: 50 },
-      ctl.signal,
-    ).then(
-      (res) => {
-        setFetched(res.messages)
-        setError(null)
-      },
-      (err: unknown) => {
-        if (ctl.signal.aborted) return
-        setError(err instanceof Error ? err.message : String(err))
-      },
-    )
-    return () => ctl.abort()
-  }, [filter, resyncs])
+  // Fetched on mount, on every filter change and on every resync (the live
+  // updates a resync replaced may have missed messages): both are in the key.
+  const query = useQuery(
+    queueMessagesQuery({ status: filter.status || undefined, source: filter.source || undefined, limit: 50 }, resyncs),
+  )
+  const fetched = query.data?.messages ?? NO_MESSAGES
+  const error = query.error === null ? null : query.error.message
 
   const rows = useMemo(() => mergeQueue(fetched, live, filter), [fetched, live, filter])
 

@@ -1,4 +1,4 @@
-import type { Stats } from '../api/types'
+import type { Stats } from '../api/schema'
 import { count } from '../format'
 import { typeStyle } from './eventStyle'
 import { Panel } from './Panel'
@@ -23,7 +23,9 @@ export function Statistics({ stats }: Props) {
       <dl className="grid grid-cols-2 gap-3">
         <div className="col-span-2 flex flex-col-reverse">
           <dt className="text-xs text-slate-500 dark:text-slate-400">Total Events</dt>
-          <dd className="text-3xl font-bold text-blue-600 tabular-nums dark:text-blue-400">{count(stats.total_events)}</dd>
+          <dd className="text-3xl font-bold text-blue-600 tabular-nums dark:text-blue-400">
+            {count(stats.total_events)}
+          </dd>
         </div>
         <div>
           <dt className="text-xs text-slate-500 dark:text-slate-400">Events/s</dt>
@@ -45,7 +47,11 @@ export function Statistics({ stats }: Props) {
             return (
               <li key={type} className="text-xs">
                 <div className="flex items-center gap-2">
-                  <span className="h-2.5 w-2.5 shrink-0 rounded-full" style={{ background: s.color }} aria-hidden="true" />
+                  <span
+                    className="h-2.5 w-2.5 shrink-0 rounded-full"
+                    style={{ background: s.color }}
+                    aria-hidden="true"
+                  />
                   <span className="min-w-0 flex-1 truncate">{s.label}</span>
                   <span className="font-medium tabular-nums">{count(n)}</span>
                 </div>

@@ -1,6 +1,6 @@
-import { render, screen, within } from '@testing-library/react'
+import { render, screen, within } from '../test/render'
 import { describe, expect, it } from 'vitest'
-import type { Marker } from '../api/types'
+import type { Marker } from '../api/schema'
 import { SeriesWindow } from '../live/series'
 import { Charts } from './Charts'
 import { MarkerLegend } from './markers'
@@ -21,7 +21,9 @@ describe('markers', () => {
 
   it('the live charts show the legend of the markers that arrived', () => {
     const now = new Date().toISOString()
-    render(<Charts series={new SeriesWindow()} markers={[{ t: now, kind: 'dlq_burst', detail: '12 records in 5 s' }]} />)
+    render(
+      <Charts series={new SeriesWindow()} markers={[{ t: now, kind: 'dlq_burst', detail: '12 records in 5 s' }]} />,
+    )
     const items = within(screen.getByRole('list', { name: 'Chart markers' })).getAllByRole('listitem')
     expect(items.map((i) => i.textContent)).toEqual(['Rebalance: 0', 'Commit stall: 0', 'DLQ burst: 1'])
     expect(screen.getByRole('img', { name: 'Events per second by type, last 15 minutes' })).toBeTruthy()

@@ -2,7 +2,7 @@
 // bursts drawn as vertical lines, with a legend that names them in text.
 
 import type uPlot from 'uplot'
-import { MARKER_KINDS, type Marker, type MarkerKind } from '../api/types'
+import { MARKER_KINDS, type Marker, type MarkerKind } from '../api/schema'
 import { clockTime } from '../format'
 
 /** How each kind of marker looks, on the canvas and in the legend. */

@@ -1,4 +1,4 @@
-import { render, screen, within } from '@testing-library/react'
+import { render, screen, within } from '../test/render'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { json, stubFetch } from '../test/fetch'
 import { ConsumersView } from './ConsumersView'
@@ -23,7 +23,15 @@ const consumers = {
     { member_id: 'm-2', client_id: 'other', host: '/10.0.0.2', partitions: null, local: false },
   ],
   partitions: [
-    { partition: 0, member: 'pulse-1', committed_offset: 10, end_offset: 17, lag: 7, lag_seconds: 4.25, lowest_unfinished: 10 },
+    {
+      partition: 0,
+      member: 'pulse-1',
+      committed_offset: 10,
+      end_offset: 17,
+      lag: 7,
+      lag_seconds: 4.25,
+      lowest_unfinished: 10,
+    },
     { partition: 1, member: '', committed_offset: -1, end_offset: 0, lag: 0, lag_seconds: 0, lowest_unfinished: null },
   ],
   total_lag: 7,
@@ -46,7 +54,13 @@ const history = {
 
 describe('ConsumersView', () => {
   beforeEach(() => {
-    stubFetch(({ url }) => (url === '/api/consumers/' ? json(consumers) : url === '/api/consumers/history/' ? json(history) : json({ error: 'no' }, 404)))
+    stubFetch(({ url }) =>
+      url === '/api/consumers/'
+        ? json(consumers)
+        : url === '/api/consumers/history/'
+          ? json(history)
+          : json({ error: 'no' }, 404),
+    )
   })
 
   it('shows the group, members with local counters, and lag in records and seconds', async () => {
@@ -65,11 +79,13 @@ describe('ConsumersView', () => {
     expect(members[2].textContent).not.toMatch(/\d,\d/)
 
     const parts = within(screen.getByRole('table', { name: 'Partitions' })).getAllByRole('row')
-    expect(parts.map((r) => within(r).queryAllByRole('cell').map((c) => c.textContent))).toEqual([
-      [],
-      ['0', 'pulse-1', '10', '17', '7', '4.3s', '10'],
-      ['1', '—', '—', '0', '0', '0s', '—'],
-    ])
+    expect(
+      parts.map((r) =>
+        within(r)
+          .queryAllByRole('cell')
+          .map((c) => c.textContent),
+      ),
+    ).toEqual([[], ['0', 'pulse-1', '10', '17', '7', '4.3s', '10'], ['1', '—', '—', '0', '0', '0s', '—']])
   })
 
   it('draws the lag history with its markers named in the legend', async () => {

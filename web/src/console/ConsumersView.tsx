@@ -1,11 +1,11 @@
 import { useEffect, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import type { ConsumersHistory } from '../api/types'
+import type { ConsumersHistory } from '../api/schema'
 import { MarkerLegend, markersPlugin } from '../components/markers'
 import { Panel } from '../components/Panel'
 import { clockTime, count, seconds } from '../format'
-import { useConsumers, useConsumersHistory } from './usePolling'
+import { useConsumers, useConsumersHistory } from './resources'
 import { ErrorText, ROW, TD, TH } from './ui'
 
 const HEIGHT = 220
@@ -19,19 +19,15 @@ const AXIS: uPlot.Axis = {
 
 function historyData(h: ConsumersHistory): uPlot.AlignedData {
   const pts = h.points.filter((p) => !Number.isNaN(Date.parse(p.t)))
-  return [
-    pts.map((p) => Date.parse(p.t) / 1000),
-    pts.map((p) => p.total_lag),
-    pts.map((p) => p.max_lag_seconds),
-  ]
+  return [pts.map((p) => Date.parse(p.t) / 1000), pts.map((p) => p.total_lag), pts.map((p) => p.max_lag_seconds)]
 }
 
 /** The last hour of lag in records and seconds, with rebalances, commit stalls and DLQ bursts marked. */
 export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
   const el = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
+  // The marker plugin reads the newest history on each redraw.
   const latest = useRef(history)
-  latest.current = history
 
   useEffect(() => {
     const host = el.current
@@ -78,6 +74,7 @@ export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
   }, [])
 
   useEffect(() => {
+    latest.current = history
     plot.current?.setData(historyData(history))
   }, [history])
 

@@ -1,7 +1,7 @@
-import { render, screen, waitFor, within } from '@testing-library/react'
+import { render, screen, waitFor, within } from '../test/render'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
-import type { DLQRecord } from '../api/types'
+import type { DLQRecord } from '../api/schema'
 import { json, stubFetch, type Call } from '../test/fetch'
 import { DLQView, prettyPayload } from './DLQView'
 
@@ -31,14 +31,20 @@ const view = {
   total: 3,
   groups: [
     { kind: 'simulated failure', count: 2, records: [record(), record({ id: '0:5', offset: 5, event_id: 'ev-6' })] },
-    { kind: 'invalid JSON', count: 1, records: [record({ id: '1:0', kind: 'invalid JSON', event_id: '', payload: 'not json {' })] },
+    {
+      kind: 'invalid JSON',
+      count: 1,
+      records: [record({ id: '1:0', kind: 'invalid JSON', event_id: '', payload: 'not json {' })],
+    },
   ],
 }
 
-function server(replay: (c: Call) => Response = (c) => {
-  const body = c.body as { dry_run: boolean; ids?: string[] }
-  return json({ dry_run: body.dry_run, count: 1, records: [{ id: '0:4', event_id: 'ev-5', original_offset: 41 }] })
-}): Call[] {
+function server(
+  replay: (c: Call) => Response = (c) => {
+    const body = c.body as { dry_run: boolean; ids?: string[] }
+    return json({ dry_run: body.dry_run, count: 1, records: [{ id: '0:4', event_id: 'ev-5', original_offset: 41 }] })
+  },
+): Call[] {
   return stubFetch((c) => {
     if (c.url.startsWith('/api/dlq/?')) return json(view)
     if (c.url === '/api/dlq/replay/' && c.method === 'POST') return replay(c)

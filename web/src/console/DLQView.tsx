@@ -1,9 +1,11 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useId, useMemo, useState } from 'react'
 import { replayDLQ } from '../api/client'
-import type { DLQGroup, DLQRecord, ReplayRequest, ReplayResult } from '../api/types'
+import { keys } from '../api/queries'
+import type { DLQGroup, DLQRecord, ReplayRequest, ReplayResult } from '../api/schema'
 import { Panel } from '../components/Panel'
 import { count, dateTime } from '../format'
-import { useDLQ } from './usePolling'
+import { useDLQ } from './resources'
 import {
   AdminTokenInput,
   BUTTON,
@@ -40,7 +42,10 @@ const NONE: Selection = { kinds: new Set(), ids: new Set() }
  * The replay body for a selection: one whole group goes by kind (so records
  * beyond the listed ones are included); anything else by ids.
  */
-export function selectionTarget(sel: Selection, groups: readonly DLQGroup[]): Pick<ReplayRequest, 'ids' | 'kind'> | null {
+export function selectionTarget(
+  sel: Selection,
+  groups: readonly DLQGroup[],
+): Pick<ReplayRequest, 'ids' | 'kind'> | null {
   if (sel.kinds.size === 1 && sel.ids.size === 0) return { kind: [...sel.kinds][0] }
   const ids = new Set(sel.ids)
   for (const g of groups) if (sel.kinds.has(g.kind)) for (const r of g.records) ids.add(r.id)
@@ -61,7 +66,10 @@ function RecordDetails({ r, onClose }: { r: DLQRecord; onClose: () => void }) {
     ['Replayed', r.replayed ? 'yes' : 'no'],
   ]
   return (
-    <section aria-label={`Dead letter ${r.id}`} className="mt-3 rounded-md border border-slate-200 p-3 dark:border-slate-700">
+    <section
+      aria-label={`Dead letter ${r.id}`}
+      className="mt-3 rounded-md border border-slate-200 p-3 dark:border-slate-700"
+    >
       <div className="mb-2 flex items-center justify-between">
         <h3 className="text-sm font-semibold">Record {r.id}</h3>
         <button type="button" aria-label={`Close record ${r.id}`} className={BUTTON_SMALL} onClick={onClose}>
@@ -98,7 +106,16 @@ interface GroupProps {
   onOpenTimeline?: (eventId: string) => void
 }
 
-function Group({ g, sel, expanded, onToggleExpanded, onToggleKind, onToggleId, onInspect, onOpenTimeline }: GroupProps) {
+function Group({
+  g,
+  sel,
+  expanded,
+  onToggleExpanded,
+  onToggleKind,
+  onToggleId,
+  onInspect,
+  onOpenTimeline,
+}: GroupProps) {
   const listId = useId()
   const whole = sel.kinds.has(g.kind)
   return (
@@ -222,10 +239,28 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
   const [inspected, setInspected] = useState<DLQRecord | null>(null)
   const [rate, setRate] = useState('100')
   const [strip, setStrip] = useState(true)
-  const [plan, setPlan] = useState<{ req: ReplayRequest; result: ReplayResult } | null>(null)
-  const [done, setDone] = useState<ReplayResult | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | null>(null)
+  const queryClient = useQueryClient()
+  // The dry run of the current selection; its variables are the request a
+  // confirmation sends again with dry_run: false.
+  const dry = useMutation({
+    mutationKey: keys.replay,
+    mutationFn: (req: ReplayRequest) => replayDLQ({ ...req, dry_run: true }),
+  })
+  const replay = useMutation({
+    mutationKey: keys.replay,
+    mutationFn: (req: ReplayRequest) => replayDLQ({ ...req, dry_run: false }),
+    onSuccess: () => {
+      dry.reset()
+      setSel(NONE)
+      return queryClient.invalidateQueries({ queryKey: keys.dlq })
+    },
+  })
+  const plan: { req: ReplayRequest; result: ReplayResult } | null =
+    dry.data !== undefined && dry.variables !== undefined ? { req: dry.variables, result: dry.data } : null
+  const done = replay.data ?? null
+  const busy = dry.isPending || replay.isPending
+  const failure = dry.error ?? replay.error
+  const error = failure === null ? null : errorMessage(failure)
 
   const groups = useMemo(() => dlq.data?.groups ?? [], [dlq.data])
   const target = selectionTarget(sel, groups)
@@ -234,9 +269,8 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
 
   // Any change to what would be replayed, or how, voids the dry run.
   const changed = () => {
-    setPlan(null)
-    setDone(null)
-    setError(null)
+    dry.reset()
+    replay.reset()
   }
   const toggle = (set: ReadonlySet<string>, v: string) => {
     const next = new Set(set)
@@ -244,36 +278,15 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
     return next
   }
 
-  const dryRun = async () => {
+  const dryRun = () => {
     if (target === null || !rateValid) return
-    const req: ReplayRequest = { ...target, rate: rateNum, strip_simulation: strip }
-    setBusy(true)
-    setError(null)
-    setDone(null)
-    try {
-      setPlan({ req, result: await replayDLQ({ ...req, dry_run: true }) })
-    } catch (err) {
-      setError(errorMessage(err))
-    } finally {
-      setBusy(false)
-    }
+    replay.reset()
+    dry.mutate({ ...target, rate: rateNum, strip_simulation: strip })
   }
 
-  const confirm = async () => {
+  const confirm = () => {
     if (plan === null) return
-    setBusy(true)
-    setError(null)
-    try {
-      const result = await replayDLQ({ ...plan.req, dry_run: false })
-      setDone(result)
-      setPlan(null)
-      setSel(NONE)
-      dlq.refresh()
-    } catch (err) {
-      setError(errorMessage(err))
-    } finally {
-      setBusy(false)
-    }
+    replay.mutate(plan.req)
   }
 
   return (
@@ -282,7 +295,9 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
         title="Dead Letters"
         actions={
           dlq.data && (
-            <span className="text-xs text-slate-500 dark:text-slate-400">{count(dlq.data.total)} records in the DLQ</span>
+            <span className="text-xs text-slate-500 dark:text-slate-400">
+              {count(dlq.data.total)} records in the DLQ
+            </span>
           )
         }
       >
@@ -336,7 +351,9 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
                 setRate(e.target.value)
               }}
             />
-            {!rateValid && <span className="text-[11px] text-red-700 dark:text-red-300">A whole number from 1 to 1000.</span>}
+            {!rateValid && (
+              <span className="text-[11px] text-red-700 dark:text-red-300">A whole number from 1 to 1000.</span>
+            )}
           </div>
           <label className="mt-5 flex items-center gap-2 text-sm">
             <input
@@ -359,10 +376,15 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
               : `Selected: ${count(target.ids?.length ?? 0)} records.`}
         </p>
         <div className="mt-3 flex flex-wrap gap-2">
-          <button type="button" className={BUTTON_SECONDARY} disabled={target === null || !rateValid || busy} onClick={() => void dryRun()}>
+          <button
+            type="button"
+            className={BUTTON_SECONDARY}
+            disabled={target === null || !rateValid || busy}
+            onClick={dryRun}
+          >
             Dry run
           </button>
-          <button type="button" className={BUTTON} disabled={plan === null || busy} onClick={() => void confirm()}>
+          <button type="button" className={BUTTON} disabled={plan === null || busy} onClick={confirm}>
             Confirm replay{plan ? ` of ${count(plan.result.count)}` : ''}
           </button>
         </div>
@@ -374,8 +396,9 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
         {plan && (
           <div role="status" className="mt-3 text-sm">
             <p className="font-medium">
-              Dry run: {count(plan.result.count)} {plan.result.count === 1 ? 'record' : 'records'} would be replayed to the
-              main topic at {plan.req.rate} records/s{plan.req.strip_simulation ? ', simulation flags stripped' : ''}.
+              Dry run: {count(plan.result.count)} {plan.result.count === 1 ? 'record' : 'records'} would be replayed to
+              the main topic at {plan.req.rate} records/s
+              {plan.req.strip_simulation ? ', simulation flags stripped' : ''}.
             </p>
             <ul aria-label="Would be replayed" className="mt-1 max-h-48 overflow-auto font-mono text-xs">
               {plan.result.records.map((r) => (

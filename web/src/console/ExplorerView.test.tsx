@@ -1,4 +1,4 @@
-import { render, screen, within } from '@testing-library/react'
+import { render, screen, within } from '../test/render'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
 import { storedEvent } from '../test/fixtures'
@@ -51,7 +51,9 @@ describe('ExplorerView', () => {
     const first = [storedEvent({ id: 3, element_id: 'button_3' }), storedEvent({ id: 2, element_id: 'button_2' })]
     const second = [storedEvent({ id: 1, element_id: 'button_1' })]
     const calls = stubFetch(({ url }) =>
-      query(url).cursor === 'c-2' ? json({ events: second, next_cursor: null }) : json({ events: first, next_cursor: 'c-2' }),
+      query(url).cursor === 'c-2'
+        ? json({ events: second, next_cursor: null })
+        : json({ events: first, next_cursor: 'c-2' }),
     )
     const user = userEvent.setup()
     const opened: string[] = []

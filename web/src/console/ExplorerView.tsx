@@ -1,6 +1,8 @@
-import { useEffect, useId, useRef, useState } from 'react'
-import { exportURL, getEvents } from '../api/client'
-import type { ExplorerFilter, StoredEvent } from '../api/types'
+import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query'
+import { useId, useMemo, useState } from 'react'
+import { exportURL } from '../api/client'
+import { eventsQuery, keys } from '../api/queries'
+import type { ExplorerFilter } from '../api/schema'
 import { typeBadge, typeStyle } from '../components/eventStyle'
 import { Panel } from '../components/Panel'
 import { count, dateTime } from '../format'
@@ -60,52 +62,36 @@ export function ExplorerView({ onOpenTimeline }: Props) {
   const formId = useId()
   const [form, setForm] = useState<FormState>(EMPTY)
   const [applied, setApplied] = useState<ExplorerFilter>(() => toFilter(EMPTY))
-  const [events, setEvents] = useState<StoredEvent[]>([])
-  const [cursor, setCursor] = useState<string | null>(null)
-  const [loading, setLoading] = useState(false)
-  const [loaded, setLoaded] = useState(false)
-  const [error, setError] = useState<string | null>(null)
-  const ctl = useRef<AbortController | null>(null)
+  const queryClient = useQueryClient()
+  // The pages of the applied filter; "Load more" fetches the one after next_cursor.
+  const pages = useInfiniteQuery(eventsQuery(applied, PAGE))
+  const events = useMemo(() => pages.data?.pages.flatMap((p) => p.events) ?? [], [pages.data])
+  const cursor = pages.hasNextPage ? (pages.data?.pages.at(-1)?.next_cursor ?? null) : null
+  const loading = pages.isFetching
+  const loaded = pages.data !== undefined
+  const error = pages.error === null ? null : errorMessage(pages.error)
 
-  // fetchPage loads the first page of a filter (replacing the list) or the
-  // next page (appending); a newer request aborts an older one.
-  const fetchPage = async (filter: ExplorerFilter, after: string | null) => {
-    ctl.current?.abort()
-    const c = new AbortController()
-    ctl.current = c
-    setLoading(true)
-    setError(null)
-    try {
-      const page = await getEvents(filter, after, PAGE, c.signal)
-      if (c.signal.aborted) return
-      setEvents((old) => (after === null ? page.events : [...old, ...page.events]))
-      setCursor(page.next_cursor)
-      setLoaded(true)
-    } catch (err) {
-      if (c.signal.aborted) return
-      setError(errorMessage(err))
-    } finally {
-      if (!c.signal.aborted) setLoading(false)
-    }
+  // A search starts again from the first page, even with the filter unchanged.
+  const search = (f: ExplorerFilter) => {
+    void queryClient.resetQueries({ queryKey: keys.events(f), exact: true })
+    setApplied(f)
   }
-
-  useEffect(() => {
-    void fetchPage(toFilter(EMPTY), null)
-    return () => ctl.current?.abort()
-    // Only the first page on mount; later pages follow the form.
-  }, [])
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault()
-    const f = toFilter(form)
-    setApplied(f)
-    void fetchPage(f, null)
+    search(toFilter(form))
   }
 
   return (
     <div className="flex flex-col gap-6">
       <Panel title="Event Explorer">
-        <form id={formId} onSubmit={submit} role="search" aria-label="Filter events" className="grid gap-3 sm:grid-cols-4">
+        <form
+          id={formId}
+          onSubmit={submit}
+          role="search"
+          aria-label="Filter events"
+          className="grid gap-3 sm:grid-cols-4"
+        >
           {FIELDS.map((fd) => (
             <div key={fd.key} className="flex flex-col gap-1">
               <label htmlFor={`${formId}-${fd.key}`} className={LABEL}>
@@ -131,9 +117,7 @@ export function ExplorerView({ onOpenTimeline }: Props) {
               className={BUTTON_SECONDARY}
               onClick={() => {
                 setForm(EMPTY)
-                const f = toFilter(EMPTY)
-                setApplied(f)
-                void fetchPage(f, null)
+                search(toFilter(EMPTY))
               }}
             >
               Clear
@@ -144,11 +128,7 @@ export function ExplorerView({ onOpenTimeline }: Props) {
           <a className="text-blue-700 underline dark:text-blue-300" href={exportURL(applied, 'csv')} download>
             Export CSV
           </a>
-          <a
-            className="text-blue-700 underline dark:text-blue-300"
-            href={exportURL(applied, 'ndjson')}
-            download
-          >
+          <a className="text-blue-700 underline dark:text-blue-300" href={exportURL(applied, 'ndjson')} download>
             Export NDJSON
           </a>
           <span className="text-xs text-slate-500 dark:text-slate-400">
@@ -190,7 +170,9 @@ export function ExplorerView({ onOpenTimeline }: Props) {
                   <tr key={e.event_id} className={ROW}>
                     <td className={`${TD} whitespace-nowrap`}>{dateTime(e.timestamp)}</td>
                     <td className={TD}>
-                      <span className={`rounded-full px-2 py-0.5 text-[10px] font-semibold ${typeStyle(e.event_type).badge}`}>
+                      <span
+                        className={`rounded-full px-2 py-0.5 text-[10px] font-semibold ${typeStyle(e.event_type).badge}`}
+                      >
                         {typeBadge(e.event_type)}
                       </span>
                     </td>
@@ -199,7 +181,9 @@ export function ExplorerView({ onOpenTimeline }: Props) {
                     <td className={`${TD} max-w-[8rem] truncate`} title={e.session_id}>
                       {e.session_id || '—'}
                     </td>
-                    <td className={`${TD} max-w-xs truncate`}>{[e.page, e.message].filter(Boolean).join(' · ') || '—'}</td>
+                    <td className={`${TD} max-w-xs truncate`}>
+                      {[e.page, e.message].filter(Boolean).join(' · ') || '—'}
+                    </td>
                     <td className={TD}>
                       {e.partition}/{e.offset}
                     </td>
@@ -223,7 +207,12 @@ export function ExplorerView({ onOpenTimeline }: Props) {
         </div>
         <div className="mt-3 flex items-center gap-3">
           {cursor !== null && (
-            <button type="button" className={BUTTON_SECONDARY} disabled={loading} onClick={() => void fetchPage(applied, cursor)}>
+            <button
+              type="button"
+              className={BUTTON_SECONDARY}
+              disabled={loading}
+              onClick={() => void pages.fetchNextPage()}
+            >
               Load more
             </button>
           )}

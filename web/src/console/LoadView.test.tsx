@@ -1,7 +1,7 @@
-import { render, screen } from '@testing-library/react'
+import { render, screen } from '../test/render'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
-import type { LoadRun } from '../api/types'
+import type { LoadRun } from '../api/schema'
 import { json, stubFetch } from '../test/fetch'
 import { LoadView, validateLoad } from './LoadView'
 

@@ -1,9 +1,11 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useId, useState } from 'react'
 import { ApiError, startLoad, stopLoad } from '../api/client'
-import type { LoadRequest, LoadRun } from '../api/types'
+import { keys } from '../api/queries'
+import type { LoadRequest, LoadRun } from '../api/schema'
 import { Panel } from '../components/Panel'
 import { clockTime, count } from '../format'
-import { useLoad } from './usePolling'
+import { useLoad } from './resources'
 import { AdminTokenInput, BUTTON, BUTTON_SECONDARY, ErrorText, errorMessage, INPUT, LABEL } from './ui'
 
 /** The event types of the generated mix and their default weights (the seed's demo traffic). */
@@ -54,7 +56,8 @@ export function validateLoad(f: FormState): { req: LoadRequest } | { errors: Err
   const failure = num(f.failure)
   const delay = num(f.delay)
   if (!Number.isInteger(rate) || rate < 1 || rate > 50_000) errors.rate = 'A whole number from 1 to 50000.'
-  if (!Number.isInteger(duration) || duration < 1 || duration > 3600) errors.duration = 'A whole number of seconds from 1 to 3600.'
+  if (!Number.isInteger(duration) || duration < 1 || duration > 3600)
+    errors.duration = 'A whole number of seconds from 1 to 3600.'
   if (!(failure >= 0 && failure <= 100)) errors.failure = 'A percentage from 0 to 100.'
   if (!(delay >= 0 && delay <= 100)) errors.delay = 'A percentage from 0 to 100.'
   const mix: Record<string, number> = {}
@@ -187,16 +190,33 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
   const load = useLoad(runningPollMs, idlePollMs)
   const [form, setForm] = useState<FormState>(INITIAL)
   const [errors, setErrors] = useState<Errors>({})
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<string | null>(null)
-  const [started, setStarted] = useState<LoadRun | null>(null)
+  const queryClient = useQueryClient()
+  const refresh = () => queryClient.invalidateQueries({ queryKey: keys.load })
+  const startRun = useMutation({
+    mutationKey: keys.startLoad,
+    mutationFn: startLoad,
+    // A 409 means a run is going: the poll shows it.
+    onSettled: refresh,
+  })
+  const stopRun = useMutation({ mutationKey: keys.stopLoad, mutationFn: stopLoad, onSettled: refresh })
+  const busy = startRun.isPending || stopRun.isPending
+  // The error is the latest action's; the run it answered stays until another answer replaces it.
+  const [latest, other] = stopRun.submittedAt > startRun.submittedAt ? [stopRun, startRun] : [startRun, stopRun]
+  const error =
+    latest.error === null
+      ? null
+      : latest.error instanceof ApiError && latest.error.status === 409
+        ? 'A load run is already going: wait for it to finish or stop it first.'
+        : errorMessage(latest.error)
+  const started: LoadRun | null = latest.data ?? other.data ?? null
 
   // The newest of the polled state and the answer to our own start/stop.
   const polled = load.data !== null && load.data.status !== 'idle' ? load.data : null
-  const run = started !== null && (polled === null || polled.id !== started.id || started.sent > polled.sent) ? started : polled
+  const run =
+    started !== null && (polled === null || polled.id !== started.id || started.sent > polled.sent) ? started : polled
   const running = run?.status === 'running'
 
-  const start = async (e: React.FormEvent) => {
+  const start = (e: React.FormEvent) => {
     e.preventDefault()
     const v = validateLoad(form)
     if ('errors' in v) {
@@ -204,42 +224,17 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
       return
     }
     setErrors({})
-    setBusy(true)
-    setError(null)
-    try {
-      setStarted(await startLoad(v.req))
-      load.refresh()
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {
-        setError('A load run is already going: wait for it to finish or stop it first.')
-        load.refresh()
-      } else {
-        setError(errorMessage(err))
-      }
-    } finally {
-      setBusy(false)
-    }
+    startRun.mutate(v.req)
   }
 
-  const stop = async () => {
-    setBusy(true)
-    setError(null)
-    try {
-      setStarted(await stopLoad())
-      load.refresh()
-    } catch (err) {
-      setError(errorMessage(err))
-    } finally {
-      setBusy(false)
-    }
-  }
+  const stop = () => stopRun.mutate()
 
   const set = (k: NumberKey) => (v: string) => setForm((f) => ({ ...f, [k]: v }))
 
   return (
     <div className="flex flex-col gap-6">
       <Panel title="Load Run">
-        <form onSubmit={(e) => void start(e)} aria-label="Start a load run" noValidate className="flex flex-col gap-4">
+        <form onSubmit={start} aria-label="Start a load run" noValidate className="flex flex-col gap-4">
           <div className="flex flex-wrap gap-4">
             {NUMBER_FIELDS.map((f) => (
               <Field
@@ -286,7 +281,7 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
               <button type="submit" className={BUTTON} disabled={busy || running}>
                 Start
               </button>
-              <button type="button" className={BUTTON_SECONDARY} disabled={busy || !running} onClick={() => void stop()}>
+              <button type="button" className={BUTTON_SECONDARY} disabled={busy || !running} onClick={stop}>
                 Stop
               </button>
             </div>

@@ -1,6 +1,6 @@
 import { Panel } from '../components/Panel'
 import { count } from '../format'
-import { useOrdering } from './usePolling'
+import { useOrdering } from './resources'
 import { BUTTON_SMALL, ErrorText, ROW, TD, TH } from './ui'
 
 interface Props {
@@ -63,7 +63,9 @@ export function OrderingView({ pollMs = 2000, onOpenTimeline }: Props) {
                       <td className={TD}>{k.partition}</td>
                       <td className={TD}>{count(k.offset)}</td>
                       <td className={TD}>{k.status}</td>
-                      <td className={`${TD} ${k.waiting > 0 ? 'font-semibold text-amber-700 dark:text-amber-300' : ''}`}>
+                      <td
+                        className={`${TD} ${k.waiting > 0 ? 'font-semibold text-amber-700 dark:text-amber-300' : ''}`}
+                      >
                         {count(k.waiting)}
                       </td>
                       <td className={`${TD} font-mono`}>{k.consumer_id || '—'}</td>
@@ -112,7 +114,9 @@ export function OrderingView({ pollMs = 2000, onOpenTimeline }: Props) {
                     <tr key={p.partition} className={ROW}>
                       <td className={TD}>{p.partition}</td>
                       <td className={`${TD} font-mono`}>{p.consumer_id || '—'}</td>
-                      <td className={TD}>{p.lowest_unfinished === null ? '— (none in flight)' : count(p.lowest_unfinished)}</td>
+                      <td className={TD}>
+                        {p.lowest_unfinished === null ? '— (none in flight)' : count(p.lowest_unfinished)}
+                      </td>
                       <td className={TD}>{p.committed < 0 ? '—' : count(p.committed)}</td>
                     </tr>
                   ))

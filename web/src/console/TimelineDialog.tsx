@@ -1,6 +1,7 @@
-import { useEffect, useId, useRef, useState } from 'react'
-import { getMessageTimeline } from '../api/client'
-import type { MessageTimeline, StageName } from '../api/types'
+import { useQuery } from '@tanstack/react-query'
+import { useEffect, useEffectEvent, useId, useRef } from 'react'
+import { timelineQuery } from '../api/queries'
+import type { StageName } from '../api/schema'
 import { count, dateTime, duration, preciseTime } from '../format'
 import { BUTTON_SECONDARY, ErrorText, errorMessage } from './ui'
 
@@ -27,7 +28,8 @@ const STAGE_DOT: Record<StageName, string> = {
   broadcast: 'bg-green-700',
 }
 
-const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])'
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])'
 
 interface Props {
   eventId: string
@@ -42,20 +44,11 @@ export function TimelineDialog({ eventId, onClose }: Props) {
   const titleId = useId()
   const box = useRef<HTMLDivElement>(null)
   const closeRef = useRef<HTMLButtonElement>(null)
-  const [data, setData] = useState<MessageTimeline | null>(null)
-  const [error, setError] = useState<string | null>(null)
-  const onCloseRef = useRef(onClose)
-  onCloseRef.current = onClose
-
-  useEffect(() => {
-    const ctl = new AbortController()
-    setData(null)
-    setError(null)
-    getMessageTimeline(eventId, ctl.signal).then(setData, (err: unknown) => {
-      if (!ctl.signal.aborted) setError(errorMessage(err))
-    })
-    return () => ctl.abort()
-  }, [eventId])
+  const timeline = useQuery(timelineQuery(eventId))
+  const data = timeline.data ?? null
+  const error = timeline.error === null ? null : errorMessage(timeline.error)
+  // The newest onClose, for the key handler installed once on opening.
+  const close = useEffectEvent(onClose)
 
   useEffect(() => {
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null
@@ -63,7 +56,7 @@ export function TimelineDialog({ eventId, onClose }: Props) {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.preventDefault()
-        onCloseRef.current()
+        close()
         return
       }
       if (e.key !== 'Tab' || box.current === null) return
@@ -142,7 +135,9 @@ export function TimelineDialog({ eventId, onClose }: Props) {
             </dl>
             {m.error && <p className="mt-3 text-xs break-words text-red-700 dark:text-red-300">Error: {m.error}</p>}
             {m.next_retry_at && m.status === 'retrying' && (
-              <p className="mt-1 text-xs text-amber-700 dark:text-amber-300">Next attempt at {preciseTime(m.next_retry_at)}</p>
+              <p className="mt-1 text-xs text-amber-700 dark:text-amber-300">
+                Next attempt at {preciseTime(m.next_retry_at)}
+              </p>
             )}
             <h3 className="mt-5 mb-2 text-sm font-semibold">Stages</h3>
             {data.stages.length === 0 ? (

@@ -25,7 +25,11 @@ describe('applyFrames', () => {
       s,
       [
         { type: 'new_event', event: first },
-        { type: 'new_events', events: [storedEvent({ id: 3 }), storedEvent({ id: 2 }), storedEvent({ id: 4 })], dropped: 5 },
+        {
+          type: 'new_events',
+          events: [storedEvent({ id: 3 }), storedEvent({ id: 2 }), storedEvent({ id: 4 })],
+          dropped: 5,
+        },
       ],
       { events: 3, messages: 10, markers: 10 },
     )
@@ -36,7 +40,11 @@ describe('applyFrames', () => {
   it('keeps the latest state of each message and evicts finished ones first', () => {
     const inFlight = message({ offset: 1, status: 'processing' })
     const done = message({ offset: 2, status: 'completed' })
-    let s = applyFrames(EMPTY_FEED, [{ type: 'queue_update', messages: [inFlight, done] }], { events: 10, messages: 2, markers: 10 })
+    let s = applyFrames(EMPTY_FEED, [{ type: 'queue_update', messages: [inFlight, done] }], {
+      events: 10,
+      messages: 2,
+      markers: 10,
+    })
     s = applyFrames(s, [{ type: 'queue_update', messages: [message({ offset: 3, status: 'queued' })] }], {
       events: 10,
       messages: 2,
@@ -56,11 +64,15 @@ describe('applyFrames', () => {
 
   it('keeps the newest markers across resyncs, at most limits.markers', () => {
     const mk = (i: number) => ({ t: `2026-11-25T10:00:0${i}Z`, kind: 'rebalance' as const, detail: `m${i}` })
-    let s = applyFrames(EMPTY_FEED, [1, 2, 3].map((i) => ({ type: 'marker' as const, marker: mk(i) })), {
-      events: 10,
-      messages: 10,
-      markers: 2,
-    })
+    let s = applyFrames(
+      EMPTY_FEED,
+      [1, 2, 3].map((i) => ({ type: 'marker' as const, marker: mk(i) })),
+      {
+        events: 10,
+        messages: 10,
+        markers: 2,
+      },
+    )
     expect(s.markers.map((m) => m.detail)).toEqual(['m2', 'm3'])
     s = applyFrames(s, [{ type: 'initial_data', events: [], stats: stats(), messages: [] }])
     expect(s.markers.map((m) => m.detail)).toEqual(['m2', 'm3'])

@@ -2,7 +2,7 @@
 // Kept free of React so the batching hook and the tests share one reducer.
 
 import type { ServerMessage } from '../api/ws'
-import type { Marker, Message, Stats, Status, StoredEvent } from '../api/types'
+import type { Marker, Message, Stats, Status, StoredEvent } from '../api/schema'
 
 /**
  * A message as last seen live, with every status it was seen in, in order:

@@ -3,7 +3,7 @@
 // bounded whatever the rate: one bucket per few seconds, and a fixed-size
 // reservoir of latency samples per bucket.
 
-import type { StoredEvent } from '../api/types'
+import type { StoredEvent } from '../api/schema'
 
 const RESERVOIR = 256
 

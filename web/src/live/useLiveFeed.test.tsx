@@ -1,4 +1,4 @@
-import { act, renderHook } from '@testing-library/react'
+import { act, renderHook } from '../test/render'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { ServerMessage } from '../api/ws'
 import { message, stats, storedEvent } from '../test/fixtures'
@@ -84,7 +84,12 @@ describe('useLiveFeed', () => {
     ws.open()
     expect(result.current.connection).toBe('connected')
 
-    ws.receive({ type: 'initial_data', events: [storedEvent({ id: 1 })], stats: stats({ total_events: 1 }), messages: [] })
+    ws.receive({
+      type: 'initial_data',
+      events: [storedEvent({ id: 1 })],
+      stats: stats({ total_events: 1 }),
+      messages: [],
+    })
     advance(0)
     expect(result.current.events.map((e) => e.id)).toEqual([1])
     expect(result.current.stats?.total_events).toBe(1)
@@ -154,7 +159,12 @@ describe('useLiveFeed', () => {
     const again = latest()
     again.open()
     expect(result.current.connection).toBe('connected')
-    again.receive({ type: 'initial_data', events: [storedEvent({ id: 9 })], stats: stats({ total_events: 9 }), messages: [] })
+    again.receive({
+      type: 'initial_data',
+      events: [storedEvent({ id: 9 })],
+      stats: stats({ total_events: 9 }),
+      messages: [],
+    })
     advance(250)
     expect(result.current.events.map((e) => e.id)).toEqual([9])
     expect(result.current.resyncs).toBe(2)

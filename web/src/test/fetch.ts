@@ -15,6 +15,12 @@ export function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
 }
 
+/** The URL a fetch was called with. */
+export function urlOf(input: RequestInfo | URL): string {
+  if (typeof input === 'string') return input
+  return input instanceof URL ? input.href : input.url
+}
+
 /** Stubs the global fetch; handler answers each call. Returns the calls made so far (live array). */
 export function stubFetch(handler: Handler): Call[] {
   const calls: Call[] = []
@@ -24,7 +30,7 @@ export function stubFetch(handler: Handler): Call[] {
       const raw = typeof init?.body === 'string' ? init.body : undefined
       const call: Call = {
         method: init?.method ?? 'GET',
-        url: String(input),
+        url: urlOf(input),
         body: raw === undefined ? undefined : JSON.parse(raw),
         headers: { ...(init?.headers as Record<string, string> | undefined) },
       }

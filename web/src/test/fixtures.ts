@@ -1,5 +1,5 @@
 // Well-formed payloads as the server sends them, for tests to vary.
-import type { Message, Stats, StoredEvent } from '../api/types'
+import type { Message, Stats, StoredEvent } from '../api/schema'
 
 let nextId = 1
 

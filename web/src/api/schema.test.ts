@@ -1,14 +1,31 @@
 import { describe, expect, it } from 'vitest'
+import { json, stubFetch } from '../test/fetch'
 import { message, storedEvent } from '../test/fixtures'
+import { getConsumers } from './client'
+import type { z } from 'zod'
 import {
-  toConsumersHistory,
-  toConsumersView,
-  toDLQView,
-  toEventsPage,
-  toLoadState,
-  toMessageTimeline,
-  toReplayResult,
-} from './guards'
+  consumersHistorySchema,
+  consumersViewSchema,
+  describeIssues,
+  dlqViewSchema,
+  eventsPageSchema,
+  loadStateSchema,
+  messageTimelineSchema,
+  replayResultSchema,
+} from './schema'
+
+// check parses v with schema: the parsed value, or null when refused.
+function check<S extends z.ZodType>(schema: S, v: unknown): z.output<S> | null {
+  const r = schema.safeParse(v)
+  return r.success ? r.data : null
+}
+const toConsumersView = (v: unknown) => check(consumersViewSchema, v)
+const toConsumersHistory = (v: unknown) => check(consumersHistorySchema, v)
+const toDLQView = (v: unknown) => check(dlqViewSchema, v)
+const toReplayResult = (v: unknown) => check(replayResultSchema, v)
+const toLoadState = (v: unknown) => check(loadStateSchema, v)
+const toEventsPage = (v: unknown) => check(eventsPageSchema, v)
+const toMessageTimeline = (v: unknown) => check(messageTimelineSchema, v)
 
 const consumers = {
   group: 'g',
@@ -22,17 +39,21 @@ const consumers = {
   sampled_at: '2026-11-25T10:00:00Z',
 }
 
-describe('console guards', () => {
+describe('console schemas', () => {
   it('accept Go null lists as empty and reject malformed members', () => {
     expect(toConsumersView(consumers)).toMatchObject({ members: [], partitions: [] })
-    expect(toConsumersView({ ...consumers, members: [{ member_id: 'm', client_id: 'c', host: 'h', partitions: [] }] })).toBeNull()
+    expect(
+      toConsumersView({ ...consumers, members: [{ member_id: 'm', client_id: 'c', host: 'h', partitions: [] }] }),
+    ).toBeNull()
     expect(toConsumersView({ ...consumers, state: undefined })).toBeNull()
     expect(toConsumersHistory({ interval_seconds: 5, points: null, markers: null })).toEqual({
       interval_seconds: 5,
       points: [],
       markers: [],
     })
-    expect(toConsumersHistory({ interval_seconds: 5, points: [], markers: [{ t: 'x', kind: 'party', detail: '' }] })).toBeNull()
+    expect(
+      toConsumersHistory({ interval_seconds: 5, points: [], markers: [{ t: 'x', kind: 'party', detail: '' }] }),
+    ).toBeNull()
   })
 
   it('check DLQ records field by field', () => {
@@ -80,5 +101,20 @@ describe('console guards', () => {
     expect(toMessageTimeline({ ...ok, stages: null })).toEqual({ ...ok, stages: [] })
     expect(toMessageTimeline({ ...ok, stages: [{ stage: 'teleported', at: '2026-11-25T10:00:00Z' }] })).toBeNull()
     expect(toMessageTimeline({ ...ok, message: {} })).toBeNull()
+  })
+
+  it('refuse members the Go side does not send', () => {
+    expect(toConsumersView({ ...consumers, surprise: 1 })).toBeNull()
+  })
+
+  it('name the path of the bad field', () => {
+    const r = dlqViewSchema.safeParse({ total: 1, groups: [{ kind: 'k', count: 1, records: [{ id: '0:1' }] }] })
+    expect(r.success).toBe(false)
+    if (!r.success) expect(describeIssues(r.error)).toMatch(/^groups\[0\]\.records\[0\]\.partition: /)
+  })
+
+  it('make the client name the endpoint and the bad field', async () => {
+    stubFetch(() => json({ ...consumers, total_lag: 'many' }))
+    await expect(getConsumers()).rejects.toThrow(/^unexpected answer from \/api\/consumers\/: total_lag: /)
   })
 })

@@ -1,0 +1,127 @@
+// TanStack Query over the API client: the query keys in one place, one
+// queryOptions per resource, and the QueryClient the app provides once.
+// Polling is refetchInterval: TanStack Query skips a poll while the tab is
+// hidden and refetches at once when it is shown again (refetchOnWindowFocus);
+// a failed poll keeps the last good data next to the error; a query nobody
+// observes any more has its request aborted (the fetchers take the signal).
+
+import { infiniteQueryOptions, keepPreviousData, QueryClient, queryOptions } from '@tanstack/react-query'
+import {
+  getConsumerMetrics,
+  getConsumers,
+  getConsumersHistory,
+  getDLQ,
+  getEvents,
+  getLoad,
+  getMessageTimeline,
+  getOrdering,
+  getQueueMessages,
+  type QueueFilter,
+} from './client'
+import type { EventsPage, ExplorerFilter } from './schema'
+
+/** Every query and mutation key of the app. */
+export const keys = {
+  consumerMetrics: ['consumer_metrics'] as const,
+  queueMessages: (f: QueueFilter, resync: number) => ['queue', 'messages', f, resync] as const,
+  consumers: ['consumers'] as const,
+  consumersHistory: ['consumers', 'history'] as const,
+  ordering: ['ordering'] as const,
+  dlq: ['dlq'] as const,
+  load: ['load'] as const,
+  timeline: (eventId: string) => ['messages', eventId, 'timeline'] as const,
+  events: (f: ExplorerFilter) => ['events', f] as const,
+  createEvent: ['create_event'] as const,
+  replay: ['dlq', 'replay'] as const,
+  startLoad: ['load', 'start'] as const,
+  stopLoad: ['load', 'stop'] as const,
+}
+
+/** The app's QueryClient. No retries: a poll comes again soon, and a failed action says so at once. */
+export function createQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: { retry: false },
+      mutations: { retry: false },
+    },
+  })
+}
+
+/** GET /api/consumer_metrics/ every intervalMs. */
+export const consumerMetricsQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.consumerMetrics,
+    queryFn: ({ signal }) => getConsumerMetrics(signal),
+    refetchInterval: intervalMs,
+  })
+
+/**
+ * GET /api/queue/messages/ with the filter, fetched again when the filter or
+ * the resync generation changes; no polling (live updates follow).
+ */
+export const queueMessagesQuery = (f: QueueFilter, resync: number) =>
+  queryOptions({
+    queryKey: keys.queueMessages(f, resync),
+    queryFn: ({ signal }) => getQueueMessages(f, signal),
+    // The previous filter's list stays until the new one loads.
+    placeholderData: keepPreviousData,
+    refetchOnWindowFocus: false,
+  })
+
+/** GET /api/consumers/ every intervalMs. */
+export const consumersQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.consumers,
+    queryFn: ({ signal }) => getConsumers(signal),
+    refetchInterval: intervalMs,
+  })
+
+/** GET /api/consumers/history/ every intervalMs. */
+export const consumersHistoryQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.consumersHistory,
+    queryFn: ({ signal }) => getConsumersHistory(signal),
+    refetchInterval: intervalMs,
+  })
+
+/** GET /api/ordering/ every intervalMs. */
+export const orderingQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.ordering,
+    queryFn: ({ signal }) => getOrdering(signal),
+    refetchInterval: intervalMs,
+  })
+
+/** GET /api/dlq/ every intervalMs. */
+export const dlqQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.dlq,
+    queryFn: ({ signal }) => getDLQ(signal),
+    refetchInterval: intervalMs,
+  })
+
+/** GET /api/load/: every runningMs while a run is going, every idleMs otherwise. */
+export const loadQuery = (runningMs: number, idleMs: number) =>
+  queryOptions({
+    queryKey: keys.load,
+    queryFn: ({ signal }) => getLoad(signal),
+    refetchInterval: (q) => (q.state.data?.status === 'running' ? runningMs : idleMs),
+  })
+
+/** GET /api/messages/{event_id}/, once per opening. */
+export const timelineQuery = (eventId: string) =>
+  queryOptions({
+    queryKey: keys.timeline(eventId),
+    queryFn: ({ signal }) => getMessageTimeline(eventId, signal),
+    refetchOnWindowFocus: false,
+  })
+
+/** GET /api/events/ with the filter, page after page along next_cursor. */
+export const eventsQuery = (f: ExplorerFilter, pageSize: number) =>
+  infiniteQueryOptions({
+    queryKey: keys.events(f),
+    queryFn: ({ pageParam, signal }) => getEvents(f, pageParam, pageSize, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last: EventsPage) => last.next_cursor,
+    refetchOnWindowFocus: false,
+  })

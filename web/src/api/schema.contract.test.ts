@@ -1,0 +1,87 @@
+// The contract between the Go handlers and the schemas: every golden answer
+// test/contract recorded from a real `pulse serve` (src/api/contract/*.json,
+// rewritten with `go test ./test/contract/ -update`) must parse with the
+// schema of its endpoint. The objects are strict, so a member the Go side
+// added fails here until the schema names it.
+
+import { describe, expect, it } from 'vitest'
+import type { z } from 'zod'
+import {
+  consumerMetricsSchema,
+  consumersHistorySchema,
+  consumersViewSchema,
+  createEventResponseSchema,
+  describeIssues,
+  dlqViewSchema,
+  eventsPageSchema,
+  healthSchema,
+  latestEventsSchema,
+  loadRunSchema,
+  loadStateSchema,
+  messageTimelineSchema,
+  orderingViewSchema,
+  queueMessagesSchema,
+  queueStatsSchema,
+  replayResultSchema,
+  serverMessageSchema,
+} from './schema'
+
+const files: Record<string, string> = import.meta.glob('./contract/*.json', {
+  eager: true,
+  query: '?raw',
+  import: 'default',
+})
+
+// The schema of each golden answer, by file name.
+const contract: Record<string, z.ZodType> = {
+  create_event: createEventResponseSchema,
+  latest_events: latestEventsSchema,
+  queue_messages: queueMessagesSchema,
+  queue_stats: queueStatsSchema,
+  health: healthSchema,
+  consumer_metrics: consumerMetricsSchema,
+  consumers: consumersViewSchema,
+  consumers_history: consumersHistorySchema,
+  ordering: orderingViewSchema,
+  dlq: dlqViewSchema,
+  dlq_replay_dry_run: replayResultSchema,
+  events_page: eventsPageSchema,
+  timeline_stored: messageTimelineSchema,
+  timeline_dead_lettered: messageTimelineSchema,
+  load_idle: loadStateSchema,
+  load_start: loadRunSchema,
+  load_running: loadStateSchema,
+  load_stop: loadRunSchema,
+  ws_initial_data: serverMessageSchema,
+}
+
+const golden = (name: string) => files[`./contract/${name}.json`]
+
+describe('golden answers of the Go server', () => {
+  it('are all there, and nothing else is', () => {
+    const names = Object.keys(files).map((f) => f.replace(/^\.\/contract\/(.*)\.json$/, '$1'))
+    expect(names.sort()).toEqual(Object.keys(contract).sort())
+  })
+
+  it.each(Object.entries(contract))('%s parses with its schema', (name, schema) => {
+    const text = golden(name)
+    expect(text, `src/api/contract/${name}.json is missing`).toBeTypeOf('string')
+    expect(text.trim(), `src/api/contract/${name}.json is empty`).not.toBe('')
+    const r = schema.safeParse(JSON.parse(text))
+    if (!r.success) throw new Error(`src/api/contract/${name}.json: ${describeIssues(r.error, 10)}`)
+  })
+
+  it('cover the cases the app tells apart', () => {
+    const parse = <S extends z.ZodType>(s: S, name: string): z.output<S> => s.parse(JSON.parse(golden(name)))
+    expect(parse(loadStateSchema, 'load_idle')).toEqual({ status: 'idle' })
+    expect(parse(loadStateSchema, 'load_running').status).toBe('running')
+    expect(parse(loadRunSchema, 'load_stop').status).toBe('stopped')
+    expect(parse(serverMessageSchema, 'ws_initial_data').type).toBe('initial_data')
+    expect(parse(messageTimelineSchema, 'timeline_stored').event).not.toBeNull()
+    const dead = parse(messageTimelineSchema, 'timeline_dead_lettered')
+    expect(dead.message.status).toBe('dead_lettered')
+    expect(dead.message.attempts?.length).toBeGreaterThan(0)
+    expect(parse(dlqViewSchema, 'dlq').groups[0]?.records.length).toBeGreaterThan(0)
+    expect(parse(eventsPageSchema, 'events_page').next_cursor).not.toBeNull()
+  })
+})

@@ -1,0 +1,510 @@
+// One zod schema per payload of the Pulse HTTP and WebSocket API; the types
+// the app uses are inferred from them. They mirror the Go JSON in
+// internal/event, internal/live, internal/ops and internal/api (docs/api.md)
+// field for field: change both together. test/contract records what the Go
+// handlers really write into ./contract, and schema.contract.test.ts parses
+// every recorded answer with its schema.
+//
+// Objects are strict: a member the schema does not name is refused, so a
+// field added on the Go side fails the contract test until the schema
+// follows. Go encodes a nil slice as null: list() reads null (or a missing
+// member) as an empty list, so components never see it.
+
+import { z } from 'zod'
+
+// No JIT: zod would otherwise probe `new Function`, which the server's
+// Content-Security-Policy (no 'unsafe-eval') reports as a violation in the
+// console even though zod catches it; the interpreted parsers are fast
+// enough for our payloads.
+z.config({ jitless: true })
+
+const str = z.string()
+const num = z.number() // zod 4: finite only (NaN and ±Infinity are refused)
+const int = z.number().int()
+const time = z.string() // RFC 3339
+const timeOrNull = time.nullable()
+
+/** A list that Go may write as null (a nil slice): null and absent become []. */
+function list<T extends z.ZodType>(item: T) {
+  return z
+    .array(item)
+    .nullish()
+    .transform((v): z.output<T>[] => v ?? [])
+}
+
+// ---- Shared shapes (internal/event) ----
+
+export const sourceSchema = z.enum(['api', 'kafka', 'producer'])
+/** Where a message entered Pulse. */
+export type Source = z.infer<typeof sourceSchema>
+export const SOURCES: readonly Source[] = sourceSchema.options
+
+export const statusSchema = z.enum(['queued', 'processing', 'retrying', 'completed', 'failed', 'dead_lettered'])
+/** The state of a message in the processing log. */
+export type Status = z.infer<typeof statusSchema>
+export const STATUSES: readonly Status[] = statusSchema.options
+
+export const isSource = (v: unknown): v is Source => sourceSchema.safeParse(v).success
+export const isStatus = (v: unknown): v is Status => statusSchema.safeParse(v).success
+
+const eventFields = {
+  event_id: str,
+  user_id: str,
+  event_type: str,
+  element_id: str,
+  timestamp: time,
+  session_id: str.optional(),
+  page: str.optional(),
+  message: str.optional(),
+  properties: z.record(z.string(), z.unknown()).optional(),
+  delay_seconds: num.optional(),
+  should_fail: z.boolean().optional(),
+}
+
+/** A tracked user action (event.Event). */
+export const eventSchema = z.strictObject(eventFields)
+export type Event = z.infer<typeof eventSchema>
+
+/** An event as stored (event.Stored). */
+export const storedEventSchema = z.strictObject({
+  ...eventFields,
+  id: num,
+  source: sourceSchema,
+  partition: num,
+  offset: num,
+  created_at: time,
+})
+export type StoredEvent = z.infer<typeof storedEventSchema>
+
+/** A failed processing attempt (event.Attempt). */
+export const attemptSchema = z.strictObject({
+  n: num,
+  started_at: time,
+  ended_at: time,
+  error: str,
+  next_retry_at: time.optional(),
+})
+export type Attempt = z.infer<typeof attemptSchema>
+
+/** The processing-log record of one Kafka record (event.Message). */
+export const messageSchema = z.strictObject({
+  /** 0 while in flight (not stored yet). */
+  id: num,
+  event_id: str,
+  event_type: str,
+  user_id: str,
+  element_id: str,
+  status: statusSchema,
+  source: sourceSchema,
+  consumer_id: str,
+  topic: str,
+  partition: num,
+  offset: num,
+  request_id: str.optional(),
+  queued_at: time,
+  started_at: timeOrNull,
+  completed_at: timeOrNull,
+  duration_ms: num,
+  retries: num,
+  next_retry_at: time.optional(),
+  error: str.optional(),
+  fetched_at: time.optional(),
+  attempts: z.array(attemptSchema).optional(),
+  /** "<dlq topic>/<partition>/<offset>" when this is a replayed dead letter. */
+  replay_of: str.optional(),
+  stored_at: time.optional(),
+})
+export type Message = z.infer<typeof messageSchema>
+
+/** Processing-log counters (GET /api/queue/stats/, Stats.queue). */
+export const queueStatsSchema = z.strictObject({
+  total: num,
+  queued: num,
+  processing: num,
+  retrying: num,
+  completed: num,
+  failed: num,
+  dead_lettered: num,
+  avg_processing_time_ms: num,
+})
+export type QueueStats = z.infer<typeof queueStatsSchema>
+
+/** Dashboard statistics (live.StatsJSON). */
+export const statsSchema = z.strictObject({
+  total_events: num,
+  event_types: z.record(z.string(), num),
+  /** Top 10 clicked (button_click) elements. */
+  top_elements: z.array(z.strictObject({ element_id: str, count: num })),
+  queue: queueStatsSchema,
+  /** Stored events per second over the last 10 s. */
+  events_per_second: num,
+  /** Events stored in the last 5 minutes. */
+  recent_5min: num,
+})
+export type Stats = z.infer<typeof statsSchema>
+
+export const markerKindSchema = z.enum(['rebalance', 'commit_stall', 'dlq_burst'])
+export type MarkerKind = z.infer<typeof markerKindSchema>
+export const MARKER_KINDS: readonly MarkerKind[] = markerKindSchema.options
+
+/** A notable moment drawn on the charts (event.Marker). */
+export const markerSchema = z.strictObject({ t: time, kind: markerKindSchema, detail: str })
+export type Marker = z.infer<typeof markerSchema>
+
+// ---- HTTP (docs/api.md, "HTTP") ----
+
+/** The body of POST /api/events/create/: event_id and timestamp are optional. */
+export type EventInput = Omit<Event, 'event_id' | 'timestamp'> & {
+  event_id?: string
+  timestamp?: string
+}
+
+/** The 201 answer of POST /api/events/create/. */
+export const createEventResponseSchema = z.strictObject({
+  status: z.literal('accepted'),
+  event_id: str,
+  topic: str,
+  partition: num,
+  offset: num,
+  request_id: str,
+})
+export type CreateEventResponse = z.infer<typeof createEventResponseSchema>
+
+/** The answer of GET /api/events/latest/. */
+export const latestEventsSchema = z.strictObject({ events: list(storedEventSchema), stats: statsSchema })
+export type LatestEvents = z.infer<typeof latestEventsSchema>
+
+/** The answer of GET /api/queue/messages/. */
+export const queueMessagesSchema = z.strictObject({ messages: z.array(messageSchema), count: num })
+export type QueueMessagesResponse = z.infer<typeof queueMessagesSchema>
+
+const componentHealth = { status: str, error: str.optional() }
+
+/** The answer of GET /api/health/ (200 healthy, 503 unhealthy). */
+export const healthSchema = z.strictObject({
+  status: z.enum(['healthy', 'unhealthy']),
+  timestamp: time,
+  components: z.strictObject({
+    database: z.strictObject({ ...componentHealth, event_count: num, queue_count: num }),
+    kafka: z.strictObject({ ...componentHealth, bootstrap_servers: str, topic: str }),
+    consumers: z.strictObject({ ...componentHealth, members: num }),
+  }),
+})
+export type Health = z.infer<typeof healthSchema>
+
+/** One member of the consumer group (GET /api/consumer_metrics/). */
+export const consumerStatsSchema = z.strictObject({
+  consumer_id: str,
+  partitions: list(num),
+  processed: num,
+  failed: num,
+  retried: num,
+  dead_lettered: num,
+  avg_processing_time_ms: num,
+  in_flight: num,
+  last_commit_at: timeOrNull,
+})
+export type ConsumerStats = z.infer<typeof consumerStatsSchema>
+
+/** The group's position on one partition. */
+export const partitionLagSchema = z.strictObject({
+  partition: num,
+  committed_offset: num,
+  end_offset: num,
+  lag: num,
+})
+export type PartitionLag = z.infer<typeof partitionLagSchema>
+
+/** The answer of GET /api/consumer_metrics/. */
+export const consumerMetricsSchema = z.strictObject({
+  group: str,
+  topic: str,
+  consumers: list(consumerStatsSchema),
+  partitions: list(partitionLagSchema),
+  total_lag: num,
+})
+export type ConsumerMetrics = z.infer<typeof consumerMetricsSchema>
+
+// ---- Operator console (docs/api.md, "Operator console") ----
+
+/** From the owning member when it runs in this process; absent or null: unknown. */
+const lowestUnfinished = num.nullish().transform((v) => v ?? null)
+
+/** The group's position on one partition, with lag in records and seconds. */
+export const partitionViewSchema = z.strictObject({
+  partition: num,
+  /** Client id of the owner, "" if none. */
+  member: str,
+  /** -1: nothing committed. */
+  committed_offset: num,
+  end_offset: num,
+  lag: num,
+  /** Age of the oldest unprocessed record (0 when lag is 0). */
+  lag_seconds: num,
+  lowest_unfinished: lowestUnfinished,
+})
+export type PartitionView = z.infer<typeof partitionViewSchema>
+
+/** One member of the consumer group; counters only when it runs in this process. */
+export const memberViewSchema = z.strictObject({
+  member_id: str,
+  client_id: str,
+  host: str,
+  partitions: list(num),
+  local: z.boolean(),
+  processed: num.optional(),
+  dead_lettered: num.optional(),
+  retried: num.optional(),
+  in_flight: num.optional(),
+  last_commit_at: timeOrNull.optional(),
+})
+export type MemberView = z.infer<typeof memberViewSchema>
+
+/** The answer of GET /api/consumers/. */
+export const consumersViewSchema = z.strictObject({
+  group: str,
+  topic: str,
+  /** "Stable", "PreparingRebalance", "Empty", "Dead"... */
+  state: str,
+  members: list(memberViewSchema),
+  partitions: list(partitionViewSchema),
+  total_lag: num,
+  max_lag_seconds: num,
+  /** Now minus created_at of the newest stored event. */
+  freshness_seconds: num,
+  sampled_at: time,
+})
+export type ConsumersView = z.infer<typeof consumersViewSchema>
+
+/** One sample of the lag history. */
+export const historyPointSchema = z.strictObject({
+  t: time,
+  total_lag: num,
+  max_lag_seconds: num,
+  events_per_second: num,
+})
+export type HistoryPoint = z.infer<typeof historyPointSchema>
+
+/** The answer of GET /api/consumers/history/: the last hour. */
+export const consumersHistorySchema = z.strictObject({
+  interval_seconds: num,
+  points: list(historyPointSchema),
+  markers: list(markerSchema),
+})
+export type ConsumersHistory = z.infer<typeof consumersHistorySchema>
+
+/** A key held back by the ordering guarantee. */
+export const heldKeySchema = z.strictObject({
+  key: str,
+  partition: num,
+  offset: num,
+  event_id: str,
+  status: statusSchema,
+  /** Records queued behind it. */
+  waiting: num,
+  consumer_id: str,
+})
+export type HeldKey = z.infer<typeof heldKeySchema>
+
+/** A partition's progress as the ordering view reports it. */
+export const orderingPartitionSchema = z.strictObject({
+  partition: num,
+  consumer_id: str,
+  lowest_unfinished: lowestUnfinished,
+  committed: num,
+})
+export type OrderingPartition = z.infer<typeof orderingPartitionSchema>
+
+/** The answer of GET /api/ordering/. */
+export const orderingViewSchema = z.strictObject({
+  held_keys: list(heldKeySchema),
+  held_keys_total: num,
+  partitions: list(orderingPartitionSchema),
+})
+export type OrderingView = z.infer<typeof orderingViewSchema>
+
+/** A record of the dead-letter topic. */
+export const dlqRecordSchema = z.strictObject({
+  /** "<partition>:<offset>" in the DLQ topic. */
+  id: str,
+  partition: num,
+  offset: num,
+  timestamp: time,
+  key: str,
+  original_topic: str,
+  original_partition: num,
+  original_offset: num,
+  error: str,
+  /** The error with specifics removed, e.g. "simulated failure". */
+  kind: str,
+  attempts: num,
+  consumer_id: str,
+  failed_at: time,
+  /** "" when the payload has none or is not JSON. */
+  event_id: str,
+  /** The record value as text, truncated to 16 KiB. */
+  payload: str,
+  replayed: z.boolean(),
+})
+export type DLQRecord = z.infer<typeof dlqRecordSchema>
+
+/** DLQ records sharing an error kind. */
+export const dlqGroupSchema = z.strictObject({ kind: str, count: num, records: list(dlqRecordSchema) })
+export type DLQGroup = z.infer<typeof dlqGroupSchema>
+
+/** The answer of GET /api/dlq/. */
+export const dlqViewSchema = z.strictObject({ total: num, groups: list(dlqGroupSchema) })
+export type DLQView = z.infer<typeof dlqViewSchema>
+
+/** The body of POST /api/dlq/replay/. */
+export interface ReplayRequest {
+  ids?: string[]
+  kind?: string
+  all?: boolean
+  dry_run?: boolean
+  /** Records per second, default 100, max 1000. */
+  rate?: number
+  /** Default true: drop should_fail and delay_seconds so the replay can succeed. */
+  strip_simulation?: boolean
+}
+
+/** The answer of POST /api/dlq/replay/. */
+export const replayResultSchema = z.strictObject({
+  dry_run: z.boolean(),
+  count: num,
+  records: list(z.strictObject({ id: str, event_id: str, original_offset: num })),
+})
+export type ReplayResult = z.infer<typeof replayResultSchema>
+
+export const loadStatusSchema = z.enum(['running', 'completed', 'stopped', 'failed'])
+export type LoadStatus = z.infer<typeof loadStatusSchema>
+
+/** A generated load run (POST, GET and DELETE /api/load/). */
+export const loadRunSchema = z.strictObject({
+  id: str,
+  status: loadStatusSchema,
+  started_at: time,
+  ends_at: time,
+  events_per_second: num,
+  duration_seconds: num,
+  failure_rate: num,
+  delay_rate: num,
+  mix: z
+    .record(z.string(), num)
+    .nullable()
+    .transform((v) => v ?? {}),
+  /** Events the run will send in all. */
+  target: num,
+  sent: num,
+  acked: num,
+  failed: num,
+  /** 0..1. */
+  progress: num,
+  /** Acked events/s over the last second. */
+  current_rate: num,
+  error: str.optional(),
+})
+export type LoadRun = z.infer<typeof loadRunSchema>
+
+/** The answer of GET /api/load/: a run, or idle when none ever ran. */
+export const loadStateSchema = z.discriminatedUnion('status', [
+  loadRunSchema,
+  z.strictObject({ status: z.literal('idle') }),
+])
+export type LoadState = z.infer<typeof loadStateSchema>
+
+/** The body of POST /api/load/. */
+export interface LoadRequest {
+  events_per_second: number
+  duration_seconds: number
+  failure_rate?: number
+  delay_rate?: number
+  mix?: Record<string, number>
+}
+
+export const stageNameSchema = z.enum([
+  'produced',
+  'fetched',
+  'started',
+  'attempt_failed',
+  'retry_scheduled',
+  'dead_lettered',
+  'stored',
+  'broadcast',
+])
+export type StageName = z.infer<typeof stageNameSchema>
+export const STAGE_NAMES: readonly StageName[] = stageNameSchema.options
+
+/** One step in a message's life. */
+export const stageSchema = z.strictObject({ stage: stageNameSchema, at: time, detail: str.optional() })
+export type Stage = z.infer<typeof stageSchema>
+
+/** The answer of GET /api/messages/{event_id}/. */
+export const messageTimelineSchema = z.strictObject({
+  message: messageSchema,
+  event: storedEventSchema.nullish().transform((v) => v ?? null),
+  stages: list(stageSchema),
+})
+export type MessageTimeline = z.infer<typeof messageTimelineSchema>
+
+/** Filters of the event explorer (GET /api/events/ and its export). */
+export interface ExplorerFilter {
+  user_id?: string
+  event_type?: string
+  element_id?: string
+  session_id?: string
+  /** RFC 3339. */
+  from?: string
+  to?: string
+  q?: string
+}
+
+/** The answer of GET /api/events/: an empty or absent cursor means the end. */
+export const eventsPageSchema = z.strictObject({
+  events: list(storedEventSchema),
+  next_cursor: str.nullish().transform((v) => (v === '' || v === undefined ? null : v)),
+})
+export type EventsPage = z.infer<typeof eventsPageSchema>
+
+// ---- WebSocket /ws/events/ ----
+
+/** A frame the server sends: a union discriminated on `type`. */
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('initial_data'),
+    events: z.array(storedEventSchema),
+    stats: statsSchema,
+    messages: z.array(messageSchema),
+  }),
+  z.strictObject({ type: z.literal('new_event'), event: storedEventSchema }),
+  z.strictObject({
+    type: z.literal('new_events'),
+    events: z.array(storedEventSchema),
+    dropped: int.nonnegative(),
+  }),
+  z.strictObject({ type: z.literal('stats_update'), stats: statsSchema }),
+  z.strictObject({ type: z.literal('queue_update'), messages: z.array(messageSchema) }),
+  z.strictObject({ type: z.literal('marker'), marker: markerSchema }),
+])
+export type ServerMessage = z.infer<typeof serverMessageSchema>
+
+/** A frame the client sends. */
+export type ClientMessage = { type: 'get_stats' }
+
+// ---- Checking ----
+
+/** Describes why a payload failed its schema: the path of each bad field and what is wrong. */
+export function describeIssues(err: z.ZodError, max = 3): string {
+  const parts = err.issues.slice(0, max).map((i) => `${formatPath(i.path)}: ${i.message}`)
+  const more = err.issues.length - max
+  return parts.join('; ') + (more > 0 ? ` (and ${more} more)` : '')
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`
+    else out += out === '' ? String(p) : `.${String(p)}`
+  }
+  return out === '' ? '(the whole payload)' : out
+}

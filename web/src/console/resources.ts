@@ -1,0 +1,44 @@
+// One hook per polled resource of the console, over TanStack Query (the
+// queries and their keys are in src/api/queries.ts). Each returns the last
+// good answer (null before the first) and the error of the last poll, if it
+// failed.
+
+import { useQuery, type UseQueryResult } from '@tanstack/react-query'
+import { consumersHistoryQuery, consumersQuery, dlqQuery, loadQuery, orderingQuery } from '../api/queries'
+import type { ConsumersHistory, ConsumersView, DLQView, LoadState, OrderingView } from '../api/schema'
+import { errorMessage } from './ui'
+
+/** The state of a polled resource. */
+export interface Polled<T> {
+  data: T | null
+  error: string | null
+}
+
+function polled<T>(q: UseQueryResult<T>): Polled<T> {
+  return { data: q.data ?? null, error: q.error === null ? null : errorMessage(q.error) }
+}
+
+/** GET /api/consumers/ every few seconds. */
+export function useConsumers(intervalMs = 3000): Polled<ConsumersView> {
+  return polled(useQuery(consumersQuery(intervalMs)))
+}
+
+/** GET /api/consumers/history/ every few seconds. */
+export function useConsumersHistory(intervalMs = 5000): Polled<ConsumersHistory> {
+  return polled(useQuery(consumersHistoryQuery(intervalMs)))
+}
+
+/** GET /api/ordering/ every few seconds. */
+export function useOrdering(intervalMs = 2000): Polled<OrderingView> {
+  return polled(useQuery(orderingQuery(intervalMs)))
+}
+
+/** GET /api/dlq/ every few seconds. */
+export function useDLQ(intervalMs = 5000): Polled<DLQView> {
+  return polled(useQuery(dlqQuery(intervalMs)))
+}
+
+/** GET /api/load/: every second while a run is going, every few seconds otherwise. */
+export function useLoad(runningMs = 1000, idleMs = 5000): Polled<LoadState> {
+  return polled(useQuery(loadQuery(runningMs, idleMs)))
+}
