@@ -110,14 +110,16 @@ func TestConsumersAndOrderingWhileARecordIsDelayed(t *testing.T) {
 	var held monitor.OrderingView
 	eventually(t, 20*time.Second, "the delayed record holds its key", func() (bool, string) {
 		getJSON(t, r.url("/api/ordering/"), &held)
+		// The three members may still be settling their partitions when
+		// the key is first held.
 		for _, h := range held.HeldKeys {
-			if h.Key == "user_slow:page_view" && h.Partition == part && h.Offset == off && h.ConsumerID != "" {
+			if h.Key == "user_slow:page_view" && h.Partition == part && h.Offset == off && h.ConsumerID != "" && len(held.Partitions) == 3 {
 				return true, ""
 			}
 		}
 		return false, fmt.Sprintf("%+v", held)
 	})
-	if held.HeldKeysTotal < 1 || len(held.Partitions) != 3 {
+	if held.HeldKeysTotal < 1 {
 		t.Fatalf("ordering: %+v", held)
 	}
 
@@ -227,8 +229,10 @@ func TestHistoryMarksADLQBurstLive(t *testing.T) {
 			Type   string       `json:"type"`
 			Marker event.Marker `json:"marker"`
 		}
-		if json.Unmarshal(data, &f) == nil && f.Type == "marker" {
-			if f.Marker.Kind != event.MarkerDLQBurst || !strings.Contains(f.Marker.Detail, "dead-lettered") {
+		// Other markers (a commit stall while the burst is retried, a
+		// rebalance while the group settles) may come first.
+		if json.Unmarshal(data, &f) == nil && f.Type == "marker" && f.Marker.Kind == event.MarkerDLQBurst {
+			if !strings.Contains(f.Marker.Detail, "dead-lettered") {
 				t.Fatalf("marker frame %s", data)
 			}
 			break
