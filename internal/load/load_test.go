@@ -28,24 +28,9 @@ func TestMixPicker(t *testing.T) {
 	}
 }
 
-func TestPacerKeepsTheRate(t *testing.T) {
-	p := NewPacer(2000, 50*time.Millisecond)
-	start := time.Now()
-	var sent int
-	for sent < 400 {
-		n, err := p.Take(context.Background(), 400-sent)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > p.burst {
-			t.Fatalf("burst of %d", n)
-		}
-		sent += n
-	}
-	// 400 at 2000/s is 200 ms; the first burst goes at once.
-	if el := time.Since(start); el < 150*time.Millisecond {
-		t.Fatalf("400 sends at 2000/s took %v", el)
-	}
+// TestPacerStopsOnCancel: the pace itself is checked on the pacer's own
+// clock (pace_test.go); the wall clock here would make it a timed test.
+func TestPacerStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	slow := NewPacer(1, 50*time.Millisecond)
