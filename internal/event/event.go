@@ -136,6 +136,12 @@ type Message struct {
 	// ReplayOf names the dead-letter record this one replays, as
 	// "<dlq topic>/<partition>/<offset>"; empty for an original record.
 	ReplayOf string `json:"replay_of,omitempty"`
+	// IDDerived is set on a message whose EventID the pipeline derived
+	// from the record itself (the payload carried none and no replay
+	// header named one): such an id names this record only, so a replay
+	// of that kind replaces no dead-lettered row. In flight only: not
+	// stored.
+	IDDerived bool `json:"id_derived,omitempty"`
 	// StoredAt is when the store wrote the row; set only on messages read
 	// back from the store.
 	StoredAt *time.Time `json:"stored_at,omitempty"`

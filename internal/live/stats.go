@@ -314,10 +314,11 @@ func doneKey(m *event.Message) string {
 // replacesDeadLetter reports whether m, a newly stored completed message,
 // is a DLQ replay that replaced its dead-lettered row in the store (see
 // the store's Write): one dead letter became a completion. A replay whose
-// payload had no event_id got an id derived from its own coordinates,
-// which matches no dead-lettered row, so nothing was replaced.
+// id the pipeline derived from the replay record itself (no event_id in
+// its payload, no replay_event_id header: one made by hand) matches no
+// dead-lettered row, so nothing was replaced.
 func replacesDeadLetter(m *event.Message) bool {
-	return m.ReplayOf != "" && m.EventID != event.DerivedID(m.Topic, m.Partition, m.Offset)
+	return m.ReplayOf != "" && !m.IDDerived
 }
 
 func (s *Stats) settle(id string) {

@@ -332,10 +332,15 @@ func TestStatsReplay(t *testing.T) {
 	write(record("y", event.StatusDeadLettered, 12, "user_events_dlq/0/1"))
 	check("after replays that changed nothing", 2, 1, 2)
 
-	// A replayed payload without an event_id gets an id of its own
-	// coordinates: a new event, and the dead letter stays.
-	derived := event.DerivedID("user_events", 0, 13)
-	write(record(derived, event.StatusCompleted, 13, "user_events_dlq/0/1"))
+	// A replay made by hand, its payload without an event_id and no
+	// replay_event_id header, gets an id of its own record: a new event,
+	// and the dead letter stays. (The id is a record-derived v8 UUID, which
+	// the old check, against the coordinate formula, took for the
+	// original's: the live dead-letter count fell by one.)
+	derived := record(event.RecordID(event.RecordRef{Topic: "user_events", Partition: 0, Offset: 13, Value: []byte(`{}`)}),
+		event.StatusCompleted, 13, "user_events_dlq/0/1")
+	derived.Message.IDDerived = true
+	write(derived)
 	check("after a replay with a derived id", 3, 1, 3)
 }
 

@@ -35,7 +35,7 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 	ev, err := event.Decode(kr.Value)
 	if err != nil {
 		r.invalid = err.Error()
-		r.msg.EventID = recordID(kr)
+		r.msg.EventID, r.msg.IDDerived = recordID(kr), true
 		r.msg.UserID, r.msg.EventType, r.msg.ElementID = partialFields(kr.Value)
 		if len(kr.Key) > 0 {
 			r.key = string(kr.Key)
@@ -45,7 +45,7 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 	if ev.EventID == "" {
 		ev.EventID = meta.ReplayEventID
 		if ev.EventID == "" {
-			ev.EventID = recordID(kr)
+			ev.EventID, r.msg.IDDerived = recordID(kr), true
 		}
 	}
 	if ev.Timestamp.IsZero() {

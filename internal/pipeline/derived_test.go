@@ -153,11 +153,22 @@ func TestReplayCarriesTheDerivedID(t *testing.T) {
 		&kgo.Record{Topic: testTopic, Partition: 0, Value: value("foreign-id"), Headers: []kgo.RecordHeader{
 			{Key: record.HeaderReplayOf, Value: []byte("user_events_dlq/0/4")}, {Key: record.HeaderReplayEventID, Value: []byte("my-own-id")}}},
 	)
-	e.start(e.config("c1"), nil)
+	run := e.start(e.config("c1"), nil)
 	eventually(t, 10*time.Second, "3 events stored", func() bool { return e.eventCount() == 3 })
 	for i, want := range []string{orig, recordID(rs[1]), recordID(rs[2])} {
 		if m, ok := e.message(want); !ok || m.UserID != []string{"replayed", "not-a-replay", "foreign-id"}[i] {
 			t.Errorf("record %d: no message under %s (%+v)", i, want, m)
+		}
+		// The live statistics tell a replay that replaced its dead
+		// letter (an id carried from the original) from one that did
+		// not (an id derived from the replay record) by this flag.
+		for _, m := range run.pub.messagesOf(want) {
+			if m.IDDerived != (i > 0) {
+				t.Errorf("record %d: published id_derived %v, want %v", i, m.IDDerived, i > 0)
+			}
+		}
+		if len(run.pub.messagesOf(want)) == 0 {
+			t.Errorf("record %d: nothing published under %s", i, want)
 		}
 	}
 }

@@ -112,6 +112,8 @@ export const messageSchema = z.strictObject({
   attempts: z.array(attemptSchema).optional(),
   /** "<dlq topic>/<partition>/<offset>" when this is a replayed dead letter. */
   replay_of: str.optional(),
+  /** Set while in flight when the pipeline derived event_id from the record itself. */
+  id_derived: z.boolean().optional(),
   stored_at: time.optional(),
 })
 export type Message = z.infer<typeof messageSchema>
