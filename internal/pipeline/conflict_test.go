@@ -51,3 +51,31 @@ func TestReusedEventIDDeadLettered(t *testing.T) {
 		t.Errorf("dlq_error %q shows event content", reason)
 	}
 }
+
+// TestCopiesWithoutTimestampAreOneEvent: an event without a timestamp
+// takes its record's, and two copies of it produced a moment apart (kcat
+// sending the same line twice) were dead-lettered as a reused event_id
+// whenever the two records' timestamps differed.
+func TestCopiesWithoutTimestampAreOneEvent(t *testing.T) {
+	e := newEnv(t)
+	v := userEvent("copied-1", "ann", event.TypePageView)
+	delete(v, "timestamp")
+	first, second := eventRecord(t, 1, v), eventRecord(t, 1, v)
+	first.Timestamp = time.Now().Add(-time.Second)
+	second.Timestamp = time.Now()
+	e.produce(first, second)
+	m := e.start(e.config("c1"), nil)
+	end := e.endOffsets()
+	eventually(t, 10*time.Second, "partition 1 committed to its end", func() bool {
+		return len(e.messages(event.StatusCompleted)) == 1 && e.committed()[1] == end[1]
+	})
+	if got := len(e.messages(event.StatusDeadLettered)); got != 0 {
+		t.Errorf("%d copies dead-lettered, want the second settled as a redelivery", got)
+	}
+	if got := metricValue(t, e.metrics.conflicts.WithLabelValues("c1")); got != 0 {
+		t.Errorf("event_id conflicts metric = %v, want 0", got)
+	}
+	if s := m.Snapshot(); s.Duplicates != 1 {
+		t.Errorf("duplicates = %d, want the second copy", s.Duplicates)
+	}
+}

@@ -64,7 +64,9 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 			}
 			return r
 		}
-		ev.Timestamp = kr.Timestamp.UTC()
+		// A time the event did not carry is not part of its content: two
+		// copies of it produced a moment apart are one event.
+		ev.Timestamp, r.timeFilled = kr.Timestamp.UTC(), true
 	}
 	r.ev = ev
 	r.msg.EventID = ev.EventID
