@@ -185,6 +185,7 @@ func TestContract(t *testing.T) {
 		`{"events_per_second":2,"duration_seconds":60,"failure_rate":0,"delay_rate":0,"mix":{"page_view":1}}`, true, 201))
 	get("load_running", "/api/load/")
 	record("load_stop", "DELETE /api/load/", c.must("DELETE", "/api/load/", "", true, 200))
+	get("load_runs", "/api/load/runs/")
 
 	if rewrite {
 		writeGolden(t, answers)
