@@ -130,7 +130,7 @@ func TestContract(t *testing.T) {
 	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	cmd := exec.Command(pulseBin, "serve", "--addr", httpAddr, "--broker-addr", brokerAddr,
 		"--data-dir", dir, "--admin-token", adminToken)
-	cmd.Env = append(os.Environ(), "PULSE_LOG_FORMAT=json")
+	cmd.Env = append(append(os.Environ(), "PULSE_LOG_FORMAT=json"), pulsetest.FastRetries...)
 	p := pulsetest.Start(t, "serve", cmd)
 	p.WaitServing(httpAddr)
 	c := &client{t: t, base: "http://" + httpAddr, http: http.Client{Timeout: 15 * time.Second}}
