@@ -16,7 +16,7 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg := config.Default()
 	fs := newFlags("consume", consumeSummary, &cfg, stderr)
 	fs.Add(config.DataDir, config.Topic, config.DLQTopic, config.Partitions, config.ReplicationFactor,
-		config.ConsumerGroup, config.ConsumerID, config.DatabaseURL, config.RedisURL, config.Simulate, config.StoreBehind)
+		config.ConsumerGroup, config.ConsumerID, config.DatabaseURL, config.RedisURL, config.Simulate, config.RetryBase, config.RetryMax, config.StoreBehind)
 	fs.Add(config.KafkaKeys()...)
 	fs.Add(config.LogKeys()...)
 	if err := fs.SetDefault(config.BootstrapServers, "127.0.0.1:9092"); err != nil {

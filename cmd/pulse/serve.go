@@ -23,7 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		config.DatabaseURL, config.RedisURL, config.AllowedHosts, config.AdminToken, config.Compression,
 		config.RetentionMaxAge, config.RetentionMaxRows, config.BrokerRetention, config.BrokerRetentionBytes,
 		config.Simulate, config.IngestRate, config.TrustedProxies,
-		config.WSMaxClients, config.WSMaxClientsPerIP, config.MaxConnsPerIP, config.StoreBehind)
+		config.WSMaxClients, config.WSMaxClientsPerIP, config.MaxConnsPerIP, config.StoreBehind, config.RetryBase, config.RetryMax)
 	fs.Add(config.KafkaKeys()...)
 	fs.Add(config.LogKeys()...)
 	syncWrites := fs.Flags().Bool("sync-writes", false, "embedded broker: fsync every produced batch (slower; nothing acknowledged is lost on a crash)")

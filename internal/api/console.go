@@ -38,6 +38,8 @@ type LoadRuns interface {
 	Current() (load.Run, bool)
 	// Stop stops the current run; load.ErrNoRun when there was none.
 	Stop(ctx context.Context) (load.Run, error)
+	// Runs returns the last runs, newest first.
+	Runs() []load.Run
 }
 
 // maxOpsBody bounds the console's request bodies (a replay may list
@@ -62,6 +64,7 @@ func (s *Server) opsRoutes(handle func(method, path string, h http.Handler)) {
 		handle("POST", "/api/load/", s.requireAdmin(s.wrap(s.opsStartLoad)))
 		handle("GET", "/api/load/", s.wrap(s.opsLoad))
 		handle("DELETE", "/api/load/", s.requireAdmin(s.wrap(s.opsStopLoad)))
+		handle("GET", "/api/load/runs/", s.wrap(s.opsLoadRuns))
 	}
 }
 
@@ -174,4 +177,10 @@ func (s *Server) opsStopLoad(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, run)
+}
+
+func (s *Server) opsLoadRuns(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, struct {
+		Runs []load.Run `json:"runs"`
+	}{s.deps.Load.Runs()})
 }

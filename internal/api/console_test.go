@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -184,5 +186,49 @@ func TestOpsAdminRoutesBeyondLoopback(t *testing.T) {
 	}
 	if code, raw := send(t, "DELETE", srv.URL+"/api/load/", "", "", "tok"); code != http.StatusOK || !strings.Contains(raw, `"status":"`) {
 		t.Fatalf("stop: %d %s", code, raw)
+	}
+}
+
+func TestOpsStoppedLoadRunIsStoppedAndListed(t *testing.T) {
+	srv := opsServer(t, Config{Loopback: true})
+	if code, raw := send(t, "GET", srv.URL+"/api/load/runs/", "", "", ""); code != http.StatusOK || raw != `{"runs":[]}`+"\n" {
+		t.Fatalf("runs before any: %d %q", code, raw)
+	}
+	body := `{"events_per_second":200,"duration_seconds":60}`
+	if code, raw := send(t, "POST", srv.URL+"/api/load/", "application/json", body, ""); code != http.StatusCreated {
+		t.Fatalf("start: %d %s", code, raw)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var run load.Run
+		_, raw := send(t, "GET", srv.URL+"/api/load/", "", "", "")
+		if err := json.Unmarshal([]byte(raw), &run); err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if run.Acked > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing acknowledged: %s", raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	code, raw := send(t, "DELETE", srv.URL+"/api/load/", "", "", "")
+	stoppedBy := time.Now()
+	var run load.Run
+	if err := json.Unmarshal([]byte(raw), &run); code != http.StatusOK || err != nil {
+		t.Fatalf("stop: %d %s %v", code, raw, err)
+	}
+	if run.Status != load.Stopped || run.Error != "" || run.Failed != 0 {
+		t.Fatalf("a stopped run must read stopped, without error or failures: %s", raw)
+	}
+	if run.EndedAt.IsZero() || run.EndedAt.After(stoppedBy) || !run.EndedAt.Before(run.EndsAt) {
+		t.Fatalf("ended_at must be when it stopped (before %v), not the planned end: %s", stoppedBy, raw)
+	}
+	var list struct{ Runs []load.Run }
+	_, raw = send(t, "GET", srv.URL+"/api/load/runs/", "", "", "")
+	if err := json.Unmarshal([]byte(raw), &list); err != nil || len(list.Runs) != 1 ||
+		list.Runs[0].ID != run.ID || list.Runs[0].Status != load.Stopped || !list.Runs[0].EndedAt.Equal(run.EndedAt) {
+		t.Fatalf("runs: %s %v", raw, err)
 	}
 }

@@ -156,7 +156,7 @@ func components() schema {
 		}),
 		"LoadRun": object(map[string]schema{
 			"id": str(), "status": enum("running", "completed", "stopped", "failed"),
-			"started_at": dateTime(), "ends_at": dateTime(),
+			"started_at": dateTime(), "ends_at": dateTime(), "ended_at?": dateTime(),
 			"events_per_second": number(), "duration_seconds": number(),
 			"failure_rate": number(), "delay_rate": number(), "mix": mapOf(number()),
 			"target": integer(), "sent": integer(), "acked": integer(), "failed": integer(),
@@ -235,6 +235,8 @@ func operations() []operation {
 		{method: "GET", path: "/api/load/", summary: "The current or last load run, or {\"status\":\"idle\"}",
 			result: schema{"oneOf": []any{ref("LoadRun"), object(map[string]schema{"status": enum("idle")})}}},
 		{method: "DELETE", path: "/api/load/", summary: "Stop the load run", admin: true, result: ref("LoadRun")},
+		{method: "GET", path: "/api/load/runs/", summary: "The last 20 load runs, newest first (kept in memory)",
+			result: object(map[string]schema{"runs": arrayOf(ref("LoadRun"))})},
 		{method: "GET", path: "/api/openapi.json", summary: "This description", result: schema{"type": "object"}},
 		{method: "GET", path: "/", summary: "The web UI (index.html for client-side routes, /assets/*)", contentType: "text/html"},
 	}

@@ -112,6 +112,12 @@ type Pipeline struct {
 	Consumers int
 	// Simulate honours the events' delay_seconds and should_fail fields.
 	Simulate bool
+	// RetryBase is the wait before the first retry of a failed event;
+	// each retry doubles it up to RetryMax, with jitter. The default
+	// (1 s, then 2 s and 4 s) is the seed's, slow enough to watch.
+	RetryBase time.Duration
+	// RetryMax caps the wait between two attempts.
+	RetryMax time.Duration
 	// StoreBehind says what consumers do at start when the group has
 	// committed offsets past the records the store holds (the database
 	// was deleted, emptied or restored from an older copy): refuse to
@@ -187,7 +193,7 @@ func Default() Config {
 			Retention:      7 * 24 * time.Hour,
 			RetentionBytes: 1 << 30,
 		},
-		Pipeline: Pipeline{Consumers: 3, Simulate: true, StoreBehind: StoreBehindRefuse},
+		Pipeline: Pipeline{Consumers: 3, Simulate: true, StoreBehind: StoreBehindRefuse, RetryBase: time.Second, RetryMax: 5 * time.Second},
 		Log:      Log{Format: "auto", Level: "info"},
 	}
 }
@@ -332,6 +338,9 @@ func (c *Config) Validate() error {
 			bad("--broker-addr %q exposes the embedded broker beyond this machine without authentication: set --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password (the broker requires them and Pulse's own clients use them), or listen on 127.0.0.1", c.Broker.Addr)
 		}
 	}
+	if c.Pipeline.RetryMax < c.Pipeline.RetryBase {
+		bad("--retry-max %s must not be below --retry-base %s", c.Pipeline.RetryMax, c.Pipeline.RetryBase)
+	}
 	if c.Kafka.Topic != "" && c.Kafka.Topic == c.Kafka.DLQTopic {
 		bad("--dlq-topic must differ from --topic (both %q)", c.Kafka.Topic)
 	}
@@ -411,6 +420,12 @@ func between(min, max int) func(int, badf) {
 		if v < min || v > max {
 			bad("must be between %d and %d (got %d)", min, max, v)
 		}
+	}
+}
+
+func positive[T int | int64 | time.Duration](v T, bad badf) {
+	if v <= 0 {
+		bad("must be above 0")
 	}
 }
 

@@ -215,6 +215,8 @@ func TestValidate(t *testing.T) {
 		{"tls pair", func(c *Config) { c.Kafka.Security.TLSCert = "c.pem" }, "--kafka-tls-cert and --kafka-tls-key"},
 		{"redis scheme", func(c *Config) { c.Live.RedisURL = "http://x" }, "--redis-url"},
 		{"retention", func(c *Config) { c.Store.RetentionMaxAge = -time.Second }, "--retention-max-age"},
+		{"retry base", func(c *Config) { c.Pipeline.RetryBase = 0 }, "--retry-base must be above 0"},
+		{"retry max", func(c *Config) { c.Pipeline.RetryMax = 500 * time.Millisecond }, "--retry-max 500ms must not be below --retry-base 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -487,5 +489,19 @@ func TestEmbeddedBrokerBeyondLoopback(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRetryBackoff(t *testing.T) {
+	// The default shows retries as the seed did: about 1, 2 and 4 s.
+	if d := Default().Pipeline; d.RetryBase != time.Second || d.RetryMax != 5*time.Second {
+		t.Fatalf("default backoff %s..%s, want 1s..5s", d.RetryBase, d.RetryMax)
+	}
+	cfg, _, err := parse(t, env{"PULSE_RETRY_BASE": "100ms"}, "", []string{"--retry-max", "2s"}, RetryBase, RetryMax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Pipeline.RetryBase != 100*time.Millisecond || cfg.Pipeline.RetryMax != 2*time.Second {
+		t.Fatalf("backoff %s..%s", cfg.Pipeline.RetryBase, cfg.Pipeline.RetryMax)
 	}
 }

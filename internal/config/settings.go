@@ -159,6 +159,10 @@ var (
 	Consumers = declare(setting{flag: "consumers", env: []string{"PULSE_CONSUMERS"}, usage: "consumer group members to run in-process (0: none)", field: intField(func(c *Config) *int { return &c.Pipeline.Consumers }), check: is(between(0, 64))})
 	Simulate  = declare(setting{flag: "simulate", env: []string{"PULSE_SIMULATE"}, usage: "honour the events' delay_seconds and should_fail",
 		field: boolField(func(c *Config) *bool { return &c.Pipeline.Simulate })})
+	RetryBase = declare(setting{flag: "retry-base", env: []string{"PULSE_RETRY_BASE"}, usage: "wait before the first retry of a failed event; each further retry doubles it, up to --retry-max, and a wait is drawn between half and all of its step (jitter)",
+		field: durField(func(c *Config) *time.Duration { return &c.Pipeline.RetryBase }), check: is(positive[time.Duration])})
+	RetryMax = declare(setting{flag: "retry-max", env: []string{"PULSE_RETRY_MAX"}, usage: "longest wait between two attempts of a failed event (at least --retry-base)",
+		field: durField(func(c *Config) *time.Duration { return &c.Pipeline.RetryMax }), check: is(positive[time.Duration])})
 	StoreBehind = declare(setting{flag: "store-behind", env: []string{"PULSE_STORE_BEHIND"}, usage: "when the consumer group committed offsets past what the store holds (database deleted, emptied or restored from an older copy): refuse to start, reprocess (move the group back to what the store holds, and store again what Kafka still has) or ignore",
 		field: strField(func(c *Config) *string { return &c.Pipeline.StoreBehind }), check: is(storeBehind)})
 

@@ -116,8 +116,14 @@ type Message struct {
 	RequestID  string `json:"request_id,omitempty"`
 
 	// QueuedAt is the record's Kafka timestamp (when it was produced).
-	QueuedAt    time.Time  `json:"queued_at"`
-	StartedAt   *time.Time `json:"started_at"`
+	QueuedAt time.Time `json:"queued_at"`
+	// StartedAt is the start of the latest attempt (the final one once the
+	// message finished); the first attempt's start is Attempts[0].StartedAt
+	// when an attempt failed.
+	StartedAt *time.Time `json:"started_at"`
+	// CompletedAt is when processing ended: stored, failed or dead-lettered.
+	// The whole processing time is CompletedAt minus the first attempt's
+	// start.
 	CompletedAt *time.Time `json:"completed_at"`
 	// DurationMS is the processing time of the final attempt, from its start
 	// to its end, in milliseconds.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
@@ -46,6 +47,10 @@ var (
 	ErrNoRun = errors.New("no load run")
 )
 
+// KeptRuns is how many runs the runner remembers (in memory: they do not
+// survive a restart).
+const KeptRuns = 20
+
 // Request starts a load run.
 type Request struct {
 	EventsPerSecond float64 `json:"events_per_second"`
@@ -59,10 +64,15 @@ type Request struct {
 
 // Run is the state of a load run.
 type Run struct {
-	ID              string             `json:"id"`
-	Status          string             `json:"status"`
-	StartedAt       time.Time          `json:"started_at"`
-	EndsAt          time.Time          `json:"ends_at"`
+	ID        string    `json:"id"`
+	Status    string    `json:"status"`
+	StartedAt time.Time `json:"started_at"`
+	// EndsAt is when the run is planned to end: StartedAt plus its
+	// duration.
+	EndsAt time.Time `json:"ends_at"`
+	// EndedAt is when the run ended (completed, failed, or the moment it
+	// was stopped); absent while it runs.
+	EndedAt         time.Time          `json:"ended_at,omitzero"`
 	EventsPerSecond float64            `json:"events_per_second"`
 	DurationSeconds float64            `json:"duration_seconds"`
 	FailureRate     float64            `json:"failure_rate"`
@@ -77,7 +87,9 @@ type Run struct {
 	Progress float64 `json:"progress"`
 	// CurrentRate is acknowledged events per second over the last second.
 	CurrentRate float64 `json:"current_rate"`
-	Error       string  `json:"error,omitempty"`
+	// Error is the first send that failed; sends cancelled by a stop are
+	// not failures and leave no error.
+	Error string `json:"error,omitempty"`
 }
 
 // Runner sends generated events at a steady rate for a while, one
@@ -90,8 +102,9 @@ type Runner struct {
 
 	loadSent prometheus.Counter
 
-	mu  sync.Mutex
-	run *loadRun // the current or last run
+	mu   sync.Mutex
+	run  *loadRun   // the current or last run
+	past []*loadRun // the last KeptRuns runs, oldest first, the current one included
 }
 
 // New returns a load runner sending through producer.
@@ -127,12 +140,45 @@ type loadRun struct {
 	done   chan struct{}
 
 	sent, acked, failed atomic.Int64
-	firstErr            atomic.Pointer[string]
+	// cancelled counts sends that a stop cancelled: neither acked nor
+	// failed.
+	cancelled atomic.Int64
+	stopping  atomic.Bool
+	firstErr  atomic.Pointer[string]
 
 	mu      sync.Mutex
 	status  string
 	err     string
+	endedAt time.Time
 	samples []countAt // acked counts, for current_rate
+}
+
+// ack counts the outcome of one send. After a stop, a send that failed
+// because it was cancelled or the producer closed is the stop's doing,
+// not a failure.
+func (r *loadRun) ack(err error) {
+	switch {
+	case err == nil:
+		r.acked.Add(1)
+	case r.stopping.Load() && (errors.Is(err, context.Canceled) || errors.Is(err, kafka.ErrProducerClosed) ||
+		errors.Is(err, kgo.ErrClientClosed)):
+		r.cancelled.Add(1)
+	default:
+		r.failed.Add(1)
+		msg := err.Error()
+		r.firstErr.CompareAndSwap(nil, &msg)
+	}
+}
+
+// stop marks the run stopped at now, if it runs.
+func (r *loadRun) stop(now time.Time) {
+	r.stopping.Store(true)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.status == Running {
+		r.status = Stopped
+		r.endedAt = now
+	}
 }
 
 func (r *loadRun) snapshot(now time.Time) Run {
@@ -144,7 +190,7 @@ func (r *loadRun) snapshot(now time.Time) Run {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out.Status, out.Error = r.status, r.err
+	out.Status, out.Error, out.EndedAt = r.status, r.err, r.endedAt
 	if out.Status == Running {
 		out.CurrentRate = rateOver(r.samples, now, out.Acked)
 	}
@@ -229,10 +275,20 @@ func (l *Runner) Start(req Request) (Run, error) {
 	}
 	r.cancel = cancel
 	close(ready)
-	l.run = r
+	l.remember(r)
 	l.log.Info("load run started", "run_id", r.info.ID, "events_per_second", req.EventsPerSecond,
 		"duration_seconds", req.DurationSeconds, "target", r.info.Target)
 	return r.snapshot(time.Now()), nil
+}
+
+// remember makes r the current run and keeps it among the last ones;
+// the caller holds l.mu.
+func (l *Runner) remember(r *loadRun) {
+	l.run = r
+	l.past = append(l.past, r)
+	if n := len(l.past); n > KeptRuns {
+		l.past = slices.Delete(l.past, 0, n-KeptRuns)
+	}
 }
 
 // Current returns the current or last run; false when there was none.
@@ -246,6 +302,20 @@ func (l *Runner) Current() (Run, bool) {
 	return r.snapshot(time.Now()), true
 }
 
+// Runs returns the last KeptRuns runs, newest first, the current one
+// included.
+func (l *Runner) Runs() []Run {
+	l.mu.Lock()
+	past := slices.Clone(l.past)
+	l.mu.Unlock()
+	now := time.Now()
+	out := make([]Run, 0, len(past))
+	for i := len(past) - 1; i >= 0; i-- {
+		out = append(out, past[i].snapshot(now))
+	}
+	return out
+}
+
 // Stop stops the current run and waits for it to end; it returns the
 // last run unchanged when none is running, ErrNoRun when there was
 // none.
@@ -256,14 +326,9 @@ func (l *Runner) Stop(ctx context.Context) (Run, error) {
 	if r == nil {
 		return Run{}, ErrNoRun
 	}
-	r.mu.Lock()
-	if r.status == Running {
-		r.status = Stopped
-	}
-	cancel := r.cancel
-	r.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	r.stop(time.Now().UTC())
+	if r.cancel != nil {
+		r.cancel()
 	}
 	select {
 	case <-r.done:
@@ -308,15 +373,7 @@ func (l *Runner) runLoad(ctx context.Context, r *loadRun) {
 	gen := generator.New(generator.Config{FailureRate: in.FailureRate, DelayRate: in.DelayRate})
 	pick := newMixPicker(in.Mix)
 	reqID := "load-" + in.ID
-	onAck := func(_ kafka.Ack, err error) {
-		if err != nil {
-			r.failed.Add(1)
-			msg := err.Error()
-			r.firstErr.CompareAndSwap(nil, &msg)
-			return
-		}
-		r.acked.Add(1)
-	}
+	onAck := func(_ kafka.Ack, err error) { r.ack(err) }
 	// A stop ends the sending, not what was already handed to the
 	// producer: cancelling those records would count a stopped run's
 	// events as failures (and a run stopped at once as failed).
@@ -350,8 +407,10 @@ func (l *Runner) runLoad(ctx context.Context, r *loadRun) {
 		// Stopped or shutting down: the client fails what it cannot send
 		// soon; do not hold the stop up.
 		giveUp = time.Now().Add(2 * time.Second)
+		// A shutdown stops the run as the operator's stop does.
+		r.stop(time.Now().UTC())
 	}
-	for r.acked.Load()+r.failed.Load() < r.sent.Load() && time.Now().Before(giveUp) {
+	for r.acked.Load()+r.failed.Load()+r.cancelled.Load() < r.sent.Load() && time.Now().Before(giveUp) {
 		r.sample(time.Now())
 		<-wait.C
 	}
@@ -362,6 +421,9 @@ func (l *Runner) runLoad(ctx context.Context, r *loadRun) {
 		if ctx.Err() != nil {
 			r.status = Stopped
 		}
+	}
+	if r.endedAt.IsZero() {
+		r.endedAt = time.Now().UTC()
 	}
 	if e := r.firstErr.Load(); e != nil {
 		r.err = *e

@@ -2,8 +2,12 @@ package load
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/generator"
 )
@@ -50,5 +54,36 @@ func TestRateOver(t *testing.T) {
 	}
 	if r := rateOver(nil, t0, 5); r != 0 {
 		t.Fatalf("no samples: %v", r)
+	}
+}
+
+func TestStoppedRunCountsNoCancelledSend(t *testing.T) {
+	r := &loadRun{status: Running}
+	r.ack(nil)
+	r.ack(errors.New("produce to t: broker gone"))
+	stoppedAt := time.Now().UTC()
+	r.stop(stoppedAt)
+	r.ack(fmt.Errorf("produce to t: %w", context.Canceled))
+	r.ack(fmt.Errorf("produce to t: %w", kgo.ErrClientClosed))
+	got := r.snapshot(time.Now())
+	if got.Status != Stopped || got.Acked != 1 || got.Failed != 1 || r.cancelled.Load() != 2 || !got.EndedAt.Equal(stoppedAt) {
+		t.Fatalf("%+v, cancelled %d", got, r.cancelled.Load())
+	}
+	// A second stop does not move the end.
+	r.stop(stoppedAt.Add(time.Second))
+	if got := r.snapshot(time.Now()); !got.EndedAt.Equal(stoppedAt) {
+		t.Fatalf("ended_at moved to %v", got.EndedAt)
+	}
+}
+
+func TestRunnerKeepsTheLastRuns(t *testing.T) {
+	l := &Runner{}
+	for i := range KeptRuns + 5 {
+		r := &loadRun{info: Run{ID: fmt.Sprint(i)}, status: Completed}
+		l.remember(r)
+	}
+	runs := l.Runs()
+	if len(runs) != KeptRuns || runs[0].ID != fmt.Sprint(KeptRuns+4) || runs[KeptRuns-1].ID != "5" {
+		t.Fatalf("%d runs, newest %s, oldest %s", len(runs), runs[0].ID, runs[len(runs)-1].ID)
 	}
 }

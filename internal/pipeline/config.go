@@ -20,7 +20,7 @@ import (
 // the config package).
 const (
 	DefaultMaxRetries     = 3
-	DefaultRetryBase      = 100 * time.Millisecond
+	DefaultRetryBase      = time.Second
 	DefaultRetryMax       = 5 * time.Second
 	DefaultBatchSize      = 1000
 	DefaultFlushInterval  = 5 * time.Millisecond
@@ -57,7 +57,9 @@ type Config struct {
 	// DefaultMaxRetries; a negative value means no retries.
 	MaxRetries int
 	// RetryBase and RetryMax bound the exponential backoff (with
-	// equal jitter) between attempts, DLQ produces and store writes.
+	// equal jitter) between the attempts of a failing event. DLQ
+	// produces and store writes back off from the shorter of RetryBase
+	// and 100 ms, up to RetryMax.
 	RetryBase time.Duration
 	RetryMax  time.Duration
 

@@ -435,7 +435,23 @@ func (c *Consumer) stopTimer(t *time.Timer) {
 // half random. Full jitter could make all retries of a record finish in a
 // few milliseconds, too fast to be a backoff or to be seen on a dashboard.
 func (c *Consumer) backoff(n int) time.Duration {
-	d := c.cfg.RetryBase
+	return c.backoffFrom(c.cfg.RetryBase, n)
+}
+
+// ioRetryBase is the first wait before retrying a DLQ produce or a store
+// write. These retries are no event's: they wait for Kafka or the
+// database to come back, and do not slow down as the events' do.
+const ioRetryBase = 100 * time.Millisecond
+
+// ioBackoff returns the wait before retry n of a DLQ produce or a store
+// write: as backoff, from ioRetryBase (or RetryBase when that is
+// shorter).
+func (c *Consumer) ioBackoff(n int) time.Duration {
+	return c.backoffFrom(min(c.cfg.RetryBase, ioRetryBase), n)
+}
+
+func (c *Consumer) backoffFrom(base time.Duration, n int) time.Duration {
+	d := base
 	for i := 1; i < n && d < c.cfg.RetryMax; i++ {
 		d *= 2
 	}

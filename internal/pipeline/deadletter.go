@@ -132,7 +132,7 @@ func (c *Consumer) onDLQ(r *rec, size int, err error) {
 			r.dlqShrink = min(r.dlqShrink+1, 4)
 		}
 		r.dlqTries++
-		d := c.backoff(r.dlqTries)
+		d := c.ioBackoff(r.dlqTries)
 		c.m.dlqErrors.Inc()
 		c.log.Warn("DLQ produce failed; retrying", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
 			"partition", r.kr.Partition, "offset", r.kr.Offset, "tries", r.dlqTries, "retry_in", d, "err", err)

@@ -490,6 +490,31 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
+func TestDefaultBackoffShowsTheRetries(t *testing.T) {
+	cfg, err := Config{Brokers: []string{"b:9092"}, Topic: "t", DLQTopic: "d", Group: "g"}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Consumer{cfg: cfg}
+	// The seed's waits: about 1, 2 and 4 s, with equal jitter.
+	for n, step := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 5 * time.Second} {
+		for range 50 {
+			if d := c.backoff(n); d < step/2 || d > step {
+				t.Fatalf("backoff(%d) = %s, want within [%s, %s]", n, d, step/2, step)
+			}
+		}
+	}
+	// DLQ produces and store writes wait for Kafka or the database, not
+	// for a user to watch: they back off from 100 ms.
+	if d := c.ioBackoff(1); d < 50*time.Millisecond || d > 100*time.Millisecond {
+		t.Fatalf("ioBackoff(1) = %s", d)
+	}
+	fast := &Consumer{cfg: Config{RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond}}
+	if d := fast.ioBackoff(1); d > 10*time.Millisecond {
+		t.Fatalf("ioBackoff(1) with a 10ms base = %s", d)
+	}
+}
+
 func TestNewMetricsTwiceOnOneRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	a, err := NewMetrics(reg)

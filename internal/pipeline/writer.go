@@ -106,7 +106,7 @@ func (c *Consumer) write(ctx context.Context, batch []*rec) bool {
 			return false
 		}
 		c.metrics.writeErrors.Inc()
-		d := c.backoff(attempt)
+		d := c.ioBackoff(attempt)
 		c.log.Warn("store write failed; retrying", "records", len(records), "attempt", attempt, "retry_in", d, "err", err)
 		t := time.NewTimer(d)
 		select {

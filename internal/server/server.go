@@ -243,6 +243,13 @@ func (s *Server) newConsumers() error {
 			pc.ConsumerID = fmt.Sprintf("%s-%d", id, i)
 		}
 		pc.IgnoreSimulation = pc.IgnoreSimulation || !s.cfg.Pipeline.Simulate
+		// The configured backoff, unless the caller's options tune it.
+		if pc.RetryBase <= 0 {
+			pc.RetryBase = s.cfg.Pipeline.RetryBase
+		}
+		if pc.RetryMax <= 0 {
+			pc.RetryMax = max(s.cfg.Pipeline.RetryMax, pc.RetryBase)
+		}
 		c, err := pipeline.New(pc, s.store, s.bus, metrics, s.log)
 		if err != nil {
 			return err

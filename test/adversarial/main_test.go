@@ -44,7 +44,7 @@ func startServe(t *testing.T, extra ...string) *server {
 	s.http, s.broker = pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	args := append([]string{"serve", "--addr", s.http, "--broker-addr", s.broker, "--data-dir", s.dir}, extra...)
 	cmd := exec.Command(pulseBin, args...)
-	cmd.Env = append(os.Environ(), "PULSE_LOG_FORMAT=json")
+	cmd.Env = append(append(os.Environ(), "PULSE_LOG_FORMAT=json"), pulsetest.FastRetries...)
 	s.Proc = pulsetest.Start(t, "serve", cmd)
 	s.WaitServing(s.http)
 	return s

@@ -25,7 +25,7 @@ func startServeLimited(t *testing.T, nofile int, dir, httpAddr, brokerAddr strin
 	args := append([]string{"serve", "--addr", httpAddr, "--broker-addr", brokerAddr, "--data-dir", dir}, extra...)
 	script := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, nofile)
 	cmd := exec.Command("sh", append([]string{"-c", script, pulseBin}, args...)...)
-	cmd.Env = append(os.Environ(), "PULSE_LOG_FORMAT=json")
+	cmd.Env = append(append(os.Environ(), "PULSE_LOG_FORMAT=json"), pulsetest.FastRetries...)
 	s := &server{Proc: pulsetest.Start(t, "serve", cmd), http: httpAddr, broker: brokerAddr}
 	s.WaitServing(httpAddr)
 	return s

@@ -30,7 +30,7 @@ func long() bool { return os.Getenv("PULSE_CHAOS_LONG") == "1" }
 func startProc(t *testing.T, name string, args ...string) *pulsetest.Proc {
 	t.Helper()
 	cmd := exec.Command(pulseBin, args...)
-	cmd.Env = append(os.Environ(), "PULSE_LOG_FORMAT=json")
+	cmd.Env = append(append(os.Environ(), "PULSE_LOG_FORMAT=json"), pulsetest.FastRetries...)
 	return pulsetest.Start(t, name, cmd)
 }
 

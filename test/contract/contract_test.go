@@ -130,7 +130,7 @@ func TestContract(t *testing.T) {
 	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	cmd := exec.Command(pulseBin, "serve", "--addr", httpAddr, "--broker-addr", brokerAddr,
 		"--data-dir", dir, "--admin-token", adminToken)
-	cmd.Env = append(os.Environ(), "PULSE_LOG_FORMAT=json")
+	cmd.Env = append(append(os.Environ(), "PULSE_LOG_FORMAT=json"), pulsetest.FastRetries...)
 	p := pulsetest.Start(t, "serve", cmd)
 	p.WaitServing(httpAddr)
 	c := &client{t: t, base: "http://" + httpAddr, http: http.Client{Timeout: 15 * time.Second}}
@@ -185,6 +185,7 @@ func TestContract(t *testing.T) {
 		`{"events_per_second":2,"duration_seconds":60,"failure_rate":0,"delay_rate":0,"mix":{"page_view":1}}`, true, 201))
 	get("load_running", "/api/load/")
 	record("load_stop", "DELETE /api/load/", c.must("DELETE", "/api/load/", "", true, 200))
+	get("load_runs", "/api/load/runs/")
 
 	if rewrite {
 		writeGolden(t, answers)

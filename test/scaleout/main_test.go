@@ -50,9 +50,9 @@ func suffix(t testing.TB) string {
 
 // baseEnv is the environment every process starts with: nothing of the
 // test runner's own (a DATABASE_URL there must not leak in), JSON logs so
-// the test can read addresses from them.
+// the test can read addresses from them, and fast retries.
 func baseEnv() []string {
-	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "PULSE_LOG_FORMAT=json"}
+	return append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "PULSE_LOG_FORMAT=json"}, pulsetest.FastRetries...)
 }
 
 // startPulse runs `pulse args...` with baseEnv plus env, in a temporary

@@ -5,7 +5,8 @@
 // the explorer finding Button 1 by element and exporting it; the consumers
 // and ordering views answering; a short load run reaching 100% and raising
 // the dashboard's total; a burst of failures marked on the live chart and
-// the lag history.
+// the lag history; a long run stopped by the operator reading "Stopped" with
+// no error and listed among the past runs.
 //
 //   npm run e2e:console    (builds the UI and the binary first)
 
@@ -133,7 +134,7 @@ await runE2E('console', async ({ page, server }) => {
   await load.expectDone(STEP_TIMEOUT)
   const acked = Number((await load.fact('Acked')).replace(/\D/g, ''))
   const status = await load.fact('Status')
-  if (status !== 'completed' || acked !== LOAD_RATE * LOAD_SECONDS) {
+  if (status !== 'Completed' || acked !== LOAD_RATE * LOAD_SECONDS) {
     throw new Failure(`load run ${status} with ${acked} acked, want completed with ${LOAD_RATE * LOAD_SECONDS}`)
   }
   await shot('load')
@@ -165,4 +166,27 @@ await runE2E('console', async ({ page, server }) => {
     .waitFor({ timeout: STEP_TIMEOUT })
   await shot('consumers-markers')
   log('and on the lag history')
+
+  // A run the operator stops reads stopped: no error, nothing failed, and listed among the past runs.
+  await nav.go('Load runs')
+  await load.start({ rate: 50, duration: 60 })
+  await until(
+    'the long run to send',
+    STEP_TIMEOUT,
+    async () => Number((await load.fact('Acked')).replace(/\D/g, '')) > 0,
+  )
+  await load.stop()
+  await load.expectStatus('Stopped', STEP_TIMEOUT)
+  const failed = await load.fact('Failed')
+  const alerts = await page.getByRole('alert').count()
+  if (failed !== '0' || alerts !== 0) throw new Failure(`stopped run: failed ${failed}, ${alerts} alerts`)
+  let past = []
+  await until('the stopped run in the past runs', STEP_TIMEOUT, async () => {
+    past = await load.pastRuns()
+    return past[0]?.[0] === 'Stopped' && past[0]?.[5] === '0'
+  }).catch((err) => {
+    throw new Failure(`${err.message} (rows ${JSON.stringify(past)})`)
+  })
+  await shot('load-stopped')
+  log(`stopped run reads Stopped; ${past.length} past runs listed`)
 })

@@ -269,6 +269,28 @@ export class LoadView {
       .textContent()
   }
 
+  async stop() {
+    await this.form.getByRole('button', { name: 'Stop' }).click()
+  }
+
+  async expectStatus(status, timeout) {
+    let last
+    await until(`the load run to read ${status}`, timeout, async () => {
+      last = await this.fact('Status')
+      return last === status
+    }).catch((err) => {
+      throw new Failure(`${err.message} (last seen ${last})`)
+    })
+  }
+
+  /** The cells of the past-runs table, newest run first. */
+  async pastRuns() {
+    const rows = this.page.getByRole('table', { name: 'Past load runs' }).getByRole('row')
+    const out = []
+    for (const row of (await rows.all()).slice(1)) out.push(await row.getByRole('cell').allTextContents())
+    return out
+  }
+
   async expectDone(timeout) {
     let last
     await until('the load run to reach 100%', timeout, async () => {

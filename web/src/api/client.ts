@@ -12,6 +12,7 @@ import {
   dlqViewSchema,
   eventsPageSchema,
   loadRunSchema,
+  loadRunsSchema,
   loadStateSchema,
   messageTimelineSchema,
   orderingViewSchema,
@@ -27,6 +28,7 @@ import {
   type ExplorerFilter,
   type LoadRequest,
   type LoadRun,
+  type LoadRuns,
   type LoadState,
   type MessageTimeline,
   type OrderingView,
@@ -239,6 +241,11 @@ export async function startLoad(req: LoadRequest): Promise<LoadRun> {
 /** Returns the current or last load run, or idle. */
 export async function getLoad(signal?: AbortSignal): Promise<LoadState> {
   return parse(loadStateSchema, '/api/load/', await request('/api/load/', { signal }))
+}
+
+/** Returns the last load runs, newest first. */
+export async function getLoadRuns(signal?: AbortSignal): Promise<LoadRuns> {
+  return parse(loadRunsSchema, '/api/load/runs/', await request('/api/load/runs/', { signal }))
 }
 
 /** Stops the running load run. Admin. */

@@ -13,6 +13,7 @@ import {
   getDLQ,
   getEvents,
   getLoad,
+  getLoadRuns,
   getMessageTimeline,
   getOrdering,
   getQueueMessages,
@@ -29,6 +30,7 @@ export const keys = {
   ordering: ['ordering'] as const,
   dlq: ['dlq'] as const,
   load: ['load'] as const,
+  loadRuns: ['load', 'runs'] as const,
   timeline: (eventId: string) => ['messages', eventId, 'timeline'] as const,
   events: (f: ExplorerFilter) => ['events', f] as const,
   createEvent: ['create_event'] as const,
@@ -106,6 +108,14 @@ export const loadQuery = (runningMs: number, idleMs: number) =>
     queryKey: keys.load,
     queryFn: ({ signal }) => getLoad(signal),
     refetchInterval: (q) => (q.state.data?.status === 'running' ? runningMs : idleMs),
+  })
+
+/** GET /api/load/runs/ every intervalMs. */
+export const loadRunsQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.loadRuns,
+    queryFn: ({ signal }) => getLoadRuns(signal),
+    refetchInterval: intervalMs,
   })
 
 /** GET /api/messages/{event_id}/, once per opening. */

@@ -17,6 +17,7 @@ import {
   healthSchema,
   latestEventsSchema,
   loadRunSchema,
+  loadRunsSchema,
   loadStateSchema,
   messageTimelineSchema,
   orderingViewSchema,
@@ -52,6 +53,7 @@ const contract: Record<string, z.ZodType> = {
   load_start: loadRunSchema,
   load_running: loadStateSchema,
   load_stop: loadRunSchema,
+  load_runs: loadRunsSchema,
   ws_initial_data: serverMessageSchema,
 }
 
@@ -75,7 +77,11 @@ describe('golden answers of the Go server', () => {
     const parse = <S extends z.ZodType>(s: S, name: string): z.output<S> => s.parse(JSON.parse(golden(name)))
     expect(parse(loadStateSchema, 'load_idle')).toEqual({ status: 'idle' })
     expect(parse(loadStateSchema, 'load_running').status).toBe('running')
-    expect(parse(loadRunSchema, 'load_stop').status).toBe('stopped')
+    const stopped = parse(loadRunSchema, 'load_stop')
+    expect(stopped.status).toBe('stopped')
+    expect(stopped.error).toBeUndefined()
+    expect(stopped.ended_at).toBeTypeOf('string')
+    expect(parse(loadRunsSchema, 'load_runs').runs[0]?.id).toBe(stopped.id)
     expect(parse(serverMessageSchema, 'ws_initial_data').type).toBe('initial_data')
     expect(parse(messageTimelineSchema, 'timeline_stored').event).not.toBeNull()
     const dead = parse(messageTimelineSchema, 'timeline_dead_lettered')

@@ -386,7 +386,10 @@ export const loadRunSchema = z.strictObject({
   id: str,
   status: loadStatusSchema,
   started_at: time,
+  /** When the run is planned to end: started_at plus its duration. */
   ends_at: time,
+  /** When it ended (completed, failed, or the moment it was stopped); absent while it runs. */
+  ended_at: time.optional(),
   events_per_second: num,
   duration_seconds: num,
   failure_rate: num,
@@ -404,9 +407,14 @@ export const loadRunSchema = z.strictObject({
   progress: num,
   /** Acked events/s over the last second. */
   current_rate: num,
+  /** The first send that failed; sends cancelled by a stop are not failures. */
   error: str.optional(),
 })
 export type LoadRun = z.infer<typeof loadRunSchema>
+
+/** The answer of GET /api/load/runs/: the last runs, newest first (kept in memory by the server). */
+export const loadRunsSchema = z.strictObject({ runs: list(loadRunSchema) })
+export type LoadRuns = z.infer<typeof loadRunsSchema>
 
 /** The answer of GET /api/load/: a run, or idle when none ever ran. */
 export const loadStateSchema = z.discriminatedUnion('status', [

@@ -104,6 +104,69 @@ describe('QueueMonitor', () => {
     expect(rows()[0].textContent).toContain('Seen live: processing → retrying → dead_lettered')
   })
 
+  it('reads a dead-lettered row as dead-lettered, timed from its first attempt', async () => {
+    const dead = message({
+      event_id: 'ev-5',
+      element_id: 'button_5',
+      status: 'dead_lettered',
+      retries: 3,
+      error: 'simulated failure',
+      // The final attempt started at .600 and took 1 ms; the first started at .000.
+      started_at: '2026-11-25T10:00:00.600Z',
+      completed_at: '2026-11-25T10:00:00.601Z',
+      duration_ms: 1,
+      attempts: [
+        {
+          n: 1,
+          started_at: '2026-11-25T10:00:00.000Z',
+          ended_at: '2026-11-25T10:00:00.000Z',
+          error: 'simulated failure',
+          next_retry_at: '2026-11-25T10:00:00.100Z',
+        },
+        {
+          n: 2,
+          started_at: '2026-11-25T10:00:00.100Z',
+          ended_at: '2026-11-25T10:00:00.100Z',
+          error: 'simulated failure',
+          next_retry_at: '2026-11-25T10:00:00.300Z',
+        },
+        {
+          n: 3,
+          started_at: '2026-11-25T10:00:00.300Z',
+          ended_at: '2026-11-25T10:00:00.300Z',
+          error: 'simulated failure',
+          next_retry_at: '2026-11-25T10:00:00.600Z',
+        },
+        {
+          n: 4,
+          started_at: '2026-11-25T10:00:00.600Z',
+          ended_at: '2026-11-25T10:00:00.601Z',
+          error: 'simulated failure',
+        },
+      ],
+    })
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(() => Promise.resolve(new Response(JSON.stringify({ messages: [dead], count: 1 }), { status: 200 }))),
+    )
+    render(<QueueMonitor live={new Map()} resyncs={0} />)
+    await waitFor(() => expect(rows()).toHaveLength(1))
+    const facts = Object.fromEntries(
+      within(rows()[0])
+        .getAllByRole('term')
+        .map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
+    )
+    expect(Object.keys(facts)).toEqual(['Queued', 'Processing', 'Dead-lettered', 'Duration', 'Retries'])
+    expect(facts.Duration).toBe('601ms')
+    expect(facts.Processing).toBe(
+      new Date('2026-11-25T10:00:00.000Z').toLocaleTimeString([], {
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      }),
+    )
+  })
+
   it("shows the server's error when the log cannot be loaded", async () => {
     vi.stubGlobal(
       'fetch',

@@ -4,6 +4,7 @@ import { queueMessagesQuery } from '../api/queries'
 import { isSource, isStatus, SOURCES, STATUSES, type Message, type Source, type Status } from '../api/schema'
 import { isTerminal, messageKey, type LiveMessage } from '../live/feed'
 import { clockTime, duration } from '../format'
+import { endLabel, firstStart, processingMs } from '../timing'
 import { Panel } from './Panel'
 
 const NO_MESSAGES: readonly Message[] = []
@@ -81,6 +82,12 @@ function Field({ label, value }: { label: string; value: string }) {
   )
 }
 
+/** The whole processing time, first attempt to end, or a dash while in flight. */
+function durationOf(m: Row): string {
+  const ms = processingMs(m)
+  return ms === null ? '—' : duration(ms)
+}
+
 // Memoised: at high rates most rows are unchanged between two renders.
 const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenTimeline?: (id: string) => void }) {
   return (
@@ -113,9 +120,9 @@ const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenT
       </p>
       <dl className="mt-2 grid grid-cols-2 gap-2 sm:grid-cols-5">
         <Field label="Queued" value={clockTime(m.queued_at)} />
-        <Field label="Processing" value={clockTime(m.started_at)} />
-        <Field label="Completed" value={clockTime(m.completed_at)} />
-        <Field label="Duration" value={m.completed_at ? duration(m.duration_ms) : '—'} />
+        <Field label="Processing" value={clockTime(firstStart(m))} />
+        <Field label={endLabel(m.status)} value={clockTime(m.completed_at)} />
+        <Field label="Duration" value={durationOf(m)} />
         <Field label="Retries" value={String(m.retries)} />
       </dl>
       {m.seen && m.seen.length > 1 && (

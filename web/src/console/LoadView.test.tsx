@@ -1,8 +1,8 @@
-import { render, screen } from '../test/render'
+import { render, screen, within } from '../test/render'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import type { LoadRun } from '../api/schema'
-import { json, stubFetch } from '../test/fetch'
+import { type Call, json, stubFetch } from '../test/fetch'
 import { LoadView, validateLoad } from './LoadView'
 
 function run(over: Partial<LoadRun> = {}): LoadRun {
@@ -26,9 +26,14 @@ function run(over: Partial<LoadRun> = {}): LoadRun {
   }
 }
 
+/** Answers GET /api/load/runs/ with runs, everything else with body(). */
+function withRuns(body: (c: Call) => Response, runs: LoadRun[] = []) {
+  return (c: Call) => (c.url === '/api/load/runs/' ? json({ runs }) : body(c))
+}
+
 describe('LoadView', () => {
   it('validates the form and sends nothing while it is wrong', async () => {
-    const calls = stubFetch(() => json({ status: 'idle' }))
+    const calls = stubFetch(withRuns(() => json({ status: 'idle' })))
     const user = userEvent.setup()
     render(<LoadView idlePollMs={60_000} />)
     await screen.findByText('No load run yet.')
@@ -50,13 +55,15 @@ describe('LoadView', () => {
 
   it('starts a run with the form values and shows its progress', async () => {
     let state: unknown = { status: 'idle' }
-    const calls = stubFetch((c) => {
-      if (c.method === 'POST') {
-        state = run()
-        return json(run({ sent: 0, acked: 0, progress: 0, current_rate: 0 }), 201)
-      }
-      return json(state)
-    })
+    const calls = stubFetch(
+      withRuns((c) => {
+        if (c.method === 'POST') {
+          state = run()
+          return json(run({ sent: 0, acked: 0, progress: 0, current_rate: 0 }), 201)
+        }
+        return json(state)
+      }),
+    )
     const user = userEvent.setup()
     render(<LoadView runningPollMs={60_000} idlePollMs={60_000} />)
     await screen.findByText('No load run yet.')
@@ -90,20 +97,75 @@ describe('LoadView', () => {
 
   it('stops a run', async () => {
     let state: unknown = run()
-    const calls = stubFetch((c) => {
-      if (c.method === 'DELETE') state = run({ status: 'stopped', progress: 0.5 })
-      return json(state)
-    })
+    const calls = stubFetch(
+      withRuns((c) => {
+        if (c.method === 'DELETE') state = run({ status: 'stopped', progress: 0.5, ended_at: '2026-11-25T10:00:01.5Z' })
+        return json(state)
+      }),
+    )
     const user = userEvent.setup()
     render(<LoadView runningPollMs={60_000} idlePollMs={60_000} />)
     await user.click(await screen.findByRole('button', { name: 'Stop' }))
     expect(calls.some((c) => c.method === 'DELETE' && c.url === '/api/load/')).toBe(true)
-    await screen.findByText('stopped')
+    await screen.findByText('Stopped')
     expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('50')
   })
 
+  it('reads a stopped run as stopped, ended when it stopped, and lists past runs', async () => {
+    const stopped = run({
+      status: 'stopped',
+      progress: 0.5,
+      sent: 300,
+      acked: 300,
+      ended_at: '2026-11-25T10:00:01.5Z',
+    })
+    const older = run({
+      id: 'run-older000',
+      status: 'completed',
+      started_at: '2026-11-25T09:00:00Z',
+      ends_at: '2026-11-25T09:00:03Z',
+      ended_at: '2026-11-25T09:00:03.2Z',
+      sent: 600,
+      acked: 598,
+      failed: 2,
+      progress: 1,
+      error: 'produce to events: broker gone',
+    })
+    stubFetch(withRuns(() => json(stopped), [stopped, older]))
+    render(<LoadView runningPollMs={60_000} idlePollMs={60_000} />)
+    const dl = await screen.findByLabelText('Load run')
+    expect(dl.textContent).toContain('StatusStopped')
+    expect(dl.textContent).toContain('Failed0')
+    // The end is when it stopped, not the planned end.
+    expect(dl.textContent).toContain('Ended')
+    expect(dl.textContent).not.toContain('Ends')
+    expect(screen.queryByRole('alert')).toBeNull()
+
+    const table = await screen.findByRole('table', { name: 'Past load runs' })
+    const rows = within(table).getAllByRole('row').slice(1)
+    expect(
+      rows.map((r) =>
+        within(r)
+          .getAllByRole('cell')
+          .map((c) => c.textContent),
+      ),
+    ).toEqual([
+      ['Stopped', expect.any(String), '1.50s', '200 events/s', '300', '0'],
+      ['Completed', expect.any(String), '3.20s', '200 events/s', '600', '2'],
+    ])
+    expect(screen.getByText(/restart forgets them/)).toBeTruthy()
+  })
+
+  it('tells a completed run with failed sends from a failed run', async () => {
+    stubFetch(withRuns(() => json(run({ status: 'completed', failed: 2, error: 'broker gone', progress: 1 }))))
+    render(<LoadView runningPollMs={60_000} idlePollMs={60_000} />)
+    expect((await screen.findByRole('alert')).textContent).toBe('2 sends failed, the first with: broker gone')
+  })
+
   it('says a run is already going on 409', async () => {
-    stubFetch((c) => (c.method === 'POST' ? json({ error: 'a load run is running' }, 409) : json({ status: 'idle' })))
+    stubFetch(
+      withRuns((c) => (c.method === 'POST' ? json({ error: 'a load run is running' }, 409) : json({ status: 'idle' }))),
+    )
     const user = userEvent.setup()
     render(<LoadView idlePollMs={60_000} />)
     await screen.findByText('No load run yet.')

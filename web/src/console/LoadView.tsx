@@ -2,11 +2,11 @@ import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useId, useState } from 'react'
 import { ApiError, startLoad, stopLoad } from '../api/client'
 import { keys } from '../api/queries'
-import type { LoadRequest, LoadRun } from '../api/schema'
+import type { LoadRequest, LoadRun, LoadStatus } from '../api/schema'
 import { Panel } from '../components/Panel'
-import { clockTime, count } from '../format'
-import { useLoad } from './resources'
-import { AdminTokenInput, BUTTON, BUTTON_SECONDARY, ErrorText, errorMessage, INPUT, LABEL } from './ui'
+import { clockTime, count, dateTime, duration } from '../format'
+import { useLoad, useLoadRuns } from './resources'
+import { AdminTokenInput, BUTTON, BUTTON_SECONDARY, ErrorText, errorMessage, INPUT, LABEL, ROW, TD, TH } from './ui'
 
 /** The event types of the generated mix and their default weights (the seed's demo traffic). */
 export const MIX_TYPES: readonly { type: string; weight: number }[] = [
@@ -130,17 +130,32 @@ function Field({
   )
 }
 
+/** How each run state reads. */
+export const STATUS_LABEL: Record<LoadStatus, string> = {
+  running: 'Running',
+  completed: 'Completed',
+  stopped: 'Stopped',
+  failed: 'Failed',
+}
+
+/** How long a run ran: to its end, or to now while it runs. */
+export function runDuration(run: LoadRun, now = Date.now()): number {
+  const end = run.ended_at ? Date.parse(run.ended_at) : now
+  return end - Date.parse(run.started_at)
+}
+
 function RunStatus({ run }: { run: LoadRun }) {
   const pct = Math.round(Math.min(1, Math.max(0, run.progress)) * 100)
   const items: [string, string][] = [
-    ['Status', run.status],
+    ['Status', STATUS_LABEL[run.status]],
     ['Sent', count(run.sent)],
     ['Acked', count(run.acked)],
     ['Failed', count(run.failed)],
     ['Target', count(run.target)],
     ['Throughput', `${run.current_rate.toFixed(0)} events/s`],
     ['Started', clockTime(run.started_at)],
-    ['Ends', clockTime(run.ends_at)],
+    // A run that ended reads when it ended (a stopped one, when it was stopped), not when it was planned to.
+    run.ended_at ? ['Ended', clockTime(run.ended_at)] : ['Ends', clockTime(run.ends_at)],
   ]
   return (
     <div className="flex flex-col gap-3">
@@ -160,10 +175,7 @@ function RunStatus({ run }: { run: LoadRun }) {
           aria-valuetext={`${pct}% (${count(run.acked)} of ${count(run.target)} acknowledged)`}
           className="h-3 w-full overflow-hidden rounded-full bg-slate-200 dark:bg-slate-800"
         >
-          <div
-            className={`h-full transition-[width] ${run.status === 'failed' ? 'bg-red-500' : run.status === 'running' ? 'bg-blue-600' : 'bg-green-600'}`}
-            style={{ width: `${pct}%` }}
-          />
+          <div className={`h-full transition-[width] ${BAR[run.status]}`} style={{ width: `${pct}%` }} />
         </div>
       </div>
       <dl aria-label="Load run" className="grid grid-cols-2 gap-3 sm:grid-cols-4">
@@ -174,8 +186,53 @@ function RunStatus({ run }: { run: LoadRun }) {
           </div>
         ))}
       </dl>
-      {run.error && <ErrorText>The run failed: {run.error}</ErrorText>}
+      {run.error &&
+        (run.status === 'failed' ? (
+          <ErrorText>The run failed: {run.error}</ErrorText>
+        ) : (
+          <ErrorText>
+            {count(run.failed)} sends failed, the first with: {run.error}
+          </ErrorText>
+        ))}
     </div>
+  )
+}
+
+const BAR: Record<LoadStatus, string> = {
+  running: 'bg-blue-600',
+  completed: 'bg-green-600',
+  stopped: 'bg-slate-500',
+  failed: 'bg-red-500',
+}
+
+/** The last runs the server remembers, newest first. */
+function PastRuns({ runs }: { runs: LoadRun[] }) {
+  return (
+    <table className="w-full">
+      <caption className="sr-only">Past load runs</caption>
+      <thead>
+        <tr>
+          <th className={TH}>State</th>
+          <th className={TH}>Started</th>
+          <th className={TH}>Duration</th>
+          <th className={TH}>Rate</th>
+          <th className={TH}>Sent</th>
+          <th className={TH}>Failed</th>
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((r) => (
+          <tr key={r.id} className={ROW}>
+            <td className={TD}>{STATUS_LABEL[r.status]}</td>
+            <td className={TD}>{dateTime(r.started_at)}</td>
+            <td className={TD}>{duration(runDuration(r))}</td>
+            <td className={TD}>{count(r.events_per_second)} events/s</td>
+            <td className={TD}>{count(r.sent)}</td>
+            <td className={TD}>{count(r.failed)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   )
 }
 
@@ -188,6 +245,8 @@ interface Props {
 export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
   const id = useId()
   const load = useLoad(runningPollMs, idlePollMs)
+  const polledRunning = load.data?.status === 'running'
+  const past = useLoadRuns(polledRunning ? runningPollMs : idlePollMs)
   const [form, setForm] = useState<FormState>(INITIAL)
   const [errors, setErrors] = useState<Errors>({})
   const queryClient = useQueryClient()
@@ -301,6 +360,19 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
           </p>
         ) : (
           <RunStatus run={run} />
+        )}
+      </Panel>
+      <Panel title="Past Runs">
+        <p className="mb-2 text-xs text-slate-500 dark:text-slate-400">
+          The last 20 runs. The server keeps them in memory: a restart forgets them.
+        </p>
+        {past.error && <ErrorText>Could not load the past runs: {past.error}</ErrorText>}
+        {past.data === null ? (
+          !past.error && <p className="text-sm text-slate-500 dark:text-slate-400">Loading…</p>
+        ) : past.data.runs.length === 0 ? (
+          <p className="text-sm text-slate-500 dark:text-slate-400">No runs yet.</p>
+        ) : (
+          <PastRuns runs={past.data.runs} />
         )}
       </Panel>
     </div>

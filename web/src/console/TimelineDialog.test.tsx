@@ -60,11 +60,66 @@ describe('TimelineDialog', () => {
     expect(items[4].textContent).toContain('next attempt at 10:00:00.520')
     expect(items[0].querySelector('time')?.textContent).toMatch(/\.000$/)
     const facts = within(dialog).getByLabelText('Message').textContent
-    expect(facts).toContain('Outcomedead_lettered')
+    expect(facts).toContain('OutcomeDead-lettered')
+    // From the first attempt (the fixture's started_at, 10:00:00.005) to the dead-lettering at 10:00:03.500.
+    expect(facts).toContain('Duration3.50s')
     expect(facts).toContain('Partition2')
     expect(facts).toContain('Offset41')
     expect(facts).toContain('Retries3')
     expect(dialog.textContent).toContain('Error: simulated failure')
+  })
+
+  it('times a dead-lettered message from its first attempt, not its last', async () => {
+    stubFetch(() =>
+      json({
+        ...timeline,
+        message: message({
+          event_id: 'ev-5',
+          element_id: 'button_5',
+          status: 'dead_lettered',
+          retries: 3,
+          error: 'simulated failure',
+          // The final attempt started at .600 and took 1 ms; the first started at .000.
+          started_at: '2026-11-25T10:00:00.600Z',
+          completed_at: '2026-11-25T10:00:00.601Z',
+          duration_ms: 1,
+          attempts: [
+            {
+              n: 1,
+              started_at: '2026-11-25T10:00:00.000Z',
+              ended_at: '2026-11-25T10:00:00.000Z',
+              error: 'simulated failure',
+              next_retry_at: '2026-11-25T10:00:00.100Z',
+            },
+            {
+              n: 2,
+              started_at: '2026-11-25T10:00:00.100Z',
+              ended_at: '2026-11-25T10:00:00.100Z',
+              error: 'simulated failure',
+              next_retry_at: '2026-11-25T10:00:00.300Z',
+            },
+            {
+              n: 3,
+              started_at: '2026-11-25T10:00:00.300Z',
+              ended_at: '2026-11-25T10:00:00.300Z',
+              error: 'simulated failure',
+              next_retry_at: '2026-11-25T10:00:00.600Z',
+            },
+            {
+              n: 4,
+              started_at: '2026-11-25T10:00:00.600Z',
+              ended_at: '2026-11-25T10:00:00.601Z',
+              error: 'simulated failure',
+            },
+          ],
+        }),
+      }),
+    )
+    render(<TimelineDialog eventId="ev-5" onClose={() => {}} />)
+    const facts = (await screen.findByLabelText('Message')).textContent
+    expect(facts).toContain('OutcomeDead-lettered')
+    expect(facts).toContain('Duration601ms')
+    expect(facts).toContain('Last attempt1ms')
   })
 
   it('shows the server error for an unknown message', async () => {

@@ -3,6 +3,7 @@ import { useEffect, useEffectEvent, useId, useRef } from 'react'
 import { timelineQuery } from '../api/queries'
 import type { StageName } from '../api/schema'
 import { count, dateTime, duration, preciseTime } from '../format'
+import { processingMs, STATUS_LABEL } from '../timing'
 import { BUTTON_SECONDARY, ErrorText, errorMessage } from './ui'
 
 const STAGE_LABEL: Record<StageName, string> = {
@@ -82,6 +83,7 @@ export function TimelineDialog({ eventId, onClose }: Props) {
   }, [])
 
   const m = data?.message
+  const total = m === undefined ? null : processingMs(m)
   return (
     <div
       className="fixed inset-0 z-50 flex justify-end bg-slate-900/40"
@@ -115,14 +117,15 @@ export function TimelineDialog({ eventId, onClose }: Props) {
             <dl aria-label="Message" className="grid grid-cols-2 gap-x-4 gap-y-2 text-xs">
               {(
                 [
-                  ['Outcome', m.status],
+                  ['Outcome', STATUS_LABEL[m.status]],
                   ['Type', m.event_type],
                   ['Element', m.element_id || '—'],
                   ['User', m.user_id],
                   ['Partition', String(m.partition)],
                   ['Offset', count(m.offset)],
                   ['Retries', String(m.retries)],
-                  ['Duration', m.completed_at ? duration(m.duration_ms) : '—'],
+                  ['Duration', total === null ? '—' : duration(total)],
+                  ['Last attempt', m.completed_at ? duration(m.duration_ms) : '—'],
                   ['Consumer', m.consumer_id || '—'],
                   ['Queued', dateTime(m.queued_at)],
                 ] as const

@@ -4,8 +4,15 @@
 // failed.
 
 import { useQuery, type UseQueryResult } from '@tanstack/react-query'
-import { consumersHistoryQuery, consumersQuery, dlqQuery, loadQuery, orderingQuery } from '../api/queries'
-import type { ConsumersHistory, ConsumersView, DLQView, LoadState, OrderingView } from '../api/schema'
+import {
+  consumersHistoryQuery,
+  consumersQuery,
+  dlqQuery,
+  loadQuery,
+  loadRunsQuery,
+  orderingQuery,
+} from '../api/queries'
+import type { ConsumersHistory, ConsumersView, DLQView, LoadRuns, LoadState, OrderingView } from '../api/schema'
 import { errorMessage } from './ui'
 
 /** The state of a polled resource. */
@@ -41,4 +48,9 @@ export function useDLQ(intervalMs = 5000): Polled<DLQView> {
 /** GET /api/load/: every second while a run is going, every few seconds otherwise. */
 export function useLoad(runningMs = 1000, idleMs = 5000): Polled<LoadState> {
   return polled(useQuery(loadQuery(runningMs, idleMs)))
+}
+
+/** GET /api/load/runs/ every intervalMs. */
+export function useLoadRuns(intervalMs = 5000): Polled<LoadRuns> {
+  return polled(useQuery(loadRunsQuery(intervalMs)))
 }
