@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/time/rate"
 
+	"github.com/pulse-dev/pulse/internal/background"
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/metrics"
 	"github.com/pulse-dev/pulse/internal/record"
@@ -63,7 +64,7 @@ type Service struct {
 	producer *kafka.Producer
 	log      *slog.Logger
 	now      func() time.Time
-	bg       *background
+	bg       *background.Work
 
 	replayed prometheus.Counter
 
@@ -88,7 +89,7 @@ func New(cfg Config, admin *kafka.Admin, producer *kafka.Producer, log *slog.Log
 	}
 	s := &Service{
 		cfg: cfg, admin: admin, producer: producer,
-		log: log.With("component", "deadletter"), now: cfg.Now, bg: newBackground(),
+		log: log.With("component", "deadletter"), now: cfg.Now, bg: background.New(),
 		replayIDs: make(map[string]bool),
 		replayed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_dlq_replayed_total", Help: "Dead letters replayed to the main topic.",
@@ -103,7 +104,7 @@ func New(cfg Config, admin *kafka.Admin, producer *kafka.Producer, log *slog.Log
 // once New succeeded.
 func (s *Service) Run(ctx context.Context) error {
 	<-ctx.Done()
-	s.bg.stop()
+	s.bg.Stop()
 	return nil
 }
 
@@ -450,7 +451,7 @@ func (s *Service) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, 
 		}
 		return res, nil
 	}
-	if _, ok := s.bg.start(func(ctx context.Context) {
+	if _, ok := s.bg.Go(func(ctx context.Context) {
 		if err := s.produceReplays(ctx, sel, recs, perSecond); err != nil {
 			s.log.Warn("background replay stopped", "err", err)
 		}
@@ -629,46 +630,4 @@ func (e *RequestError) Error() string { return e.Msg }
 
 func invalidf(format string, args ...any) error {
 	return &RequestError{Msg: fmt.Sprintf(format, args...)}
-}
-
-// background owns work started by requests (replays, load runs): stop
-// cancels it and waits for it, and refuses new work after that.
-type background struct {
-	mu      sync.Mutex
-	ctx     context.Context
-	cancel  context.CancelFunc
-	stopped bool
-	wg      sync.WaitGroup
-}
-
-func newBackground() *background {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &background{ctx: ctx, cancel: cancel}
-}
-
-// start runs fn in the background and returns the cancel function of its
-// context; false once stop was called.
-func (b *background) start(fn func(ctx context.Context)) (context.CancelFunc, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.stopped {
-		return nil, false
-	}
-	ctx, cancel := context.WithCancel(b.ctx)
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer cancel()
-		fn(ctx)
-	}()
-	return cancel, true
-}
-
-// stop refuses new work, cancels what runs and waits for it.
-func (b *background) stop() {
-	b.mu.Lock()
-	b.stopped = true
-	b.mu.Unlock()
-	b.cancel()
-	b.wg.Wait()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pulse-dev/pulse/internal/background"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/generator"
 	"github.com/pulse-dev/pulse/internal/kafka"
@@ -98,7 +99,7 @@ type Run struct {
 type Runner struct {
 	producer *kafka.Producer
 	log      *slog.Logger
-	bg       *background
+	bg       *background.Work
 
 	loadSent prometheus.Counter
 
@@ -116,7 +117,7 @@ func New(producer *kafka.Producer, log *slog.Logger, reg prometheus.Registerer) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	l := &Runner{
-		producer: producer, log: log.With("component", "load"), bg: newBackground(),
+		producer: producer, log: log.With("component", "load"), bg: background.New(),
 		loadSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_load_events_sent_total", Help: "Events sent by load runs.",
 		}),
@@ -130,7 +131,7 @@ func New(producer *kafka.Producer, log *slog.Logger, reg prometheus.Registerer) 
 // New succeeded.
 func (l *Runner) Run(ctx context.Context) error {
 	<-ctx.Done()
-	l.bg.stop()
+	l.bg.Stop()
 	return nil
 }
 
@@ -265,7 +266,7 @@ func (l *Runner) Start(req Request) (Run, error) {
 	// The run's goroutine waits for its cancel function to be known, so
 	// that a stop right after the start finds it.
 	ready := make(chan struct{})
-	cancel, started := l.bg.start(func(ctx context.Context) {
+	cancel, started := l.bg.Go(func(ctx context.Context) {
 		defer close(r.done)
 		<-ready
 		l.runLoad(ctx, r)
@@ -501,46 +502,4 @@ func invalidf(format string, args ...any) error {
 type countAt struct {
 	t time.Time
 	n int64
-}
-
-// background owns work started by requests (replays, load runs): stop
-// cancels it and waits for it, and refuses new work after that.
-type background struct {
-	mu      sync.Mutex
-	ctx     context.Context
-	cancel  context.CancelFunc
-	stopped bool
-	wg      sync.WaitGroup
-}
-
-func newBackground() *background {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &background{ctx: ctx, cancel: cancel}
-}
-
-// start runs fn in the background and returns the cancel function of its
-// context; false once stop was called.
-func (b *background) start(fn func(ctx context.Context)) (context.CancelFunc, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.stopped {
-		return nil, false
-	}
-	ctx, cancel := context.WithCancel(b.ctx)
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer cancel()
-		fn(ctx)
-	}()
-	return cancel, true
-}
-
-// stop refuses new work, cancels what runs and waits for it.
-func (b *background) stop() {
-	b.mu.Lock()
-	b.stopped = true
-	b.mu.Unlock()
-	b.cancel()
-	b.wg.Wait()
 }
