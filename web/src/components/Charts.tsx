@@ -25,7 +25,11 @@ function rateOptions(types: string[], width: number, markers: () => readonly Mar
     plugins: [markersPlugin(markers)],
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+    scales: {
+      x: { time: true },
+      // Every rate can be a gap (nothing watched yet): uPlot then passes no max.
+      y: { range: (_u, _min, max) => [0, Number.isFinite(max) ? Math.max(1, max * 1.1) : 1] },
+    },
     axes: [AXIS, { ...AXIS, label: 'events/s', size: 50 }],
     series: [
       {},

@@ -13,6 +13,7 @@ describe('SeriesWindow', () => {
 
   it('computes rates per type and latency percentiles per bucket', () => {
     const w = new SeriesWindow({ windowMs: 60_000, bucketMs: 5_000 })
+    w.resync([], t0)
     w.add([at(1000, 10), at(2000, 20), at(3000, 5000, 'form_submit')])
     w.add([at(4000, 30)], 3)
     const s = w.snapshot(t0 + 10_000)
@@ -27,13 +28,66 @@ describe('SeriesWindow', () => {
 
   it('does not count a resync twice and forgets what left the window', () => {
     const w = new SeriesWindow({ windowMs: 60_000, bucketMs: 5_000 })
+    w.resync([], t0 - 1)
     const e = at(1000, 10)
     w.add([e])
-    w.addInitial([e, at(500, 10)])
+    w.pause(t0 + 2000)
+    w.resync([e, at(500, 10)], t0 + 3000)
+    w.add([e])
     const s = w.snapshot(t0 + 5_000)
     expect(s.rates[0][s.times.indexOf(t0 / 1000)]).toBeCloseTo(1 / 5)
     const later = w.snapshot(t0 + 120_000)
-    expect(later.rates[0].every((r) => r === 0)).toBe(true)
+    expect(later.rates[0].slice(0, -1).every((r) => r === 0)).toBe(true)
+  })
+
+  // A page opened on a steady 10 events/s: initial_data holds the newest 50,
+  // the last 5 s. Counted as the whole story they drew a lone bump after
+  // zeros (and the bucket still filling, divided by the few ms it had
+  // covered, drew a spike of hundreds per second).
+  it('draws no rate for what the page did not watch whole', () => {
+    const w = new SeriesWindow({ windowMs: 60_000, bucketMs: 5_000 })
+    const stream = (from: number, to: number) => {
+      const out = []
+      for (let ms = from; ms < to; ms += 100) out.push(at(ms, 10))
+      return out
+    }
+    const load = 40_300
+    w.resync(stream(load - 5_000, load).reverse(), load)
+    const s = w.snapshot(load)
+    expect(s.rates[0].every((r) => r === null)).toBe(true)
+
+    // Live events follow; the first complete bucket after the snapshot's
+    // oldest event is the first point, and it is the real rate.
+    w.add(stream(load, 50_001))
+    const live = w.snapshot(50_001 + t0)
+    const drawn = live.rates[0].filter((r) => r !== null)
+    expect(drawn).toHaveLength(2)
+    drawn.forEach((r) => expect(r).toBeCloseTo(10))
+    expect(live.rates[0].at(-1)).toBeNull()
+  })
+
+  it('leaves an outage out unless the resync reaches back to what was seen', () => {
+    const w = new SeriesWindow({ windowMs: 60_000, bucketMs: 5_000 })
+    w.resync([], t0 - 5_000)
+    w.add([at(1_000, 10)])
+    w.pause(t0 + 2_000)
+    // Back at 22 s; the snapshot starts at 16 s: 2..16 s are not known.
+    w.resync([at(21_000, 10), at(16_000, 10)], t0 + 22_000)
+    const s = w.snapshot(t0 + 30_000)
+    const rate = (sec: number) => s.rates[0][s.times.indexOf(t0 / 1000 + sec)]
+    expect(rate(-5)).toBe(0)
+    expect(rate(0)).toBeNull()
+    expect(rate(5)).toBeNull()
+    expect(rate(10)).toBeNull()
+    expect(rate(15)).toBeNull()
+    expect(rate(20)).toBeCloseTo(1 / 5)
+    expect(rate(25)).toBe(0)
+
+    // A short outage the snapshot covers leaves no gap.
+    w.pause(t0 + 31_000)
+    w.resync([at(32_000, 10), at(21_000, 10)], t0 + 33_000)
+    const t = w.snapshot(t0 + 40_000)
+    expect(t.rates[0][t.times.indexOf(t0 / 1000 + 30)]).toBeCloseTo(1 / 5)
   })
 
   it('quantile uses the nearest rank', () => {

@@ -129,7 +129,7 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
       for (const f of frames) {
         switch (f.type) {
           case 'initial_data':
-            series.addInitial(f.events)
+            series.resync(f.events, lastFlush)
             lastStatsAt = lastFlush
             break
           case 'new_event':
@@ -218,6 +218,7 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
       ws.onclose = () => {
         if (socket !== ws) return
         socket = null
+        series.pause(Date.now())
         scheduleReconnect()
       }
       // A failed socket always closes too; the close handler reconnects.
