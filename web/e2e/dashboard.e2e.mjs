@@ -1,7 +1,8 @@
 // End-to-end test of the dashboard against the real pulse binary (see
 // harness.mjs for the set-up): click Button 1 and see it in the feed and the
 // totals; Button 4 processing then completed; Button 5 retrying then
-// dead-lettered; send a message with Enter; reload and see the same totals.
+// dead-lettered; send a message with Enter; reload and see the same totals;
+// stop sending and see events/s fall to 0.
 //
 //   npm run e2e            (builds the UI and the binary first)
 
@@ -38,6 +39,8 @@ await runE2E('dashboard', async ({ page, server }) => {
   await ui.actions.sendMessageWithEnter(text)
   await ui.feed.expectRow('FORM SUBMIT', 'Element: message_input', text)
   log('message in the feed')
+  await ui.stats.expectEventsPerSecond('above 0', (v) => v > 0)
+  log('events/s above 0')
 
   // The totals the server reports must survive a reload: same numbers from
   // initial_data as from the live updates.
@@ -52,4 +55,9 @@ await runE2E('dashboard', async ({ page, server }) => {
   // The charts are computed in the browser from the events that arrived.
   await page.getByText(/latency p50 \d+ \/ \d+ \/ \d+ ms/).waitFor({ timeout: STEP_TIMEOUT })
   log('charts drawn')
+
+  // Nothing is sent any more: the rate falls to 0 within its 10 s window
+  // (the server pushes no stats_update when nothing changes).
+  await ui.stats.expectEventsPerSecond('to be 0', (v) => v === 0, 20_000)
+  log('events/s back to 0')
 })

@@ -98,6 +98,30 @@ export class StatsPanel {
     return Number((await dd.textContent()).replace(/\D/g, ''))
   }
 
+  /** The value of one of the panel's figures, by its label ('Events/s', 'Last 5 min'). */
+  async figure(label) {
+    return this.region
+      .locator('div', { has: this.page.getByText(label, { exact: true }) })
+      .locator('dd')
+      .first()
+      .textContent()
+  }
+
+  async eventsPerSecond() {
+    return Number((await this.figure('Events/s')).replace(/,/g, ''))
+  }
+
+  /** Waits until Events/s satisfies ok(value). */
+  async expectEventsPerSecond(what, ok, timeout = STEP_TIMEOUT) {
+    let got
+    await until(`events/s ${what}`, timeout, async () => {
+      got = await this.eventsPerSecond()
+      return ok(got)
+    }).catch((err) => {
+      throw new Failure(`${err.message} (last seen ${got})`)
+    })
+  }
+
   async expectTotal(want, timeout = STEP_TIMEOUT) {
     let got
     await until(`total events to be ${want}`, timeout, async () => {

@@ -17,6 +17,7 @@ import { VIEWS, useView } from './console/route'
 import { TimelineDialog } from './console/TimelineDialog'
 import { sessionId, userId } from './identity'
 import { useLiveFeed } from './live/useLiveFeed'
+import { useLiveTotals } from './live/useLiveTotals'
 
 /**
  * The app: the live dashboard as the home view and the operator console's
@@ -25,6 +26,8 @@ import { useLiveFeed } from './live/useLiveFeed'
  */
 export function App() {
   const feed = useLiveFeed()
+  // One tick feeds every live figure on the page, so they agree.
+  const totals = useLiveTotals(feed.series)
   const view = useView()
   const [user] = useState(userId)
   const [session] = useState(sessionId)
@@ -47,10 +50,10 @@ export function App() {
               <div className="min-w-0 lg:col-span-2">
                 <LiveFeed events={feed.events} notShown={feed.notShown} onOpenTimeline={setTimeline} />
               </div>
-              <Statistics stats={feed.stats} />
+              <Statistics stats={feed.stats} live={totals} />
             </div>
             <QueueMonitor live={feed.messages} resyncs={feed.resyncs} onOpenTimeline={setTimeline} />
-            <Charts series={feed.series} markers={feed.markers} />
+            <Charts series={feed.series} markers={feed.markers} eventsPerSecond={totals.eventsPerSecond} />
             <ConsumerGroup />
             <Instructions />
           </>

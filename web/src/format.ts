@@ -52,3 +52,10 @@ export function seconds(s: number): string {
   if (s < 3600) return `${(s / 60).toFixed(1)}min`
   return `${(s / 3600).toFixed(1)}h`
 }
+
+/** Formats a rate per second: one decimal below 10 (0.4, 9.5), whole with thousands separators above (1,234), a dash when unknown. */
+export function perSecond(n: number | null): string {
+  if (n === null || !Number.isFinite(n)) return '—'
+  const digits = Math.abs(n) < 10 ? 1 : 0
+  return n.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}

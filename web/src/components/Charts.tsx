@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { Marker } from '../api/schema'
+import { perSecond } from '../format'
 import type { SeriesSnapshot, SeriesWindow } from '../live/series'
 import { typeStyle } from './eventStyle'
 import { MarkerLegend, markersPlugin } from './markers'
@@ -68,26 +69,26 @@ function lastValue(values: (number | null)[]): number | null {
   return null
 }
 
-function summary(s: SeriesSnapshot): string {
-  const total = s.rates.reduce((sum, r) => sum + (r.at(-2) ?? r.at(-1) ?? 0), 0)
+function latencySummary(s: SeriesSnapshot): string {
   const p = [lastValue(s.p50), lastValue(s.p95), lastValue(s.p99)]
-  const lat = p.every((v) => v === null)
+  return p.every((v) => v === null)
     ? 'no latency samples yet'
     : `latency p50 ${p.map((v) => (v === null ? '—' : `${Math.round(v)}`)).join(' / ')} ms (p50 / p95 / p99)`
-  return `${total.toFixed(1)} events/s, ${lat}`
 }
 
 interface Props {
   series: SeriesWindow
   /** Rebalances, commit stalls and DLQ bursts, drawn on the rate chart. */
   markers?: readonly Marker[]
+  /** The page's live rate (useLiveTotals), the same figure as the statistics panel's. */
+  eventsPerSecond: number | null
 }
 
 const WINDOW_MS = 15 * 60_000
 const NO_MARKERS: readonly Marker[] = []
 
 /** Events per second by type and end-to-end latency percentiles over the last 15 minutes. */
-export function Charts({ series, markers = NO_MARKERS }: Props) {
+export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props) {
   // The chart's marker plugin reads the newest markers on each redraw.
   const markersRef = useRef(markers)
   useEffect(() => {
@@ -127,7 +128,7 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
       const latData: uPlot.AlignedData = [snap.times, snap.p50, snap.p95, snap.p99]
       if (latency === null) latency = new uPlot(latencyOptions(width()), latData, latEl)
       else latency.setData(latData)
-      setCaption(summary(snap))
+      setCaption(latencySummary(snap))
       setSince(now - WINDOW_MS)
     }
     draw()
@@ -148,7 +149,8 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
   return (
     <Panel title="Live Charts">
       <p className="mb-3 text-xs text-slate-500 dark:text-slate-400" aria-live="off">
-        Last 15 minutes, computed in the browser from arriving events (stored time minus event time). Now: {caption}
+        Last 15 minutes, computed in the browser from arriving events (stored time minus event time). Now:{' '}
+        {perSecond(eventsPerSecond)} events/s, {caption}
       </p>
       <div className="grid gap-6">
         <figure>

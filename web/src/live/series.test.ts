@@ -96,3 +96,43 @@ describe('SeriesWindow', () => {
     expect(quantile([1, 2, 3, 4], 0.99)).toBe(4)
   })
 })
+
+describe('SeriesWindow.totals', () => {
+  const t0 = Date.parse('2026-11-25T10:00:00Z')
+  const at = (ms: number) =>
+    storedEvent({ timestamp: new Date(t0 + ms).toISOString(), created_at: new Date(t0 + ms).toISOString() })
+
+  it('has nothing to say before the first sync, and a rate over what it watched', () => {
+    const w = new SeriesWindow()
+    expect(w.totals(t0)).toEqual({ eventsPerSecond: null, recent5min: null })
+    w.resync([], t0, 0)
+    expect(w.totals(t0 + 500).eventsPerSecond).toBeNull()
+    w.add([at(100), at(200), at(1500), at(1600)])
+    // Two complete seconds watched, four events.
+    expect(w.totals(t0 + 2_100)).toEqual({ eventsPerSecond: 2, recent5min: 4 })
+  })
+
+  it('spreads what the server counted before the page looked over the time it did not watch', () => {
+    const w = new SeriesWindow()
+    // The snapshot's oldest event is 100 s old: the server's 600 include
+    // 500 from the 200 s before it.
+    const initial = Array.from({ length: 100 }, (_, i) => at(-1_000 * (i + 1)))
+    w.resync(initial, t0, 600)
+    expect(w.totals(t0).recent5min).toBe(600)
+    // 100 s later half of those 200 unwatched seconds have left the window
+    // (and none of the snapshot's own 100 events).
+    expect(w.totals(t0 + 100_000).recent5min).toBe(100 + 250)
+    expect(w.totals(t0 + 200_000).recent5min).toBe(100)
+    expect(w.totals(t0 + 300_000).recent5min).toBe(0)
+  })
+
+  it('keeps no rate for a socket that is down', () => {
+    const w = new SeriesWindow()
+    w.resync([], t0 - 20_000, 0)
+    w.add([at(-5_000), at(-4_000)])
+    w.pause(t0)
+    expect(w.totals(t0).eventsPerSecond).toBeCloseTo(0.2)
+    expect(w.totals(t0 + 5_000).eventsPerSecond).toBeCloseTo(2 / 5)
+    expect(w.totals(t0 + 10_000).eventsPerSecond).toBeNull()
+  })
+})

@@ -32,6 +32,22 @@ export interface SeriesSnapshot {
   p99: (number | null)[]
 }
 
+/**
+ * The live figures of the statistics panel, as of one tick of the clock.
+ * null where the page has not watched enough to say.
+ */
+export interface LiveTotals {
+  /** Stored events per second over the 10 complete seconds before now (the server's definition). */
+  eventsPerSecond: number | null
+  /** Events stored in the last 5 minutes. */
+  recent5min: number | null
+}
+
+/** The span of LiveTotals.eventsPerSecond, as the server's stats (internal/live rateWindow). */
+export const RATE_WINDOW_MS = 10_000
+/** The span of LiveTotals.recent5min. */
+export const RECENT_WINDOW_MS = 300_000
+
 export interface SeriesOptions {
   windowMs: number
   bucketMs: number
@@ -60,6 +76,15 @@ export class SeriesWindow {
   // initialIds are the events of the last initial_data: the server may send
   // one of them again in a following frame.
   private initialIds = new Set<string>()
+  // perSecond counts events (weighted) by the second they were stored in,
+  // for the live totals: the charts' buckets are too coarse for them.
+  private readonly perSecond = new Map<number, number>()
+  // anchor is what the server said was stored in the 5 minutes before the
+  // last resync and this page does not have itself: the events before the
+  // snapshot's oldest one (and in outages). Where in the unwatched time they
+  // fell is unknown, so they leave the window evenly, as the server's own
+  // seed does.
+  private anchor: { at: number; count: number; unwatchedMs: number } | null = null
 
   constructor(opts: Partial<SeriesOptions> = {}) {
     this.opts = { windowMs: 15 * 60_000, bucketMs: 5_000, random: Math.random, ...opts }
@@ -84,7 +109,7 @@ export class SeriesWindow {
    * when the snapshot does not reach back to what was seen live, they are
    * not, and those spans stay unwatched.
    */
-  resync(events: readonly StoredEvent[], now: number): void {
+  resync(events: readonly StoredEvent[], now: number, serverRecent5min?: number): void {
     let oldest = Infinity
     for (const e of events) {
       const created = Date.parse(e.created_at)
@@ -99,6 +124,41 @@ export class SeriesWindow {
       if (Date.parse(e.created_at) > since) this.addOne(e, 1)
     }
     this.initialIds = new Set(events.map((e) => e.event_id))
+    if (serverRecent5min !== undefined) {
+      const own = this.countSince(now - RECENT_WINDOW_MS)
+      this.anchor = {
+        at: now,
+        count: Math.max(0, serverRecent5min - own),
+        unwatchedMs: this.unwatchedMs(now - RECENT_WINDOW_MS, now),
+      }
+    }
+  }
+
+  // countSince adds the per-second counts of the seconds ending after from.
+  private countSince(from: number, to = Infinity): number {
+    let n = 0
+    for (const [sec, c] of this.perSecond) if (sec + 1000 > from && sec < to) n += c
+    return n
+  }
+
+  /**
+   * Returns the live totals at now. They are computed against the clock,
+   * not when a frame arrives, so with no events they fall to 0 within
+   * their window; time the page did not watch counts for nothing in the
+   * rate (which is null if less than a second of its window was watched).
+   */
+  totals(now: number): LiveTotals {
+    for (const sec of this.perSecond.keys()) if (sec + 1000 <= now - RECENT_WINDOW_MS) this.perSecond.delete(sec)
+    const end = Math.floor(now / 1000) * 1000
+    const watched = RATE_WINDOW_MS - this.unwatchedMs(end - RATE_WINDOW_MS, end)
+    const eventsPerSecond = watched < 1000 ? null : this.countSince(end - RATE_WINDOW_MS, end) / (watched / 1000)
+    let recent5min: number | null = null
+    if (this.anchor !== null) {
+      const a = this.anchor
+      const left = a.unwatchedMs > 0 ? this.unwatchedMs(now - RECENT_WINDOW_MS, a.at) / a.unwatchedMs : 0
+      recent5min = Math.round(this.countSince(now - RECENT_WINDOW_MS) + a.count * left)
+    }
+    return { eventsPerSecond, recent5min }
   }
 
   /** Marks that events stop arriving at now (the socket closed) until the next resync. */
@@ -125,6 +185,8 @@ export class SeriesWindow {
       this.buckets.set(key, b)
     }
     b.counts.set(e.event_type, (b.counts.get(e.event_type) ?? 0) + weight)
+    const sec = Math.floor(created / 1000) * 1000
+    this.perSecond.set(sec, (this.perSecond.get(sec) ?? 0) + weight)
     this.types.add(e.event_type)
     const produced = Date.parse(e.timestamp)
     if (Number.isNaN(produced)) return

@@ -129,7 +129,7 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
       for (const f of frames) {
         switch (f.type) {
           case 'initial_data':
-            series.resync(f.events, lastFlush)
+            series.resync(f.events, lastFlush, f.stats.recent_5min)
             lastStatsAt = lastFlush
             break
           case 'new_event':
