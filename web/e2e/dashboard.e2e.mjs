@@ -9,7 +9,7 @@
 import { Failure, RETRY_TIMEOUT, STEP_TIMEOUT, log, runE2E, until } from './harness.mjs'
 import { DashboardPage } from './pages.mjs'
 
-await runE2E('dashboard', async ({ page, server }) => {
+await runE2E('dashboard', async ({ page, server, context }) => {
   const ui = new DashboardPage(page, server.base)
   await ui.open()
   await ui.expectConnected()
@@ -60,4 +60,29 @@ await runE2E('dashboard', async ({ page, server }) => {
   // (the server pushes no stats_update when nothing changes).
   await ui.stats.expectEventsPerSecond('to be 0', (v) => v === 0, 20_000)
   log('events/s back to 0')
+
+  // An outage, on a second page whose socket the test can cut: the data is
+  // dimmed and says since when it is stale, and is fresh again once back.
+  const second = await context.newPage()
+  let down = false
+  const routes = []
+  await second.routeWebSocket(/\/ws\/events\/$/, (ws) => {
+    if (down) {
+      ws.close({ code: 1011, reason: 'e2e outage' })
+      return
+    }
+    routes.push(ws)
+    ws.connectToServer()
+  })
+  const other = new DashboardPage(second, server.base)
+  await other.open()
+  await other.expectConnected()
+  down = true
+  for (const ws of routes) await ws.close({ code: 1011, reason: 'e2e outage' })
+  log(`outage: stale, counting up from ${await other.expectStale()} s`)
+  down = false
+  await other.expectConnected()
+  await other.expectFresh()
+  log('back: fresh again')
+  await second.close()
 })

@@ -59,3 +59,11 @@ export function perSecond(n: number | null): string {
   const digits = Math.abs(n) < 10 ? 1 : 0
   return n.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits })
 }
+
+/** Formats an elapsed time in milliseconds coarsely, for "… ago": 12 s, 3 min 5 s, 2 h 4 min. */
+export function elapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000))
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
+}
