@@ -53,7 +53,7 @@ await runE2E('dashboard', async ({ page, server, context }) => {
   log(`after reload: total ${before}`)
 
   // The charts are computed in the browser from the events that arrived.
-  await page.getByText(/latency p50 \d+ \/ \d+ \/ \d+ ms/).waitFor({ timeout: STEP_TIMEOUT })
+  await page.getByText(/latency p50 [\d.,]+ m?s, p95 [\d.,]+ m?s, p99 [\d.,]+ m?s/).waitFor({ timeout: STEP_TIMEOUT })
   log('charts drawn')
 
   // Nothing is sent any more: the rate falls to 0 within its 10 s window

@@ -67,3 +67,11 @@ export function elapsed(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
 }
+
+/** Formats a latency in milliseconds: one decimal below 10 ms (8.4 ms), whole below a second (12 ms), seconds above (5.02 s, 1,234.50 s). */
+export function ms(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '—'
+  if (Math.abs(v) < 10) return `${v.toFixed(1)} ms`
+  if (Math.abs(v) < 1000) return `${Math.round(v)} ms`
+  return `${(v / 1000).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 })} s`
+}
