@@ -27,6 +27,24 @@ export class DashboardPage {
     await this.connection().filter({ hasText: 'Connected' }).waitFor({ timeout: STEP_TIMEOUT })
   }
 
+  /** The line over the live panels while their data is stale. */
+  staleNotice() {
+    return this.page.getByRole('status').filter({ hasText: /^Stale since / })
+  }
+
+  /** Waits for the stale line and then for its "disconnected N s ago" to count up; returns the first N. */
+  async expectStale() {
+    await this.staleNotice().waitFor({ timeout: STEP_TIMEOUT })
+    const ago = async () => Number((await this.page.getByText(/^disconnected \d+ s ago/).textContent()).match(/\d+/)[0])
+    const first = await ago()
+    await until('the stale time to count up', STEP_TIMEOUT, async () => (await ago()) > first)
+    return first
+  }
+
+  async expectFresh() {
+    await this.staleNotice().waitFor({ state: 'detached', timeout: STEP_TIMEOUT })
+  }
+
   userId() {
     return this.page.evaluate(() => window.localStorage.getItem('pulse.user_id'))
   }
@@ -96,6 +114,30 @@ export class StatsPanel {
     const dd = this.region.getByRole('definition').first()
     await dd.waitFor({ timeout: STEP_TIMEOUT })
     return Number((await dd.textContent()).replace(/\D/g, ''))
+  }
+
+  /** The value of one of the panel's figures, by its label ('Events/s', 'Last 5 min'). */
+  async figure(label) {
+    return this.region
+      .locator('div', { has: this.page.getByText(label, { exact: true }) })
+      .locator('dd')
+      .first()
+      .textContent()
+  }
+
+  async eventsPerSecond() {
+    return Number((await this.figure('Events/s')).replace(/,/g, ''))
+  }
+
+  /** Waits until Events/s satisfies ok(value). */
+  async expectEventsPerSecond(what, ok, timeout = STEP_TIMEOUT) {
+    let got
+    await until(`events/s ${what}`, timeout, async () => {
+      got = await this.eventsPerSecond()
+      return ok(got)
+    }).catch((err) => {
+      throw new Failure(`${err.message} (last seen ${got})`)
+    })
   }
 
   async expectTotal(want, timeout = STEP_TIMEOUT) {

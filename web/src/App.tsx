@@ -6,6 +6,7 @@ import { Instructions } from './components/Instructions'
 import { InteractiveActions } from './components/InteractiveActions'
 import { LiveFeed } from './components/LiveFeed'
 import { QueueMonitor } from './components/QueueMonitor'
+import { StaleData } from './components/StaleData'
 import { Statistics } from './components/Statistics'
 import { ConsumersView } from './console/ConsumersView'
 import { DLQView } from './console/DLQView'
@@ -17,6 +18,7 @@ import { VIEWS, useView } from './console/route'
 import { TimelineDialog } from './console/TimelineDialog'
 import { sessionId, userId } from './identity'
 import { useLiveFeed } from './live/useLiveFeed'
+import { useLiveTotals } from './live/useLiveTotals'
 
 /**
  * The app: the live dashboard as the home view and the operator console's
@@ -25,6 +27,8 @@ import { useLiveFeed } from './live/useLiveFeed'
  */
 export function App() {
   const feed = useLiveFeed()
+  // One tick feeds every live figure on the page, so they agree.
+  const totals = useLiveTotals(feed.series)
   const view = useView()
   const [user] = useState(userId)
   const [session] = useState(sessionId)
@@ -43,14 +47,16 @@ export function App() {
         {view === 'dashboard' && (
           <>
             <InteractiveActions userId={user} sessionId={session} />
-            <div className="grid gap-6 lg:grid-cols-3">
-              <div className="min-w-0 lg:col-span-2">
-                <LiveFeed events={feed.events} notShown={feed.notShown} onOpenTimeline={setTimeline} />
+            <StaleData since={feed.staleSince}>
+              <div className="grid gap-6 lg:grid-cols-3">
+                <div className="min-w-0 lg:col-span-2">
+                  <LiveFeed events={feed.events} notShown={feed.notShown} onOpenTimeline={setTimeline} />
+                </div>
+                <Statistics stats={feed.stats} live={totals} />
               </div>
-              <Statistics stats={feed.stats} />
-            </div>
-            <QueueMonitor live={feed.messages} resyncs={feed.resyncs} onOpenTimeline={setTimeline} />
-            <Charts series={feed.series} markers={feed.markers} />
+              <QueueMonitor live={feed.messages} resyncs={feed.resyncs} onOpenTimeline={setTimeline} />
+              <Charts series={feed.series} markers={feed.markers} eventsPerSecond={totals.eventsPerSecond} />
+            </StaleData>
             <ConsumerGroup />
             <Instructions />
           </>

@@ -52,3 +52,26 @@ export function seconds(s: number): string {
   if (s < 3600) return `${(s / 60).toFixed(1)}min`
   return `${(s / 3600).toFixed(1)}h`
 }
+
+/** Formats a rate per second: one decimal below 10 (0.4, 9.5), whole with thousands separators above (1,234), a dash when unknown. */
+export function perSecond(n: number | null): string {
+  if (n === null || !Number.isFinite(n)) return '—'
+  const digits = Math.abs(n) < 10 ? 1 : 0
+  return n.toLocaleString(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+/** Formats an elapsed time in milliseconds coarsely, for "… ago": 12 s, 3 min 5 s, 2 h 4 min. */
+export function elapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000))
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`
+}
+
+/** Formats a latency in milliseconds: one decimal below 10 ms (8.4 ms), whole below a second (12 ms), seconds above (5.02 s, 1,234.50 s). */
+export function ms(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '—'
+  if (Math.abs(v) < 10) return `${v.toFixed(1)} ms`
+  if (Math.abs(v) < 1000) return `${Math.round(v)} ms`
+  return `${(v / 1000).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 })} s`
+}

@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { Marker } from '../api/schema'
-import type { SeriesSnapshot, SeriesWindow } from '../live/series'
+import { count, ms, perSecond } from '../format'
+import { quantile, type SeriesSnapshot, type SeriesWindow } from '../live/series'
 import { typeStyle } from './eventStyle'
 import { MarkerLegend, markersPlugin } from './markers'
 import { Panel } from './Panel'
@@ -25,7 +26,11 @@ function rateOptions(types: string[], width: number, markers: () => readonly Mar
     plugins: [markersPlugin(markers)],
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+    scales: {
+      x: { time: true },
+      // Every rate can be a gap (nothing watched yet): uPlot then passes no max.
+      y: { range: (_u, _min, max) => [0, Number.isFinite(max) ? Math.max(1, max * 1.1) : 1] },
+    },
     axes: [AXIS, { ...AXIS, label: 'events/s', size: 50 }],
     series: [
       {},
@@ -34,9 +39,66 @@ function rateOptions(types: string[], width: number, markers: () => readonly Mar
         stroke: typeStyle(t).color,
         width: 2,
         points: { show: false },
-        value: (_u: uPlot, v: number | null) => (v === null ? '—' : v.toFixed(2)),
+        value: (_u: uPlot, v: number | null) => perSecond(v),
       })),
     ],
+  }
+}
+
+/**
+ * The top of the latency chart's scale: 1.5 times the 90th percentile of
+ * the points in view, at least 10 ms. Scaled to its maximum, one Button 4
+ * (a 5 s delay) flattened 8–14 ms of real latency onto zero for 15 minutes.
+ * A Grafana user expects the axis to show the bulk of the data, linearly so
+ * that distances compare, with the few points above it visibly cut off
+ * rather than hidden; a log scale would keep them in range but squeeze
+ * 8–14 ms into a sliver and cannot show 0. The points above the top are
+ * marked on the top edge (latencyClipPlugin), keep their real value in the
+ * legend, and are counted in the caption. When more than a tenth of the
+ * points are high, they are the typical values and the scale follows them.
+ */
+export function latencyTop(series: readonly ArrayLike<number | null | undefined>[]): number {
+  const values: number[] = []
+  for (const s of series) {
+    for (let i = 0; i < s.length; i++) {
+      const v = s[i]
+      if (v !== null && v !== undefined) values.push(v)
+    }
+  }
+  values.sort((a, b) => a - b)
+  return Math.max(10, (quantile(values, 0.9) ?? 0) * 1.5)
+}
+
+// latencyClipPlugin draws a small triangle on the top edge above each point
+// higher than the scale, in its series' colour.
+function latencyClipPlugin(): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: [
+        (u: uPlot) => {
+          const top = u.scales.y.max
+          if (top === undefined) return
+          const { ctx, bbox } = u
+          const size = 5 * devicePixelRatio
+          ctx.save()
+          for (let i = 1; i < u.series.length; i++) {
+            const stroke = u.series[i].stroke
+            ctx.fillStyle = typeof stroke === 'function' ? stroke(u, i) : (stroke ?? '#ef4444')
+            u.data[i].forEach((v, j) => {
+              if (v === null || v === undefined || v <= top) return
+              const x = u.valToPos(u.data[0][j], 'x', true)
+              ctx.beginPath()
+              ctx.moveTo(x, bbox.top)
+              ctx.lineTo(x - size, bbox.top + size * 1.6)
+              ctx.lineTo(x + size, bbox.top + size * 1.6)
+              ctx.closePath()
+              ctx.fill()
+            })
+          }
+          ctx.restore()
+        },
+      ],
+    },
   }
 }
 
@@ -47,13 +109,14 @@ function latencyOptions(width: number): uPlot.Options {
     width: 2,
     spanGaps: true,
     points: { show: true, size: 4 },
-    value: (_u, v) => (v === null ? '—' : `${Math.round(v)} ms`),
+    value: (_u, v) => ms(v),
   })
   return {
     width,
     height: HEIGHT,
+    plugins: [latencyClipPlugin()],
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
+    scales: { x: { time: true }, y: { range: (u) => [0, latencyTop(u.data.slice(1))] } },
     axes: [AXIS, { ...AXIS, label: 'ms', size: 60 }],
     series: [{}, line('p50', '#22c55e'), line('p95', '#f59e0b'), line('p99', '#ef4444')],
   }
@@ -64,26 +127,33 @@ function lastValue(values: (number | null)[]): number | null {
   return null
 }
 
-function summary(s: SeriesSnapshot): string {
-  const total = s.rates.reduce((sum, r) => sum + (r.at(-2) ?? r.at(-1) ?? 0), 0)
-  const p = [lastValue(s.p50), lastValue(s.p95), lastValue(s.p99)]
-  const lat = p.every((v) => v === null)
-    ? 'no latency samples yet'
-    : `latency p50 ${p.map((v) => (v === null ? '—' : `${Math.round(v)}`)).join(' / ')} ms (p50 / p95 / p99)`
-  return `${total.toFixed(1)} events/s, ${lat}`
+/** The caption's latency part: the newest percentiles, and the points drawn above the scale. */
+export function latencySummary(s: SeriesSnapshot): string {
+  const [p50, p95, p99] = [lastValue(s.p50), lastValue(s.p95), lastValue(s.p99)]
+  if (p50 === null && p95 === null && p99 === null) return 'no latency samples yet'
+  const lines = [s.p50, s.p95, s.p99]
+  const top = latencyTop(lines)
+  const above = lines.flat().filter((v): v is number => v !== null && v > top)
+  const clipped =
+    above.length === 0
+      ? ''
+      : `; ${count(above.length)} ${above.length === 1 ? 'point' : 'points'} above the ${ms(top)} scale, highest ${ms(Math.max(...above))}`
+  return `latency p50 ${ms(p50)}, p95 ${ms(p95)}, p99 ${ms(p99)}${clipped}`
 }
 
 interface Props {
   series: SeriesWindow
   /** Rebalances, commit stalls and DLQ bursts, drawn on the rate chart. */
   markers?: readonly Marker[]
+  /** The page's live rate (useLiveTotals), the same figure as the statistics panel's. */
+  eventsPerSecond: number | null
 }
 
 const WINDOW_MS = 15 * 60_000
 const NO_MARKERS: readonly Marker[] = []
 
 /** Events per second by type and end-to-end latency percentiles over the last 15 minutes. */
-export function Charts({ series, markers = NO_MARKERS }: Props) {
+export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props) {
   // The chart's marker plugin reads the newest markers on each redraw.
   const markersRef = useRef(markers)
   useEffect(() => {
@@ -123,7 +193,7 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
       const latData: uPlot.AlignedData = [snap.times, snap.p50, snap.p95, snap.p99]
       if (latency === null) latency = new uPlot(latencyOptions(width()), latData, latEl)
       else latency.setData(latData)
-      setCaption(summary(snap))
+      setCaption(latencySummary(snap))
       setSince(now - WINDOW_MS)
     }
     draw()
@@ -144,7 +214,8 @@ export function Charts({ series, markers = NO_MARKERS }: Props) {
   return (
     <Panel title="Live Charts">
       <p className="mb-3 text-xs text-slate-500 dark:text-slate-400" aria-live="off">
-        Last 15 minutes, computed in the browser from arriving events (stored time minus event time). Now: {caption}
+        Last 15 minutes, computed in the browser from arriving events (stored time minus event time). Now:{' '}
+        {perSecond(eventsPerSecond)} events/s, {caption}
       </p>
       <div className="grid gap-6">
         <figure>

@@ -1,14 +1,21 @@
 import type { Stats } from '../api/schema'
-import { count } from '../format'
+import { count, perSecond } from '../format'
+import type { LiveTotals } from '../live/series'
 import { typeStyle } from './eventStyle'
 import { Panel } from './Panel'
 
 interface Props {
   stats: Stats | null
+  /**
+   * Events/s and Last 5 min, ticked by the clock (useLiveTotals): the
+   * server pushes stats only when they change, so its own rate would stay
+   * at its last value once traffic stops.
+   */
+  live: LiveTotals
 }
 
 /** Totals, per-type counts with bars, and the most clicked elements. */
-export function Statistics({ stats }: Props) {
+export function Statistics({ stats, live }: Props) {
   if (stats === null) {
     return (
       <Panel title="Statistics">
@@ -29,11 +36,13 @@ export function Statistics({ stats }: Props) {
         </div>
         <div>
           <dt className="text-xs text-slate-500 dark:text-slate-400">Events/s</dt>
-          <dd className="text-sm font-medium">{stats.events_per_second.toFixed(1)}</dd>
+          <dd className="text-sm font-medium tabular-nums">{perSecond(live.eventsPerSecond)}</dd>
         </div>
         <div>
           <dt className="text-xs text-slate-500 dark:text-slate-400">Last 5 min</dt>
-          <dd className="text-sm font-medium">{count(stats.recent_5min)}</dd>
+          <dd className="text-sm font-medium tabular-nums">
+            {live.recent5min === null ? '—' : count(live.recent5min)}
+          </dd>
         </div>
       </dl>
 

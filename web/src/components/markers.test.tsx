@@ -22,7 +22,11 @@ describe('markers', () => {
   it('the live charts show the legend of the markers that arrived', () => {
     const now = new Date().toISOString()
     render(
-      <Charts series={new SeriesWindow()} markers={[{ t: now, kind: 'dlq_burst', detail: '12 records in 5 s' }]} />,
+      <Charts
+        series={new SeriesWindow()}
+        eventsPerSecond={null}
+        markers={[{ t: now, kind: 'dlq_burst', detail: '12 records in 5 s' }]}
+      />,
     )
     const items = within(screen.getByRole('list', { name: 'Chart markers' })).getAllByRole('listitem')
     expect(items.map((i) => i.textContent)).toEqual(['Rebalance: 0', 'Commit stall: 0', 'DLQ burst: 1'])

@@ -172,6 +172,34 @@ describe('useLiveFeed', () => {
     expect((result.current.retryAt ?? 0) - Date.now()).toBe(1000)
   })
 
+  it('says since when the data is stale, until a resync replaces it', () => {
+    const { result } = mount()
+    const first = latest()
+    expect(result.current.staleSince).toBeNull()
+    first.drop()
+    // Nothing was shown yet, so nothing is stale.
+    expect(result.current.staleSince).toBeNull()
+    advance(1000)
+    latest().open()
+    latest().receive({ type: 'initial_data', events: [], stats: stats(), messages: [] })
+    advance(250)
+
+    const droppedAt = Date.now()
+    latest().drop()
+    expect(result.current.staleSince).toBe(droppedAt)
+    advance(1000)
+    latest().drop()
+    expect(result.current.staleSince).toBe(droppedAt)
+    advance(2000)
+    const again = latest()
+    again.open()
+    expect(result.current.connection).toBe('connected')
+    expect(result.current.staleSince).toBe(droppedAt)
+    again.receive({ type: 'initial_data', events: [], stats: stats(), messages: [] })
+    advance(250)
+    expect(result.current.staleSince).toBeNull()
+  })
+
   it('goes offline with the browser and reconnects when it is back', () => {
     const { result } = mount()
     latest().open()

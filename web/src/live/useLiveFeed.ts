@@ -49,6 +49,12 @@ export interface LiveFeed extends FeedState {
   everConnected: boolean
   /** When the next reconnect attempt starts (epoch ms), while reconnecting. */
   retryAt: number | null
+  /**
+   * Since when (epoch ms) the data shown is stale: the socket that fed it
+   * closed then, and no initial_data has arrived since. null while fresh,
+   * and before the first connection (there is no data to be stale).
+   */
+  staleSince: number | null
   /** Frames that failed validation since mount. */
   invalidFrames: number
   /** Rolling rates and latencies for the charts; read it, do not re-render on it. */
@@ -77,6 +83,7 @@ interface ConnectionInfo {
   connection: ConnectionState
   everConnected: boolean
   retryAt: number | null
+  staleSince: number | null
 }
 
 /** Connects to the live feed and returns its state. */
@@ -88,6 +95,7 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
     connection: 'reconnecting',
     everConnected: false,
     retryAt: null,
+    staleSince: null,
   })
   const [invalidFrames, setInvalidFrames] = useState(0)
   const [series] = useState(() => new SeriesWindow())
@@ -115,6 +123,7 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
     let statsTimer: ReturnType<typeof setTimeout> | null = null
     let lastStatsAt = 0
     let lastEventsAt = 0
+    let info: ConnectionInfo = { connection: 'reconnecting', everConnected: false, retryAt: null, staleSince: null }
 
     const send = (msg: ClientMessage) => {
       if (socket && socket.readyState === WS_OPEN) socket.send(JSON.stringify(msg))
@@ -129,7 +138,7 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
       for (const f of frames) {
         switch (f.type) {
           case 'initial_data':
-            series.addInitial(f.events)
+            series.resync(f.events, lastFlush, f.stats.recent_5min)
             lastStatsAt = lastFlush
             break
           case 'new_event':
@@ -150,6 +159,11 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
       }
       state = applyFrames(state, frames, limits)
       setFeed(state)
+      // The data is fresh again once a snapshot replaced it, not when the
+      // socket opens.
+      if (info.staleSince !== null && frames.some((f) => f.type === 'initial_data')) {
+        setInfo(info.connection, info.retryAt, null)
+      }
       // The server pushes stats_update on its own; this only covers a server
       // that sends events without fresh totals, so counts never go stale.
       if (lastEventsAt > lastStatsAt && statsTimer === null) {
@@ -165,8 +179,9 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
       flushTimer = setTimeout(flush, Math.max(0, lastFlush + flushMs - Date.now()))
     }
 
-    const setInfo = (connection: ConnectionState, retryAt: number | null) => {
-      setConn({ connection, everConnected, retryAt })
+    const setInfo = (connection: ConnectionState, retryAt: number | null, staleSince = info.staleSince) => {
+      info = { connection, everConnected, retryAt, staleSince }
+      setConn(info)
     }
 
     const scheduleReconnect = () => {
@@ -218,6 +233,9 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
       ws.onclose = () => {
         if (socket !== ws) return
         socket = null
+        const now = Date.now()
+        series.pause(now)
+        if (everConnected && info.staleSince === null) info = { ...info, staleSince: now }
         scheduleReconnect()
       }
       // A failed socket always closes too; the close handler reconnects.
