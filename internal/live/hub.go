@@ -286,7 +286,11 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer statsT.Stop()
 
 	p := pending{keep: h.isOpen}
-	var sentVersion uint64
+	var (
+		sentVersion uint64
+		sentRate    float64
+		sentRecent  int64
+	)
 	for {
 		select {
 		case <-ctx.Done():
@@ -321,11 +325,20 @@ func (h *Hub) Run(ctx context.Context) error {
 			if h.stats == nil || h.Clients() == 0 {
 				continue
 			}
-			if v := h.stats.Version(); v != sentVersion {
-				sentVersion = v
-				if f, err := encode("stats_update", statsFrame{Type: "stats_update", Stats: h.stats.Snapshot()}); err == nil {
-					h.broadcast(f)
-				}
+			// A change to the counts is sent; so is the decay of the
+			// rates while nothing arrives (events/s and the last 5
+			// minutes fall with time alone), until they reach zero.
+			v := h.stats.Version()
+			if v == sentVersion && sentRate == 0 && sentRecent == 0 {
+				continue
+			}
+			snap := h.stats.Snapshot()
+			if v == sentVersion && snap.EventsPerSecond == sentRate && snap.Recent5Min == sentRecent {
+				continue
+			}
+			sentVersion, sentRate, sentRecent = v, snap.EventsPerSecond, snap.Recent5Min
+			if f, err := encode("stats_update", statsFrame{Type: "stats_update", Stats: snap}); err == nil {
+				h.broadcast(f)
 			}
 		}
 	}
