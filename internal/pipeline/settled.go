@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pulse-dev/pulse/internal/record"
 )
@@ -76,8 +77,7 @@ func (c *Consumer) settledDeadLetters(ctx context.Context, cl *kgo.Client, parts
 		return nil, err
 	}
 	// Every dead letter of these records was produced after the oldest
-	// of them was; the stable end excludes open transactions, whose dead
-	// letters are not visible (and, a member's being dead, never will be).
+	// of them was.
 	starts, err := adm.ListOffsetsAfterMilli(ctx, oldest.UnixMilli(), c.cfg.DLQTopic)
 	if err == nil {
 		err = starts.Error()
@@ -85,17 +85,17 @@ func (c *Consumer) settledDeadLetters(ctx context.Context, cl *kgo.Client, parts
 	if err != nil {
 		return nil, fmt.Errorf("list %s offsets after %s: %w", c.cfg.DLQTopic, oldest.Format(time.RFC3339Nano), err)
 	}
-	stable, err := adm.ListCommittedOffsets(ctx, c.cfg.DLQTopic)
+	dlqEnds, err := adm.ListEndOffsets(ctx, c.cfg.DLQTopic)
 	if err == nil {
-		err = stable.Error()
+		err = dlqEnds.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list %s stable offsets: %w", c.cfg.DLQTopic, err)
+		return nil, fmt.Errorf("list %s end offsets: %w", c.cfg.DLQTopic, err)
 	}
 	read := map[int32]kgo.Offset{}
 	until := map[int32]int64{}
 	starts.Each(func(o kadm.ListedOffset) {
-		if end, ok := stable.Lookup(o.Topic, o.Partition); ok && o.Offset >= 0 && o.Offset < end.Offset {
+		if end, ok := dlqEnds.Lookup(o.Topic, o.Partition); ok && o.Offset >= 0 && o.Offset < end.Offset {
 			read[o.Partition] = kgo.NewOffset().At(o.Offset)
 			until[o.Partition] = end.Offset
 		}
@@ -172,11 +172,16 @@ func (c *Consumer) oldestTimestamp(ctx context.Context, from, until map[int32]in
 	return oldest, err
 }
 
-// readCommitted reads topic as a read_committed consumer from each
-// partition's offset in from up to its offset in until (which must be at
-// most the last stable offset), calling each for the records, until each
-// returns false. Control records are read too, so that a log ending in a
-// transaction marker is read to its end.
+// readCommitted reads topic from each partition's offset in from up to
+// its offset in until, calling each for the records a read_committed
+// consumer would see, in order, until each returns false.
+//
+// It reads uncommitted and decides itself: a transaction's records are
+// held until its commit marker, dropped at an abort marker, and never
+// shown when no marker follows (one open, or one the embedded broker
+// aborted after a crash, which leaves no marker). A read_committed fetch
+// skips such records without a trace, so it could not tell the end of
+// the log from a wait.
 func (c *Consumer) readCommitted(ctx context.Context, topic string, from map[int32]kgo.Offset, until map[int32]int64, each func(*kgo.Record) bool) error {
 	if len(from) == 0 {
 		return nil
@@ -185,7 +190,7 @@ func (c *Consumer) readCommitted(ctx context.Context, topic string, from map[int
 		kgo.SeedBrokers(c.cfg.Brokers...),
 		kgo.ClientID("pulse-dlq-reader"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchIsolationLevel(kgo.ReadUncommitted()),
 		kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(200*time.Millisecond))
 	cl, err := kgo.NewClient(opts...)
@@ -193,8 +198,19 @@ func (c *Consumer) readCommitted(ctx context.Context, topic string, from map[int
 		return fmt.Errorf("read %s: %w", topic, err)
 	}
 	defer cl.Close()
+	type txnKey struct {
+		p   int32
+		pid int64
+	}
+	held := map[txnKey][]*kgo.Record{}
 	left := len(from)
 	done := map[int32]bool{}
+	show := func(r *kgo.Record) {
+		if !done[r.Partition] && !each(r) {
+			done[r.Partition] = true
+			left--
+		}
+	}
 	for left > 0 {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -208,14 +224,25 @@ func (c *Consumer) readCommitted(ctx context.Context, topic string, from map[int
 			return ferr
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			if done[r.Partition] {
+			if done[r.Partition] || r.Offset >= until[r.Partition] {
 				return
 			}
-			more := r.Offset < until[r.Partition]
-			if more && !r.Attrs.IsControl() {
-				more = each(r)
+			k := txnKey{r.Partition, r.ProducerID}
+			switch {
+			case r.Attrs.IsControl():
+				var key kmsg.ControlRecordKey
+				if key.ReadFrom(r.Key) == nil && key.Type == kmsg.ControlRecordKeyTypeCommit {
+					for _, h := range held[k] {
+						show(h)
+					}
+				}
+				delete(held, k)
+			case r.Attrs.IsTransactional():
+				held[k] = append(held[k], r)
+			default:
+				show(r)
 			}
-			if !more || r.Offset+1 >= until[r.Partition] {
+			if !done[r.Partition] && r.Offset+1 >= until[r.Partition] {
 				done[r.Partition] = true
 				left--
 			}
