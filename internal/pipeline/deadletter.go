@@ -48,7 +48,7 @@ func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 // while the open one is closing. Called without mu: the client may call
 // back at once.
 func (c *Consumer) produceDLQ(r *rec) {
-	if c.finishSettled(r) {
+	if c.finishSettled(r) || c.finishCopy(r) {
 		return
 	}
 	c.txnMu.Lock()
@@ -153,6 +153,14 @@ func (c *Consumer) onDLQ(r *rec, size int, err error) {
 		c.m.dlqInvalid.Inc()
 	} else {
 		c.m.dlqFailed.Inc()
+	}
+	if !r.msg.IDDerived {
+		if r.part.deadIDs == nil {
+			r.part.deadIDs = make(map[string]int64)
+		}
+		if _, seen := r.part.deadIDs[r.msg.EventID]; !seen {
+			r.part.deadIDs[r.msg.EventID] = r.kr.Offset
+		}
 	}
 	c.finish(r, event.StatusDeadLettered)
 	c.release(r)

@@ -21,6 +21,7 @@ type Metrics struct {
 	dlqErrors     *prometheus.CounterVec
 	dlqTxns       *prometheus.CounterVec
 	dlqSettled    *prometheus.CounterVec
+	dlqCopies     *prometheus.CounterVec
 	conflicts     *prometheus.CounterVec
 	processing    prometheus.Histogram
 	endToEnd      prometheus.Histogram
@@ -80,6 +81,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "dlq_already_committed_total",
 			Help: "Records delivered again whose dead letter was already committed (the broker kept the dead letter but lost the offset commit of its transaction), not sent twice.",
 		}, id),
+		dlqCopies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "dlq_copies_total",
+			Help: "Records not dead-lettered because an earlier copy of the same event (a client's retry) already was.",
+		}, id),
 		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "event_id_conflicts_total",
 			Help: "Records whose event_id was stored already for another event (different content), sent to the DLQ instead of being dropped as duplicates.",
@@ -134,6 +139,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		metrics.Register(reg, &m.dlqErrors),
 		metrics.Register(reg, &m.dlqTxns),
 		metrics.Register(reg, &m.dlqSettled),
+		metrics.Register(reg, &m.dlqCopies),
 		metrics.Register(reg, &m.conflicts),
 		metrics.Register(reg, &m.processing),
 		metrics.Register(reg, &m.endToEnd),
@@ -165,6 +171,7 @@ type member struct {
 	dlqTxns      prometheus.Counter
 	dlqTxnAborts prometheus.Counter
 	dlqSettled   prometheus.Counter
+	dlqCopies    prometheus.Counter
 	conflicts    prometheus.Counter
 	commitsOK    prometheus.Counter
 	commitsErr   prometheus.Counter
@@ -189,6 +196,7 @@ func (m *Metrics) member(id string) member {
 		dlqTxns:      m.dlqTxns.WithLabelValues(id, "committed"),
 		dlqTxnAborts: m.dlqTxns.WithLabelValues(id, "aborted"),
 		dlqSettled:   m.dlqSettled.WithLabelValues(id),
+		dlqCopies:    m.dlqCopies.WithLabelValues(id),
 		conflicts:    m.conflicts.WithLabelValues(id),
 		commitsOK:    m.commits.WithLabelValues(id, "ok"),
 		commitsErr:   m.commits.WithLabelValues(id, "error"),

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -42,5 +43,49 @@ func TestCommittedDeadLetterNotSentAgain(t *testing.T) {
 	}
 	if got := e.messages(event.StatusDeadLettered); len(got) != 1 {
 		t.Errorf("processing log: %d dead_lettered rows, want the malformed record's one", len(got))
+	}
+}
+
+// TestCopiesOfAFailingEventGetOneDeadLetter: a client's retry of a
+// request whose answer it lost writes the event twice; both copies of a
+// failing event were dead-lettered (40 of 2,600 in TestServeSIGKILLUnderLoad
+// under load). The member finds the first copy's dead letter itself, or,
+// after a restart, in the store.
+func TestCopiesOfAFailingEventGetOneDeadLetter(t *testing.T) {
+	e := newEnv(t)
+	failing := userEvent("copied-failure", "ann", event.TypeButtonClick)
+	failing["should_fail"] = true
+	e.produce(eventRecord(t, 1, failing), eventRecord(t, 1, failing))
+	first := e.start(e.config("c1"), nil)
+	end := e.endOffsets()
+	eventually(t, 10*time.Second, "both copies finished and committed", func() bool {
+		return len(e.messages(event.StatusDeadLettered)) == 1 && e.committed()[1] == end[1]
+	})
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := metricValue(t, first.m.dlqCopies); got != 1 {
+		t.Errorf("copies found by the member itself = %v, want 1", got)
+	}
+
+	// A third copy after a restart: the member knows nothing of the first,
+	// the store does.
+	e.produce(eventRecord(t, 1, failing))
+	second := e.start(e.config("c2"), nil)
+	end = e.endOffsets()
+	eventually(t, 10*time.Second, "the third copy finished and committed", func() bool { return e.committed()[1] == end[1] })
+	if err := second.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := metricValue(t, second.m.dlqCopies); got != 1 {
+		t.Errorf("copies found in the store = %v, want 1", got)
+	}
+	if dl := e.allDLQ(); len(dl) != 1 {
+		t.Errorf("DLQ holds %d dead letters of one event sent three times, want 1", len(dl))
+	}
+	// The processing log keeps the first copy's row, the one whose dead
+	// letter is in the DLQ.
+	if m, _ := e.message("copied-failure"); m.Status != event.StatusDeadLettered || m.Offset != 0 || !strings.Contains(m.Error, "should_fail") {
+		t.Errorf("processing log: %+v, want the first copy's dead_lettered row", m)
 	}
 }

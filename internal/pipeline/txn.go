@@ -343,6 +343,8 @@ func (c *Consumer) doRewinds(cl *kgo.Client) {
 		ps.gone = true
 		c.inFlight -= ps.unfinished
 		c.parts[p] = newPartState(p)
+		// What was already committed before the assignment still is.
+		c.parts[p].settled = ps.settled
 		if ok {
 			sets[p] = kgo.EpochOffset{Epoch: -1, Offset: target}
 		}

@@ -26,9 +26,10 @@ type Record struct {
 
 // MessageFilter selects processing-log rows, newest first.
 type MessageFilter struct {
-	Status event.Status // empty: any
-	Source event.Source // empty: any
-	Limit  int          // 0: DefaultLimit
+	Status  event.Status // empty: any
+	Source  event.Source // empty: any
+	EventID string       // empty: any
+	Limit   int          // 0: DefaultLimit
 }
 
 // DefaultLimit is the page size when a caller gives none.

@@ -81,6 +81,10 @@ func (d *DB) Messages(ctx context.Context, f store.MessageFilter) ([]event.Messa
 		args = append(args, string(f.Source))
 		where = append(where, fmt.Sprintf("source = $%d", len(args)))
 	}
+	if f.EventID != "" {
+		args = append(args, f.EventID)
+		where = append(where, fmt.Sprintf("event_id = $%d", len(args)))
+	}
 	q := `SELECT ` + messageColumns + ` FROM messages`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")

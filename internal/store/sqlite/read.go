@@ -61,6 +61,10 @@ func (d *DB) Messages(ctx context.Context, f store.MessageFilter) ([]event.Messa
 		where = append(where, "source = ?")
 		args = append(args, string(f.Source))
 	}
+	if f.EventID != "" {
+		where = append(where, "event_id = ?")
+		args = append(args, f.EventID)
+	}
 	q := `SELECT ` + messageColumns + ` FROM messages`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")

@@ -190,6 +190,9 @@ func testIdempotent(t *testing.T, s store.Store) {
 	}
 	wantIDs(t, "latest events", eventIDs(latest(t, s, 10)), []string{"d", "c", "b", "a"})
 	wantIDs(t, "messages", messageIDs(messages(t, s, store.MessageFilter{})), []string{"d", "c", "b", "a"})
+	// One event's row, as the pipeline looks for an earlier copy's.
+	wantIDs(t, "messages of event c", messageIDs(messages(t, s, store.MessageFilter{EventID: "c"})), []string{"c"})
+	wantIDs(t, "messages of an unknown event", messageIDs(messages(t, s, store.MessageFilter{EventID: "zz"})), nil)
 }
 
 // A redelivery (the same event again) settles silently; an event_id
