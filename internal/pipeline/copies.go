@@ -18,14 +18,15 @@ import (
 // dead-lettered (40 of 2,600 failing events in TestServeSIGKILLUnderLoad
 // under load). So before a record is dead-lettered, the member looks for a
 // dead letter of the same event from a lower offset of the same
-// partition: one it sent itself since the partition was assigned, or the
-// store's dead_lettered row. Such a copy finishes as dead-lettered without
+// partition: one it decided itself since the partition was assigned (sent
+// or still waiting for its turn), or the store's dead_lettered row. Such a copy finishes as dead-lettered without
 // a produce, its processing-log row saying whose copy it is.
 //
 // Only a lower offset of the same partition counts: that record is below
-// this one in the commit order, so either its dead letter is committed or
-// its transaction aborts and the partition is rewound below both, and the
-// earlier record is dead-lettered again first. A failed or slow store read
+// this one in the commit order, so the partition's offset passes this copy
+// only once the earlier one's dead letter is acknowledged, and then only
+// in the transaction that makes it visible; if that transaction aborts,
+// the partition is rewound below both. A failed or slow store read
 // sends the dead letter: a copy may then be dead-lettered twice, never
 // lost.
 
@@ -51,7 +52,8 @@ func (c *Consumer) finishCopy(r *rec) bool {
 	}
 	first, found := r.part.deadIDs[r.msg.EventID]
 	c.mu.Unlock()
-	if !found {
+	if !found || first >= r.kr.Offset {
+		// This member knows of no earlier copy (the entry may be r's own).
 		first, found = c.storedDeadLetter(r)
 	}
 	if !found || first >= r.kr.Offset {

@@ -40,6 +40,17 @@ func (c *Consumer) deadLetter(r *rec, reason string, now time.Time) {
 		r.part.dlqTurn = make(map[uint64]*rec)
 	}
 	r.part.dlqTurn[r.seq] = r
+	// Known from now on, not from the DLQ's answer: a later copy of the
+	// event may reach its turn while this dead letter waits for its own
+	// (see finishCopy).
+	if !r.msg.IDDerived {
+		if r.part.deadIDs == nil {
+			r.part.deadIDs = make(map[string]int64)
+		}
+		if _, seen := r.part.deadIDs[r.msg.EventID]; !seen {
+			r.part.deadIDs[r.msg.EventID] = r.kr.Offset
+		}
+	}
 	c.nextTurn(r.part)
 }
 
@@ -153,14 +164,6 @@ func (c *Consumer) onDLQ(r *rec, size int, err error) {
 		c.m.dlqInvalid.Inc()
 	} else {
 		c.m.dlqFailed.Inc()
-	}
-	if !r.msg.IDDerived {
-		if r.part.deadIDs == nil {
-			r.part.deadIDs = make(map[string]int64)
-		}
-		if _, seen := r.part.deadIDs[r.msg.EventID]; !seen {
-			r.part.deadIDs[r.msg.EventID] = r.kr.Offset
-		}
 	}
 	c.finish(r, event.StatusDeadLettered)
 	c.release(r)

@@ -42,10 +42,10 @@ type partState struct {
 	// settled holds the offsets whose dead letter was already committed
 	// when the partition was assigned (see settled.go).
 	settled map[int64]bool
-	// deadIDs maps the event ids this member dead-lettered here since the
-	// partition was assigned (or rewound) to their records' offsets, so a
-	// later copy of the same event is not dead-lettered again (see
-	// finishCopy).
+	// deadIDs maps the event ids this member decided to dead-letter here
+	// since the partition was assigned (or rewound) to the lowest offset
+	// of each, so a later copy of the same event is not dead-lettered
+	// again (see finishCopy).
 	deadIDs map[string]int64
 }
 
