@@ -68,11 +68,7 @@ func (c *Consumer) finishCopy(r *rec) bool {
 		r.kr.Topic, r.kr.Partition, first)
 	c.log.Info("copy of a dead-lettered event; not sent again", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
 		"partition", r.kr.Partition, "offset", r.kr.Offset, "first_offset", first)
-	c.m.dlqCopies.Inc()
-	c.finish(r, event.StatusDeadLettered)
-	c.release(r)
-	c.m.heldKeys.Set(float64(c.held))
-	c.unlock()
+	c.finishUnsent(r, c.m.dlqCopies)
 	return true
 }
 

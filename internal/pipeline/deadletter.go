@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -119,12 +120,19 @@ func (c *Consumer) finishSettled(r *rec) bool {
 	}
 	c.log.Info("dead letter already committed; not sent again", "event_id", r.msg.EventID,
 		"partition", r.kr.Partition, "offset", r.kr.Offset)
-	c.m.dlqSettled.Inc()
+	c.finishUnsent(r, c.m.dlqSettled)
+	return true
+}
+
+// finishUnsent finishes r as dead-lettered without a produce, its dead
+// letter being there already, and counts it on counted. Called with mu
+// held; unlocks it (and so may produce the next dead letter).
+func (c *Consumer) finishUnsent(r *rec, counted prometheus.Counter) {
+	counted.Inc()
 	c.finish(r, event.StatusDeadLettered)
 	c.release(r)
 	c.m.heldKeys.Set(float64(c.held))
 	c.unlock()
-	return true
 }
 
 // onDLQ handles the DLQ's answer: r finishes, or its produce is retried
