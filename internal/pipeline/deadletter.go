@@ -114,7 +114,7 @@ func (c *Consumer) produceDLQ(r *rec) {
 // the next dead letter.
 func (c *Consumer) finishSettled(r *rec) bool {
 	c.mu.Lock()
-	if r.state != stDeadLettering || c.stopped || r.inTxn || !r.part.settled[r.kr.Offset] {
+	if id, ok := r.part.settled[r.kr.Offset]; r.state != stDeadLettering || c.stopped || r.inTxn || !ok || id != r.msg.EventID {
 		c.mu.Unlock()
 		return false
 	}

@@ -39,9 +39,10 @@ type partState struct {
 	// first is the first offset fetched (-1 before), where a rewind
 	// goes back to when nothing was committed since.
 	first int64
-	// settled holds the offsets whose dead letter was already committed
-	// when the partition was assigned (see settled.go).
-	settled map[int64]bool
+	// settled maps the offsets whose dead letter was already committed
+	// when the partition was assigned to the event id it names (see
+	// settled.go).
+	settled map[int64]string
 	// deadIDs maps the event ids this member decided to dead-letter here
 	// since the partition was assigned (or rewound) to the lowest offset
 	// of each, so a later copy of the same event is not dead-lettered

@@ -65,8 +65,9 @@ func (c *Consumer) markSettledDeadLetters(ctx context.Context, cl *kgo.Client, p
 }
 
 // settledDeadLetters returns, by partition of parts, the source offsets at
-// or past the group's committed offset that have a committed dead letter.
-func (c *Consumer) settledDeadLetters(ctx context.Context, cl *kgo.Client, parts []int32) (map[int32]map[int64]bool, error) {
+// or past the group's committed offset that have a committed dead letter,
+// with the event id it names.
+func (c *Consumer) settledDeadLetters(ctx context.Context, cl *kgo.Client, parts []int32) (map[int32]map[int64]string, error) {
 	adm := kadm.NewClient(cl)
 	from, ends, err := c.uncommittedFrom(ctx, adm, parts)
 	if err != nil || len(from) == 0 {
@@ -100,14 +101,17 @@ func (c *Consumer) settledDeadLetters(ctx context.Context, cl *kgo.Client, parts
 			until[o.Partition] = end.Offset
 		}
 	})
-	found := map[int32]map[int64]bool{}
+	found := map[int32]map[int64]string{}
 	err = c.readCommitted(ctx, c.cfg.DLQTopic, read, until, func(r *kgo.Record) bool {
 		d := record.ParseDeadLetter(r)
-		if low, ok := from[d.Partition]; ok && d.Topic == c.cfg.Topic && d.Offset >= low {
+		// The event id ties the dead letter to this record, not to an
+		// earlier one at the same offset (a topic recreated, a log
+		// replaced); a dead letter without one matches nothing.
+		if low, ok := from[d.Partition]; ok && d.Topic == c.cfg.Topic && d.Offset >= low && d.EventID != "" {
 			if found[d.Partition] == nil {
-				found[d.Partition] = map[int64]bool{}
+				found[d.Partition] = map[int64]string{}
 			}
-			found[d.Partition][d.Offset] = true
+			found[d.Partition][d.Offset] = d.EventID
 		}
 		return true
 	})

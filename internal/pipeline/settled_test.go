@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/record"
 )
 
 // TestCommittedDeadLetterNotSentAgain: the embedded broker ends a
@@ -87,5 +88,31 @@ func TestCopiesOfAFailingEventGetOneDeadLetter(t *testing.T) {
 	// letter is in the DLQ.
 	if m, _ := e.message("copied-failure"); m.Status != event.StatusDeadLettered || m.Offset != 0 || !strings.Contains(m.Error, "should_fail") {
 		t.Errorf("processing log: %+v, want the first copy's dead_lettered row", m)
+	}
+}
+
+// TestCommittedDeadLetterOfAnotherEventIgnored: a dead letter names its
+// source by coordinates, which repeat when a topic is recreated or the
+// broker's log replaced; one naming another event at the same offset must
+// not stand for this record's.
+func TestCommittedDeadLetterOfAnotherEventIgnored(t *testing.T) {
+	e := newEnv(t)
+	bad := &kgo.Record{Topic: testTopic, Partition: 1, Value: []byte("not json")}
+	e.produce(bad)
+	earlier := record.DeadLetter{Topic: testTopic, Partition: 1, Offset: 0, Error: "invalid JSON", Attempts: 1,
+		ConsumerID: "gone", FailedAt: time.Now(), EventID: "an-event-of-the-topic-before"}
+	e.produce(&kgo.Record{Topic: testDLQ, Value: []byte("{}"), Headers: earlier.Headers(nil)})
+
+	run := e.start(e.config("c1"), nil)
+	eventually(t, 10*time.Second, "the malformed record dead-lettered", func() bool { return len(e.messages(event.StatusDeadLettered)) == 1 })
+	eventually(t, 10*time.Second, "partition 1 committed", func() bool { return e.committed()[1] == 1 })
+	if err := run.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if dl := e.allDLQ(); len(dl) != 2 {
+		t.Errorf("DLQ holds %d records, want the earlier one and this record's own", len(dl))
+	}
+	if got := metricValue(t, run.m.dlqSettled); got != 0 {
+		t.Errorf("pulse_pipeline_dlq_already_committed_total = %v, want 0", got)
 	}
 }
