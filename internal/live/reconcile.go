@@ -129,7 +129,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		if !due || time.Since(last) < wait {
 			continue
 		}
-		took, err := r.rebuild(ctx)
+		took, drift, err := r.rebuild(ctx)
 		last = time.Now()
 		wait = max(r.cfg.MinInterval, time.Duration(r.cfg.CostFactor)*took)
 		if err != nil {
@@ -141,18 +141,22 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		due = r.cfg.Always
+		// A rebuild that corrected the counts may itself count twice the
+		// few changes published between their commit and its read (see
+		// Stats.Reconcile): another follows, after the spacing, until one
+		// finds nothing to correct.
+		due = r.cfg.Always || drift != 0
 	}
 }
 
-func (r *Reconciler) rebuild(ctx context.Context) (time.Duration, error) {
+func (r *Reconciler) rebuild(ctx context.Context) (time.Duration, int64, error) {
 	start := time.Now()
 	r.stats.Mark()
 	t, err := r.store.Totals(ctx, start.Add(-recentWindow*time.Second))
 	took := time.Since(start)
 	if err != nil {
 		r.stats.Unmark()
-		return took, err
+		return took, 0, err
 	}
 	d := r.stats.Reconcile(t)
 	r.runs.Inc()
@@ -161,7 +165,7 @@ func (r *Reconciler) rebuild(ctx context.Context) (time.Duration, error) {
 		r.drift.Add(float64(abs(d)))
 		r.log.Debug("statistics rebuilt from the store", "events_found", d, "took", took)
 	}
-	return took, nil
+	return took, d, nil
 }
 
 func abs(n int64) int64 {
