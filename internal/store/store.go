@@ -85,6 +85,7 @@ type Store interface {
 	// Positions returns where the records written end, per topic and
 	// partition (see Positions).
 	Positions(ctx context.Context) (Positions, error)
+	Series
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

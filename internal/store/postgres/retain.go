@@ -9,8 +9,9 @@ import (
 )
 
 // Retain deletes events and processing-log rows older than r.MaxAge, and
-// the oldest rows of each table beyond r.MaxRows. It returns the number of
-// events deleted.
+// the oldest rows of each table beyond r.MaxRows, and the series older
+// than series.Keep whatever r says. It returns the number of events
+// deleted.
 //
 // Ids are handed out as rows are appended, with created_at taken at write
 // time, so the id order follows created_at up to the length of a write: the
@@ -20,6 +21,9 @@ import (
 func (d *DB) Retain(ctx context.Context, r store.Retention) (int64, error) {
 	if d.closed.Load() {
 		return 0, store.ErrClosed
+	}
+	if err := d.retainSeries(ctx); err != nil {
+		return 0, err
 	}
 	if r.MaxAge <= 0 && r.MaxRows <= 0 {
 		return 0, nil

@@ -14,12 +14,20 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/series"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
 // Each statement takes one array per column, so its text is the same for
 // any batch size and pgx prepares it once per connection.
-const insertEventsSQL = `INSERT INTO events (
+//
+// The events it inserts are added to the series in the same statement
+// (package series): per partition and type, and per partition and latency
+// bin ($18, computed with the same stored time $17), in bucket $19. Only
+// the rows inserted count, so a redelivery adds nothing; the GROUP BY
+// gives each upsert one row per key, in key order.
+const insertEventsSQL = `WITH ins AS (
+INSERT INTO events (
 	event_id, user_id, event_type, element_id, session_id, page, message,
 	properties, delay_seconds, should_fail, "timestamp",
 	source, topic, "partition", "offset", request_id, created_at)
@@ -32,7 +40,20 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 	AS e(event_id, user_id, event_type, element_id, session_id, page, message,
 	properties, delay_seconds, should_fail, ts, source, topic, part, off, request_id)
 ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id`
+RETURNING event_id, event_type, "partition"
+), by_type AS (
+INSERT INTO series_events AS s (bucket, "partition", event_type, events)
+SELECT $19::int8, "partition", event_type, count(*) FROM ins
+GROUP BY "partition", event_type ORDER BY "partition", event_type
+ON CONFLICT (bucket, "partition", event_type) DO UPDATE SET events = s.events + excluded.events
+), by_bin AS (
+INSERT INTO series_latency AS s (bucket, "partition", bin, events)
+SELECT $19::int8, ins."partition", b.bin, count(*)
+FROM ins JOIN unnest($1::text[], $18::int2[]) AS b(event_id, bin) USING (event_id)
+GROUP BY ins."partition", b.bin ORDER BY ins."partition", b.bin
+ON CONFLICT (bucket, "partition", bin) DO UPDATE SET events = s.events + excluded.events
+)
+SELECT event_id FROM ins`
 
 // A message that completes after an earlier attempt was dead-lettered (a
 // DLQ replay) replaces the dead-lettered row, so the log shows where the
@@ -318,6 +339,7 @@ func eventArrays(batch []store.Record, idx []int, now time.Time) []any {
 		sources, topics, requests   = make([]string, n), make([]string, n), make([]string, n)
 		parts                       = make([]int32, n)
 		offsets                     = make([]int64, n)
+		bins                        = make([]int16, n)
 	)
 	for j, i := range idx {
 		e, m := batch[i].Event, &batch[i].Message
@@ -329,9 +351,10 @@ func eventArrays(batch []store.Record, idx []int, now time.Time) []any {
 		delays[j], fails[j], stamps[j] = e.DelaySeconds, e.ShouldFail, e.Timestamp
 		sources[j], topics[j], requests[j] = clean(string(m.Source)), clean(m.Topic), clean(m.RequestID)
 		parts[j], offsets[j] = m.Partition, m.Offset
+		bins[j] = int16(series.LatencyBin(now.Sub(e.Timestamp)))
 	}
 	return []any{ids, users, types, elements, sessions, pages, texts, props, delays, fails,
-		stamps, sources, topics, parts, offsets, requests, now}
+		stamps, sources, topics, parts, offsets, requests, now, bins, series.BucketOf(now)}
 }
 
 func messageArrays(msgs []*event.Message, now time.Time) ([]any, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/series"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -159,6 +160,8 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	ev := tx.Stmt(d.insEvent)
 	msg := tx.Stmt(d.insMessage)
 	out := make([][]store.Outcome, len(batches))
+	var added series.Delta
+	storedAt := fromMicros(now)
 	for b, batch := range batches {
 		inserted := make([]store.Outcome, len(batch))
 		for i := range batch {
@@ -180,6 +183,9 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 					return nil, d.fail(fmt.Sprintf("write batch: event %q", r.Event.EventID), err)
 				}
 				inserted[i].New = n == 1
+				if n == 1 {
+					added.Add(storedAt, r.Message.Partition, r.Event.EventType, r.Event.Timestamp)
+				}
 				if inserted[i].Conflict != "" {
 					continue
 				}
@@ -199,6 +205,10 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		out[b] = inserted
 	}
 	if err := writePositions(tx, batches); err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch", err)
+	}
+	if err := writeSeries(tx, &added); err != nil {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
 	}

@@ -44,6 +44,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UseAfterClose", testClosed},
 		{"Positions", testPositions},
 		{"RetryWithFilledTime", testRetryWithFilledTime},
+		{"SeriesCountsWhatIsStored", testSeriesCountsWhatIsStored},
+		{"SeriesOutsideRange", testSeriesOutsideRange},
+		{"LagSeries", testLagSeries},
+		{"MarkersKept", testMarkersKept},
+		{"SeriesRetention", testSeriesRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
