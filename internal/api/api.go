@@ -123,6 +123,8 @@ type Deps struct {
 	Gatherer         prometheus.Gatherer
 	// UI is the built web app (index.html, assets/...).
 	UI fs.FS
+	// Series serves the charts' history; nil disables GET /api/series/.
+	Series SeriesReader
 	// Explorer serves the event explorer, export and message timelines;
 	// nil disables those routes.
 	Explorer Explorer
@@ -212,6 +214,9 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "/api/health/", s.wrap(s.health))
 	handle("GET", "/api/metrics/", s.wrap(s.metricsJSON))
 	handle("GET", "/api/consumer_metrics/", s.wrap(s.consumerMetrics))
+	if s.deps.Series != nil {
+		handle("GET", "/api/series/", s.wrap(s.eventSeries))
+	}
 	if s.deps.Gatherer != nil {
 		handlePattern("GET", "/metrics", promhttpHandler(s.deps.Gatherer))
 	}

@@ -160,6 +160,7 @@ func newEnv(t *testing.T, cfg Config, ui fstest.MapFS) *testEnv {
 	deps := Deps{
 		Producer:         p,
 		Store:            db,
+		Series:           db,
 		Stats:            stats,
 		Hub:              hub,
 		KafkaHealth:      cl.Ping,

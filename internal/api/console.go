@@ -3,12 +3,14 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
+	"github.com/pulse-dev/pulse/internal/series"
 )
 
 // GroupMonitor serves the console's consumer views: the group with its
@@ -16,8 +18,8 @@ import (
 type GroupMonitor interface {
 	// Consumers returns the latest sample of the consumer group.
 	Consumers(ctx context.Context) (monitor.ConsumersView, error)
-	// History returns the lag history and markers of the last hour.
-	History() monitor.History
+	// History returns the lag history and markers of a range.
+	History(ctx context.Context, r series.Range) (monitor.History, error)
 	// Ordering returns the keys held back by this process's members.
 	Ordering() monitor.OrderingView
 }
@@ -102,7 +104,15 @@ func (s *Server) opsConsumers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) opsHistory(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, s.deps.Monitor.History())
+	rg, err := parseRange(r)
+	if err != nil {
+		return err
+	}
+	h, err := s.deps.Monitor.History(r.Context(), rg)
+	if err != nil {
+		return fmt.Errorf("read the lag history: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, h)
 }
 
 func (s *Server) opsOrdering(w http.ResponseWriter, r *http.Request) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
+	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
 
 // opsServer serves the API with a real console backend over an
@@ -58,8 +60,13 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pulse.db"), sqlite.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
 	mon, err := monitor.New(monitor.Config{Group: kc.Kafka.Group, Topic: kc.Kafka.Topic, ClientOpts: clientOpts},
-		monitor.Deps{Admin: admin}, nil, reg)
+		monitor.Deps{Admin: admin, History: db}, nil, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +85,7 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 		wg.Go(func() { _ = run(ctx) })
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return Deps{Monitor: mon, DeadLetters: dl, Load: loads}, reg
+	return Deps{Monitor: mon, DeadLetters: dl, Load: loads, Series: db}, reg
 }
 
 func send(t *testing.T, method, url, contentType, body, token string) (int, string) {

@@ -23,13 +23,13 @@ import (
 	"github.com/pulse-dev/pulse/internal/live"
 	"github.com/pulse-dev/pulse/internal/metrics"
 	"github.com/pulse-dev/pulse/internal/pipeline"
+	"github.com/pulse-dev/pulse/internal/series"
 )
 
 // Defaults applied by New to zero fields of Config.
 const (
 	DefaultSampleInterval  = 2 * time.Second
-	DefaultHistoryInterval = 5 * time.Second
-	DefaultHistoryLen      = 720
+	DefaultHistoryInterval = series.LagInterval
 	DefaultStallAfter      = 10 * time.Second
 	DefaultBurstWindow     = 5 * time.Second
 	DefaultBurstThreshold  = 10
@@ -47,10 +47,8 @@ type Config struct {
 	// SampleInterval is how often the group's lag is sampled in the
 	// background; GET /api/consumers/ answers the latest sample.
 	SampleInterval time.Duration
-	// HistoryInterval spaces the history points; HistoryLen is how many
-	// are kept (720 × 5 s = one hour).
+	// HistoryInterval spaces the lag samples kept in the store.
 	HistoryInterval time.Duration
-	HistoryLen      int
 	// StallAfter marks a commit stall: a partition with lag whose
 	// committed offset has not moved for this long.
 	StallAfter time.Duration
@@ -73,9 +71,6 @@ func (c *Config) defaults() {
 	setDur(&c.HistoryInterval, DefaultHistoryInterval)
 	setDur(&c.StallAfter, DefaultStallAfter)
 	setDur(&c.BurstWindow, DefaultBurstWindow)
-	if c.HistoryLen <= 0 {
-		c.HistoryLen = DefaultHistoryLen
-	}
 	if c.BurstThreshold <= 0 {
 		c.BurstThreshold = DefaultBurstThreshold
 	}
@@ -95,16 +90,26 @@ type LatestReader interface {
 	LatestEvents(ctx context.Context, limit int) ([]event.Stored, error)
 }
 
+// HistoryStore keeps the lag samples and the markers (the store), so that
+// the history survives a restart and is the same on every server.
+type HistoryStore interface {
+	WriteLag(ctx context.Context, p series.LagPoint) error
+	LagSeries(ctx context.Context, from, to time.Time, step time.Duration) ([]series.LagPoint, error)
+	WriteMarkers(ctx context.Context, ms []event.Marker) error
+	Markers(ctx context.Context, from, to time.Time, limit int) ([]event.Marker, error)
+}
+
 // Publisher carries markers to the live charts.
 type Publisher interface {
 	Publish(event.Change)
 }
 
-// Deps are the parts the monitor works with. Admin is required;
-// Members may be empty (a process without consumers), Stats, Store and
-// Bus nil (no freshness, rate or live markers then).
+// Deps are the parts the monitor works with. Admin and History are
+// required; Members may be empty (a process without consumers), Stats,
+// Store and Bus nil (no freshness, rate or live markers then).
 type Deps struct {
 	Admin   *kafka.Admin
+	History HistoryStore
 	Members []Member
 	Stats   *live.Stats
 	Store   LatestReader
@@ -132,11 +137,8 @@ type Group struct {
 	heads    map[int32]headTS
 	det      *detector
 
-	mu       sync.Mutex
-	view     *ConsumersView
-	points   []HistoryPoint // ring, oldest first once full
-	pointPos int
-	markers  []event.Marker
+	mu   sync.Mutex
+	view *ConsumersView
 }
 
 // New returns the group monitor.
@@ -146,6 +148,9 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*G
 	}
 	if deps.Admin == nil {
 		return nil, errors.New("new group monitor: a Kafka admin is required")
+	}
+	if deps.History == nil {
+		return nil, errors.New("new group monitor: a history store is required")
 	}
 	cfg.defaults()
 	if log == nil {
@@ -205,7 +210,7 @@ func (mon *Group) Run(ctx context.Context) error {
 		case <-sampleT.C:
 			mon.sampleOrWarn(ctx)
 		case <-historyT.C:
-			mon.recordPoint()
+			mon.recordPoint(ctx)
 		case <-dlqT.C:
 			mon.checkDLQ()
 		}
@@ -221,24 +226,16 @@ func (mon *Group) sampleOrWarn(ctx context.Context) {
 	}
 }
 
-// raise records markers, publishes them on the live bus and counts them.
+// raise keeps markers, publishes them on the live bus and counts them.
 func (mon *Group) raise(ms []event.Marker) {
 	if len(ms) == 0 {
 		return
 	}
-	mon.mu.Lock()
-	mon.markers = append(mon.markers, ms...)
-	// Markers older than the history are of no use to the charts.
-	cut := mon.now().Add(-time.Duration(mon.cfg.HistoryLen) * mon.cfg.HistoryInterval)
-	i := 0
-	for i < len(mon.markers) && mon.markers[i].T.Before(cut) {
-		i++
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := mon.deps.History.WriteMarkers(ctx, ms); err != nil {
+		mon.log.Warn("keep markers", "err", err)
 	}
-	if len(mon.markers)-i > maxMarkers {
-		i = len(mon.markers) - maxMarkers
-	}
-	mon.markers = append(mon.markers[:0], mon.markers[i:]...)
-	mon.mu.Unlock()
 	for _, m := range ms {
 		mon.markersOut.WithLabelValues(string(m.Kind)).Inc()
 		mon.log.Info("marker", "kind", m.Kind, "detail", m.Detail)
@@ -248,7 +245,7 @@ func (mon *Group) raise(ms []event.Marker) {
 	}
 }
 
-// maxMarkers bounds the markers kept, whatever their rate.
+// maxMarkers bounds the markers a history answers, whatever their rate.
 const maxMarkers = 1000
 
 // PartitionView is one partition of the events topic as the group sees it.
@@ -300,17 +297,20 @@ type ConsumersView struct {
 	Local []pipeline.Snapshot `json:"-"`
 }
 
-// HistoryPoint is one sample of the lag history.
-type HistoryPoint struct {
-	T               time.Time `json:"t"`
-	TotalLag        int64     `json:"total_lag"`
-	MaxLagSeconds   float64   `json:"max_lag_seconds"`
-	EventsPerSecond float64   `json:"events_per_second"`
-}
+// HistoryPoint is one point of the lag history.
+type HistoryPoint = series.LagPoint
 
-// History is the answer of GET /api/consumers/history/.
+// History is the answer of GET /api/consumers/history/: the lag per step
+// of the range (the highest sample of each step; steps without a sample,
+// when no server was monitoring, are absent) and the markers in it.
 type History struct {
+	Range string `json:"range"`
+	// IntervalSeconds is how often the lag is sampled; StepSeconds spaces
+	// the points.
 	IntervalSeconds float64        `json:"interval_seconds"`
+	StepSeconds     float64        `json:"step_seconds"`
+	From            time.Time      `json:"from"`
+	To              time.Time      `json:"to"`
 	Points          []HistoryPoint `json:"points"`
 	Markers         []event.Marker `json:"markers"`
 }
@@ -338,22 +338,26 @@ func (mon *Group) Consumers(ctx context.Context) (ConsumersView, error) {
 	return *v, nil
 }
 
-// History returns the lag history and the markers of the last hour.
-func (mon *Group) History() History {
-	mon.mu.Lock()
-	defer mon.mu.Unlock()
-	h := History{
-		IntervalSeconds: mon.cfg.HistoryInterval.Seconds(),
-		Points:          make([]HistoryPoint, 0, len(mon.points)),
-		Markers:         append([]event.Marker{}, mon.markers...),
+// History returns the lag history and the markers of range r, read from
+// the store.
+func (mon *Group) History(ctx context.Context, r series.Range) (History, error) {
+	now := mon.now()
+	// Lag is drawn up to now: the step still filling holds the newest
+	// sample. Steps are on the Unix-time grid, as the events series.
+	_, to := r.Window(now.Add(r.Step))
+	from := to.Add(-r.Span)
+	points, err := mon.deps.History.LagSeries(ctx, from, to, r.Step)
+	if err != nil {
+		return History{}, fmt.Errorf("lag history: %w", err)
 	}
-	if len(mon.points) < mon.cfg.HistoryLen {
-		h.Points = append(h.Points, mon.points...)
-	} else {
-		h.Points = append(h.Points, mon.points[mon.pointPos:]...)
-		h.Points = append(h.Points, mon.points[:mon.pointPos]...)
+	markers, err := mon.deps.History.Markers(ctx, from, to, maxMarkers)
+	if err != nil {
+		return History{}, fmt.Errorf("markers: %w", err)
 	}
-	return h
+	return History{
+		Range: r.Name, IntervalSeconds: mon.cfg.HistoryInterval.Seconds(), StepSeconds: r.Step.Seconds(),
+		From: from, To: to, Points: points, Markers: markers,
+	}, nil
 }
 
 // sample reads the group's offsets and the timestamps of the records at
@@ -397,7 +401,7 @@ func (mon *Group) sample(ctx context.Context) error {
 	if first {
 		// The history starts with the first sample rather than a
 		// HistoryInterval later.
-		mon.recordPoint()
+		mon.recordPoint(ctx)
 	}
 	mon.raise(mon.det.group(now, lag))
 	return nil
@@ -530,25 +534,24 @@ func (mon *Group) firstRecords(ctx context.Context, topic string, offsets map[in
 }
 
 // recordPoint appends a history point from the latest sample.
-func (mon *Group) recordPoint() {
+func (mon *Group) recordPoint(ctx context.Context) {
 	mon.mu.Lock()
 	v := mon.view
 	mon.mu.Unlock()
 	if v == nil {
 		return
 	}
-	p := HistoryPoint{T: mon.now().UTC(), TotalLag: v.TotalLag, MaxLagSeconds: v.MaxLagSeconds}
+	// Samples are on the interval's grid, so that two servers monitoring
+	// one group write one sample per time, the later replacing the other.
+	p := HistoryPoint{T: mon.now().Truncate(mon.cfg.HistoryInterval).UTC(), TotalLag: v.TotalLag, MaxLagSeconds: v.MaxLagSeconds}
 	if mon.deps.Stats != nil {
 		p.EventsPerSecond = mon.deps.Stats.Snapshot().EventsPerSecond
 	}
-	mon.mu.Lock()
-	defer mon.mu.Unlock()
-	if len(mon.points) < mon.cfg.HistoryLen {
-		mon.points = append(mon.points, p)
-		return
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := mon.deps.History.WriteLag(ctx, p); err != nil && ctx.Err() == nil {
+		mon.log.Warn("keep lag sample", "err", err)
 	}
-	mon.points[mon.pointPos] = p
-	mon.pointPos = (mon.pointPos + 1) % mon.cfg.HistoryLen
 }
 
 // checkDLQ counts dead letters and raises a burst marker.

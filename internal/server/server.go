@@ -296,6 +296,7 @@ func (s *Server) newHTTP() error {
 	deps := api.Deps{
 		Producer:         ingest{s.producer},
 		Store:            s.store,
+		Series:           s.store,
 		Stats:            s.stats,
 		Hub:              s.hub,
 		Consumers:        groupReport{s.monitor},
@@ -375,7 +376,7 @@ func (s *Server) newConsole() error {
 		members[i] = c
 	}
 	if s.monitor, err = monitor.New(mc, monitor.Deps{
-		Admin: s.admin, Members: members, Stats: s.stats, Store: s.store, Bus: s.bus,
+		Admin: s.admin, History: s.store, Members: members, Stats: s.stats, Store: s.store, Bus: s.bus,
 	}, s.log, s.reg); err != nil {
 		return fmt.Errorf("group monitor: %w", err)
 	}
@@ -440,9 +441,10 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("consumer group members started", "component", "pipeline",
 			"group", s.cfg.Kafka.Group, "topic", s.cfg.Kafka.Topic, "members", len(s.consumers))
 	}
-	if r := (store.Retention{MaxAge: s.cfg.Store.RetentionMaxAge, MaxRows: s.cfg.Store.RetentionMaxRows}); r.MaxAge > 0 || r.MaxRows > 0 {
-		g.Go(func() error { return s.retain(gctx, r) })
-	}
+	// Retention runs whatever the policy: the charts' series are trimmed
+	// to series.Keep.
+	r := store.Retention{MaxAge: s.cfg.Store.RetentionMaxAge, MaxRows: s.cfg.Store.RetentionMaxRows}
+	g.Go(func() error { return s.retain(gctx, r) })
 	err := g.Wait()
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = nil
@@ -450,8 +452,8 @@ func (s *Server) Run(ctx context.Context) error {
 	return err
 }
 
-// retain applies the retention policy once a minute, then has the
-// statistics rebuilt when it deleted anything.
+// retain applies the retention policy (and trims the series) once a
+// minute, then has the statistics rebuilt when it deleted events.
 func (s *Server) retain(ctx context.Context, r store.Retention) error {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()

@@ -171,6 +171,7 @@ func TestContract(t *testing.T) {
 	get("consumers", "/api/consumers/")
 	get("consumers_history", "/api/consumers/history/")
 	get("ordering", "/api/ordering/")
+	get("series", "/api/series/?range=15m")
 	get("dlq", "/api/dlq/?limit=1000")
 	// Two of four stored events per page: the first page has a cursor.
 	get("events_page", "/api/events/?limit=2")
@@ -248,6 +249,15 @@ func waitSettled(t *testing.T, c *client, nStored int) {
 		}
 		if len(hist.Points) == 0 {
 			return errors.New("no lag history point yet")
+		}
+		// The events' 10 s step must be complete for the series to hold
+		// them (and latency figures, not only nulls).
+		var ser struct{ Events map[string][]int }
+		if err := c.getJSON("/api/series/", &ser); err != nil {
+			return err
+		}
+		if len(ser.Events) == 0 {
+			return errors.New("no step of the series holds the events yet")
 		}
 		return nil
 	})
