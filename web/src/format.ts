@@ -53,6 +53,13 @@ export function seconds(s: number): string {
   return `${(s / 3600).toFixed(1)}h`
 }
 
+/** Formats a whole span of seconds as people write it: 10 s, 2 min, 6 h. */
+export function span(s: number): string {
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${+(s / 60).toFixed(1)} min`
+  return `${+(s / 3600).toFixed(1)} h`
+}
+
 /** Formats a rate per second: one decimal below 10 (0.4, 9.5), whole with thousands separators above (1,234), a dash when unknown. */
 export function perSecond(n: number | null): string {
   if (n === null || !Number.isFinite(n)) return '—'

@@ -6,6 +6,7 @@ import { z } from 'zod'
 import {
   consumerMetricsSchema,
   consumersHistorySchema,
+  seriesSchema,
   consumersViewSchema,
   createEventResponseSchema,
   describeIssues,
@@ -20,6 +21,8 @@ import {
   replayResultSchema,
   type ConsumerMetrics,
   type ConsumersHistory,
+  type Range,
+  type Series,
   type ConsumersView,
   type CreateEventResponse,
   type DLQView,
@@ -170,10 +173,16 @@ export async function getConsumers(signal?: AbortSignal): Promise<ConsumersView>
   return parse(consumersViewSchema, path, await request(path, { signal }))
 }
 
-/** Returns the last hour of lag samples and markers. */
-export async function getConsumersHistory(signal?: AbortSignal): Promise<ConsumersHistory> {
-  const path = '/api/consumers/history/'
+/** Returns the lag history and markers of a range. */
+export async function getConsumersHistory(range: Range, signal?: AbortSignal): Promise<ConsumersHistory> {
+  const path = `/api/consumers/history/?range=${range}`
   return parse(consumersHistorySchema, path, await request(path, { signal }))
+}
+
+/** Returns the events stored per type and their latency percentiles over a range. */
+export async function getSeries(range: Range, signal?: AbortSignal): Promise<Series> {
+  const path = `/api/series/?range=${range}`
+  return parse(seriesSchema, path, await request(path, { signal }))
 }
 
 /** Returns the keys held back by ordering and each partition's lowest unfinished offset. */

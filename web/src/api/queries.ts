@@ -10,6 +10,7 @@ import {
   getConsumerMetrics,
   getConsumers,
   getConsumersHistory,
+  getSeries,
   getDLQ,
   getEvents,
   getLoad,
@@ -19,14 +20,15 @@ import {
   getQueueMessages,
   type QueueFilter,
 } from './client'
-import type { EventsPage, ExplorerFilter } from './schema'
+import type { EventsPage, ExplorerFilter, Range } from './schema'
 
 /** Every query and mutation key of the app. */
 export const keys = {
   consumerMetrics: ['consumer_metrics'] as const,
   queueMessages: (f: QueueFilter, resync: number) => ['queue', 'messages', f, resync] as const,
   consumers: ['consumers'] as const,
-  consumersHistory: ['consumers', 'history'] as const,
+  consumersHistory: (range: Range) => ['consumers', 'history', range] as const,
+  series: (range: Range) => ['series', range] as const,
   ordering: ['ordering'] as const,
   dlq: ['dlq'] as const,
   load: ['load'] as const,
@@ -78,12 +80,25 @@ export const consumersQuery = (intervalMs: number) =>
     refetchInterval: intervalMs,
   })
 
-/** GET /api/consumers/history/ every intervalMs. */
-export const consumersHistoryQuery = (intervalMs: number) =>
+/** GET /api/consumers/history/ of a range every intervalMs; the previous range's stays until the new one loads. */
+export const consumersHistoryQuery = (range: Range, intervalMs: number) =>
   queryOptions({
-    queryKey: keys.consumersHistory,
-    queryFn: ({ signal }) => getConsumersHistory(signal),
+    queryKey: keys.consumersHistory(range),
+    queryFn: ({ signal }) => getConsumersHistory(range, signal),
     refetchInterval: intervalMs,
+    placeholderData: keepPreviousData,
+  })
+
+/**
+ * GET /api/series/ of a range, fetched again once a step has passed (at
+ * least every 10 s): the server's steps replace what the page counted live.
+ */
+export const seriesQuery = (range: Range, stepMs: number) =>
+  queryOptions({
+    queryKey: keys.series(range),
+    queryFn: ({ signal }) => getSeries(range, signal),
+    refetchInterval: Math.max(10_000, stepMs),
+    placeholderData: keepPreviousData,
   })
 
 /** GET /api/ordering/ every intervalMs. */

@@ -9,6 +9,7 @@ import type { z } from 'zod'
 import {
   consumerMetricsSchema,
   consumersHistorySchema,
+  seriesSchema,
   consumersViewSchema,
   createEventResponseSchema,
   describeIssues,
@@ -43,6 +44,7 @@ const contract: Record<string, z.ZodType> = {
   consumer_metrics: consumerMetricsSchema,
   consumers: consumersViewSchema,
   consumers_history: consumersHistorySchema,
+  series: seriesSchema,
   ordering: orderingViewSchema,
   dlq: dlqViewSchema,
   dlq_replay_dry_run: replayResultSchema,

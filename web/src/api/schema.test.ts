@@ -46,14 +46,14 @@ describe('console schemas', () => {
       toConsumersView({ ...consumers, members: [{ member_id: 'm', client_id: 'c', host: 'h', partitions: [] }] }),
     ).toBeNull()
     expect(toConsumersView({ ...consumers, state: undefined })).toBeNull()
-    expect(toConsumersHistory({ interval_seconds: 5, points: null, markers: null })).toEqual({
-      interval_seconds: 5,
+    const span = { range: '1h', interval_seconds: 5, step_seconds: 30, from: 'a', to: 'b' }
+    expect(toConsumersHistory({ ...span, points: null, markers: null })).toEqual({
+      ...span,
       points: [],
       markers: [],
     })
-    expect(
-      toConsumersHistory({ interval_seconds: 5, points: [], markers: [{ t: 'x', kind: 'party', detail: '' }] }),
-    ).toBeNull()
+    expect(toConsumersHistory({ ...span, points: [], markers: [{ t: 'x', kind: 'party', detail: '' }] })).toBeNull()
+    expect(toConsumersHistory({ ...span, range: '2h', points: [], markers: [] })).toBeNull()
   })
 
   it('check DLQ records field by field', () => {

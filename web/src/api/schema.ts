@@ -287,13 +287,49 @@ export const historyPointSchema = z.strictObject({
 })
 export type HistoryPoint = z.infer<typeof historyPointSchema>
 
-/** The answer of GET /api/consumers/history/: the last hour. */
+/** The ranges the charts offer (series.Ranges on the server), shortest first. */
+export const RANGES = ['15m', '1h', '6h', '24h', '7d'] as const
+export type Range = (typeof RANGES)[number]
+export const rangeSchema = z.enum(RANGES)
+
+/**
+ * The answer of GET /api/consumers/history/?range=: the highest lag of each
+ * step with samples, read from the store (kept across restarts).
+ */
 export const consumersHistorySchema = z.strictObject({
+  range: rangeSchema,
+  /** How often the lag is sampled. */
   interval_seconds: num,
+  /** The spacing of the points. */
+  step_seconds: num,
+  from: time,
+  to: time,
   points: list(historyPointSchema),
   markers: list(markerSchema),
 })
 export type ConsumersHistory = z.infer<typeof consumersHistorySchema>
+
+/**
+ * The answer of GET /api/series/?range=: per step (times are the steps'
+ * starts, Unix seconds), the events stored by type and the latency
+ * percentiles of those events (event time to stored time), up to the last
+ * complete step.
+ */
+export const seriesSchema = z.strictObject({
+  range: rangeSchema,
+  step_seconds: num,
+  from: time,
+  to: time,
+  times: list(num),
+  events: z.record(z.string(), list(num)),
+  latency_ms: z.strictObject({
+    p50: list(num.nullable()),
+    p95: list(num.nullable()),
+    p99: list(num.nullable()),
+    samples: list(num),
+  }),
+})
+export type Series = z.infer<typeof seriesSchema>
 
 /** A key held back by the ordering guarantee. */
 export const heldKeySchema = z.strictObject({

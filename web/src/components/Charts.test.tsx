@@ -1,5 +1,7 @@
+import userEvent from '@testing-library/user-event'
 import { render, screen } from '../test/render'
 import { describe, expect, it } from 'vitest'
+import { json, stubFetch } from '../test/fetch'
 import { SeriesWindow, type SeriesSnapshot } from '../live/series'
 import { storedEvent } from '../test/fixtures'
 import { Charts, latencySummary, latencyTop } from './Charts'
@@ -49,5 +51,44 @@ describe('latency chart', () => {
     )
     render(<Charts series={series} eventsPerSecond={1234.5} />)
     screen.getByText(/Now: 1,235 events\/s, latency p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms$/)
+  })
+})
+
+describe('stored history', () => {
+  // What GET /api/series/ answers: a page that received nothing itself (a
+  // reload) draws it.
+  function answer(range: string) {
+    const to = Math.floor(Date.now() / 10_000) * 10
+    return {
+      range,
+      step_seconds: 10,
+      from: new Date((to - 30) * 1000).toISOString(),
+      to: new Date(to * 1000).toISOString(),
+      times: [to - 30, to - 20, to - 10],
+      events: { click: [10, 20, 30] },
+      latency_ms: { p50: [8, 9, 212.5], p95: [12, 13, 300], p99: [20, 21, 400], samples: [10, 20, 30] },
+    }
+  }
+
+  it('draws the stored series on a page that received nothing, and asks for the range picked', async () => {
+    const calls = stubFetch(({ url }) => json(answer(url.slice(url.indexOf('=') + 1))))
+    const user = userEvent.setup()
+    render(<Charts series={new SeriesWindow()} eventsPerSecond={null} />)
+    expect(await screen.findByText(/From the stored history, extended live/)).toBeTruthy()
+    // The newest stored step's percentiles, though no event arrived live.
+    expect(
+      await screen.findByText(/latency p50 213 ms, p95 300 ms, p99 400 ms/, undefined, { timeout: 3000 }),
+    ).toBeTruthy()
+    await user.click(screen.getByRole('radio', { name: '24 h' }))
+    expect(await screen.findByRole('img', { name: 'Events per second by type, last 24 h' })).toBeTruthy()
+    expect(calls.map((c) => c.url)).toEqual(['/api/series/?range=15m', '/api/series/?range=24h'])
+  })
+
+  it('says when the stored history cannot be read, and draws what the page received', async () => {
+    stubFetch(() => json({ error: 'database unavailable' }, 503))
+    render(<Charts series={new SeriesWindow()} eventsPerSecond={null} />)
+    expect(
+      await screen.findByText(/The stored history could not be read .*showing what this page received/),
+    ).toBeTruthy()
   })
 })

@@ -1,12 +1,16 @@
+import { useQuery } from '@tanstack/react-query'
 import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import type { Marker } from '../api/schema'
-import { count, ms, perSecond } from '../format'
+import { seriesQuery } from '../api/queries'
+import type { Marker, Range, Series } from '../api/schema'
+import { count, ms, perSecond, span as stepSpan } from '../format'
 import { quantile, type SeriesSnapshot, type SeriesWindow } from '../live/series'
+import { joinSeries } from './chartData'
 import { typeStyle } from './eventStyle'
 import { MarkerLegend, markersPlugin } from './markers'
 import { Panel } from './Panel'
+import { RangePicker, rangeLabel } from './RangePicker'
 
 // Charts redraw at most twice a second whatever the event rate.
 const REDRAW_MS = 500
@@ -19,7 +23,10 @@ const AXIS: uPlot.Axis = {
   ticks: { stroke: 'rgba(148,163,184,0.3)', width: 1 },
 }
 
-function rateOptions(types: string[], width: number, markers: () => readonly Marker[]): uPlot.Options {
+/** The x range of the charts: the selected span ending now. */
+type XRange = () => [number, number]
+
+function rateOptions(types: string[], width: number, markers: () => readonly Marker[], x: XRange): uPlot.Options {
   return {
     width,
     height: HEIGHT,
@@ -27,7 +34,7 @@ function rateOptions(types: string[], width: number, markers: () => readonly Mar
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      x: { time: true },
+      x: { time: true, range: x },
       // Every rate can be a gap (nothing watched yet): uPlot then passes no max.
       y: { range: (_u, _min, max) => [0, Number.isFinite(max) ? Math.max(1, max * 1.1) : 1] },
     },
@@ -102,7 +109,7 @@ function latencyClipPlugin(): uPlot.Plugin {
   }
 }
 
-function latencyOptions(width: number): uPlot.Options {
+function latencyOptions(width: number, x: XRange): uPlot.Options {
   const line = (label: string, stroke: string): uPlot.Series => ({
     label,
     stroke,
@@ -116,7 +123,7 @@ function latencyOptions(width: number): uPlot.Options {
     height: HEIGHT,
     plugins: [latencyClipPlugin()],
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, y: { range: (u) => [0, latencyTop(u.data.slice(1))] } },
+    scales: { x: { time: true, range: x }, y: { range: (u) => [0, latencyTop(u.data.slice(1))] } },
     axes: [AXIS, { ...AXIS, label: 'ms', size: 60 }],
     series: [{}, line('p50', '#22c55e'), line('p95', '#f59e0b'), line('p99', '#ef4444')],
   }
@@ -147,13 +154,29 @@ interface Props {
   markers?: readonly Marker[]
   /** The page's live rate (useLiveTotals), the same figure as the statistics panel's. */
   eventsPerSecond: number | null
+  /** The span shown at first. */
+  initialRange?: Range
 }
 
-const WINDOW_MS = 15 * 60_000
+const SPAN_S: Record<Range, number> = { '15m': 900, '1h': 3600, '6h': 21_600, '24h': 86_400, '7d': 604_800 }
 const NO_MARKERS: readonly Marker[] = []
 
-/** Events per second by type and end-to-end latency percentiles over the last 15 minutes. */
-export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props) {
+/**
+ * Events per second by type and end-to-end latency percentiles over a
+ * range: the server's series (kept in the store for 8 days, so a reload or
+ * a restart keeps them), extended live on the 15-minute range.
+ */
+export function Charts({ series, markers = NO_MARKERS, eventsPerSecond, initialRange = '15m' }: Props) {
+  const [range, setRange] = useState<Range>(initialRange)
+  const history = useQuery(seriesQuery(range, SPAN_S[range] * 1000 < 3_600_000 ? 10_000 : 60_000))
+  // The draw loop reads the newest answer and range on each redraw.
+  const serverRef = useRef<Series | undefined>(undefined)
+  const rangeRef = useRef(range)
+  useEffect(() => {
+    // An answer for another range (the previous one, kept while the new one loads) is not drawn.
+    serverRef.current = history.data?.range === range ? history.data : undefined
+    rangeRef.current = range
+  }, [history.data, range])
   // The chart's marker plugin reads the newest markers on each redraw.
   const markersRef = useRef(markers)
   useEffect(() => {
@@ -173,16 +196,20 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props)
     let latency: uPlot | null = null
     let typesKey = ''
     const width = () => Math.max(200, rateEl.clientWidth)
+    const x: XRange = () => {
+      const now = Date.now() / 1000
+      return [now - SPAN_S[rangeRef.current], now]
+    }
 
     const draw = () => {
       const now = Date.now()
-      const snap = series.snapshot(now)
+      const snap = joinSeries(serverRef.current, series.snapshot(now))
       const key = snap.types.join(',')
       if (rate === null || key !== typesKey) {
         // uPlot's series are fixed at creation: a new event type rebuilds the chart.
         rate?.destroy()
         rate = new uPlot(
-          rateOptions(snap.types, width(), () => markersRef.current),
+          rateOptions(snap.types, width(), () => markersRef.current, x),
           [snap.times, ...snap.rates],
           rateEl,
         )
@@ -191,10 +218,10 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props)
         rate.setData([snap.times, ...snap.rates])
       }
       const latData: uPlot.AlignedData = [snap.times, snap.p50, snap.p95, snap.p99]
-      if (latency === null) latency = new uPlot(latencyOptions(width()), latData, latEl)
+      if (latency === null) latency = new uPlot(latencyOptions(width(), x), latData, latEl)
       else latency.setData(latData)
       setCaption(latencySummary(snap))
-      setSince(now - WINDOW_MS)
+      setSince(now - SPAN_S[rangeRef.current] * 1000)
     }
     draw()
     const timer = setInterval(draw, REDRAW_MS)
@@ -211,11 +238,19 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props)
     }
   }, [series])
 
+  const span = rangeLabel(range)
+  const source =
+    history.error !== null
+      ? `The stored history could not be read (${history.error.message}); showing what this page received.`
+      : history.data === undefined
+        ? 'Loading the stored history…'
+        : range === '15m'
+          ? 'From the stored history, extended live; latency is stored time minus event time.'
+          : `From the stored history, in steps of ${stepSpan(history.data.step_seconds)}; latency is stored time minus event time.`
   return (
-    <Panel title="Live Charts">
-      <p className="mb-3 text-xs text-slate-500 dark:text-slate-400" aria-live="off">
-        Last 15 minutes, computed in the browser from arriving events (stored time minus event time). Now:{' '}
-        {perSecond(eventsPerSecond)} events/s, {caption}
+    <Panel title="Live Charts" actions={<RangePicker value={range} onChange={setRange} label="Chart range" />}>
+      <p className="mb-3 text-xs text-slate-600 dark:text-slate-400" aria-live="off">
+        Last {span}. {source} Now: {perSecond(eventsPerSecond)} events/s, {caption}
       </p>
       <div className="grid gap-6">
         <figure>
@@ -224,7 +259,7 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props)
             ref={rateRef}
             className="w-full overflow-hidden"
             role="img"
-            aria-label="Events per second by type, last 15 minutes"
+            aria-label={`Events per second by type, last ${span}`}
           />
           <MarkerLegend markers={markers} since={since} />
         </figure>
@@ -234,7 +269,7 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props)
             ref={latRef}
             className="w-full overflow-hidden"
             role="img"
-            aria-label="End-to-end latency percentiles, last 15 minutes"
+            aria-label={`End-to-end latency percentiles, last ${span}`}
           />
         </figure>
       </div>

@@ -30,6 +30,6 @@ describe('markers', () => {
     )
     const items = within(screen.getByRole('list', { name: 'Chart markers' })).getAllByRole('listitem')
     expect(items.map((i) => i.textContent)).toEqual(['Rebalance: 0', 'Commit stall: 0', 'DLQ burst: 1'])
-    expect(screen.getByRole('img', { name: 'Events per second by type, last 15 minutes' })).toBeTruthy()
+    expect(screen.getByRole('img', { name: 'Events per second by type, last 15 min' })).toBeTruthy()
   })
 })

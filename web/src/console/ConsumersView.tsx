@@ -1,15 +1,15 @@
-import { useEffect, useRef } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import type { ConsumersHistory } from '../api/schema'
+import type { ConsumersHistory, Range } from '../api/schema'
 import { MarkerLegend, markersPlugin } from '../components/markers'
 import { Panel } from '../components/Panel'
-import { clockTime, count, seconds } from '../format'
+import { RangePicker, rangeLabel } from '../components/RangePicker'
+import { clockTime, count, seconds, span } from '../format'
 import { useConsumers, useConsumersHistory } from './resources'
 import { ErrorText, ROW, TD, TH } from './ui'
 
 const HEIGHT = 220
-const HOUR_S = 3600
 
 const AXIS: uPlot.Axis = {
   stroke: '#94a3b8',
@@ -22,7 +22,28 @@ function historyData(h: ConsumersHistory): uPlot.AlignedData {
   return [pts.map((p) => Date.parse(p.t) / 1000), pts.map((p) => p.total_lag), pts.map((p) => p.max_lag_seconds)]
 }
 
-/** The last hour of lag in records and seconds, with rebalances, commit stalls and DLQ bursts marked. */
+/**
+ * The x range of the lag chart: from the first point (one step before it)
+ * to the range's end, so that a history younger than the range is drawn
+ * across the chart rather than as a dot at its edge; the whole range when
+ * there is no point yet.
+ */
+export function lagXRange(h: ConsumersHistory): [number, number] {
+  const from = Date.parse(h.from) / 1000
+  const to = Date.parse(h.to) / 1000
+  const first = h.points.length > 0 ? Date.parse(h.points[0].t) / 1000 - h.step_seconds : from
+  return [Math.max(from, Math.min(first, to - h.step_seconds * 10)), to]
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${count(n)} ${n === 1 ? one : many}`
+}
+
+/**
+ * The lag in records and seconds over a range, read from the store (kept
+ * across restarts), with rebalances, commit stalls and DLQ bursts marked.
+ * Drag across the chart to zoom in; double-click to zoom out.
+ */
 export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
   const el = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
@@ -37,10 +58,10 @@ export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
       width: width(),
       height: HEIGHT,
       plugins: [markersPlugin(() => latest.current.markers)],
-      cursor: { drag: { x: false, y: false } },
+      cursor: { drag: { x: true, y: false } },
       scales: {
-        // Always the last hour, however few samples there are yet.
-        x: { time: true, range: () => [Date.now() / 1000 - HOUR_S, Date.now() / 1000] },
+        // Zoomed to the data, within the range; a drag zooms further.
+        x: { time: true, range: (_u, min, max) => (min === max ? lagXRange(latest.current) : [min, max]) },
         lag: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
         sec: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
       },
@@ -75,15 +96,27 @@ export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
 
   useEffect(() => {
     latest.current = history
-    plot.current?.setData(historyData(history))
+    const u = plot.current
+    if (u === null) return
+    // New data resets a zoom only when the range changed.
+    const zoomed = u.scales.x.min !== undefined && u.scales.x.min > Date.parse(history.from) / 1000
+    u.setData(historyData(history), false)
+    const [min, max] =
+      zoomed && u.scales.x.min !== undefined && u.scales.x.max !== undefined
+        ? [u.scales.x.min, u.scales.x.max]
+        : lagXRange(history)
+    u.setScale('x', { min, max })
   }, [history])
 
+  const last = rangeLabel(history.range)
   return (
     <figure>
       <figcaption className="mb-1 text-sm font-medium">
-        Lag over the last hour ({history.points.length} samples, every {history.interval_seconds} s)
+        Lag over the last {last}: {plural(history.points.length, 'point', 'points')}
+        {history.points.length > 0 &&
+          `, each the highest of its ${span(history.step_seconds)} (sampled every ${span(history.interval_seconds)})`}
       </figcaption>
-      <div ref={el} className="w-full overflow-hidden" role="img" aria-label="Consumer lag history, last hour" />
+      <div ref={el} className="w-full overflow-hidden" role="img" aria-label={`Consumer lag history, last ${last}`} />
       <MarkerLegend markers={history.markers} />
     </figure>
   )
@@ -97,7 +130,8 @@ interface Props {
 /** The consumer group in detail: state, members, partitions with lag in records and seconds, and lag history. */
 export function ConsumersView({ pollMs = 3000, historyPollMs = 5000 }: Props) {
   const consumers = useConsumers(pollMs)
-  const history = useConsumersHistory(historyPollMs)
+  const [range, setRange] = useState<Range>('1h')
+  const history = useConsumersHistory(range, historyPollMs)
   const v = consumers.data
 
   return (
@@ -204,7 +238,7 @@ export function ConsumersView({ pollMs = 3000, historyPollMs = 5000 }: Props) {
           </div>
         )}
       </Panel>
-      <Panel title="Lag History">
+      <Panel title="Lag History" actions={<RangePicker value={range} onChange={setRange} label="Lag history range" />}>
         {history.error && <ErrorText>Could not load the lag history: {history.error}</ErrorText>}
         {history.data === null ? (
           !history.error && <p className="text-sm text-slate-500 dark:text-slate-400">Loading…</p>

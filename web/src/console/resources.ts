@@ -12,7 +12,7 @@ import {
   loadRunsQuery,
   orderingQuery,
 } from '../api/queries'
-import type { ConsumersHistory, ConsumersView, DLQView, LoadRuns, LoadState, OrderingView } from '../api/schema'
+import type { ConsumersHistory, ConsumersView, DLQView, LoadRuns, LoadState, OrderingView, Range } from '../api/schema'
 import { errorMessage } from './ui'
 
 /** The state of a polled resource. */
@@ -30,9 +30,9 @@ export function useConsumers(intervalMs = 3000): Polled<ConsumersView> {
   return polled(useQuery(consumersQuery(intervalMs)))
 }
 
-/** GET /api/consumers/history/ every few seconds. */
-export function useConsumersHistory(intervalMs = 5000): Polled<ConsumersHistory> {
-  return polled(useQuery(consumersHistoryQuery(intervalMs)))
+/** GET /api/consumers/history/ of a range every few seconds. */
+export function useConsumersHistory(range: Range, intervalMs = 5000): Polled<ConsumersHistory> {
+  return polled(useQuery(consumersHistoryQuery(range, intervalMs)))
 }
 
 /** GET /api/ordering/ every few seconds. */

@@ -45,6 +45,9 @@ export interface LiveTotals {
 
 /** The span of LiveTotals.eventsPerSecond, as the server's stats (internal/live rateWindow). */
 export const RATE_WINDOW_MS = 10_000
+/** The width of the server's series buckets (internal/series.Bucket). */
+export const SERVER_BUCKET_MS = 10_000
+
 /** The span of LiveTotals.recent5min. */
 export const RECENT_WINDOW_MS = 300_000
 
@@ -87,7 +90,9 @@ export class SeriesWindow {
   private anchor: { at: number; count: number; unwatchedMs: number } | null = null
 
   constructor(opts: Partial<SeriesOptions> = {}) {
-    this.opts = { windowMs: 15 * 60_000, bucketMs: 5_000, random: Math.random, ...opts }
+    // 10 s buckets, as the server's series (internal/series.Bucket): the
+    // live buckets extend the server's steps one for one.
+    this.opts = { windowMs: 15 * 60_000, bucketMs: SERVER_BUCKET_MS, random: Math.random, ...opts }
   }
 
   /**
