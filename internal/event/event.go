@@ -148,9 +148,26 @@ type Message struct {
 	// of that kind replaces no dead-lettered row. In flight only: not
 	// stored.
 	IDDerived bool `json:"id_derived,omitempty"`
+	// WaitingBehind is set on a queued message whose key is held by an
+	// earlier record that has not finished (delayed, retrying, on its way
+	// to the DLQ): the message keeps its place behind it, per-key order.
+	// In flight only: not stored.
+	WaitingBehind *WaitingBehind `json:"waiting_behind,omitempty"`
 	// StoredAt is when the store wrote the row; set only on messages read
 	// back from the store.
 	StoredAt *time.Time `json:"stored_at,omitempty"`
+}
+
+// WaitingBehind names the record a queued message waits for.
+type WaitingBehind struct {
+	// Key is the Kafka key they share (the user, for events from the API).
+	Key string `json:"key"`
+	// EventID, EventType and ElementID are the holding record's.
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	ElementID string `json:"element_id"`
+	// Position is the message's place in the key's queue: 1 is next.
+	Position int `json:"position"`
 }
 
 // Attempt is one failed processing attempt of a message.

@@ -60,3 +60,44 @@ func TestRetryHoldsItsKeyInOrder(t *testing.T) {
 		t.Errorf("h, another key, completed at %s, after the failing record gave up at %s: it was held back", h.CompletedAt, gaveUp)
 	}
 }
+
+// A record queued behind a held key is announced as queued, naming the
+// record it waits for and its place in line, so the dashboard can show it
+// (Button 1 behind Button 4's delay) instead of nothing until its turn;
+// once it starts, it no longer says so.
+func TestWaitingBehindAHeldKeyIsAnnounced(t *testing.T) {
+	e := newEnv(t)
+	slow := userEvent("slow", "alice", event.TypeButtonClick)
+	slow["element_id"] = "button_4"
+	slow["delay_seconds"] = 0.5
+	e.produce(
+		eventRecord(t, 0, slow),
+		eventRecord(t, 0, userEvent("next", "alice", event.TypeButtonClick)),
+		eventRecord(t, 0, userEvent("after", "alice", event.TypeButtonClick)),
+		eventRecord(t, 0, userEvent("other", "alice", event.TypePageView)), // another key: alice:page_view
+	)
+	run := e.start(e.config("c1"), nil)
+	eventually(t, 10*time.Second, "all four stored", func() bool { return e.eventCount() == 4 })
+
+	for id, position := range map[string]int{"next": 1, "after": 2} {
+		states := run.pub.messagesOf(id)
+		if len(states) < 2 {
+			t.Fatalf("%s was published %d times: %+v", id, len(states), states)
+		}
+		first, last := states[0], states[len(states)-1]
+		w := first.WaitingBehind
+		if first.Status != event.StatusQueued || w == nil || w.EventID != "slow" || w.ElementID != "button_4" ||
+			w.Key != "alice:button_click" || w.Position != position {
+			t.Errorf("%s first published as %s waiting behind %+v; want queued behind slow (button_4) on alice:button_click, %d in line",
+				id, first.Status, w, position)
+		}
+		if last.Status != event.StatusCompleted || last.WaitingBehind != nil {
+			t.Errorf("%s last published as %s waiting behind %+v; want completed, waiting for nothing", id, last.Status, last.WaitingBehind)
+		}
+	}
+	for _, m := range run.pub.messagesOf("other") {
+		if m.WaitingBehind != nil {
+			t.Errorf("other (another key) published waiting behind %+v", m.WaitingBehind)
+		}
+	}
+}

@@ -99,6 +99,7 @@ func (c *Consumer) dispatch(fs kgo.Fetches) {
 		if r.key != "" {
 			if q := ps.keys[r.key]; q != nil {
 				q.recs = append(q.recs, r)
+				c.announceWaiting(r, q)
 				return
 			}
 		}
@@ -113,11 +114,27 @@ func (c *Consumer) dispatch(fs kgo.Fetches) {
 	c.unlock()
 }
 
+// announceWaiting publishes r as queued behind the head of its key's
+// queue, so that the dashboard shows it waiting (and behind what) rather
+// than nowhere until its turn. Called with mu held.
+func (c *Consumer) announceWaiting(r *rec, q *keyQueue) {
+	if r.invalid != "" {
+		return // not an event: nothing to show until its dead letter
+	}
+	head := q.recs[0]
+	r.msg.WaitingBehind = &event.WaitingBehind{
+		Key: r.key, EventID: head.msg.EventID, EventType: head.msg.EventType, ElementID: head.msg.ElementID,
+		Position: len(q.recs) - 1,
+	}
+	c.fx.publish = append(c.fx.publish, r.msg)
+}
+
 // begin starts r's next attempt (or its dead-lettering, when it did not
 // decode). It reports whether r let go of its key at once: it finished, or
 // is on its way to the DLQ; otherwise r now holds its key until a timer
 // moves it on. Called with mu held.
 func (c *Consumer) begin(r *rec, now time.Time) bool {
+	r.msg.WaitingBehind = nil
 	if r.invalid != "" {
 		c.deadLetter(r, r.invalid, now)
 		return true

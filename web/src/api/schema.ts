@@ -114,6 +114,13 @@ export const messageSchema = z.strictObject({
   replay_of: str.optional(),
   /** Set while in flight when the pipeline derived event_id from the record itself. */
   id_derived: z.boolean().optional(),
+  /**
+   * Set while queued behind an earlier record of the same Kafka key that has
+   * not finished (delayed, retrying, dead-lettering): per-key order holds it.
+   */
+  waiting_behind: z
+    .strictObject({ key: str, event_id: str, event_type: str, element_id: str, position: num })
+    .optional(),
   stored_at: time.optional(),
 })
 export type Message = z.infer<typeof messageSchema>
