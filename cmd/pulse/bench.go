@@ -9,12 +9,14 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/bench"
 	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/web"
 )
 
 const benchSummary = `Measure Pulse on this machine: the raw limits (SQLite and PostgreSQL
 inserts, broker produce and consume), sustained end-to-end throughput,
 latency at 1,000 events/s, growth to --rows stored rows, HTTP ingest,
-WebSocket fan-out and memory. Everything runs in this process over
+WebSocket fan-out, the dashboard's main thread in Chromium (--page-probe)
+and memory. Everything runs in this process over
 loopback; about 20 minutes plus the --rows preload (several minutes for
 5,000,000 rows), under 2 with --quick. Writes report.md and report.json
 to --out. PostgreSQL figures are skipped, with a note, when
@@ -36,6 +38,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cpuProfile := f.String("cpuprofile", "", "write a CPU profile of the sustained SQLite run to this file")
 	memProfile := f.String("memprofile", "", "write a heap profile at the end of the memory scenario to this file")
 	only := f.String("only", "", "comma-separated scenarios to run ("+strings.Join(bench.Scenarios, ", ")+"); the ratios need limits")
+	probe := f.String("page-probe", "node web/bench/page.mjs", "command that measures the dashboard in Chromium (the page scenario; empty skips it)")
 	rest, err := fs.Parse(args)
 	if err != nil {
 		return err
@@ -59,6 +62,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep, err := bench.Run(ctx, bench.Config{
 		Plan: plan, OutDir: *out, PostgresURL: *pgURL, CPUProfile: *cpuProfile, MemProfile: *memProfile, Progress: stderr, Only: scenarios,
+		UI: web.UI(), PageProbe: strings.Fields(*probe),
 	}, newLogger(&cfg, stderr))
 	if rep != nil {
 		fmt.Fprintf(stdout, "%s\nReport written to %s and %s (took %s).\n", rep.HeadlineTable(),

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -76,6 +77,11 @@ type Plan struct {
 	BatchClients int           `json:"batch_clients"`
 	BatchSize    int           `json:"batch_size"`
 
+	// PageRate events/s arrive while a browser watches the dashboard for
+	// PageDuration.
+	PageRate     float64       `json:"page_rate"`
+	PageDuration time.Duration `json:"page_duration_ns"`
+
 	// FanoutClients WebSocket clients watch FanoutRate events/s for
 	// FanoutDuration.
 	FanoutClients  int           `json:"fanout_clients"`
@@ -101,6 +107,7 @@ func FullPlan(rows int) Plan {
 		GrowthRows: rows, EndpointRequests: 300,
 		HTTPDuration: 10 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
 		FanoutClients: 1000, FanoutRate: 5000, FanoutDuration: 20 * time.Second,
+		PageRate: 5000, PageDuration: 30 * time.Second,
 		MemoryRate: 5000, MemoryDuration: 10 * time.Minute,
 	}
 }
@@ -118,6 +125,7 @@ func QuickPlan(rows int) Plan {
 		GrowthRows: rows, EndpointRequests: 100,
 		HTTPDuration: 3 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
 		FanoutClients: 100, FanoutRate: 5000, FanoutDuration: 5 * time.Second,
+		PageRate: 5000, PageDuration: 10 * time.Second,
 		MemoryRate: 5000, MemoryDuration: 20 * time.Second,
 	}
 }
@@ -141,13 +149,19 @@ type Config struct {
 	MemProfile string
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
+	// UI is the dashboard the page scenario serves, and PageProbe the
+	// command that measures it in a browser (its arguments then the URL
+	// and the seconds are appended): node web/bench/page.mjs. Either
+	// missing skips the scenario with a note.
+	UI        fs.FS
+	PageProbe []string
 	// Only, when not empty, names the scenarios to run (see Scenarios);
 	// the others are skipped with a note. The ratios need "limits".
 	Only []string
 }
 
 // Scenarios are the benchmark's parts, in the order they run.
-var Scenarios = []string{"limits", "sustained", "latency", "growth", "http", "fanout", "memory"}
+var Scenarios = []string{"limits", "sustained", "latency", "growth", "http", "fanout", "page", "memory"}
 
 // runner carries one benchmark run.
 type runner struct {
@@ -186,7 +200,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	r.pg = r.probePostgres(ctx)
 	fns := map[string]func(context.Context) error{
 		"limits": r.limits, "sustained": r.sustained, "latency": r.latency, "growth": r.growth,
-		"http": r.http, "fanout": r.fanout, "memory": r.memory,
+		"http": r.http, "fanout": r.fanout, "page": r.page, "memory": r.memory,
 	}
 	for _, name := range cfg.Only {
 		if fns[name] == nil {

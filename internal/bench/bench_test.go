@@ -106,6 +106,11 @@ func TestRunWritesASaneReport(t *testing.T) {
 		t.Errorf("headline has %d rows, want every target", len(rep.Headline))
 	}
 	for _, h := range rep.Headline {
+		// The browser probe needs node, Chromium and the built UI: the
+		// scenario says it was skipped (below) rather than measure nothing.
+		if h.Name == "dashboard in a browser" && h.Status == "not measured" {
+			continue
+		}
 		if h.Status != "met" && h.Status != "missed" {
 			t.Errorf("headline %q: status %q", h.Name, h.Status)
 		}
@@ -115,7 +120,7 @@ func TestRunWritesASaneReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Headline", "Machine: ", "Load shape:", "## 7. Memory", "/api/metrics/"} {
+	for _, want := range []string{"## Headline", "Machine: ", "Load shape:", "## 8. Memory", "/api/metrics/", "Scenario page skipped: no browser probe"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -30,6 +31,8 @@ type serverOpts struct {
 	// databaseURL is empty for SQLite under the data directory.
 	databaseURL string
 	consumers   int
+	// ui is the dashboard to serve; nil serves none.
+	ui fs.FS
 	// brokerRetention replaces the embedded broker's default retention
 	// age (0 keeps pulse serve's default).
 	brokerRetention time.Duration
@@ -67,7 +70,7 @@ func startServer(ctx context.Context, dir string, o serverOpts, log *slog.Logger
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s, err := server.New(runCtx, cfg, server.Options{HTTP: true, Broker: &bc, ShutdownTimeout: 20 * time.Second}, log)
+	s, err := server.New(runCtx, cfg, server.Options{HTTP: true, Broker: &bc, UI: o.ui, ShutdownTimeout: 20 * time.Second}, log)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("start server: %w", err)

@@ -25,6 +25,7 @@ type Report struct {
 	Growth    *Growth        `json:"growth,omitempty"`
 	HTTP      *HTTPResult    `json:"http,omitempty"`
 	Fanout    *Fanout        `json:"fanout,omitempty"`
+	Page      *Page          `json:"page,omitempty"`
 	Memory    *Memory        `json:"memory,omitempty"`
 	Notes     []string       `json:"notes,omitempty"`
 }
@@ -133,6 +134,13 @@ func (r *runner) headline() []Target {
 			fmt.Sprintf("%s of %s stored within 30 s of the end", num(float64(f.Stored)), num(float64(f.Sent))), f.CaughtUp)
 	} else {
 		skip("fan-out", "p99 ≤ 250 ms, RSS ≤ 500 MB", "not measured (see notes)")
+	}
+	if pg := rep.Page; pg != nil {
+		add(fmt.Sprintf("Dashboard in Chromium at %s events/s", num(pg.Rate)), "no main-thread task over 50 ms",
+			fmt.Sprintf("%d long tasks, longest %.0f ms; longest frame gap %.0f ms; %.0f frames/s", pg.LongTasks, pg.LongestTaskMS, pg.LongestFrameGapMS, pg.FramesPerSecond),
+			pg.LongTasks == 0)
+	} else {
+		skip("dashboard in a browser", "no main-thread task over 50 ms", "not measured (see notes)")
 	}
 	if m := rep.Memory; m != nil {
 		add(fmt.Sprintf("RSS at %s events/s over %s", num(m.Rate), m.Duration), "flat: slope ≤ 5 MB/min, ≤ 500 MB (10 minutes asked)",
@@ -270,8 +278,13 @@ func (rep *Report) Markdown() string {
 		fmt.Fprintf(&b, "\nDelivery latency over %d recording clients: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms (%s samples). Process CPU %.2f cores, RSS max %.0f MB. %s.\n\nLoad shape: %s.\n\n",
 			f.LatencyClients, f.Latency.P50, f.Latency.P95, f.Latency.P99, f.Latency.Max, num(float64(f.Latency.Samples)), f.CPUCores, f.RSSMB, f.ProcessIncludes, f.Shape)
 	}
+	if pg := rep.Page; pg != nil {
+		b.WriteString("## 7. Dashboard in a browser\n\n")
+		fmt.Fprintf(&b, "Over %.0f s at %s events/s: %d frames (%.1f frames/s), longest gap between two frames %.0f ms; %d long tasks (over 50 ms), longest %.0f ms.\n\nLoad shape: %s.\n\n",
+			pg.Seconds, num(pg.Rate), pg.Frames, pg.FramesPerSecond, pg.LongestFrameGapMS, pg.LongTasks, pg.LongestTaskMS, pg.Shape)
+	}
 	if m := rep.Memory; m != nil {
-		b.WriteString("## 7. Memory\n\n")
+		b.WriteString("## 8. Memory\n\n")
 		fmt.Fprintf(&b, "RSS %.0f MB at the start, %.0f MB at the end, %.0f MB at most; slope over the second half %.1f MB/min; %s events sent.\n\n",
 			m.StartMB, m.EndMB, m.MaxMB, m.SlopeMBPerMin, num(float64(m.Sent)))
 		fmt.Fprintf(&b, "At the end: Go heap in use %.0f MB, SQLite (page caches included) %.0f MB, embedded broker log on disk %.0f MB with retention %s.\n\nLoad shape: %s.\n\n",
