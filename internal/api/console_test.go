@@ -70,7 +70,7 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl, err := deadletter.New(deadletter.Config{Topic: kc.Kafka.Topic, DLQTopic: kc.Kafka.DLQTopic, ClientOpts: clientOpts},
+	dl, err := deadletter.New(deadletter.Config{Topic: kc.Kafka.Topic, DLQTopic: kc.Kafka.DLQTopic, ClientOpts: clientOpts, Replays: db},
 		admin, producer, nil, reg)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/metrics"
 	"github.com/pulse-dev/pulse/internal/record"
+	"github.com/pulse-dev/pulse/internal/store"
 )
 
 // Limits of dead-letter listings and replays.
@@ -51,6 +51,10 @@ type Config struct {
 	// ClientOpts reach the cluster (seed brokers, SASL, TLS); dead letters
 	// are read with short-lived clients built from them.
 	ClientOpts []kgo.Opt
+	// Replays remembers the dead letters replayed (the store), so that
+	// they are marked and skipped by group replays across restarts and
+	// servers. Required.
+	Replays store.Replays
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -67,9 +71,6 @@ type Service struct {
 	bg       *background.Work
 
 	replayed prometheus.Counter
-
-	mu        sync.Mutex
-	replayIDs map[string]bool
 }
 
 // New returns the dead-letter service; admin and producer are
@@ -77,6 +78,9 @@ type Service struct {
 func New(cfg Config, admin *kafka.Admin, producer *kafka.Producer, log *slog.Logger, reg prometheus.Registerer) (*Service, error) {
 	if cfg.Topic == "" || cfg.DLQTopic == "" {
 		return nil, errors.New("new dead-letter service: topic and DLQ topic are required")
+	}
+	if cfg.Replays == nil {
+		return nil, errors.New("new dead-letter service: a replay log is required")
 	}
 	if admin == nil || producer == nil {
 		return nil, errors.New("new dead-letter service: a Kafka admin and producer are required")
@@ -90,7 +94,6 @@ func New(cfg Config, admin *kafka.Admin, producer *kafka.Producer, log *slog.Log
 	s := &Service{
 		cfg: cfg, admin: admin, producer: producer,
 		log: log.With("component", "deadletter"), now: cfg.Now, bg: background.New(),
-		replayIDs: make(map[string]bool),
 		replayed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pulse_dlq_replayed_total", Help: "Dead letters replayed to the main topic.",
 		}),
@@ -132,8 +135,10 @@ type Record struct {
 	EventID string `json:"event_id"`
 	// Payload is the record value as text, cut to 16 KiB.
 	Payload string `json:"payload"`
-	// Replayed says this server replayed the record already.
-	Replayed bool `json:"replayed"`
+	// Replayed says the record was replayed already (by any server, any
+	// time), and ReplayedAt when first.
+	Replayed   bool       `json:"replayed"`
+	ReplayedAt *time.Time `json:"replayed_at"`
 
 	raw *kgo.Record
 }
@@ -264,12 +269,6 @@ func (s *Service) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]Rec
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	s.mu.Lock()
-	replayed := make(map[string]bool, len(s.replayIDs))
-	for id := range s.replayIDs {
-		replayed[id] = true
-	}
-	s.mu.Unlock()
 	done := make(map[int32]bool, len(ranges))
 	next := make(map[int32]int64, len(ranges))
 	for p, r := range ranges {
@@ -299,9 +298,7 @@ func (s *Service) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]Rec
 				if kr.Attrs.IsControl() {
 					continue
 				}
-				d := parseDLQ(kr)
-				d.Replayed = replayed[d.ID]
-				out = append(out, d)
+				out = append(out, parseDLQ(kr))
 			}
 			// The high watermark may have moved past the range; reading
 			// up to the range's end is enough. A transaction still open
@@ -316,7 +313,31 @@ func (s *Service) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]Rec
 			}
 		})
 	}
+	if err := s.markReplayed(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// markReplayed sets Replayed on the records the replay log knows.
+func (s *Service) markReplayed(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	at, err := s.cfg.Replays.Replayed(ctx, s.cfg.DLQTopic, ids)
+	if err != nil {
+		return fmt.Errorf("read the replay log: %w", err)
+	}
+	for i := range recs {
+		if t, ok := at[recs[i].ID]; ok {
+			recs[i].Replayed, recs[i].ReplayedAt = true, &t
+		}
+	}
+	return nil
 }
 
 // parseDLQ reads a dead letter's headers and payload.
@@ -388,6 +409,10 @@ type ReplayRequest struct {
 	// StripSimulation (default true) drops should_fail and delay_seconds
 	// from the payload so that the replay can succeed.
 	StripSimulation *bool `json:"strip_simulation"`
+	// IncludeReplayed replays, with Kind or All, the dead letters replayed
+	// before too; without it they are skipped (and counted). Records named
+	// by IDs are replayed whatever their past.
+	IncludeReplayed bool `json:"include_replayed"`
 }
 
 // ReplayItem is one record of a replay.
@@ -401,8 +426,11 @@ type ReplayItem struct {
 // more than SyncReplayMax records is replayed in the background after the
 // answer.
 type ReplayResult struct {
-	DryRun  bool         `json:"dry_run"`
-	Count   int          `json:"count"`
+	DryRun bool `json:"dry_run"`
+	Count  int  `json:"count"`
+	// SkippedReplayed counts the dead letters of the kind (or all) left
+	// out because they were replayed before.
+	SkippedReplayed int          `json:"skipped_replayed"`
 	Records []ReplayItem `json:"records"`
 }
 
@@ -422,7 +450,22 @@ func (s *Service) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, 
 	if err != nil {
 		return ReplayResult{}, err
 	}
+	skipped := 0
+	if len(req.IDs) == 0 && !req.IncludeReplayed {
+		kept := sel[:0]
+		for _, d := range sel {
+			if d.Replayed {
+				skipped++
+				continue
+			}
+			kept = append(kept, d)
+		}
+		sel = kept
+	}
 	if len(sel) == 0 {
+		if skipped > 0 {
+			return ReplayResult{}, invalidf("nothing selected: the %d matching dead letters were replayed already (include_replayed replays them again)", skipped)
+		}
 		return ReplayResult{}, invalidf("nothing selected: no dead letter matches")
 	}
 	// Oldest first, so that a key's replays keep their original order.
@@ -436,7 +479,7 @@ func (s *Service) Replay(ctx context.Context, req ReplayRequest) (ReplayResult, 
 		return sel[i].Offset < sel[j].Offset
 	})
 	now := s.now()
-	res := ReplayResult{DryRun: req.DryRun, Count: len(sel), Records: make([]ReplayItem, 0, len(sel))}
+	res := ReplayResult{DryRun: req.DryRun, Count: len(sel), SkippedReplayed: skipped, Records: make([]ReplayItem, 0, len(sel))}
 	recs := make([]*kgo.Record, len(sel))
 	for i, d := range sel {
 		recs[i] = s.replayRecord(d, strip, now)
@@ -614,9 +657,11 @@ func (s *Service) produceReplays(ctx context.Context, sel []Record, recs []*kgo.
 			return fmt.Errorf("replay %s: %w", sel[i].ID, err)
 		}
 		s.replayed.Inc()
-		s.mu.Lock()
-		s.replayIDs[sel[i].ID] = true
-		s.mu.Unlock()
+		// Remembered once the broker has the replay: a replay lost before
+		// that may be sent again by a group replay.
+		if err := s.cfg.Replays.MarkReplayed(ctx, s.cfg.DLQTopic, []string{sel[i].ID}, s.now()); err != nil {
+			s.log.Warn("remember a replay", "id", sel[i].ID, "err", err)
+		}
 	}
 	s.log.Info("dead letters replayed", "count", len(recs), "topic", s.cfg.Topic)
 	return nil

@@ -373,9 +373,26 @@ func TestDLQListAndReplay(t *testing.T) {
 		}
 	}
 
-	// The whole kind, the first one included again: it dedups.
-	if code, raw := call(t, "POST", r.url("/api/dlq/replay/"), "", map[string]any{"kind": "simulated failure", "rate": 1000}, &res); code != 200 || res.Count != 5 {
+	// The whole kind skips the one replayed already.
+	if code, raw := call(t, "POST", r.url("/api/dlq/replay/"), "", map[string]any{"kind": "simulated failure", "rate": 1000}, &res); code != 200 ||
+		res.Count != 4 || res.SkippedReplayed != 1 {
 		t.Fatalf("replay kind: %d %s", code, raw)
+	}
+	// Again: every one is replayed now, which the refusal says.
+	code, raw := call(t, "POST", r.url("/api/dlq/replay/"), "", map[string]any{"kind": "simulated failure"}, nil)
+	if code != http.StatusBadRequest || !strings.Contains(raw, "5 matching dead letters were replayed already") {
+		t.Fatalf("replay kind again: %d %s", code, raw)
+	}
+	// Asked for, they go again (and dedup: each event is stored once).
+	if code, raw := call(t, "POST", r.url("/api/dlq/replay/"), "", map[string]any{"kind": "simulated failure", "include_replayed": true, "rate": 1000}, &res); code != 200 ||
+		res.Count != 5 || res.SkippedReplayed != 0 {
+		t.Fatalf("replay kind with include_replayed: %d %s", code, raw)
+	}
+	getJSON(t, r.url("/api/dlq/"), &list)
+	for _, d := range list.Groups[0].Records {
+		if !d.Replayed || d.ReplayedAt == nil {
+			t.Fatalf("after replaying the kind: %+v", d)
+		}
 	}
 	var ids []string
 	for _, d := range sim {

@@ -380,7 +380,7 @@ func (s *Server) newConsole() error {
 	}, s.log, s.reg); err != nil {
 		return fmt.Errorf("group monitor: %w", err)
 	}
-	dc := deadletter.Config{Topic: s.cfg.Kafka.Topic, DLQTopic: s.cfg.Kafka.DLQTopic, ClientOpts: clientOpts}
+	dc := deadletter.Config{Topic: s.cfg.Kafka.Topic, DLQTopic: s.cfg.Kafka.DLQTopic, ClientOpts: clientOpts, Replays: s.store}
 	if s.dlq, err = deadletter.New(dc, s.admin, s.producer, s.log, s.reg); err != nil {
 		return fmt.Errorf("dead-letter service: %w", err)
 	}

@@ -86,6 +86,7 @@ type Store interface {
 	// partition (see Positions).
 	Positions(ctx context.Context) (Positions, error)
 	Series
+	Replays
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

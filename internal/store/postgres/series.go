@@ -143,6 +143,7 @@ func (d *DB) retainSeries(ctx context.Context) error {
 	b.Queue(`DELETE FROM series_latency WHERE bucket < $1`, cut.Unix())
 	b.Queue(`DELETE FROM lag_samples WHERE t < $1`, cut)
 	b.Queue(`DELETE FROM markers WHERE t < $1`, cut)
+	b.Queue(`DELETE FROM replays WHERE replayed_at < $1`, time.Now().Add(-store.ReplayKeep))
 	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
 		return d.fail("retain series", err)
 	}

@@ -200,6 +200,7 @@ func (d *DB) retainSeries(ctx context.Context) error {
 		{`DELETE FROM series_latency WHERE bucket < ?`, cut.Unix()},
 		{`DELETE FROM lag_samples WHERE t < ?`, micros(cut)},
 		{`DELETE FROM markers WHERE t < ?`, micros(cut)},
+		{`DELETE FROM replays WHERE replayed_at < ?`, micros(time.Now().Add(-store.ReplayKeep))},
 	} {
 		if _, err := d.w.ExecContext(ctx, q.sql, q.arg); err != nil {
 			return d.fail("retain series", err)

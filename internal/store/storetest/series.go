@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
@@ -169,5 +170,39 @@ func testSeriesRetention(t *testing.T, s store.Store) {
 	ms, err := s.Markers(ctx, from, to, 10)
 	if err != nil || len(ms) != 1 || !ms[0].T.Equal(young) {
 		t.Errorf("markers after Retain = %+v, %v; want only the young one", ms, err)
+	}
+}
+
+// testReplays remembers replayed dead letters per DLQ topic, keeps the
+// first time, and forgets them after store.ReplayKeep.
+func testReplays(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
+	if err := s.MarkReplayed(ctx, "dlq", []string{"0:1", "2:7"}, t0); err != nil {
+		t.Fatalf("MarkReplayed: %v", err)
+	}
+	if err := s.MarkReplayed(ctx, "dlq", []string{"0:1"}, t0.Add(time.Minute)); err != nil {
+		t.Fatalf("MarkReplayed again: %v", err)
+	}
+	if err := s.MarkReplayed(ctx, "other_dlq", []string{"1:1"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"0:1", "1:1", "2:7", "9:9"}
+	for i := range 1200 { // more than one lookup's chunk
+		ids = append(ids, fmt.Sprintf("5:%d", i))
+	}
+	got, err := s.Replayed(ctx, "dlq", ids)
+	want := map[string]time.Time{"0:1": t0, "2:7": t0}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Replayed = %v, %v; want %v", got, err, want)
+	}
+	if err := s.MarkReplayed(ctx, "dlq", []string{"3:3"}, time.Now().Add(-store.ReplayKeep-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Retain(ctx, store.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Replayed(ctx, "dlq", []string{"0:1", "3:3"}); err != nil || len(got) != 1 {
+		t.Errorf("after Retain: %v, %v; want only 0:1", got, err)
 	}
 }

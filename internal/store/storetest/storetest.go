@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LagSeries", testLagSeries},
 		{"MarkersKept", testMarkersKept},
 		{"SeriesRetention", testSeriesRetention},
+		{"Replays", testReplays},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

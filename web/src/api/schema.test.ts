@@ -59,8 +59,13 @@ describe('console schemas', () => {
   it('check DLQ records field by field', () => {
     expect(toDLQView({ total: 0, groups: null })).toEqual({ total: 0, groups: [] })
     expect(toDLQView({ total: 1, groups: [{ kind: 'k', count: 1, records: [{ id: '0:1' }] }] })).toBeNull()
-    expect(toReplayResult({ dry_run: true, count: 0, records: null })).toEqual({ dry_run: true, count: 0, records: [] })
-    expect(toReplayResult({ dry_run: 'yes', count: 0, records: [] })).toBeNull()
+    expect(toReplayResult({ dry_run: true, count: 0, skipped_replayed: 2, records: null })).toEqual({
+      dry_run: true,
+      count: 0,
+      skipped_replayed: 2,
+      records: [],
+    })
+    expect(toReplayResult({ dry_run: 'yes', count: 0, skipped_replayed: 0, records: [] })).toBeNull()
   })
 
   it('tell idle from a run, and reject a run of an unknown status', () => {

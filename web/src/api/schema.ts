@@ -389,7 +389,10 @@ export const dlqRecordSchema = z.strictObject({
   event_id: str,
   /** The record value as text, truncated to 16 KiB. */
   payload: str,
+  /** Replayed already, by any server (the replay log is in the database). */
   replayed: z.boolean(),
+  /** When first replayed; null when never. */
+  replayed_at: timeOrNull,
 })
 export type DLQRecord = z.infer<typeof dlqRecordSchema>
 
@@ -411,12 +414,16 @@ export interface ReplayRequest {
   rate?: number
   /** Default true: drop should_fail and delay_seconds so the replay can succeed. */
   strip_simulation?: boolean
+  /** With kind or all: replay the dead letters replayed before too (they are skipped otherwise). */
+  include_replayed?: boolean
 }
 
 /** The answer of POST /api/dlq/replay/. */
 export const replayResultSchema = z.strictObject({
   dry_run: z.boolean(),
   count: num,
+  /** Dead letters of the kind (or all) left out because they were replayed before. */
+  skipped_replayed: num,
   records: list(z.strictObject({ id: str, event_id: str, original_offset: num })),
 })
 export type ReplayResult = z.infer<typeof replayResultSchema>

@@ -23,6 +23,7 @@ function record(over: Partial<DLQRecord> = {}): DLQRecord {
     event_id: 'ev-5',
     payload: '{"event_id":"ev-5","element_id":"button_5","should_fail":true}',
     replayed: false,
+    replayed_at: null,
     ...over,
   }
 }
@@ -42,7 +43,12 @@ const view = {
 function server(
   replay: (c: Call) => Response = (c) => {
     const body = c.body as { dry_run: boolean; ids?: string[] }
-    return json({ dry_run: body.dry_run, count: 1, records: [{ id: '0:4', event_id: 'ev-5', original_offset: 41 }] })
+    return json({
+      dry_run: body.dry_run,
+      count: 1,
+      skipped_replayed: 0,
+      records: [{ id: '0:4', event_id: 'ev-5', original_offset: 41 }],
+    })
   },
 ): Call[] {
   return stubFetch((c) => {
