@@ -431,7 +431,7 @@ type ReplayResult struct {
 	// SkippedReplayed counts the dead letters of the kind (or all) left
 	// out because they were replayed before.
 	SkippedReplayed int          `json:"skipped_replayed"`
-	Records []ReplayItem `json:"records"`
+	Records         []ReplayItem `json:"records"`
 }
 
 // Replay sends the selected dead letters back to the main topic with
