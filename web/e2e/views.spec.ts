@@ -15,7 +15,7 @@ const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
 const SCHEMES = ['light', 'dark'] as const
 const WIDTHS = [390, 1440, 1920] as const
 
-/** Each view reachable from the nav: its hash, and what shows that its data is on the page. */
+/** Each view reachable from the nav (and the timeline drawer): its hash, and what shows that its data is on the page. */
 const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> }[] = [
   {
     name: 'dashboard',
@@ -67,6 +67,22 @@ const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> 
     ready: async (page) => {
       await expect(page.getByRole('form', { name: 'Start a load run' })).toBeVisible()
       await expect(page.getByRole('table', { name: 'Past load runs' }).getByRole('row').nth(1)).toBeVisible()
+    },
+  },
+  {
+    // Not in the nav but over every view: the timeline drawer, here of a dead-lettered message.
+    name: 'timeline',
+    hash: '#/',
+    ready: async (page) => {
+      const queue = page.getByRole('region', { name: 'Message Queue Monitor' })
+      await queue
+        .getByRole('listitem')
+        .filter({ hasText: 'Element: button_5 ' })
+        .first()
+        .getByRole('button', { name: /^Timeline/ })
+        .click()
+      const dialog = page.getByRole('dialog', { name: 'Message timeline' })
+      await expect(dialog.getByRole('list', { name: 'Stages' }).getByText('Dead-lettered')).toBeVisible()
     },
   },
 ]
