@@ -146,34 +146,58 @@ for (const scheme of SCHEMES) {
   })
 }
 
+/** The page's scroll and client widths, and the innermost elements reaching past the right edge. */
+async function widths(page: Page): Promise<{ scrollWidth: number; clientWidth: number; wide: string }> {
+  return page.evaluate(() => {
+    const el = document.scrollingElement ?? document.documentElement
+    // Content clipped by a scrolling or clipping ancestor does not widen the page.
+    const clipped = (e: Element) => {
+      for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== 'visible') return true
+      }
+      return false
+    }
+    const past = [...document.body.querySelectorAll('*')].filter(
+      (e) => e.getBoundingClientRect().right > el.clientWidth + 0.5 && !clipped(e),
+    )
+    const wide = past
+      .filter((e) => !past.some((o) => o !== e && e.contains(o)))
+      .slice(0, 5)
+      .map((e) => `<${e.tagName.toLowerCase()} class="${e.getAttribute('class') ?? ''}">`)
+    return { scrollWidth: el.scrollWidth, clientWidth: el.clientWidth, wide: wide.join(', ') || 'none' }
+  })
+}
+
 test.describe('a 390 px wide phone', () => {
   test.use({ viewport: { width: 390, height: 844 } })
   for (const view of VIEWS) {
     test(`${view.name} does not scroll sideways`, async ({ page }) => {
       await open(page, view)
-      const { scrollWidth, clientWidth, wide } = await page.evaluate(() => {
-        const el = document.scrollingElement ?? document.documentElement
-        // The innermost elements reaching past the right edge, to name the cause in the message.
-        // Content clipped by a scrolling or clipping ancestor does not widen the page.
-        const clipped = (e: Element) => {
-          for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
-            if (getComputedStyle(a).overflowX !== 'visible') return true
-          }
-          return false
-        }
-        const past = [...document.body.querySelectorAll('*')].filter(
-          (e) => e.getBoundingClientRect().right > el.clientWidth + 0.5 && !clipped(e),
+      const { scrollWidth, clientWidth, wide } = await widths(page)
+      expect(scrollWidth, `the page's width (client width ${clientWidth}; past the edge: ${wide})`).toBeLessThanOrEqual(
+        clientWidth,
+      )
+    })
+
+    // A window made narrower, or a tablet turned, must reflow as well: what was sized for the wide
+    // page (the charts) follows the new width.
+    test(`${view.name} does not scroll sideways once narrowed from 1440 px`, async ({ page }) => {
+      await page.setViewportSize({ width: 1440, height: 900 })
+      await open(page, view)
+      await page.setViewportSize({ width: 390, height: 844 })
+      let last = { scrollWidth: 0, clientWidth: 0, wide: '' }
+      await expect
+        .poll(
+          async () => {
+            last = await widths(page)
+            return last.scrollWidth <= last.clientWidth
+          },
+          { message: 'the page to fit 390 px', timeout: 5_000 },
         )
-        const wide = past
-          .filter((e) => !past.some((o) => o !== e && e.contains(o)))
-          .slice(0, 5)
-          .map((e) => `<${e.tagName.toLowerCase()} class="${e.getAttribute('class') ?? ''}">`)
-        return { scrollWidth: el.scrollWidth, clientWidth: el.clientWidth, wide }
-      })
-      expect(
-        scrollWidth,
-        `the page's width (client width ${clientWidth}; past the edge: ${wide.join(', ') || 'none'})`,
-      ).toBeLessThanOrEqual(clientWidth)
+        .toBe(true)
+        .catch((err: unknown) => {
+          throw new Error(`${String(err)}\nlast seen: ${JSON.stringify(last)}`)
+        })
     })
   }
 })

@@ -217,7 +217,8 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props)
         Last 15 minutes, computed in the browser from arriving events (stored time minus event time). Now:{' '}
         {perSecond(eventsPerSecond)} events/s, {caption}
       </p>
-      <div className="grid gap-6">
+      {/* grid-cols-1 is minmax(0, 1fr): a canvas drawn for a wider page must not hold the column wide. */}
+      <div className="grid grid-cols-1 gap-6">
         <figure>
           <figcaption className="mb-1 text-sm font-medium">Events per second by type</figcaption>
           <div
