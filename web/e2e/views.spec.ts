@@ -54,6 +54,24 @@ const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> 
     },
   },
   {
+    // The same view with a record inspected and a dry run done: the payload and the replay answer.
+    name: 'dlq-dry-run',
+    hash: '#/dlq',
+    ready: async (page) => {
+      const kinds = page.getByRole('list', { name: 'Error kinds' })
+      await kinds.getByRole('button', { name: /^simulated failure/ }).click()
+      await page
+        .getByRole('button', { name: /^Inspect record/ })
+        .first()
+        .click()
+      await expect(page.getByLabel('Payload')).toBeVisible()
+      await kinds.getByRole('checkbox', { name: 'Select group simulated failure' }).check()
+      const replay = page.getByRole('region', { name: 'Replay' })
+      await replay.getByRole('button', { name: 'Dry run' }).click()
+      await expect(replay.getByText(/^Dry run: \d+ records? would be replayed/)).toBeVisible()
+    },
+  },
+  {
     name: 'explorer',
     hash: '#/explorer',
     ready: async (page) => {
