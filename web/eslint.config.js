@@ -22,9 +22,17 @@ export default defineConfig([
     },
   },
   {
-    files: ['e2e/**/*.mjs', 'eslint.config.js'],
+    files: ['e2e/**/*.ts', 'playwright.config.ts'],
+    extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
+    // The specs run in Node; the callbacks they pass to page.evaluate run in the browser.
+    languageOptions: {
+      globals: { ...globals.node, ...globals.browser },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+  },
+  {
+    files: ['eslint.config.js'],
     extends: [js.configs.recommended],
-    // The suites run in Node; the callbacks they pass to page.evaluate run in the browser.
-    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+    languageOptions: { globals: globals.node },
   },
 ])

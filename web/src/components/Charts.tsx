@@ -252,7 +252,8 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond, initialR
       <p className="mb-3 text-xs text-slate-600 dark:text-slate-400" aria-live="off">
         Last {span}. {source} Now: {perSecond(eventsPerSecond)} events/s, {caption}
       </p>
-      <div className="grid gap-6">
+      {/* grid-cols-1 is minmax(0, 1fr): a canvas drawn for a wider page must not hold the column wide. */}
+      <div className="grid grid-cols-1 gap-6">
         <figure>
           <figcaption className="mb-1 text-sm font-medium">Events per second by type</figcaption>
           <div

@@ -26,12 +26,12 @@ const click = (element_id: string, extra: Partial<ActionEvent> = {}): ActionEven
 
 const BUTTONS: Action[] = [
   { key: 'button_1', label: 'Button 1', className: 'bg-blue-600 hover:bg-blue-700', event: click('button_1') },
-  { key: 'button_2', label: 'Button 2', className: 'bg-green-600 hover:bg-green-700', event: click('button_2') },
+  { key: 'button_2', label: 'Button 2', className: 'bg-green-700 hover:bg-green-800', event: click('button_2') },
   { key: 'button_3', label: 'Button 3', className: 'bg-purple-600 hover:bg-purple-700', event: click('button_3') },
   {
     key: 'button_4',
     label: 'Button 4 (5s delay)',
-    className: 'bg-orange-600 hover:bg-orange-700',
+    className: 'bg-orange-700 hover:bg-orange-800',
     event: click('button_4', { delay_seconds: 5 }),
   },
   {

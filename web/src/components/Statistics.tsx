@@ -80,7 +80,7 @@ export function Statistics({ stats, live }: Props) {
         <ol className="space-y-1.5" aria-label="Top clicked elements">
           {stats.top_elements.map((el, i) => (
             <li key={el.element_id} className="flex items-center gap-2 text-xs">
-              <span className="w-6 text-slate-400">#{i + 1}</span>
+              <span className="w-6 text-slate-500 dark:text-slate-400">#{i + 1}</span>
               <span className="min-w-0 flex-1 truncate">{el.element_id}</span>
               <span className="font-medium tabular-nums">{count(el.count)}</span>
             </li>

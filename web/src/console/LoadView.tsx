@@ -372,7 +372,10 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
         ) : past.data.runs.length === 0 ? (
           <p className="text-sm text-slate-500 dark:text-slate-400">No runs yet.</p>
         ) : (
-          <PastRuns runs={past.data.runs} />
+          // Scrolls on its own on a narrow screen rather than widening the page.
+          <div className="relative overflow-x-auto">
+            <PastRuns runs={past.data.runs} />
+          </div>
         )}
       </Panel>
     </div>

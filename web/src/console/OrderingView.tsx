@@ -52,7 +52,7 @@ export function OrderingView({ pollMs = 2000, onOpenTimeline }: Props) {
               <tbody>
                 {data.held_keys.length === 0 ? (
                   <tr>
-                    <td colSpan={7} className={`${TD} text-slate-500`}>
+                    <td colSpan={7} className={`${TD} text-slate-500 dark:text-slate-400`}>
                       No key is held back right now.
                     </td>
                   </tr>

@@ -1,0 +1,128 @@
+// The real server under test: `pulse serve` on free loopback ports, with its
+// embedded Kafka broker and a fresh data directory, stopped after the tests
+// of the file that started it. PULSE_BIN names the binary (`make test-e2e`
+// passes the one it built; global-setup.ts builds one when it is unset);
+// E2E_KEEP=1 keeps the temporary directory with the server log.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+
+/** Asks the kernel for a free loopback port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      if (addr === null || typeof addr === 'string') {
+        reject(new Error(`unexpected listener address ${String(addr)}`))
+        return
+      }
+      srv.close(() => resolve(addr.port))
+    })
+  })
+}
+
+type Exit = { code: number | null; signal: NodeJS.Signals | null }
+
+/** One `pulse serve` process and its temporary directory. */
+export class PulseServer {
+  readonly tmp: string
+  readonly logPath: string
+  base = ''
+  private proc: ChildProcess | null = null
+  private exited: Promise<Exit> | null = null
+
+  constructor(readonly binary: string) {
+    this.tmp = mkdtempSync(path.join(os.tmpdir(), 'pulse-e2e-'))
+    this.logPath = path.join(this.tmp, 'pulse.log')
+  }
+
+  /** Starts the server and waits until GET /api/health/ answers 200. */
+  async start(): Promise<void> {
+    const httpPort = await freePort()
+    const brokerPort = await freePort()
+    this.base = `http://127.0.0.1:${httpPort}`
+    const args = [
+      'serve',
+      '--addr',
+      `127.0.0.1:${httpPort}`,
+      '--broker-addr',
+      `127.0.0.1:${brokerPort}`,
+      '--data-dir',
+      path.join(this.tmp, 'data'),
+      // Retries after about 100, 200 and 400 ms rather than the default 1, 2 and 4 s: Button 5 is
+      // dead-lettered in well under a second, as the steps were timed for.
+      '--retry-base',
+      '100ms',
+    ]
+    const out = createWriteStream(this.logPath)
+    const proc = spawn(this.binary, args, { cwd: this.tmp, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.proc = proc
+    proc.stdout.pipe(out)
+    proc.stderr.pipe(out)
+    let gone: Exit | null = null
+    this.exited = new Promise((resolve) =>
+      proc.on('exit', (code, signal) => {
+        gone = { code, signal }
+        resolve(gone)
+      }),
+    )
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      if (gone) throw new Error(`pulse serve exited early (${JSON.stringify(gone)})\n${this.logTail()}`)
+      const health = await this.health()
+      if (health === 200) return
+      if (Date.now() > deadline) {
+        throw new Error(`GET /api/health/ did not answer 200 within 60 s (${health})\n${this.logTail()}`)
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+
+  /** The status of GET /api/health/, or why it could not be asked. */
+  private async health(): Promise<number | string> {
+    try {
+      return (await fetch(`${this.base}/api/health/`)).status
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err)
+    }
+  }
+
+  /** The last lines of the server log, for a failure message. */
+  logTail(lines = 40): string {
+    try {
+      const text = readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
+      return `--- server log (tail) ---\n${text}`
+    } catch {
+      return '(no server log)'
+    }
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL if it has not exited in 15 s) and removes its directory. */
+  async stop(): Promise<void> {
+    const proc = this.proc
+    if (proc && this.exited && proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM')
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref())
+      if ((await Promise.race([this.exited, timeout])) === 'timeout') {
+        proc.kill('SIGKILL')
+        await this.exited
+      }
+    }
+    if (process.env.E2E_KEEP === '1') console.log(`e2e: kept ${this.tmp}`)
+    else rmSync(this.tmp, { recursive: true, force: true })
+  }
+}
+
+/** The binary to test: PULSE_BIN, which global-setup.ts sets when the caller did not. */
+export function pulseBinary(): string {
+  const binary = process.env.PULSE_BIN
+  if (!binary) throw new Error('PULSE_BIN is not set (global-setup.ts sets it)')
+  if (!existsSync(binary)) throw new Error(`PULSE_BIN=${binary} does not exist`)
+  return binary
+}

@@ -1,0 +1,234 @@
+// Every view, against a server seeded with a little of everything (events,
+// dead letters, a finished load run): zero axe-core violations of the WCAG 2
+// A and AA rules in the light and the dark colour scheme, no horizontal
+// overflow on a 390 px wide phone, and screenshots at 390, 1440 and 1920 px
+// in both schemes for a human to look at (test-results/screenshots/).
+
+import AxeBuilder from '@axe-core/playwright'
+import type { Page } from '@playwright/test'
+import type { PulseServer } from './server.ts'
+import { expect, RETRY_TIMEOUT, screenshot, STEP_TIMEOUT, test, usePulse } from './fixtures.ts'
+
+/** The axe-core tags of the WCAG 2.0, 2.1 and 2.2 success criteria of levels A and AA. */
+const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
+
+const SCHEMES = ['light', 'dark'] as const
+const WIDTHS = [390, 1440, 1920] as const
+
+/** Each view reachable from the nav (and the timeline drawer): its hash, and what shows that its data is on the page. */
+const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> }[] = [
+  {
+    name: 'dashboard',
+    hash: '#/',
+    ready: async (page) => {
+      await expect(page.locator('header').getByRole('status').filter({ hasText: 'Connected' })).toBeVisible()
+      const feed = page.getByRole('region', { name: 'Live Event Feed' })
+      await expect(feed.getByRole('listitem').first()).toBeVisible()
+      const queue = page.getByRole('region', { name: 'Message Queue Monitor' })
+      await expect(queue.getByRole('listitem').first()).toBeVisible()
+    },
+  },
+  {
+    name: 'consumers',
+    hash: '#/consumers',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Partitions' })).toBeVisible()
+      await expect(page.getByRole('img', { name: 'Consumer lag history, last hour' })).toBeVisible()
+    },
+  },
+  {
+    name: 'ordering',
+    hash: '#/ordering',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Held keys' })).toBeVisible()
+    },
+  },
+  {
+    name: 'dlq',
+    hash: '#/dlq',
+    ready: async (page) => {
+      // One group open, so its records are checked too.
+      const group = page.getByRole('list', { name: 'Error kinds' }).getByRole('button', { name: /^simulated failure/ })
+      await group.click()
+      await expect(page.getByRole('table', { name: 'Records of simulated failure' })).toBeVisible()
+    },
+  },
+  {
+    // The same view with a record inspected and a dry run done: the payload and the replay answer.
+    name: 'dlq-dry-run',
+    hash: '#/dlq',
+    ready: async (page) => {
+      const kinds = page.getByRole('list', { name: 'Error kinds' })
+      await kinds.getByRole('button', { name: /^simulated failure/ }).click()
+      await page
+        .getByRole('button', { name: /^Inspect record/ })
+        .first()
+        .click()
+      await expect(page.getByLabel('Payload')).toBeVisible()
+      await kinds.getByRole('checkbox', { name: 'Select group simulated failure' }).check()
+      const replay = page.getByRole('region', { name: 'Replay' })
+      await replay.getByRole('button', { name: 'Dry run' }).click()
+      await expect(replay.getByText(/^Dry run: \d+ records? would be replayed/)).toBeVisible()
+    },
+  },
+  {
+    name: 'explorer',
+    hash: '#/explorer',
+    ready: async (page) => {
+      const table = page.getByRole('table', { name: 'Events, newest first' })
+      await expect(table.getByRole('row').filter({ hasText: 'button_1' }).first()).toBeVisible()
+    },
+  },
+  {
+    name: 'load',
+    hash: '#/load',
+    ready: async (page) => {
+      await expect(page.getByRole('form', { name: 'Start a load run' })).toBeVisible()
+      await expect(page.getByRole('table', { name: 'Past load runs' }).getByRole('row').nth(1)).toBeVisible()
+    },
+  },
+  {
+    // Not in the nav but over every view: the timeline drawer, here of a dead-lettered message.
+    name: 'timeline',
+    hash: '#/',
+    ready: async (page) => {
+      const queue = page.getByRole('region', { name: 'Message Queue Monitor' })
+      await queue
+        .getByRole('listitem')
+        .filter({ hasText: 'Element: button_5 ' })
+        .first()
+        .getByRole('button', { name: /^Timeline/ })
+        .click()
+      const dialog = page.getByRole('dialog', { name: 'Message timeline' })
+      await expect(dialog.getByRole('list', { name: 'Stages' }).getByText('Dead-lettered')).toBeVisible()
+    },
+  },
+]
+
+/** Events of every kind the dashboard shows, one dead-lettered, then a short load run with failures. */
+async function seed(server: PulseServer): Promise<void> {
+  const post = async (url: string, body: unknown) => {
+    const res = await fetch(server.base + url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`)
+  }
+  const get = async (url: string): Promise<unknown> => (await fetch(server.base + url)).json()
+  const user = { user_id: 'user_a11y', session_id: 'session_a11y' }
+  await post('/api/events/create/', { ...user, event_type: 'button_click', element_id: 'button_1' })
+  await post('/api/events/create/', { ...user, event_type: 'page_view', element_id: 'nav', page: '/home' })
+  await post('/api/events/create/', {
+    ...user,
+    event_type: 'form_submit',
+    element_id: 'message_input',
+    message: 'a message to read',
+  })
+  await post('/api/events/create/', { ...user, event_type: 'user_logout', element_id: 'logout' })
+  await post('/api/events/create/', { ...user, event_type: 'button_click', element_id: 'button_5', should_fail: true })
+  await post('/api/load/', { events_per_second: 20, duration_seconds: 1, failure_rate: 0.2 })
+  await expect
+    .poll(async () => ((await get('/api/load/')) as { status: string }).status, { timeout: STEP_TIMEOUT })
+    .toBe('completed')
+  await expect
+    .poll(async () => ((await get('/api/dlq/')) as { total: number }).total, { timeout: RETRY_TIMEOUT })
+    .toBeGreaterThan(1)
+}
+
+const pulse = usePulse(seed)
+
+async function open(page: Page, view: (typeof VIEWS)[number]): Promise<void> {
+  await page.goto(`${pulse.server().base}/${view.hash}`)
+  await expect(page.getByRole('heading', { name: 'Kafka Real-time Dashboard' })).toBeVisible()
+  await view.ready(page)
+}
+
+/** The violations axe-core finds on the page, one line per rule and element. */
+async function axeViolations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).withTags(WCAG_A_AA).analyze()
+  return violations.flatMap((v) =>
+    v.nodes.map((n) => `${v.id} (${v.impact ?? 'n/a'}): ${n.target.join(' ')}: ${n.failureSummary ?? v.help}`),
+  )
+}
+
+for (const scheme of SCHEMES) {
+  test.describe(`${scheme} colour scheme`, () => {
+    test.use({ colorScheme: scheme })
+    for (const view of VIEWS) {
+      test(`${view.name} has no axe violations (WCAG 2 A/AA)`, async ({ page }) => {
+        await open(page, view)
+        expect(await axeViolations(page)).toEqual([])
+      })
+    }
+  })
+}
+
+/** The page's scroll and client widths, and the innermost elements reaching past the right edge. */
+async function widths(page: Page): Promise<{ scrollWidth: number; clientWidth: number; wide: string }> {
+  return page.evaluate(() => {
+    const el = document.scrollingElement ?? document.documentElement
+    // Content clipped by a scrolling or clipping ancestor does not widen the page.
+    const clipped = (e: Element) => {
+      for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== 'visible') return true
+      }
+      return false
+    }
+    const past = [...document.body.querySelectorAll('*')].filter(
+      (e) => e.getBoundingClientRect().right > el.clientWidth + 0.5 && !clipped(e),
+    )
+    const wide = past
+      .filter((e) => !past.some((o) => o !== e && e.contains(o)))
+      .slice(0, 5)
+      .map((e) => `<${e.tagName.toLowerCase()} class="${e.getAttribute('class') ?? ''}">`)
+    return { scrollWidth: el.scrollWidth, clientWidth: el.clientWidth, wide: wide.join(', ') || 'none' }
+  })
+}
+
+test.describe('a 390 px wide phone', () => {
+  test.use({ viewport: { width: 390, height: 844 } })
+  for (const view of VIEWS) {
+    test(`${view.name} does not scroll sideways`, async ({ page }) => {
+      await open(page, view)
+      const { scrollWidth, clientWidth, wide } = await widths(page)
+      expect(scrollWidth, `the page's width (client width ${clientWidth}; past the edge: ${wide})`).toBeLessThanOrEqual(
+        clientWidth,
+      )
+    })
+
+    // A window made narrower, or a tablet turned, must reflow as well: what was sized for the wide
+    // page (the charts) follows the new width.
+    test(`${view.name} does not scroll sideways once narrowed from 1440 px`, async ({ page }) => {
+      await page.setViewportSize({ width: 1440, height: 900 })
+      await open(page, view)
+      await page.setViewportSize({ width: 390, height: 844 })
+      let last = { scrollWidth: 0, clientWidth: 0, wide: '' }
+      await expect
+        .poll(
+          async () => {
+            last = await widths(page)
+            return last.scrollWidth <= last.clientWidth
+          },
+          { message: 'the page to fit 390 px', timeout: 5_000 },
+        )
+        .toBe(true)
+        .catch((err: unknown) => {
+          throw new Error(`${String(err)}\nlast seen: ${JSON.stringify(last)}`)
+        })
+    })
+  }
+})
+
+for (const view of VIEWS) {
+  test(`${view.name} screenshots at ${WIDTHS.join(', ')} px, light and dark`, async ({ page }) => {
+    await open(page, view)
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 900 })
+      for (const scheme of SCHEMES) {
+        await page.emulateMedia({ colorScheme: scheme })
+        await screenshot(page, `${view.name}-${width}-${scheme}`)
+      }
+    }
+  })
+}
