@@ -25,8 +25,8 @@ func parseRange(r *http.Request) (series.Range, error) {
 }
 
 // eventSeries answers GET /api/series/: the events stored per type and
-// their latency percentiles, per step of the range, up to the last
-// complete step. The live socket extends it.
+// their latency percentiles, per step of the range, up to now (the last
+// step still filling). The live socket extends it.
 func (s *Server) eventSeries(w http.ResponseWriter, r *http.Request) error {
 	rg, err := parseRange(r)
 	if err != nil {

@@ -342,10 +342,11 @@ func (mon *Group) Consumers(ctx context.Context) (ConsumersView, error) {
 // the store.
 func (mon *Group) History(ctx context.Context, r series.Range) (History, error) {
 	now := mon.now()
-	// Lag is drawn up to now: the step still filling holds the newest
-	// sample. Steps are on the Unix-time grid, as the events series.
-	_, to := r.Window(now.Add(r.Step))
-	from := to.Add(-r.Span)
+	// Lag is drawn up to now, the second now is in included: the step
+	// still filling holds the newest sample. Steps are on the Unix-time
+	// grid, as the events series.
+	from, to := r.Window(now)
+	to = to.Add(time.Second)
 	points, err := mon.deps.History.LagSeries(ctx, from, to, r.Step)
 	if err != nil {
 		return History{}, fmt.Errorf("lag history: %w", err)

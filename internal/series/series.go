@@ -91,13 +91,15 @@ func ParseRange(s string) (Range, error) {
 	return Range{}, fmt.Errorf("range: %q is not one of %v", s, names)
 }
 
-// Window returns the steps of r that end at or before now: [from, to),
-// to being the end of the last complete step. A step still filling is
-// left out: its count would draw a dip that did not happen.
+// Window returns the span of r ending at now, to the second: [from, to).
+// Steps start on the Unix-time grid, so from is the start of the step
+// that ends one span before the step now is in ends; the last step is the
+// one still filling, up to now. Its count covers to minus its start only,
+// which a reader dividing by the full step would draw as a dip: rates
+// divide by the part of the step inside the window.
 func (r Range) Window(now time.Time) (from, to time.Time) {
 	step := int64(r.Step / time.Second)
 	end := now.Unix()
-	end -= mod(end, step)
-	to = time.Unix(end, 0).UTC()
-	return to.Add(-r.Span), to
+	last := end - mod(end, step)
+	return time.Unix(last+step, 0).UTC().Add(-r.Span), time.Unix(end, 0).UTC()
 }

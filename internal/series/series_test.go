@@ -38,18 +38,22 @@ func TestBucketOf(t *testing.T) {
 	}
 }
 
-func TestWindowEndsAtTheLastCompleteStep(t *testing.T) {
+func TestWindowEndsNowWithStepsOnTheGrid(t *testing.T) {
 	r, err := ParseRange("1h")
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 12, 2, 10, 0, 47, 0, time.UTC)
+	now := time.Date(2026, 12, 2, 10, 0, 47, 600_000_000, time.UTC)
 	from, to := r.Window(now)
-	if want := time.Date(2026, 12, 2, 10, 0, 30, 0, time.UTC); !to.Equal(want) {
+	if want := time.Date(2026, 12, 2, 10, 0, 47, 0, time.UTC); !to.Equal(want) {
 		t.Errorf("to = %v, want %v", to, want)
 	}
-	if to.Sub(from) != time.Hour {
-		t.Errorf("span = %v", to.Sub(from))
+	// The step now is in ends at 10:01:00: an hour of steps back from there.
+	if want := time.Date(2026, 12, 2, 9, 1, 0, 0, time.UTC); !from.Equal(want) {
+		t.Errorf("from = %v, want %v", from, want)
+	}
+	if v := Build(r, from, to, nil, nil); len(v.Times) != 120 || v.Times[119] != time.Date(2026, 12, 2, 10, 0, 30, 0, time.UTC).Unix() {
+		t.Errorf("%d steps, last at %d", len(v.Times), v.Times[len(v.Times)-1])
 	}
 	if _, err := ParseRange("2h"); err == nil {
 		t.Error("ParseRange(2h) succeeded")

@@ -23,7 +23,8 @@ type BinCount struct {
 
 // View is the answer of GET /api/series/: per step, the events stored by
 // type and the latency percentiles (event time to stored time) of those
-// events. Times are the steps' starts.
+// events. Times are the steps' starts; the last step ends at To, before its
+// full width when it is still filling.
 type View struct {
 	Range       string    `json:"range"`
 	StepSeconds int64     `json:"step_seconds"`
@@ -49,7 +50,7 @@ type LatencyView struct {
 // Counts outside the window are ignored.
 func Build(r Range, from, to time.Time, counts []Count, bins []BinCount) View {
 	step := int64(r.Step / time.Second)
-	first, n := from.Unix(), int((to.Unix()-from.Unix())/step)
+	first, n := from.Unix(), int((to.Unix()-from.Unix()+step-1)/step)
 	v := View{
 		Range: r.Name, StepSeconds: step, From: from, To: to,
 		Times:  make([]int64, n),

@@ -83,7 +83,7 @@ test('the operator console: timelines, explorer, consumers, ordering, dead lette
   await test.step('the consumers and ordering views answer in the shapes the UI expects', async () => {
     await nav.go('Consumers')
     await expect(page.getByRole('table', { name: 'Partitions' })).toBeVisible({ timeout: STEP_TIMEOUT })
-    await expect(page.getByRole('img', { name: 'Consumer lag history, last hour' })).toBeVisible({
+    await expect(page.getByRole('img', { name: 'Consumer lag history, last 1 h' })).toBeVisible({
       timeout: STEP_TIMEOUT,
     })
     await shot('consumers')

@@ -34,6 +34,7 @@ export class PulseServer {
   readonly tmp: string
   readonly logPath: string
   base = ''
+  private ports: { http: number; broker: number } | null = null
   private proc: ChildProcess | null = null
   private exited: Promise<Exit> | null = null
 
@@ -42,10 +43,13 @@ export class PulseServer {
     this.logPath = path.join(this.tmp, 'pulse.log')
   }
 
-  /** Starts the server and waits until GET /api/health/ answers 200. */
+  /**
+   * Starts the server and waits until GET /api/health/ answers 200. A
+   * restart keeps the ports and the data directory.
+   */
   async start(): Promise<void> {
-    const httpPort = await freePort()
-    const brokerPort = await freePort()
+    this.ports ??= { http: await freePort(), broker: await freePort() }
+    const { http: httpPort, broker: brokerPort } = this.ports
     this.base = `http://127.0.0.1:${httpPort}`
     const args = [
       'serve',
@@ -60,7 +64,7 @@ export class PulseServer {
       '--retry-base',
       '100ms',
     ]
-    const out = createWriteStream(this.logPath)
+    const out = createWriteStream(this.logPath, { flags: 'a' })
     const proc = spawn(this.binary, args, { cwd: this.tmp, stdio: ['ignore', 'pipe', 'pipe'] })
     this.proc = proc
     proc.stdout.pipe(out)
@@ -103,8 +107,21 @@ export class PulseServer {
     }
   }
 
+  /** Stops the server and starts it again on the same ports and data (SIGTERM: a clean stop). */
+  async restart(): Promise<void> {
+    await this.halt()
+    await this.start()
+  }
+
   /** Stops the server (SIGTERM, then SIGKILL if it has not exited in 15 s) and removes its directory. */
   async stop(): Promise<void> {
+    await this.halt()
+    if (process.env.E2E_KEEP === '1') console.log(`e2e: kept ${this.tmp}`)
+    else rmSync(this.tmp, { recursive: true, force: true })
+  }
+
+  /** Stops the process, keeping its directory. */
+  private async halt(): Promise<void> {
     const proc = this.proc
     if (proc && this.exited && proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGTERM')
@@ -114,8 +131,7 @@ export class PulseServer {
         await this.exited
       }
     }
-    if (process.env.E2E_KEEP === '1') console.log(`e2e: kept ${this.tmp}`)
-    else rmSync(this.tmp, { recursive: true, force: true })
+    this.proc = null
   }
 }
 

@@ -33,7 +33,7 @@ const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> 
     hash: '#/consumers',
     ready: async (page) => {
       await expect(page.getByRole('table', { name: 'Partitions' })).toBeVisible()
-      await expect(page.getByRole('img', { name: 'Consumer lag history, last hour' })).toBeVisible()
+      await expect(page.getByRole('img', { name: 'Consumer lag history, last 1 h' })).toBeVisible()
     },
   },
   {

@@ -43,6 +43,12 @@ describe('joinSeries', () => {
     expect(joinSeries(undefined, l)).toBe(l)
   })
 
+  it('rates a step still filling over the part of it the answer covers', () => {
+    // to = 1025: the last step, 1020, covers 5 s.
+    const got = joinSeries({ ...server(), to: new Date(1025_000).toISOString() }, live([], []))
+    expect(got.rates[0]).toEqual([1, 0, 4])
+  })
+
   it('appends nothing live to a range with wider steps', () => {
     const s = { ...server(), step_seconds: 600, times: [0], events: { click: [60] } }
     s.latency_ms = { p50: [1], p95: [1], p99: [1], samples: [60] }

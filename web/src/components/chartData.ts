@@ -7,7 +7,8 @@ import type { SeriesSnapshot } from '../live/series'
 
 /**
  * Joins the server's series with the live window's buckets that start at or
- * after its end. A live bucket is appended only when it has a rate (it is
+ * after its end. The server's last step may be partial (it ends at `to`,
+ * now when it answered): its rate is its count over the part it covers. A live bucket is appended only when it has a rate (it is
  * complete and was watched whole): a bucket the page did not see whole is
  * left to the next fetch. Without a server answer the live window is drawn
  * alone; with a server step wider than the live buckets (ranges over 15
@@ -18,13 +19,15 @@ export function joinSeries(server: Series | undefined, live: SeriesSnapshot): Se
   const step = server.step_seconds
   const types = [...new Set([...Object.keys(server.events), ...live.types])].sort()
   const times = [...server.times]
+  const end = Date.parse(server.to) / 1000
+  // The last step may still be filling: its count covers up to `to` only.
+  const width = server.times.map((t) => Math.min(step, end - t))
   const rates = types.map((t): (number | null)[] =>
-    (server.events[t] ?? server.times.map(() => 0)).map((n) => n / step),
+    (server.events[t] ?? server.times.map(() => 0)).map((n, i) => (width[i] > 0 ? n / width[i] : null)),
   )
   const p50 = [...server.latency_ms.p50]
   const p95 = [...server.latency_ms.p95]
   const p99 = [...server.latency_ms.p99]
-  const end = Date.parse(server.to) / 1000
   const liveStep = live.times.length > 1 ? live.times[1] - live.times[0] : step
   if (liveStep === step) {
     live.times.forEach((t, j) => {
