@@ -133,12 +133,23 @@ export const loadRunsQuery = (intervalMs: number) =>
     refetchInterval: intervalMs,
   })
 
-/** GET /api/messages/{event_id}/, once per opening. */
-export const timelineQuery = (eventId: string) =>
+/** Statuses after which a message's timeline changes no more. */
+const FINISHED = new Set(['completed', 'failed', 'dead_lettered'])
+
+/**
+ * GET /api/messages/{event_id}/, again every intervalMs while the message is
+ * in flight (queued, processing, retrying), so an open timeline follows it;
+ * once it has finished, no more.
+ */
+export const timelineQuery = (eventId: string, intervalMs = 1000) =>
   queryOptions({
     queryKey: keys.timeline(eventId),
     queryFn: ({ signal }) => getMessageTimeline(eventId, signal),
     refetchOnWindowFocus: false,
+    refetchInterval: (q) => {
+      const status = q.state.data?.message.status
+      return status !== undefined && FINISHED.has(status) ? false : intervalMs
+    },
   })
 
 /** GET /api/events/ with the filter, page after page along next_cursor. */

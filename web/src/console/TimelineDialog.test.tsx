@@ -1,4 +1,4 @@
-import { render, screen, within } from '../test/render'
+import { render, screen, waitFor, within } from '../test/render'
 import userEvent from '@testing-library/user-event'
 import { useState } from 'react'
 import { describe, expect, it } from 'vitest'
@@ -48,7 +48,7 @@ describe('TimelineDialog', () => {
     const stages = await within(dialog).findByRole('list', { name: 'Stages' })
     expect(calls[0].url).toBe('/api/messages/ev-5/')
     const items = within(stages).getAllByRole('listitem')
-    expect(items.map((i) => i.textContent?.split(/\d\d:/)[0])).toEqual([
+    expect(items.map((i) => i.textContent?.split('+')[0])).toEqual([
       'Produced',
       'Fetched',
       'Started',
@@ -56,6 +56,9 @@ describe('TimelineDialog', () => {
       'Next attempt due',
       'Dead-lettered',
     ])
+    // Each stage says how long after the record was produced it came.
+    expect(items[1].textContent).toContain('+10ms')
+    expect(items[5].textContent).toContain('+3.50s')
     expect(items[3].textContent).toContain('attempt 1: simulated failure')
     expect(items[4].textContent).toContain('next attempt at 10:00:00.520')
     expect(items[0].querySelector('time')?.textContent).toMatch(/\.000$/)
@@ -146,5 +149,45 @@ describe('TimelineDialog', () => {
     await user.keyboard('{Escape}')
     expect(screen.queryByRole('dialog')).toBeNull()
     expect(document.activeElement).toBe(opener)
+  })
+
+  it('shows the event itself: its message, page and properties', async () => {
+    stubFetch(() =>
+      json({
+        ...timeline,
+        message: { ...timeline.message, status: 'completed' },
+        event: storedEvent({
+          event_id: 'ev-5',
+          message: 'hello <b>there</b>',
+          page: '/checkout',
+          session_id: 'sess_1',
+          properties: { plan: 'pro', seats: 3 },
+        }),
+      }),
+    )
+    render(<TimelineDialog eventId="ev-5" onClose={() => {}} />)
+    const ev = await screen.findByRole('region', { name: 'Event' })
+    expect(ev.textContent).toContain('hello <b>there</b>')
+    expect(ev.textContent).toContain('Page/checkout')
+    expect(ev.textContent).toContain('Sessionsess_1')
+    expect(ev.textContent).toContain('"seats": 3')
+  })
+
+  it('follows a message in flight until it finishes, then stops asking', async () => {
+    const states = ['retrying', 'retrying', 'dead_lettered']
+    const calls = stubFetch(() => {
+      const status = states[Math.min(calls.length - 1, states.length - 1)]
+      return json({ ...timeline, event: null, message: { ...timeline.message, status } })
+    })
+    render(<TimelineDialog eventId="ev-5" onClose={() => {}} pollMs={20} />)
+    const facts = await screen.findByLabelText('Message')
+    expect(facts.textContent).toContain('OutcomeRetrying')
+    await waitFor(() => expect(screen.getByLabelText('Message').textContent).toContain('OutcomeDead-lettered'))
+    expect(
+      screen.getByText(/The event was not stored: its record, payload included, is in the dead-letter topic/),
+    ).toBeTruthy()
+    const asked = calls.length
+    await new Promise((r) => setTimeout(r, 150))
+    expect(calls.length, 'requests after the message finished').toBe(asked)
   })
 })

@@ -1,7 +1,7 @@
 import { useQuery } from '@tanstack/react-query'
 import { useEffect, useEffectEvent, useId, useRef } from 'react'
 import { timelineQuery } from '../api/queries'
-import type { StageName } from '../api/schema'
+import type { StageName, StoredEvent } from '../api/schema'
 import { count, dateTime, duration, preciseTime } from '../format'
 import { processingMs, STATUS_LABEL } from '../timing'
 import { BUTTON_SECONDARY, ErrorText, errorMessage } from './ui'
@@ -35,17 +35,59 @@ const FOCUSABLE =
 interface Props {
   eventId: string
   onClose: () => void
+  /** How often an in-flight message is fetched again. */
+  pollMs?: number
+}
+
+/** A stage's time after the first stage's (produced), for reading the timeline at a glance. */
+export function sinceFirst(at: string, first: string): string {
+  const ms = Date.parse(at) - Date.parse(first)
+  if (!Number.isFinite(ms)) return ''
+  return ms <= 0 ? '+0 ms' : `+${duration(ms)}`
+}
+
+/** The event itself as it was stored: what the user did, where, and its properties. */
+function EventDetails({ e }: { e: StoredEvent }) {
+  const rows: [string, string][] = [
+    ['Event time', dateTime(e.timestamp)],
+    ['Stored', dateTime(e.created_at)],
+    ['Page', e.page || '—'],
+    ['Session', e.session_id || '—'],
+    ['Source', e.source],
+  ]
+  return (
+    <section aria-label="Event" className="mt-5">
+      <h3 className="mb-2 text-sm font-semibold">Event</h3>
+      {e.message && <p className="mb-2 text-sm break-words whitespace-pre-wrap">{e.message}</p>}
+      <dl className="grid grid-cols-2 gap-x-4 gap-y-2 text-xs">
+        {rows.map(([k, v]) => (
+          <div key={k} className="min-w-0">
+            <dt className="text-slate-600 dark:text-slate-400">{k}</dt>
+            <dd className="truncate font-medium">{v}</dd>
+          </div>
+        ))}
+      </dl>
+      {e.properties !== undefined && Object.keys(e.properties).length > 0 && (
+        <>
+          <h4 className="mt-3 mb-1 text-xs font-medium text-slate-600 dark:text-slate-400">Properties</h4>
+          <pre className="max-h-48 overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">
+            {JSON.stringify(e.properties, null, 2)}
+          </pre>
+        </>
+      )}
+    </section>
+  )
 }
 
 /**
  * A modal dialog with one message's timeline. Esc or Close closes it; Tab
  * stays inside it; focus returns to where it was when it opened.
  */
-export function TimelineDialog({ eventId, onClose }: Props) {
+export function TimelineDialog({ eventId, onClose, pollMs = 1000 }: Props) {
   const titleId = useId()
   const box = useRef<HTMLDivElement>(null)
   const closeRef = useRef<HTMLButtonElement>(null)
-  const timeline = useQuery(timelineQuery(eventId))
+  const timeline = useQuery(timelineQuery(eventId, pollMs))
   const data = timeline.data ?? null
   const error = timeline.error === null ? null : errorMessage(timeline.error)
   // The newest onClose, for the key handler installed once on opening.
@@ -142,6 +184,15 @@ export function TimelineDialog({ eventId, onClose }: Props) {
                 Next attempt at {preciseTime(m.next_retry_at)}
               </p>
             )}
+            {data.event !== null ? (
+              <EventDetails e={data.event} />
+            ) : (
+              <p className="mt-4 text-xs text-slate-600 dark:text-slate-400">
+                {m.status === 'dead_lettered' || m.status === 'failed'
+                  ? 'The event was not stored: its record, payload included, is in the dead-letter topic (Dead letters view).'
+                  : 'The event is stored when its processing completes; this timeline follows it until then.'}
+              </p>
+            )}
             <h3 className="mt-5 mb-2 text-sm font-semibold">Stages</h3>
             {data.stages.length === 0 ? (
               <p className="text-xs text-slate-500">No stages recorded.</p>
@@ -155,9 +206,14 @@ export function TimelineDialog({ eventId, onClose }: Props) {
                     />
                     <div className="flex items-baseline justify-between gap-2">
                       <span className="text-sm font-medium">{STAGE_LABEL[s.stage]}</span>
-                      <time dateTime={s.at} className="font-mono text-xs text-slate-500 dark:text-slate-400">
-                        {preciseTime(s.at)}
-                      </time>
+                      <span className="text-xs text-slate-600 tabular-nums dark:text-slate-400">
+                        <span className="font-medium text-slate-800 dark:text-slate-200">
+                          {sinceFirst(s.at, data.stages[0].at)}
+                        </span>{' '}
+                        <time dateTime={s.at} className="font-mono">
+                          {preciseTime(s.at)}
+                        </time>
+                      </span>
                     </div>
                     {s.detail && <p className="text-xs break-words text-slate-600 dark:text-slate-400">{s.detail}</p>}
                   </li>
