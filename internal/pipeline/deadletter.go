@@ -66,18 +66,24 @@ func (c *Consumer) produceDLQ(r *rec) {
 	c.txnMu.Lock()
 	defer c.txnMu.Unlock()
 	c.mu.Lock()
+	p := r.kr.Partition
 	if r.state != stDeadLettering || c.stopped {
 		c.mu.Unlock()
 		return
 	}
-	if c.txn.closing && !r.inTxn {
+	// A closing transaction takes no new dead letters, except one below
+	// a dead letter it holds in the same partition: it covers that one
+	// only once the partition's watermark is past r, so r waiting for it
+	// to end would hold both for good. The turns of one partition are
+	// produced from several goroutines (and after a store look-up,
+	// copies.go), so a higher one can join first.
+	if hi, held := c.txn.dl[p]; c.txn.closing && !r.inTxn && !(held && r.kr.Offset < hi) {
 		c.txn.waiting = append(c.txn.waiting, r)
 		c.mu.Unlock()
 		return
 	}
 	r.inTxn = true
 	c.txn.pending++
-	p := r.kr.Partition
 	if c.txn.dl == nil {
 		c.txn.dl, c.txn.low = make(map[int32]int64), make(map[int32]int64)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/record"
+	"github.com/pulse-dev/pulse/internal/store"
+	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
 
 // Records of an aborted Kafka transaction are never stored; those of a
@@ -271,5 +273,79 @@ func TestShutdownNeverCommitsPastAbortedDeadLetters(t *testing.T) {
 	}
 	if got := e.eventCount(); got != 2 {
 		t.Errorf("stored %d events, want 2", got)
+	}
+}
+
+// heldLookup is the env's store whose look-up of an earlier dead letter
+// of event id (copies.go) waits until release reports true, so that the
+// record's DLQ produce arrives after the ones behind it.
+type heldLookup struct {
+	*sqlite.DB
+	id      string
+	release func() bool
+}
+
+func (s *heldLookup) Messages(ctx context.Context, f store.MessageFilter) ([]event.Message, error) {
+	if f.EventID == s.id {
+		deadline := time.Now().Add(10 * time.Second)
+		for !s.release() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		ctx = context.Background() // the look-up's own bound has passed
+	}
+	return s.DB.Messages(ctx, f)
+}
+
+// The dead letters of one partition are produced from several goroutines,
+// so a lower one can reach the DLQ transaction after a higher one and
+// after the transaction started closing. It used to wait for the next
+// transaction, while the closing one waited for the partition's
+// watermark to pass the higher one, so past it: neither ever ended, the
+// broker aborted the transaction after its timeout, and both records
+// stayed unfinished for good (TestBigReplayRunsInTheBackground, 1 run in
+// 5). A dead letter below one the transaction holds now joins it.
+func TestLowerDeadLetterJoinsAClosingTransaction(t *testing.T) {
+	e := newEnv(t)
+	first := userEvent("first", "u1", event.TypePageView)
+	first["should_fail"] = true
+	second := userEvent("second", "u1", event.TypePageView)
+	second["should_fail"] = true
+	// One key: the second is attempted once the first is dead-lettered,
+	// so its turn comes after the first's, on another goroutine.
+	rs := e.produce(eventRecord(t, 0, first), eventRecord(t, 0, second))
+	var member atomic.Pointer[Consumer]
+	sink := &heldLookup{DB: e.db, id: "first", release: func() bool {
+		// The first's produce goes on once the second is in the
+		// transaction and the transaction is closing (it cannot cover
+		// the second while the first is unfinished).
+		c := member.Load()
+		if c == nil {
+			return false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.txn.closing && c.txn.dl[0] == rs[1].Offset
+	}}
+	m := e.start(e.config("c1"), sink)
+	member.Store(m.Consumer)
+	// Well inside the broker's transaction timeout (15 s), which ended
+	// the transaction before, never the records.
+	eventually(t, 10*time.Second, "both records dead-lettered and committed", func() bool {
+		return len(e.messages(event.StatusDeadLettered)) == 2 && e.committed()[0] == rs[1].Offset+1
+	})
+	dl := e.allDLQ()
+	if len(dl) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(dl))
+	}
+	got := map[string]bool{}
+	for _, r := range dl {
+		off, _ := header(r, record.HeaderDLQOffset)
+		got[off] = true
+	}
+	if !got[fmt.Sprint(rs[0].Offset)] || !got[fmt.Sprint(rs[1].Offset)] {
+		t.Errorf("dead letters of offsets %v, want %d and %d", got, rs[0].Offset, rs[1].Offset)
+	}
+	if n := metricValue(t, e.metrics.dlqTxns.WithLabelValues("c1", "aborted")); n != 0 {
+		t.Errorf("aborted DLQ transactions = %v, want 0", n)
 	}
 }
