@@ -67,7 +67,12 @@ func (c *Consumer) produceDLQ(r *rec) {
 	defer c.txnMu.Unlock()
 	c.mu.Lock()
 	p := r.kr.Partition
-	if r.state != stDeadLettering || c.stopped {
+	// A partition whose transaction aborted is rewound by the poll loop,
+	// which abandons r: a dead letter sent meanwhile would begin a new
+	// transaction the partition's new records could never cover (they
+	// wait below it for it to end), and one of r's next turn would be its
+	// second.
+	if r.state != stDeadLettering || c.stopped || r.part.gone || c.rewind[p] {
 		c.mu.Unlock()
 		return
 	}

@@ -349,3 +349,66 @@ func TestLowerDeadLetterJoinsAClosingTransaction(t *testing.T) {
 		t.Errorf("aborted DLQ transactions = %v, want 0", n)
 	}
 }
+
+// After an aborted DLQ transaction, the partitions it had dead letters in
+// are rewound by the poll loop, which abandons their records. A dead
+// letter of one of them whose produce came in between (its turn taken on
+// another goroutine, its look-up for an earlier copy under way while the
+// abort ran) used to begin a new transaction: the partition's records,
+// processed again from the committed offset, waited below it for it to
+// end, and it waited for them (a revoke settling the transaction at the
+// group's start, then the broker's timeout abort, in
+// TestBigReplayRunsInTheBackground), or it committed a second dead letter
+// of the record. Such a record now sends nothing and waits to be
+// abandoned.
+func TestNoDeadLetterSentIntoAPartitionToRewind(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mark func(c *Consumer, ps *partState)
+	}{
+		{"rewind requested", func(c *Consumer, _ *partState) { c.rewind[0] = true }},
+		{"partition gone", func(_ *Consumer, ps *partState) { ps.gone = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			cfg := e.config("c1")
+			c, err := New(cfg, e.db, nil, e.metrics, testLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The member's producer half only: no group is joined.
+			cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...),
+				kgo.TransactionalID(TransactionalID(cfg.Group, cfg.ConsumerID)),
+				kgo.TransactionTimeout(txnTimeout), kgo.ProducerLinger(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			c.cl, c.prodCtx = cl, t.Context()
+			bad := userEvent("bad", "u1", event.TypePageView)
+			bad["should_fail"] = true
+			kr := e.produce(eventRecord(t, 0, bad))[0]
+			c.mu.Lock()
+			ps := newPartState(0)
+			c.parts[0] = ps
+			r := c.newRec(ps, kr)
+			ps.pending = append(ps.pending, slot{off: kr.Offset})
+			ps.next, ps.unfinished = kr.Offset+1, 1
+			r.state = stDeadLettering
+			ps.active[r] = struct{}{}
+			tc.mark(c, ps)
+			c.mu.Unlock()
+
+			c.produceDLQ(r)
+
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if c.txnOpen || c.txn.pending != 0 || len(c.txn.dl) != 0 || r.inTxn {
+				t.Errorf("dead letter sent: transaction open %v, pending %d, dead letters %v", c.txnOpen, c.txn.pending, c.txn.dl)
+			}
+			if r.state != stDeadLettering {
+				t.Errorf("record state %v, want it left to the rewind (dead-lettering)", r.state)
+			}
+		})
+	}
+}
