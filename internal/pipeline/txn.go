@@ -35,7 +35,9 @@ import (
 // partition watermark is past its source offset): AddOffsetsToTxn,
 // TxnOffsetCommit of the watermarks, EndTxn(commit). While it waits for
 // that, the transaction is closing: later dead letters wait for the next
-// one, so a steady stream of failures cannot keep it open for ever.
+// one, so a steady stream of failures cannot keep it open for ever; only
+// one below a dead letter it holds in the same partition joins it, as the
+// transaction waits for that one's record (see produceDLQ).
 //
 // Crash points, for a record R dead-lettered in transaction T:
 //   - before R's DLQ produce: nothing written; R is redelivered and
