@@ -100,7 +100,7 @@ func (c *Consumer) produceDLQ(r *rec) {
 	}
 	c.mu.Unlock()
 	if !c.txnOpen {
-		if err := c.cl.BeginTransaction(); err != nil {
+		if err := c.dlq.BeginTransaction(); err != nil {
 			c.onDLQ(r, 0, fmt.Errorf("begin DLQ transaction: %w", err))
 			return
 		}
@@ -116,7 +116,7 @@ func (c *Consumer) produceDLQ(r *rec) {
 		record.Shrink(out, r.dlqShrink, len(r.kr.Value))
 	}
 	size := recordBytes(out)
-	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, size, err) })
+	c.dlq.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, size, err) })
 }
 
 // finishSettled finishes r as dead-lettered when its dead letter was
@@ -155,6 +155,20 @@ func (c *Consumer) onDLQ(r *rec, size int, err error) {
 		c.mu.Unlock()
 		return
 	}
+	if err != nil && r.inTxn && txnLost(err) {
+		// The transaction is gone: every dead letter in it is
+		// discarded, and a retry in it would fail the same way for ever,
+		// r never finishing and the transaction never covered. The
+		// commit loop aborts it, which rewinds r's partition.
+		if c.txn.lost == nil {
+			c.txn.lost = err
+		}
+		c.m.dlqErrors.Inc()
+		c.log.Warn("DLQ produce failed: the DLQ transaction is lost; it is aborted and its partitions processed again",
+			"event_id", r.msg.EventID, "partition", r.kr.Partition, "offset", r.kr.Offset, "err", err)
+		c.mu.Unlock()
+		return
+	}
 	if err != nil {
 		if (errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)) && size > innocentDLQBytes {
 			// The DLQ will never take this record: retry with less of
@@ -188,6 +202,19 @@ func (c *Consumer) onDLQ(r *rec, size int, err error) {
 	c.release(r)
 	c.m.heldKeys.Set(float64(c.held))
 	c.unlock()
+}
+
+// txnLost reports whether a DLQ produce failed because its transaction
+// can no longer commit: the producer was fenced (another member with the
+// same consumer id, or the coordinator's transaction timeout, which bumps
+// the producer epoch) or the coordinator forgot it.
+func txnLost(err error) bool {
+	return errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.ProducerFenced) ||
+		errors.Is(err, kerr.InvalidProducerIDMapping) ||
+		errors.Is(err, kerr.UnknownProducerID) ||
+		errors.Is(err, kerr.InvalidTxnState) ||
+		errors.Is(err, kerr.TransactionAbortable)
 }
 
 // innocentDLQBytes is a size no dead letter is too large at by itself:

@@ -416,15 +416,12 @@ func TestNoDeadLetterSentIntoAPartitionToRewind(t *testing.T) {
 // A dead letter whose produce reaches the broker after the coordinator's
 // transaction timeout aborted its transaction (and bumped the producer
 // epoch) fails with INVALID_PRODUCER_EPOCH, which franz-go treats as a
-// fatal error of the producer id under KIP-890 part 2. The member retries
-// the produce for good: the transaction never covers it, so no commit
-// ever finds the transaction gone, and the partition stops. Aborting the
-// transaction on that error is not enough (the client's producer stays
-// failed: "begin DLQ transaction: producer ID has a fatal, unrecoverable
-// error"); the member needs a new producer. Not fixed yet: see Known
-// limits in docs/reliability.md.
+// fatal error of the producer id under KIP-890 part 2. The member used to
+// retry the produce for good: the transaction never covered it, so no
+// commit ever found the transaction gone, and the partition stopped. Now
+// the transaction is aborted, the partition rewound, and the DLQ producer
+// replaced by a new one.
 func TestDLQProduceAfterTheBrokersTimeoutAbort(t *testing.T) {
-	t.Skip("known gap: a DLQ produce after the broker's transaction timeout abort leaves the member's producer failed for good")
 	e := newEnv(t)
 	// A short transaction timeout, and the second dead letter's produce
 	// held past it.
