@@ -47,9 +47,15 @@ type Consumer struct {
 	m        member
 	log      *slog.Logger
 	opts     []kgo.Opt
-	// cl is the member's client, both consumer and DLQ producer; Run
-	// creates it, and the group is joined from then on.
+	// cl is the member's group consumer; Run creates it, and the group
+	// is joined from then on.
 	cl *kgo.Client
+	// dlq is the member's transactional DLQ producer, guarded by txnMu:
+	// a client of its own, so that one whose producer id failed for good
+	// (its transaction lost to a fence or the coordinator's timeout) is
+	// replaced without leaving the group (see renewDLQ).
+	dlq     *kgo.Client
+	dlqOpts []kgo.Opt
 
 	ran atomic.Bool
 
@@ -184,6 +190,10 @@ func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*C
 		kgo.OnPartitionsAssigned(c.onAssigned),
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
+	)
+	c.dlqOpts = append(append([]kgo.Opt{}, cfg.ClientOpts...),
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ClientID(cfg.ConsumerID),
 		// The DLQ producer: transactional (see txn.go), so idempotent
 		// with acks=all, and a delivery timeout so a failing produce
 		// comes back to be retried and logged by the pipeline instead of
@@ -217,12 +227,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return fmt.Errorf("consumer %s: kafka client: %w", c.cfg.ConsumerID, err)
 	}
 	c.cl = cl
+	dlq, err := kgo.NewClient(c.dlqOpts...)
+	if err != nil {
+		cl.Close()
+		return fmt.Errorf("consumer %s: kafka DLQ client: %w", c.cfg.ConsumerID, err)
+	}
+	c.dlq = dlq
 	// Initialising the producer id fences a predecessor with the same
 	// consumer id at once, aborting the DLQ transaction it left open, so
 	// that read_committed readers of the DLQ are not held back until its
 	// timeout. Failing here is not fatal: the first dead letter retries.
 	pctx, cancel := context.WithTimeout(ctx, commitTimeout)
-	if _, _, err := cl.ProducerID(pctx); err != nil && ctx.Err() == nil {
+	if _, _, err := dlq.ProducerID(pctx); err != nil && ctx.Err() == nil {
 		c.log.Warn("initialise the DLQ producer", "err", err)
 	}
 	cancel()
@@ -283,6 +299,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	cancel()
 	c.cl.Close()
+	c.txnMu.Lock()
+	c.dlq.Close()
+	c.txnMu.Unlock()
 	c.m.inFlight.Set(0)
 	c.m.heldKeys.Set(0)
 	c.log.Info("consumer stopped", "flushed", flushed, "committed", committed, "abandoned", abandoned)

@@ -66,18 +66,29 @@ func (c *Consumer) produceDLQ(r *rec) {
 	c.txnMu.Lock()
 	defer c.txnMu.Unlock()
 	c.mu.Lock()
-	if r.state != stDeadLettering || c.stopped {
+	p := r.kr.Partition
+	// A partition whose transaction aborted is rewound by the poll loop,
+	// which abandons r: a dead letter sent meanwhile would begin a new
+	// transaction the partition's new records could never cover (they
+	// wait below it for it to end), and one of r's next turn would be its
+	// second.
+	if r.state != stDeadLettering || c.stopped || r.part.gone || c.rewind[p] {
 		c.mu.Unlock()
 		return
 	}
-	if c.txn.closing && !r.inTxn {
+	// A closing transaction takes no new dead letters, except one below
+	// a dead letter it holds in the same partition: it covers that one
+	// only once the partition's watermark is past r, so r waiting for it
+	// to end would hold both for good. The turns of one partition are
+	// produced from several goroutines (and after a store look-up,
+	// copies.go), so a higher one can join first.
+	if hi, held := c.txn.dl[p]; c.txn.closing && !r.inTxn && !(held && r.kr.Offset < hi) {
 		c.txn.waiting = append(c.txn.waiting, r)
 		c.mu.Unlock()
 		return
 	}
 	r.inTxn = true
 	c.txn.pending++
-	p := r.kr.Partition
 	if c.txn.dl == nil {
 		c.txn.dl, c.txn.low = make(map[int32]int64), make(map[int32]int64)
 	}
@@ -89,7 +100,7 @@ func (c *Consumer) produceDLQ(r *rec) {
 	}
 	c.mu.Unlock()
 	if !c.txnOpen {
-		if err := c.cl.BeginTransaction(); err != nil {
+		if err := c.dlq.BeginTransaction(); err != nil {
 			c.onDLQ(r, 0, fmt.Errorf("begin DLQ transaction: %w", err))
 			return
 		}
@@ -105,7 +116,7 @@ func (c *Consumer) produceDLQ(r *rec) {
 		record.Shrink(out, r.dlqShrink, len(r.kr.Value))
 	}
 	size := recordBytes(out)
-	c.cl.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, size, err) })
+	c.dlq.TryProduce(c.prodCtx, out, func(_ *kgo.Record, err error) { c.onDLQ(r, size, err) })
 }
 
 // finishSettled finishes r as dead-lettered when its dead letter was
@@ -144,6 +155,20 @@ func (c *Consumer) onDLQ(r *rec, size int, err error) {
 		c.mu.Unlock()
 		return
 	}
+	if err != nil && r.inTxn && txnLost(err) {
+		// The transaction is gone: every dead letter in it is
+		// discarded, and a retry in it would fail the same way for ever,
+		// r never finishing and the transaction never covered. The
+		// commit loop aborts it, which rewinds r's partition.
+		if c.txn.lost == nil {
+			c.txn.lost = err
+		}
+		c.m.dlqErrors.Inc()
+		c.log.Warn("DLQ produce failed: the DLQ transaction is lost; it is aborted and its partitions processed again",
+			"event_id", r.msg.EventID, "partition", r.kr.Partition, "offset", r.kr.Offset, "err", err)
+		c.mu.Unlock()
+		return
+	}
 	if err != nil {
 		if (errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)) && size > innocentDLQBytes {
 			// The DLQ will never take this record: retry with less of
@@ -177,6 +202,19 @@ func (c *Consumer) onDLQ(r *rec, size int, err error) {
 	c.release(r)
 	c.m.heldKeys.Set(float64(c.held))
 	c.unlock()
+}
+
+// txnLost reports whether a DLQ produce failed because its transaction
+// can no longer commit: the producer was fenced (another member with the
+// same consumer id, or the coordinator's transaction timeout, which bumps
+// the producer epoch) or the coordinator forgot it.
+func txnLost(err error) bool {
+	return errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.ProducerFenced) ||
+		errors.Is(err, kerr.InvalidProducerIDMapping) ||
+		errors.Is(err, kerr.UnknownProducerID) ||
+		errors.Is(err, kerr.InvalidTxnState) ||
+		errors.Is(err, kerr.TransactionAbortable)
 }
 
 // innocentDLQBytes is a size no dead letter is too large at by itself:

@@ -177,11 +177,16 @@ func (c *Consumer) commit(ctx context.Context, cl *kgo.Client) error {
 	if active && !covered {
 		c.txn.closing = true
 	}
+	lost := c.txn.lost
 	c.mu.Unlock()
 	if orphaned {
 		// A partition of the transaction is gone (lost): it can never
 		// commit.
 		c.abortTxn(ctx, cl, errors.New("a partition with dead letters in the transaction was lost"))
+		return nil
+	}
+	if lost != nil {
+		c.abortTxn(ctx, cl, fmt.Errorf("a dead letter's produce found the transaction gone: %w", lost))
 		return nil
 	}
 	if active && covered {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +16,13 @@ import (
 // read_committed readers in the same Kafka transaction that commits the
 // group's offset past its source record, and no other way.
 //
-// The member's client has a transactional id derived from the group and
-// the consumer id (TransactionalID), so a restarted member fences and
-// aborts whatever its predecessor left open. The success path stays
+// The member's DLQ producer, a client beside its group consumer, has a
+// transactional id derived from the group and the consumer id
+// (TransactionalID), so a restarted member fences and aborts whatever its
+// predecessor left open. A transaction lost under a produce (the
+// coordinator's timeout or a fence bumped the producer epoch: txnLost) is
+// aborted like any other, and the producer, whose id franz-go then holds
+// failed for good, is replaced by a new client (renewDLQ). The success path stays
 // outside transactions: offsets are committed with plain OffsetCommit
 // while no dead letter is on its way, so storing events pays nothing.
 //
@@ -35,7 +40,9 @@ import (
 // partition watermark is past its source offset): AddOffsetsToTxn,
 // TxnOffsetCommit of the watermarks, EndTxn(commit). While it waits for
 // that, the transaction is closing: later dead letters wait for the next
-// one, so a steady stream of failures cannot keep it open for ever.
+// one, so a steady stream of failures cannot keep it open for ever; only
+// one below a dead letter it holds in the same partition joins it, as the
+// transaction waits for that one's record (see produceDLQ).
 //
 // Crash points, for a record R dead-lettered in transaction T:
 //   - before R's DLQ produce: nothing written; R is redelivered and
@@ -78,6 +85,9 @@ type dlqTxn struct {
 	// new dead letters wait in waiting for the next transaction.
 	closing bool
 	waiting []*rec
+	// lost is the error of a produce that found the transaction gone
+	// (txnLost): it can never commit, and the next commit aborts it.
+	lost error
 }
 
 // TransactionalID is the transactional id of the member consumerID of
@@ -137,12 +147,12 @@ func (c *Consumer) txnState() (active, covered, orphaned bool) {
 // every dead letter in it. On failure the transaction is aborted.
 func (c *Consumer) commitTxn(ctx context.Context, cl *kgo.Client, offsets map[int32]kgo.EpochOffset) error {
 	c.txnMu.Lock()
-	err := cl.Flush(ctx)
+	err := c.dlq.Flush(ctx)
 	if err == nil {
 		err = c.txnOffsetCommit(ctx, cl, offsets)
 	}
 	if err == nil {
-		err = cl.EndTransaction(ctx, kgo.TryCommit)
+		err = c.dlq.EndTransaction(ctx, kgo.TryCommit)
 	}
 	if err != nil {
 		again := c.abortTxnLocked(ctx, cl, err)
@@ -175,11 +185,12 @@ func (c *Consumer) commitTxn(ctx context.Context, cl *kgo.Client, offsets map[in
 }
 
 // txnOffsetCommit adds the group to the open transaction and commits
-// offsets in it. kgo keeps this to its GroupTransactSession, which commits
-// the polled position rather than the pipeline's watermarks, so the
-// requests are issued here. Called with txnMu held.
+// offsets in it, as the member cl of the group. kgo keeps this to its
+// GroupTransactSession, which commits the polled position rather than the
+// pipeline's watermarks, so the requests are issued here. Called with
+// txnMu held.
 func (c *Consumer) txnOffsetCommit(ctx context.Context, cl *kgo.Client, offsets map[int32]kgo.EpochOffset) error {
-	id, epoch, err := cl.ProducerID(ctx)
+	id, epoch, err := c.dlq.ProducerID(ctx)
 	if err != nil {
 		return fmt.Errorf("producer id: %w", err)
 	}
@@ -189,7 +200,7 @@ func (c *Consumer) txnOffsetCommit(ctx context.Context, cl *kgo.Client, offsets 
 	add.ProducerID = id
 	add.ProducerEpoch = epoch
 	add.Group = c.cfg.Group
-	addResp, err := add.RequestWith(ctx, cl)
+	addResp, err := add.RequestWith(ctx, c.dlq)
 	if err == nil {
 		err = kerr.ErrorForCode(addResp.ErrorCode)
 	}
@@ -281,12 +292,21 @@ func (c *Consumer) abortTxn(ctx context.Context, cl *kgo.Client, cause error) {
 func (c *Consumer) abortTxnLocked(ctx context.Context, cl *kgo.Client, cause error) []*rec {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
-	err := cl.AbortBufferedRecords(actx)
+	err := c.dlq.AbortBufferedRecords(actx)
 	if err == nil {
-		err = cl.EndTransaction(actx, kgo.TryAbort)
+		err = c.dlq.EndTransaction(actx, kgo.TryAbort)
 	}
-	if err == nil {
+	c.mu.Lock()
+	lost, stopped := c.txn.lost, c.stopped
+	c.mu.Unlock()
+	if err == nil && lost == nil {
 		c.txnOpen = false
+	} else if !stopped {
+		// A lost transaction leaves the producer id failed for good
+		// (under KIP-890 part 2, INVALID_PRODUCER_EPOCH on a produce
+		// after the coordinator's timeout abort), and an abort that
+		// failed leaves the client's state unknown: start afresh.
+		c.renewDLQ(actx, cmp.Or(lost, err))
 	}
 	c.mu.Lock()
 	var rewound []int32
@@ -317,6 +337,26 @@ func (c *Consumer) abortTxnLocked(ctx context.Context, cl *kgo.Client, cause err
 		"cause", cause, "rewound", rewound, "abort_err", err)
 	c.signalSpace()
 	return again
+}
+
+// renewDLQ replaces the DLQ producer by a new client with the same
+// transactional id, whose producer id fences the old one's and aborts
+// whatever transaction it left open. Called with txnMu held, and no
+// produce of the old client unanswered (abortTxnLocked aborted them).
+func (c *Consumer) renewDLQ(ctx context.Context, cause error) {
+	dlq, err := kgo.NewClient(c.dlqOpts...)
+	if err != nil {
+		c.log.Warn("renew the DLQ producer", "cause", cause, "err", err)
+		return
+	}
+	if _, _, err := dlq.ProducerID(ctx); err != nil {
+		// The next BeginTransaction or produce loads it again.
+		c.log.Warn("initialise the renewed DLQ producer", "err", err)
+	}
+	c.dlq.Close()
+	c.dlq = dlq
+	c.txnOpen = false
+	c.log.Warn("DLQ producer renewed", "cause", cause)
 }
 
 // doRewinds restarts the partitions whose DLQ transaction was aborted

@@ -15,6 +15,8 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/record"
+	"github.com/pulse-dev/pulse/internal/store"
+	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
 
 // Records of an aborted Kafka transaction are never stored; those of a
@@ -271,5 +273,203 @@ func TestShutdownNeverCommitsPastAbortedDeadLetters(t *testing.T) {
 	}
 	if got := e.eventCount(); got != 2 {
 		t.Errorf("stored %d events, want 2", got)
+	}
+}
+
+// heldLookup is the env's store whose look-up of an earlier dead letter
+// of event id (copies.go) waits until release reports true, so that the
+// record's DLQ produce arrives after the ones behind it.
+type heldLookup struct {
+	*sqlite.DB
+	id      string
+	release func() bool
+}
+
+func (s *heldLookup) Messages(ctx context.Context, f store.MessageFilter) ([]event.Message, error) {
+	if f.EventID == s.id {
+		deadline := time.Now().Add(10 * time.Second)
+		for !s.release() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		ctx = context.Background() // the look-up's own bound has passed
+	}
+	return s.DB.Messages(ctx, f)
+}
+
+// The dead letters of one partition are produced from several goroutines,
+// so a lower one can reach the DLQ transaction after a higher one and
+// after the transaction started closing. It used to wait for the next
+// transaction, while the closing one waited for the partition's
+// watermark to pass the higher one, so past it: neither ever ended, the
+// broker aborted the transaction after its timeout, and both records
+// stayed unfinished for good (TestBigReplayRunsInTheBackground, 1 run in
+// 5). A dead letter below one the transaction holds now joins it.
+func TestLowerDeadLetterJoinsAClosingTransaction(t *testing.T) {
+	e := newEnv(t)
+	first := userEvent("first", "u1", event.TypePageView)
+	first["should_fail"] = true
+	second := userEvent("second", "u1", event.TypePageView)
+	second["should_fail"] = true
+	// One key: the second is attempted once the first is dead-lettered,
+	// so its turn comes after the first's, on another goroutine.
+	rs := e.produce(eventRecord(t, 0, first), eventRecord(t, 0, second))
+	var member atomic.Pointer[Consumer]
+	sink := &heldLookup{DB: e.db, id: "first", release: func() bool {
+		// The first's produce goes on once the second is in the
+		// transaction and the transaction is closing (it cannot cover
+		// the second while the first is unfinished).
+		c := member.Load()
+		if c == nil {
+			return false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.txn.closing && c.txn.dl[0] == rs[1].Offset
+	}}
+	m := e.start(e.config("c1"), sink)
+	member.Store(m.Consumer)
+	// Well inside the broker's transaction timeout (15 s), which ended
+	// the transaction before, never the records.
+	eventually(t, 10*time.Second, "both records dead-lettered and committed", func() bool {
+		return len(e.messages(event.StatusDeadLettered)) == 2 && e.committed()[0] == rs[1].Offset+1
+	})
+	dl := e.allDLQ()
+	if len(dl) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(dl))
+	}
+	got := map[string]bool{}
+	for _, r := range dl {
+		off, _ := header(r, record.HeaderDLQOffset)
+		got[off] = true
+	}
+	if !got[fmt.Sprint(rs[0].Offset)] || !got[fmt.Sprint(rs[1].Offset)] {
+		t.Errorf("dead letters of offsets %v, want %d and %d", got, rs[0].Offset, rs[1].Offset)
+	}
+	if n := metricValue(t, e.metrics.dlqTxns.WithLabelValues("c1", "aborted")); n != 0 {
+		t.Errorf("aborted DLQ transactions = %v, want 0", n)
+	}
+}
+
+// After an aborted DLQ transaction, the partitions it had dead letters in
+// are rewound by the poll loop, which abandons their records. A dead
+// letter of one of them whose produce came in between (its turn taken on
+// another goroutine, its look-up for an earlier copy under way while the
+// abort ran) used to begin a new transaction: the partition's records,
+// processed again from the committed offset, waited below it for it to
+// end, and it waited for them (a revoke settling the transaction at the
+// group's start, then the broker's timeout abort, in
+// TestBigReplayRunsInTheBackground), or it committed a second dead letter
+// of the record. Such a record now sends nothing and waits to be
+// abandoned.
+func TestNoDeadLetterSentIntoAPartitionToRewind(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mark func(c *Consumer, ps *partState)
+	}{
+		{"rewind requested", func(c *Consumer, _ *partState) { c.rewind[0] = true }},
+		{"partition gone", func(_ *Consumer, ps *partState) { ps.gone = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			cfg := e.config("c1")
+			c, err := New(cfg, e.db, nil, e.metrics, testLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The member's producer half only: no group is joined.
+			cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...),
+				kgo.TransactionalID(TransactionalID(cfg.Group, cfg.ConsumerID)),
+				kgo.TransactionTimeout(txnTimeout), kgo.ProducerLinger(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			c.cl, c.prodCtx = cl, t.Context()
+			bad := userEvent("bad", "u1", event.TypePageView)
+			bad["should_fail"] = true
+			kr := e.produce(eventRecord(t, 0, bad))[0]
+			c.mu.Lock()
+			ps := newPartState(0)
+			c.parts[0] = ps
+			r := c.newRec(ps, kr)
+			ps.pending = append(ps.pending, slot{off: kr.Offset})
+			ps.next, ps.unfinished = kr.Offset+1, 1
+			r.state = stDeadLettering
+			ps.active[r] = struct{}{}
+			tc.mark(c, ps)
+			c.mu.Unlock()
+
+			c.produceDLQ(r)
+
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if c.txnOpen || c.txn.pending != 0 || len(c.txn.dl) != 0 || r.inTxn {
+				t.Errorf("dead letter sent: transaction open %v, pending %d, dead letters %v", c.txnOpen, c.txn.pending, c.txn.dl)
+			}
+			if r.state != stDeadLettering {
+				t.Errorf("record state %v, want it left to the rewind (dead-lettering)", r.state)
+			}
+		})
+	}
+}
+
+// A dead letter whose produce reaches the broker after the coordinator's
+// transaction timeout aborted its transaction (and bumped the producer
+// epoch) fails with INVALID_PRODUCER_EPOCH, which franz-go treats as a
+// fatal error of the producer id under KIP-890 part 2. The member used to
+// retry the produce for good: the transaction never covered it, so no
+// commit ever found the transaction gone, and the partition stopped. Now
+// the transaction is aborted, the partition rewound, and the DLQ producer
+// replaced by a new one.
+func TestDLQProduceAfterTheBrokersTimeoutAbort(t *testing.T) {
+	e := newEnv(t)
+	// A short transaction timeout, and the second dead letter's produce
+	// held past it.
+	e.cluster.ControlKey(int16(kmsg.InitProducerID), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		e.cluster.KeepControl()
+		if r := req.(*kmsg.InitProducerIDRequest); r.TransactionalID != nil {
+			r.TransactionTimeoutMillis = 500
+		}
+		return nil, nil, false
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	td, err := e.adm.ListTopics(ctx, testDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlqID := td[testDLQ].ID
+	var produces atomic.Int64
+	e.cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		e.cluster.KeepControl()
+		pr := req.(*kmsg.ProduceRequest)
+		if len(pr.Topics) == 1 && (pr.Topics[0].Topic == testDLQ || pr.Topics[0].TopicID == dlqID) && produces.Add(1) == 2 {
+			e.cluster.SleepControl(func() { time.Sleep(1500 * time.Millisecond) })
+		}
+		return nil, nil, false
+	})
+	first := userEvent("first", "u1", event.TypePageView)
+	first["should_fail"] = true
+	second := userEvent("second", "u1", event.TypePageView)
+	second["should_fail"] = true
+	rs := e.produce(eventRecord(t, 0, first), eventRecord(t, 0, second))
+	// The first's produce goes second (TestLowerDeadLetterJoinsAClosingTransaction).
+	var member atomic.Pointer[Consumer]
+	sink := &heldLookup{DB: e.db, id: "first", release: func() bool {
+		c := member.Load()
+		if c == nil {
+			return false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.txn.closing && c.txn.dl[0] == rs[1].Offset
+	}}
+	m := e.start(e.config("c1"), sink)
+	member.Store(m.Consumer)
+	eventually(t, 20*time.Second, "both records dead-lettered and committed", func() bool {
+		return len(e.messages(event.StatusDeadLettered)) == 2 && e.committed()[0] == rs[1].Offset+1
+	})
+	if dl := e.allDLQ(); len(dl) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(dl))
 	}
 }
