@@ -1,4 +1,4 @@
-import { VIEWS, type View } from './route'
+import { VIEWS, type View } from '../hooks/route'
 
 /** The navigation between the dashboard and the console views; the current one has aria-current. */
 export function Nav({ current }: { current: View }) {

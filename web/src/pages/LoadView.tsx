@@ -5,8 +5,19 @@ import { keys } from '../api/queries'
 import type { LoadRequest, LoadRun, LoadStatus } from '../api/schema'
 import { Panel } from '../components/Panel'
 import { clockTime, count, dateTime, duration } from '../format'
-import { useLoad, useLoadRuns } from './resources'
-import { AdminTokenInput, BUTTON, BUTTON_SECONDARY, ErrorText, errorMessage, INPUT, LABEL, ROW, TD, TH } from './ui'
+import { useLoad, useLoadRuns } from '../hooks/resources'
+import {
+  AdminTokenInput,
+  BUTTON,
+  BUTTON_SECONDARY,
+  ErrorText,
+  errorMessage,
+  INPUT,
+  LABEL,
+  ROW,
+  TD,
+  TH,
+} from '../console/ui'
 
 /** The event types of the generated mix and their default weights (the seed's demo traffic). */
 export const MIX_TYPES: readonly { type: string; weight: number }[] = [

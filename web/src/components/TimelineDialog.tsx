@@ -4,7 +4,7 @@ import { timelineQuery } from '../api/queries'
 import type { StageName } from '../api/schema'
 import { count, dateTime, duration, preciseTime } from '../format'
 import { processingMs, STATUS_LABEL } from '../timing'
-import { BUTTON_SECONDARY, ErrorText, errorMessage } from './ui'
+import { BUTTON_SECONDARY, ErrorText, errorMessage } from '../console/ui'
 
 const STAGE_LABEL: Record<StageName, string> = {
   produced: 'Produced',

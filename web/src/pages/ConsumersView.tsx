@@ -5,8 +5,8 @@ import type { ConsumersHistory } from '../api/schema'
 import { MarkerLegend, markersPlugin } from '../components/markers'
 import { Panel } from '../components/Panel'
 import { clockTime, count, seconds } from '../format'
-import { useConsumers, useConsumersHistory } from './resources'
-import { ErrorText, ROW, TD, TH } from './ui'
+import { useConsumers, useConsumersHistory } from '../hooks/resources'
+import { ErrorText, ROW, TD, TH } from '../console/ui'
 
 const HEIGHT = 220
 const HOUR_S = 3600

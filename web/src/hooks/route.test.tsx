@@ -1,6 +1,6 @@
 import { render, screen } from '../test/render'
 import { describe, expect, it } from 'vitest'
-import { Nav } from './Nav'
+import { Nav } from '../components/Nav'
 import { viewOf } from './route'
 
 describe('routing', () => {

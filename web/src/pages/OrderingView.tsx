@@ -1,7 +1,7 @@
 import { Panel } from '../components/Panel'
 import { count } from '../format'
-import { useOrdering } from './resources'
-import { BUTTON_SMALL, ErrorText, ROW, TD, TH } from './ui'
+import { useOrdering } from '../hooks/resources'
+import { BUTTON_SMALL, ErrorText, ROW, TD, TH } from '../console/ui'
 
 interface Props {
   pollMs?: number

@@ -6,7 +6,18 @@ import type { ExplorerFilter } from '../api/schema'
 import { typeBadge, typeStyle } from '../components/eventStyle'
 import { Panel } from '../components/Panel'
 import { count, dateTime } from '../format'
-import { BUTTON, BUTTON_SECONDARY, BUTTON_SMALL, ErrorText, errorMessage, INPUT, LABEL, ROW, TD, TH } from './ui'
+import {
+  BUTTON,
+  BUTTON_SECONDARY,
+  BUTTON_SMALL,
+  ErrorText,
+  errorMessage,
+  INPUT,
+  LABEL,
+  ROW,
+  TD,
+  TH,
+} from '../console/ui'
 
 const PAGE = 50
 

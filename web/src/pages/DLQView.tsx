@@ -5,7 +5,7 @@ import { keys } from '../api/queries'
 import type { DLQGroup, DLQRecord, ReplayRequest, ReplayResult } from '../api/schema'
 import { Panel } from '../components/Panel'
 import { count, dateTime } from '../format'
-import { useDLQ } from './resources'
+import { useDLQ } from '../hooks/resources'
 import {
   AdminTokenInput,
   BUTTON,
@@ -18,7 +18,7 @@ import {
   ROW,
   TD,
   TH,
-} from './ui'
+} from '../console/ui'
 
 /** The payload as readable text: JSON indented, anything else as it is. */
 export function prettyPayload(payload: string): string {
