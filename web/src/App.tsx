@@ -1,24 +1,16 @@
 import { useEffect, useState } from 'react'
-import { Charts } from './components/Charts'
-import { ConsumerGroup } from './components/ConsumerGroup'
 import { Header } from './components/Header'
-import { Instructions } from './components/Instructions'
-import { InteractiveActions } from './components/InteractiveActions'
-import { LiveFeed } from './components/LiveFeed'
-import { QueueMonitor } from './components/QueueMonitor'
-import { StaleData } from './components/StaleData'
-import { Statistics } from './components/Statistics'
+import { Nav } from './components/Nav'
+import { TimelineDialog } from './components/TimelineDialog'
+import { useView, VIEWS } from './hooks/route'
+import { useLiveFeed } from './live/useLiveFeed'
+import { useLiveTotals } from './live/useLiveTotals'
 import { ConsumersView } from './pages/ConsumersView'
+import { Dashboard } from './pages/Dashboard'
 import { DLQView } from './pages/DLQView'
 import { ExplorerView } from './pages/ExplorerView'
 import { LoadView } from './pages/LoadView'
-import { Nav } from './components/Nav'
 import { OrderingView } from './pages/OrderingView'
-import { VIEWS, useView } from './hooks/route'
-import { TimelineDialog } from './components/TimelineDialog'
-import { sessionId, userId } from './identity'
-import { useLiveFeed } from './live/useLiveFeed'
-import { useLiveTotals } from './live/useLiveTotals'
 
 /**
  * The app: the live dashboard as the home view and the operator console's
@@ -30,8 +22,6 @@ export function App() {
   // One tick feeds every live figure on the page, so they agree.
   const totals = useLiveTotals(feed.series)
   const view = useView()
-  const [user] = useState(userId)
-  const [session] = useState(sessionId)
   const [timeline, setTimeline] = useState<string | null>(null)
 
   useEffect(() => {
@@ -40,27 +30,11 @@ export function App() {
   }, [view])
 
   return (
-    <div className="min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
+    <div className="min-h-screen bg-slate-50 font-sans text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
       <Header connection={feed.connection} everConnected={feed.everConnected} />
       <Nav current={view} />
       <main className="mx-auto flex max-w-5xl flex-col gap-6 px-4 py-6 sm:px-6">
-        {view === 'dashboard' && (
-          <>
-            <InteractiveActions userId={user} sessionId={session} />
-            <StaleData since={feed.staleSince}>
-              <div className="grid gap-6 lg:grid-cols-3">
-                <div className="min-w-0 lg:col-span-2">
-                  <LiveFeed events={feed.events} notShown={feed.notShown} onOpenTimeline={setTimeline} />
-                </div>
-                <Statistics stats={feed.stats} live={totals} />
-              </div>
-              <QueueMonitor live={feed.messages} resyncs={feed.resyncs} onOpenTimeline={setTimeline} />
-              <Charts series={feed.series} markers={feed.markers} eventsPerSecond={totals.eventsPerSecond} />
-            </StaleData>
-            <ConsumerGroup />
-            <Instructions />
-          </>
-        )}
+        {view === 'dashboard' && <Dashboard feed={feed} totals={totals} onOpenTimeline={setTimeline} />}
         {view === 'consumers' && <ConsumersView />}
         {view === 'ordering' && <OrderingView onOpenTimeline={setTimeline} />}
         {view === 'dlq' && <DLQView onOpenTimeline={setTimeline} />}

@@ -75,3 +75,8 @@ export function ms(v: number | null): string {
   if (Math.abs(v) < 1000) return `${Math.round(v)} ms`
   return `${(v / 1000).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 })} s`
 }
+
+/** The message of anything thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

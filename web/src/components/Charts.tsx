@@ -6,7 +6,7 @@ import { count, ms, perSecond } from '../format'
 import { quantile, type SeriesSnapshot, type SeriesWindow } from '../live/series'
 import { typeStyle } from './eventStyle'
 import { MarkerLegend, markersPlugin } from './markers'
-import { Panel } from './Panel'
+import { Card } from './ui/Card'
 
 // Charts redraw at most twice a second whatever the event rate.
 const REDRAW_MS = 500
@@ -212,7 +212,7 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props)
   }, [series])
 
   return (
-    <Panel title="Live Charts">
+    <Card title="Live Charts">
       <p className="mb-3 text-xs text-slate-500 dark:text-slate-400" aria-live="off">
         Last 15 minutes, computed in the browser from arriving events (stored time minus event time). Now:{' '}
         {perSecond(eventsPerSecond)} events/s, {caption}
@@ -238,6 +238,6 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props)
           />
         </figure>
       </div>
-    </Panel>
+    </Card>
   )
 }

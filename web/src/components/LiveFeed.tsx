@@ -2,8 +2,10 @@ import { useVirtualizer } from '@tanstack/react-virtual'
 import { memo, useLayoutEffect, useRef, useState } from 'react'
 import type { StoredEvent } from '../api/schema'
 import { clockTime, count } from '../format'
-import { typeBadge, typeStyle } from './eventStyle'
-import { Panel } from './Panel'
+import { TypeBadge } from './TypeBadge'
+import { Button } from './ui/Button'
+import { Card, CardNote } from './ui/Card'
+import { Empty } from './ui/State'
 
 /** Every row has the same height, so keeping the reader's place is exact arithmetic. */
 export const ROW_HEIGHT = 76
@@ -28,26 +30,25 @@ const FeedRow = memo(function FeedRow({
   e: StoredEvent
   onOpenTimeline?: (id: string) => void
 }) {
-  const style = typeStyle(e.event_type)
   return (
     <div className="h-[68px] overflow-hidden rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
       <div className="flex items-center gap-2">
-        <span className={`shrink-0 rounded-full px-2 py-0.5 text-[10px] font-semibold tracking-wide ${style.badge}`}>
-          {typeBadge(e.event_type)}
-        </span>
+        <TypeBadge type={e.event_type} />
         <span className="min-w-0 truncate text-sm text-slate-800 dark:text-slate-200">{e.user_id}</span>
-        <time dateTime={e.timestamp} className="ml-auto shrink-0 text-xs text-slate-500 dark:text-slate-400">
+        <time
+          dateTime={e.timestamp}
+          className="ml-auto shrink-0 text-xs text-slate-600 tabular-nums dark:text-slate-400"
+        >
           {clockTime(e.timestamp)}
         </time>
         {onOpenTimeline && (
-          <button
-            type="button"
+          <Button
+            size="sm"
             aria-label={`Timeline of ${e.event_type} on ${e.element_id || 'no element'}`}
             onClick={() => onOpenTimeline(e.event_id)}
-            className="shrink-0 rounded border border-slate-300 px-1.5 py-0.5 text-[11px] text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-blue-500 dark:border-slate-700 dark:text-slate-200 dark:hover:bg-slate-800"
           >
             Timeline
-          </button>
+          </Button>
         )}
       </div>
       <p className="mt-1 truncate text-xs text-slate-600 dark:text-slate-400">
@@ -65,7 +66,6 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   const pinned = useRef(true)
   const firstId = useRef<string | undefined>(undefined)
   const [unseen, setUnseen] = useState(0)
-
   // The app is not built with the React Compiler; the rule only says the
   // compiler would skip this component.
   // eslint-disable-next-line react-hooks/incompatible-library -- see above
@@ -119,28 +119,22 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
 
   const items = virtualizer.getVirtualItems()
   return (
-    <Panel
+    <Card
       title="Live Event Feed"
       className="relative"
-      actions={
-        notShown > 0 ? (
-          <span className="text-xs text-slate-500 dark:text-slate-400">{count(notShown)} not shown</span>
-        ) : null
-      }
+      actions={notShown > 0 ? <CardNote>{count(notShown)} not shown</CardNote> : null}
     >
       {unseen > 0 && (
         <button
           type="button"
           onClick={jumpToTop}
-          className="absolute top-14 left-1/2 z-10 -translate-x-1/2 rounded-full bg-blue-600 px-3 py-1 text-xs font-medium text-white shadow focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-500"
+          className="absolute top-14 left-1/2 z-10 -translate-x-1/2 rounded-full bg-blue-600 px-3 py-1 text-xs font-medium text-white shadow focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600"
         >
           {count(unseen)} new ↑
         </button>
       )}
       {events.length === 0 ? (
-        <p className="py-10 text-center text-sm text-slate-500 dark:text-slate-400">
-          No events yet. Click a button above to send one.
-        </p>
+        <Empty>No events yet. Click a button above to send one.</Empty>
       ) : (
         <div
           ref={scrollRef}
@@ -148,7 +142,7 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
           tabIndex={0}
           role="group"
           aria-label="Live events, newest first"
-          className="overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-500"
+          className="overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600 dark:focus-visible:outline-blue-400"
           style={{ height: Math.min(MAX_HEIGHT, events.length * ROW_HEIGHT) }}
         >
           <ul className="relative" style={{ height: virtualizer.getTotalSize() }}>
@@ -169,6 +163,6 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
           </ul>
         </div>
       )}
-    </Panel>
+    </Card>
   )
 }

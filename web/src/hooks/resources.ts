@@ -13,7 +13,7 @@ import {
   orderingQuery,
 } from '../api/queries'
 import type { ConsumersHistory, ConsumersView, DLQView, LoadRuns, LoadState, OrderingView } from '../api/schema'
-import { errorMessage } from '../console/ui'
+import { errorMessage } from '../format'
 
 /** The state of a polled resource. */
 export interface Polled<T> {

@@ -3,10 +3,12 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { ConsumersHistory } from '../api/schema'
 import { MarkerLegend, markersPlugin } from '../components/markers'
-import { Panel } from '../components/Panel'
+import { MembersTable, PartitionsTable } from '../components/GroupTables'
+import { Card } from '../components/ui/Card'
+import { ErrorText, Loading } from '../components/ui/State'
+import { StatList } from '../components/ui/StatList'
 import { clockTime, count, seconds } from '../format'
 import { useConsumers, useConsumersHistory } from '../hooks/resources'
-import { ErrorText, ROW, TD, TH } from '../console/ui'
 
 const HEIGHT = 220
 const HOUR_S = 3600
@@ -101,117 +103,38 @@ export function ConsumersView({ pollMs = 3000, historyPollMs = 5000 }: Props) {
   const v = consumers.data
 
   return (
-    <div className="flex flex-col gap-6">
-      <Panel title="Consumers">
+    <div className="grid gap-6 2xl:grid-cols-2">
+      <Card title="Consumers" className="2xl:col-span-2">
         {consumers.error && <ErrorText>Could not load the consumer group: {consumers.error}</ErrorText>}
         {v === null ? (
-          !consumers.error && <p className="text-sm text-slate-500 dark:text-slate-400">Loading…</p>
+          !consumers.error && <Loading />
         ) : (
-          <div className="flex flex-col gap-4">
-            <dl aria-label="Group summary" className="grid grid-cols-2 gap-3 sm:grid-cols-4">
-              {(
-                [
-                  ['Group', v.group],
-                  ['Topic', v.topic],
-                  ['State', v.state],
-                  ['Members', count(v.members.length)],
-                  ['Total lag', `${count(v.total_lag)} records`],
-                  ['Max lag', seconds(v.max_lag_seconds)],
-                  ['Freshness', seconds(v.freshness_seconds)],
-                  ['Sampled', clockTime(v.sampled_at)],
-                ] as const
-              ).map(([k, val]) => (
-                <div key={k} className="min-w-0">
-                  <dt className="text-[11px] text-slate-500 dark:text-slate-400">{k}</dt>
-                  <dd className="truncate text-sm font-medium">{val}</dd>
-                </div>
-              ))}
-            </dl>
-            <div className="relative overflow-x-auto">
-              <table className="w-full">
-                <caption className="mb-1 text-left text-sm font-medium">Members</caption>
-                <thead>
-                  <tr>
-                    <th className={TH}>Client</th>
-                    <th className={TH}>Host</th>
-                    <th className={TH}>Partitions</th>
-                    <th className={TH}>Here</th>
-                    <th className={TH}>Processed</th>
-                    <th className={TH}>Retried</th>
-                    <th className={TH}>DLQ</th>
-                    <th className={TH}>In flight</th>
-                    <th className={TH}>Last commit</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {v.members.length === 0 ? (
-                    <tr>
-                      <td colSpan={9} className={`${TD} text-slate-500`}>
-                        No members
-                      </td>
-                    </tr>
-                  ) : (
-                    v.members.map((m) => (
-                      <tr key={m.member_id} className={ROW}>
-                        <td className={`${TD} font-mono`} title={m.member_id}>
-                          {m.client_id || m.member_id}
-                        </td>
-                        <td className={TD}>{m.host || '—'}</td>
-                        <td className={TD}>{m.partitions.length ? m.partitions.join(', ') : '—'}</td>
-                        <td className={TD}>{m.local ? 'this process' : 'remote'}</td>
-                        <td className={TD}>{m.processed === undefined ? '—' : count(m.processed)}</td>
-                        <td className={TD}>{m.retried === undefined ? '—' : count(m.retried)}</td>
-                        <td className={TD}>{m.dead_lettered === undefined ? '—' : count(m.dead_lettered)}</td>
-                        <td className={TD}>{m.in_flight === undefined ? '—' : count(m.in_flight)}</td>
-                        <td className={TD}>{clockTime(m.last_commit_at)}</td>
-                      </tr>
-                    ))
-                  )}
-                </tbody>
-              </table>
-            </div>
-            <div className="relative overflow-x-auto">
-              <table className="w-full">
-                <caption className="mb-1 text-left text-sm font-medium">Partitions</caption>
-                <thead>
-                  <tr>
-                    <th className={TH}>Partition</th>
-                    <th className={TH}>Owner</th>
-                    <th className={TH}>Committed</th>
-                    <th className={TH}>End</th>
-                    <th className={TH}>Lag</th>
-                    <th className={TH}>Lag (s)</th>
-                    <th className={TH}>Lowest unfinished</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {v.partitions.map((p) => (
-                    <tr key={p.partition} className={ROW}>
-                      <td className={TD}>{p.partition}</td>
-                      <td className={`${TD} font-mono`}>{p.member || '—'}</td>
-                      <td className={TD}>{p.committed_offset < 0 ? '—' : count(p.committed_offset)}</td>
-                      <td className={TD}>{count(p.end_offset)}</td>
-                      <td className={`${TD} ${p.lag > 0 ? 'font-semibold text-amber-700 dark:text-amber-300' : ''}`}>
-                        {count(p.lag)}
-                      </td>
-                      <td className={TD}>{seconds(p.lag_seconds)}</td>
-                      <td className={TD}>{p.lowest_unfinished === null ? '—' : count(p.lowest_unfinished)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+          <div className="flex flex-col gap-5">
+            <StatList
+              label="Group summary"
+              columns="grid-cols-2 sm:grid-cols-4 xl:grid-cols-8"
+              items={[
+                ['Group', v.group],
+                ['Topic', v.topic],
+                ['State', v.state],
+                ['Members', count(v.members.length)],
+                ['Total lag', `${count(v.total_lag)} records`],
+                ['Max lag', seconds(v.max_lag_seconds)],
+                ['Freshness', seconds(v.freshness_seconds)],
+                ['Sampled', clockTime(v.sampled_at)],
+              ]}
+            />
+            <div className="grid gap-5 xl:grid-cols-2">
+              <MembersTable members={v.members} />
+              <PartitionsTable partitions={v.partitions} />
             </div>
           </div>
         )}
-      </Panel>
-      <Panel title="Lag History">
+      </Card>
+      <Card title="Lag History" className="2xl:col-span-2">
         {history.error && <ErrorText>Could not load the lag history: {history.error}</ErrorText>}
-        {history.data === null ? (
-          !history.error && <p className="text-sm text-slate-500 dark:text-slate-400">Loading…</p>
-        ) : (
-          <LagHistoryChart history={history.data} />
-        )}
-      </Panel>
+        {history.data === null ? !history.error && <Loading /> : <LagHistoryChart history={history.data} />}
+      </Card>
     </div>
   )
 }

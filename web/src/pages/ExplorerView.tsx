@@ -2,22 +2,14 @@ import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query'
 import { useId, useMemo, useState } from 'react'
 import { exportURL } from '../api/client'
 import { eventsQuery, keys } from '../api/queries'
-import type { ExplorerFilter } from '../api/schema'
-import { typeBadge, typeStyle } from '../components/eventStyle'
-import { Panel } from '../components/Panel'
-import { count, dateTime } from '../format'
-import {
-  BUTTON,
-  BUTTON_SECONDARY,
-  BUTTON_SMALL,
-  ErrorText,
-  errorMessage,
-  INPUT,
-  LABEL,
-  ROW,
-  TD,
-  TH,
-} from '../console/ui'
+import type { ExplorerFilter, StoredEvent } from '../api/schema'
+import { TypeBadge } from '../components/TypeBadge'
+import { Button } from '../components/ui/Button'
+import { Card, CardNote } from '../components/ui/Card'
+import { Field, Input, Label } from '../components/ui/Field'
+import { ErrorText, Loading } from '../components/ui/State'
+import { DataTable, type Column } from '../components/ui/Table'
+import { count, dateTime, errorMessage } from '../format'
 
 const PAGE = 50
 
@@ -64,6 +56,40 @@ const FIELDS: { key: keyof FormState; label: string; type: string; placeholder?:
   { key: 'q', label: 'Text', type: 'search', placeholder: 'element, page or message' },
 ]
 
+function columns(onOpenTimeline?: (eventId: string) => void): Column<StoredEvent>[] {
+  return [
+    { header: 'Time', cell: (e) => dateTime(e.timestamp), className: 'whitespace-nowrap' },
+    { header: 'Type', cell: (e) => <TypeBadge type={e.event_type} /> },
+    { header: 'User', cell: (e) => e.user_id },
+    { header: 'Element', cell: (e) => e.element_id || '—' },
+    {
+      header: 'Session',
+      cell: (e) => <span title={e.session_id}>{e.session_id || '—'}</span>,
+      className: '@2xl:max-w-[8rem] @2xl:truncate',
+    },
+    {
+      header: 'Page / message',
+      cell: (e) => [e.page, e.message].filter(Boolean).join(' · ') || '—',
+      className: '@2xl:max-w-xs @2xl:truncate',
+    },
+    { header: 'Partition/offset', cell: (e) => `${e.partition}/${e.offset}` },
+    {
+      header: 'Timeline',
+      hideHeader: true,
+      cell: (e) =>
+        onOpenTimeline && (
+          <Button
+            size="sm"
+            aria-label={`Timeline of ${e.event_type} on ${e.element_id || 'no element'}`}
+            onClick={() => onOpenTimeline(e.event_id)}
+          >
+            Timeline
+          </Button>
+        ),
+    },
+  ]
+}
+
 interface Props {
   onOpenTimeline?: (eventId: string) => void
 }
@@ -83,153 +109,88 @@ export function ExplorerView({ onOpenTimeline }: Props) {
   const error = pages.error === null ? null : errorMessage(pages.error)
 
   // A search starts again from the first page, even with the filter unchanged.
-  const search = (f: ExplorerFilter) => {
-    void queryClient.resetQueries({ queryKey: keys.events(f), exact: true })
-    setApplied(f)
+  const search = (f: FormState) => {
+    const filter = toFilter(f)
+    void queryClient.resetQueries({ queryKey: keys.events(filter), exact: true })
+    setApplied(filter)
   }
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault()
-    search(toFilter(form))
+    search(form)
   }
 
   return (
-    <div className="flex flex-col gap-6">
-      <Panel title="Event Explorer">
+    <div className="grid gap-6">
+      <Card title="Event Explorer">
         <form
           id={formId}
           onSubmit={submit}
           role="search"
           aria-label="Filter events"
-          className="grid gap-3 sm:grid-cols-4"
+          className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4 2xl:grid-cols-8"
         >
           {FIELDS.map((fd) => (
-            <div key={fd.key} className="flex flex-col gap-1">
-              <label htmlFor={`${formId}-${fd.key}`} className={LABEL}>
-                {fd.label}
-              </label>
-              <input
+            <Field key={fd.key}>
+              <Label htmlFor={`${formId}-${fd.key}`}>{fd.label}</Label>
+              <Input
                 id={`${formId}-${fd.key}`}
                 type={fd.type}
-                className={INPUT}
                 value={form[fd.key]}
                 placeholder={fd.placeholder}
                 step={fd.type === 'datetime-local' ? 1 : undefined}
                 onChange={(e) => setForm((f) => ({ ...f, [fd.key]: e.target.value }))}
               />
-            </div>
+            </Field>
           ))}
           <div className="flex items-end gap-2">
-            <button type="submit" className={BUTTON} disabled={loading}>
+            <Button type="submit" variant="primary" disabled={loading}>
               Search
-            </button>
-            <button
-              type="button"
-              className={BUTTON_SECONDARY}
+            </Button>
+            <Button
               onClick={() => {
                 setForm(EMPTY)
-                search(toFilter(EMPTY))
+                search(EMPTY)
               }}
             >
               Clear
-            </button>
+            </Button>
           </div>
         </form>
-        <div className="mt-3 flex flex-wrap gap-3 text-sm">
+        <div className="mt-3 flex flex-wrap items-baseline gap-3 text-sm">
           <a className="text-blue-700 underline dark:text-blue-300" href={exportURL(applied, 'csv')} download>
             Export CSV
           </a>
           <a className="text-blue-700 underline dark:text-blue-300" href={exportURL(applied, 'ndjson')} download>
             Export NDJSON
           </a>
-          <span className="text-xs text-slate-500 dark:text-slate-400">
+          <span className="text-xs text-slate-600 dark:text-slate-400">
             Exports every event matching the last search, not only the rows shown.
           </span>
         </div>
-      </Panel>
-      <Panel
-        title="Results"
-        actions={<span className="text-xs text-slate-500 dark:text-slate-400">{count(events.length)} shown</span>}
-      >
+      </Card>
+      <Card title="Results" actions={<CardNote>{count(events.length)} shown</CardNote>}>
         {error && <ErrorText>Could not load events: {error}</ErrorText>}
-        <div className="relative overflow-x-auto">
-          <table className="w-full">
-            <caption className="sr-only">Events, newest first</caption>
-            <thead>
-              <tr>
-                <th className={TH}>Time</th>
-                <th className={TH}>Type</th>
-                <th className={TH}>User</th>
-                <th className={TH}>Element</th>
-                <th className={TH}>Session</th>
-                <th className={TH}>Page / message</th>
-                <th className={TH}>Partition/offset</th>
-                <th className={TH}>
-                  <span className="sr-only">Timeline</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {loaded && events.length === 0 ? (
-                <tr>
-                  <td colSpan={8} className={`${TD} py-4 text-center text-slate-500`}>
-                    No events match.
-                  </td>
-                </tr>
-              ) : (
-                events.map((e) => (
-                  <tr key={e.event_id} className={ROW}>
-                    <td className={`${TD} whitespace-nowrap`}>{dateTime(e.timestamp)}</td>
-                    <td className={TD}>
-                      <span
-                        className={`rounded-full px-2 py-0.5 text-[10px] font-semibold ${typeStyle(e.event_type).badge}`}
-                      >
-                        {typeBadge(e.event_type)}
-                      </span>
-                    </td>
-                    <td className={TD}>{e.user_id}</td>
-                    <td className={TD}>{e.element_id || '—'}</td>
-                    <td className={`${TD} max-w-[8rem] truncate`} title={e.session_id}>
-                      {e.session_id || '—'}
-                    </td>
-                    <td className={`${TD} max-w-xs truncate`}>
-                      {[e.page, e.message].filter(Boolean).join(' · ') || '—'}
-                    </td>
-                    <td className={TD}>
-                      {e.partition}/{e.offset}
-                    </td>
-                    <td className={TD}>
-                      {onOpenTimeline && (
-                        <button
-                          type="button"
-                          aria-label={`Timeline of ${e.event_type} on ${e.element_id || 'no element'}`}
-                          className={BUTTON_SMALL}
-                          onClick={() => onOpenTimeline(e.event_id)}
-                        >
-                          Timeline
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))
-              )}
-            </tbody>
-          </table>
-        </div>
+        {!loaded ? (
+          !error && <Loading>Searching…</Loading>
+        ) : (
+          <DataTable
+            caption="Events, newest first"
+            columns={columns(onOpenTimeline)}
+            rows={events}
+            rowKey={(e) => e.event_id}
+            empty="No events match."
+          />
+        )}
         <div className="mt-3 flex items-center gap-3">
           {cursor !== null && (
-            <button
-              type="button"
-              className={BUTTON_SECONDARY}
-              disabled={loading}
-              onClick={() => void pages.fetchNextPage()}
-            >
+            <Button disabled={loading} onClick={() => void pages.fetchNextPage()}>
               Load more
-            </button>
+            </Button>
           )}
-          {loading && <span className="text-xs text-slate-500">Loading…</span>}
+          {loading && loaded && <span className="text-xs text-slate-600 dark:text-slate-400">Loading…</span>}
         </div>
-      </Panel>
+      </Card>
     </div>
   )
 }
