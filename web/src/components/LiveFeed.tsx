@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual'
-import { memo, useLayoutEffect, useRef, useState } from 'react'
+import { memo, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react'
 import type { StoredEvent } from '../api/schema'
 import { clockTime, count } from '../format'
 import { TypeBadge } from './TypeBadge'
@@ -23,15 +23,25 @@ interface Props {
   onOpenTimeline?: (eventId: string) => void
 }
 
+// The rows' own buttons are not tab stops: the list is one (Enter opens the
+// active row's timeline), so 50 rows do not cost 50 more Tab presses.
 const FeedRow = memo(function FeedRow({
   e,
+  active,
   onOpenTimeline,
 }: {
   e: StoredEvent
+  active: boolean
   onOpenTimeline?: (id: string) => void
 }) {
   return (
-    <div className="h-[68px] overflow-hidden rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
+    <div
+      className={`h-[68px] overflow-hidden rounded-md border px-3 py-2 ${
+        active
+          ? 'border-slate-200 group-focus-visible:border-blue-600 group-focus-visible:bg-blue-50 dark:border-slate-800 dark:group-focus-visible:border-blue-400 dark:group-focus-visible:bg-blue-950/40'
+          : 'border-slate-200 dark:border-slate-800'
+      }`}
+    >
       <div className="flex items-center gap-2">
         <TypeBadge type={e.event_type} />
         <span className="min-w-0 truncate text-sm text-slate-800 dark:text-slate-200">{e.user_id}</span>
@@ -44,6 +54,7 @@ const FeedRow = memo(function FeedRow({
         {onOpenTimeline && (
           <Button
             size="sm"
+            tabIndex={-1}
             aria-label={`Timeline of ${e.event_type} on ${e.element_id || 'no element'}`}
             onClick={() => onOpenTimeline(e.event_id)}
           >
@@ -66,6 +77,13 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   const pinned = useRef(true)
   const firstId = useRef<string | undefined>(undefined)
   const [unseen, setUnseen] = useState(0)
+  const rowId = useId()
+  // The row the keyboard is on, by event id so it stays on its event as new
+  // ones arrive above it; the first row until the arrows move it.
+  const [activeId, setActiveId] = useState<string | null>(null)
+  const found = activeId === null ? -1 : events.findIndex((e) => e.event_id === activeId)
+  const active = found < 0 ? 0 : found
+
   // The app is not built with the React Compiler; the rule only says the
   // compiler would skip this component.
   // eslint-disable-next-line react-hooks/incompatible-library -- see above
@@ -117,6 +135,36 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
     if (scrollRef.current) scrollRef.current.scrollTop = 0
   }
 
+  // One tab stop for the whole feed: the arrows, Home and End move the
+  // active row (announced through aria-activedescendant), Enter opens its timeline.
+  const onKeyDown = (ev: KeyboardEvent) => {
+    const last = events.length - 1
+    const next =
+      ev.key === 'ArrowDown'
+        ? Math.min(last, active + 1)
+        : ev.key === 'ArrowUp'
+          ? Math.max(0, active - 1)
+          : ev.key === 'Home'
+            ? 0
+            : ev.key === 'End'
+              ? last
+              : ev.key === 'PageDown'
+                ? Math.min(last, active + 5)
+                : ev.key === 'PageUp'
+                  ? Math.max(0, active - 5)
+                  : null
+    if (next !== null) {
+      ev.preventDefault()
+      setActiveId(events[next].event_id)
+      virtualizer.scrollToIndex(next, { align: 'auto' })
+      return
+    }
+    if (ev.key === 'Enter' && onOpenTimeline && events[active]) {
+      ev.preventDefault()
+      onOpenTimeline(events[active].event_id)
+    }
+  }
+
   const items = virtualizer.getVirtualItems()
   return (
     <Card
@@ -139,10 +187,13 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
         <div
           ref={scrollRef}
           onScroll={onScroll}
+          onKeyDown={onKeyDown}
           tabIndex={0}
           role="group"
           aria-label="Live events, newest first"
-          className="overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600 dark:focus-visible:outline-blue-400"
+          aria-describedby={`${rowId}-keys`}
+          aria-activedescendant={`${rowId}-${active}`}
+          className="group overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600 dark:focus-visible:outline-blue-400"
           style={{ height: Math.min(MAX_HEIGHT, events.length * ROW_HEIGHT) }}
         >
           <ul className="relative" style={{ height: virtualizer.getTotalSize() }}>
@@ -151,17 +202,23 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
               return (
                 <li
                   key={e.event_id}
+                  id={`${rowId}-${item.index}`}
                   aria-setsize={events.length}
                   aria-posinset={item.index + 1}
                   className="absolute top-0 left-0 w-full"
                   style={{ height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
                 >
-                  <FeedRow e={e} onOpenTimeline={onOpenTimeline} />
+                  <FeedRow e={e} active={item.index === active} onOpenTimeline={onOpenTimeline} />
                 </li>
               )
             })}
           </ul>
         </div>
+      )}
+      {events.length > 0 && (
+        <p id={`${rowId}-keys`} className="mt-2 text-xs text-slate-600 dark:text-slate-400">
+          In the list: ↑ ↓ move between events, Enter opens the timeline.
+        </p>
       )}
     </Card>
   )
