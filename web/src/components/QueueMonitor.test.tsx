@@ -75,6 +75,17 @@ describe('QueueMonitor', () => {
     await userEvent.selectOptions(screen.getByLabelText('Source Filter'), 'producer')
     await waitFor(() => expect(elements()).toEqual(['load_1']))
     expect(urls.at(-1)).toBe('/api/queue/messages/?source=producer&limit=50')
+    // The filters are the URL's: a link or a reload shows the same messages.
+    expect(window.location.hash).toBe('#/?source=producer')
+  })
+
+  it('starts from the filters in the URL', async () => {
+    window.history.replaceState(null, '', '/#/?status=dead_lettered')
+    const urls = stubServer()
+    render(<QueueMonitor live={new Map()} resyncs={0} />)
+    await waitFor(() => expect(elements()).toEqual(['button_5']))
+    expect(urls).toEqual(['/api/queue/messages/?status=dead_lettered&limit=50'])
+    expect(screen.getByLabelText<HTMLSelectElement>('Status Filter').value).toBe('dead_lettered')
   })
 
   it('puts live in-flight messages first and applies the filter to them', async () => {

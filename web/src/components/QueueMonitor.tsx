@@ -1,10 +1,11 @@
 import { useQuery } from '@tanstack/react-query'
-import { memo, useMemo, useState } from 'react'
+import { memo, useMemo } from 'react'
 import { queueMessagesQuery } from '../api/queries'
 import { isSource, isStatus, SOURCES, STATUSES, type Message, type Source, type Status } from '../api/schema'
 import { isTerminal, messageKey, type LiveMessage } from '../live/feed'
 import { clockTime, duration } from '../format'
 import { endLabel, firstStart, processingMs } from '../timing'
+import { useRouteParams } from '../hooks/route'
 import { Badge, type BadgeTone } from './ui/Badge'
 import { Button } from './ui/Button'
 import { Card } from './ui/Card'
@@ -136,9 +137,15 @@ const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenT
   )
 })
 
-/** The processing log: every message's state, live, with status and source filters. */
+/** The processing log: every message's state, live, with status and source filters kept in the URL. */
 export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
-  const [filter, setFilter] = useState<Filter>({ status: '', source: '' })
+  const [params, setParams] = useRouteParams()
+  const status = params.get('status') ?? ''
+  const source = params.get('source') ?? ''
+  const filter = useMemo<Filter>(
+    () => ({ status: isStatus(status) ? status : '', source: isSource(source) ? source : '' }),
+    [status, source],
+  )
   // Fetched on mount, on every filter change and on every resync (the live
   // updates a resync replaced may have missed messages): both are in the key.
   const query = useQuery(
@@ -157,10 +164,7 @@ export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
           <Select
             id="queue-status"
             value={filter.status}
-            onChange={(e) => {
-              const v = e.target.value
-              setFilter((f) => ({ ...f, status: isStatus(v) ? v : '' }))
-            }}
+            onChange={(e) => setParams({ status: isStatus(e.target.value) ? e.target.value : null }, { replace: true })}
           >
             <option value="">All Statuses</option>
             {STATUSES.map((s) => (
@@ -175,10 +179,7 @@ export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
           <Select
             id="queue-source"
             value={filter.source}
-            onChange={(e) => {
-              const v = e.target.value
-              setFilter((f) => ({ ...f, source: isSource(v) ? v : '' }))
-            }}
+            onChange={(e) => setParams({ source: isSource(e.target.value) ? e.target.value : null }, { replace: true })}
           >
             <option value="">All Sources</option>
             {SOURCES.map((s) => (

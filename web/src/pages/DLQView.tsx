@@ -13,6 +13,7 @@ import { StatList } from '../components/ui/StatList'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime, errorMessage } from '../format'
 import { useDLQ } from '../hooks/resources'
+import { useRouteParams } from '../hooks/route'
 
 /** The payload as readable text: JSON indented, anything else as it is. */
 export function prettyPayload(payload: string): string {
@@ -204,6 +205,11 @@ function Group({
   )
 }
 
+function findRecord(groups: readonly DLQGroup[], id: string): DLQRecord | null {
+  for (const g of groups) for (const r of g.records) if (r.id === id) return r
+  return null
+}
+
 interface Props {
   pollMs?: number
   /** Opens the timeline of a message. */
@@ -218,8 +224,10 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
   const dlq = useDLQ(pollMs)
   const rateId = useId()
   const [sel, setSel] = useState<Selection>(NONE)
-  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set())
-  const [inspected, setInspected] = useState<DLQRecord | null>(null)
+  // The open groups and the inspected record are the URL's, so a link shows them.
+  const [params, setParams] = useRouteParams()
+  const expanded = useMemo(() => new Set(params.getAll('kind')), [params])
+  const inspectedId = params.get('record')
   const [rate, setRate] = useState('100')
   const [strip, setStrip] = useState(true)
   const queryClient = useQueryClient()
@@ -246,6 +254,7 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
   const error = failure === null ? null : errorMessage(failure)
 
   const groups = useMemo(() => dlq.data?.groups ?? [], [dlq.data])
+  const inspected = inspectedId === null ? null : findRecord(groups, inspectedId)
   const target = selectionTarget(sel, groups)
   const rateNum = Number(rate)
   const rateValid = rate.trim() !== '' && Number.isInteger(rateNum) && rateNum >= 1 && rateNum <= 1000
@@ -292,7 +301,7 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
                 g={g}
                 sel={sel}
                 expanded={expanded.has(g.kind)}
-                onToggleExpanded={() => setExpanded((e) => toggle(e, g.kind))}
+                onToggleExpanded={() => setParams({ kind: [...toggle(expanded, g.kind)] }, { replace: true })}
                 onToggleKind={(k) => {
                   changed()
                   setSel((s) => ({ kinds: toggle(s.kinds, k), ids: s.ids }))
@@ -301,13 +310,18 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
                   changed()
                   setSel((s) => ({ kinds: s.kinds, ids: toggle(s.ids, id) }))
                 }}
-                onInspect={setInspected}
+                onInspect={(r) => setParams({ record: r.id }, { replace: true })}
                 onOpenTimeline={onOpenTimeline}
               />
             ))}
           </ul>
         )}
-        {inspected && <RecordDetails r={inspected} onClose={() => setInspected(null)} />}
+        {inspected && <RecordDetails r={inspected} onClose={() => setParams({ record: null }, { replace: true })} />}
+        {inspectedId !== null && inspected === null && dlq.data !== null && (
+          <p className="mt-3 text-sm text-slate-600 dark:text-slate-400">
+            Record {inspectedId} is not among the listed dead letters (replayed, or beyond the listed ones).
+          </p>
+        )}
       </Card>
 
       <Card title="Replay">

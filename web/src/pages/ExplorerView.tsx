@@ -10,6 +10,7 @@ import { Field, Input, Label } from '../components/ui/Field'
 import { ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime, errorMessage } from '../format'
+import { useRouteParams } from '../hooks/route'
 
 const PAGE = 50
 
@@ -31,6 +32,34 @@ export function localToRFC3339(v: string): string | undefined {
   if (v === '') return undefined
   const t = new Date(v)
   return Number.isNaN(t.getTime()) ? undefined : t.toISOString()
+}
+
+/** A datetime-local value (local time, to the second) of an RFC 3339 time, or "" when there is none. */
+export function rfc3339ToLocal(v: string | null): string {
+  if (v === null || v === '') return ''
+  const t = new Date(v)
+  if (Number.isNaN(t.getTime())) return ''
+  const p = (n: number) => String(n).padStart(2, '0')
+  const minute = `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())}T${p(t.getHours())}:${p(t.getMinutes())}`
+  // As a browser writes it: seconds only when there are some.
+  return t.getSeconds() === 0 ? minute : `${minute}:${p(t.getSeconds())}`
+}
+
+/**
+ * The form of the URL's state. The time range is kept there as RFC 3339,
+ * so a link means the same instant in the recipient's time zone.
+ */
+export function formOf(params: URLSearchParams): FormState {
+  const get = (k: string) => params.get(k) ?? ''
+  return {
+    user_id: get('user_id'),
+    event_type: get('event_type'),
+    element_id: get('element_id'),
+    session_id: get('session_id'),
+    from: rfc3339ToLocal(params.get('from')),
+    to: rfc3339ToLocal(params.get('to')),
+    q: get('q'),
+  }
 }
 
 /** The API filter of a form. */
@@ -94,11 +123,24 @@ interface Props {
   onOpenTimeline?: (eventId: string) => void
 }
 
-/** The event explorer: stored events filtered, paged by cursor, exportable. */
+/**
+ * The event explorer: stored events filtered, paged by cursor, exportable.
+ * The searched filter is the URL's, so a link opens the same search.
+ */
 export function ExplorerView({ onOpenTimeline }: Props) {
   const formId = useId()
-  const [form, setForm] = useState<FormState>(EMPTY)
-  const [applied, setApplied] = useState<ExplorerFilter>(() => toFilter(EMPTY))
+  const [params, setParams] = useRouteParams()
+  // The URL holds the searched filter; the form holds what is being typed.
+  const searched = useMemo(() => formOf(params), [params])
+  const searchedKey = JSON.stringify(searched)
+  const [form, setForm] = useState<FormState>(searched)
+  const [formFor, setFormFor] = useState(searchedKey)
+  if (formFor !== searchedKey) {
+    // Back, Forward or a pasted link changed the search: show its filters.
+    setFormFor(searchedKey)
+    setForm(searched)
+  }
+  const applied = useMemo(() => toFilter(searched), [searched])
   const queryClient = useQueryClient()
   // The pages of the applied filter; "Load more" fetches the one after next_cursor.
   const pages = useInfiniteQuery(eventsQuery(applied, PAGE))
@@ -112,7 +154,15 @@ export function ExplorerView({ onOpenTimeline }: Props) {
   const search = (f: FormState) => {
     const filter = toFilter(f)
     void queryClient.resetQueries({ queryKey: keys.events(filter), exact: true })
-    setApplied(filter)
+    setParams({
+      user_id: f.user_id,
+      event_type: f.event_type,
+      element_id: f.element_id,
+      session_id: f.session_id,
+      from: filter.from ?? null,
+      to: filter.to ?? null,
+      q: f.q,
+    })
   }
 
   const submit = (e: React.FormEvent) => {
