@@ -1,8 +1,8 @@
-import { useEffect } from 'react'
+import { useEffect, useRef } from 'react'
 import { Header } from './components/Header'
 import { Nav } from './components/Nav'
 import { TimelineDialog } from './components/TimelineDialog'
-import { useRouteParams, useView, VIEWS } from './hooks/route'
+import { useRouteParams, useView, VIEWS, type View } from './hooks/route'
 import { useLiveFeed } from './live/useLiveFeed'
 import { useLiveTotals } from './live/useLiveTotals'
 import { ConsumersView } from './pages/ConsumersView'
@@ -11,6 +11,16 @@ import { DLQView } from './pages/DLQView'
 import { ExplorerView } from './pages/ExplorerView'
 import { LoadView } from './pages/LoadView'
 import { OrderingView } from './pages/OrderingView'
+
+/** Each view's heading, and the line under it. */
+const HEADINGS: Record<View, { title: string; lead: string }> = {
+  dashboard: { title: 'Kafka Real-time Dashboard', lead: 'Live user action tracking with WebSocket updates' },
+  consumers: { title: 'Consumers', lead: 'The consumer group: members, partitions, lag and its last hour' },
+  ordering: { title: 'Ordering', lead: 'Keys held back so each user’s actions stay in order' },
+  dlq: { title: 'Dead letters', lead: 'Records that failed every attempt: inspect them, replay them' },
+  explorer: { title: 'Explorer', lead: 'Stored events by user, type, element, session, time and text' },
+  load: { title: 'Load runs', lead: 'Generated traffic: start a run, watch it, stop it' },
+}
 
 /**
  * The app: the live dashboard as the home view and the operator console's
@@ -27,6 +37,8 @@ export function App() {
   const timeline = params.get('timeline')
   // Replaced, not pushed: the drawer is an overlay on the view, not a step of its own.
   const openTimeline = (eventId: string) => setParams({ timeline: eventId }, { replace: true })
+  const main = useRef<HTMLElement>(null)
+  const heading = HEADINGS[view]
 
   useEffect(() => {
     const label = VIEWS.find((v) => v.view === view)?.label ?? 'Dashboard'
@@ -35,9 +47,31 @@ export function App() {
 
   return (
     <div className="min-h-screen bg-slate-50 font-sans text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+      {/* The first tab stop. Not a #fragment: the hash is the router's, so the link moves focus itself. */}
+      <a
+        href="#/"
+        onClick={(e) => {
+          e.preventDefault()
+          main.current?.focus()
+        }}
+        className="sr-only z-50 rounded-md bg-blue-700 px-4 py-2 text-sm font-medium text-white focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-700"
+      >
+        Skip to content
+      </a>
       <Header connection={feed.connection} everConnected={feed.everConnected} />
       <Nav current={view} />
-      <main className="mx-auto flex max-w-5xl flex-col gap-6 px-4 py-6 sm:px-6">
+      <main
+        ref={main}
+        tabIndex={-1}
+        aria-labelledby="page-title"
+        className="mx-auto flex w-full max-w-[120rem] flex-col gap-6 px-4 py-6 outline-none sm:px-6 lg:px-8"
+      >
+        <div>
+          <h1 id="page-title" className="text-2xl font-semibold tracking-tight">
+            {heading.title}
+          </h1>
+          <p className="text-sm text-slate-600 dark:text-slate-400">{heading.lead}</p>
+        </div>
         {view === 'dashboard' && <Dashboard feed={feed} totals={totals} onOpenTimeline={openTimeline} />}
         {view === 'consumers' && <ConsumersView />}
         {view === 'ordering' && <OrderingView onOpenTimeline={openTimeline} />}

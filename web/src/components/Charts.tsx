@@ -217,7 +217,7 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond }: Props)
         Last 15 minutes, computed in the browser from arriving events (stored time minus event time). Now:{' '}
         {perSecond(eventsPerSecond)} events/s, {caption}
       </p>
-      <div className="grid gap-6">
+      <div className="grid gap-6 2xl:grid-cols-2">
         <figure>
           <figcaption className="mb-1 text-sm font-medium">Events per second by type</figcaption>
           <div

@@ -158,21 +158,24 @@ export function InteractiveActions({ userId, sessionId }: Props) {
         Click the buttons below to generate events that will appear in the real-time feed. You are{' '}
         <span className="font-mono">{userId}</span>.
       </p>
-      <div className="grid grid-cols-2 gap-2 sm:grid-cols-3 md:grid-cols-5">
-        {BUTTONS.map((a) => (
-          <Button
-            key={a.key}
-            variant="primary"
-            tone={a.tone}
-            size="lg"
-            className="shadow-sm"
-            onClick={() => send(a.key, a.label, a.event)}
-            disabled={busy(a.key)}
-            aria-busy={busy(a.key)}
-          >
-            {a.label}
-          </Button>
-        ))}
+      {/* Laid out by the card's width, not the window's: the card is a side column on wide screens. */}
+      <div className="@container">
+        <div className="grid grid-cols-2 gap-2 @sm:grid-cols-3 @2xl:grid-cols-5">
+          {BUTTONS.map((a) => (
+            <Button
+              key={a.key}
+              variant="primary"
+              tone={a.tone}
+              size="lg"
+              className="shadow-sm"
+              onClick={() => send(a.key, a.label, a.event)}
+              disabled={busy(a.key)}
+              aria-busy={busy(a.key)}
+            >
+              {a.label}
+            </Button>
+          ))}
+        </div>
       </div>
 
       <form className="mt-4" onSubmit={submitMessage}>
@@ -202,9 +205,9 @@ export function InteractiveActions({ userId, sessionId }: Props) {
         </div>
       </form>
 
-      <div className="mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">
+      <div className="@container mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">
         <h3 className="mb-2 text-xs font-medium text-slate-700 dark:text-slate-300">Quick Actions</h3>
-        <div className="grid grid-cols-2 gap-2 sm:grid-cols-4">
+        <div className="grid grid-cols-2 gap-2 @md:grid-cols-4">
           {QUICK.map((a) => (
             <Button
               key={a.key}

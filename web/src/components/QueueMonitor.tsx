@@ -93,7 +93,7 @@ function durationOf(m: Row): string {
 // Memoised: at high rates most rows are unchanged between two renders.
 const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenTimeline?: (id: string) => void }) {
   return (
-    <li className="rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
+    <li className="@container rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
       <div className="flex flex-wrap items-center gap-2">
         <Badge tone={STATUS_TONE[m.status]} strong={m.status === 'dead_lettered'} pulse={m.status === 'processing'}>
           {m.status}
@@ -119,7 +119,7 @@ const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenT
         Element: {m.element_id || '—'} · partition {m.partition}, offset {m.offset}
         {m.consumer_id ? ` · consumer ${m.consumer_id}` : ''}
       </p>
-      <dl className="mt-2 grid grid-cols-2 gap-2 sm:grid-cols-5">
+      <dl className="mt-2 grid grid-cols-2 gap-2 @md:grid-cols-5">
         <Fact label="Queued" value={clockTime(m.queued_at)} />
         <Fact label="Processing" value={clockTime(firstStart(m))} />
         <Fact label={endLabel(m.status)} value={clockTime(m.completed_at)} />

@@ -18,25 +18,42 @@ interface Props {
   onOpenTimeline: (eventId: string) => void
 }
 
-/** The live dashboard: actions, the live panels (dimmed while stale), the consumer group. */
+/**
+ * The live dashboard. One column on a phone and a tablet; from 1280 px the
+ * actions and the statistics sit in a side column beside the feed, the queue
+ * and the charts, which go two across from 1536 px, so a wide screen shows
+ * everything at once.
+ */
 export function Dashboard({ feed, totals, onOpenTimeline }: Props) {
   const [user] = useState(userId)
   const [session] = useState(sessionId)
   return (
-    <>
-      <InteractiveActions userId={user} sessionId={session} />
-      <StaleData since={feed.staleSince}>
-        <div className="grid gap-6 lg:grid-cols-3">
-          <div className="min-w-0 lg:col-span-2">
-            <LiveFeed events={feed.events} notShown={feed.notShown} onOpenTimeline={onOpenTimeline} />
-          </div>
+    <div className="grid gap-6 xl:grid-cols-12">
+      <div className="flex min-w-0 flex-col gap-6 xl:col-span-4 2xl:col-span-3">
+        <InteractiveActions userId={user} sessionId={session} />
+        <StaleData since={feed.staleSince} notice={false}>
           <Statistics stats={feed.stats} live={totals} />
+        </StaleData>
+        <Instructions />
+      </div>
+      <StaleData
+        since={feed.staleSince}
+        className="xl:col-span-8 2xl:col-span-9"
+        panelsClassName="grid gap-6 2xl:grid-cols-2"
+      >
+        <div className="min-w-0">
+          <LiveFeed events={feed.events} notShown={feed.notShown} onOpenTimeline={onOpenTimeline} />
         </div>
-        <QueueMonitor live={feed.messages} resyncs={feed.resyncs} onOpenTimeline={onOpenTimeline} />
-        <Charts series={feed.series} markers={feed.markers} eventsPerSecond={totals.eventsPerSecond} />
+        <div className="min-w-0">
+          <QueueMonitor live={feed.messages} resyncs={feed.resyncs} onOpenTimeline={onOpenTimeline} />
+        </div>
+        <div className="min-w-0 2xl:col-span-2">
+          <Charts series={feed.series} markers={feed.markers} eventsPerSecond={totals.eventsPerSecond} />
+        </div>
       </StaleData>
-      <ConsumerGroup />
-      <Instructions />
-    </>
+      <div className="min-w-0 xl:col-span-12">
+        <ConsumerGroup />
+      </div>
+    </div>
   )
 }
