@@ -63,7 +63,6 @@ export function App() {
       <main
         ref={main}
         tabIndex={-1}
-        aria-labelledby="page-title"
         className="mx-auto flex w-full max-w-[120rem] flex-col gap-6 px-4 py-6 outline-none sm:px-6 lg:px-8"
       >
         <div>

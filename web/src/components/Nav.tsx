@@ -33,7 +33,7 @@ export function Nav({ current }: { current: View }) {
   // The current view's link is in sight, even when it is the last one.
   useEffect(() => {
     const el = list.current?.querySelector<HTMLElement>('[aria-current="page"]')
-    el?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' })
+    el?.scrollIntoView?.({ block: 'nearest', inline: 'center' })
   }, [current])
 
   return (

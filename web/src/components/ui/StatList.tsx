@@ -20,7 +20,7 @@ export function StatList({ label, items, columns = 'grid-cols-2 sm:grid-cols-4',
       {items.map(([k, v]) => (
         <div key={k} className="min-w-0">
           <dt className="text-xs text-slate-600 dark:text-slate-400">{k}</dt>
-          <dd className="truncate text-sm font-medium tabular-nums">{v}</dd>
+          <dd className="text-sm font-medium break-words tabular-nums">{v}</dd>
         </div>
       ))}
     </dl>
