@@ -1,7 +1,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual'
-import { memo, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react'
+import { memo, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import type { StoredEvent } from '../api/schema'
 import { clockTime, count } from '../format'
+import { useActiveRow } from '../hooks/useActiveRow'
 import { TypeBadge } from './TypeBadge'
 import { Button } from './ui/Button'
 import { Card, CardNote } from './ui/Card'
@@ -77,12 +78,6 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   const pinned = useRef(true)
   const firstId = useRef<string | undefined>(undefined)
   const [unseen, setUnseen] = useState(0)
-  const rowId = useId()
-  // The row the keyboard is on, by event id so it stays on its event as new
-  // ones arrive above it; the first row until the arrows move it.
-  const [activeId, setActiveId] = useState<string | null>(null)
-  const found = activeId === null ? -1 : events.findIndex((e) => e.event_id === activeId)
-  const active = found < 0 ? 0 : found
 
   // The app is not built with the React Compiler; the rule only says the
   // compiler would skip this component.
@@ -135,35 +130,13 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
     if (scrollRef.current) scrollRef.current.scrollTop = 0
   }
 
-  // One tab stop for the whole feed: the arrows, Home and End move the
-  // active row (announced through aria-activedescendant), Enter opens its timeline.
-  const onKeyDown = (ev: KeyboardEvent) => {
-    const last = events.length - 1
-    const next =
-      ev.key === 'ArrowDown'
-        ? Math.min(last, active + 1)
-        : ev.key === 'ArrowUp'
-          ? Math.max(0, active - 1)
-          : ev.key === 'Home'
-            ? 0
-            : ev.key === 'End'
-              ? last
-              : ev.key === 'PageDown'
-                ? Math.min(last, active + 5)
-                : ev.key === 'PageUp'
-                  ? Math.max(0, active - 5)
-                  : null
-    if (next !== null) {
-      ev.preventDefault()
-      setActiveId(events[next].event_id)
-      virtualizer.scrollToIndex(next, { align: 'auto' })
-      return
-    }
-    if (ev.key === 'Enter' && onOpenTimeline && events[active]) {
-      ev.preventDefault()
-      onOpenTimeline(events[active].event_id)
-    }
-  }
+  // One tab stop for the whole feed: the keys move the active row, Enter opens its timeline.
+  const keys = useMemo(() => events.map((e) => e.event_id), [events])
+  const { active, rowId, hintId, listProps } = useActiveRow({
+    keys,
+    scrollTo: (i) => virtualizer.scrollToIndex(i, { align: 'auto' }),
+    onEnter: onOpenTimeline,
+  })
 
   const items = virtualizer.getVirtualItems()
   return (
@@ -187,12 +160,9 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
         <div
           ref={scrollRef}
           onScroll={onScroll}
-          onKeyDown={onKeyDown}
-          tabIndex={0}
+          {...listProps}
           role="group"
           aria-label="Live events, newest first"
-          aria-describedby={`${rowId}-keys`}
-          aria-activedescendant={`${rowId}-${active}`}
           className="group overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600 dark:focus-visible:outline-blue-400"
           style={{ height: Math.min(MAX_HEIGHT, events.length * ROW_HEIGHT) }}
         >
@@ -202,7 +172,7 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
               return (
                 <li
                   key={e.event_id}
-                  id={`${rowId}-${item.index}`}
+                  id={rowId(item.index)}
                   aria-setsize={events.length}
                   aria-posinset={item.index + 1}
                   className="absolute top-0 left-0 w-full"
@@ -216,7 +186,7 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
         </div>
       )}
       {events.length > 0 && (
-        <p id={`${rowId}-keys`} className="mt-2 text-xs text-slate-600 dark:text-slate-400">
+        <p id={hintId} className="mt-2 text-xs text-slate-600 dark:text-slate-400">
           In the list: ↑ ↓ move between events, Enter opens the timeline.
         </p>
       )}

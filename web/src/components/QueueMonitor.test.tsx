@@ -79,6 +79,28 @@ describe('QueueMonitor', () => {
     expect(window.location.hash).toBe('#/?source=producer')
   })
 
+  it('is one tab stop: arrows move the active message, Enter opens its timeline', async () => {
+    stubServer()
+    const opened: string[] = []
+    render(
+      <>
+        <QueueMonitor live={new Map()} resyncs={0} onOpenTimeline={(id) => opened.push(id)} />
+        <button type="button">after</button>
+      </>,
+    )
+    await waitFor(() => expect(elements()).toEqual(['button_1', 'button_5', 'load_1']))
+    const list = screen.getByRole('group', { name: 'Queue messages, in flight first' })
+    list.focus()
+    const user = userEvent.setup()
+    await user.tab()
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'after' }))
+    list.focus()
+    await user.keyboard('{ArrowDown}{Enter}')
+    const active = document.getElementById(list.getAttribute('aria-activedescendant') ?? '')
+    expect(active?.textContent).toContain('Element: button_5')
+    expect(opened).toEqual([stored.find((m) => m.element_id === 'button_5')?.event_id])
+  })
+
   it('starts from the filters in the URL', async () => {
     window.history.replaceState(null, '', '/#/?status=dead_lettered')
     const urls = stubServer()

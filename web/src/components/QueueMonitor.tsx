@@ -1,11 +1,12 @@
 import { useQuery } from '@tanstack/react-query'
-import { memo, useMemo } from 'react'
+import { memo, useMemo, useRef } from 'react'
 import { queueMessagesQuery } from '../api/queries'
 import { isSource, isStatus, SOURCES, STATUSES, type Message, type Source, type Status } from '../api/schema'
 import { isTerminal, messageKey, type LiveMessage } from '../live/feed'
 import { clockTime, duration } from '../format'
 import { endLabel, firstStart, processingMs } from '../timing'
 import { useRouteParams } from '../hooks/route'
+import { useActiveRow } from '../hooks/useActiveRow'
 import { Badge, type BadgeTone } from './ui/Badge'
 import { Button } from './ui/Button'
 import { Card } from './ui/Card'
@@ -91,9 +92,28 @@ function durationOf(m: Row): string {
 }
 
 // Memoised: at high rates most rows are unchanged between two renders.
-const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenTimeline?: (id: string) => void }) {
+// The rows' buttons are not tab stops: the list is one (Enter opens the
+// active row's timeline), so 50 rows do not cost 50 more Tab presses.
+const QueueRow = memo(function QueueRow({
+  m,
+  id,
+  active,
+  onOpenTimeline,
+}: {
+  m: Row
+  id: string
+  active: boolean
+  onOpenTimeline?: (id: string) => void
+}) {
   return (
-    <li className="@container rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
+    <li
+      id={id}
+      className={`@container rounded-md border px-3 py-2 ${
+        active
+          ? 'border-slate-200 group-focus-visible:border-blue-600 group-focus-visible:bg-blue-50 dark:border-slate-800 dark:group-focus-visible:border-blue-400 dark:group-focus-visible:bg-blue-950/40'
+          : 'border-slate-200 dark:border-slate-800'
+      }`}
+    >
       <div className="flex flex-wrap items-center gap-2">
         <Badge tone={STATUS_TONE[m.status]} strong={m.status === 'dead_lettered'} pulse={m.status === 'processing'}>
           {m.status}
@@ -108,6 +128,7 @@ const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenT
         {onOpenTimeline && m.event_id && (
           <Button
             size="sm"
+            tabIndex={-1}
             aria-label={`Timeline of ${m.event_type} on ${m.element_id || 'no element'}`}
             onClick={() => onOpenTimeline(m.event_id)}
           >
@@ -155,6 +176,16 @@ export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
   const error = query.error === null ? null : query.error.message
 
   const rows = useMemo(() => mergeQueue(fetched, live, filter), [fetched, live, filter])
+  const keys = useMemo(() => rows.map(messageKey), [rows])
+  const scroller = useRef<HTMLDivElement>(null)
+  const { active, rowId, hintId, listProps } = useActiveRow({
+    keys,
+    scrollTo: (i) => scroller.current?.querySelectorAll('li')[i]?.scrollIntoView?.({ block: 'nearest' }),
+    onEnter: (key) => {
+      const eventId = rows.find((m) => messageKey(m) === key)?.event_id
+      if (onOpenTimeline && eventId) onOpenTimeline(eventId)
+    },
+  })
 
   return (
     <Card title="Message Queue Monitor">
@@ -198,15 +229,30 @@ export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
           <Empty>No messages match.</Empty>
         )
       ) : (
-        <ul
-          aria-label="Queue messages"
-          className="max-h-[420px] space-y-2 overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600 xl:max-h-[560px]"
-          tabIndex={0}
-        >
-          {rows.map((m) => (
-            <QueueRow key={messageKey(m)} m={m} onOpenTimeline={onOpenTimeline} />
-          ))}
-        </ul>
+        <>
+          <div
+            ref={scroller}
+            {...listProps}
+            role="group"
+            aria-label="Queue messages, in flight first"
+            className="group max-h-[420px] overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600 xl:max-h-[560px] dark:focus-visible:outline-blue-400"
+          >
+            <ul aria-label="Queue messages" className="space-y-2">
+              {rows.map((m, i) => (
+                <QueueRow
+                  key={messageKey(m)}
+                  id={rowId(i)}
+                  active={i === active}
+                  m={m}
+                  onOpenTimeline={onOpenTimeline}
+                />
+              ))}
+            </ul>
+          </div>
+          <p id={hintId} className="mt-2 text-xs text-slate-600 dark:text-slate-400">
+            In the list: ↑ ↓ move between messages, Enter opens the timeline.
+          </p>
+        </>
       )}
     </Card>
   )
