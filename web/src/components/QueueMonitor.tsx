@@ -119,7 +119,7 @@ const QueueRow = memo(function QueueRow({
           {m.status}
         </Badge>
         <Badge tone="indigo">{m.source}</Badge>
-        <span className="min-w-0 truncate text-sm">
+        <span className="min-w-0 text-sm break-words">
           {m.user_id} - {m.event_type}
         </span>
         <span className="ml-auto text-xs text-slate-600 tabular-nums dark:text-slate-400">
@@ -136,7 +136,7 @@ const QueueRow = memo(function QueueRow({
           </Button>
         )}
       </div>
-      <p className="mt-1 truncate text-xs text-slate-600 tabular-nums dark:text-slate-400">
+      <p className="mt-1 text-xs break-words text-slate-600 tabular-nums dark:text-slate-400">
         Element: {m.element_id || '—'} · partition {m.partition}, offset {m.offset}
         {m.consumer_id ? ` · consumer ${m.consumer_id}` : ''}
       </p>
