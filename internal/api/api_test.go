@@ -777,6 +777,8 @@ func TestUIAndFallbacks(t *testing.T) {
 		"index.html":    {Data: []byte("<!doctype html><title>Pulse</title>"), ModTime: time.Now()},
 		"assets/app.js": {Data: []byte("console.log(1)"), ModTime: time.Now()},
 		"favicon.svg":   {Data: []byte("<svg/>"), ModTime: time.Now()},
+		// The typeface the UI bundles: a woff2 starts with "wOF2".
+		"assets/inter-latin-wght-normal-abc123.woff2": {Data: []byte("wOF2\x00\x01\x00\x00rest"), ModTime: time.Now()},
 	}
 	env := newEnv(t, Config{}, ui)
 	for _, p := range []string{"/", "/explorer", "/dlq/view", "/index.html"} {
@@ -784,7 +786,7 @@ func TestUIAndFallbacks(t *testing.T) {
 		if r.status != http.StatusOK || !strings.Contains(string(r.body), "<title>Pulse</title>") || r.header.Get("Cache-Control") != "no-cache" {
 			t.Fatalf("%s: %d %v %s", p, r.status, r.header, r.body)
 		}
-		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "connect-src 'self' ws: wss:") {
+		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "connect-src 'self' ws: wss:") || !strings.Contains(csp, "font-src 'self'") {
 			t.Fatalf("CSP %q", csp)
 		}
 		if r.header.Get("X-Frame-Options") != "DENY" || r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Referrer-Policy") == "" {
@@ -797,6 +799,9 @@ func TestUIAndFallbacks(t *testing.T) {
 	}
 	if r := env.get("/favicon.svg"); r.status != http.StatusOK || string(r.body) != "<svg/>" {
 		t.Fatalf("favicon: %d", r.status)
+	}
+	if r := env.get("/assets/inter-latin-wght-normal-abc123.woff2"); r.status != http.StatusOK || r.header.Get("Content-Type") != "font/woff2" {
+		t.Fatalf("font: %d %v", r.status, r.header)
 	}
 	for _, p := range []string{"/assets/missing.js", "/api/nope/", "/api/events/latest/extra"} {
 		r := env.get(p)

@@ -1,38 +1,44 @@
-import { useEffect, useState } from 'react'
-import { Charts } from './components/Charts'
-import { ConsumerGroup } from './components/ConsumerGroup'
+import { useEffect, useRef } from 'react'
 import { Header } from './components/Header'
-import { Instructions } from './components/Instructions'
-import { InteractiveActions } from './components/InteractiveActions'
-import { LiveFeed } from './components/LiveFeed'
-import { QueueMonitor } from './components/QueueMonitor'
-import { StaleData } from './components/StaleData'
-import { Statistics } from './components/Statistics'
-import { ConsumersView } from './console/ConsumersView'
-import { DLQView } from './console/DLQView'
-import { ExplorerView } from './console/ExplorerView'
-import { LoadView } from './console/LoadView'
-import { Nav } from './console/Nav'
-import { OrderingView } from './console/OrderingView'
-import { VIEWS, useView } from './console/route'
-import { TimelineDialog } from './console/TimelineDialog'
-import { sessionId, userId } from './identity'
+import { Nav } from './components/Nav'
+import { TimelineDialog } from './components/TimelineDialog'
+import { useRouteParams, useView, VIEWS, type View } from './hooks/route'
 import { useLiveFeed } from './live/useLiveFeed'
 import { useLiveTotals } from './live/useLiveTotals'
+import { ConsumersView } from './pages/ConsumersView'
+import { Dashboard } from './pages/Dashboard'
+import { DLQView } from './pages/DLQView'
+import { ExplorerView } from './pages/ExplorerView'
+import { LoadView } from './pages/LoadView'
+import { OrderingView } from './pages/OrderingView'
+
+/** Each view's heading, and the line under it. */
+const HEADINGS: Record<View, { title: string; lead: string }> = {
+  dashboard: { title: 'Kafka Real-time Dashboard', lead: 'Live user action tracking with WebSocket updates' },
+  consumers: { title: 'Consumers', lead: 'The consumer group: members, partitions, lag and its last hour' },
+  ordering: { title: 'Ordering', lead: 'Keys held back so each user’s actions stay in order' },
+  dlq: { title: 'Dead letters', lead: 'Records that failed every attempt: inspect them, replay them' },
+  explorer: { title: 'Explorer', lead: 'Stored events by user, type, element, session, time and text' },
+  load: { title: 'Load runs', lead: 'Generated traffic: start a run, watch it, stop it' },
+}
 
 /**
  * The app: the live dashboard as the home view and the operator console's
  * views, chosen by the location hash. The live socket stays open across
- * views so the dashboard is current when the user comes back.
+ * views so the dashboard is current when the user comes back. The open
+ * timeline is in the URL too (timeline=<event id>), so a link shows it.
  */
 export function App() {
   const feed = useLiveFeed()
   // One tick feeds every live figure on the page, so they agree.
   const totals = useLiveTotals(feed.series)
   const view = useView()
-  const [user] = useState(userId)
-  const [session] = useState(sessionId)
-  const [timeline, setTimeline] = useState<string | null>(null)
+  const [params, setParams] = useRouteParams()
+  const timeline = params.get('timeline')
+  // Replaced, not pushed: the drawer is an overlay on the view, not a step of its own.
+  const openTimeline = (eventId: string) => setParams({ timeline: eventId }, { replace: true })
+  const main = useRef<HTMLElement>(null)
+  const heading = HEADINGS[view]
 
   useEffect(() => {
     const label = VIEWS.find((v) => v.view === view)?.label ?? 'Dashboard'
@@ -40,34 +46,41 @@ export function App() {
   }, [view])
 
   return (
-    <div className="min-h-screen bg-slate-50 text-slate-900 dark:bg-slate-950 dark:text-slate-100">
+    <div className="min-h-screen bg-slate-50 font-sans text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+      {/* The first tab stop. Not a #fragment: the hash is the router's, so the link moves focus itself. */}
+      <a
+        href="#/"
+        onClick={(e) => {
+          e.preventDefault()
+          main.current?.focus()
+        }}
+        className="sr-only z-50 rounded-md bg-blue-700 px-4 py-2 text-sm font-medium text-white focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-700"
+      >
+        Skip to content
+      </a>
       <Header connection={feed.connection} everConnected={feed.everConnected} />
       <Nav current={view} />
-      <main className="mx-auto flex max-w-5xl flex-col gap-6 px-4 py-6 sm:px-6">
-        {view === 'dashboard' && (
-          <>
-            <InteractiveActions userId={user} sessionId={session} />
-            <StaleData since={feed.staleSince}>
-              <div className="grid gap-6 lg:grid-cols-3">
-                <div className="min-w-0 lg:col-span-2">
-                  <LiveFeed events={feed.events} notShown={feed.notShown} onOpenTimeline={setTimeline} />
-                </div>
-                <Statistics stats={feed.stats} live={totals} />
-              </div>
-              <QueueMonitor live={feed.messages} resyncs={feed.resyncs} onOpenTimeline={setTimeline} />
-              <Charts series={feed.series} markers={feed.markers} eventsPerSecond={totals.eventsPerSecond} />
-            </StaleData>
-            <ConsumerGroup />
-            <Instructions />
-          </>
-        )}
+      <main
+        ref={main}
+        tabIndex={-1}
+        className="mx-auto flex w-full max-w-[120rem] flex-col gap-6 px-4 py-6 outline-none sm:px-6 lg:px-8"
+      >
+        <div>
+          <h1 id="page-title" className="text-2xl font-semibold tracking-tight">
+            {heading.title}
+          </h1>
+          <p className="text-sm text-slate-600 dark:text-slate-400">{heading.lead}</p>
+        </div>
+        {view === 'dashboard' && <Dashboard feed={feed} totals={totals} onOpenTimeline={openTimeline} />}
         {view === 'consumers' && <ConsumersView />}
-        {view === 'ordering' && <OrderingView onOpenTimeline={setTimeline} />}
-        {view === 'dlq' && <DLQView onOpenTimeline={setTimeline} />}
-        {view === 'explorer' && <ExplorerView onOpenTimeline={setTimeline} />}
+        {view === 'ordering' && <OrderingView onOpenTimeline={openTimeline} />}
+        {view === 'dlq' && <DLQView onOpenTimeline={openTimeline} />}
+        {view === 'explorer' && <ExplorerView onOpenTimeline={openTimeline} />}
         {view === 'load' && <LoadView />}
       </main>
-      {timeline !== null && <TimelineDialog eventId={timeline} onClose={() => setTimeline(null)} />}
+      {timeline !== null && (
+        <TimelineDialog eventId={timeline} onClose={() => setParams({ timeline: null }, { replace: true })} />
+      )}
     </div>
   )
 }

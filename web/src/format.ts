@@ -99,3 +99,8 @@ export function ms(v: number | null): string {
   if (Math.abs(v) < 1000) return `${Math.round(v)} ms`
   return `${TWO_DECIMALS.format(v / 1000)} s`
 }
+
+/** The message of anything thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -9,8 +9,8 @@ import { quantile, type SeriesSnapshot, type SeriesWindow } from '../live/series
 import { joinSeries } from './chartData'
 import { typeStyle } from './eventStyle'
 import { MarkerLegend, markersPlugin } from './markers'
-import { Panel } from './Panel'
 import { RangePicker, rangeLabel } from './RangePicker'
+import { Card } from './ui/Card'
 
 // Charts redraw at most twice a second whatever the event rate.
 const REDRAW_MS = 500
@@ -248,12 +248,12 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond, initialR
           ? 'From the stored history, extended live; latency is stored time minus event time.'
           : `From the stored history, in steps of ${stepSpan(history.data.step_seconds)}; latency is stored time minus event time.`
   return (
-    <Panel title="Live Charts" actions={<RangePicker value={range} onChange={setRange} label="Chart range" />}>
+    <Card title="Live Charts" actions={<RangePicker value={range} onChange={setRange} label="Chart range" />}>
       <p className="mb-3 text-xs text-slate-600 dark:text-slate-400" aria-live="off">
         Last {span}. {source} Now: {perSecond(eventsPerSecond)} events/s, {caption}
       </p>
       {/* grid-cols-1 is minmax(0, 1fr): a canvas drawn for a wider page must not hold the column wide. */}
-      <div className="grid grid-cols-1 gap-6">
+      <div className="grid grid-cols-1 gap-6 2xl:grid-cols-2">
         <figure>
           <figcaption className="mb-1 text-sm font-medium">Events per second by type</figcaption>
           <div
@@ -274,6 +274,6 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond, initialR
           />
         </figure>
       </div>
-    </Panel>
+    </Card>
   )
 }

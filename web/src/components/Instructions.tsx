@@ -30,7 +30,7 @@ export function Instructions() {
           aria-expanded={open}
           aria-controls="instructions-body"
           onClick={toggle}
-          className="flex w-full items-center justify-between text-left text-base font-medium focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-500"
+          className="flex w-full items-center justify-between gap-2 text-left text-base font-medium focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 dark:focus-visible:outline-blue-400"
         >
           Interactive Dashboard Instructions
           <span aria-hidden="true">{open ? '−' : '+'}</span>

@@ -3,7 +3,9 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { createEvent } from '../api/client'
 import { keys } from '../api/queries'
 import type { EventInput } from '../api/schema'
-import { Panel } from './Panel'
+import { Button, type ButtonTone } from './ui/Button'
+import { Card } from './ui/Card'
+import { Input, Label } from './ui/Field'
 
 /** What an action adds to the event besides the user and session. */
 type ActionEvent = Omit<EventInput, 'user_id' | 'session_id'>
@@ -11,11 +13,12 @@ type ActionEvent = Omit<EventInput, 'user_id' | 'session_id'>
 interface Action {
   key: string
   label: string
-  className: string
+  tone?: ButtonTone
   event: ActionEvent
 }
 
-const FOCUS = 'focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-500'
+const FOCUS =
+  'focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 dark:focus-visible:outline-blue-400'
 
 const click = (element_id: string, extra: Partial<ActionEvent> = {}): ActionEvent => ({
   event_type: 'button_click',
@@ -25,19 +28,19 @@ const click = (element_id: string, extra: Partial<ActionEvent> = {}): ActionEven
 })
 
 const BUTTONS: Action[] = [
-  { key: 'button_1', label: 'Button 1', className: 'bg-blue-600 hover:bg-blue-700', event: click('button_1') },
-  { key: 'button_2', label: 'Button 2', className: 'bg-green-700 hover:bg-green-800', event: click('button_2') },
-  { key: 'button_3', label: 'Button 3', className: 'bg-purple-600 hover:bg-purple-700', event: click('button_3') },
+  { key: 'button_1', label: 'Button 1', tone: 'blue', event: click('button_1') },
+  { key: 'button_2', label: 'Button 2', tone: 'green', event: click('button_2') },
+  { key: 'button_3', label: 'Button 3', tone: 'purple', event: click('button_3') },
   {
     key: 'button_4',
     label: 'Button 4 (5s delay)',
-    className: 'bg-orange-700 hover:bg-orange-800',
+    tone: 'orange',
     event: click('button_4', { delay_seconds: 5 }),
   },
   {
     key: 'button_5',
     label: 'Button 5 (Failed)',
-    className: 'bg-red-600 hover:bg-red-700',
+    tone: 'red',
     event: click('button_5', { should_fail: true }),
   },
 ]
@@ -49,25 +52,21 @@ const QUICK: Action[] = [
   {
     key: 'view_home',
     label: 'View Home',
-    className: '',
     event: { event_type: 'page_view', element_id: 'view_home', page: '/home' },
   },
   {
     key: 'view_settings',
     label: 'View Settings',
-    className: '',
     event: { event_type: 'page_view', element_id: 'view_settings', page: '/settings' },
   },
   {
     key: 'search',
     label: 'Search',
-    className: '',
     event: { event_type: 'form_submit', element_id: 'search', page: '/' },
   },
   {
     key: 'logout',
     label: 'Logout',
-    className: '',
     event: { event_type: 'user_logout', element_id: 'logout', page: '/', properties: { action: 'logout' } },
   },
 ]
@@ -154,65 +153,71 @@ export function InteractiveActions({ userId, sessionId }: Props) {
   const busy = (key: string) => pending.includes(key)
 
   return (
-    <Panel title="Interactive Actions">
+    <Card title="Interactive Actions">
       <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">
         Click the buttons below to generate events that will appear in the real-time feed. You are{' '}
         <span className="font-mono">{userId}</span>.
       </p>
-      <div className="grid grid-cols-2 gap-2 sm:grid-cols-3 lg:grid-cols-5">
-        {BUTTONS.map((a) => (
-          <button
-            key={a.key}
-            type="button"
-            onClick={() => send(a.key, a.label, a.event)}
-            disabled={busy(a.key)}
-            aria-busy={busy(a.key)}
-            className={`rounded-md px-3 py-2 text-sm font-medium text-white shadow-sm transition disabled:cursor-wait disabled:opacity-60 ${FOCUS} ${a.className}`}
-          >
-            {a.label}
-          </button>
-        ))}
+      {/* Laid out by the card's width, not the window's: the card is a side column on wide screens. */}
+      <div className="@container">
+        <div className="grid grid-cols-2 gap-2 @sm:grid-cols-3 @2xl:grid-cols-5">
+          {BUTTONS.map((a) => (
+            <Button
+              key={a.key}
+              variant="primary"
+              tone={a.tone}
+              size="lg"
+              className="shadow-sm"
+              onClick={() => send(a.key, a.label, a.event)}
+              disabled={busy(a.key)}
+              aria-busy={busy(a.key)}
+            >
+              {a.label}
+            </Button>
+          ))}
+        </div>
       </div>
 
       <form className="mt-4" onSubmit={submitMessage}>
-        <label htmlFor="message-input" className="mb-1 block text-xs font-medium text-slate-700 dark:text-slate-300">
+        <Label htmlFor="message-input" className="mb-1 block">
           Send a Message
-        </label>
+        </Label>
         <div className="flex flex-col gap-2 sm:flex-row">
-          <input
+          <Input
             id="message-input"
             type="text"
             value={message}
             maxLength={4096}
             onChange={(e) => setMessage(e.target.value)}
             placeholder="Type your message here..."
-            className={`min-w-0 flex-1 rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 placeholder:text-slate-400 dark:border-slate-700 dark:bg-slate-950 dark:text-slate-100 ${FOCUS}`}
+            className="flex-1"
           />
-          <button
+          <Button
             type="submit"
+            variant="primary"
+            tone="slate"
+            size="lg"
             disabled={message.trim() === '' || busy('message')}
             aria-busy={busy('message')}
-            className={`rounded-md bg-slate-700 px-4 py-2 text-sm font-medium text-white hover:bg-slate-800 disabled:cursor-not-allowed disabled:bg-slate-400 dark:bg-slate-600 dark:disabled:bg-slate-700 dark:disabled:text-slate-400 ${FOCUS}`}
           >
             Send Message
-          </button>
+          </Button>
         </div>
       </form>
 
-      <div className="mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">
+      <div className="@container mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">
         <h3 className="mb-2 text-xs font-medium text-slate-700 dark:text-slate-300">Quick Actions</h3>
-        <div className="grid grid-cols-2 gap-2 sm:grid-cols-4">
+        <div className="grid grid-cols-2 gap-2 @md:grid-cols-4">
           {QUICK.map((a) => (
-            <button
+            <Button
               key={a.key}
-              type="button"
+              variant="quiet"
               onClick={() => send(a.key, a.label, a.event)}
               disabled={busy(a.key)}
               aria-busy={busy(a.key)}
-              className={`rounded-md bg-slate-100 px-3 py-1.5 text-xs text-slate-800 hover:bg-slate-200 disabled:cursor-wait disabled:opacity-60 dark:bg-slate-800 dark:text-slate-200 dark:hover:bg-slate-700 ${FOCUS}`}
             >
               {a.label}
-            </button>
+            </Button>
           ))}
         </div>
       </div>
@@ -245,6 +250,6 @@ export function InteractiveActions({ userId, sessionId }: Props) {
           </div>
         ))}
       </div>
-    </Panel>
+    </Card>
   )
 }

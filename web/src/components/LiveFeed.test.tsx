@@ -1,4 +1,5 @@
 import { fireEvent, render, screen, within } from '../test/render'
+import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import { storedEvent } from '../test/fixtures'
 import { LiveFeed } from './LiveFeed'
@@ -79,5 +80,39 @@ describe('LiveFeed timeline', () => {
     )
     fireEvent.click(screen.getByRole('button', { name: 'Timeline of button_click on button_1' }))
     expect(opened).toEqual(['ev-7'])
+  })
+})
+
+describe('LiveFeed keyboard', () => {
+  it('is one tab stop: arrows move the active row, Enter opens its timeline', async () => {
+    const opened: string[] = []
+    const events = Array.from({ length: 50 }, (_, i) => storedEvent({ id: 100 - i, event_id: `ev-${100 - i}` }))
+    render(
+      <>
+        <button type="button">before</button>
+        <LiveFeed events={events} notShown={0} onOpenTimeline={(id) => opened.push(id)} />
+        <button type="button">after</button>
+      </>,
+    )
+    const user = userEvent.setup()
+    await user.click(screen.getByRole('button', { name: 'before' }))
+    await user.tab()
+    const list = screen.getByRole('group', { name: 'Live events, newest first' })
+    expect(document.activeElement).toBe(list)
+    // The rows' buttons are not tab stops: the next Tab leaves the feed.
+    await user.tab()
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'after' }))
+
+    list.focus()
+    const activeText = () => document.getElementById(list.getAttribute('aria-activedescendant') ?? '')?.textContent
+    expect(activeText()).toContain('Element: button_1')
+    await user.keyboard('{ArrowDown}{ArrowDown}')
+    expect(list.getAttribute('aria-activedescendant')).toMatch(/-2$/)
+    await user.keyboard('{Enter}')
+    expect(opened).toEqual(['ev-98'])
+    await user.keyboard('{ArrowUp}{Enter}')
+    expect(opened).toEqual(['ev-98', 'ev-99'])
+    await user.keyboard('{Home}{Enter}')
+    expect(opened.at(-1)).toBe('ev-100')
   })
 })

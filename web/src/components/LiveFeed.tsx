@@ -1,9 +1,12 @@
 import { useVirtualizer } from '@tanstack/react-virtual'
-import { memo, useLayoutEffect, useRef, useState } from 'react'
+import { memo, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import type { StoredEvent } from '../api/schema'
 import { clockTime, count } from '../format'
-import { typeBadge, typeStyle } from './eventStyle'
-import { Panel } from './Panel'
+import { useActiveRow } from '../hooks/useActiveRow'
+import { TypeBadge } from './TypeBadge'
+import { Button } from './ui/Button'
+import { Card, CardNote } from './ui/Card'
+import { Empty } from './ui/State'
 
 /** Every row has the same height, so keeping the reader's place is exact arithmetic. */
 export const ROW_HEIGHT = 76
@@ -21,33 +24,43 @@ interface Props {
   onOpenTimeline?: (eventId: string) => void
 }
 
+// The rows' own buttons are not tab stops: the list is one (Enter opens the
+// active row's timeline), so 50 rows do not cost 50 more Tab presses.
 const FeedRow = memo(function FeedRow({
   e,
+  active,
   onOpenTimeline,
 }: {
   e: StoredEvent
+  active: boolean
   onOpenTimeline?: (id: string) => void
 }) {
-  const style = typeStyle(e.event_type)
   return (
-    <div className="h-[68px] overflow-hidden rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
+    <div
+      className={`h-[68px] overflow-hidden rounded-md border px-3 py-2 ${
+        active
+          ? 'border-slate-200 group-focus-visible:border-blue-600 group-focus-visible:bg-blue-50 dark:border-slate-800 dark:group-focus-visible:border-blue-400 dark:group-focus-visible:bg-blue-950/40'
+          : 'border-slate-200 dark:border-slate-800'
+      }`}
+    >
       <div className="flex items-center gap-2">
-        <span className={`shrink-0 rounded-full px-2 py-0.5 text-[10px] font-semibold tracking-wide ${style.badge}`}>
-          {typeBadge(e.event_type)}
-        </span>
+        <TypeBadge type={e.event_type} />
         <span className="min-w-0 truncate text-sm text-slate-800 dark:text-slate-200">{e.user_id}</span>
-        <time dateTime={e.timestamp} className="ml-auto shrink-0 text-xs text-slate-500 dark:text-slate-400">
+        <time
+          dateTime={e.timestamp}
+          className="ml-auto shrink-0 text-xs text-slate-600 tabular-nums dark:text-slate-400"
+        >
           {clockTime(e.timestamp)}
         </time>
         {onOpenTimeline && (
-          <button
-            type="button"
+          <Button
+            size="sm"
+            tabIndex={-1}
             aria-label={`Timeline of ${e.event_type} on ${e.element_id || 'no element'}`}
             onClick={() => onOpenTimeline(e.event_id)}
-            className="shrink-0 rounded border border-slate-300 px-1.5 py-0.5 text-[11px] text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-blue-500 dark:border-slate-700 dark:text-slate-200 dark:hover:bg-slate-800"
           >
             Timeline
-          </button>
+          </Button>
         )}
       </div>
       <p className="mt-1 truncate text-xs text-slate-600 dark:text-slate-400">
@@ -117,38 +130,40 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
     if (scrollRef.current) scrollRef.current.scrollTop = 0
   }
 
+  // One tab stop for the whole feed: the keys move the active row, Enter opens its timeline.
+  const keys = useMemo(() => events.map((e) => e.event_id), [events])
+  const { active, rowId, hintId, listProps } = useActiveRow({
+    keys,
+    scrollTo: (i) => virtualizer.scrollToIndex(i, { align: 'auto' }),
+    onEnter: onOpenTimeline,
+  })
+
   const items = virtualizer.getVirtualItems()
   return (
-    <Panel
+    <Card
       title="Live Event Feed"
       className="relative"
-      actions={
-        notShown > 0 ? (
-          <span className="text-xs text-slate-500 dark:text-slate-400">{count(notShown)} not shown</span>
-        ) : null
-      }
+      actions={notShown > 0 ? <CardNote>{count(notShown)} not shown</CardNote> : null}
     >
       {unseen > 0 && (
         <button
           type="button"
           onClick={jumpToTop}
-          className="absolute top-14 left-1/2 z-10 -translate-x-1/2 rounded-full bg-blue-600 px-3 py-1 text-xs font-medium text-white shadow focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-500"
+          className="absolute top-14 left-1/2 z-10 -translate-x-1/2 rounded-full bg-blue-600 px-3 py-1 text-xs font-medium text-white shadow focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600"
         >
           {count(unseen)} new ↑
         </button>
       )}
       {events.length === 0 ? (
-        <p className="py-10 text-center text-sm text-slate-500 dark:text-slate-400">
-          No events yet. Click a button above to send one.
-        </p>
+        <Empty>No events yet. Click a button above to send one.</Empty>
       ) : (
         <div
           ref={scrollRef}
           onScroll={onScroll}
-          tabIndex={0}
+          {...listProps}
           role="group"
           aria-label="Live events, newest first"
-          className="overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-500"
+          className="group overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600 dark:focus-visible:outline-blue-400"
           style={{ height: Math.min(MAX_HEIGHT, events.length * ROW_HEIGHT) }}
         >
           <ul className="relative" style={{ height: virtualizer.getTotalSize() }}>
@@ -157,18 +172,24 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
               return (
                 <li
                   key={e.event_id}
+                  id={rowId(item.index)}
                   aria-setsize={events.length}
                   aria-posinset={item.index + 1}
                   className="absolute top-0 left-0 w-full"
                   style={{ height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
                 >
-                  <FeedRow e={e} onOpenTimeline={onOpenTimeline} />
+                  <FeedRow e={e} active={item.index === active} onOpenTimeline={onOpenTimeline} />
                 </li>
               )
             })}
           </ul>
         </div>
       )}
-    </Panel>
+      {events.length > 0 && (
+        <p id={hintId} className="mt-2 text-xs text-slate-600 dark:text-slate-400">
+          In the list: ↑ ↓ move between events, Enter opens the timeline.
+        </p>
+      )}
+    </Card>
   )
 }

@@ -75,6 +75,39 @@ describe('QueueMonitor', () => {
     await userEvent.selectOptions(screen.getByLabelText('Source Filter'), 'producer')
     await waitFor(() => expect(elements()).toEqual(['load_1']))
     expect(urls.at(-1)).toBe('/api/queue/messages/?source=producer&limit=50')
+    // The filters are the URL's: a link or a reload shows the same messages.
+    expect(window.location.hash).toBe('#/?source=producer')
+  })
+
+  it('is one tab stop: arrows move the active message, Enter opens its timeline', async () => {
+    stubServer()
+    const opened: string[] = []
+    render(
+      <>
+        <QueueMonitor live={new Map()} resyncs={0} onOpenTimeline={(id) => opened.push(id)} />
+        <button type="button">after</button>
+      </>,
+    )
+    await waitFor(() => expect(elements()).toEqual(['button_1', 'button_5', 'load_1']))
+    const list = screen.getByRole('group', { name: 'Queue messages, in flight first' })
+    list.focus()
+    const user = userEvent.setup()
+    await user.tab()
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'after' }))
+    list.focus()
+    await user.keyboard('{ArrowDown}{Enter}')
+    const active = document.getElementById(list.getAttribute('aria-activedescendant') ?? '')
+    expect(active?.textContent).toContain('Element: button_5')
+    expect(opened).toEqual([stored.find((m) => m.element_id === 'button_5')?.event_id])
+  })
+
+  it('starts from the filters in the URL', async () => {
+    window.history.replaceState(null, '', '/#/?status=dead_lettered')
+    const urls = stubServer()
+    render(<QueueMonitor live={new Map()} resyncs={0} />)
+    await waitFor(() => expect(elements()).toEqual(['button_5']))
+    expect(urls).toEqual(['/api/queue/messages/?status=dead_lettered&limit=50'])
+    expect(screen.getByLabelText<HTMLSelectElement>('Status Filter').value).toBe('dead_lettered')
   })
 
   it('puts live in-flight messages first and applies the filter to them', async () => {
@@ -102,6 +135,44 @@ describe('QueueMonitor', () => {
     rerender(<QueueMonitor live={new Map([[messageKey(dead), dead]])} resyncs={0} />)
     await waitFor(() => expect(elements()).toEqual(['button_5b', 'button_5']))
     expect(rows()[0].textContent).toContain('Seen live: processing → retrying → dead_lettered')
+  })
+
+  it('shows a message waiting behind a held key, and the counts per status', async () => {
+    stubServer()
+    const waiting = {
+      ...message({
+        offset: 12,
+        status: 'queued',
+        element_id: 'button_1',
+        event_id: 'ev-b1',
+        waiting_behind: {
+          key: 'user_ab12',
+          event_id: 'ev-b4',
+          event_type: 'button_click',
+          element_id: 'button_4',
+          position: 1,
+        },
+      }),
+      seen: ['queued'] as const,
+    }
+    const counts = {
+      total: 9,
+      queued: 1,
+      processing: 1,
+      retrying: 0,
+      completed: 6,
+      failed: 0,
+      dead_lettered: 1,
+      avg_processing_time_ms: 3,
+    }
+    render(<QueueMonitor live={new Map([[messageKey(waiting), waiting]])} resyncs={0} counts={counts} />)
+    await waitFor(() => expect(elements()[0]).toBe('button_1'))
+    expect(rows()[0].textContent).toContain(
+      'Waiting behind button_4 (button click) on key user_ab12, 1st in line: records of one key are processed in order.',
+    )
+    expect(screen.getByLabelText('Messages per status').textContent).toBe(
+      'queued1processing1retrying0completed6failed0dead lettered1',
+    )
   })
 
   it('reads a dead-lettered row as dead-lettered, timed from its first attempt', async () => {

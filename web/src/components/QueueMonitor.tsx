@@ -1,28 +1,42 @@
 import { useQuery } from '@tanstack/react-query'
-import { memo, useMemo, useState } from 'react'
+import { memo, useMemo, useRef } from 'react'
 import { queueMessagesQuery } from '../api/queries'
-import { isSource, isStatus, SOURCES, STATUSES, type Message, type Source, type Status } from '../api/schema'
+import {
+  isSource,
+  isStatus,
+  SOURCES,
+  STATUSES,
+  type Message,
+  type QueueStats,
+  type Source,
+  type Status,
+} from '../api/schema'
 import { isTerminal, messageKey, type LiveMessage } from '../live/feed'
 import { clockTime, duration } from '../format'
 import { endLabel, firstStart, processingMs } from '../timing'
-import { Panel } from './Panel'
+import { useRouteParams } from '../hooks/route'
+import { useActiveRow } from '../hooks/useActiveRow'
+import { Badge, type BadgeTone } from './ui/Badge'
+import { Button } from './ui/Button'
+import { Card } from './ui/Card'
+import { Field, Label, Select } from './ui/Field'
+import { Empty, ErrorText, Loading } from './ui/State'
+import { QueueCounts } from './QueueCounts'
+import { WaitingBehind } from './WaitingBehind'
 
 const NO_MESSAGES: readonly Message[] = []
 
 // As many as one GET /api/queue/messages/ page: more is scrolling, not monitoring.
 const MAX_ROWS = 50
 
-const STATUS_BADGE: Record<Status, string> = {
-  queued: 'bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-200',
-  processing: 'bg-blue-100 text-blue-800 animate-pulse dark:bg-blue-900/60 dark:text-blue-200',
-  retrying: 'bg-amber-100 text-amber-800 dark:bg-amber-900/60 dark:text-amber-200',
-  completed: 'bg-green-100 text-green-800 dark:bg-green-900/60 dark:text-green-200',
-  failed: 'bg-red-100 text-red-800 dark:bg-red-900/60 dark:text-red-200',
-  dead_lettered: 'bg-red-200 text-red-900 dark:bg-red-900 dark:text-red-100',
+const STATUS_TONE: Record<Status, BadgeTone> = {
+  queued: 'slate',
+  processing: 'blue',
+  retrying: 'amber',
+  completed: 'green',
+  failed: 'red',
+  dead_lettered: 'red',
 }
-
-const SELECT =
-  'rounded-md border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 focus-visible:outline-2 focus-visible:outline-blue-500 dark:border-slate-700 dark:bg-slate-950 dark:text-slate-100'
 
 interface Props {
   /** Latest state of messages seen live (queue_update, initial_data). */
@@ -31,6 +45,8 @@ interface Props {
   resyncs: number
   /** Opens the timeline of a message. */
   onOpenTimeline?: (eventId: string) => void
+  /** The server's count of messages per status (stats_update); null before the first. */
+  counts?: QueueStats | null
 }
 
 interface Filter {
@@ -73,11 +89,11 @@ export function mergeQueue(fetched: readonly Message[], live: ReadonlyMap<string
   return [...rows.values()].sort(order).slice(0, MAX_ROWS)
 }
 
-function Field({ label, value }: { label: string; value: string }) {
+function Fact({ label, value }: { label: string; value: string }) {
   return (
     <div className="min-w-0">
-      <dt className="text-[11px] text-slate-500 dark:text-slate-400">{label}</dt>
-      <dd className="truncate text-xs">{value}</dd>
+      <dt className="text-xs text-slate-600 dark:text-slate-400">{label}</dt>
+      <dd className="truncate text-xs tabular-nums">{value}</dd>
     </div>
   )
 }
@@ -89,56 +105,82 @@ function durationOf(m: Row): string {
 }
 
 // Memoised: at high rates most rows are unchanged between two renders.
-const QueueRow = memo(function QueueRow({ m, onOpenTimeline }: { m: Row; onOpenTimeline?: (id: string) => void }) {
+// The rows' buttons are not tab stops: the list is one (Enter opens the
+// active row's timeline), so 50 rows do not cost 50 more Tab presses.
+const QueueRow = memo(function QueueRow({
+  m,
+  id,
+  active,
+  onOpenTimeline,
+}: {
+  m: Row
+  id: string
+  active: boolean
+  onOpenTimeline?: (id: string) => void
+}) {
   return (
-    <li className="rounded-md border border-slate-200 px-3 py-2 dark:border-slate-800">
+    <li
+      id={id}
+      className={`@container rounded-md border px-3 py-2 ${
+        active
+          ? 'border-slate-200 group-focus-visible:border-blue-600 group-focus-visible:bg-blue-50 dark:border-slate-800 dark:group-focus-visible:border-blue-400 dark:group-focus-visible:bg-blue-950/40'
+          : 'border-slate-200 dark:border-slate-800'
+      }`}
+    >
       <div className="flex flex-wrap items-center gap-2">
-        <span className={`rounded-full px-2 py-0.5 text-[11px] font-semibold ${STATUS_BADGE[m.status]}`}>
+        <Badge tone={STATUS_TONE[m.status]} strong={m.status === 'dead_lettered'} pulse={m.status === 'processing'}>
           {m.status}
-        </span>
-        <span className="rounded-full bg-indigo-50 px-2 py-0.5 text-[11px] text-indigo-700 dark:bg-indigo-950 dark:text-indigo-200">
-          {m.source}
-        </span>
-        <span className="min-w-0 truncate text-sm">
+        </Badge>
+        <Badge tone="indigo">{m.source}</Badge>
+        <span className="min-w-0 text-sm break-words">
           {m.user_id} - {m.event_type}
         </span>
-        <span className="ml-auto text-xs text-slate-500 dark:text-slate-400">{clockTime(m.queued_at)}</span>
+        <span className="ml-auto text-xs text-slate-600 tabular-nums dark:text-slate-400">
+          {clockTime(m.queued_at)}
+        </span>
         {onOpenTimeline && m.event_id && (
-          <button
-            type="button"
+          <Button
+            size="sm"
+            tabIndex={-1}
             aria-label={`Timeline of ${m.event_type} on ${m.element_id || 'no element'}`}
             onClick={() => onOpenTimeline(m.event_id)}
-            className="rounded border border-slate-300 px-1.5 py-0.5 text-[11px] text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-blue-500 dark:border-slate-700 dark:text-slate-200 dark:hover:bg-slate-800"
           >
             Timeline
-          </button>
+          </Button>
         )}
       </div>
-      <p className="mt-1 truncate text-xs text-slate-600 dark:text-slate-400">
+      <p className="mt-1 text-xs break-words text-slate-600 tabular-nums dark:text-slate-400">
         Element: {m.element_id || '—'} · partition {m.partition}, offset {m.offset}
         {m.consumer_id ? ` · consumer ${m.consumer_id}` : ''}
       </p>
-      <dl className="mt-2 grid grid-cols-2 gap-2 sm:grid-cols-5">
-        <Field label="Queued" value={clockTime(m.queued_at)} />
-        <Field label="Processing" value={clockTime(firstStart(m))} />
-        <Field label={endLabel(m.status)} value={clockTime(m.completed_at)} />
-        <Field label="Duration" value={durationOf(m)} />
-        <Field label="Retries" value={String(m.retries)} />
+      <dl className="mt-2 grid grid-cols-2 gap-2 @md:grid-cols-5">
+        <Fact label="Queued" value={clockTime(m.queued_at)} />
+        <Fact label="Processing" value={clockTime(firstStart(m))} />
+        <Fact label={endLabel(m.status)} value={clockTime(m.completed_at)} />
+        <Fact label="Duration" value={durationOf(m)} />
+        <Fact label="Retries" value={String(m.retries)} />
       </dl>
       {m.seen && m.seen.length > 1 && (
-        <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">Seen live: {m.seen.join(' → ')}</p>
+        <p className="mt-1 text-xs text-slate-600 dark:text-slate-400">Seen live: {m.seen.join(' → ')}</p>
       )}
+      <WaitingBehind m={m} />
       {m.status === 'retrying' && m.next_retry_at && (
-        <p className="mt-1 text-xs text-amber-700 dark:text-amber-300">Next attempt at {clockTime(m.next_retry_at)}</p>
+        <p className="mt-1 text-xs text-amber-800 dark:text-amber-300">Next attempt at {clockTime(m.next_retry_at)}</p>
       )}
       {m.error && <p className="mt-1 text-xs break-words text-red-700 dark:text-red-300">Error: {m.error}</p>}
     </li>
   )
 })
 
-/** The processing log: every message's state, live, with status and source filters. */
-export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
-  const [filter, setFilter] = useState<Filter>({ status: '', source: '' })
+/** The processing log: every message's state, live, with status and source filters kept in the URL. */
+export function QueueMonitor({ live, resyncs, onOpenTimeline, counts = null }: Props) {
+  const [params, setParams] = useRouteParams()
+  const status = params.get('status') ?? ''
+  const source = params.get('source') ?? ''
+  const filter = useMemo<Filter>(
+    () => ({ status: isStatus(status) ? status : '', source: isSource(source) ? source : '' }),
+    [status, source],
+  )
   // Fetched on mount, on every filter change and on every resync (the live
   // updates a resync replaced may have missed messages): both are in the key.
   const query = useQuery(
@@ -148,22 +190,27 @@ export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
   const error = query.error === null ? null : query.error.message
 
   const rows = useMemo(() => mergeQueue(fetched, live, filter), [fetched, live, filter])
+  const keys = useMemo(() => rows.map(messageKey), [rows])
+  const scroller = useRef<HTMLDivElement>(null)
+  const { active, rowId, hintId, listProps } = useActiveRow({
+    keys,
+    scrollTo: (i) => scroller.current?.querySelectorAll('li')[i]?.scrollIntoView?.({ block: 'nearest' }),
+    onEnter: (key) => {
+      const eventId = rows.find((m) => messageKey(m) === key)?.event_id
+      if (onOpenTimeline && eventId) onOpenTimeline(eventId)
+    },
+  })
 
   return (
-    <Panel title="Message Queue Monitor">
+    <Card title="Message Queue Monitor">
+      <QueueCounts stats={counts} />
       <div className="mb-3 flex flex-wrap gap-4">
-        <div className="flex flex-col gap-1">
-          <label htmlFor="queue-status" className="text-xs font-medium text-slate-700 dark:text-slate-300">
-            Status Filter
-          </label>
-          <select
+        <Field>
+          <Label htmlFor="queue-status">Status Filter</Label>
+          <Select
             id="queue-status"
-            className={SELECT}
             value={filter.status}
-            onChange={(e) => {
-              const v = e.target.value
-              setFilter((f) => ({ ...f, status: isStatus(v) ? v : '' }))
-            }}
+            onChange={(e) => setParams({ status: isStatus(e.target.value) ? e.target.value : null }, { replace: true })}
           >
             <option value="">All Statuses</option>
             {STATUSES.map((s) => (
@@ -171,20 +218,14 @@ export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
                 {s.replace('_', ' ')}
               </option>
             ))}
-          </select>
-        </div>
-        <div className="flex flex-col gap-1">
-          <label htmlFor="queue-source" className="text-xs font-medium text-slate-700 dark:text-slate-300">
-            Source Filter
-          </label>
-          <select
+          </Select>
+        </Field>
+        <Field>
+          <Label htmlFor="queue-source">Source Filter</Label>
+          <Select
             id="queue-source"
-            className={SELECT}
             value={filter.source}
-            onChange={(e) => {
-              const v = e.target.value
-              setFilter((f) => ({ ...f, source: isSource(v) ? v : '' }))
-            }}
+            onChange={(e) => setParams({ source: isSource(e.target.value) ? e.target.value : null }, { replace: true })}
           >
             <option value="">All Sources</option>
             {SOURCES.map((s) => (
@@ -192,23 +233,42 @@ export function QueueMonitor({ live, resyncs, onOpenTimeline }: Props) {
                 {s}
               </option>
             ))}
-          </select>
-        </div>
+          </Select>
+        </Field>
       </div>
-      {error && (
-        <p role="alert" className="mb-2 text-sm text-red-700 dark:text-red-300">
-          Could not load the queue: {error}
-        </p>
-      )}
+      {error && <ErrorText>Could not load the queue: {error}</ErrorText>}
       {rows.length === 0 ? (
-        <p className="py-6 text-center text-sm text-slate-500 dark:text-slate-400">No messages match.</p>
+        query.isPending ? (
+          <Loading>Loading the queue…</Loading>
+        ) : (
+          <Empty>No messages match.</Empty>
+        )
       ) : (
-        <ul aria-label="Queue messages" className="max-h-[420px] space-y-2 overflow-y-auto" tabIndex={0}>
-          {rows.map((m) => (
-            <QueueRow key={messageKey(m)} m={m} onOpenTimeline={onOpenTimeline} />
-          ))}
-        </ul>
+        <>
+          <div
+            ref={scroller}
+            {...listProps}
+            role="group"
+            aria-label="Queue messages, in flight first"
+            className="group max-h-[420px] overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600 xl:max-h-[560px] dark:focus-visible:outline-blue-400"
+          >
+            <ul aria-label="Queue messages" className="space-y-2">
+              {rows.map((m, i) => (
+                <QueueRow
+                  key={messageKey(m)}
+                  id={rowId(i)}
+                  active={i === active}
+                  m={m}
+                  onOpenTimeline={onOpenTimeline}
+                />
+              ))}
+            </ul>
+          </div>
+          <p id={hintId} className="mt-2 text-xs text-slate-600 dark:text-slate-400">
+            In the list: ↑ ↓ move between messages, Enter opens the timeline.
+          </p>
+        </>
       )}
-    </Panel>
+    </Card>
   )
 }

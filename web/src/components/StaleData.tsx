@@ -4,6 +4,15 @@ import { clockTime, elapsed } from '../format'
 interface Props {
   /** Since when (epoch ms) the data is stale (useLiveFeed's staleSince); null while it is fresh. */
   since: number | null
+  /** Classes of the whole block (its place in the page's grid). */
+  className?: string
+  /** Classes of the block holding the panels (their own grid). */
+  panelsClassName?: string
+  /**
+   * Whether this block carries the stale line; a second block of live panels
+   * elsewhere on the page only dims, so the line is said once.
+   */
+  notice?: boolean
   children: ReactNode
 }
 
@@ -12,7 +21,13 @@ interface Props {
  * under a line that says since when they are stale and how long ago that
  * was, counting up every second.
  */
-export function StaleData({ since, children }: Props) {
+export function StaleData({
+  since,
+  className = '',
+  panelsClassName = 'flex flex-col gap-6',
+  notice = true,
+  children,
+}: Props) {
   const id = useId()
   const [now, setNow] = useState(() => Date.now())
   useEffect(() => {
@@ -22,8 +37,8 @@ export function StaleData({ since, children }: Props) {
   }, [since])
   const stale = since !== null
   return (
-    <div className="flex flex-col gap-6">
-      {stale && (
+    <div className={`flex min-w-0 flex-col gap-6 ${className}`}>
+      {stale && notice && (
         <div
           id={id}
           className="flex flex-wrap items-baseline gap-x-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-200"
@@ -36,8 +51,8 @@ export function StaleData({ since, children }: Props) {
         </div>
       )}
       <div
-        className={`flex flex-col gap-6 transition ${stale ? 'opacity-50 grayscale' : ''}`}
-        aria-describedby={stale ? id : undefined}
+        className={`${panelsClassName} transition ${stale ? 'opacity-50 grayscale' : ''}`}
+        aria-describedby={stale && notice ? id : undefined}
       >
         {children}
       </div>

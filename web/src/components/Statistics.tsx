@@ -2,7 +2,8 @@ import type { Stats } from '../api/schema'
 import { count, perSecond } from '../format'
 import type { LiveTotals } from '../live/series'
 import { typeStyle } from './eventStyle'
-import { Panel } from './Panel'
+import { Card } from './ui/Card'
+import { Loading } from './ui/State'
 
 interface Props {
   stats: Stats | null
@@ -18,28 +19,28 @@ interface Props {
 export function Statistics({ stats, live }: Props) {
   if (stats === null) {
     return (
-      <Panel title="Statistics">
-        <p className="text-sm text-slate-500 dark:text-slate-400">Waiting for the server…</p>
-      </Panel>
+      <Card title="Statistics">
+        <Loading>Waiting for the server…</Loading>
+      </Card>
     )
   }
   const types = Object.entries(stats.event_types).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
   const max = Math.max(1, ...types.map(([, n]) => n))
   return (
-    <Panel title="Statistics">
+    <Card title="Statistics">
       <dl className="grid grid-cols-2 gap-3">
         <div className="col-span-2 flex flex-col-reverse">
-          <dt className="text-xs text-slate-500 dark:text-slate-400">Total Events</dt>
-          <dd className="text-3xl font-bold text-blue-600 tabular-nums dark:text-blue-400">
+          <dt className="text-xs text-slate-600 dark:text-slate-400">Total Events</dt>
+          <dd className="text-3xl font-bold text-blue-700 tabular-nums dark:text-blue-300">
             {count(stats.total_events)}
           </dd>
         </div>
         <div>
-          <dt className="text-xs text-slate-500 dark:text-slate-400">Events/s</dt>
+          <dt className="text-xs text-slate-600 dark:text-slate-400">Events/s</dt>
           <dd className="text-sm font-medium tabular-nums">{perSecond(live.eventsPerSecond)}</dd>
         </div>
         <div>
-          <dt className="text-xs text-slate-500 dark:text-slate-400">Last 5 min</dt>
+          <dt className="text-xs text-slate-600 dark:text-slate-400">Last 5 min</dt>
           <dd className="text-sm font-medium tabular-nums">
             {live.recent5min === null ? '—' : count(live.recent5min)}
           </dd>
@@ -48,7 +49,7 @@ export function Statistics({ stats, live }: Props) {
 
       <h3 className="mt-4 mb-2 text-sm font-semibold">Event Types</h3>
       {types.length === 0 ? (
-        <p className="text-xs text-slate-500 dark:text-slate-400">None yet</p>
+        <p className="text-xs text-slate-600 dark:text-slate-400">None yet</p>
       ) : (
         <ul className="space-y-2" aria-label="Events per type">
           {types.map(([type, n]) => {
@@ -75,18 +76,18 @@ export function Statistics({ stats, live }: Props) {
 
       <h3 className="mt-4 mb-2 text-sm font-semibold">Top Clicked Elements</h3>
       {stats.top_elements.length === 0 ? (
-        <p className="text-xs text-slate-500 dark:text-slate-400">No clicks yet</p>
+        <p className="text-xs text-slate-600 dark:text-slate-400">No clicks yet</p>
       ) : (
         <ol className="space-y-1.5" aria-label="Top clicked elements">
           {stats.top_elements.map((el, i) => (
             <li key={el.element_id} className="flex items-center gap-2 text-xs">
-              <span className="w-6 text-slate-500 dark:text-slate-400">#{i + 1}</span>
+              <span className="w-6 text-slate-600 tabular-nums dark:text-slate-400">#{i + 1}</span>
               <span className="min-w-0 flex-1 truncate">{el.element_id}</span>
               <span className="font-medium tabular-nums">{count(el.count)}</span>
             </li>
           ))}
         </ol>
       )}
-    </Panel>
+    </Card>
   )
 }

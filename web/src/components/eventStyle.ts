@@ -1,10 +1,12 @@
 // One colour and label per event type, used by the feed, the statistics and
 // the charts so a type looks the same everywhere.
 
+import type { BadgeTone } from './ui/Badge'
+
 export interface TypeStyle {
   label: string
-  /** Badge classes (light and dark). */
-  badge: string
+  /** The colour of its badge. */
+  badge: BadgeTone
   /** Solid colour for dots, bars and chart lines. */
   color: string
 }
@@ -12,32 +14,32 @@ export interface TypeStyle {
 const KNOWN: Record<string, TypeStyle> = {
   button_click: {
     label: 'Button Clicks',
-    badge: 'bg-green-100 text-green-800 dark:bg-green-900/50 dark:text-green-200',
+    badge: 'green',
     color: '#22c55e',
   },
   form_submit: {
     label: 'Form Submissions',
-    badge: 'bg-purple-100 text-purple-800 dark:bg-purple-900/50 dark:text-purple-200',
+    badge: 'violet',
     color: '#a855f7',
   },
   page_view: {
     label: 'Page Views',
-    badge: 'bg-blue-100 text-blue-800 dark:bg-blue-900/50 dark:text-blue-200',
+    badge: 'blue',
     color: '#3b82f6',
   },
   user_login: {
     label: 'User Logins',
-    badge: 'bg-amber-100 text-amber-800 dark:bg-amber-900/50 dark:text-amber-200',
+    badge: 'amber',
     color: '#f59e0b',
   },
   user_logout: {
     label: 'User Logouts',
-    badge: 'bg-rose-100 text-rose-800 dark:bg-rose-900/50 dark:text-rose-200',
+    badge: 'rose',
     color: '#f43f5e',
   },
   api_call: {
     label: 'API Calls',
-    badge: 'bg-cyan-100 text-cyan-800 dark:bg-cyan-900/50 dark:text-cyan-200',
+    badge: 'cyan',
     color: '#06b6d4',
   },
 }
@@ -57,7 +59,7 @@ export function typeStyle(type: string): TypeStyle {
   if (known) return known
   return {
     label: type.replace(/_/g, ' '),
-    badge: 'bg-slate-100 text-slate-800 dark:bg-slate-800 dark:text-slate-200',
+    badge: 'slate',
     color: EXTRA[hash(type) % EXTRA.length],
   }
 }

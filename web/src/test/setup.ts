@@ -10,6 +10,8 @@ afterEach(() => {
   cleanup()
   window.localStorage.clear()
   window.sessionStorage.clear()
+  // Views keep their state in the URL: each test starts from a bare one.
+  window.history.replaceState(null, '', '/')
 })
 
 // jsdom has neither matchMedia nor a 2D canvas: uPlot needs both to build a

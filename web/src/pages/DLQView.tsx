@@ -3,22 +3,17 @@ import { useId, useMemo, useState } from 'react'
 import { replayDLQ } from '../api/client'
 import { keys } from '../api/queries'
 import type { DLQGroup, DLQRecord, ReplayRequest, ReplayResult } from '../api/schema'
-import { Panel } from '../components/Panel'
-import { count, dateTime } from '../format'
-import { useDLQ } from './resources'
-import {
-  AdminTokenInput,
-  BUTTON,
-  BUTTON_SECONDARY,
-  BUTTON_SMALL,
-  ErrorText,
-  errorMessage,
-  INPUT,
-  LABEL,
-  ROW,
-  TD,
-  TH,
-} from './ui'
+import { AdminTokenInput } from '../components/AdminTokenInput'
+import { Badge } from '../components/ui/Badge'
+import { Button } from '../components/ui/Button'
+import { Card, CardNote } from '../components/ui/Card'
+import { Field, Hint, Input, Label } from '../components/ui/Field'
+import { Empty, ErrorText, Loading } from '../components/ui/State'
+import { StatList } from '../components/ui/StatList'
+import { DataTable, type Column } from '../components/ui/Table'
+import { count, dateTime, errorMessage } from '../format'
+import { useDLQ } from '../hooks/resources'
+import { useRouteParams } from '../hooks/route'
 
 /** The payload as readable text: JSON indented, anything else as it is. */
 export function prettyPayload(payload: string): string {
@@ -68,26 +63,19 @@ function RecordDetails({ r, onClose }: { r: DLQRecord; onClose: () => void }) {
   return (
     <section
       aria-label={`Dead letter ${r.id}`}
-      className="mt-3 rounded-md border border-slate-200 p-3 dark:border-slate-700"
+      className="mt-4 rounded-md border border-slate-200 p-3 dark:border-slate-700"
     >
       <div className="mb-2 flex items-center justify-between">
         <h3 className="text-sm font-semibold">Record {r.id}</h3>
-        <button type="button" aria-label={`Close record ${r.id}`} className={BUTTON_SMALL} onClick={onClose}>
+        <Button size="sm" aria-label={`Close record ${r.id}`} onClick={onClose}>
           Close
-        </button>
+        </Button>
       </div>
-      <dl className="grid gap-x-4 gap-y-1 text-xs sm:grid-cols-[max-content_1fr]">
-        {fields.map(([k, v]) => (
-          <div key={k} className="contents">
-            <dt className="text-slate-500 dark:text-slate-400">{k}</dt>
-            <dd className="break-words">{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <StatList items={fields} columns="grid-cols-1 sm:grid-cols-2 xl:grid-cols-3" />
       <h4 className="mt-3 mb-1 text-xs font-medium">Payload</h4>
       <pre
         aria-label="Payload"
-        className="max-h-80 overflow-auto rounded bg-slate-100 p-2 text-xs whitespace-pre-wrap break-all dark:bg-slate-950"
+        className="max-h-80 overflow-auto rounded bg-slate-100 p-2 font-mono text-xs break-all whitespace-pre-wrap dark:bg-slate-950"
       >
         {prettyPayload(r.payload)}
       </pre>
@@ -104,6 +92,65 @@ interface GroupProps {
   onToggleId: (id: string) => void
   onInspect: (r: DLQRecord) => void
   onOpenTimeline?: (eventId: string) => void
+}
+
+function recordColumns(
+  g: DLQGroup,
+  sel: Selection,
+  onToggleId: (id: string) => void,
+  onInspect: (r: DLQRecord) => void,
+  onOpenTimeline?: (eventId: string) => void,
+): Column<DLQRecord>[] {
+  const whole = sel.kinds.has(g.kind)
+  return [
+    {
+      header: 'Selected',
+      hideHeader: true,
+      cell: (r) => (
+        <input
+          type="checkbox"
+          aria-label={`Select record ${r.id}`}
+          checked={whole || sel.ids.has(r.id)}
+          disabled={whole}
+          onChange={() => onToggleId(r.id)}
+        />
+      ),
+    },
+    { header: 'Failed at', cell: (r) => dateTime(r.failed_at) },
+    { header: 'Original', cell: (r) => `${r.original_topic}/${r.original_partition}/${r.original_offset}` },
+    { header: 'Event', cell: (r) => (r.event_id ? r.event_id.slice(0, 8) : '—'), className: 'font-mono' },
+    { header: 'Attempts', cell: (r) => r.attempts },
+    {
+      header: 'Error',
+      cell: (r) => (
+        <span title={r.error}>
+          {r.error}
+          {r.replayed && (
+            <Badge tone="green" className="ml-2">
+              replayed
+            </Badge>
+          )}
+        </span>
+      ),
+      className: '@2xl:max-w-xs @2xl:truncate',
+    },
+    {
+      header: 'Actions',
+      hideHeader: true,
+      cell: (r) => (
+        <span className="flex gap-1">
+          <Button size="sm" aria-label={`Inspect record ${r.id}`} onClick={() => onInspect(r)}>
+            Inspect
+          </Button>
+          {onOpenTimeline && r.event_id && (
+            <Button size="sm" aria-label={`Timeline of record ${r.id}`} onClick={() => onOpenTimeline(r.event_id)}>
+              Timeline
+            </Button>
+          )}
+        </span>
+      ),
+    },
+  ]
 }
 
 function Group({
@@ -132,86 +179,23 @@ function Group({
           aria-expanded={expanded}
           aria-controls={listId}
           onClick={onToggleExpanded}
-          className="flex min-w-0 items-center gap-2 text-left text-sm font-medium hover:underline focus-visible:outline-2 focus-visible:outline-blue-500"
+          className="flex min-w-0 items-center gap-2 text-left text-sm font-medium hover:underline focus-visible:outline-2 focus-visible:outline-blue-600 dark:focus-visible:outline-blue-400"
         >
           <span aria-hidden="true">{expanded ? '▾' : '▸'}</span>
           <span className="truncate">{g.kind}</span>
-          <span className="rounded-full bg-red-100 px-2 py-0.5 text-[11px] font-semibold text-red-800 dark:bg-red-900/60 dark:text-red-200">
-            {count(g.count)}
-          </span>
+          <Badge tone="red">{count(g.count)}</Badge>
         </button>
       </div>
       {expanded && (
-        <div id={listId} className="relative overflow-x-auto border-t border-slate-100 px-1 pb-2 dark:border-slate-800">
-          <table className="w-full">
-            <caption className="sr-only">Records of {g.kind}</caption>
-            <thead>
-              <tr>
-                <th className={TH}>
-                  <span className="sr-only">Selected</span>
-                </th>
-                <th className={TH}>Failed at</th>
-                <th className={TH}>Original</th>
-                <th className={TH}>Event</th>
-                <th className={TH}>Attempts</th>
-                <th className={TH}>Error</th>
-                <th className={TH}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {g.records.map((r) => (
-                <tr key={r.id} className={ROW}>
-                  <td className={TD}>
-                    <input
-                      type="checkbox"
-                      aria-label={`Select record ${r.id}`}
-                      checked={whole || sel.ids.has(r.id)}
-                      disabled={whole}
-                      onChange={() => onToggleId(r.id)}
-                    />
-                  </td>
-                  <td className={TD}>{dateTime(r.failed_at)}</td>
-                  <td className={TD}>
-                    {r.original_topic}/{r.original_partition}/{r.original_offset}
-                  </td>
-                  <td className={`${TD} font-mono`}>{r.event_id ? r.event_id.slice(0, 8) : '—'}</td>
-                  <td className={TD}>{r.attempts}</td>
-                  <td className={`${TD} max-w-xs truncate`} title={r.error}>
-                    {r.error}
-                    {r.replayed && (
-                      <span className="ml-2 rounded-full bg-green-100 px-1.5 text-[10px] text-green-800 dark:bg-green-900/60 dark:text-green-200">
-                        replayed
-                      </span>
-                    )}
-                  </td>
-                  <td className={TD}>
-                    <button
-                      type="button"
-                      aria-label={`Inspect record ${r.id}`}
-                      className={BUTTON_SMALL}
-                      onClick={() => onInspect(r)}
-                    >
-                      Inspect
-                    </button>
-                    {onOpenTimeline && r.event_id && (
-                      <button
-                        type="button"
-                        aria-label={`Timeline of record ${r.id}`}
-                        className={`${BUTTON_SMALL} ml-1`}
-                        onClick={() => onOpenTimeline(r.event_id)}
-                      >
-                        Timeline
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        <div id={listId} className="border-t border-slate-200 px-1 pb-2 dark:border-slate-800">
+          <DataTable
+            caption={`Records of ${g.kind}`}
+            columns={recordColumns(g, sel, onToggleId, onInspect, onOpenTimeline)}
+            rows={g.records}
+            rowKey={(r) => r.id}
+          />
           {g.count > g.records.length && (
-            <p className="px-2 pt-1 text-[11px] text-slate-500">
+            <p className="px-2 pt-1 text-xs text-slate-600 dark:text-slate-400">
               {count(g.records.length)} of {count(g.count)} listed; selecting the group replays all of them.
             </p>
           )}
@@ -219,6 +203,11 @@ function Group({
       )}
     </li>
   )
+}
+
+function findRecord(groups: readonly DLQGroup[], id: string): DLQRecord | null {
+  for (const g of groups) for (const r of g.records) if (r.id === id) return r
+  return null
 }
 
 interface Props {
@@ -235,8 +224,10 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
   const dlq = useDLQ(pollMs)
   const rateId = useId()
   const [sel, setSel] = useState<Selection>(NONE)
-  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set())
-  const [inspected, setInspected] = useState<DLQRecord | null>(null)
+  // The open groups and the inspected record are the URL's, so a link shows them.
+  const [params, setParams] = useRouteParams()
+  const expanded = useMemo(() => new Set(params.getAll('kind')), [params])
+  const inspectedId = params.get('record')
   const [rate, setRate] = useState('100')
   const [strip, setStrip] = useState(true)
   const queryClient = useQueryClient()
@@ -263,6 +254,7 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
   const error = failure === null ? null : errorMessage(failure)
 
   const groups = useMemo(() => dlq.data?.groups ?? [], [dlq.data])
+  const inspected = inspectedId === null ? null : findRecord(groups, inspectedId)
   const target = selectionTarget(sel, groups)
   const rateNum = Number(rate)
   const rateValid = rate.trim() !== '' && Number.isInteger(rateNum) && rateNum >= 1 && rateNum <= 1000
@@ -290,22 +282,17 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
   }
 
   return (
-    <div className="flex flex-col gap-6">
-      <Panel
+    <div className="grid gap-6 xl:grid-cols-3">
+      <Card
         title="Dead Letters"
-        actions={
-          dlq.data && (
-            <span className="text-xs text-slate-500 dark:text-slate-400">
-              {count(dlq.data.total)} records in the DLQ
-            </span>
-          )
-        }
+        className="xl:col-span-2"
+        actions={dlq.data && <CardNote>{count(dlq.data.total)} records in the DLQ</CardNote>}
       >
         {dlq.error && <ErrorText>Could not load the dead-letter topic: {dlq.error}</ErrorText>}
         {dlq.data === null ? (
-          !dlq.error && <p className="text-sm text-slate-500 dark:text-slate-400">Loading…</p>
+          !dlq.error && <Loading />
         ) : groups.length === 0 ? (
-          <p className="py-6 text-center text-sm text-slate-500 dark:text-slate-400">The dead-letter topic is empty.</p>
+          <Empty>The dead-letter topic is empty.</Empty>
         ) : (
           <ul aria-label="Error kinds" className="flex flex-col gap-2">
             {groups.map((g) => (
@@ -314,7 +301,7 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
                 g={g}
                 sel={sel}
                 expanded={expanded.has(g.kind)}
-                onToggleExpanded={() => setExpanded((e) => toggle(e, g.kind))}
+                onToggleExpanded={() => setParams({ kind: [...toggle(expanded, g.kind)] }, { replace: true })}
                 onToggleKind={(k) => {
                   changed()
                   setSel((s) => ({ kinds: toggle(s.kinds, k), ids: s.ids }))
@@ -323,27 +310,30 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
                   changed()
                   setSel((s) => ({ kinds: s.kinds, ids: toggle(s.ids, id) }))
                 }}
-                onInspect={setInspected}
+                onInspect={(r) => setParams({ record: r.id }, { replace: true })}
                 onOpenTimeline={onOpenTimeline}
               />
             ))}
           </ul>
         )}
-        {inspected && <RecordDetails r={inspected} onClose={() => setInspected(null)} />}
-      </Panel>
+        {inspected && <RecordDetails r={inspected} onClose={() => setParams({ record: null }, { replace: true })} />}
+        {inspectedId !== null && inspected === null && dlq.data !== null && (
+          <p className="mt-3 text-sm text-slate-600 dark:text-slate-400">
+            Record {inspectedId} is not among the listed dead letters (replayed, or beyond the listed ones).
+          </p>
+        )}
+      </Card>
 
-      <Panel title="Replay">
+      <Card title="Replay">
         <div className="flex flex-wrap items-start gap-4">
-          <div className="flex flex-col gap-1">
-            <label htmlFor={rateId} className={LABEL}>
-              Rate (records/s)
-            </label>
-            <input
+          <Field>
+            <Label htmlFor={rateId}>Rate (records/s)</Label>
+            <Input
               id={rateId}
               type="number"
               min={1}
               max={1000}
-              className={`${INPUT} w-28`}
+              className="w-28"
               value={rate}
               aria-invalid={!rateValid}
               onChange={(e) => {
@@ -351,10 +341,8 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
                 setRate(e.target.value)
               }}
             />
-            {!rateValid && (
-              <span className="text-[11px] text-red-700 dark:text-red-300">A whole number from 1 to 1000.</span>
-            )}
-          </div>
+            {!rateValid && <Hint error>A whole number from 1 to 1000.</Hint>}
+          </Field>
           <label className="mt-5 flex items-center gap-2 text-sm">
             <input
               type="checkbox"
@@ -376,17 +364,12 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
               : `Selected: ${count(target.ids?.length ?? 0)} records.`}
         </p>
         <div className="mt-3 flex flex-wrap gap-2">
-          <button
-            type="button"
-            className={BUTTON_SECONDARY}
-            disabled={target === null || !rateValid || busy}
-            onClick={dryRun}
-          >
+          <Button disabled={target === null || !rateValid || busy} onClick={dryRun}>
             Dry run
-          </button>
-          <button type="button" className={BUTTON} disabled={plan === null || busy} onClick={confirm}>
+          </Button>
+          <Button variant="primary" disabled={plan === null || busy} onClick={confirm}>
             Confirm replay{plan ? ` of ${count(plan.result.count)}` : ''}
-          </button>
+          </Button>
         </div>
         {error && (
           <div className="mt-3">
@@ -419,7 +402,7 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
             {done.records.length > NAMED ? ` and ${count(done.records.length - NAMED)} more` : ''}
           </p>
         )}
-      </Panel>
+      </Card>
     </div>
   )
 }

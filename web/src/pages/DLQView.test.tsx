@@ -59,6 +59,26 @@ function server(
 }
 
 describe('DLQView', () => {
+  it('keeps the open groups and the inspected record in the URL, and opens what a link names', async () => {
+    window.history.replaceState(null, '', '/#/dlq?kind=invalid+JSON&record=1%3A0')
+    server()
+    const user = userEvent.setup()
+    render(<DLQView pollMs={60_000} />)
+    const details = await screen.findByRole('region', { name: 'Dead letter 1:0' })
+    expect(within(details).getByLabelText('Payload').textContent).toBe('not json {')
+    expect(screen.getByRole('table', { name: 'Records of invalid JSON' })).toBeTruthy()
+    expect(screen.queryByRole('table', { name: 'Records of simulated failure' })).toBeNull()
+
+    await user.click(screen.getByRole('button', { name: /^simulated failure/ }))
+    expect(new URLSearchParams(window.location.hash.split('?')[1]).getAll('kind')).toEqual([
+      'invalid JSON',
+      'simulated failure',
+    ])
+    await user.click(within(details).getByRole('button', { name: 'Close record 1:0' }))
+    expect(window.location.hash).not.toContain('record=')
+    expect(screen.queryByRole('region', { name: 'Dead letter 1:0' })).toBeNull()
+  })
+
   it('groups records by kind and inspects one with its payload pretty-printed', async () => {
     server()
     const user = userEvent.setup()

@@ -3,44 +3,8 @@ import { render, screen, within } from '../test/render'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Marker } from '../api/schema'
 import { json, stubFetch, type Call } from '../test/fetch'
+import { consumersView as consumers } from '../test/fixtures'
 import { ConsumersView, lagXRange } from './ConsumersView'
-
-const consumers = {
-  group: 'dashboard_consumer_group',
-  topic: 'user_events',
-  state: 'Stable',
-  members: [
-    {
-      member_id: 'm-1',
-      client_id: 'pulse-1',
-      host: '/127.0.0.1',
-      partitions: [0, 1],
-      local: true,
-      processed: 1250,
-      dead_lettered: 2,
-      retried: 6,
-      in_flight: 1,
-      last_commit_at: null,
-    },
-    { member_id: 'm-2', client_id: 'other', host: '/10.0.0.2', partitions: null, local: false },
-  ],
-  partitions: [
-    {
-      partition: 0,
-      member: 'pulse-1',
-      committed_offset: 10,
-      end_offset: 17,
-      lag: 7,
-      lag_seconds: 4.25,
-      lowest_unfinished: 10,
-    },
-    { partition: 1, member: '', committed_offset: -1, end_offset: 0, lag: 0, lag_seconds: 0, lowest_unfinished: null },
-  ],
-  total_lag: 7,
-  max_lag_seconds: 4.25,
-  freshness_seconds: 0.3,
-  sampled_at: '2026-11-25T10:00:00Z',
-}
 
 const history = {
   range: '1h',

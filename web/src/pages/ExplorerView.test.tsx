@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
 import { storedEvent } from '../test/fixtures'
 import { json, stubFetch } from '../test/fetch'
-import { ExplorerView, localToRFC3339 } from './ExplorerView'
+import { ExplorerView, localToRFC3339, rfc3339ToLocal } from './ExplorerView'
 
 function query(url: string): Record<string, string> {
   return Object.fromEntries(new URL(url, 'http://x').searchParams)
@@ -70,7 +70,29 @@ describe('ExplorerView', () => {
     expect(opened).toEqual([second[0].event_id])
   })
 
-  it('converts datetime-local values to RFC 3339', () => {
+  it('keeps the searched filter in the URL, and opens the search a link names', async () => {
+    window.history.replaceState(null, '', '/#/explorer?event_type=page_view&from=2026-11-25T09%3A00%3A00.000Z')
+    const calls = stubFetch(() => json({ events: [], next_cursor: null }))
+    const user = userEvent.setup()
+    render(<ExplorerView />)
+    await screen.findByText('No events match.')
+    expect(query(calls[0].url)).toEqual({ event_type: 'page_view', from: '2026-11-25T09:00:00.000Z', limit: '50' })
+    expect(screen.getByLabelText<HTMLInputElement>('Type').value).toBe('page_view')
+    expect(screen.getByLabelText<HTMLInputElement>('From').value).toBe(rfc3339ToLocal('2026-11-25T09:00:00.000Z'))
+
+    await user.type(screen.getByLabelText('User'), 'user_ab12')
+    await user.click(screen.getByRole('button', { name: 'Search' }))
+    expect(window.location.hash).toBe(
+      '#/explorer?event_type=page_view&from=2026-11-25T09%3A00%3A00.000Z&user_id=user_ab12',
+    )
+    await vi.waitFor(() => expect(calls).toHaveLength(2))
+    expect(query(calls[1].url).user_id).toBe('user_ab12')
+  })
+
+  it('converts datetime-local values to RFC 3339 and back', () => {
+    expect(rfc3339ToLocal('2026-11-25T10:00:00.000Z')).toMatch(/^2026-11-2\dT\d\d:00$/)
+    expect(localToRFC3339(rfc3339ToLocal('2026-11-25T10:00:05.000Z'))).toBe('2026-11-25T10:00:05.000Z')
+    expect(rfc3339ToLocal('nonsense')).toBe('')
     expect(localToRFC3339('')).toBeUndefined()
     expect(localToRFC3339('nonsense')).toBeUndefined()
     expect(localToRFC3339('2026-11-25T10:00')).toBe(new Date('2026-11-25T10:00').toISOString())

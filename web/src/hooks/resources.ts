@@ -13,7 +13,7 @@ import {
   orderingQuery,
 } from '../api/queries'
 import type { ConsumersHistory, ConsumersView, DLQView, LoadRuns, LoadState, OrderingView, Range } from '../api/schema'
-import { errorMessage } from './ui'
+import { errorMessage } from '../format'
 
 /** The state of a polled resource. */
 export interface Polled<T> {

@@ -3,10 +3,15 @@ import { useId, useState } from 'react'
 import { ApiError, startLoad, stopLoad } from '../api/client'
 import { keys } from '../api/queries'
 import type { LoadRequest, LoadRun, LoadStatus } from '../api/schema'
-import { Panel } from '../components/Panel'
-import { clockTime, count, dateTime, duration } from '../format'
-import { useLoad, useLoadRuns } from './resources'
-import { AdminTokenInput, BUTTON, BUTTON_SECONDARY, ErrorText, errorMessage, INPUT, LABEL, ROW, TD, TH } from './ui'
+import { AdminTokenInput } from '../components/AdminTokenInput'
+import { Button } from '../components/ui/Button'
+import { Card } from '../components/ui/Card'
+import { Field, Hint, Input, Label } from '../components/ui/Field'
+import { Empty, ErrorText, Loading } from '../components/ui/State'
+import { StatList } from '../components/ui/StatList'
+import { DataTable, type Column } from '../components/ui/Table'
+import { clockTime, count, dateTime, duration, errorMessage } from '../format'
+import { useLoad, useLoadRuns } from '../hooks/resources'
 
 /** The event types of the generated mix and their default weights (the seed's demo traffic). */
 export const MIX_TYPES: readonly { type: string; weight: number }[] = [
@@ -84,7 +89,7 @@ export function validateLoad(f: FormState): { req: LoadRequest } | { errors: Err
   }
 }
 
-function Field({
+function NumberField({
   id,
   label,
   value,
@@ -104,29 +109,27 @@ function Field({
   step?: number | 'any'
 }) {
   return (
-    <div className="flex flex-col gap-1">
-      <label htmlFor={id} className={LABEL}>
-        {label}
-      </label>
-      <input
+    <Field>
+      <Label htmlFor={id}>{label}</Label>
+      <Input
         id={id}
         type="number"
         inputMode="decimal"
         min={min}
         max={max}
         step={step}
-        className={`${INPUT} w-32`}
+        className="w-32 tabular-nums"
         value={value}
         aria-invalid={error !== undefined}
         aria-describedby={error ? `${id}-error` : undefined}
         onChange={(e) => onChange(e.target.value)}
       />
       {error && (
-        <span id={`${id}-error`} className="text-[11px] text-red-700 dark:text-red-300">
+        <Hint id={`${id}-error`} error>
           {error}
-        </span>
+        </Hint>
       )}
-    </div>
+    </Field>
   )
 }
 
@@ -160,7 +163,7 @@ function RunStatus({ run }: { run: LoadRun }) {
   return (
     <div className="flex flex-col gap-3">
       <div>
-        <div className="mb-1 flex justify-between text-xs">
+        <div className="mb-1 flex justify-between gap-2 text-xs tabular-nums">
           <span id="load-progress-label">
             Run {run.id.slice(0, 8)}: {run.events_per_second} events/s for {run.duration_seconds} s
           </span>
@@ -178,14 +181,7 @@ function RunStatus({ run }: { run: LoadRun }) {
           <div className={`h-full transition-[width] ${BAR[run.status]}`} style={{ width: `${pct}%` }} />
         </div>
       </div>
-      <dl aria-label="Load run" className="grid grid-cols-2 gap-3 sm:grid-cols-4">
-        {items.map(([k, v]) => (
-          <div key={k}>
-            <dt className="text-[11px] text-slate-500 dark:text-slate-400">{k}</dt>
-            <dd className="text-sm font-medium tabular-nums">{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <StatList label="Load run" items={items} />
       {run.error &&
         (run.status === 'failed' ? (
           <ErrorText>The run failed: {run.error}</ErrorText>
@@ -205,36 +201,14 @@ const BAR: Record<LoadStatus, string> = {
   failed: 'bg-red-500',
 }
 
-/** The last runs the server remembers, newest first. */
-function PastRuns({ runs }: { runs: LoadRun[] }) {
-  return (
-    <table className="w-full">
-      <caption className="sr-only">Past load runs</caption>
-      <thead>
-        <tr>
-          <th className={TH}>State</th>
-          <th className={TH}>Started</th>
-          <th className={TH}>Duration</th>
-          <th className={TH}>Rate</th>
-          <th className={TH}>Sent</th>
-          <th className={TH}>Failed</th>
-        </tr>
-      </thead>
-      <tbody>
-        {runs.map((r) => (
-          <tr key={r.id} className={ROW}>
-            <td className={TD}>{STATUS_LABEL[r.status]}</td>
-            <td className={TD}>{dateTime(r.started_at)}</td>
-            <td className={TD}>{duration(runDuration(r))}</td>
-            <td className={TD}>{count(r.events_per_second)} events/s</td>
-            <td className={TD}>{count(r.sent)}</td>
-            <td className={TD}>{count(r.failed)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  )
-}
+const RUN_COLUMNS: readonly Column<LoadRun>[] = [
+  { header: 'State', cell: (r) => STATUS_LABEL[r.status] },
+  { header: 'Started', cell: (r) => dateTime(r.started_at) },
+  { header: 'Duration', cell: (r) => duration(runDuration(r)) },
+  { header: 'Rate', cell: (r) => `${count(r.events_per_second)} events/s` },
+  { header: 'Sent', cell: (r) => count(r.sent) },
+  { header: 'Failed', cell: (r) => count(r.failed) },
+]
 
 interface Props {
   runningPollMs?: number
@@ -291,12 +265,12 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
   const set = (k: NumberKey) => (v: string) => setForm((f) => ({ ...f, [k]: v }))
 
   return (
-    <div className="flex flex-col gap-6">
-      <Panel title="Load Run">
+    <div className="grid gap-6 xl:grid-cols-2">
+      <Card title="Load Run">
         <form onSubmit={start} aria-label="Start a load run" noValidate className="flex flex-col gap-4">
           <div className="flex flex-wrap gap-4">
             {NUMBER_FIELDS.map((f) => (
-              <Field
+              <NumberField
                 key={f.key}
                 id={`${id}-${f.key}`}
                 label={f.label}
@@ -310,39 +284,43 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
             ))}
           </div>
           <fieldset className="flex flex-wrap gap-4" aria-describedby={errors.mix ? `${id}-mix-error` : undefined}>
-            <legend className={`${LABEL} mb-1`}>Mix (relative weight per event type)</legend>
+            <legend className="mb-1 text-xs font-medium text-slate-700 dark:text-slate-300">
+              Mix (relative weight per event type)
+            </legend>
             {MIX_TYPES.map(({ type }) => (
-              <div key={type} className="flex flex-col gap-1">
-                <label htmlFor={`${id}-mix-${type}`} className="text-xs text-slate-600 dark:text-slate-400">
+              <Field key={type}>
+                <Label htmlFor={`${id}-mix-${type}`} className="font-normal">
                   {type}
-                </label>
-                <input
+                </Label>
+                <Input
                   id={`${id}-mix-${type}`}
                   type="number"
                   min={0}
                   step="any"
-                  className={`${INPUT} w-24`}
+                  className="w-24 tabular-nums"
                   value={form.mix[type] ?? ''}
                   aria-invalid={errors.mix !== undefined}
                   onChange={(e) => setForm((f) => ({ ...f, mix: { ...f.mix, [type]: e.target.value } }))}
                 />
-              </div>
+              </Field>
             ))}
             {errors.mix && (
-              <span id={`${id}-mix-error`} className="w-full text-[11px] text-red-700 dark:text-red-300">
-                {errors.mix}
+              <span className="w-full">
+                <Hint id={`${id}-mix-error`} error>
+                  {errors.mix}
+                </Hint>
               </span>
             )}
           </fieldset>
           <div className="flex flex-wrap items-end gap-4">
             <AdminTokenInput />
             <div className="flex gap-2">
-              <button type="submit" className={BUTTON} disabled={busy || running}>
+              <Button type="submit" variant="primary" disabled={busy || running}>
                 Start
-              </button>
-              <button type="button" className={BUTTON_SECONDARY} disabled={busy || !running} onClick={stop}>
+              </Button>
+              <Button disabled={busy || !running} onClick={stop}>
                 Stop
-              </button>
+              </Button>
             </div>
           </div>
         </form>
@@ -351,33 +329,32 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
             <ErrorText>{error}</ErrorText>
           </div>
         )}
-      </Panel>
-      <Panel title="Progress">
+      </Card>
+      <Card title="Progress">
         {load.error && <ErrorText>Could not load the run state: {load.error}</ErrorText>}
         {run === null ? (
-          <p className="text-sm text-slate-500 dark:text-slate-400">
-            {load.data === null && !load.error ? 'Loading…' : 'No load run yet.'}
-          </p>
+          load.data === null && !load.error ? (
+            <Loading />
+          ) : (
+            <Empty>No load run yet.</Empty>
+          )
         ) : (
           <RunStatus run={run} />
         )}
-      </Panel>
-      <Panel title="Past Runs">
-        <p className="mb-2 text-xs text-slate-500 dark:text-slate-400">
+      </Card>
+      <Card title="Past Runs" className="xl:col-span-2">
+        <p className="mb-2 text-xs text-slate-600 dark:text-slate-400">
           The last 20 runs. The server keeps them in memory: a restart forgets them.
         </p>
         {past.error && <ErrorText>Could not load the past runs: {past.error}</ErrorText>}
         {past.data === null ? (
-          !past.error && <p className="text-sm text-slate-500 dark:text-slate-400">Loading…</p>
+          !past.error && <Loading />
         ) : past.data.runs.length === 0 ? (
-          <p className="text-sm text-slate-500 dark:text-slate-400">No runs yet.</p>
+          <Empty>No runs yet.</Empty>
         ) : (
-          // Scrolls on its own on a narrow screen rather than widening the page.
-          <div className="relative overflow-x-auto">
-            <PastRuns runs={past.data.runs} />
-          </div>
+          <DataTable caption="Past load runs" columns={RUN_COLUMNS} rows={past.data.runs} rowKey={(r) => r.id} />
         )}
-      </Panel>
+      </Card>
     </div>
   )
 }

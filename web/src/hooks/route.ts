@@ -1,0 +1,113 @@
+// Hash-based routing: the Go server answers every path with index.html, and
+// a hash never reaches it, so #/dlq works on reload and behind any prefix.
+// A view's state (filters, the open tab, the selected record) lives in the
+// hash's query, #/explorer?user_id=user_ab12&timeline=ev-1, so a link
+// reproduces what its sender saw, and Back undoes a step.
+
+import { useCallback, useMemo, useSyncExternalStore } from 'react'
+
+export type View = 'dashboard' | 'consumers' | 'ordering' | 'dlq' | 'explorer' | 'load'
+
+/** The views in navigation order, with their hash and label. */
+export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
+  { view: 'dashboard', hash: '#/', label: 'Dashboard' },
+  { view: 'consumers', hash: '#/consumers', label: 'Consumers' },
+  { view: 'ordering', hash: '#/ordering', label: 'Ordering' },
+  { view: 'dlq', hash: '#/dlq', label: 'Dead letters' },
+  { view: 'explorer', hash: '#/explorer', label: 'Explorer' },
+  { view: 'load', hash: '#/load', label: 'Load runs' },
+]
+
+/** The view a location hash names; anything unknown is the dashboard. */
+export function viewOf(hash: string): View {
+  const path = hash.replace(/^#\/?/, '').replace(/\/+$/, '').split(/[/?]/)[0]
+  return VIEWS.find((v) => v.view === path)?.view ?? 'dashboard'
+}
+
+/** The state in a location hash's query: #/explorer?user_id=x gives user_id=x. */
+export function paramsOf(hash: string): URLSearchParams {
+  const q = hash.indexOf('?')
+  return new URLSearchParams(q < 0 ? '' : hash.slice(q + 1))
+}
+
+/** A value of a route parameter; null removes it. Lists are repeated keys. */
+export type ParamValue = string | readonly string[] | null
+
+/** The hash of a view with a state; empty values are left out so links stay short. */
+export function hashOf(view: View, params: URLSearchParams | Record<string, ParamValue>): string {
+  const base = VIEWS.find((v) => v.view === view)?.hash ?? '#/'
+  const q = params instanceof URLSearchParams ? new URLSearchParams(params) : new URLSearchParams()
+  if (!(params instanceof URLSearchParams)) {
+    for (const [k, v] of Object.entries(params)) {
+      if (v === null) continue
+      for (const item of typeof v === 'string' ? [v] : v) if (item !== '') q.append(k, item)
+    }
+  }
+  for (const [k, v] of [...q]) if (v === '') q.delete(k, v)
+  q.sort()
+  const s = q.toString()
+  return s === '' ? base : `${base}?${s}`
+}
+
+/** The hash with some parameters replaced (null or [] removes one), the view kept. */
+export function patchHash(hash: string, patch: Record<string, ParamValue>): string {
+  const q = paramsOf(hash)
+  for (const [k, v] of Object.entries(patch)) {
+    q.delete(k)
+    if (v === null) continue
+    for (const item of typeof v === 'string' ? [v] : v) q.append(k, item)
+  }
+  return hashOf(viewOf(hash), q)
+}
+
+function subscribe(onChange: () => void): () => void {
+  window.addEventListener('hashchange', onChange)
+  window.addEventListener('popstate', onChange)
+  return () => {
+    window.removeEventListener('hashchange', onChange)
+    window.removeEventListener('popstate', onChange)
+  }
+}
+
+const currentHash = () => window.location.hash
+
+/**
+ * Moves to a hash. A new state is a history entry (Back undoes it); a
+ * replace is for what is not a step of its own (typing in a filter).
+ */
+export function navigate(hash: string, { replace = false } = {}) {
+  if (hash === window.location.hash) return
+  const url = `${window.location.pathname}${window.location.search}${hash}`
+  if (replace) window.history.replaceState(window.history.state, '', url)
+  else window.history.pushState(window.history.state, '', url)
+  // pushState and replaceState fire no event of their own.
+  window.dispatchEvent(new HashChangeEvent('hashchange'))
+}
+
+/** The current location hash, following changes. */
+export function useHash(): string {
+  return useSyncExternalStore(subscribe, currentHash)
+}
+
+/** The current view, following hash changes. */
+export function useView(): View {
+  return viewOf(useHash())
+}
+
+/**
+ * The current view's state in the URL, and a function to change some of it.
+ * The parameters are a new object only when the hash changes.
+ */
+export function useRouteParams(): [
+  URLSearchParams,
+  (patch: Record<string, ParamValue>, options?: { replace?: boolean }) => void,
+] {
+  const hash = useHash()
+  const params = useMemo(() => paramsOf(hash), [hash])
+  const update = useCallback(
+    (patch: Record<string, ParamValue>, options?: { replace?: boolean }) =>
+      navigate(patchHash(window.location.hash, patch), options),
+    [],
+  )
+  return [params, update]
+}
