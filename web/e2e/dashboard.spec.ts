@@ -1,5 +1,6 @@
 // The dashboard against the real pulse binary: click Button 1 and see it in
-// the feed and the totals; Button 4 processing then completed; Button 5
+// the feed and the totals; Button 4 processing then completed, with a Button
+// 1 clicked meanwhile waiting behind it in the queue monitor; Button 5
 // retrying then dead-lettered; send a message with Enter; reload and see the
 // same totals; stop sending and see events/s fall to 0; an outage dims the
 // live panels until the socket is back.
@@ -30,10 +31,18 @@ test('the dashboard follows clicks, retries, dead letters, a reload and an outag
     await ui.stats.expectTotal(total0 + 1)
   })
 
-  await test.step('Button 4 is processing, then completed', async () => {
+  await test.step('Button 4 is processing, Button 1 after it waits behind it, then both complete', async () => {
     await ui.actions.click('Button 4 (5s delay)')
     await ui.queue.expectStatus('button_4', 'processing')
+    // Same user, same type: one Kafka key, processed in order.
+    await ui.actions.click('Button 1')
+    await expect(
+      ui.queue.row('button_1').filter({
+        hasText: new RegExp(`Waiting behind button_4 \\(button click\\) on key ${user}:button_click, 1st in line`),
+      }),
+    ).toBeVisible({ timeout: STEP_TIMEOUT })
     await ui.queue.expectStatus('button_4', 'completed', STEP_TIMEOUT)
+    await expect(ui.queue.region.getByText(/Waiting behind/)).toHaveCount(0, { timeout: STEP_TIMEOUT })
   })
 
   await test.step('Button 5 is retrying, then dead-lettered', async () => {

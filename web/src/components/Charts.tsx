@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query'
 import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
+import { AXIS, CHART_TEXT } from './chartAxis'
 import 'uplot/dist/uPlot.min.css'
 import { seriesQuery } from '../api/queries'
 import type { Marker, Range, Series } from '../api/schema'
@@ -15,13 +16,6 @@ import { Card } from './ui/Card'
 // Charts redraw at most twice a second whatever the event rate.
 const REDRAW_MS = 500
 const HEIGHT = 200
-
-// Mid-grey reads on both the light and the dark background.
-const AXIS: uPlot.Axis = {
-  stroke: '#94a3b8',
-  grid: { stroke: 'rgba(148,163,184,0.18)', width: 1 },
-  ticks: { stroke: 'rgba(148,163,184,0.3)', width: 1 },
-}
 
 /** The x range of the charts: the selected span ending now. */
 type XRange = () => [number, number]
@@ -258,7 +252,7 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond, initialR
           <figcaption className="mb-1 text-sm font-medium">Events per second by type</figcaption>
           <div
             ref={rateRef}
-            className="w-full overflow-hidden"
+            className={`w-full overflow-hidden ${CHART_TEXT}`}
             role="img"
             aria-label={`Events per second by type, last ${span}`}
           />
@@ -268,7 +262,7 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond, initialR
           <figcaption className="mb-1 text-sm font-medium">End-to-end latency (p50, p95, p99)</figcaption>
           <div
             ref={latRef}
-            className="w-full overflow-hidden"
+            className={`w-full overflow-hidden ${CHART_TEXT}`}
             role="img"
             aria-label={`End-to-end latency percentiles, last ${span}`}
           />

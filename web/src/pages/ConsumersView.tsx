@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
+import { AXIS, CHART_TEXT } from '../components/chartAxis'
 import 'uplot/dist/uPlot.min.css'
 import type { ConsumersHistory, Range } from '../api/schema'
 import { MarkerLegend, markersPlugin } from '../components/markers'
@@ -12,12 +13,6 @@ import { clockTime, count, seconds, span } from '../format'
 import { useConsumers, useConsumersHistory } from '../hooks/resources'
 
 const HEIGHT = 220
-
-const AXIS: uPlot.Axis = {
-  stroke: '#94a3b8',
-  grid: { stroke: 'rgba(148,163,184,0.18)', width: 1 },
-  ticks: { stroke: 'rgba(148,163,184,0.3)', width: 1 },
-}
 
 function historyData(h: ConsumersHistory): uPlot.AlignedData {
   const pts = h.points.filter((p) => !Number.isNaN(Date.parse(p.t)))
@@ -118,7 +113,12 @@ export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
         {history.points.length > 0 &&
           `, each the highest of its ${span(history.step_seconds)} (sampled every ${span(history.interval_seconds)})`}
       </figcaption>
-      <div ref={el} className="w-full overflow-hidden" role="img" aria-label={`Consumer lag history, last ${last}`} />
+      <div
+        ref={el}
+        className={`w-full overflow-hidden ${CHART_TEXT}`}
+        role="img"
+        aria-label={`Consumer lag history, last ${last}`}
+      />
       <MarkerLegend markers={history.markers} />
     </figure>
   )
