@@ -167,4 +167,61 @@ describe('DLQView', () => {
     expect(prettyPayload('not json {')).toBe('not json {')
     expect(prettyPayload('{"a":1}')).toBe('{\n  "a": 1\n}')
   })
+
+  it('pages a large group, names each record by its key and the end of its id, and marks the replayed', async () => {
+    window.history.replaceState(null, '', '/#/dlq?kind=simulated+failure')
+    const records = Array.from({ length: 60 }, (_, i) =>
+      record({
+        id: `0:${i}`,
+        offset: i,
+        key: `user_${i}:button_click`,
+        event_id: `01a2379e-ca37-7342-85ed-9b5874da${String(i).padStart(4, '0')}`,
+        replayed: i === 1,
+        replayed_at: i === 1 ? '2026-11-25T11:00:00Z' : null,
+      }),
+    )
+    stubFetch(() => json({ total: 60, groups: [{ kind: 'simulated failure', count: 60, records }] }))
+    const user = userEvent.setup()
+    render(<DLQView pollMs={60_000} />)
+    const table = await screen.findByRole('table', { name: 'Records of simulated failure' })
+    expect(within(table).getAllByRole('row')).toHaveLength(26) // a header and 25 records
+    expect(table.textContent).toContain('user_1:button_click')
+    expect(table.textContent).toContain('…74da0001')
+    expect(table.textContent).toMatch(/replayed \d\d?:\d\d:\d\d/)
+    expect(screen.getByText('1 replayed before')).toBeTruthy()
+    expect(screen.getByText('Records 1–25 of 60')).toBeTruthy()
+    await user.click(screen.getByRole('button', { name: 'Next' }))
+    await user.click(screen.getByRole('button', { name: 'Next' }))
+    expect(screen.getByText('Records 51–60 of 60')).toBeTruthy()
+    expect(screen.getByRole('button', { name: 'Next' })).toHaveProperty('disabled', true)
+    expect(screen.getByRole('table', { name: 'Records of simulated failure' }).textContent).toContain(
+      'user_59:button_click',
+    )
+  })
+
+  it('replays a group without its replayed records unless asked, and says how many it skipped', async () => {
+    window.history.replaceState(null, '', '/#/dlq')
+    const calls = server((c) => {
+      const body = c.body as { dry_run: boolean; include_replayed?: boolean }
+      return json({
+        dry_run: body.dry_run,
+        count: body.include_replayed ? 2 : 1,
+        skipped_replayed: body.include_replayed ? 0 : 1,
+        records: [{ id: '0:5', event_id: 'ev-6', original_offset: 42 }],
+      })
+    })
+    const user = userEvent.setup()
+    render(<DLQView pollMs={60_000} />)
+    await user.click(await screen.findByRole('checkbox', { name: 'Select group simulated failure' }))
+    await user.click(screen.getByRole('button', { name: 'Dry run' }))
+    expect(await screen.findByText(/1 replayed before is skipped/)).toBeTruthy()
+    await user.click(screen.getByRole('checkbox', { name: /replayed before too/ }))
+    await user.click(screen.getByRole('button', { name: 'Dry run' }))
+    await screen.findByText(/Dry run: 2 records would be replayed/)
+    const bodies = calls.filter((c) => c.method === 'POST').map((c) => c.body)
+    expect(bodies).toEqual([
+      { kind: 'simulated failure', rate: 100, strip_simulation: true, dry_run: true },
+      { kind: 'simulated failure', rate: 100, strip_simulation: true, include_replayed: true, dry_run: true },
+    ])
+  })
 })

@@ -11,7 +11,7 @@ import { Field, Hint, Input, Label } from '../components/ui/Field'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { StatList } from '../components/ui/StatList'
 import { DataTable, type Column } from '../components/ui/Table'
-import { count, dateTime, errorMessage } from '../format'
+import { clockTime, count, dateTime, errorMessage } from '../format'
 import { useDLQ } from '../hooks/resources'
 import { useRouteParams } from '../hooks/route'
 
@@ -58,7 +58,7 @@ function RecordDetails({ r, onClose }: { r: DLQRecord; onClose: () => void }) {
     ['Attempts', String(r.attempts)],
     ['Consumer', r.consumer_id || '—'],
     ['Failed at', dateTime(r.failed_at)],
-    ['Replayed', r.replayed ? 'yes' : 'no'],
+    ['Replayed', r.replayed_at ? dateTime(r.replayed_at) : 'no'],
   ]
   return (
     <section
@@ -118,7 +118,15 @@ function recordColumns(
     },
     { header: 'Failed at', cell: (r) => dateTime(r.failed_at) },
     { header: 'Original', cell: (r) => `${r.original_topic}/${r.original_partition}/${r.original_offset}` },
-    { header: 'Event', cell: (r) => (r.event_id ? r.event_id.slice(0, 8) : '—'), className: 'font-mono' },
+    // The key names the user and the type; a UUIDv7's first characters are
+    // its time, the same on every row of a burst, so the event is shown by
+    // its last (random) ones.
+    { header: 'Key', cell: (r) => r.key || '—', className: 'font-mono' },
+    {
+      header: 'Event',
+      cell: (r) => (r.event_id ? <span title={r.event_id}>…{r.event_id.slice(-8)}</span> : '—'),
+      className: 'font-mono',
+    },
     { header: 'Attempts', cell: (r) => r.attempts },
     {
       header: 'Error',
@@ -127,7 +135,7 @@ function recordColumns(
           {r.error}
           {r.replayed && (
             <Badge tone="green" className="ml-2">
-              replayed
+              replayed{r.replayed_at ? ` ${clockTime(r.replayed_at)}` : ''}
             </Badge>
           )}
         </span>
@@ -153,6 +161,9 @@ function recordColumns(
   ]
 }
 
+/** Records shown per page of a group: a 157-record group was one 5,000 px table. */
+export const GROUP_PAGE = 25
+
 function Group({
   g,
   sel,
@@ -165,6 +176,12 @@ function Group({
 }: GroupProps) {
   const listId = useId()
   const whole = sel.kinds.has(g.kind)
+  const [page, setPage] = useState(0)
+  const pages = Math.max(1, Math.ceil(g.records.length / GROUP_PAGE))
+  // A group that shrank (records replayed, aged out) keeps a valid page.
+  const at = Math.min(page, pages - 1)
+  const shown = g.records.slice(at * GROUP_PAGE, (at + 1) * GROUP_PAGE)
+  const replayed = g.records.filter((r) => r.replayed).length
   return (
     <li className="rounded-md border border-slate-200 dark:border-slate-800">
       <div className="flex flex-wrap items-center gap-3 px-3 py-2">
@@ -185,15 +202,32 @@ function Group({
           <span className="truncate">{g.kind}</span>
           <Badge tone="red">{count(g.count)}</Badge>
         </button>
+        {replayed > 0 && (
+          <span className="text-xs text-slate-600 dark:text-slate-400">{count(replayed)} replayed before</span>
+        )}
       </div>
       {expanded && (
         <div id={listId} className="border-t border-slate-200 px-1 pb-2 dark:border-slate-800">
           <DataTable
             caption={`Records of ${g.kind}`}
             columns={recordColumns(g, sel, onToggleId, onInspect, onOpenTimeline)}
-            rows={g.records}
+            rows={shown}
             rowKey={(r) => r.id}
           />
+          {pages > 1 && (
+            <nav aria-label={`Pages of ${g.kind}`} className="flex items-center gap-2 px-2 pt-2 text-xs">
+              <Button size="sm" disabled={at === 0} onClick={() => setPage(at - 1)}>
+                Previous
+              </Button>
+              <span className="tabular-nums">
+                Records {count(at * GROUP_PAGE + 1)}–{count(at * GROUP_PAGE + shown.length)} of{' '}
+                {count(g.records.length)}
+              </span>
+              <Button size="sm" disabled={at >= pages - 1} onClick={() => setPage(at + 1)}>
+                Next
+              </Button>
+            </nav>
+          )}
           {g.count > g.records.length && (
             <p className="px-2 pt-1 text-xs text-slate-600 dark:text-slate-400">
               {count(g.records.length)} of {count(g.count)} listed; selecting the group replays all of them.
@@ -230,6 +264,7 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
   const inspectedId = params.get('record')
   const [rate, setRate] = useState('100')
   const [strip, setStrip] = useState(true)
+  const [includeReplayed, setIncludeReplayed] = useState(false)
   const queryClient = useQueryClient()
   // The dry run of the current selection; its variables are the request a
   // confirmation sends again with dry_run: false.
@@ -273,7 +308,12 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
   const dryRun = () => {
     if (target === null || !rateValid) return
     replay.reset()
-    dry.mutate({ ...target, rate: rateNum, strip_simulation: strip })
+    dry.mutate({
+      ...target,
+      rate: rateNum,
+      strip_simulation: strip,
+      ...(target.kind !== undefined && includeReplayed ? { include_replayed: true } : {}),
+    })
   }
 
   const confirm = () => {
@@ -324,7 +364,8 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
         )}
       </Card>
 
-      <Card title="Replay">
+      {/* In view beside a long list: the actions stay where the records are chosen. */}
+      <Card title="Replay" className="self-start xl:sticky xl:top-4">
         <div className="flex flex-wrap items-start gap-4">
           <Field>
             <Label htmlFor={rateId}>Rate (records/s)</Label>
@@ -354,6 +395,17 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
             />
             Strip simulation (drop should_fail and delay_seconds)
           </label>
+          <label className="mt-5 flex items-center gap-2 text-sm">
+            <input
+              type="checkbox"
+              checked={includeReplayed}
+              onChange={(e) => {
+                changed()
+                setIncludeReplayed(e.target.checked)
+              }}
+            />
+            Replay a group&apos;s records replayed before too
+          </label>
           <AdminTokenInput />
         </div>
         <p className="mt-3 text-sm" aria-live="polite">
@@ -382,6 +434,8 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
               Dry run: {count(plan.result.count)} {plan.result.count === 1 ? 'record' : 'records'} would be replayed to
               the main topic at {plan.req.rate} records/s
               {plan.req.strip_simulation ? ', simulation flags stripped' : ''}.
+              {plan.result.skipped_replayed > 0 &&
+                ` ${count(plan.result.skipped_replayed)} replayed before ${plan.result.skipped_replayed === 1 ? 'is' : 'are'} skipped.`}
             </p>
             <ul aria-label="Would be replayed" className="mt-1 max-h-48 overflow-auto font-mono text-xs">
               {plan.result.records.map((r) => (
