@@ -140,7 +140,7 @@ const pulse = usePulse(seed)
 
 async function open(page: Page, view: (typeof VIEWS)[number]): Promise<void> {
   await page.goto(`${pulse.server().base}/${view.hash}`)
-  await expect(page.getByRole('heading', { name: 'Kafka Real-time Dashboard' })).toBeVisible()
+  await expect(page.getByRole('navigation', { name: 'Views' })).toBeVisible()
   await view.ready(page)
 }
 
