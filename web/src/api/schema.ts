@@ -298,6 +298,7 @@ export type HistoryPoint = z.infer<typeof historyPointSchema>
 export const RANGES = ['15m', '1h', '6h', '24h', '7d'] as const
 export type Range = (typeof RANGES)[number]
 export const rangeSchema = z.enum(RANGES)
+export const isRange = (v: unknown): v is Range => rangeSchema.safeParse(v).success
 
 /**
  * The answer of GET /api/consumers/history/?range=: the highest lag of each

@@ -71,6 +71,7 @@ describe('stored history', () => {
   }
 
   it('draws the stored series on a page that received nothing, and asks for the range picked', async () => {
+    window.history.replaceState(null, '', '/#/')
     const calls = stubFetch(({ url }) => json(answer(url.slice(url.indexOf('=') + 1))))
     const user = userEvent.setup()
     render(<Charts series={new SeriesWindow()} eventsPerSecond={null} />)
@@ -82,6 +83,8 @@ describe('stored history', () => {
     await user.click(screen.getByRole('radio', { name: '24 h' }))
     expect(await screen.findByRole('img', { name: 'Events per second by type, last 24 h' })).toBeTruthy()
     expect(calls.map((c) => c.url)).toEqual(['/api/series/?range=15m', '/api/series/?range=24h'])
+    expect(window.location.hash).toBe('#/?chart_range=24h')
+    window.history.replaceState(null, '', '/#/')
   })
 
   it('says when the stored history cannot be read, and draws what the page received', async () => {

@@ -1,10 +1,11 @@
 import { useQuery } from '@tanstack/react-query'
 import { useEffect, useRef, useState } from 'react'
 import uPlot from 'uplot'
-import { AXIS, CHART_TEXT } from './chartAxis'
+import { AXIS, CHART_TEXT, TIME_SERIES } from './chartAxis'
 import 'uplot/dist/uPlot.min.css'
 import { seriesQuery } from '../api/queries'
-import type { Marker, Range, Series } from '../api/schema'
+import { isRange, type Marker, type Range, type Series } from '../api/schema'
+import { useRouteParams } from '../hooks/route'
 import { count, ms, perSecond, span as stepSpan } from '../format'
 import { quantile, type SeriesSnapshot, type SeriesWindow } from '../live/series'
 import { joinSeries } from './chartData'
@@ -34,7 +35,7 @@ function rateOptions(types: string[], width: number, markers: () => readonly Mar
     },
     axes: [AXIS, { ...AXIS, label: 'events/s', size: 50 }],
     series: [
-      {},
+      TIME_SERIES,
       ...types.map((t) => ({
         label: t,
         stroke: typeStyle(t).color,
@@ -119,7 +120,7 @@ function latencyOptions(width: number, x: XRange): uPlot.Options {
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true, range: x }, y: { range: (u) => [0, latencyTop(u.data.slice(1))] } },
     axes: [AXIS, { ...AXIS, label: 'ms', size: 60 }],
-    series: [{}, line('p50', '#22c55e'), line('p95', '#f59e0b'), line('p99', '#ef4444')],
+    series: [TIME_SERIES, line('p50', '#22c55e'), line('p95', '#f59e0b'), line('p99', '#ef4444')],
   }
 }
 
@@ -161,7 +162,11 @@ const NO_MARKERS: readonly Marker[] = []
  * a restart keeps them), extended live on the 15-minute range.
  */
 export function Charts({ series, markers = NO_MARKERS, eventsPerSecond, initialRange = '15m' }: Props) {
-  const [range, setRange] = useState<Range>(initialRange)
+  // The range is the URL's (chart_range), so a link shows the same span.
+  const [params, setParams] = useRouteParams()
+  const asked = params.get('chart_range')
+  const range: Range = isRange(asked) ? asked : initialRange
+  const setRange = (r: Range) => setParams({ chart_range: r === initialRange ? null : r }, { replace: true })
   const history = useQuery(seriesQuery(range, SPAN_S[range] * 1000 < 3_600_000 ? 10_000 : 60_000))
   // The draw loop reads the newest answer and range on each redraw.
   const serverRef = useRef<Series | undefined>(undefined)

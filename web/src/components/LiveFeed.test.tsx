@@ -37,9 +37,62 @@ describe('LiveFeed', () => {
     expect(rows[0].textContent).toContain('“hi”')
   })
 
-  it('says how many events are not shown', () => {
-    render(<LiveFeed events={[storedEvent()]} notShown={1234} />)
-    expect(screen.getByText('1,234 not shown')).toBeTruthy()
+  it('says how many events are not shown, and why', () => {
+    render(<LiveFeed events={[storedEvent()]} notShown={1234} sampled={1000} kept={500} />)
+    expect(
+      screen.getByText(
+        '1,234 not shown: 1,000 sampled out (the server sends at most 50 events per update, newest first); 234 older than the newest 500 kept here. The totals count every event.',
+      ),
+    ).toBeTruthy()
+  })
+
+  it('filters by type, user and text, and keeps the filter in the URL', async () => {
+    window.history.replaceState(null, '', '/#/')
+    const user = userEvent.setup()
+    render(
+      <LiveFeed
+        events={[
+          storedEvent({ id: 3, event_type: 'page_view', user_id: 'user_aa', element_id: 'nav', page: '/checkout' }),
+          storedEvent({ id: 2, event_type: 'button_click', user_id: 'user_bb', element_id: 'button_1' }),
+          storedEvent({ id: 1, event_type: 'button_click', user_id: 'user_aa', element_id: 'button_2' }),
+        ]}
+        notShown={0}
+      />,
+    )
+    const rows = () => within(screen.getByLabelText('Live events, newest first')).getAllByRole('listitem')
+    await user.selectOptions(screen.getByLabelText('Type'), 'button_click')
+    expect(rows().map((r) => r.textContent)).toEqual([
+      expect.stringContaining('button_1'),
+      expect.stringContaining('button_2'),
+    ])
+    await user.type(screen.getByLabelText('User'), 'AA')
+    expect(rows()).toHaveLength(1)
+    expect(screen.getByText('1 of the 3 newest match')).toBeTruthy()
+    await user.selectOptions(screen.getByLabelText('Type'), '')
+    await user.clear(screen.getByLabelText('User'))
+    await user.type(screen.getByLabelText('Text'), 'checkout')
+    expect(rows().map((r) => r.textContent)).toEqual([expect.stringContaining('/checkout')])
+    expect(new URLSearchParams(window.location.hash.split('?')[1]).get('feed_q')).toBe('checkout')
+    await user.clear(screen.getByLabelText('Text'))
+    await user.type(screen.getByLabelText('Text'), 'nothing like it')
+    expect(screen.getByText('No event matches the filter among the newest ones.')).toBeTruthy()
+    window.history.replaceState(null, '', '/#/')
+  })
+
+  it('pauses: the list stays, counts what arrived meanwhile, and resumes with it', async () => {
+    window.history.replaceState(null, '', '/#/')
+    const user = userEvent.setup()
+    const first = [storedEvent({ id: 10, element_id: 'old' })]
+    const { rerender } = render(<LiveFeed events={first} notShown={0} />)
+    await user.click(screen.getByRole('button', { name: 'Pause' }))
+    const later = [storedEvent({ id: 12, element_id: 'new_b' }), storedEvent({ id: 11, element_id: 'new_a' }), ...first]
+    rerender(<LiveFeed events={later} notShown={0} />)
+    const rows = () => within(screen.getByLabelText('Live events, newest first')).getAllByRole('listitem')
+    expect(rows()).toHaveLength(1)
+    expect(screen.getByText('Paused: 2 new since')).toBeTruthy()
+    expect(screen.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed')).toBe('true')
+    await user.click(screen.getByRole('button', { name: 'Resume' }))
+    expect(rows()).toHaveLength(3)
   })
 
   it('offers to jump back when new events arrive while scrolled away', () => {
@@ -95,7 +148,8 @@ describe('LiveFeed keyboard', () => {
       </>,
     )
     const user = userEvent.setup()
-    await user.click(screen.getByRole('button', { name: 'before' }))
+    // From the last filter field, one Tab reaches the list.
+    await user.click(screen.getByLabelText('Text'))
     await user.tab()
     const list = screen.getByRole('group', { name: 'Live events, newest first' })
     expect(document.activeElement).toBe(list)

@@ -1,11 +1,14 @@
 import { useVirtualizer } from '@tanstack/react-virtual'
-import { memo, useLayoutEffect, useMemo, useRef, useState } from 'react'
+import { memo, useId, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import type { StoredEvent } from '../api/schema'
 import { clockTime, count } from '../format'
+import { useRouteParams } from '../hooks/route'
 import { useActiveRow } from '../hooks/useActiveRow'
+import { filterFeed, isFiltering, newSince, type FeedFilter } from './feedFilter'
 import { TypeBadge } from './TypeBadge'
 import { Button } from './ui/Button'
-import { Card, CardNote } from './ui/Card'
+import { Card } from './ui/Card'
+import { Input, Label, Select } from './ui/Field'
 import { Empty } from './ui/State'
 
 /** Every row has the same height, so keeping the reader's place is exact arithmetic. */
@@ -19,9 +22,30 @@ const TOP_SLACK = 4
 
 interface Props {
   events: StoredEvent[]
+  /** Events received but not in events: sampled by the server or beyond the buffer. */
   notShown: number
+  /** The part of notShown the server sampled away. */
+  sampled?: number
+  /** How many events the buffer keeps (live/feed.ts DEFAULT_LIMITS). */
+  kept?: number
   /** Opens the timeline of an event's message. */
   onOpenTimeline?: (eventId: string) => void
+}
+
+/** The server sends each dashboard at most this many events per update (internal/live maxBatchEvents). */
+const SERVER_BATCH = 50
+
+/** What "not shown" is made of, in words. */
+export function notShownText(notShown: number, sampled: number, kept: number): string {
+  const trimmed = Math.max(0, notShown - sampled)
+  const parts: string[] = []
+  if (sampled > 0) {
+    parts.push(
+      `${count(sampled)} sampled out (the server sends at most ${SERVER_BATCH} events per update, newest first)`,
+    )
+  }
+  if (trimmed > 0) parts.push(`${count(trimmed)} older than the newest ${count(kept)} kept here`)
+  return `${count(notShown)} not shown: ${parts.join('; ')}. The totals count every event.`
 }
 
 // The rows' own buttons are not tab stops: the list is one (Enter opens the
@@ -73,7 +97,29 @@ const FeedRow = memo(function FeedRow({
 })
 
 /** The live event feed: newest on top, virtualised, following new events unless the reader scrolled away. */
-export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
+export function LiveFeed({ events, notShown, sampled = 0, kept = 500, onOpenTimeline }: Props) {
+  const ids = useId()
+  // The filter is the URL's, so a link shows the same feed.
+  const [params, setParams] = useRouteParams()
+  const filter = useMemo<FeedFilter>(
+    () => ({
+      type: params.get('feed_type') ?? '',
+      user: params.get('feed_user') ?? '',
+      text: params.get('feed_q') ?? '',
+    }),
+    [params],
+  )
+  // Paused: the list stays as it was; the events keep arriving underneath.
+  const [frozen, setFrozen] = useState<StoredEvent[] | null>(null)
+  const source = frozen ?? events
+  const shown = useMemo(() => filterFeed(source, filter), [source, filter])
+  const waiting = frozen === null ? 0 : newSince(events, frozen)
+  const types = useMemo(() => {
+    const seen = new Set(events.map((e) => e.event_type))
+    if (filter.type !== '') seen.add(filter.type)
+    return [...seen].sort()
+  }, [events, filter.type])
+
   const scrollRef = useRef<HTMLDivElement>(null)
   const pinned = useRef(true)
   const firstId = useRef<string | undefined>(undefined)
@@ -83,7 +129,7 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   // compiler would skip this component.
   // eslint-disable-next-line react-hooks/incompatible-library -- see above
   const virtualizer = useVirtualizer({
-    count: events.length,
+    count: shown.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 6,
@@ -94,9 +140,9 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   // scroll position by the rows added so what they read stays put.
   useLayoutEffect(() => {
     const previous = firstId.current
-    firstId.current = events[0]?.event_id
-    if (previous === undefined || events.length === 0) return
-    const added = events.findIndex((e) => e.event_id === previous)
+    firstId.current = shown[0]?.event_id
+    if (previous === undefined || shown.length === 0) return
+    const added = shown.findIndex((e) => e.event_id === previous)
     if (added === 0) return
     const el = scrollRef.current
     if (el === null) return
@@ -107,13 +153,14 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
       setUnseen(0)
       return
     }
-    if (pinned.current) {
-      el.scrollTop = 0
-      return
-    }
+    // Pinned to the top, the list is already there (overflow-anchor is off,
+    // so the browser does not move it to keep the old rows in view): writing
+    // scrollTop would force a layout of the whole page on every update, 15%
+    // of the main thread at 5,000 events/s.
+    if (pinned.current) return
     el.scrollTop += added * ROW_HEIGHT
     setUnseen((n) => n + added)
-  }, [events])
+  }, [shown])
 
   const onScroll = () => {
     const el = scrollRef.current
@@ -131,7 +178,7 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   }
 
   // One tab stop for the whole feed: the keys move the active row, Enter opens its timeline.
-  const keys = useMemo(() => events.map((e) => e.event_id), [events])
+  const keys = useMemo(() => shown.map((e) => e.event_id), [shown])
   const { active, rowId, hintId, listProps } = useActiveRow({
     keys,
     scrollTo: (i) => virtualizer.scrollToIndex(i, { align: 'auto' }),
@@ -139,23 +186,74 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
   })
 
   const items = virtualizer.getVirtualItems()
+  const setFilter = (patch: Partial<Record<'feed_type' | 'feed_user' | 'feed_q', string>>) =>
+    setParams(Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, v === '' ? null : v])), { replace: true })
   return (
     <Card
       title="Live Event Feed"
-      className="relative"
-      actions={notShown > 0 ? <CardNote>{count(notShown)} not shown</CardNote> : null}
+      actions={
+        <Button size="sm" aria-pressed={frozen !== null} onClick={() => setFrozen(frozen === null ? events : null)}>
+          {frozen === null ? 'Pause' : 'Resume'}
+        </Button>
+      }
     >
-      {unseen > 0 && (
-        <button
-          type="button"
-          onClick={jumpToTop}
-          className="absolute top-14 left-1/2 z-10 -translate-x-1/2 rounded-full bg-blue-600 px-3 py-1 text-xs font-medium text-white shadow focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600"
-        >
-          {count(unseen)} new ↑
-        </button>
+      <div className="mb-2 flex flex-wrap items-end gap-2">
+        <div className="flex flex-col gap-1">
+          <Label htmlFor={`${ids}-type`}>Type</Label>
+          <Select id={`${ids}-type`} value={filter.type} onChange={(e) => setFilter({ feed_type: e.target.value })}>
+            <option value="">All types</option>
+            {types.map((t) => (
+              <option key={t} value={t}>
+                {t.replace('_', ' ')}
+              </option>
+            ))}
+          </Select>
+        </div>
+        <div className="flex flex-col gap-1">
+          <Label htmlFor={`${ids}-user`}>User</Label>
+          <Input
+            id={`${ids}-user`}
+            className="w-32"
+            value={filter.user}
+            placeholder="user_…"
+            onChange={(e) => setFilter({ feed_user: e.target.value })}
+          />
+        </div>
+        <div className="flex min-w-0 flex-1 flex-col gap-1">
+          <Label htmlFor={`${ids}-text`}>Text</Label>
+          <Input
+            id={`${ids}-text`}
+            className="w-full min-w-24"
+            value={filter.text}
+            placeholder="element, page or message"
+            onChange={(e) => setFilter({ feed_q: e.target.value })}
+          />
+        </div>
+      </div>
+      {notShown > 0 && (
+        <p className="mb-2 text-xs text-slate-600 dark:text-slate-400">{notShownText(notShown, sampled, kept)}</p>
       )}
-      {events.length === 0 ? (
-        <Empty>No events yet. Click a button above to send one.</Empty>
+      {/* A bar of its own above the list, so it never covers a row; its height is kept when empty. */}
+      <div className="mb-1 flex h-7 items-center justify-between gap-2 text-xs text-slate-600 dark:text-slate-400">
+        <span aria-live="polite">
+          {frozen !== null
+            ? `Paused: ${count(waiting)} new since`
+            : isFiltering(filter)
+              ? `${count(shown.length)} of the ${count(events.length)} newest match`
+              : 'Newest first'}
+        </span>
+        {frozen === null && unseen > 0 && (
+          <Button size="sm" variant="primary" onClick={jumpToTop}>
+            {count(unseen)} new ↑
+          </Button>
+        )}
+      </div>
+      {shown.length === 0 ? (
+        <Empty>
+          {events.length === 0
+            ? 'No events yet. Click a button above to send one.'
+            : 'No event matches the filter among the newest ones.'}
+        </Empty>
       ) : (
         <div
           ref={scrollRef}
@@ -164,16 +262,16 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
           role="group"
           aria-label="Live events, newest first"
           className="group overflow-y-auto rounded focus-visible:outline-2 focus-visible:outline-blue-600 dark:focus-visible:outline-blue-400"
-          style={{ height: Math.min(MAX_HEIGHT, events.length * ROW_HEIGHT) }}
+          style={{ height: Math.min(MAX_HEIGHT, shown.length * ROW_HEIGHT), overflowAnchor: 'none' }}
         >
           <ul className="relative" style={{ height: virtualizer.getTotalSize() }}>
             {items.map((item) => {
-              const e = events[item.index]
+              const e = shown[item.index]
               return (
                 <li
                   key={e.event_id}
                   id={rowId(item.index)}
-                  aria-setsize={events.length}
+                  aria-setsize={shown.length}
                   aria-posinset={item.index + 1}
                   className="absolute top-0 left-0 w-full"
                   style={{ height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
@@ -185,7 +283,7 @@ export function LiveFeed({ events, notShown, onOpenTimeline }: Props) {
           </ul>
         </div>
       )}
-      {events.length > 0 && (
+      {shown.length > 0 && (
         <p id={hintId} className="mt-2 text-xs text-slate-600 dark:text-slate-400">
           In the list: ↑ ↓ move between events, Enter opens the timeline.
         </p>

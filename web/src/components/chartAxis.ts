@@ -1,4 +1,5 @@
 import type uPlot from 'uplot'
+import { clockTime } from '../format'
 
 /**
  * The charts' axis: its text takes the colour of the element the chart is
@@ -14,3 +15,12 @@ export const AXIS: uPlot.Axis = {
 
 /** The classes of an element a chart is drawn in: the axis text colour. */
 export const CHART_TEXT = 'text-slate-600 dark:text-slate-400'
+
+/**
+ * The x series of a time chart: its legend says "Time" and the time under
+ * the cursor, and a dash when the cursor is away (uPlot's default "--").
+ */
+export const TIME_SERIES: uPlot.Series = {
+  label: 'Time',
+  value: (_u, v) => (v === null || v === undefined ? '—' : clockTime(new Date(v * 1000).toISOString())),
+}

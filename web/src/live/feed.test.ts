@@ -6,6 +6,7 @@ describe('applyFrames', () => {
   it('replaces everything on initial_data and orders events newest first', () => {
     const before = applyFrames(EMPTY_FEED, [{ type: 'new_events', events: [storedEvent({ id: 1 })], dropped: 4 }])
     expect(before.notShown).toBe(4)
+    expect(before.sampled).toBe(4)
     const a = storedEvent({ id: 10 })
     const b = storedEvent({ id: 11 })
     const after = applyFrames(before, [
@@ -13,6 +14,7 @@ describe('applyFrames', () => {
     ])
     expect(after.events.map((e) => e.id)).toEqual([11, 10])
     expect(after.notShown).toBe(0)
+    expect(after.sampled).toBe(0)
     expect(after.stats?.total_events).toBe(2)
     expect(after.messages.size).toBe(1)
     expect(after.resyncs).toBe(1)
@@ -34,7 +36,9 @@ describe('applyFrames', () => {
       { events: 3, messages: 10, markers: 10 },
     )
     expect(s.events.map((e) => e.id)).toEqual([4, 3, 2])
+    // 5 sampled away by the server, 1 trimmed here beyond the 3 kept.
     expect(s.notShown).toBe(5 + 1)
+    expect(s.sampled).toBe(5)
   })
 
   it('keeps the latest state of each message and evicts finished ones first', () => {

@@ -23,6 +23,8 @@ export interface FeedState {
    * resync.
    */
   notShown: number
+  /** The part of notShown the server sampled away (new_events.dropped); the rest was trimmed here. */
+  sampled: number
   stats: Stats | null
   /** Latest known state of each processing-log message, least recently updated first. */
   messages: ReadonlyMap<string, LiveMessage>
@@ -43,6 +45,7 @@ export const DEFAULT_LIMITS: FeedLimits = { events: 500, messages: 500, markers:
 export const EMPTY_FEED: FeedState = {
   events: [],
   notShown: 0,
+  sampled: 0,
   stats: null,
   messages: new Map(),
   resyncs: 0,
@@ -92,6 +95,7 @@ export function applyFrames(state: FeedState, frames: ServerMessage[], limits: F
   if (frames.length === 0) return state
   let events = state.events
   let notShown = state.notShown
+  let sampled = state.sampled
   let stats = state.stats
   let resyncs = state.resyncs
   let markers = state.markers
@@ -114,6 +118,7 @@ export function applyFrames(state: FeedState, frames: ServerMessage[], limits: F
         incoming = []
         events = f.events.slice().sort(newestFirst)
         notShown = 0
+        sampled = 0
         stats = f.stats
         messages = new Map()
         mergeMessages(messages, f.messages.slice().reverse(), limits.messages)
@@ -125,6 +130,7 @@ export function applyFrames(state: FeedState, frames: ServerMessage[], limits: F
       case 'new_events':
         incoming.push(...f.events)
         notShown += f.dropped
+        sampled += f.dropped
         break
       case 'stats_update':
         stats = f.stats
@@ -144,5 +150,5 @@ export function applyFrames(state: FeedState, frames: ServerMessage[], limits: F
     notShown += events.length - limits.events
     events = events.slice(0, limits.events)
   }
-  return { events, notShown, stats, messages: messages ?? state.messages, resyncs, markers }
+  return { events, notShown, sampled, stats, messages: messages ?? state.messages, resyncs, markers }
 }

@@ -27,6 +27,7 @@ const fetchedUrls = () => calls.map((c) => c.url)
 
 describe('ConsumersView', () => {
   beforeEach(() => {
+    window.history.replaceState(null, '', '/#/consumers')
     calls = stubFetch(({ url }) =>
       url === '/api/consumers/'
         ? json(consumers)
@@ -77,6 +78,7 @@ describe('ConsumersView', () => {
     await user.click(screen.getByRole('radio', { name: '24 h' }))
     expect(await screen.findByRole('img', { name: 'Consumer lag history, last 24 h' })).toBeTruthy()
     expect(fetchedUrls()).toContain('/api/consumers/history/?range=24h')
+    expect(new URLSearchParams(window.location.hash.split('?')[1]).get('range')).toBe('24h')
   })
 })
 

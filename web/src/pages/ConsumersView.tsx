@@ -1,8 +1,9 @@
-import { useEffect, useRef, useState } from 'react'
+import { useEffect, useRef } from 'react'
 import uPlot from 'uplot'
-import { AXIS, CHART_TEXT } from '../components/chartAxis'
+import { AXIS, CHART_TEXT, TIME_SERIES } from '../components/chartAxis'
 import 'uplot/dist/uPlot.min.css'
-import type { ConsumersHistory, Range } from '../api/schema'
+import { isRange, type ConsumersHistory, type Range } from '../api/schema'
+import { useRouteParams } from '../hooks/route'
 import { MarkerLegend, markersPlugin } from '../components/markers'
 import { RangePicker, rangeLabel } from '../components/RangePicker'
 import { MembersTable, PartitionsTable } from '../components/GroupTables'
@@ -68,7 +69,7 @@ export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
         { ...AXIS, scale: 'sec', label: 'seconds', side: 1, size: 50, grid: { show: false } },
       ],
       series: [
-        {},
+        TIME_SERIES,
         { label: 'Total lag (records)', scale: 'lag', stroke: '#3b82f6', width: 2, points: { show: false } },
         {
           label: 'Max lag (s)',
@@ -132,7 +133,11 @@ interface Props {
 /** The consumer group in detail: state, members, partitions with lag in records and seconds, and lag history. */
 export function ConsumersView({ pollMs = 3000, historyPollMs = 5000 }: Props) {
   const consumers = useConsumers(pollMs)
-  const [range, setRange] = useState<Range>('1h')
+  // The range is the URL's, so a link shows the same span.
+  const [params, setParams] = useRouteParams()
+  const asked = params.get('range')
+  const range: Range = isRange(asked) ? asked : '1h'
+  const setRange = (r: Range) => setParams({ range: r === '1h' ? null : r }, { replace: true })
   const history = useConsumersHistory(range, historyPollMs)
   const v = consumers.data
 

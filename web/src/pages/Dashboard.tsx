@@ -8,6 +8,7 @@ import { QueueMonitor } from '../components/QueueMonitor'
 import { StaleData } from '../components/StaleData'
 import { Statistics } from '../components/Statistics'
 import { sessionId, userId } from '../identity'
+import { DEFAULT_LIMITS } from '../live/feed'
 import type { LiveTotals } from '../live/series'
 import type { LiveFeed as Feed } from '../live/useLiveFeed'
 
@@ -42,7 +43,13 @@ export function Dashboard({ feed, totals, onOpenTimeline }: Props) {
         panelsClassName="grid gap-6 2xl:grid-cols-2"
       >
         <div className="min-w-0">
-          <LiveFeed events={feed.events} notShown={feed.notShown} onOpenTimeline={onOpenTimeline} />
+          <LiveFeed
+            events={feed.events}
+            notShown={feed.notShown}
+            sampled={feed.sampled}
+            kept={DEFAULT_LIMITS.events}
+            onOpenTimeline={onOpenTimeline}
+          />
         </div>
         <div className="min-w-0">
           <QueueMonitor
