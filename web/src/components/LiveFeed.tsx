@@ -197,10 +197,16 @@ export function LiveFeed({ events, notShown, sampled = 0, kept = 500, onOpenTime
         </Button>
       }
     >
-      <div className="mb-2 flex flex-wrap items-end gap-2">
-        <div className="flex flex-col gap-1">
+      {/* Two columns on a phone (the text filter on its own row), one row from sm up. */}
+      <div className="mb-2 grid grid-cols-2 items-end gap-2 sm:grid-cols-[auto_8rem_minmax(0,1fr)]">
+        <div className="flex min-w-0 flex-col gap-1">
           <Label htmlFor={`${ids}-type`}>Type</Label>
-          <Select id={`${ids}-type`} value={filter.type} onChange={(e) => setFilter({ feed_type: e.target.value })}>
+          <Select
+            id={`${ids}-type`}
+            className="w-full"
+            value={filter.type}
+            onChange={(e) => setFilter({ feed_type: e.target.value })}
+          >
             <option value="">All types</option>
             {types.map((t) => (
               <option key={t} value={t}>
@@ -209,21 +215,21 @@ export function LiveFeed({ events, notShown, sampled = 0, kept = 500, onOpenTime
             ))}
           </Select>
         </div>
-        <div className="flex flex-col gap-1">
+        <div className="flex min-w-0 flex-col gap-1">
           <Label htmlFor={`${ids}-user`}>User</Label>
           <Input
             id={`${ids}-user`}
-            className="w-32"
+            className="w-full"
             value={filter.user}
             placeholder="user_…"
             onChange={(e) => setFilter({ feed_user: e.target.value })}
           />
         </div>
-        <div className="flex min-w-0 flex-1 flex-col gap-1">
+        <div className="col-span-2 flex min-w-0 flex-col gap-1 sm:col-span-1">
           <Label htmlFor={`${ids}-text`}>Text</Label>
           <Input
             id={`${ids}-text`}
-            className="w-full min-w-24"
+            className="w-full"
             value={filter.text}
             placeholder="element, page or message"
             onChange={(e) => setFilter({ feed_q: e.target.value })}
