@@ -37,7 +37,7 @@ func TestSeriesAnswersWhatTheStoreKept(t *testing.T) {
 		t.Fatalf("events = %v, want 2 clicks and 1 view", v.Events)
 	}
 	last := v.Times[len(v.Times)-1]
-	if v.Range != "15m" || v.StepSeconds != 10 || len(v.Times) != 90 || last > v.To.Unix() || last+10 <= v.To.Unix() {
+	if v.Range != "15m" || v.StepSeconds != 10 || len(v.Times) != 90 || last >= v.To.Unix() || last+10 < v.To.Unix() {
 		t.Errorf("range %s, step %d, %d times, last %d, to %v", v.Range, v.StepSeconds, len(v.Times), v.Times[len(v.Times)-1], v.To)
 	}
 	var samples int64

@@ -346,7 +346,6 @@ func (mon *Group) History(ctx context.Context, r series.Range) (History, error) 
 	// still filling holds the newest sample. Steps are on the Unix-time
 	// grid, as the events series.
 	from, to := r.Window(now)
-	to = to.Add(time.Second)
 	points, err := mon.deps.History.LagSeries(ctx, from, to, r.Step)
 	if err != nil {
 		return History{}, fmt.Errorf("lag history: %w", err)

@@ -91,15 +91,16 @@ func ParseRange(s string) (Range, error) {
 	return Range{}, fmt.Errorf("range: %q is not one of %v", s, names)
 }
 
-// Window returns the span of r ending at now, to the second: [from, to).
-// Steps start on the Unix-time grid, so from is the start of the step
-// that ends one span before the step now is in ends; the last step is the
-// one still filling, up to now. Its count covers to minus its start only,
-// which a reader dividing by the full step would draw as a dip: rates
-// divide by the part of the step inside the window.
+// Window returns the span of r ending with the second now is in:
+// [from, to), to being the end of that second, so that what was stored a
+// moment ago is in it. Steps start on the Unix-time grid, so from is the
+// start of the step that ends one span before the step now is in ends;
+// the last step is the one still filling. Its count covers to minus its
+// start only, which a reader dividing by the full step would draw as a
+// dip: rates divide by the part of the step inside the window.
 func (r Range) Window(now time.Time) (from, to time.Time) {
 	step := int64(r.Step / time.Second)
-	end := now.Unix()
-	last := end - mod(end, step)
-	return time.Unix(last+step, 0).UTC().Add(-r.Span), time.Unix(end, 0).UTC()
+	sec := now.Unix()
+	last := sec - mod(sec, step)
+	return time.Unix(last+step, 0).UTC().Add(-r.Span), time.Unix(sec+1, 0).UTC()
 }

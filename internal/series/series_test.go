@@ -45,7 +45,8 @@ func TestWindowEndsNowWithStepsOnTheGrid(t *testing.T) {
 	}
 	now := time.Date(2026, 12, 2, 10, 0, 47, 600_000_000, time.UTC)
 	from, to := r.Window(now)
-	if want := time.Date(2026, 12, 2, 10, 0, 47, 0, time.UTC); !to.Equal(want) {
+	// The end of the second now is in: what was stored at 10:00:47.2 is inside.
+	if want := time.Date(2026, 12, 2, 10, 0, 48, 0, time.UTC); !to.Equal(want) {
 		t.Errorf("to = %v, want %v", to, want)
 	}
 	// The step now is in ends at 10:01:00: an hour of steps back from there.
@@ -54,6 +55,13 @@ func TestWindowEndsNowWithStepsOnTheGrid(t *testing.T) {
 	}
 	if v := Build(r, from, to, nil, nil); len(v.Times) != 120 || v.Times[119] != time.Date(2026, 12, 2, 10, 0, 30, 0, time.UTC).Unix() {
 		t.Errorf("%d steps, last at %d", len(v.Times), v.Times[len(v.Times)-1])
+	}
+	// At the first instant of a step, the step is in the window (a batch
+	// stored at 10:01:00.2 and read at 10:01:00.5 was left out before).
+	at := time.Date(2026, 12, 2, 10, 1, 0, 500_000_000, time.UTC)
+	from, to = r.Window(at)
+	if v := Build(r, from, to, []Count{{Start: at.Unix(), EventType: "click", Events: 1}}, nil); v.Events["click"] == nil {
+		t.Errorf("a count in the step now is in is not in the window [%v, %v)", from, to)
 	}
 	if _, err := ParseRange("2h"); err == nil {
 		t.Error("ParseRange(2h) succeeded")
