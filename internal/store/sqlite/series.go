@@ -20,15 +20,19 @@ ON CONFLICT (bucket, "partition", bin) DO UPDATE SET events = events + excluded.
 
 // writeSeries adds what a batch stored to the series, in its transaction:
 // a few rows per batch (one per bucket, partition and type or latency
-// bin), whatever its size.
-func writeSeries(tx *sql.Tx, d *series.Delta) error {
+// bin), whatever its size, with statements prepared once at open.
+func (db *DB) writeSeries(tx *sql.Tx, d *series.Delta) error {
+	if d.Empty() {
+		return nil
+	}
+	ev, lat := tx.Stmt(db.addEvents), tx.Stmt(db.addLatency)
 	for _, k := range d.EventRows() {
-		if _, err := tx.Exec(addEventsSQL, k.Bucket, k.Partition, k.EventType, d.Events[k]); err != nil {
+		if _, err := ev.Exec(k.Bucket, k.Partition, k.EventType, d.Events[k]); err != nil {
 			return fmt.Errorf("series of %q: %w", k.EventType, err)
 		}
 	}
 	for _, k := range d.BinRows() {
-		if _, err := tx.Exec(addLatencySQL, k.Bucket, k.Partition, k.Bin, d.Latency[k]); err != nil {
+		if _, err := lat.Exec(k.Bucket, k.Partition, k.Bin, d.Latency[k]); err != nil {
 			return fmt.Errorf("latency series: %w", err)
 		}
 	}

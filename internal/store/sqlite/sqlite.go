@@ -86,6 +86,9 @@ type DB struct {
 
 	insEvent   *sql.Stmt
 	insMessage *sql.Stmt
+	// addEvents and addLatency add a batch's events to the series.
+	addEvents  *sql.Stmt
+	addLatency *sql.Stmt
 
 	// corrupt is set once the file is found damaged (integrity.go): from
 	// then on writes are refused, so that no offset is committed past
@@ -165,6 +168,12 @@ func Open(ctx context.Context, path string, opts Options, log *slog.Logger) (*DB
 	var err error
 	if d.insEvent, err = d.w.PrepareContext(ctx, insertEventSQL); err == nil {
 		d.insMessage, err = d.w.PrepareContext(ctx, insertMessageSQL)
+	}
+	if err == nil {
+		d.addEvents, err = d.w.PrepareContext(ctx, addEventsSQL)
+	}
+	if err == nil {
+		d.addLatency, err = d.w.PrepareContext(ctx, addLatencySQL)
 	}
 	if err != nil {
 		_ = d.Close()
@@ -258,7 +267,7 @@ func (d *DB) Close() error {
 			<-d.integrityDone
 		}
 		var errs []error
-		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage} {
+		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage, d.addEvents, d.addLatency} {
 			if s != nil {
 				errs = append(errs, s.Close())
 			}

@@ -208,7 +208,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
 	}
-	if err := writeSeries(tx, &added); err != nil {
+	if err := d.writeSeries(tx, &added); err != nil {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
 	}
