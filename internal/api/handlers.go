@@ -110,6 +110,9 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return Errorf(EInvalid, "%s", err.Error())
 	}
+	if e.SourceID != "" {
+		return Errorf(EInvalid, "source_id: %s", sourceIDRefused)
+	}
 	// Only the id here: the producer fills an absent time and marks the
 	// record so, which keeps a client's retry the same event.
 	if e.EventID == "" {
@@ -131,6 +134,10 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {
 		RequestID string `json:"request_id"`
 	}{"accepted", e.EventID, ack.Topic, ack.Partition, ack.Offset, rid})
 }
+
+// sourceIDRefused says why the event endpoints refuse a source_id: a
+// source is named by its write key, which only the collector checks.
+const sourceIDRefused = "is set by /api/collect from the source's write key, not by the client"
 
 // batchValues splits a batch body into raw events: either one object
 // {"events": [...]}, decoded strictly in one pass (decodeJSON), or a
@@ -235,6 +242,9 @@ func (s *Server) batchEvents(w http.ResponseWriter, r *http.Request) error {
 			}
 			return Errorf(EInvalid, "events[%d]: %s", i, err.Error())
 		}
+		if e.SourceID != "" {
+			return Errorf(EInvalid, "events[%d].source_id: %s", i, sourceIDRefused)
+		}
 		if e.EventID == "" {
 			e.EventID = event.NewID()
 		}
@@ -276,7 +286,7 @@ func (s *Server) queueMessages(w http.ResponseWriter, r *http.Request) error {
 		return Errorf(EInvalid, "status: must be one of queued, processing, retrying, completed, failed, dead_lettered")
 	}
 	if f.Source != "" && !f.Source.Valid() {
-		return Errorf(EInvalid, "source: must be one of api, kafka, producer")
+		return Errorf(EInvalid, "source: must be one of api, kafka, producer, collect")
 	}
 	limit, err := parseLimit(r)
 	if err != nil {

@@ -103,7 +103,7 @@ func components() schema {
 	return schema{
 		"Error":       object(map[string]schema{"error": str()}),
 		"Status":      status,
-		"Source":      enum("api", "kafka", "producer"),
+		"Source":      enum("api", "kafka", "producer", "collect"),
 		"Event":       object(eventProps()),
 		"EventInput":  object(input),
 		"StoredEvent": object(stored),

@@ -28,6 +28,18 @@ type Event struct {
 	// Properties is a JSON object, kept verbatim.
 	Properties json.RawMessage `json:"properties,omitempty"`
 
+	// SourceID names the site or app the event came from (a source, see
+	// docs/tracker.md): set by the collector from the write key, so the
+	// HTTP event endpoints refuse it; Kafka producers are trusted with it.
+	SourceID string `json:"source_id,omitempty"`
+	// AnonymousID is the browser's first-party id, kept after identify.
+	AnonymousID string `json:"anonymous_id,omitempty"`
+	// StreamID and Seq number a tracker's events, 1, 2, 3... per page
+	// load, so that the delivery ledger counts the ones that never
+	// arrived. Carried to the store's transaction, not stored as columns.
+	StreamID string `json:"stream_id,omitempty"`
+	Seq      int64  `json:"seq,omitempty"`
+
 	// Simulation fields: how long processing takes and whether it fails.
 	DelaySeconds float64 `json:"delay_seconds,omitempty"`
 	ShouldFail   bool    `json:"should_fail,omitempty"`
@@ -89,11 +101,14 @@ const (
 	SourceAPI      Source = "api"
 	SourceKafka    Source = "kafka"
 	SourceProducer Source = "producer"
+	// SourceCollect: the collector, POST /api/collect (pulse.js and
+	// other clients of a source's write key).
+	SourceCollect Source = "collect"
 )
 
 // Valid reports whether s is one of the known sources.
 func (s Source) Valid() bool {
-	return s == SourceAPI || s == SourceKafka || s == SourceProducer
+	return s == SourceAPI || s == SourceKafka || s == SourceProducer || s == SourceCollect
 }
 
 // Message is the processing-log record of one Kafka record: the seed's

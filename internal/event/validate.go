@@ -28,6 +28,9 @@ const (
 	MaxPropertiesBytes = 16 << 10
 	MaxPropertiesDepth = 8
 	MaxDelaySeconds    = 30
+	// MaxSeq bounds a stream's sequence number: the largest integer a
+	// JavaScript number holds exactly.
+	MaxSeq = 1<<53 - 1
 )
 
 // The bounds of an event's timestamp, inclusive, once converted to UTC.
@@ -90,6 +93,10 @@ type wire struct {
 	Properties   jsontext.Value `json:"properties"`
 	DelaySeconds *float64       `json:"delay_seconds"`
 	ShouldFail   *bool          `json:"should_fail"`
+	SourceID     string         `json:"source_id"`
+	AnonymousID  string         `json:"anonymous_id"`
+	StreamID     string         `json:"stream_id"`
+	Seq          *float64       `json:"seq"`
 }
 
 // Decode parses and validates one event from JSON. It does not fill in
@@ -112,12 +119,23 @@ func Decode(data []byte) (Event, error) {
 		return Event{}, decodeError(err)
 	}
 	e := Event{
-		EventID:    w.EventID,
-		ElementID:  w.ElementID,
-		SessionID:  w.SessionID,
-		Page:       w.Page,
-		Message:    w.Message,
-		Properties: json.RawMessage(w.Properties),
+		EventID:     w.EventID,
+		ElementID:   w.ElementID,
+		SessionID:   w.SessionID,
+		Page:        w.Page,
+		Message:     w.Message,
+		Properties:  json.RawMessage(w.Properties),
+		SourceID:    w.SourceID,
+		AnonymousID: w.AnonymousID,
+		StreamID:    w.StreamID,
+	}
+	if w.Seq != nil {
+		// A float so that 1.5 or 1e300 is refused with the field's name
+		// rather than as a JSON type error.
+		if *w.Seq != float64(int64(*w.Seq)) || *w.Seq < 1 || *w.Seq > MaxSeq {
+			return Event{}, invalid("seq", "must be a whole number between 1 and %d", int64(MaxSeq))
+		}
+		e.Seq = int64(*w.Seq)
 	}
 	if w.UserID != nil {
 		e.UserID = *w.UserID
@@ -259,6 +277,9 @@ func (e *Event) Validate() error {
 		{"user_id", e.UserID, MaxIDLen, idText},
 		{"element_id", e.ElementID, MaxIDLen, idText},
 		{"session_id", e.SessionID, MaxIDLen, idText},
+		{"source_id", e.SourceID, MaxIDLen, idText},
+		{"anonymous_id", e.AnonymousID, MaxIDLen, idText},
+		{"stream_id", e.StreamID, MaxIDLen, idText},
 		{"page", e.Page, MaxPageLen, lineText},
 		{"message", e.Message, MaxMessageLen, freeText},
 	} {
@@ -273,6 +294,14 @@ func (e *Event) Validate() error {
 	}
 	if err := checkClaim(e.EventID); err != nil {
 		return err
+	}
+	switch {
+	case e.Seq < 0 || e.Seq > MaxSeq:
+		return invalid("seq", "must be a whole number between 1 and %d", int64(MaxSeq))
+	case e.Seq > 0 && e.StreamID == "":
+		return invalid("stream_id", "is required with seq")
+	case e.Seq == 0 && e.StreamID != "":
+		return invalid("seq", "is required with stream_id")
 	}
 	if e.DelaySeconds < 0 || e.DelaySeconds > MaxDelaySeconds || e.DelaySeconds != e.DelaySeconds {
 		return invalid("delay_seconds", "must be between 0 and %d", MaxDelaySeconds)

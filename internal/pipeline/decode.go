@@ -32,6 +32,7 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 	r.msg.RequestID = meta.RequestID
 	r.msg.ReplayOf = meta.ReplayOf
 	r.timeFilled = meta.TimestampFilled
+	r.delivery = meta.Delivery
 	ev, err := event.Decode(kr.Value)
 	if err != nil {
 		r.invalid = err.Error()

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/ledger"
 )
 
 // ErrSimulated is the error of an attempt on an event with should_fail;
@@ -49,6 +50,8 @@ type rec struct {
 	// timeFilled says the producer gave the event its timestamp (see
 	// store.Record.TimeFilled).
 	timeFilled bool
+	// delivery is what the collector counted for the ledger (headers).
+	delivery ledger.Delivery
 	// inTxn is set once r's dead letter was produced in the open DLQ
 	// transaction.
 	inTxn      bool

@@ -88,6 +88,7 @@ func (c *Consumer) write(ctx context.Context, batch []*rec) bool {
 		if r.msg.Status == event.StatusCompleted {
 			records[i].Event = &r.ev
 			records[i].TimeFilled = r.timeFilled
+			records[i].Delivery = r.delivery
 		}
 	}
 	for attempt := 1; ; attempt++ {

@@ -8,6 +8,7 @@ package record
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/ledger"
 )
 
 // Headers of an event record.
@@ -40,11 +42,21 @@ const (
 	// which no payload may carry), so that the replay replaces the
 	// dead-lettered row instead of adding an event.
 	HeaderReplayEventID = "replay_event_id"
+	// HeaderClientDropped carries, on the first event of a collected
+	// batch, the count of events its client discarded (ledger.Delivery).
+	HeaderClientDropped = "client_dropped"
+	// HeaderSkewCorrected, set to "1", marks a collected event whose
+	// time the collector moved because the client's clock was off.
+	HeaderSkewCorrected = "skew_corrected"
 )
 
 // maxReplayOfLen bounds the replay_of header kept: a topic name (at most
 // 249 bytes) and two numbers.
 const maxReplayOfLen = 300
+
+// maxClientDropped bounds a client_dropped header: more than a client's
+// queue can ever have discarded between two deliveries.
+const maxClientDropped = 1 << 32
 
 // Meta is what an event record's headers say besides the event, as far as
 // the values are sane (see ParseMeta).
@@ -57,6 +69,8 @@ type Meta struct {
 	// ReplayEventID is set only on a replay (ReplayOf header present)
 	// and only to a derived id.
 	ReplayEventID string
+	// Delivery is what the collector counted for the delivery ledger.
+	Delivery ledger.Delivery
 }
 
 // EventHeaders returns the headers of a record Pulse produces for an
@@ -70,6 +84,18 @@ func EventHeaders(src event.Source, requestID string, timestampFilled bool) []kg
 	}
 	if timestampFilled {
 		hs = append(hs, kgo.RecordHeader{Key: HeaderTimestampFilled, Value: []byte("1")})
+	}
+	return hs
+}
+
+// DeliveryHeaders returns the headers that carry d; none for a zero d.
+func DeliveryHeaders(d ledger.Delivery) []kgo.RecordHeader {
+	var hs []kgo.RecordHeader
+	if d.ClientDropped > 0 {
+		hs = append(hs, kgo.RecordHeader{Key: HeaderClientDropped, Value: strconv.AppendInt(nil, d.ClientDropped, 10)})
+	}
+	if d.SkewCorrected {
+		hs = append(hs, kgo.RecordHeader{Key: HeaderSkewCorrected, Value: []byte("1")})
 	}
 	return hs
 }
@@ -124,6 +150,14 @@ func ParseMeta(hs []kgo.RecordHeader) Meta {
 			replayID = string(h.Value)
 		case HeaderTimestampFilled:
 			m.TimestampFilled = string(h.Value) == "1"
+		case HeaderClientDropped:
+			// A count a client reported; a bound keeps one forged header
+			// from making the ledger's sums overflow.
+			if n, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil && n > 0 && n <= maxClientDropped {
+				m.Delivery.ClientDropped = n
+			}
+		case HeaderSkewCorrected:
+			m.Delivery.SkewCorrected = string(h.Value) == "1"
 		}
 	}
 	if replay && len(replayID) == 36 && event.IsDerived(replayID) {

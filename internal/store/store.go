@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/ledger"
 )
 
 // Record is one finished message: its processing-log entry and, when the
@@ -22,6 +23,9 @@ type Record struct {
 	// only in its timestamp is then the client's retry, not a reuse of
 	// the id for another event.
 	TimeFilled bool
+	// Delivery is what the collector counted on the event's way in, for
+	// the delivery ledger (only events with a source_id count).
+	Delivery ledger.Delivery
 }
 
 // MessageFilter selects processing-log rows, newest first.
@@ -87,6 +91,8 @@ type Store interface {
 	Positions(ctx context.Context) (Positions, error)
 	Series
 	Replays
+	Sources
+	Ledger
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

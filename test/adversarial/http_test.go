@@ -448,7 +448,7 @@ func httpCorpus() []httpCase {
 		get("queue messages status upper case", "/api/queue/messages/?status=COMPLETED", 400, "status: must be one of"),
 		get("queue messages status with SQL", "/api/queue/messages/?status=completed%27%20OR%201=1", 400, "status: must be one of"),
 		get("queue messages status NUL", "/api/queue/messages/?status=%00", 400, "status: must be one of"),
-		get("queue messages source unknown", "/api/queue/messages/?source=evil", 400, "source: must be one of api, kafka, producer"),
+		get("queue messages source unknown", "/api/queue/messages/?source=evil", 400, "source: must be one of api, kafka, producer, collect"),
 		get("queue messages source upper case", "/api/queue/messages/?source=API", 400, "source: must be one of"),
 		get("queue messages limit 0", "/api/queue/messages/?limit=0", 400, "limit: must be an integer between 1 and 1000"),
 		get("queue messages limit 1001", "/api/queue/messages/?limit=1001", 400, "limit: must be an integer between 1 and 1000"),

@@ -34,7 +34,7 @@ function list<T extends z.ZodType>(item: T) {
 
 // ---- Shared shapes (internal/event) ----
 
-export const sourceSchema = z.enum(['api', 'kafka', 'producer'])
+export const sourceSchema = z.enum(['api', 'kafka', 'producer', 'collect'])
 /** Where a message entered Pulse. */
 export type Source = z.infer<typeof sourceSchema>
 export const SOURCES: readonly Source[] = sourceSchema.options
