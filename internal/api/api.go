@@ -17,6 +17,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/live"
+	"github.com/pulse-dev/pulse/internal/ratelimit"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -144,7 +145,7 @@ type Server struct {
 	deps    Deps
 	log     *slog.Logger
 	metrics *httpMetrics
-	limiter *limiter
+	limiter *ratelimit.Keyed
 	origins []string
 	hosts   hostPolicy
 	proxies proxies
@@ -176,7 +177,7 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) *Se
 		if burst <= 0 {
 			burst = max(1, int(2*cfg.IngestRate))
 		}
-		s.limiter = newLimiter(cfg.IngestRate, burst, time.Now)
+		s.limiter = ratelimit.New(cfg.IngestRate, burst, time.Now)
 	}
 	s.handler = s.routes()
 	return s

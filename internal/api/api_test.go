@@ -702,30 +702,6 @@ func TestIngestRateLimit(t *testing.T) {
 	}
 }
 
-func TestLimiterRefills(t *testing.T) {
-	now := time.Unix(1000, 0)
-	l := newLimiter(10, 1, func() time.Time { return now })
-	if ok, _ := l.allow("a"); !ok {
-		t.Fatal("first denied")
-	}
-	ok, wait := l.allow("a")
-	if ok || wait != 100*time.Millisecond {
-		t.Fatalf("second: %v %v", ok, wait)
-	}
-	if ok, _ := l.allow("b"); !ok {
-		t.Fatal("other client limited")
-	}
-	now = now.Add(100 * time.Millisecond)
-	if ok, _ := l.allow("a"); !ok {
-		t.Fatal("not refilled")
-	}
-	now = now.Add(2 * time.Minute)
-	l.allow("c")
-	if _, ok := l.buckets["a"]; ok {
-		t.Fatal("idle bucket not swept")
-	}
-}
-
 func TestRequireAdmin(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	for _, tc := range []struct {

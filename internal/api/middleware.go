@@ -20,7 +20,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -322,65 +321,15 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	})
 }
 
-// limiter is a token bucket per client IP.
-type limiter struct {
-	rate  float64
-	burst float64
-	now   func() time.Time
-
-	mu        sync.Mutex
-	buckets   map[string]*tokenBucket
-	lastSweep time.Time
-}
-
-type tokenBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), now: now, buckets: make(map[string]*tokenBucket), lastSweep: now()}
-}
-
-// allow takes a token for key, or says how long until one is available.
-func (l *limiter) allow(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if now.Sub(l.lastSweep) > time.Minute {
-		// Forget clients whose bucket has refilled: they are
-		// indistinguishable from new ones.
-		full := time.Duration(l.burst / l.rate * float64(time.Second))
-		for k, b := range l.buckets {
-			if now.Sub(b.last) > full {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &tokenBucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
-	}
-	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
-}
-
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	if s.limiter == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, wait := s.limiter.allow(ClientIP(r))
+		ok, wait := s.limiter.Allow(ClientIP(r))
 		if !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-			writeError(w, r, s.log, Errorf(ERateLimited, "rate limit exceeded: at most %g ingest requests per second per client", s.limiter.rate))
+			writeError(w, r, s.log, Errorf(ERateLimited, "rate limit exceeded: at most %g ingest requests per second per client", s.limiter.Rate()))
 			return
 		}
 		next.ServeHTTP(w, r)
