@@ -14,9 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"os"
-	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -26,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pulse-dev/pulse/internal/metrics"
+	"github.com/pulse-dev/pulse/internal/origin"
 )
 
 type ctxKey int
@@ -266,47 +265,27 @@ var loopbackOrigins = []string{
 	`\[::1\]`, `\[::1\]:*`,
 }
 
-// originAllowed matches origin against patterns the way the WebSocket
-// check does: a pattern with a scheme against "scheme://host", otherwise
-// against the host, case-insensitively with path.Match.
-func originAllowed(origin string, patterns []string) bool {
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	for _, p := range patterns {
-		target := u.Host
-		if strings.Contains(p, "://") {
-			target = u.Scheme + "://" + u.Host
-		}
-		if ok, err := path.Match(strings.ToLower(p), strings.ToLower(target)); err == nil && ok {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
-		if origin == "" || strings.HasPrefix(r.URL.Path, "/ws/") {
+		reqOrigin := r.Header.Get("Origin")
+		if reqOrigin == "" || strings.HasPrefix(r.URL.Path, "/ws/") {
 			// The WebSocket endpoint checks origins itself.
 			next.ServeHTTP(w, r)
 			return
 		}
 		h := w.Header()
 		h.Add("Vary", "Origin")
-		allowed := originAllowed(origin, s.origins)
+		allowed := origin.Allowed(reqOrigin, s.origins)
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 		if !allowed {
 			if preflight {
-				writeError(w, r, s.log, Errorf(EForbidden, "origin %s is not allowed", origin))
+				writeError(w, r, s.log, Errorf(EForbidden, "origin %s is not allowed", reqOrigin))
 				return
 			}
 			next.ServeHTTP(w, r)
 			return
 		}
-		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Origin", reqOrigin)
 		h.Set("Access-Control-Expose-Headers", "X-Request-ID, Retry-After")
 		if preflight {
 			h.Add("Vary", "Access-Control-Request-Method")
