@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -30,6 +31,10 @@ func Allowed(origin string, patterns []string) bool {
 	return false
 }
 
+// hostPattern is a host name or address with an optional port, where *
+// may stand for a label or the port.
+var hostPattern = regexp.MustCompile(`^(\[[0-9a-f:.]+\]|[a-z0-9*]([a-z0-9*.-]*[a-z0-9*])?)(:([0-9]{1,5}|\*))?$`)
+
 // Normalize checks a pattern a user gave and returns it in the form
 // Allowed compares: lower case, an origin without path, query or
 // trailing slash ("https://shop.example"), or a host pattern
@@ -50,10 +55,15 @@ func Normalize(p string) (string, error) {
 		if rest == "" || strings.ContainsAny(rest, "/?#@") {
 			return "", fmt.Errorf("origin %q: give scheme://host[:port] only, without a path, query or user", p)
 		}
+		if !hostPattern.MatchString(rest) {
+			return "", fmt.Errorf("origin %q: the host must be a name or an address, with an optional port", p)
+		}
 		p = scheme + "://" + rest
-	} else if strings.ContainsAny(p, "/?#@") {
+	} else if !hostPattern.MatchString(p) {
 		return "", fmt.Errorf("origin %q: give scheme://host[:port] or a host pattern such as *.example.com", p)
 	}
+	// An IPv6 address's brackets are literal, not a path.Match class.
+	p = strings.NewReplacer("[", `\[`, "]", `\]`).Replace(p)
 	if _, err := path.Match(p, ""); err != nil {
 		return "", fmt.Errorf("origin %q is not a valid pattern: %v", p, err)
 	}

@@ -17,6 +17,8 @@ func TestAllowed(t *testing.T) {
 		{"http://localhost:5173", []string{"localhost:*"}, true},
 		{"null", []string{"*"}, false},
 		{"", []string{"*"}, false},
+		{"http://[::1]:8080", []string{`http://\[::1\]:8080`}, true},
+		{"http://:8080", []string{`http://\[::1\]:8080`}, false},
 	} {
 		if got := Allowed(tc.origin, tc.patterns); got != tc.want {
 			t.Errorf("Allowed(%q, %q) = %v, want %v", tc.origin, tc.patterns, got, tc.want)
@@ -29,6 +31,7 @@ func TestNormalize(t *testing.T) {
 		"https://Shop.Example/": "https://shop.example",
 		" *.shop.example ":      "*.shop.example",
 		"http://127.0.0.1:8080": "http://127.0.0.1:8080",
+		"http://[::1]:8080":     `http://\[::1\]:8080`,
 	} {
 		if got, err := Normalize(in); err != nil || got != want {
 			t.Errorf("Normalize(%q) = %q, %v; want %q", in, got, err, want)
