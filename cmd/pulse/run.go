@@ -24,6 +24,7 @@ func commands() []command {
 		{"produce", "send generated user events to Kafka (like the seed's producer.py and producer_batch.py)", runProduce},
 		{"consume", "run one consumer group member that stores events", runConsume},
 		{"topics", "create, list, describe or delete topics", runTopics},
+		{"sources", "create, list or delete the sources (sites, apps) that send with pulse.js", runSources},
 		{"broker", "run only the embedded Kafka-protocol broker", runBroker},
 		{"bench", "measure throughput, latency, growth, HTTP ingest, fan-out and memory on this machine", runBench},
 		{"version", "print version, commit and Go version", runVersion},

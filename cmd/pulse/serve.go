@@ -22,7 +22,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		config.Partitions, config.ReplicationFactor, config.Consumers, config.ConsumerGroup, config.ConsumerID,
 		config.DatabaseURL, config.RedisURL, config.AllowedHosts, config.AdminToken, config.Compression,
 		config.RetentionMaxAge, config.RetentionMaxRows, config.BrokerRetention, config.BrokerRetentionBytes,
-		config.Simulate, config.IngestRate, config.TrustedProxies,
+		config.Simulate, config.IngestRate, config.TrustedProxies, config.CollectClientRate, config.CollectKeyRate, config.TrackerPath,
 		config.WSMaxClients, config.WSMaxClientsPerIP, config.MaxConnsPerIP, config.StoreBehind, config.RetryBase, config.RetryMax)
 	fs.Add(config.KafkaKeys()...)
 	fs.Add(config.LogKeys()...)

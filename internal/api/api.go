@@ -106,6 +106,13 @@ type Config struct {
 	// BodyReadTimeout bounds the arrival of a request body, whole (10 s: a
 	// 4 MiB batch needs 3.4 Mbit/s).
 	BodyReadTimeout time.Duration
+	// CollectClientRate is the POST /api/collect requests per second
+	// allowed per client IP, CollectKeyRate per source (bursts of twice
+	// that); zero disables the limit.
+	CollectClientRate float64
+	CollectKeyRate    float64
+	// TrackerPath is where pulse.js is served (DefaultTrackerPath).
+	TrackerPath string
 }
 
 // Deps are the parts the API talks to. Producer, Store and Stats are
@@ -137,6 +144,12 @@ type Deps struct {
 	DeadLetters DeadLetters
 	// Load serves generated load runs; nil disables those routes.
 	Load LoadRuns
+	// Collector and SourceKeys serve POST /api/collect; Sources the
+	// sources' routes; Ledger the delivery ledger. Nil disables them.
+	Collector  Collector
+	SourceKeys SourceKeys
+	Sources    SourceStore
+	Ledger     LedgerReader
 }
 
 // Server is the HTTP API.
@@ -146,10 +159,15 @@ type Server struct {
 	log     *slog.Logger
 	metrics *httpMetrics
 	limiter *ratelimit.Keyed
-	origins []string
-	hosts   hostPolicy
-	proxies proxies
-	handler http.Handler
+	// collectClients and collectKeys limit the collector per client IP
+	// and per source.
+	collectClients *ratelimit.Keyed
+	collectKeys    *ratelimit.Keyed
+	tracker        *tracker
+	origins        []string
+	hosts          hostPolicy
+	proxies        proxies
+	handler        http.Handler
 }
 
 // New returns a server; Handler serves it.
@@ -179,6 +197,16 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) *Se
 		}
 		s.limiter = ratelimit.New(cfg.IngestRate, burst, time.Now)
 	}
+	if cfg.CollectClientRate > 0 {
+		s.collectClients = ratelimit.New(cfg.CollectClientRate, max(1, int(2*cfg.CollectClientRate)), time.Now)
+	}
+	if cfg.CollectKeyRate > 0 {
+		s.collectKeys = ratelimit.New(cfg.CollectKeyRate, max(1, int(2*cfg.CollectKeyRate)), time.Now)
+	}
+	if s.cfg.TrackerPath == "" {
+		s.cfg.TrackerPath = DefaultTrackerPath
+	}
+	s.tracker = loadTracker(deps.UI, s.cfg.TrackerPath)
 	s.handler = s.routes()
 	return s
 }
@@ -227,6 +255,8 @@ func (s *Server) routes() http.Handler {
 	// The operator console's routes, each group in its own file.
 	s.explorerRoutes(handle)
 	s.opsRoutes(handle)
+	s.collectRoutes(handle)
+	s.sourceRoutes(handle, handlePattern)
 	for _, p := range patterns {
 		// A pattern without a method matches what the ones with methods
 		// leave: the other methods.

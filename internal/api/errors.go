@@ -18,6 +18,7 @@ const (
 	EUnsupportedMedia = "unsupported_media_type"
 	EUnauthorized     = "unauthorized"
 	EForbidden        = "forbidden"
+	EConflict         = "conflict"
 	ERateLimited      = "rate_limited"
 	EUnavailable      = "unavailable"
 	EInternal         = "internal"
@@ -31,6 +32,7 @@ var statusOf = map[string]int{
 	EUnsupportedMedia: http.StatusUnsupportedMediaType,
 	EUnauthorized:     http.StatusUnauthorized,
 	EForbidden:        http.StatusForbidden,
+	EConflict:         http.StatusConflict,
 	ERateLimited:      http.StatusTooManyRequests,
 	EUnavailable:      http.StatusServiceUnavailable,
 	EInternal:         http.StatusInternalServerError,

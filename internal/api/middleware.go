@@ -268,8 +268,9 @@ var loopbackOrigins = []string{
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqOrigin := r.Header.Get("Origin")
-		if reqOrigin == "" || strings.HasPrefix(r.URL.Path, "/ws/") {
-			// The WebSocket endpoint checks origins itself.
+		if reqOrigin == "" || strings.HasPrefix(r.URL.Path, "/ws/") || strings.TrimSuffix(r.URL.Path, "/") == collectPath {
+			// The WebSocket endpoint and the collector check origins
+			// themselves.
 			next.ServeHTTP(w, r)
 			return
 		}

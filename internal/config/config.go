@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -53,6 +54,13 @@ type HTTP struct {
 	// MaxConnsPerIP caps the HTTP connections of one peer address
 	// (trusted proxies exempt); 0: no cap.
 	MaxConnsPerIP int
+	// CollectClientRate and CollectKeyRate are the POST /api/collect
+	// requests per second allowed per client IP and per source; 0
+	// disables the limit.
+	CollectClientRate int
+	CollectKeyRate    int
+	// TrackerPath is where pulse.js is served.
+	TrackerPath string
 }
 
 // Live is the live updates: the bus between processes and the
@@ -175,6 +183,11 @@ func Default() Config {
 			Addr:          "127.0.0.1:8000",
 			IngestRate:    50,
 			MaxConnsPerIP: 256,
+			// A page sends about a batch a second; a source's whole
+			// audience shares the second limit.
+			CollectClientRate: 20,
+			CollectKeyRate:    5000,
+			TrackerPath:       "/pulse.js",
 		},
 		Live: Live{WSMaxClients: 2000, WSMaxClientsPerIP: 64},
 		Kafka: Kafka{
@@ -483,6 +496,19 @@ func saslMechanism(v string, bad badf) {
 	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 	default:
 		bad("must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (got %q)", v)
+	}
+}
+
+// trackerPath must be a path of its own: not the UI's root, not under
+// the API or the WebSocket.
+func trackerPath(v string, bad badf) {
+	switch {
+	case !strings.HasPrefix(v, "/") || v == "/" || strings.HasSuffix(v, "/"):
+		bad("must be a path such as /pulse.js or /js/p.js, starting with / and not ending with it")
+	case strings.HasPrefix(v, "/api/") || v == "/api" || strings.HasPrefix(v, "/ws/") || v == "/metrics" || strings.HasPrefix(v, "/assets/"):
+		bad("must not be under /api, /ws, /assets or be /metrics, which Pulse serves itself")
+	case strings.ContainsAny(v, "{}?# \t") || path.Clean(v) != v:
+		bad("must be a clean path without {, }, ?, #, spaces or dot segments")
 	}
 }
 

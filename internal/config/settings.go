@@ -107,6 +107,12 @@ var (
 		field: strField(func(c *Config) *string { return &c.HTTP.AdminToken })})
 	IngestRate = declare(setting{flag: "ingest-rate", env: []string{"PULSE_INGEST_RATE"}, usage: "HTTP ingest requests per second allowed per client IP, bursts of twice that (0: no limit); a batch counts once",
 		field: intField(func(c *Config) *int { return &c.HTTP.IngestRate }), check: is(notNegative[int])})
+	CollectClientRate = declare(setting{flag: "collect-client-rate", env: []string{"PULSE_COLLECT_CLIENT_RATE"}, usage: "POST /api/collect requests per second allowed per client IP, bursts of twice that (0: no limit)",
+		field: intField(func(c *Config) *int { return &c.HTTP.CollectClientRate }), check: is(notNegative[int])})
+	CollectKeyRate = declare(setting{flag: "collect-key-rate", env: []string{"PULSE_COLLECT_KEY_RATE"}, usage: "POST /api/collect requests per second allowed per source (write key), bursts of twice that (0: no limit)",
+		field: intField(func(c *Config) *int { return &c.HTTP.CollectKeyRate }), check: is(notNegative[int])})
+	TrackerPath = declare(setting{flag: "tracker-path", env: []string{"PULSE_TRACKER_PATH"}, usage: "where the tracker script pulse.js is served, for a neutral first-party path",
+		field: strField(func(c *Config) *string { return &c.HTTP.TrackerPath }), check: is(trackerPath)})
 	MaxConnsPerIP = declare(setting{flag: "max-conns-per-ip", env: []string{"PULSE_MAX_CONNS_PER_IP"}, usage: "HTTP connections (WebSockets included) one client address may hold; past it new ones get 429; trusted proxies are exempt (0: no limit)",
 		field: intField(func(c *Config) *int { return &c.HTTP.MaxConnsPerIP }), check: is(notNegative[int])})
 

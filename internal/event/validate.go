@@ -140,6 +140,10 @@ func Decode(data []byte) (Event, error) {
 	if w.UserID != nil {
 		e.UserID = *w.UserID
 	}
+	if e.UserID == "" {
+		// Until a tracker identifies its user, the user is the browser.
+		e.UserID = e.AnonymousID
+	}
 	if w.EventType != nil {
 		e.EventType = *w.EventType
 	}

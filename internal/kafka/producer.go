@@ -211,6 +211,12 @@ func (p *Producer) ProduceBatch(ctx context.Context, events []*event.Event, src 
 		}
 		recs[i] = r
 	}
+	return p.ProduceRecords(ctx, recs)
+}
+
+// ProduceRecords sends prepared records and waits for every
+// acknowledgement. The first delivery error is returned.
+func (p *Producer) ProduceRecords(ctx context.Context, recs []*kgo.Record) error {
 	// Buffered for every outcome, so that promises never block even
 	// when ctx ends and nobody reads them any more.
 	results := make(chan error, len(recs))

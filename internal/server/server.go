@@ -26,6 +26,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/api"
 	"github.com/pulse-dev/pulse/internal/broker"
+	"github.com/pulse-dev/pulse/internal/collect"
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/event"
@@ -34,6 +35,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
 	"github.com/pulse-dev/pulse/internal/pipeline"
+	"github.com/pulse-dev/pulse/internal/sources"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
@@ -90,6 +92,8 @@ type Server struct {
 	monitor   *monitor.Group
 	dlq       *deadletter.Service
 	loads     *load.Runner
+	sources   *sources.Registry
+	collector *collect.Collector
 	httpLn    net.Listener
 	http      *http.Server
 
@@ -124,7 +128,7 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 		s.cfg.Kafka.BootstrapServers = s.broker.Addr()
 	}
 
-	if s.store, err = openStore(ctx, &s.cfg, log); err != nil {
+	if s.store, err = OpenStore(ctx, &s.cfg, log); err != nil {
 		return nil, err
 	}
 	totals, err := s.store.Totals(ctx, time.Now().Add(-5*time.Minute))
@@ -180,9 +184,9 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	return s, nil
 }
 
-// openStore opens the backend cfg names; each store logs its own opening,
+// OpenStore opens the backend cfg names; each store logs its own opening,
 // with the password redacted.
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
+func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
 	driver, dsn := cfg.Store.Database()
 	dsn = cmp.Or(dsn, config.DefaultDatabaseURL(cfg.DataDir))
 	// A failed Open returns a nil pointer, which must not become a non-nil
@@ -308,6 +312,10 @@ func (s *Server) newHTTP() error {
 		Monitor:          s.monitor,
 		DeadLetters:      s.dlq,
 		Load:             s.loads,
+		Collector:        s.collector,
+		SourceKeys:       s.sources,
+		Sources:          s.store,
+		Ledger:           s.store,
 	}
 	// The store serves the event explorer when it implements it.
 	if ex, ok := s.store.(api.Explorer); ok {
@@ -320,6 +328,10 @@ func (s *Server) newHTTP() error {
 		AdminToken:     s.cfg.HTTP.AdminToken,
 		IngestRate:     float64(s.cfg.HTTP.IngestRate),
 		Loopback:       ip != nil && ip.IsLoopback(),
+
+		CollectClientRate: float64(s.cfg.HTTP.CollectClientRate),
+		CollectKeyRate:    float64(s.cfg.HTTP.CollectKeyRate),
+		TrackerPath:       s.cfg.HTTP.TrackerPath,
 	}, deps, s.log, s.reg)
 	s.http = &http.Server{
 		Handler:           srv.Handler(),
@@ -387,6 +399,12 @@ func (s *Server) newConsole() error {
 	if s.loads, err = load.New(s.producer, s.log, s.reg); err != nil {
 		return fmt.Errorf("load runner: %w", err)
 	}
+	s.sources = sources.NewRegistry(s.store, s.log)
+	if err := s.sources.Load(context.Background()); err != nil {
+		// The registry keeps trying; the collector answers 503 until then.
+		s.log.Warn("reading the sources failed", "component", "sources", "err", err)
+	}
+	s.collector = collect.New(s.producer, s.store, s.log, s.reg)
 	return nil
 }
 
@@ -433,6 +451,8 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Go(func() error { return s.dlq.Run(gctx) })
 		g.Go(func() error { return s.loads.Run(gctx) })
 		g.Go(func() error { return s.reconcile.Run(gctx) })
+		g.Go(func() error { s.sources.Run(gctx); return nil })
+		g.Go(func() error { s.collector.Run(gctx); return nil })
 	}
 	for _, c := range s.consumers {
 		g.Go(func() error { return c.Run(gctx) })

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/internal/server"
+	"github.com/pulse-dev/pulse/internal/sources"
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+const sourcesSummary = `Manage sources, the sites and apps that send events with pulse.js or
+POST /api/collect: pulse sources create|list|delete [flags]
+
+  create   create a source: --name and one --origin per allowed browser
+           origin; the write key is printed alone on the last line
+  list     list the sources with their keys and origins (--json for JSON)
+  delete   revoke a source, named by id or name: its key is refused from
+           then on (within a second on a running server), its ledger kept
+
+The command opens the database (--data-dir or --database-url) itself, so
+it works whether or not pulse serve is running.`
+
+// originFlags collects repeated --origin values; a value may also list
+// several, comma separated.
+type originFlags []string
+
+func (o *originFlags) String() string { return strings.Join(*o, ",") }
+func (o *originFlags) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*o = append(*o, p)
+		}
+	}
+	return nil
+}
+
+func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var action string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		action, args = args[0], args[1:]
+	}
+	cfg := config.Default()
+	fs := newFlags("sources", sourcesSummary, &cfg, stderr)
+	fs.Add(config.DataDir, config.DatabaseURL)
+	fs.Add(config.LogKeys()...)
+	name := fs.Flags().String("name", "", "create: the source's name (shown in the console; delete takes it too)")
+	var origins originFlags
+	fs.Flags().Var(&origins, "origin", "create: a browser origin allowed to send, https://shop.example or *.shop.example (repeat, or comma separate)")
+	respectDNT := fs.Flags().Bool("respect-dnt", false, "create: drop the events of browsers sending Do-Not-Track or Global Privacy Control")
+	asJSON := fs.Flags().Bool("json", false, "list: print JSON")
+	rest, err := fs.Parse(args)
+	if err != nil {
+		return err
+	}
+	if action == "" && len(rest) > 0 {
+		action, rest = rest[0], rest[1:]
+	}
+	switch action {
+	case "create", "list", "delete":
+	case "":
+		return &exitError{2, errors.New("an action is required: create, list or delete")}
+	default:
+		return &exitError{2, fmt.Errorf("unknown action %q: create, list or delete", action)}
+	}
+	if action != "delete" && len(rest) > 0 {
+		return &exitError{2, fmt.Errorf("unexpected arguments %q", rest)}
+	}
+	if action == "delete" && len(rest) != 1 {
+		return &exitError{2, errors.New("delete takes one source, by id or name: pulse sources delete shop")}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	db, err := server.OpenStore(ctx, &cfg, newLogger(&cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch action {
+	case "create":
+		return createSource(ctx, db, *name, origins, store.SourceSettings{RespectDNT: *respectDNT}, stdout)
+	case "list":
+		return listSources(ctx, db, *asJSON, stdout)
+	default:
+		return deleteSource(ctx, db, rest[0], stdout)
+	}
+}
+
+func createSource(ctx context.Context, db store.Store, name string, origins []string, settings store.SourceSettings, stdout io.Writer) error {
+	src, err := sources.New(name, origins, settings, time.Now())
+	if err != nil {
+		return &exitError{2, err}
+	}
+	if err := db.CreateSource(ctx, src); err != nil {
+		if errors.Is(err, store.ErrSourceExists) {
+			return fmt.Errorf("a source named %q exists (revoked ones keep their names)", src.Name)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "created source %s (%s)\n", src.Name, src.ID)
+	if len(src.Origins) == 0 {
+		fmt.Fprintln(stdout, "origins: none: browsers are refused, servers and scripts (no Origin header) accepted")
+	} else {
+		fmt.Fprintf(stdout, "origins: %s\n", strings.Join(src.Origins, " "))
+	}
+	fmt.Fprintf(stdout, "tag: <script defer src=\"https://YOUR-PULSE-HOST/pulse.js\" data-key=\"%s\"></script>\n", src.WriteKey)
+	// Scripts read the key from the last line.
+	fmt.Fprintln(stdout, src.WriteKey)
+	return nil
+}
+
+func listSources(ctx context.Context, db store.Store, asJSON bool, stdout io.Writer) error {
+	all, err := db.Sources(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if all == nil {
+			all = []store.Source{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(all)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tWRITE KEY\tORIGINS\tCREATED\tSTATUS")
+	for _, s := range all {
+		status := "active"
+		if s.RevokedAt != nil {
+			status = "revoked " + s.RevokedAt.Local().Format(time.DateTime)
+		}
+		o := strings.Join(s.Origins, ",")
+		if o == "" {
+			o = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.WriteKey, o, s.CreatedAt.Local().Format(time.DateTime), status)
+	}
+	return tw.Flush()
+}
+
+func deleteSource(ctx context.Context, db store.Store, idOrName string, stdout io.Writer) error {
+	all, err := db.Sources(ctx)
+	if err != nil {
+		return err
+	}
+	src, ok := sources.Find(all, idOrName)
+	if !ok {
+		return fmt.Errorf("no source with id or name %q", idOrName)
+	}
+	if src, err = db.RevokeSource(ctx, src.ID, time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "revoked source %s (%s) at %s: its key is refused from now on\n", src.Name, src.ID, src.RevokedAt.Local().Format(time.DateTime))
+	return nil
+}

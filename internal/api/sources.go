@@ -1,0 +1,209 @@
+package api
+
+import (
+	"context"
+	"crypto/sha512"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/ledger"
+	"github.com/pulse-dev/pulse/internal/sources"
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+// SourceStore keeps the sources (store.Sources).
+type SourceStore interface {
+	CreateSource(ctx context.Context, s store.Source) error
+	Sources(ctx context.Context) ([]store.Source, error)
+	RevokeSource(ctx context.Context, id string, at time.Time) (store.Source, error)
+}
+
+// LedgerReader reads the delivery ledger (store.Ledger).
+type LedgerReader interface {
+	LedgerSeries(ctx context.Context, sourceID string, from, to time.Time, step time.Duration) ([]ledger.Point, error)
+}
+
+// DefaultTrackerPath is where pulse.js is served unless configured.
+const DefaultTrackerPath = "/pulse.js"
+
+// tracker is pulse.js as the UI build left it, with its integrity hash.
+type tracker struct {
+	path      string
+	body      []byte
+	integrity string
+	etag      string
+}
+
+// loadTracker reads pulse.js from the built UI; nil when the UI has none
+// (a binary built without `npm run build`).
+func loadTracker(ui fs.FS, path string) *tracker {
+	if ui == nil {
+		return nil
+	}
+	body, err := fs.ReadFile(ui, "pulse.js")
+	if err != nil {
+		return nil
+	}
+	sum := sha512.Sum384(body)
+	b64 := base64.StdEncoding.EncodeToString(sum[:])
+	return &tracker{path: path, body: body, integrity: "sha384-" + b64, etag: `"` + b64[:27] + `"`}
+}
+
+func (s *Server) sourceRoutes(handle func(method, path string, h http.Handler), handlePattern func(method, pattern string, h http.Handler)) {
+	if s.tracker != nil {
+		handlePattern("GET", s.tracker.path, http.HandlerFunc(s.trackerScript))
+	}
+	if s.deps.Sources != nil {
+		handle("GET", "/api/sources/", s.wrap(s.listSources))
+		handle("POST", "/api/sources/", s.requireAdmin(s.wrap(s.createSource)))
+		handle("DELETE", "/api/sources/{id}/", s.requireAdmin(s.wrap(s.revokeSource)))
+	}
+	if s.deps.Ledger != nil {
+		handle("GET", "/api/ledger/", s.wrap(s.ledgerView))
+	}
+}
+
+// trackerScript serves pulse.js to any site: cacheable for a few
+// minutes (its URL does not change with its content), readable across
+// origins so that a page may pin it with integrity and crossorigin.
+func (s *Server) trackerScript(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("ETag", s.tracker.etag)
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	if r.Header.Get("If-None-Match") == s.tracker.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	_, _ = w.Write(s.tracker.body)
+}
+
+type trackerInfo struct {
+	URLPath   string `json:"url_path"`
+	Integrity string `json:"integrity"`
+}
+
+func (s *Server) trackerInfo() trackerInfo {
+	if s.tracker == nil {
+		return trackerInfo{URLPath: s.cfg.TrackerPath}
+	}
+	return trackerInfo{URLPath: s.tracker.path, Integrity: s.tracker.integrity}
+}
+
+func (s *Server) listSources(w http.ResponseWriter, r *http.Request) error {
+	all, err := s.deps.Sources.Sources(r.Context())
+	if err != nil {
+		return fmt.Errorf("read the sources: %w", err)
+	}
+	if all == nil {
+		all = []store.Source{}
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Sources []store.Source `json:"sources"`
+		Tracker trackerInfo    `json:"tracker"`
+	}{all, s.trackerInfo()})
+}
+
+func (s *Server) createSource(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name     string               `json:"name"`
+		Origins  []string             `json:"origins"`
+		Settings store.SourceSettings `json:"settings"`
+	}
+	if err := decodeBody(w, r, 64<<10, &in); err != nil {
+		return err
+	}
+	src, err := sources.New(in.Name, in.Origins, in.Settings, time.Now())
+	if err != nil {
+		return Errorf(EInvalid, "%v", err)
+	}
+	switch err := s.deps.Sources.CreateSource(r.Context(), src); {
+	case errors.Is(err, store.ErrSourceExists):
+		return Errorf(EConflict, "name: a source named %q exists (revoked ones keep their names)", src.Name)
+	case err != nil:
+		return fmt.Errorf("create source: %w", err)
+	}
+	s.sourcesChanged(r.Context())
+	s.log.Info("source created", "source", src.ID, "name", src.Name, "request_id", RequestID(r.Context()))
+	return writeJSON(w, http.StatusCreated, struct {
+		Source store.Source `json:"source"`
+	}{src})
+}
+
+func (s *Server) revokeSource(w http.ResponseWriter, r *http.Request) error {
+	src, err := s.deps.Sources.RevokeSource(r.Context(), r.PathValue("id"), time.Now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Errorf(ENotFound, "no source with id %q", r.PathValue("id"))
+	case err != nil:
+		return fmt.Errorf("revoke source: %w", err)
+	}
+	s.sourcesChanged(r.Context())
+	s.log.Info("source revoked", "source", src.ID, "name", src.Name, "request_id", RequestID(r.Context()))
+	return writeJSON(w, http.StatusOK, struct {
+		Source store.Source `json:"source"`
+	}{src})
+}
+
+// sourcesChanged makes a change count at once on this server; other
+// servers see it within their registry's refresh.
+func (s *Server) sourcesChanged(ctx context.Context) {
+	if s.deps.SourceKeys != nil {
+		if err := s.deps.SourceKeys.Load(ctx); err != nil {
+			s.log.Warn("reloading the sources failed", "err", err)
+		}
+	}
+}
+
+// ledgerPoint is a ledger point with its gaps spelled out.
+type ledgerPoint struct {
+	T        *time.Time `json:"t,omitempty"`
+	SourceID string     `json:"source_id"`
+	ledger.Counts
+	Gaps int64 `json:"gaps"`
+}
+
+// ledgerView answers GET /api/ledger/: per step of the range and source,
+// the ledger's counts, and their totals per source.
+func (s *Server) ledgerView(w http.ResponseWriter, r *http.Request) error {
+	rg, err := parseRange(r)
+	if err != nil {
+		return err
+	}
+	sourceID := r.URL.Query().Get("source")
+	from, to := rg.Window(time.Now())
+	points, err := s.deps.Ledger.LedgerSeries(r.Context(), sourceID, from, to, rg.Step)
+	if err != nil {
+		return fmt.Errorf("read the ledger: %w", err)
+	}
+	out := make([]ledgerPoint, len(points))
+	totals := map[string]*ledger.Counts{}
+	for i, p := range points {
+		t := p.T.UTC()
+		out[i] = ledgerPoint{T: &t, SourceID: p.SourceID, Counts: p.Counts, Gaps: p.Gaps()}
+		if totals[p.SourceID] == nil {
+			totals[p.SourceID] = &ledger.Counts{}
+		}
+		totals[p.SourceID].Add(p.Counts)
+	}
+	sum := make([]ledgerPoint, 0, len(totals))
+	for id, c := range totals {
+		sum = append(sum, ledgerPoint{SourceID: id, Counts: *c, Gaps: c.Gaps()})
+	}
+	sort.Slice(sum, func(i, j int) bool { return sum[i].SourceID < sum[j].SourceID })
+	return writeJSON(w, http.StatusOK, struct {
+		Range       string        `json:"range"`
+		StepSeconds int64         `json:"step_seconds"`
+		From        time.Time     `json:"from"`
+		To          time.Time     `json:"to"`
+		Points      []ledgerPoint `json:"points"`
+		Totals      []ledgerPoint `json:"totals"`
+	}{rg.Name, int64(rg.Step / time.Second), from.UTC(), to.UTC(), out, sum})
+}

@@ -1,0 +1,41 @@
+package collect
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pulse-dev/pulse/internal/ledger"
+	"github.com/pulse-dev/pulse/internal/metrics"
+)
+
+type collectMetrics struct {
+	events      *prometheus.CounterVec
+	unavailable prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *collectMetrics {
+	m := &collectMetrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pulse_collect_events_total",
+			Help: "Events the collector handled, by source and outcome: received (sent to Kafka), rejected (refused with a reason), dnt_dropped (the browser asked not to be tracked), client_dropped (discarded by the client, as it reported).",
+		}, []string{"source", "outcome"}),
+		unavailable: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pulse_collect_unavailable_total",
+			Help: "Batches answered 503 because Kafka did not acknowledge them (the client sends them again).",
+		}),
+	}
+	// Errors only for a clashing description, which a test catches.
+	_ = metrics.Register(reg, &m.events)
+	_ = metrics.Register(reg, &m.unavailable)
+	return m
+}
+
+func (m *collectMetrics) add(sourceID string, n ledger.Counts) {
+	for _, o := range []struct {
+		name string
+		n    int64
+	}{{"received", n.Received}, {"rejected", n.Rejected}, {"dnt_dropped", n.DNTDropped}, {"client_dropped", n.DroppedClient}} {
+		if o.n > 0 {
+			m.events.WithLabelValues(sourceID, o.name).Add(float64(o.n))
+		}
+	}
+}
