@@ -34,9 +34,9 @@ func (c *Collector) record(src store.Source, raw []byte, now time.Time, skew tim
 		e.EventID = event.NewID()
 	}
 	var dl ledger.Delivery
-	if e.Timestamp.IsZero() {
-		e.Timestamp = now.UTC()
-	} else if skew != 0 {
+	// An absent time is left to the producer, which fills it with the
+	// time it sends.
+	if !e.Timestamp.IsZero() && skew != 0 {
 		t := e.Timestamp.Add(skew)
 		if err := event.CheckTimestamp(t); err != nil {
 			return nil, "", err

@@ -31,7 +31,10 @@ func (c *Consumer) newRec(ps *partState, kr *kgo.Record) *rec {
 	}
 	r.msg.RequestID = meta.RequestID
 	r.msg.ReplayOf = meta.ReplayOf
-	r.timeFilled = meta.TimestampFilled
+	// A collected event's time is the collector's correction of its
+	// client's clock, measured anew on each retry: it is not content
+	// either (its client-made UUIDv7 event_id names it).
+	r.timeFilled = meta.TimestampFilled || meta.Source == event.SourceCollect
 	r.delivery = meta.Delivery
 	ev, err := event.Decode(kr.Value)
 	if err != nil {

@@ -21,7 +21,8 @@ type Record struct {
 	// TimeFilled says the event's timestamp was not its client's but the
 	// time it was produced: a record of the same event_id that differs
 	// only in its timestamp is then the client's retry, not a reuse of
-	// the id for another event.
+	// the id for another event. So is a collected event's: the collector
+	// corrects its client's clock afresh on each retry.
 	TimeFilled bool
 	// Delivery is what the collector counted on the event's way in, for
 	// the delivery ledger (only events with a source_id count).
