@@ -76,6 +76,10 @@ type Plan struct {
 	HTTPClients  int           `json:"http_clients"`
 	BatchClients int           `json:"batch_clients"`
 	BatchSize    int           `json:"batch_size"`
+	// CollectClients keep-alive clients send CollectBatch events per
+	// request to POST /api/collect.
+	CollectClients int `json:"collect_clients"`
+	CollectBatch   int `json:"collect_batch"`
 
 	// PageRate events/s arrive while a browser watches the dashboard for
 	// PageDuration.
@@ -106,6 +110,7 @@ func FullPlan(rows int) Plan {
 		LatencyRate: 1000, LatencyDuration: 20 * time.Second,
 		GrowthRows: rows, EndpointRequests: 300,
 		HTTPDuration: 10 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
+		CollectClients: 500, CollectBatch: 10,
 		FanoutClients: 1000, FanoutRate: 5000, FanoutDuration: 20 * time.Second,
 		PageRate: 5000, PageDuration: 30 * time.Second,
 		MemoryRate: 5000, MemoryDuration: 10 * time.Minute,
@@ -124,6 +129,7 @@ func QuickPlan(rows int) Plan {
 		LatencyRate: 1000, LatencyDuration: 5 * time.Second,
 		GrowthRows: rows, EndpointRequests: 100,
 		HTTPDuration: 3 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
+		CollectClients: 500, CollectBatch: 10,
 		FanoutClients: 100, FanoutRate: 5000, FanoutDuration: 5 * time.Second,
 		PageRate: 5000, PageDuration: 10 * time.Second,
 		MemoryRate: 5000, MemoryDuration: 20 * time.Second,

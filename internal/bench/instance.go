@@ -56,6 +56,7 @@ func startServer(ctx context.Context, dir string, o serverOpts, log *slog.Logger
 	cfg.Pipeline.Simulate = false
 	// The per-IP ingest limit would measure the limiter, not the path.
 	cfg.HTTP.IngestRate = 0
+	cfg.HTTP.CollectClientRate, cfg.HTTP.CollectKeyRate = 0, 0
 	// The fan-out's clients all come from 127.0.0.1: the per-client
 	// caps would refuse all but the first 64 WebSockets and 256
 	// connections.
