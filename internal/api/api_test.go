@@ -82,6 +82,22 @@ func (p *kgoProducer) await(ctx context.Context, recs ...*kgo.Record) error {
 	return nil
 }
 
+// Record and ProduceRecords are the collector's Producer.
+func (p *kgoProducer) Record(e *event.Event, src event.Source, rid string) (*kgo.Record, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return record(e, src, rid)
+}
+
+func (p *kgoProducer) ProduceRecords(ctx context.Context, recs []*kgo.Record) error {
+	p.calls.Add(1)
+	for _, r := range recs {
+		r.Topic = topic
+	}
+	return p.await(ctx, recs...)
+}
+
 func (p *kgoProducer) ProduceBatch(ctx context.Context, events []*event.Event, src event.Source, rid string) error {
 	p.calls.Add(1)
 	recs := make([]*kgo.Record, len(events))
@@ -116,6 +132,13 @@ type testEnv struct {
 }
 
 func newEnv(t *testing.T, cfg Config, ui fstest.MapFS) *testEnv {
+	t.Helper()
+	return newEnvWith(t, cfg, ui, nil)
+}
+
+// newEnvWith is newEnv with more parts: with fills in the dependencies
+// a test adds (the collector, the sources) before the server starts.
+func newEnvWith(t *testing.T, cfg Config, ui fstest.MapFS, with func(d *Deps, p *kgoProducer, db *sqlite.DB, reg *prometheus.Registry)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0), kfake.SeedTopics(3, topic))
@@ -176,6 +199,9 @@ func newEnv(t *testing.T, cfg Config, ui fstest.MapFS) *testEnv {
 	}
 	if ui != nil {
 		deps.UI = ui
+	}
+	if with != nil {
+		with(&deps, p, db, reg)
 	}
 	srv := httptest.NewServer(New(cfg, deps, nil, reg).Handler())
 	t.Cleanup(srv.Close)
