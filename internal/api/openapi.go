@@ -72,6 +72,8 @@ func eventProps() map[string]schema {
 		"timestamp": dateTime(), "session_id?": str(), "page?": str(), "message?": str(),
 		"properties?":    schema{"type": "object"},
 		"delay_seconds?": number(), "should_fail?": boolean(),
+		"source_id?":    described(str(), "the source of a collected event; set by the collector from the write key"),
+		"anonymous_id?": described(str(), "the browser's first-party id; user_id defaults to it"),
 	}
 }
 
@@ -101,7 +103,21 @@ func components() schema {
 		event.MaxPropertiesBytes, event.MaxPropertiesDepth))
 	status := enum("queued", "processing", "retrying", "completed", "failed", "dead_lettered")
 	return schema{
-		"Error":       object(map[string]schema{"error": str()}),
+		"Error": object(map[string]schema{"error": str()}),
+		"CollectedEvent": object(map[string]schema{
+			"event_id?": str(), "event_type": str(), "anonymous_id?": str(), "user_id?": str(), "session_id?": str(),
+			"stream_id?": str(), "seq?": integer(), "timestamp?": dateTime(), "page?": str(), "element_id?": str(),
+			"message?": str(), "properties?": schema{"type": "object"},
+		}),
+		"TrackingSource": object(map[string]schema{
+			"id": str(), "name": str(), "write_key": str(), "origins": arrayOf(str()),
+			"settings": object(map[string]schema{"respect_dnt": boolean()}), "created_at": dateTime(), "revoked_at": nullable(dateTime()),
+		}),
+		"LedgerPoint": object(map[string]schema{
+			"t?": dateTime(), "source_id": str(), "numbered": integer(), "received": integer(), "rejected": integer(),
+			"dnt_dropped": integer(), "stored": integer(), "sequenced": integer(), "duplicates": integer(),
+			"dropped_client": integer(), "late": integer(), "skew_corrected": integer(), "gaps": integer(),
+		}),
 		"Status":      status,
 		"Source":      enum("api", "kafka", "producer", "collect"),
 		"Event":       object(eventProps()),
@@ -243,6 +259,24 @@ func operations() []operation {
 		{method: "DELETE", path: "/api/load/", summary: "Stop the load run", admin: true, result: ref("LoadRun")},
 		{method: "GET", path: "/api/load/runs/", summary: "The last 20 load runs, newest first (kept in memory)",
 			result: object(map[string]schema{"runs": arrayOf(ref("LoadRun"))})},
+		{method: "POST", path: "/api/collect/", summary: "A source's batch of tracked events (pulse.js); text/plain or application/json; see docs/tracker.md",
+			body: strict(object(map[string]schema{"key?": str(), "sent_at?": dateTime(), "dropped?": integer(),
+				"events": arrayOf(ref("CollectedEvent"))})),
+			result: object(map[string]schema{"accepted": integer(), "rejected": arrayOf(object(map[string]schema{
+				"index": integer(), "field": str(), "error": str()})), "dnt_dropped?": integer()})},
+		{method: "OPTIONS", path: "/api/collect/", summary: "CORS preflight of the collector (any origin; the source's origins are checked on POST)", status: "204"},
+		{method: "GET", path: "/api/sources/", summary: "The sources (sites and apps sending with pulse.js), revoked ones too, and where pulse.js is served",
+			result: object(map[string]schema{"sources": arrayOf(ref("TrackingSource")), "tracker": object(map[string]schema{"url_path": str(), "integrity": str()})})},
+		{method: "POST", path: "/api/sources/", summary: "Create a source; its write key is in the answer", admin: true, status: "201",
+			body: strict(object(map[string]schema{"name": str(), "origins?": arrayOf(str()),
+				"settings?": strict(object(map[string]schema{"respect_dnt?": boolean()}))})),
+			result: object(map[string]schema{"source": ref("TrackingSource")})},
+		{method: "DELETE", path: "/api/sources/{id}/", summary: "Revoke a source: its key is refused from then on, its ledger kept", admin: true, pathParams: []string{"id"},
+			result: object(map[string]schema{"source": ref("TrackingSource")})},
+		{method: "GET", path: "/api/ledger/", summary: "The delivery ledger per source and step of a range (15m, 1h, 6h, 24h, 7d), and its totals", query: []string{"range", "source"},
+			result: object(map[string]schema{"range": str(), "step_seconds": integer(), "from": dateTime(), "to": dateTime(),
+				"points": arrayOf(ref("LedgerPoint")), "totals": arrayOf(ref("LedgerPoint"))})},
+		{method: "GET", path: "/pulse.js", summary: "The tracker script (its path is --tracker-path)", contentType: "text/javascript"},
 		{method: "GET", path: "/api/openapi.json", summary: "This description", result: schema{"type": "object"}},
 		{method: "GET", path: "/", summary: "The web UI (index.html for client-side routes, /assets/*)", contentType: "text/html"},
 	}
