@@ -122,6 +122,9 @@ var stored = []string{
 	`{"user_id":"user_c002","event_type":"button_click","element_id":"button_2","timestamp":"2026-11-25T10:00:00Z"}`,
 }
 
+// collected is a tracker's event, as pulse.js sends it.
+const collected = `{"event_id":"0193a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b","event_type":"page_view","anonymous_id":"anon_c1","session_id":"s_c1","stream_id":"st_c1","seq":1,"page":"https://shop.example/cart","properties":{"title":"Cart"}}`
+
 const failing = `{"user_id":"user_c003","event_type":"button_click","element_id":"button_5","should_fail":true}`
 
 func TestContract(t *testing.T) {
@@ -146,6 +149,22 @@ func TestContract(t *testing.T) {
 	// Before any run the load endpoint answers idle.
 	get("load_idle", "/api/load/")
 
+	// A source, and a batch of it through the collector: one event kept,
+	// one refused with its reason. The stored event carries source_id and
+	// anonymous_id into every read below.
+	srcBody := c.must("POST", "/api/sources/", `{"name":"shop","origins":["https://shop.example"]}`, true, 201)
+	record("source_create", "POST /api/sources/", srcBody)
+	var src struct {
+		Source struct {
+			WriteKey string `json:"write_key"`
+		}
+	}
+	if err := json.Unmarshal(srcBody, &src); err != nil {
+		t.Fatal(err)
+	}
+	record("collect", "POST /api/collect", c.must("POST", "/api/collect", `{"key":"`+src.Source.WriteKey+`","sent_at":"`+
+		time.Now().UTC().Format(time.RFC3339Nano)+`","events":[`+collected+`,{"event_type":"page_view"}]}`, false, 200))
+
 	var created []string
 	for i, body := range append(append([]string(nil), stored...), failing) {
 		b := c.must("POST", "/api/events/create/", body, false, 201)
@@ -161,7 +180,17 @@ func TestContract(t *testing.T) {
 		created = append(created, r.EventID)
 	}
 	failedID := created[len(created)-1]
-	waitSettled(t, c, len(stored))
+	waitSettled(t, c, len(stored)+1)
+	pulsetest.WaitFor(t, 10*time.Second, "the collector's ledger counts written", func() error {
+		var l struct{ Totals []struct{ Received int } }
+		if err := c.getJSON("/api/ledger/?range=15m", &l); err != nil {
+			return err
+		}
+		if len(l.Totals) == 0 || l.Totals[0].Received == 0 {
+			return errors.New("no received count yet")
+		}
+		return nil
+	})
 
 	get("latest_events", "/api/events/latest/?limit=50")
 	get("queue_messages", "/api/queue/messages/?limit=50")
@@ -172,6 +201,8 @@ func TestContract(t *testing.T) {
 	get("consumers_history", "/api/consumers/history/")
 	get("ordering", "/api/ordering/")
 	get("series", "/api/series/?range=15m")
+	get("sources", "/api/sources/")
+	get("ledger", "/api/ledger/?range=15m")
 	get("dlq", "/api/dlq/?limit=1000")
 	// Two of four stored events per page: the first page has a cursor.
 	get("events_page", "/api/events/?limit=2")
