@@ -260,3 +260,47 @@ func TestLedgerCountsSurviveAFailedWrite(t *testing.T) {
 		t.Fatalf("metric received %v", got)
 	}
 }
+
+type fixedLedger []ledger.Point
+
+func (f fixedLedger) LedgerSeries(_ context.Context, _ string, from, to time.Time, _ time.Duration) ([]ledger.Point, error) {
+	var out []ledger.Point
+	for _, p := range f {
+		if !p.T.Before(from) && p.T.Before(to) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func TestLedgerMetricsCoverTheLastDay(t *testing.T) {
+	now := time.Now()
+	m := NewLedgerMetrics(fixedLedger{
+		{T: now.Add(-time.Hour), SourceID: "src_a", Counts: ledger.Counts{Numbered: 10, Sequenced: 7, Stored: 8, Duplicates: 2}},
+		{T: now.Add(-2 * time.Hour), SourceID: "src_a", Counts: ledger.Counts{Numbered: 1, Sequenced: 1, Stored: 1}},
+		{T: now.Add(-25 * time.Hour), SourceID: "src_a", Counts: ledger.Counts{Numbered: 100}},
+	}, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m)
+	n, err := testutil.GatherAndCount(reg, "pulse_ledger_last_24h_events")
+	if err != nil || n != 10 {
+		t.Fatalf("%d series, %v", n, err)
+	}
+	got, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]float64{}
+	for _, mf := range got {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "count" {
+					values[l.GetValue()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	if values["gaps"] != 3 || values["numbered"] != 11 || values["stored"] != 9 || values["duplicates"] != 2 {
+		t.Fatalf("gauges %v", values)
+	}
+}

@@ -405,6 +405,9 @@ func (s *Server) newConsole() error {
 		s.log.Warn("reading the sources failed", "component", "sources", "err", err)
 	}
 	s.collector = collect.New(s.producer, s.store, s.log, s.reg)
+	if err := s.reg.Register(collect.NewLedgerMetrics(s.store, s.log)); err != nil {
+		return fmt.Errorf("ledger metrics: %w", err)
+	}
 	return nil
 }
 
