@@ -53,5 +53,6 @@ func SameContent(s *StoredEvent, e *event.Event, timeFilled bool) bool {
 		a.ElementID == e.ElementID && a.SessionID == e.SessionID && a.Page == e.Page &&
 		a.Message == e.Message && bytes.Equal(a.Properties, e.Properties) &&
 		a.DelaySeconds == e.DelaySeconds && a.ShouldFail == e.ShouldFail &&
+		a.SourceID == e.SourceID && a.AnonymousID == e.AnonymousID &&
 		(timeFilled || a.Timestamp.UnixMicro() == e.Timestamp.UnixMicro())
 }

@@ -15,7 +15,7 @@ import (
 
 const eventColumns = `id, event_id, user_id, event_type, element_id, session_id, page,
 	message, properties, delay_seconds, should_fail, "timestamp", source,
-	"partition", "offset", created_at`
+	"partition", "offset", created_at, source_id, anonymous_id`
 
 const messageColumns = `id, event_id, event_type, user_id, element_id, status, source,
 	consumer_id, topic, "partition", "offset", request_id, queued_at, started_at,
@@ -49,7 +49,7 @@ func collectEvents(rows pgx.Rows, capacity int) ([]event.Stored, error) {
 	)
 	_, err := pgx.ForEachRow(rows, []any{&s.ID, &s.EventID, &s.UserID, &s.EventType, &s.ElementID,
 		&s.SessionID, &s.Page, &s.Message, &props, &s.DelaySeconds, &s.ShouldFail,
-		&s.Timestamp, &source, &s.Partition, &s.Offset, &s.CreatedAt}, func() error {
+		&s.Timestamp, &source, &s.Partition, &s.Offset, &s.CreatedAt, &s.SourceID, &s.AnonymousID}, func() error {
 		e := s
 		e.Properties = nil
 		if props != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/ledger"
 	"github.com/pulse-dev/pulse/internal/series"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -144,6 +145,8 @@ func (d *DB) retainSeries(ctx context.Context) error {
 	b.Queue(`DELETE FROM lag_samples WHERE t < $1`, cut)
 	b.Queue(`DELETE FROM markers WHERE t < $1`, cut)
 	b.Queue(`DELETE FROM replays WHERE replayed_at < $1`, time.Now().Add(-store.ReplayKeep))
+	b.Queue(`DELETE FROM ledger_counts WHERE bucket < $1`, time.Now().Add(-ledger.Keep).Unix())
+	b.Queue(`DELETE FROM ledger_streams WHERE last_at < $1`, time.Now().Add(-ledger.Keep).Unix())
 	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
 		return d.fail("retain series", err)
 	}

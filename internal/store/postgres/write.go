@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/ledger"
 	"github.com/pulse-dev/pulse/internal/series"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -30,15 +31,16 @@ const insertEventsSQL = `WITH ins AS (
 INSERT INTO events (
 	event_id, user_id, event_type, element_id, session_id, page, message,
 	properties, delay_seconds, should_fail, "timestamp",
-	source, topic, "partition", "offset", request_id, created_at)
+	source, topic, "partition", "offset", request_id, created_at, source_id, anonymous_id)
 SELECT e.event_id, e.user_id, e.event_type, e.element_id, e.session_id, e.page, e.message,
 	e.properties::json, e.delay_seconds, e.should_fail, e.ts,
-	e.source, e.topic, e.part, e.off, e.request_id, $17::timestamptz
+	e.source, e.topic, e.part, e.off, e.request_id, $17::timestamptz, e.source_id, e.anonymous_id
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 	$7::text[], $8::text[], $9::float8[], $10::bool[], $11::timestamptz[], $12::text[],
-	$13::text[], $14::int4[], $15::int8[], $16::text[])
+	$13::text[], $14::int4[], $15::int8[], $16::text[], $20::text[], $21::text[])
 	AS e(event_id, user_id, event_type, element_id, session_id, page, message,
-	properties, delay_seconds, should_fail, ts, source, topic, part, off, request_id)
+	properties, delay_seconds, should_fail, ts, source, topic, part, off, request_id,
+	source_id, anonymous_id)
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id, event_type, "partition"
 ), by_type AS (
@@ -115,28 +117,22 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 
 	posArgs := positionArrays(batch)
 
-	var newEvents, newMessages map[string]bool
+	// A batch with events of sources also moves the delivery ledger on,
+	// which needs to know what was new inside the transaction: it runs
+	// as an explicit one. Others keep the single pipelined round trip.
+	ledgered := false
+	for i := range batch {
+		if e := batch[i].Event; e != nil && e.SourceID != "" {
+			ledgered = true
+			break
+		}
+	}
 	for attempt := 1; ; attempt++ {
-		// A pgx.Batch remembers the prepared statements of its last send,
-		// which a failure may have dropped: each attempt gets a new one.
-		b := &pgx.Batch{}
-		if evArgs != nil {
-			b.Queue(insertEventsSQL, evArgs...)
-		}
-		b.Queue(upsertMessagesSQL, msgArgs...)
-		if posArgs != nil {
-			b.Queue(upsertPositionsSQL, posArgs...)
-		}
-		// Without BEGIN the pipelined statements run in one implicit
-		// transaction that commits only if all of them succeed.
-		br := d.pool.SendBatch(ctx, b)
 		var err error
-		newEvents, newMessages, err = readResults(br, evArgs != nil)
-		if err == nil && posArgs != nil {
-			_, err = br.Exec()
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
+		if ledgered {
+			inserted, err = d.writeWithLedger(ctx, batch, p, evArgs, msgArgs, posArgs, now)
+		} else {
+			inserted, err = d.writePipelined(ctx, batch, p, evArgs, msgArgs, posArgs)
 		}
 		if err == nil {
 			break
@@ -153,18 +149,101 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 			return nil, d.fail("write batch", err)
 		}
 	}
+	if !ledgered {
+		if err := d.conflicts(ctx, d.pool, batch, inserted); err != nil {
+			return nil, d.fail("write batch", err)
+		}
+	}
+	return inserted, nil
+}
+
+// queueBatch queues a batch's statements.
+func queueBatch(b *pgx.Batch, evArgs, msgArgs, posArgs []any) {
+	if evArgs != nil {
+		b.Queue(insertEventsSQL, evArgs...)
+	}
+	b.Queue(upsertMessagesSQL, msgArgs...)
+	if posArgs != nil {
+		b.Queue(upsertPositionsSQL, posArgs...)
+	}
+}
+
+// sendBatch sends the batch's statements on q and reads which rows were
+// new.
+func sendBatch(ctx context.Context, q querier, batch []store.Record, p batchPlan, evArgs, msgArgs, posArgs []any) ([]store.Outcome, error) {
+	// A pgx.Batch remembers the prepared statements of its last send,
+	// which a failure may have dropped: each attempt gets a new one.
+	b := &pgx.Batch{}
+	queueBatch(b, evArgs, msgArgs, posArgs)
+	br := q.SendBatch(ctx, b)
+	newEvents, newMessages, err := readResults(br, evArgs != nil)
+	if err == nil && posArgs != nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Outcome, len(batch))
 	for i := range batch {
 		id := clean(batch[i].Message.EventID)
 		if batch[i].Event != nil {
-			inserted[i].New = p.firstEvent[id] == i && newEvents[id]
+			out[i].New = p.firstEvent[id] == i && newEvents[id]
 		} else {
-			inserted[i].New = p.first[id] == i && newMessages[id]
+			out[i].New = p.first[id] == i && newMessages[id]
 		}
 	}
-	if err := d.conflicts(ctx, batch, p, inserted); err != nil {
-		return nil, d.fail("write batch", err)
+	return out, nil
+}
+
+// writePipelined writes a batch in one round trip: without BEGIN the
+// pipelined statements run in one implicit transaction that commits only
+// if all of them succeed.
+func (d *DB) writePipelined(ctx context.Context, batch []store.Record, p batchPlan, evArgs, msgArgs, posArgs []any) ([]store.Outcome, error) {
+	return sendBatch(ctx, d.pool, batch, p, evArgs, msgArgs, posArgs)
+}
+
+// writeWithLedger writes a batch and its ledger counts in one explicit
+// transaction: the conflicts are read in it (a copy with other content is
+// neither stored nor a duplicate), then the ledger is moved on.
+func (d *DB) writeWithLedger(ctx context.Context, batch []store.Record, p batchPlan, evArgs, msgArgs, posArgs []any, now time.Time) ([]store.Outcome, error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return inserted, nil
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	out, err := sendBatch(ctx, tx, batch, p, evArgs, msgArgs, posArgs)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.conflicts(ctx, tx, batch, out); err != nil {
+		return nil, err
+	}
+	var delta ledger.Delta
+	for i := range batch {
+		e, m := batch[i].Event, &batch[i].Message
+		if e == nil || e.SourceID == "" {
+			continue
+		}
+		switch {
+		case out[i].New:
+			delta.Stored(now, m.Partition, clean(e.SourceID), clean(e.StreamID), e.Seq, batch[i].Delivery)
+		case out[i].Conflict == "":
+			delta.Duplicate(now, m.Partition, clean(e.SourceID))
+		}
+	}
+	if err := writeLedger(ctx, tx, now, &delta); err != nil {
+		return nil, err
+	}
+	return out, tx.Commit(ctx)
+}
+
+// querier is what a batch is written through: the pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // conflicts marks the records whose event was not new and whose content
@@ -177,7 +256,7 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 // message row (completed, like every message whose event is stored) was
 // not replaced, as only a completion replaces a row that did not
 // complete.
-func (d *DB) conflicts(ctx context.Context, batch []store.Record, p batchPlan, out []store.Outcome) error {
+func (d *DB) conflicts(ctx context.Context, q querier, batch []store.Record, out []store.Outcome) error {
 	var ids []string
 	for i := range batch {
 		if batch[i].Event != nil && !out[i].New {
@@ -187,8 +266,9 @@ func (d *DB) conflicts(ctx context.Context, batch []store.Record, p batchPlan, o
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := d.pool.Query(ctx, `SELECT event_id, user_id, event_type, element_id, session_id, page, message,
-		properties::text, delay_seconds, should_fail, "timestamp", topic, "partition", "offset"
+	rows, err := q.Query(ctx, `SELECT event_id, user_id, event_type, element_id, session_id, page, message,
+		properties::text, delay_seconds, should_fail, "timestamp", topic, "partition", "offset",
+		source_id, anonymous_id
 		FROM events WHERE event_id = ANY($1)`, ids)
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
@@ -201,6 +281,7 @@ func (d *DB) conflicts(ctx context.Context, batch []store.Record, p batchPlan, o
 	if _, err := pgx.ForEachRow(rows, []any{&st.Event.EventID, &st.Event.UserID, &st.Event.EventType,
 		&st.Event.ElementID, &st.Event.SessionID, &st.Event.Page, &st.Event.Message, &props,
 		&st.Event.DelaySeconds, &st.Event.ShouldFail, &st.Event.Timestamp, &st.Topic, &st.Partition, &st.Offset,
+		&st.Event.SourceID, &st.Event.AnonymousID,
 	}, func() error {
 		c := st
 		c.Event.Properties = nil
@@ -233,6 +314,7 @@ func cleaned(e *event.Event) event.Event {
 	c := *e
 	c.EventID, c.UserID, c.EventType, c.ElementID = clean(e.EventID), clean(e.UserID), clean(e.EventType), clean(e.ElementID)
 	c.SessionID, c.Page, c.Message = clean(e.SessionID), clean(e.Page), clean(e.Message)
+	c.SourceID, c.AnonymousID = clean(e.SourceID), clean(e.AnonymousID)
 	return c
 }
 
@@ -340,6 +422,7 @@ func eventArrays(batch []store.Record, idx []int, now time.Time) []any {
 		parts                       = make([]int32, n)
 		offsets                     = make([]int64, n)
 		bins                        = make([]int16, n)
+		sourceIDs, anonIDs          = make([]string, n), make([]string, n)
 	)
 	for j, i := range idx {
 		e, m := batch[i].Event, &batch[i].Message
@@ -352,9 +435,11 @@ func eventArrays(batch []store.Record, idx []int, now time.Time) []any {
 		sources[j], topics[j], requests[j] = clean(string(m.Source)), clean(m.Topic), clean(m.RequestID)
 		parts[j], offsets[j] = m.Partition, m.Offset
 		bins[j] = int16(series.LatencyBin(now.Sub(e.Timestamp)))
+		sourceIDs[j], anonIDs[j] = clean(e.SourceID), clean(e.AnonymousID)
 	}
 	return []any{ids, users, types, elements, sessions, pages, texts, props, delays, fails,
-		stamps, sources, topics, parts, offsets, requests, now, bins, series.BucketOf(now)}
+		stamps, sources, topics, parts, offsets, requests, now, bins, series.BucketOf(now),
+		sourceIDs, anonIDs}
 }
 
 func messageArrays(msgs []*event.Message, now time.Time) ([]any, error) {

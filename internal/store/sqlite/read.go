@@ -12,7 +12,7 @@ import (
 
 const eventColumns = `id, event_id, user_id, event_type, element_id, session_id, page,
 	message, properties, delay_seconds, should_fail, timestamp, source,
-	"partition", "offset", created_at`
+	"partition", "offset", created_at, source_id, anonymous_id`
 
 const messageColumns = `id, event_id, event_type, user_id, element_id, status, source,
 	consumer_id, topic, "partition", "offset", request_id, queued_at, started_at,
@@ -189,7 +189,7 @@ func scanEvent(row scanner) (event.Stored, error) {
 	)
 	if err := row.Scan(&s.ID, &s.EventID, &s.UserID, &s.EventType, &s.ElementID,
 		&s.SessionID, &s.Page, &s.Message, &props, &s.DelaySeconds, &s.ShouldFail,
-		&ts, &source, &s.Partition, &s.Offset, &created); err != nil {
+		&ts, &source, &s.Partition, &s.Offset, &created, &s.SourceID, &s.AnonymousID); err != nil {
 		return s, err
 	}
 	if props.Valid {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/ledger"
 	"github.com/pulse-dev/pulse/internal/series"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -205,6 +206,10 @@ func (d *DB) retainSeries(ctx context.Context) error {
 		{`DELETE FROM lag_samples WHERE t < ?`, micros(cut)},
 		{`DELETE FROM markers WHERE t < ?`, micros(cut)},
 		{`DELETE FROM replays WHERE replayed_at < ?`, micros(time.Now().Add(-store.ReplayKeep))},
+		// The ledger's bucket is the first column of its key; a stream's
+		// last_at has its own index.
+		{`DELETE FROM ledger_counts WHERE bucket < ?`, time.Now().Add(-ledger.Keep).Unix()},
+		{`DELETE FROM ledger_streams WHERE last_at < ?`, time.Now().Add(-ledger.Keep).Unix()},
 	} {
 		if _, err := d.w.ExecContext(ctx, q.sql, q.arg); err != nil {
 			return d.fail("retain series", err)

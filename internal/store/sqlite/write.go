@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/ledger"
 	"github.com/pulse-dev/pulse/internal/series"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -16,8 +17,9 @@ import (
 const insertEventSQL = `INSERT INTO events (
 	event_id, user_id, event_type, element_id, session_id, page, message,
 	properties, delay_seconds, should_fail, timestamp,
-	source, topic, "partition", "offset", request_id, created_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	source, topic, "partition", "offset", request_id, created_at,
+	source_id, anonymous_id
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (event_id) DO NOTHING`
 
 // A message that completes after an earlier attempt was dead-lettered (a
@@ -161,6 +163,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	msg := tx.Stmt(d.insMessage)
 	out := make([][]store.Outcome, len(batches))
 	var added series.Delta
+	var counted ledger.Delta
 	storedAt := fromMicros(now)
 	for b, batch := range batches {
 		inserted := make([]store.Outcome, len(batch))
@@ -185,6 +188,14 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 				inserted[i].New = n == 1
 				if n == 1 {
 					added.Add(storedAt, r.Message.Partition, r.Event.EventType, r.Event.Timestamp)
+				}
+				if e := r.Event; e.SourceID != "" {
+					switch {
+					case n == 1:
+						counted.Stored(storedAt, r.Message.Partition, e.SourceID, e.StreamID, e.Seq, r.Delivery)
+					case inserted[i].Conflict == "":
+						counted.Duplicate(storedAt, r.Message.Partition, e.SourceID)
+					}
 				}
 				if inserted[i].Conflict != "" {
 					continue
@@ -212,6 +223,10 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
 	}
+	if err := writeLedger(tx, storedAt, &counted); err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, d.fail("write batch: commit", err)
 	}
@@ -233,11 +248,11 @@ func conflictOf(tx *sql.Tx, e *event.Event, timeFilled bool) (string, error) {
 		ts    int64
 	)
 	err := tx.QueryRow(`SELECT event_id, user_id, event_type, element_id, session_id, page, message,
-		properties, delay_seconds, should_fail, timestamp, topic, "partition", "offset"
+		properties, delay_seconds, should_fail, timestamp, topic, "partition", "offset", source_id, anonymous_id
 		FROM events WHERE event_id = ?`, e.EventID).Scan(
 		&st.Event.EventID, &st.Event.UserID, &st.Event.EventType, &st.Event.ElementID, &st.Event.SessionID,
 		&st.Event.Page, &st.Event.Message, &props, &st.Event.DelaySeconds, &st.Event.ShouldFail, &ts,
-		&st.Topic, &st.Partition, &st.Offset)
+		&st.Topic, &st.Partition, &st.Offset, &st.Event.SourceID, &st.Event.AnonymousID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil // not an event conflict (a message row only)
 	}
@@ -273,6 +288,7 @@ func eventArgs(r *store.Record, now int64) []any {
 		props, e.DelaySeconds, e.ShouldFail, micros(e.Timestamp),
 		string(r.Message.Source), r.Message.Topic, r.Message.Partition, r.Message.Offset,
 		r.Message.RequestID, now,
+		e.SourceID, e.AnonymousID,
 	}
 }
 
