@@ -53,8 +53,8 @@ func (s *Server) collectRoutes(handle func(method, path string, h http.Handler))
 		return
 	}
 	h := s.collectCORS(s.wrap(s.collect))
-	handle("POST", collectPath+"/", h)
-	handle("OPTIONS", collectPath+"/", h)
+	handle("POST", "/api/collect/", h)
+	handle("OPTIONS", "/api/collect/", h)
 }
 
 // collectCORS lets any origin send to the collector and read its answer:

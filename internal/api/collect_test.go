@@ -31,6 +31,8 @@ type collectEnv struct {
 func newCollectEnv(t *testing.T, cfg Config, ui fstest.MapFS) *collectEnv {
 	t.Helper()
 	ce := &collectEnv{}
+	// httptest listens on loopback: admin actions need no token there.
+	cfg.Loopback = cfg.AdminToken == ""
 	ce.testEnv = newEnvWith(t, cfg, ui, func(d *Deps, p *kgoProducer, db *sqlite.DB, reg *prometheus.Registry) {
 		ce.collector = collect.New(p, db, nil, reg)
 		d.Collector = ce.collector

@@ -15,11 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/pulse-dev/pulse/internal/collect"
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
+	"github.com/pulse-dev/pulse/internal/sources"
+	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
 
@@ -85,8 +88,18 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 		wg.Go(func() { _ = run(ctx) })
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	return Deps{Monitor: mon, DeadLetters: dl, Load: loads, Series: db}, reg
+	// A source the collector's tests send with, allowed from no browser.
+	if err := db.CreateSource(t.Context(), store.Source{ID: "src_ops", Name: "ops", WriteKey: opsWriteKey,
+		Origins: []string{}, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	keys := sources.NewRegistry(db, nil)
+	return Deps{Monitor: mon, DeadLetters: dl, Load: loads, Series: db,
+		Collector: collect.New(producer, db, nil, reg), SourceKeys: keys, Sources: db, Ledger: db}, reg
 }
+
+// opsWriteKey is the write key of opsBackend's source.
+const opsWriteKey = "pk_ops_test_key"
 
 func send(t *testing.T, method, url, contentType, body, token string) (int, string) {
 	t.Helper()

@@ -30,6 +30,9 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 		"POST /api/dlq/replay/": {ops.URL, maxOpsBody, `{"all":true,"dry_run":true}`, "nothing selected", "dry_run", "false"},
 		"POST /api/load/": {ops.URL, maxOpsBody, `{"events_per_second":1,"duration_seconds":1}`,
 			`"status":"running"`, "duration_seconds", "2"},
+		"POST /api/collect/": {ops.URL, 64 << 10, `{"key":"` + opsWriteKey + `","events":[{"event_type":"page_view","anonymous_id":"a"}]}`,
+			`"accepted":1`, "key", `"` + opsWriteKey + `"`},
+		"POST /api/sources/": {ops.URL, 64 << 10, `{"name":"decode-test","origins":[]}`, `"name":"decode-test"`, "name", `"other"`},
 	}
 	for _, op := range operations() {
 		key := op.method + " " + op.path
