@@ -50,6 +50,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MarkersKept", testMarkersKept},
 		{"SeriesRetention", testSeriesRetention},
 		{"Replays", testReplays},
+		{"LedgerCountsOnce", testLedgerCountsOnce},
+		{"LedgerConflictIsNoDuplicate", testLedgerConflictIsNoDuplicate},
+		{"LedgerConcurrentStream", testLedgerConcurrentStream},
+		{"LedgerCollectorCounts", testLedgerCollectorCounts},
+		{"LedgerRetention", testLedgerRetention},
+		{"Sources", testSources},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
