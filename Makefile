@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 WEB     := web
 # The UI is rebuilt only when its sources change.
 UI_STAMP := $(WEB)/ui/dist/index.html
-UI_SRCS  := $(shell find $(WEB)/src $(WEB)/public $(WEB)/index.html $(WEB)/package.json $(WEB)/vite.config.ts $(WEB)/tsconfig*.json -type f 2>/dev/null)
+UI_SRCS  := $(shell find $(WEB)/src $(WEB)/tracker $(WEB)/public $(WEB)/index.html $(WEB)/package.json $(WEB)/vite.config.ts $(WEB)/vite.tracker.config.ts $(WEB)/tsconfig*.json -type f 2>/dev/null)
 
 .PHONY: run build ui test test-go test-web test-e2e lint vuln bench clean
 

@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint'
 export default defineConfig([
   globalIgnores(['ui/', 'test-results/', 'node_modules/']),
   {
-    files: ['src/**/*.{ts,tsx}', 'vite.config.ts'],
+    files: ['src/**/*.{ts,tsx}', 'vite.config.ts', 'tracker/**/*.ts', 'vite.tracker.config.ts'],
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked, reactHooks.configs.flat.recommended],
     languageOptions: {
       globals: globals.browser,
