@@ -26,6 +26,10 @@ import {
   queueStatsSchema,
   replayResultSchema,
   serverMessageSchema,
+  sourceResultSchema,
+  sourcesViewSchema,
+  collectResultSchema,
+  ledgerViewSchema,
 } from './schema'
 
 const files: Record<string, string> = import.meta.glob('./contract/*.json', {
@@ -57,6 +61,10 @@ const contract: Record<string, z.ZodType> = {
   load_stop: loadRunSchema,
   load_runs: loadRunsSchema,
   ws_initial_data: serverMessageSchema,
+  source_create: sourceResultSchema,
+  sources: sourcesViewSchema,
+  collect: collectResultSchema,
+  ledger: ledgerViewSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]

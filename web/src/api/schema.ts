@@ -59,6 +59,10 @@ const eventFields = {
   properties: z.record(z.string(), z.unknown()).optional(),
   delay_seconds: num.optional(),
   should_fail: z.boolean().optional(),
+  /** The source (site or app) of an event that came through the collector. */
+  source_id: str.optional(),
+  /** The browser's first-party id of a tracked event. */
+  anonymous_id: str.optional(),
 }
 
 /** A tracked user action (event.Event). */
@@ -569,3 +573,64 @@ function formatPath(path: readonly PropertyKey[]): string {
   }
   return out === '' ? '(the whole payload)' : out
 }
+
+// ---- Sources, the collector and the delivery ledger (internal/api/sources.go, docs/tracker.md) ----
+
+/** A site or app sending with pulse.js (store.Source). */
+export const trackingSourceSchema = z.strictObject({
+  id: str,
+  name: str,
+  write_key: str,
+  origins: list(str),
+  settings: z.strictObject({ respect_dnt: z.boolean() }),
+  created_at: time,
+  revoked_at: timeOrNull,
+})
+export type TrackingSource = z.infer<typeof trackingSourceSchema>
+
+/** GET /api/sources/. */
+export const sourcesViewSchema = z.strictObject({
+  sources: list(trackingSourceSchema),
+  tracker: z.strictObject({ url_path: str, integrity: str }),
+})
+export type SourcesView = z.infer<typeof sourcesViewSchema>
+
+/** POST /api/sources/ and DELETE /api/sources/{id}/. */
+export const sourceResultSchema = z.strictObject({ source: trackingSourceSchema })
+
+/** The answer of POST /api/collect. */
+export const collectResultSchema = z.strictObject({
+  error: str.optional(),
+  accepted: int,
+  rejected: list(z.strictObject({ index: int, field: str, error: str })),
+  dnt_dropped: int.optional(),
+})
+
+const ledgerCounts = {
+  source_id: str,
+  numbered: int,
+  received: int,
+  rejected: int,
+  dnt_dropped: int,
+  stored: int,
+  sequenced: int,
+  duplicates: int,
+  dropped_client: int,
+  late: int,
+  skew_corrected: int,
+  gaps: int,
+}
+/** One source's ledger counts in a step (t) or over the range (no t). */
+export const ledgerPointSchema = z.strictObject({ t: time.optional(), ...ledgerCounts })
+export type LedgerPoint = z.infer<typeof ledgerPointSchema>
+
+/** GET /api/ledger/. */
+export const ledgerViewSchema = z.strictObject({
+  range: str,
+  step_seconds: int,
+  from: time,
+  to: time,
+  points: list(ledgerPointSchema),
+  totals: list(ledgerPointSchema),
+})
+export type LedgerView = z.infer<typeof ledgerViewSchema>
