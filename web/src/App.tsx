@@ -10,7 +10,9 @@ import { Dashboard } from './pages/Dashboard'
 import { DLQView } from './pages/DLQView'
 import { ExplorerView } from './pages/ExplorerView'
 import { LoadView } from './pages/LoadView'
+import { DeliveryPage } from './pages/DeliveryPage'
 import { OrderingView } from './pages/OrderingView'
+import { SourcesPage } from './pages/SourcesPage'
 
 /** Each view's heading, and the line under it. */
 const HEADINGS: Record<View, { title: string; lead: string }> = {
@@ -20,6 +22,8 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
   dlq: { title: 'Dead letters', lead: 'Records that failed every attempt: inspect them, replay them' },
   explorer: { title: 'Explorer', lead: 'Stored events by user, type, element, session, time and text' },
   load: { title: 'Load runs', lead: 'Generated traffic: start a run, watch it, stop it' },
+  sources: { title: 'Sources', lead: 'The sites and apps that send events with pulse.js, and their write keys' },
+  delivery: { title: 'Delivery', lead: 'What the browsers numbered, what was stored, doubled or never arrived' },
 }
 
 /**
@@ -77,6 +81,8 @@ export function App() {
         {view === 'dlq' && <DLQView onOpenTimeline={openTimeline} />}
         {view === 'explorer' && <ExplorerView onOpenTimeline={openTimeline} />}
         {view === 'load' && <LoadView />}
+        {view === 'sources' && <SourcesPage />}
+        {view === 'delivery' && <DeliveryPage />}
       </main>
       {timeline !== null && (
         <TimelineDialog eventId={timeline} onClose={() => setParams({ timeline: null }, { replace: true })} />

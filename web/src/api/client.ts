@@ -40,6 +40,12 @@ import {
   type ReplayResult,
   type Source,
   type Status,
+  ledgerViewSchema,
+  sourceResultSchema,
+  sourcesViewSchema,
+  type LedgerView,
+  type SourcesView,
+  type TrackingSource,
 } from './schema'
 
 /** A failed API call: status is 0 when the server could not be reached. */
@@ -260,4 +266,38 @@ export async function getLoadRuns(signal?: AbortSignal): Promise<LoadRuns> {
 /** Stops the running load run. Admin. */
 export async function stopLoad(): Promise<LoadRun> {
   return parse(loadRunSchema, '/api/load/', await adminRequest('/api/load/', { method: 'DELETE' }))
+}
+
+// ---- Sources and the delivery ledger ----
+
+/** The sources, revoked ones too, and where pulse.js is served. */
+export async function getSources(signal?: AbortSignal): Promise<SourcesView> {
+  return parse(sourcesViewSchema, '/api/sources/', await request('/api/sources/', { signal }))
+}
+
+/** What a new source is made of. */
+export interface NewSource {
+  name: string
+  origins: string[]
+  settings: { respect_dnt: boolean }
+}
+
+/** Creates a source. Admin; 409 when the name is taken. */
+export async function createSource(req: NewSource): Promise<TrackingSource> {
+  const body = await adminRequest('/api/sources/', { method: 'POST', body: JSON.stringify(req) })
+  return parse(sourceResultSchema, '/api/sources/', body).source
+}
+
+/** Revokes a source: its key is refused from then on. Admin. */
+export async function revokeSource(id: string): Promise<TrackingSource> {
+  const path = `/api/sources/${encodeURIComponent(id)}/`
+  return parse(sourceResultSchema, path, await adminRequest(path, { method: 'DELETE' })).source
+}
+
+/** The delivery ledger of a range, for one source or ("") all. */
+export async function getLedger(range: Range, source: string, signal?: AbortSignal): Promise<LedgerView> {
+  const q = new URLSearchParams({ range })
+  if (source !== '') q.set('source', source)
+  const path = `/api/ledger/?${q.toString()}`
+  return parse(ledgerViewSchema, '/api/ledger/', await request(path, { signal }))
 }

@@ -18,6 +18,8 @@ import {
   getMessageTimeline,
   getOrdering,
   getQueueMessages,
+  getSources,
+  getLedger,
   type QueueFilter,
 } from './client'
 import type { EventsPage, ExplorerFilter, Range } from './schema'
@@ -39,6 +41,10 @@ export const keys = {
   replay: ['dlq', 'replay'] as const,
   startLoad: ['load', 'start'] as const,
   stopLoad: ['load', 'stop'] as const,
+  sources: ['sources'] as const,
+  createSource: ['sources', 'create'] as const,
+  revokeSource: ['sources', 'revoke'] as const,
+  ledger: (range: Range, source: string) => ['ledger', range, source] as const,
 }
 
 /** The app's QueryClient. No retries: a poll comes again soon, and a failed action says so at once. */
@@ -160,4 +166,21 @@ export const eventsQuery = (f: ExplorerFilter, pageSize: number) =>
     initialPageParam: null as string | null,
     getNextPageParam: (last: EventsPage) => last.next_cursor,
     refetchOnWindowFocus: false,
+  })
+
+/** GET /api/sources/ every intervalMs. */
+export const sourcesQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.sources,
+    queryFn: ({ signal }) => getSources(signal),
+    refetchInterval: intervalMs,
+  })
+
+/** GET /api/ledger/ of a range and source every intervalMs; the previous answer stays until the new one loads. */
+export const ledgerQuery = (range: Range, source: string, intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.ledger(range, source),
+    queryFn: ({ signal }) => getLedger(range, source, signal),
+    refetchInterval: intervalMs,
+    placeholderData: keepPreviousData,
   })

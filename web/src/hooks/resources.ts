@@ -11,8 +11,20 @@ import {
   loadQuery,
   loadRunsQuery,
   orderingQuery,
+  sourcesQuery,
+  ledgerQuery,
 } from '../api/queries'
-import type { ConsumersHistory, ConsumersView, DLQView, LoadRuns, LoadState, OrderingView, Range } from '../api/schema'
+import type {
+  ConsumersHistory,
+  ConsumersView,
+  DLQView,
+  LedgerView,
+  LoadRuns,
+  LoadState,
+  OrderingView,
+  Range,
+  SourcesView,
+} from '../api/schema'
 import { errorMessage } from '../format'
 
 /** The state of a polled resource. */
@@ -53,4 +65,14 @@ export function useLoad(runningMs = 1000, idleMs = 5000): Polled<LoadState> {
 /** GET /api/load/runs/ every intervalMs. */
 export function useLoadRuns(intervalMs = 5000): Polled<LoadRuns> {
   return polled(useQuery(loadRunsQuery(intervalMs)))
+}
+
+/** GET /api/sources/ every intervalMs. */
+export function useSources(intervalMs = 10_000): Polled<SourcesView> {
+  return polled(useQuery(sourcesQuery(intervalMs)))
+}
+
+/** GET /api/ledger/ of a range and source every intervalMs. */
+export function useLedger(range: Range, source: string, intervalMs = 10_000): Polled<LedgerView> {
+  return polled(useQuery(ledgerQuery(range, source, intervalMs)))
 }

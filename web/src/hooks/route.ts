@@ -6,7 +6,7 @@
 
 import { useCallback, useMemo, useSyncExternalStore } from 'react'
 
-export type View = 'dashboard' | 'consumers' | 'ordering' | 'dlq' | 'explorer' | 'load'
+export type View = 'dashboard' | 'consumers' | 'ordering' | 'dlq' | 'explorer' | 'load' | 'sources' | 'delivery'
 
 /** The views in navigation order, with their hash and label. */
 export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
@@ -16,6 +16,8 @@ export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
   { view: 'dlq', hash: '#/dlq', label: 'Dead letters' },
   { view: 'explorer', hash: '#/explorer', label: 'Explorer' },
   { view: 'load', hash: '#/load', label: 'Load runs' },
+  { view: 'sources', hash: '#/sources', label: 'Sources' },
+  { view: 'delivery', hash: '#/delivery', label: 'Delivery' },
 ]
 
 /** The view a location hash names; anything unknown is the dashboard. */

@@ -1,0 +1,116 @@
+import userEvent from '@testing-library/user-event'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { json, stubFetch, type Call } from '../test/fetch'
+import { render, screen, waitFor, within } from '../test/render'
+import { parseOrigins, scriptTag, SourcesPage } from './SourcesPage'
+
+const shop = {
+  id: 'src_shop',
+  name: 'shop',
+  write_key: 'pk_abc',
+  origins: ['https://shop.example'],
+  settings: { respect_dnt: false },
+  created_at: '2026-12-02T10:00:00Z',
+  revoked_at: null,
+}
+const old = { ...shop, id: 'src_old', name: 'old', write_key: 'pk_old', revoked_at: '2026-12-02T11:00:00Z' }
+
+let list: (typeof shop | typeof old)[] = []
+let calls: Call[] = []
+const tracker = { url_path: '/pulse.js', integrity: 'sha384-XYZ' }
+
+describe('SourcesPage', () => {
+  beforeEach(() => {
+    window.history.replaceState(null, '', '/#/sources')
+    list = [shop, old]
+    calls = stubFetch(({ method, url, body }) => {
+      if (method === 'GET' && url === '/api/sources/') return json({ sources: list, tracker })
+      if (method === 'POST' && url === '/api/sources/') {
+        const b = body as { name: string }
+        if (b.name === 'shop')
+          return json({ error: 'name: a source named "shop" exists (revoked ones keep their names)' }, 409)
+        const created = { ...shop, id: 'src_new', name: b.name, write_key: 'pk_new' }
+        list = [...list, created]
+        return json({ source: created }, 201)
+      }
+      if (method === 'DELETE' && url === '/api/sources/src_shop/') {
+        list = [{ ...shop, revoked_at: '2026-12-02T12:00:00Z' }, old]
+        return json({ source: list[0] })
+      }
+      return json({ error: 'no' }, 404)
+    })
+  })
+
+  it('lists each source with its key, origins, state and the tag to paste', async () => {
+    render(<SourcesPage pollMs={60_000} />)
+    const items = within(await screen.findByRole('list', { name: 'Sources' })).getAllByRole('listitem')
+    expect(items).toHaveLength(2)
+    expect(items[0].textContent).toContain('pk_abc')
+    expect(items[0].textContent).toContain('https://shop.example')
+    expect(items[0].textContent).toContain('Active')
+    expect(screen.getByLabelText('The script tag of shop').textContent).toBe(
+      `<script defer src="${window.location.origin}/pulse.js" data-key="pk_abc" integrity="sha384-XYZ" crossorigin="anonymous"></script>`,
+    )
+    expect(items[1].textContent).toContain('Revoked')
+    expect(within(items[1]).queryByText(/<script/)).toBeNull()
+  })
+
+  it('says what a source is when there is none', async () => {
+    list = []
+    render(<SourcesPage pollMs={60_000} />)
+    expect(await screen.findByText(/A source is a site or app/)).toBeTruthy()
+    expect(screen.getByText(/pulse sources create --name shop/)).toBeTruthy()
+  })
+
+  it('creates a source and shows a taken name at the name field', async () => {
+    const user = userEvent.setup()
+    render(<SourcesPage pollMs={60_000} />)
+    await screen.findByRole('list', { name: 'Sources' })
+    await user.type(screen.getByLabelText('Name'), 'shop')
+    await user.type(screen.getByLabelText('Allowed origins'), 'https://a.example, https://b.example')
+    await user.click(screen.getByRole('button', { name: 'Create source' }))
+    const alert = await screen.findByRole('alert')
+    expect(alert.textContent).toContain('a source named "shop" exists')
+    expect(screen.getByLabelText('Name').getAttribute('aria-invalid')).toBe('true')
+    const post = calls.find((c) => c.method === 'POST')
+    expect(post?.body).toEqual({
+      name: 'shop',
+      origins: ['https://a.example', 'https://b.example'],
+      settings: { respect_dnt: false },
+    })
+
+    await user.clear(screen.getByLabelText('Name'))
+    await user.type(screen.getByLabelText('Name'), 'blog')
+    await user.click(screen.getByRole('button', { name: 'Create source' }))
+    expect((await screen.findByRole('status')).textContent).toContain('Created blog')
+    await waitFor(() => expect(screen.getAllByRole('listitem')).toHaveLength(3))
+  })
+
+  it('revokes a source after a confirmation', async () => {
+    const user = userEvent.setup()
+    render(<SourcesPage pollMs={60_000} />)
+    await screen.findByRole('list', { name: 'Sources' })
+    await user.click(screen.getByRole('button', { name: 'Revoke…' }))
+    expect(calls.some((c) => c.method === 'DELETE')).toBe(false)
+    await user.click(screen.getByRole('button', { name: 'Revoke' }))
+    await waitFor(() =>
+      expect(calls.some((c) => c.method === 'DELETE' && c.url === '/api/sources/src_shop/')).toBe(true),
+    )
+    await waitFor(() => expect(screen.getAllByText('Revoked')).toHaveLength(2))
+  })
+})
+
+describe('the tag and the origins', () => {
+  it('leaves integrity out when the server has no hash', () => {
+    expect(scriptTag('https://pulse.example', { url_path: '/p.js', integrity: '' }, 'pk_1')).toBe(
+      '<script defer src="https://pulse.example/p.js" data-key="pk_1"></script>',
+    )
+  })
+  it('reads origins one per line or comma separated', () => {
+    expect(parseOrigins(' https://a.example,\nhttps://b.example  *.c.example ')).toEqual([
+      'https://a.example',
+      'https://b.example',
+      '*.c.example',
+    ])
+  })
+})
