@@ -88,6 +88,22 @@ const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> 
     },
   },
   {
+    name: 'sources',
+    hash: '#/sources',
+    ready: async (page) => {
+      await expect(page.getByRole('form', { name: 'Create a source' })).toBeVisible()
+      await expect(page.getByLabel('The script tag of a11y-shop', { exact: true })).toBeVisible()
+    },
+  },
+  {
+    name: 'delivery',
+    hash: '#/delivery',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Ledger by source' }).getByRole('row').nth(1)).toBeVisible()
+      await expect(page.getByRole('img', { name: /received, stored/ })).toBeVisible()
+    },
+  },
+  {
     // Not in the nav but over every view: the timeline drawer, here of a dead-lettered message.
     name: 'timeline',
     hash: '#/',
@@ -127,6 +143,26 @@ async function seed(server: PulseServer): Promise<void> {
   })
   await post('/api/events/create/', { ...user, event_type: 'user_logout', element_id: 'logout' })
   await post('/api/events/create/', { ...user, event_type: 'button_click', element_id: 'button_5', should_fail: true })
+  // A source with a batch through the collector: one event stored, one refused.
+  const created = await fetch(server.base + '/api/sources/', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'a11y-shop', origins: ['https://shop.example'] }),
+  })
+  const { source } = (await created.json()) as { source: { write_key: string } }
+  await post('/api/collect', {
+    key: source.write_key,
+    events: [
+      {
+        event_type: 'page_view',
+        anonymous_id: 'anon_a11y',
+        stream_id: 'st_a11y',
+        seq: 1,
+        page: 'https://shop.example/',
+      },
+      { event_type: 'Bad Type', anonymous_id: 'anon_a11y' },
+    ],
+  })
   await post('/api/load/', { events_per_second: 20, duration_seconds: 1, failure_rate: 0.2 })
   await expect
     .poll(async () => ((await get('/api/load/')) as { status: string }).status, { timeout: STEP_TIMEOUT })
