@@ -42,6 +42,7 @@ func tinyPlan() Plan {
 		LatencyRate: 200, LatencyDuration: time.Second,
 		GrowthRows: 6000 / scale, EndpointRequests: 10,
 		HTTPDuration: 500 * time.Millisecond, HTTPClients: 4, BatchClients: 2, BatchSize: 100,
+		CollectClients: 4, CollectBatch: 10,
 		FanoutClients: 10, FanoutRate: 200, FanoutDuration: time.Second,
 		MemoryRate: 200, MemoryDuration: time.Second,
 	}
@@ -68,6 +69,7 @@ func TestRunWritesASaneReport(t *testing.T) {
 		"record bytes":        float64(rep.Limits.RecordBytes),
 		"HTTP create":         rep.HTTP.Create.Median,
 		"HTTP batch":          rep.HTTP.Batch.Median,
+		"HTTP collect":        rep.HTTP.Collect.Median,
 		"growth preload":      rep.Growth.PreloadRate,
 		"growth empty":        rep.Growth.Empty.Capacity.Median,
 		"growth loaded":       rep.Growth.Loaded.Capacity.Median,
