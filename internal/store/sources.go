@@ -31,6 +31,10 @@ type SourceSettings struct {
 	// RespectDNT drops, at the collector, events of browsers that send
 	// Do-Not-Track or Global Privacy Control.
 	RespectDNT bool `json:"respect_dnt"`
+	// Plan is how the collector holds the source's events to the
+	// tracking plan: "" or "off" (not at all), "warn" (stored, counted
+	// in the warnings) or "strict" (refused with the reason, counted).
+	Plan string `json:"plan,omitempty"`
 }
 
 // Errors of the sources.
@@ -50,6 +54,9 @@ type Sources interface {
 	// already revoked keeps its first time. ErrNotFound when there is
 	// none.
 	RevokeSource(ctx context.Context, id string, at time.Time) (Source, error)
+	// UpdateSource replaces a source's origins and settings and returns
+	// it; ErrNotFound when there is none.
+	UpdateSource(ctx context.Context, id string, origins []string, settings SourceSettings) (Source, error)
 }
 
 // Ledger keeps the delivery ledger (package ledger). The store's part is

@@ -94,6 +94,7 @@ type Store interface {
 	Replays
 	Sources
 	Ledger
+	Plan
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

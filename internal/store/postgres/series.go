@@ -147,6 +147,7 @@ func (d *DB) retainSeries(ctx context.Context) error {
 	b.Queue(`DELETE FROM replays WHERE replayed_at < $1`, time.Now().Add(-store.ReplayKeep))
 	b.Queue(`DELETE FROM ledger_counts WHERE bucket < $1`, time.Now().Add(-ledger.Keep).Unix())
 	b.Queue(`DELETE FROM ledger_streams WHERE last_at < $1`, time.Now().Add(-ledger.Keep).Unix())
+	b.Queue(`DELETE FROM plan_warnings WHERE last_at < $1`, time.Now().Add(-store.WarningKeep))
 	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
 		return d.fail("retain series", err)
 	}

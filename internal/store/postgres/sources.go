@@ -106,4 +106,31 @@ func (d *DB) RevokeSource(ctx context.Context, id string, at time.Time) (store.S
 	return s, nil
 }
 
+// UpdateSource replaces a source's origins and settings.
+func (d *DB) UpdateSource(ctx context.Context, id string, origins []string, settings store.SourceSettings) (store.Source, error) {
+	if d.closed.Load() {
+		return store.Source{}, store.ErrClosed
+	}
+	if origins == nil {
+		origins = []string{}
+	}
+	ob, err := json.Marshal(origins)
+	if err != nil {
+		return store.Source{}, fmt.Errorf("source origins: %w", err)
+	}
+	sb, err := json.Marshal(settings)
+	if err != nil {
+		return store.Source{}, fmt.Errorf("source settings: %w", err)
+	}
+	s, err := scanSource(d.pool.QueryRow(ctx, `UPDATE sources SET origins = $1, settings = $2
+		WHERE id = $3 RETURNING `+sourceColumns, string(ob), string(sb), clean(id)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Source{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Source{}, d.fail("update source", err)
+	}
+	return s, nil
+}
+
 var _ store.Sources = (*DB)(nil)

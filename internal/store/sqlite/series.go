@@ -210,6 +210,7 @@ func (d *DB) retainSeries(ctx context.Context) error {
 		// last_at has its own index.
 		{`DELETE FROM ledger_counts WHERE bucket < ?`, time.Now().Add(-ledger.Keep).Unix()},
 		{`DELETE FROM ledger_streams WHERE last_at < ?`, time.Now().Add(-ledger.Keep).Unix()},
+		{`DELETE FROM plan_warnings WHERE last_at < ?`, micros(time.Now().Add(-store.WarningKeep))},
 	} {
 		if _, err := d.w.ExecContext(ctx, q.sql, q.arg); err != nil {
 			return d.fail("retain series", err)

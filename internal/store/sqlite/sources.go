@@ -111,4 +111,24 @@ func (d *DB) RevokeSource(ctx context.Context, id string, at time.Time) (store.S
 	return s, nil
 }
 
+// UpdateSource replaces a source's origins and settings.
+func (d *DB) UpdateSource(ctx context.Context, id string, origins []string, settings store.SourceSettings) (store.Source, error) {
+	if err := d.writable(); err != nil {
+		return store.Source{}, err
+	}
+	ob, sb, err := sourceJSON(store.Source{Origins: origins, Settings: settings})
+	if err != nil {
+		return store.Source{}, err
+	}
+	s, err := scanSource(d.w.QueryRowContext(ctx, `UPDATE sources SET origins = ?, settings = ?
+		WHERE id = ? RETURNING `+sourceColumns, ob, sb, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Source{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Source{}, d.fail("update source", err)
+	}
+	return s, nil
+}
+
 var _ store.Sources = (*DB)(nil)

@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LedgerCollectorCounts", testLedgerCollectorCounts},
 		{"LedgerRetention", testLedgerRetention},
 		{"Sources", testSources},
+		{"UpdateSource", testUpdateSource},
+		{"PlanEntries", testPlanEntries},
+		{"PlanWarnings", testPlanWarnings},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
