@@ -22,6 +22,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/ledger"
+	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/record"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -71,30 +72,36 @@ type Producer interface {
 	ProduceRecords(ctx context.Context, recs []*kgo.Record) error
 }
 
-// Sink keeps the collector's ledger counts.
+// Sink keeps the collector's ledger counts and tracking-plan warnings.
 type Sink interface {
 	AddLedger(ctx context.Context, points []ledger.Point) error
+	AddPlanWarnings(ctx context.Context, ws []store.PlanWarning) error
 }
 
 // Collector is the collector's work apart from HTTP.
 type Collector struct {
 	producer Producer
 	sink     Sink
+	plans    Plans
 	log      *slog.Logger
 	metrics  *collectMetrics
 
-	mu      sync.Mutex
-	pending map[ledger.Key]ledger.Counts
+	mu       sync.Mutex
+	pending  map[ledger.Key]ledger.Counts
+	warnings map[warnKey]store.PlanWarning
 }
 
-// New returns a collector; Run writes its ledger counts.
-func New(p Producer, sink Sink, log *slog.Logger, reg prometheus.Registerer) *Collector {
+// New returns a collector; Run writes its ledger counts and warnings.
+// plans holds the sources' events to the tracking plan; nil when there is
+// none, and a source whose plan mode is on is then unavailable.
+func New(p Producer, sink Sink, plans Plans, log *slog.Logger, reg prometheus.Registerer) *Collector {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Collector{
-		producer: p, sink: sink, log: log.With("component", "collect"),
+		producer: p, sink: sink, plans: plans, log: log.With("component", "collect"),
 		metrics: newMetrics(reg), pending: make(map[ledger.Key]ledger.Counts),
+		warnings: make(map[warnKey]store.PlanWarning),
 	}
 }
 
@@ -108,6 +115,16 @@ var ErrUnavailable = errors.New("kafka unavailable")
 // is returned; a refused event is in the result.
 func (c *Collector) Collect(ctx context.Context, src store.Source, b Batch, now time.Time, requestID string) (Result, error) {
 	res := Result{Rejected: []Rejection{}}
+	var held *plan.Plan
+	if mode, _ := plan.CheckMode(src.Settings.Plan); mode != plan.ModeOff {
+		p, err := c.currentPlan()
+		if err != nil {
+			c.metrics.unavailable.Inc()
+			return Result{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		held = p
+	}
+	var warnings []store.PlanWarning
 	skew := time.Duration(0)
 	if !b.SentAt.IsZero() {
 		if d := now.Sub(b.SentAt); d > SkewThreshold || d < -SkewThreshold {
@@ -117,7 +134,17 @@ func (c *Collector) Collect(ctx context.Context, src store.Source, b Batch, now 
 	recs := make([]*kgo.Record, 0, len(b.Events))
 	seen := make(map[string]int, len(b.Events))
 	for i, raw := range b.Events {
-		rec, id, err := c.record(src, raw, now, skew, requestID)
+		rec, e, err := c.record(src, raw, now, skew, requestID)
+		if err == nil && held != nil {
+			if p := held.Check(e.EventType, e.Properties); p != nil {
+				strict := src.Settings.Plan == plan.ModeStrict
+				warnings = planWarning(warnings, src, e.EventType, p, raw, strict, now)
+				if strict {
+					err = &event.Error{Field: p.Field, Reason: p.Reason}
+				}
+			}
+		}
+		id := e.EventID
 		if err == nil {
 			// One id twice in a batch would store one event and answer
 			// for two.
@@ -147,6 +174,7 @@ func (c *Collector) Collect(ctx context.Context, src store.Source, b Batch, now 
 		}
 	}
 	res.Accepted = len(recs)
+	c.commitWarnings(warnings)
 	c.count(src.ID, now, ledger.Counts{
 		Received: int64(len(recs)), Rejected: int64(len(res.Rejected)), DroppedClient: dropped,
 	})
@@ -157,6 +185,13 @@ func (c *Collector) Collect(ctx context.Context, src store.Source, b Batch, now 
 // asked not to be tracked.
 func (c *Collector) DropDNT(src store.Source, events int, now time.Time) {
 	c.count(src.ID, now, ledger.Counts{DNTDropped: int64(events)})
+}
+
+func (c *Collector) currentPlan() (*plan.Plan, error) {
+	if c.plans == nil {
+		return nil, plan.ErrNotLoaded
+	}
+	return c.plans.Current()
 }
 
 func rejection(i int, err error) Rejection {

@@ -52,8 +52,9 @@ func (p *fakeProducer) ProduceRecords(_ context.Context, recs []*kgo.Record) err
 
 type fakeSink struct {
 	mu     sync.Mutex
-	points []ledger.Point
-	fail   error
+	points   []ledger.Point
+	warnings []store.PlanWarning
+	fail     error
 }
 
 func (s *fakeSink) AddLedger(_ context.Context, points []ledger.Point) error {
@@ -63,6 +64,16 @@ func (s *fakeSink) AddLedger(_ context.Context, points []ledger.Point) error {
 		return s.fail
 	}
 	s.points = append(s.points, points...)
+	return nil
+}
+
+func (s *fakeSink) AddPlanWarnings(_ context.Context, ws []store.PlanWarning) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.warnings = append(s.warnings, ws...)
 	return nil
 }
 
@@ -110,7 +121,7 @@ const goodEvent = `{"event_id":"0193a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b","event_typ
 
 func TestCollectKeepsTheGoodEventsAndNamesTheBadOnes(t *testing.T) {
 	p, sink := &fakeProducer{}, &fakeSink{}
-	c := New(p, sink, nil, prometheus.NewRegistry())
+	c := New(p, sink, nil, nil, prometheus.NewRegistry())
 	now := time.Date(2026, 12, 2, 10, 0, 1, 0, time.UTC)
 	res, err := c.Collect(t.Context(), shop, batch(
 		goodEvent,
@@ -170,7 +181,7 @@ func TestCollectCorrectsAClientClockThatIsOff(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &fakeProducer{}
-			c := New(p, &fakeSink{}, nil, nil)
+			c := New(p, &fakeSink{}, nil, nil, nil)
 			b := batch(goodEvent)
 			b.SentAt = tc.sentAt
 			if _, err := c.Collect(t.Context(), shop, b, now, ""); err != nil {
@@ -190,7 +201,7 @@ func TestCollectCorrectsAClientClockThatIsOff(t *testing.T) {
 
 func TestClientDroppedTravelsWithTheFirstAcceptedEventOnly(t *testing.T) {
 	p, sink := &fakeProducer{}, &fakeSink{}
-	c := New(p, sink, nil, nil)
+	c := New(p, sink, nil, nil, nil)
 	b := batch(`{"event_type":"bad type","anonymous_id":"a"}`, goodEvent,
 		`{"event_id":"0193a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7c","event_type":"page_view","anonymous_id":"a"}`)
 	b.Dropped = 7
@@ -222,7 +233,7 @@ func TestClientDroppedTravelsWithTheFirstAcceptedEventOnly(t *testing.T) {
 
 func TestCollectWhenKafkaFails(t *testing.T) {
 	p, sink := &fakeProducer{fail: errors.New("no leader")}, &fakeSink{}
-	c := New(p, sink, nil, nil)
+	c := New(p, sink, nil, nil, nil)
 	_, err := c.Collect(t.Context(), shop, batch(goodEvent), time.Now(), "")
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("err %v, want ErrUnavailable", err)
@@ -236,7 +247,7 @@ func TestCollectWhenKafkaFails(t *testing.T) {
 func TestLedgerCountsSurviveAFailedWrite(t *testing.T) {
 	p, sink := &fakeProducer{}, &fakeSink{fail: errors.New("database is locked")}
 	reg := prometheus.NewRegistry()
-	c := New(p, sink, nil, reg)
+	c := New(p, sink, nil, nil, reg)
 	now := time.Now()
 	for i := range 3 {
 		id := "0193a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a" + strconv.Itoa(10+i)

@@ -48,9 +48,10 @@ func (c *Collector) Run(ctx context.Context) {
 	}
 }
 
-// Flush writes the counts waiting. Counts that could not be written wait
-// for the next flush.
+// Flush writes the counts and warnings waiting. Those that could not be
+// written wait for the next flush.
 func (c *Collector) Flush(ctx context.Context) {
+	c.flushWarnings(ctx)
 	c.mu.Lock()
 	taken := c.pending
 	c.pending = make(map[ledger.Key]ledger.Counts, len(taken))

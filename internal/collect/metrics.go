@@ -10,6 +10,9 @@ import (
 type collectMetrics struct {
 	events      *prometheus.CounterVec
 	unavailable prometheus.Counter
+	// warningsDropped counts warning rows not kept because too many new
+	// ones waited for a flush.
+	warningsDropped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *collectMetrics {
@@ -23,6 +26,11 @@ func newMetrics(reg prometheus.Registerer) *collectMetrics {
 			Help: "Batches answered 503 because Kafka did not acknowledge them (the client sends them again).",
 		}),
 	}
+	m.warningsDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pulse_collect_plan_warnings_dropped_total",
+		Help: "Tracking-plan warnings not written because more than 1,000 new ones (source, event type, problem) waited for one flush; their events are counted in the ledger still.",
+	})
+	_ = metrics.Register(reg, &m.warningsDropped)
 	// Errors only for a clashing description, which a test catches.
 	_ = metrics.Register(reg, &m.events)
 	_ = metrics.Register(reg, &m.unavailable)

@@ -35,6 +35,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
 	"github.com/pulse-dev/pulse/internal/pipeline"
+	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/sources"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
@@ -93,6 +94,7 @@ type Server struct {
 	dlq       *deadletter.Service
 	loads     *load.Runner
 	sources   *sources.Registry
+	plans     *plan.Registry
 	collector *collect.Collector
 	httpLn    net.Listener
 	http      *http.Server
@@ -314,8 +316,10 @@ func (s *Server) newHTTP() error {
 		Load:             s.loads,
 		Collector:        s.collector,
 		SourceKeys:       s.sources,
+		PlanRules:        s.plans,
 		Sources:          s.store,
 		Ledger:           s.store,
+		Plan:             s.store,
 	}
 	// The store serves the event explorer when it implements it.
 	if ex, ok := s.store.(api.Explorer); ok {
@@ -404,7 +408,13 @@ func (s *Server) newConsole() error {
 		// The registry keeps trying; the collector answers 503 until then.
 		s.log.Warn("reading the sources failed", "component", "sources", "err", err)
 	}
-	s.collector = collect.New(s.producer, s.store, s.log, s.reg)
+	s.plans = plan.NewRegistry(s.store, s.log)
+	if err := s.plans.Load(context.Background()); err != nil {
+		// As the sources: sources holding their events to the plan are
+		// answered 503 until it is read.
+		s.log.Warn("reading the tracking plan failed", "component", "plan", "err", err)
+	}
+	s.collector = collect.New(s.producer, s.store, s.plans, s.log, s.reg)
 	if err := s.reg.Register(collect.NewLedgerMetrics(s.store, s.log)); err != nil {
 		return fmt.Errorf("ledger metrics: %w", err)
 	}
@@ -455,6 +465,7 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Go(func() error { return s.loads.Run(gctx) })
 		g.Go(func() error { return s.reconcile.Run(gctx) })
 		g.Go(func() error { s.sources.Run(gctx); return nil })
+		g.Go(func() error { s.plans.Run(gctx); return nil })
 		g.Go(func() error { s.collector.Run(gctx); return nil })
 	}
 	for _, c := range s.consumers {

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pulse-dev/pulse/internal/origin"
+	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -65,6 +66,9 @@ func New(name string, origins []string, settings store.SourceSettings, now time.
 	norm, err := Origins(origins)
 	if err != nil {
 		return store.Source{}, err
+	}
+	if settings.Plan, err = plan.CheckMode(settings.Plan); err != nil {
+		return store.Source{}, &Invalid{"settings.plan", err.Error()}
 	}
 	return store.Source{
 		ID:        IDPrefix + random(10),
