@@ -150,6 +150,10 @@ type Deps struct {
 	SourceKeys SourceKeys
 	Sources    SourceStore
 	Ledger     LedgerReader
+	// Plan serves the tracking plan and its warnings; PlanRules is the
+	// collector's copy, reloaded on a change. Nil Plan disables them.
+	Plan      PlanStore
+	PlanRules PlanRules
 }
 
 // Server is the HTTP API.
@@ -257,6 +261,7 @@ func (s *Server) routes() http.Handler {
 	s.opsRoutes(handle)
 	s.collectRoutes(handle)
 	s.sourceRoutes(handle, handlePattern)
+	s.planRoutes(handle)
 	for _, p := range patterns {
 		// A pattern without a method matches what the ones with methods
 		// leave: the other methods.

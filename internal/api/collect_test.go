@@ -15,6 +15,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/collect"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/ledger"
+	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/sources"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
@@ -34,9 +35,14 @@ func newCollectEnv(t *testing.T, cfg Config, ui fstest.MapFS) *collectEnv {
 	// httptest listens on loopback: admin actions need no token there.
 	cfg.Loopback = cfg.AdminToken == ""
 	ce.testEnv = newEnvWith(t, cfg, ui, func(d *Deps, p *kgoProducer, db *sqlite.DB, reg *prometheus.Registry) {
-		ce.collector = collect.New(p, db, nil, reg)
+		rules := plan.NewRegistry(db, nil)
+		if err := rules.Load(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		ce.collector = collect.New(p, db, rules, nil, reg)
 		d.Collector = ce.collector
 		d.SourceKeys, d.Sources, d.Ledger = sources.NewRegistry(db, nil), db, db
+		d.Plan, d.PlanRules = db, rules
 	})
 	r := ce.post("/api/sources/", `{"name":"shop","origins":["https://shop.example"]}`)
 	if r.status != http.StatusCreated {

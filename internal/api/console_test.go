@@ -21,6 +21,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
+	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/sources"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
@@ -93,9 +94,10 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 		Origins: []string{}, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	keys := sources.NewRegistry(db, nil)
+	keys, rules := sources.NewRegistry(db, nil), plan.NewRegistry(db, nil)
 	return Deps{Monitor: mon, DeadLetters: dl, Load: loads, Series: db,
-		Collector: collect.New(producer, db, nil, reg), SourceKeys: keys, Sources: db, Ledger: db}, reg
+		Collector: collect.New(producer, db, rules, nil, reg), SourceKeys: keys, Sources: db, Ledger: db,
+		Plan: db, PlanRules: rules}, reg
 }
 
 // opsWriteKey is the write key of opsBackend's source.

@@ -23,16 +23,24 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 		// base is a body the endpoint decodes, as its answer, which has
 		// decoded, shows; member is one of its members, with a value.
 		base, decoded, member, value string
+		// at is the path to send to when the operation's has parameters.
+		at string
 	}{
 		"POST /api/events/batch/": {env.srv.URL, MaxBatchBody, `{"events":[{"user_id":"u","event_type":"page_view"}]}`,
-			`"accepted":1`, "events", `[{"user_id":"v","event_type":"page_view"}]`},
+			`"accepted":1`, "events", `[{"user_id":"v","event_type":"page_view"}]`, ""},
 		// The dead-letter topic is empty: a dry run of all finds nothing.
-		"POST /api/dlq/replay/": {ops.URL, maxOpsBody, `{"all":true,"dry_run":true}`, "nothing selected", "dry_run", "false"},
+		"POST /api/dlq/replay/": {ops.URL, maxOpsBody, `{"all":true,"dry_run":true}`, "nothing selected", "dry_run", "false", ""},
 		"POST /api/load/": {ops.URL, maxOpsBody, `{"events_per_second":1,"duration_seconds":1}`,
-			`"status":"running"`, "duration_seconds", "2"},
+			`"status":"running"`, "duration_seconds", "2", ""},
 		"POST /api/collect/": {ops.URL, 64 << 10, `{"key":"` + opsWriteKey + `","events":[{"event_type":"page_view","anonymous_id":"a"}]}`,
-			`"accepted":1`, "key", `"` + opsWriteKey + `"`},
-		"POST /api/sources/": {ops.URL, 64 << 10, `{"name":"decode-test","origins":[]}`, `"name":"decode-test"`, "name", `"other"`},
+			`"accepted":1`, "key", `"` + opsWriteKey + `"`, ""},
+		"POST /api/sources/": {ops.URL, 64 << 10, `{"name":"decode-test","origins":[]}`, `"name":"decode-test"`, "name", `"other"`, ""},
+		"PATCH /api/sources/{id}/": {ops.URL, 64 << 10, `{"origins":["https://a.example"]}`, `"origins":["https://a.example"]`,
+			"origins", `[]`, "/api/sources/src_ops/"},
+		"PUT /api/plan/": {ops.URL, maxPlanBody, `{"entries":[{"event_type":"decode_test","schema":true}]}`, `"event_type":"decode_test"`,
+			"entries", `[]`, ""},
+		"PUT /api/plan/types/{event_type}/": {ops.URL, 80 << 10, `{"schema":{"type":"object"}}`, `"event_type":"decode_test"`,
+			"schema", `true`, "/api/plan/types/decode_test/"},
 	}
 	for _, op := range operations() {
 		key := op.method + " " + op.path
@@ -48,6 +56,9 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			t.Errorf("%s: the OpenAPI body schema does not say that other members are refused", key)
 		}
 		method, path, _ := strings.Cut(key, " ")
+		if b.at != "" {
+			path = b.at
+		}
 		open := strings.TrimSuffix(b.base, "}")
 		for _, tc := range []struct {
 			name, body string

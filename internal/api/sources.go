@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/ledger"
+	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/sources"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -21,6 +22,7 @@ type SourceStore interface {
 	CreateSource(ctx context.Context, s store.Source) error
 	Sources(ctx context.Context) ([]store.Source, error)
 	RevokeSource(ctx context.Context, id string, at time.Time) (store.Source, error)
+	UpdateSource(ctx context.Context, id string, origins []string, settings store.SourceSettings) (store.Source, error)
 }
 
 // LedgerReader reads the delivery ledger (store.Ledger).
@@ -66,6 +68,7 @@ func (s *Server) sourceRoutes(handle func(method, path string, h http.Handler), 
 	if s.deps.Sources != nil {
 		handle("GET", "/api/sources/", s.wrap(s.listSources))
 		handle("POST", "/api/sources/", s.requireAdmin(s.wrap(s.createSource)))
+		handle("PATCH", "/api/sources/{id}/", s.requireAdmin(s.wrap(s.updateSource)))
 		handle("DELETE", "/api/sources/{id}/", s.requireAdmin(s.wrap(s.revokeSource)))
 	}
 	if s.deps.Ledger != nil {
@@ -138,6 +141,66 @@ func (s *Server) createSource(w http.ResponseWriter, r *http.Request) error {
 	s.sourcesChanged(r.Context())
 	s.log.Info("source created", "source", src.ID, "name", src.Name, "request_id", RequestID(r.Context()))
 	return writeJSON(w, http.StatusCreated, struct {
+		Source store.Source `json:"source"`
+	}{src})
+}
+
+// updateSource changes what the body names of a source's origins and
+// settings; the rest stays.
+func (s *Server) updateSource(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Origins  *[]string `json:"origins"`
+		Settings *struct {
+			RespectDNT *bool   `json:"respect_dnt"`
+			Plan       *string `json:"plan"`
+		} `json:"settings"`
+	}
+	if err := decodeBody(w, r, 64<<10, &in); err != nil {
+		return err
+	}
+	all, err := s.deps.Sources.Sources(r.Context())
+	if err != nil {
+		return fmt.Errorf("read the sources: %w", err)
+	}
+	id := r.PathValue("id")
+	var src store.Source
+	found := false
+	for _, x := range all {
+		if x.ID == id {
+			src, found = x, true
+		}
+	}
+	switch {
+	case !found:
+		return Errorf(ENotFound, "no source with id %q", id)
+	case src.RevokedAt != nil:
+		return Errorf(EConflict, "source %q is revoked", id)
+	}
+	origins, settings := src.Origins, src.Settings
+	if in.Origins != nil {
+		if origins, err = sources.Origins(*in.Origins); err != nil {
+			return Errorf(EInvalid, "%v", err)
+		}
+	}
+	if in.Settings != nil {
+		if in.Settings.RespectDNT != nil {
+			settings.RespectDNT = *in.Settings.RespectDNT
+		}
+		if in.Settings.Plan != nil {
+			if settings.Plan, err = plan.CheckMode(*in.Settings.Plan); err != nil {
+				return Errorf(EInvalid, "settings.plan: %v", err)
+			}
+		}
+	}
+	if src, err = s.deps.Sources.UpdateSource(r.Context(), id, origins, settings); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Errorf(ENotFound, "no source with id %q", id)
+		}
+		return fmt.Errorf("update source: %w", err)
+	}
+	s.sourcesChanged(r.Context())
+	s.log.Info("source updated", "source", src.ID, "plan", src.Settings.Plan, "request_id", RequestID(r.Context()))
+	return writeJSON(w, http.StatusOK, struct {
 		Source store.Source `json:"source"`
 	}{src})
 }
