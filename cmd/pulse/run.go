@@ -24,7 +24,8 @@ func commands() []command {
 		{"produce", "send generated user events to Kafka (like the seed's producer.py and producer_batch.py)", runProduce},
 		{"consume", "run one consumer group member that stores events", runConsume},
 		{"topics", "create, list, describe or delete topics", runTopics},
-		{"sources", "create, list or delete the sources (sites, apps) that send with pulse.js", runSources},
+		{"sources", "create, list, update or delete the sources (sites, apps) that send with pulse.js", runSources},
+		{"plan", "export or apply the tracking plan (a JSON Schema per event type)", runPlan},
 		{"broker", "run only the embedded Kafka-protocol broker", runBroker},
 		{"bench", "measure throughput, latency, growth, HTTP ingest, fan-out and memory on this machine", runBench},
 		{"version", "print version, commit and Go version", runVersion},
@@ -102,4 +103,39 @@ func usage(w io.Writer) {
 // environment and ./.env.
 func newFlags(name, summary string, cfg *config.Config, stderr io.Writer) *config.FlagSet {
 	return config.NewFlagSet(name, summary, cfg, stderr, config.Options{})
+}
+
+// flagsFirst moves the flags of args before the other arguments, so that
+// `pulse sources update shop --plan strict` reads as users write it (the
+// flag package stops at the first argument that is not a flag).
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, others []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			others = append(others, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			others = append(others, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // the parser names it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	return append(flags, others...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -11,17 +12,20 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/config"
+	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/server"
 	"github.com/pulse-dev/pulse/internal/sources"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
 const sourcesSummary = `Manage sources, the sites and apps that send events with pulse.js or
-POST /api/collect: pulse sources create|list|delete [flags]
+POST /api/collect: pulse sources create|list|update|delete [flags]
 
   create   create a source: --name and one --origin per allowed browser
            origin; the write key is printed alone on the last line
   list     list the sources with their keys and origins (--json for JSON)
+  update   change a source, named by id or name: --origin (replaces the
+           origins), --respect-dnt, --plan off|warn|strict
   delete   revoke a source, named by id or name: its key is refused from
            then on (within a second on a running server), its ledger kept
 
@@ -54,9 +58,10 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	name := fs.Flags().String("name", "", "create: the source's name (shown in the console; delete takes it too)")
 	var origins originFlags
 	fs.Flags().Var(&origins, "origin", "create: a browser origin allowed to send, https://shop.example or *.shop.example (repeat, or comma separate)")
-	respectDNT := fs.Flags().Bool("respect-dnt", false, "create: drop the events of browsers sending Do-Not-Track or Global Privacy Control")
+	respectDNT := fs.Flags().Bool("respect-dnt", false, "create, update: drop the events of browsers sending Do-Not-Track or Global Privacy Control")
+	planMode := fs.Flags().String("plan", "", "create, update: hold the source's events to the tracking plan: off, warn (store and count) or strict (refuse)")
 	asJSON := fs.Flags().Bool("json", false, "list: print JSON")
-	rest, err := fs.Parse(args)
+	rest, err := fs.Parse(flagsFirst(fs.Flags(), args))
 	if err != nil {
 		return err
 	}
@@ -64,18 +69,21 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		action, rest = rest[0], rest[1:]
 	}
 	switch action {
-	case "create", "list", "delete":
+	case "create", "list", "update", "delete":
 	case "":
-		return &exitError{2, errors.New("an action is required: create, list or delete")}
+		return &exitError{2, errors.New("an action is required: create, list, update or delete")}
 	default:
-		return &exitError{2, fmt.Errorf("unknown action %q: create, list or delete", action)}
+		return &exitError{2, fmt.Errorf("unknown action %q: create, list, update or delete", action)}
 	}
-	if action != "delete" && len(rest) > 0 {
+	named := action == "delete" || action == "update"
+	if !named && len(rest) > 0 {
 		return &exitError{2, fmt.Errorf("unexpected arguments %q", rest)}
 	}
-	if action == "delete" && len(rest) != 1 {
-		return &exitError{2, errors.New("delete takes one source, by id or name: pulse sources delete shop")}
+	if named && len(rest) != 1 {
+		return &exitError{2, fmt.Errorf("%s takes one source, by id or name: pulse sources %s shop", action, action)}
 	}
+	set := map[string]bool{}
+	fs.Flags().Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -88,9 +96,21 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer db.Close()
 	switch action {
 	case "create":
-		return createSource(ctx, db, *name, origins, store.SourceSettings{RespectDNT: *respectDNT}, stdout)
+		return createSource(ctx, db, *name, origins, store.SourceSettings{RespectDNT: *respectDNT, Plan: *planMode}, stdout)
 	case "list":
 		return listSources(ctx, db, *asJSON, stdout)
+	case "update":
+		ch := sourceChange{}
+		if set["origin"] {
+			ch.origins = &origins
+		}
+		if set["respect-dnt"] {
+			ch.respectDNT = respectDNT
+		}
+		if set["plan"] {
+			ch.plan = planMode
+		}
+		return updateSource(ctx, db, rest[0], ch, stdout)
 	default:
 		return deleteSource(ctx, db, rest[0], stdout)
 	}
@@ -133,7 +153,7 @@ func listSources(ctx context.Context, db store.Store, asJSON bool, stdout io.Wri
 		return enc.Encode(all)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tWRITE KEY\tORIGINS\tCREATED\tSTATUS")
+	fmt.Fprintln(tw, "ID\tNAME\tWRITE KEY\tORIGINS\tPLAN\tCREATED\tSTATUS")
 	for _, s := range all {
 		status := "active"
 		if s.RevokedAt != nil {
@@ -143,9 +163,58 @@ func listSources(ctx context.Context, db store.Store, asJSON bool, stdout io.Wri
 		if o == "" {
 			o = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.WriteKey, o, s.CreatedAt.Local().Format(time.DateTime), status)
+		mode, _ := plan.CheckMode(s.Settings.Plan)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.WriteKey, o, mode, s.CreatedAt.Local().Format(time.DateTime), status)
 	}
 	return tw.Flush()
+}
+
+// sourceChange is what an update changes; nil fields stay.
+type sourceChange struct {
+	origins    *originFlags
+	respectDNT *bool
+	plan       *string
+}
+
+func updateSource(ctx context.Context, db store.Store, idOrName string, ch sourceChange, stdout io.Writer) error {
+	if ch.origins == nil && ch.respectDNT == nil && ch.plan == nil {
+		return &exitError{2, errors.New("update changes nothing: give --origin, --respect-dnt or --plan")}
+	}
+	all, err := db.Sources(ctx)
+	if err != nil {
+		return err
+	}
+	src, ok := sources.Find(all, idOrName)
+	switch {
+	case !ok:
+		return fmt.Errorf("no source with id or name %q", idOrName)
+	case src.RevokedAt != nil:
+		return fmt.Errorf("source %s (%s) is revoked", src.Name, src.ID)
+	}
+	origins, settings := src.Origins, src.Settings
+	if ch.origins != nil {
+		if origins, err = sources.Origins(*ch.origins); err != nil {
+			return &exitError{2, err}
+		}
+	}
+	if ch.respectDNT != nil {
+		settings.RespectDNT = *ch.respectDNT
+	}
+	if ch.plan != nil {
+		if settings.Plan, err = plan.CheckMode(*ch.plan); err != nil {
+			return &exitError{2, fmt.Errorf("--plan %v", err)}
+		}
+	}
+	if src, err = db.UpdateSource(ctx, src.ID, origins, settings); err != nil {
+		return err
+	}
+	o := strings.Join(src.Origins, " ")
+	if o == "" {
+		o = "none"
+	}
+	fmt.Fprintf(stdout, "updated source %s (%s): origins %s; respect DNT %t; plan %s (a running server uses it within 5 s)\n",
+		src.Name, src.ID, o, src.Settings.RespectDNT, src.Settings.Plan)
+	return nil
 }
 
 func deleteSource(ctx context.Context, db store.Store, idOrName string, stdout io.Writer) error {
