@@ -111,7 +111,7 @@ func TestSourcePlanModes(t *testing.T) {
 	}
 	ce.collector.Flush(t.Context())
 	var ws struct{ Warnings []store.PlanWarning }
-	ce.get("/api/plan/warnings/?range=1h&source=" + ce.shop.ID).json(t, &ws)
+	ce.get("/api/plan/warnings/?range=1h&source="+ce.shop.ID).json(t, &ws)
 	if len(ws.Warnings) != 1 {
 		t.Fatalf("warnings %+v", ws.Warnings)
 	}
