@@ -51,7 +51,7 @@ func (p *fakeProducer) ProduceRecords(_ context.Context, recs []*kgo.Record) err
 }
 
 type fakeSink struct {
-	mu     sync.Mutex
+	mu       sync.Mutex
 	points   []ledger.Point
 	warnings []store.PlanWarning
 	fail     error

@@ -156,12 +156,19 @@ func TestContract(t *testing.T) {
 	record("source_create", "POST /api/sources/", srcBody)
 	var src struct {
 		Source struct {
+			ID       string `json:"id"`
 			WriteKey string `json:"write_key"`
 		}
 	}
 	if err := json.Unmarshal(srcBody, &src); err != nil {
 		t.Fatal(err)
 	}
+	// A tracking plan that knows signup only, and the source held to it
+	// in warn mode: the collected page_view below is stored and warned
+	// about as an unknown type.
+	record("plan_entry", "PUT /api/plan/types/signup/", c.must("PUT", "/api/plan/types/signup/",
+		`{"description":"An account made","schema":{"type":"object","required":["plan"],"properties":{"plan":{"enum":["free","pro"]}}}}`, true, 200))
+	record("source_update", "PATCH /api/sources/{id}/", c.must("PATCH", "/api/sources/"+src.Source.ID+"/", `{"settings":{"plan":"warn"}}`, true, 200))
 	record("collect", "POST /api/collect", c.must("POST", "/api/collect", `{"key":"`+src.Source.WriteKey+`","sent_at":"`+
 		time.Now().UTC().Format(time.RFC3339Nano)+`","events":[`+collected+`,{"event_type":"page_view"}]}`, false, 200))
 
@@ -203,6 +210,8 @@ func TestContract(t *testing.T) {
 	get("series", "/api/series/?range=15m")
 	get("sources", "/api/sources/")
 	get("ledger", "/api/ledger/?range=15m")
+	get("plan", "/api/plan/")
+	get("plan_warnings", "/api/plan/warnings/?range=1h")
 	get("dlq", "/api/dlq/?limit=1000")
 	// Two of four stored events per page: the first page has a cursor.
 	get("events_page", "/api/events/?limit=2")

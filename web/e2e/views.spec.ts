@@ -104,6 +104,14 @@ const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> 
     },
   },
   {
+    name: 'plan',
+    hash: '#/plan',
+    ready: async (page) => {
+      await expect(page.getByRole('list', { name: 'Event types' }).getByRole('listitem')).toHaveCount(1)
+      await expect(page.getByRole('table', { name: 'Ingestion warnings' }).getByRole('row').nth(1)).toBeVisible()
+    },
+  },
+  {
     // Not in the nav but over every view: the timeline drawer, here of a dead-lettered message.
     name: 'timeline',
     hash: '#/',
@@ -149,7 +157,22 @@ async function seed(server: PulseServer): Promise<void> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'a11y-shop', origins: ['https://shop.example'] }),
   })
-  const { source } = (await created.json()) as { source: { write_key: string } }
+  const { source } = (await created.json()) as { source: { id: string; write_key: string } }
+  // A plan that knows signup only, the source held to it in warn mode:
+  // the page_view below is stored with a warning.
+  const send = async (method: string, url: string, body: unknown) => {
+    const res = await fetch(server.base + url, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`)
+  }
+  await send('PUT', '/api/plan/types/signup/', {
+    description: 'An account made',
+    schema: { type: 'object', required: ['plan'], properties: { plan: { enum: ['free', 'pro'] } } },
+  })
+  await send('PATCH', `/api/sources/${source.id}/`, { settings: { plan: 'warn' } })
   await post('/api/collect', {
     key: source.write_key,
     events: [

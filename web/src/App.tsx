@@ -12,6 +12,7 @@ import { ExplorerView } from './pages/ExplorerView'
 import { LoadView } from './pages/LoadView'
 import { DeliveryPage } from './pages/DeliveryPage'
 import { OrderingView } from './pages/OrderingView'
+import { PlanPage } from './pages/PlanPage'
 import { SourcesPage } from './pages/SourcesPage'
 
 /** Each view's heading, and the line under it. */
@@ -24,6 +25,7 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
   load: { title: 'Load runs', lead: 'Generated traffic: start a run, watch it, stop it' },
   sources: { title: 'Sources', lead: 'The sites and apps that send events with pulse.js, and their write keys' },
   delivery: { title: 'Delivery', lead: 'What the browsers numbered, what was stored, doubled or never arrived' },
+  plan: { title: 'Tracking plan', lead: 'The events your sites may send, their properties, and what broke the plan' },
 }
 
 /**
@@ -83,6 +85,7 @@ export function App() {
         {view === 'load' && <LoadView />}
         {view === 'sources' && <SourcesPage />}
         {view === 'delivery' && <DeliveryPage />}
+        {view === 'plan' && <PlanPage />}
       </main>
       {timeline !== null && (
         <TimelineDialog eventId={timeline} onClose={() => setParams({ timeline: null }, { replace: true })} />

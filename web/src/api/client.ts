@@ -41,6 +41,14 @@ import {
   type Source,
   type Status,
   ledgerViewSchema,
+  planDeletedSchema,
+  planEntryResultSchema,
+  planViewSchema,
+  planWarningsViewSchema,
+  type PlanEntry,
+  type PlanMode,
+  type PlanView,
+  type PlanWarningsView,
   sourceResultSchema,
   sourcesViewSchema,
   type LedgerView,
@@ -279,7 +287,20 @@ export async function getSources(signal?: AbortSignal): Promise<SourcesView> {
 export interface NewSource {
   name: string
   origins: string[]
-  settings: { respect_dnt: boolean }
+  settings: { respect_dnt: boolean; plan?: PlanMode }
+}
+
+/** A change of a source: what it names changes, the rest stays. */
+export interface SourceChange {
+  origins?: string[]
+  settings?: { respect_dnt?: boolean; plan?: PlanMode }
+}
+
+/** Changes a source's origins or settings. Admin. */
+export async function updateSource(id: string, change: SourceChange): Promise<TrackingSource> {
+  const path = `/api/sources/${encodeURIComponent(id)}/`
+  const body = await adminRequest(path, { method: 'PATCH', body: JSON.stringify(change) })
+  return parse(sourceResultSchema, path, body).source
 }
 
 /** Creates a source. Admin; 409 when the name is taken. */
@@ -300,4 +321,35 @@ export async function getLedger(range: Range, source: string, signal?: AbortSign
   if (source !== '') q.set('source', source)
   const path = `/api/ledger/?${q.toString()}`
   return parse(ledgerViewSchema, '/api/ledger/', await request(path, { signal }))
+}
+
+// ---- The tracking plan ----
+
+/** The tracking plan, by event type. */
+export async function getPlan(signal?: AbortSignal): Promise<PlanView> {
+  return parse(planViewSchema, '/api/plan/', await request('/api/plan/', { signal }))
+}
+
+/** Adds or replaces one event type's schema. Admin; 400 names what is wrong with it. */
+export async function putPlanEntry(eventType: string, description: string, schema: unknown): Promise<PlanEntry> {
+  const path = `/api/plan/types/${encodeURIComponent(eventType)}/`
+  const body = await adminRequest(path, { method: 'PUT', body: JSON.stringify({ description, schema }) })
+  return parse(planEntryResultSchema, path, body).entry
+}
+
+/** Takes an event type out of the plan. Admin. */
+export async function deletePlanEntry(eventType: string): Promise<string> {
+  const path = `/api/plan/types/${encodeURIComponent(eventType)}/`
+  return parse(planDeletedSchema, path, await adminRequest(path, { method: 'DELETE' })).deleted
+}
+
+/** What broke the plan in a range, for one source or ("") all. */
+export async function getPlanWarnings(range: Range, source: string, signal?: AbortSignal): Promise<PlanWarningsView> {
+  const q = new URLSearchParams({ range })
+  if (source !== '') q.set('source', source)
+  return parse(
+    planWarningsViewSchema,
+    '/api/plan/warnings/',
+    await request(`/api/plan/warnings/?${q.toString()}`, { signal }),
+  )
 }

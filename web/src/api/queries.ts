@@ -20,6 +20,8 @@ import {
   getQueueMessages,
   getSources,
   getLedger,
+  getPlan,
+  getPlanWarnings,
   type QueueFilter,
 } from './client'
 import type { EventsPage, ExplorerFilter, Range } from './schema'
@@ -45,6 +47,11 @@ export const keys = {
   createSource: ['sources', 'create'] as const,
   revokeSource: ['sources', 'revoke'] as const,
   ledger: (range: Range, source: string) => ['ledger', range, source] as const,
+  updateSource: ['sources', 'update'] as const,
+  plan: ['plan'] as const,
+  putPlanEntry: ['plan', 'put'] as const,
+  deletePlanEntry: ['plan', 'delete'] as const,
+  planWarnings: (range: Range, source: string) => ['plan', 'warnings', range, source] as const,
 }
 
 /** The app's QueryClient. No retries: a poll comes again soon, and a failed action says so at once. */
@@ -181,6 +188,23 @@ export const ledgerQuery = (range: Range, source: string, intervalMs: number) =>
   queryOptions({
     queryKey: keys.ledger(range, source),
     queryFn: ({ signal }) => getLedger(range, source, signal),
+    refetchInterval: intervalMs,
+    placeholderData: keepPreviousData,
+  })
+
+/** GET /api/plan/ every intervalMs. */
+export const planQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.plan,
+    queryFn: ({ signal }) => getPlan(signal),
+    refetchInterval: intervalMs,
+  })
+
+/** GET /api/plan/warnings/ of a range and source every intervalMs; the previous answer stays until the new one loads. */
+export const planWarningsQuery = (range: Range, source: string, intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.planWarnings(range, source),
+    queryFn: ({ signal }) => getPlanWarnings(range, source, signal),
     refetchInterval: intervalMs,
     placeholderData: keepPreviousData,
   })

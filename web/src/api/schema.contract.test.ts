@@ -30,6 +30,9 @@ import {
   sourcesViewSchema,
   collectResultSchema,
   ledgerViewSchema,
+  planEntryResultSchema,
+  planViewSchema,
+  planWarningsViewSchema,
 } from './schema'
 
 const files: Record<string, string> = import.meta.glob('./contract/*.json', {
@@ -65,6 +68,10 @@ const contract: Record<string, z.ZodType> = {
   sources: sourcesViewSchema,
   collect: collectResultSchema,
   ledger: ledgerViewSchema,
+  plan_entry: planEntryResultSchema,
+  source_update: sourceResultSchema,
+  plan: planViewSchema,
+  plan_warnings: planWarningsViewSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]
@@ -99,5 +106,8 @@ describe('golden answers of the Go server', () => {
     expect(dead.message.attempts?.length).toBeGreaterThan(0)
     expect(parse(dlqViewSchema, 'dlq').groups[0]?.records.length).toBeGreaterThan(0)
     expect(parse(eventsPageSchema, 'events_page').next_cursor).not.toBeNull()
+    expect(parse(sourceResultSchema, 'source_update').source.settings.plan).toBe('warn')
+    const warned = parse(planWarningsViewSchema, 'plan_warnings').warnings
+    expect(warned.map((w) => [w.event_type, w.problem, w.warned])).toEqual([['page_view', 'unknown_event_type', 1]])
   })
 })

@@ -577,12 +577,16 @@ function formatPath(path: readonly PropertyKey[]): string {
 // ---- Sources, the collector and the delivery ledger (internal/api/sources.go, docs/tracker.md) ----
 
 /** A site or app sending with pulse.js (store.Source). */
+/** How the collector holds a source's events to the tracking plan. */
+export const planModeSchema = z.enum(['off', 'warn', 'strict'])
+export type PlanMode = z.infer<typeof planModeSchema>
+
 export const trackingSourceSchema = z.strictObject({
   id: str,
   name: str,
   write_key: str,
   origins: list(str),
-  settings: z.strictObject({ respect_dnt: z.boolean() }),
+  settings: z.strictObject({ respect_dnt: z.boolean(), plan: planModeSchema.optional() }),
   created_at: time,
   revoked_at: timeOrNull,
 })
@@ -634,3 +638,46 @@ export const ledgerViewSchema = z.strictObject({
   totals: list(ledgerPointSchema),
 })
 export type LedgerView = z.infer<typeof ledgerViewSchema>
+
+/** One event type of the tracking plan: a JSON Schema its properties must match. */
+export const planEntrySchema = z.strictObject({
+  event_type: str,
+  description: str,
+  schema: z.unknown(),
+  updated_at: time,
+})
+export type PlanEntry = z.infer<typeof planEntrySchema>
+
+/** GET /api/plan/ and PUT /api/plan/. */
+export const planViewSchema = z.strictObject({ entries: list(planEntrySchema) })
+export type PlanView = z.infer<typeof planViewSchema>
+
+/** PUT /api/plan/types/{event_type}/. */
+export const planEntryResultSchema = z.strictObject({ entry: planEntrySchema })
+
+/** DELETE /api/plan/types/{event_type}/. */
+export const planDeletedSchema = z.strictObject({ deleted: str })
+
+/** Events of a source that broke the plan one way (an unknown type, or one keyword of its schema). */
+export const planWarningSchema = z.strictObject({
+  source_id: str,
+  event_type: str,
+  problem: str,
+  field: str,
+  reason: str,
+  warned: int,
+  rejected: int,
+  example: z.unknown(),
+  first_at: time,
+  last_at: time,
+})
+export type PlanWarning = z.infer<typeof planWarningSchema>
+
+/** GET /api/plan/warnings/. */
+export const planWarningsViewSchema = z.strictObject({
+  range: str,
+  from: time,
+  to: time,
+  warnings: list(planWarningSchema),
+})
+export type PlanWarningsView = z.infer<typeof planWarningsViewSchema>

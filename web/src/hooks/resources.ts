@@ -13,8 +13,12 @@ import {
   orderingQuery,
   sourcesQuery,
   ledgerQuery,
+  planQuery,
+  planWarningsQuery,
 } from '../api/queries'
 import type {
+  PlanView,
+  PlanWarningsView,
   ConsumersHistory,
   ConsumersView,
   DLQView,
@@ -75,4 +79,14 @@ export function useSources(intervalMs = 10_000): Polled<SourcesView> {
 /** GET /api/ledger/ of a range and source every intervalMs. */
 export function useLedger(range: Range, source: string, intervalMs = 10_000): Polled<LedgerView> {
   return polled(useQuery(ledgerQuery(range, source, intervalMs)))
+}
+
+/** GET /api/plan/ every intervalMs. */
+export function usePlan(intervalMs = 10_000): Polled<PlanView> {
+  return polled(useQuery(planQuery(intervalMs)))
+}
+
+/** GET /api/plan/warnings/ of a range and source every intervalMs. */
+export function usePlanWarnings(range: Range, source: string, intervalMs = 10_000): Polled<PlanWarningsView> {
+  return polled(useQuery(planWarningsQuery(range, source, intervalMs)))
 }

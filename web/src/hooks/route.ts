@@ -6,7 +6,8 @@
 
 import { useCallback, useMemo, useSyncExternalStore } from 'react'
 
-export type View = 'dashboard' | 'consumers' | 'ordering' | 'dlq' | 'explorer' | 'load' | 'sources' | 'delivery'
+export type View =
+  'dashboard' | 'consumers' | 'ordering' | 'dlq' | 'explorer' | 'load' | 'sources' | 'delivery' | 'plan'
 
 /** The views in navigation order, with their hash and label. */
 export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
@@ -18,6 +19,7 @@ export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
   { view: 'load', hash: '#/load', label: 'Load runs' },
   { view: 'sources', hash: '#/sources', label: 'Sources' },
   { view: 'delivery', hash: '#/delivery', label: 'Delivery' },
+  { view: 'plan', hash: '#/plan', label: 'Tracking plan' },
 ]
 
 /** The view a location hash names; anything unknown is the dashboard. */

@@ -15,7 +15,11 @@ const shop = {
 }
 const old = { ...shop, id: 'src_old', name: 'old', write_key: 'pk_old', revoked_at: '2026-12-02T11:00:00Z' }
 
-let list: (typeof shop | typeof old)[] = []
+type SourceRow = Omit<typeof shop, 'settings' | 'revoked_at'> & {
+  settings: { respect_dnt: boolean; plan?: string }
+  revoked_at: string | null
+}
+let list: SourceRow[] = []
 let calls: Call[] = []
 const tracker = { url_path: '/pulse.js', integrity: 'sha384-XYZ' }
 
@@ -32,6 +36,12 @@ describe('SourcesPage', () => {
         const created = { ...shop, id: 'src_new', name: b.name, write_key: 'pk_new' }
         list = [...list, created]
         return json({ source: created }, 201)
+      }
+      if (method === 'PATCH' && url === '/api/sources/src_shop/') {
+        const b = body as { settings: { plan: string } }
+        if (b.settings.plan === 'strict') return json({ error: 'admin token missing or wrong' }, 401)
+        list = [{ ...shop, settings: { respect_dnt: false, plan: b.settings.plan } }, old]
+        return json({ source: list[0] })
       }
       if (method === 'DELETE' && url === '/api/sources/src_shop/') {
         list = [{ ...shop, revoked_at: '2026-12-02T12:00:00Z' }, old]
@@ -84,6 +94,20 @@ describe('SourcesPage', () => {
     await user.click(screen.getByRole('button', { name: 'Create source' }))
     expect((await screen.findByRole('status')).textContent).toContain('Created blog')
     await waitFor(() => expect(screen.getAllByRole('listitem')).toHaveLength(3))
+  })
+
+  it('sets a source’s plan mode, and says why a change was refused', async () => {
+    const user = userEvent.setup()
+    render(<SourcesPage pollMs={60_000} />)
+    await screen.findByRole('list', { name: 'Sources' })
+    const select = screen.getByLabelText<HTMLSelectElement>('Tracking plan')
+    expect(select.value).toBe('off')
+    await user.selectOptions(select, 'warn')
+    await waitFor(() => expect(screen.getByText('Plan: warn')).toBeTruthy())
+    expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ settings: { plan: 'warn' } })
+    await user.selectOptions(screen.getByLabelText('Tracking plan'), 'strict')
+    expect((await screen.findByRole('alert')).textContent).toContain('admin token missing or wrong')
+    await waitFor(() => expect(screen.getByLabelText<HTMLSelectElement>('Tracking plan').value).toBe('warn'))
   })
 
   it('revokes a source after a confirmation', async () => {

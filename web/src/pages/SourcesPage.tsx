@@ -1,13 +1,13 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useId, useState } from 'react'
-import { ApiError, createSource, revokeSource, type NewSource } from '../api/client'
+import { ApiError, createSource, revokeSource, updateSource, type NewSource } from '../api/client'
 import { keys } from '../api/queries'
-import type { SourcesView, TrackingSource } from '../api/schema'
+import { planModeSchema, type PlanMode, type SourcesView, type TrackingSource } from '../api/schema'
 import { AdminTokenInput } from '../components/AdminTokenInput'
 import { Badge } from '../components/ui/Badge'
 import { Button } from '../components/ui/Button'
 import { Card } from '../components/ui/Card'
-import { Field, Hint, Input, Label } from '../components/ui/Field'
+import { Field, Hint, Input, Label, Select } from '../components/ui/Field'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { dateTime, errorMessage } from '../format'
 import { useSources } from '../hooks/resources'
@@ -129,6 +129,50 @@ function CreateForm({ onCreated }: { onCreated: (s: TrackingSource) => void }) {
   )
 }
 
+/** What each plan mode does, for the select. */
+const PLAN_MODES: Record<PlanMode, string> = {
+  off: 'Off: the plan is not checked',
+  warn: 'Warn: stored, counted in the warnings',
+  strict: 'Strict: refused with the reason',
+}
+
+function PlanModeSelect({ source }: { source: TrackingSource }) {
+  const id = useId()
+  const queryClient = useQueryClient()
+  const change = useMutation({
+    mutationKey: keys.updateSource,
+    mutationFn: (plan: PlanMode) => updateSource(source.id, { settings: { plan } }),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: keys.sources }),
+  })
+  const mode = change.isPending && change.variables !== undefined ? change.variables : (source.settings.plan ?? 'off')
+  return (
+    <Field>
+      <Label htmlFor={id}>Tracking plan</Label>
+      <Select
+        id={id}
+        value={mode}
+        disabled={change.isPending}
+        aria-describedby={change.error ? `${id}-error` : undefined}
+        onChange={(e) => {
+          const m = planModeSchema.safeParse(e.target.value)
+          if (m.success) change.mutate(m.data)
+        }}
+      >
+        {planModeSchema.options.map((m) => (
+          <option key={m} value={m}>
+            {PLAN_MODES[m]}
+          </option>
+        ))}
+      </Select>
+      {change.error && (
+        <p id={`${id}-error`} role="alert" className="text-sm text-red-700 dark:text-red-400">
+          {errorMessage(change.error)}
+        </p>
+      )}
+    </Field>
+  )
+}
+
 function SourceRow({ source, tracker }: { source: TrackingSource; tracker: SourcesView['tracker'] }) {
   const [confirming, setConfirming] = useState(false)
   const queryClient = useQueryClient()
@@ -149,6 +193,7 @@ function SourceRow({ source, tracker }: { source: TrackingSource; tracker: Sourc
         <Badge tone={revoked ? 'slate' : 'green'}>{revoked ? 'Revoked' : 'Active'}</Badge>
         <span className="font-mono text-xs text-slate-600 dark:text-slate-400">{source.id}</span>
         {source.settings.respect_dnt && <Badge tone="blue">Respects Do-Not-Track</Badge>}
+        {(source.settings.plan ?? 'off') !== 'off' && <Badge tone="amber">Plan: {source.settings.plan}</Badge>}
       </div>
       <dl className="grid grid-cols-1 gap-x-6 gap-y-1 text-sm sm:grid-cols-[max-content_1fr]">
         <dt className="text-slate-600 dark:text-slate-400">Write key</dt>
@@ -175,6 +220,7 @@ function SourceRow({ source, tracker }: { source: TrackingSource; tracker: Sourc
             </pre>
             <CopyButton text={tag} label={`Copy the script tag of ${source.name}`} />
           </div>
+          <PlanModeSelect source={source} />
           <div className="flex flex-wrap items-center gap-2">
             {confirming ? (
               <>
