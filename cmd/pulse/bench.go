@@ -39,6 +39,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	memProfile := f.String("memprofile", "", "write a heap profile at the end of the memory scenario to this file")
 	only := f.String("only", "", "comma-separated scenarios to run ("+strings.Join(bench.Scenarios, ", ")+"); the ratios need limits")
 	probe := f.String("page-probe", "node web/bench/page.mjs", "command that measures the dashboard in Chromium (the page scenario; empty skips it)")
+	trackerProbe := f.String("tracker-probe", "node web/bench/tracker.mjs", "command that measures pulse.js on a page in Chromium (with the page scenario; empty skips it)")
 	rest, err := fs.Parse(args)
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep, err := bench.Run(ctx, bench.Config{
 		Plan: plan, OutDir: *out, PostgresURL: *pgURL, CPUProfile: *cpuProfile, MemProfile: *memProfile, Progress: stderr, Only: scenarios,
-		UI: web.UI(), PageProbe: strings.Fields(*probe),
+		UI: web.UI(), PageProbe: strings.Fields(*probe), TrackerProbe: strings.Fields(*trackerProbe),
 	}, newLogger(&cfg, stderr))
 	if rep != nil {
 		fmt.Fprintf(stdout, "%s\nReport written to %s and %s (took %s).\n", rep.HeadlineTable(),

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -319,12 +322,42 @@ func TestTrackerScript(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/javascript") {
 		t.Fatalf("Content-Type %q", ct)
 	}
-	if r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Cross-Origin-Resource-Policy") != "cross-origin" {
+	if r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Cross-Origin-Resource-Policy") != "cross-origin" || r.header.Get("Timing-Allow-Origin") != "*" {
 		t.Fatalf("not loadable cross-origin with integrity: %v", r.header)
 	}
-	etag := r.header.Get("ETag")
-	if r := ce.do("GET", "/t/p.js", "", nil, http.Header{"If-None-Match": {etag}}); r.status != http.StatusNotModified {
-		t.Fatalf("revalidation: %d", r.status)
+	// Every page of a site loads it: gzipped for whoever takes gzip,
+	// each encoding with its own tag.
+	tags := map[string]string{}
+	for _, c := range []struct{ accept, encoding string }{
+		{"identity", ""}, {"gzip, deflate, br", "gzip"}, {"br;q=1.0, gzip;q=0.8", "gzip"}, {"gzip;q=0", ""}, {"*", "gzip"},
+	} {
+		r := ce.do("GET", "/t/p.js", "", nil, http.Header{"Accept-Encoding": {c.accept}})
+		body := r.body
+		if r.header.Get("Content-Encoding") != c.encoding || r.header.Get("Vary") != "Accept-Encoding" {
+			t.Fatalf("Accept-Encoding %q: Content-Encoding %q, Vary %q", c.accept, r.header.Get("Content-Encoding"), r.header.Get("Vary"))
+		}
+		if c.encoding == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(r.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(body) != js {
+			t.Fatalf("Accept-Encoding %q: body %q", c.accept, body)
+		}
+		tags[c.encoding] = r.header.Get("ETag")
+	}
+	if tags[""] == tags["gzip"] {
+		t.Fatalf("one tag for both encodings: %v", tags)
+	}
+	for enc, etag := range tags {
+		accept := map[string]string{"": "identity", "gzip": "gzip"}[enc]
+		if r := ce.do("GET", "/t/p.js", "", nil, http.Header{"If-None-Match": {etag}, "Accept-Encoding": {accept}}); r.status != http.StatusNotModified {
+			t.Fatalf("revalidation of the %q encoding: %d", enc, r.status)
+		}
 	}
 	var list struct {
 		Tracker struct {

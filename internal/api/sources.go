@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha512"
 	"encoding/base64"
@@ -9,6 +11,8 @@ import (
 	"io/fs"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/ledger"
@@ -33,10 +37,12 @@ type LedgerReader interface {
 // DefaultTrackerPath is where pulse.js is served unless configured.
 const DefaultTrackerPath = "/pulse.js"
 
-// tracker is pulse.js as the UI build left it, with its integrity hash.
+// tracker is pulse.js as the UI build left it, with its integrity hash,
+// and gzipped once: every page of a site loads it.
 type tracker struct {
 	path      string
 	body      []byte
+	gzipped   []byte
 	integrity string
 	etag      string
 }
@@ -53,7 +59,11 @@ func loadTracker(ui fs.FS, path string) *tracker {
 	}
 	sum := sha512.Sum384(body)
 	b64 := base64.StdEncoding.EncodeToString(sum[:])
-	return &tracker{path: path, body: body, integrity: "sha384-" + b64, etag: `"` + b64[:27] + `"`}
+	var gz bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	_, _ = w.Write(body)
+	_ = w.Close()
+	return &tracker{path: path, body: body, gzipped: gz.Bytes(), integrity: "sha384-" + b64, etag: `"` + b64[:27] + `"`}
 }
 
 func (s *Server) sourceRoutes(handle func(method, path string, h http.Handler), handlePattern func(method, pattern string, h http.Handler)) {
@@ -83,14 +93,44 @@ func (s *Server) trackerScript(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/javascript; charset=utf-8")
 	h.Set("Cache-Control", "public, max-age=300")
-	h.Set("ETag", s.tracker.etag)
+	h.Set("Vary", "Accept-Encoding")
+	body, etag := s.tracker.body, s.tracker.etag
+	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		// Each encoding is its own representation, with its own tag.
+		body, etag = s.tracker.gzipped, strings.TrimSuffix(etag, `"`)+`-gzip"`
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", etag)
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	if r.Header.Get("If-None-Match") == s.tracker.etag {
+	// A site may measure what the script costs it (Resource Timing).
+	h.Set("Timing-Allow-Origin", "*")
+	if r.Header.Get("If-None-Match") == etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	_, _ = w.Write(s.tracker.body)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+}
+
+// acceptsGzip reports whether an Accept-Encoding field takes gzip
+// (RFC 9110 12.5.3): listed, or "*", and not with q=0.
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			if coding != "gzip" && coding != "x-gzip" && coding != "*" {
+				continue
+			}
+			q := strings.ReplaceAll(strings.ToLower(params), " ", "")
+			if q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000" {
+				return false
+			}
+			return true
+		}
+	}
+	return false
 }
 
 type trackerInfo struct {

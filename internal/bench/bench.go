@@ -161,6 +161,10 @@ type Config struct {
 	// missing skips the scenario with a note.
 	UI        fs.FS
 	PageProbe []string
+	// TrackerProbe is the command that measures pulse.js on a page (its
+	// arguments then the server's URL and the loads are appended): node
+	// web/bench/tracker.mjs. Run with the page scenario; empty skips it.
+	TrackerProbe []string
 	// Only, when not empty, names the scenarios to run (see Scenarios);
 	// the others are skipped with a note. The ratios need "limits".
 	Only []string
@@ -206,7 +210,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 	r.pg = r.probePostgres(ctx)
 	fns := map[string]func(context.Context) error{
 		"limits": r.limits, "sustained": r.sustained, "latency": r.latency, "growth": r.growth,
-		"http": r.http, "fanout": r.fanout, "page": r.page, "memory": r.memory,
+		"http": r.http, "fanout": r.fanout, "page": r.browser, "memory": r.memory,
 	}
 	for _, name := range cfg.Only {
 		if fns[name] == nil {

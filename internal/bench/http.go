@@ -91,7 +91,7 @@ func (r *runner) http(ctx context.Context) error {
 		r.progress("http run %d: create %.0f requests/s, batch %.0f events/s, collect %.0f events/s", i+1, creates[i], batches[i], collects[i])
 	}
 	res.Create, res.Batch, res.Collect = spread(creates), spread(batches), spread(collects)
-	res.Shape = fmt.Sprintf("Go load generator in the same process: create: %d goroutines, keep-alive (http.Transport, MaxIdleConnsPerHost %d), one %d-byte event per request for %s; batch: %d goroutines, %d events (%d bytes) per request for %s; 201 counted once Kafka acknowledged (acks=all); no consumers running, per-IP ingest limit off", p.HTTPClients, p.HTTPClients, len(single), p.HTTPDuration, p.BatchClients, p.BatchSize, len(many), p.HTTPDuration)
+	res.Shape = fmt.Sprintf("Go load generator in the same process: create: %d goroutines, keep-alive (http.Transport, MaxIdleConnsPerHost %d), one %d-byte event per request for %s; batch: %d goroutines, %d events (%d bytes) per request for %s; collect: %d goroutines, keep-alive, one text/plain batch of %d events (%d bytes, a source's write key) per request for %s, as pulse.js sends them; 201 (collect: 200) counted once Kafka acknowledged (acks=all); no consumers running, per-IP ingest limit off", p.HTTPClients, p.HTTPClients, len(single), p.HTTPDuration, p.BatchClients, p.BatchSize, len(many), p.HTTPDuration, p.CollectClients, p.CollectBatch, len(collectBody), p.HTTPDuration)
 	r.rep.HTTP = res
 	return nil
 }

@@ -30,6 +30,15 @@ type Page struct {
 	Shape             string  `json:"load_shape"`
 }
 
+// browser runs the scenario of the pages in a browser: the dashboard
+// under load, then pulse.js on an idle server.
+func (r *runner) browser(ctx context.Context) error {
+	if err := r.page(ctx); err != nil {
+		return err
+	}
+	return r.tracker(ctx)
+}
+
 // page runs the browser probe (Config.PageProbe) against a server with the
 // UI, fed at PageRate events/s from the first second to the last.
 func (r *runner) page(ctx context.Context) error {

@@ -26,6 +26,7 @@ type Report struct {
 	HTTP      *HTTPResult    `json:"http,omitempty"`
 	Fanout    *Fanout        `json:"fanout,omitempty"`
 	Page      *Page          `json:"page,omitempty"`
+	Tracker   *Tracker       `json:"tracker,omitempty"`
 	Memory    *Memory        `json:"memory,omitempty"`
 	Notes     []string       `json:"notes,omitempty"`
 }
@@ -142,6 +143,12 @@ func (r *runner) headline() []Target {
 			pg.LongTasks == 0)
 	} else {
 		skip("dashboard in a browser", "no main-thread task over 50 ms", "not measured (see notes)")
+	}
+	if tr := rep.Tracker; tr != nil {
+		add("pulse.js on a page", "≤ 3 KB gzipped; its start-up cost reported",
+			fmt.Sprintf("%s bytes, %s gzipped; script time %.1f ms cold, %.1f ms warm (%.1f ms without it), median of %d loads",
+				num(float64(tr.Bytes)), num(float64(tr.GzipBytes)), tr.ColdScriptMS.Median, tr.WarmScriptMS.Median, tr.BaselineScriptMS.Median, tr.Loads),
+			tr.GzipBytes <= 3072)
 	}
 	if m := rep.Memory; m != nil {
 		add(fmt.Sprintf("RSS at %s events/s over %s", num(m.Rate), m.Duration), "flat: slope ≤ 5 MB/min, ≤ 500 MB (10 minutes asked)",
@@ -284,6 +291,13 @@ func (rep *Report) Markdown() string {
 		b.WriteString("## 7. Dashboard in a browser\n\n")
 		fmt.Fprintf(&b, "Over %.0f s at %s events/s: %d frames (%.1f frames/s), longest gap between two frames %.0f ms; %d long tasks (over 50 ms), longest %.0f ms.\n\nLoad shape: %s.\n\n",
 			pg.Seconds, num(pg.Rate), pg.Frames, pg.FramesPerSecond, pg.LongestFrameGapMS, pg.LongTasks, pg.LongestTaskMS, pg.Shape)
+	}
+	if tr := rep.Tracker; tr != nil {
+		b.WriteString("### pulse.js on a page\n\n")
+		fmt.Fprintf(&b, "pulse.js is %s bytes (%s gzipped). Main-thread script time of the page over %d loads: cold %.1f ms median (p95 %.1f), warm %.1f ms (p95 %.1f), the same page without the tag %.1f ms (p95 %.1f). From navigation to the load event (pulse.js has run): cold %.0f ms median (p95 %.0f), warm %.0f ms (p95 %.0f); fetching pulse.js took %.1f ms median (%s bytes transferred).\n\nLoad shape: %s.\n\n",
+			num(float64(tr.Bytes)), num(float64(tr.GzipBytes)), tr.Loads, tr.ColdScriptMS.Median, tr.ColdScriptMS.P95, tr.WarmScriptMS.Median, tr.WarmScriptMS.P95,
+			tr.BaselineScriptMS.Median, tr.BaselineScriptMS.P95, tr.ColdLoadMS.Median, tr.ColdLoadMS.P95, tr.WarmLoadMS.Median, tr.WarmLoadMS.P95,
+			tr.FetchMS.Median, num(float64(tr.TransferBytes)), tr.Shape)
 	}
 	if m := rep.Memory; m != nil {
 		b.WriteString("## 8. Memory\n\n")
