@@ -42,8 +42,8 @@ type Tracker struct {
 	// which waits for the deferred pulse.js to run.
 	ColdLoadMS Quantiles `json:"cold_load_ms"`
 	WarmLoadMS Quantiles `json:"warm_load_ms"`
-	FetchMS     Quantiles `json:"fetch_ms"`
-	Shape       string `json:"load_shape"`
+	FetchMS    Quantiles `json:"fetch_ms"`
+	Shape      string    `json:"load_shape"`
 }
 
 // tracker runs the tracker probe (Config.TrackerProbe) against an idle

@@ -308,3 +308,52 @@ test('a batch lost on the way is the exact gap in the ledger', async ({ page }) 
     .poll(async () => ledger(src), { timeout: 15_000 })
     .toMatchObject({ numbered: 2 + lost, sequenced: 2, gaps: lost })
 })
+
+test('a source held to the tracking plan: strict refuses with the reason, warn stores and counts', async ({ page }) => {
+  const send = (method: string, path: string, body: unknown) =>
+    api(path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+  await send('PUT', '/api/plan/types/page_view/', { schema: true })
+  await send('PUT', '/api/plan/types/signup_click/', {
+    schema: { type: 'object', required: ['plan'], properties: { plan: { enum: ['free', 'pro'] } } },
+  })
+  const track = (type: string, props: object) =>
+    page.evaluate(
+      ([t, p]) => (window as unknown as { pulse: { track: (t: string, p: object) => void } }).pulse.track(t, p),
+      [type, props] as const,
+    )
+  const warnings = async (src: Source) =>
+    (
+      await api<{
+        warnings: { event_type: string; problem: string; warned: number; rejected: number; example: unknown }[]
+      }>(`/api/plan/warnings/?range=1h&source=${src.id}`)
+    ).warnings
+      .map((w) => `${w.event_type} ${w.problem} warned=${w.warned} rejected=${w.rejected}`)
+      .sort()
+
+  const strict = await newSource('plan-strict')
+  await send('PATCH', `/api/sources/${strict.id}/`, { settings: { plan: 'strict' } })
+  useTag(strict)
+  await page.goto(site.base + '/')
+  await page.click('#signup') // plan "pro": keeps the plan
+  await track('signup_click', { plan: 'gold' })
+  await track('coupon_used', { code: 'X' })
+  const kept = await expectStored(strict, 2, 'the page view and the click that keeps the plan')
+  expect(kept.map((e) => e.event_type).sort()).toEqual(['page_view', 'signup_click'])
+  await expect
+    .poll(() => warnings(strict), { timeout: 15_000 })
+    .toEqual([
+      'coupon_used unknown_event_type warned=0 rejected=1',
+      'signup_click /properties/plan/enum warned=0 rejected=1',
+    ])
+  await expect.poll(async () => (await ledger(strict)).rejected, { timeout: 15_000 }).toBe(2)
+
+  const warn = await newSource('plan-warn')
+  await send('PATCH', `/api/sources/${warn.id}/`, { settings: { plan: 'warn' } })
+  useTag(warn)
+  await page.goto(site.base + '/')
+  await track('signup_click', { plan: 'gold' })
+  await expectStored(warn, 2, 'the page view and the click that breaks the plan, stored with a warning')
+  await expect
+    .poll(() => warnings(warn), { timeout: 15_000 })
+    .toEqual(['signup_click /properties/plan/enum warned=1 rejected=0'])
+})

@@ -115,7 +115,9 @@ describe('ledger arithmetic', () => {
     const s = sum([shopTotal, blogTotal])
     expect(s.numbered).toBe(160)
     expect(s.gaps).toBe(3)
-    expect(verdict({ ...s, gaps: 1 })).toContain('1 numbered event was never stored')
+    expect(verdict({ ...s, gaps: 1, rejected: 0 })).toContain('1 numbered event was never stored')
+    expect(verdict({ ...s, gaps: 1, rejected: 0 })).not.toContain('refused')
+    expect(verdict({ ...s, gaps: 2, rejected: 2 })).toContain('refused by the collector (2 refused in this range')
     expect(verdict({ ...s, gaps: -2 })).toContain('2 late events filled gaps')
   })
 

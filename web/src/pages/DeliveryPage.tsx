@@ -55,7 +55,12 @@ export function verdict(c: Counts): string {
   if (c.gaps === 0) return 'Every numbered event was stored: nothing lost, nothing doubled.'
   if (c.gaps < 0)
     return `${count(-c.gaps)} late events filled gaps opened before this range: widen the range to see them balance.`
-  return `${count(c.gaps)} numbered ${c.gaps === 1 ? 'event was' : 'events were'} never stored: lost on the way, blocked by an extension, or still queued in a browser that will send ${c.gaps === 1 ? 'it' : 'them'} later.`
+  const never = `${count(c.gaps)} numbered ${c.gaps === 1 ? 'event was' : 'events were'} never stored`
+  // A refused event keeps its number: with refusals in the range, some
+  // of the gaps may be theirs, not losses.
+  if (c.rejected > 0)
+    return `${never}: refused by the collector (${count(c.rejected)} refused in this range, with their reasons: see Rejected and the tracking plan's warnings), lost on the way, blocked by an extension, or still queued in a browser.`
+  return `${never}: lost on the way, blocked by an extension, or still queued in a browser that will send ${c.gaps === 1 ? 'it' : 'them'} later.`
 }
 
 /** The chart's columns: each step of the range, missing steps as zero. */
