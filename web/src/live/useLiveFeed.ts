@@ -3,7 +3,7 @@
 // capped exponential backoff and jitter, and resyncs from initial_data on
 // every (re)connect.
 
-import { useEffect, useState } from 'react'
+import { startTransition, useEffect, useState } from 'react'
 import { parseServerMessage, type ClientMessage, type ServerMessage } from '../api/ws'
 import { applyFrames, DEFAULT_LIMITS, EMPTY_FEED, type FeedLimits, type FeedState } from './feed'
 import { SeriesWindow } from './series'
@@ -158,7 +158,11 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
         }
       }
       state = applyFrames(state, frames, limits)
-      setFeed(state)
+      // A transition: React renders the dashboard's new state in slices
+      // that yield to input and frames, so four updates a second of 500
+      // events each never hold the main thread for a long task.
+      const next = state
+      startTransition(() => setFeed(next))
       // The data is fresh again once a snapshot replaced it, not when the
       // socket opens.
       if (info.staleSince !== null && frames.some((f) => f.type === 'initial_data')) {
