@@ -330,6 +330,7 @@ func TestTrackerScript(t *testing.T) {
 	tags := map[string]string{}
 	for _, c := range []struct{ accept, encoding string }{
 		{"identity", ""}, {"gzip, deflate, br", "gzip"}, {"br;q=1.0, gzip;q=0.8", "gzip"}, {"gzip;q=0", ""}, {"*", "gzip"},
+		{"*, gzip;q=0", ""}, {"gzip;q=0.000, *", ""}, {"GZIP; Q=0.5", "gzip"}, {"*;q=0", ""},
 	} {
 		r := ce.do("GET", "/t/p.js", "", nil, http.Header{"Accept-Encoding": {c.accept}})
 		body := r.body

@@ -113,24 +113,36 @@ func (s *Server) trackerScript(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-// acceptsGzip reports whether an Accept-Encoding field takes gzip
-// (RFC 9110 12.5.3): listed, or "*", and not with q=0.
+// acceptsGzip reports whether an Accept-Encoding field takes gzip (RFC
+// 9110 12.5.3): gzip (or x-gzip) with a q above 0, or else "*" with one.
 func acceptsGzip(values []string) bool {
+	gzipQ, anyQ := -1.0, -1.0
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
 			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			if coding != "gzip" && coding != "x-gzip" && coding != "*" {
-				continue
+			q := 1.0
+			if p := strings.TrimSpace(params); p != "" {
+				name, value, _ := strings.Cut(p, "=")
+				if strings.EqualFold(strings.TrimSpace(name), "q") {
+					f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+					if err != nil {
+						continue
+					}
+					q = f
+				}
 			}
-			q := strings.ReplaceAll(strings.ToLower(params), " ", "")
-			if q == "q=0" || q == "q=0.0" || q == "q=0.00" || q == "q=0.000" {
-				return false
+			switch strings.ToLower(strings.TrimSpace(coding)) {
+			case "gzip", "x-gzip":
+				gzipQ = q
+			case "*":
+				anyQ = q
 			}
-			return true
 		}
 	}
-	return false
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return anyQ > 0
 }
 
 type trackerInfo struct {
