@@ -197,20 +197,18 @@ func (s *Service) List(ctx context.Context, limit int) (View, error) {
 // newestDLQ reads the newest limit dead letters, newest first, and
 // counts the records of the DLQ topic.
 func (s *Service) newestDLQ(ctx context.Context, limit int) ([]Record, int64, error) {
-	desc, err := s.admin.DescribeTopic(ctx, s.cfg.DLQTopic, "")
+	readable, total, err := s.readable(ctx)
 	if err != nil {
-		return nil, 0, fmt.Errorf("describe DLQ topic: %w", err)
+		return nil, 0, err
 	}
 	// Each DLQ transaction of the pipeline leaves a marker, never more
 	// than one per dead letter, so twice limit offsets hold the newest
 	// limit dead letters; reading at least 2,000 makes the total exact
 	// for small DLQs (see below).
 	window := int64(max(2*limit, 2*DefaultLimit))
-	ranges := make(map[int32][2]int64)
-	for _, p := range desc.Partitions {
-		if p.EndOffset > p.StartOffset {
-			ranges[p.Partition] = [2]int64{max(p.StartOffset, p.EndOffset-window), p.EndOffset}
-		}
+	ranges := make(map[int32][2]int64, len(readable))
+	for p, r := range readable {
+		ranges[p] = [2]int64{max(r[0], r[1]-window), r[1]}
 	}
 	recs, err := s.readDLQ(ctx, ranges)
 	if err != nil {
@@ -220,7 +218,6 @@ func (s *Service) newestDLQ(ctx context.Context, limit int) ([]Record, int64, er
 	// marker each, and aborted dead letters are not dead letters. The
 	// offsets read that hold neither are taken off the total, which is
 	// exact where the read covered a whole partition.
-	total := desc.Records
 	for _, r := range ranges {
 		total -= r[1] - r[0]
 	}
@@ -239,6 +236,35 @@ func (s *Service) newestDLQ(ctx context.Context, limit int) ([]Record, int64, er
 		recs = recs[:limit]
 	}
 	return recs, total, nil
+}
+
+// readable returns the offsets of each DLQ partition that hold decided
+// records, [log start, last stable offset), partitions without any left
+// out, and how many offsets that is in all. A transaction still open (a
+// member dead-lettering right now) is not dead letters yet, and a
+// read-committed read of its offsets would wait until it ends.
+func (s *Service) readable(ctx context.Context) (map[int32][2]int64, int64, error) {
+	desc, err := s.admin.DescribeTopic(ctx, s.cfg.DLQTopic, "")
+	if err != nil {
+		return nil, 0, fmt.Errorf("describe DLQ topic: %w", err)
+	}
+	stable, err := s.admin.StableOffsets(ctx, s.cfg.DLQTopic)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make(map[int32][2]int64)
+	var n int64
+	for _, p := range desc.Partitions {
+		end := p.EndOffset
+		if lso, ok := stable[p.Partition]; ok && lso >= 0 {
+			end = min(end, lso)
+		}
+		if end > p.StartOffset {
+			out[p.Partition] = [2]int64{p.StartOffset, end}
+			n += end - p.StartOffset
+		}
+	}
+	return out, n, nil
 }
 
 // readDLQ reads the DLQ records in [from, until) of each partition, with
@@ -292,6 +318,10 @@ func (s *Service) readDLQ(ctx context.Context, ranges map[int32][2]int64) ([]Rec
 			}
 			for _, kr := range p.Records {
 				if kr.Offset >= r[1] {
+					// Past the range: all of it was read, though the
+					// read-committed fetch left its last offsets out
+					// (an aborted transaction's records).
+					next[p.Partition] = max(next[p.Partition], r[1])
 					break
 				}
 				next[p.Partition] = kr.Offset + 1
@@ -527,13 +557,9 @@ func (s *Service) selectDLQ(ctx context.Context, req ReplayRequest) ([]Record, e
 			}
 			ranges[int32(p)] = [2]int64{min(r[0], off), max(r[1], off+1)}
 		}
-		desc, err := s.admin.DescribeTopic(ctx, s.cfg.DLQTopic, "")
+		bounds, _, err := s.readable(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("describe DLQ topic: %w", err)
-		}
-		bounds := make(map[int32][2]int64)
-		for _, p := range desc.Partitions {
-			bounds[p.Partition] = [2]int64{p.StartOffset, p.EndOffset}
+			return nil, err
 		}
 		for p, r := range ranges {
 			b, ok := bounds[p]

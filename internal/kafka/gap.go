@@ -105,3 +105,20 @@ func (a *Admin) MoveGroupOffsets(ctx context.Context, group, topic string, offse
 	}
 	return nil
 }
+
+// StableOffsets returns the last stable offset of each partition of
+// topic: below it every transaction is decided (committed or aborted,
+// its marker written), so a read-committed read up to it never waits on
+// an open one.
+func (a *Admin) StableOffsets(ctx context.Context, topic string) (map[int32]int64, error) {
+	listed, err := a.adm.ListCommittedOffsets(ctx, topic)
+	if err == nil {
+		err = listed.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list the stable offsets of %s: %w", topic, err)
+	}
+	out := make(map[int32]int64)
+	listed.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out, nil
+}
