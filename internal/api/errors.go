@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,7 +82,13 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if errors.As(err, &e) {
 		msg = e.Message
 	}
-	if status >= 500 {
+	if status >= 500 && errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away (a closed tab, a proxy's timeout): the
+		// request was cut short, nothing failed on this side. What it
+		// sent may have been written; a client that retries sends its
+		// event ids again and they are kept once.
+		log.Info("client went away before the answer", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path)
+	} else if status >= 500 {
 		log.Error("request failed", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	_ = writeJSON(w, status, map[string]string{"error": msg})
