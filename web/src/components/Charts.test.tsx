@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { json, stubFetch } from '../test/fetch'
 import { SeriesWindow, type SeriesSnapshot } from '../live/series'
 import { storedEvent } from '../test/fixtures'
-import { Charts, latencySummary, latencyTop } from './Charts'
+import { Charts, latencySummary, latencyTop, syncSeries } from './Charts'
 
 function snapshot(p50: (number | null)[], p95: (number | null)[], p99: (number | null)[]): SeriesSnapshot {
   return { times: p50.map((_, i) => i * 5), types: [], rates: [], p50, p95, p99 }
@@ -93,5 +93,29 @@ describe('stored history', () => {
     expect(
       await screen.findByText(/The stored history could not be read .*showing what this page received/),
     ).toBeTruthy()
+  })
+})
+
+describe('rate chart series', () => {
+  // A chart whose series are the labels, as uPlot keeps them (0 is time).
+  function chart(types: string[]) {
+    const series = ['time', ...types]
+    return {
+      series,
+      addSeries: (s: { label?: string }, i?: number) => void series.splice(i ?? series.length, 0, s.label ?? ''),
+      delSeries: (i: number) => void series.splice(i, 1),
+    }
+  }
+
+  it.each([
+    [['a', 'c'], ['a', 'b', 'c']],
+    [['a', 'b', 'c'], ['b']],
+    [[], ['x', 'y']],
+    [['b', 'd'], ['a', 'c', 'd', 'e']],
+    [['a', 'b'], []],
+  ])('goes from %j to %j in place', (shown, wanted) => {
+    const u = chart(shown)
+    syncSeries(u, shown, wanted)
+    expect(u.series).toEqual(['time', ...wanted])
   })
 })

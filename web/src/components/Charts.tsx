@@ -21,6 +21,31 @@ const HEIGHT = 200
 /** The x range of the charts: the selected span ending now. */
 type XRange = () => [number, number]
 
+function rateSeries(type: string): uPlot.Series {
+  return {
+    label: type,
+    stroke: typeStyle(type).color,
+    width: 2,
+    points: { show: false },
+    value: (_u: uPlot, v: number | null) => perSecond(v),
+  }
+}
+
+/**
+ * Changes the rate chart's series from the types shown to the types
+ * wanted (both sorted) in place: rebuilding the chart for a type that
+ * came or went took 44 ms of the main thread at 5,000 events/s, adding
+ * or removing one series takes a redraw.
+ */
+export function syncSeries(u: Pick<uPlot, 'addSeries' | 'delSeries'>, shown: readonly string[], wanted: readonly string[]) {
+  const keep = new Set(wanted)
+  for (let i = shown.length - 1; i >= 0; i--) if (!keep.has(shown[i])) u.delSeries(i + 1)
+  const had = new Set(shown)
+  wanted.forEach((t, i) => {
+    if (!had.has(t)) u.addSeries(rateSeries(t), i + 1)
+  })
+}
+
 function rateOptions(types: string[], width: number, markers: () => readonly Marker[], x: XRange): uPlot.Options {
   return {
     width,
@@ -34,16 +59,7 @@ function rateOptions(types: string[], width: number, markers: () => readonly Mar
       y: { range: (_u, _min, max) => [0, Number.isFinite(max) ? Math.max(1, max * 1.1) : 1] },
     },
     axes: [AXIS, { ...AXIS, label: 'events/s', size: 50 }],
-    series: [
-      TIME_SERIES,
-      ...types.map((t) => ({
-        label: t,
-        stroke: typeStyle(t).color,
-        width: 2,
-        points: { show: false },
-        value: (_u: uPlot, v: number | null) => perSecond(v),
-      })),
-    ],
+    series: [TIME_SERIES, ...types.map(rateSeries)],
   }
 }
 
@@ -193,7 +209,7 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond, initialR
     if (rateEl === null || latEl === null) return
     let rate: uPlot | null = null
     let latency: uPlot | null = null
-    let typesKey = ''
+    let shown: string[] = []
     const width = () => Math.max(200, rateEl.clientWidth)
     const x: XRange = () => {
       const now = Date.now() / 1000
@@ -203,19 +219,17 @@ export function Charts({ series, markers = NO_MARKERS, eventsPerSecond, initialR
     const draw = () => {
       const now = Date.now()
       const snap = joinSeries(serverRef.current, series.snapshot(now))
-      const key = snap.types.join(',')
-      if (rate === null || key !== typesKey) {
-        // uPlot's series are fixed at creation: a new event type rebuilds the chart.
-        rate?.destroy()
+      if (rate === null) {
         rate = new uPlot(
           rateOptions(snap.types, width(), () => markersRef.current, x),
           [snap.times, ...snap.rates],
           rateEl,
         )
-        typesKey = key
       } else {
+        if (snap.types.join(',') !== shown.join(',')) syncSeries(rate, shown, snap.types)
         rate.setData([snap.times, ...snap.rates])
       }
+      shown = snap.types
       const latData: uPlot.AlignedData = [snap.times, snap.p50, snap.p95, snap.p99]
       if (latency === null) latency = new uPlot(latencyOptions(width(), x), latData, latEl)
       else latency.setData(latData)
