@@ -289,8 +289,17 @@ func (rep *Report) Markdown() string {
 	}
 	if pg := rep.Page; pg != nil {
 		b.WriteString("## 7. Dashboard in a browser\n\n")
-		fmt.Fprintf(&b, "Over %.0f s at %s events/s: %d frames (%.1f frames/s), longest gap between two frames %.0f ms; %d long tasks (over 50 ms), longest %.0f ms.\n\nLoad shape: %s.\n\n",
-			pg.Seconds, num(pg.Rate), pg.Frames, pg.FramesPerSecond, pg.LongestFrameGapMS, pg.LongTasks, pg.LongestTaskMS, pg.Shape)
+		fmt.Fprintf(&b, "Over %.0f s at %s events/s: %d frames (%.1f frames/s), longest gap between two frames %.0f ms; %d long tasks (over 50 ms), longest %.0f ms",
+			pg.Seconds, num(pg.Rate), pg.Frames, pg.FramesPerSecond, pg.LongestFrameGapMS, pg.LongTasks, pg.LongestTaskMS)
+		if len(pg.LongTaskAt) > 0 {
+			at := make([]string, len(pg.LongTaskAt))
+			for i, s := range pg.LongTaskAt {
+				at[i] = fmt.Sprintf("%.1f s", s)
+			}
+			fmt.Fprintf(&b, " (at %s)", strings.Join(at, ", "))
+		}
+		fmt.Fprintf(&b, ". Start-up (opening the page to its first render of what it loads): %d long tasks, longest %.0f ms.\n\nLoad shape: %s.\n\n",
+			pg.StartupLongTasks, pg.StartupLongestTaskMS, pg.Shape)
 	}
 	if tr := rep.Tracker; tr != nil {
 		b.WriteString("### pulse.js on a page\n\n")
