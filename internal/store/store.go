@@ -81,8 +81,10 @@ type Store interface {
 	LatestEvents(ctx context.Context, limit int) ([]event.Stored, error)
 	// Messages returns processing-log rows, newest first.
 	Messages(ctx context.Context, f MessageFilter) ([]event.Message, error)
-	// Totals computes the aggregates; it scans and is meant for start-up
-	// and periodic reconciliation, never per event.
+	// Totals reads the aggregates from the running totals each batch and
+	// each retention pass keep in their transaction (see TotalsDelta), and
+	// the recent events from the series: its cost does not grow with the
+	// rows stored. Recent counts to the series' 10 s bucket.
 	Totals(ctx context.Context, recentSince time.Time) (Totals, error)
 	// Retain deletes what the policy says is too old or too many, and
 	// returns the number of events deleted.

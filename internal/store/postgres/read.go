@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/series"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -145,18 +146,16 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-// Totals computes the aggregates from one snapshot.
+// Totals reads the aggregates from the running totals and the recent
+// events from the series, in one snapshot: rows per total and per 10 s
+// bucket of the last minutes, never the events themselves.
 func (d *DB) Totals(ctx context.Context, recentSince time.Time) (store.Totals, error) {
-	t := store.Totals{
-		EventTypes: map[string]int64{},
-		Clicks:     map[string]int64{},
-		Messages:   map[event.Status]int64{},
-	}
+	t := store.NewTotals()
 	if d.closed.Load() {
 		return t, store.ErrClosed
 	}
-	// Repeatable read gives the three queries one snapshot, so they agree
-	// with each other even while batches commit.
+	// Repeatable read gives the queries one snapshot, so they agree with
+	// each other even while batches commit.
 	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return t, d.fail("totals", err)
@@ -164,40 +163,22 @@ func (d *DB) Totals(ctx context.Context, recentSince time.Time) (store.Totals, e
 	defer func() { _ = tx.Rollback(ctx) }()
 
 	var (
-		key       string
-		n, recent int64
+		kind, key string
+		n         int64
 		ms        float64
 	)
-	rows, _ := tx.Query(ctx, `SELECT event_type, count(*), count(*) FILTER (WHERE created_at >= $1)
-		FROM events GROUP BY event_type`, recentSince)
-	if _, err := pgx.ForEachRow(rows, []any{&key, &n, &recent}, func() error {
-		t.EventTypes[key] = n
-		t.Events += n
-		t.Recent += recent
+	rows, _ := tx.Query(ctx, `SELECT kind, key, sum(n)::int8, sum(ms) FROM totals GROUP BY kind, key`)
+	if _, err := pgx.ForEachRow(rows, []any{&kind, &key, &n, &ms}, func() error {
+		t.AddRow(kind, key, n, ms)
 		return nil
 	}); err != nil {
-		return t, d.fail("totals: events", err)
+		return t, d.fail("totals", err)
 	}
-	rows, _ = tx.Query(ctx, `SELECT element_id, count(*) FROM events
-		WHERE event_type = $1 GROUP BY element_id`, event.TypeButtonClick)
-	if _, err := pgx.ForEachRow(rows, []any{&key, &n}, func() error {
-		t.Clicks[key] = n
-		return nil
-	}); err != nil {
-		return t, d.fail("totals: clicks", err)
-	}
-	rows, _ = tx.Query(ctx, `SELECT status, count(*), coalesce(sum(duration_ms), 0)
-		FROM messages GROUP BY status`)
-	if _, err := pgx.ForEachRow(rows, []any{&key, &n, &ms}, func() error {
-		st := event.Status(key)
-		t.Messages[st] = n
-		if st == event.StatusCompleted {
-			t.ProcessingCount = n
-			t.ProcessingMSSum = ms
-		}
-		return nil
-	}); err != nil {
-		return t, d.fail("totals: messages", err)
+	// The events stored since recentSince, to the series' 10 s: the
+	// bucket holding recentSince counts whole.
+	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(events), 0)::int8 FROM series_events WHERE bucket >= $1`,
+		series.BucketOf(recentSince)).Scan(&t.Recent); err != nil {
+		return t, d.fail("totals: recent", err)
 	}
 	return t, nil
 }

@@ -73,23 +73,42 @@ func (d *DB) cutoff(ctx context.Context, table string, r store.Retention) (int64
 }
 
 // deleteBelow deletes the rows of table with id < cut, deleteChunk ids at
-// a time starting from the oldest.
+// a time starting from the oldest, and takes what each chunk deleted off
+// the running totals in the same statement.
 func (d *DB) deleteBelow(ctx context.Context, table string, cut int64) (int64, error) {
 	if cut <= 0 {
 		return 0, nil
 	}
-	q := fmt.Sprintf(`DELETE FROM %[1]s
-		WHERE id < least($1::bigint, (SELECT min(id) FROM %[1]s) + $2::bigint)`, table)
+	taken := `SELECT "partition", 'type' AS kind, event_type AS key, -count(*) AS n, 0::float8 AS ms FROM gone
+		GROUP BY "partition", event_type
+		UNION ALL
+		SELECT "partition", 'click', element_id, -count(*), 0 FROM gone
+		WHERE event_type = 'button_click' GROUP BY "partition", element_id`
+	returning := `"partition", event_type, element_id`
+	if table == "messages" {
+		taken = `SELECT "partition", 'status' AS kind, status AS key, -count(*) AS n, -sum(duration_ms) AS ms FROM gone
+		GROUP BY "partition", status`
+		returning = `"partition", status, duration_ms`
+	}
+	q := fmt.Sprintf(`WITH gone AS (
+		DELETE FROM %[1]s WHERE id < least($1::bigint, (SELECT min(id) FROM %[1]s) + $2::bigint)
+		RETURNING %[2]s
+	), taken AS (
+		INSERT INTO totals AS t ("partition", kind, key, n, ms)
+		SELECT * FROM (%[3]s) d ORDER BY 1, 2, 3
+		ON CONFLICT ("partition", kind, key) DO UPDATE SET n = t.n + excluded.n, ms = t.ms + excluded.ms
+	)
+	SELECT count(*) FROM gone`, table, returning, taken)
 	var total int64
 	for {
-		tag, err := d.pool.Exec(ctx, q, cut, deleteChunk)
-		if err != nil {
+		var n int64
+		if err := d.pool.QueryRow(ctx, q, cut, deleteChunk).Scan(&n); err != nil {
 			return total, err
 		}
-		total += tag.RowsAffected()
+		total += n
 		// The chunk starts at the oldest row, so it deletes at least one row
 		// while any row below cut is left.
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			return total, nil
 		}
 	}

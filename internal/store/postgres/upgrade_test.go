@@ -82,4 +82,12 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	if m.Status != event.StatusCompleted || m.FetchedAt != nil || m.Attempts != nil || m.ReplayOf != "" || e == nil {
 		t.Errorf("old row = %+v, event %v; want it completed without the new fields", m, e)
 	}
+	// The running totals count the rows stored before the upgrade.
+	tot, err := db.Totals(t.Context(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot.Events != 1 || tot.EventTypes["page_view"] != 1 || tot.Messages[event.StatusCompleted] != 1 {
+		t.Errorf("totals after the upgrade = %+v; want 1 page_view, 1 completed", tot)
+	}
 }

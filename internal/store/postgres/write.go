@@ -23,7 +23,8 @@ import (
 // any batch size and pgx prepares it once per connection.
 //
 // The events it inserts are added to the series in the same statement
-// (package series): per partition and type, and per partition and latency
+// (package series) and the running totals (store.TotalsDelta): per
+// partition and type, and per partition and latency
 // bin ($18, computed with the same stored time $17), in bucket $19. Only
 // the rows inserted count, so a redelivery adds nothing; the GROUP BY
 // gives each upsert one row per key, in key order.
@@ -42,7 +43,15 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 	properties, delay_seconds, should_fail, ts, source, topic, part, off, request_id,
 	source_id, anonymous_id)
 ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id, event_type, "partition"
+RETURNING event_id, event_type, element_id, "partition"
+), totals_added AS (
+INSERT INTO totals AS t ("partition", kind, key, n)
+SELECT "partition", 'type', event_type, count(*) FROM ins GROUP BY "partition", event_type
+UNION ALL
+SELECT "partition", 'click', element_id, count(*) FROM ins
+WHERE event_type = 'button_click' GROUP BY "partition", element_id
+ORDER BY 1, 2, 3
+ON CONFLICT ("partition", kind, key) DO UPDATE SET n = t.n + excluded.n
 ), by_type AS (
 INSERT INTO series_events AS s (bucket, "partition", event_type, events)
 SELECT $19::int8, "partition", event_type, count(*) FROM ins
@@ -61,16 +70,31 @@ SELECT event_id FROM ins`
 // DLQ replay) replaces the dead-lettered row, so the log shows where the
 // event ended up; anything else already stored is kept as it is. xmax is 0
 // only on a row this statement inserted.
-const upsertMessagesSQL = `INSERT INTO messages AS m (
+//
+// The running totals of the statuses move in the same statement: +1 for
+// each row written, -1 for the row a completion replaced, read (old) in
+// the statement's snapshot. A row of the same event_id that another
+// writer commits between that snapshot and the upsert is not in old: only
+// a replay racing its own dead letter could do that, and the totals would
+// keep the dead letter until a restart's reconciliation with the rows.
+const upsertMessagesSQL = `WITH x AS (
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+	$7::text[], $8::text[], $9::int4[], $10::int8[], $11::text[], $12::timestamptz[],
+	$13::timestamptz[], $14::timestamptz[], $15::float8[], $16::int4[],
+	$17::timestamptz[], $18::text[], $19::timestamptz[], $20::text[], $21::text[])
+	AS x(event_id, event_type, user_id, element_id, status, source, consumer_id,
+	topic, part, off, request_id, queued_at, started_at, completed_at, duration_ms,
+	retries, next_retry_at, error, fetched_at, attempts, replay_of)
+), old AS (
+SELECT m.event_id, m.status, m.duration_ms, m."partition" FROM messages m JOIN x USING (event_id)
+WHERE x.status = 'completed' AND m.status <> 'completed'
+), up AS (
+INSERT INTO messages AS m (
 	event_id, event_type, user_id, element_id, status, source, consumer_id,
 	topic, "partition", "offset", request_id, queued_at, started_at,
 	completed_at, duration_ms, retries, next_retry_at, error, fetched_at,
 	attempts, replay_of, created_at)
-SELECT x.*, $22::timestamptz
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-	$7::text[], $8::text[], $9::int4[], $10::int8[], $11::text[], $12::timestamptz[],
-	$13::timestamptz[], $14::timestamptz[], $15::float8[], $16::int4[],
-	$17::timestamptz[], $18::text[], $19::timestamptz[], $20::text[], $21::text[]) AS x
+SELECT x.*, $22::timestamptz FROM x
 ON CONFLICT (event_id) DO UPDATE SET
 	event_type = excluded.event_type, user_id = excluded.user_id,
 	element_id = excluded.element_id, status = excluded.status,
@@ -84,7 +108,19 @@ ON CONFLICT (event_id) DO UPDATE SET
 	attempts = excluded.attempts, replay_of = excluded.replay_of,
 	created_at = excluded.created_at
 WHERE excluded.status = 'completed' AND m.status <> 'completed'
-RETURNING m.event_id, m.xmax = 0`
+RETURNING m.event_id, m.xmax = 0 AS inserted, m.status, m.duration_ms, m."partition"
+), moved AS (
+SELECT "partition", status, 1 AS n, duration_ms AS ms FROM up
+UNION ALL
+SELECT old."partition", old.status, -1, -old.duration_ms FROM old JOIN up USING (event_id)
+WHERE NOT up.inserted
+), totals_moved AS (
+INSERT INTO totals AS t ("partition", kind, key, n, ms)
+SELECT "partition", 'status', status, sum(n), sum(ms) FROM moved
+GROUP BY "partition", status ORDER BY 1, 3
+ON CONFLICT ("partition", kind, key) DO UPDATE SET n = t.n + excluded.n, ms = t.ms + excluded.ms
+)
+SELECT event_id, inserted FROM up`
 
 // Write stores a batch in one transaction. A record is new when its event
 // row is new or, for a dead-lettered record (no event), when its message

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/series"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -90,72 +91,42 @@ func (d *DB) Messages(ctx context.Context, f store.MessageFilter) ([]event.Messa
 	return out, nil
 }
 
-// Totals computes the aggregates from one consistent snapshot.
+// Totals reads the aggregates from the running totals and the recent
+// events from the series, in one consistent snapshot: rows per total and
+// per 10 s bucket of the last minutes, never the events themselves.
 func (d *DB) Totals(ctx context.Context, recentSince time.Time) (store.Totals, error) {
-	t := store.Totals{
-		EventTypes: map[string]int64{},
-		Clicks:     map[string]int64{},
-		Messages:   map[event.Status]int64{},
-	}
+	t := store.NewTotals()
 	if d.closed.Load() {
 		return t, store.ErrClosed
 	}
-	// A read transaction sees one WAL snapshot, so the three queries agree
-	// with each other even while batches commit.
+	// A read transaction sees one WAL snapshot, so the queries agree with
+	// each other even while batches commit.
 	tx, err := d.r.BeginTx(ctx, nil)
 	if err != nil {
 		return t, d.fail("totals", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 
-	err = eachRow(ctx, tx, `SELECT event_type, count(*), coalesce(sum(created_at >= ?), 0)
-		FROM events GROUP BY event_type`, []any{micros(recentSince)},
+	err = eachRow(ctx, tx, `SELECT kind, key, sum(n), sum(ms) FROM totals GROUP BY kind, key`, nil,
 		func(rows *sql.Rows) error {
-			var typ string
-			var n, recent int64
-			if err := rows.Scan(&typ, &n, &recent); err != nil {
-				return err
-			}
-			t.EventTypes[typ] = n
-			t.Events += n
-			t.Recent += recent
-			return nil
-		})
-	if err != nil {
-		return t, d.fail("totals: events", err)
-	}
-	err = eachRow(ctx, tx, `SELECT element_id, count(*) FROM events
-		WHERE event_type = ? GROUP BY element_id`, []any{event.TypeButtonClick},
-		func(rows *sql.Rows) error {
-			var el string
-			var n int64
-			if err := rows.Scan(&el, &n); err != nil {
-				return err
-			}
-			t.Clicks[el] = n
-			return nil
-		})
-	if err != nil {
-		return t, d.fail("totals: clicks", err)
-	}
-	err = eachRow(ctx, tx, `SELECT status, count(*), coalesce(sum(duration_ms), 0)
-		FROM messages GROUP BY status`, nil,
-		func(rows *sql.Rows) error {
-			var st string
+			var kind, key string
 			var n int64
 			var ms float64
-			if err := rows.Scan(&st, &n, &ms); err != nil {
+			if err := rows.Scan(&kind, &key, &n, &ms); err != nil {
 				return err
 			}
-			t.Messages[event.Status(st)] = n
-			if event.Status(st) == event.StatusCompleted {
-				t.ProcessingCount = n
-				t.ProcessingMSSum = ms
-			}
+			t.AddRow(kind, key, n, ms)
 			return nil
 		})
 	if err != nil {
-		return t, d.fail("totals: messages", err)
+		return t, d.fail("totals", err)
+	}
+	// The events stored since recentSince, to the series' 10 s: the
+	// bucket holding recentSince counts whole.
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(sum(events), 0) FROM series_events WHERE bucket >= ?`,
+		series.BucketOf(recentSince)).Scan(&t.Recent)
+	if err != nil {
+		return t, d.fail("totals: recent", err)
 	}
 	return t, nil
 }

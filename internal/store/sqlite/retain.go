@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -73,28 +74,69 @@ func (d *DB) cutoff(ctx context.Context, table string, r store.Retention) (int64
 }
 
 // deleteBelow deletes the rows of table with id < cut, deleteChunk ids at
-// a time starting from the oldest.
+// a time starting from the oldest, and takes what each chunk deleted off
+// the running totals in the chunk's transaction.
 func (d *DB) deleteBelow(ctx context.Context, table string, cut int64) (int64, error) {
 	if cut <= 0 {
 		return 0, nil
 	}
+	returning := `"partition", event_type, element_id`
+	if table == "messages" {
+		returning = `"partition", status, duration_ms`
+	}
 	q := fmt.Sprintf(`DELETE FROM %[1]s
-		WHERE id < min(?, (SELECT min(id) FROM %[1]s) + ?)`, table)
+		WHERE id < min(?, (SELECT min(id) FROM %[1]s) + ?) RETURNING %[2]s`, table, returning)
 	var total int64
 	for {
-		res, err := d.w.ExecContext(ctx, q, cut, deleteChunk)
-		if err != nil {
-			return total, err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, err
-		}
+		n, err := d.deleteChunk(ctx, table, q, cut)
 		total += n
 		// The chunk starts at the oldest row, so it deletes at least one row
 		// while any row below cut is left.
-		if n == 0 {
-			return total, nil
+		if err != nil || n == 0 {
+			return total, err
 		}
 	}
+}
+
+// deleteChunk runs one chunk of deleteBelow in its own transaction.
+func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64, error) {
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	rows, err := tx.QueryContext(ctx, q, cut, deleteChunk)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		n     int64
+		taken store.TotalsDelta
+	)
+	for rows.Next() {
+		var (
+			partition int32
+			kind, key string
+			ms        float64
+		)
+		if table == "messages" {
+			err = rows.Scan(&partition, &kind, &ms)
+			taken.Message(partition, event.Status(kind), ms, -1)
+		} else {
+			err = rows.Scan(&partition, &kind, &key)
+			taken.Event(partition, kind, key, -1)
+		}
+		if err != nil {
+			_ = rows.Close()
+			return 0, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if err := writeTotals(tx, &taken); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }

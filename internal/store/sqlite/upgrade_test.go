@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -66,6 +67,15 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	}
 	if want := (store.Positions{"user_events": {0: 1, 1: 10}}); !reflect.DeepEqual(pos, want) {
 		t.Errorf("positions after the upgrade = %v, want %v (from the processing log)", pos, want)
+	}
+	// The running totals count the rows stored before the upgrade.
+	tot, err := db.Totals(t.Context(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot.Events != 1 || tot.EventTypes["page_view"] != 1 || tot.Messages[event.StatusCompleted] != 3 ||
+		tot.Messages[event.StatusDeadLettered] != 1 {
+		t.Errorf("totals after the upgrade = %+v; want 1 page_view, 3 completed, 1 dead-lettered", tot)
 	}
 }
 

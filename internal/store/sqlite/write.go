@@ -22,28 +22,25 @@ const insertEventSQL = `INSERT INTO events (
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (event_id) DO NOTHING`
 
-// A message that completes after an earlier attempt was dead-lettered (a
-// DLQ replay) replaces the dead-lettered row, so the log shows where the
-// event ended up; anything else already stored is kept as it is.
+// A message row is inserted when its event_id has none yet. A message that
+// completes after an earlier attempt was dead-lettered (a DLQ replay)
+// replaces the dead-lettered row (replaceMessageSQL), so the log shows
+// where the event ended up; anything else already stored is kept as it is.
 const insertMessageSQL = `INSERT INTO messages (
 	event_id, event_type, user_id, element_id, status, source, consumer_id,
 	topic, "partition", "offset", request_id, queued_at, started_at,
 	completed_at, duration_ms, retries, next_retry_at, error, fetched_at,
 	attempts, replay_of, created_at
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (event_id) DO UPDATE SET
-	event_type = excluded.event_type, user_id = excluded.user_id,
-	element_id = excluded.element_id, status = excluded.status,
-	source = excluded.source, consumer_id = excluded.consumer_id,
-	topic = excluded.topic, "partition" = excluded."partition",
-	"offset" = excluded."offset", request_id = excluded.request_id,
-	queued_at = excluded.queued_at, started_at = excluded.started_at,
-	completed_at = excluded.completed_at, duration_ms = excluded.duration_ms,
-	retries = excluded.retries, next_retry_at = excluded.next_retry_at,
-	error = excluded.error, fetched_at = excluded.fetched_at,
-	attempts = excluded.attempts, replay_of = excluded.replay_of,
-	created_at = excluded.created_at
-WHERE excluded.status = 'completed' AND messages.status <> 'completed'`
+ON CONFLICT (event_id) DO NOTHING`
+
+const replaceMessageSQL = `UPDATE messages SET
+	event_type = ?2, user_id = ?3, element_id = ?4, status = ?5, source = ?6,
+	consumer_id = ?7, topic = ?8, "partition" = ?9, "offset" = ?10,
+	request_id = ?11, queued_at = ?12, started_at = ?13, completed_at = ?14,
+	duration_ms = ?15, retries = ?16, next_retry_at = ?17, error = ?18,
+	fetched_at = ?19, attempts = ?20, replay_of = ?21, created_at = ?22
+WHERE event_id = ?1`
 
 // Write stores a batch. A record is new when its event row is new or, for
 // a dead-lettered record (no event), when its message row is new. A record
@@ -164,6 +161,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	out := make([][]store.Outcome, len(batches))
 	var added series.Delta
 	var counted ledger.Delta
+	var totals store.TotalsDelta
 	storedAt := fromMicros(now)
 	for b, batch := range batches {
 		inserted := make([]store.Outcome, len(batch))
@@ -188,6 +186,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 				inserted[i].New = n == 1
 				if n == 1 {
 					added.Add(storedAt, r.Message.Partition, r.Event.EventType, r.Event.Timestamp)
+					totals.Event(r.Message.Partition, r.Event.EventType, r.Event.ElementID, 1)
 				}
 				if e := r.Event; e.SourceID != "" {
 					switch {
@@ -204,6 +203,12 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 			args, err := messageArgs(&r.Message, now)
 			if err == nil {
 				n, err = execCount(msg, args)
+			}
+			if err == nil && n == 1 {
+				totals.Message(r.Message.Partition, r.Message.Status, r.Message.DurationMS, 1)
+			}
+			if err == nil && n == 0 && r.Message.Status == event.StatusCompleted {
+				err = replaceUnfinished(tx, args, &r.Message, &totals)
 			}
 			if err != nil {
 				_ = tx.Rollback()
@@ -227,6 +232,10 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
 	}
+	if err := writeTotals(tx, &totals); err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, d.fail("write batch: commit", err)
 	}
@@ -237,6 +246,42 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	}
 	d.written.Add(n)
 	return out, nil
+}
+
+// replaceUnfinished replaces the stored message row of m's event_id with
+// m, a completion, when the stored one did not complete (a dead letter
+// replayed), and moves the totals from the old status to the new. Rare:
+// only a message whose event_id has a row already gets here.
+func replaceUnfinished(tx *sql.Tx, args []any, m *event.Message, totals *store.TotalsDelta) error {
+	var (
+		old       string
+		oldMS     float64
+		partition int32
+	)
+	err := tx.QueryRow(`SELECT status, duration_ms, "partition" FROM messages WHERE event_id = ?`, m.EventID).
+		Scan(&old, &oldMS, &partition)
+	if err != nil || event.Status(old) == event.StatusCompleted {
+		return err
+	}
+	if _, err := tx.Exec(replaceMessageSQL, args...); err != nil {
+		return err
+	}
+	totals.Message(partition, event.Status(old), oldMS, -1)
+	totals.Message(m.Partition, m.Status, m.DurationMS, 1)
+	return nil
+}
+
+// writeTotals adds a transaction's changes to the running totals: a few
+// rows per batch, whatever its size.
+func writeTotals(tx *sql.Tx, d *store.TotalsDelta) error {
+	for _, k := range d.Rows() {
+		if _, err := tx.Exec(`INSERT INTO totals ("partition", kind, key, n, ms) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT ("partition", kind, key) DO UPDATE SET n = n + excluded.n, ms = ms + excluded.ms`,
+			k.Partition, k.Kind, k.Key, d.N[k], d.MS[k]); err != nil {
+			return fmt.Errorf("totals: %w", err)
+		}
+	}
+	return nil
 }
 
 // conflictOf reads back the stored event with e's event_id and returns

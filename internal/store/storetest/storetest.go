@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StoredCarriesMessageCoordinates", testCoordinates},
 		{"MessageFilters", testMessageFilters},
 		{"Totals", testTotals},
+		{"TotalsFollowEveryChange", testTotalsFollowEveryChange},
 		{"RetentionByAge", testRetentionByAge},
 		{"RetentionByRows", testRetentionByRows},
 		{"TimestampsRoundTrip", testTimestamps},
