@@ -26,7 +26,10 @@ type Growth struct {
 
 // Sized is what one database size gives.
 type Sized struct {
-	Capacity  Spread             `json:"capacity_events_per_s"`
+	Capacity Spread `json:"capacity_events_per_s"`
+	// StartupMS is how long the server took to start (store opened, live
+	// statistics read from it), over the runs.
+	StartupMS Spread             `json:"startup_ms"`
 	Endpoints map[string]Latency `json:"endpoints"`
 }
 
@@ -63,7 +66,7 @@ func (r *runner) growth(ctx context.Context) error {
 	// (other work, the page cache) weighs on both sides alike. Each empty
 	// run starts from a fresh database; the loaded one keeps its rows and
 	// grows by a backlog a run.
-	var emptyCaps, loadedCaps []float64
+	var emptyCaps, loadedCaps, emptyStarts, loadedStarts []float64
 	for i := range p.Reps {
 		last := i == p.Reps-1
 		emptyDir, err := r.dir("growth-empty")
@@ -73,14 +76,16 @@ func (r *runner) growth(ctx context.Context) error {
 		for _, side := range []struct {
 			name string
 			dir  string
-			caps *[]float64
-			out  *Sized
-		}{{"empty", emptyDir, &emptyCaps, &g.Empty}, {"loaded", loadedDir, &loadedCaps, &g.Loaded}} {
+			caps   *[]float64
+			starts *[]float64
+			out    *Sized
+		}{{"empty", emptyDir, &emptyCaps, &emptyStarts, &g.Empty}, {"loaded", loadedDir, &loadedCaps, &loadedStarts, &g.Loaded}} {
 			in, c, err := r.drainIn(ctx, side.dir, "", pl, p.Backlog)
 			if err != nil {
 				return err
 			}
 			*side.caps = append(*side.caps, c)
+			*side.starts = append(*side.starts, float64(in.startup.Microseconds())/1000)
 			r.progress("growth %s: drain run %d: %.0f events/s", side.name, i+1, c)
 			if last {
 				side.out.Endpoints, err = r.endpoints(ctx, in, p.EndpointRequests)
@@ -97,6 +102,7 @@ func (r *runner) growth(ctx context.Context) error {
 		}
 	}
 	g.Empty.Capacity, g.Loaded.Capacity = spread(emptyCaps), spread(loadedCaps)
+	g.Empty.StartupMS, g.Loaded.StartupMS = spread(emptyStarts), spread(loadedStarts)
 	g.Ratio = ratio(g.Loaded.Capacity.Median, g.Empty.Capacity.Median)
 	g.Shape = fmt.Sprintf("SQLite; loaded: %d rows written before the server starts (store.Write, batches of 10,000); capacity as in the sustained scenario (backlog of %d, median of %d, empty and loaded runs alternating, each empty run on a fresh database, the loaded runs on the same one); endpoints: %d sequential keep-alive GETs each after the drain, server idle", p.GrowthRows, p.Backlog, p.Reps, p.EndpointRequests)
 	r.rep.Growth = g

@@ -24,6 +24,9 @@ type instance struct {
 	cancel context.CancelFunc
 	done   chan error
 	client *http.Client
+	// startup is how long server.New took: the broker, the store opened
+	// and checked, the live statistics read from it.
+	startup time.Duration
 }
 
 // serverOpts shape an instance.
@@ -71,12 +74,13 @@ func startServer(ctx context.Context, dir string, o serverOpts, log *slog.Logger
 		return nil, err
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	began := time.Now()
 	s, err := server.New(runCtx, cfg, server.Options{HTTP: true, Broker: &bc, UI: o.ui, ShutdownTimeout: 20 * time.Second}, log)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("start server: %w", err)
 	}
-	in := &instance{Server: s, dir: dir, cancel: cancel, done: make(chan error, 1), client: httpClient(64)}
+	in := &instance{Server: s, dir: dir, cancel: cancel, done: make(chan error, 1), client: httpClient(64), startup: time.Since(began)}
 	go func() { in.done <- s.Run(runCtx) }()
 	if err := in.waitAssigned(ctx, o.consumers, cfg.Kafka.Partitions); err != nil {
 		_ = in.stop()
