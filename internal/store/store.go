@@ -93,6 +93,7 @@ type Store interface {
 	// partition (see Positions).
 	Positions(ctx context.Context) (Positions, error)
 	Series
+	Rollups
 	Replays
 	Sources
 	Ledger

@@ -74,42 +74,105 @@ func (d *DB) cutoff(ctx context.Context, table string, r store.Retention) (int64
 
 // deleteBelow deletes the rows of table with id < cut, deleteChunk ids at
 // a time starting from the oldest, and takes what each chunk deleted off
-// the running totals in the same statement.
+// the running totals and the rollups in the same statement; the rollup
+// rows it empties go in a second statement of the chunk's transaction.
 func (d *DB) deleteBelow(ctx context.Context, table string, cut int64) (int64, error) {
 	if cut <= 0 {
 		return 0, nil
 	}
-	taken := `SELECT "partition", 'type' AS kind, event_type AS key, -count(*) AS n, 0::float8 AS ms FROM gone
-		GROUP BY "partition", event_type
-		UNION ALL
-		SELECT "partition", 'click', element_id, -count(*), 0 FROM gone
-		WHERE event_type = 'button_click' GROUP BY "partition", element_id`
-	returning := `"partition", event_type, element_id`
+	q := retainEventsSQL
 	if table == "messages" {
-		taken = `SELECT "partition", 'status' AS kind, status AS key, -count(*) AS n, -sum(duration_ms) AS ms FROM gone
-		GROUP BY "partition", status`
-		returning = `"partition", status, duration_ms`
+		q = retainMessagesSQL
 	}
-	q := fmt.Sprintf(`WITH gone AS (
-		DELETE FROM %[1]s WHERE id < least($1::bigint, (SELECT min(id) FROM %[1]s) + $2::bigint)
-		RETURNING %[2]s
-	), taken AS (
-		INSERT INTO totals AS t ("partition", kind, key, n, ms)
-		SELECT * FROM (%[3]s) d ORDER BY 1, 2, 3
-		ON CONFLICT ("partition", kind, key) DO UPDATE SET n = t.n + excluded.n, ms = t.ms + excluded.ms
-	)
-	SELECT count(*) FROM gone`, table, returning, taken)
 	var total int64
 	for {
-		var n int64
-		if err := d.pool.QueryRow(ctx, q, cut, deleteChunk).Scan(&n); err != nil {
-			return total, err
-		}
+		n, err := d.deleteChunk(ctx, q, cut)
 		total += n
 		// The chunk starts at the oldest row, so it deletes at least one row
 		// while any row below cut is left.
-		if n == 0 {
-			return total, nil
+		if err != nil || n == 0 {
+			return total, err
 		}
 	}
 }
+
+func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	var (
+		n      int64
+		widths []int64
+		dims   []string
+		types  []string
+		bucket []int64
+		values []string
+		parts  []int32
+	)
+	if err := tx.QueryRow(ctx, q, cut, deleteChunk).Scan(&n, &widths, &dims, &types, &bucket, &values, &parts); err != nil {
+		return 0, err
+	}
+	if len(widths) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM rollups r
+			USING unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::int4[])
+				AS k(width, dim, event_type, bucket, value, part)
+			WHERE r.width = k.width AND r.dim = k.dim AND r.event_type = k.event_type
+				AND r.bucket = k.bucket AND r.value = k.value AND r."partition" = k.part AND r.events <= 0`,
+			widths, dims, types, bucket, values, parts); err != nil {
+			return 0, err
+		}
+	}
+	return n, tx.Commit(ctx)
+}
+
+// retainEventsSQL deletes a chunk of events ($1 the cut, $2 the chunk) and
+// takes them off the totals and the rollups; it returns how many went and
+// the rollup rows left at zero.
+const retainEventsSQL = `WITH gone AS (
+	DELETE FROM events WHERE id < least($1::bigint, (SELECT min(id) FROM events) + $2::bigint)
+	RETURNING "partition", event_type, element_id, "timestamp", page, source_id
+), taken AS (
+	INSERT INTO totals AS t ("partition", kind, key, n, ms)
+	SELECT * FROM (
+		SELECT "partition", 'type' AS kind, event_type AS key, -count(*) AS n, 0::float8 AS ms FROM gone
+		GROUP BY "partition", event_type
+		UNION ALL
+		SELECT "partition", 'click', element_id, -count(*), 0 FROM gone
+		WHERE event_type = 'button_click' GROUP BY "partition", element_id
+	) d ORDER BY 1, 2, 3
+	ON CONFLICT ("partition", kind, key) DO UPDATE SET n = t.n + excluded.n, ms = t.ms + excluded.ms
+), rolled AS (
+	INSERT INTO rollups AS r (width, dim, event_type, bucket, value, "partition", events)
+	SELECT w.width, d.dim, gone.event_type, floor(extract(epoch FROM gone."timestamp") / w.width)::int8 * w.width,
+		CASE d.dim WHEN 'page' THEN gone.page WHEN 'element_id' THEN gone.element_id
+			WHEN 'source_id' THEN gone.source_id ELSE '' END,
+		gone."partition", -count(*)
+	FROM gone, (VALUES (60::int8), (3600::int8)) w(width),
+		(VALUES (''), ('page'), ('element_id'), ('source_id')) d(dim)
+	GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+	ON CONFLICT (width, dim, event_type, bucket, value, "partition") DO UPDATE SET events = r.events + excluded.events
+	RETURNING r.width, r.dim, r.event_type, r.bucket, r.value, r."partition", r.events
+)
+SELECT (SELECT count(*) FROM gone),
+	coalesce(array_agg(width) FILTER (WHERE events <= 0), '{}'),
+	coalesce(array_agg(dim) FILTER (WHERE events <= 0), '{}'),
+	coalesce(array_agg(event_type) FILTER (WHERE events <= 0), '{}'),
+	coalesce(array_agg(bucket) FILTER (WHERE events <= 0), '{}'),
+	coalesce(array_agg(value) FILTER (WHERE events <= 0), '{}'),
+	coalesce(array_agg("partition") FILTER (WHERE events <= 0), '{}')
+FROM rolled`
+
+// retainMessagesSQL deletes a chunk of processing-log rows and takes them
+// off the totals; it answers in retainEventsSQL's shape.
+const retainMessagesSQL = `WITH gone AS (
+	DELETE FROM messages WHERE id < least($1::bigint, (SELECT min(id) FROM messages) + $2::bigint)
+	RETURNING "partition", status, duration_ms
+), taken AS (
+	INSERT INTO totals AS t ("partition", kind, key, n, ms)
+	SELECT "partition", 'status', status, -count(*), -sum(duration_ms) FROM gone
+	GROUP BY "partition", status ORDER BY 1, 3
+	ON CONFLICT ("partition", kind, key) DO UPDATE SET n = t.n + excluded.n, ms = t.ms + excluded.ms
+)
+SELECT count(*), '{}'::int8[], '{}'::text[], '{}'::text[], '{}'::int8[], '{}'::text[], '{}'::int4[] FROM gone`

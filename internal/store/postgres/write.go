@@ -23,7 +23,8 @@ import (
 // any batch size and pgx prepares it once per connection.
 //
 // The events it inserts are added to the series in the same statement
-// (package series) and the running totals (store.TotalsDelta): per
+// (package series), the running totals (store.TotalsDelta) and the
+// insights' rollups (store.RollupDelta): per
 // partition and type, and per partition and latency
 // bin ($18, computed with the same stored time $17), in bucket $19. Only
 // the rows inserted count, so a redelivery adds nothing; the GROUP BY
@@ -43,7 +44,17 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 	properties, delay_seconds, should_fail, ts, source, topic, part, off, request_id,
 	source_id, anonymous_id)
 ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id, event_type, element_id, "partition"
+RETURNING event_id, event_type, element_id, "partition", "timestamp", page, source_id
+), rolled AS (
+INSERT INTO rollups AS r (width, dim, event_type, bucket, value, "partition", events)
+SELECT w.width, d.dim, ins.event_type, floor(extract(epoch FROM ins."timestamp") / w.width)::int8 * w.width,
+	CASE d.dim WHEN 'page' THEN ins.page WHEN 'element_id' THEN ins.element_id
+		WHEN 'source_id' THEN ins.source_id ELSE '' END,
+	ins."partition", count(*)
+FROM ins, (VALUES (60::int8), (3600::int8)) w(width),
+	(VALUES (''), ('page'), ('element_id'), ('source_id')) d(dim)
+GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (width, dim, event_type, bucket, value, "partition") DO UPDATE SET events = r.events + excluded.events
 ), totals_added AS (
 INSERT INTO totals AS t ("partition", kind, key, n)
 SELECT "partition", 'type', event_type, count(*) FROM ins GROUP BY "partition", event_type

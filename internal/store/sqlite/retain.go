@@ -80,7 +80,7 @@ func (d *DB) deleteBelow(ctx context.Context, table string, cut int64) (int64, e
 	if cut <= 0 {
 		return 0, nil
 	}
-	returning := `"partition", event_type, element_id`
+	returning := `"partition", event_type, element_id, timestamp, page, source_id`
 	if table == "messages" {
 		returning = `"partition", status, duration_ms`
 	}
@@ -110,21 +110,25 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 		return 0, err
 	}
 	var (
-		n     int64
-		taken store.TotalsDelta
+		n       int64
+		taken   store.TotalsDelta
+		rollups = store.RollupDelta{}
 	)
 	for rows.Next() {
 		var (
-			partition int32
-			kind, key string
-			ms        float64
+			partition      int32
+			kind, key      string
+			ms             float64
+			ts             int64
+			page, sourceID string
 		)
 		if table == "messages" {
 			err = rows.Scan(&partition, &kind, &ms)
 			taken.Message(partition, event.Status(kind), ms, -1)
 		} else {
-			err = rows.Scan(&partition, &kind, &key)
+			err = rows.Scan(&partition, &kind, &key, &ts, &page, &sourceID)
 			taken.Event(partition, kind, key, -1)
+			rollups.Event(partition, fromMicros(ts), kind, page, key, sourceID, -1)
 		}
 		if err != nil {
 			_ = rows.Close()
@@ -136,6 +140,9 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 		return 0, err
 	}
 	if err := writeTotals(tx, &taken); err != nil {
+		return 0, err
+	}
+	if err := d.writeRollups(tx, rollups); err != nil {
 		return 0, err
 	}
 	return n, tx.Commit()

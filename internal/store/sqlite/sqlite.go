@@ -89,6 +89,8 @@ type DB struct {
 	// addEvents and addLatency add a batch's events to the series.
 	addEvents  *sql.Stmt
 	addLatency *sql.Stmt
+	// addRollup adds to one row of the insights' rollups.
+	addRollup *sql.Stmt
 
 	// corrupt is set once the file is found damaged (integrity.go): from
 	// then on writes are refused, so that no offset is committed past
@@ -174,6 +176,9 @@ func Open(ctx context.Context, path string, opts Options, log *slog.Logger) (*DB
 	}
 	if err == nil {
 		d.addLatency, err = d.w.PrepareContext(ctx, addLatencySQL)
+	}
+	if err == nil {
+		d.addRollup, err = d.w.PrepareContext(ctx, addRollupSQL)
 	}
 	if err != nil {
 		_ = d.Close()
@@ -267,7 +272,7 @@ func (d *DB) Close() error {
 			<-d.integrityDone
 		}
 		var errs []error
-		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage, d.addEvents, d.addLatency} {
+		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage, d.addEvents, d.addLatency, d.addRollup} {
 			if s != nil {
 				errs = append(errs, s.Close())
 			}

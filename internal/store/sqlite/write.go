@@ -162,6 +162,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	var added series.Delta
 	var counted ledger.Delta
 	var totals store.TotalsDelta
+	rollups := store.RollupDelta{}
 	storedAt := fromMicros(now)
 	for b, batch := range batches {
 		inserted := make([]store.Outcome, len(batch))
@@ -187,6 +188,8 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 				if n == 1 {
 					added.Add(storedAt, r.Message.Partition, r.Event.EventType, r.Event.Timestamp)
 					totals.Event(r.Message.Partition, r.Event.EventType, r.Event.ElementID, 1)
+					e := r.Event
+					rollups.Event(r.Message.Partition, e.Timestamp, e.EventType, e.Page, e.ElementID, e.SourceID, 1)
 				}
 				if e := r.Event; e.SourceID != "" {
 					switch {
@@ -233,6 +236,10 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		return nil, d.fail("write batch", err)
 	}
 	if err := writeTotals(tx, &totals); err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch", err)
+	}
+	if err := d.writeRollups(tx, rollups); err != nil {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
 	}

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MessageFilters", testMessageFilters},
 		{"Totals", testTotals},
 		{"TotalsFollowEveryChange", testTotalsFollowEveryChange},
+		{"RollupsAgreeWithTheRows", testRollupsAgreeWithTheRows},
 		{"RetentionByAge", testRetentionByAge},
 		{"RetentionByRows", testRetentionByRows},
 		{"TimestampsRoundTrip", testTimestamps},
