@@ -154,6 +154,8 @@ type Deps struct {
 	// collector's copy, reloaded on a change. Nil Plan disables them.
 	Plan      PlanStore
 	PlanRules PlanRules
+	// Insights serves the insights' routes; nil disables them.
+	Insights Insights
 }
 
 // Server is the HTTP API.
@@ -262,6 +264,7 @@ func (s *Server) routes() http.Handler {
 	s.collectRoutes(handle)
 	s.sourceRoutes(handle, handlePattern)
 	s.planRoutes(handle)
+	s.insightRoutes(handle)
 	for _, p := range patterns {
 		// A pattern without a method matches what the ones with methods
 		// leave: the other methods.

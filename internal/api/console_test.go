@@ -18,6 +18,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/collect"
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/deadletter"
+	"github.com/pulse-dev/pulse/internal/insights"
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
@@ -97,7 +98,7 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 	keys, rules := sources.NewRegistry(db, nil), plan.NewRegistry(db, nil)
 	return Deps{Monitor: mon, DeadLetters: dl, Load: loads, Series: db,
 		Collector: collect.New(producer, db, rules, nil, reg), SourceKeys: keys, Sources: db, Ledger: db,
-		Plan: db, PlanRules: rules}, reg
+		Plan: db, PlanRules: rules, Insights: insights.New(db)}, reg
 }
 
 // opsWriteKey is the write key of opsBackend's source.

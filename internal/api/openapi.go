@@ -118,6 +118,13 @@ func components() schema {
 			"event_type": str(), "description": str(), "schema": described(schema{}, "A JSON Schema (draft 2020-12 unless it says otherwise) the event's properties must match, as written"),
 			"updated_at": dateTime(),
 		}),
+		"TrendPeriod": object(map[string]schema{
+			"from": dateTime(), "to": dateTime(), "buckets": arrayOf(dateTime()), "total": integer(),
+			"series": arrayOf(object(map[string]schema{
+				"key":    described(str(), "The event type, the breakdown's value (empty when the event has none), or (other)"),
+				"other?": boolean(), "total": integer(), "counts": arrayOf(integer()),
+			})),
+		}),
 		"PlanWarning": object(map[string]schema{
 			"source_id": str(), "event_type": str(), "problem": described(str(), "unknown_event_type, or the schema keyword that failed (/properties/plan/enum)"),
 			"field": str(), "reason": str(), "warned": integer(), "rejected": integer(),
@@ -304,6 +311,10 @@ func operations() []operation {
 			result: object(map[string]schema{"deleted": str()})},
 		{method: "GET", path: "/api/plan/warnings/", summary: "What broke the tracking plan in a range, per source, event type and problem, with the latest example", query: []string{"range", "source"},
 			result: object(map[string]schema{"range": str(), "from": dateTime(), "to": dateTime(), "warnings": arrayOf(ref("PlanWarning"))})},
+		{method: "GET", path: "/api/insights/trend/", summary: "Stored events per minute, hour, day or week of their event time over a range, per type or split by a breakdown (top N and other), with the previous period",
+			query: []string{"event_type", "range", "from", "to", "interval", "breakdown", "limit", "compare"},
+			result: object(map[string]schema{"interval": str(), "breakdown": str(), "measure": str(),
+				"current": ref("TrendPeriod"), "previous": nullable(ref("TrendPeriod"))})},
 		{method: "GET", path: "/pulse.js", summary: "The tracker script (its path is --tracker-path)", contentType: "text/javascript"},
 		{method: "GET", path: "/api/openapi.json", summary: "This description", result: schema{"type": "object"}},
 		{method: "GET", path: "/", summary: "The web UI (index.html for client-side routes, /assets/*)", contentType: "text/html"},

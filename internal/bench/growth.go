@@ -74,8 +74,8 @@ func (r *runner) growth(ctx context.Context) error {
 			return err
 		}
 		for _, side := range []struct {
-			name string
-			dir  string
+			name   string
+			dir    string
 			caps   *[]float64
 			starts *[]float64
 			out    *Sized

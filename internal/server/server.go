@@ -30,6 +30,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/insights"
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/live"
 	"github.com/pulse-dev/pulse/internal/load"
@@ -320,6 +321,7 @@ func (s *Server) newHTTP() error {
 		Sources:          s.store,
 		Ledger:           s.store,
 		Plan:             s.store,
+		Insights:         insights.New(s.store),
 	}
 	// The store serves the event explorer when it implements it.
 	if ex, ok := s.store.(api.Explorer); ok {

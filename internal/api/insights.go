@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/insights"
+)
+
+// Insights answers the insights' questions (package insights).
+type Insights interface {
+	Trend(ctx context.Context, q insights.TrendQuery) (insights.Trend, error)
+}
+
+func (s *Server) insightRoutes(handle func(method, path string, h http.Handler)) {
+	if s.deps.Insights == nil {
+		return
+	}
+	handle("GET", "/api/insights/trend/", s.wrap(s.trend))
+}
+
+// trendRanges are the named ranges of a trend, ending now, and the
+// interval each is counted by unless the request names one.
+var trendRanges = map[string]struct {
+	span     time.Duration
+	interval string
+}{
+	"30m": {30 * time.Minute, insights.Minute},
+	"1h":  {time.Hour, insights.Minute},
+	"24h": {24 * time.Hour, insights.Hour},
+	"7d":  {7 * 24 * time.Hour, insights.Day},
+	"30d": {30 * 24 * time.Hour, insights.Day},
+}
+
+// maxTrendTypes bounds the event types one trend names.
+const maxTrendTypes = 20
+
+// trend answers GET /api/insights/trend/: events per bucket of an
+// interval over a range, per type or split by a breakdown, with the
+// previous period on compare=previous.
+func (s *Server) trend(w http.ResponseWriter, r *http.Request) error {
+	q, err := trendQuery(r, time.Now())
+	if err != nil {
+		return err
+	}
+	t, err := s.deps.Insights.Trend(r.Context(), q)
+	if errors.Is(err, insights.ErrInvalid) {
+		return Errorf(EInvalid, "%s", strings.TrimPrefix(err.Error(), insights.ErrInvalid.Error()+": "))
+	}
+	if err != nil {
+		return fmt.Errorf("trend: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+// trendQuery reads a trend's query parameters.
+func trendQuery(r *http.Request, now time.Time) (insights.TrendQuery, error) {
+	v := r.URL.Query()
+	var q insights.TrendQuery
+	for _, raw := range v["event_type"] {
+		for _, t := range strings.Split(raw, ",") {
+			if t = strings.TrimSpace(t); t == "" {
+				continue
+			}
+			if len(t) > event.MaxTypeLen {
+				return q, Errorf(EInvalid, "event_type: longer than %d bytes", event.MaxTypeLen)
+			}
+			q.Types = append(q.Types, t)
+		}
+	}
+	if len(q.Types) > maxTrendTypes {
+		return q, Errorf(EInvalid, "event_type: at most %d types", maxTrendTypes)
+	}
+	rangeName := v.Get("range")
+	from, to := v.Get("from"), v.Get("to")
+	switch {
+	case from != "" || to != "":
+		if rangeName != "" {
+			return q, Errorf(EInvalid, "range: give a range or from and to, not both")
+		}
+		var err error
+		if q.From, err = parseTrendTime("from", from); err != nil {
+			return q, err
+		}
+		if q.To, err = parseTrendTime("to", to); err != nil {
+			return q, err
+		}
+		q.Interval = insights.Day
+		if span := q.To.Sub(q.From); span <= 2*time.Hour {
+			q.Interval = insights.Minute
+		} else if span <= 3*24*time.Hour {
+			q.Interval = insights.Hour
+		}
+	default:
+		if rangeName == "" {
+			rangeName = "24h"
+		}
+		rg, ok := trendRanges[rangeName]
+		if !ok {
+			return q, Errorf(EInvalid, "range: must be 30m, 1h, 24h, 7d or 30d, or give from and to")
+		}
+		q.From, q.To, q.Interval = now.Add(-rg.span), now, rg.interval
+	}
+	if i := v.Get("interval"); i != "" {
+		q.Interval = i
+	}
+	q.Breakdown = v.Get("breakdown")
+	if raw := v.Get("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > insights.MaxLimit {
+			return q, Errorf(EInvalid, "limit: must be a whole number from 1 to %d", insights.MaxLimit)
+		}
+		q.Limit = n
+	}
+	switch c := v.Get("compare"); c {
+	case "":
+	case "previous":
+		q.Compare = true
+	default:
+		return q, Errorf(EInvalid, "compare: must be previous, not %q", c)
+	}
+	return q, nil
+}
+
+func parseTrendTime(name, raw string) (time.Time, error) {
+	if raw == "" {
+		return time.Time{}, Errorf(EInvalid, "%s: required with %s", name, map[string]string{"from": "to", "to": "from"}[name])
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil && strings.Contains(raw, " ") {
+		// An unescaped "+01:00" offset arrives as " 01:00".
+		t, err = time.Parse(time.RFC3339Nano, strings.ReplaceAll(raw, " ", "+"))
+	}
+	if err != nil {
+		return time.Time{}, Errorf(EInvalid, "%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+	}
+	return t, nil
+}
