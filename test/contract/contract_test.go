@@ -212,6 +212,10 @@ func TestContract(t *testing.T) {
 	get("ledger", "/api/ledger/?range=15m")
 	get("plan", "/api/plan/")
 	get("plan_warnings", "/api/plan/warnings/?range=1h")
+	get("trend", "/api/insights/trend/?range=1h")
+	// Four pages (one of them none) in the range: with a limit of 2, the
+	// rest is (other).
+	get("trend_breakdown", "/api/insights/trend/?range=24h&breakdown=page&limit=2&compare=previous")
 	get("dlq", "/api/dlq/?limit=1000")
 	// Two of four stored events per page: the first page has a cursor.
 	get("events_page", "/api/events/?limit=2")

@@ -9,6 +9,7 @@ import { ConsumersView } from './pages/ConsumersView'
 import { Dashboard } from './pages/Dashboard'
 import { DLQView } from './pages/DLQView'
 import { ExplorerView } from './pages/ExplorerView'
+import { InsightsPage } from './pages/InsightsPage'
 import { LoadView } from './pages/LoadView'
 import { DeliveryPage } from './pages/DeliveryPage'
 import { OrderingView } from './pages/OrderingView'
@@ -18,6 +19,7 @@ import { SourcesPage } from './pages/SourcesPage'
 /** Each view's heading, and the line under it. */
 const HEADINGS: Record<View, { title: string; lead: string }> = {
   dashboard: { title: 'Kafka Real-time Dashboard', lead: 'Live user action tracking with WebSocket updates' },
+  insights: { title: 'Insights', lead: 'What your users did: events over time, by type, page, element or source' },
   consumers: { title: 'Consumers', lead: 'The consumer group: members, partitions, lag and its last hour' },
   ordering: { title: 'Ordering', lead: 'Keys held back so each user’s actions stay in order' },
   dlq: { title: 'Dead letters', lead: 'Records that failed every attempt: inspect them, replay them' },
@@ -78,6 +80,7 @@ export function App() {
           <p className="text-sm text-slate-600 dark:text-slate-400">{heading.lead}</p>
         </div>
         {view === 'dashboard' && <Dashboard feed={feed} totals={totals} onOpenTimeline={openTimeline} />}
+        {view === 'insights' && <InsightsPage knownTypes={Object.keys(feed.stats?.event_types ?? {})} />}
         {view === 'consumers' && <ConsumersView />}
         {view === 'ordering' && <OrderingView onOpenTimeline={openTimeline} />}
         {view === 'dlq' && <DLQView onOpenTimeline={openTimeline} />}

@@ -41,6 +41,7 @@ import {
   type Source,
   type Status,
   ledgerViewSchema,
+  trendSchema,
   planDeletedSchema,
   planEntryResultSchema,
   planViewSchema,
@@ -52,6 +53,10 @@ import {
   sourceResultSchema,
   sourcesViewSchema,
   type LedgerView,
+  type Trend,
+  type TrendBreakdown,
+  type TrendInterval,
+  type TrendRange,
   type SourcesView,
   type TrackingSource,
 } from './schema'
@@ -352,4 +357,32 @@ export async function getPlanWarnings(range: Range, source: string, signal?: Abo
     '/api/plan/warnings/',
     await request(`/api/plan/warnings/?${q.toString()}`, { signal }),
   )
+}
+
+// ---- Insights ----
+
+/** What a trend asks: event types (none: all events), a range ending now, its interval, a breakdown. */
+export interface TrendRequest {
+  types: readonly string[]
+  range: TrendRange
+  interval: TrendInterval | ''
+  breakdown: TrendBreakdown | ''
+  compare: boolean
+}
+
+/** The query string of a trend request, in a stable order (the query key's). */
+export function trendParams(r: TrendRequest): URLSearchParams {
+  const q = new URLSearchParams()
+  for (const t of r.types) q.append('event_type', t)
+  q.set('range', r.range)
+  if (r.interval !== '') q.set('interval', r.interval)
+  if (r.breakdown !== '') q.set('breakdown', r.breakdown)
+  if (r.compare) q.set('compare', 'previous')
+  return q
+}
+
+/** Events per bucket of a range, per type or broken down, with the previous period when asked. */
+export async function getTrend(r: TrendRequest, signal?: AbortSignal): Promise<Trend> {
+  const path = `/api/insights/trend/?${trendParams(r).toString()}`
+  return parse(trendSchema, '/api/insights/trend/', await request(path, { signal }))
 }

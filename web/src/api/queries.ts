@@ -20,6 +20,9 @@ import {
   getQueueMessages,
   getSources,
   getLedger,
+  getTrend,
+  trendParams,
+  type TrendRequest,
   getPlan,
   getPlanWarnings,
   type QueueFilter,
@@ -47,6 +50,7 @@ export const keys = {
   createSource: ['sources', 'create'] as const,
   revokeSource: ['sources', 'revoke'] as const,
   ledger: (range: Range, source: string) => ['ledger', range, source] as const,
+  trend: (r: TrendRequest) => ['insights', 'trend', trendParams(r).toString()] as const,
   updateSource: ['sources', 'update'] as const,
   plan: ['plan'] as const,
   putPlanEntry: ['plan', 'put'] as const,
@@ -188,6 +192,15 @@ export const ledgerQuery = (range: Range, source: string, intervalMs: number) =>
   queryOptions({
     queryKey: keys.ledger(range, source),
     queryFn: ({ signal }) => getLedger(range, source, signal),
+    refetchInterval: intervalMs,
+    placeholderData: keepPreviousData,
+  })
+
+/** GET /api/insights/trend/ every intervalMs (the open bucket fills); the previous answer stays until the new one loads. */
+export const trendQuery = (r: TrendRequest, intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.trend(r),
+    queryFn: ({ signal }) => getTrend(r, signal),
     refetchInterval: intervalMs,
     placeholderData: keepPreviousData,
   })

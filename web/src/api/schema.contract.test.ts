@@ -30,6 +30,7 @@ import {
   sourcesViewSchema,
   collectResultSchema,
   ledgerViewSchema,
+  trendSchema,
   planEntryResultSchema,
   planViewSchema,
   planWarningsViewSchema,
@@ -72,6 +73,8 @@ const contract: Record<string, z.ZodType> = {
   source_update: sourceResultSchema,
   plan: planViewSchema,
   plan_warnings: planWarningsViewSchema,
+  trend: trendSchema,
+  trend_breakdown: trendSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]
@@ -107,6 +110,12 @@ describe('golden answers of the Go server', () => {
     expect(parse(dlqViewSchema, 'dlq').groups[0]?.records.length).toBeGreaterThan(0)
     expect(parse(eventsPageSchema, 'events_page').next_cursor).not.toBeNull()
     expect(parse(sourceResultSchema, 'source_update').source.settings.plan).toBe('warn')
+    const trend = parse(trendSchema, 'trend')
+    expect(trend.previous).toBeNull()
+    expect(trend.current.series[0]?.key).toBe('')
+    const split = parse(trendSchema, 'trend_breakdown')
+    expect(split.previous?.buckets.length).toBe(split.current.buckets.length)
+    expect(split.current.series.some((s) => s.other)).toBe(true)
     const warned = parse(planWarningsViewSchema, 'plan_warnings').warnings
     expect(warned.map((w) => [w.event_type, w.problem, w.warned])).toEqual([['page_view', 'unknown_event_type', 1]])
   })

@@ -639,6 +639,44 @@ export const ledgerViewSchema = z.strictObject({
 })
 export type LedgerView = z.infer<typeof ledgerViewSchema>
 
+// ---- Insights (internal/insights, docs/insights.md) ----
+
+export const TREND_INTERVALS = ['minute', 'hour', 'day', 'week'] as const
+export type TrendInterval = (typeof TREND_INTERVALS)[number]
+export const TREND_BREAKDOWNS = ['event_type', 'page', 'element_id', 'source_id'] as const
+export type TrendBreakdown = (typeof TREND_BREAKDOWNS)[number]
+export const TREND_RANGES = ['30m', '1h', '24h', '7d', '30d'] as const
+export type TrendRange = (typeof TREND_RANGES)[number]
+
+/** One line of a trend: an event type, a breakdown's value, or (other). */
+export const trendSeriesSchema = z.strictObject({
+  key: str,
+  other: z.boolean().optional(),
+  total: int,
+  counts: list(int),
+})
+export type TrendSeries = z.infer<typeof trendSeriesSchema>
+
+/** A trend over one range: Series[i].counts[j] is in buckets[j]. */
+export const trendPeriodSchema = z.strictObject({
+  from: time,
+  to: time,
+  buckets: list(time),
+  series: list(trendSeriesSchema),
+  total: int,
+})
+export type TrendPeriod = z.infer<typeof trendPeriodSchema>
+
+/** GET /api/insights/trend/. */
+export const trendSchema = z.strictObject({
+  interval: z.enum(TREND_INTERVALS),
+  breakdown: z.union([z.literal(''), z.enum(TREND_BREAKDOWNS)]),
+  measure: z.literal('count'),
+  current: trendPeriodSchema,
+  previous: trendPeriodSchema.nullable(),
+})
+export type Trend = z.infer<typeof trendSchema>
+
 /** One event type of the tracking plan: a JSON Schema its properties must match. */
 export const planEntrySchema = z.strictObject({
   event_type: str,

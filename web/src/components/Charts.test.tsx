@@ -108,10 +108,16 @@ describe('rate chart series', () => {
   }
 
   it.each([
-    [['a', 'c'], ['a', 'b', 'c']],
+    [
+      ['a', 'c'],
+      ['a', 'b', 'c'],
+    ],
     [['a', 'b', 'c'], ['b']],
     [[], ['x', 'y']],
-    [['b', 'd'], ['a', 'c', 'd', 'e']],
+    [
+      ['b', 'd'],
+      ['a', 'c', 'd', 'e'],
+    ],
     [['a', 'b'], []],
   ])('goes from %j to %j in place', (shown, wanted) => {
     const u = chart(shown)

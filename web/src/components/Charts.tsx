@@ -37,7 +37,11 @@ function rateSeries(type: string): uPlot.Series {
  * came or went took 44 ms of the main thread at 5,000 events/s, adding
  * or removing one series takes a redraw.
  */
-export function syncSeries(u: Pick<uPlot, 'addSeries' | 'delSeries'>, shown: readonly string[], wanted: readonly string[]) {
+export function syncSeries(
+  u: Pick<uPlot, 'addSeries' | 'delSeries'>,
+  shown: readonly string[],
+  wanted: readonly string[],
+) {
   const keep = new Set(wanted)
   for (let i = shown.length - 1; i >= 0; i--) if (!keep.has(shown[i])) u.delSeries(i + 1)
   const had = new Set(shown)

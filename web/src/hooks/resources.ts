@@ -13,6 +13,7 @@ import {
   orderingQuery,
   sourcesQuery,
   ledgerQuery,
+  trendQuery,
   planQuery,
   planWarningsQuery,
 } from '../api/queries'
@@ -23,12 +24,14 @@ import type {
   ConsumersView,
   DLQView,
   LedgerView,
+  Trend,
   LoadRuns,
   LoadState,
   OrderingView,
   Range,
   SourcesView,
 } from '../api/schema'
+import type { TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
 
 /** The state of a polled resource. */
@@ -79,6 +82,11 @@ export function useSources(intervalMs = 10_000): Polled<SourcesView> {
 /** GET /api/ledger/ of a range and source every intervalMs. */
 export function useLedger(range: Range, source: string, intervalMs = 10_000): Polled<LedgerView> {
   return polled(useQuery(ledgerQuery(range, source, intervalMs)))
+}
+
+/** GET /api/insights/trend/ every intervalMs. */
+export function useTrend(r: TrendRequest, intervalMs = 10_000): Polled<Trend> {
+  return polled(useQuery(trendQuery(r, intervalMs)))
 }
 
 /** GET /api/plan/ every intervalMs. */

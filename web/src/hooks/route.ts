@@ -7,11 +7,12 @@
 import { useCallback, useMemo, useSyncExternalStore } from 'react'
 
 export type View =
-  'dashboard' | 'consumers' | 'ordering' | 'dlq' | 'explorer' | 'load' | 'sources' | 'delivery' | 'plan'
+  'dashboard' | 'insights' | 'consumers' | 'ordering' | 'dlq' | 'explorer' | 'load' | 'sources' | 'delivery' | 'plan'
 
 /** The views in navigation order, with their hash and label. */
 export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
   { view: 'dashboard', hash: '#/', label: 'Dashboard' },
+  { view: 'insights', hash: '#/insights', label: 'Insights' },
   { view: 'consumers', hash: '#/consumers', label: 'Consumers' },
   { view: 'ordering', hash: '#/ordering', label: 'Ordering' },
   { view: 'dlq', hash: '#/dlq', label: 'Dead letters' },

@@ -1,0 +1,124 @@
+import userEvent from '@testing-library/user-event'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { Trend } from '../api/schema'
+import { json, stubFetch, type Call } from '../test/fetch'
+import { render, screen, waitFor, within } from '../test/render'
+import { change, InsightsPage, seriesName, trendData } from './InsightsPage'
+
+const buckets = ['2026-12-02T08:00:00Z', '2026-12-02T09:00:00Z', '2026-12-02T10:00:00Z']
+
+function trend(over: Partial<Trend> = {}): Trend {
+  return {
+    interval: 'hour',
+    breakdown: '',
+    measure: 'count',
+    current: {
+      from: buckets[0],
+      to: '2026-12-02T10:30:00Z',
+      buckets,
+      series: [{ key: '', total: 12, counts: [3, 4, 5] }],
+      total: 12,
+    },
+    previous: null,
+    ...over,
+  }
+}
+
+const byPage = trend({
+  breakdown: 'page',
+  current: {
+    from: buckets[0],
+    to: '2026-12-02T10:30:00Z',
+    buckets,
+    series: [
+      { key: '/pricing', total: 9, counts: [2, 3, 4] },
+      { key: '', total: 2, counts: [1, 1, 0] },
+      { key: '(other)', other: true, total: 1, counts: [0, 0, 1] },
+    ],
+    total: 12,
+  },
+  previous: {
+    from: '2026-12-02T05:00:00Z',
+    to: '2026-12-02T07:59:59Z',
+    buckets: ['2026-12-02T05:00:00Z', '2026-12-02T06:00:00Z', '2026-12-02T07:00:00Z'],
+    series: [
+      { key: '/pricing', total: 6, counts: [2, 2, 2] },
+      { key: '', total: 0, counts: [0, 0, 0] },
+      { key: '(other)', other: true, total: 2, counts: [1, 1, 0] },
+    ],
+    total: 8,
+  },
+})
+
+let calls: Call[] = []
+let answer: Trend
+
+describe('InsightsPage', () => {
+  beforeEach(() => {
+    window.history.replaceState(null, '', '/#/insights')
+    answer = trend()
+    calls = stubFetch(({ url }) => (url.startsWith('/api/insights/trend/') ? json(answer) : json({ error: 'no' }, 404)))
+  })
+
+  it('shows all events of the last 24 hours by default', async () => {
+    render(<InsightsPage knownTypes={['page_view', 'signup']} pollMs={60_000} />)
+    expect((await screen.findByRole('status')).textContent).toContain('12 events per hour')
+    expect(calls.map((c) => c.url)).toContain('/api/insights/trend/?range=24h')
+    const rows = within(screen.getByRole('table', { name: 'Trend totals' })).getAllByRole('row')
+    expect(rows[1].textContent).toContain('All events')
+    expect(screen.getByText(/none chosen: all events/)).toBeTruthy()
+  })
+
+  it('asks for the chosen types, range, breakdown and comparison, and keeps them in the URL', async () => {
+    const user = userEvent.setup()
+    render(<InsightsPage knownTypes={['page_view', 'signup']} pollMs={60_000} />)
+    await screen.findByRole('status')
+    answer = byPage
+    await user.click(screen.getByLabelText('signup'))
+    await user.selectOptions(screen.getByLabelText('Range'), '7d')
+    await user.selectOptions(screen.getByLabelText('Breakdown'), 'page')
+    await user.click(screen.getByLabelText('Compare with the previous period'))
+    await waitFor(() =>
+      expect(calls.map((c) => c.url)).toContain(
+        '/api/insights/trend/?event_type=signup&range=7d&breakdown=page&compare=previous',
+      ),
+    )
+    for (const part of ['type=signup', 'range=7d', 'breakdown=page', 'compare=previous'])
+      expect(window.location.hash).toContain(part)
+    const table = await screen.findByRole('table', { name: 'Trend totals' })
+    await waitFor(() => expect(within(table).getAllByRole('row')).toHaveLength(4))
+    const rows = within(table).getAllByRole('row')
+    expect(rows[1].textContent).toContain('/pricing')
+    expect(rows[1].textContent).toContain('+50%')
+    expect(rows[2].textContent).toContain('(none)')
+    expect(rows[3].textContent).toContain('(other)')
+    expect(rows[3].textContent).toContain('-50%')
+  })
+})
+
+describe('trend arithmetic', () => {
+  it('words changes and names series', () => {
+    expect(change(15, 10)).toBe('+50%')
+    expect(change(9, 10)).toBe('-10%')
+    expect(change(95, 100)).toBe('-5.0%')
+    expect(change(5, 0)).toBe('—')
+    expect(change(0, 0)).toBe('0%')
+    expect(seriesName('', { breakdown: '' })).toBe('All events')
+    expect(seriesName('', { breakdown: 'page' })).toBe('(none)')
+  })
+
+  it('draws the previous period on the same buckets, matching series by key', () => {
+    const [x, pricing, none, other, prevPricing, prevNone, prevOther] = trendData(byPage)
+    expect(x).toEqual(buckets.map((b) => Date.parse(b) / 1000))
+    expect([pricing, none, other]).toEqual([
+      [2, 3, 4],
+      [1, 1, 0],
+      [0, 0, 1],
+    ])
+    expect([prevPricing, prevNone, prevOther]).toEqual([
+      [2, 2, 2],
+      [0, 0, 0],
+      [1, 1, 0],
+    ])
+  })
+})

@@ -1,0 +1,322 @@
+import { useEffect, useId, useRef } from 'react'
+import uPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import type { TrendRequest } from '../api/client'
+import {
+  TREND_BREAKDOWNS,
+  TREND_INTERVALS,
+  TREND_RANGES,
+  type Trend,
+  type TrendBreakdown,
+  type TrendRange,
+} from '../api/schema'
+import { AXIS, CHART_TEXT } from '../components/chartAxis'
+import { typeStyle } from '../components/eventStyle'
+import { Card } from '../components/ui/Card'
+import { Field, Label, Select } from '../components/ui/Field'
+import { Empty, ErrorText, Loading } from '../components/ui/State'
+import { DataTable, type Column } from '../components/ui/Table'
+import { count, dateTime } from '../format'
+import { useRouteParams } from '../hooks/route'
+import { useTrend } from '../hooks/resources'
+
+const RANGE_LABELS: Record<TrendRange, string> = {
+  '30m': 'Last 30 minutes',
+  '1h': 'Last hour',
+  '24h': 'Last 24 hours',
+  '7d': 'Last 7 days',
+  '30d': 'Last 30 days',
+}
+const BREAKDOWN_LABELS: Record<TrendBreakdown, string> = {
+  event_type: 'Event type',
+  page: 'Page',
+  element_id: 'Element',
+  source_id: 'Source',
+}
+
+// Breakdown values get these in order; event types keep their own colour.
+const PALETTE = ['#2563eb', '#16a34a', '#db2777', '#ea580c', '#7c3aed', '#0891b2', '#ca8a04', '#dc2626', '#4b5563']
+
+const isOf =
+  <T extends string>(list: readonly T[]) =>
+  (v: string | null): v is T =>
+    v !== null && (list as readonly string[]).includes(v)
+const isRange = isOf(TREND_RANGES)
+const isInterval = isOf(TREND_INTERVALS)
+const isBreakdown = isOf(TREND_BREAKDOWNS)
+
+/** A series' name on the page: what an empty key means depends on the trend. */
+export function seriesName(key: string, trend: Pick<Trend, 'breakdown'>): string {
+  if (key !== '') return key
+  return trend.breakdown === '' ? 'All events' : '(none)'
+}
+
+/** The change from the previous period, as a signed percentage, or a dash when there was nothing to compare with. */
+export function change(now: number, before: number | undefined): string {
+  if (before === undefined || before === 0) return now === 0 ? '0%' : '—'
+  const pct = ((now - before) / before) * 100
+  return `${pct > 0 ? '+' : ''}${pct.toFixed(Math.abs(pct) < 10 ? 1 : 0)}%`
+}
+
+/** The chart's columns: the buckets, each series, and the previous period's on the same buckets. */
+export function trendData(t: Trend): uPlot.AlignedData {
+  const x = t.current.buckets.map((b) => Date.parse(b) / 1000)
+  const cols: number[][] = t.current.series.map((s) => s.counts)
+  if (t.previous !== null) {
+    const prev = new Map(t.previous.series.map((s) => [s.key + (s.other ? '\u0000' : ''), s.counts]))
+    for (const s of t.current.series) cols.push(prev.get(s.key + (s.other ? '\u0000' : '')) ?? x.map(() => 0))
+  }
+  return [x, ...cols]
+}
+
+function colour(t: Trend, i: number, key: string): string {
+  if (t.breakdown === '' || t.breakdown === 'event_type') return key === '' ? PALETTE[0] : typeStyle(key).color
+  return PALETTE[i % PALETTE.length]
+}
+
+const HEIGHT = 260
+
+function TrendChart({ trend }: { trend: Trend }) {
+  const el = useRef<HTMLDivElement>(null)
+  // A new set of series (other types, breakdown or comparison) draws a new
+  // chart; the same set refreshed every 10 s only takes the new data.
+  const shape = [trend.breakdown, trend.previous !== null, ...trend.current.series.map((s) => s.key)].join('\u0001')
+  const latest = useRef(trend)
+  const plot = useRef<uPlot | null>(null)
+
+  useEffect(() => {
+    const host = el.current
+    if (host === null) return
+    const t = latest.current
+    const width = () => Math.max(200, host.clientWidth)
+    const series: uPlot.Series[] = [
+      {
+        label: 'Bucket',
+        value: (_u, v) => (v === null || v === undefined ? '—' : dateTime(new Date(v * 1000).toISOString())),
+      },
+      ...t.current.series.map((s, i) => ({
+        label: seriesName(s.key, t),
+        stroke: colour(t, i, s.key),
+        width: 2,
+        points: { show: t.current.buckets.length <= 60 },
+        value: (_u: uPlot, v: number | null) => (v === null ? '—' : count(v)),
+      })),
+    ]
+    if (t.previous !== null) {
+      t.current.series.forEach((s, i) =>
+        series.push({
+          label: `${seriesName(s.key, t)} (previous)`,
+          stroke: colour(t, i, s.key),
+          width: 1.5,
+          dash: [6, 4],
+          points: { show: false },
+          value: (_u: uPlot, v: number | null) => (v === null ? '—' : count(v)),
+        }),
+      )
+    }
+    const u = new uPlot(
+      {
+        width: width(),
+        height: HEIGHT,
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+        axes: [AXIS, { ...AXIS, label: 'events', size: 60 }],
+        series,
+      },
+      trendData(t),
+      host,
+    )
+    plot.current = u
+    const resize = new ResizeObserver(() => u.setSize({ width: width(), height: HEIGHT }))
+    resize.observe(host)
+    return () => {
+      resize.disconnect()
+      u.destroy()
+      plot.current = null
+    }
+  }, [shape])
+
+  useEffect(() => {
+    latest.current = trend
+    plot.current?.setData(trendData(trend))
+  }, [trend])
+
+  return (
+    <div
+      ref={el}
+      className={`w-full overflow-hidden ${CHART_TEXT}`}
+      role="img"
+      aria-label={`Events per ${trend.interval}${trend.previous ? ', with the previous period dashed' : ''}`}
+    />
+  )
+}
+
+interface Row {
+  key: string
+  other: boolean
+  total: number
+  previous: number | undefined
+}
+
+/** Trends: events per bucket of a range, per type or broken down, against the previous period. */
+export function InsightsPage({
+  knownTypes = [],
+  pollMs = 10_000,
+}: {
+  knownTypes?: readonly string[]
+  pollMs?: number
+}) {
+  const id = useId()
+  const [params, setParams] = useRouteParams()
+  const asked = {
+    range: params.get('range'),
+    interval: params.get('interval'),
+    breakdown: params.get('breakdown'),
+  }
+  const req: TrendRequest = {
+    types: params.getAll('type'),
+    range: isRange(asked.range) ? asked.range : '24h',
+    interval: isInterval(asked.interval) ? asked.interval : '',
+    breakdown: isBreakdown(asked.breakdown) ? asked.breakdown : '',
+    compare: params.get('compare') === 'previous',
+  }
+  const trend = useTrend(req, pollMs)
+  const t = trend.data
+  const types = [...new Set([...knownTypes, ...req.types])].sort()
+
+  const toggleType = (type: string) => {
+    const next = req.types.includes(type) ? req.types.filter((x) => x !== type) : [...req.types, type]
+    setParams({ type: next.length === 0 ? null : next }, { replace: true })
+  }
+
+  const rows: Row[] =
+    t === null
+      ? []
+      : t.current.series.map((s) => ({
+          key: s.key,
+          other: s.other === true,
+          total: s.total,
+          previous: t.previous?.series.find((p) => p.key === s.key && p.other === s.other)?.total,
+        }))
+  const columns: Column<Row>[] = [
+    {
+      header: t?.breakdown ? BREAKDOWN_LABELS[t.breakdown] : 'Series',
+      cell: (r) => (t ? seriesName(r.key, t) : r.key),
+    },
+    { header: 'Events', cell: (r) => count(r.total) },
+    ...(t?.previous
+      ? [
+          { header: 'Previous period', cell: (r: Row) => (r.previous === undefined ? '—' : count(r.previous)) },
+          { header: 'Change', cell: (r: Row) => change(r.total, r.previous) },
+        ]
+      : []),
+  ]
+
+  return (
+    <div className="flex flex-col gap-6">
+      <Card title="Trend">
+        <div className="mb-4 flex flex-wrap items-end gap-4">
+          <Field>
+            <Label htmlFor={`${id}-range`}>Range</Label>
+            <Select
+              id={`${id}-range`}
+              value={req.range}
+              onChange={(e) =>
+                setParams({ range: e.target.value === '24h' ? null : e.target.value }, { replace: true })
+              }
+            >
+              {TREND_RANGES.map((r) => (
+                <option key={r} value={r}>
+                  {RANGE_LABELS[r]}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field>
+            <Label htmlFor={`${id}-interval`}>Per</Label>
+            <Select
+              id={`${id}-interval`}
+              value={req.interval}
+              onChange={(e) => setParams({ interval: e.target.value || null }, { replace: true })}
+            >
+              <option value="">Automatic</option>
+              {TREND_INTERVALS.map((i) => (
+                <option key={i} value={i}>
+                  {i}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field>
+            <Label htmlFor={`${id}-breakdown`}>Breakdown</Label>
+            <Select
+              id={`${id}-breakdown`}
+              value={req.breakdown}
+              onChange={(e) => setParams({ breakdown: e.target.value || null }, { replace: true })}
+            >
+              <option value="">None</option>
+              {TREND_BREAKDOWNS.map((b) => (
+                <option key={b} value={b}>
+                  {BREAKDOWN_LABELS[b]}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <label className="flex items-center gap-2 pb-1.5 text-sm">
+            <input
+              type="checkbox"
+              checked={req.compare}
+              onChange={(e) => setParams({ compare: e.target.checked ? 'previous' : null }, { replace: true })}
+            />
+            Compare with the previous period
+          </label>
+        </div>
+        <fieldset className="mb-4">
+          <legend className="mb-1 text-xs font-medium text-slate-700 dark:text-slate-300">
+            Event types {req.types.length === 0 && '(none chosen: all events)'}
+          </legend>
+          {types.length === 0 ? (
+            <p className="text-sm text-slate-600 dark:text-slate-400">No event types stored yet.</p>
+          ) : (
+            <div className="flex flex-wrap gap-x-4 gap-y-1">
+              {types.map((type) => (
+                <label key={type} className="flex items-center gap-1.5 text-sm">
+                  <input type="checkbox" checked={req.types.includes(type)} onChange={() => toggleType(type)} />
+                  {type}
+                </label>
+              ))}
+            </div>
+          )}
+        </fieldset>
+        {trend.error && <ErrorText>Could not load the trend: {trend.error}</ErrorText>}
+        {t === null ? (
+          !trend.error && <Loading />
+        ) : (
+          <div className="flex flex-col gap-4">
+            <p role="status" className="text-sm">
+              <span className="font-semibold tabular-nums">{count(t.current.total)}</span> events per {t.interval},{' '}
+              {dateTime(t.current.buckets[0])} to now
+              {t.previous !== null && (
+                <>
+                  ; previous period <span className="tabular-nums">{count(t.previous.total)}</span> (
+                  {change(t.current.total, t.previous.total)})
+                </>
+              )}
+              . Counted by the time each event happened; refreshed every {Math.round(pollMs / 1000)} s.
+            </p>
+            {t.current.total === 0 && t.previous?.total !== undefined && t.previous.total === 0 ? (
+              <Empty>No events in this range.</Empty>
+            ) : (
+              <TrendChart trend={t} />
+            )}
+            <DataTable
+              caption="Trend totals"
+              columns={columns}
+              rows={rows}
+              rowKey={(r) => (r.other ? '\u0000other' : r.key)}
+            />
+          </div>
+        )}
+      </Card>
+    </div>
+  )
+}
