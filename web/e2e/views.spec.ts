@@ -29,6 +29,15 @@ const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> 
     },
   },
   {
+    // A breakdown against the previous period: the chart, its dashed lines and the change column.
+    name: 'insights',
+    hash: '#/insights?breakdown=page&compare=previous',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Trend totals' }).getByRole('row').nth(1)).toBeVisible()
+      await expect(page.getByRole('img', { name: /Events per hour, with the previous period/ })).toBeVisible()
+    },
+  },
+  {
     name: 'consumers',
     hash: '#/consumers',
     ready: async (page) => {

@@ -62,7 +62,7 @@ describe('InsightsPage', () => {
 
   it('shows all events of the last 24 hours by default', async () => {
     render(<InsightsPage knownTypes={['page_view', 'signup']} pollMs={60_000} />)
-    expect((await screen.findByRole('status')).textContent).toContain('12 events per hour')
+    expect((await screen.findByRole('status')).textContent).toContain('12 events since')
     expect(calls.map((c) => c.url)).toContain('/api/insights/trend/?range=24h')
     const rows = within(screen.getByRole('table', { name: 'Trend totals' })).getAllByRole('row')
     expect(rows[1].textContent).toContain('All events')

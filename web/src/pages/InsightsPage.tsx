@@ -293,8 +293,8 @@ export function InsightsPage({
         ) : (
           <div className="flex flex-col gap-4">
             <p role="status" className="text-sm">
-              <span className="font-semibold tabular-nums">{count(t.current.total)}</span> events per {t.interval},{' '}
-              {dateTime(t.current.buckets[0])} to now
+              <span className="font-semibold tabular-nums">{count(t.current.total)}</span> events since{' '}
+              {dateTime(t.current.buckets[0])}, per {t.interval}
               {t.previous !== null && (
                 <>
                   ; previous period <span className="tabular-nums">{count(t.previous.total)}</span> (
