@@ -47,14 +47,20 @@ type RollupDelta map[RollupKey]int64
 // Event counts an event stored (sign 1) or deleted (-1) at every width
 // and dimension.
 func (d RollupDelta) Event(partition int32, ts time.Time, eventType, page, elementID, sourceID string, sign int64) {
-	sec := ts.Unix()
 	values := [...]string{"", page, elementID, sourceID}
 	for _, w := range RollupWidths {
-		b := sec - mod(sec, w)
+		b := RollupBucket(ts, w)
 		for i, dim := range RollupDims {
 			d[RollupKey{w, b, eventType, dim, values[i], partition}] += sign
 		}
 	}
+}
+
+// RollupBucket is the start, in Unix seconds, of the bucket of width
+// seconds holding t.
+func RollupBucket(t time.Time, width int64) int64 {
+	sec := t.Unix()
+	return sec - mod(sec, width)
 }
 
 // mod is the remainder towards negative infinity, so that times before

@@ -44,14 +44,18 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 	properties, delay_seconds, should_fail, ts, source, topic, part, off, request_id,
 	source_id, anonymous_id)
 ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id, event_type, element_id, "partition", "timestamp", page, source_id
+RETURNING event_id, event_type, element_id, "partition", page, source_id
+), cube AS (
+SELECT ins."partition", ins.event_type, ins.page, ins.element_id, ins.source_id, b.minute, count(*) AS n
+FROM ins JOIN unnest($1::text[], $22::int8[]) AS b(event_id, minute) USING (event_id)
+GROUP BY 1, 2, 3, 4, 5, 6
 ), rolled AS (
 INSERT INTO rollups AS r (width, dim, event_type, bucket, value, "partition", events)
-SELECT w.width, d.dim, ins.event_type, floor(extract(epoch FROM ins."timestamp") / w.width)::int8 * w.width,
-	CASE d.dim WHEN 'page' THEN ins.page WHEN 'element_id' THEN ins.element_id
-		WHEN 'source_id' THEN ins.source_id ELSE '' END,
-	ins."partition", count(*)
-FROM ins, (VALUES (60::int8), (3600::int8)) w(width),
+SELECT w.width, d.dim, c.event_type, c.minute - (c.minute % w.width + w.width) % w.width,
+	CASE d.dim WHEN 'page' THEN c.page WHEN 'element_id' THEN c.element_id
+		WHEN 'source_id' THEN c.source_id ELSE '' END,
+	c."partition", sum(c.n)
+FROM cube c, (VALUES (60::int8), (3600::int8)) w(width),
 	(VALUES (''), ('page'), ('element_id'), ('source_id')) d(dim)
 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
 ON CONFLICT (width, dim, event_type, bucket, value, "partition") DO UPDATE SET events = r.events + excluded.events
@@ -470,6 +474,7 @@ func eventArrays(batch []store.Record, idx []int, now time.Time) []any {
 		offsets                     = make([]int64, n)
 		bins                        = make([]int16, n)
 		sourceIDs, anonIDs          = make([]string, n), make([]string, n)
+		minutes                     = make([]int64, n)
 	)
 	for j, i := range idx {
 		e, m := batch[i].Event, &batch[i].Message
@@ -483,10 +488,11 @@ func eventArrays(batch []store.Record, idx []int, now time.Time) []any {
 		parts[j], offsets[j] = m.Partition, m.Offset
 		bins[j] = int16(series.LatencyBin(now.Sub(e.Timestamp)))
 		sourceIDs[j], anonIDs[j] = clean(e.SourceID), clean(e.AnonymousID)
+		minutes[j] = store.RollupBucket(e.Timestamp, store.RollupMinute)
 	}
 	return []any{ids, users, types, elements, sessions, pages, texts, props, delays, fails,
 		stamps, sources, topics, parts, offsets, requests, now, bins, series.BucketOf(now),
-		sourceIDs, anonIDs}
+		sourceIDs, anonIDs, minutes}
 }
 
 func messageArrays(msgs []*event.Message, now time.Time) ([]any, error) {
