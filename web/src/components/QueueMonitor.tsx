@@ -68,11 +68,15 @@ function newer(fetched: Row, live: LiveMessage): Row {
   return isTerminal(fetched) && !isTerminal(live) ? { ...fetched, seen: live.seen } : live
 }
 
-function order(a: Message, b: Message): number {
-  const fa = isTerminal(a) ? 1 : 0
-  const fb = isTerminal(b) ? 1 : 0
-  if (fa !== fb) return fa - fb
-  return Date.parse(b.queued_at) - Date.parse(a.queued_at) || b.offset - a.offset
+/** The sort key of a row: in flight first, then newest queued, then highest offset. */
+interface Keyed {
+  row: Row
+  done: number
+  queued: number
+}
+
+function order(a: Keyed, b: Keyed): number {
+  return a.done - b.done || b.queued - a.queued || b.row.offset - a.row.offset
 }
 
 /** Combines the fetched list with live updates, filtered and ordered in-flight first. */
@@ -86,7 +90,12 @@ export function mergeQueue(fetched: readonly Message[], live: ReadonlyMap<string
     if (matches(next, f)) rows.set(k, next)
     else rows.delete(k)
   }
-  return [...rows.values()].sort(order).slice(0, MAX_ROWS)
+  // Each row's time is parsed once, not in every comparison of the sort.
+  return [...rows.values()]
+    .map((row): Keyed => ({ row, done: isTerminal(row) ? 1 : 0, queued: Date.parse(row.queued_at) }))
+    .sort(order)
+    .slice(0, MAX_ROWS)
+    .map((k) => k.row)
 }
 
 function Fact({ label, value }: { label: string; value: string }) {
