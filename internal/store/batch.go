@@ -3,11 +3,13 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/pulse-dev/pulse/internal/event"
 )
 
 // CheckBatch reports the first record a backend must not store: one
 // without an event id, whose event and message disagree on the id, whose
-// status is unknown, or whose properties are not JSON. Backends call it before they start a transaction.
+// status is not a finished one, or whose properties are not JSON. Backends call it before they start a transaction.
 func CheckBatch(batch []Record) error {
 	for i := range batch {
 		r := &batch[i]
@@ -19,8 +21,10 @@ func CheckBatch(batch []Record) error {
 				i, r.Event.EventID, r.Message.EventID)
 		case r.Event != nil && len(r.Event.Properties) > 0 && !json.Valid(r.Event.Properties):
 			return fmt.Errorf("write batch: record %d: properties are not valid JSON", i)
-		case !r.Message.Status.Valid():
-			return fmt.Errorf("write batch: record %d: unknown status %q", i, r.Message.Status)
+		case r.Message.Status != event.StatusCompleted && r.Message.Status != event.StatusDeadLettered:
+			// The processing log keeps finished messages; the running
+			// totals count on it (a row replaced is a dead letter).
+			return fmt.Errorf("write batch: record %d: status %q is not a finished one (completed, dead_lettered)", i, r.Message.Status)
 		}
 	}
 	return nil

@@ -36,6 +36,8 @@ func TestCheckBatch(t *testing.T) {
 		{"no event_id", func(r *store.Record) { r.Event = nil; r.Message.EventID = "" }, false},
 		{"ids differ", func(r *store.Record) { r.Event.EventID = "b" }, false},
 		{"unknown status", func(r *store.Record) { r.Message.Status = "done" }, false},
+		{"in flight", func(r *store.Record) { r.Message.Status = event.StatusRetrying }, false},
+		{"failed", func(r *store.Record) { r.Message.Status = event.StatusFailed }, false},
 		{"bad properties", func(r *store.Record) { r.Event.Properties = json.RawMessage(`{`) }, false},
 	} {
 		r := ok()

@@ -48,8 +48,12 @@ func (d *TotalsDelta) Event(partition int32, eventType, elementID string, sign i
 }
 
 // Message counts a processing-log row with status and duration stored
-// (sign 1) or deleted or replaced (-1).
+// (sign 1) or deleted or replaced (-1). Only completed rows sum their
+// duration (the average processing time); a dead letter's is not kept.
 func (d *TotalsDelta) Message(partition int32, status event.Status, durationMS float64, sign int64) {
+	if status != event.StatusCompleted {
+		durationMS = 0
+	}
 	d.add(TotalsKey{partition, TotalStatus, string(status)}, sign, float64(sign)*durationMS)
 }
 

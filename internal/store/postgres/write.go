@@ -87,11 +87,9 @@ SELECT event_id FROM ins`
 // only on a row this statement inserted.
 //
 // The running totals of the statuses move in the same statement: +1 for
-// each row written, -1 for the row a completion replaced, read (old) in
-// the statement's snapshot. A row of the same event_id that another
-// writer commits between that snapshot and the upsert is not in old: only
-// a replay racing its own dead letter could do that, and the totals would
-// keep the dead letter until a restart's reconciliation with the rows.
+// each row written; a row replaced was a dead letter (the store keeps
+// finished messages only, and only a completion replaces a row that did
+// not complete), so -1 dead-lettered for each.
 const upsertMessagesSQL = `WITH x AS (
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 	$7::text[], $8::text[], $9::int4[], $10::int8[], $11::text[], $12::timestamptz[],
@@ -100,9 +98,6 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
 	AS x(event_id, event_type, user_id, element_id, status, source, consumer_id,
 	topic, part, off, request_id, queued_at, started_at, completed_at, duration_ms,
 	retries, next_retry_at, error, fetched_at, attempts, replay_of)
-), old AS (
-SELECT m.event_id, m.status, m.duration_ms, m."partition" FROM messages m JOIN x USING (event_id)
-WHERE x.status = 'completed' AND m.status <> 'completed'
 ), up AS (
 INSERT INTO messages AS m (
 	event_id, event_type, user_id, element_id, status, source, consumer_id,
@@ -125,10 +120,9 @@ ON CONFLICT (event_id) DO UPDATE SET
 WHERE excluded.status = 'completed' AND m.status <> 'completed'
 RETURNING m.event_id, m.xmax = 0 AS inserted, m.status, m.duration_ms, m."partition"
 ), moved AS (
-SELECT "partition", status, 1 AS n, duration_ms AS ms FROM up
+SELECT "partition", status, 1 AS n, CASE WHEN status = 'completed' THEN duration_ms ELSE 0 END AS ms FROM up
 UNION ALL
-SELECT old."partition", old.status, -1, -old.duration_ms FROM old JOIN up USING (event_id)
-WHERE NOT up.inserted
+SELECT "partition", 'dead_lettered', -1, 0 FROM up WHERE NOT inserted
 ), totals_moved AS (
 INSERT INTO totals AS t ("partition", kind, key, n, ms)
 SELECT "partition", 'status', status, sum(n), sum(ms) FROM moved

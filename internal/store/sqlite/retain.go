@@ -80,9 +80,9 @@ func (d *DB) deleteBelow(ctx context.Context, table string, cut int64) (int64, e
 	if cut <= 0 {
 		return 0, nil
 	}
-	returning := `"partition", event_type, element_id, timestamp, page, source_id`
+	returning := `event_type, element_id, timestamp, page, source_id`
 	if table == "messages" {
-		returning = `"partition", status, duration_ms`
+		returning = `status, duration_ms`
 	}
 	q := fmt.Sprintf(`DELETE FROM %[1]s
 		WHERE id < min(?, (SELECT min(id) FROM %[1]s) + ?) RETURNING %[2]s`, table, returning)
@@ -116,19 +116,18 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 	)
 	for rows.Next() {
 		var (
-			partition      int32
 			kind, key      string
 			ms             float64
 			ts             int64
 			page, sourceID string
 		)
 		if table == "messages" {
-			err = rows.Scan(&partition, &kind, &ms)
-			taken.Message(partition, event.Status(kind), ms, -1)
+			err = rows.Scan(&kind, &ms)
+			taken.Message(onePartition, event.Status(kind), ms, -1)
 		} else {
-			err = rows.Scan(&partition, &kind, &key, &ts, &page, &sourceID)
-			taken.Event(partition, kind, key, -1)
-			rollups.Event(partition, fromMicros(ts), kind, page, key, sourceID, -1)
+			err = rows.Scan(&kind, &key, &ts, &page, &sourceID)
+			taken.Event(onePartition, kind, key, -1)
+			rollups.Event(onePartition, fromMicros(ts), kind, page, key, sourceID, -1)
 		}
 		if err != nil {
 			_ = rows.Close()
