@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -153,4 +154,17 @@ func jsonKind(k jsontext.Kind) string {
 		return "an array"
 	}
 	return "something else"
+}
+
+// parseTimeParam reads the RFC 3339 time of query parameter name.
+func parseTimeParam(name, raw string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil && strings.Contains(raw, " ") {
+		// An unescaped "+01:00" offset arrives as " 01:00".
+		t, err = time.Parse(time.RFC3339Nano, strings.ReplaceAll(raw, " ", "+"))
+	}
+	if err != nil {
+		return time.Time{}, Errorf(EInvalid, "%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
+	}
+	return t, nil
 }

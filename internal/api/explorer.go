@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
@@ -75,13 +74,9 @@ func parseEventQuery(r *http.Request) (store.EventQuery, error) {
 		if raw == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339Nano, raw)
-		if err != nil && strings.Contains(raw, " ") {
-			// An unescaped "+01:00" offset arrives as " 01:00".
-			t, err = time.Parse(time.RFC3339Nano, strings.ReplaceAll(raw, " ", "+"))
-		}
+		t, err := parseTimeParam(f.name, raw)
 		if err != nil {
-			return q, Errorf(EInvalid, "%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", f.name)
+			return q, err
 		}
 		*f.dst = t
 	}

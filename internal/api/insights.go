@@ -132,13 +132,5 @@ func parseTrendTime(name, raw string) (time.Time, error) {
 	if raw == "" {
 		return time.Time{}, Errorf(EInvalid, "%s: required with %s", name, map[string]string{"from": "to", "to": "from"}[name])
 	}
-	t, err := time.Parse(time.RFC3339Nano, raw)
-	if err != nil && strings.Contains(raw, " ") {
-		// An unescaped "+01:00" offset arrives as " 01:00".
-		t, err = time.Parse(time.RFC3339Nano, strings.ReplaceAll(raw, " ", "+"))
-	}
-	if err != nil {
-		return time.Time{}, Errorf(EInvalid, "%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z", name)
-	}
-	return t, nil
+	return parseTimeParam(name, raw)
 }

@@ -3,9 +3,11 @@ package insights
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -91,7 +93,7 @@ func brute(evs []genEvent, q TrendQuery, from, to time.Time) map[string]map[stri
 		if e.ts.Before(from) || e.ts.After(to) {
 			continue
 		}
-		if len(q.Types) > 0 && !contains(q.Types, e.typ) {
+		if len(q.Types) > 0 && !slices.Contains(q.Types, e.typ) {
 			continue
 		}
 		key := ""
@@ -115,15 +117,6 @@ func brute(evs []genEvent, q TrendQuery, from, to time.Time) map[string]map[stri
 		out[key][label(e.ts, q.Interval)]++
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // asMap is a period's series by key and bucket label, the other series
@@ -222,18 +215,9 @@ func TestTrendAgreesWithABruteForceCount(t *testing.T) {
 }
 
 func kthLargest(totals map[string]int64, k int) int64 {
-	var vs []int64
-	for _, v := range totals {
-		vs = append(vs, v)
-	}
-	for i := range vs {
-		for j := i + 1; j < len(vs); j++ {
-			if vs[j] > vs[i] {
-				vs[i], vs[j] = vs[j], vs[i]
-			}
-		}
-	}
-	return vs[k-1]
+	vs := slices.Collect(maps.Values(totals))
+	slices.Sort(vs)
+	return vs[len(vs)-k]
 }
 
 func TestTrendRefusesWhatItCannotAnswer(t *testing.T) {

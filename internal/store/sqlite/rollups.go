@@ -14,27 +14,23 @@ VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (width, dim, event_type, bucket, value, "partition") DO UPDATE SET events = events + excluded.events`
 
 // writeRollups adds a transaction's changes to the rollups, with the
-// statement prepared once at open. A row that falls to zero (retention
-// took its last event off) is deleted.
+// statement prepared once at open. A row retention took from may have
+// fallen to zero: it is deleted.
 func (db *DB) writeRollups(tx *sql.Tx, d store.RollupDelta) error {
 	if len(d) == 0 {
 		return nil
 	}
 	add := tx.Stmt(db.addRollup)
-	var emptied bool
+	var emptied []store.RollupKey
 	for _, k := range d.Rows() {
 		if _, err := add.Exec(k.Width, k.Dim, k.EventType, k.Bucket, k.Value, k.Partition, d[k]); err != nil {
 			return fmt.Errorf("rollups: %w", err)
 		}
-		emptied = emptied || d[k] < 0
-	}
-	if !emptied {
-		return nil
-	}
-	for _, k := range d.Rows() {
-		if d[k] >= 0 {
-			continue
+		if d[k] < 0 {
+			emptied = append(emptied, k)
 		}
+	}
+	for _, k := range emptied {
 		if _, err := tx.Exec(`DELETE FROM rollups WHERE width = ? AND dim = ? AND event_type = ? AND bucket = ?
 			AND value = ? AND "partition" = ? AND events <= 0`,
 			k.Width, k.Dim, k.EventType, k.Bucket, k.Value, k.Partition); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -31,22 +32,13 @@ func bruteRollups(t *testing.T, s store.Store, q store.RollupQuery) map[rollupKe
 		if b < q.From.Unix() || b >= q.To.Unix() {
 			continue
 		}
-		if len(q.Types) > 0 && !contains(q.Types, e.EventType) {
+		if len(q.Types) > 0 && !slices.Contains(q.Types, e.EventType) {
 			continue
 		}
 		v := map[string]string{store.DimAll: "", store.DimPage: e.Page, store.DimElement: e.ElementID, store.DimSource: e.SourceID}[q.Dim]
 		want[rollupKey{b, e.EventType, v}]++
 	}
 	return want
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func rollupCounts(t *testing.T, s store.Store, q store.RollupQuery) map[rollupKey]int64 {
