@@ -39,6 +39,8 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			"origins", `[]`, "/api/sources/src_ops/"},
 		"PUT /api/plan/": {ops.URL, maxPlanBody, `{"entries":[{"event_type":"decode_test","schema":true}]}`, `"event_type":"decode_test"`,
 			"entries", `[]`, ""},
+		"POST /api/insights/funnel/": {ops.URL, maxFunnelBody, `{"steps":[{"event_type":"a"},{"event_type":"b","filters":[{"field":"page","op":"is_set"}]}],"window":"1h"}`,
+			`"window_seconds":3600`, "window", `"2h"`, ""},
 		"PUT /api/plan/types/{event_type}/": {ops.URL, 80 << 10, `{"schema":{"type":"object"}}`, `"event_type":"decode_test"`,
 			"schema", `true`, "/api/plan/types/decode_test/"},
 	}

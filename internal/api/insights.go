@@ -16,6 +16,7 @@ import (
 // Insights answers the insights' questions (package insights).
 type Insights interface {
 	Trend(ctx context.Context, q insights.TrendQuery) (insights.Trend, error)
+	Funnel(ctx context.Context, q insights.FunnelQuery) (insights.Funnel, error)
 }
 
 func (s *Server) insightRoutes(handle func(method, path string, h http.Handler)) {
@@ -23,6 +24,7 @@ func (s *Server) insightRoutes(handle func(method, path string, h http.Handler))
 		return
 	}
 	handle("GET", "/api/insights/trend/", s.wrap(s.trend))
+	handle("POST", "/api/insights/funnel/", s.wrap(s.funnel))
 }
 
 // trendRanges are the named ranges of a trend, ending now, and the

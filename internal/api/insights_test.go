@@ -77,3 +77,76 @@ func TestTrendOverTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// A funnel over the API: three users land, two sign up, one buys; and
+// every bad body a 400 that names the problem.
+func TestFunnelOverTheAPI(t *testing.T) {
+	deps, reg := opsBackend(t)
+	db := deps.Series.(store.Store)
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var batch []store.Record
+	for i, c := range []struct {
+		user, typ, plan string
+		after           time.Duration
+	}{
+		{"ann", "landing", "pro", 0}, {"bob", "landing", "free", time.Minute}, {"cy", "landing", "pro", 2 * time.Minute},
+		{"ann", "signup", "", 10 * time.Minute}, {"bob", "signup", "", 30 * time.Minute},
+		{"ann", "purchase", "", 20 * time.Minute},
+		{"cy", "purchase", "", 3 * time.Minute}, // before signing up: not the funnel's order
+	} {
+		id := fmt.Sprintf("funnel-%d", i)
+		props := json.RawMessage(`{}`)
+		if c.plan != "" {
+			props = json.RawMessage(`{"plan":"` + c.plan + `"}`)
+		}
+		batch = append(batch, store.Record{
+			Event:   &event.Event{EventID: id, UserID: c.user, EventType: c.typ, Timestamp: at.Add(c.after), Properties: props},
+			Message: event.Message{EventID: id, EventType: c.typ, Status: event.StatusCompleted, Source: event.SourceAPI, QueuedAt: at},
+		})
+	}
+	if _, err := db.Write(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Config{Loopback: true}, deps, nil, reg).Handler())
+	t.Cleanup(srv.Close)
+
+	body := `{"steps":[{"event_type":"landing","filters":[{"field":"properties.plan","op":"is_set"}]},{"event_type":"signup"},{"event_type":"purchase"}],
+		"window":"1h","from":"2026-12-01T00:00:00Z","to":"2026-12-02T00:00:00Z","breakdown":"properties.plan"}`
+	code, raw := send(t, "POST", srv.URL+"/api/insights/funnel/", "application/json", body, "")
+	if code != http.StatusOK {
+		t.Fatalf("funnel: %d %s", code, raw)
+	}
+	var f insights.Funnel
+	if err := json.Unmarshal([]byte(raw), &f); err != nil {
+		t.Fatal(err)
+	}
+	var counts []int64
+	for _, st := range f.Steps {
+		counts = append(counts, st.Count)
+	}
+	if fmt.Sprint(counts) != "[3 2 1]" || fmt.Sprint(f.Steps[1].DroppedUsers) != "[cy]" || fmt.Sprint(f.Steps[2].DroppedUsers) != "[bob]" ||
+		f.Steps[1].MedianSeconds == nil || *f.Steps[1].MedianSeconds != 1170 || f.WindowSeconds != 3600 ||
+		len(f.Breakdown) != 2 || f.Breakdown[0].Value != "pro" || f.Breakdown[0].Steps[2].Count != 1 {
+		t.Fatalf("funnel = %s", raw)
+	}
+
+	for bad, want := range map[string]string{
+		`{"steps":[{"event_type":"a"}]}`:                                                                           "a funnel has 2 to 10 steps, not 1",
+		`{"steps":[{"event_type":"a"},{"event_type":""}]}`:                                                         "steps[1]: event_type is required",
+		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"window":"soon"}`:                                        "is not a duration such as 30m",
+		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"window":"91d"}`:                                         "window must be between 1m and 90d",
+		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"range":"2d"}`:                                           "range: must be 30m, 1h, 24h, 7d or 30d",
+		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"from":"x","to":"y"}`:                                    "from: must be an RFC 3339 time",
+		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"breakdown":"user_id"}`:                                  "use page, element_id, source_id, session_id or properties.",
+		`{"steps":[{"event_type":"a","filters":[{"field":"properties.a b","op":"is_set"}]},{"event_type":"b"}]}`:   "steps[0]: filter: property key",
+		`{"steps":[{"event_type":"a","filters":[{"field":"page","op":"like","value":"x"}]},{"event_type":"b"}]}`:   "op must be equals",
+		`{"steps":[{"event_type":"a","filters":[{"field":"page","op":"in"}]},{"event_type":"b"}]}`:                 "in takes 1 to 50 values",
+		`{"steps":[{"event_type":"a","filters":[{"field":"page","op":"is_set","value":"x"}]},{"event_type":"b"}]}`: "is_set takes no value",
+		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"limit":21}`:                                             "limit must be between 1 and 20",
+	} {
+		code, raw := send(t, "POST", srv.URL+"/api/insights/funnel/", "application/json", bad, "")
+		if code != http.StatusBadRequest || !strings.Contains(raw, want) {
+			t.Errorf("%s: %d %s, want 400 with %q", bad, code, raw, want)
+		}
+	}
+}

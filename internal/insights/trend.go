@@ -86,19 +86,26 @@ type Trend struct {
 }
 
 // ErrInvalid is wrapped by the errors of a query that cannot be answered.
-var ErrInvalid = errors.New("invalid trend query")
+var ErrInvalid = errors.New("invalid insight query")
 
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-// Service answers insights from the store's rollups.
+// Store is what the insights read: the rollups for trends, the events of
+// a type over a range for funnels and retention.
+type Store interface {
+	store.Rollups
+	store.Scanner
+}
+
+// Service answers insights from the store.
 type Service struct {
-	store store.Rollups
+	store Store
 }
 
 // New returns a service reading st.
-func New(st store.Rollups) *Service { return &Service{store: st} }
+func New(st Store) *Service { return &Service{store: st} }
 
 // Trend counts the events q selects per bucket of its interval.
 func (s *Service) Trend(ctx context.Context, q TrendQuery) (Trend, error) {

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Totals", testTotals},
 		{"TotalsFollowEveryChange", testTotalsFollowEveryChange},
 		{"RollupsAgreeWithTheRows", testRollupsAgreeWithTheRows},
+		{"FunnelAgreesWithABruteForce", testFunnelAgreesWithABruteForce},
 		{"RetentionByAge", testRetentionByAge},
 		{"RetentionByRows", testRetentionByRows},
 		{"TimestampsRoundTrip", testTimestamps},
