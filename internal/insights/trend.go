@@ -93,10 +93,12 @@ func invalidf(format string, args ...any) error {
 }
 
 // Store is what the insights read: the rollups for trends, the events of
-// a type over a range for funnels and retention.
+// a type over a range for funnels, the activity and first seen for
+// retention.
 type Store interface {
 	store.Rollups
 	store.Scanner
+	store.Activity
 }
 
 // Service answers insights from the store.

@@ -95,6 +95,7 @@ type Store interface {
 	Series
 	Rollups
 	Scanner
+	Activity
 	Replays
 	Sources
 	Ledger

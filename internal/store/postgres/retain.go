@@ -110,9 +110,23 @@ func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error
 		bucket []int64
 		values []string
 		parts  []int32
+		// The activity rows left at zero.
+		idleTypes, idleUsers []string
+		idleDays             []int64
+		idleParts            []int32
 	)
-	if err := tx.QueryRow(ctx, q, cut, deleteChunk).Scan(&n, &widths, &dims, &types, &bucket, &values, &parts); err != nil {
+	if err := tx.QueryRow(ctx, q, cut, deleteChunk).Scan(&n, &widths, &dims, &types, &bucket, &values, &parts,
+		&idleTypes, &idleDays, &idleUsers, &idleParts); err != nil {
 		return 0, err
+	}
+	if len(idleTypes) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM activity a
+			USING unnest($1::text[], $2::int8[], $3::text[], $4::int4[]) AS k(event_type, day, user_id, part)
+			WHERE a.event_type = k.event_type AND a.day = k.day AND a.user_id = k.user_id
+				AND a."partition" = k.part AND a.events <= 0`,
+			idleTypes, idleDays, idleUsers, idleParts); err != nil {
+			return 0, err
+		}
 	}
 	if len(widths) > 0 {
 		if _, err := tx.Exec(ctx, `DELETE FROM rollups r
@@ -132,7 +146,18 @@ func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error
 // the rollup rows left at zero.
 const retainEventsSQL = `WITH gone AS (
 	DELETE FROM events WHERE id < least($1::bigint, (SELECT min(id) FROM events) + $2::bigint)
-	RETURNING "partition", event_type, element_id, "timestamp", page, source_id
+	RETURNING "partition", event_type, element_id, "timestamp", page, source_id, user_id
+), inactive AS (
+	INSERT INTO activity AS a (event_type, day, user_id, "partition", events)
+	SELECT k.event_type, floor(extract(epoch FROM gone."timestamp") / 86400)::int8, gone.user_id, gone."partition", -count(*)
+	FROM gone, LATERAL (VALUES (gone.event_type), ('')) k(event_type)
+	GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+	ON CONFLICT (event_type, day, user_id, "partition") DO UPDATE SET events = a.events + excluded.events
+	RETURNING a.event_type, a.day, a.user_id, a."partition", a.events
+), idle AS (
+	SELECT coalesce(array_agg(event_type), '{}') AS types, coalesce(array_agg(day), '{}') AS days,
+		coalesce(array_agg(user_id), '{}') AS users, coalesce(array_agg("partition"), '{}') AS parts
+	FROM inactive WHERE events <= 0
 ), taken AS (
 	INSERT INTO totals AS t ("partition", kind, key, n, ms)
 	SELECT * FROM (
@@ -161,7 +186,8 @@ SELECT (SELECT count(*) FROM gone),
 	coalesce(array_agg(event_type) FILTER (WHERE events <= 0), '{}'),
 	coalesce(array_agg(bucket) FILTER (WHERE events <= 0), '{}'),
 	coalesce(array_agg(value) FILTER (WHERE events <= 0), '{}'),
-	coalesce(array_agg("partition") FILTER (WHERE events <= 0), '{}')
+	coalesce(array_agg("partition") FILTER (WHERE events <= 0), '{}'),
+	(SELECT types FROM idle), (SELECT days FROM idle), (SELECT users FROM idle), (SELECT parts FROM idle)
 FROM rolled`
 
 // retainMessagesSQL deletes a chunk of processing-log rows and takes them
@@ -175,4 +201,5 @@ const retainMessagesSQL = `WITH gone AS (
 	GROUP BY "partition", status ORDER BY 1, 3
 	ON CONFLICT ("partition", kind, key) DO UPDATE SET n = t.n + excluded.n, ms = t.ms + excluded.ms
 )
-SELECT count(*), '{}'::int8[], '{}'::text[], '{}'::text[], '{}'::int8[], '{}'::text[], '{}'::int4[] FROM gone`
+SELECT count(*), '{}'::int8[], '{}'::text[], '{}'::text[], '{}'::int8[], '{}'::text[], '{}'::int4[],
+	'{}'::text[], '{}'::int8[], '{}'::text[], '{}'::int4[] FROM gone`

@@ -16,6 +16,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/store/storetest"
 )
 
 // A database made by the first release keeps its rows through the
@@ -61,8 +62,9 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 		t.Fatalf("migrate to version 1: %v", err)
 	}
 	_ = sqlDB.Close()
+	at := time.Date(2026, 11, 3, 4, 5, 6, 7000, time.UTC)
 	if _, err := pool.Exec(t.Context(), `INSERT INTO events (event_id, user_id, event_type, "timestamp", created_at)
-		VALUES ('old', 'u', 'page_view', now(), now())`); err != nil {
+		VALUES ('old', 'u', 'page_view', $1, now())`, at); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(t.Context(), `INSERT INTO messages (event_id, status, queued_at, created_at)
@@ -90,4 +92,6 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	if tot.Events != 1 || tot.EventTypes["page_view"] != 1 || tot.Messages[event.StatusCompleted] != 1 {
 		t.Errorf("totals after the upgrade = %+v; want 1 page_view, 1 completed", tot)
 	}
+	// The upgrade gave the user a first seen and a day of activity.
+	storetest.CheckActivityBackfill(t, db, "u", at)
 }

@@ -23,8 +23,9 @@ import (
 // any batch size and pgx prepares it once per connection.
 //
 // The events it inserts are added to the series in the same statement
-// (package series), the running totals (store.TotalsDelta) and the
-// insights' rollups (store.RollupDelta): per
+// (package series), the running totals (store.TotalsDelta), the
+// insights' rollups (store.RollupDelta) and the activity and first seen
+// (store.ActivityDelta): per
 // partition and type, and per partition and latency
 // bin ($18, computed with the same stored time $17), in bucket $19. Only
 // the rows inserted count, so a redelivery adds nothing; the GROUP BY
@@ -44,7 +45,17 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 	properties, delay_seconds, should_fail, ts, source, topic, part, off, request_id,
 	source_id, anonymous_id)
 ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id, event_type, element_id, "partition", page, source_id
+RETURNING event_id, event_type, element_id, "partition", page, source_id, user_id, "timestamp"
+), active AS (
+INSERT INTO activity AS a (event_type, day, user_id, "partition", events)
+SELECT k.event_type, floor(extract(epoch FROM ins."timestamp") / 86400)::int8, ins.user_id, ins."partition", count(*)
+FROM ins, LATERAL (VALUES (ins.event_type), ('')) k(event_type)
+GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+ON CONFLICT (event_type, day, user_id, "partition") DO UPDATE SET events = a.events + excluded.events
+), seen AS (
+INSERT INTO first_seen AS f (user_id, "partition", at)
+SELECT user_id, "partition", min("timestamp") FROM ins GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (user_id, "partition") DO UPDATE SET at = excluded.at WHERE excluded.at < f.at
 ), cube AS (
 SELECT ins."partition", ins.event_type, ins.page, ins.element_id, ins.source_id, b.minute, count(*) AS n
 FROM ins JOIN unnest($1::text[], $22::int8[]) AS b(event_id, minute) USING (event_id)

@@ -80,7 +80,7 @@ func (d *DB) deleteBelow(ctx context.Context, table string, cut int64) (int64, e
 	if cut <= 0 {
 		return 0, nil
 	}
-	returning := `event_type, element_id, timestamp, page, source_id`
+	returning := `event_type, element_id, timestamp, page, source_id, user_id`
 	if table == "messages" {
 		returning = `status, duration_ms`
 	}
@@ -113,6 +113,7 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 		n       int64
 		taken   store.TotalsDelta
 		rollups = store.RollupDelta{}
+		active  store.ActivityDelta
 	)
 	for rows.Next() {
 		var (
@@ -120,14 +121,16 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 			ms             float64
 			ts             int64
 			page, sourceID string
+			userID         string
 		)
 		if table == "messages" {
 			err = rows.Scan(&kind, &ms)
 			taken.Message(onePartition, event.Status(kind), ms, -1)
 		} else {
-			err = rows.Scan(&kind, &key, &ts, &page, &sourceID)
+			err = rows.Scan(&kind, &key, &ts, &page, &sourceID, &userID)
 			taken.Event(onePartition, kind, key, -1)
 			rollups.Event(onePartition, fromMicros(ts), kind, page, key, sourceID, -1)
+			active.Event(onePartition, fromMicros(ts), kind, userID, -1)
 		}
 		if err != nil {
 			_ = rows.Close()
@@ -142,6 +145,9 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 		return 0, err
 	}
 	if err := d.writeRollups(tx, rollups); err != nil {
+		return 0, err
+	}
+	if err := d.writeActivity(tx, &active); err != nil {
 		return 0, err
 	}
 	return n, tx.Commit()

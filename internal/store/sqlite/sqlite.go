@@ -91,6 +91,8 @@ type DB struct {
 	addLatency *sql.Stmt
 	// addRollup adds to one row of the insights' rollups.
 	addRollup *sql.Stmt
+	// addActivity and addFirstSeen add to the activity and first seen.
+	addActivity, addFirstSeen *sql.Stmt
 
 	// corrupt is set once the file is found damaged (integrity.go): from
 	// then on writes are refused, so that no offset is committed past
@@ -179,6 +181,12 @@ func Open(ctx context.Context, path string, opts Options, log *slog.Logger) (*DB
 	}
 	if err == nil {
 		d.addRollup, err = d.w.PrepareContext(ctx, addRollupSQL)
+	}
+	if err == nil {
+		d.addActivity, err = d.w.PrepareContext(ctx, addActivitySQL)
+	}
+	if err == nil {
+		d.addFirstSeen, err = d.w.PrepareContext(ctx, addFirstSeenSQL)
 	}
 	if err != nil {
 		_ = d.Close()
@@ -272,7 +280,7 @@ func (d *DB) Close() error {
 			<-d.integrityDone
 		}
 		var errs []error
-		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage, d.addEvents, d.addLatency, d.addRollup} {
+		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage, d.addEvents, d.addLatency, d.addRollup, d.addActivity, d.addFirstSeen} {
 			if s != nil {
 				errs = append(errs, s.Close())
 			}

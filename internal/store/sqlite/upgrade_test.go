@@ -13,6 +13,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store"
+	"github.com/pulse-dev/pulse/internal/store/storetest"
 )
 
 // A database made by the first release keeps its rows through the
@@ -77,6 +78,8 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 		tot.Messages[event.StatusDeadLettered] != 1 {
 		t.Errorf("totals after the upgrade = %+v; want 1 page_view, 3 completed, 1 dead-lettered", tot)
 	}
+	// The upgrade gave the user a first seen and a day of activity.
+	storetest.CheckActivityBackfill(t, db, "u", time.UnixMicro(1).UTC())
 }
 
 // The migrations after the first can be rolled back and applied again,

@@ -163,6 +163,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	var counted ledger.Delta
 	var totals store.TotalsDelta
 	rollups := store.RollupDelta{}
+	var active store.ActivityDelta
 	storedAt := fromMicros(now)
 	for b, batch := range batches {
 		inserted := make([]store.Outcome, len(batch))
@@ -190,6 +191,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 					totals.Event(onePartition, r.Event.EventType, r.Event.ElementID, 1)
 					e := r.Event
 					rollups.Event(onePartition, e.Timestamp, e.EventType, e.Page, e.ElementID, e.SourceID, 1)
+					active.Event(onePartition, e.Timestamp, e.EventType, e.UserID, 1)
 				}
 				if e := r.Event; e.SourceID != "" {
 					switch {
@@ -240,6 +242,10 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		return nil, d.fail("write batch", err)
 	}
 	if err := d.writeRollups(tx, rollups); err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch", err)
+	}
+	if err := d.writeActivity(tx, &active); err != nil {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
 	}

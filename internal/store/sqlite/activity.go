@@ -1,0 +1,108 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+const addActivitySQL = `INSERT INTO activity (day, event_type, user_id, "partition", events) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (day, event_type, user_id, "partition") DO UPDATE SET events = events + excluded.events`
+
+// A user's first seen moves only earlier (a late event); otherwise the
+// row is read, not written.
+const addFirstSeenSQL = `INSERT INTO first_seen (user_id, "partition", at) VALUES (?, ?, ?)
+ON CONFLICT (user_id, "partition") DO UPDATE SET at = excluded.at WHERE excluded.at < first_seen.at`
+
+// writeActivity adds a transaction's changes to the activity and the
+// first seen. Rows retention emptied are deleted.
+func (d *DB) writeActivity(tx *sql.Tx, a *store.ActivityDelta) error {
+	add := tx.Stmt(d.addActivity)
+	var emptied []store.ActivityKey
+	for _, k := range a.Rows() {
+		n := a.Events[k]
+		if _, err := add.Exec(k.Day, k.EventType, k.UserID, k.Partition, n); err != nil {
+			return fmt.Errorf("activity: %w", err)
+		}
+		if n < 0 {
+			emptied = append(emptied, k)
+		}
+	}
+	for _, k := range emptied {
+		if _, err := tx.Exec(`DELETE FROM activity WHERE event_type = ? AND day = ? AND user_id = ? AND "partition" = ?
+			AND events <= 0`, k.EventType, k.Day, k.UserID, k.Partition); err != nil {
+			return fmt.Errorf("activity: %w", err)
+		}
+	}
+	first := tx.Stmt(d.addFirstSeen)
+	for _, k := range a.Firsts() {
+		if _, err := first.Exec(k.UserID, k.Partition, a.First[k]); err != nil {
+			return fmt.Errorf("first seen: %w", err)
+		}
+	}
+	return nil
+}
+
+// FirstSeenBetween reads the users first seen in [from, to) through the
+// first_seen_at index.
+func (d *DB) FirstSeenBetween(ctx context.Context, from, to time.Time, fn func(store.FirstSeen) error) error {
+	if err := d.usable(); err != nil {
+		return err
+	}
+	// A user's rows of other partitions may be earlier: such a user was
+	// first seen before from.
+	rows, err := d.r.QueryContext(ctx, `SELECT f.user_id, min(f.at) FROM first_seen f
+		WHERE f.user_id IN (SELECT user_id FROM first_seen WHERE at >= ? AND at < ?)
+		GROUP BY f.user_id HAVING min(f.at) >= ?`, micros(from), micros(to), micros(from))
+	if err != nil {
+		return d.fail("first seen", err)
+	}
+	defer rows.Close()
+	var (
+		f  store.FirstSeen
+		us int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&f.UserID, &us); err != nil {
+			return d.fail("first seen", err)
+		}
+		f.At = fromMicros(us)
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return d.fail("first seen", err)
+	}
+	return nil
+}
+
+// ActiveUsers reads the activity rows of the days and type through the
+// primary key.
+func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveUser) error) error {
+	if err := d.usable(); err != nil {
+		return err
+	}
+	rows, err := d.r.QueryContext(ctx, `SELECT DISTINCT day, user_id FROM activity
+		WHERE event_type = ? AND day >= ? AND day < ? AND events > 0`, eventType, fromDay, toDay)
+	if err != nil {
+		return d.fail("active users", err)
+	}
+	defer rows.Close()
+	var u store.ActiveUser
+	for rows.Next() {
+		if err := rows.Scan(&u.Day, &u.UserID); err != nil {
+			return d.fail("active users", err)
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return d.fail("active users", err)
+	}
+	return nil
+}
