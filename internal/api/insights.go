@@ -17,6 +17,7 @@ import (
 type Insights interface {
 	Trend(ctx context.Context, q insights.TrendQuery) (insights.Trend, error)
 	Funnel(ctx context.Context, q insights.FunnelQuery) (insights.Funnel, error)
+	Retention(ctx context.Context, q insights.RetentionQuery) (insights.Retention, error)
 }
 
 func (s *Server) insightRoutes(handle func(method, path string, h http.Handler)) {
@@ -25,6 +26,7 @@ func (s *Server) insightRoutes(handle func(method, path string, h http.Handler))
 	}
 	handle("GET", "/api/insights/trend/", s.wrap(s.trend))
 	handle("POST", "/api/insights/funnel/", s.wrap(s.funnel))
+	handle("GET", "/api/insights/retention/", s.wrap(s.retention))
 }
 
 // trendRanges are the named ranges of a trend, ending now, and the

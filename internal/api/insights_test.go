@@ -150,3 +150,82 @@ func TestFunnelOverTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// Retention over the API: users first seen on two days, some back the
+// next day or on signup; and every bad query a 400 that names the
+// parameter.
+func TestRetentionOverTheAPI(t *testing.T) {
+	deps, reg := opsBackend(t)
+	db := deps.Series.(store.Store)
+	// A Monday two weeks back: the events' three days share a week, and
+	// the table runs on to today.
+	now := time.Now().UTC()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	day = day.AddDate(0, 0, -((int(day.Weekday())+6)%7)-14)
+	var batch []store.Record
+	for i, c := range []struct {
+		user, typ string
+		at        time.Time
+	}{
+		{"ann", "landing", day.Add(9 * time.Hour)}, {"bob", "landing", day.Add(10 * time.Hour)},
+		{"cy", "landing", day.Add(33 * time.Hour)},
+		{"ann", "landing", day.Add(34 * time.Hour)}, {"bob", "signup", day.Add(35 * time.Hour)},
+		{"cy", "signup", day.Add(58 * time.Hour)},
+	} {
+		id := fmt.Sprintf("retention-%d", i)
+		batch = append(batch, store.Record{
+			Event:   &event.Event{EventID: id, UserID: c.user, EventType: c.typ, Timestamp: c.at},
+			Message: event.Message{EventID: id, EventType: c.typ, Status: event.StatusCompleted, Source: event.SourceAPI, QueuedAt: c.at},
+		})
+	}
+	if _, err := db.Write(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Config{Loopback: true}, deps, nil, reg).Handler())
+	t.Cleanup(srv.Close)
+
+	cohorts := func(query string) string {
+		t.Helper()
+		code, raw := send(t, "GET", srv.URL+"/api/insights/retention/?"+query, "", "", "")
+		if code != http.StatusOK {
+			t.Fatalf("retention?%s: %d %s", query, code, raw)
+		}
+		var r insights.Retention
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range r.Cohorts {
+			out = append(out, fmt.Sprintf("%s:%d%v", c.Start.Format("01-02"), c.Users, c.Returned))
+		}
+		return strings.Join(out, " ")
+	}
+	// Every cohort's row is as long as the periods from it to today's.
+	days := int(now.Sub(day) / (24 * time.Hour))
+	span := "from=" + day.Format(time.RFC3339) + "&to=" + day.Add(47*time.Hour).Format(time.RFC3339)
+	want := fmt.Sprintf("%s:2[2 2%s] %s:1[1 1%s]", day.Format("01-02"), strings.Repeat(" 0", days-1),
+		day.AddDate(0, 0, 1).Format("01-02"), strings.Repeat(" 0", days-2))
+	if got := cohorts(span); got != want {
+		t.Errorf("retention on any event = %s, want %s", got, want)
+	}
+	want = day.Format("01-02") + ":3[2 0 0]"
+	if got := cohorts(span + "&return_event=signup&period=week"); got != want {
+		t.Errorf("weekly retention on signup = %s, want %s", got, want)
+	}
+
+	for query, want := range map[string]string{
+		"period=month":                        "period: must be day or week",
+		"range=fortnight":                     "range: must be a number of days or weeks",
+		"range=0d":                            "range: must be a number of days or weeks",
+		"range=200d":                          "200 cohorts of a day in this range; at most 120",
+		"range=14d&from=2026-12-01T00:00:00Z": "range: give a range or from and to",
+		"from=2026-12-01T00:00:00Z":           "to: required with from",
+		"from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z": "the range must end after it starts",
+		"return_event=" + strings.Repeat("x", 65):           "return_event: longer than 64 bytes",
+	} {
+		code, raw := send(t, "GET", srv.URL+"/api/insights/retention/?"+query, "", "", "")
+		if code != http.StatusBadRequest || !strings.Contains(raw, want) {
+			t.Errorf("retention?%s: %d %s, want 400 with %q", query, code, raw, want)
+		}
+	}
+}
