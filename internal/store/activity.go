@@ -8,7 +8,7 @@ import (
 )
 
 // The activity says which users were active on which UTC day, per event
-// type and for any type (EventType ""), with their events that day; the
+// type, with their events that day; the
 // first-seen table says when each user's first event was. Each batch's
 // transaction adds to them, and retention takes the events it deletes off
 // the activity, so the activity agrees with the rows; a user's first
@@ -31,8 +31,8 @@ func DayStart(d int64) time.Time { return time.Unix(d*DaySeconds, 0).UTC() }
 // the key so that writers of different partitions never share a row.
 type ActivityKey struct {
 	Day       int64
-	EventType string // "" counts every type
 	UserID    string
+	EventType string
 	Partition int32
 }
 
@@ -56,9 +56,7 @@ func (d *ActivityDelta) Event(partition int32, ts time.Time, eventType, userID s
 	if d.Events == nil {
 		d.Events = map[ActivityKey]int64{}
 	}
-	day := Day(ts)
-	d.Events[ActivityKey{day, eventType, userID, partition}] += sign
-	d.Events[ActivityKey{day, "", userID, partition}] += sign
+	d.Events[ActivityKey{Day(ts), userID, eventType, partition}] += sign
 	if sign < 0 {
 		return
 	}
@@ -81,8 +79,8 @@ func (d *ActivityDelta) Rows() []ActivityKey {
 		}
 	}
 	slices.SortFunc(keys, func(a, b ActivityKey) int {
-		return cmp.Or(cmp.Compare(a.EventType, b.EventType), cmp.Compare(a.Day, b.Day),
-			cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.Partition, b.Partition))
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.UserID, b.UserID),
+			cmp.Compare(a.EventType, b.EventType), cmp.Compare(a.Partition, b.Partition))
 	})
 	return keys
 }

@@ -34,14 +34,14 @@ func (d *DB) FirstSeenBetween(ctx context.Context, from, to time.Time, fn func(s
 	return nil
 }
 
-// ActiveUsers reads the activity rows of the type and days through the
-// primary key.
+// ActiveUsers reads the activity rows of the days through the primary
+// key.
 func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveUser) error) error {
 	if d.closed.Load() {
 		return store.ErrClosed
 	}
 	rows, err := d.pool.Query(ctx, `SELECT DISTINCT day, user_id FROM activity
-		WHERE event_type = $1 AND day >= $2 AND day < $3 AND events > 0`, eventType, fromDay, toDay)
+		WHERE day >= $2 AND day < $3 AND ($1 = '' OR event_type = $1) AND events > 0`, eventType, fromDay, toDay)
 	if err != nil {
 		return d.fail("active users", err)
 	}

@@ -122,7 +122,7 @@ func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error
 	if len(idleTypes) > 0 {
 		if _, err := tx.Exec(ctx, `DELETE FROM activity a
 			USING unnest($1::text[], $2::int8[], $3::text[], $4::int4[]) AS k(event_type, day, user_id, part)
-			WHERE a.event_type = k.event_type AND a.day = k.day AND a.user_id = k.user_id
+			WHERE a.day = k.day AND a.user_id = k.user_id AND a.event_type = k.event_type
 				AND a."partition" = k.part AND a.events <= 0`,
 			idleTypes, idleDays, idleUsers, idleParts); err != nil {
 			return 0, err
@@ -148,11 +148,10 @@ const retainEventsSQL = `WITH gone AS (
 	DELETE FROM events WHERE id < least($1::bigint, (SELECT min(id) FROM events) + $2::bigint)
 	RETURNING "partition", event_type, element_id, "timestamp", page, source_id, user_id
 ), inactive AS (
-	INSERT INTO activity AS a (event_type, day, user_id, "partition", events)
-	SELECT k.event_type, floor(extract(epoch FROM gone."timestamp") / 86400)::int8, gone.user_id, gone."partition", -count(*)
-	FROM gone, LATERAL (VALUES (gone.event_type), ('')) k(event_type)
-	GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-	ON CONFLICT (event_type, day, user_id, "partition") DO UPDATE SET events = a.events + excluded.events
+	INSERT INTO activity AS a (day, user_id, event_type, "partition", events)
+	SELECT floor(extract(epoch FROM "timestamp") / 86400)::int8, user_id, event_type, "partition", -count(*)
+	FROM gone GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+	ON CONFLICT (day, user_id, event_type, "partition") DO UPDATE SET events = a.events + excluded.events
 	RETURNING a.event_type, a.day, a.user_id, a."partition", a.events
 ), idle AS (
 	SELECT coalesce(array_agg(event_type), '{}') AS types, coalesce(array_agg(day), '{}') AS days,

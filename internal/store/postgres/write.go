@@ -47,11 +47,10 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id, event_type, element_id, "partition", page, source_id, user_id, "timestamp"
 ), active AS (
-INSERT INTO activity AS a (event_type, day, user_id, "partition", events)
-SELECT k.event_type, floor(extract(epoch FROM ins."timestamp") / 86400)::int8, ins.user_id, ins."partition", count(*)
-FROM ins, LATERAL (VALUES (ins.event_type), ('')) k(event_type)
-GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-ON CONFLICT (event_type, day, user_id, "partition") DO UPDATE SET events = a.events + excluded.events
+INSERT INTO activity AS a (day, user_id, event_type, "partition", events)
+SELECT floor(extract(epoch FROM "timestamp") / 86400)::int8, user_id, event_type, "partition", count(*)
+FROM ins GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+ON CONFLICT (day, user_id, event_type, "partition") DO UPDATE SET events = a.events + excluded.events
 ), seen AS (
 INSERT INTO first_seen AS f (user_id, "partition", at)
 SELECT user_id, "partition", min("timestamp") FROM ins GROUP BY 1, 2 ORDER BY 1, 2

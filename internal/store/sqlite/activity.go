@@ -9,8 +9,8 @@ import (
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
-const addActivitySQL = `INSERT INTO activity (day, event_type, user_id, "partition", events) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (day, event_type, user_id, "partition") DO UPDATE SET events = events + excluded.events`
+const addActivitySQL = `INSERT INTO activity (day, user_id, event_type, "partition", events) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (day, user_id, event_type, "partition") DO UPDATE SET events = events + excluded.events`
 
 // A user's first seen moves only earlier (a late event); otherwise the
 // row is read, not written.
@@ -24,7 +24,7 @@ func (d *DB) writeActivity(tx *sql.Tx, a *store.ActivityDelta) error {
 	var emptied []store.ActivityKey
 	for _, k := range a.Rows() {
 		n := a.Events[k]
-		if _, err := add.Exec(k.Day, k.EventType, k.UserID, k.Partition, n); err != nil {
+		if _, err := add.Exec(k.Day, k.UserID, k.EventType, k.Partition, n); err != nil {
 			return fmt.Errorf("activity: %w", err)
 		}
 		if n < 0 {
@@ -32,8 +32,8 @@ func (d *DB) writeActivity(tx *sql.Tx, a *store.ActivityDelta) error {
 		}
 	}
 	for _, k := range emptied {
-		if _, err := tx.Exec(`DELETE FROM activity WHERE event_type = ? AND day = ? AND user_id = ? AND "partition" = ?
-			AND events <= 0`, k.EventType, k.Day, k.UserID, k.Partition); err != nil {
+		if _, err := tx.Exec(`DELETE FROM activity WHERE day = ? AND user_id = ? AND event_type = ? AND "partition" = ?
+			AND events <= 0`, k.Day, k.UserID, k.EventType, k.Partition); err != nil {
 			return fmt.Errorf("activity: %w", err)
 		}
 	}
@@ -80,14 +80,14 @@ func (d *DB) FirstSeenBetween(ctx context.Context, from, to time.Time, fn func(s
 	return nil
 }
 
-// ActiveUsers reads the activity rows of the days and type through the
-// primary key.
+// ActiveUsers reads the activity rows of the days through the primary
+// key.
 func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveUser) error) error {
 	if err := d.usable(); err != nil {
 		return err
 	}
 	rows, err := d.r.QueryContext(ctx, `SELECT DISTINCT day, user_id FROM activity
-		WHERE event_type = ? AND day >= ? AND day < ? AND events > 0`, eventType, fromDay, toDay)
+		WHERE day >= ? AND day < ? AND (? = '' OR event_type = ?) AND events > 0`, fromDay, toDay, eventType, eventType)
 	if err != nil {
 		return d.fail("active users", err)
 	}
