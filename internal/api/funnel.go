@@ -63,6 +63,10 @@ func (in funnelRequest) query(now time.Time) (insights.FunnelQuery, error) {
 		if err != nil {
 			return q, Errorf(EInvalid, "window: %v", err)
 		}
+		if d == 0 {
+			// Zero is not "the default": a window must be asked for.
+			return q, Errorf(EInvalid, "window must be between 1m and 90d")
+		}
 		q.Window = d
 	}
 	var err error

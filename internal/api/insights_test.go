@@ -135,6 +135,7 @@ func TestFunnelOverTheAPI(t *testing.T) {
 		`{"steps":[{"event_type":"a"},{"event_type":""}]}`:                                                         "steps[1]: event_type is required",
 		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"window":"soon"}`:                                        "is not a duration such as 30m",
 		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"window":"91d"}`:                                         "window must be between 1m and 90d",
+		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"window":"0"}`:                                           "window must be between 1m and 90d",
 		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"range":"2d"}`:                                           "range: must be 30m, 1h, 24h, 7d or 30d",
 		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"from":"x","to":"y"}`:                                    "from: must be an RFC 3339 time",
 		`{"steps":[{"event_type":"a"},{"event_type":"b"}],"breakdown":"user_id"}`:                                  "use page, element_id, source_id, session_id or properties.",
@@ -208,6 +209,18 @@ func TestRetentionOverTheAPI(t *testing.T) {
 	if got := cohorts(span); got != want {
 		t.Errorf("retention on any event = %s, want %s", got, want)
 	}
+	// A range of one period is one cohort, today's; the answer's from is
+	// its start.
+	today := now.Truncate(24 * time.Hour)
+	for _, q := range []string{"range=1d", "period=week&range=1w", "period=week&range=3d"} {
+		code, raw := send(t, "GET", srv.URL+"/api/insights/retention/?"+q, "", "", "")
+		var r insights.Retention
+		if err := json.Unmarshal([]byte(raw), &r); code != http.StatusOK || err != nil || len(r.Cohorts) != 1 || !r.From.Equal(r.Cohorts[0].Start) {
+			t.Errorf("retention?%s: %d %s, want one cohort from its start", q, code, raw)
+		} else if q == "range=1d" && !r.From.Equal(today) {
+			t.Errorf("retention?%s: from %s, want today %s", q, r.From, today)
+		}
+	}
 	want = day.Format("01-02") + ":3[2 0 0]"
 	if got := cohorts(span + "&return_event=signup&period=week"); got != want {
 		t.Errorf("weekly retention on signup = %s, want %s", got, want)
@@ -220,7 +233,7 @@ func TestRetentionOverTheAPI(t *testing.T) {
 		"range=200d":                          "200 cohorts of a day in this range; at most 120",
 		"range=14d&from=2026-12-01T00:00:00Z": "range: give a range or from and to",
 		"from=2026-12-01T00:00:00Z":           "to: required with from",
-		"from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z": "the range must end after it starts",
+		"from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z": "the range must not end before it starts",
 		"return_event=" + strings.Repeat("x", 65):           "return_event: longer than 64 bytes",
 	} {
 		code, raw := send(t, "GET", srv.URL+"/api/insights/retention/?"+query, "", "", "")

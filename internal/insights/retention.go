@@ -38,7 +38,8 @@ type Cohort struct {
 
 // Retention is the answer of a RetentionQuery.
 type Retention struct {
-	Period      string    `json:"period"`
+	Period string `json:"period"`
+	// From is the first cohort's start; To is the end of the range asked.
 	From        time.Time `json:"from"`
 	To          time.Time `json:"to"`
 	ReturnEvent string    `json:"return_event"`
@@ -49,8 +50,8 @@ func (q *RetentionQuery) check() error {
 	if q.Period != Day && q.Period != Week {
 		return invalidf("period must be day or week, not %q", q.Period)
 	}
-	if !q.To.After(q.From) {
-		return invalidf("the range must end after it starts (from %s, to %s)", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+	if q.To.Before(q.From) {
+		return invalidf("the range must not end before it starts (from %s, to %s)", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
 	}
 	if n := bucketCount(q.From, q.To, q.Period); n > MaxCohorts {
 		return invalidf("%d cohorts of a %s in this range; at most %d", n, q.Period, MaxCohorts)
@@ -118,7 +119,7 @@ func (s *Service) Retention(ctx context.Context, q RetentionQuery) (Retention, e
 		}
 	}
 
-	r := Retention{Period: q.Period, From: q.From, To: q.To, ReturnEvent: q.ReturnEvent, Cohorts: make([]Cohort, len(starts))}
+	r := Retention{Period: q.Period, From: starts[0], To: q.To, ReturnEvent: q.ReturnEvent, Cohorts: make([]Cohort, len(starts))}
 	for c, b := range starts {
 		r.Cohorts[c] = Cohort{Start: b, Users: users[c], Returned: make([]int64, max(0, periods-c))}
 	}
