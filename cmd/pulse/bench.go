@@ -14,11 +14,13 @@ import (
 
 const benchSummary = `Measure Pulse on this machine: the raw limits (SQLite and PostgreSQL
 inserts, broker produce and consume), sustained end-to-end throughput,
-latency at 1,000 events/s, growth to --rows stored rows, HTTP ingest,
+latency at 1,000 events/s, growth to --rows stored rows, trends,
+funnels and retention over 10,000,000 events of 100,000 users, HTTP ingest,
 WebSocket fan-out, the dashboard's main thread in Chromium (--page-probe)
 and memory. Everything runs in this process over
 loopback; about 20 minutes plus the --rows preload (several minutes for
-5,000,000 rows), under 2 with --quick. Writes report.md and report.json
+5,000,000 rows) and the insights preload (about 15 minutes for
+10,000,000 events on both stores), under 2 with --quick. Writes report.md and report.json
 to --out. PostgreSQL figures are skipped, with a note, when
 --postgres-url does not answer.`
 

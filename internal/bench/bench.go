@@ -66,6 +66,12 @@ type Plan struct {
 
 	// GrowthRows are preloaded for the growth scenario.
 	GrowthRows int `json:"growth_rows"`
+	// InsightEvents of InsightUsers over InsightDays are preloaded for the
+	// insights scenario, whose queries run InsightReps times each.
+	InsightEvents int `json:"insight_events"`
+	InsightUsers  int `json:"insight_users"`
+	InsightDays   int `json:"insight_days"`
+	InsightReps   int `json:"insight_reps"`
 	// EndpointRequests per dashboard endpoint, sequential.
 	EndpointRequests int `json:"endpoint_requests"`
 
@@ -109,6 +115,7 @@ func FullPlan(rows int) Plan {
 		Backlog: 200_000, Step: 15 * time.Second, Steps: 5, Hold: time.Minute, Holds: 3,
 		LatencyRate: 1000, LatencyDuration: 20 * time.Second,
 		GrowthRows: rows, EndpointRequests: 300,
+		InsightEvents: 10_000_000, InsightUsers: 100_000, InsightDays: 30, InsightReps: 20,
 		HTTPDuration: 10 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
 		CollectClients: 500, CollectBatch: 10,
 		FanoutClients: 1000, FanoutRate: 5000, FanoutDuration: 20 * time.Second,
@@ -128,6 +135,7 @@ func QuickPlan(rows int) Plan {
 		Backlog: 60_000, Step: 4 * time.Second, Steps: 4, Hold: 8 * time.Second, Holds: 2,
 		LatencyRate: 1000, LatencyDuration: 5 * time.Second,
 		GrowthRows: rows, EndpointRequests: 100,
+		InsightEvents: 200_000, InsightUsers: 10_000, InsightDays: 30, InsightReps: 5,
 		HTTPDuration: 3 * time.Second, HTTPClients: 256, BatchClients: 4, BatchSize: 1000,
 		CollectClients: 500, CollectBatch: 10,
 		FanoutClients: 100, FanoutRate: 5000, FanoutDuration: 5 * time.Second,
@@ -171,7 +179,7 @@ type Config struct {
 }
 
 // Scenarios are the benchmark's parts, in the order they run.
-var Scenarios = []string{"limits", "sustained", "latency", "growth", "http", "fanout", "page", "memory"}
+var Scenarios = []string{"limits", "sustained", "latency", "growth", "insights", "http", "fanout", "page", "memory"}
 
 // runner carries one benchmark run.
 type runner struct {
@@ -209,7 +217,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Report, error) {
 
 	r.pg = r.probePostgres(ctx)
 	fns := map[string]func(context.Context) error{
-		"limits": r.limits, "sustained": r.sustained, "latency": r.latency, "growth": r.growth,
+		"limits": r.limits, "sustained": r.sustained, "latency": r.latency, "growth": r.growth, "insights": r.insights,
 		"http": r.http, "fanout": r.fanout, "page": r.browser, "memory": r.memory,
 	}
 	for _, name := range cfg.Only {

@@ -17,18 +17,19 @@ type Report struct {
 	Plan    Plan      `json:"plan"`
 	// LoadShape is true of every figure: the client side runs in the same
 	// process as the server.
-	LoadShape string         `json:"load_shape"`
-	Headline  []Target       `json:"headline"`
-	Limits    Limits         `json:"limits"`
-	Sustained []Sustained    `json:"sustained"`
-	Latency   *LatencyResult `json:"latency,omitempty"`
-	Growth    *Growth        `json:"growth,omitempty"`
-	HTTP      *HTTPResult    `json:"http,omitempty"`
-	Fanout    *Fanout        `json:"fanout,omitempty"`
-	Page      *Page          `json:"page,omitempty"`
-	Tracker   *Tracker       `json:"tracker,omitempty"`
-	Memory    *Memory        `json:"memory,omitempty"`
-	Notes     []string       `json:"notes,omitempty"`
+	LoadShape string          `json:"load_shape"`
+	Headline  []Target        `json:"headline"`
+	Limits    Limits          `json:"limits"`
+	Sustained []Sustained     `json:"sustained"`
+	Latency   *LatencyResult  `json:"latency,omitempty"`
+	Growth    *Growth         `json:"growth,omitempty"`
+	Insights  *InsightsResult `json:"insights,omitempty"`
+	HTTP      *HTTPResult     `json:"http,omitempty"`
+	Fanout    *Fanout         `json:"fanout,omitempty"`
+	Page      *Page           `json:"page,omitempty"`
+	Tracker   *Tracker        `json:"tracker,omitempty"`
+	Memory    *Memory         `json:"memory,omitempty"`
+	Notes     []string        `json:"notes,omitempty"`
 }
 
 // Target is one line of the headline table: a figure against the issue's
@@ -119,6 +120,25 @@ func (r *runner) headline() []Target {
 		}
 	} else {
 		skip("growth", "within 10%, endpoints ≤ 20 ms", "not measured (see notes)")
+	}
+	if in := rep.Insights; in != nil {
+		for _, s := range in.Stores {
+			limit := 2000.0
+			if s.Store == "PostgreSQL" {
+				limit = 1000
+			}
+			for i, q := range insightQueries {
+				v, target := s.Queries[q], fmt.Sprintf("p95 ≤ %.0f ms", limit)
+				if i < 2 {
+					v, target = s.Queries[q], "p95 ≤ 50 ms"
+				}
+				ok := v.Samples > 0 && ((i < 2 && v.P95 <= 50) || (i >= 2 && v.P95 <= limit))
+				add(fmt.Sprintf("%s: %s, %s events", s.Store, q, num(float64(in.Events))), target+" (10,000,000 events)",
+					fmt.Sprintf("p95 %.1f ms (p50 %.1f, max %.1f)", v.P95, v.P50, v.Max), ok)
+			}
+		}
+	} else {
+		skip("insights", "trend p95 ≤ 50 ms, funnel and retention ≤ 1 s / 2 s", "not measured (see notes)")
 	}
 	if h := rep.HTTP; h != nil {
 		add("POST /api/events/create/", "≥ 15,000 requests/s", fmt.Sprintf("%s requests/s (min %s, max %s)", num(h.Create.Median), num(h.Create.Min), num(h.Create.Max)), h.Create.Median >= 15000)
@@ -269,6 +289,17 @@ func (rep *Report) Markdown() string {
 			fmt.Fprintf(&b, "| %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f ms |\n", p, e.P50, e.P99, l.P50, l.P99, l.Max)
 		}
 		fmt.Fprintf(&b, "\nLoad shape: %s.\n\n", g.Shape)
+	}
+	if in := rep.Insights; in != nil {
+		fmt.Fprintf(&b, "## 4b. Insights over %s events\n\n", num(float64(in.Events)))
+		b.WriteString("| store | preload | query | p50 | p95 | max |\n|---|---|---|---|---|---|\n")
+		for _, s := range in.Stores {
+			for _, q := range insightQueries {
+				v := s.Queries[q]
+				fmt.Fprintf(&b, "| %s | %s records/s | %s | %.1f ms | %.1f ms | %.1f ms |\n", s.Store, num(s.PreloadRate), q, v.P50, v.P95, v.Max)
+			}
+		}
+		fmt.Fprintf(&b, "\nLoad shape: %s.\n\n", in.Shape)
 	}
 	if h := rep.HTTP; h != nil {
 		b.WriteString("## 5. HTTP ingest\n\n")

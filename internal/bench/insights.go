@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/insights"
+	"github.com/pulse-dev/pulse/internal/store"
+	"github.com/pulse-dev/pulse/internal/store/postgres"
+	"github.com/pulse-dev/pulse/internal/store/sqlite"
+)
+
+// InsightsResult is how fast the insights answer over a large store.
+type InsightsResult struct {
+	Events int             `json:"events"`
+	Users  int             `json:"users"`
+	Days   int             `json:"days"`
+	Stores []InsightsStore `json:"stores"`
+	Shape  string          `json:"shape"`
+}
+
+// InsightsStore is one store's figures.
+type InsightsStore struct {
+	Store string `json:"store"`
+	// PreloadRate is how fast the events went in (store.Write, with the
+	// totals, rollups and activity).
+	PreloadRate float64 `json:"preload_records_per_s"`
+	// Queries maps a query's name to its latency over the repetitions.
+	Queries map[string]Latency `json:"queries"`
+}
+
+// insightQueries are the questions timed, in report order.
+var insightQueries = []string{
+	"trend 30d by day, breakdown by page, compare",
+	"trend 24h by hour",
+	"funnel 3 steps over 7d, window 1d",
+	"retention 8 weeks by week",
+	"retention 30 days by day",
+}
+
+// The journey of the insights scenario: a landing, then with falling
+// odds a product page, the cart, a signup (once) and a purchase.
+var journeySteps = []struct {
+	typ, page string
+	p         float64 // odds of going on from the step before
+}{
+	{event.TypePageView, "/", 1}, {event.TypePageView, "/products/lamp", 0.6},
+	{"add_to_cart", "/products/lamp", 0.4}, {"signup", "/signup", 0.5}, {"purchase", "/checkout", 0.5},
+}
+
+// insights preloads a store with journeys of many users over many days
+// and times the insights over it.
+func (r *runner) insights(ctx context.Context) error {
+	p := r.plan
+	res := &InsightsResult{Events: p.InsightEvents, Users: p.InsightUsers, Days: p.InsightDays}
+	dir, err := r.dir("insights")
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "pulse.db"), sqlite.Options{}, r.log)
+	if err != nil {
+		return err
+	}
+	s, err := r.insightsOn(ctx, "SQLite", db)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	res.Stores = append(res.Stores, s)
+	if r.pg != "" {
+		schema, drop, err := r.freshSchema(ctx)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		pg, err := postgres.Open(ctx, r.pg, postgres.Options{Schema: schema}, r.log)
+		if err != nil {
+			return err
+		}
+		s, err := r.insightsOn(ctx, "PostgreSQL", pg)
+		if cerr := pg.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		res.Stores = append(res.Stores, s)
+	} else {
+		r.note("Insights on PostgreSQL skipped: no PostgreSQL reachable.")
+	}
+	res.Shape = fmt.Sprintf("%d events of %d users over the last %d days, preloaded in time order (store.Write, batches of 10,000, 3 partitions): journeys of a landing page_view, then with odds 0.6, 0.4, 0.5, 0.5 a product page_view, add_to_cart, signup (once a user), purchase; a user's visits follow a geometric return. Each query %d times through insights.Service (no HTTP), sequential, the store idle",
+		p.InsightEvents, p.InsightUsers, p.InsightDays, p.InsightReps)
+	r.rep.Insights = res
+	return nil
+}
+
+func (r *runner) insightsOn(ctx context.Context, name string, db store.Store) (InsightsStore, error) {
+	p := r.plan
+	out := InsightsStore{Store: name, Queries: map[string]Latency{}}
+	now := time.Now().UTC()
+	start := time.Now()
+	if err := preloadJourneys(ctx, db, p.InsightEvents, p.InsightUsers, p.InsightDays, now); err != nil {
+		return out, fmt.Errorf("insights on %s: preload: %w", name, err)
+	}
+	out.PreloadRate = float64(p.InsightEvents) / time.Since(start).Seconds()
+	r.progress("insights %s: preloaded %d events at %.0f records/s", name, p.InsightEvents, out.PreloadRate)
+
+	svc := insights.New(db)
+	day := 24 * time.Hour
+	runs := map[string]func() error{
+		insightQueries[0]: func() error {
+			_, err := svc.Trend(ctx, insights.TrendQuery{From: now.Add(-30 * day), To: now, Interval: insights.Day, Breakdown: "page", Compare: true})
+			return err
+		},
+		insightQueries[1]: func() error {
+			_, err := svc.Trend(ctx, insights.TrendQuery{From: now.Add(-day), To: now, Interval: insights.Hour})
+			return err
+		},
+		insightQueries[2]: func() error {
+			_, err := svc.Funnel(ctx, insights.FunnelQuery{From: now.Add(-7 * day), To: now, Window: day, Steps: []insights.FunnelStep{
+				{EventType: event.TypePageView, Filters: []insights.Filter{{Field: store.FieldPage, Op: insights.OpEquals, Value: "/"}}},
+				{EventType: "add_to_cart"}, {EventType: "purchase"}}})
+			return err
+		},
+		insightQueries[3]: func() error {
+			_, err := svc.Retention(ctx, insights.RetentionQuery{Period: insights.Week, From: now.Add(-7 * 7 * day), To: now, Now: now})
+			return err
+		},
+		insightQueries[4]: func() error {
+			_, err := svc.Retention(ctx, insights.RetentionQuery{Period: insights.Day, From: now.Add(-29 * day), To: now, Now: now})
+			return err
+		},
+	}
+	for _, q := range insightQueries {
+		var d []time.Duration
+		for range p.InsightReps {
+			t := time.Now()
+			if err := runs[q](); err != nil {
+				return out, fmt.Errorf("insights on %s: %s: %w", name, q, err)
+			}
+			d = append(d, time.Since(t))
+		}
+		out.Queries[q] = latency(d)
+		r.progress("insights %s: %s: p50 %.1f ms, p95 %.1f ms", name, q, out.Queries[q].P50, out.Queries[q].P95)
+	}
+	return out, nil
+}
+
+// preloadJourneys writes n events of the journeys of users over the days
+// before now, in time order: each visit is a user's walk down
+// journeySteps, and the users come back with falling odds.
+func preloadJourneys(ctx context.Context, db store.Store, n, users, days int, now time.Time) error {
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(users)))
+	span := time.Duration(days) * 24 * time.Hour
+	from := now.Add(-span)
+	signedUp := make([]bool, users)
+	batch := make([]store.Record, 0, 10_000)
+	flush := func() error {
+		if _, err := db.Write(ctx, batch); err != nil {
+			return err
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for i := 0; i < n; {
+		// Visits spread evenly over the span; the user is new or returning
+		// (lower ids are the regulars).
+		at := from.Add(time.Duration(float64(span) * float64(i) / float64(n)))
+		u := int(float64(users) * rng.Float64() * rng.Float64())
+		for s, st := range journeySteps {
+			if i == n || (s > 0 && rng.Float64() >= st.p) {
+				break
+			}
+			if st.typ == "signup" {
+				if signedUp[u] {
+					continue
+				}
+				signedUp[u] = true
+			}
+			at = at.Add(time.Duration(5+rng.IntN(120)) * time.Second)
+			id := fmt.Sprintf("ins-%09d", i)
+			e := &event.Event{EventID: id, UserID: fmt.Sprintf("user_%06d", u), EventType: st.typ, Page: st.page, Timestamp: at,
+				SessionID: fmt.Sprintf("s_%d", i)}
+			batch = append(batch, store.Record{Event: e, Message: event.Message{EventID: id, EventType: st.typ,
+				Status: event.StatusCompleted, Source: event.SourceProducer, Topic: "user_events",
+				Partition: int32(i % 3), Offset: int64(i / 3), QueuedAt: at}})
+			i++
+			if len(batch) == cap(batch) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
