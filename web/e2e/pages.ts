@@ -378,3 +378,63 @@ export class LoadView {
 }
 
 export { RETRY_TIMEOUT, STEP_TIMEOUT }
+
+/** The Funnels page of Insights: the step builder, the bars and the table of steps. */
+export class FunnelsView {
+  readonly steps: Locator
+  readonly chart: Locator
+  readonly table: Locator
+
+  constructor(readonly page: Page) {
+    this.steps = page.getByRole('list', { name: 'Steps' })
+    this.chart = page.getByRole('list', { name: 'Funnel chart' })
+    this.table = page.getByRole('table', { name: 'Funnel steps' })
+  }
+
+  step(n: number): Locator {
+    return this.steps.getByRole('group', { name: `Step ${n}`, exact: true })
+  }
+
+  async chooseType(n: number, type: string): Promise<void> {
+    await this.step(n).getByLabel('Event type').selectOption(type)
+  }
+
+  /** Adds a filter to step n and fills it in: field, operator (its label) and value. */
+  async addFilter(n: number, field: string, op: string, value: string): Promise<void> {
+    await this.step(n)
+      .getByRole('button', { name: `Add a filter to step ${n}` })
+      .click()
+    const filter = this.step(n).getByRole('group').last()
+    await filter.getByLabel('Field', { exact: true }).selectOption(field)
+    await filter.getByLabel('Operator').selectOption({ label: op })
+    await filter.getByLabel(/^Value/).fill(value)
+  }
+
+  async addStep(): Promise<void> {
+    await this.page.getByRole('button', { name: '+ Add step' }).click()
+  }
+
+  /** The bar of step n (1-based). */
+  bar(n: number): Locator {
+    return this.chart.getByRole('listitem').nth(n - 1)
+  }
+
+  /** The table row of step n (1-based). */
+  row(n: number): Locator {
+    return this.table.getByRole('row').nth(n)
+  }
+}
+
+/** The Retention page of Insights: the cohort table. */
+export class RetentionView {
+  readonly table: Locator
+
+  constructor(readonly page: Page) {
+    this.table = page.getByRole('table', { name: 'Retention by cohort' })
+  }
+
+  /** The row of a cohort (or "Average"), by the text of its header cell. */
+  row(name: string): Locator {
+    return this.table.getByRole('row').filter({ has: this.page.getByRole('rowheader', { name }) })
+  }
+}

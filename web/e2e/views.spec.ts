@@ -16,7 +16,13 @@ const SCHEMES = ['light', 'dark'] as const
 const WIDTHS = [390, 1440, 1920] as const
 
 /** Each view reachable from the nav (and the timeline drawer): its hash, and what shows that its data is on the page. */
-const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> }[] = [
+const VIEWS: {
+  name: string
+  hash: string
+  ready: (page: Page) => Promise<void>
+  /** Why the view's tests are skipped on this branch, when they are. */
+  skip?: string
+}[] = [
   {
     name: 'dashboard',
     hash: '#/',
@@ -36,6 +42,25 @@ const VIEWS: { name: string; hash: string; ready: (page: Page) => Promise<void> 
       await expect(page.getByRole('table', { name: 'Trend totals' }).getByRole('row').nth(1)).toBeVisible()
       await expect(page.getByRole('img', { name: /Events per hour, with the previous period/ })).toBeVisible()
     },
+  },
+  {
+    // A funnel with a filter and a breakdown: the builder, the bars, the steps with dropped users, the breakdown table.
+    name: 'funnels',
+    hash: '#/insights/funnels?breakdown=page&step=page_view&step=form_submit&where=0%3Apage%3Ais_set',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Funnel steps' }).getByRole('row').nth(2)).toBeVisible()
+      await expect(page.getByRole('list', { name: 'Funnel chart' }).getByRole('listitem')).toHaveCount(2)
+      await expect(page.getByRole('table', { name: 'Funnel by page' }).getByRole('row').nth(1)).toBeVisible()
+    },
+  },
+  {
+    name: 'retention',
+    hash: '#/insights/retention',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Retention by cohort' }).getByRole('row').nth(1)).toBeVisible()
+    },
+    // Un-skip once the branch has the endpoint (it answers 404 here).
+    skip: 'needs GET /api/insights/retention/ from main',
   },
   {
     name: 'consumers',
@@ -207,6 +232,7 @@ async function seed(server: PulseServer): Promise<void> {
 const pulse = usePulse(seed)
 
 async function open(page: Page, view: (typeof VIEWS)[number]): Promise<void> {
+  test.skip(view.skip !== undefined, view.skip)
   await page.goto(`${pulse.server().base}/${view.hash}`)
   await expect(page.getByRole('navigation', { name: 'Views' })).toBeVisible()
   await view.ready(page)

@@ -1,25 +1,31 @@
 import { useEffect, useRef } from 'react'
 import { Header } from './components/Header'
+import { INSIGHTS_PAGES, InsightsNav, insightsPathOf } from './components/InsightsNav'
 import { Nav } from './components/Nav'
 import { TimelineDialog } from './components/TimelineDialog'
-import { useRouteParams, useView, VIEWS, type View } from './hooks/route'
+import { useRouteParams, useSubpath, useView, VIEWS, type View } from './hooks/route'
 import { useLiveFeed } from './live/useLiveFeed'
 import { useLiveTotals } from './live/useLiveTotals'
 import { ConsumersView } from './pages/ConsumersView'
 import { Dashboard } from './pages/Dashboard'
 import { DLQView } from './pages/DLQView'
 import { ExplorerView } from './pages/ExplorerView'
+import { FunnelsPage } from './pages/FunnelsPage'
 import { InsightsPage } from './pages/InsightsPage'
 import { LoadView } from './pages/LoadView'
 import { DeliveryPage } from './pages/DeliveryPage'
 import { OrderingView } from './pages/OrderingView'
 import { PlanPage } from './pages/PlanPage'
+import { RetentionPage } from './pages/RetentionPage'
 import { SourcesPage } from './pages/SourcesPage'
 
 /** Each view's heading, and the line under it. */
 const HEADINGS: Record<View, { title: string; lead: string }> = {
   dashboard: { title: 'Kafka Real-time Dashboard', lead: 'Live user action tracking with WebSocket updates' },
-  insights: { title: 'Insights', lead: 'What your users did: events over time, by type, page, element or source' },
+  insights: {
+    title: 'Insights',
+    lead: 'What your users did: events over time, the steps they went through, and whether they came back',
+  },
   consumers: { title: 'Consumers', lead: 'The consumer group: members, partitions, lag and its last hour' },
   ordering: { title: 'Ordering', lead: 'Keys held back so each user’s actions stay in order' },
   dlq: { title: 'Dead letters', lead: 'Records that failed every attempt: inspect them, replay them' },
@@ -41,6 +47,8 @@ export function App() {
   // One tick feeds every live figure on the page, so they agree.
   const totals = useLiveTotals(feed.series)
   const view = useView()
+  const insightsPath = insightsPathOf(useSubpath())
+  const knownTypes = Object.keys(feed.stats?.event_types ?? {})
   const [params, setParams] = useRouteParams()
   const timeline = params.get('timeline')
   // Replaced, not pushed: the drawer is an overlay on the view, not a step of its own.
@@ -50,8 +58,11 @@ export function App() {
 
   useEffect(() => {
     const label = VIEWS.find((v) => v.view === view)?.label ?? 'Dashboard'
-    document.title = view === 'dashboard' ? 'Pulse — Kafka Real-time Dashboard' : `Pulse — ${label}`
-  }, [view])
+    const sub =
+      view === 'insights' && insightsPath !== '' ? INSIGHTS_PAGES.find((p) => p.path === insightsPath) : undefined
+    document.title =
+      view === 'dashboard' ? 'Pulse — Kafka Real-time Dashboard' : `Pulse — ${sub ? `${sub.label} — ` : ''}${label}`
+  }, [view, insightsPath])
 
   return (
     <div className="min-h-screen bg-slate-50 font-sans text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
@@ -80,7 +91,10 @@ export function App() {
           <p className="text-sm text-slate-600 dark:text-slate-400">{heading.lead}</p>
         </div>
         {view === 'dashboard' && <Dashboard feed={feed} totals={totals} onOpenTimeline={openTimeline} />}
-        {view === 'insights' && <InsightsPage knownTypes={Object.keys(feed.stats?.event_types ?? {})} />}
+        {view === 'insights' && <InsightsNav current={insightsPath} />}
+        {view === 'insights' && insightsPath === '' && <InsightsPage knownTypes={knownTypes} />}
+        {view === 'insights' && insightsPath === 'funnels' && <FunnelsPage knownTypes={knownTypes} />}
+        {view === 'insights' && insightsPath === 'retention' && <RetentionPage knownTypes={knownTypes} />}
         {view === 'consumers' && <ConsumersView />}
         {view === 'ordering' && <OrderingView onOpenTimeline={openTimeline} />}
         {view === 'dlq' && <DLQView onOpenTimeline={openTimeline} />}

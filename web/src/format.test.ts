@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { elapsed, ms, perSecond } from './format'
+import { elapsed, ms, percent, perSecond, wait } from './format'
 
 describe('format', () => {
   it('ms: a decimal for small latencies, whole ms, then seconds', () => {
@@ -30,6 +30,28 @@ describe('format', () => {
       '12 s',
       '1 min 12 s',
       '1 h 2 min',
+    ])
+  })
+
+  it('percent: a decimal below 10%, whole above', () => {
+    expect([percent(0), percent(0.025), percent(0.25), percent(1), percent(0.3333)]).toEqual([
+      '0%',
+      '2.5%',
+      '25%',
+      '100%',
+      '33%',
+    ])
+  })
+
+  it('wait: seconds, minutes, hours and days as people say them', () => {
+    expect([wait(null), wait(0.42), wait(42.5), wait(180), wait(150), wait(9000), wait(259_200)]).toEqual([
+      '—',
+      '0.4 s',
+      '43 s',
+      '3 min',
+      '2.5 min',
+      '2.5 h',
+      '3 d',
     ])
   })
 })

@@ -104,3 +104,20 @@ export function ms(v: number | null): string {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
+
+/** Formats a share (0..1) as a percentage: one decimal below 10% (2.5%), whole above (25%). */
+export function percent(share: number): string {
+  if (!Number.isFinite(share)) return '—'
+  const p = share * 100
+  return `${p > 0 && p < 10 ? +p.toFixed(1) : Math.round(p)}%`
+}
+
+/** Formats a time between two steps as people say it: 4.5 s, 42 s, 3 min, 2.5 h, 3 d; a dash when unknown. */
+export function wait(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '—'
+  if (s < 10) return `${+s.toFixed(1)} s`
+  if (s < 60) return `${Math.round(s)} s`
+  if (s < 3600) return `${+(s / 60).toFixed(1)} min`
+  if (s < 86_400) return `${+(s / 3600).toFixed(1)} h`
+  return `${+(s / 86_400).toFixed(1)} d`
+}

@@ -42,6 +42,12 @@ import {
   type Status,
   ledgerViewSchema,
   trendSchema,
+  funnelSchema,
+  retentionSchema,
+  type Funnel,
+  type FunnelFilter,
+  type Retention,
+  type RetentionPeriod,
   planDeletedSchema,
   planEntryResultSchema,
   planViewSchema,
@@ -385,4 +391,64 @@ export function trendParams(r: TrendRequest): URLSearchParams {
 export async function getTrend(r: TrendRequest, signal?: AbortSignal): Promise<Trend> {
   const path = `/api/insights/trend/?${trendParams(r).toString()}`
   return parse(trendSchema, '/api/insights/trend/', await request(path, { signal }))
+}
+
+/** One step of a funnel request: events of a type that pass every filter. */
+export interface FunnelStepRequest {
+  event_type: string
+  filters: FunnelFilter[]
+}
+
+/**
+ * The body of POST /api/insights/funnel/: the steps, the window each user
+ * has from their first step, a named range ending now or from and to, and
+ * an optional breakdown by a field of the first step with its top N.
+ */
+export interface FunnelRequest {
+  steps: FunnelStepRequest[]
+  window?: string
+  range?: string
+  from?: string
+  to?: string
+  breakdown?: string
+  limit?: number
+}
+
+/** The users who went through the steps in order within the window, step by step. */
+export async function getFunnel(r: FunnelRequest, signal?: AbortSignal): Promise<Funnel> {
+  const path = '/api/insights/funnel/'
+  const body = await request(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(r),
+    signal,
+  })
+  return parse(funnelSchema, path, body)
+}
+
+/** What a retention table asks: day or week cohorts, a range (Nd or Nw ending now, or from and to), the return event ("" is any). */
+export interface RetentionRequest {
+  period: RetentionPeriod
+  /** "" is the server's default: 14d of days, 8w of weeks. */
+  range: string
+  from?: string
+  to?: string
+  returnEvent: string
+}
+
+/** The query string of a retention request, in a stable order (the query key's). */
+export function retentionParams(r: RetentionRequest): URLSearchParams {
+  const q = new URLSearchParams({ period: r.period })
+  if (r.from !== undefined && r.to !== undefined) {
+    q.set('from', r.from)
+    q.set('to', r.to)
+  } else if (r.range !== '') q.set('range', r.range)
+  if (r.returnEvent !== '') q.set('return_event', r.returnEvent)
+  return q
+}
+
+/** The users first seen in each period of a range, and how many came back in each later one. */
+export async function getRetention(r: RetentionRequest, signal?: AbortSignal): Promise<Retention> {
+  const path = `/api/insights/retention/?${retentionParams(r).toString()}`
+  return parse(retentionSchema, '/api/insights/retention/', await request(path, { signal }))
 }

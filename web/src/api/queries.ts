@@ -23,6 +23,11 @@ import {
   getTrend,
   trendParams,
   type TrendRequest,
+  getFunnel,
+  type FunnelRequest,
+  getRetention,
+  retentionParams,
+  type RetentionRequest,
   getPlan,
   getPlanWarnings,
   type QueueFilter,
@@ -51,6 +56,8 @@ export const keys = {
   revokeSource: ['sources', 'revoke'] as const,
   ledger: (range: Range, source: string) => ['ledger', range, source] as const,
   trend: (r: TrendRequest) => ['insights', 'trend', trendParams(r).toString()] as const,
+  funnel: (r: FunnelRequest) => ['insights', 'funnel', JSON.stringify(r)] as const,
+  retention: (r: RetentionRequest) => ['insights', 'retention', retentionParams(r).toString()] as const,
   updateSource: ['sources', 'update'] as const,
   plan: ['plan'] as const,
   putPlanEntry: ['plan', 'put'] as const,
@@ -201,6 +208,29 @@ export const trendQuery = (r: TrendRequest, intervalMs: number) =>
   queryOptions({
     queryKey: keys.trend(r),
     queryFn: ({ signal }) => getTrend(r, signal),
+    refetchInterval: intervalMs,
+    placeholderData: keepPreviousData,
+  })
+
+/**
+ * POST /api/insights/funnel/ every intervalMs, only while enabled (a funnel
+ * being built is not asked for); the previous answer stays until the new
+ * one loads.
+ */
+export const funnelQuery = (r: FunnelRequest, intervalMs: number, enabled: boolean) =>
+  queryOptions({
+    queryKey: keys.funnel(r),
+    queryFn: ({ signal }) => getFunnel(r, signal),
+    refetchInterval: intervalMs,
+    placeholderData: keepPreviousData,
+    enabled,
+  })
+
+/** GET /api/insights/retention/ every intervalMs; the previous answer stays until the new one loads. */
+export const retentionQuery = (r: RetentionRequest, intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.retention(r),
+    queryFn: ({ signal }) => getRetention(r, signal),
     refetchInterval: intervalMs,
     placeholderData: keepPreviousData,
   })

@@ -31,6 +31,8 @@ import {
   collectResultSchema,
   ledgerViewSchema,
   trendSchema,
+  funnelSchema,
+  retentionSchema,
   planEntryResultSchema,
   planViewSchema,
   planWarningsViewSchema,
@@ -75,6 +77,9 @@ const contract: Record<string, z.ZodType> = {
   plan_warnings: planWarningsViewSchema,
   trend: trendSchema,
   trend_breakdown: trendSchema,
+  funnel: funnelSchema,
+  funnel_breakdown: funnelSchema,
+  retention: retentionSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]
@@ -116,6 +121,19 @@ describe('golden answers of the Go server', () => {
     const split = parse(trendSchema, 'trend_breakdown')
     expect(split.previous?.buckets.length).toBe(split.current.buckets.length)
     expect(split.current.series.some((s) => s.other)).toBe(true)
+    const funnel = parse(funnelSchema, 'funnel')
+    expect(funnel.breakdown).toBeUndefined()
+    expect(funnel.steps.length).toBeGreaterThanOrEqual(2)
+    expect(funnel.steps[0].median_seconds).toBeNull()
+    const byValue = parse(funnelSchema, 'funnel_breakdown')
+    expect(byValue.breakdown?.length).toBeGreaterThan(0)
+    expect(byValue.breakdown?.every((b) => b.steps.length === byValue.steps.length)).toBe(true)
+    const retention = parse(retentionSchema, 'retention')
+    expect(retention.cohorts.length).toBeGreaterThan(0)
+    // The triangle: each later cohort has no more periods than the one before.
+    retention.cohorts.forEach((c, i) =>
+      expect(c.returned.length).toBeLessThanOrEqual(retention.cohorts[i - 1]?.returned.length ?? Infinity),
+    )
     const warned = parse(planWarningsViewSchema, 'plan_warnings').warnings
     expect(warned.map((w) => [w.event_type, w.problem, w.warned])).toEqual([['page_view', 'unknown_event_type', 1]])
   })

@@ -719,3 +719,85 @@ export const planWarningsViewSchema = z.strictObject({
   warnings: list(planWarningSchema),
 })
 export type PlanWarningsView = z.infer<typeof planWarningsViewSchema>
+
+// ---- Funnels and retention (internal/insights/funnel.go, retention.go) ----
+
+/** The operators of a funnel step's filter. */
+export const FILTER_OPS = ['equals', 'not_equals', 'contains', 'in', 'is_set'] as const
+export type FilterOp = (typeof FILTER_OPS)[number]
+/** The fields a filter or a funnel breakdown reads, besides properties.<key>. */
+export const EVENT_FIELDS = ['page', 'element_id', 'source_id', 'session_id'] as const
+export type EventField = (typeof EVENT_FIELDS)[number]
+/** The prefix of a property field: properties.plan. */
+export const PROPERTY_PREFIX = 'properties.'
+
+/** Keeps the events whose field matches (insights.Filter): value for equals, not_equals and contains, values for in. */
+export const funnelFilterSchema = z.strictObject({
+  field: str,
+  op: z.enum(FILTER_OPS),
+  value: str.optional(),
+  values: z.array(str).optional(),
+})
+export type FunnelFilter = z.infer<typeof funnelFilterSchema>
+
+/** What became of one step (insights.FunnelStepResult). */
+export const funnelStepSchema = z.strictObject({
+  event_type: str,
+  filters: list(funnelFilterSchema),
+  /** The users who reached the step. */
+  count: int,
+  /** Count over the first step's; 0 when that is 0. */
+  conversion: num,
+  /** Count over the previous step's; 0 when that is 0. */
+  step_conversion: num,
+  /** The users who reached the previous step but not this one. */
+  dropped: int,
+  /** From the previous step to this one, among the users who reached it; null on the first step or when none. */
+  median_seconds: num.nullable(),
+  /** Up to dropped_users_limit of the dropped users, by id. */
+  dropped_users: list(str),
+})
+export type FunnelStep = z.infer<typeof funnelStepSchema>
+
+/** The step counts of the users whose first step had one value of the breakdown field. */
+export const funnelBreakdownSchema = z.strictObject({
+  value: str,
+  other: z.boolean().optional(),
+  steps: z.array(z.strictObject({ count: int })),
+})
+export type FunnelBreakdown = z.infer<typeof funnelBreakdownSchema>
+
+/** POST /api/insights/funnel/. */
+export const funnelSchema = z.strictObject({
+  from: time,
+  to: time,
+  window_seconds: int,
+  steps: z.array(funnelStepSchema),
+  dropped_users_limit: int,
+  /** Absent when no breakdown was asked. */
+  breakdown: z.array(funnelBreakdownSchema).optional(),
+})
+export type Funnel = z.infer<typeof funnelSchema>
+
+export const RETENTION_PERIODS = ['day', 'week'] as const
+export type RetentionPeriod = (typeof RETENTION_PERIODS)[number]
+
+/** The users first seen in one period, and how many came back in each later one. */
+export const cohortSchema = z.strictObject({
+  start: time,
+  users: int,
+  /** returned[k]: the cohort's users active k periods after its own (k = 0 is its own period); as long as the periods that have started. */
+  returned: list(int),
+})
+export type Cohort = z.infer<typeof cohortSchema>
+
+/** GET /api/insights/retention/. */
+export const retentionSchema = z.strictObject({
+  period: z.enum(RETENTION_PERIODS),
+  from: time,
+  to: time,
+  /** The event type that counts as coming back; "" is any. */
+  return_event: str,
+  cohorts: list(cohortSchema),
+})
+export type Retention = z.infer<typeof retentionSchema>

@@ -14,6 +14,8 @@ import {
   sourcesQuery,
   ledgerQuery,
   trendQuery,
+  funnelQuery,
+  retentionQuery,
   planQuery,
   planWarningsQuery,
 } from '../api/queries'
@@ -25,13 +27,15 @@ import type {
   DLQView,
   LedgerView,
   Trend,
+  Funnel,
+  Retention,
   LoadRuns,
   LoadState,
   OrderingView,
   Range,
   SourcesView,
 } from '../api/schema'
-import type { TrendRequest } from '../api/client'
+import type { FunnelRequest, RetentionRequest, TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
 
 /** The state of a polled resource. */
@@ -87,6 +91,16 @@ export function useLedger(range: Range, source: string, intervalMs = 10_000): Po
 /** GET /api/insights/trend/ every intervalMs. */
 export function useTrend(r: TrendRequest, intervalMs = 10_000): Polled<Trend> {
   return polled(useQuery(trendQuery(r, intervalMs)))
+}
+
+/** POST /api/insights/funnel/ every intervalMs while enabled (null data while it is not). */
+export function useFunnel(r: FunnelRequest, enabled: boolean, intervalMs = 60_000): Polled<Funnel> {
+  return polled(useQuery(funnelQuery(r, intervalMs, enabled)))
+}
+
+/** GET /api/insights/retention/ every intervalMs. */
+export function useRetention(r: RetentionRequest, intervalMs = 60_000): Polled<Retention> {
+  return polled(useQuery(retentionQuery(r, intervalMs)))
 }
 
 /** GET /api/plan/ every intervalMs. */

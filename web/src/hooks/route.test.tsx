@@ -1,7 +1,7 @@
 import { act, render, renderHook, screen } from '../test/render'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Nav } from '../components/Nav'
-import { hashOf, paramsOf, patchHash, useRouteParams, viewOf } from './route'
+import { hashOf, paramsOf, patchHash, subpathOf, useRouteParams, viewOf } from './route'
 
 describe('routing', () => {
   afterEach(() => window.history.replaceState(null, '', '/'))
@@ -27,6 +27,19 @@ describe('routing', () => {
       '#/explorer?timeline=ev-1&user_id=u',
     )
     expect(patchHash('#/', { status: 'failed' })).toBe('#/?status=failed')
+  })
+
+  it('keeps the path under a view (the insights pages) when the state changes', () => {
+    expect(viewOf('#/insights/funnels?step=a')).toBe('insights')
+    expect(subpathOf('#/insights/funnels?step=a')).toBe('funnels')
+    expect(subpathOf('#/insights/retention/')).toBe('retention')
+    expect(subpathOf('#/insights?range=7d')).toBe('')
+    expect(subpathOf('#/nope/funnels')).toBe('')
+    expect(hashOf('insights', { period: 'week' }, 'retention')).toBe('#/insights/retention?period=week')
+    expect(patchHash('#/insights/funnels?window=1h', { window: null, step: ['b', 'a'] })).toBe(
+      '#/insights/funnels?step=b&step=a',
+    )
+    expect(patchHash('#/insights?range=7d', { range: null })).toBe('#/insights')
   })
 
   it('follows the URL and writes to it: a push is a history entry, Back undoes it', () => {

@@ -29,6 +29,17 @@ export function viewOf(hash: string): View {
   return VIEWS.find((v) => v.view === path)?.view ?? 'dashboard'
 }
 
+/**
+ * The path under a view of a location hash: #/insights/funnels?x=1 gives
+ * "funnels"; "" when there is none or the view is unknown.
+ */
+export function subpathOf(hash: string): string {
+  const path = hash.replace(/^#\/?/, '').split('?')[0].replace(/\/+$/, '')
+  const [view, ...rest] = path.split('/')
+  if (VIEWS.find((v) => v.view === view) === undefined) return ''
+  return rest.filter((p) => p !== '').join('/')
+}
+
 /** The state in a location hash's query: #/explorer?user_id=x gives user_id=x. */
 export function paramsOf(hash: string): URLSearchParams {
   const q = hash.indexOf('?')
@@ -38,9 +49,13 @@ export function paramsOf(hash: string): URLSearchParams {
 /** A value of a route parameter; null removes it. Lists are repeated keys. */
 export type ParamValue = string | readonly string[] | null
 
-/** The hash of a view with a state; empty values are left out so links stay short. */
-export function hashOf(view: View, params: URLSearchParams | Record<string, ParamValue>): string {
-  const base = VIEWS.find((v) => v.view === view)?.hash ?? '#/'
+/**
+ * The hash of a view (and a path under it, such as insights' "funnels")
+ * with a state; empty values are left out so links stay short.
+ */
+export function hashOf(view: View, params: URLSearchParams | Record<string, ParamValue>, subpath = ''): string {
+  const root = VIEWS.find((v) => v.view === view)?.hash ?? '#/'
+  const base = subpath === '' || view === 'dashboard' ? root : `${root}/${subpath}`
   const q = params instanceof URLSearchParams ? new URLSearchParams(params) : new URLSearchParams()
   if (!(params instanceof URLSearchParams)) {
     for (const [k, v] of Object.entries(params)) {
@@ -54,7 +69,7 @@ export function hashOf(view: View, params: URLSearchParams | Record<string, Para
   return s === '' ? base : `${base}?${s}`
 }
 
-/** The hash with some parameters replaced (null or [] removes one), the view kept. */
+/** The hash with some parameters replaced (null or [] removes one), the view and its path kept. */
 export function patchHash(hash: string, patch: Record<string, ParamValue>): string {
   const q = paramsOf(hash)
   for (const [k, v] of Object.entries(patch)) {
@@ -62,7 +77,7 @@ export function patchHash(hash: string, patch: Record<string, ParamValue>): stri
     if (v === null) continue
     for (const item of typeof v === 'string' ? [v] : v) q.append(k, item)
   }
-  return hashOf(viewOf(hash), q)
+  return hashOf(viewOf(hash), q, subpathOf(hash))
 }
 
 function subscribe(onChange: () => void): () => void {
@@ -97,6 +112,11 @@ export function useHash(): string {
 /** The current view, following hash changes. */
 export function useView(): View {
   return viewOf(useHash())
+}
+
+/** The current path under the view ("funnels" of #/insights/funnels), following hash changes. */
+export function useSubpath(): string {
+  return subpathOf(useHash())
 }
 
 /**

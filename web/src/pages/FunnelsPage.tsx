@@ -1,0 +1,642 @@
+import { useEffect, useId, useMemo, useState } from 'react'
+import type { FunnelRequest } from '../api/client'
+import {
+  EVENT_FIELDS,
+  FILTER_OPS,
+  PROPERTY_PREFIX,
+  TREND_RANGES,
+  type FilterOp,
+  type Funnel,
+  type FunnelBreakdown,
+  type FunnelFilter,
+  type FunnelStep,
+  type TrendRange,
+} from '../api/schema'
+import { Button } from '../components/ui/Button'
+import { Card } from '../components/ui/Card'
+import { Field, Hint, Input, Label, Select } from '../components/ui/Field'
+import { Empty, ErrorText, Loading } from '../components/ui/State'
+import { DataTable, type Column } from '../components/ui/Table'
+import { count, dateTime, percent, wait } from '../format'
+import { hashOf, useRouteParams } from '../hooks/route'
+import { useFunnel } from '../hooks/resources'
+
+// The URL keeps the funnel: one `step` per step, in order, and one `where`
+// per filter, "<step index>:<field>:<op>[:<value>]". A field and an op
+// never hold a colon, so the value is the rest, colons and all; the values
+// of `in` are a comma-separated list (see splitList).
+
+export const MIN_STEPS = 2
+export const MAX_STEPS = 10
+
+/** A filter as the page edits it: the values of `in` are one comma-separated text. */
+export interface FilterDraft {
+  field: string
+  op: FilterOp
+  value: string
+}
+
+/** A step as the page edits it. */
+export interface StepDraft {
+  type: string
+  filters: FilterDraft[]
+}
+
+const OP_LABELS: Record<FilterOp, string> = {
+  equals: 'equals',
+  not_equals: 'is not',
+  contains: 'contains',
+  in: 'is one of',
+  is_set: 'is set',
+}
+const FIELD_LABELS: Record<string, string> = {
+  page: 'Page',
+  element_id: 'Element',
+  source_id: 'Source',
+  session_id: 'Session',
+  [PROPERTY_PREFIX]: 'Property…',
+}
+const RANGE_LABELS: Record<TrendRange, string> = {
+  '30m': 'Last 30 minutes',
+  '1h': 'Last hour',
+  '24h': 'Last 24 hours',
+  '7d': 'Last 7 days',
+  '30d': 'Last 30 days',
+}
+const WINDOWS = ['30m', '1h', '6h', '1d', '7d', '14d', '30d', '90d']
+const LIMITS = ['5', '10', '20']
+const DEFAULT_RANGE: TrendRange = '7d'
+const DEFAULT_WINDOW = '1d'
+const DEFAULT_LIMIT = '5'
+const PROPERTY_KEY = /^[A-Za-z0-9_-]{1,64}$/
+
+const isOp = (v: string): v is FilterOp => (FILTER_OPS as readonly string[]).includes(v)
+const isRange = (v: string | null): v is TrendRange => v !== null && (TREND_RANGES as readonly string[]).includes(v)
+
+/** Splits a comma-separated list: "\," is a comma inside a value, "\\" a backslash; values are trimmed, empty ones dropped. */
+export function splitList(text: string): string[] {
+  const out: string[] = []
+  let cur = ''
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '\\' && i + 1 < text.length) cur += text[++i]
+    else if (c === ',') {
+      out.push(cur)
+      cur = ''
+    } else cur += c
+  }
+  out.push(cur)
+  return out.map((v) => v.trim()).filter((v) => v !== '')
+}
+
+/** Joins values into the text splitList reads back. */
+export function joinList(values: readonly string[]): string {
+  return values.map((v) => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,')).join(', ')
+}
+
+/** The steps a URL's parameters hold. */
+export function stepsOf(params: URLSearchParams): StepDraft[] {
+  const steps: StepDraft[] = params.getAll('step').map((type) => ({ type, filters: [] }))
+  for (const w of params.getAll('where')) {
+    const m = /^(\d+):([^:]+):([^:]+)(?::([\s\S]*))?$/.exec(w)
+    if (m === null || !isOp(m[3])) continue
+    steps[Number(m[1])]?.filters.push({ field: m[2], op: m[3], value: m[4] ?? '' })
+  }
+  return steps
+}
+
+/** The URL parameters of a list of steps. */
+export function stepParams(steps: readonly StepDraft[]): { step: string[]; where: string[] } {
+  return {
+    step: steps.map((s) => s.type),
+    where: steps.flatMap((s, i) =>
+      s.filters.map((f) => [i, f.field, f.op, ...(f.op === 'is_set' ? [] : [f.value])].join(':')),
+    ),
+  }
+}
+
+/** The filter the server takes for a draft. */
+export function filterOf(f: FilterDraft): FunnelFilter {
+  if (f.op === 'is_set') return { field: f.field, op: f.op }
+  if (f.op === 'in') return { field: f.field, op: f.op, values: splitList(f.value) }
+  return { field: f.field, op: f.op, value: f.value }
+}
+
+/** What keeps a field from being asked for, or null. */
+function fieldProblem(field: string): string | null {
+  if (!field.startsWith(PROPERTY_PREFIX)) return null
+  return PROPERTY_KEY.test(field.slice(PROPERTY_PREFIX.length))
+    ? null
+    : 'a property key is 1 to 64 letters, digits, “_” or “-”'
+}
+
+/** What keeps the steps from being a funnel the server can answer, in words, or null. */
+export function stepsProblem(steps: readonly StepDraft[]): string | null {
+  if (steps.length < MIN_STEPS) return `A funnel has ${MIN_STEPS} to ${MAX_STEPS} steps: add a step.`
+  for (const [i, s] of steps.entries()) {
+    if (s.type === '') return `Step ${i + 1}: choose an event type.`
+    for (const f of s.filters) {
+      const p = fieldProblem(f.field)
+      if (p !== null) return `Step ${i + 1}: ${p}.`
+      if (f.op === 'contains' && f.value === '') return `Step ${i + 1}: “contains” needs a value.`
+      if (f.op === 'in' && splitList(f.value).length === 0) return `Step ${i + 1}: “is one of” needs a value.`
+    }
+  }
+  return null
+}
+
+/** A filter in words: page = /pricing, properties.plan is one of pro, team. */
+export function describeFilter(f: FunnelFilter): string {
+  switch (f.op) {
+    case 'equals':
+      return `${f.field} = ${f.value ?? ''}`
+    case 'not_equals':
+      return `${f.field} ≠ ${f.value ?? ''}`
+    case 'contains':
+      return `${f.field} contains ${f.value ?? ''}`
+    case 'in':
+      return `${f.field} is one of ${(f.values ?? []).join(', ')}`
+    case 'is_set':
+      return `${f.field} is set`
+  }
+}
+
+/** The funnel a page opens with before any step is chosen: two of the known types, page views first. */
+function defaultSteps(known: readonly string[]): StepDraft[] {
+  const order = [...known].sort((a, b) => Number(b === 'page_view') - Number(a === 'page_view') || a.localeCompare(b))
+  return order.slice(0, MIN_STEPS).map((type) => ({ type, filters: [] }))
+}
+
+/** The text after it has stayed the same for ms: typing a value asks once, not per key. */
+function useSettled(text: string, ms: number): string {
+  const [settled, setSettled] = useState(text)
+  useEffect(() => {
+    const t = setTimeout(() => setSettled(text), ms)
+    return () => clearTimeout(t)
+  }, [text, ms])
+  return settled
+}
+
+/** A field chooser (page, element, source, session or a property) with the property's key beside it. */
+function FieldPicker({
+  id,
+  label,
+  value,
+  onChange,
+  allowNone = false,
+}: {
+  id: string
+  label: string
+  value: string
+  onChange: (field: string) => void
+  allowNone?: boolean
+}) {
+  const isProperty = value.startsWith(PROPERTY_PREFIX)
+  const choice = isProperty ? PROPERTY_PREFIX : value
+  const options = [...(allowNone ? [''] : []), ...EVENT_FIELDS, PROPERTY_PREFIX]
+  if (!options.includes(choice)) options.push(choice)
+  const bad = isProperty && fieldProblem(value) !== null
+  return (
+    <>
+      <Field>
+        <Label htmlFor={id}>{label}</Label>
+        <Select id={id} value={choice} onChange={(e) => onChange(e.target.value)}>
+          {options.map((f) => (
+            <option key={f} value={f}>
+              {f === '' ? 'None' : (FIELD_LABELS[f] ?? f)}
+            </option>
+          ))}
+        </Select>
+      </Field>
+      {isProperty && (
+        <Field>
+          <Label htmlFor={`${id}-key`}>{`${label}: property key`}</Label>
+          <Input
+            id={`${id}-key`}
+            className="w-32"
+            value={value.slice(PROPERTY_PREFIX.length)}
+            placeholder="plan"
+            aria-invalid={bad}
+            onChange={(e) => onChange(PROPERTY_PREFIX + e.target.value.trim())}
+          />
+        </Field>
+      )}
+    </>
+  )
+}
+
+function StepEditor({
+  index,
+  step,
+  steps,
+  types,
+  onChange,
+}: {
+  index: number
+  step: StepDraft
+  steps: readonly StepDraft[]
+  types: readonly string[]
+  onChange: (next: StepDraft[], push?: boolean) => void
+}) {
+  const id = useId()
+  const n = index + 1
+  const set = (s: StepDraft, push = false) => onChange(steps.with(index, s), push)
+  const setFilter = (j: number, f: FilterDraft) => set({ ...step, filters: step.filters.with(j, f) })
+  const move = (by: number) => {
+    const next = [...steps]
+    ;[next[index], next[index + by]] = [next[index + by], next[index]]
+    onChange(next, true)
+  }
+  const options = step.type === '' || types.includes(step.type) ? types : [...types, step.type]
+  return (
+    <li>
+      <fieldset className="rounded-md border border-slate-200 p-3 dark:border-slate-700">
+        <legend className="px-1 text-sm font-medium">Step {n}</legend>
+        <div className="flex flex-wrap items-end gap-3">
+          <Field>
+            <Label htmlFor={`${id}-type`}>Event type</Label>
+            <Select id={`${id}-type`} value={step.type} onChange={(e) => set({ ...step, type: e.target.value }, true)}>
+              {step.type === '' && <option value="">Choose…</option>}
+              {options.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <div className="flex flex-wrap gap-1">
+            <Button size="sm" aria-label={`Move step ${n} up`} disabled={index === 0} onClick={() => move(-1)}>
+              ↑ Up
+            </Button>
+            <Button
+              size="sm"
+              aria-label={`Move step ${n} down`}
+              disabled={index === steps.length - 1}
+              onClick={() => move(1)}
+            >
+              ↓ Down
+            </Button>
+            <Button
+              size="sm"
+              aria-label={`Add a filter to step ${n}`}
+              onClick={() =>
+                set({ ...step, filters: [...step.filters, { field: 'page', op: 'equals', value: '' }] }, true)
+              }
+            >
+              + Filter
+            </Button>
+            <Button
+              size="sm"
+              aria-label={`Remove step ${n}`}
+              disabled={steps.length <= MIN_STEPS}
+              onClick={() => onChange(steps.toSpliced(index, 1), true)}
+            >
+              Remove
+            </Button>
+          </div>
+        </div>
+        {step.filters.length > 0 && (
+          <ul className="mt-3 flex flex-col gap-2" aria-label={`Filters of step ${n}`}>
+            {step.filters.map((f, j) => (
+              <li key={j}>
+                <div
+                  role="group"
+                  aria-label={`Step ${n}, filter ${j + 1}`}
+                  className="flex flex-wrap items-end gap-2 border-l-2 border-slate-200 pl-3 dark:border-slate-700"
+                >
+                  <FieldPicker
+                    id={`${id}-f${j}-field`}
+                    label="Field"
+                    value={f.field}
+                    onChange={(field) => setFilter(j, { ...f, field })}
+                  />
+                  <Field>
+                    <Label htmlFor={`${id}-f${j}-op`}>Operator</Label>
+                    <Select
+                      id={`${id}-f${j}-op`}
+                      value={f.op}
+                      onChange={(e) =>
+                        isOp(e.target.value) &&
+                        setFilter(j, { ...f, op: e.target.value, value: e.target.value === 'is_set' ? '' : f.value })
+                      }
+                    >
+                      {FILTER_OPS.map((op) => (
+                        <option key={op} value={op}>
+                          {OP_LABELS[op]}
+                        </option>
+                      ))}
+                    </Select>
+                  </Field>
+                  {f.op !== 'is_set' && (
+                    <Field>
+                      <Label htmlFor={`${id}-f${j}-value`}>{f.op === 'in' ? 'Values, comma-separated' : 'Value'}</Label>
+                      <Input
+                        id={`${id}-f${j}-value`}
+                        className="w-44"
+                        value={f.value}
+                        placeholder={f.op === 'in' ? 'pro, team' : '/pricing'}
+                        onChange={(e) => setFilter(j, { ...f, value: e.target.value })}
+                      />
+                    </Field>
+                  )}
+                  <Button
+                    size="sm"
+                    variant="quiet"
+                    className="mb-1"
+                    aria-label={`Remove filter ${j + 1} of step ${n}`}
+                    onClick={() => set({ ...step, filters: step.filters.toSpliced(j, 1) }, true)}
+                  >
+                    ✕
+                  </Button>
+                </div>
+              </li>
+            ))}
+          </ul>
+        )}
+      </fieldset>
+    </li>
+  )
+}
+
+/** The steps as bars: the users who reached each, as a share of the first, and those who dropped before it. */
+function FunnelChart({ funnel }: { funnel: Funnel }) {
+  const first = funnel.steps[0]?.count ?? 0
+  const width = (n: number) => `${first === 0 ? 0 : (n / first) * 100}%`
+  return (
+    <ol aria-label="Funnel chart" className="flex flex-col gap-3">
+      {funnel.steps.map((s, i) => (
+        <li key={i}>
+          <div className="mb-1 flex flex-wrap justify-between gap-x-4 text-sm">
+            <span className="font-medium">
+              {i + 1}. {s.event_type}
+            </span>
+            <span className="tabular-nums">
+              {count(s.count)} {s.count === 1 ? 'user' : 'users'} · {percent(s.conversion)}
+              {i > 0 && s.dropped > 0 && (
+                <span className="text-slate-600 dark:text-slate-400">
+                  {' '}
+                  · {count(s.dropped)} dropped ({percent(1 - s.step_conversion)})
+                </span>
+              )}
+            </span>
+          </div>
+          <div className="flex h-6 overflow-hidden rounded bg-slate-100 dark:bg-slate-800" aria-hidden="true">
+            <div className="h-full bg-blue-600 dark:bg-blue-500" style={{ width: width(s.count) }} />
+            {i > 0 && s.dropped > 0 && (
+              <div
+                className="h-full bg-[repeating-linear-gradient(135deg,var(--color-red-300)_0_4px,var(--color-red-100)_4px_8px)] dark:bg-[repeating-linear-gradient(135deg,var(--color-red-800)_0_4px,var(--color-red-950)_4px_8px)]"
+                style={{ width: width(s.dropped) }}
+              />
+            )}
+          </div>
+        </li>
+      ))}
+    </ol>
+  )
+}
+
+/** Up to the limit of a step's dropped users, each a link to their events in the explorer. */
+function DroppedUsers({ step }: { step: FunnelStep }) {
+  if (step.dropped === 0) return <span>—</span>
+  const listed = step.dropped_users
+  return (
+    <details className="text-left">
+      <summary className="cursor-pointer text-blue-700 underline dark:text-blue-300">
+        {count(step.dropped)} {step.dropped === 1 ? 'user' : 'users'} dropped
+      </summary>
+      <ul className="mt-1 flex max-h-48 flex-col gap-0.5 overflow-y-auto">
+        {listed.map((u) => (
+          <li key={u}>
+            <a
+              className="text-blue-700 underline dark:text-blue-300"
+              href={hashOf('explorer', { user_id: u })}
+              aria-label={`Events of ${u}`}
+            >
+              {u}
+            </a>
+          </li>
+        ))}
+      </ul>
+      {step.dropped > listed.length && (
+        <p className="mt-1 text-slate-600 dark:text-slate-400">
+          The first {count(listed.length)} of {count(step.dropped)} listed.
+        </p>
+      )}
+    </details>
+  )
+}
+
+/** Funnels: how many users went through a sequence of steps in order, within a window, and where they dropped. */
+export function FunnelsPage({
+  knownTypes = [],
+  pollMs = 60_000,
+  settleMs = 400,
+}: {
+  knownTypes?: readonly string[]
+  pollMs?: number
+  /** How long the funnel must stay unchanged before it is asked for. */
+  settleMs?: number
+}) {
+  const id = useId()
+  const [params, setParams] = useRouteParams()
+  const fromURL = useMemo(() => stepsOf(params), [params])
+  const steps = fromURL.length > 0 ? fromURL : defaultSteps(knownTypes)
+  const types = [...new Set([...knownTypes])].sort()
+
+  const askedRange = params.get('range')
+  const from = params.get('from')
+  const to = params.get('to')
+  const custom = from !== null && to !== null && askedRange === null
+  const range: TrendRange = isRange(askedRange) ? askedRange : DEFAULT_RANGE
+  const within = params.get('window') ?? DEFAULT_WINDOW
+  const breakdown = params.get('breakdown') ?? ''
+  const limit = LIMITS.includes(params.get('limit') ?? '') ? (params.get('limit') ?? DEFAULT_LIMIT) : DEFAULT_LIMIT
+
+  const req: FunnelRequest = {
+    steps: steps.map((s) => ({ event_type: s.type, filters: s.filters.map(filterOf) })),
+    window: within,
+    ...(custom ? { from, to } : { range }),
+    ...(breakdown !== '' ? { breakdown, limit: Number(limit) } : {}),
+  }
+  const problem = stepsProblem(steps) ?? (breakdown === '' ? null : fieldProblem(breakdown))
+  const settled = useSettled(problem === null ? JSON.stringify(req) : '', settleMs)
+  const asked = useMemo(
+    (): FunnelRequest => (settled === '' ? { steps: [] } : (JSON.parse(settled) as FunnelRequest)),
+    [settled],
+  )
+  const funnel = useFunnel(asked, settled !== '', pollMs)
+  const f = settled === '' ? null : funnel.data
+
+  const setSteps = (next: StepDraft[], push = false) => setParams(stepParams(next), { replace: !push })
+
+  const stepColumns: Column<FunnelStep & { n: number }>[] = [
+    {
+      header: 'Step',
+      cell: (s) => (
+        <span className="text-left">
+          <span className="font-medium">
+            {s.n}. {s.event_type}
+          </span>
+          {s.filters.length > 0 && (
+            <span className="block text-slate-600 dark:text-slate-400">{s.filters.map(describeFilter).join('; ')}</span>
+          )}
+        </span>
+      ),
+    },
+    { header: 'Users', cell: (s) => count(s.count) },
+    { header: 'Conversion', cell: (s) => percent(s.conversion) },
+    { header: 'From previous step', cell: (s) => (s.n === 1 ? '—' : percent(s.step_conversion)) },
+    { header: 'Dropped', cell: (s) => (s.n === 1 ? '—' : count(s.dropped)) },
+    { header: 'Median time from previous step', cell: (s) => wait(s.median_seconds) },
+    { header: 'Dropped users', cell: (s) => <DroppedUsers step={s} /> },
+  ]
+
+  const breakdownColumns: Column<FunnelBreakdown>[] = [
+    {
+      header: breakdown === '' ? 'Value' : (FIELD_LABELS[breakdown] ?? breakdown),
+      cell: (b) => (b.value === '' && b.other !== true ? '(none)' : b.value),
+    },
+    ...(f?.steps ?? []).map((s, j) => ({
+      header: `${j + 1}. ${s.event_type}`,
+      cell: (b: FunnelBreakdown) => {
+        const n = b.steps[j]?.count ?? 0
+        const start = b.steps[0]?.count ?? 0
+        return j === 0 ? count(n) : `${count(n)} (${percent(start === 0 ? 0 : n / start)})`
+      },
+    })),
+  ]
+
+  return (
+    <div className="flex flex-col gap-6">
+      <Card title="Funnel">
+        <ol aria-label="Steps" className="mb-3 flex flex-col gap-3">
+          {steps.map((s, i) => (
+            <StepEditor key={i} index={i} step={s} steps={steps} types={types} onChange={setSteps} />
+          ))}
+        </ol>
+        {types.length === 0 && fromURL.length === 0 && (
+          <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">No event types stored yet.</p>
+        )}
+        <div className="mb-4 flex flex-wrap items-end gap-4">
+          <Button
+            disabled={steps.length >= MAX_STEPS}
+            onClick={() =>
+              setSteps(
+                [
+                  ...steps,
+                  { type: types.find((t) => !steps.some((s) => s.type === t)) ?? types[0] ?? '', filters: [] },
+                ],
+                true,
+              )
+            }
+          >
+            + Add step
+          </Button>
+          <Field>
+            <Label htmlFor={`${id}-window`}>Within</Label>
+            <Select
+              id={`${id}-window`}
+              value={within}
+              onChange={(e) =>
+                setParams({ window: e.target.value === DEFAULT_WINDOW ? null : e.target.value }, { replace: true })
+              }
+            >
+              {(WINDOWS.includes(within) ? WINDOWS : [...WINDOWS, within]).map((w) => (
+                <option key={w} value={w}>
+                  {w} of the first step
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field>
+            <Label htmlFor={`${id}-range`}>First step in</Label>
+            <Select
+              id={`${id}-range`}
+              value={custom ? '' : range}
+              onChange={(e) =>
+                setParams(
+                  { range: e.target.value === DEFAULT_RANGE ? null : e.target.value, from: null, to: null },
+                  { replace: true },
+                )
+              }
+            >
+              {custom && (
+                <option value="">
+                  {dateTime(from)} – {dateTime(to)}
+                </option>
+              )}
+              {TREND_RANGES.map((r) => (
+                <option key={r} value={r}>
+                  {RANGE_LABELS[r]}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <FieldPicker
+            id={`${id}-breakdown`}
+            label="Breakdown"
+            allowNone
+            value={breakdown}
+            onChange={(b) =>
+              setParams({ breakdown: b || null, limit: b === '' ? null : params.get('limit') }, { replace: true })
+            }
+          />
+          {breakdown !== '' && (
+            <Field>
+              <Label htmlFor={`${id}-limit`}>Top values</Label>
+              <Select
+                id={`${id}-limit`}
+                value={limit}
+                onChange={(e) =>
+                  setParams({ limit: e.target.value === DEFAULT_LIMIT ? null : e.target.value }, { replace: true })
+                }
+              >
+                {LIMITS.map((l) => (
+                  <option key={l} value={l}>
+                    {l}
+                  </option>
+                ))}
+              </Select>
+            </Field>
+          )}
+        </div>
+        {problem !== null && <Hint>{problem}</Hint>}
+        {funnel.error && settled !== '' && <ErrorText>Could not load the funnel: {funnel.error}</ErrorText>}
+        {f === null ? (
+          problem === null && !funnel.error && <Loading />
+        ) : (
+          <div className="flex flex-col gap-4">
+            <p role="status" className="text-sm">
+              <span className="font-semibold tabular-nums">{count(f.steps[0]?.count ?? 0)}</span> users did{' '}
+              {f.steps[0]?.event_type} between {dateTime(f.from)} and {dateTime(f.to)};{' '}
+              <span className="font-semibold tabular-nums">{count(f.steps.at(-1)?.count ?? 0)}</span> (
+              {percent(f.steps.at(-1)?.conversion ?? 0)}) went on to {f.steps.at(-1)?.event_type} within{' '}
+              {wait(f.window_seconds)}.
+            </p>
+            {(f.steps[0]?.count ?? 0) === 0 ? (
+              <Empty>No user did the first step in this range.</Empty>
+            ) : (
+              <FunnelChart funnel={f} />
+            )}
+            <DataTable
+              caption="Funnel steps"
+              columns={stepColumns}
+              rows={f.steps.map((s, i) => ({ ...s, n: i + 1 }))}
+              rowKey={(s) => s.n}
+            />
+            {f.breakdown !== undefined && (
+              <DataTable
+                caption={`Funnel by ${FIELD_LABELS[breakdown]?.toLowerCase() ?? breakdown}`}
+                showCaption
+                columns={breakdownColumns}
+                rows={f.breakdown}
+                rowKey={(b) => (b.other ? '\u0000other' : b.value)}
+                empty="No values."
+              />
+            )}
+          </div>
+        )}
+      </Card>
+    </div>
+  )
+}
