@@ -216,6 +216,12 @@ func TestContract(t *testing.T) {
 	// Four pages (one of them none) in the range: with a limit of 2, the
 	// rest is (other).
 	get("trend_breakdown", "/api/insights/trend/?range=24h&breakdown=page&limit=2&compare=previous")
+	// Both users clicked; one then submitted the form. The breakdown by
+	// page keeps one value and (other).
+	funnel := `{"steps":[{"event_type":"button_click","filters":[{"field":"element_id","op":"in","values":["button_1","button_2"]}]},{"event_type":"form_submit"}],"window":"1h","range":"30d"`
+	record("funnel", "POST /api/insights/funnel/", c.must("POST", "/api/insights/funnel/", funnel+`}`, false, 200))
+	record("funnel_breakdown", "POST /api/insights/funnel/", c.must("POST", "/api/insights/funnel/", funnel+`,"breakdown":"page","limit":1}`, false, 200))
+	get("retention", "/api/insights/retention/?period=day&range=14d")
 	get("dlq", "/api/dlq/?limit=1000")
 	// Two of four stored events per page: the first page has a cursor.
 	get("events_page", "/api/events/?limit=2")

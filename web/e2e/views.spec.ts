@@ -59,8 +59,6 @@ const VIEWS: {
     ready: async (page) => {
       await expect(page.getByRole('table', { name: 'Retention by cohort' }).getByRole('row').nth(1)).toBeVisible()
     },
-    // Un-skip once the branch has the endpoint (it answers 404 here).
-    skip: 'needs GET /api/insights/retention/ from main',
   },
   {
     name: 'consumers',
