@@ -76,8 +76,6 @@ test('a funnel built in the page counts the users through its steps', async ({ p
 })
 
 test('the retention table shows today’s cohort with its users', async ({ page }) => {
-  // GET /api/insights/retention/ is being built on main and is not on this branch yet (it answers
-  // 404 here): un-skip this test once the branch has it.
   await page.goto(`${pulse.server().base}/#/insights/retention`)
   const retention = new RetentionView(page)
   await expect(retention.table).toBeVisible({ timeout: STEP_TIMEOUT })
