@@ -115,6 +115,14 @@ func trendQuery(r *http.Request, now time.Time) (insights.TrendQuery, error) {
 		q.Interval = i
 	}
 	q.Breakdown = v.Get("breakdown")
+	q.Measure = v.Get("measure")
+	for _, raw := range v["filter"] {
+		f, err := parseFilter(raw)
+		if err != nil {
+			return q, err
+		}
+		q.Filters = append(q.Filters, f)
+	}
 	if raw := v.Get("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > insights.MaxLimit {
@@ -130,6 +138,24 @@ func trendQuery(r *http.Request, now time.Time) (insights.TrendQuery, error) {
 		return q, Errorf(EInvalid, "compare: must be previous, not %q", c)
 	}
 	return q, nil
+}
+
+// parseFilter reads a trend's filter=<field>:<op>[:<value>], the value of
+// in being its values separated by commas; a value may hold colons.
+func parseFilter(raw string) (insights.Filter, error) {
+	parts := strings.SplitN(raw, ":", 3)
+	if len(parts) < 2 {
+		return insights.Filter{}, Errorf(EInvalid, "filter %q: write <field>:<op>[:<value>], as properties.plan:equals:pro", raw)
+	}
+	f := insights.Filter{Field: parts[0], Op: parts[1]}
+	if len(parts) == 3 {
+		if f.Op == insights.OpIn {
+			f.Values = strings.Split(parts[2], ",")
+		} else {
+			f.Value = parts[2]
+		}
+	}
+	return f, nil
 }
 
 func parseTrendTime(name, raw string) (time.Time, error) {

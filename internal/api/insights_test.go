@@ -70,10 +70,63 @@ func TestTrendOverTheAPI(t *testing.T) {
 		"compare=last_year":                      "compare: must be previous",
 		"range=30d&interval=minute":              "buckets of a minute in this range",
 		"event_type=" + strings.Repeat("x", 65):  "event_type: longer than 64 bytes",
+		"measure=revenue":                        "measure must be count, users or sessions",
+		"filter=plan":                            "as properties.plan:equals:pro",
+		"filter=properties.plan:like:pro":        "op must be equals, not_equals, contains, in or is_set",
+		"filter=user_agent:equals:x":             "unknown field",
+		"filter=page:is_set:x":                   "is_set takes no value",
+		"breakdown=properties.a.b":               "breakdown by a.b: property key",
 	} {
 		code, raw := send(t, "GET", srv.URL+"/api/insights/trend/?"+query, "", "", "")
 		if code != http.StatusBadRequest || !strings.Contains(raw, want) {
 			t.Errorf("trend?%s: %d %s, want 400 with %q", query, code, raw, want)
+		}
+	}
+}
+
+// Unique users of a trend, filtered and split by a property, over the
+// API: the query string's filter and measure reach the service.
+func TestTrendOfUsersOverTheAPI(t *testing.T) {
+	deps, reg := opsBackend(t)
+	db := deps.Series.(store.Store)
+	at := time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC)
+	var batch []store.Record
+	for i, c := range []struct{ user, plan, country string }{
+		{"ann", "pro", "FR"}, {"ann", "pro", "FR"}, {"bob", "pro", "DE"}, {"cy", "free", "FR"}, {"dan", "pro:annual", "FR"},
+	} {
+		id := fmt.Sprintf("users-%d", i)
+		props := fmt.Sprintf(`{"plan":%q,"country":%q}`, c.plan, c.country)
+		batch = append(batch, store.Record{
+			Event: &event.Event{EventID: id, UserID: c.user, EventType: event.TypePageView, Page: "/", Properties: json.RawMessage(props),
+				Timestamp: at.Add(time.Duration(i) * time.Minute)},
+			Message: event.Message{EventID: id, EventType: event.TypePageView, Status: event.StatusCompleted, Source: event.SourceAPI, QueuedAt: at},
+		})
+	}
+	if _, err := db.Write(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Config{Loopback: true}, deps, nil, reg).Handler())
+	t.Cleanup(srv.Close)
+	for query, want := range map[string]map[string]int64{
+		"measure=users&breakdown=properties.country":                                  {"FR": 3, "DE": 1},
+		"measure=users&filter=properties.plan:in:pro,pro:annual":                      {"": 3},
+		"measure=users&filter=properties.plan:equals:pro:annual":                      {"": 1},
+		"measure=count&filter=properties.country:equals:FR&breakdown=properties.plan": {"pro": 2, "free": 1, "pro:annual": 1},
+	} {
+		code, raw := send(t, "GET", srv.URL+"/api/insights/trend/?from=2026-12-01T10:00:00Z&to=2026-12-01T10:59:59Z&interval=hour&"+query, "", "", "")
+		if code != http.StatusOK {
+			t.Fatalf("trend?%s: %d %s", query, code, raw)
+		}
+		var tr insights.Trend
+		if err := json.Unmarshal([]byte(raw), &tr); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, s := range tr.Current.Series {
+			got[s.Key] = s.Total
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("trend?%s: series %v, want %v (%s)", query, got, want, raw)
 		}
 	}
 }

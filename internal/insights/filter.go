@@ -89,7 +89,7 @@ func (f Filter) match(v string) bool {
 
 func checkFilters(fs []Filter) error {
 	if len(fs) > MaxFilters {
-		return fmt.Errorf("at most %d filters a step", MaxFilters)
+		return fmt.Errorf("at most %d filters, not %d", MaxFilters, len(fs))
 	}
 	for _, f := range fs {
 		if err := f.check(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/store"
@@ -52,6 +53,11 @@ type TrendQuery struct {
 	// Compare adds the previous period: as many buckets, ending where the
 	// first one of the range starts.
 	Compare bool
+	// Measure is what the counts count: MeasureCount (the default),
+	// MeasureUsers or MeasureSessions.
+	Measure string
+	// Filters keep the events whose fields match, all of them.
+	Filters []Filter
 }
 
 // Series is one line of a trend.
@@ -79,7 +85,8 @@ type Period struct {
 type Trend struct {
 	Interval  string `json:"interval"`
 	Breakdown string `json:"breakdown"`
-	// Measure is what the counts count: stored events.
+	// Measure is what the counts count: stored events, or distinct users
+	// or sessions.
 	Measure  string  `json:"measure"`
 	Current  Period  `json:"current"`
 	Previous *Period `json:"previous"`
@@ -114,11 +121,15 @@ func (s *Service) Trend(ctx context.Context, q TrendQuery) (Trend, error) {
 	if err := q.check(); err != nil {
 		return Trend{}, err
 	}
-	cur, keys, err := s.period(ctx, q, q.From, q.To, nil)
+	period := s.period
+	if q.readsEvents() {
+		period = s.eventPeriod
+	}
+	cur, keys, err := period(ctx, q, q.From, q.To, nil)
 	if err != nil {
 		return Trend{}, err
 	}
-	t := Trend{Interval: q.Interval, Breakdown: q.Breakdown, Measure: "count", Current: cur}
+	t := Trend{Interval: q.Interval, Breakdown: q.Breakdown, Measure: q.Measure, Current: cur}
 	if q.Compare {
 		n := len(cur.Buckets)
 		first := cur.Buckets[0]
@@ -126,7 +137,7 @@ func (s *Service) Trend(ctx context.Context, q TrendQuery) (Trend, error) {
 		for range n {
 			from = step(from, q.Interval, -1)
 		}
-		prev, _, err := s.period(ctx, q, from, first.Add(-time.Nanosecond), keys)
+		prev, _, err := period(ctx, q, from, first.Add(-time.Nanosecond), keys)
 		if err != nil {
 			return Trend{}, err
 		}
@@ -142,7 +153,22 @@ func (q *TrendQuery) check() error {
 		return invalidf("interval must be minute, hour, day or week, not %q", q.Interval)
 	}
 	if q.Breakdown != "" && !slices.Contains(Breakdowns, q.Breakdown) {
-		return invalidf("breakdown must be one of %v, not %q", Breakdowns, q.Breakdown)
+		k, ok := strings.CutPrefix(q.Breakdown, store.PropertyPrefix)
+		if !ok {
+			return invalidf("breakdown must be one of %v or properties.<key>, not %q", Breakdowns, q.Breakdown)
+		}
+		if err := store.CheckField(q.Breakdown); err != nil {
+			return invalidf("breakdown by %s: %v", k, err)
+		}
+	}
+	if q.Measure == "" {
+		q.Measure = MeasureCount
+	}
+	if !slices.Contains(Measures, q.Measure) {
+		return invalidf("measure must be count, users or sessions, not %q", q.Measure)
+	}
+	if err := checkFilters(q.Filters); err != nil {
+		return invalidf("%v", err)
 	}
 	if !q.To.After(q.From) {
 		return invalidf("the range must end after it starts (from %s, to %s)", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
