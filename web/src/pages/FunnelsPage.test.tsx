@@ -3,7 +3,8 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import type { Funnel } from '../api/schema'
 import { json, stubFetch, type Call } from '../test/fetch'
 import { render, screen, waitFor, within } from '../test/render'
-import { describeFilter, FunnelsPage, joinList, splitList, stepParams, stepsOf, stepsProblem } from './FunnelsPage'
+import { describeFilter, joinList, splitList } from '../components/Filters'
+import { FunnelsPage, stepParams, stepsOf, stepsProblem } from './FunnelsPage'
 
 const known = ['page_view', 'signup', 'purchase']
 

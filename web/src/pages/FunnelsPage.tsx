@@ -1,20 +1,20 @@
 import { useEffect, useId, useMemo, useState } from 'react'
 import type { FunnelRequest } from '../api/client'
+import { TREND_RANGES, type Funnel, type FunnelBreakdown, type FunnelStep, type TrendRange } from '../api/schema'
 import {
-  EVENT_FIELDS,
-  FILTER_OPS,
-  PROPERTY_PREFIX,
-  TREND_RANGES,
-  type FilterOp,
-  type Funnel,
-  type FunnelBreakdown,
-  type FunnelFilter,
-  type FunnelStep,
-  type TrendRange,
-} from '../api/schema'
+  FIELD_LABELS,
+  FieldPicker,
+  FilterRow,
+  fieldProblem,
+  filterOf,
+  isOp,
+  splitList,
+  describeFilter,
+  type FilterDraft,
+} from '../components/Filters'
 import { Button } from '../components/ui/Button'
 import { Card } from '../components/ui/Card'
-import { Field, Hint, Input, Label, Select } from '../components/ui/Field'
+import { Field, Hint, Label, Select } from '../components/ui/Field'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime, percent, wait } from '../format'
@@ -22,19 +22,10 @@ import { hashOf, useRouteParams } from '../hooks/route'
 import { useFunnel } from '../hooks/resources'
 
 // The URL keeps the funnel: one `step` per step, in order, and one `where`
-// per filter, "<step index>:<field>:<op>[:<value>]". A field and an op
-// never hold a colon, so the value is the rest, colons and all; the values
-// of `in` are a comma-separated list (see splitList).
+// per filter, "<step index>:" and the filter (components/Filters).
 
 export const MIN_STEPS = 2
 export const MAX_STEPS = 10
-
-/** A filter as the page edits it: the values of `in` are one comma-separated text. */
-export interface FilterDraft {
-  field: string
-  op: FilterOp
-  value: string
-}
 
 /** A step as the page edits it. */
 export interface StepDraft {
@@ -42,20 +33,6 @@ export interface StepDraft {
   filters: FilterDraft[]
 }
 
-const OP_LABELS: Record<FilterOp, string> = {
-  equals: 'equals',
-  not_equals: 'is not',
-  contains: 'contains',
-  in: 'is one of',
-  is_set: 'is set',
-}
-const FIELD_LABELS: Record<string, string> = {
-  page: 'Page',
-  element_id: 'Element',
-  source_id: 'Source',
-  session_id: 'Session',
-  [PROPERTY_PREFIX]: 'Property…',
-}
 const RANGE_LABELS: Record<TrendRange, string> = {
   '30m': 'Last 30 minutes',
   '1h': 'Last hour',
@@ -68,31 +45,7 @@ const LIMITS = ['5', '10', '20']
 const DEFAULT_RANGE: TrendRange = '7d'
 const DEFAULT_WINDOW = '1d'
 const DEFAULT_LIMIT = '5'
-const PROPERTY_KEY = /^[A-Za-z0-9_-]{1,64}$/
-
-const isOp = (v: string): v is FilterOp => (FILTER_OPS as readonly string[]).includes(v)
 const isRange = (v: string | null): v is TrendRange => v !== null && (TREND_RANGES as readonly string[]).includes(v)
-
-/** Splits a comma-separated list: "\," is a comma inside a value, "\\" a backslash; values are trimmed, empty ones dropped. */
-export function splitList(text: string): string[] {
-  const out: string[] = []
-  let cur = ''
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (c === '\\' && i + 1 < text.length) cur += text[++i]
-    else if (c === ',') {
-      out.push(cur)
-      cur = ''
-    } else cur += c
-  }
-  out.push(cur)
-  return out.map((v) => v.trim()).filter((v) => v !== '')
-}
-
-/** Joins values into the text splitList reads back. */
-export function joinList(values: readonly string[]): string {
-  return values.map((v) => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,')).join(', ')
-}
 
 /** The steps a URL's parameters hold. */
 export function stepsOf(params: URLSearchParams): StepDraft[] {
@@ -115,21 +68,6 @@ export function stepParams(steps: readonly StepDraft[]): { step: string[]; where
   }
 }
 
-/** The filter the server takes for a draft. */
-export function filterOf(f: FilterDraft): FunnelFilter {
-  if (f.op === 'is_set') return { field: f.field, op: f.op }
-  if (f.op === 'in') return { field: f.field, op: f.op, values: splitList(f.value) }
-  return { field: f.field, op: f.op, value: f.value }
-}
-
-/** What keeps a field from being asked for, or null. */
-function fieldProblem(field: string): string | null {
-  if (!field.startsWith(PROPERTY_PREFIX)) return null
-  return PROPERTY_KEY.test(field.slice(PROPERTY_PREFIX.length))
-    ? null
-    : 'a property key is 1 to 64 letters, digits, “_” or “-”'
-}
-
 /** What keeps the steps from being a funnel the server can answer, in words, or null. */
 export function stepsProblem(steps: readonly StepDraft[]): string | null {
   if (steps.length < MIN_STEPS) return `A funnel has ${MIN_STEPS} to ${MAX_STEPS} steps: add a step.`
@@ -143,22 +81,6 @@ export function stepsProblem(steps: readonly StepDraft[]): string | null {
     }
   }
   return null
-}
-
-/** A filter in words: page = /pricing, properties.plan is one of pro, team. */
-export function describeFilter(f: FunnelFilter): string {
-  switch (f.op) {
-    case 'equals':
-      return `${f.field} = ${f.value ?? ''}`
-    case 'not_equals':
-      return `${f.field} ≠ ${f.value ?? ''}`
-    case 'contains':
-      return `${f.field} contains ${f.value ?? ''}`
-    case 'in':
-      return `${f.field} is one of ${(f.values ?? []).join(', ')}`
-    case 'is_set':
-      return `${f.field} is set`
-  }
 }
 
 /** The funnel a page opens with before any step is chosen: two of the known types, page views first. */
@@ -175,54 +97,6 @@ function useSettled(text: string, ms: number): string {
     return () => clearTimeout(t)
   }, [text, ms])
   return settled
-}
-
-/** A field chooser (page, element, source, session or a property) with the property's key beside it. */
-function FieldPicker({
-  id,
-  label,
-  value,
-  onChange,
-  allowNone = false,
-}: {
-  id: string
-  label: string
-  value: string
-  onChange: (field: string) => void
-  allowNone?: boolean
-}) {
-  const isProperty = value.startsWith(PROPERTY_PREFIX)
-  const choice = isProperty ? PROPERTY_PREFIX : value
-  const options = [...(allowNone ? [''] : []), ...EVENT_FIELDS, PROPERTY_PREFIX]
-  if (!options.includes(choice)) options.push(choice)
-  const bad = isProperty && fieldProblem(value) !== null
-  return (
-    <>
-      <Field>
-        <Label htmlFor={id}>{label}</Label>
-        <Select id={id} value={choice} onChange={(e) => onChange(e.target.value)}>
-          {options.map((f) => (
-            <option key={f} value={f}>
-              {f === '' ? 'None' : (FIELD_LABELS[f] ?? f)}
-            </option>
-          ))}
-        </Select>
-      </Field>
-      {isProperty && (
-        <Field>
-          <Label htmlFor={`${id}-key`}>{`${label}: property key`}</Label>
-          <Input
-            id={`${id}-key`}
-            className="w-32"
-            value={value.slice(PROPERTY_PREFIX.length)}
-            placeholder="plan"
-            aria-invalid={bad}
-            onChange={(e) => onChange(PROPERTY_PREFIX + e.target.value.trim())}
-          />
-        </Field>
-      )}
-    </>
-  )
 }
 
 function StepEditor({
@@ -299,56 +173,14 @@ function StepEditor({
           <ul className="mt-3 flex flex-col gap-2" aria-label={`Filters of step ${n}`}>
             {step.filters.map((f, j) => (
               <li key={j}>
-                <div
-                  role="group"
-                  aria-label={`Step ${n}, filter ${j + 1}`}
-                  className="flex flex-wrap items-end gap-2 border-l-2 border-slate-200 pl-3 dark:border-slate-700"
-                >
-                  <FieldPicker
-                    id={`${id}-f${j}-field`}
-                    label="Field"
-                    value={f.field}
-                    onChange={(field) => setFilter(j, { ...f, field })}
-                  />
-                  <Field>
-                    <Label htmlFor={`${id}-f${j}-op`}>Operator</Label>
-                    <Select
-                      id={`${id}-f${j}-op`}
-                      value={f.op}
-                      onChange={(e) =>
-                        isOp(e.target.value) &&
-                        setFilter(j, { ...f, op: e.target.value, value: e.target.value === 'is_set' ? '' : f.value })
-                      }
-                    >
-                      {FILTER_OPS.map((op) => (
-                        <option key={op} value={op}>
-                          {OP_LABELS[op]}
-                        </option>
-                      ))}
-                    </Select>
-                  </Field>
-                  {f.op !== 'is_set' && (
-                    <Field>
-                      <Label htmlFor={`${id}-f${j}-value`}>{f.op === 'in' ? 'Values, comma-separated' : 'Value'}</Label>
-                      <Input
-                        id={`${id}-f${j}-value`}
-                        className="w-44"
-                        value={f.value}
-                        placeholder={f.op === 'in' ? 'pro, team' : '/pricing'}
-                        onChange={(e) => setFilter(j, { ...f, value: e.target.value })}
-                      />
-                    </Field>
-                  )}
-                  <Button
-                    size="sm"
-                    variant="quiet"
-                    className="mb-1"
-                    aria-label={`Remove filter ${j + 1} of step ${n}`}
-                    onClick={() => set({ ...step, filters: step.filters.toSpliced(j, 1) }, true)}
-                  >
-                    ✕
-                  </Button>
-                </div>
+                <FilterRow
+                  id={`${id}-f${j}`}
+                  name={`Step ${n}, filter ${j + 1}`}
+                  removeLabel={`Remove filter ${j + 1} of step ${n}`}
+                  filter={f}
+                  onChange={(next) => setFilter(j, next)}
+                  onRemove={() => set({ ...step, filters: step.filters.toSpliced(j, 1) }, true)}
+                />
               </li>
             ))}
           </ul>
