@@ -141,7 +141,8 @@ func trendQuery(r *http.Request, now time.Time) (insights.TrendQuery, error) {
 }
 
 // parseFilter reads a trend's filter=<field>:<op>[:<value>], the value of
-// in being its values separated by commas; a value may hold colons.
+// in being its values separated by commas ("\," a comma within a value,
+// "\\" a backslash); a value may hold colons.
 func parseFilter(raw string) (insights.Filter, error) {
 	parts := strings.SplitN(raw, ":", 3)
 	if len(parts) < 2 {
@@ -150,12 +151,31 @@ func parseFilter(raw string) (insights.Filter, error) {
 	f := insights.Filter{Field: parts[0], Op: parts[1]}
 	if len(parts) == 3 {
 		if f.Op == insights.OpIn {
-			f.Values = strings.Split(parts[2], ",")
+			f.Values = splitValues(parts[2])
 		} else {
 			f.Value = parts[2]
 		}
 	}
 	return f, nil
+}
+
+// splitValues splits a list at the commas that no backslash escapes.
+func splitValues(text string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '\\' && i+1 < len(text):
+			i++
+			cur.WriteByte(text[i])
+		case c == ',':
+			out = append(out, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	return append(out, cur.String())
 }
 
 func parseTrendTime(name, raw string) (time.Time, error) {

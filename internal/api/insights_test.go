@@ -92,7 +92,7 @@ func TestTrendOfUsersOverTheAPI(t *testing.T) {
 	at := time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC)
 	var batch []store.Record
 	for i, c := range []struct{ user, plan, country string }{
-		{"ann", "pro", "FR"}, {"ann", "pro", "FR"}, {"bob", "pro", "DE"}, {"cy", "free", "FR"}, {"dan", "pro:annual", "FR"},
+		{"ann", "pro", "FR"}, {"ann", "pro", "FR"}, {"bob", "pro", "DE"}, {"cy", "free", "FR"}, {"dan", "pro:annual", "FR"}, {"eve", `a,b\`, "FR"},
 	} {
 		id := fmt.Sprintf("users-%d", i)
 		props := fmt.Sprintf(`{"plan":%q,"country":%q}`, c.plan, c.country)
@@ -108,10 +108,10 @@ func TestTrendOfUsersOverTheAPI(t *testing.T) {
 	srv := httptest.NewServer(New(Config{Loopback: true}, deps, nil, reg).Handler())
 	t.Cleanup(srv.Close)
 	for query, want := range map[string]map[string]int64{
-		"measure=users&breakdown=properties.country":                                  {"FR": 3, "DE": 1},
+		"measure=users&breakdown=properties.country":                                  {"FR": 4, "DE": 1},
 		"measure=users&filter=properties.plan:in:pro,pro:annual":                      {"": 3},
 		"measure=users&filter=properties.plan:equals:pro:annual":                      {"": 1},
-		"measure=count&filter=properties.country:equals:FR&breakdown=properties.plan": {"pro": 2, "free": 1, "pro:annual": 1},
+		"measure=count&filter=properties.country:equals:FR&breakdown=properties.plan": {"pro": 2, "free": 1, "pro:annual": 1, `a,b\`: 1},
 	} {
 		code, raw := send(t, "GET", srv.URL+"/api/insights/trend/?from=2026-12-01T10:00:00Z&to=2026-12-01T10:59:59Z&interval=hour&"+query, "", "", "")
 		if code != http.StatusOK {
