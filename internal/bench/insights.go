@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
@@ -40,7 +41,12 @@ var insightQueries = []string{
 	"funnel 3 steps over 7d, window 1d",
 	"retention 8 weeks by week",
 	"retention 30 days by day",
+	"trend 7d of users by day",
 }
+
+// trendQuery reports the questions held to the trends' goal (p95 ≤ 50 ms);
+// the others are held to the funnels' and retention's.
+func trendQuery(q string) bool { return strings.HasPrefix(q, "trend ") }
 
 // The journey of the insights scenario: a landing, then with falling
 // odds a product page, the cart, a signup (once) and a purchase.
@@ -134,6 +140,10 @@ func (r *runner) insightsOn(ctx context.Context, name string, db store.Store) (I
 		},
 		insightQueries[4]: func() error {
 			_, err := svc.Retention(ctx, insights.RetentionQuery{Period: insights.Day, From: now.Add(-29 * day), To: now, Now: now})
+			return err
+		},
+		insightQueries[5]: func() error {
+			_, err := svc.Trend(ctx, insights.TrendQuery{From: now.Add(-7 * day), To: now, Interval: insights.Day, Measure: insights.MeasureUsers})
 			return err
 		},
 	}
