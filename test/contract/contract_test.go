@@ -216,6 +216,9 @@ func TestContract(t *testing.T) {
 	// Four pages (one of them none) in the range: with a limit of 2, the
 	// rest is (other).
 	get("trend_breakdown", "/api/insights/trend/?range=24h&breakdown=page&limit=2&compare=previous")
+	// Distinct users of the events with a session, by a property: user_c001
+	// has events with it and without, as the tracker's visitor has.
+	get("trend_users", "/api/insights/trend/?range=30d&measure=users&breakdown=properties.n&filter=session_id:is_set")
 	// Both users clicked; one then submitted the form. The breakdown by
 	// page keeps one value and (other).
 	funnel := `{"steps":[{"event_type":"button_click","filters":[{"field":"element_id","op":"in","values":["button_1","button_2"]}]},{"event_type":"form_submit"}],"window":"1h","range":"30d"`

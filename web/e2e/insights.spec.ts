@@ -58,4 +58,46 @@ test('a trend counts the stored events by their time, page and type', async ({ p
     })
     await expect(page.getByRole('table', { name: 'Trend totals' }).getByRole('row').nth(1)).toContainText('page_view')
   })
+
+  await test.step('purchasers by plan, counted once each, filtered by country, chosen on the page', async () => {
+    for (const [user_id, plan, country] of [
+      ['ann', 'pro', 'FR'],
+      ['ann', 'pro', 'FR'],
+      ['ann', 'pro', 'FR'],
+      ['bob', 'free', 'FR'],
+      ['cy', 'pro', 'DE'],
+      ['cy', 'pro', 'DE'],
+    ]) {
+      const r = await fetch(`${server.base}/api/events/create/`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user_id, event_type: 'purchase', properties: { plan, country } }),
+      })
+      expect(r.status, 'create').toBe(201)
+    }
+    await waitStored(16)
+    await page.goto(`${server.base}/#/insights?type=purchase`)
+    const status = page.getByRole('status').filter({ hasText: 'since' })
+    await expect(status).toContainText('6 events since')
+    await page.getByLabel('Count').selectOption('users')
+    await expect(status).toContainText('3 users since')
+    await page.getByLabel('Breakdown', { exact: true }).selectOption('properties.')
+    await page.getByLabel('Breakdown: property key').fill('plan')
+    const rows = page.getByRole('table', { name: 'Trend totals' }).getByRole('row')
+    await expect(rows.nth(1)).toContainText('pro2')
+    await expect(rows.nth(2)).toContainText('free1')
+    await page.getByRole('button', { name: '+ Filter' }).click()
+    const filter = page.getByRole('group', { name: 'Filter 1' })
+    await filter.getByLabel('Field', { exact: true }).selectOption('properties.')
+    await filter.getByLabel('Field: property key').fill('country')
+    await filter.getByLabel('Value').fill('FR')
+    await expect(status).toContainText('2 users since')
+    // A tie is in the order of the values.
+    await expect(rows.nth(1)).toContainText('free1')
+    await expect(rows.nth(2)).toContainText('pro1')
+    // The link holds the view.
+    await page.reload()
+    await expect(status).toContainText('2 users since')
+    await expect(page.getByLabel('Count')).toHaveValue('users')
+  })
 })

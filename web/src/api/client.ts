@@ -60,7 +60,7 @@ import {
   sourcesViewSchema,
   type LedgerView,
   type Trend,
-  type TrendBreakdown,
+  type TrendMeasure,
   type TrendInterval,
   type TrendRange,
   type SourcesView,
@@ -372,8 +372,12 @@ export interface TrendRequest {
   types: readonly string[]
   range: TrendRange
   interval: TrendInterval | ''
-  breakdown: TrendBreakdown | ''
+  /** One of TREND_BREAKDOWNS, properties.<key>, or none. */
+  breakdown: string
   compare: boolean
+  measure?: TrendMeasure
+  /** Filters as the URL writes them: "<field>:<op>[:<value>]" (components/Filters). */
+  filters?: readonly string[]
 }
 
 /** The query string of a trend request, in a stable order (the query key's). */
@@ -384,6 +388,8 @@ export function trendParams(r: TrendRequest): URLSearchParams {
   if (r.interval !== '') q.set('interval', r.interval)
   if (r.breakdown !== '') q.set('breakdown', r.breakdown)
   if (r.compare) q.set('compare', 'previous')
+  if (r.measure !== undefined && r.measure !== 'count') q.set('measure', r.measure)
+  for (const f of r.filters ?? []) q.append('filter', f)
   return q
 }
 

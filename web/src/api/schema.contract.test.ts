@@ -77,6 +77,7 @@ const contract: Record<string, z.ZodType> = {
   plan_warnings: planWarningsViewSchema,
   trend: trendSchema,
   trend_breakdown: trendSchema,
+  trend_users: trendSchema,
   funnel: funnelSchema,
   funnel_breakdown: funnelSchema,
   retention: retentionSchema,
@@ -121,6 +122,12 @@ describe('golden answers of the Go server', () => {
     const split = parse(trendSchema, 'trend_breakdown')
     expect(split.previous?.buckets.length).toBe(split.current.buckets.length)
     expect(split.current.series.some((s) => s.other)).toBe(true)
+    // A user under two values of the property is in both series, once in the total.
+    const users = parse(trendSchema, 'trend_users')
+    expect(users.measure).toBe('users')
+    expect(users.breakdown).toBe('properties.n')
+    expect(users.current.series.find((s) => s.key === '1')?.total).toBe(1)
+    expect(users.current.series.reduce((n, s) => n + s.total, 0)).toBeGreaterThan(users.current.total)
     const funnel = parse(funnelSchema, 'funnel')
     expect(funnel.breakdown).toBeUndefined()
     expect(funnel.steps.length).toBeGreaterThanOrEqual(2)

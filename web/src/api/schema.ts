@@ -647,6 +647,11 @@ export const TREND_BREAKDOWNS = ['event_type', 'page', 'element_id', 'source_id'
 export type TrendBreakdown = (typeof TREND_BREAKDOWNS)[number]
 export const TREND_RANGES = ['30m', '1h', '24h', '7d', '30d'] as const
 export type TrendRange = (typeof TREND_RANGES)[number]
+/** What a trend counts: stored events, or distinct users or sessions. */
+export const TREND_MEASURES = ['count', 'users', 'sessions'] as const
+export type TrendMeasure = (typeof TREND_MEASURES)[number]
+/** A breakdown by a property, as properties.plan. */
+export const propertyFieldSchema = z.string().regex(/^properties\.[A-Za-z0-9_-]{1,64}$/)
 
 /** One line of a trend: an event type, a breakdown's value, or (other). */
 export const trendSeriesSchema = z.strictObject({
@@ -670,8 +675,8 @@ export type TrendPeriod = z.infer<typeof trendPeriodSchema>
 /** GET /api/insights/trend/. */
 export const trendSchema = z.strictObject({
   interval: z.enum(TREND_INTERVALS),
-  breakdown: z.union([z.literal(''), z.enum(TREND_BREAKDOWNS)]),
-  measure: z.literal('count'),
+  breakdown: z.union([z.literal(''), z.enum(TREND_BREAKDOWNS), propertyFieldSchema]),
+  measure: z.enum(TREND_MEASURES),
   current: trendPeriodSchema,
   previous: trendPeriodSchema.nullable(),
 })

@@ -26,6 +26,7 @@ export const FIELD_LABELS: Record<string, string> = {
   element_id: 'Element',
   source_id: 'Source',
   session_id: 'Session',
+  event_type: 'Event type',
   [PROPERTY_PREFIX]: 'Property…',
 }
 const PROPERTY_KEY = /^[A-Za-z0-9_-]{1,64}$/
@@ -57,6 +58,34 @@ export function filterOf(f: FilterDraft): FunnelFilter {
   if (f.op === 'is_set') return { field: f.field, op: f.op }
   if (f.op === 'in') return { field: f.field, op: f.op, values: splitList(f.value) }
   return { field: f.field, op: f.op, value: f.value }
+}
+
+/** What keeps a filter from being asked for, in words, or null. */
+export function filterProblem(f: FilterDraft): string | null {
+  const p = fieldProblem(f.field)
+  if (p !== null) return p
+  if (f.op === 'contains' && f.value === '') return '“contains” needs a value'
+  if (f.op === 'in' && splitList(f.value).length === 0) return '“is one of” needs a value'
+  return null
+}
+
+/** A filter as a URL writes it: "<field>:<op>[:<value>]", the draft's text as typed. */
+export function filterParam(f: FilterDraft): string {
+  return [f.field, f.op, ...(f.op === 'is_set' ? [] : [f.value])].join(':')
+}
+
+/** The filter a URL's "<field>:<op>[:<value>]" holds, or null. */
+export function filterOfParam(text: string): FilterDraft | null {
+  const m = /^([^:]+):([^:]+)(?::([\s\S]*))?$/.exec(text)
+  if (m === null || !isOp(m[2])) return null
+  return { field: m[1], op: m[2], value: m[3] ?? '' }
+}
+
+/** The filter a trend's query string takes: the values of `in` as a list whose commas within a value are escaped. */
+export function trendFilter(f: FilterDraft): string {
+  if (f.op !== 'in') return filterParam(f)
+  const values = splitList(f.value).map((v) => v.replace(/\\/g, '\\\\').replace(/,/g, '\\,'))
+  return `${f.field}:in:${values.join(',')}`
 }
 
 /** What keeps a field from being asked for, or null. */

@@ -1,4 +1,4 @@
-import { useEffect, useId, useMemo, useState } from 'react'
+import { useId, useMemo } from 'react'
 import type { FunnelRequest } from '../api/client'
 import { TREND_RANGES, type Funnel, type FunnelBreakdown, type FunnelStep, type TrendRange } from '../api/schema'
 import {
@@ -8,7 +8,8 @@ import {
   fieldProblem,
   filterOf,
   isOp,
-  splitList,
+  filterParam,
+  filterProblem,
   describeFilter,
   type FilterDraft,
 } from '../components/Filters'
@@ -19,6 +20,7 @@ import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime, percent, wait } from '../format'
 import { hashOf, useRouteParams } from '../hooks/route'
+import { useSettled } from '../hooks/useSettled'
 import { useFunnel } from '../hooks/resources'
 
 // The URL keeps the funnel: one `step` per step, in order, and one `where`
@@ -62,9 +64,7 @@ export function stepsOf(params: URLSearchParams): StepDraft[] {
 export function stepParams(steps: readonly StepDraft[]): { step: string[]; where: string[] } {
   return {
     step: steps.map((s) => s.type),
-    where: steps.flatMap((s, i) =>
-      s.filters.map((f) => [i, f.field, f.op, ...(f.op === 'is_set' ? [] : [f.value])].join(':')),
-    ),
+    where: steps.flatMap((s, i) => s.filters.map((f) => `${i}:${filterParam(f)}`)),
   }
 }
 
@@ -74,10 +74,8 @@ export function stepsProblem(steps: readonly StepDraft[]): string | null {
   for (const [i, s] of steps.entries()) {
     if (s.type === '') return `Step ${i + 1}: choose an event type.`
     for (const f of s.filters) {
-      const p = fieldProblem(f.field)
+      const p = filterProblem(f)
       if (p !== null) return `Step ${i + 1}: ${p}.`
-      if (f.op === 'contains' && f.value === '') return `Step ${i + 1}: “contains” needs a value.`
-      if (f.op === 'in' && splitList(f.value).length === 0) return `Step ${i + 1}: “is one of” needs a value.`
     }
   }
   return null
@@ -87,16 +85,6 @@ export function stepsProblem(steps: readonly StepDraft[]): string | null {
 function defaultSteps(known: readonly string[]): StepDraft[] {
   const order = [...known].sort((a, b) => Number(b === 'page_view') - Number(a === 'page_view') || a.localeCompare(b))
   return order.slice(0, MIN_STEPS).map((type) => ({ type, filters: [] }))
-}
-
-/** The text after it has stayed the same for ms: typing a value asks once, not per key. */
-function useSettled(text: string, ms: number): string {
-  const [settled, setSettled] = useState(text)
-  useEffect(() => {
-    const t = setTimeout(() => setSettled(text), ms)
-    return () => clearTimeout(t)
-  }, [text, ms])
-  return settled
 }
 
 function StepEditor({

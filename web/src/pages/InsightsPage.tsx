@@ -1,24 +1,38 @@
-import { useEffect, useId, useRef } from 'react'
+import { useEffect, useId, useMemo, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { TrendRequest } from '../api/client'
 import {
   TREND_BREAKDOWNS,
   TREND_INTERVALS,
+  TREND_MEASURES,
   TREND_RANGES,
   type Trend,
-  type TrendBreakdown,
+  type TrendMeasure,
   type TrendRange,
 } from '../api/schema'
 import { AXIS, CHART_TEXT } from '../components/chartAxis'
 import { typeStyle } from '../components/eventStyle'
+import {
+  FIELD_LABELS,
+  FieldPicker,
+  FilterRow,
+  fieldProblem,
+  filterOfParam,
+  filterParam,
+  filterProblem,
+  trendFilter,
+  type FilterDraft,
+} from '../components/Filters'
+import { Button } from '../components/ui/Button'
 import { Card } from '../components/ui/Card'
-import { Field, Label, Select } from '../components/ui/Field'
+import { Field, Hint, Label, Select } from '../components/ui/Field'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime } from '../format'
 import { useRouteParams } from '../hooks/route'
 import { useTrend } from '../hooks/resources'
+import { useSettled } from '../hooks/useSettled'
 
 const RANGE_LABELS: Record<TrendRange, string> = {
   '30m': 'Last 30 minutes',
@@ -27,11 +41,16 @@ const RANGE_LABELS: Record<TrendRange, string> = {
   '7d': 'Last 7 days',
   '30d': 'Last 30 days',
 }
-const BREAKDOWN_LABELS: Record<TrendBreakdown, string> = {
-  event_type: 'Event type',
-  page: 'Page',
-  element_id: 'Element',
-  source_id: 'Source',
+const MEASURE_LABELS: Record<TrendMeasure, string> = {
+  count: 'Events',
+  users: 'Users',
+  sessions: 'Sessions',
+}
+/** What a count counts, in the singular and the plural. */
+const MEASURE_NOUNS: Record<TrendMeasure, [string, string]> = {
+  count: ['event', 'events'],
+  users: ['user', 'users'],
+  sessions: ['session', 'sessions'],
 }
 
 // Breakdown values get these in order; event types keep their own colour.
@@ -43,12 +62,17 @@ const isOf =
     v !== null && (list as readonly string[]).includes(v)
 const isRange = isOf(TREND_RANGES)
 const isInterval = isOf(TREND_INTERVALS)
-const isBreakdown = isOf(TREND_BREAKDOWNS)
+const isMeasure = isOf(TREND_MEASURES)
+
+/** A breakdown's name in a table header: Page, properties.plan. */
+function breakdownLabel(b: string): string {
+  return FIELD_LABELS[b] ?? b
+}
 
 /** A series' name on the page: what an empty key means depends on the trend. */
-export function seriesName(key: string, trend: Pick<Trend, 'breakdown'>): string {
+export function seriesName(key: string, trend: Pick<Trend, 'breakdown' | 'measure'>): string {
   if (key !== '') return key
-  return trend.breakdown === '' ? 'All events' : '(none)'
+  return trend.breakdown === '' ? `All ${MEASURE_NOUNS[trend.measure][1]}` : '(none)'
 }
 
 /** The change from the previous period, as a signed percentage, or a dash when there was nothing to compare with. */
@@ -80,9 +104,22 @@ function TrendChart({ trend }: { trend: Trend }) {
   const el = useRef<HTMLDivElement>(null)
   // A new set of series (other types, breakdown or comparison) draws a new
   // chart; the same set refreshed every 10 s only takes the new data.
-  const shape = [trend.breakdown, trend.previous !== null, ...trend.current.series.map((s) => s.key)].join('\u0001')
+  const shape = [
+    trend.breakdown,
+    trend.measure,
+    trend.previous !== null,
+    ...trend.current.series.map((s) => s.key),
+  ].join('\u0001')
   const latest = useRef(trend)
   const plot = useRef<uPlot | null>(null)
+
+  // Before the chart's effect: when the shape changes, React has already
+  // destroyed the old chart (its cleanup runs first), so the new data is
+  // not given to a chart of other series, and the new chart is drawn from it.
+  useEffect(() => {
+    latest.current = trend
+    plot.current?.setData(trendData(trend))
+  }, [trend])
 
   useEffect(() => {
     const host = el.current
@@ -119,7 +156,7 @@ function TrendChart({ trend }: { trend: Trend }) {
         width: width(),
         height: HEIGHT,
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-        axes: [AXIS, { ...AXIS, label: 'events', size: 60 }],
+        axes: [AXIS, { ...AXIS, label: MEASURE_NOUNS[t.measure][1], size: 60 }],
         series,
       },
       trendData(t),
@@ -135,17 +172,12 @@ function TrendChart({ trend }: { trend: Trend }) {
     }
   }, [shape])
 
-  useEffect(() => {
-    latest.current = trend
-    plot.current?.setData(trendData(trend))
-  }, [trend])
-
   return (
     <div
       ref={el}
       className={`w-full overflow-hidden ${CHART_TEXT}`}
       role="img"
-      aria-label={`Events per ${trend.interval}${trend.previous ? ', with the previous period dashed' : ''}`}
+      aria-label={`${MEASURE_LABELS[trend.measure]} per ${trend.interval}${trend.previous ? ', with the previous period dashed' : ''}`}
     />
   )
 }
@@ -161,24 +193,54 @@ interface Row {
 export function InsightsPage({
   knownTypes = [],
   pollMs = 10_000,
+  settleMs = 400,
 }: {
   knownTypes?: readonly string[]
   pollMs?: number
+  /** How long typed filters must stay unchanged before they are asked for. */
+  settleMs?: number
 }) {
   const id = useId()
   const [params, setParams] = useRouteParams()
   const asked = {
     range: params.get('range'),
     interval: params.get('interval'),
-    breakdown: params.get('breakdown'),
+    breakdown: params.get('breakdown') ?? '',
+    measure: params.get('measure'),
   }
+  const whereText = params.getAll('where').join('\u0000')
+  const filters = useMemo(
+    () =>
+      (whereText === '' ? [] : whereText.split('\u0000'))
+        .map(filterOfParam)
+        .filter((f): f is FilterDraft => f !== null),
+    [whereText],
+  )
+  const breakdown =
+    asked.breakdown === '' || (TREND_BREAKDOWNS as readonly string[]).includes(asked.breakdown)
+      ? asked.breakdown
+      : fieldProblem(asked.breakdown) === null
+        ? asked.breakdown
+        : ''
+  const problem =
+    filters.map(filterProblem).find((p) => p !== null) ??
+    (asked.breakdown !== breakdown ? fieldProblem(asked.breakdown) : null)
+  // Filters being typed are asked for once they stop changing, and only when whole.
+  const settledFilters = useSettled(
+    problem === null ? JSON.stringify(filters.map(trendFilter)) : '',
+    filters.length === 0 ? 0 : settleMs,
+  )
   const req: TrendRequest = {
     types: params.getAll('type'),
     range: isRange(asked.range) ? asked.range : '24h',
     interval: isInterval(asked.interval) ? asked.interval : '',
-    breakdown: isBreakdown(asked.breakdown) ? asked.breakdown : '',
+    breakdown,
     compare: params.get('compare') === 'previous',
+    measure: isMeasure(asked.measure) ? asked.measure : 'count',
+    filters: settledFilters === '' ? [] : (JSON.parse(settledFilters) as string[]),
   }
+  const setFilters = (next: FilterDraft[]) =>
+    setParams({ where: next.length === 0 ? null : next.map(filterParam) }, { replace: true })
   const trend = useTrend(req, pollMs)
   const t = trend.data
   const types = [...new Set([...knownTypes, ...req.types])].sort()
@@ -199,10 +261,10 @@ export function InsightsPage({
         }))
   const columns: Column<Row>[] = [
     {
-      header: t?.breakdown ? BREAKDOWN_LABELS[t.breakdown] : 'Series',
+      header: t?.breakdown ? breakdownLabel(t.breakdown) : 'Series',
       cell: (r) => (t ? seriesName(r.key, t) : r.key),
     },
-    { header: 'Events', cell: (r) => count(r.total) },
+    { header: t ? MEASURE_LABELS[t.measure] : 'Events', cell: (r) => count(r.total) },
     ...(t?.previous
       ? [
           { header: 'Previous period', cell: (r: Row) => (r.previous === undefined ? '—' : count(r.previous)) },
@@ -247,20 +309,29 @@ export function InsightsPage({
             </Select>
           </Field>
           <Field>
-            <Label htmlFor={`${id}-breakdown`}>Breakdown</Label>
+            <Label htmlFor={`${id}-measure`}>Count</Label>
             <Select
-              id={`${id}-breakdown`}
-              value={req.breakdown}
-              onChange={(e) => setParams({ breakdown: e.target.value || null }, { replace: true })}
+              id={`${id}-measure`}
+              value={req.measure}
+              onChange={(e) =>
+                setParams({ measure: e.target.value === 'count' ? null : e.target.value }, { replace: true })
+              }
             >
-              <option value="">None</option>
-              {TREND_BREAKDOWNS.map((b) => (
-                <option key={b} value={b}>
-                  {BREAKDOWN_LABELS[b]}
+              {TREND_MEASURES.map((m) => (
+                <option key={m} value={m}>
+                  {MEASURE_LABELS[m]}
                 </option>
               ))}
             </Select>
           </Field>
+          <FieldPicker
+            id={`${id}-breakdown`}
+            label="Breakdown"
+            value={asked.breakdown}
+            allowNone
+            fields={TREND_BREAKDOWNS}
+            onChange={(b) => setParams({ breakdown: b || null }, { replace: true })}
+          />
           <label className="flex items-center gap-2 pb-1.5 text-sm">
             <input
               type="checkbox"
@@ -287,21 +358,47 @@ export function InsightsPage({
             </div>
           )}
         </fieldset>
+        <div className="mb-4">
+          {filters.length > 0 && (
+            <ul className="mb-2 flex flex-col gap-2" aria-label="Filters">
+              {filters.map((f, j) => (
+                <li key={j}>
+                  <FilterRow
+                    id={`${id}-f${j}`}
+                    name={`Filter ${j + 1}`}
+                    removeLabel={`Remove filter ${j + 1}`}
+                    filter={f}
+                    onChange={(next) => setFilters(filters.with(j, next))}
+                    onRemove={() => setFilters(filters.toSpliced(j, 1))}
+                  />
+                </li>
+              ))}
+            </ul>
+          )}
+          <Button size="sm" onClick={() => setFilters([...filters, { field: 'page', op: 'equals', value: '' }])}>
+            + Filter
+          </Button>
+          {problem !== null && <Hint>{`Not asked yet: ${problem}.`}</Hint>}
+        </div>
         {trend.error && <ErrorText>Could not load the trend: {trend.error}</ErrorText>}
         {t === null ? (
           !trend.error && <Loading />
         ) : (
           <div className="flex flex-col gap-4">
             <p role="status" className="text-sm">
-              <span className="font-semibold tabular-nums">{count(t.current.total)}</span> events since{' '}
-              {dateTime(t.current.buckets[0])}, per {t.interval}
+              <span className="font-semibold tabular-nums">{count(t.current.total)}</span>{' '}
+              {MEASURE_NOUNS[t.measure][t.current.total === 1 ? 0 : 1]} since {dateTime(t.current.buckets[0])}, per{' '}
+              {t.interval}
               {t.previous !== null && (
                 <>
                   ; previous period <span className="tabular-nums">{count(t.previous.total)}</span> (
                   {change(t.current.total, t.previous.total)})
                 </>
               )}
-              . Counted by the time each event happened; refreshed every {Math.round(pollMs / 1000)} s.
+              . Counted by the time each event happened
+              {t.measure !== 'count' &&
+                `; a ${MEASURE_NOUNS[t.measure][0]} counts once in each bucket and once in a total`}
+              ; refreshed every {Math.round(pollMs / 1000)} s.
             </p>
             {t.current.total === 0 && t.previous?.total !== undefined && t.previous.total === 0 ? (
               <Empty>No events in this range.</Empty>
