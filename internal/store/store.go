@@ -98,6 +98,7 @@ type Store interface {
 	Activity
 	Replays
 	Sources
+	SavedInsights
 	Ledger
 	Plan
 	// Ping checks that the database answers.

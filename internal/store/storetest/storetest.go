@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UpdateSource", testUpdateSource},
 		{"PlanEntries", testPlanEntries},
 		{"PlanWarnings", testPlanWarnings},
+		{"SavedInsights", testSavedInsights},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
