@@ -156,6 +156,8 @@ type Deps struct {
 	PlanRules PlanRules
 	// Insights serves the insights' routes; nil disables them.
 	Insights Insights
+	// Saved keeps the saved insights; nil disables their routes.
+	Saved store.SavedInsights
 }
 
 // Server is the HTTP API.
@@ -265,6 +267,7 @@ func (s *Server) routes() http.Handler {
 	s.sourceRoutes(handle, handlePattern)
 	s.planRoutes(handle)
 	s.insightRoutes(handle)
+	s.savedRoutes(handle)
 	for _, p := range patterns {
 		// A pattern without a method matches what the ones with methods
 		// leave: the other methods.

@@ -17,6 +17,13 @@ import (
 func TestEveryJSONBodyIsStrict(t *testing.T) {
 	env := newEnv(t, Config{Loopback: true}, nil)
 	ops := opsServer(t, Config{Loopback: true})
+	// A saved insight to change.
+	code, raw := send(t, "POST", ops.URL+"/api/insights/saved/", "application/json", `{"name":"decode","kind":"trend","query":""}`, "")
+	_, rest, _ := strings.Cut(raw, `"id":"`)
+	savedID, _, _ := strings.Cut(rest, `"`)
+	if code != http.StatusCreated || savedID == "" {
+		t.Fatalf("save: %d %s", code, raw)
+	}
 	bodies := map[string]struct {
 		url   string
 		limit int
@@ -41,6 +48,10 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			"entries", `[]`, ""},
 		"POST /api/insights/funnel/": {ops.URL, maxFunnelBody, `{"steps":[{"event_type":"a"},{"event_type":"b","filters":[{"field":"page","op":"is_set"}]}],"window":"1h"}`,
 			`"window_seconds":3600`, "window", `"2h"`, ""},
+		"POST /api/insights/saved/": {ops.URL, 16 << 10, `{"name":"decode-test","kind":"trend","query":"type=a"}`, `"name":"decode-test"`,
+			"name", `"other"`, ""},
+		"PATCH /api/insights/saved/{id}/": {ops.URL, 16 << 10, `{"name":"decode-test"}`, `"name":"decode-test"`,
+			"name", `"other"`, "/api/insights/saved/" + savedID + "/"},
 		"PUT /api/plan/types/{event_type}/": {ops.URL, 80 << 10, `{"schema":{"type":"object"}}`, `"event_type":"decode_test"`,
 			"schema", `true`, "/api/plan/types/decode_test/"},
 	}

@@ -322,6 +322,7 @@ func (s *Server) newHTTP() error {
 		Ledger:           s.store,
 		Plan:             s.store,
 		Insights:         insights.New(s.store),
+		Saved:            s.store,
 	}
 	// The store serves the event explorer when it implements it.
 	if ex, ok := s.store.(api.Explorer); ok {
