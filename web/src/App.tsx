@@ -17,6 +17,7 @@ import { DeliveryPage } from './pages/DeliveryPage'
 import { OrderingView } from './pages/OrderingView'
 import { PlanPage } from './pages/PlanPage'
 import { RetentionPage } from './pages/RetentionPage'
+import { SavedInsightsPage } from './pages/SavedInsightsPage'
 import { SourcesPage } from './pages/SourcesPage'
 
 /** Each view's heading, and the line under it. */
@@ -95,6 +96,7 @@ export function App() {
         {view === 'insights' && insightsPath === '' && <InsightsPage knownTypes={knownTypes} />}
         {view === 'insights' && insightsPath === 'funnels' && <FunnelsPage knownTypes={knownTypes} />}
         {view === 'insights' && insightsPath === 'retention' && <RetentionPage knownTypes={knownTypes} />}
+        {view === 'insights' && insightsPath === 'saved' && <SavedInsightsPage />}
         {view === 'consumers' && <ConsumersView />}
         {view === 'ordering' && <OrderingView onOpenTimeline={openTimeline} />}
         {view === 'dlq' && <DLQView onOpenTimeline={openTimeline} />}

@@ -65,6 +65,10 @@ import {
   type TrendRange,
   type SourcesView,
   type TrackingSource,
+  savedInsightResultSchema,
+  savedInsightsSchema,
+  type InsightKind,
+  type SavedInsight,
 } from './schema'
 
 /** A failed API call: status is 0 when the server could not be reached. */
@@ -418,6 +422,42 @@ export interface FunnelRequest {
   to?: string
   breakdown?: string
   limit?: number
+}
+
+/** The saved insights, oldest first. */
+export async function getSavedInsights(signal?: AbortSignal): Promise<SavedInsight[]> {
+  const path = '/api/insights/saved/'
+  return parse(savedInsightsSchema, path, await request(path, { signal })).insights
+}
+
+/** What a new saved insight is: a name, the page it opens and that page's URL parameters. */
+export interface NewSavedInsight {
+  name: string
+  kind: InsightKind
+  query: string
+  pinned?: boolean
+}
+
+/** Saves an insight. Admin. */
+export async function saveInsight(req: NewSavedInsight): Promise<SavedInsight> {
+  const path = '/api/insights/saved/'
+  const body = await adminRequest(path, { method: 'POST', body: JSON.stringify(req) })
+  return parse(savedInsightResultSchema, path, body).insight
+}
+
+/** Renames, pins or unpins, or re-queries a saved insight: what the change names. Admin. */
+export async function updateSavedInsight(
+  id: string,
+  change: { name?: string; query?: string; pinned?: boolean },
+): Promise<SavedInsight> {
+  const path = `/api/insights/saved/${encodeURIComponent(id)}/`
+  const body = await adminRequest(path, { method: 'PATCH', body: JSON.stringify(change) })
+  return parse(savedInsightResultSchema, path, body).insight
+}
+
+/** Deletes a saved insight. Admin. */
+export async function deleteSavedInsight(id: string): Promise<void> {
+  await adminRequest(`/api/insights/saved/${encodeURIComponent(id)}/`, { method: 'DELETE' })
 }
 
 /** The users who went through the steps in order within the window, step by step. */

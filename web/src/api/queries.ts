@@ -20,6 +20,7 @@ import {
   getQueueMessages,
   getSources,
   getLedger,
+  getSavedInsights,
   getTrend,
   trendParams,
   type TrendRequest,
@@ -55,6 +56,7 @@ export const keys = {
   createSource: ['sources', 'create'] as const,
   revokeSource: ['sources', 'revoke'] as const,
   ledger: (range: Range, source: string) => ['ledger', range, source] as const,
+  saved: ['insights', 'saved'] as const,
   trend: (r: TrendRequest) => ['insights', 'trend', trendParams(r).toString()] as const,
   funnel: (r: FunnelRequest) => ['insights', 'funnel', JSON.stringify(r)] as const,
   retention: (r: RetentionRequest) => ['insights', 'retention', retentionParams(r).toString()] as const,
@@ -234,6 +236,10 @@ export const retentionQuery = (r: RetentionRequest, intervalMs: number) =>
     refetchInterval: intervalMs,
     placeholderData: keepPreviousData,
   })
+
+/** GET /api/insights/saved/ every intervalMs. */
+export const savedInsightsQuery = (intervalMs: number) =>
+  queryOptions({ queryKey: keys.saved, queryFn: ({ signal }) => getSavedInsights(signal), refetchInterval: intervalMs })
 
 /** GET /api/plan/ every intervalMs. */
 export const planQuery = (intervalMs: number) =>

@@ -806,3 +806,25 @@ export const retentionSchema = z.strictObject({
   cohorts: list(cohortSchema),
 })
 export type Retention = z.infer<typeof retentionSchema>
+
+/** The pages an insight is saved from. */
+export const INSIGHT_KINDS = ['trend', 'funnel', 'retention'] as const
+export type InsightKind = (typeof INSIGHT_KINDS)[number]
+
+/** A saved insight: a page's URL parameters under a name, pinned to the dashboard or not. */
+export const savedInsightSchema = z.strictObject({
+  id: str,
+  name: str,
+  kind: z.enum(INSIGHT_KINDS),
+  query: str,
+  pinned: z.boolean(),
+  created_at: time,
+  updated_at: time,
+})
+export type SavedInsight = z.infer<typeof savedInsightSchema>
+
+/** GET /api/insights/saved/. */
+export const savedInsightsSchema = z.strictObject({ insights: list(savedInsightSchema) })
+
+/** POST /api/insights/saved/ and PATCH /api/insights/saved/{id}/. */
+export const savedInsightResultSchema = z.strictObject({ insight: savedInsightSchema })

@@ -14,6 +14,7 @@ import {
   sourcesQuery,
   ledgerQuery,
   trendQuery,
+  savedInsightsQuery,
   funnelQuery,
   retentionQuery,
   planQuery,
@@ -34,6 +35,7 @@ import type {
   OrderingView,
   Range,
   SourcesView,
+  SavedInsight,
 } from '../api/schema'
 import type { FunnelRequest, RetentionRequest, TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
@@ -86,6 +88,11 @@ export function useSources(intervalMs = 10_000): Polled<SourcesView> {
 /** GET /api/ledger/ of a range and source every intervalMs. */
 export function useLedger(range: Range, source: string, intervalMs = 10_000): Polled<LedgerView> {
   return polled(useQuery(ledgerQuery(range, source, intervalMs)))
+}
+
+/** GET /api/insights/saved/ every intervalMs. */
+export function useSavedInsights(intervalMs = 30_000): Polled<SavedInsight[]> {
+  return polled(useQuery(savedInsightsQuery(intervalMs)))
 }
 
 /** GET /api/insights/trend/ every intervalMs. */

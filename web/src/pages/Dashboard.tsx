@@ -11,6 +11,7 @@ import { sessionId, userId } from '../identity'
 import { DEFAULT_LIMITS } from '../live/feed'
 import type { LiveTotals } from '../live/series'
 import type { LiveFeed as Feed } from '../live/useLiveFeed'
+import { PinnedInsights } from './PinnedInsights'
 
 interface Props {
   /** The live socket's state, owned by App so it stays open across views. */
@@ -63,6 +64,7 @@ export function Dashboard({ feed, totals, onOpenTimeline }: Props) {
           <Charts series={feed.series} markers={feed.markers} eventsPerSecond={totals.eventsPerSecond} />
         </div>
       </StaleData>
+      <PinnedInsights className="min-w-0 xl:col-span-12" />
       <div className="min-w-0 xl:col-span-12">
         <ConsumerGroup />
       </div>

@@ -22,6 +22,7 @@ import { count, dateTime, percent, wait } from '../format'
 import { hashOf, useRouteParams } from '../hooks/route'
 import { useSettled } from '../hooks/useSettled'
 import { useFunnel } from '../hooks/resources'
+import { SaveInsight } from '../components/SaveInsight'
 
 // The URL keeps the funnel: one `step` per step, in order, and one `where`
 // per filter, "<step index>:" and the filter (components/Filters).
@@ -179,7 +180,7 @@ function StepEditor({
 }
 
 /** The steps as bars: the users who reached each, as a share of the first, and those who dropped before it. */
-function FunnelChart({ funnel }: { funnel: Funnel }) {
+export function FunnelChart({ funnel }: { funnel: Funnel }) {
   const first = funnel.steps[0]?.count ?? 0
   const width = (n: number) => `${first === 0 ? 0 : (n / first) * 100}%`
   return (
@@ -246,6 +247,32 @@ function DroppedUsers({ step }: { step: FunnelStep }) {
   )
 }
 
+/**
+ * The funnel a page's URL parameters ask for, what keeps it from being
+ * asked (or null), and the choices it was made of. The funnels page and a
+ * pinned funnel read the same parameters.
+ */
+export function funnelRequestOf(params: URLSearchParams, knownTypes: readonly string[]) {
+  const fromURL = stepsOf(params)
+  const steps = fromURL.length > 0 ? fromURL : defaultSteps(knownTypes)
+  const askedRange = params.get('range')
+  const from = params.get('from')
+  const to = params.get('to')
+  const custom = from !== null && to !== null && askedRange === null
+  const range: TrendRange = isRange(askedRange) ? askedRange : DEFAULT_RANGE
+  const within = params.get('window') ?? DEFAULT_WINDOW
+  const breakdown = params.get('breakdown') ?? ''
+  const limit = LIMITS.includes(params.get('limit') ?? '') ? (params.get('limit') ?? DEFAULT_LIMIT) : DEFAULT_LIMIT
+  const req: FunnelRequest = {
+    steps: steps.map((s) => ({ event_type: s.type, filters: s.filters.map(filterOf) })),
+    window: within,
+    ...(custom ? { from, to } : { range }),
+    ...(breakdown !== '' ? { breakdown, limit: Number(limit) } : {}),
+  }
+  const problem = stepsProblem(steps) ?? (breakdown === '' ? null : fieldProblem(breakdown))
+  return { req, problem, steps, range, within, breakdown, limit }
+}
+
 /** Funnels: how many users went through a sequence of steps in order, within a window, and where they dropped. */
 export function FunnelsPage({
   knownTypes = [],
@@ -259,26 +286,13 @@ export function FunnelsPage({
 }) {
   const id = useId()
   const [params, setParams] = useRouteParams()
-  const fromURL = useMemo(() => stepsOf(params), [params])
-  const steps = fromURL.length > 0 ? fromURL : defaultSteps(knownTypes)
+  const { steps } = useMemo(() => funnelRequestOf(params, knownTypes), [params, knownTypes])
   const types = [...new Set([...knownTypes])].sort()
 
-  const askedRange = params.get('range')
   const from = params.get('from')
   const to = params.get('to')
-  const custom = from !== null && to !== null && askedRange === null
-  const range: TrendRange = isRange(askedRange) ? askedRange : DEFAULT_RANGE
-  const within = params.get('window') ?? DEFAULT_WINDOW
-  const breakdown = params.get('breakdown') ?? ''
-  const limit = LIMITS.includes(params.get('limit') ?? '') ? (params.get('limit') ?? DEFAULT_LIMIT) : DEFAULT_LIMIT
-
-  const req: FunnelRequest = {
-    steps: steps.map((s) => ({ event_type: s.type, filters: s.filters.map(filterOf) })),
-    window: within,
-    ...(custom ? { from, to } : { range }),
-    ...(breakdown !== '' ? { breakdown, limit: Number(limit) } : {}),
-  }
-  const problem = stepsProblem(steps) ?? (breakdown === '' ? null : fieldProblem(breakdown))
+  const custom = from !== null && to !== null && params.get('range') === null
+  const { req, problem, range, within, breakdown, limit } = funnelRequestOf(params, knownTypes)
   const settled = useSettled(problem === null ? JSON.stringify(req) : '', settleMs)
   const asked = useMemo(
     (): FunnelRequest => (settled === '' ? { steps: [] } : (JSON.parse(settled) as FunnelRequest)),
@@ -328,13 +342,16 @@ export function FunnelsPage({
 
   return (
     <div className="flex flex-col gap-6">
-      <Card title="Funnel">
+      <Card
+        title="Funnel"
+        actions={<SaveInsight kind="funnel" suggestion={steps.map((s) => s.type || '?').join(' → ')} />}
+      >
         <ol aria-label="Steps" className="mb-3 flex flex-col gap-3">
           {steps.map((s, i) => (
             <StepEditor key={i} index={i} step={s} steps={steps} types={types} onChange={setSteps} />
           ))}
         </ol>
-        {types.length === 0 && fromURL.length === 0 && (
+        {types.length === 0 && params.getAll('step').length === 0 && (
           <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">No event types stored yet.</p>
         )}
         <div className="mb-4 flex flex-wrap items-end gap-4">

@@ -33,6 +33,7 @@ import { count, dateTime } from '../format'
 import { useRouteParams } from '../hooks/route'
 import { useTrend } from '../hooks/resources'
 import { useSettled } from '../hooks/useSettled'
+import { SaveInsight } from '../components/SaveInsight'
 
 const RANGE_LABELS: Record<TrendRange, string> = {
   '30m': 'Last 30 minutes',
@@ -69,6 +70,39 @@ function breakdownLabel(b: string): string {
   return FIELD_LABELS[b] ?? b
 }
 
+/** The filters a URL's `where` parameters hold; ones that do not parse are left out. */
+function filtersOf(where: readonly string[]): FilterDraft[] {
+  return where.map(filterOfParam).filter((f): f is FilterDraft => f !== null)
+}
+
+/**
+ * The trend a page's URL parameters ask for, and what keeps it from being
+ * asked (a filter not whole, a bad property key), or null. The trends page
+ * and a pinned trend read the same parameters.
+ */
+export function trendRequestOf(params: URLSearchParams): { req: TrendRequest; problem: string | null } {
+  const range = params.get('range')
+  const interval = params.get('interval')
+  const measure = params.get('measure')
+  const asked = params.get('breakdown') ?? ''
+  const filters = filtersOf(params.getAll('where'))
+  const breakdownProblem =
+    asked === '' || (TREND_BREAKDOWNS as readonly string[]).includes(asked) ? null : fieldProblem(asked)
+  const problem = filters.map(filterProblem).find((p) => p !== null) ?? breakdownProblem
+  return {
+    req: {
+      types: params.getAll('type'),
+      range: isRange(range) ? range : '24h',
+      interval: isInterval(interval) ? interval : '',
+      breakdown: breakdownProblem === null ? asked : '',
+      compare: params.get('compare') === 'previous',
+      measure: isMeasure(measure) ? measure : 'count',
+      filters: problem === null ? filters.map(trendFilter) : [],
+    },
+    problem,
+  }
+}
+
 /** A series' name on the page: what an empty key means depends on the trend. */
 export function seriesName(key: string, trend: Pick<Trend, 'breakdown' | 'measure'>): string {
   if (key !== '') return key
@@ -100,7 +134,7 @@ function colour(t: Trend, i: number, key: string): string {
 
 const HEIGHT = 260
 
-function TrendChart({ trend }: { trend: Trend }) {
+export function TrendChart({ trend }: { trend: Trend }) {
   const el = useRef<HTMLDivElement>(null)
   // A new set of series (other types, breakdown or comparison) draws a new
   // chart; the same set refreshed every 10 s only takes the new data.
@@ -202,41 +236,17 @@ export function InsightsPage({
 }) {
   const id = useId()
   const [params, setParams] = useRouteParams()
-  const asked = {
-    range: params.get('range'),
-    interval: params.get('interval'),
-    breakdown: params.get('breakdown') ?? '',
-    measure: params.get('measure'),
-  }
+  const asked = params.get('breakdown') ?? ''
   const whereText = params.getAll('where').join('\u0000')
-  const filters = useMemo(
-    () =>
-      (whereText === '' ? [] : whereText.split('\u0000'))
-        .map(filterOfParam)
-        .filter((f): f is FilterDraft => f !== null),
-    [whereText],
-  )
-  const breakdown =
-    asked.breakdown === '' || (TREND_BREAKDOWNS as readonly string[]).includes(asked.breakdown)
-      ? asked.breakdown
-      : fieldProblem(asked.breakdown) === null
-        ? asked.breakdown
-        : ''
-  const problem =
-    filters.map(filterProblem).find((p) => p !== null) ??
-    (asked.breakdown !== breakdown ? fieldProblem(asked.breakdown) : null)
+  const filters = useMemo(() => filtersOf(whereText === '' ? [] : whereText.split('\u0000')), [whereText])
+  const { req: wanted, problem } = trendRequestOf(params)
   // Filters being typed are asked for once they stop changing, and only when whole.
   const settledFilters = useSettled(
-    problem === null ? JSON.stringify(filters.map(trendFilter)) : '',
+    problem === null ? JSON.stringify(wanted.filters) : '',
     filters.length === 0 ? 0 : settleMs,
   )
   const req: TrendRequest = {
-    types: params.getAll('type'),
-    range: isRange(asked.range) ? asked.range : '24h',
-    interval: isInterval(asked.interval) ? asked.interval : '',
-    breakdown,
-    compare: params.get('compare') === 'previous',
-    measure: isMeasure(asked.measure) ? asked.measure : 'count',
+    ...wanted,
     filters: settledFilters === '' ? [] : (JSON.parse(settledFilters) as string[]),
   }
   const setFilters = (next: FilterDraft[]) =>
@@ -275,7 +285,15 @@ export function InsightsPage({
 
   return (
     <div className="flex flex-col gap-6">
-      <Card title="Trend">
+      <Card
+        title="Trend"
+        actions={
+          <SaveInsight
+            kind="trend"
+            suggestion={`${MEASURE_LABELS[req.measure ?? 'count']} of ${req.types.join(', ') || 'all events'}${req.breakdown === '' ? '' : ` by ${breakdownLabel(req.breakdown).toLowerCase()}`}`}
+          />
+        }
+      >
         <div className="mb-4 flex flex-wrap items-end gap-4">
           <Field>
             <Label htmlFor={`${id}-range`}>Range</Label>
@@ -327,7 +345,7 @@ export function InsightsPage({
           <FieldPicker
             id={`${id}-breakdown`}
             label="Breakdown"
-            value={asked.breakdown}
+            value={asked}
             allowNone
             fields={TREND_BREAKDOWNS}
             onChange={(b) => setParams({ breakdown: b || null }, { replace: true })}

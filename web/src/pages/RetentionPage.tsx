@@ -7,6 +7,7 @@ import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { count, dateTime, percent } from '../format'
 import { useRouteParams } from '../hooks/route'
 import { useRetention } from '../hooks/resources'
+import { SaveInsight } from '../components/SaveInsight'
 
 const RANGES: Record<RetentionPeriod, readonly string[]> = {
   day: ['7d', '14d', '30d', '60d', '90d'],
@@ -87,7 +88,7 @@ function Share({ returned, users }: { returned: number; users: number }) {
   )
 }
 
-function CohortTable({ retention }: { retention: Retention }) {
+export function CohortTable({ retention }: { retention: Retention }) {
   const average = averageRow(retention.cohorts)
   const unit = PERIOD_LABELS[retention.period]
   const totalUsers = retention.cohorts.reduce((n, c) => n + c.users, 0)
@@ -147,6 +148,18 @@ function CohortTable({ retention }: { retention: Retention }) {
 }
 
 /** Retention: the users first seen in each day or week, and how many came back in each later one. */
+/** The retention a page's URL parameters ask for: the retention page and a pinned retention read the same parameters. */
+export function retentionRequestOf(params: URLSearchParams): RetentionRequest {
+  const asked = params.get('period')
+  const period: RetentionPeriod = isPeriod(asked) ? asked : 'day'
+  const from = params.get('from')
+  const to = params.get('to')
+  const custom = from !== null && to !== null && params.get('range') === null
+  const range = params.get('range') ?? DEFAULT_RANGE[period]
+  const returnEvent = params.get('return_event') ?? ''
+  return { period, range: custom ? '' : range, ...(custom ? { from, to } : {}), returnEvent }
+}
+
 export function RetentionPage({
   knownTypes = [],
   pollMs = 60_000,
@@ -156,19 +169,12 @@ export function RetentionPage({
 }) {
   const id = useId()
   const [params, setParams] = useRouteParams()
-  const asked = params.get('period')
-  const period: RetentionPeriod = isPeriod(asked) ? asked : 'day'
+  const req = retentionRequestOf(params)
+  const { period, returnEvent } = req
+  const custom = req.range === ''
   const from = params.get('from')
   const to = params.get('to')
-  const custom = from !== null && to !== null && params.get('range') === null
-  const range = params.get('range') ?? DEFAULT_RANGE[period]
-  const returnEvent = params.get('return_event') ?? ''
-  const req: RetentionRequest = {
-    period,
-    range: custom ? '' : range,
-    ...(custom ? { from, to } : {}),
-    returnEvent,
-  }
+  const range = custom ? (params.get('range') ?? DEFAULT_RANGE[period]) : req.range
   const retention = useRetention(req, pollMs)
   const r = retention.data
   const types = [...new Set([...knownTypes, ...(returnEvent === '' ? [] : [returnEvent])])].sort()
@@ -177,7 +183,15 @@ export function RetentionPage({
 
   return (
     <div className="flex flex-col gap-6">
-      <Card title="Retention">
+      <Card
+        title="Retention"
+        actions={
+          <SaveInsight
+            kind="retention"
+            suggestion={`Retention by ${period}${returnEvent === '' ? '' : `, back on ${returnEvent}`}`}
+          />
+        }
+      >
         <div className="mb-4 flex flex-wrap items-end gap-4">
           <Field>
             <Label htmlFor={`${id}-period`}>Cohorts by</Label>
