@@ -32,6 +32,8 @@ const VIEWS: {
       await expect(feed.getByRole('listitem').first()).toBeVisible()
       const queue = page.getByRole('region', { name: 'Message Queue Monitor' })
       await expect(queue.getByRole('listitem').first()).toBeVisible()
+      const pinned = page.getByRole('region', { name: 'Pinned insights' })
+      await expect(pinned.getByRole('img', { name: /Events per hour/ })).toBeVisible()
     },
   },
   {
@@ -58,6 +60,13 @@ const VIEWS: {
     hash: '#/insights/retention',
     ready: async (page) => {
       await expect(page.getByRole('table', { name: 'Retention by cohort' }).getByRole('row').nth(1)).toBeVisible()
+    },
+  },
+  {
+    name: 'saved insights',
+    hash: '#/insights/saved',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Saved insights' }).getByRole('row').nth(2)).toBeVisible()
     },
   },
   {
@@ -173,6 +182,18 @@ async function seed(server: PulseServer): Promise<void> {
   }
   const get = async (url: string): Promise<unknown> => (await fetch(server.base + url)).json()
   const user = { user_id: 'user_a11y', session_id: 'session_a11y' }
+  // Saved insights, one pinned: the dashboard shows its card.
+  await post('/api/insights/saved/', {
+    name: 'Events by type',
+    kind: 'trend',
+    query: 'breakdown=event_type',
+    pinned: true,
+  })
+  await post('/api/insights/saved/', {
+    name: 'Click, then submit',
+    kind: 'funnel',
+    query: 'step=button_click&step=form_submit',
+  })
   await post('/api/events/create/', { ...user, event_type: 'button_click', element_id: 'button_1' })
   await post('/api/events/create/', { ...user, event_type: 'page_view', element_id: 'nav', page: '/home' })
   await post('/api/events/create/', {
