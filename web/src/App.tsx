@@ -93,7 +93,9 @@ export function App() {
         </div>
         {view === 'dashboard' && <Dashboard feed={feed} totals={totals} onOpenTimeline={openTimeline} />}
         {view === 'insights' && <InsightsNav current={insightsPath} />}
-        {view === 'insights' && insightsPath === '' && <InsightsPage knownTypes={knownTypes} />}
+        {view === 'insights' && insightsPath === '' && (
+          <InsightsPage knownTypes={knownTypes} stored={feed.stats?.total_events ?? null} />
+        )}
         {view === 'insights' && insightsPath === 'funnels' && <FunnelsPage knownTypes={knownTypes} />}
         {view === 'insights' && insightsPath === 'retention' && <RetentionPage knownTypes={knownTypes} />}
         {view === 'insights' && insightsPath === 'saved' && <SavedInsightsPage />}

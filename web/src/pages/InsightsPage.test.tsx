@@ -95,6 +95,20 @@ describe('InsightsPage', () => {
     expect(rows[3].textContent).toContain('-50%')
   })
 
+  it('asks again when the socket counts new stored events, not faster than liveMs', async () => {
+    const { rerender } = render(<InsightsPage pollMs={60_000} stored={5} liveMs={0} />)
+    expect((await screen.findByRole('status')).textContent).toContain('updated as events are stored')
+    const trendCalls = () => calls.filter((c) => c.url.startsWith('/api/insights/trend/')).length
+    const before = trendCalls()
+    rerender(<InsightsPage pollMs={60_000} stored={5} liveMs={0} />)
+    rerender(<InsightsPage pollMs={60_000} stored={6} liveMs={0} />)
+    await waitFor(() => expect(trendCalls()).toBe(before + 1))
+    // Within liveMs of that ask, a change waits for its end.
+    rerender(<InsightsPage pollMs={60_000} stored={7} liveMs={60_000} />)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(trendCalls()).toBe(before + 1)
+  })
+
   it('counts users split by a property and filtered, asking once the filter is whole', async () => {
     const user = userEvent.setup()
     render(<InsightsPage knownTypes={['page_view']} pollMs={60_000} settleMs={0} />)

@@ -31,7 +31,9 @@ import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime } from '../format'
 import { useRouteParams } from '../hooks/route'
+import { useLiveRefresh } from '../hooks/useLiveRefresh'
 import { useTrend } from '../hooks/resources'
+import { keys } from '../api/queries'
 import { useSettled } from '../hooks/useSettled'
 import { SaveInsight } from '../components/SaveInsight'
 
@@ -228,11 +230,17 @@ export function InsightsPage({
   knownTypes = [],
   pollMs = 10_000,
   settleMs = 400,
+  stored = null,
+  liveMs = 2_000,
 }: {
   knownTypes?: readonly string[]
   pollMs?: number
   /** How long typed filters must stay unchanged before they are asked for. */
   settleMs?: number
+  /** The stored events the live socket last counted: when it moves, the open bucket is asked for again. */
+  stored?: number | null
+  /** The least time between two asks the socket prompts (a trend read from the events waits five times as long). */
+  liveMs?: number
 }) {
   const id = useId()
   const [params, setParams] = useRouteParams()
@@ -252,6 +260,7 @@ export function InsightsPage({
   const setFilters = (next: FilterDraft[]) =>
     setParams({ where: next.length === 0 ? null : next.map(filterParam) }, { replace: true })
   const trend = useTrend(req, pollMs)
+  useLiveRefresh(keys.trend(req), stored, req.measure === 'count' && req.filters?.length === 0 ? liveMs : 5 * liveMs)
   const t = trend.data
   const types = [...new Set([...knownTypes, ...req.types])].sort()
 
@@ -416,7 +425,7 @@ export function InsightsPage({
               . Counted by the time each event happened
               {t.measure !== 'count' &&
                 `; a ${MEASURE_NOUNS[t.measure][0]} counts once in each bucket and once in a total`}
-              ; refreshed every {Math.round(pollMs / 1000)} s.
+              ; {stored === null ? `refreshed every ${Math.round(pollMs / 1000)} s` : 'updated as events are stored'}.
             </p>
             {t.current.total === 0 && t.previous?.total !== undefined && t.previous.total === 0 ? (
               <Empty>No events in this range.</Empty>
