@@ -334,7 +334,7 @@ func operations() []operation {
 			result: object(map[string]schema{"range": str(), "from": dateTime(), "to": dateTime(), "warnings": arrayOf(ref("PlanWarning"))})},
 		{method: "GET", path: "/api/insights/trend/", summary: "Stored events, or distinct users or sessions, per minute, hour, day or week of their event time over a range, per type or split by a breakdown (a field or properties.<key>: top N and other), filtered, with the previous period",
 			query: []string{"event_type", "range", "from", "to", "interval", "breakdown", "limit", "compare", "measure", "filter"},
-			result: object(map[string]schema{"interval": str(), "breakdown": str(), "measure": str(),
+			result: object(map[string]schema{"interval": str(), "breakdown": str(), "measure": str(), "exact": described(boolean(), "false for users or sessions from the HyperLogLog sketches (within about 1%)"),
 				"current": ref("TrendPeriod"), "previous": nullable(ref("TrendPeriod"))})},
 		{method: "POST", path: "/api/insights/funnel/", summary: "Users who went through the steps in order within a window, per step: conversion, drop-off, median time between steps, the users who dropped, and an optional breakdown by a field of the first step",
 			body: strict(object(map[string]schema{"steps": arrayOf(ref("FunnelStep")), "window?": described(str(), "30m, 1h, 7d...: from 1m to 90d; 1d by default"),

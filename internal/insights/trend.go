@@ -87,7 +87,10 @@ type Trend struct {
 	Breakdown string `json:"breakdown"`
 	// Measure is what the counts count: stored events, or distinct users
 	// or sessions.
-	Measure  string  `json:"measure"`
+	Measure string `json:"measure"`
+	// Exact is false for distinct users or sessions from the sketches:
+	// exact up to a few thousand, within about 1% beyond.
+	Exact    bool    `json:"exact"`
 	Current  Period  `json:"current"`
 	Previous *Period `json:"previous"`
 }
@@ -104,6 +107,7 @@ func invalidf(format string, args ...any) error {
 // retention.
 type Store interface {
 	store.Rollups
+	store.Uniques
 	store.Scanner
 	store.Activity
 }
@@ -122,14 +126,17 @@ func (s *Service) Trend(ctx context.Context, q TrendQuery) (Trend, error) {
 		return Trend{}, err
 	}
 	period := s.period
-	if q.readsEvents() {
+	switch {
+	case q.readsSketches():
+		period = s.sketchPeriod
+	case q.readsEvents():
 		period = s.eventPeriod
 	}
 	cur, keys, err := period(ctx, q, q.From, q.To, nil)
 	if err != nil {
 		return Trend{}, err
 	}
-	t := Trend{Interval: q.Interval, Breakdown: q.Breakdown, Measure: q.Measure, Current: cur}
+	t := Trend{Interval: q.Interval, Breakdown: q.Breakdown, Measure: q.Measure, Exact: !q.readsSketches(), Current: cur}
 	if q.Compare {
 		n := len(cur.Buckets)
 		first := cur.Buckets[0]

@@ -99,6 +99,7 @@ type Store interface {
 	Replays
 	Sources
 	SavedInsights
+	Uniques
 	Ledger
 	Plan
 	// Ping checks that the database answers.

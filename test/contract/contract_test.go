@@ -219,6 +219,8 @@ func TestContract(t *testing.T) {
 	// Distinct users of the events with a session, by a property: user_c001
 	// has events with it and without, as the tracker's visitor has.
 	get("trend_users", "/api/insights/trend/?range=30d&measure=users&breakdown=properties.n&filter=session_id:is_set")
+	// Users by type and day, from the sketches: an estimate.
+	get("trend_sketch", "/api/insights/trend/?range=7d&measure=users&breakdown=event_type")
 	// Both users clicked; one then submitted the form. The breakdown by
 	// page keeps one value and (other).
 	funnel := `{"steps":[{"event_type":"button_click","filters":[{"field":"element_id","op":"in","values":["button_1","button_2"]}]},{"event_type":"form_submit"}],"window":"1h","range":"30d"`

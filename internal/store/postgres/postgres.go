@@ -129,7 +129,8 @@ func (d *DB) migrate(ctx context.Context) (int, error) {
 	db := stdlib.OpenDBFromPool(d.pool)
 	defer db.Close() // leaves the pool open
 	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker), goose.WithSlog(d.log))
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker), goose.WithSlog(d.log),
+		goose.WithGoMigrations(uniquesMigration()))
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}

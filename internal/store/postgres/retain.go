@@ -137,6 +137,18 @@ func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error
 			widths, dims, types, bucket, values, parts); err != nil {
 			return 0, err
 		}
+		var hourTypes []string
+		var hours []int64
+		for i := range widths {
+			if widths[i] == store.RollupHour && dims[i] == store.DimAll {
+				hourTypes, hours = append(hourTypes, types[i]), append(hours, bucket[i])
+			}
+		}
+		if len(hours) > 0 {
+			if _, err := tx.Exec(ctx, pruneUniquesSQL, hourTypes, hours); err != nil {
+				return 0, err
+			}
+		}
 	}
 	return n, tx.Commit(ctx)
 }

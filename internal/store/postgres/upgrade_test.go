@@ -94,4 +94,5 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	}
 	// The upgrade gave the user a first seen and a day of activity.
 	storetest.CheckActivityBackfill(t, db, "u", at)
+	storetest.CheckUniquesBackfill(t, db, "u", at)
 }

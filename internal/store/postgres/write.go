@@ -209,6 +209,9 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 			return nil, d.fail("write batch", err)
 		}
 	}
+	if err := d.writeUniques(ctx, uniquesOf(batch, inserted)); err != nil {
+		return nil, d.fail("write batch: uniques", err)
+	}
 	return inserted, nil
 }
 

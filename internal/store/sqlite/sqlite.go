@@ -27,7 +27,7 @@ import (
 )
 
 //go:embed migrations/*.sql
-var migrations embed.FS
+var migrationFiles embed.FS
 
 // Defaults for Options fields left at zero.
 const (
@@ -93,6 +93,8 @@ type DB struct {
 	addRollup *sql.Stmt
 	// addActivity and addFirstSeen add to the activity and first seen.
 	addActivity, addFirstSeen *sql.Stmt
+	// getUnique and putUnique read and write a row of sketches.
+	getUnique, putUnique *sql.Stmt
 
 	// corrupt is set once the file is found damaged (integrity.go): from
 	// then on writes are refused, so that no offset is committed past
@@ -188,6 +190,12 @@ func Open(ctx context.Context, path string, opts Options, log *slog.Logger) (*DB
 	if err == nil {
 		d.addFirstSeen, err = d.w.PrepareContext(ctx, addFirstSeenSQL)
 	}
+	if err == nil {
+		d.getUnique, err = d.w.PrepareContext(ctx, getUniqueSQL)
+	}
+	if err == nil {
+		d.putUnique, err = d.w.PrepareContext(ctx, putUniqueSQL)
+	}
 	if err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("open store %s: prepare: %w", path, err)
@@ -246,16 +254,26 @@ func (d *DB) setUp(ctx context.Context, path string, log *slog.Logger) error {
 	return err
 }
 
+// migrations is the provider of the store's migrations: the SQL files and
+// the Go ones.
+func migrations(db *sql.DB, opts ...goose.ProviderOption) (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(uniquesMigration()))
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
+}
+
 // migrate applies the pending migrations and returns how many it applied.
 func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) (int, error) {
-	fsys, err := fs.Sub(migrations, "migrations")
+	p, err := migrations(db, goose.WithSlog(log))
 	if err != nil {
-		return 0, fmt.Errorf("migrations: %w", err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys,
-		goose.WithDisableGlobalRegistry(true), goose.WithSlog(log))
-	if err != nil {
-		return 0, fmt.Errorf("migrations: %w", err)
+		return 0, err
 	}
 	res, err := p.Up(ctx)
 	if err != nil {
@@ -280,7 +298,7 @@ func (d *DB) Close() error {
 			<-d.integrityDone
 		}
 		var errs []error
-		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage, d.addEvents, d.addLatency, d.addRollup, d.addActivity, d.addFirstSeen} {
+		for _, s := range []*sql.Stmt{d.insEvent, d.insMessage, d.addEvents, d.addLatency, d.addRollup, d.addActivity, d.addFirstSeen, d.getUnique, d.putUnique} {
 			if s != nil {
 				errs = append(errs, s.Close())
 			}

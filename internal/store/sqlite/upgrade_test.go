@@ -21,7 +21,7 @@ import (
 func TestUpgradeFromFirstSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "pulse.db")
 	old := sql.OpenDB(newConnector(path + "?_journal_mode=WAL"))
-	fsys, err := fs.Sub(migrations, "migrations")
+	fsys, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +80,7 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	}
 	// The upgrade gave the user a first seen and a day of activity.
 	storetest.CheckActivityBackfill(t, db, "u", time.UnixMicro(1).UTC())
+	storetest.CheckUniquesBackfill(t, db, "u", time.UnixMicro(1).UTC())
 }
 
 // The migrations after the first can be rolled back and applied again,
@@ -90,11 +91,7 @@ func TestMigrationsDownAndUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db.w, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := migrations(db.w)
 	if err != nil {
 		t.Fatal(err)
 	}

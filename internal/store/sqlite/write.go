@@ -163,6 +163,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	var counted ledger.Delta
 	var totals store.TotalsDelta
 	rollups := store.RollupDelta{}
+	uniques := store.UniqueDelta{}
 	var active store.ActivityDelta
 	storedAt := fromMicros(now)
 	for b, batch := range batches {
@@ -192,6 +193,7 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 					e := r.Event
 					rollups.Event(onePartition, e.Timestamp, e.EventType, e.Page, e.ElementID, e.SourceID, 1)
 					active.Event(onePartition, e.Timestamp, e.EventType, e.UserID, 1)
+					uniques.Event(onePartition, e.Timestamp, e.EventType, e.UserID, e.SessionID)
 				}
 				if e := r.Event; e.SourceID != "" {
 					switch {
@@ -246,6 +248,10 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		return nil, d.fail("write batch", err)
 	}
 	if err := d.writeActivity(tx, &active); err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch", err)
+	}
+	if err := d.writeUniques(tx, uniques); err != nil {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
 	}

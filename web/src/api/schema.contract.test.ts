@@ -78,6 +78,7 @@ const contract: Record<string, z.ZodType> = {
   trend: trendSchema,
   trend_breakdown: trendSchema,
   trend_users: trendSchema,
+  trend_sketch: trendSchema,
   funnel: funnelSchema,
   funnel_breakdown: funnelSchema,
   retention: retentionSchema,
@@ -128,6 +129,10 @@ describe('golden answers of the Go server', () => {
     expect(users.breakdown).toBe('properties.n')
     expect(users.current.series.find((s) => s.key === '1')?.total).toBe(1)
     expect(users.current.series.reduce((n, s) => n + s.total, 0)).toBeGreaterThan(users.current.total)
+    expect(users.exact).toBe(true)
+    const sketched = parse(trendSchema, 'trend_sketch')
+    expect(sketched.exact).toBe(false)
+    expect(sketched.current.total).toBeGreaterThan(0)
     const funnel = parse(funnelSchema, 'funnel')
     expect(funnel.breakdown).toBeUndefined()
     expect(funnel.steps.length).toBeGreaterThanOrEqual(2)

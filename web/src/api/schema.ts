@@ -677,6 +677,8 @@ export const trendSchema = z.strictObject({
   interval: z.enum(TREND_INTERVALS),
   breakdown: z.union([z.literal(''), z.enum(TREND_BREAKDOWNS), propertyFieldSchema]),
   measure: z.enum(TREND_MEASURES),
+  /** False for users or sessions from the HyperLogLog sketches: within about 1%. */
+  exact: z.boolean(),
   current: trendPeriodSchema,
   previous: trendPeriodSchema.nullable(),
 })

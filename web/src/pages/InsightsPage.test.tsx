@@ -12,6 +12,7 @@ function trend(over: Partial<Trend> = {}): Trend {
     interval: 'hour',
     breakdown: '',
     measure: 'count',
+    exact: true,
     current: {
       from: buckets[0],
       to: '2026-12-02T10:30:00Z',
@@ -93,6 +94,15 @@ describe('InsightsPage', () => {
     expect(rows[2].textContent).toContain('(none)')
     expect(rows[3].textContent).toContain('(other)')
     expect(rows[3].textContent).toContain('-50%')
+  })
+
+  it('says when the users are an estimate', async () => {
+    answer = { ...trend(), measure: 'users', exact: false }
+    render(<InsightsPage pollMs={60_000} />)
+    const status = await screen.findByRole('status')
+    await waitFor(() => expect(status.textContent).toContain('users since'))
+    expect(status.textContent).toContain('estimated from HyperLogLog sketches')
+    answer = trend()
   })
 
   it('asks again when the socket counts new stored events, not faster than liveMs', async () => {

@@ -425,6 +425,7 @@ export function InsightsPage({
               . Counted by the time each event happened
               {t.measure !== 'count' &&
                 `; a ${MEASURE_NOUNS[t.measure][0]} counts once in each bucket and once in a total`}
+              {!t.exact && '; estimated from HyperLogLog sketches (exact up to a few thousand, within about 1% beyond)'}
               ; {stored === null ? `refreshed every ${Math.round(pollMs / 1000)} s` : 'updated as events are stored'}.
             </p>
             {t.current.total === 0 && t.previous?.total !== undefined && t.previous.total === 0 ? (

@@ -30,6 +30,7 @@ const trend: Trend = {
   interval: 'hour',
   breakdown: 'properties.plan',
   measure: 'users',
+  exact: false,
   current: {
     from: at,
     to: at,
