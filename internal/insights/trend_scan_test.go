@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store"
-	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
 
 // userEvent is a generated event with a user, a session and properties.
@@ -47,13 +45,9 @@ func (e userEvent) field(f string) string {
 // days, in no order, some redelivered: sessions (some events without
 // one), and properties of several kinds (strings, numbers, booleans,
 // null, absent).
-func openUserStore(t *testing.T, n int) (*sqlite.DB, []userEvent, time.Time) {
+func openUserStore(t *testing.T, kind string, n int) (store.Store, []userEvent, time.Time) {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pulse.db"), sqlite.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := openKind(t, kind)
 	rng := rand.New(rand.NewPCG(7, 11))
 	end := time.Date(2026, 12, 2, 17, 23, 41, 0, time.UTC)
 	types := []string{event.TypePageView, event.TypeButtonClick, "signup", "purchase"}
@@ -172,7 +166,13 @@ func bruteSeries(evs []userEvent, q TrendQuery, from, to time.Time) (cells map[s
 // distinct ids, each series' distinct ids over the range (not the sum of
 // its buckets), the other series' distinct ids, the total's.
 func TestEventTrendsAgreeWithABruteForce(t *testing.T) {
-	db, evs, end := openUserStore(t, 3000)
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) { checkEventTrendsAgreeWithABruteForce(t, kind) })
+	}
+}
+
+func checkEventTrendsAgreeWithABruteForce(t *testing.T, kind string) {
+	db, evs, end := openUserStore(t, kind, 3000)
 	svc := New(db)
 	filterSets := [][]Filter{
 		nil,
@@ -301,7 +301,7 @@ func checkEventPeriod(t *testing.T, name string, evs []userEvent, q TrendQuery, 
 }
 
 func TestEventTrendsRefuseWhatTheyCannotAnswer(t *testing.T) {
-	db, _, end := openUserStore(t, 10)
+	db, _, end := openUserStore(t, "SQLite", 10)
 	svc := New(db)
 	for _, q := range []TrendQuery{
 		{From: end.Add(-time.Hour), To: end, Interval: Hour, Measure: "revenue"},

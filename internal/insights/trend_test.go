@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store"
-	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
 
 // genEvent is one generated event, as the brute force sees it.
@@ -25,13 +23,9 @@ type genEvent struct {
 // openStore is a real SQLite store holding n generated events: random
 // types, pages, elements and sources over 40 days of event time, in no
 // order (late and skewed clients), some written twice.
-func openStore(t *testing.T, n int, seed uint64) (*sqlite.DB, []genEvent, time.Time) {
+func openStore(t *testing.T, kind string, n int, seed uint64) (store.Store, []genEvent, time.Time) {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pulse.db"), sqlite.Options{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := openKind(t, kind)
 	rng := rand.New(rand.NewPCG(seed, 99))
 	end := time.Date(2026, 12, 2, 17, 23, 41, 0, time.UTC)
 	types := []string{event.TypePageView, event.TypeButtonClick, "signup", "purchase"}
@@ -145,7 +139,13 @@ func asMap(p Period, interval string) map[string]map[string]int64 {
 // period; the top-N series are the largest, and the other series holds
 // exactly the rest.
 func TestTrendAgreesWithABruteForceCount(t *testing.T) {
-	db, evs, end := openStore(t, 6000, 1)
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) { checkTrendAgreesWithABruteForceCount(t, kind) })
+	}
+}
+
+func checkTrendAgreesWithABruteForceCount(t *testing.T, kind string) {
+	db, evs, end := openStore(t, kind, 6000, 1)
 	svc := New(db)
 	for _, interval := range []string{Minute, Hour, Day, Week} {
 		span := map[string]time.Duration{Minute: 150 * time.Minute, Hour: 30 * time.Hour, Day: 20 * 24 * time.Hour, Week: 35 * 24 * time.Hour}[interval]
@@ -221,7 +221,7 @@ func kthLargest(totals map[string]int64, k int) int64 {
 }
 
 func TestTrendRefusesWhatItCannotAnswer(t *testing.T) {
-	db, _, end := openStore(t, 10, 2)
+	db, _, end := openStore(t, "SQLite", 10, 2)
 	svc := New(db)
 	for _, q := range []TrendQuery{
 		{From: end.Add(-time.Hour), To: end, Interval: "fortnight"},
