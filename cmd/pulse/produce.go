@@ -32,6 +32,12 @@ Modes:
   continuous  --events-per-second for --duration, paced; --duration 0 runs
               until Ctrl-C (producer_batch.py --mode continuous)
 
+The events are journeys through a small shop (landing, products, cart,
+signup, purchase, with drop-off; users with a plan, country and device):
+see docs/insights.md. --history 14d first sends --history-events events
+spread over the last 14 days, so that funnels, retention and trends have
+days of data at once.
+
 --dry-run prints the events as NDJSON on stdout instead of sending them.
 Progress goes to stderr about once a second. Ctrl-C stops, flushes what is
 buffered and prints the summary. The exit status is 1 if any event failed.`
@@ -49,6 +55,9 @@ type produceOpts struct {
 	delayRate   float64
 	users       int
 	seed        uint64
+	// history and historyEvents: a backfill of past days, sent first.
+	history       span
+	historyEvents int
 }
 
 func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,6 +82,8 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	f.Float64Var(&o.delayRate, "delay-rate", 0, "share of events (0..1) given a processing delay")
 	f.IntVar(&o.users, "users", generator.DefaultUsers, "simulated users")
 	f.Uint64Var(&o.seed, "seed", 0, "random seed for a repeatable run (0: random)")
+	f.Var(&o.history, "history", "first send --history-events events spread over this much of the past, as 14d or 36h (0: none)")
+	f.IntVar(&o.historyEvents, "history-events", 20_000, "events of the --history backfill")
 	rest, err := fs.Parse(args)
 	if err != nil {
 		return err
@@ -111,6 +122,9 @@ func runProduce(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	prog := newProgress(stderr, s)
 	prog.start()
 	start := time.Now()
+	if o.history > 0 {
+		o.sendHistory(ctx, gen, s, start)
+	}
 	o.send(ctx, gen, s)
 	prog.stop()
 	closing := s.close()
@@ -148,8 +162,32 @@ func (o *produceOpts) validate() error {
 		return fmt.Errorf("--interval must be > 0")
 	case o.duration < 0:
 		return fmt.Errorf("--duration must not be negative")
+	case o.history < 0 || time.Duration(o.history) > maxHistory:
+		return fmt.Errorf("--history must be between 0 and %s (got %s)", maxHistory, time.Duration(o.history))
+	case o.history > 0 && (o.historyEvents < 1 || o.historyEvents > maxHistoryEvents):
+		return fmt.Errorf("--history-events must be between 1 and %d (got %d)", maxHistoryEvents, o.historyEvents)
 	}
 	return nil
+}
+
+// Bounds of the --history backfill.
+const (
+	maxHistory       = 365 * 24 * time.Hour
+	maxHistoryEvents = 10_000_000
+)
+
+// sendHistory sends the backfill: --history-events events of the same
+// users and journeys, their times spread evenly over the --history before
+// now, oldest first.
+func (o *produceOpts) sendHistory(ctx context.Context, gen *generator.Generator, s sink, now time.Time) {
+	span := time.Duration(o.history)
+	from := now.Add(-span)
+	for i := range o.historyEvents {
+		if ctx.Err() != nil {
+			return
+		}
+		s.send(gen.At(from.Add(time.Duration(float64(span) * float64(i) / float64(o.historyEvents)))))
+	}
 }
 
 // send runs the chosen mode until it is done or ctx ends.
@@ -358,6 +396,29 @@ func (p *progress) start() {
 func (p *progress) stop() {
 	close(p.done)
 	p.wg.Wait()
+}
+
+// span is a duration flag that also takes days, as 14d.
+type span time.Duration
+
+func (d *span) String() string { return time.Duration(*d).String() }
+
+func (d *span) Set(v string) error {
+	v = strings.TrimSpace(v)
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		f, err := strconv.ParseFloat(n, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			return fmt.Errorf("%q is not a duration such as 14d or 36h", v)
+		}
+		*d = span(f * float64(24*time.Hour))
+		return nil
+	}
+	p, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 14d or 36h", v)
+	}
+	*d = span(p)
+	return nil
 }
 
 // seconds is a duration flag that also takes a bare number of seconds, as

@@ -104,6 +104,10 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"produce", "--no-such-flag"}, 2},
 		{[]string{"produce", "--dry-run", "--mode", "sideways"}, 2},
 		{[]string{"produce", "--dry-run", "--failure-rate", "2"}, 2},
+		{[]string{"produce", "--dry-run", "--history", "a fortnight"}, 2},
+		{[]string{"produce", "--dry-run", "--history", "-2d"}, 2},
+		{[]string{"produce", "--dry-run", "--history", "400d"}, 2},
+		{[]string{"produce", "--dry-run", "--history", "1d", "--history-events", "0"}, 2},
 		{[]string{"topics", "--bootstrap-servers", "127.0.0.1:1", "explode"}, 2},
 		{[]string{"produce", "--dry-run", "--topic", "bad topic"}, 1},
 	}
@@ -158,6 +162,41 @@ func TestProduceDryRun(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "summary: sent 5, printed 5, failed 0") {
 		t.Errorf("summary missing:\n%s", stderr)
+	}
+}
+
+// --history sends its backfill first: --history-events events, their
+// times spread over the days before now, oldest first, then the mode's.
+func TestProduceHistory(t *testing.T) {
+	before := time.Now()
+	code, out, stderr := pulse(t, "produce", "--dry-run", "--mode", "batch", "--batch-size", "3",
+		"--history", "2d", "--history-events", "400", "--seed", "4")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var times []time.Time
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		e, err := event.Decode(sc.Bytes())
+		if err != nil {
+			t.Fatalf("line %d: %v", len(times)+1, err)
+		}
+		times = append(times, e.Timestamp)
+	}
+	if len(times) != 403 {
+		t.Fatalf("%d events, want 400 of history and 3", len(times))
+	}
+	from := before.Add(-48 * time.Hour)
+	for i, at := range times[:400] {
+		if at.Before(from.Add(-time.Second)) || at.After(time.Now()) || (i > 0 && at.Before(times[i-1])) {
+			t.Fatalf("history event %d at %v: want within the 2 days before %v, in order", i, at, before)
+		}
+	}
+	if times[0].After(from.Add(time.Minute)) || times[399].Before(before.Add(-10*time.Minute)) {
+		t.Errorf("history from %v to %v: want it to span the 2 days", times[0], times[399])
+	}
+	if !times[400].After(times[399]) {
+		t.Errorf("the mode's events (%v) come after the history (%v)", times[400], times[399])
 	}
 }
 

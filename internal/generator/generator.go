@@ -116,6 +116,13 @@ type user struct {
 	session   string
 	remaining int // events left in this session
 	page      int // index into pages
+	// traits are the user's plan, country and device, on every event.
+	traits traits
+	// signedUp: a user signs up once, ever.
+	signedUp bool
+	// pending are the events a click set off (the cart, a signup, a
+	// purchase), sent as the user's next ones.
+	pending []followUp
 }
 
 // Generator makes events. It is not safe for concurrent use.
@@ -158,7 +165,7 @@ func New(cfg Config) *Generator {
 		g.byPath[p.path] = i
 	}
 	for i := range g.users {
-		g.users[i] = user{id: fmt.Sprintf("user_%03d", i+1)}
+		g.users[i] = user{id: fmt.Sprintf("user_%03d", i+1), traits: traitsOf(seed, i)}
 	}
 	return g
 }
@@ -175,9 +182,16 @@ func (g *Generator) Count() int64 { return g.count }
 
 // Next makes the next event: a full, valid event with event_id and
 // timestamp set.
-func (g *Generator) Next() event.Event {
+func (g *Generator) Next() event.Event { return g.At(g.cfg.Now()) }
+
+// At makes the next event as Next does, stamped at: a backfill of past
+// days (pulse produce --history) walks the same users and journeys.
+func (g *Generator) At(at time.Time) event.Event {
 	g.count++
 	u := g.pickUser()
+	if len(u.pending) > 0 && u.session != "" {
+		return g.followUp(u, at)
+	}
 	typ := g.pickType()
 	if u.session == "" || u.remaining <= 0 {
 		g.newSession(u)
@@ -192,11 +206,11 @@ func (g *Generator) Next() event.Event {
 	u.remaining--
 
 	e := event.Event{
-		EventID:   g.uuid(),
+		EventID:   g.uuid(at),
 		UserID:    u.id,
 		EventType: typ,
 		SessionID: u.session,
-		Timestamp: g.cfg.Now().UTC(),
+		Timestamp: at.UTC(),
 	}
 	p := &g.pages[u.page]
 	switch typ {
@@ -206,7 +220,7 @@ func (g *Generator) Next() event.Event {
 		u.page = g.byPath[to]
 		e.Page = to
 		e.ElementID = "page_" + pageSlug(to)
-		e.Properties = g.props(map[string]any{
+		e.Properties = g.props(u, map[string]any{
 			"referrer":     from,
 			"load_time_ms": 80 + g.rng.IntN(900),
 			"viewport":     [...]string{"desktop", "mobile", "tablet"}[g.rng.IntN(3)],
@@ -214,10 +228,11 @@ func (g *Generator) Next() event.Event {
 	case event.TypeButtonClick:
 		e.Page = p.path
 		e.ElementID = p.elements[g.rng.IntN(len(p.elements))]
-		e.Properties = g.props(map[string]any{"x": g.rng.IntN(1280), "y": g.rng.IntN(800)})
+		e.Properties = g.props(u, map[string]any{"x": g.rng.IntN(1280), "y": g.rng.IntN(800)})
 		if e.ElementID == "btn_logout" {
 			u.remaining = 0 // the session ends here
 		}
+		g.journey(u, p.path, e.ElementID)
 	case event.TypeFormSubmit:
 		form := p.form
 		if form == "" {
@@ -230,12 +245,12 @@ func (g *Generator) Next() event.Event {
 		if form == "search_form" {
 			props["query"] = [...]string{"shoes", "red jacket", "usb-c cable", "coffee", "desk lamp"}[g.rng.IntN(5)]
 		}
-		e.Properties = g.props(props)
+		e.Properties = g.props(u, props)
 	case event.TypeUserLogin:
 		u.page = g.byPath["/login"]
 		e.Page = "/login"
 		e.ElementID = "btn_login"
-		e.Properties = g.props(map[string]any{
+		e.Properties = g.props(u, map[string]any{
 			"method":  [...]string{"password", "password", "google", "github"}[g.rng.IntN(4)],
 			"success": g.rng.Float64() < 0.95,
 		})
@@ -252,11 +267,18 @@ func (g *Generator) Next() event.Event {
 		}
 		e.Page = p.path
 		e.ElementID = ep.element
-		e.Properties = g.props(map[string]any{
+		e.Properties = g.props(u, map[string]any{
 			"endpoint": ep.path, "method": ep.method, "status": status,
 			"latency_ms": int(math.Round(5 + g.rng.ExpFloat64()*40)),
 		})
 	}
+	g.simulate(&e)
+	return e
+}
+
+// simulate marks the shares of events a load run asks to fail or to be
+// slow.
+func (g *Generator) simulate(e *event.Event) {
 	if g.cfg.FailureRate > 0 && g.rng.Float64() < g.cfg.FailureRate {
 		e.ShouldFail = true
 		e.Message = "simulated failure (load run)"
@@ -266,7 +288,6 @@ func (g *Generator) Next() event.Event {
 		e.DelaySeconds = math.Round((0.1+g.rng.Float64()*(g.cfg.MaxDelay-0.1))*10) / 10
 		e.DelaySeconds = max(0.1, min(e.DelaySeconds, g.cfg.MaxDelay))
 	}
-	return e
 }
 
 // pickUser favours a core of active users, as real traffic does: the
@@ -302,7 +323,7 @@ func (g *Generator) randomID() string {
 // uuid draws a version 7 UUID: the time from Config.Now, the rest from the
 // generator's source, so a seeded run with a fixed clock repeats its ids
 // and generated events are time-ordered like the ones Pulse makes.
-func (g *Generator) uuid() string {
+func (g *Generator) uuid(at time.Time) string {
 	var b [16]byte
 	for i := 0; i < 16; i += 8 {
 		v := g.rng.Uint64()
@@ -310,7 +331,7 @@ func (g *Generator) uuid() string {
 			b[i+j] = byte(v >> (8 * j))
 		}
 	}
-	ms := uint64(g.cfg.Now().UnixMilli())
+	ms := uint64(at.UnixMilli())
 	for i := range 6 {
 		b[i] = byte(ms >> (8 * (5 - i)))
 	}
@@ -319,7 +340,8 @@ func (g *Generator) uuid() string {
 	return uuid.UUID(b).String()
 }
 
-func (g *Generator) props(m map[string]any) json.RawMessage {
+func (g *Generator) props(u *user, m map[string]any) json.RawMessage {
+	m["plan"], m["country"], m["device"] = u.traits.plan, u.traits.country, u.traits.device
 	// Maps of strings, numbers and booleans always encode.
 	b, _ := json.Marshal(m)
 	return b
