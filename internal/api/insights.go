@@ -18,6 +18,7 @@ type Insights interface {
 	Trend(ctx context.Context, q insights.TrendQuery) (insights.Trend, error)
 	Funnel(ctx context.Context, q insights.FunnelQuery) (insights.Funnel, error)
 	Retention(ctx context.Context, q insights.RetentionQuery) (insights.Retention, error)
+	Live(ctx context.Context, now time.Time) (insights.Live, error)
 }
 
 func (s *Server) insightRoutes(handle func(method, path string, h http.Handler)) {
@@ -27,6 +28,19 @@ func (s *Server) insightRoutes(handle func(method, path string, h http.Handler))
 	handle("GET", "/api/insights/trend/", s.wrap(s.trend))
 	handle("POST", "/api/insights/funnel/", s.wrap(s.funnel))
 	handle("GET", "/api/insights/retention/", s.wrap(s.retention))
+	handle("GET", "/api/insights/live/", s.wrap(s.live))
+}
+
+// live answers GET /api/insights/live/: who is on the site now.
+func (s *Server) live(w http.ResponseWriter, r *http.Request) error {
+	if len(r.URL.Query()) > 0 {
+		return Errorf(EInvalid, "the live panel takes no parameters")
+	}
+	l, err := s.deps.Insights.Live(r.Context(), time.Now())
+	if err != nil {
+		return fmt.Errorf("live: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, l)
 }
 
 // trendRanges are the named ranges of a trend, ending now, and the

@@ -295,3 +295,38 @@ func TestRetentionOverTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// The live panel over the API: the events of the last minutes counted, a
+// parameter refused.
+func TestLiveOverTheAPI(t *testing.T) {
+	deps, reg := opsBackend(t)
+	db := deps.Series.(store.Store)
+	now := time.Now()
+	var batch []store.Record
+	for i, u := range []string{"ann", "bob", "ann"} {
+		id := fmt.Sprintf("live-%d", i)
+		batch = append(batch, store.Record{
+			Event: &event.Event{EventID: id, UserID: u, SessionID: u + "-1", EventType: event.TypePageView, Page: "/pricing",
+				ElementID: "nav", Timestamp: now.Add(-time.Duration(i) * time.Second)},
+			Message: event.Message{EventID: id, EventType: event.TypePageView, Status: event.StatusCompleted, Source: event.SourceAPI, QueuedAt: now},
+		})
+	}
+	if _, err := db.Write(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Config{Loopback: true}, deps, nil, reg).Handler())
+	t.Cleanup(srv.Close)
+	code, raw := send(t, "GET", srv.URL+"/api/insights/live/", "", "", "")
+	var l insights.Live
+	if err := json.Unmarshal([]byte(raw), &l); err != nil || code != http.StatusOK {
+		t.Fatalf("live: %d %s", code, raw)
+	}
+	if l.Users5m != 2 || l.Sessions5m != 2 || l.Events5m != 3 || len(l.Minutes) != 30 ||
+		len(l.TopPages) != 1 || l.TopPages[0] != (insights.LiveCount{Key: "/pricing", Events: 3}) {
+		t.Fatalf("live = %s", raw)
+	}
+	if code, raw := send(t, "GET", srv.URL+"/api/insights/live/?range=1h", "", "", ""); code != http.StatusBadRequest ||
+		!strings.Contains(raw, "takes no parameters") {
+		t.Errorf("live?range=1h: %d %s", code, raw)
+	}
+}

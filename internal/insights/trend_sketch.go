@@ -11,12 +11,11 @@ import (
 )
 
 // readsSketches reports whether q's distinct users or sessions come from
-// the store's sketches (store.Uniques): per hour or day and type, so a
-// trend by hour, day or week of types, without filters, split by nothing
-// or by type. Other trends of users read the events.
+// the store's sketches (store.Uniques): per minute, hour or day and type,
+// so a trend of types without filters, split by nothing or by type. Other
+// trends of users read the events.
 func (q TrendQuery) readsSketches() bool {
-	return q.Measure != MeasureCount && len(q.Filters) == 0 && q.Interval != Minute &&
-		(q.Breakdown == "" || q.Breakdown == "event_type")
+	return q.Measure != MeasureCount && len(q.Filters) == 0 && (q.Breakdown == "" || q.Breakdown == "event_type")
 }
 
 // sketchPeriod answers one range of q from the sketches: each bucket's
@@ -25,9 +24,9 @@ func (q TrendQuery) readsSketches() bool {
 func (s *Service) sketchPeriod(ctx context.Context, q TrendQuery, from, to time.Time, keys []string) (Period, []string, error) {
 	buckets := bucketStarts(from, to, q.Interval)
 	end := step(buckets[len(buckets)-1], q.Interval, 1)
-	width := store.UniqueDay
-	if q.Interval == Hour {
-		width = store.UniqueHour
+	width := map[string]int64{Minute: store.UniqueMinute, Hour: store.UniqueHour}[q.Interval]
+	if width == 0 {
+		width = store.UniqueDay
 	}
 	index := make(map[time.Time]int, len(buckets))
 	for i, b := range buckets {

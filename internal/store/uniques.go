@@ -18,13 +18,15 @@ import (
 // form), within about 1% beyond. Adding an id twice changes nothing, so a
 // redelivered event adds nothing either.
 const (
-	UniqueHour int64 = 3600
-	UniqueDay  int64 = 86400
+	UniqueMinute int64 = 60
+	UniqueHour   int64 = 3600
+	UniqueDay    int64 = 86400
 )
 
-// UniqueWidths are the widths every event is counted at: hours for trends
-// by hour, days for trends by day and week.
-var UniqueWidths = []int64{UniqueHour, UniqueDay}
+// UniqueWidths are the widths every event is counted at: minutes for the
+// live panel and trends by minute, hours for trends by hour, days for
+// trends by day and week.
+var UniqueWidths = []int64{UniqueMinute, UniqueHour, UniqueDay}
 
 // UniqueKey is one row of sketches. The partition is in the key, as in the
 // rollups, so that writers of different partitions never share a row.

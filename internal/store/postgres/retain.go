@@ -137,15 +137,15 @@ func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error
 			widths, dims, types, bucket, values, parts); err != nil {
 			return 0, err
 		}
-		var hourTypes []string
-		var hours []int64
+		var minuteTypes []string
+		var minutes []int64
 		for i := range widths {
-			if widths[i] == store.RollupHour && dims[i] == store.DimAll {
-				hourTypes, hours = append(hourTypes, types[i]), append(hours, bucket[i])
+			if widths[i] == store.RollupMinute && dims[i] == store.DimAll {
+				minuteTypes, minutes = append(minuteTypes, types[i]), append(minutes, bucket[i])
 			}
 		}
-		if len(hours) > 0 {
-			if _, err := tx.Exec(ctx, pruneUniquesSQL, hourTypes, hours); err != nil {
+		if len(minutes) > 0 {
+			if _, err := tx.Exec(ctx, pruneUniquesSQL, minuteTypes, minutes); err != nil {
 				return 0, err
 			}
 		}

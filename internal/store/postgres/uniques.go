@@ -146,22 +146,23 @@ func (d *DB) writeUniques(ctx context.Context, delta store.UniqueDelta) error {
 }
 
 // pruneUniquesSQL deletes, in a retention chunk's transaction, the
-// sketches of the hours ($1, $2: the types and buckets of hour rollups
-// the chunk left at zero) and of their days that have no event of their
-// type left. A sketch cannot take an id off, so a bucket that keeps some
-// of its events keeps its sketch whole until its last event goes.
-const pruneUniquesSQL = `WITH k AS (
+// sketches of the minutes ($1, $2: the types and buckets of minute
+// rollups the chunk left at zero) and of their hours and days that have
+// no event of their type left: a minute by the minute rollups, an hour or
+// a day by the hour rollups within it. A sketch cannot take an id off, so
+// a bucket that keeps some of its events keeps its sketch whole until its
+// last event goes.
+const pruneUniquesSQL = `WITH m AS (
 	SELECT DISTINCT event_type, bucket FROM unnest($1::text[], $2::int8[]) AS k(event_type, bucket)
-), hours AS (
-	DELETE FROM uniques u USING k
-	WHERE u.width = 3600 AND u.bucket = k.bucket AND u.event_type = k.event_type
-		AND NOT EXISTS (SELECT 1 FROM rollups r WHERE r.width = 3600 AND r.dim = '' AND r.event_type = k.event_type
-			AND r.bucket = k.bucket AND r.events > 0)
+), k AS (
+	SELECT DISTINCT m.event_type, w.width, m.bucket - ((m.bucket % w.width) + w.width) % w.width AS bucket
+	FROM m, (VALUES (60::int8), (3600::int8), (86400::int8)) w(width)
 )
-DELETE FROM uniques u USING (SELECT DISTINCT event_type, bucket - ((bucket % 86400) + 86400) % 86400 AS day FROM k) d
-WHERE u.width = 86400 AND u.bucket = d.day AND u.event_type = d.event_type
-	AND NOT EXISTS (SELECT 1 FROM rollups r WHERE r.width = 3600 AND r.dim = '' AND r.event_type = d.event_type
-		AND r.bucket >= d.day AND r.bucket < d.day + 86400 AND r.events > 0)`
+DELETE FROM uniques u USING k
+WHERE u.width = k.width AND u.bucket = k.bucket AND u.event_type = k.event_type
+	AND NOT EXISTS (SELECT 1 FROM rollups r WHERE r.width = CASE WHEN k.width = 60 THEN 60 ELSE 3600 END
+		AND r.dim = '' AND r.event_type = k.event_type AND r.bucket >= k.bucket AND r.bucket < k.bucket + k.width
+		AND r.events > 0)`
 
 // UniqueSketches reads the sketches of q through the primary key.
 func (d *DB) UniqueSketches(ctx context.Context, q store.UniqueQuery, fn func(store.UniqueRow) error) error {

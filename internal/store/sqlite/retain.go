@@ -114,7 +114,7 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 		taken   store.TotalsDelta
 		rollups = store.RollupDelta{}
 		active  store.ActivityDelta
-		hours   = map[store.UniqueKey]bool{}
+		minutes = map[store.UniqueKey]bool{}
 	)
 	for rows.Next() {
 		var (
@@ -132,7 +132,7 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 			taken.Event(onePartition, kind, key, -1)
 			rollups.Event(onePartition, fromMicros(ts), kind, page, key, sourceID, -1)
 			active.Event(onePartition, fromMicros(ts), kind, userID, -1)
-			hours[store.UniqueKey{Width: store.UniqueHour, Bucket: store.RollupBucket(fromMicros(ts), store.UniqueHour), EventType: kind}] = true
+			minutes[store.UniqueKey{Width: store.UniqueMinute, Bucket: store.RollupBucket(fromMicros(ts), store.UniqueMinute), EventType: kind}] = true
 		}
 		if err != nil {
 			_ = rows.Close()
@@ -152,7 +152,7 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 	if err := d.writeActivity(tx, &active); err != nil {
 		return 0, err
 	}
-	if err := pruneUniques(tx, hours); err != nil {
+	if err := pruneUniques(tx, minutes); err != nil {
 		return 0, err
 	}
 	return n, tx.Commit()

@@ -108,25 +108,29 @@ func (d *DB) writeUniques(tx *sql.Tx, delta store.UniqueDelta) error {
 	return nil
 }
 
-// pruneUniques deletes the sketches of the hours and days that retention
-// left without an event of their type (the rollups know, in the same
-// transaction). A sketch cannot take an id off, so a bucket that keeps
-// some of its events keeps its sketch whole until its last event goes.
-func pruneUniques(tx *sql.Tx, hours map[store.UniqueKey]bool) error {
-	days := map[store.UniqueKey]bool{}
-	for k := range hours {
-		if _, err := tx.Exec(`DELETE FROM uniques WHERE width = ? AND bucket = ? AND event_type = ?
-			AND NOT EXISTS (SELECT 1 FROM rollups WHERE width = ? AND dim = '' AND event_type = ? AND bucket = ? AND events > 0)`,
-			store.UniqueHour, k.Bucket, k.EventType, store.RollupHour, k.EventType, k.Bucket); err != nil {
-			return fmt.Errorf("uniques: %w", err)
+// pruneUniques deletes the sketches of the minutes, hours and days that
+// retention left without an event of their type (the rollups know, in the
+// same transaction). A sketch cannot take an id off, so a bucket that
+// keeps some of its events keeps its sketch whole until its last event
+// goes. minutes are the minutes and types of the deleted events.
+func pruneUniques(tx *sql.Tx, minutes map[store.UniqueKey]bool) error {
+	const gone = `DELETE FROM uniques WHERE width = ? AND bucket = ? AND event_type = ?
+		AND NOT EXISTS (SELECT 1 FROM rollups WHERE width = ? AND dim = '' AND event_type = ?
+			AND bucket >= ? AND bucket < ? AND events > 0)`
+	keys := map[store.UniqueKey]bool{}
+	for k := range minutes {
+		for _, w := range store.UniqueWidths {
+			keys[store.UniqueKey{Width: w, Bucket: k.Bucket - mod(k.Bucket, w), EventType: k.EventType}] = true
 		}
-		days[store.UniqueKey{Width: store.UniqueDay, Bucket: k.Bucket - mod(k.Bucket, store.UniqueDay), EventType: k.EventType}] = true
 	}
-	for k := range days {
-		if _, err := tx.Exec(`DELETE FROM uniques WHERE width = ? AND bucket = ? AND event_type = ?
-			AND NOT EXISTS (SELECT 1 FROM rollups WHERE width = ? AND dim = '' AND event_type = ?
-				AND bucket >= ? AND bucket < ? AND events > 0)`,
-			store.UniqueDay, k.Bucket, k.EventType, store.RollupHour, k.EventType, k.Bucket, k.Bucket+store.UniqueDay); err != nil {
+	for k := range keys {
+		// A minute is read from the minute rollups; an hour or a day from
+		// the hour rollups within it.
+		width := store.RollupHour
+		if k.Width == store.UniqueMinute {
+			width = store.RollupMinute
+		}
+		if _, err := tx.Exec(gone, k.Width, k.Bucket, k.EventType, width, k.EventType, k.Bucket, k.Bucket+k.Width); err != nil {
 			return fmt.Errorf("uniques: %w", err)
 		}
 	}
