@@ -227,6 +227,7 @@ func TestContract(t *testing.T) {
 	record("funnel", "POST /api/insights/funnel/", c.must("POST", "/api/insights/funnel/", funnel+`}`, false, 200))
 	record("funnel_breakdown", "POST /api/insights/funnel/", c.must("POST", "/api/insights/funnel/", funnel+`,"breakdown":"page","limit":1}`, false, 200))
 	get("retention", "/api/insights/retention/?period=day&range=14d")
+	get("live", "/api/insights/live/")
 	get("dlq", "/api/dlq/?limit=1000")
 	// Two of four stored events per page: the first page has a cursor.
 	get("events_page", "/api/events/?limit=2")

@@ -100,4 +100,18 @@ test('a trend counts the stored events by their time, page and type', async ({ p
     await expect(status).toContainText('2 users since')
     await expect(page.getByLabel('Count')).toHaveValue('users')
   })
+
+  await test.step('the live panel counts the last minutes', async () => {
+    await page.goto(`${server.base}/#/insights/live`)
+    // The purchases and the page views sent just now: ann, bob, cy and user_ins.
+    await expect(page.getByText('Users, last 5 min').locator('xpath=following-sibling::dd')).toHaveText('4')
+    const pages = page.getByRole('table', { name: 'Top pages, last 5 minutes' })
+    await expect(pages.getByRole('row').nth(1)).toContainText('/home')
+    const events = page.getByText('Events, last 5 min').locator('xpath=following-sibling::dd')
+    await expect(events).toHaveText('13')
+    // One more, stored while the page is open, shows without a reload.
+    await create('page_view', '/cart', Date.now())
+    await waitStored(17)
+    await expect(events).toHaveText('14', { timeout: STEP_TIMEOUT })
+  })
 })

@@ -63,6 +63,14 @@ const VIEWS: {
     },
   },
   {
+    name: 'live',
+    hash: '#/insights/live',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Top pages, last 5 minutes' }).getByRole('row').nth(1)).toBeVisible()
+      await expect(page.getByRole('img', { name: /per minute/ })).toBeVisible()
+    },
+  },
+  {
     name: 'saved insights',
     hash: '#/insights/saved',
     ready: async (page) => {

@@ -17,6 +17,7 @@ import { DeliveryPage } from './pages/DeliveryPage'
 import { OrderingView } from './pages/OrderingView'
 import { PlanPage } from './pages/PlanPage'
 import { RetentionPage } from './pages/RetentionPage'
+import { LivePage } from './pages/LivePage'
 import { SavedInsightsPage } from './pages/SavedInsightsPage'
 import { SourcesPage } from './pages/SourcesPage'
 
@@ -98,6 +99,7 @@ export function App() {
         )}
         {view === 'insights' && insightsPath === 'funnels' && <FunnelsPage knownTypes={knownTypes} />}
         {view === 'insights' && insightsPath === 'retention' && <RetentionPage knownTypes={knownTypes} />}
+        {view === 'insights' && insightsPath === 'live' && <LivePage stored={feed.stats?.total_events ?? null} />}
         {view === 'insights' && insightsPath === 'saved' && <SavedInsightsPage />}
         {view === 'consumers' && <ConsumersView />}
         {view === 'ordering' && <OrderingView onOpenTimeline={openTimeline} />}

@@ -65,7 +65,9 @@ import {
   type TrendRange,
   type SourcesView,
   type TrackingSource,
+  liveSchema,
   savedInsightResultSchema,
+  type Live,
   savedInsightsSchema,
   type InsightKind,
   type SavedInsight,
@@ -422,6 +424,12 @@ export interface FunnelRequest {
   to?: string
   breakdown?: string
   limit?: number
+}
+
+/** Who is on the site now: the live panel. */
+export async function getLive(signal?: AbortSignal): Promise<Live> {
+  const path = '/api/insights/live/'
+  return parse(liveSchema, path, await request(path, { signal }))
 }
 
 /** The saved insights, oldest first. */

@@ -20,6 +20,7 @@ import {
   getQueueMessages,
   getSources,
   getLedger,
+  getLive,
   getSavedInsights,
   getTrend,
   trendParams,
@@ -57,6 +58,7 @@ export const keys = {
   revokeSource: ['sources', 'revoke'] as const,
   ledger: (range: Range, source: string) => ['ledger', range, source] as const,
   saved: ['insights', 'saved'] as const,
+  live: ['insights', 'live'] as const,
   trend: (r: TrendRequest) => ['insights', 'trend', trendParams(r).toString()] as const,
   funnel: (r: FunnelRequest) => ['insights', 'funnel', JSON.stringify(r)] as const,
   retention: (r: RetentionRequest) => ['insights', 'retention', retentionParams(r).toString()] as const,
@@ -233,6 +235,15 @@ export const retentionQuery = (r: RetentionRequest, intervalMs: number) =>
   queryOptions({
     queryKey: keys.retention(r),
     queryFn: ({ signal }) => getRetention(r, signal),
+    refetchInterval: intervalMs,
+    placeholderData: keepPreviousData,
+  })
+
+/** GET /api/insights/live/ every intervalMs. */
+export const liveQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.live,
+    queryFn: ({ signal }) => getLive(signal),
     refetchInterval: intervalMs,
     placeholderData: keepPreviousData,
   })

@@ -33,6 +33,7 @@ import {
   trendSchema,
   funnelSchema,
   retentionSchema,
+  liveSchema,
   planEntryResultSchema,
   planViewSchema,
   planWarningsViewSchema,
@@ -82,6 +83,7 @@ const contract: Record<string, z.ZodType> = {
   funnel: funnelSchema,
   funnel_breakdown: funnelSchema,
   retention: retentionSchema,
+  live: liveSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]

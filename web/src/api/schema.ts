@@ -809,6 +809,24 @@ export const retentionSchema = z.strictObject({
 })
 export type Retention = z.infer<typeof retentionSchema>
 
+/** A page or an element of the live panel and its events. */
+export const liveCountSchema = z.strictObject({ key: str, events: int })
+
+/** GET /api/insights/live/: who is on the site now. */
+export const liveSchema = z.strictObject({
+  now: time,
+  users_5m: int,
+  users_30m: int,
+  sessions_5m: int,
+  sessions_30m: int,
+  events_5m: int,
+  events_30m: int,
+  minutes: list(z.strictObject({ start: time, events: int, users: int })),
+  top_pages: list(liveCountSchema),
+  top_elements: list(liveCountSchema),
+})
+export type Live = z.infer<typeof liveSchema>
+
 /** The pages an insight is saved from. */
 export const INSIGHT_KINDS = ['trend', 'funnel', 'retention'] as const
 export type InsightKind = (typeof INSIGHT_KINDS)[number]

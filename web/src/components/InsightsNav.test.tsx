@@ -11,6 +11,7 @@ describe('InsightsNav', () => {
       ['Trends', '#/insights', null],
       ['Funnels', '#/insights/funnels', 'page'],
       ['Retention', '#/insights/retention', null],
+      ['Live', '#/insights/live', null],
       ['Saved', '#/insights/saved', null],
     ])
     expect(insightsPathOf('retention')).toBe('retention')

@@ -5,6 +5,7 @@ export const INSIGHTS_PAGES = [
   { path: '', label: 'Trends' },
   { path: 'funnels', label: 'Funnels' },
   { path: 'retention', label: 'Retention' },
+  { path: 'live', label: 'Live' },
   { path: 'saved', label: 'Saved' },
 ] as const
 export type InsightsPath = (typeof INSIGHTS_PAGES)[number]['path']

@@ -15,6 +15,7 @@ import {
   ledgerQuery,
   trendQuery,
   savedInsightsQuery,
+  liveQuery,
   funnelQuery,
   retentionQuery,
   planQuery,
@@ -36,6 +37,7 @@ import type {
   Range,
   SourcesView,
   SavedInsight,
+  Live,
 } from '../api/schema'
 import type { FunnelRequest, RetentionRequest, TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
@@ -88,6 +90,11 @@ export function useSources(intervalMs = 10_000): Polled<SourcesView> {
 /** GET /api/ledger/ of a range and source every intervalMs. */
 export function useLedger(range: Range, source: string, intervalMs = 10_000): Polled<LedgerView> {
   return polled(useQuery(ledgerQuery(range, source, intervalMs)))
+}
+
+/** GET /api/insights/live/ every intervalMs. */
+export function useLive(intervalMs = 10_000): Polled<Live> {
+  return polled(useQuery(liveQuery(intervalMs)))
 }
 
 /** GET /api/insights/saved/ every intervalMs. */
