@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/insights"
 	"github.com/pulse-dev/pulse/internal/store"
@@ -42,11 +44,22 @@ var insightQueries = []string{
 	"retention 8 weeks by week",
 	"retention 30 days by day",
 	"trend 7d of users by day",
+	"live panel",
 }
 
-// trendQuery reports the questions held to the trends' goal (p95 ≤ 50 ms);
-// the others are held to the funnels' and retention's.
-func trendQuery(q string) bool { return strings.HasPrefix(q, "trend ") }
+// insightGoal is a question's goal for its p95 in milliseconds: the live
+// panel's, the trends', or else the funnels' and retention's on the store.
+func insightGoal(q, store string) float64 {
+	switch {
+	case q == "live panel":
+		return 10
+	case strings.HasPrefix(q, "trend "):
+		return 50
+	case store == "PostgreSQL":
+		return 1000
+	}
+	return 2000
+}
 
 // The journey of the insights scenario: a landing, then with falling
 // odds a product page, the cart, a signup (once) and a purchase.
@@ -71,7 +84,7 @@ func (r *runner) insights(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s, err := r.insightsOn(ctx, "SQLite", db)
+	s, err := r.insightsOn(ctx, "SQLite", db, nil)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
@@ -89,7 +102,22 @@ func (r *runner) insights(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s, err := r.insightsOn(ctx, "PostgreSQL", pg)
+		// As autovacuum would after such a load: the planner needs the
+		// tables' statistics to read a short range of many buckets through
+		// the index (a 5-minute read of the rollups took 69 ms without them,
+		// 0.3 ms with).
+		analyze := func() error {
+			conn, err := pgx.Connect(ctx, r.pg)
+			if err != nil {
+				return err
+			}
+			defer conn.Close(ctx)
+			_, err = conn.Exec(ctx, "ANALYZE "+pgx.Identifier{schema}.Sanitize()+".rollups, "+
+				pgx.Identifier{schema}.Sanitize()+".uniques, "+pgx.Identifier{schema}.Sanitize()+".events, "+
+				pgx.Identifier{schema}.Sanitize()+".activity, "+pgx.Identifier{schema}.Sanitize()+".first_seen")
+			return err
+		}
+		s, err := r.insightsOn(ctx, "PostgreSQL", pg, analyze)
 		if cerr := pg.Close(); err == nil {
 			err = cerr
 		}
@@ -106,7 +134,7 @@ func (r *runner) insights(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) insightsOn(ctx context.Context, name string, db store.Store) (InsightsStore, error) {
+func (r *runner) insightsOn(ctx context.Context, name string, db store.Store, analyze func() error) (InsightsStore, error) {
 	p := r.plan
 	out := InsightsStore{Store: name, Queries: map[string]Latency{}}
 	now := time.Now().UTC()
@@ -115,6 +143,11 @@ func (r *runner) insightsOn(ctx context.Context, name string, db store.Store) (I
 		return out, fmt.Errorf("insights on %s: preload: %w", name, err)
 	}
 	out.PreloadRate = float64(p.InsightEvents) / time.Since(start).Seconds()
+	if analyze != nil {
+		if err := analyze(); err != nil {
+			return out, fmt.Errorf("insights on %s: analyze: %w", name, err)
+		}
+	}
 	r.progress("insights %s: preloaded %d events at %.0f records/s", name, p.InsightEvents, out.PreloadRate)
 
 	svc := insights.New(db)
@@ -140,6 +173,10 @@ func (r *runner) insightsOn(ctx context.Context, name string, db store.Store) (I
 		},
 		insightQueries[4]: func() error {
 			_, err := svc.Retention(ctx, insights.RetentionQuery{Period: insights.Day, From: now.Add(-29 * day), To: now, Now: now})
+			return err
+		},
+		insightQueries[6]: func() error {
+			_, err := svc.Live(ctx, time.Now())
 			return err
 		},
 		insightQueries[5]: func() error {

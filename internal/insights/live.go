@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -55,7 +56,7 @@ func (s *Service) Live(ctx context.Context, now time.Time) (Live, error) {
 	cur := now.UTC().Truncate(time.Minute)
 	from, end := cur.Add(-(LiveMinutes-1)*time.Minute), cur.Add(time.Minute)
 	recent := cur.Add(-(LiveRecent - 1) * time.Minute)
-	out := Live{Now: now.UTC(), Minutes: make([]LiveMinute, LiveMinutes)}
+	out := Live{Now: now.UTC(), Minutes: make([]LiveMinute, LiveMinutes), TopPages: []LiveCount{}, TopElements: []LiveCount{}}
 	for i := range out.Minutes {
 		out.Minutes[i].Start = from.Add(time.Duration(i) * time.Minute)
 	}
@@ -66,10 +67,16 @@ func (s *Service) Live(ctx context.Context, now time.Time) (Live, error) {
 
 	users := make([]*hyperloglog.Sketch, LiveMinutes)
 	users30, users5, sessions30, sessions5 := store.NewSketch(), store.NewSketch(), store.NewSketch(), store.NewSketch()
+	// The types with events in the 30 minutes: the rollups are read for
+	// those only, each a range of their key.
+	var types []string
 	err := s.store.UniqueSketches(ctx, store.UniqueQuery{Width: store.UniqueMinute, From: from, To: end}, func(r store.UniqueRow) error {
 		i, ok := index(r.Bucket)
 		if !ok {
 			return nil
+		}
+		if !slices.Contains(types, r.EventType) {
+			types = append(types, r.EventType)
 		}
 		u, err := store.DecodeSketch(r.Users)
 		if err != nil {
@@ -107,11 +114,27 @@ func (s *Service) Live(ctx context.Context, now time.Time) (Live, error) {
 		}
 	}
 
-	rows, err := s.store.RollupCounts(ctx, store.RollupQuery{Width: store.RollupMinute, Dim: store.DimAll, From: from, To: end})
-	if err != nil {
+	if len(types) == 0 {
+		return out, nil
+	}
+	// The three reads at once: on PostgreSQL each is a round trip.
+	var all, pages, elements []store.RollupCount
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range []struct {
+		dim  string
+		from time.Time
+		into *[]store.RollupCount
+	}{{store.DimAll, from, &all}, {store.DimPage, recent, &pages}, {store.DimElement, recent, &elements}} {
+		g.Go(func() error {
+			rows, err := s.store.RollupCounts(gctx, store.RollupQuery{Width: store.RollupMinute, Dim: r.dim, From: r.from, To: end, Types: types})
+			*r.into = rows
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return Live{}, fmt.Errorf("read the rollups: %w", err)
 	}
-	for _, r := range rows {
+	for _, r := range all {
 		if i, ok := index(r.Bucket); ok {
 			out.Minutes[i].Events += r.Events
 			out.Events30m += r.Events
@@ -120,16 +143,7 @@ func (s *Service) Live(ctx context.Context, now time.Time) (Live, error) {
 			}
 		}
 	}
-	for _, top := range []struct {
-		dim  string
-		into *[]LiveCount
-	}{{store.DimPage, &out.TopPages}, {store.DimElement, &out.TopElements}} {
-		rows, err := s.store.RollupCounts(ctx, store.RollupQuery{Width: store.RollupMinute, Dim: top.dim, From: recent, To: end})
-		if err != nil {
-			return Live{}, fmt.Errorf("read the rollups: %w", err)
-		}
-		*top.into = topCounts(rows)
-	}
+	out.TopPages, out.TopElements = topCounts(pages), topCounts(elements)
 	return out, nil
 }
 

@@ -1,10 +1,12 @@
 package insights
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +30,7 @@ func checkLive(t *testing.T, kind string) {
 	rng := rand.New(rand.NewPCG(4, 2))
 	now := time.Date(2026, 12, 4, 10, 17, 42, 0, time.UTC)
 	type ev struct {
-		ts                      time.Time
+		ts                     time.Time
 		user, sess, page, elem string
 	}
 	var evs []ev
@@ -132,5 +134,18 @@ func checkLive(t *testing.T, kind string) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("live =\n%+v\nthe brute force says\n%+v", got, want)
+	}
+}
+
+// With nothing stored, the panel answers zeros and empty lists, not null.
+func TestLiveOfAnEmptyStore(t *testing.T) {
+	got, err := New(openKind(t, "SQLite")).Live(t.Context(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(got)
+	if got.Users30m != 0 || got.Events30m != 0 || len(got.Minutes) != 30 ||
+		!strings.Contains(string(b), `"top_pages":[]`) || !strings.Contains(string(b), `"top_elements":[]`) {
+		t.Fatalf("live of an empty store = %s", b)
 	}
 }
