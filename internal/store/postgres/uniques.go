@@ -95,6 +95,25 @@ func uniquesOf(batch []store.Record, out []store.Outcome) store.UniqueDelta {
 	return d
 }
 
+// addUniques adds a written batch's ids to the sketches. The batch is
+// stored by then, so a failure does not fail it: failing it would have
+// its records written again and counted as duplicates (the ledger) and
+// not as new (the live feed). Adding ids again changes nothing, so the
+// write is tried again on the errors worth it; one that still fails is
+// logged, and the sketches miss those ids until the events come again.
+func (d *DB) addUniques(ctx context.Context, delta store.UniqueDelta) {
+	for attempt := 1; ; attempt++ {
+		err := d.writeUniques(ctx, delta)
+		if err == nil {
+			return
+		}
+		if !retryable(err) || attempt == maxAttempts || pause(ctx, attempt) != nil {
+			d.log.Error("the sketches of distinct users miss a batch's ids", "keys", len(delta), "err", err)
+			return
+		}
+	}
+}
+
 // writeUniques adds delta to the sketches in its own transaction: the
 // rows are locked in key order, merged and written back. Their partitions
 // have one writer at a time, so writers do not wait on one another.

@@ -209,9 +209,7 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 			return nil, d.fail("write batch", err)
 		}
 	}
-	if err := d.writeUniques(ctx, uniquesOf(batch, inserted)); err != nil {
-		return nil, d.fail("write batch: uniques", err)
-	}
+	d.addUniques(ctx, uniquesOf(batch, inserted))
 	return inserted, nil
 }
 
