@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -120,7 +121,7 @@ func pruneUniques(tx *sql.Tx, minutes map[store.UniqueKey]bool) error {
 	keys := map[store.UniqueKey]bool{}
 	for k := range minutes {
 		for _, w := range store.UniqueWidths {
-			keys[store.UniqueKey{Width: w, Bucket: k.Bucket - mod(k.Bucket, w), EventType: k.EventType}] = true
+			keys[store.UniqueKey{Width: w, Bucket: store.RollupBucket(time.Unix(k.Bucket, 0), w), EventType: k.EventType}] = true
 		}
 	}
 	for k := range keys {
@@ -135,14 +136,6 @@ func pruneUniques(tx *sql.Tx, minutes map[store.UniqueKey]bool) error {
 		}
 	}
 	return nil
-}
-
-func mod(a, b int64) int64 {
-	m := a % b
-	if m < 0 {
-		m += b
-	}
-	return m
 }
 
 // UniqueSketches reads the sketches of q through the primary key.
