@@ -437,7 +437,12 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
               {plan.result.skipped_replayed > 0 &&
                 ` ${count(plan.result.skipped_replayed)} replayed before ${plan.result.skipped_replayed === 1 ? 'is' : 'are'} skipped.`}
             </p>
-            <ul aria-label="Would be replayed" className="mt-1 max-h-48 overflow-auto font-mono text-xs">
+            {/* Focusable: a list that scrolls must scroll from the keyboard too. */}
+            <ul
+              aria-label="Would be replayed"
+              tabIndex={0}
+              className="mt-1 max-h-48 overflow-auto font-mono text-xs focus-visible:outline-2 focus-visible:outline-blue-600"
+            >
               {plan.result.records.map((r) => (
                 <li key={r.id}>
                   {r.id} → event {r.event_id || '—'} (original offset {r.original_offset})
