@@ -11,7 +11,7 @@ WEB     := web
 UI_STAMP := $(WEB)/ui/dist/index.html
 UI_SRCS  := $(shell find $(WEB)/src $(WEB)/tracker $(WEB)/public $(WEB)/index.html $(WEB)/package.json $(WEB)/vite.config.ts $(WEB)/vite.tracker.config.ts $(WEB)/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: run build ui test test-go test-web test-e2e lint vuln bench clean
+.PHONY: run build ui test test-suites test-go test-web test-e2e screenshots lint vuln bench clean
 
 ## run: build the UI and start pulse serve (embedded broker, SQLite, UI on http://127.0.0.1:8000)
 run: build
@@ -30,8 +30,15 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 $(UI_STAMP): $(WEB)/node_modules/.package-lock.json $(UI_SRCS)
 	cd $(WEB) && npm run build
 
-## test: vet, staticcheck, gofmt, ESLint and Prettier, Go tests with -race, UI component tests, the browser end-to-end test
-test: lint test-go test-web test-e2e
+## test: vet, staticcheck, gofmt, ESLint and Prettier, then at once: Go tests with -race, UI component tests, the browser end-to-end test
+# The three suites run side by side: most of the Go suite's time is spent
+# waiting on processes it kills, restarts and starves (it keeps two cores
+# less than half busy), and so is the browser's. Each suite's output is
+# printed whole when it ends.
+test: lint build
+	@$(MAKE) --no-print-directory -j3 --output-sync=target test-suites
+
+test-suites: test-go test-web test-e2e
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -53,6 +60,10 @@ test-web: $(WEB)/node_modules/.package-lock.json
 
 test-e2e: build
 	cd $(WEB) && PULSE_BIN=$(abspath $(BIN)) npm run e2e
+
+## screenshots: every view at 390, 1440 and 1920 px, light and dark, into web/test-results/screenshots/
+screenshots: build
+	cd $(WEB) && PULSE_BIN=$(abspath $(BIN)) PULSE_SCREENSHOTS=1 npx playwright test e2e/views.spec.ts
 
 ## bench: the performance report in bench/results/ (QUICK=1 for a short run)
 bench: build
