@@ -42,6 +42,11 @@ type UserProfile struct {
 	// sessions, and at least the start of the last day with activity;
 	// nil when none of the user's events is still stored.
 	LastSeen *time.Time `json:"last_seen"`
+	// LastSeenDay is set when LastSeen is the start of the last day with
+	// activity, later than every event read (the user's latest event by
+	// time is not among their latest stored): the day is known, not the
+	// time.
+	LastSeenDay bool `json:"last_seen_day"`
 	// CountedFrom is the first day Events, EventTypes and Days count
 	// (the first seen day, or UserDays-1 days before today when the user
 	// is older), as YYYY-MM-DD.
@@ -173,10 +178,11 @@ func BuildUserProfile(userID string, now time.Time, a UserActivity, events []eve
 	var last time.Time
 	if active {
 		last = DayStart(lastDay)
+		p.LastSeenDay = true
 	}
 	for _, e := range events {
-		if e.Timestamp.After(last) {
-			last = e.Timestamp
+		if !e.Timestamp.Before(last) {
+			last, p.LastSeenDay = e.Timestamp, false
 		}
 	}
 	if !last.IsZero() {

@@ -146,8 +146,9 @@ func testUserProfileAgreesWithABruteForce(t *testing.T, s ExplorerStore) {
 		t.Fatalf("heavy: no session with %d pages; the data should have some", store.UserSessionPages)
 	}
 
-	if heavy.LastSeen == nil || !heavy.LastSeen.Equal(now.Truncate(day)) {
-		t.Fatalf("heavy: last seen %v; want the start of today, its last active day", heavy.LastSeen)
+	if heavy.LastSeen == nil || !heavy.LastSeen.Equal(now.Truncate(day)) || !heavy.LastSeenDay {
+		t.Fatalf("heavy: last seen %v (day only: %v); want the start of today, its last active day, as a day",
+			heavy.LastSeen, heavy.LastSeenDay)
 	}
 
 	// The oldest 30 rows are gone's (heavy's early event is next).
@@ -221,10 +222,14 @@ func bruteUserProfile(user string, now time.Time, all []store.Record, stored []e
 	sort.Slice(mine, func(i, j int) bool { return mine[i].ID > mine[j].ID })
 	mine = mine[:min(len(mine), store.UserSessionEvents)]
 	p.SessionsFromEvents = len(mine)
+	// The latest time known: an event's, or else the last active day's
+	// start, when no event read is as late.
 	last := lastDay
+	p.LastSeenDay = !lastDay.IsZero()
 	for _, e := range mine {
-		if e.Timestamp.After(last) {
+		if !e.Timestamp.Before(last) {
 			last = e.Timestamp.UTC()
+			p.LastSeenDay = false
 		}
 	}
 	if !last.IsZero() {

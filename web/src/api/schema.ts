@@ -870,6 +870,8 @@ export const userProfileSchema = z.strictObject({
   first_seen: time,
   /** The latest event time read, at least the start of the last active day; null when no event is stored any more. */
   last_seen: timeOrNull,
+  /** Set when last_seen is the start of the last active UTC day, later than every event read: the day is known, not the time. */
+  last_seen_day: z.boolean(),
   /** The first day (YYYY-MM-DD, UTC) events, event_types and days count. */
   counted_from: str,
   events: int,

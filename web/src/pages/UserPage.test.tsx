@@ -19,6 +19,7 @@ const profile: UserProfile = {
   user_id: USER,
   first_seen: '2026-11-25T09:00:00Z',
   last_seen: '2026-12-04T10:15:00Z',
+  last_seen_day: false,
   counted_from: '2026-11-25',
   events: 7,
   event_types: { page_view: 4, button_click: 2, signup: 1 },
@@ -147,6 +148,12 @@ describe('UserPage', () => {
     expect(await screen.findByText('No events for this user are stored any more.')).toBeTruthy()
     expect(screen.getByText('Last seen').nextSibling?.textContent).toBe('—')
     expect(screen.queryByRole('table')).toBeNull()
+  })
+
+  it('shows only the day of a last seen known by its day', async () => {
+    answer = () => json({ ...profile, last_seen: '2026-12-04T00:00:00Z', last_seen_day: true })
+    render(<UserPage userId={USER} pollMs={60_000} />)
+    expect((await screen.findByText('Last seen')).nextSibling?.textContent).toBe('2026-12-04 (UTC day)')
   })
 
   it('draws each day as a bucket of the chart', () => {

@@ -168,7 +168,11 @@ export function UserPage({
           items={[
             ['User ID', p.user_id],
             ['First seen', dateTime(p.first_seen)],
-            ['Last seen', dateTime(p.last_seen)],
+            [
+              'Last seen',
+              // Only the day is known when the user's latest event is not among their latest stored.
+              p.last_seen_day && p.last_seen ? `${p.last_seen.slice(0, 10)} (UTC day)` : dateTime(p.last_seen),
+            ],
             [`Events since ${p.counted_from}`, count(p.events)],
           ]}
         />
