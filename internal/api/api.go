@@ -158,6 +158,8 @@ type Deps struct {
 	Insights Insights
 	// Saved keeps the saved insights; nil disables their routes.
 	Saved store.SavedInsights
+	// Users serves the users' pages; nil disables their route.
+	Users Users
 }
 
 // Server is the HTTP API.
@@ -267,6 +269,7 @@ func (s *Server) routes() http.Handler {
 	s.sourceRoutes(handle, handlePattern)
 	s.planRoutes(handle)
 	s.insightRoutes(handle)
+	s.userRoutes(handle)
 	s.savedRoutes(handle)
 	for _, p := range patterns {
 		// A pattern without a method matches what the ones with methods

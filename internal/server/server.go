@@ -323,6 +323,7 @@ func (s *Server) newHTTP() error {
 		Plan:             s.store,
 		Insights:         insights.New(s.store),
 		Saved:            s.store,
+		Users:            s.store,
 	}
 	// The store serves the event explorer when it implements it.
 	if ex, ok := s.store.(api.Explorer); ok {

@@ -96,6 +96,7 @@ type Store interface {
 	Rollups
 	Scanner
 	Activity
+	Users
 	Replays
 	Sources
 	SavedInsights

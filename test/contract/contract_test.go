@@ -228,6 +228,8 @@ func TestContract(t *testing.T) {
 	record("funnel_breakdown", "POST /api/insights/funnel/", c.must("POST", "/api/insights/funnel/", funnel+`,"breakdown":"page","limit":1}`, false, 200))
 	get("retention", "/api/insights/retention/?period=day&range=14d")
 	get("live", "/api/insights/live/")
+	// user_c001's two events of session s1, one with a page.
+	get("user", "/api/users/user_c001/")
 	get("dlq", "/api/dlq/?limit=1000")
 	// Two of four stored events per page: the first page has a cursor.
 	get("events_page", "/api/events/?limit=2")

@@ -5,7 +5,7 @@
 // their events in the explorer; the retention table shows today's cohort.
 
 import { expect, screenshot, STEP_TIMEOUT, test, usePulse } from './fixtures.ts'
-import { ExplorerView, FunnelsView, Nav, RetentionView } from './pages.ts'
+import { FunnelsView, Nav, RetentionView } from './pages.ts'
 import type { PulseServer } from './server.ts'
 
 async function seed(server: PulseServer): Promise<void> {
@@ -66,12 +66,13 @@ test('a funnel built in the page counts the users through its steps', async ({ p
     await expect(funnels.bar(3)).toContainText('1 user · 25%')
   })
 
-  await test.step('a dropped user opens in the explorer', async () => {
+  await test.step('a dropped user opens on their page', async () => {
     const dropped = funnels.row(2)
     await dropped.getByText('2 users dropped').click()
-    await dropped.getByRole('link', { name: 'Events of fun_c' }).click()
-    await expect(page).toHaveURL(/#\/explorer\?user_id=fun_c$/)
-    await expect(new ExplorerView(page).rows('fun_c', '/pricing').first()).toBeVisible({ timeout: STEP_TIMEOUT })
+    await dropped.getByRole('link', { name: 'fun_c', exact: true }).click()
+    await expect(page).toHaveURL(/#\/users\/fun_c$/)
+    const events = page.getByRole('table', { name: "The user's events, newest first" })
+    await expect(events.getByRole('row').filter({ hasText: '/pricing' }).first()).toBeVisible({ timeout: STEP_TIMEOUT })
   })
 })
 

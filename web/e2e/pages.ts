@@ -438,3 +438,39 @@ export class RetentionView {
     return this.table.getByRole('row').filter({ has: this.page.getByRole('rowheader', { name }) })
   }
 }
+
+/** A user's page (#/users/<id>). */
+export class UserView {
+  readonly header: Locator
+  readonly sessions: Locator
+  readonly events: Locator
+  readonly loadMore: Locator
+
+  constructor(
+    readonly page: Page,
+    readonly userId: string,
+  ) {
+    this.header = page.getByRole('region', { name: `User ${userId}`, exact: true })
+    this.sessions = page.getByRole('table', { name: 'Recent sessions, newest first' })
+    this.events = page.getByRole('table', { name: "The user's events, newest first" })
+    this.loadMore = page.getByRole('button', { name: 'Load more' })
+  }
+
+  /** The figure under a name of the header: "First seen", "Last seen". */
+  figure(name: string | RegExp): Locator {
+    return this.header
+      .locator('dl > div')
+      .filter({ has: this.page.getByRole('term').getByText(name, { exact: true }) })
+      .getByRole('definition')
+  }
+
+  /** The rows of the sessions table, header left out. */
+  sessionRows(): Locator {
+    return this.sessions.getByRole('row').filter({ has: this.page.getByRole('cell') })
+  }
+
+  /** The rows of the events table, header left out. */
+  eventRows(): Locator {
+    return this.events.getByRole('row').filter({ has: this.page.getByRole('cell') })
+  }
+}

@@ -3,7 +3,7 @@ import { Header } from './components/Header'
 import { INSIGHTS_PAGES, InsightsNav, insightsPathOf } from './components/InsightsNav'
 import { Nav } from './components/Nav'
 import { TimelineDialog } from './components/TimelineDialog'
-import { useRouteParams, useSubpath, useView, VIEWS, type View } from './hooks/route'
+import { userIdOf, useRouteParams, useSubpath, useView, VIEWS, type View } from './hooks/route'
 import { useLiveFeed } from './live/useLiveFeed'
 import { useLiveTotals } from './live/useLiveTotals'
 import { ConsumersView } from './pages/ConsumersView'
@@ -20,6 +20,7 @@ import { RetentionPage } from './pages/RetentionPage'
 import { LivePage } from './pages/LivePage'
 import { SavedInsightsPage } from './pages/SavedInsightsPage'
 import { SourcesPage } from './pages/SourcesPage'
+import { UserPage } from './pages/UserPage'
 
 /** Each view's heading, and the line under it. */
 const HEADINGS: Record<View, { title: string; lead: string }> = {
@@ -36,6 +37,7 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
   sources: { title: 'Sources', lead: 'The sites and apps that send events with pulse.js, and their write keys' },
   delivery: { title: 'Delivery', lead: 'What the browsers numbered, what was stored, doubled or never arrived' },
   plan: { title: 'Tracking plan', lead: 'The events your sites may send, their properties, and what broke the plan' },
+  users: { title: 'User', lead: 'One user: when they came, what they did, their sessions and events' },
 }
 
 /**
@@ -49,7 +51,9 @@ export function App() {
   // One tick feeds every live figure on the page, so they agree.
   const totals = useLiveTotals(feed.series)
   const view = useView()
-  const insightsPath = insightsPathOf(useSubpath())
+  const subpath = useSubpath()
+  const insightsPath = insightsPathOf(subpath)
+  const userId = view === 'users' ? userIdOf(subpath) : ''
   const knownTypes = Object.keys(feed.stats?.event_types ?? {})
   const [params, setParams] = useRouteParams()
   const timeline = params.get('timeline')
@@ -63,8 +67,12 @@ export function App() {
     const sub =
       view === 'insights' && insightsPath !== '' ? INSIGHTS_PAGES.find((p) => p.path === insightsPath) : undefined
     document.title =
-      view === 'dashboard' ? 'Pulse — Kafka Real-time Dashboard' : `Pulse — ${sub ? `${sub.label} — ` : ''}${label}`
-  }, [view, insightsPath])
+      view === 'dashboard'
+        ? 'Pulse — Kafka Real-time Dashboard'
+        : view === 'users'
+          ? `Pulse — User ${userId}`
+          : `Pulse — ${sub ? `${sub.label} — ` : ''}${label}`
+  }, [view, insightsPath, userId])
 
   return (
     <div className="min-h-screen bg-slate-50 font-sans text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
@@ -109,6 +117,7 @@ export function App() {
         {view === 'sources' && <SourcesPage />}
         {view === 'delivery' && <DeliveryPage />}
         {view === 'plan' && <PlanPage />}
+        {view === 'users' && <UserPage key={userId} userId={userId} onOpenTimeline={openTimeline} />}
       </main>
       {timeline !== null && (
         <TimelineDialog eventId={timeline} onClose={() => setParams({ timeline: null }, { replace: true })} />

@@ -52,3 +52,53 @@ func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay i
 	}
 	return nil
 }
+
+// UserProfile reads a user's page: the first seen, the activity of the
+// user's days and the latest events (store.ReadUserProfile).
+func (d *DB) UserProfile(ctx context.Context, userID string, now time.Time) (store.UserProfile, error) {
+	if d.closed.Load() {
+		return store.UserProfile{}, store.ErrClosed
+	}
+	return store.ReadUserProfile(ctx, d, userID, now, d.userActivity)
+}
+
+// userActivity reads the user's first seen and, from one snapshot, the
+// activity of each day of store.UserDaySpan: one descent of the
+// activity's primary key (day, user_id, ...) per day of the array, never
+// the other users' rows.
+func (d *DB) userActivity(ctx context.Context, userID string, now time.Time) (store.UserActivity, error) {
+	var a store.UserActivity
+	userID = clean(userID) // as stored
+	tx, err := d.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return a, d.fail("user activity", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	var first *time.Time
+	if err := tx.QueryRow(ctx, `SELECT min(at) FROM first_seen WHERE user_id = $1`, userID).Scan(&first); err != nil {
+		return a, d.fail("user first seen", err)
+	}
+	if first == nil {
+		return a, nil
+	}
+	a.FirstSeen = first.UTC()
+	from, to := store.UserDaySpan(a.FirstSeen, now)
+	days := make([]int64, 0, max(0, to-from+1))
+	for day := from; day <= to; day++ {
+		days = append(days, day)
+	}
+	rows, err := tx.Query(ctx, `SELECT day, event_type, sum(events)::int8 FROM activity
+		WHERE day = ANY($1) AND user_id = $2 GROUP BY day, event_type`, days, userID)
+	if err != nil {
+		return a, d.fail("user activity", err)
+	}
+	var r store.UserActivityRow
+	_, err = pgx.ForEachRow(rows, []any{&r.Day, &r.EventType, &r.Events}, func() error {
+		a.Rows = append(a.Rows, r)
+		return nil
+	})
+	if err != nil {
+		return a, d.fail("user activity", err)
+	}
+	return a, nil
+}

@@ -106,3 +106,53 @@ func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay i
 	}
 	return nil
 }
+
+// UserProfile reads a user's page: the first seen, the activity of the
+// user's days and the latest events (store.ReadUserProfile).
+func (d *DB) UserProfile(ctx context.Context, userID string, now time.Time) (store.UserProfile, error) {
+	if err := d.usable(); err != nil {
+		return store.UserProfile{}, err
+	}
+	return store.ReadUserProfile(ctx, d, userID, now, d.userActivity)
+}
+
+// userActivity reads the user's first seen and, from one snapshot, the
+// activity of each day of store.UserDaySpan: a lookup of (day, user_id)
+// in the activity's primary key per day, never the other users' rows.
+func (d *DB) userActivity(ctx context.Context, userID string, now time.Time) (store.UserActivity, error) {
+	var a store.UserActivity
+	tx, err := d.r.BeginTx(ctx, nil)
+	if err != nil {
+		return a, d.fail("user activity", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var first sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT min(at) FROM first_seen WHERE user_id = ?`, userID).Scan(&first); err != nil {
+		return a, d.fail("user first seen", err)
+	}
+	if !first.Valid {
+		return a, nil
+	}
+	a.FirstSeen = fromMicros(first.Int64)
+	from, to := store.UserDaySpan(a.FirstSeen, now)
+	rows, err := tx.QueryContext(ctx, `WITH RECURSIVE days(day) AS (
+			SELECT ? WHERE ? <= ? UNION ALL SELECT day + 1 FROM days WHERE day < ?)
+		SELECT a.day, a.event_type, sum(a.events) FROM days
+		CROSS JOIN activity a ON a.day = days.day AND a.user_id = ?
+		GROUP BY a.day, a.event_type`, from, from, to, to, userID)
+	if err != nil {
+		return a, d.fail("user activity", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r store.UserActivityRow
+		if err := rows.Scan(&r.Day, &r.EventType, &r.Events); err != nil {
+			return a, d.fail("user activity", err)
+		}
+		a.Rows = append(a.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return a, d.fail("user activity", err)
+	}
+	return a, nil
+}

@@ -32,6 +32,7 @@ func RunExplorer(t *testing.T, open func(t *testing.T) ExplorerStore) {
 		{"MessageLookup", testMessageLookup},
 		{"MessageReplay", testMessageReplay},
 		{"UseAfterClose", testExplorerClosed},
+		{"UserProfileAgreesWithABruteForce", testUserProfileAgreesWithABruteForce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

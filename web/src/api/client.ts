@@ -71,6 +71,8 @@ import {
   savedInsightsSchema,
   type InsightKind,
   type SavedInsight,
+  userProfileSchema,
+  type UserProfile,
 } from './schema'
 
 /** A failed API call: status is 0 when the server could not be reached. */
@@ -430,6 +432,12 @@ export interface FunnelRequest {
 export async function getLive(signal?: AbortSignal): Promise<Live> {
   const path = '/api/insights/live/'
   return parse(liveSchema, path, await request(path, { signal }))
+}
+
+/** A user's page; an ApiError with status 404 when the user was never seen. */
+export async function getUserProfile(userId: string, signal?: AbortSignal): Promise<UserProfile> {
+  const path = `/api/users/${encodeURIComponent(userId)}/`
+  return parse(userProfileSchema, path, await request(path, { signal }))
 }
 
 /** The saved insights, oldest first. */

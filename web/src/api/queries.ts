@@ -32,6 +32,7 @@ import {
   type RetentionRequest,
   getPlan,
   getPlanWarnings,
+  getUserProfile,
   type QueueFilter,
 } from './client'
 import type { EventsPage, ExplorerFilter, Range } from './schema'
@@ -59,6 +60,7 @@ export const keys = {
   ledger: (range: Range, source: string) => ['ledger', range, source] as const,
   saved: ['insights', 'saved'] as const,
   live: ['insights', 'live'] as const,
+  user: (userId: string) => ['users', userId] as const,
   trend: (r: TrendRequest) => ['insights', 'trend', trendParams(r).toString()] as const,
   funnel: (r: FunnelRequest) => ['insights', 'funnel', JSON.stringify(r)] as const,
   retention: (r: RetentionRequest) => ['insights', 'retention', retentionParams(r).toString()] as const,
@@ -246,6 +248,15 @@ export const liveQuery = (intervalMs: number) =>
     queryFn: ({ signal }) => getLive(signal),
     refetchInterval: intervalMs,
     placeholderData: keepPreviousData,
+  })
+
+/** GET /api/users/{user_id}/ every intervalMs; a 404 (a user never seen) is an answer, not retried. */
+export const userProfileQuery = (userId: string, intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.user(userId),
+    queryFn: ({ signal }) => getUserProfile(userId, signal),
+    refetchInterval: intervalMs,
+    enabled: userId !== '',
   })
 
 /** GET /api/insights/saved/ every intervalMs. */

@@ -37,6 +37,7 @@ import {
   planEntryResultSchema,
   planViewSchema,
   planWarningsViewSchema,
+  userProfileSchema,
 } from './schema'
 
 const files: Record<string, string> = import.meta.glob('./contract/*.json', {
@@ -84,6 +85,7 @@ const contract: Record<string, z.ZodType> = {
   funnel_breakdown: funnelSchema,
   retention: retentionSchema,
   live: liveSchema,
+  user: userProfileSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]
@@ -142,6 +144,10 @@ describe('golden answers of the Go server', () => {
     const byValue = parse(funnelSchema, 'funnel_breakdown')
     expect(byValue.breakdown?.length).toBeGreaterThan(0)
     expect(byValue.breakdown?.every((b) => b.steps.length === byValue.steps.length)).toBe(true)
+    const user = parse(userProfileSchema, 'user')
+    expect(user.last_seen).not.toBeNull()
+    expect(user.days).toHaveLength(90)
+    expect(user.sessions[0]?.pages.length).toBeGreaterThan(0)
     const retention = parse(retentionSchema, 'retention')
     expect(retention.cohorts.length).toBeGreaterThan(0)
     // The triangle: each later cohort has no more periods than the one before.

@@ -848,3 +848,39 @@ export const savedInsightsSchema = z.strictObject({ insights: list(savedInsightS
 
 /** POST /api/insights/saved/ and PATCH /api/insights/saved/{id}/. */
 export const savedInsightResultSchema = z.strictObject({ insight: savedInsightSchema })
+
+/** One session of a user's page: the events of one session_id among the user's latest. */
+export const userSessionSchema = z.strictObject({
+  session_id: str,
+  /** The earliest and latest event times of the session's events read. */
+  start: time,
+  end: time,
+  events: int,
+  /** Distinct pages in the order of their first event, at most 10. */
+  pages: list(str),
+  /** The page of the session's earliest event that has one ("" when none does). */
+  first_page: str,
+})
+export type UserSession = z.infer<typeof userSessionSchema>
+
+/** GET /api/users/{user_id}/: a user's page. */
+export const userProfileSchema = z.strictObject({
+  user_id: str,
+  /** The user's earliest event ever stored (kept after retention). */
+  first_seen: time,
+  /** The latest event time read, at least the start of the last active day; null when no event is stored any more. */
+  last_seen: timeOrNull,
+  /** Set when last_seen is the start of the last active UTC day, later than every event read: the day is known, not the time. */
+  last_seen_day: z.boolean(),
+  /** The first day (YYYY-MM-DD, UTC) events, event_types and days count. */
+  counted_from: str,
+  events: int,
+  event_types: z.record(str, int),
+  /** The last 90 UTC days, oldest first, today last, 0 on days without events. */
+  days: list(z.strictObject({ day: str, events: int })),
+  /** Newest first, at most 100. */
+  sessions: list(userSessionSchema),
+  /** How many of the user's latest events (at most 1,000) the sessions come from. */
+  sessions_from_events: int,
+})
+export type UserProfile = z.infer<typeof userProfileSchema>

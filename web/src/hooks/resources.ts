@@ -20,6 +20,7 @@ import {
   retentionQuery,
   planQuery,
   planWarningsQuery,
+  userProfileQuery,
 } from '../api/queries'
 import type {
   PlanView,
@@ -38,8 +39,9 @@ import type {
   SourcesView,
   SavedInsight,
   Live,
+  UserProfile,
 } from '../api/schema'
-import type { FunnelRequest, RetentionRequest, TrendRequest } from '../api/client'
+import { ApiError, type FunnelRequest, type RetentionRequest, type TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
 
 /** The state of a polled resource. */
@@ -125,4 +127,11 @@ export function usePlan(intervalMs = 10_000): Polled<PlanView> {
 /** GET /api/plan/warnings/ of a range and source every intervalMs. */
 export function usePlanWarnings(range: Range, source: string, intervalMs = 10_000): Polled<PlanWarningsView> {
   return polled(useQuery(planWarningsQuery(range, source, intervalMs)))
+}
+
+/** GET /api/users/{user_id}/ every intervalMs; notFound when the server says it never saw the user. */
+export function useUserProfile(userId: string, intervalMs = 30_000): Polled<UserProfile> & { notFound: boolean } {
+  const q = useQuery(userProfileQuery(userId, intervalMs))
+  const notFound = q.error instanceof ApiError && q.error.status === 404
+  return { ...polled(q), notFound }
 }

@@ -7,7 +7,17 @@
 import { useCallback, useMemo, useSyncExternalStore } from 'react'
 
 export type View =
-  'dashboard' | 'insights' | 'consumers' | 'ordering' | 'dlq' | 'explorer' | 'load' | 'sources' | 'delivery' | 'plan'
+  | 'dashboard'
+  | 'insights'
+  | 'consumers'
+  | 'ordering'
+  | 'dlq'
+  | 'explorer'
+  | 'load'
+  | 'sources'
+  | 'delivery'
+  | 'plan'
+  | 'users'
 
 /** The views in navigation order, with their hash and label. */
 export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
@@ -23,10 +33,30 @@ export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
   { view: 'plan', hash: '#/plan', label: 'Tracking plan' },
 ]
 
+/** Every view: those of the navigation, and a user's page (#/users/<id>), reached from the user ids shown. */
+const ROUTES: readonly { view: View; hash: string; label: string }[] = [
+  ...VIEWS,
+  { view: 'users', hash: '#/users', label: 'User' },
+]
+
 /** The view a location hash names; anything unknown is the dashboard. */
 export function viewOf(hash: string): View {
   const path = hash.replace(/^#\/?/, '').replace(/\/+$/, '').split(/[/?]/)[0]
-  return VIEWS.find((v) => v.view === path)?.view ?? 'dashboard'
+  return ROUTES.find((v) => v.view === path)?.view ?? 'dashboard'
+}
+
+/** The hash of a user's page: the id is one path segment, so a slash in it is escaped. */
+export function userHash(userId: string): string {
+  return `#/users/${encodeURIComponent(userId)}`
+}
+
+/** The user id of a user's page's subpath ("" when it is not one). */
+export function userIdOf(subpath: string): string {
+  try {
+    return decodeURIComponent(subpath)
+  } catch {
+    return subpath
+  }
 }
 
 /**
@@ -36,7 +66,7 @@ export function viewOf(hash: string): View {
 export function subpathOf(hash: string): string {
   const path = hash.replace(/^#\/?/, '').split('?')[0].replace(/\/+$/, '')
   const [view, ...rest] = path.split('/')
-  if (VIEWS.find((v) => v.view === view) === undefined) return ''
+  if (ROUTES.find((v) => v.view === view) === undefined) return ''
   return rest.filter((p) => p !== '').join('/')
 }
 
@@ -54,7 +84,7 @@ export type ParamValue = string | readonly string[] | null
  * with a state; empty values are left out so links stay short.
  */
 export function hashOf(view: View, params: URLSearchParams | Record<string, ParamValue>, subpath = ''): string {
-  const root = VIEWS.find((v) => v.view === view)?.hash ?? '#/'
+  const root = ROUTES.find((v) => v.view === view)?.hash ?? '#/'
   const base = subpath === '' || view === 'dashboard' ? root : `${root}/${subpath}`
   const q = params instanceof URLSearchParams ? new URLSearchParams(params) : new URLSearchParams()
   if (!(params instanceof URLSearchParams)) {

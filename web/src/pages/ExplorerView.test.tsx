@@ -66,6 +66,8 @@ describe('ExplorerView', () => {
     const rows = within(table).getAllByRole('row').slice(1)
     expect(rows.map((r) => within(r).getAllByRole('cell')[3].textContent)).toEqual(['button_3', 'button_2', 'button_1'])
     expect(screen.queryByRole('button', { name: 'Load more' })).toBeNull()
+    // The user opens the user's page.
+    expect(within(rows[0]).getByRole('link', { name: 'user_ab12' }).getAttribute('href')).toBe('#/users/user_ab12')
     await user.click(within(rows[2]).getByRole('button', { name: /^Timeline/ }))
     expect(opened).toEqual([second[0].event_id])
   })

@@ -4,6 +4,7 @@ import { exportURL } from '../api/client'
 import { eventsQuery, keys } from '../api/queries'
 import type { ExplorerFilter, StoredEvent } from '../api/schema'
 import { TypeBadge } from '../components/TypeBadge'
+import { UserLink } from '../components/UserLink'
 import { Button } from '../components/ui/Button'
 import { Card, CardNote } from '../components/ui/Card'
 import { Field, Input, Label } from '../components/ui/Field'
@@ -85,11 +86,15 @@ const FIELDS: { key: keyof FormState; label: string; type: string; placeholder?:
   { key: 'q', label: 'Text', type: 'search', placeholder: 'element, page or message' },
 ]
 
-function columns(onOpenTimeline?: (eventId: string) => void): Column<StoredEvent>[] {
+/**
+ * The columns of a list of stored events: the explorer's, and a user's
+ * page's, which leaves out the user (withUser false).
+ */
+export function eventColumns(onOpenTimeline?: (eventId: string) => void, withUser = true): Column<StoredEvent>[] {
   return [
     { header: 'Time', cell: (e) => dateTime(e.timestamp), className: 'whitespace-nowrap' },
     { header: 'Type', cell: (e) => <TypeBadge type={e.event_type} /> },
-    { header: 'User', cell: (e) => e.user_id },
+    ...(withUser ? [{ header: 'User', cell: (e: StoredEvent) => <UserLink userId={e.user_id} /> }] : []),
     { header: 'Element', cell: (e) => e.element_id || '—' },
     {
       header: 'Session',
@@ -226,7 +231,7 @@ export function ExplorerView({ onOpenTimeline }: Props) {
         ) : (
           <DataTable
             caption="Events, newest first"
-            columns={columns(onOpenTimeline)}
+            columns={eventColumns(onOpenTimeline)}
             rows={events}
             rowKey={(e) => e.event_id}
             empty="No events match."

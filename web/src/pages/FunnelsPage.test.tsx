@@ -94,10 +94,10 @@ describe('FunnelsPage', () => {
     expect(cells.slice(1, 6)).toEqual(['2', '50%', '50%', '2', '42 s'])
     expect(within(rows[3]).getAllByRole('cell')[5].textContent).toBe('3 min')
 
-    // The dropped users, each a link to their events in the explorer.
+    // The dropped users, each a link to the user's page.
     expect(within(rows[2]).getByText('2 users dropped')).toBeTruthy()
-    expect(within(rows[2]).getByRole('link', { name: 'Events of user_c', hidden: true }).getAttribute('href')).toBe(
-      '#/explorer?user_id=user_c',
+    expect(within(rows[2]).getByRole('link', { name: 'user_c', hidden: true }).getAttribute('href')).toBe(
+      '#/users/user_c',
     )
     expect(within(rows[1]).queryByText(/dropped/)).toBeNull()
   })

@@ -19,7 +19,8 @@ import { Field, Hint, Label, Select } from '../components/ui/Field'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime, percent, wait } from '../format'
-import { hashOf, useRouteParams } from '../hooks/route'
+import { useRouteParams } from '../hooks/route'
+import { UserLink } from '../components/UserLink'
 import { useSettled } from '../hooks/useSettled'
 import { useFunnel } from '../hooks/resources'
 import { SaveInsight } from '../components/SaveInsight'
@@ -216,7 +217,7 @@ export function FunnelChart({ funnel }: { funnel: Funnel }) {
   )
 }
 
-/** Up to the limit of a step's dropped users, each a link to their events in the explorer. */
+/** Up to the limit of a step's dropped users, each a link to the user's page. */
 function DroppedUsers({ step }: { step: FunnelStep }) {
   if (step.dropped === 0) return <span>—</span>
   const listed = step.dropped_users
@@ -228,13 +229,7 @@ function DroppedUsers({ step }: { step: FunnelStep }) {
       <ul className="mt-1 flex max-h-48 flex-col gap-0.5 overflow-y-auto">
         {listed.map((u) => (
           <li key={u}>
-            <a
-              className="text-blue-700 underline dark:text-blue-300"
-              href={hashOf('explorer', { user_id: u })}
-              aria-label={`Events of ${u}`}
-            >
-              {u}
-            </a>
+            <UserLink userId={u} />
           </li>
         ))}
       </ul>

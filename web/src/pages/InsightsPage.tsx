@@ -136,7 +136,7 @@ function colour(t: Trend, i: number, key: string): string {
 
 const HEIGHT = 260
 
-export function TrendChart({ trend }: { trend: Trend }) {
+export function TrendChart({ trend, bars = false, label }: { trend: Trend; bars?: boolean; label?: string }) {
   const el = useRef<HTMLDivElement>(null)
   // A new set of series (other types, breakdown or comparison) draws a new
   // chart; the same set refreshed every 10 s only takes the new data.
@@ -162,6 +162,8 @@ export function TrendChart({ trend }: { trend: Trend }) {
     if (host === null) return
     const t = latest.current
     const width = () => Math.max(200, host.clientWidth)
+    const [b0, b1] = t.current.buckets
+    const half = b1 === undefined ? 43_200 : (Date.parse(b1) - Date.parse(b0)) / 2000
     const series: uPlot.Series[] = [
       {
         label: 'Bucket',
@@ -171,8 +173,9 @@ export function TrendChart({ trend }: { trend: Trend }) {
         label: seriesName(s.key, t),
         stroke: colour(t, i, s.key),
         width: 2,
-        points: { show: t.current.buckets.length <= 60 },
+        points: { show: !bars && t.current.buckets.length <= 60 },
         value: (_u: uPlot, v: number | null) => (v === null ? '—' : count(v)),
+        ...(bars ? { fill: colour(t, i, s.key), width: 0, paths: uPlot.paths.bars?.({ size: [0.7, 24] }) } : {}),
       })),
     ]
     if (t.previous !== null) {
@@ -191,7 +194,11 @@ export function TrendChart({ trend }: { trend: Trend }) {
       {
         width: width(),
         height: HEIGHT,
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+        scales: {
+          // Bars are centred on their bucket: half a bucket more on each side keeps the first and last whole.
+          x: bars ? { time: true, range: (_u, min, max) => [min - half, max + half] } : { time: true },
+          y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+        },
         axes: [AXIS, { ...AXIS, label: MEASURE_NOUNS[t.measure][1], size: 60 }],
         series,
       },
@@ -206,14 +213,17 @@ export function TrendChart({ trend }: { trend: Trend }) {
       u.destroy()
       plot.current = null
     }
-  }, [shape])
+  }, [shape, bars])
 
   return (
     <div
       ref={el}
       className={`w-full overflow-hidden ${CHART_TEXT}`}
       role="img"
-      aria-label={`${MEASURE_LABELS[trend.measure]} per ${trend.interval}${trend.previous ? ', with the previous period dashed' : ''}`}
+      aria-label={
+        label ??
+        `${MEASURE_LABELS[trend.measure]} per ${trend.interval}${trend.previous ? ', with the previous period dashed' : ''}`
+      }
     />
   )
 }
