@@ -76,6 +76,19 @@ const VIEWS: {
     },
   },
   {
+    // A user's page: the seed's events are one user's.
+    name: 'user',
+    hash: '#/users/user_a11y',
+    ready: async (page) => {
+      await expect(
+        page.getByRole('table', { name: 'Recent sessions, newest first' }).getByRole('row').nth(1),
+      ).toBeVisible()
+      await expect(
+        page.getByRole('table', { name: "The user's events, newest first" }).getByRole('row').nth(1),
+      ).toBeVisible()
+    },
+  },
+  {
     name: 'consumers',
     hash: '#/consumers',
     ready: async (page) => {
