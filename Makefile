@@ -11,7 +11,7 @@ WEB     := web
 UI_STAMP := $(WEB)/ui/dist/index.html
 UI_SRCS  := $(shell find $(WEB)/src $(WEB)/tracker $(WEB)/public $(WEB)/index.html $(WEB)/package.json $(WEB)/vite.config.ts $(WEB)/vite.tracker.config.ts $(WEB)/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: run build ui test test-suites test-go test-web test-e2e screenshots lint vuln bench clean
+.PHONY: run build ui test test-suites test-go test-go-chaos test-go-rest test-web test-e2e screenshots lint vuln bench clean
 
 ## run: build the UI and start pulse serve (embedded broker, SQLite, UI on http://127.0.0.1:8000)
 run: build
@@ -30,15 +30,16 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 $(UI_STAMP): $(WEB)/node_modules/.package-lock.json $(UI_SRCS)
 	cd $(WEB) && npm run build
 
-## test: vet, staticcheck, gofmt, ESLint and Prettier, then at once: Go tests with -race, UI component tests, the browser end-to-end test
-# The three suites run side by side: most of the Go suite's time is spent
-# waiting on processes it kills, restarts and starves (it keeps two cores
-# less than half busy), and so is the browser's. Each suite's output is
-# printed whole when it ends.
-test: lint build
-	@$(MAKE) --no-print-directory -j3 --output-sync=target test-suites
+## test: at once: vet, staticcheck, gofmt, ESLint and Prettier; Go tests with -race; UI component tests; the browser end-to-end test
+# The suites run side by side: most of the Go suite's time is spent waiting
+# on processes it kills, restarts and starves (it keeps two cores less than
+# half busy), and so is the browser's. test/chaos, the longest package by
+# far, runs beside the rest of the Go suite rather than after it. Each
+# suite's output is printed whole when it ends.
+test: build
+	@$(MAKE) --no-print-directory -j5 --output-sync=target test-suites
 
-test-suites: test-go test-web test-e2e
+test-suites: lint test-go-chaos test-go-rest test-web test-e2e
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -52,8 +53,15 @@ lint: $(WEB)/node_modules/.package-lock.json
 vuln:
 	GO=$(GO) .ci/vulncheck
 
-test-go:
-	$(GO) test -race -count=1 -timeout 15m ./...
+GO_CHAOS := ./test/chaos/
+
+test-go: test-go-chaos test-go-rest
+
+test-go-chaos:
+	$(GO) test -race -count=1 -timeout 15m $(GO_CHAOS)
+
+test-go-rest:
+	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e '/test/chaos$$' -e '/node_modules/')
 
 test-web: $(WEB)/node_modules/.package-lock.json
 	cd $(WEB) && npm test
