@@ -26,5 +26,8 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}', 'tracker/src/**/*.test.ts'],
     setupFiles: ['src/test/setup.ts'],
     restoreMocks: true,
+    // A hang detector, not a speed check: make test runs these tests beside
+    // the Go and browser suites, which can leave them little CPU.
+    testTimeout: 30_000,
   },
 })

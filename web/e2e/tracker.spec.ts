@@ -309,7 +309,10 @@ test('a batch lost on the way is the exact gap in the ledger', async ({ page }) 
     .toMatchObject({ numbered: 2 + lost, sequenced: 2, gaps: lost })
 })
 
-test('a source held to the tracking plan: strict refuses with the reason, warn stores and counts', async ({ page }) => {
+test('a source held to the tracking plan: strict refuses with the reason, warn stores and counts', async ({
+  page,
+  consoleErrors,
+}) => {
   const send = (method: string, path: string, body: unknown) =>
     api(path, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
   await send('PUT', '/api/plan/types/page_view/', { schema: true })
@@ -356,4 +359,9 @@ test('a source held to the tracking plan: strict refuses with the reason, warn s
   await expect
     .poll(() => warnings(warn), { timeout: 15_000 })
     .toEqual(['signup_click /properties/plan/enum warned=1 rejected=0'])
+  // The two refused events may leave in a batch of their own (the tracker batches by time): the
+  // collector answers such a batch 400 with the reasons, and the browser logs the status.
+  for (let i = consoleErrors.length - 1; i >= 0; i--) {
+    if (/status of 400/.test(consoleErrors[i])) consoleErrors.splice(i, 1)
+  }
 })

@@ -1,7 +1,14 @@
 // jsdom lays nothing out: give elements a size so the virtualised feed
 // renders rows, as it does in a browser.
-import { cleanup } from '@testing-library/react'
+import { cleanup, configure } from '@testing-library/react'
 import { afterEach } from 'vitest'
+
+// findBy… and waitFor wait for what a test expects to appear. Their 1 s
+// default is a budget of CPU time that a machine running the Go and browser
+// suites beside this one does not always give; a wait that ends early only
+// fails a test that was right, so it waits longer (vite.config.ts gives each
+// test 30 s likewise).
+configure({ asyncUtilTimeout: 10_000 })
 
 Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: () => 440 })
 Object.defineProperty(HTMLElement.prototype, 'clientWidth', { configurable: true, get: () => 600 })
