@@ -11,7 +11,7 @@ WEB     := web
 UI_STAMP := $(WEB)/ui/dist/index.html
 UI_SRCS  := $(shell find $(WEB)/src $(WEB)/tracker $(WEB)/public $(WEB)/index.html $(WEB)/package.json $(WEB)/vite.config.ts $(WEB)/vite.tracker.config.ts $(WEB)/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: run build ui test test-suites test-go test-go-chaos test-go-rest test-web test-e2e screenshots lint vuln bench clean
+.PHONY: run build ui test test-suites test-go test-go-chaos test-go-rest lint-then-e2e test-web test-e2e screenshots lint vuln bench clean
 
 ## run: build the UI and start pulse serve (embedded broker, SQLite, UI on http://127.0.0.1:8000)
 run: build
@@ -30,16 +30,25 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 $(UI_STAMP): $(WEB)/node_modules/.package-lock.json $(UI_SRCS)
 	cd $(WEB) && npm run build
 
-## test: at once: vet, staticcheck, gofmt, ESLint and Prettier; Go tests with -race; UI component tests; the browser end-to-end test
+## test: vet, staticcheck, gofmt, ESLint and Prettier; Go tests with -race; UI component tests; the browser end-to-end test
 # The suites run side by side: most of the Go suite's time is spent waiting
 # on processes it kills, restarts and starves (it keeps two cores less than
 # half busy), and so is the browser's. test/chaos, the longest package by
-# far, runs beside the rest of the Go suite rather than after it. Each
-# suite's output is printed whole when it ends.
+# far, runs beside the rest of the Go suite rather than after it. The lint
+# runs before the browser tests, not beside them: the browser suite empties
+# web/test-results, and a walk of ./... (vet, staticcheck, go list) that
+# meets it half removed fails. For the same reason the Go packages are
+# listed before anything starts. Each suite's output is printed whole when
+# it ends.
 test: build
-	@$(MAKE) --no-print-directory -j5 --output-sync=target test-suites
+	@$(MAKE) --no-print-directory -j4 --output-sync=target test-suites \
+		GO_PACKAGES="$$($(GO) list ./... | grep -v -e '/test/chaos$$' -e '/node_modules/')"
 
-test-suites: lint test-go-chaos test-go-rest test-web test-e2e
+test-suites: test-go-chaos test-go-rest test-web lint-then-e2e
+
+lint-then-e2e:
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory test-e2e
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -60,8 +69,11 @@ test-go: test-go-chaos test-go-rest
 test-go-chaos:
 	$(GO) test -race -count=1 -timeout 15m $(GO_CHAOS)
 
+# Every package but test/chaos (GO_PACKAGES when make test lists them).
+GO_PACKAGES ?= $$($(GO) list ./... | grep -v -e '/test/chaos$$' -e '/node_modules/')
+
 test-go-rest:
-	$(GO) test -race -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e '/test/chaos$$' -e '/node_modules/')
+	$(GO) test -race -count=1 -timeout 15m $(GO_PACKAGES)
 
 test-web: $(WEB)/node_modules/.package-lock.json
 	cd $(WEB) && npm test
