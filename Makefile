@@ -42,7 +42,7 @@ $(UI_STAMP): $(WEB)/node_modules/.package-lock.json $(UI_SRCS)
 # it ends.
 test: build
 	@$(MAKE) --no-print-directory -j4 --output-sync=target test-suites \
-		GO_PACKAGES="$$($(GO) list ./... | grep -v -e '/test/chaos$$' -e '/node_modules/')"
+		GO_PACKAGES="$$($(GO) list ./... | grep -v -e '/test/chaos$$' -e '/node_modules/' | tr '\n' ' ')"
 
 test-suites: test-go-chaos test-go-rest test-web lint-then-e2e
 
