@@ -87,6 +87,43 @@ func (f Filter) match(v string) bool {
 	}
 }
 
+// term is the filter as a store.ScanTerm, for the store to apply where it
+// reads the rows; false when the store cannot (an op other than equals or
+// in, or a property, whose text the store does not derive).
+func (f Filter) term() (store.ScanTerm, bool) {
+	if !slices.Contains(store.ScanFields, f.Field) {
+		return store.ScanTerm{}, false
+	}
+	switch f.Op {
+	case OpEquals:
+		return store.ScanTerm{Field: f.Field, Values: []string{f.Value}}, true
+	case OpIn:
+		return store.ScanTerm{Field: f.Field, Values: f.Values}, true
+	}
+	return store.ScanTerm{}, false
+}
+
+// scanWhere is what a scan serving several filter sets (an event is kept
+// when it passes any of them) can ask the store to apply: each set's
+// equals and in filters on columns. Nil when a set has none, since every
+// event may then pass it. The caller still applies every filter.
+func scanWhere(sets [][]Filter) []store.ScanMatch {
+	where := make([]store.ScanMatch, 0, len(sets))
+	for _, fs := range sets {
+		var m store.ScanMatch
+		for _, f := range fs {
+			if t, ok := f.term(); ok {
+				m = append(m, t)
+			}
+		}
+		if len(m) == 0 {
+			return nil
+		}
+		where = append(where, m)
+	}
+	return where
+}
+
 func checkFilters(fs []Filter) error {
 	if len(fs) > MaxFilters {
 		return fmt.Errorf("at most %d filters, not %d", MaxFilters, len(fs))

@@ -114,7 +114,11 @@ func planScans(q FunnelQuery) []*typeScan {
 func (s *Service) scanType(ctx context.Context, from, to time.Time, sc *typeScan) error {
 	defer close(sc.matches)
 	chunk := make([]stepMatch, 0, scanChunk)
-	err := s.store.ScanEvents(ctx, store.ScanQuery{EventType: sc.eventType, From: from, To: to, Fields: sc.cols.fields},
+	sets := make([][]Filter, len(sc.steps))
+	for i, st := range sc.steps {
+		sets[i] = st.filters
+	}
+	err := s.store.ScanEvents(ctx, store.ScanQuery{EventType: sc.eventType, From: from, To: to, Fields: sc.cols.fields, Where: scanWhere(sets)},
 		func(r *store.ScanRow) error {
 			var mask uint16
 			for _, st := range sc.steps {

@@ -57,8 +57,9 @@ func (s *Service) eventPeriod(ctx context.Context, q TrendQuery, from, to time.T
 		index[b] = i
 	}
 	tally := newTally(len(buckets), q.Measure != MeasureCount)
+	where := scanWhere([][]Filter{q.Filters})
 	for _, typ := range types {
-		err := s.store.ScanEvents(ctx, store.ScanQuery{EventType: typ, From: buckets[0], To: end, Fields: cols.fields},
+		err := s.store.ScanEvents(ctx, store.ScanQuery{EventType: typ, From: buckets[0], To: end, Fields: cols.fields, Where: where},
 			func(r *store.ScanRow) error {
 				for i, f := range q.Filters {
 					if !f.match(r.Values[filterCols[i]]) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,6 +54,70 @@ type ScanQuery struct {
 	// Fields are returned in ScanRow.Values, in this order. A property's
 	// value is its JSON text with a string unquoted; "" when absent.
 	Fields []string
+	// Where, when not empty, keeps only the events that match at least
+	// one of its conjunctions. The store applies it where the rows are
+	// read, so that the events a funnel's step or a trend's filter would
+	// drop are never handed over (most of a page_view scan, for a step on
+	// one page).
+	Where []ScanMatch
+}
+
+// ScanMatch is a conjunction: an event matches when every term does.
+type ScanMatch []ScanTerm
+
+// ScanTerm matches the events whose Field, one of ScanFields (a column,
+// not a property: a property's text is derived, see PropertyText), is
+// exactly one of Values.
+type ScanTerm struct {
+	Field  string
+	Values []string
+}
+
+// MaxScanWhere bounds what a scan's Where may hold: conjunctions, terms in
+// each, values in each term.
+const (
+	MaxScanMatches = 20
+	MaxScanTerms   = 10
+	MaxScanValues  = 50
+)
+
+// CheckWhere reports what a scan's Where may not hold, naming it.
+func CheckWhere(where []ScanMatch) error {
+	if len(where) > MaxScanMatches {
+		return fmt.Errorf("scan: at most %d alternatives, not %d", MaxScanMatches, len(where))
+	}
+	for _, m := range where {
+		if len(m) == 0 || len(m) > MaxScanTerms {
+			return fmt.Errorf("scan: an alternative takes 1 to %d terms, not %d", MaxScanTerms, len(m))
+		}
+		for _, t := range m {
+			if !slices.Contains(ScanFields, t.Field) {
+				return fmt.Errorf("scan: a term's field must be one of %s, not %q", strings.Join(ScanFields, ", "), t.Field)
+			}
+			if len(t.Values) == 0 || len(t.Values) > MaxScanValues {
+				return fmt.Errorf("scan: a term on %s takes 1 to %d values, not %d", t.Field, MaxScanValues, len(t.Values))
+			}
+		}
+	}
+	return nil
+}
+
+// WhereSQL writes where as an SQL condition on the scanned columns:
+// "((a IN (..) AND b IN (..)) OR (..))". param appends a term's values to
+// args and returns the test of a column against them ("IN (?, ?)" or
+// "= ANY($4::text[])"), in the store's placeholder style.
+func WhereSQL(where []ScanMatch, args []any, param func(args []any, values []string) (string, []any)) (string, []any) {
+	alts := make([]string, len(where))
+	for i, m := range where {
+		terms := make([]string, len(m))
+		for j, t := range m {
+			var ph string
+			ph, args = param(args, t.Values)
+			terms[j] = t.Field + " " + ph // the field is one of ScanFields (CheckWhere)
+		}
+		alts[i] = "(" + strings.Join(terms, " AND ") + ")"
+	}
+	return "(" + strings.Join(alts, " OR ") + ")", args
 }
 
 // ScanRow is one scanned event.

@@ -31,8 +31,20 @@ func (d *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(*store.S
 		}
 		cols = append(cols, f) // one of store.ScanFields
 	}
+	where := ""
+	if len(q.Where) > 0 {
+		if err := store.CheckWhere(q.Where); err != nil {
+			return err
+		}
+		var cond string
+		cond, args = store.WhereSQL(q.Where, args, func(args []any, values []string) (string, []any) {
+			args = append(args, values)
+			return fmt.Sprintf("= ANY($%d::text[])", len(args)), args
+		})
+		where = " AND " + cond
+	}
 	rows, err := d.pool.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM events
-		WHERE event_type = $1 AND "timestamp" >= $2 AND "timestamp" < $3 ORDER BY "timestamp"`, args...)
+		WHERE event_type = $1 AND "timestamp" >= $2 AND "timestamp" < $3`+where+` ORDER BY "timestamp"`, args...)
 	if err != nil {
 		return d.fail("scan events", err)
 	}

@@ -30,8 +30,22 @@ func (d *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(*store.S
 		cols = append(cols, f) // one of store.ScanFields
 	}
 	args = append(args, q.EventType, micros(q.From), micros(q.To))
+	where := ""
+	if len(q.Where) > 0 {
+		if err := store.CheckWhere(q.Where); err != nil {
+			return err
+		}
+		var cond string
+		cond, args = store.WhereSQL(q.Where, args, func(args []any, values []string) (string, []any) {
+			for _, v := range values {
+				args = append(args, v)
+			}
+			return "IN (?" + strings.Repeat(", ?", len(values)-1) + ")", args
+		})
+		where = " AND " + cond
+	}
 	rows, err := d.r.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM events INDEXED BY events_type_time
-		WHERE event_type = ? AND timestamp >= ? AND timestamp < ? ORDER BY timestamp`, args...)
+		WHERE event_type = ? AND timestamp >= ? AND timestamp < ?`+where+` ORDER BY timestamp`, args...)
 	if err != nil {
 		return d.fail("scan events", err)
 	}

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TotalsFollowEveryChange", testTotalsFollowEveryChange},
 		{"RollupsAgreeWithTheRows", testRollupsAgreeWithTheRows},
 		{"FunnelAgreesWithABruteForce", testFunnelAgreesWithABruteForce},
+		{"ScanWhereKeepsExactlyTheMatches", testScanWhereKeepsExactlyTheMatches},
 		{"RetentionAgreesWithABruteForce", testRetentionAgreesWithABruteForce},
 		{"RetentionByAge", testRetentionByAge},
 		{"RetentionByRows", testRetentionByRows},
