@@ -107,7 +107,6 @@ func sumOf(m map[int32]int64) (n int64) {
 	return n
 }
 
-
 // TestDatabaseOutageUnderLoad cuts every connection between `pulse serve`
 // and PostgreSQL, and refuses new ones, for a while under load: health
 // turns 503 and back to 200, the group commits nothing while the database
