@@ -2,6 +2,7 @@ import type { Stats } from '../api/schema'
 import { count, perSecond } from '../format'
 import type { LiveTotals } from '../live/series'
 import { typeStyle } from './eventStyle'
+import { TypeCounts } from './TypeCounts'
 import { Card } from './ui/Card'
 import { Loading } from './ui/State'
 
@@ -24,8 +25,6 @@ export function Statistics({ stats, live }: Props) {
       </Card>
     )
   }
-  const types = Object.entries(stats.event_types).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-  const max = Math.max(1, ...types.map(([, n]) => n))
   return (
     <Card title="Statistics">
       <dl className="grid grid-cols-2 gap-3">
@@ -48,31 +47,11 @@ export function Statistics({ stats, live }: Props) {
       </dl>
 
       <h3 className="mt-4 mb-2 text-sm font-semibold">Event Types</h3>
-      {types.length === 0 ? (
-        <p className="text-xs text-slate-600 dark:text-slate-400">None yet</p>
-      ) : (
-        <ul className="space-y-2" aria-label="Events per type">
-          {types.map(([type, n]) => {
-            const s = typeStyle(type)
-            return (
-              <li key={type} className="text-xs">
-                <div className="flex items-center gap-2">
-                  <span
-                    className="h-2.5 w-2.5 shrink-0 rounded-full"
-                    style={{ background: s.color }}
-                    aria-hidden="true"
-                  />
-                  <span className="min-w-0 flex-1 truncate">{s.label}</span>
-                  <span className="font-medium tabular-nums">{count(n)}</span>
-                </div>
-                <div className="mt-1 h-1 rounded bg-slate-100 dark:bg-slate-800" aria-hidden="true">
-                  <div className="h-1 rounded" style={{ width: `${(n / max) * 100}%`, background: s.color }} />
-                </div>
-              </li>
-            )
-          })}
-        </ul>
-      )}
+      <TypeCounts
+        counts={stats.event_types}
+        name={(type) => typeStyle(type).label}
+        empty={<p className="text-xs text-slate-600 dark:text-slate-400">None yet</p>}
+      />
 
       <h3 className="mt-4 mb-2 text-sm font-semibold">Top Clicked Elements</h3>
       {stats.top_elements.length === 0 ? (

@@ -2,7 +2,7 @@ import { useInfiniteQuery } from '@tanstack/react-query'
 import { useMemo } from 'react'
 import { eventsQuery } from '../api/queries'
 import type { ExplorerFilter, Trend, UserProfile, UserSession } from '../api/schema'
-import { typeStyle } from '../components/eventStyle'
+import { TypeCounts } from '../components/TypeCounts'
 import { Button } from '../components/ui/Button'
 import { Card, CardNote } from '../components/ui/Card'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
@@ -60,32 +60,6 @@ const sessionColumns: Column<UserSession>[] = [
     className: '@2xl:max-w-[10rem] @2xl:truncate',
   },
 ]
-
-/** The user's event types, most first, with bars as on the dashboard. */
-function EventTypes({ types }: { types: Record<string, number> }) {
-  const rows = Object.entries(types).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-  const max = Math.max(1, ...rows.map(([, n]) => n))
-  if (rows.length === 0) return <Empty>No events in the days counted.</Empty>
-  return (
-    <ul className="space-y-2" aria-label="Events per type">
-      {rows.map(([type, n]) => {
-        const s = typeStyle(type)
-        return (
-          <li key={type} className="text-xs">
-            <div className="flex items-center gap-2">
-              <span className="h-2.5 w-2.5 shrink-0 rounded-full" style={{ background: s.color }} aria-hidden="true" />
-              <span className="min-w-0 flex-1 truncate">{type}</span>
-              <span className="font-medium tabular-nums">{count(n)}</span>
-            </div>
-            <div className="mt-1 h-1 rounded bg-slate-100 dark:bg-slate-800" aria-hidden="true">
-              <div className="h-1 rounded" style={{ width: `${(n / max) * 100}%`, background: s.color }} />
-            </div>
-          </li>
-        )
-      })}
-    </ul>
-  )
-}
 
 /** The user's events, newest first, through the explorer's pages. */
 function UserEvents({ userId, onOpenTimeline }: { userId: string; onOpenTimeline?: (eventId: string) => void }) {
@@ -186,7 +160,11 @@ export function UserPage({
         <>
           <div className="grid gap-6 lg:grid-cols-3">
             <Card title="Event types">
-              <EventTypes types={p.event_types} />
+              <TypeCounts
+                counts={p.event_types}
+                name={(type) => type}
+                empty={<Empty>No events in the days counted.</Empty>}
+              />
             </Card>
             <Card
               title="Activity"
