@@ -55,16 +55,10 @@ func pgSchema(t *testing.T) string {
 	return name
 }
 
-// committedOffsets are the group's committed offsets on the events topic,
-// by partition (those with none left out).
-func committedOffsets(ctx context.Context, addr, group string) (map[int32]int64, error) {
-	cfg := kafkaConfig(addr)
-	a, err := kafka.NewAdmin(cfg.Kafka, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer a.Close()
-	gl, err := a.GroupLag(ctx, group, cfg.Kafka.Topic)
+// committedOffsets are the group's committed offsets on topic, by
+// partition (those with none left out).
+func committedOffsets(ctx context.Context, a *kafka.Admin, group, topic string) (map[int32]int64, error) {
+	gl, err := a.GroupLag(ctx, group, topic)
 	if err != nil {
 		return nil, err
 	}
@@ -78,14 +72,9 @@ func committedOffsets(ctx context.Context, addr, group string) (map[int32]int64,
 }
 
 // storedOffsetEnds is, per partition, one past the highest offset of the
-// processing-log rows in the database at dbURL: every record the pipeline
-// finished (stored or dead-lettered) has one.
-func storedOffsetEnds(ctx context.Context, dbURL string) (map[int32]int64, error) {
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close(context.Background())
+// processing-log rows in the database conn is connected to: every record
+// the pipeline finished (stored or dead-lettered) has one.
+func storedOffsetEnds(ctx context.Context, conn *pgx.Conn) (map[int32]int64, error) {
 	rows, err := conn.Query(ctx, `SELECT "partition", max("offset") + 1 FROM messages GROUP BY 1`)
 	if err != nil {
 		return nil, err
@@ -142,8 +131,20 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 	// machine), but no committed offset may pass the end of its partition's
 	// stored processing-log rows, read here directly, not through the proxy.
 	// Nothing is stored while the database is away, so that end stays put.
+	// One connection and one admin client serve every check.
+	conn, err := pgx.Connect(ctx, direct)
+	if err != nil {
+		t.Fatalf("connect to PostgreSQL: %v", err)
+	}
+	defer conn.Close(context.Background())
+	kcfg := kafkaConfig(brokerAddr)
+	admin, err := kafka.NewAdmin(kcfg.Kafka, nil, nil)
+	if err != nil {
+		t.Fatalf("kafka admin: %v", err)
+	}
+	defer admin.Close()
 	storedEnds := func() map[int32]int64 {
-		ends, err := storedOffsetEnds(ctx, direct)
+		ends, err := storedOffsetEnds(ctx, conn)
 		if err != nil {
 			t.Fatalf("stored offsets: %v", err)
 		}
@@ -151,7 +152,7 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 	}
 	atCut := storedEnds()
 	checkCommits := func(when string) {
-		committed, err := committedOffsets(ctx, brokerAddr, group)
+		committed, err := committedOffsets(ctx, admin, group, kcfg.Kafka.Topic)
 		if err != nil {
 			t.Fatalf("committed offsets: %v", err)
 		}
