@@ -150,3 +150,14 @@ func PropertyText(raw []byte) string {
 	}
 	return string(raw)
 }
+
+// PropertyOf is the JSON text of key's value in the properties object
+// props, as written, or nil when absent: what a store's JSON operator
+// reads, for the properties a store's own operator cannot read.
+func PropertyOf(props []byte, key string) []byte {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(props, &obj) != nil {
+		return nil
+	}
+	return obj[key]
+}

@@ -94,6 +94,7 @@ type Store interface {
 	Positions(ctx context.Context) (Positions, error)
 	Series
 	Rollups
+	RollupKeys
 	Scanner
 	Activity
 	Users

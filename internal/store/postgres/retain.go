@@ -85,8 +85,18 @@ func (d *DB) deleteBelow(ctx context.Context, table string, cut int64) (int64, e
 		q = retainMessagesSQL
 	}
 	var total int64
-	for {
+	for attempt := 1; ; {
 		n, err := d.deleteChunk(ctx, q, cut)
+		// A chunk and a batch that add to the same rollup rows can
+		// deadlock; the server aborts one, which wrote nothing.
+		if err != nil && retryable(err) && attempt < maxAttempts {
+			if err := pause(ctx, attempt); err != nil {
+				return total, err
+			}
+			attempt++
+			continue
+		}
+		attempt = 1
 		total += n
 		// The chunk starts at the oldest row, so it deletes at least one row
 		// while any row below cut is left.
@@ -115,6 +125,18 @@ func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error
 		idleDays             []int64
 		idleParts            []int32
 	)
+	if q == retainEventsSQL {
+		// The keys' counted_from stays put until the chunk commits (see
+		// rollup_keys.go). The chunk then waits for the batches in flight
+		// and holds new ones off until it commits: both add to the same
+		// rollup, activity and totals rows, in orders that could deadlock.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM rollup_keys FOR SHARE`); err != nil {
+			return 0, err
+		}
+		if _, err := tx.Exec(ctx, `LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return 0, err
+		}
+	}
 	if err := tx.QueryRow(ctx, q, cut, deleteChunk).Scan(&n, &widths, &dims, &types, &bucket, &values, &parts,
 		&idleTypes, &idleDays, &idleUsers, &idleParts); err != nil {
 		return 0, err
@@ -156,9 +178,9 @@ func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error
 // retainEventsSQL deletes a chunk of events ($1 the cut, $2 the chunk) and
 // takes them off the totals and the rollups; it returns how many went and
 // the rollup rows left at zero.
-const retainEventsSQL = `WITH gone AS (
+var retainEventsSQL = `WITH gone AS (
 	DELETE FROM events WHERE id < least($1::bigint, (SELECT min(id) FROM events) + $2::bigint)
-	RETURNING "partition", event_type, element_id, "timestamp", page, source_id, user_id
+	RETURNING id, "partition", event_type, element_id, "timestamp", page, source_id, user_id, properties
 ), inactive AS (
 	INSERT INTO activity AS a (day, user_id, event_type, "partition", events)
 	SELECT floor(extract(epoch FROM "timestamp") / 86400)::int8, user_id, event_type, "partition", -count(*)
@@ -190,6 +212,17 @@ const retainEventsSQL = `WITH gone AS (
 	GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
 	ON CONFLICT (width, dim, event_type, bucket, value, "partition") DO UPDATE SET events = r.events + excluded.events
 	RETURNING r.width, r.dim, r.event_type, r.bucket, r.value, r."partition", r.events
+), keyed AS (
+	INSERT INTO rollups AS r (width, dim, event_type, bucket, value, "partition", events)
+	SELECT w.width, '#' || k.id, gone.event_type, floor(extract(epoch FROM gone."timestamp") / w.width)::int8 * w.width,
+		` + goneValueSQL + `, gone."partition", -count(*)
+	FROM gone JOIN rollup_keys k ON NOT k.removed AND gone.id >= k.counted_from,
+		(VALUES (60::int8), (3600::int8)) w(width)
+	GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+	ON CONFLICT (width, dim, event_type, bucket, value, "partition") DO UPDATE SET events = r.events + excluded.events
+	RETURNING r.width, r.dim, r.event_type, r.bucket, r.value, r."partition", r.events
+), changed AS (
+	SELECT * FROM rolled UNION ALL SELECT * FROM keyed
 )
 SELECT (SELECT count(*) FROM gone),
 	coalesce(array_agg(width) FILTER (WHERE events <= 0), '{}'),
@@ -199,7 +232,10 @@ SELECT (SELECT count(*) FROM gone),
 	coalesce(array_agg(value) FILTER (WHERE events <= 0), '{}'),
 	coalesce(array_agg("partition") FILTER (WHERE events <= 0), '{}'),
 	(SELECT types FROM idle), (SELECT days FROM idle), (SELECT users FROM idle), (SELECT parts FROM idle)
-FROM rolled`
+FROM changed`
+
+// goneValueSQL is a property's rollup value for a deleted row.
+var goneValueSQL = fmt.Sprintf(propertyValueSQL, "gone", "k.key")
 
 // retainMessagesSQL deletes a chunk of processing-log rows and takes them
 // off the totals; it answers in retainEventsSQL's shape.

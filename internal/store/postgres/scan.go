@@ -17,7 +17,9 @@ func (d *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(*store.S
 	if d.closed.Load() {
 		return store.ErrClosed
 	}
-	cols := []string{"user_id", `"timestamp"`}
+	// The whole properties come back for the rows whose properties "->"
+	// cannot read (undecodableSQL), only then: Go reads their values.
+	cols := []string{"user_id", `"timestamp"`, `NULL::text`}
 	args := []any{q.EventType, q.From, q.To}
 	for _, f := range q.Fields {
 		if err := store.CheckField(f); err != nil {
@@ -26,7 +28,9 @@ func (d *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(*store.S
 		if k, ok := strings.CutPrefix(f, store.PropertyPrefix); ok {
 			// "->" gives the value's JSON text, as written.
 			args = append(args, k)
-			cols = append(cols, fmt.Sprintf(`properties -> $%d::text`, len(args)))
+			cols = append(cols, fmt.Sprintf(`CASE WHEN properties::text ~ `+undecodableSQL+` THEN NULL
+				ELSE properties -> $%d::text END`, len(args)))
+			cols[2] = `CASE WHEN properties::text ~ ` + undecodableSQL + ` THEN properties::text END`
 			continue
 		}
 		cols = append(cols, f) // one of store.ScanFields
@@ -50,16 +54,22 @@ func (d *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(*store.S
 	}
 	row := store.ScanRow{Values: make([]string, len(q.Fields))}
 	raw := make([][]byte, len(q.Fields))
-	var ts time.Time
+	var (
+		ts    time.Time
+		props []byte
+	)
 	dest := make([]any, 0, len(cols))
-	dest = append(dest, &row.UserID, &ts)
+	dest = append(dest, &row.UserID, &ts, &props)
 	for i := range raw {
 		dest = append(dest, &raw[i])
 	}
 	_, err = pgx.ForEachRow(rows, dest, func() error {
 		row.Micros = ts.UnixMicro()
 		for i, f := range q.Fields {
-			if strings.HasPrefix(f, store.PropertyPrefix) {
+			if k, ok := strings.CutPrefix(f, store.PropertyPrefix); ok {
+				if props != nil {
+					raw[i] = store.PropertyOf(props, k)
+				}
 				row.Values[i] = store.PropertyText(raw[i])
 			} else {
 				row.Values[i] = string(raw[i])

@@ -24,13 +24,14 @@ import (
 //
 // The events it inserts are added to the series in the same statement
 // (package series), the running totals (store.TotalsDelta), the
-// insights' rollups (store.RollupDelta) and the activity and first seen
+// insights' rollups (store.RollupDelta; "keyed": by the property keys
+// kept, see rollup_keys.go) and the activity and first seen
 // (store.ActivityDelta): per
 // partition and type, and per partition and latency
 // bin ($18, computed with the same stored time $17), in bucket $19. Only
 // the rows inserted count, so a redelivery adds nothing; the GROUP BY
 // gives each upsert one row per key, in key order.
-const insertEventsSQL = `WITH ins AS (
+var insertEventsSQL = `WITH ins AS (
 INSERT INTO events (
 	event_id, user_id, event_type, element_id, session_id, page, message,
 	properties, delay_seconds, should_fail, "timestamp",
@@ -45,7 +46,7 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 	properties, delay_seconds, should_fail, ts, source, topic, part, off, request_id,
 	source_id, anonymous_id)
 ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id, event_type, element_id, "partition", page, source_id, user_id, "timestamp"
+RETURNING event_id, event_type, element_id, "partition", page, source_id, user_id, "timestamp", properties
 ), active AS (
 INSERT INTO activity AS a (day, user_id, event_type, "partition", events)
 SELECT floor(extract(epoch FROM "timestamp") / 86400)::int8, user_id, event_type, "partition", count(*)
@@ -69,6 +70,14 @@ FROM cube c, (VALUES (60::int8), (3600::int8)) w(width),
 	(VALUES (''), ('page'), ('element_id'), ('source_id')) d(dim)
 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
 ON CONFLICT (width, dim, event_type, bucket, value, "partition") DO UPDATE SET events = r.events + excluded.events
+), keyed AS (
+INSERT INTO rollups AS r (width, dim, event_type, bucket, value, "partition", events)
+SELECT w.width, '#' || k.id, ins.event_type, floor(extract(epoch FROM ins."timestamp") / w.width)::int8 * w.width,
+	` + keyedValueSQL + `, ins."partition", count(*)
+FROM ins, rollup_keys k, (VALUES (60::int8), (3600::int8)) w(width)
+WHERE NOT k.removed
+GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (width, dim, event_type, bucket, value, "partition") DO UPDATE SET events = r.events + excluded.events
 ), totals_added AS (
 INSERT INTO totals AS t ("partition", kind, key, n)
 SELECT "partition", 'type', event_type, count(*) FROM ins GROUP BY "partition", event_type
@@ -90,6 +99,9 @@ GROUP BY ins."partition", b.bin ORDER BY ins."partition", b.bin
 ON CONFLICT (bucket, "partition", bin) DO UPDATE SET events = s.events + excluded.events
 )
 SELECT event_id FROM ins`
+
+// keyedValueSQL is a property's rollup value for an inserted row.
+var keyedValueSQL = fmt.Sprintf(propertyValueSQL, "ins", "k.key")
 
 // A message that completes after an earlier attempt was dead-lettered (a
 // DLQ replay) replaces the dead-lettered row, so the log shows where the

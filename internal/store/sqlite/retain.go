@@ -84,8 +84,7 @@ func (d *DB) deleteBelow(ctx context.Context, table string, cut int64) (int64, e
 	if table == "messages" {
 		returning = `status, duration_ms`
 	}
-	q := fmt.Sprintf(`DELETE FROM %[1]s
-		WHERE id < min(?, (SELECT min(id) FROM %[1]s) + ?) RETURNING %[2]s`, table, returning)
+	q := fmt.Sprintf(`DELETE FROM %s WHERE id < ? RETURNING %s`, table, returning)
 	var total int64
 	for {
 		n, err := d.deleteChunk(ctx, table, q, cut)
@@ -105,7 +104,19 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 		return 0, err
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	rows, err := tx.QueryContext(ctx, q, cut, deleteChunk)
+	// The chunk: ids below cut, at most deleteChunk from the oldest.
+	var end int64
+	if err := tx.QueryRowContext(ctx, `SELECT min(?, coalesce(min(id), 0) + ?) FROM `+table, cut, deleteChunk).Scan(&end); err != nil {
+		return 0, err
+	}
+	if table == "events" {
+		// The property rollups count an event when its id is at least
+		// their key's counted_from; they give back the ones they counted.
+		if err := countProperties(tx, -1, 0, end, `k.removed = 0 AND e.id >= k.counted_from`); err != nil {
+			return 0, err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, q, end)
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -46,6 +47,47 @@ func (d *DB) RollupCounts(ctx context.Context, q store.RollupQuery) ([]store.Rol
 	if err := d.usable(); err != nil {
 		return nil, err
 	}
+	if key, ok := strings.CutPrefix(q.Dim, store.PropertyPrefix); ok {
+		return d.propertyCounts(ctx, key, q)
+	}
+	return d.rollupCounts(ctx, d.r, q)
+}
+
+// propertyCounts reads the rollups of a kept, filled property key, in one
+// read transaction: a key removed meanwhile is either still whole or
+// gone.
+func (d *DB) propertyCounts(ctx context.Context, key string, q store.RollupQuery) ([]store.RollupCount, error) {
+	tx, err := d.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, d.fail("rollups", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var (
+		id    int64
+		ready bool
+	)
+	err = tx.QueryRowContext(ctx, `SELECT id, ready FROM rollup_keys WHERE key = ? AND removed = 0`, key).Scan(&id, &ready)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("%w: %q is not kept", store.ErrNoRollup, key)
+	case err != nil:
+		return nil, d.fail("rollups", err)
+	case !ready:
+		return nil, fmt.Errorf("%w: %q is still being filled", store.ErrNoRollup, key)
+	}
+	q.Dim = store.RollupKeyDim(id)
+	rows, err := d.rollupCounts(ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	return store.MergePropertyCounts(rows)
+}
+
+// rollupCounts reads the rows of q's width, dimension (as stored), types
+// and buckets on db.
+func (d *DB) rollupCounts(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q store.RollupQuery) ([]store.RollupCount, error) {
 	args := []any{q.Width, q.Dim, q.From.Unix(), q.To.Unix()}
 	// Without types, the types the totals know: each is a range of the
 	// key, where a filter on the bucket alone would read every bucket.
@@ -56,7 +98,7 @@ func (d *DB) RollupCounts(ctx context.Context, q store.RollupQuery) ([]store.Rol
 			args = append(args, t)
 		}
 	}
-	rows, err := d.r.QueryContext(ctx, `SELECT bucket, event_type, value, sum(events) FROM rollups
+	rows, err := db.QueryContext(ctx, `SELECT bucket, event_type, value, sum(events) FROM rollups
 		WHERE width = ? AND dim = ? AND bucket >= ? AND bucket < ? AND event_type IN (`+types+`)
 		GROUP BY bucket, event_type, value HAVING sum(events) <> 0`, args...)
 	if err != nil {

@@ -166,6 +166,17 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	uniques := store.UniqueDelta{}
 	var active store.ActivityDelta
 	storedAt := fromMicros(now)
+	// The property rollups count the events this transaction stores, ids
+	// from firstID on, in one statement at its end (countProperties).
+	keyed, err := keptKeys(tx)
+	var firstID int64
+	if err == nil && keyed {
+		firstID, err = nextEventID(tx)
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch: rollup keys", err)
+	}
 	for b, batch := range batches {
 		inserted := make([]store.Outcome, len(batch))
 		for i := range batch {
@@ -250,6 +261,16 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 	if err := d.writeActivity(tx, &active); err != nil {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
+	}
+	if keyed {
+		end, err := nextEventID(tx)
+		if err == nil && end > firstID {
+			err = countProperties(tx, 1, firstID, end, `k.removed = 0`)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+			return nil, d.fail("write batch", err)
+		}
 	}
 	if err := d.writeUniques(tx, uniques); err != nil {
 		_ = tx.Rollback()
