@@ -131,6 +131,8 @@ func (s *Service) Trend(ctx context.Context, q TrendQuery) (Trend, error) {
 		period = s.sketchPeriod
 	case q.readsEvents():
 		period = s.eventPeriod
+	case q.byProperty():
+		period = s.propertyPeriod
 	}
 	cur, keys, err := period(ctx, q, q.From, q.To, nil)
 	if err != nil {

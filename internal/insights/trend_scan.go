@@ -2,6 +2,7 @@ package insights
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,10 +24,29 @@ const (
 var Measures = []string{MeasureCount, MeasureUsers, MeasureSessions}
 
 // readsEvents reports whether q is answered from the events of its range,
-// not from the rollups: the rollups count events by type, page, element
-// and source, and nothing finer.
+// not from the rollups: the rollups count events by type, page, element,
+// source and the property keys kept, and nothing finer.
 func (q TrendQuery) readsEvents() bool {
-	return q.Measure != MeasureCount || len(q.Filters) > 0 || strings.HasPrefix(q.Breakdown, store.PropertyPrefix)
+	return q.Measure != MeasureCount || len(q.Filters) > 0
+}
+
+// byProperty reports whether q breaks events down by a property: the
+// rollups answer it when the key is kept (store.RollupKeys), the events
+// otherwise.
+func (q TrendQuery) byProperty() bool {
+	return strings.HasPrefix(q.Breakdown, store.PropertyPrefix)
+}
+
+// propertyPeriod answers one range of a breakdown by a property from the
+// key's rollups, or from the events when the rollups cannot (the key is
+// not kept or not yet filled, or the range holds a value too long to
+// keep). The two agree on every count (storetest).
+func (s *Service) propertyPeriod(ctx context.Context, q TrendQuery, from, to time.Time, keys []string) (Period, []string, error) {
+	p, keys2, err := s.period(ctx, q, from, to, keys)
+	if errors.Is(err, store.ErrNoRollup) {
+		return s.eventPeriod(ctx, q, from, to, keys)
+	}
+	return p, keys2, err
 }
 
 // eventPeriod answers one range of q from its events, read type by type
