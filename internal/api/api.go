@@ -160,6 +160,11 @@ type Deps struct {
 	Saved store.SavedInsights
 	// Users serves the users' pages; nil disables their route.
 	Users Users
+	// RollupKeys manages the property keys kept in the rollups; nil
+	// disables their routes. RollupKeysChanged, when set, is told of an
+	// added or removed key (it wakes the filler).
+	RollupKeys        RollupKeys
+	RollupKeysChanged func()
 }
 
 // Server is the HTTP API.
@@ -271,6 +276,7 @@ func (s *Server) routes() http.Handler {
 	s.insightRoutes(handle)
 	s.userRoutes(handle)
 	s.savedRoutes(handle)
+	s.rollupKeyRoutes(handle)
 	for _, p := range patterns {
 		// A pattern without a method matches what the ones with methods
 		// leave: the other methods.

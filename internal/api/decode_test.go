@@ -52,6 +52,7 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			"name", `"other"`, ""},
 		"PATCH /api/insights/saved/{id}/": {ops.URL, 16 << 10, `{"name":"decode-test"}`, `"name":"decode-test"`,
 			"name", `"other"`, "/api/insights/saved/" + savedID + "/"},
+		"POST /api/insights/rollup-keys/": {ops.URL, 1 << 10, `{"key":"decode_test"}`, `"key":"decode_test"`, "key", `"other"`, ""},
 		"PUT /api/plan/types/{event_type}/": {ops.URL, 80 << 10, `{"schema":{"type":"object"}}`, `"event_type":"decode_test"`,
 			"schema", `true`, "/api/plan/types/decode_test/"},
 	}

@@ -80,25 +80,27 @@ type Server struct {
 	log  *slog.Logger
 	reg  *prometheus.Registry
 
-	broker    *broker.Broker
-	store     store.Store
-	bus       bus
-	redis     *live.RedisBus
-	stats     *live.Stats
-	follow    *live.Follower
-	reconcile *live.Reconciler
-	hub       *live.Hub
-	producer  *kafka.Producer
-	admin     *kafka.Admin
-	consumers []*pipeline.Consumer
-	monitor   *monitor.Group
-	dlq       *deadletter.Service
-	loads     *load.Runner
-	sources   *sources.Registry
-	plans     *plan.Registry
-	collector *collect.Collector
-	httpLn    net.Listener
-	http      *http.Server
+	broker *broker.Broker
+	store  store.Store
+	// rollupKeysChanged wakes the rollup keys' filler.
+	rollupKeysChanged chan struct{}
+	bus               bus
+	redis             *live.RedisBus
+	stats             *live.Stats
+	follow            *live.Follower
+	reconcile         *live.Reconciler
+	hub               *live.Hub
+	producer          *kafka.Producer
+	admin             *kafka.Admin
+	consumers         []*pipeline.Consumer
+	monitor           *monitor.Group
+	dlq               *deadletter.Service
+	loads             *load.Runner
+	sources           *sources.Registry
+	plans             *plan.Registry
+	collector         *collect.Collector
+	httpLn            net.Listener
+	http              *http.Server
 
 	closeOnce sync.Once
 }
@@ -112,7 +114,7 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s = &Server{cfg: cfg, opts: opts, log: log, reg: reg}
+	s = &Server{cfg: cfg, opts: opts, log: log, reg: reg, rollupKeysChanged: make(chan struct{}, 1)}
 	// Every error return sets s to nil, so the cleanup keeps its own copy.
 	srv := s
 	defer func() {
@@ -324,6 +326,13 @@ func (s *Server) newHTTP() error {
 		Insights:         insights.New(s.store),
 		Saved:            s.store,
 		Users:            s.store,
+		RollupKeys:       s.store,
+		RollupKeysChanged: func() {
+			select {
+			case s.rollupKeysChanged <- struct{}{}:
+			default: // a fill is due already
+			}
+		},
 	}
 	// The store serves the event explorer when it implements it.
 	if ex, ok := s.store.(api.Explorer); ok {
@@ -483,11 +492,57 @@ func (s *Server) Run(ctx context.Context) error {
 	// to series.Keep.
 	r := store.Retention{MaxAge: s.cfg.Store.RetentionMaxAge, MaxRows: s.cfg.Store.RetentionMaxRows}
 	g.Go(func() error { return s.retain(gctx, r) })
+	g.Go(func() error { s.fillRollupKeys(gctx); return nil })
 	err := g.Wait()
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	return err
+}
+
+// fillPause is the rest between two steps of the rollup keys' filler: a
+// step holds SQLite's one writer for tens of milliseconds, and the
+// batches go between.
+const fillPause = 50 * time.Millisecond
+
+// fillRollupKeys runs the rollup keys' background work until ctx ends:
+// counting the events stored before a key was added, and deleting a
+// removed key's rows (store.RollupKeys). It runs at start, when a key is
+// added or removed here, and every minute for keys another server on the
+// same database changed.
+func (s *Server) fillRollupKeys(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		steps := 0
+		for {
+			more, err := s.store.FillRollupKeys(ctx, store.FillChunk)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("filling the rollups of the kept property keys failed", "component", "store", "err", err)
+				}
+				break
+			}
+			if !more {
+				break
+			}
+			steps++
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(fillPause):
+			}
+		}
+		if steps > 0 {
+			s.log.Info("rollups of the kept property keys up to date", "component", "store", "steps", steps)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.rollupKeysChanged:
+		}
+	}
 }
 
 // retain applies the retention policy (and trims the series) once a
