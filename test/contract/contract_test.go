@@ -219,6 +219,10 @@ func TestContract(t *testing.T) {
 	// Distinct users of the events with a session, by a property: user_c001
 	// has events with it and without, as the tracker's visitor has.
 	get("trend_users", "/api/insights/trend/?range=30d&measure=users&breakdown=properties.n&filter=session_id:is_set")
+	// The property n kept in the rollups (the list may show it filling
+	// or filled: its shape is the same).
+	record("rollup_key_add", "POST /api/insights/rollup-keys/", c.must("POST", "/api/insights/rollup-keys/", `{"key":"n"}`, true, 201))
+	get("rollup_keys", "/api/insights/rollup-keys/")
 	// Users by type and day, from the sketches: an estimate.
 	get("trend_sketch", "/api/insights/trend/?range=7d&measure=users&breakdown=event_type")
 	// Both users clicked; one then submitted the form. The breakdown by

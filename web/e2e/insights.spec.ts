@@ -101,17 +101,43 @@ test('a trend counts the stored events by their time, page and type', async ({ p
     await expect(page.getByLabel('Count')).toHaveValue('users')
   })
 
+  await test.step('purchases by plan, read from the rollups once plan is kept, new ones counted at once', async () => {
+    await page.goto(`${server.base}/#/insights?type=purchase&breakdown=properties.plan`)
+    const kept = page.getByRole('status').filter({ hasText: 'properties.plan is' })
+    await expect(kept).toContainText('counted from the events of the range')
+    const rows = page.getByRole('table', { name: 'Trend totals' }).getByRole('row')
+    await expect(rows.nth(1)).toContainText('pro5')
+    await expect(rows.nth(2)).toContainText('free1')
+    await kept.getByRole('button', { name: 'Keep plan' }).click()
+    // The server counts the stored events in the background, woken by the change.
+    await expect(kept).toHaveText('properties.plan is read from the rollups.', { timeout: STEP_TIMEOUT })
+    await expect(page.getByRole('list', { name: 'Kept property keys' })).toContainText('ready')
+    await expect(rows.nth(1)).toContainText('pro5')
+    await expect(rows.nth(2)).toContainText('free1')
+    const r = await fetch(`${server.base}/api/events/create/`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user_id: 'dee', event_type: 'purchase', properties: { plan: 'team' } }),
+    })
+    expect(r.status, 'create').toBe(201)
+    await waitStored(17)
+    await expect(rows.nth(3)).toContainText('team1', { timeout: STEP_TIMEOUT })
+    await page.getByRole('button', { name: 'Stop keeping plan' }).click()
+    await expect(kept).toContainText('counted from the events of the range')
+    await expect(rows.nth(3)).toContainText('team1')
+  })
+
   await test.step('the live panel counts the last minutes', async () => {
     await page.goto(`${server.base}/#/insights/live`)
-    // The purchases and the page views sent just now: ann, bob, cy and user_ins.
-    await expect(page.getByText('Users, last 5 min').locator('xpath=following-sibling::dd')).toHaveText('4')
+    // The purchases and the page views sent just now: ann, bob, cy, dee and user_ins.
+    await expect(page.getByText('Users, last 5 min').locator('xpath=following-sibling::dd')).toHaveText('5')
     const pages = page.getByRole('table', { name: 'Top pages, last 5 minutes' })
     await expect(pages.getByRole('row').nth(1)).toContainText('/home')
     const events = page.getByText('Events, last 5 min').locator('xpath=following-sibling::dd')
-    await expect(events).toHaveText('13')
+    await expect(events).toHaveText('14')
     // One more, stored while the page is open, shows without a reload.
     await create('page_view', '/cart', Date.now())
-    await waitStored(17)
-    await expect(events).toHaveText('14', { timeout: STEP_TIMEOUT })
+    await waitStored(18)
+    await expect(events).toHaveText('15', { timeout: STEP_TIMEOUT })
   })
 })

@@ -67,6 +67,10 @@ import {
   type TrackingSource,
   liveSchema,
   savedInsightResultSchema,
+  rollupKeysSchema,
+  rollupKeyResultSchema,
+  type RollupKey,
+  type RollupKeys,
   type Live,
   savedInsightsSchema,
   type InsightKind,
@@ -438,6 +442,24 @@ export async function getLive(signal?: AbortSignal): Promise<Live> {
 export async function getUserProfile(userId: string, signal?: AbortSignal): Promise<UserProfile> {
   const path = `/api/users/${encodeURIComponent(userId)}/`
   return parse(userProfileSchema, path, await request(path, { signal }))
+}
+
+/** The property keys kept in the rollups, oldest first, and how many may be. */
+export async function getRollupKeys(signal?: AbortSignal): Promise<RollupKeys> {
+  const path = '/api/insights/rollup-keys/'
+  return parse(rollupKeysSchema, path, await request(path, { signal }))
+}
+
+/** Keeps a property key (the key alone: plan) in the rollups. Admin. */
+export async function addRollupKey(key: string): Promise<RollupKey> {
+  const path = '/api/insights/rollup-keys/'
+  const body = await adminRequest(path, { method: 'POST', body: JSON.stringify({ key }) })
+  return parse(rollupKeyResultSchema, path, body).key
+}
+
+/** Stops keeping a property key in the rollups. Admin. */
+export async function removeRollupKey(key: string): Promise<void> {
+  await adminRequest(`/api/insights/rollup-keys/${encodeURIComponent(key)}/`, { method: 'DELETE' })
 }
 
 /** The saved insights, oldest first. */

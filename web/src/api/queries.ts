@@ -22,6 +22,7 @@ import {
   getLedger,
   getLive,
   getSavedInsights,
+  getRollupKeys,
   getTrend,
   trendParams,
   type TrendRequest,
@@ -59,6 +60,7 @@ export const keys = {
   revokeSource: ['sources', 'revoke'] as const,
   ledger: (range: Range, source: string) => ['ledger', range, source] as const,
   saved: ['insights', 'saved'] as const,
+  rollupKeys: ['insights', 'rollup-keys'] as const,
   live: ['insights', 'live'] as const,
   user: (userId: string) => ['users', userId] as const,
   trend: (r: TrendRequest) => ['insights', 'trend', trendParams(r).toString()] as const,
@@ -257,6 +259,14 @@ export const userProfileQuery = (userId: string, intervalMs: number) =>
     queryFn: ({ signal }) => getUserProfile(userId, signal),
     refetchInterval: intervalMs,
     enabled: userId !== '',
+  })
+
+/** GET /api/insights/rollup-keys/: every fillingMs while a key is being filled, every idleMs otherwise. */
+export const rollupKeysQuery = (fillingMs: number, idleMs: number) =>
+  queryOptions({
+    queryKey: keys.rollupKeys,
+    queryFn: ({ signal }) => getRollupKeys(signal),
+    refetchInterval: (q) => (q.state.data?.keys.some((k) => !k.ready) ? fillingMs : idleMs),
   })
 
 /** GET /api/insights/saved/ every intervalMs. */

@@ -38,6 +38,8 @@ import {
   planViewSchema,
   planWarningsViewSchema,
   userProfileSchema,
+  rollupKeysSchema,
+  rollupKeyResultSchema,
 } from './schema'
 
 const files: Record<string, string> = import.meta.glob('./contract/*.json', {
@@ -86,6 +88,8 @@ const contract: Record<string, z.ZodType> = {
   retention: retentionSchema,
   live: liveSchema,
   user: userProfileSchema,
+  rollup_keys: rollupKeysSchema,
+  rollup_key_add: rollupKeyResultSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]

@@ -849,6 +849,24 @@ export const savedInsightsSchema = z.strictObject({ insights: list(savedInsightS
 /** POST /api/insights/saved/ and PATCH /api/insights/saved/{id}/. */
 export const savedInsightResultSchema = z.strictObject({ insight: savedInsightSchema })
 
+/** A property key kept in the rollups: a breakdown by it reads them once it is ready. */
+export const rollupKeySchema = z.strictObject({
+  key: str,
+  added_at: time,
+  /** Every stored event is counted: breakdowns by the key read the rollups. */
+  ready: z.boolean(),
+  /** The share, 0 to 1, of the events stored before the key was added that are counted. */
+  filled: num,
+})
+export type RollupKey = z.infer<typeof rollupKeySchema>
+
+/** GET /api/insights/rollup-keys/. */
+export const rollupKeysSchema = z.strictObject({ keys: list(rollupKeySchema), max: int })
+export type RollupKeys = z.infer<typeof rollupKeysSchema>
+
+/** POST /api/insights/rollup-keys/. */
+export const rollupKeyResultSchema = z.strictObject({ key: rollupKeySchema })
+
 /** One session of a user's page: the events of one session_id among the user's latest. */
 export const userSessionSchema = z.strictObject({
   session_id: str,

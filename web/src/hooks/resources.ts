@@ -15,6 +15,7 @@ import {
   ledgerQuery,
   trendQuery,
   savedInsightsQuery,
+  rollupKeysQuery,
   liveQuery,
   funnelQuery,
   retentionQuery,
@@ -38,6 +39,7 @@ import type {
   Range,
   SourcesView,
   SavedInsight,
+  RollupKeys,
   Live,
   UserProfile,
 } from '../api/schema'
@@ -97,6 +99,11 @@ export function useLedger(range: Range, source: string, intervalMs = 10_000): Po
 /** GET /api/insights/live/ every intervalMs. */
 export function useLive(intervalMs = 10_000): Polled<Live> {
   return polled(useQuery(liveQuery(intervalMs)))
+}
+
+/** GET /api/insights/rollup-keys/: every fillingMs while a key is being filled, every idleMs otherwise. */
+export function useRollupKeys(fillingMs = 2_000, idleMs = 30_000): Polled<RollupKeys> {
+  return polled(useQuery(rollupKeysQuery(fillingMs, idleMs)))
 }
 
 /** GET /api/insights/saved/ every intervalMs. */

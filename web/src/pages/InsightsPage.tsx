@@ -36,6 +36,7 @@ import { useTrend } from '../hooks/resources'
 import { keys } from '../api/queries'
 import { useSettled } from '../hooks/useSettled'
 import { SaveInsight } from '../components/SaveInsight'
+import { KeptProperties } from '../components/KeptProperties'
 
 const RANGE_LABELS: Record<TrendRange, string> = {
   '30m': 'Last 30 minutes',
@@ -452,6 +453,7 @@ export function InsightsPage({
           </div>
         )}
       </Card>
+      <KeptProperties breakdown={req.breakdown} />
     </div>
   )
 }
