@@ -52,7 +52,7 @@ func (r *runner) growth(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	_, err = insertRate(ctx, db, p.GrowthRows, 10_000)
+	_, err = insertRate(ctx, db, p.GrowthRows, 10_000, nil)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}

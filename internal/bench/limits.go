@@ -26,7 +26,12 @@ type Limits struct {
 	// processing-log row) per second through store.Write.
 	SQLiteInsert   Spread  `json:"sqlite_insert_records_per_s"`
 	PostgresInsert *Spread `json:"postgres_insert_records_per_s,omitempty"`
-	InsertShape    string  `json:"insert_shape"`
+	// ...Kept are the same with KeptKeys kept in the rollups: what the
+	// write path pays for a breakdown by a property from the rollups.
+	SQLiteInsertKept   Spread   `json:"sqlite_insert_kept_records_per_s"`
+	PostgresInsertKept *Spread  `json:"postgres_insert_kept_records_per_s,omitempty"`
+	KeptKeys           []string `json:"kept_keys"`
+	InsertShape        string   `json:"insert_shape"`
 	// Produce and Consume are records per second of the embedded broker.
 	Produce      Spread `json:"produce_records_per_s"`
 	Consume      Spread `json:"consume_records_per_s"`
@@ -39,27 +44,42 @@ func (r *runner) limits(ctx context.Context) error {
 	p := r.plan
 	l := &r.rep.Limits
 	l.InsertShape = fmt.Sprintf("%d records per run into a fresh database, store.Write in batches of %d, one goroutine; a record is an event row plus its completed processing-log row (the pipeline's write)", p.LimitRows, p.LimitBatch)
-	var sq, pg, prod, cons []float64
+	l.KeptKeys = keptKeys
+	var sq, sqKept, pg, pgKept, prod, cons []float64
+	// Without and with kept keys in turn, so that both meet the same
+	// moments of whatever else the machine does.
 	for i := range p.Reps {
-		v, err := r.sqliteInsert(ctx, p.LimitRows, p.LimitBatch)
-		if err != nil {
-			return err
-		}
-		sq = append(sq, v)
-		r.progress("limits: SQLite insert run %d: %.0f records/s", i+1, v)
-	}
-	l.SQLiteInsert = spread(sq)
-	if r.pg != "" {
-		for i := range p.Reps {
-			v, err := r.postgresInsert(ctx, p.LimitRows, p.LimitBatch)
+		for _, keys := range [][]string{nil, keptKeys} {
+			v, err := r.sqliteInsert(ctx, p.LimitRows, p.LimitBatch, keys)
 			if err != nil {
 				return err
 			}
-			pg = append(pg, v)
-			r.progress("limits: PostgreSQL insert run %d: %.0f records/s", i+1, v)
+			if keys == nil {
+				sq = append(sq, v)
+			} else {
+				sqKept = append(sqKept, v)
+			}
+			r.progress("limits: SQLite insert run %d, keys kept %v: %.0f records/s", i+1, keys, v)
 		}
-		s := spread(pg)
-		l.PostgresInsert = &s
+	}
+	l.SQLiteInsert, l.SQLiteInsertKept = spread(sq), spread(sqKept)
+	if r.pg != "" {
+		for i := range p.Reps {
+			for _, keys := range [][]string{nil, keptKeys} {
+				v, err := r.postgresInsert(ctx, p.LimitRows, p.LimitBatch, keys)
+				if err != nil {
+					return err
+				}
+				if keys == nil {
+					pg = append(pg, v)
+				} else {
+					pgKept = append(pgKept, v)
+				}
+				r.progress("limits: PostgreSQL insert run %d, keys kept %v: %.0f records/s", i+1, keys, v)
+			}
+		}
+		s, k := spread(pg), spread(pgKept)
+		l.PostgresInsert, l.PostgresInsertKept = &s, &k
 	}
 	pl, err := newPool(1024, 600)
 	if err != nil {
@@ -99,8 +119,19 @@ func records(gen *generator.Generator, n int, offset int64) []store.Record {
 	return out
 }
 
-// insertRate writes rows records in batches and times the writes only.
-func insertRate(ctx context.Context, s store.Store, rows, batch int) (float64, error) {
+// keptKeys are the property keys the insert runs keep in the rollups:
+// every generated event carries both (the user's plan, of three, and
+// country, of a dozen).
+var keptKeys = []string{"plan", "country"}
+
+// insertRate writes rows records in batches, with keys kept in the
+// rollups, and times the writes only.
+func insertRate(ctx context.Context, s store.Store, rows, batch int, keys []string) (float64, error) {
+	for _, k := range keys {
+		if _, err := s.AddRollupKey(ctx, k); err != nil {
+			return 0, err
+		}
+	}
 	gen := generator.New(generator.Config{})
 	var spent time.Duration
 	for done := 0; done < rows; done += batch {
@@ -114,7 +145,7 @@ func insertRate(ctx context.Context, s store.Store, rows, batch int) (float64, e
 	return float64(rows) / spent.Seconds(), nil
 }
 
-func (r *runner) sqliteInsert(ctx context.Context, rows, batch int) (float64, error) {
+func (r *runner) sqliteInsert(ctx context.Context, rows, batch int, keys []string) (float64, error) {
 	dir, err := r.dir("sqlite-limit")
 	if err != nil {
 		return 0, err
@@ -124,10 +155,10 @@ func (r *runner) sqliteInsert(ctx context.Context, rows, batch int) (float64, er
 		return 0, err
 	}
 	defer db.Close()
-	return insertRate(ctx, db, rows, batch)
+	return insertRate(ctx, db, rows, batch, keys)
 }
 
-func (r *runner) postgresInsert(ctx context.Context, rows, batch int) (float64, error) {
+func (r *runner) postgresInsert(ctx context.Context, rows, batch int, keys []string) (float64, error) {
 	schema, drop, err := r.freshSchema(ctx)
 	if err != nil {
 		return 0, err
@@ -138,7 +169,7 @@ func (r *runner) postgresInsert(ctx context.Context, rows, batch int) (float64, 
 		return 0, err
 	}
 	defer db.Close()
-	return insertRate(ctx, db, rows, batch)
+	return insertRate(ctx, db, rows, batch, keys)
 }
 
 // probePostgres returns the PostgreSQL URL when it answers, and notes why
