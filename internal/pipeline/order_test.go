@@ -77,7 +77,20 @@ func TestWaitingBehindAHeldKeyIsAnnounced(t *testing.T) {
 		eventRecord(t, 0, userEvent("other", "alice", event.TypePageView)), // another key: alice:page_view
 	)
 	run := e.start(e.config("c1"), nil)
-	eventually(t, 10*time.Second, "all four stored", func() bool { return e.eventCount() == 4 })
+	// A record's completion is published after its batch is stored, so
+	// the store's count alone does not say it was.
+	eventually(t, 10*time.Second, "all four stored and published completed", func() bool {
+		if e.eventCount() != 4 {
+			return false
+		}
+		for _, id := range []string{"next", "after", "other"} {
+			states := run.pub.messagesOf(id)
+			if len(states) == 0 || states[len(states)-1].Status != event.StatusCompleted {
+				return false
+			}
+		}
+		return true
+	})
 
 	for id, position := range map[string]int{"next": 1, "after": 2} {
 		states := run.pub.messagesOf(id)

@@ -77,9 +77,11 @@ func TestTimelineFields(t *testing.T) {
 	// console marks it.
 	replayOf := fmt.Sprintf("%s/0/0", testDLQ)
 	e.produce(eventRecord(t, 0, userEvent("fail-1", "mallory", event.TypeButtonClick), record.HeaderReplayOf, replayOf))
-	eventually(t, 5*time.Second, "the replay of fail-1 completed", func() bool {
+	// Its completion is published after it is stored: wait for both.
+	eventually(t, 5*time.Second, "the replay of fail-1 completed and published", func() bool {
 		m, _ := e.message("fail-1")
-		return m.Status == event.StatusCompleted
+		states := c.pub.messagesOf("fail-1")
+		return m.Status == event.StatusCompleted && len(states) > 0 && states[len(states)-1].Status == event.StatusCompleted
 	})
 	m, _ := e.message("fail-1")
 	if m.ReplayOf != replayOf || m.Attempts != nil || m.Error != "" || m.FetchedAt == nil {
