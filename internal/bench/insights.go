@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -128,7 +129,7 @@ func (r *runner) insights(ctx context.Context) error {
 	} else {
 		r.note("Insights on PostgreSQL skipped: no PostgreSQL reachable.")
 	}
-	res.Shape = fmt.Sprintf("%d events of %d users over the last %d days, preloaded in time order (store.Write, batches of 10,000, 3 partitions): journeys of a landing page_view, then with odds 0.6, 0.4, 0.5, 0.5 a product page_view, add_to_cart, signup (once a user), purchase; a user's visits follow a geometric return. Each query %d times through insights.Service (no HTTP), sequential, the store idle",
+	res.Shape = fmt.Sprintf("%d events of %d users over the last %d days, preloaded in time order (store.Write, batches of 10,000, 3 partitions): journeys of a landing page_view, then with odds 0.6, 0.4, 0.5, 0.5 a product page_view, add_to_cart, signup (once a user), purchase; a user's visits follow a geometric return; every event carries its user's properties plan and country. Each query %d times through insights.Service (no HTTP), sequential, the store idle",
 		p.InsightEvents, p.InsightUsers, p.InsightDays, p.InsightReps)
 	r.rep.Insights = res
 	return nil
@@ -207,6 +208,7 @@ func preloadJourneys(ctx context.Context, db store.Store, n, users, days int, no
 	span := time.Duration(days) * 24 * time.Hour
 	from := now.Add(-span)
 	signedUp := make([]bool, users)
+	props := userProperties(users)
 	batch := make([]store.Record, 0, 10_000)
 	flush := func() error {
 		if _, err := db.Write(ctx, batch); err != nil {
@@ -233,7 +235,7 @@ func preloadJourneys(ctx context.Context, db store.Store, n, users, days int, no
 			at = at.Add(time.Duration(5+rng.IntN(120)) * time.Second)
 			id := fmt.Sprintf("ins-%09d", i)
 			e := &event.Event{EventID: id, UserID: fmt.Sprintf("user_%06d", u), EventType: st.typ, Page: st.page, Timestamp: at,
-				SessionID: fmt.Sprintf("s_%d", i)}
+				SessionID: fmt.Sprintf("s_%d", i), Properties: props[u]}
 			batch = append(batch, store.Record{Event: e, Message: event.Message{EventID: id, EventType: st.typ,
 				Status: event.StatusCompleted, Source: event.SourceProducer, Topic: "user_events",
 				Partition: int32(i % 3), Offset: int64(i / 3), QueuedAt: at}})
@@ -246,4 +248,30 @@ func preloadJourneys(ctx context.Context, db store.Store, n, users, days int, no
 		}
 	}
 	return flush()
+}
+
+// Plans and countries of the preloaded users, most common first.
+var (
+	userPlans     = []string{"free", "pro", "team"}
+	userCountries = []string{"US", "DE", "GB", "FR", "IN", "BR", "JP", "CA", "ES", "NL"}
+)
+
+// userProperties gives each user a plan and a country, the same on all
+// their events, so that a breakdown by a property splits the users: most
+// are on the free plan and in the first countries.
+func userProperties(users int) []json.RawMessage {
+	rng := rand.New(rand.NewPCG(uint64(users), 7))
+	props := make([]json.RawMessage, users)
+	for u := range props {
+		plan := userPlans[0]
+		switch x := rng.Float64(); {
+		case x < 0.05:
+			plan = userPlans[2]
+		case x < 0.25:
+			plan = userPlans[1]
+		}
+		country := userCountries[int(float64(len(userCountries))*rng.Float64()*rng.Float64())]
+		props[u] = json.RawMessage(`{"plan":"` + plan + `","country":"` + country + `"}`)
+	}
+	return props
 }
