@@ -120,10 +120,13 @@ func (q *FunnelQuery) check() error {
 
 // attempt is one way through the funnel: the time of each step reached,
 // from the first, and the breakdown value of the first step's event.
-// Attempts are never changed once made, so users' states share them.
+// Attempts past the first step are never changed once made, so users'
+// states share their times.
 type attempt struct {
 	times []int64
 	value string
+	// first holds a first step's times, so that it is one allocation.
+	first [1]int64
 }
 
 // funnelUser is a user's way through the funnel so far. best[j] is the
@@ -177,7 +180,16 @@ func (s *Service) Funnel(ctx context.Context, q FunnelQuery) (Funnel, error) {
 			}
 		}
 		if enters {
-			a := &attempt{times: []int64{m.micros}, value: m.value}
+			// A user's later first steps replace the one before; its
+			// attempt is reused unless it is the user's deepest (every
+			// later step's attempt copies the times it extends).
+			if a := u.best[0]; a != nil && a != u.deep {
+				a.times[0], a.value = m.micros, m.value
+				return
+			}
+			a := &attempt{value: m.value}
+			a.first[0] = m.micros
+			a.times = a.first[:]
 			u.best[0] = a
 			if u.deep == nil {
 				u.deep = a
