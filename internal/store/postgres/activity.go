@@ -51,9 +51,14 @@ func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay i
 }
 
 func (d *DB) activeDays(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveDays) error) error {
+	// Planned with the values each time, never from the statement cache:
+	// after five runs PostgreSQL may keep a generic plan, which guesses
+	// that a range of days is a few rows and walks the primary key over
+	// all of them, in one process (2.5 s for 8 weeks at 10 M events,
+	// against 1.1 s for the parallel scan the values call for).
 	rows, err := d.pool.Query(ctx, `SELECT user_id, bit_or(1::int8 << (day - $2)::int4) FROM activity
 		WHERE day >= $2 AND day < $3 AND ($1 = '' OR event_type = $1) AND events > 0
-		GROUP BY user_id`, eventType, fromDay, toDay)
+		GROUP BY user_id`, pgx.QueryExecModeExec, eventType, fromDay, toDay)
 	if err != nil {
 		return d.fail("active users", err)
 	}
