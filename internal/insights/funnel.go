@@ -118,29 +118,47 @@ func (q *FunnelQuery) check() error {
 	return nil
 }
 
-// attempt is one way through the funnel: the time of each step reached,
-// from the first, and the breakdown value of the first step's event.
-// Attempts are never changed once made, so users' states share them.
+// attempt is one way through the funnel past its first step: the time of
+// each step reached, from the first, and the breakdown value of the first
+// step's event. Attempts are never changed once made, so users' states
+// share them.
 type attempt struct {
 	times []int64
 	value string
 }
 
-// funnelUser is a user's way through the funnel so far. best[j] is the
-// attempt that reached step j with the latest first step: of all the
-// attempts at step j it has the most of its window left, so it is the one
-// every later step extends. Each step of an attempt is the earliest event
-// that could be it. deep is the first attempt that reached the deepest
-// step: the user's times between steps and breakdown value are its.
+// funnelUser is a user's way through the funnel so far; a user is in it
+// once entered. at and value are the user's latest first step. best[j-1]
+// is the attempt that reached step j (j >= 1) with the latest first step:
+// of all the attempts at step j it has the most of its window left, so it
+// is the one every later step extends; starts[j-1] is its first step's
+// time, so that an event that extends nothing is told without reading an
+// attempt. Each step of an attempt is the earliest event that could be
+// it. deep is the first attempt that reached the deepest step, nil while
+// that is the first step: the user's times between steps and breakdown
+// value are its, or else those of the user's first first step (firstValue).
 type funnelUser struct {
-	best []*attempt
-	deep *attempt
+	at         int64
+	value      string
+	firstValue string
+	deep       *attempt
+	best       [MaxFunnelSteps - 1]*attempt
+	starts     [MaxFunnelSteps - 1]int64
+}
+
+// depth is how many steps the user reached.
+func (u *funnelUser) depth() int {
+	if u.deep == nil {
+		return 1
+	}
+	return len(u.deep.times)
 }
 
 // Funnel follows every user through q's steps. It reads the events of the
 // steps' types over the range (and the window after it) in time order,
 // once, keeping a few attempts per user: the answer is exact, and the
-// memory grows with the users, not the events.
+// memory grows with the users, not the events. A user's state is one
+// object, so that the most common event, a first step, touches no other.
 func (s *Service) Funnel(ctx context.Context, q FunnelQuery) (Funnel, error) {
 	if err := q.check(); err != nil {
 		return Funnel{}, err
@@ -151,37 +169,44 @@ func (s *Service) Funnel(ctx context.Context, q FunnelQuery) (Funnel, error) {
 	err := s.mergeSteps(ctx, q, func(m stepMatch) {
 		enters := m.mask&1 != 0 && m.micros >= from && m.micros < to
 		u := users[m.user]
-		if u == nil && !enters {
-			return // not in the funnel
-		}
 		if u == nil {
-			u = &funnelUser{best: make([]*attempt, k)}
-			users[m.user] = u
+			if enters {
+				users[m.user] = &funnelUser{at: m.micros, value: m.value, firstValue: m.value}
+			}
+			return // a user's first event in the funnel is no later step
 		}
 		// Down from the last step, so that one event is never two steps
 		// of one attempt.
 		for j := k - 1; j >= 1; j-- {
-			prev, cur := u.best[j-1], u.best[j]
-			if m.mask&(1<<j) == 0 || prev == nil || m.micros-prev.times[0] > window {
+			if m.mask&(1<<j) == 0 {
 				continue
+			}
+			start := u.at
+			if j > 1 {
+				if u.best[j-2] == nil {
+					continue
+				}
+				start = u.starts[j-2]
 			}
 			// An attempt of the same first step keeps its earlier time
 			// here: the same window left, and more room for the next step.
-			if cur != nil && cur.times[0] >= prev.times[0] {
+			if m.micros-start > window || (u.best[j-1] != nil && u.starts[j-1] >= start) {
 				continue
 			}
-			a := &attempt{times: append(slices.Clip(prev.times[:j]), m.micros), value: prev.value}
-			u.best[j] = a
-			if len(u.deep.times) <= j {
+			var a *attempt
+			if j == 1 {
+				a = &attempt{times: []int64{u.at, m.micros}, value: u.value}
+			} else {
+				prev := u.best[j-2]
+				a = &attempt{times: append(slices.Clip(prev.times[:j]), m.micros), value: prev.value}
+			}
+			u.best[j-1], u.starts[j-1] = a, start
+			if u.depth() <= j {
 				u.deep = a
 			}
 		}
 		if enters {
-			a := &attempt{times: []int64{m.micros}, value: m.value}
-			u.best[0] = a
-			if u.deep == nil {
-				u.deep = a
-			}
+			u.at, u.value = m.micros, m.value
 		}
 	})
 	if err != nil {
@@ -198,7 +223,7 @@ func (q *FunnelQuery) result(users map[string]*funnelUser) Funnel {
 	dropped := make([][]string, k)
 	byValue := map[string][]int64{}
 	for id, u := range users {
-		depth := len(u.deep.times)
+		depth := u.depth()
 		for j := range depth {
 			counts[j]++
 			if j > 0 {
@@ -209,10 +234,14 @@ func (q *FunnelQuery) result(users map[string]*funnelUser) Funnel {
 			dropped[depth] = append(dropped[depth], id)
 		}
 		if q.Breakdown != "" {
-			c := byValue[u.deep.value]
+			value := u.firstValue
+			if u.deep != nil {
+				value = u.deep.value
+			}
+			c := byValue[value]
 			if c == nil {
 				c = make([]int64, k)
-				byValue[u.deep.value] = c
+				byValue[value] = c
 			}
 			for j := range depth {
 				c[j]++

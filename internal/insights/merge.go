@@ -40,13 +40,21 @@ type typeStep struct {
 }
 
 // mergeSteps scans the events of q's step types from From to Window after
-// To, one scan per type at once, and hands fn the events that match a
+// To (the first step's type alone, when no later step has it, to To), one
+// scan per type at once, and hands fn the events that match a
 // step in time order (at equal times, the type of the earlier step first).
 func (s *Service) mergeSteps(ctx context.Context, q FunnelQuery, fn func(stepMatch)) error {
 	scans := planScans(q)
 	g, ctx := errgroup.WithContext(ctx)
 	for _, sc := range scans {
-		g.Go(func() error { return s.scanType(ctx, q.From, q.To.Add(q.Window), sc) })
+		// A user enters only with a first step in [From, To): a type
+		// that is no later step needs no event of the window after To
+		// (a page_view landing is most of a funnel's events).
+		to := q.To.Add(q.Window)
+		if len(sc.steps) == 1 && sc.steps[0].step == 0 {
+			to = q.To
+		}
+		g.Go(func() error { return s.scanType(ctx, q.From, to, sc) })
 	}
 	g.Go(func() error {
 		heads := make([][]stepMatch, len(scans))

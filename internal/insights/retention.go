@@ -3,6 +3,7 @@ package insights
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/store"
@@ -71,10 +72,6 @@ func (s *Service) Retention(ctx context.Context, q RetentionQuery) (Retention, e
 	}
 	starts := bucketStarts(q.From, q.To, q.Period)
 	end := step(starts[len(starts)-1], q.Period, 1)
-	index := make(map[time.Time]int, len(starts))
-	for i, b := range starts {
-		index[b] = i
-	}
 	// Every period from the first cohort's to the one holding now.
 	last := truncate(q.Now, q.Period)
 	periods := 0
@@ -82,10 +79,17 @@ func (s *Service) Retention(ctx context.Context, q RetentionQuery) (Retention, e
 		periods = int(bucketCount(starts[0], last, q.Period))
 	}
 
+	// Periods and cohorts are counted in days from the first cohort's
+	// start (a day's or a Monday's midnight).
+	base := store.Day(starts[0])
+	width := int64(1)
+	if q.Period == Week {
+		width = 7
+	}
 	cohortOf := map[string]int{}
 	users := make([]int64, len(starts))
 	err := s.store.FirstSeenBetween(ctx, starts[0], end, func(f store.FirstSeen) error {
-		c := index[truncate(f.At, q.Period)]
+		c := int((store.Day(f.At) - base) / width)
 		cohortOf[f.UserID] = c
 		users[c]++
 		return nil
@@ -101,17 +105,19 @@ func (s *Service) Retention(ctx context.Context, q RetentionQuery) (Retention, e
 	active := map[string][]uint64{}
 	if periods > 0 {
 		lastDay := store.Day(step(last, q.Period, 1)) // exclusive
-		err = s.store.ActiveUsers(ctx, q.ReturnEvent, store.Day(starts[0]), lastDay, func(u store.ActiveUser) error {
+		err = s.store.ActiveUsers(ctx, q.ReturnEvent, base, lastDay, func(u store.ActiveDays) error {
 			if _, ok := cohortOf[u.UserID]; !ok {
 				return nil
 			}
-			p := int(bucketCount(starts[0], store.DayStart(u.Day), q.Period)) - 1
-			bits := active[u.UserID]
-			if bits == nil {
-				bits = make([]uint64, words)
-				active[u.UserID] = bits
+			b := active[u.UserID]
+			if b == nil {
+				b = make([]uint64, words)
+				active[u.UserID] = b
 			}
-			bits[p/64] |= 1 << (p % 64)
+			for days := u.Days; days != 0; days &= days - 1 {
+				p := (u.From + int64(bits.TrailingZeros64(days)) - base) / width
+				b[p/64] |= 1 << (p % 64)
+			}
 			return nil
 		})
 		if err != nil {

@@ -35,18 +35,39 @@ func (d *DB) FirstSeenBetween(ctx context.Context, from, to time.Time, fn func(s
 }
 
 // ActiveUsers reads the activity rows of the days through the primary
-// key.
-func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveUser) error) error {
+// key, a span of store.ActiveDaysSpan days at a time, and ORs each user's
+// days of the span together as bits, so that PostgreSQL sends a row per
+// user, not one per user and day.
+func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveDays) error) error {
 	if d.closed.Load() {
 		return store.ErrClosed
 	}
-	rows, err := d.pool.Query(ctx, `SELECT DISTINCT day, user_id FROM activity
-		WHERE day >= $2 AND day < $3 AND ($1 = '' OR event_type = $1) AND events > 0`, eventType, fromDay, toDay)
+	for from := fromDay; from < toDay; from += store.ActiveDaysSpan {
+		if err := d.activeDays(ctx, eventType, from, min(toDay, from+store.ActiveDaysSpan), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *DB) activeDays(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveDays) error) error {
+	// Planned with the values each time, never from the statement cache:
+	// after five runs PostgreSQL may keep a generic plan, which guesses
+	// that a range of days is a few rows and walks the primary key over
+	// all of them, in one process (2.5 s for 8 weeks at 10 M events,
+	// against 1.1 s for the parallel scan the values call for).
+	rows, err := d.pool.Query(ctx, `SELECT user_id, bit_or(1::int8 << (day - $2)::int4) FROM activity
+		WHERE day >= $2 AND day < $3 AND ($1 = '' OR event_type = $1) AND events > 0
+		GROUP BY user_id`, pgx.QueryExecModeExec, eventType, fromDay, toDay)
 	if err != nil {
 		return d.fail("active users", err)
 	}
-	var u store.ActiveUser
-	_, err = pgx.ForEachRow(rows, []any{&u.Day, &u.UserID}, func() error { return fn(u) })
+	u := store.ActiveDays{From: fromDay}
+	var days int64
+	_, err = pgx.ForEachRow(rows, []any{&u.UserID, &days}, func() error {
+		u.Days = uint64(days)
+		return fn(u)
+	})
 	if err != nil {
 		return d.fail("active users", err)
 	}

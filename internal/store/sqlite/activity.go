@@ -81,22 +81,39 @@ func (d *DB) FirstSeenBetween(ctx context.Context, from, to time.Time, fn func(s
 }
 
 // ActiveUsers reads the activity rows of the days through the primary
-// key.
-func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveUser) error) error {
+// key, a span of store.ActiveDaysSpan days at a time, and sums each
+// user's distinct days of the span up as bits, so that SQLite hands over
+// a row per user, not one per user and day.
+func (d *DB) ActiveUsers(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveDays) error) error {
 	if err := d.usable(); err != nil {
 		return err
 	}
-	rows, err := d.r.QueryContext(ctx, `SELECT DISTINCT day, user_id FROM activity
-		WHERE day >= ? AND day < ? AND (? = '' OR event_type = ?) AND events > 0`, fromDay, toDay, eventType, eventType)
+	for from := fromDay; from < toDay; from += store.ActiveDaysSpan {
+		if err := d.activeDays(ctx, eventType, from, min(toDay, from+store.ActiveDaysSpan), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *DB) activeDays(ctx context.Context, eventType string, fromDay, toDay int64, fn func(store.ActiveDays) error) error {
+	// The days come distinct (a user's rows of a day are one per type) in
+	// the key's order, so that their sum is their bits.
+	rows, err := d.r.QueryContext(ctx, `SELECT user_id, sum(1 << (day - ?)) FROM (
+			SELECT DISTINCT day, user_id FROM activity
+			WHERE day >= ? AND day < ? AND (? = '' OR event_type = ?) AND events > 0)
+		GROUP BY user_id`, fromDay, fromDay, toDay, eventType, eventType)
 	if err != nil {
 		return d.fail("active users", err)
 	}
 	defer rows.Close()
-	var u store.ActiveUser
+	u := store.ActiveDays{From: fromDay}
+	var days int64
 	for rows.Next() {
-		if err := rows.Scan(&u.Day, &u.UserID); err != nil {
+		if err := rows.Scan(&u.UserID, &days); err != nil {
 			return d.fail("active users", err)
 		}
+		u.Days = uint64(days)
 		if err := fn(u); err != nil {
 			return err
 		}

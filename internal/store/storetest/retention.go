@@ -94,6 +94,20 @@ func testRetentionAgreesWithABruteForce(t *testing.T, s store.Store) {
 				t.Fatalf("%s, round %d: Retention(%+v) =\n%+v\nthe events say\n%+v", step, round, q, got.Cohorts, want)
 			}
 		}
+		// Longer than a span of the activity (store.ActiveDaysSpan) and
+		// than a word of periods: 90 days of activity, from before the
+		// first event to after the last.
+		for _, period := range []string{insights.Day, insights.Week} {
+			q := insights.RetentionQuery{Period: period, From: start.Add(-20 * 24 * time.Hour), To: start.Add(span),
+				Now: start.Add(span + 30*24*time.Hour)}
+			got, err := svc.Retention(t.Context(), q)
+			if err != nil {
+				t.Fatalf("%s: Retention(%+v): %v", step, q, err)
+			}
+			if want := bruteRetention(all, stored, q); !reflect.DeepEqual(got.Cohorts, want) {
+				t.Fatalf("%s, by %s over 90 days: Retention(%+v) =\n%+v\nthe events say\n%+v", step, period, q, got.Cohorts, want)
+			}
+		}
 	}
 	check("written")
 	if _, err := s.Retain(t.Context(), store.Retention{MaxRows: 400}); err != nil {
