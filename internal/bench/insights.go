@@ -35,6 +35,11 @@ type InsightsStore struct {
 	PreloadRate float64 `json:"preload_records_per_s"`
 	// Queries maps a query's name to its latency over the repetitions.
 	Queries map[string]Latency `json:"queries"`
+	// KeepSeconds is how long keeping the property plan took once the
+	// events were stored: the filler's steps over all of them, back to
+	// back (the server pauses between steps for the batches).
+	KeepSeconds float64 `json:"keep_plan_s"`
+	KeepSteps   int     `json:"keep_plan_steps"`
 }
 
 // insightQueries are the questions timed, in report order.
@@ -46,6 +51,7 @@ var insightQueries = []string{
 	"retention 30 days by day",
 	"trend 7d of users by day",
 	"live panel",
+	"trend 30d by day, breakdown by properties.plan (kept), compare",
 }
 
 // insightGoal is a question's goal for its p95 in milliseconds: the live
@@ -155,6 +161,24 @@ func (r *runner) insightsOn(ctx context.Context, name string, db store.Store, va
 	}
 	r.progress("insights %s: preloaded %d events at %.0f records/s", name, p.InsightEvents, out.PreloadRate)
 
+	// plan kept once every event is stored: the filler counts them all.
+	if _, err := db.AddRollupKey(ctx, "plan"); err != nil {
+		return out, fmt.Errorf("insights on %s: keep plan: %w", name, err)
+	}
+	start = time.Now()
+	for {
+		more, err := db.FillRollupKeys(ctx, store.FillChunk)
+		if err != nil {
+			return out, fmt.Errorf("insights on %s: fill plan: %w", name, err)
+		}
+		if !more {
+			break
+		}
+		out.KeepSteps++
+	}
+	out.KeepSeconds = time.Since(start).Seconds()
+	r.progress("insights %s: plan kept over %d events in %.1f s (%d steps)", name, p.InsightEvents, out.KeepSeconds, out.KeepSteps)
+
 	svc := insights.New(db)
 	day := 24 * time.Hour
 	runs := map[string]func() error{
@@ -178,6 +202,10 @@ func (r *runner) insightsOn(ctx context.Context, name string, db store.Store, va
 		},
 		insightQueries[4]: func() error {
 			_, err := svc.Retention(ctx, insights.RetentionQuery{Period: insights.Day, From: now.Add(-29 * day), To: now, Now: now})
+			return err
+		},
+		insightQueries[7]: func() error {
+			_, err := svc.Trend(ctx, insights.TrendQuery{From: now.Add(-30 * day), To: now, Interval: insights.Day, Breakdown: "properties.plan", Compare: true})
 			return err
 		},
 		insightQueries[6]: func() error {

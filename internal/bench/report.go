@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/pulse-dev/pulse/internal/store"
 )
 
 // Report is everything one run measured.
@@ -311,7 +313,12 @@ func (rep *Report) Markdown() string {
 				fmt.Fprintf(&b, "| %s | %s records/s | %s | %.1f ms | %.1f ms | %.1f ms |\n", s.Store, num(s.PreloadRate), q, v.P50, v.P95, v.Max)
 			}
 		}
-		fmt.Fprintf(&b, "\nLoad shape: %s.\n\n", in.Shape)
+		b.WriteString("\n")
+		for _, s := range in.Stores {
+			fmt.Fprintf(&b, "%s: keeping the property plan once every event was stored took %.1f s (%d steps of %s event ids, back to back).\n\n",
+				s.Store, s.KeepSeconds, s.KeepSteps, num(float64(store.FillChunk)))
+		}
+		fmt.Fprintf(&b, "Load shape: %s.\n\n", in.Shape)
 	}
 	if h := rep.HTTP; h != nil {
 		b.WriteString("## 5. HTTP ingest\n\n")
