@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/insights"
@@ -139,7 +140,7 @@ func (r *runner) insights(ctx context.Context) error {
 	} else {
 		r.note("Insights on PostgreSQL skipped: no PostgreSQL reachable.")
 	}
-	res.Shape = fmt.Sprintf("%d events of %d users over the last %d days, preloaded in time order (store.Write, batches of 10,000, 3 partitions): journeys of a landing page_view, then with odds 0.6, 0.4, 0.5, 0.5 a product page_view, add_to_cart, signup (once a user), purchase; a user's visits follow a geometric return; every event carries its user's properties plan and country. Each query %d times through insights.Service (no HTTP), sequential, the store idle (PostgreSQL vacuumed and analyzed after the preload, as autovacuum would)",
+	res.Shape = fmt.Sprintf("%d events of %d users over the last %d days, preloaded in time order (store.Write, batches of 10,000, 3 partitions chosen as the producer does, by the key user_id:event_type): journeys of a landing page_view, then with odds 0.6, 0.4, 0.5, 0.5 a product page_view, add_to_cart, signup (once a user), purchase; a user's visits follow a geometric return; every event carries its user's properties plan and country. Each query %d times through insights.Service (no HTTP), sequential, the store idle (PostgreSQL vacuumed and analyzed after the preload, as autovacuum would)",
 		p.InsightEvents, p.InsightUsers, p.InsightDays, p.InsightReps)
 	r.rep.Insights = res
 	return nil
@@ -241,6 +242,10 @@ func preloadJourneys(ctx context.Context, db store.Store, n, users, days int, no
 	from := now.Add(-span)
 	signedUp := make([]bool, users)
 	props := userProperties(users)
+	// Each record's partition is the one Pulse's producer would choose: kgo's
+	// default partitioner hashes the key, user_id:event_type, so a user's
+	// events of one type are all in one partition.
+	partitioner := kgo.StickyKeyPartitioner(nil).ForTopic("user_events")
 	batch := make([]store.Record, 0, 10_000)
 	flush := func() error {
 		if _, err := db.Write(ctx, batch); err != nil {
@@ -268,9 +273,10 @@ func preloadJourneys(ctx context.Context, db store.Store, n, users, days int, no
 			id := fmt.Sprintf("ins-%09d", i)
 			e := &event.Event{EventID: id, UserID: fmt.Sprintf("user_%06d", u), EventType: st.typ, Page: st.page, Timestamp: at,
 				SessionID: fmt.Sprintf("s_%d", i), Properties: props[u]}
+			part := partitioner.Partition(&kgo.Record{Key: []byte(e.UserID + ":" + e.EventType)}, 3)
 			batch = append(batch, store.Record{Event: e, Message: event.Message{EventID: id, EventType: st.typ,
 				Status: event.StatusCompleted, Source: event.SourceProducer, Topic: "user_events",
-				Partition: int32(i % 3), Offset: int64(i / 3), QueuedAt: at}})
+				Partition: int32(part), Offset: int64(i), QueuedAt: at}})
 			i++
 			if len(batch) == cap(batch) {
 				if err := flush(); err != nil {
