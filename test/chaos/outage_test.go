@@ -113,8 +113,11 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 	l.waitAcked(t, rate, 30*time.Second)
 	ctx := pulsetest.Context(t, 3*time.Minute)
 
-	px.cut()
+	cutPorts := px.cut()
 	cutAt := time.Now()
+	if len(cutPorts) == 0 {
+		t.Fatal("the cut closed no connection to PostgreSQL: the server was not using the proxy")
+	}
 	pulsetest.WaitFor(t, 20*time.Second, "health 503 while the database is away", func() error {
 		code, err := s.health()
 		if err != nil {
@@ -150,6 +153,20 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 		}
 		return ends
 	}
+	// A session the cut closed may still commit what it had received
+	// before the cut; once PostgreSQL has ended every one of them, nothing
+	// more can be stored until the proxy lets connections through again.
+	pulsetest.WaitFor(t, 30*time.Second, "the cut sessions ended", func() error {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE client_addr = '127.0.0.1' AND client_port = ANY($1)`, cutPorts).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%d sessions left", n)
+		}
+		return nil
+	})
 	atCut := storedEnds()
 	checkCommits := func(when string) {
 		committed, err := committedOffsets(ctx, admin, group, kcfg.Kafka.Topic)

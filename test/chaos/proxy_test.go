@@ -98,13 +98,22 @@ func (p *proxy) forget(c net.Conn) {
 }
 
 // cut closes every open connection and refuses new ones until restore.
-func (p *proxy) cut() {
+// It returns the local ports of the upstream connections it closed: a
+// server's session on one of them may still be finishing what it had
+// received (PostgreSQL commits a pipeline it read whole, and notices the
+// closed socket only when it next reads), which the caller can wait for.
+func (p *proxy) cut() []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = true
+	var ports []int
 	for c := range p.conns {
+		if a, ok := c.LocalAddr().(*net.TCPAddr); ok && c.RemoteAddr().String() == p.target {
+			ports = append(ports, a.Port)
+		}
 		c.Close()
 	}
+	return ports
 }
 
 // restore accepts connections again.
