@@ -16,11 +16,12 @@ import (
 // every value; an empty text when absent, UnkeptRollupValue when too
 // long to keep.
 //
-// countPropertiesSQL adds $1 times the events with ids in [$2, $3) to the
-// rollups of the keys the condition in %s selects. The statement counts a
-// batch's events as the writer stores them, a chunk of older ones for the
-// filler, and takes off those retention deletes; it returns the rows it
-// changed, so that a row left at zero is deleted. Each event's value is
+// countPropertiesSQL adds ?1 times the events with ids in [?2, ?3) to the
+// rollups of the keys the condition %[1]s selects, reading each value
+// with %[2]s. The statement counts a batch's events as the writer stores
+// them, a chunk of older ones for the filler, and takes off those
+// retention deletes; it returns the rows it changed, so that a row left
+// at zero is deleted. Each event's value is
 // read once per key and counted per minute first (materialized, so that
 // SQLite does not read it again for each width), then per width.
 const countPropertiesSQL = `WITH v AS MATERIALIZED (

@@ -49,7 +49,7 @@ func bruteProperties(t *testing.T, s store.Store, key string, q store.RollupQuer
 	t.Helper()
 	want := map[rollupKey]int64{}
 	for _, typ := range types {
-		if len(q.Types) > 0 && !slicesContains(q.Types, typ) {
+		if len(q.Types) > 0 && !slices.Contains(q.Types, typ) {
 			continue
 		}
 		err := s.ScanEvents(t.Context(), store.ScanQuery{EventType: typ, From: q.From, To: q.To.Add(time.Duration(q.Width) * time.Second),
@@ -65,15 +65,6 @@ func bruteProperties(t *testing.T, s store.Store, key string, q store.RollupQuer
 		}
 	}
 	return want
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // fillAll runs the filler until it has nothing left, in chunks of chunk
