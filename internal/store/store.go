@@ -101,6 +101,7 @@ type Store interface {
 	Replays
 	Sources
 	SavedInsights
+	Accounts
 	Uniques
 	Ledger
 	Plan

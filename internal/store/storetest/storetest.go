@@ -68,6 +68,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PlanEntries", testPlanEntries},
 		{"PlanWarnings", testPlanWarnings},
 		{"SavedInsights", testSavedInsights},
+		{"Accounts", testAccounts},
+		{"AccountsLastAdmin", testAccountsLastAdmin},
+		{"Sessions", testSessions},
+		{"APITokens", testAPITokens},
 		{"UniquesFollowTheRows", testUniquesFollowTheRows},
 	}
 	for _, tc := range tests {
