@@ -292,7 +292,7 @@ func (s *Server) routes() http.Handler {
 		handlePattern("GET", "/metrics", s.metricsGuard(promhttpHandler(s.deps.Gatherer)))
 	}
 	if s.deps.Hub != nil {
-		handle("GET", "/ws/events/", auth.Viewer, s.deps.Hub)
+		handle("GET", "/ws/events/", auth.Viewer, s.recheckSocket(auth.Viewer, s.deps.Hub))
 	}
 	// The operator console's routes, each group in its own file.
 	s.explorerRoutes(handle)

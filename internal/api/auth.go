@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pulse-dev/pulse/internal/auth"
+	"github.com/pulse-dev/pulse/internal/live"
 )
 
 // sessionCookie holds a signed-in browser's session secret.
@@ -160,4 +161,25 @@ func (s *Server) overTLS(r *http.Request) bool {
 	}
 	peer, err := netip.ParseAddr(peerIP(r))
 	return err == nil && s.proxies.trusts(peer) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// recheckSocket has the hub ask again, while a WebSocket is open, whether
+// its client still has the role: a session that ends, an account removed
+// or demoted, a token revoked, or a first account closing an open server
+// closes the socket with live.StatusSignInAgain. A store that does not
+// answer closes nothing.
+func (s *Server) recheckSocket(need auth.Role, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		check := func(ctx context.Context) error {
+			p, err := s.identify(r.WithContext(ctx))
+			switch {
+			case err != nil && StatusCode(err) == http.StatusUnauthorized:
+				return err
+			case err != nil:
+				return &live.Transient{Err: err}
+			}
+			return s.allow(r, p, need)
+		}
+		h.ServeHTTP(w, r.WithContext(live.WithRecheck(r.Context(), check)))
+	})
 }

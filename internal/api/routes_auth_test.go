@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/live"
 	"github.com/pulse-dev/pulse/internal/store"
@@ -130,7 +132,11 @@ func authServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Serv
 	t.Cleanup(func() { _ = db.Close() })
 	deps, reg := opsBackend(t)
 	stats := live.NewStats(store.Totals{}, nil)
-	hub := live.NewHub(live.HubConfig{}, live.NewBus(nil, reg), stats, db, nil, reg)
+	hub := live.NewHub(live.HubConfig{RecheckInterval: 20 * time.Millisecond}, live.NewBus(nil, reg), stats, db, nil, reg)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); _ = hub.Run(hubCtx) }()
+	t.Cleanup(func() { stopHub(); <-hubDone })
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html>"), ModTime: time.Now()}}
 	a := testAuth(t, db, nil)
 	deps.Store, deps.Stats, deps.Hub, deps.Explorer, deps.Gatherer, deps.UI, deps.Auth = db, stats, hub, db, reg, ui, a
@@ -263,4 +269,65 @@ func TestEveryRouteHoldsItsRole(t *testing.T) {
 	if code, body := do("GET", "/explorer", nil, false, nil); code != http.StatusOK || !strings.Contains(body, "<!doctype html>") {
 		t.Errorf("GET /explorer without credentials: %d %s", code, body)
 	}
+}
+
+// TestSocketClosesWhenTheSessionEnds: a WebSocket lives no longer than
+// the credentials that opened it. Signing out everywhere, or the first
+// account closing an open server, closes it with 4401 (sign in again),
+// not a drop the page would reconnect after.
+func TestSocketClosesWhenTheSessionEnds(t *testing.T) {
+	srv, _, a := authServer(t, Config{Loopback: true})
+	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws/events/"
+	dial := func(header http.Header) *websocket.Conn {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		c, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: header})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	closedWith := func(c *websocket.Conn) websocket.StatusCode {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return websocket.CloseStatus(err)
+			}
+		}
+	}
+
+	open := dial(nil) // open server: no credentials
+	creds := credentials(t, a)
+	if code := closedWith(open); code != live.StatusSignInAgain {
+		t.Fatalf("open socket after the first account: closed with %d, want %d", code, live.StatusSignInAgain)
+	}
+
+	viewer := creds[0]
+	c := dial(http.Header{"Cookie": {sessionCookie + "=" + viewer.cookie}})
+	other := dial(http.Header{"Authorization": {"Bearer " + creds[1].token}})
+	acc, err := a.Account(t.Context(), "viewer@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.LogoutEverywhere(t.Context(), acc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code := closedWith(c); code != live.StatusSignInAgain {
+		t.Fatalf("socket after sign-out everywhere: closed with %d", code)
+	}
+	// The token's socket is not the session's: it stays.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	for {
+		if _, _, err := other.Read(ctx); err != nil {
+			if ctx.Err() == nil {
+				t.Fatalf("another client's socket closed: %v", err)
+			}
+			break
+		}
+	}
+	other.CloseNow()
 }
