@@ -102,6 +102,7 @@ type Store interface {
 	Sources
 	SavedInsights
 	Accounts
+	Audit
 	Uniques
 	Ledger
 	Plan

@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AccountsLastAdmin", testAccountsLastAdmin},
 		{"Sessions", testSessions},
 		{"APITokens", testAPITokens},
+		{"AuditLog", testAuditLog},
 		{"UniquesFollowTheRows", testUniquesFollowTheRows},
 	}
 	for _, tc := range tests {
