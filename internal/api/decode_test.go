@@ -69,7 +69,7 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 		"POST /api/accounts/": {ops.URL, 4 << 10, `{"email":"decode2@example.com","role":"viewer","password":"correct horse"}`,
 			`"email":"decode2@example.com"`, "role", `"admin"`, ""},
 		"PATCH /api/accounts/{id}/": {ops.URL, 4 << 10, `{"role":"admin"}`, `"role":"admin"`, "role", `"viewer"`, "/api/accounts/" + acct.ID + "/"},
-		"POST /api/tokens/": {ops.URL, 4 << 10, `{"name":"decode-test","role":"viewer"}`, `"name":"decode-test"`, "name", `"other"`, ""},
+		"POST /api/tokens/":         {ops.URL, 4 << 10, `{"name":"decode-test","role":"viewer"}`, `"name":"decode-test"`, "name", `"other"`, ""},
 	}
 	for _, op := range operations() {
 		key := op.method + " " + op.path
