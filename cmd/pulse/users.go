@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -99,24 +100,53 @@ func usersCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return err
 	}
+	target := *email
+	if named {
+		target = rest[0]
+	}
+	err = changeAccounts(ctx, svc, action, target, *role, password, *asJSON, stdout)
+	if action != "list" {
+		recordCLI(ctx, db, "pulse users "+action, target, err, stderr)
+	}
+	return err
+}
+
+// recordCLI writes the command's audit entry: the command line acts as
+// the machine's user who ran it.
+func recordCLI(ctx context.Context, log store.Audit, action, target string, err error, stderr io.Writer) {
+	actor := "cli"
+	if u, uerr := user.Current(); uerr == nil {
+		actor = "cli " + u.Username
+	}
+	e := store.AuditEntry{At: time.Now().UTC().Truncate(time.Microsecond), Actor: actor, Action: action,
+		Target: strings.ToLower(strings.TrimSpace(target)), Outcome: store.AuditOK}
+	if err != nil {
+		e.Outcome, e.Detail = store.AuditRefused, err.Error()
+	}
+	if aerr := log.AppendAudit(context.WithoutCancel(ctx), e); aerr != nil {
+		fmt.Fprintf(stderr, "pulse users: the audit entry was not written: %v\n", aerr)
+	}
+}
+
+func changeAccounts(ctx context.Context, svc *auth.Service, action, target, role, password string, asJSON bool, stdout io.Writer) error {
 	switch action {
 	case "add":
-		a, err := svc.AddAccount(ctx, auth.NewAccount{Email: *email, Role: *role, Password: password})
+		a, err := svc.AddAccount(ctx, auth.NewAccount{Email: target, Role: role, Password: password})
 		if err != nil {
 			return accountFailure(err)
 		}
 		fmt.Fprintf(stdout, "added %s (%s), %s\n", a.Email, a.ID, a.Role)
 		return nil
 	case "list":
-		return listAccounts(ctx, svc, *asJSON, stdout)
+		return listAccounts(ctx, svc, asJSON, stdout)
 	}
-	a, err := svc.Account(ctx, rest[0])
+	a, err := svc.Account(ctx, target)
 	if err != nil {
 		return accountFailure(err)
 	}
 	switch action {
 	case "set-role":
-		if a, err = svc.SetRole(ctx, a.ID, *role); err != nil {
+		if a, err = svc.SetRole(ctx, a.ID, role); err != nil {
 			return accountFailure(err)
 		}
 		fmt.Fprintf(stdout, "%s (%s) is now %s\n", a.Email, a.ID, a.Role)

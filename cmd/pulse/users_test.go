@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pulse-dev/pulse/internal/store"
+	"github.com/pulse-dev/pulse/internal/store/sqlite"
 	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
@@ -34,7 +36,8 @@ func exitCode(err error) int {
 // command line (exit 2) apart from refusals of the state (exit 1), and
 // never the password in the output.
 func TestUsersCommand(t *testing.T) {
-	dir := "--data-dir=" + t.TempDir()
+	dataDir := t.TempDir()
+	dir := "--data-dir=" + dataDir
 	if err, out := users(t, "correct horse\n", "add", dir, "--email", "Ada@Example.com", "--role", "admin", "--password-stdin"); err != nil || !strings.Contains(out, "added ada@example.com") {
 		t.Fatalf("add: %v %s", err, out)
 	}
@@ -83,5 +86,27 @@ func TestUsersCommand(t *testing.T) {
 	}
 	if err, out := users(t, "", "list", dir); err != nil || !strings.Contains(out, "ada@example.com") || strings.Contains(out, "bob@") {
 		t.Fatalf("table: %v %s", err, out)
+	}
+
+	// Each change is in the audit log, the refused ones with their reason.
+	db, err := sqlite.Open(t.Context(), filepath.Join(dataDir, "pulse.db"), sqlite.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	entries, err := db.AuditLog(t.Context(), store.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range entries {
+		count[e.Action+" "+e.Outcome]++
+		if !strings.HasPrefix(e.Actor, "cli") || strings.Contains(e.Detail, "horse") {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	if count["pulse users add ok"] != 2 || count["pulse users remove ok"] != 1 || count["pulse users set-role refused"] != 1 ||
+		count["pulse users add refused"] != 4 || count["pulse users set-password ok"] != 1 {
+		t.Errorf("audit entries by action: %v", count)
 	}
 }

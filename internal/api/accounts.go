@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/auth"
@@ -47,6 +48,7 @@ func (s *Server) addAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, 4<<10, &in); err != nil {
 		return err
 	}
+	noteAudit(r, auditedEmail(in.Email), "role "+in.Role)
 	a, err := s.deps.Auth.AddAccount(r.Context(), auth.NewAccount{Email: in.Email, Role: in.Role, Password: in.Password})
 	if err != nil {
 		return accountError(err)
@@ -73,6 +75,14 @@ func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	id := r.PathValue("id")
+	var changed []string
+	if in.Role != nil {
+		changed = append(changed, "role "+*in.Role)
+	}
+	if in.Password != nil {
+		changed = append(changed, "password")
+	}
+	noteAudit(r, id, strings.Join(changed, ", "))
 	if in.Role != nil {
 		if _, err := s.deps.Auth.SetRole(r.Context(), id, *in.Role); err != nil {
 			return accountError(err)
@@ -87,10 +97,14 @@ func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return accountError(err)
 	}
+	noteAudit(r, a.Email+" ("+a.ID+")", "")
 	return writeJSON(w, http.StatusOK, accountAnswer{a})
 }
 
 func (s *Server) removeAccount(w http.ResponseWriter, r *http.Request) error {
+	if a, err := s.deps.Auth.Account(r.Context(), r.PathValue("id")); err == nil {
+		noteAudit(r, a.Email+" ("+a.ID+")", "")
+	}
 	if err := s.deps.Auth.RemoveAccount(r.Context(), r.PathValue("id")); err != nil {
 		return accountError(err)
 	}
@@ -126,6 +140,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		ttl = d
 	}
+	noteAudit(r, in.Name, "role "+in.Role)
 	p, _ := PrincipalOf(r.Context())
 	t, secret, err := s.deps.Auth.CreateToken(r.Context(), auth.NewToken{Name: in.Name, Role: in.Role, TTL: ttl, By: p.Account})
 	if err != nil {
@@ -146,6 +161,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("revoke the token: %w", err)
 	}
+	noteAudit(r, t.Name+" ("+t.ID+")", "")
 	return writeJSON(w, http.StatusOK, struct {
 		Token store.APIToken `json:"token"`
 	}{t})

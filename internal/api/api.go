@@ -176,6 +176,9 @@ type Deps struct {
 	// Auth signs accounts in and reads sessions and API tokens; nil
 	// leaves only the open server and the admin token.
 	Auth *auth.Service
+	// Audit records sign-ins and changes, and serves the audit log's
+	// routes; nil records nothing.
+	Audit store.Audit
 }
 
 // Server is the HTTP API.
@@ -272,7 +275,7 @@ func (s *Server) routes() http.Handler {
 	// the table of docs/accounts.md).
 	handle := func(method, path string, need auth.Role, h http.Handler) {
 		s.rules = append(s.rules, routeRule{Method: method, Path: path, Need: need})
-		h = s.guard(need, h)
+		h = s.audit(method, path, s.guard(need, h))
 		handlePattern(method, path+"{$}", h)
 		handlePattern(method, path[:len(path)-1], h)
 	}
@@ -305,6 +308,7 @@ func (s *Server) routes() http.Handler {
 	s.savedRoutes(handle)
 	s.rollupKeyRoutes(handle)
 	s.authRoutes(handle)
+	s.auditRoutes(handle)
 	for _, p := range patterns {
 		// A pattern without a method matches what the ones with methods
 		// leave: the other methods.

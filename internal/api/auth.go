@@ -102,6 +102,7 @@ func (s *Server) guard(need auth.Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.identify(r)
 		if err == nil {
+			notePrincipal(r, p)
 			err = s.allow(r, p, need)
 		}
 		if err != nil {

@@ -99,7 +99,7 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 	return Deps{Monitor: mon, DeadLetters: dl, Load: loads, Series: db,
 		Collector: collect.New(producer, db, rules, nil, reg), SourceKeys: keys, Sources: db, Ledger: db,
 		Plan: db, PlanRules: rules, Insights: insights.New(db), Saved: db, Users: db, RollupKeys: db,
-		Gatherer: reg, Auth: testAuth(t, db, nil)}, reg
+		Gatherer: reg, Auth: testAuth(t, db, nil), Audit: db}, reg
 }
 
 // opsWriteKey is the write key of opsBackend's source.

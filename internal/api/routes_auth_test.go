@@ -98,6 +98,8 @@ var routeRoles = map[string]auth.Role{
 	"GET /api/tokens/":                        auth.Admin,
 	"POST /api/tokens/":                       auth.Admin,
 	"DELETE /api/tokens/{id}/":                auth.Admin,
+	"GET /api/audit/":                         auth.Admin,
+	"GET /api/audit/export/":                  auth.Admin,
 }
 
 // credential is one way a test signs a request.
@@ -139,12 +141,15 @@ func authServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Serv
 	t.Cleanup(func() { stopHub(); <-hubDone })
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html>"), ModTime: time.Now()}}
 	a := testAuth(t, db, nil)
-	deps.Store, deps.Stats, deps.Hub, deps.Explorer, deps.Gatherer, deps.UI, deps.Auth = db, stats, hub, db, reg, ui, a
+	deps.Store, deps.Stats, deps.Hub, deps.Explorer, deps.Gatherer, deps.UI, deps.Auth, deps.Audit = db, stats, hub, db, reg, ui, a, db
 	s := New(cfg, deps, nil, reg)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, s, a
 }
+
+// deps returns a server's dependencies.
+func deps(s *Server) Deps { return s.deps }
 
 // credentials makes an account of each role, signs each in and gives
 // each role a token.
@@ -263,6 +268,20 @@ func TestEveryRouteHoldsItsRole(t *testing.T) {
 	}
 	if code, _ := do("GET", "/metrics", nil, false, nil); code != http.StatusUnauthorized {
 		t.Errorf("GET /metrics without credentials: %d", code)
+	}
+	// Every audited route was recorded, refusals included.
+	entries, err := deps(s).Audit.AuditLog(t.Context(), store.AuditFilter{Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		seen[e.Action] = true
+	}
+	for _, r := range s.rules {
+		if key := r.Method + " " + r.Path; audited(r.Method, r.Path) != seen[key] && key != "POST /api/auth/logout/" {
+			t.Errorf("%s: audited %v, recorded %v", key, audited(r.Method, r.Path), seen[key])
+		}
 	}
 	// The app's shell holds no data: it is served to anyone, so that it
 	// can show the sign-in page.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/store"
@@ -72,6 +73,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if in.Email == "" || in.Password == "" {
 		return Errorf(EInvalid, "give email and password")
 	}
+	noteActor(r, auditedEmail(in.Email), nil)
 	in2, err := s.deps.Auth.Login(r.Context(), in.Email, in.Password, ClientIP(r), r.UserAgent())
 	var limited *auth.RateLimitedError
 	switch {
@@ -84,6 +86,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return fmt.Errorf("sign in: %w", err)
 	}
+	noteActor(r, in2.Account.Email, &auth.Principal{Kind: auth.KindSession, Account: &in2.Account})
 	s.setSessionCookie(w, r, in2.Secret, int(in2.Session.ExpiresAt.Sub(in2.Session.CreatedAt).Seconds()))
 	s.log.Info("signed in", "account_id", in2.Account.ID, "client_ip", ClientIP(r))
 	w.Header().Set("Cache-Control", "no-store")
@@ -109,6 +112,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		p, err := s.deps.Auth.SessionPrincipal(r.Context(), c.Value)
 		switch {
 		case err == nil:
+			noteActor(r, p.Account.Email, &p)
+			if in.Everywhere {
+				noteAudit(r, "", "everywhere")
+			}
 			if err := checkCSRF(r, p); err != nil {
 				return err
 			}
@@ -141,4 +148,14 @@ func (s *Server) metricsGuard(h http.Handler) http.Handler {
 		}
 		guarded.ServeHTTP(w, r)
 	})
+}
+
+// auditedEmail is the email a sign-in tried, as the audit log names it:
+// trimmed, lowercased, and cut short, for it is whatever a client sent.
+func auditedEmail(email string) string {
+	e := strings.ToLower(strings.TrimSpace(email))
+	if len(e) > 254 {
+		e = strings.ToValidUTF8(e[:254], "")
+	}
+	return e
 }

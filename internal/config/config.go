@@ -145,6 +145,9 @@ type Store struct {
 	DatabaseURL      string
 	RetentionMaxAge  time.Duration
 	RetentionMaxRows int64
+	// AuditRetention is how long the audit log keeps an entry; 0 keeps
+	// them all.
+	AuditRetention time.Duration
 }
 
 // Log is the process's logging.
@@ -194,7 +197,8 @@ func Default() Config {
 			CollectKeyRate:    5000,
 			TrackerPath:       "/pulse.js",
 		},
-		Live: Live{WSMaxClients: 2000, WSMaxClientsPerIP: 64},
+		Live:  Live{WSMaxClients: 2000, WSMaxClientsPerIP: 64},
+		Store: Store{AuditRetention: 365 * 24 * time.Hour},
 		Kafka: Kafka{
 			Topic:             "user_events",
 			DLQTopic:          "user_events_dlq",

@@ -182,6 +182,8 @@ var (
 	DatabaseURL = declare(setting{flag: "database-url", env: []string{"DATABASE_URL"}, secret: secretURL,
 		usage: "postgres:// URL or SQLite file (default: <data-dir>/pulse.db, or PostgreSQL from DB_NAME/DB_USER/DB_PASSWORD/DB_HOST/DB_PORT)",
 		field: strField(func(c *Config) *string { return &c.Store.DatabaseURL }), check: is(databaseURL)})
+	AuditRetention = declare(setting{flag: "audit-retention", env: []string{"PULSE_AUDIT_RETENTION"}, usage: "delete audit log entries older than this (0: keep)",
+		field: durField(func(c *Config) *time.Duration { return &c.Store.AuditRetention }), check: is(notNegative[time.Duration])})
 	RetentionMaxAge = declare(setting{flag: "retention-max-age", env: []string{"PULSE_RETENTION_MAX_AGE"}, usage: "delete stored events older than this (0: keep)",
 		field: durField(func(c *Config) *time.Duration { return &c.Store.RetentionMaxAge }), check: is(notNegative[time.Duration])})
 	RetentionMaxRows = declare(setting{flag: "retention-max-rows", env: []string{"PULSE_RETENTION_MAX_ROWS"}, usage: "keep at most this many stored events (0: no limit)",

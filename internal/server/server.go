@@ -330,6 +330,7 @@ func (s *Server) newHTTP() error {
 		Saved:            s.store,
 		Users:            s.store,
 		RollupKeys:       s.store,
+		Audit:            s.store,
 		RollupKeysChanged: func() {
 			select {
 			case s.rollupKeysChanged <- struct{}{}:
@@ -553,8 +554,9 @@ func (s *Server) fillRollupKeys(ctx context.Context) {
 	}
 }
 
-// retain applies the retention policy (and trims the series, and
-// deletes the expired sessions) once a minute, then has the statistics rebuilt when it deleted events.
+// retain applies the retention policy (and trims the series, deletes
+// the expired sessions and the audit entries past their own retention)
+// once a minute, then has the statistics rebuilt when it deleted events.
 func (s *Server) retain(ctx context.Context, r store.Retention) error {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -568,6 +570,13 @@ func (s *Server) retain(ctx context.Context, r store.Retention) error {
 			s.log.Warn("delete expired sessions", "component", "store", "err", err)
 		} else if n > 0 {
 			s.log.Debug("deleted expired sessions", "component", "store", "sessions", n)
+		}
+		if keep := s.cfg.Store.AuditRetention; keep > 0 {
+			if n, err := s.store.RetainAudit(ctx, time.Now().Add(-keep)); err != nil {
+				s.log.Warn("audit log retention failed", "component", "store", "err", err)
+			} else if n > 0 {
+				s.log.Info("audit log retention deleted old entries", "component", "store", "entries", n)
+			}
 		}
 		n, err := s.store.Retain(ctx, r)
 		if err != nil {
