@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,9 @@ type Options struct {
 	// minute per client address and per email, in bursts of as many.
 	LoginPerIP    int
 	LoginPerEmail int
+	// HashWait bounds how long a sign-in waits for a turn to check its
+	// password while others are being checked (5 s).
+	HashWait time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -113,6 +117,9 @@ func (o *Options) defaults() {
 	if o.LoginPerEmail <= 0 {
 		o.LoginPerEmail = 5
 	}
+	if o.HashWait <= 0 {
+		o.HashWait = 5 * time.Second
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -132,6 +139,10 @@ type Service struct {
 	dummyHash string
 	perIP     *ratelimit.Keyed
 	perEmail  *ratelimit.Keyed
+	// hashing bounds the password checks running at once: each takes
+	// Hash.Memory (19 MiB), and sign-ins from many addresses at once,
+	// each within its limit, must not take the server's memory.
+	hashing chan struct{}
 	// hasAccounts caches that an account exists: the last admin cannot
 	// be removed, so once true it stays true.
 	hasAccounts atomic.Bool
@@ -152,6 +163,7 @@ func New(accounts store.Accounts, opts Options, log *slog.Logger) (*Service, err
 	return &Service{
 		store: accounts, opts: opts, log: log.With("component", "auth"), dummyHash: dummy,
 		perIP: perMinute(opts.LoginPerIP), perEmail: perMinute(opts.LoginPerEmail),
+		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 	}, nil
 }
 
@@ -197,6 +209,19 @@ func (s *Service) Login(ctx context.Context, email, password, clientIP, userAgen
 	}
 	if ok, wait := s.perEmail.Allow(email); !ok {
 		return SignIn{}, &RateLimitedError{RetryAfter: wait}
+	}
+	// Waiting for a turn is bounded: past it, the client is told to come
+	// back, as for the limits above.
+	wait, cancel := context.WithTimeout(ctx, s.opts.HashWait)
+	defer cancel()
+	select {
+	case s.hashing <- struct{}{}:
+		defer func() { <-s.hashing }()
+	case <-wait.Done():
+		if ctx.Err() != nil {
+			return SignIn{}, ctx.Err()
+		}
+		return SignIn{}, &RateLimitedError{RetryAfter: time.Second}
 	}
 	a, err := s.store.AccountByEmail(ctx, email)
 	hash := a.PasswordHash
