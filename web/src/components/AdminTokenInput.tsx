@@ -1,8 +1,8 @@
 import { useId, useState } from 'react'
-import { adminToken, setAdminToken } from '../api/client'
+import { apiToken as adminToken, setApiToken as setAdminToken } from '../api/credentials'
 import { Field, Hint, Input, Label } from './ui/Field'
 
-/** The admin token for this tab: kept in sessionStorage, sent as a Bearer token by admin calls. */
+/** The admin token for this tab: kept in sessionStorage, sent as a Bearer token with every request. */
 export function AdminTokenInput() {
   const id = useId()
   const [token, setToken] = useState(adminToken)
@@ -21,7 +21,7 @@ export function AdminTokenInput() {
           setAdminToken(e.target.value.trim())
         }}
       />
-      <Hint id={`${id}-hint`}>Kept for this tab only, sent as a Bearer token with admin actions.</Hint>
+      <Hint id={`${id}-hint`}>Kept for this tab only, sent as a Bearer token with every request.</Hint>
     </Field>
   )
 }
