@@ -4,6 +4,7 @@ import { INSIGHTS_PAGES, InsightsNav, insightsPathOf } from './components/Insigh
 import { Nav } from './components/Nav'
 import { TimelineDialog } from './components/TimelineDialog'
 import { userIdOf, useRouteParams, useSubpath, useView, VIEWS, type View } from './hooks/route'
+import type { ActiveSession } from './hooks/session'
 import { useLiveFeed } from './live/useLiveFeed'
 import { useLiveTotals } from './live/useLiveTotals'
 import { ConsumersView } from './pages/ConsumersView'
@@ -41,12 +42,13 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
 }
 
 /**
- * The app: the live dashboard as the home view and the operator console's
- * views, chosen by the location hash. The live socket stays open across
- * views so the dashboard is current when the user comes back. The open
- * timeline is in the URL too (timeline=<event id>), so a link shows it.
+ * The app once the server has let the user in (Root.tsx): the live
+ * dashboard as the home view and the operator console's views, chosen by
+ * the location hash. The live socket stays open across views so the
+ * dashboard is current when the user comes back. The open timeline is in
+ * the URL too (timeline=<event id>), so a link shows it.
  */
-export function App() {
+export function App({ session }: { session: ActiveSession }) {
   const feed = useLiveFeed()
   // One tick feeds every live figure on the page, so they agree.
   const totals = useLiveTotals(feed.series)
@@ -87,7 +89,7 @@ export function App() {
       >
         Skip to content
       </a>
-      <Header connection={feed.connection} everConnected={feed.everConnected} />
+      <Header connection={feed.connection} everConnected={feed.everConnected} session={session} />
       <Nav current={view} />
       <main
         ref={main}
