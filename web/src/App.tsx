@@ -3,10 +3,13 @@ import { Header } from './components/Header'
 import { INSIGHTS_PAGES, InsightsNav, insightsPathOf } from './components/InsightsNav'
 import { Nav } from './components/Nav'
 import { TimelineDialog } from './components/TimelineDialog'
+import { Empty } from './components/ui/State'
+import { useAllowed } from './hooks/role'
 import { userIdOf, useRouteParams, useSubpath, useView, VIEWS, type View } from './hooks/route'
 import type { ActiveSession } from './hooks/session'
 import { useLiveFeed } from './live/useLiveFeed'
 import { useLiveTotals } from './live/useLiveTotals'
+import { AccountsPage } from './pages/AccountsPage'
 import { ConsumersView } from './pages/ConsumersView'
 import { Dashboard } from './pages/Dashboard'
 import { DLQView } from './pages/DLQView'
@@ -39,6 +42,7 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
   delivery: { title: 'Delivery', lead: 'What the browsers numbered, what was stored, doubled or never arrived' },
   plan: { title: 'Tracking plan', lead: 'The events your sites may send, their properties, and what broke the plan' },
   users: { title: 'User', lead: 'One user: when they came, what they did, their sessions and events' },
+  accounts: { title: 'Accounts', lead: 'Who may sign in and with which role, and the API tokens of scripts and CI' },
 }
 
 /**
@@ -50,6 +54,7 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
  */
 export function App({ session }: { session: ActiveSession }) {
   const feed = useLiveFeed()
+  const accounts = useAllowed('admin')
   // One tick feeds every live figure on the page, so they agree.
   const totals = useLiveTotals(feed.series)
   const view = useView()
@@ -120,6 +125,7 @@ export function App({ session }: { session: ActiveSession }) {
         {view === 'delivery' && <DeliveryPage />}
         {view === 'plan' && <PlanPage />}
         {view === 'users' && <UserPage key={userId} userId={userId} onOpenTimeline={openTimeline} />}
+        {view === 'accounts' && (accounts.allowed ? <AccountsPage /> : <Empty>{accounts.why}</Empty>)}
       </main>
       {timeline !== null && (
         <TimelineDialog eventId={timeline} onClose={() => setParams({ timeline: null }, { replace: true })} />

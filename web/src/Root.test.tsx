@@ -102,6 +102,17 @@ describe('Root', () => {
     expect(within(header).getByText(/Open to this machine/)).toBeTruthy()
     expect(within(header).getByRole('link', { name: 'add an account' }).getAttribute('href')).toBe('#/accounts')
     expect(within(header).queryByRole('button', { name: /Sign out/ })).toBeNull()
+    expect(within(nav()).getByRole('link', { name: 'Accounts' })).toBeTruthy()
+  })
+
+  it('lists Accounts for admins only, and says why to others who go there', async () => {
+    window.history.replaceState(null, '', '/#/accounts')
+    who = signedIn('operator')
+    render(<Root />)
+    await screen.findByRole('navigation', { name: 'Views' })
+    expect(within(nav()).queryByRole('link', { name: 'Accounts' })).toBeNull()
+    expect(screen.getByText('Needs the admin role; you have operator.')).toBeTruthy()
+    expect(calls.some((c) => c.url.startsWith('/api/accounts/'))).toBe(false)
   })
 
   it('says when the server cannot be reached, and tries again', async () => {

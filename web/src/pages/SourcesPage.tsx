@@ -7,6 +7,7 @@ import { AdminTokenInput } from '../components/AdminTokenInput'
 import { Badge } from '../components/ui/Badge'
 import { Button } from '../components/ui/Button'
 import { Card } from '../components/ui/Card'
+import { CopyButton } from '../components/ui/CopyButton'
 import { Field, Hint, Input, Label, Select } from '../components/ui/Field'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { dateTime, errorMessage } from '../format'
@@ -32,27 +33,6 @@ function fieldOf(err: unknown): 'name' | 'origins' | null {
   if (err.status === 409 || err.message.startsWith('name')) return 'name'
   if (err.message.startsWith('origins')) return 'origins'
   return null
-}
-
-function CopyButton({ text, label }: { text: string; label: string }) {
-  const [copied, setCopied] = useState(false)
-  return (
-    <Button
-      variant="quiet"
-      aria-label={label}
-      onClick={() => {
-        void navigator.clipboard?.writeText(text).then(
-          () => {
-            setCopied(true)
-            setTimeout(() => setCopied(false), 1500)
-          },
-          () => setCopied(false),
-        )
-      }}
-    >
-      {copied ? 'Copied' : 'Copy'}
-    </Button>
-  )
 }
 
 function CreateForm({ onCreated }: { onCreated: (s: TrackingSource) => void }) {
