@@ -25,6 +25,7 @@ func commands() []command {
 		{"consume", "run one consumer group member that stores events", runConsume},
 		{"topics", "create, list, describe or delete topics", runTopics},
 		{"sources", "create, list, update or delete the sources (sites, apps) that send with pulse.js", runSources},
+		{"users", "add, list, set-role, set-password or remove the accounts that sign in", runUsers},
 		{"plan", "export or apply the tracking plan (a JSON Schema per event type)", runPlan},
 		{"broker", "run only the embedded Kafka-protocol broker", runBroker},
 		{"bench", "measure throughput, latency, growth, HTTP ingest, fan-out and memory on this machine", runBench},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/live"
 	"github.com/pulse-dev/pulse/internal/ratelimit"
@@ -97,10 +98,17 @@ type Config struct {
 	// 1). Zero rate disables the limit.
 	IngestRate  float64
 	IngestBurst int
-	// AdminToken guards admin routes. It is required when Loopback is
-	// false (the server listens beyond this machine).
+	// AdminToken is a Bearer token with the admin role: for scripts, and
+	// to reach a server beyond loopback before any account exists.
 	AdminToken string
-	Loopback   bool
+	// Loopback says the server listens on loopback only. With
+	// AuthRequired false, it then serves requests straight from this
+	// machine without credentials until the first account exists.
+	Loopback     bool
+	AuthRequired bool
+	// MetricsToken is a Bearer token that reads /metrics when sign-in is
+	// needed (for scrapers); an operator's credentials read it too.
+	MetricsToken string
 	// ProduceTimeout bounds waiting for Kafka's acknowledgement (10 s).
 	ProduceTimeout time.Duration
 	// BodyReadTimeout bounds the arrival of a request body, whole (10 s: a
@@ -165,6 +173,9 @@ type Deps struct {
 	// added or removed key (it wakes the filler).
 	RollupKeys        RollupKeys
 	RollupKeysChanged func()
+	// Auth signs accounts in and reads sessions and API tokens; nil
+	// leaves only the open server and the admin token.
+	Auth *auth.Service
 }
 
 // Server is the HTTP API.
@@ -183,7 +194,19 @@ type Server struct {
 	hosts          hostPolicy
 	proxies        proxies
 	handler        http.Handler
+	// rules are the API routes and the role each needs.
+	rules []routeRule
 }
+
+// routeRule is a route and the role it needs.
+type routeRule struct {
+	Method, Path string
+	Need         auth.Role
+}
+
+// routeFunc registers an API route: its method, path (with the trailing
+// slash), the role it needs and its handler.
+type routeFunc func(method, path string, need auth.Role, h http.Handler)
 
 // New returns a server; Handler serves it.
 func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) *Server {
@@ -244,28 +267,32 @@ func (s *Server) routes() http.Handler {
 		allowed[pattern] = append(allowed[pattern], method)
 	}
 	// Each API path answers with and without its trailing slash; "{$}"
-	// keeps the slashed pattern from matching the whole subtree.
-	handle := func(method, path string, h http.Handler) {
+	// keeps the slashed pattern from matching the whole subtree. Every
+	// route names the role it needs (the route walk test holds each to
+	// the table of docs/accounts.md).
+	handle := func(method, path string, need auth.Role, h http.Handler) {
+		s.rules = append(s.rules, routeRule{Method: method, Path: path, Need: need})
+		h = s.guard(need, h)
 		handlePattern(method, path+"{$}", h)
 		handlePattern(method, path[:len(path)-1], h)
 	}
 	ingest := func(h handlerFunc) http.Handler { return s.rateLimit(s.wrap(h)) }
-	handle("GET", "/api/events/latest/", s.wrap(s.latestEvents))
-	handle("POST", "/api/events/create/", ingest(s.createEvent))
-	handle("POST", "/api/events/batch/", ingest(s.batchEvents))
-	handle("GET", "/api/queue/messages/", s.wrap(s.queueMessages))
-	handle("GET", "/api/queue/stats/", s.wrap(s.queueStats))
-	handle("GET", "/api/health/", s.wrap(s.health))
-	handle("GET", "/api/metrics/", s.wrap(s.metricsJSON))
-	handle("GET", "/api/consumer_metrics/", s.wrap(s.consumerMetrics))
+	handle("GET", "/api/events/latest/", auth.Viewer, s.wrap(s.latestEvents))
+	handle("POST", "/api/events/create/", auth.Operator, ingest(s.createEvent))
+	handle("POST", "/api/events/batch/", auth.Operator, ingest(s.batchEvents))
+	handle("GET", "/api/queue/messages/", auth.Viewer, s.wrap(s.queueMessages))
+	handle("GET", "/api/queue/stats/", auth.Viewer, s.wrap(s.queueStats))
+	handle("GET", "/api/health/", auth.Public, s.wrap(s.health))
+	handle("GET", "/api/metrics/", auth.Viewer, s.wrap(s.metricsJSON))
+	handle("GET", "/api/consumer_metrics/", auth.Viewer, s.wrap(s.consumerMetrics))
 	if s.deps.Series != nil {
-		handle("GET", "/api/series/", s.wrap(s.eventSeries))
+		handle("GET", "/api/series/", auth.Viewer, s.wrap(s.eventSeries))
 	}
 	if s.deps.Gatherer != nil {
-		handlePattern("GET", "/metrics", promhttpHandler(s.deps.Gatherer))
+		handlePattern("GET", "/metrics", s.metricsGuard(promhttpHandler(s.deps.Gatherer)))
 	}
 	if s.deps.Hub != nil {
-		handle("GET", "/ws/events/", s.deps.Hub)
+		handle("GET", "/ws/events/", auth.Viewer, s.recheckSocket(auth.Viewer, s.deps.Hub))
 	}
 	// The operator console's routes, each group in its own file.
 	s.explorerRoutes(handle)
@@ -277,6 +304,7 @@ func (s *Server) routes() http.Handler {
 	s.userRoutes(handle)
 	s.savedRoutes(handle)
 	s.rollupKeyRoutes(handle)
+	s.authRoutes(handle)
 	for _, p := range patterns {
 		// A pattern without a method matches what the ones with methods
 		// leave: the other methods.

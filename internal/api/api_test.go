@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/live"
 	"github.com/pulse-dev/pulse/internal/store"
@@ -140,6 +141,11 @@ func newEnv(t *testing.T, cfg Config, ui fstest.MapFS) *testEnv {
 // a test adds (the collector, the sources) before the server starts.
 func newEnvWith(t *testing.T, cfg Config, ui fstest.MapFS, with func(d *Deps, p *kgoProducer, db *sqlite.DB, reg *prometheus.Registry)) *testEnv {
 	t.Helper()
+	// httptest listens on loopback: without a token, the server is open
+	// to the test as it is to anyone on this machine before any account.
+	if cfg.AdminToken == "" && !cfg.AuthRequired {
+		cfg.Loopback = true
+	}
 	ctx := context.Background()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0), kfake.SeedTopics(3, topic))
 	if err != nil {
@@ -728,22 +734,31 @@ func TestIngestRateLimit(t *testing.T) {
 	}
 }
 
-func TestRequireAdmin(t *testing.T) {
+// TestGuardWithoutAccounts: with no accounts, a loopback server is open
+// to requests straight from this machine; beyond loopback, through a
+// proxy or with auth required, only the admin token passes, and a
+// credential that is sent and wrong is refused, never ignored.
+func TestGuardWithoutAccounts(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	for _, tc := range []struct {
 		name     string
 		cfg      Config
 		auth     string
+		proxied  bool
 		want     int
 		wantAuth bool
 	}{
-		{"loopback without token", Config{Loopback: true}, "", http.StatusNoContent, false},
-		{"lowercase scheme", Config{AdminToken: "s3cret"}, "bearer s3cret", http.StatusNoContent, false},
-		{"exposed without token", Config{}, "Bearer anything", http.StatusForbidden, false},
-		{"right token", Config{AdminToken: "s3cret"}, "Bearer s3cret", http.StatusNoContent, false},
-		{"wrong token", Config{AdminToken: "s3cret"}, "Bearer s3cre", http.StatusUnauthorized, true},
-		{"no header", Config{AdminToken: "s3cret", Loopback: true}, "", http.StatusUnauthorized, true},
-		{"not bearer", Config{AdminToken: "s3cret"}, "Basic s3cret", http.StatusUnauthorized, true},
+		{"loopback without token", Config{Loopback: true}, "", false, http.StatusNoContent, false},
+		{"loopback with a token configured", Config{AdminToken: "s3cret", Loopback: true}, "", false, http.StatusNoContent, false},
+		{"loopback through a proxy", Config{Loopback: true}, "", true, http.StatusUnauthorized, true},
+		{"loopback with auth required", Config{Loopback: true, AuthRequired: true}, "", false, http.StatusUnauthorized, true},
+		{"loopback with a wrong token", Config{AdminToken: "s3cret", Loopback: true}, "Bearer nope", false, http.StatusUnauthorized, true},
+		{"lowercase scheme", Config{AdminToken: "s3cret"}, "bearer s3cret", false, http.StatusNoContent, false},
+		{"exposed without token", Config{}, "Bearer anything", false, http.StatusUnauthorized, true},
+		{"exposed without header", Config{AdminToken: "s3cret"}, "", false, http.StatusUnauthorized, true},
+		{"right token", Config{AdminToken: "s3cret"}, "Bearer s3cret", false, http.StatusNoContent, false},
+		{"wrong token", Config{AdminToken: "s3cret"}, "Bearer s3cre", false, http.StatusUnauthorized, true},
+		{"not bearer", Config{AdminToken: "s3cret"}, "Basic s3cret", false, http.StatusUnauthorized, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := New(tc.cfg, Deps{}, nil, nil)
@@ -752,8 +767,11 @@ func TestRequireAdmin(t *testing.T) {
 			if tc.auth != "" {
 				req.Header.Set("Authorization", tc.auth)
 			}
+			if tc.proxied {
+				req.Header.Set("X-Forwarded-For", "203.0.113.9")
+			}
 			w := httptest.NewRecorder()
-			s.requireAdmin(ok).ServeHTTP(w, req)
+			s.guard(auth.Admin, ok).ServeHTTP(w, req)
 			if w.Code != tc.want {
 				t.Fatalf("status %d, want %d: %s", w.Code, tc.want, w.Body)
 			}

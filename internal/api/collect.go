@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/collect"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/origin"
@@ -48,13 +49,13 @@ type collectAnswer struct {
 	DNTDropped int `json:"dnt_dropped,omitempty"`
 }
 
-func (s *Server) collectRoutes(handle func(method, path string, h http.Handler)) {
+func (s *Server) collectRoutes(handle routeFunc) {
 	if s.deps.Collector == nil || s.deps.SourceKeys == nil {
 		return
 	}
 	h := s.collectCORS(s.wrap(s.collect))
-	handle("POST", "/api/collect/", h)
-	handle("OPTIONS", "/api/collect/", h)
+	handle("POST", "/api/collect/", auth.Public, h)
+	handle("OPTIONS", "/api/collect/", auth.Public, h)
 }
 
 // collectCORS lets any origin send to the collector and read its answer:

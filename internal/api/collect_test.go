@@ -292,12 +292,16 @@ func TestSourcesAPI(t *testing.T) {
 		t.Fatalf("revoke unknown: %d", r.status)
 	}
 
-	// Beyond loopback without a token, changes are refused; reads are not.
-	exposed := newEnvWith(t, Config{}, nil, func(d *Deps, _ *kgoProducer, db *sqlite.DB, _ *prometheus.Registry) {
+	// With sign-in required and no credentials, changes and reads are
+	// refused alike.
+	exposed := newEnvWith(t, Config{AuthRequired: true}, nil, func(d *Deps, _ *kgoProducer, db *sqlite.DB, _ *prometheus.Registry) {
 		d.Sources, d.SourceKeys = db, sources.NewRegistry(db, nil)
 	})
-	if r := exposed.post("/api/sources/", `{"name":"x","origins":[]}`); r.status != http.StatusForbidden {
-		t.Fatalf("create beyond loopback without a token: %d %s", r.status, r.body)
+	if r := exposed.post("/api/sources/", `{"name":"x","origins":[]}`); r.status != http.StatusUnauthorized {
+		t.Fatalf("create without credentials: %d %s", r.status, r.body)
+	}
+	if r := exposed.get("/api/sources/"); r.status != http.StatusUnauthorized {
+		t.Fatalf("list without credentials: %d %s", r.status, r.body)
 	}
 	withToken := newEnvWith(t, Config{AdminToken: "s3cret"}, nil, func(d *Deps, _ *kgoProducer, db *sqlite.DB, _ *prometheus.Registry) {
 		d.Sources, d.SourceKeys = db, sources.NewRegistry(db, nil)

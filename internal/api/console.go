@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/deadletter"
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
@@ -50,23 +51,23 @@ const maxOpsBody = 1 << 20
 
 // opsRoutes registers the OpenAPI description and the console's routes
 // of each area whose owner Deps has.
-func (s *Server) opsRoutes(handle func(method, path string, h http.Handler)) {
+func (s *Server) opsRoutes(handle routeFunc) {
 	// The trailing slash makes handle register /api/openapi.json as well.
-	handle("GET", "/api/openapi.json/", s.wrap(s.openAPI))
+	handle("GET", "/api/openapi.json/", auth.Viewer, s.wrap(s.openAPI))
 	if s.deps.Monitor != nil {
-		handle("GET", "/api/consumers/", s.wrap(s.opsConsumers))
-		handle("GET", "/api/consumers/history/", s.wrap(s.opsHistory))
-		handle("GET", "/api/ordering/", s.wrap(s.opsOrdering))
+		handle("GET", "/api/consumers/", auth.Viewer, s.wrap(s.opsConsumers))
+		handle("GET", "/api/consumers/history/", auth.Viewer, s.wrap(s.opsHistory))
+		handle("GET", "/api/ordering/", auth.Viewer, s.wrap(s.opsOrdering))
 	}
 	if s.deps.DeadLetters != nil {
-		handle("GET", "/api/dlq/", s.wrap(s.opsDLQ))
-		handle("POST", "/api/dlq/replay/", s.requireAdmin(s.wrap(s.opsReplay)))
+		handle("GET", "/api/dlq/", auth.Viewer, s.wrap(s.opsDLQ))
+		handle("POST", "/api/dlq/replay/", auth.Operator, s.wrap(s.opsReplay))
 	}
 	if s.deps.Load != nil {
-		handle("POST", "/api/load/", s.requireAdmin(s.wrap(s.opsStartLoad)))
-		handle("GET", "/api/load/", s.wrap(s.opsLoad))
-		handle("DELETE", "/api/load/", s.requireAdmin(s.wrap(s.opsStopLoad)))
-		handle("GET", "/api/load/runs/", s.wrap(s.opsLoadRuns))
+		handle("POST", "/api/load/", auth.Operator, s.wrap(s.opsStartLoad))
+		handle("GET", "/api/load/", auth.Viewer, s.wrap(s.opsLoad))
+		handle("DELETE", "/api/load/", auth.Operator, s.wrap(s.opsStopLoad))
+		handle("GET", "/api/load/runs/", auth.Viewer, s.wrap(s.opsLoadRuns))
 	}
 }
 

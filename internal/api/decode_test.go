@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/pulse-dev/pulse/internal/auth"
 )
 
 // TestEveryJSONBodyIsStrict: the batch wrapper {"events":[A],"events":[B]}
@@ -16,9 +18,15 @@ import (
 // and a body over its limit, with the member or the problem named.
 func TestEveryJSONBodyIsStrict(t *testing.T) {
 	env := newEnv(t, Config{Loopback: true}, nil)
-	ops := opsServer(t, Config{Loopback: true})
+	// The admin token: the accounts this test adds close the open server.
+	const admin = "decode-admin-token"
+	ops, _, accounts := authServer(t, Config{Loopback: true, AdminToken: admin})
+	acct, err := accounts.AddAccount(t.Context(), auth.NewAccount{Email: "decode@example.com", Role: "admin", Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A saved insight to change.
-	code, raw := send(t, "POST", ops.URL+"/api/insights/saved/", "application/json", `{"name":"decode","kind":"trend","query":""}`, "")
+	code, raw := send(t, "POST", ops.URL+"/api/insights/saved/", "application/json", `{"name":"decode","kind":"trend","query":""}`, admin)
 	_, rest, _ := strings.Cut(raw, `"id":"`)
 	savedID, _, _ := strings.Cut(rest, `"`)
 	if code != http.StatusCreated || savedID == "" {
@@ -55,6 +63,13 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 		"POST /api/insights/rollup-keys/": {ops.URL, 1 << 10, `{"key":"decode_test"}`, `"key":"decode_test"`, "key", `"other"`, ""},
 		"PUT /api/plan/types/{event_type}/": {ops.URL, 80 << 10, `{"schema":{"type":"object"}}`, `"event_type":"decode_test"`,
 			"schema", `true`, "/api/plan/types/decode_test/"},
+		"POST /api/auth/login/": {ops.URL, 4 << 10, `{"email":"decode@example.com","password":"correct horse"}`, `"csrf_token":"`,
+			"email", `"other@example.com"`, ""},
+		"POST /api/auth/logout/": {ops.URL, 1 << 10, `{"everywhere":false}`, ``, "everywhere", `true`, ""},
+		"POST /api/accounts/": {ops.URL, 4 << 10, `{"email":"decode2@example.com","role":"viewer","password":"correct horse"}`,
+			`"email":"decode2@example.com"`, "role", `"admin"`, ""},
+		"PATCH /api/accounts/{id}/": {ops.URL, 4 << 10, `{"role":"admin"}`, `"role":"admin"`, "role", `"viewer"`, "/api/accounts/" + acct.ID + "/"},
+		"POST /api/tokens/":         {ops.URL, 4 << 10, `{"name":"decode-test","role":"viewer"}`, `"name":"decode-test"`, "name", `"other"`, ""},
 	}
 	for _, op := range operations() {
 		key := op.method + " " + op.path
@@ -74,6 +89,10 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			path = b.at
 		}
 		open := strings.TrimSuffix(b.base, "}")
+		token := ""
+		if b.url == ops.URL {
+			token = admin
+		}
 		for _, tc := range []struct {
 			name, body string
 			status     int
@@ -89,13 +108,21 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			{"over the limit", b.base + strings.Repeat(" ", b.limit), 413, "over the limit"},
 		} {
 			t.Run(key+"/"+tc.name, func(t *testing.T) {
-				code, raw := send(t, method, b.url+path, "application/json", tc.body, "")
+				code, raw := send(t, method, b.url+path, "application/json", tc.body, token)
+				if key == "POST /api/auth/logout/" && tc.name == "empty" {
+					// Signing out needs no body: curl -X POST will do.
+					tc.status, tc.want = http.StatusNoContent, ""
+					if code != tc.status {
+						t.Fatalf("%d %s, want %d", code, raw, tc.status)
+					}
+					return
+				}
 				if code != tc.status || !strings.Contains(raw, `"error":`) || !strings.Contains(raw, tc.want) {
 					t.Fatalf("%d %s, want %d naming %q", code, raw, tc.status, tc.want)
 				}
 			})
 		}
-		if code, raw := send(t, method, b.url+path, "application/json", b.base, ""); !strings.Contains(raw, b.decoded) {
+		if code, raw := send(t, method, b.url+path, "application/json", b.base, token); !strings.Contains(raw, b.decoded) {
 			t.Errorf("%s: the base body is not decoded: %d %s", key, code, raw)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -36,13 +37,13 @@ const (
 )
 
 // explorerRoutes registers the explorer's routes when Deps.Explorer is set.
-func (s *Server) explorerRoutes(handle func(method, path string, h http.Handler)) {
+func (s *Server) explorerRoutes(handle routeFunc) {
 	if s.deps.Explorer == nil {
 		return
 	}
-	handle("GET", "/api/events/", s.wrap(s.searchEvents))
-	handle("GET", "/api/events/export/", s.wrap(s.exportEvents))
-	handle("GET", "/api/messages/{event_id}/", s.wrap(s.messageTimeline))
+	handle("GET", "/api/events/", auth.Viewer, s.wrap(s.searchEvents))
+	handle("GET", "/api/events/export/", auth.Viewer, s.wrap(s.exportEvents))
+	handle("GET", "/api/messages/{event_id}/", auth.Viewer, s.wrap(s.messageTimeline))
 }
 
 // parseEventQuery reads the explorer's filters. from and to are RFC 3339

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/insights"
 )
@@ -21,14 +22,14 @@ type Insights interface {
 	Live(ctx context.Context, now time.Time) (insights.Live, error)
 }
 
-func (s *Server) insightRoutes(handle func(method, path string, h http.Handler)) {
+func (s *Server) insightRoutes(handle routeFunc) {
 	if s.deps.Insights == nil {
 		return
 	}
-	handle("GET", "/api/insights/trend/", s.wrap(s.trend))
-	handle("POST", "/api/insights/funnel/", s.wrap(s.funnel))
-	handle("GET", "/api/insights/retention/", s.wrap(s.retention))
-	handle("GET", "/api/insights/live/", s.wrap(s.live))
+	handle("GET", "/api/insights/trend/", auth.Viewer, s.wrap(s.trend))
+	handle("POST", "/api/insights/funnel/", auth.Viewer, s.wrap(s.funnel))
+	handle("GET", "/api/insights/retention/", auth.Viewer, s.wrap(s.retention))
+	handle("GET", "/api/insights/live/", auth.Viewer, s.wrap(s.live))
 }
 
 // live answers GET /api/insights/live/: who is on the site now.

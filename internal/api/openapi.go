@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
 )
 
@@ -118,6 +119,15 @@ func components() schema {
 			"id": str(), "name": str(), "kind": enum("trend", "funnel", "retention"),
 			"query": described(str(), "The page's URL parameters, as type=signup&breakdown=page"), "pinned": boolean(),
 			"created_at": dateTime(), "updated_at": dateTime(),
+		}),
+		"Account": object(map[string]schema{
+			"id": str(), "email": str(), "role": enum("viewer", "operator", "admin"),
+			"created_at": dateTime(), "updated_at": dateTime(), "last_sign_in_at": nullable(dateTime()),
+		}),
+		"APIToken": object(map[string]schema{
+			"id": str(), "name": str(), "role": enum("viewer", "operator", "admin"),
+			"account_id": described(str(), "the account that made it, empty when made by the CLI or the admin token; removing the account revokes it"),
+			"created_at": dateTime(), "expires_at": nullable(dateTime()), "last_used_at": nullable(dateTime()), "revoked_at": nullable(dateTime()),
 		}),
 		"RollupKey": object(map[string]schema{
 			"key": str(), "added_at": dateTime(),
@@ -237,116 +247,124 @@ func components() schema {
 // operation describes one route.
 type operation struct {
 	method, path, summary string
-	admin                 bool
-	query                 []string // query parameters, all optional strings
-	pathParams            []string
-	body                  schema // JSON request body, nil for none
-	status                string // success status, "200" when empty
-	result                schema // JSON answer; nil with contentType set
-	contentType           string // non-JSON answer
+	// need is the role the route needs (docs/accounts.md).
+	need        auth.Role
+	query       []string // query parameters, all optional strings
+	pathParams  []string
+	body        schema // JSON request body, nil for none
+	status      string // success status, "200" when empty
+	result      schema // JSON answer; nil with contentType set
+	contentType string // non-JSON answer
 	// explorer marks the routes explorer.go registers.
 	explorer bool
 }
+
+// whoamiSchema is the answer of GET /api/auth/me/ and of a sign-in.
+var whoamiSchema = object(map[string]schema{
+	"kind": enum("open", "session", "token", "admin_token"), "role": enum("viewer", "operator", "admin"),
+	"account":    nullable(ref("Account")),
+	"csrf_token": described(str(), "send it in X-CSRF-Token with a session's POST, PUT, PATCH and DELETE; empty for the other kinds"),
+})
 
 // operations lists every route, in the order of docs/api.md.
 func operations() []operation {
 	eventFilters := []string{"user_id", "event_type", "element_id", "session_id", "from", "to", "q"}
 	return []operation{
-		{method: "GET", path: "/api/events/latest/", summary: "Newest stored events with the statistics", query: []string{"limit"},
+		{method: "GET", path: "/api/events/latest/", need: auth.Viewer, summary: "Newest stored events with the statistics", query: []string{"limit"},
 			result: object(map[string]schema{"events": arrayOf(ref("StoredEvent")), "stats": ref("Stats")})},
-		{method: "POST", path: "/api/events/create/", summary: "Ingest one event into Kafka", body: ref("EventInput"), status: "201",
+		{method: "POST", path: "/api/events/create/", need: auth.Operator, summary: "Ingest one event into Kafka", body: ref("EventInput"), status: "201",
 			result: object(map[string]schema{"status": str(), "event_id": str(), "topic": str(), "partition": integer(), "offset": integer(), "request_id": str()})},
-		{method: "POST", path: "/api/events/batch/", summary: "Ingest up to 1000 events (JSON or NDJSON)", status: "201",
+		{method: "POST", path: "/api/events/batch/", need: auth.Operator, summary: "Ingest up to 1000 events (JSON or NDJSON)", status: "201",
 			body:   strict(object(map[string]schema{"events": arrayOf(ref("EventInput"))})),
 			result: object(map[string]schema{"accepted": integer(), "event_ids": arrayOf(str())})},
-		{method: "GET", path: "/api/queue/messages/", summary: "Processing log: in-flight messages, then stored rows", query: []string{"status", "source", "limit"},
+		{method: "GET", path: "/api/queue/messages/", need: auth.Viewer, summary: "Processing log: in-flight messages, then stored rows", query: []string{"status", "source", "limit"},
 			result: object(map[string]schema{"messages": arrayOf(ref("Message")), "count": integer()})},
-		{method: "GET", path: "/api/queue/stats/", summary: "Processing-log counts", result: ref("QueueStats")},
-		{method: "GET", path: "/api/health/", summary: "Health of the database, Kafka and the consumers",
+		{method: "GET", path: "/api/queue/stats/", need: auth.Viewer, summary: "Processing-log counts", result: ref("QueueStats")},
+		{method: "GET", path: "/api/health/", need: auth.Public, summary: "Health of the database, Kafka and the consumers",
 			result: object(map[string]schema{"status": enum("healthy", "unhealthy"), "timestamp": dateTime(), "components": schema{"type": "object"}})},
-		{method: "GET", path: "/api/metrics/", summary: "The seed's metrics as JSON and Prometheus text",
+		{method: "GET", path: "/api/metrics/", need: auth.Viewer, summary: "The seed's metrics as JSON and Prometheus text",
 			result: object(map[string]schema{"metrics": schema{"type": "object"}, "prometheus_format": str()})},
-		{method: "GET", path: "/api/consumer_metrics/", summary: "Consumer group members, partitions and lag",
+		{method: "GET", path: "/api/consumer_metrics/", need: auth.Viewer, summary: "Consumer group members, partitions and lag",
 			result: object(map[string]schema{"group": str(), "topic": str(), "consumers": arrayOf(schema{"type": "object"}),
 				"partitions": arrayOf(schema{"type": "object"}), "total_lag": integer()})},
-		{method: "GET", path: "/api/series/", summary: "Events stored per type and their latency percentiles per step of a range (15m, 1h, 6h, 24h, 7d)", query: []string{"range"},
+		{method: "GET", path: "/api/series/", need: auth.Viewer, summary: "Events stored per type and their latency percentiles per step of a range (15m, 1h, 6h, 24h, 7d)", query: []string{"range"},
 			result: object(map[string]schema{"range": str(), "step_seconds": integer(), "from": dateTime(), "to": dateTime(),
 				"times": arrayOf(integer()), "events": mapOf(arrayOf(integer())),
 				"latency_ms": object(map[string]schema{"p50": arrayOf(nullable(number())), "p95": arrayOf(nullable(number())),
 					"p99": arrayOf(nullable(number())), "samples": arrayOf(integer())})})},
-		{method: "GET", path: "/metrics", summary: "Prometheus exposition", contentType: "text/plain"},
-		{method: "GET", path: "/ws/events/", summary: "WebSocket of live updates (initial_data, new_event(s), stats_update, queue_update, marker)", status: "101", contentType: "websocket"},
-		{method: "GET", path: "/api/consumers/", summary: "Consumer group view with lag in records and seconds", result: ref("ConsumersView")},
-		{method: "GET", path: "/api/consumers/history/", summary: "Lag history of a range (15m, 1h, 6h, 24h, 7d) with markers", query: []string{"range"},
+		{method: "GET", path: "/metrics", need: auth.Operator, summary: "Prometheus exposition", contentType: "text/plain"},
+		{method: "GET", path: "/ws/events/", need: auth.Viewer, summary: "WebSocket of live updates (initial_data, new_event(s), stats_update, queue_update, marker)", status: "101", contentType: "websocket"},
+		{method: "GET", path: "/api/consumers/", need: auth.Viewer, summary: "Consumer group view with lag in records and seconds", result: ref("ConsumersView")},
+		{method: "GET", path: "/api/consumers/history/", need: auth.Viewer, summary: "Lag history of a range (15m, 1h, 6h, 24h, 7d) with markers", query: []string{"range"},
 			result: object(map[string]schema{"range": str(), "interval_seconds": number(), "step_seconds": number(),
 				"from": dateTime(), "to": dateTime(), "points": arrayOf(ref("HistoryPoint")), "markers": arrayOf(ref("Marker"))})},
-		{method: "GET", path: "/api/ordering/", summary: "Keys held back by the ordering rules",
+		{method: "GET", path: "/api/ordering/", need: auth.Viewer, summary: "Keys held back by the ordering rules",
 			result: object(map[string]schema{"held_keys": arrayOf(ref("HeldKey")), "held_keys_total": integer(),
 				"partitions": arrayOf(object(map[string]schema{"partition": integer(), "consumer_id": str(),
 					"lowest_unfinished": nullable(integer()), "committed": integer()}))})},
-		{method: "GET", path: "/api/dlq/", summary: "Newest dead letters grouped by error kind", query: []string{"limit"},
+		{method: "GET", path: "/api/dlq/", need: auth.Viewer, summary: "Newest dead letters grouped by error kind", query: []string{"limit"},
 			result: object(map[string]schema{"total": integer(), "groups": arrayOf(object(map[string]schema{
 				"kind": str(), "count": integer(), "records": arrayOf(ref("DLQRecord"))}))})},
-		{method: "POST", path: "/api/dlq/replay/", summary: "Replay dead letters to the main topic", admin: true,
+		{method: "POST", path: "/api/dlq/replay/", need: auth.Operator, summary: "Replay dead letters to the main topic",
 			body: strict(object(map[string]schema{"ids?": arrayOf(str()), "kind?": str(), "all?": boolean(), "dry_run?": boolean(),
 				"rate?": number(), "strip_simulation?": boolean()})),
 			result: object(map[string]schema{"dry_run": boolean(), "count": integer(), "records": arrayOf(object(map[string]schema{
 				"id": str(), "event_id": str(), "original_offset": integer()}))})},
-		{method: "GET", path: "/api/messages/{event_id}/", summary: "Timeline of one message", pathParams: []string{"event_id"}, explorer: true,
+		{method: "GET", path: "/api/messages/{event_id}/", need: auth.Viewer, summary: "Timeline of one message", pathParams: []string{"event_id"}, explorer: true,
 			result: object(map[string]schema{"message": ref("Message"), "event": nullable(ref("StoredEvent")), "stages": arrayOf(ref("Stage"))})},
-		{method: "GET", path: "/api/events/", summary: "Event explorer with filters and keyset paging", explorer: true,
+		{method: "GET", path: "/api/events/", need: auth.Viewer, summary: "Event explorer with filters and keyset paging", explorer: true,
 			query:  append(append([]string{}, eventFilters...), "limit", "cursor"),
 			result: object(map[string]schema{"events": arrayOf(ref("StoredEvent")), "next_cursor": nullable(str())})},
-		{method: "GET", path: "/api/events/export/", summary: "Streamed export of the matching events", explorer: true,
+		{method: "GET", path: "/api/events/export/", need: auth.Viewer, summary: "Streamed export of the matching events", explorer: true,
 			query: append([]string{"format"}, eventFilters...), contentType: "text/csv"},
-		{method: "POST", path: "/api/load/", summary: "Start a generated load run", admin: true, status: "201",
+		{method: "POST", path: "/api/load/", need: auth.Operator, summary: "Start a generated load run", status: "201",
 			body: strict(object(map[string]schema{"events_per_second": number(), "duration_seconds": number(),
 				"failure_rate?": number(), "delay_rate?": number(), "mix?": mapOf(number())})),
 			result: ref("LoadRun")},
-		{method: "GET", path: "/api/load/", summary: "The current or last load run, or {\"status\":\"idle\"}",
+		{method: "GET", path: "/api/load/", need: auth.Viewer, summary: "The current or last load run, or {\"status\":\"idle\"}",
 			result: schema{"oneOf": []any{ref("LoadRun"), object(map[string]schema{"status": enum("idle")})}}},
-		{method: "DELETE", path: "/api/load/", summary: "Stop the load run", admin: true, result: ref("LoadRun")},
-		{method: "GET", path: "/api/load/runs/", summary: "The last 20 load runs, newest first (kept in memory)",
+		{method: "DELETE", path: "/api/load/", need: auth.Operator, summary: "Stop the load run", result: ref("LoadRun")},
+		{method: "GET", path: "/api/load/runs/", need: auth.Viewer, summary: "The last 20 load runs, newest first (kept in memory)",
 			result: object(map[string]schema{"runs": arrayOf(ref("LoadRun"))})},
-		{method: "POST", path: "/api/collect/", summary: "A source's batch of tracked events (pulse.js); text/plain or application/json; see docs/tracker.md",
+		{method: "POST", path: "/api/collect/", need: auth.Public, summary: "A source's batch of tracked events (pulse.js); text/plain or application/json; see docs/tracker.md",
 			body: strict(object(map[string]schema{"key?": str(), "sent_at?": dateTime(), "dropped?": integer(),
 				"events": arrayOf(ref("CollectedEvent"))})),
 			result: object(map[string]schema{"accepted": integer(), "rejected": arrayOf(object(map[string]schema{
 				"index": integer(), "field": str(), "error": str()})), "dnt_dropped?": integer()})},
-		{method: "OPTIONS", path: "/api/collect/", summary: "CORS preflight of the collector (any origin; the source's origins are checked on POST)", status: "204"},
-		{method: "GET", path: "/api/sources/", summary: "The sources (sites and apps sending with pulse.js), revoked ones too, and where pulse.js is served",
+		{method: "OPTIONS", path: "/api/collect/", need: auth.Public, summary: "CORS preflight of the collector (any origin; the source's origins are checked on POST)", status: "204"},
+		{method: "GET", path: "/api/sources/", need: auth.Viewer, summary: "The sources (sites and apps sending with pulse.js), revoked ones too, and where pulse.js is served",
 			result: object(map[string]schema{"sources": arrayOf(ref("TrackingSource")), "tracker": object(map[string]schema{"url_path": str(), "integrity": str()})})},
-		{method: "POST", path: "/api/sources/", summary: "Create a source; its write key is in the answer", admin: true, status: "201",
+		{method: "POST", path: "/api/sources/", need: auth.Operator, summary: "Create a source; its write key is in the answer", status: "201",
 			body: strict(object(map[string]schema{"name": str(), "origins?": arrayOf(str()),
 				"settings?": strict(object(map[string]schema{"respect_dnt?": boolean(), "plan?": ref("PlanMode")}))})),
 			result: object(map[string]schema{"source": ref("TrackingSource")})},
-		{method: "PATCH", path: "/api/sources/{id}/", summary: "Change a source's origins or settings (what the body names; the rest stays)", admin: true, pathParams: []string{"id"},
+		{method: "PATCH", path: "/api/sources/{id}/", need: auth.Operator, summary: "Change a source's origins or settings (what the body names; the rest stays)", pathParams: []string{"id"},
 			body: strict(object(map[string]schema{"origins?": arrayOf(str()),
 				"settings?": strict(object(map[string]schema{"respect_dnt?": boolean(), "plan?": ref("PlanMode")}))})),
 			result: object(map[string]schema{"source": ref("TrackingSource")})},
-		{method: "DELETE", path: "/api/sources/{id}/", summary: "Revoke a source: its key is refused from then on, its ledger kept", admin: true, pathParams: []string{"id"},
+		{method: "DELETE", path: "/api/sources/{id}/", need: auth.Operator, summary: "Revoke a source: its key is refused from then on, its ledger kept", pathParams: []string{"id"},
 			result: object(map[string]schema{"source": ref("TrackingSource")})},
-		{method: "GET", path: "/api/ledger/", summary: "The delivery ledger per source and step of a range (15m, 1h, 6h, 24h, 7d), and its totals", query: []string{"range", "source"},
+		{method: "GET", path: "/api/ledger/", need: auth.Viewer, summary: "The delivery ledger per source and step of a range (15m, 1h, 6h, 24h, 7d), and its totals", query: []string{"range", "source"},
 			result: object(map[string]schema{"range": str(), "step_seconds": integer(), "from": dateTime(), "to": dateTime(),
 				"points": arrayOf(ref("LedgerPoint")), "totals": arrayOf(ref("LedgerPoint"))})},
-		{method: "GET", path: "/api/plan/", summary: "The tracking plan: a JSON Schema per event type",
+		{method: "GET", path: "/api/plan/", need: auth.Viewer, summary: "The tracking plan: a JSON Schema per event type",
 			result: object(map[string]schema{"entries": arrayOf(ref("PlanEntry"))})},
-		{method: "PUT", path: "/api/plan/", summary: "Replace the whole tracking plan (a plan file applied); every entry is checked, then all are stored or none", admin: true,
+		{method: "PUT", path: "/api/plan/", need: auth.Admin, summary: "Replace the whole tracking plan (a plan file applied); every entry is checked, then all are stored or none",
 			body: strict(object(map[string]schema{"entries": arrayOf(strict(object(map[string]schema{
 				"event_type": str(), "description?": str(), "schema": schema{}})))})),
 			result: object(map[string]schema{"entries": arrayOf(ref("PlanEntry"))})},
-		{method: "PUT", path: "/api/plan/types/{event_type}/", summary: "Add or replace one event type's schema", admin: true, pathParams: []string{"event_type"},
+		{method: "PUT", path: "/api/plan/types/{event_type}/", need: auth.Admin, summary: "Add or replace one event type's schema", pathParams: []string{"event_type"},
 			body:   strict(object(map[string]schema{"description?": str(), "schema": schema{}})),
 			result: object(map[string]schema{"entry": ref("PlanEntry")})},
-		{method: "DELETE", path: "/api/plan/types/{event_type}/", summary: "Take an event type out of the tracking plan", admin: true, pathParams: []string{"event_type"},
+		{method: "DELETE", path: "/api/plan/types/{event_type}/", need: auth.Admin, summary: "Take an event type out of the tracking plan", pathParams: []string{"event_type"},
 			result: object(map[string]schema{"deleted": str()})},
-		{method: "GET", path: "/api/plan/warnings/", summary: "What broke the tracking plan in a range, per source, event type and problem, with the latest example", query: []string{"range", "source"},
+		{method: "GET", path: "/api/plan/warnings/", need: auth.Viewer, summary: "What broke the tracking plan in a range, per source, event type and problem, with the latest example", query: []string{"range", "source"},
 			result: object(map[string]schema{"range": str(), "from": dateTime(), "to": dateTime(), "warnings": arrayOf(ref("PlanWarning"))})},
-		{method: "GET", path: "/api/insights/trend/", summary: "Stored events, or distinct users or sessions, per minute, hour, day or week of their event time over a range, per type or split by a breakdown (a field or properties.<key>: top N and other), filtered, with the previous period",
+		{method: "GET", path: "/api/insights/trend/", need: auth.Viewer, summary: "Stored events, or distinct users or sessions, per minute, hour, day or week of their event time over a range, per type or split by a breakdown (a field or properties.<key>: top N and other), filtered, with the previous period",
 			query: []string{"event_type", "range", "from", "to", "interval", "breakdown", "limit", "compare", "measure", "filter"},
 			result: object(map[string]schema{"interval": str(), "breakdown": str(), "measure": str(), "exact": described(boolean(), "false for users or sessions from the HyperLogLog sketches (within about 1%)"),
 				"current": ref("TrendPeriod"), "previous": nullable(ref("TrendPeriod"))})},
-		{method: "POST", path: "/api/insights/funnel/", summary: "Users who went through the steps in order within a window, per step: conversion, drop-off, median time between steps, the users who dropped, and an optional breakdown by a field of the first step",
+		{method: "POST", path: "/api/insights/funnel/", need: auth.Viewer, summary: "Users who went through the steps in order within a window, per step: conversion, drop-off, median time between steps, the users who dropped, and an optional breakdown by a field of the first step",
 			body: strict(object(map[string]schema{"steps": arrayOf(ref("FunnelStep")), "window?": described(str(), "30m, 1h, 7d...: from 1m to 90d; 1d by default"),
 				"range?": enum("30m", "1h", "24h", "7d", "30d"), "from?": dateTime(), "to?": dateTime(),
 				"breakdown?": str(), "limit?": integer()})),
@@ -354,33 +372,33 @@ func operations() []operation {
 				"steps": arrayOf(ref("FunnelStepResult")), "dropped_users_limit": integer(),
 				"breakdown?": arrayOf(object(map[string]schema{"value": str(), "other?": boolean(),
 					"steps": arrayOf(object(map[string]schema{"count": integer()}))}))})},
-		{method: "GET", path: "/api/insights/retention/", summary: "Users first seen in each day or week of a range (cohorts) and how many were active again in each later period, on any event or return_event",
+		{method: "GET", path: "/api/insights/retention/", need: auth.Viewer, summary: "Users first seen in each day or week of a range (cohorts) and how many were active again in each later period, on any event or return_event",
 			query: []string{"period", "range", "from", "to", "return_event"},
 			result: object(map[string]schema{"period": enum("day", "week"), "from": dateTime(), "to": dateTime(), "return_event": str(),
 				"cohorts": arrayOf(object(map[string]schema{"start": dateTime(), "users": integer(),
 					"returned": described(arrayOf(integer()), "the cohort's users active k periods after its own, for each period that has started")}))})},
-		{method: "GET", path: "/api/insights/live/", summary: "Who is on the site now: users, sessions and events of the last 5 and 30 minutes, each of the 30 minutes, the top pages and elements of the last 5",
+		{method: "GET", path: "/api/insights/live/", need: auth.Viewer, summary: "Who is on the site now: users, sessions and events of the last 5 and 30 minutes, each of the 30 minutes, the top pages and elements of the last 5",
 			result: object(map[string]schema{"now": dateTime(), "users_5m": integer(), "users_30m": integer(), "sessions_5m": integer(), "sessions_30m": integer(),
 				"events_5m": integer(), "events_30m": integer(),
 				"minutes":      arrayOf(object(map[string]schema{"start": dateTime(), "events": integer(), "users": integer()})),
 				"top_pages":    arrayOf(object(map[string]schema{"key": str(), "events": integer()})),
 				"top_elements": arrayOf(object(map[string]schema{"key": str(), "events": integer()}))})},
-		{method: "GET", path: "/api/insights/saved/", summary: "The saved insights, oldest first; the pinned ones are on the dashboard",
+		{method: "GET", path: "/api/insights/saved/", need: auth.Viewer, summary: "The saved insights, oldest first; the pinned ones are on the dashboard",
 			result: object(map[string]schema{"insights": arrayOf(ref("SavedInsight"))})},
-		{method: "POST", path: "/api/insights/saved/", summary: "Save an insight: a page's parameters under a name (at most 200)", admin: true, status: "201",
+		{method: "POST", path: "/api/insights/saved/", need: auth.Operator, summary: "Save an insight: a page's parameters under a name (at most 200)", status: "201",
 			body:   strict(object(map[string]schema{"name": str(), "kind": enum("trend", "funnel", "retention"), "query": str(), "pinned?": boolean()})),
 			result: object(map[string]schema{"insight": ref("SavedInsight")})},
-		{method: "PATCH", path: "/api/insights/saved/{id}/", summary: "Rename, pin or unpin, or change the parameters of a saved insight (what the body names; the rest stays)", admin: true, pathParams: []string{"id"},
+		{method: "PATCH", path: "/api/insights/saved/{id}/", need: auth.Operator, summary: "Rename, pin or unpin, or change the parameters of a saved insight (what the body names; the rest stays)", pathParams: []string{"id"},
 			body:   strict(object(map[string]schema{"name?": str(), "query?": str(), "pinned?": boolean()})),
 			result: object(map[string]schema{"insight": ref("SavedInsight")})},
-		{method: "DELETE", path: "/api/insights/saved/{id}/", summary: "Delete a saved insight", admin: true, pathParams: []string{"id"}, status: "204"},
-		{method: "GET", path: "/api/insights/rollup-keys/", summary: "The property keys kept in the rollups, oldest first: a breakdown by one reads rows per bucket instead of the events once it is ready",
+		{method: "DELETE", path: "/api/insights/saved/{id}/", need: auth.Operator, summary: "Delete a saved insight", pathParams: []string{"id"}, status: "204"},
+		{method: "GET", path: "/api/insights/rollup-keys/", need: auth.Viewer, summary: "The property keys kept in the rollups, oldest first: a breakdown by one reads rows per bucket instead of the events once it is ready",
 			result: object(map[string]schema{"keys": arrayOf(ref("RollupKey")), "max": integer()})},
-		{method: "POST", path: "/api/insights/rollup-keys/", summary: "Keep a property key in the rollups: the events stored from now on are counted at once, the older ones in the background (201; 200 when kept already; 409 beyond the maximum)", admin: true, status: "201",
+		{method: "POST", path: "/api/insights/rollup-keys/", need: auth.Admin, summary: "Keep a property key in the rollups: the events stored from now on are counted at once, the older ones in the background (201; 200 when kept already; 409 beyond the maximum)", status: "201",
 			body:   strict(object(map[string]schema{"key": described(str(), "the key alone (plan, not properties.plan): 1 to 64 letters, digits, '_' or '-'")})),
 			result: object(map[string]schema{"key": ref("RollupKey")})},
-		{method: "DELETE", path: "/api/insights/rollup-keys/{key}/", summary: "Stop keeping a property key in the rollups (its rows go in the background; 404 when not kept)", admin: true, pathParams: []string{"key"}, status: "204"},
-		{method: "GET", path: "/api/users/{user_id}/", summary: "A user's page: first and last seen, events by type and per day of the last 90, the sessions of the latest 1,000 events (the user's events: GET /api/events/?user_id=); 404 for a user never seen",
+		{method: "DELETE", path: "/api/insights/rollup-keys/{key}/", need: auth.Admin, summary: "Stop keeping a property key in the rollups (its rows go in the background; 404 when not kept)", pathParams: []string{"key"}, status: "204"},
+		{method: "GET", path: "/api/users/{user_id}/", need: auth.Viewer, summary: "A user's page: first and last seen, events by type and per day of the last 90, the sessions of the latest 1,000 events (the user's events: GET /api/events/?user_id=); 404 for a user never seen",
 			pathParams: []string{"user_id"},
 			result: object(map[string]schema{"user_id": str(), "first_seen": dateTime(), "last_seen": nullable(dateTime()),
 				"counted_from": described(str(), "the first day (YYYY-MM-DD) events, event_types and days count: the first seen day, at most 399 days before today"),
@@ -388,9 +406,29 @@ func operations() []operation {
 				"days":                 described(arrayOf(object(map[string]schema{"day": str(), "events": integer()})), "the last 90 UTC days, oldest first, days without events as 0"),
 				"sessions":             described(arrayOf(ref("UserSession")), "newest first, at most 100"),
 				"sessions_from_events": described(integer(), "how many of the latest events (at most 1,000) the sessions are built from")})},
-		{method: "GET", path: "/pulse.js", summary: "The tracker script (its path is --tracker-path)", contentType: "text/javascript"},
-		{method: "GET", path: "/api/openapi.json", summary: "This description", result: schema{"type": "object"}},
-		{method: "GET", path: "/", summary: "The web UI (index.html for client-side routes, /assets/*)", contentType: "text/html"},
+		{method: "GET", path: "/api/auth/me/", need: auth.Public, summary: "Who the request is: kind (open, session, token, admin_token), role, account, and the session's CSRF token; 401 when no one (the UI's cue to sign in)",
+			result: whoamiSchema},
+		{method: "POST", path: "/api/auth/login/", need: auth.Public, summary: "Sign in with email and password: sets the HttpOnly session cookie. 401 for a wrong email or password alike, 429 after too many attempts (Retry-After)",
+			body: strict(object(map[string]schema{"email": str(), "password": str()})), result: whoamiSchema},
+		{method: "POST", path: "/api/auth/logout/", need: auth.Public, summary: "Sign out: ends the session (with everywhere, every session of the account) and clears the cookie; needs X-CSRF-Token while the session lives", status: "204",
+			body: strict(object(map[string]schema{"everywhere": boolean()}))},
+		{method: "GET", path: "/api/accounts/", need: auth.Admin, summary: "Every account, oldest first",
+			result: object(map[string]schema{"accounts": arrayOf(ref("Account"))})},
+		{method: "POST", path: "/api/accounts/", need: auth.Admin, summary: "Add an account with a password (8 characters at least); 409 when the email is taken", status: "201",
+			body: strict(object(map[string]schema{"email": str(), "role": enum("viewer", "operator", "admin"), "password": str()})), result: object(map[string]schema{"account": ref("Account")})},
+		{method: "PATCH", path: "/api/accounts/{id}/", need: auth.Admin, summary: "Change an account's role or password (a new password ends its sessions); 409 for the last admin", pathParams: []string{"id"},
+			body: strict(object(map[string]schema{"role": enum("viewer", "operator", "admin"), "password": str()})), result: object(map[string]schema{"account": ref("Account")})},
+		{method: "DELETE", path: "/api/accounts/{id}/", need: auth.Admin, summary: "Remove an account: its sessions end, its tokens are revoked; 409 for the last admin", pathParams: []string{"id"}, status: "204"},
+		{method: "GET", path: "/api/tokens/", need: auth.Admin, summary: "Every API token, revoked ones too, oldest first (never their secrets)",
+			result: object(map[string]schema{"tokens": arrayOf(ref("APIToken"))})},
+		{method: "POST", path: "/api/tokens/", need: auth.Admin, summary: "Make an API token; its secret is in this answer only", status: "201",
+			body:   strict(object(map[string]schema{"name": str(), "role": enum("viewer", "operator", "admin"), "expires_in": described(str(), "30d, 12h; absent: no expiry")})),
+			result: object(map[string]schema{"token": ref("APIToken"), "secret": str()})},
+		{method: "DELETE", path: "/api/tokens/{id}/", need: auth.Admin, summary: "Revoke an API token", pathParams: []string{"id"},
+			result: object(map[string]schema{"token": ref("APIToken")})},
+		{method: "GET", path: "/pulse.js", need: auth.Public, summary: "The tracker script (its path is --tracker-path)", contentType: "text/javascript"},
+		{method: "GET", path: "/api/openapi.json", need: auth.Viewer, summary: "This description", result: schema{"type": "object"}},
+		{method: "GET", path: "/", need: auth.Public, summary: "The web UI (index.html for client-side routes, /assets/*)", contentType: "text/html"},
 	}
 }
 
@@ -425,9 +463,11 @@ func OpenAPI() map[string]any {
 			ok["content"] = schema{op.contentType: schema{"schema": str()}}
 		}
 		responses := schema{status: ok, "4XX": errResp, "5XX": errResp}
-		if op.admin {
-			o["security"] = []any{schema{"adminToken": []any{}}}
-			o["description"] = "Admin: needs Authorization: Bearer <token> when the server listens beyond loopback."
+		if op.need == auth.Public {
+			o["security"] = []any{}
+		} else {
+			o["x-pulse-role"] = op.need.String()
+			o["description"] = "Needs the " + op.need.String() + " role: a signed-in session (with X-CSRF-Token on unsafe methods) or Authorization: Bearer <API token>. Open to this machine on a loopback server before the first account."
 		}
 		if op.method == "POST" && op.path == "/api/load/" {
 			responses["409"] = schema{"description": "a load run is running already"}
@@ -447,10 +487,14 @@ func OpenAPI() map[string]any {
 			"version":     "1",
 			"description": "Real-time user-action tracking on Apache Kafka: ingest, dashboard reads, live updates and the operator console. Paths keep trailing slashes; the server answers without them too.",
 		},
-		"paths": paths,
+		"paths":    paths,
+		"security": []any{schema{"session": []any{}}, schema{"bearerToken": []any{}}},
 		"components": schema{
-			"schemas":         components(),
-			"securitySchemes": schema{"adminToken": schema{"type": "http", "scheme": "bearer"}},
+			"schemas": components(),
+			"securitySchemes": schema{
+				"bearerToken": schema{"type": "http", "scheme": "bearer", "description": "An API token (plt_...) or the admin token"},
+				"session":     schema{"type": "apiKey", "in": "cookie", "name": sessionCookie},
+			},
 		},
 	}
 }

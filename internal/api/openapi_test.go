@@ -196,7 +196,7 @@ func TestOpenAPIDocumentsEveryRegisteredRoute(t *testing.T) {
 }
 
 func TestOpenAPIServed(t *testing.T) {
-	srv := httptest.NewServer(New(Config{}, Deps{}, nil, nil).Handler())
+	srv := httptest.NewServer(New(Config{Loopback: true}, Deps{}, nil, nil).Handler())
 	defer srv.Close()
 	for _, path := range []string{"/api/openapi.json", "/api/openapi.json/"} {
 		resp, err := http.Get(srv.URL + path)

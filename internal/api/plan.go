@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -36,15 +37,15 @@ const maxPlanBody = 4 << 20
 // maxWarnings bounds the warnings of one answer.
 const maxWarnings = 500
 
-func (s *Server) planRoutes(handle func(method, path string, h http.Handler)) {
+func (s *Server) planRoutes(handle routeFunc) {
 	if s.deps.Plan == nil {
 		return
 	}
-	handle("GET", "/api/plan/", s.wrap(s.getPlan))
-	handle("PUT", "/api/plan/", s.requireAdmin(s.wrap(s.replacePlan)))
-	handle("PUT", "/api/plan/types/{event_type}/", s.requireAdmin(s.wrap(s.putPlanEntry)))
-	handle("DELETE", "/api/plan/types/{event_type}/", s.requireAdmin(s.wrap(s.deletePlanEntry)))
-	handle("GET", "/api/plan/warnings/", s.wrap(s.planWarnings))
+	handle("GET", "/api/plan/", auth.Viewer, s.wrap(s.getPlan))
+	handle("PUT", "/api/plan/", auth.Admin, s.wrap(s.replacePlan))
+	handle("PUT", "/api/plan/types/{event_type}/", auth.Admin, s.wrap(s.putPlanEntry))
+	handle("DELETE", "/api/plan/types/{event_type}/", auth.Admin, s.wrap(s.deletePlanEntry))
+	handle("GET", "/api/plan/warnings/", auth.Viewer, s.wrap(s.planWarnings))
 }
 
 // planEntryIn is an entry as a client sends it: the schema kept as the

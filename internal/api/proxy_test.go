@@ -49,9 +49,12 @@ func TestClientIPBehindProxies(t *testing.T) {
 // bucket each; without, they share the proxy's, and a client's own
 // X-Forwarded-For changes nothing.
 func TestRateLimitBehindAReverseProxy(t *testing.T) {
+	const proxyToken = "proxy-test-token"
 	create := func(t *testing.T, base, xff string) int {
 		req, _ := http.NewRequest("POST", base+"/api/events/create/", strings.NewReader(`{"user_id":"u1","event_type":"page_view"}`))
 		req.Header.Set("Content-Type", "application/json")
+		// Through a proxy the server is remote: ingest needs a token.
+		req.Header.Set("Authorization", "Bearer "+proxyToken)
 		if xff != "" {
 			req.Header.Set("X-Forwarded-For", xff)
 		}
@@ -70,7 +73,7 @@ func TestRateLimitBehindAReverseProxy(t *testing.T) {
 		t.Cleanup(p.Close)
 		return p.URL
 	}
-	limit := Config{IngestRate: 0.001, IngestBurst: 1}
+	limit := Config{IngestRate: 0.001, IngestBurst: 1, AdminToken: proxyToken}
 
 	t.Run("trusted", func(t *testing.T) {
 		cfg := limit

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -18,13 +19,13 @@ type RollupKeys interface {
 	RollupKeyList(ctx context.Context) ([]store.RollupKeyState, error)
 }
 
-func (s *Server) rollupKeyRoutes(handle func(method, path string, h http.Handler)) {
+func (s *Server) rollupKeyRoutes(handle routeFunc) {
 	if s.deps.RollupKeys == nil {
 		return
 	}
-	handle("GET", "/api/insights/rollup-keys/", s.wrap(s.listRollupKeys))
-	handle("POST", "/api/insights/rollup-keys/", s.requireAdmin(s.wrap(s.addRollupKey)))
-	handle("DELETE", "/api/insights/rollup-keys/{key}/", s.requireAdmin(s.wrap(s.removeRollupKey)))
+	handle("GET", "/api/insights/rollup-keys/", auth.Viewer, s.wrap(s.listRollupKeys))
+	handle("POST", "/api/insights/rollup-keys/", auth.Admin, s.wrap(s.addRollupKey))
+	handle("DELETE", "/api/insights/rollup-keys/{key}/", auth.Admin, s.wrap(s.removeRollupKey))
 }
 
 type rollupKeysAnswer struct {

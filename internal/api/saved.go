@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -27,14 +28,14 @@ const (
 // insightKinds are the pages an insight is saved from.
 var insightKinds = []string{"trend", "funnel", "retention"}
 
-func (s *Server) savedRoutes(handle func(method, path string, h http.Handler)) {
+func (s *Server) savedRoutes(handle routeFunc) {
 	if s.deps.Saved == nil {
 		return
 	}
-	handle("GET", "/api/insights/saved/", s.wrap(s.listSaved))
-	handle("POST", "/api/insights/saved/", s.requireAdmin(s.wrap(s.createSaved)))
-	handle("PATCH", "/api/insights/saved/{id}/", s.requireAdmin(s.wrap(s.updateSaved)))
-	handle("DELETE", "/api/insights/saved/{id}/", s.requireAdmin(s.wrap(s.deleteSaved)))
+	handle("GET", "/api/insights/saved/", auth.Viewer, s.wrap(s.listSaved))
+	handle("POST", "/api/insights/saved/", auth.Operator, s.wrap(s.createSaved))
+	handle("PATCH", "/api/insights/saved/{id}/", auth.Operator, s.wrap(s.updateSaved))
+	handle("DELETE", "/api/insights/saved/{id}/", auth.Operator, s.wrap(s.deleteSaved))
 }
 
 type savedAnswer struct {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/pulse-dev/pulse/internal/auth"
 )
 
 func TestHostPolicy(t *testing.T) {
@@ -91,30 +93,31 @@ func TestEveryRouteRefusesAForeignHost(t *testing.T) {
 	}
 }
 
-// adminOps are the documented admin routes.
-func adminOps(t *testing.T) []operation {
+// guardedOps are the documented routes that need a role.
+func guardedOps(t *testing.T) []operation {
 	var out []operation
 	for _, op := range operations() {
-		if op.admin {
+		if op.need != auth.Public {
 			out = append(out, op)
 		}
 	}
 	if len(out) == 0 {
-		t.Fatal("no admin route documented")
+		t.Fatal("no guarded route documented")
 	}
 	return out
 }
 
-// TestAdminRoutesThroughAProxyAreRemote: without a token, admin routes
-// are open to loopback only; a request carrying any forwarding header
-// came through a proxy and is refused, whatever its peer address.
-func TestAdminRoutesThroughAProxyAreRemote(t *testing.T) {
-	srv := opsServer(t, Config{Loopback: true})
-	for _, op := range adminOps(t) {
+// TestRoutesThroughAProxyAreRemote: a loopback server without accounts
+// is open to requests straight from this machine only; one carrying any
+// forwarding header came through a proxy and must sign in, whatever its
+// peer address.
+func TestRoutesThroughAProxyAreRemote(t *testing.T) {
+	srv, _, _ := authServer(t, Config{Loopback: true})
+	for _, op := range guardedOps(t) {
 		for _, h := range forwardingHeaders {
 			code, body := do(t, op.method, srv.URL+concrete(op.path), "", h, "203.0.113.7")
-			if code != http.StatusForbidden {
-				t.Errorf("%s %s with %s from loopback, no token: %d %s, want 403", op.method, op.path, h, code, body)
+			if code != http.StatusUnauthorized {
+				t.Errorf("%s %s with %s from loopback, no token: %d %s, want 401", op.method, op.path, h, code, body)
 			}
 		}
 		if code, body := do(t, op.method, srv.URL+concrete(op.path), ""); code == http.StatusForbidden || code == http.StatusUnauthorized {
@@ -127,17 +130,17 @@ func TestAdminRoutesThroughAProxyAreRemote(t *testing.T) {
 // case-insensitive, so "bearer" and "BEARER" carry the token too.
 func TestAdminTokenSchemeIsCaseInsensitive(t *testing.T) {
 	const token = "s3cret-admin-token"
-	srv := opsServer(t, Config{AdminToken: token})
-	for _, op := range adminOps(t) {
+	srv, _, _ := authServer(t, Config{AdminToken: token})
+	for _, op := range guardedOps(t) {
 		for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
 			code, body := do(t, op.method, srv.URL+concrete(op.path), "", "Authorization", scheme+" "+token)
 			if code == http.StatusForbidden || code == http.StatusUnauthorized {
 				t.Errorf("%s %s with %q: %d %s", op.method, op.path, scheme, code, body)
 			}
 		}
-		for _, auth := range []string{"", "bearer", "bearer wrong", "Basic " + token, token} {
-			if code, body := do(t, op.method, srv.URL+concrete(op.path), "", "Authorization", auth); code != http.StatusUnauthorized {
-				t.Errorf("%s %s with Authorization %q: %d %s, want 401", op.method, op.path, auth, code, body)
+		for _, header := range []string{"", "bearer", "bearer wrong", "Basic " + token, token} {
+			if code, body := do(t, op.method, srv.URL+concrete(op.path), "", "Authorization", header); code != http.StatusUnauthorized {
+				t.Errorf("%s %s with Authorization %q: %d %s, want 401", op.method, op.path, header, code, body)
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/ledger"
 	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/sources"
@@ -66,7 +67,7 @@ func loadTracker(ui fs.FS, path string) *tracker {
 	return &tracker{path: path, body: body, gzipped: gz.Bytes(), integrity: "sha384-" + b64, etag: `"` + b64[:27] + `"`}
 }
 
-func (s *Server) sourceRoutes(handle func(method, path string, h http.Handler), handlePattern func(method, pattern string, h http.Handler)) {
+func (s *Server) sourceRoutes(handle routeFunc, handlePattern func(method, pattern string, h http.Handler)) {
 	switch {
 	case s.tracker == nil:
 	case s.tracker.path == DefaultTrackerPath:
@@ -76,13 +77,13 @@ func (s *Server) sourceRoutes(handle func(method, path string, h http.Handler), 
 		handlePattern("GET", s.tracker.path, http.HandlerFunc(s.trackerScript))
 	}
 	if s.deps.Sources != nil {
-		handle("GET", "/api/sources/", s.wrap(s.listSources))
-		handle("POST", "/api/sources/", s.requireAdmin(s.wrap(s.createSource)))
-		handle("PATCH", "/api/sources/{id}/", s.requireAdmin(s.wrap(s.updateSource)))
-		handle("DELETE", "/api/sources/{id}/", s.requireAdmin(s.wrap(s.revokeSource)))
+		handle("GET", "/api/sources/", auth.Viewer, s.wrap(s.listSources))
+		handle("POST", "/api/sources/", auth.Operator, s.wrap(s.createSource))
+		handle("PATCH", "/api/sources/{id}/", auth.Operator, s.wrap(s.updateSource))
+		handle("DELETE", "/api/sources/{id}/", auth.Operator, s.wrap(s.revokeSource))
 	}
 	if s.deps.Ledger != nil {
-		handle("GET", "/api/ledger/", s.wrap(s.ledgerView))
+		handle("GET", "/api/ledger/", auth.Viewer, s.wrap(s.ledgerView))
 	}
 }
 

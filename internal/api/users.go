@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -18,11 +19,11 @@ type Users interface {
 
 // userRoutes registers the user's page when Deps.Users is set. The
 // user's events are the explorer's (GET /api/events/?user_id=).
-func (s *Server) userRoutes(handle func(method, path string, h http.Handler)) {
+func (s *Server) userRoutes(handle routeFunc) {
 	if s.deps.Users == nil {
 		return
 	}
-	handle("GET", "/api/users/{user_id}/", s.wrap(s.userProfile))
+	handle("GET", "/api/users/{user_id}/", auth.Viewer, s.wrap(s.userProfile))
 }
 
 // userProfile answers GET /api/users/{user_id}/: the user's first and

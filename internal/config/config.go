@@ -48,6 +48,10 @@ type HTTP struct {
 	// reverse proxies whose forwarding headers name the client.
 	TrustedProxies string
 	AdminToken     string
+	// Auth is auto or required (AuthAuto, AuthRequired).
+	Auth string
+	// MetricsToken lets a scraper read /metrics when sign-in is needed.
+	MetricsToken string
 	// IngestRate is the HTTP ingest requests per second allowed per
 	// client IP; 0 disables the limit.
 	IngestRate int
@@ -181,6 +185,7 @@ func Default() Config {
 		DataDir: "./data",
 		HTTP: HTTP{
 			Addr:          "127.0.0.1:8000",
+			Auth:          AuthAuto,
 			IngestRate:    50,
 			MaxConnsPerIP: 256,
 			// A page sends about a batch a second; a source's whole
@@ -517,6 +522,18 @@ func proxyList(v string, bad badf) {
 		if _, err := parsePrefix(e); err != nil {
 			bad("entry %q is not a CIDR (10.0.0.0/8) or an IP address", e)
 		}
+	}
+}
+
+// The auth modes.
+const (
+	AuthAuto     = "auto"
+	AuthRequired = "required"
+)
+
+func authMode(v string, bad badf) {
+	if v != AuthAuto && v != AuthRequired {
+		bad("%q must be auto or required", v)
 	}
 }
 

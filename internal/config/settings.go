@@ -103,8 +103,14 @@ var (
 	TrustedProxies = declare(setting{flag: "trusted-proxies", env: []string{"PULSE_TRUSTED_PROXIES"}, usage: "reverse proxies (CIDRs or IPs, comma separated) whose X-Forwarded-For, Forwarded or X-Real-IP name the client for rate limits, WebSocket caps and logs (empty: none; the peer is the client)",
 		field: strField(func(c *Config) *string { return &c.HTTP.TrustedProxies }), check: is(proxyList)})
 	AdminToken = declare(setting{flag: "admin-token", env: []string{"PULSE_ADMIN_TOKEN", "SECRET_KEY"}, secret: secret,
-		usage: "token for admin actions (DLQ replay, load runs), required beyond loopback and behind a proxy",
+		usage: "a Bearer token with the admin role, for scripts and a first start beyond loopback before any account exists",
 		field: strField(func(c *Config) *string { return &c.HTTP.AdminToken })})
+	Auth = declare(setting{flag: "auth", env: []string{"PULSE_AUTH"},
+		usage: "who may use the server: auto (open to this machine until an account exists; beyond loopback or through a proxy, a signed-in account or a token) or required (a signed-in account or a token, always)",
+		field: strField(func(c *Config) *string { return &c.HTTP.Auth }), check: is(authMode)})
+	MetricsToken = declare(setting{flag: "metrics-token", env: []string{"PULSE_METRICS_TOKEN"}, secret: secret,
+		usage: "Bearer token that lets a scraper read /metrics when sign-in is needed (an operator's API token works too)",
+		field: strField(func(c *Config) *string { return &c.HTTP.MetricsToken })})
 	IngestRate = declare(setting{flag: "ingest-rate", env: []string{"PULSE_INGEST_RATE"}, usage: "HTTP ingest requests per second allowed per client IP, bursts of twice that (0: no limit); a batch counts once",
 		field: intField(func(c *Config) *int { return &c.HTTP.IngestRate }), check: is(notNegative[int])})
 	CollectClientRate = declare(setting{flag: "collect-client-rate", env: []string{"PULSE_COLLECT_CLIENT_RATE"}, usage: "POST /api/collect requests per second allowed per client IP, bursts of twice that (0: no limit)",

@@ -159,6 +159,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer close(pingDone)
 		h.keepalive(c)
 	}()
+	checkDone := make(chan struct{})
+	go func() {
+		defer close(checkDone)
+		if check := recheckOf(r.Context()); check != nil {
+			h.recheck(c, check)
+		}
+	}()
 	h.write(c)
 	reason := c.reason()
 	switch reason {
@@ -166,6 +173,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 	case stopSlow:
 		_ = conn.Close(websocket.StatusPolicyViolation, "client too slow")
+	case stopUnauthorized:
+		_ = conn.Close(StatusSignInAgain, "sign in again")
 	case stopClosed:
 		_ = conn.Close(websocket.StatusNormalClosure, "")
 	default:
@@ -174,6 +183,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cancel()
 	<-readDone
 	<-pingDone
+	<-checkDone
 	h.disconnects.WithLabelValues(reason).Inc()
 	h.log.Debug("websocket closed", "client_ip", ip, "reason", reason)
 }

@@ -80,6 +80,9 @@ type HubConfig struct {
 	// one within PongTimeout (10 s) is dropped as dead.
 	PingInterval time.Duration
 	PongTimeout  time.Duration
+	// RecheckInterval spaces the checks that a client may still read the
+	// socket (10 s; see WithRecheck).
+	RecheckInterval time.Duration
 }
 
 func (c *HubConfig) defaults() {
@@ -107,6 +110,7 @@ func (c *HubConfig) defaults() {
 	setDur(&c.MessageReadTimeout, 10*time.Second)
 	setDur(&c.PingInterval, 30*time.Second)
 	setDur(&c.PongTimeout, 10*time.Second)
+	setDur(&c.RecheckInterval, 10*time.Second)
 	if c.ClientIP == nil {
 		c.ClientIP = peerIP
 	}

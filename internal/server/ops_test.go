@@ -500,11 +500,13 @@ func TestAdminRoutesNeedTheTokenBeyondLoopback(t *testing.T) {
 	if code, raw := call(t, "POST", base+"/api/load/", "s3cret", body, &run); code != http.StatusCreated {
 		t.Fatalf("with the token: %d %s", code, raw)
 	}
-	// Reads stay open.
+	// Beyond loopback, reads need credentials too.
+	if code, raw := call(t, "GET", base+"/api/consumers/", "", nil, nil); code != http.StatusUnauthorized {
+		t.Fatalf("read without the token: %d %s", code, raw)
+	}
 	var v monitor.ConsumersView
-	getJSON(t, base+"/api/consumers/", &v)
-	if v.Topic != "user_events" {
-		t.Fatalf("consumers: %+v", v)
+	if code, raw := call(t, "GET", base+"/api/consumers/", "s3cret", nil, &v); code != http.StatusOK || v.Topic != "user_events" {
+		t.Fatalf("consumers: %d %s %+v", code, raw, v)
 	}
 }
 

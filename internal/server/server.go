@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pulse-dev/pulse/internal/api"
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/broker"
 	"github.com/pulse-dev/pulse/internal/collect"
 	"github.com/pulse-dev/pulse/internal/config"
@@ -62,6 +63,8 @@ type Options struct {
 	// thresholds); its Group, Topic and ClientOpts are filled from
 	// cfg.Kafka.
 	Monitor monitor.Config
+	// Auth tunes the accounts' sign-in (tests make hashing cheap).
+	Auth auth.Options
 }
 
 // bus is what the process publishes live changes to and listens on: the
@@ -338,6 +341,9 @@ func (s *Server) newHTTP() error {
 	if ex, ok := s.store.(api.Explorer); ok {
 		deps.Explorer = ex
 	}
+	if deps.Auth, err = auth.New(s.store, s.opts.Auth, s.log); err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
 	srv := api.New(api.Config{
 		AllowedOrigins: s.cfg.HTTP.Origins(),
 		AllowedHosts:   append(listenHosts(ip), s.cfg.HTTP.Origins()...),
@@ -345,6 +351,8 @@ func (s *Server) newHTTP() error {
 		AdminToken:     s.cfg.HTTP.AdminToken,
 		IngestRate:     float64(s.cfg.HTTP.IngestRate),
 		Loopback:       ip != nil && ip.IsLoopback(),
+		AuthRequired:   s.cfg.HTTP.Auth == config.AuthRequired,
+		MetricsToken:   s.cfg.HTTP.MetricsToken,
 
 		CollectClientRate: float64(s.cfg.HTTP.CollectClientRate),
 		CollectKeyRate:    float64(s.cfg.HTTP.CollectKeyRate),
@@ -545,8 +553,8 @@ func (s *Server) fillRollupKeys(ctx context.Context) {
 	}
 }
 
-// retain applies the retention policy (and trims the series) once a
-// minute, then has the statistics rebuilt when it deleted events.
+// retain applies the retention policy (and trims the series, and
+// deletes the expired sessions) once a minute, then has the statistics rebuilt when it deleted events.
 func (s *Server) retain(ctx context.Context, r store.Retention) error {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -555,6 +563,11 @@ func (s *Server) retain(ctx context.Context, r store.Retention) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+		if n, err := s.store.DeleteExpiredSessions(ctx, time.Now()); err != nil {
+			s.log.Warn("delete expired sessions", "component", "store", "err", err)
+		} else if n > 0 {
+			s.log.Debug("deleted expired sessions", "component", "store", "sessions", n)
 		}
 		n, err := s.store.Retain(ctx, r)
 		if err != nil {

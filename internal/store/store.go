@@ -101,6 +101,8 @@ type Store interface {
 	Replays
 	Sources
 	SavedInsights
+	Accounts
+	Audit
 	Uniques
 	Ledger
 	Plan

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -140,45 +141,104 @@ func nonLoopbackAddr(t *testing.T) string {
 	return "0.0.0.0:" + port
 }
 
-// TestAdminTokenBeyondLoopback checks the admin guard on real servers:
-// on loopback without a token admin routes work; on 0.0.0.0 without a
-// token they are refused; with a token they need it.
-func TestAdminTokenBeyondLoopback(t *testing.T) {
+// TestSignInBeyondLoopback checks the guard on real servers: on
+// loopback without accounts everything works; on 0.0.0.0 nothing but
+// the health check, the collector and the app's shell is served without
+// credentials; with the admin token every route opens to it.
+func TestSignInBeyondLoopback(t *testing.T) {
 	const token = "chaos-admin-token"
-	admin := func(base string, headers ...string) int {
-		resp, _ := request(t, "DELETE", base+"/api/load/", "", headers...)
+	code := func(method, url string, headers ...string) int {
+		resp, _ := request(t, method, url, "", headers...)
 		return resp.StatusCode
 	}
 	loop := startServe(t, t.TempDir(), pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
-	if code := admin("http://" + loop.http); code == 401 || code == 403 {
-		t.Errorf("loopback without a token: admin route answered %d", code)
+	if c := code("DELETE", "http://"+loop.http+"/api/load/"); c == 401 || c == 403 {
+		t.Errorf("loopback without accounts: admin route answered %d", c)
 	}
 	loop.Stop()
 
 	open := nonLoopbackAddr(t)
 	_, port, _ := net.SplitHostPort(open)
 	bare := startServe(t, t.TempDir(), open, pulsetest.FreeAddr(t))
-	bare.http = "127.0.0.1:" + port
-	if code := admin("http://" + bare.http); code != 403 {
-		t.Errorf("0.0.0.0 without a token: admin route answered %d, want 403", code)
+	base := "http://127.0.0.1:" + port
+	for _, r := range []struct{ method, path string }{{"DELETE", "/api/load/"}, {"GET", "/api/events/latest/"}, {"GET", "/api/events/export/"}, {"GET", "/metrics"}, {"GET", "/ws/events/"}} {
+		if c := code(r.method, base+r.path); c != 401 {
+			t.Errorf("0.0.0.0 without credentials: %s %s answered %d, want 401", r.method, r.path, c)
+		}
+	}
+	for _, path := range []string{"/api/health/", "/"} {
+		if c := code("GET", base+path); c != 200 {
+			t.Errorf("0.0.0.0 without credentials: GET %s answered %d, want 200", path, c)
+		}
 	}
 	bare.Stop()
 
 	open = nonLoopbackAddr(t)
 	_, port, _ = net.SplitHostPort(open)
 	guarded := startServe(t, t.TempDir(), open, pulsetest.FreeAddr(t), "--admin-token", token)
-	base := "http://127.0.0.1:" + port
-	if code := admin(base); code != 401 {
-		t.Errorf("no token: %d, want 401", code)
+	base = "http://127.0.0.1:" + port
+	if c := code("DELETE", base+"/api/load/"); c != 401 {
+		t.Errorf("no token: %d, want 401", c)
 	}
-	if code := admin(base, "Authorization", "Bearer wrong"); code != 401 {
-		t.Errorf("wrong token: %d, want 401", code)
+	if c := code("DELETE", base+"/api/load/", "Authorization", "Bearer wrong"); c != 401 {
+		t.Errorf("wrong token: %d, want 401", c)
 	}
-	if code := admin(base, "Authorization", "Bearer "+token); code == 401 || code == 403 {
-		t.Errorf("right token: %d", code)
+	if c := code("DELETE", base+"/api/load/", "Authorization", "Bearer "+token); c == 401 || c == 403 {
+		t.Errorf("right token: %d", c)
+	}
+	if c := code("GET", base+"/api/events/latest/", "Authorization", "Bearer "+token); c != 200 {
+		t.Errorf("right token reads: %d", c)
 	}
 	if strings.Contains(guarded.Logs(), token) {
 		t.Errorf("the admin token appears in the logs")
+	}
+}
+
+// TestFirstAccountClosesALoopbackServer: `pulse users add`, run beside a
+// serve on loopback (another process, the same database), closes it to
+// anyone not signed in within seconds; the account signs in over HTTP;
+// and neither the password nor the session reaches the logs.
+func TestFirstAccountClosesALoopbackServer(t *testing.T) {
+	dir := t.TempDir()
+	s := startServe(t, dir, pulsetest.FreeAddr(t), pulsetest.FreeAddr(t))
+	base := "http://" + s.http
+	if resp, body := request(t, "GET", base+"/api/events/latest/", ""); resp.StatusCode != 200 {
+		t.Fatalf("open before any account: %d %s", resp.StatusCode, trim(body))
+	}
+	const password = "chaos correct horse"
+	add := exec.Command(pulseBin, "users", "add", "--data-dir", dir, "--email", "ada@example.com", "--role", "admin", "--password-stdin")
+	add.Stdin = strings.NewReader(password + "\n")
+	if out, err := add.CombinedOutput(); err != nil || strings.Contains(string(out), password) {
+		t.Fatalf("pulse users add: %v %s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, _ := request(t, "GET", base+"/api/events/latest/", "")
+		if resp.StatusCode == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still open 10 s after the first account: %d", resp.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, body := request(t, "POST", base+"/api/auth/login/", `{"email":"ada@example.com","password":"`+password+`"}`, "Content-Type", "application/json")
+	if resp.StatusCode != 200 {
+		t.Fatalf("login: %d %s", resp.StatusCode, trim(body))
+	}
+	var session string
+	for _, c := range resp.Cookies() {
+		if c.Name == "pulse_session" {
+			session = c.Value
+		}
+	}
+	if resp, body := request(t, "GET", base+"/api/events/latest/", "", "Cookie", "pulse_session="+session); resp.StatusCode != 200 {
+		t.Fatalf("signed in: %d %s", resp.StatusCode, trim(body))
+	}
+	for _, secret := range []string{password, session} {
+		if session == "" || strings.Contains(s.Logs(), secret) {
+			t.Errorf("the logs hold %q (or no session was set)", secret)
+		}
 	}
 }
 

@@ -68,6 +68,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PlanEntries", testPlanEntries},
 		{"PlanWarnings", testPlanWarnings},
 		{"SavedInsights", testSavedInsights},
+		{"Accounts", testAccounts},
+		{"AccountsLastAdmin", testAccountsLastAdmin},
+		{"Sessions", testSessions},
+		{"APITokens", testAPITokens},
+		{"AuditLog", testAuditLog},
 		{"UniquesFollowTheRows", testUniquesFollowTheRows},
 	}
 	for _, tc := range tests {
