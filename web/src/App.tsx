@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react'
+import { whoami } from './api/accounts'
 import { Header } from './components/Header'
 import { INSIGHTS_PAGES, InsightsNav, insightsPathOf } from './components/InsightsNav'
 import { Nav } from './components/Nav'
@@ -45,6 +46,11 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
   accounts: { title: 'Accounts', lead: 'Who may sign in and with which role, and the API tokens of scripts and CI' },
 }
 
+// A socket the server closed because its client may no longer read it
+// asks /api/auth/me/ before reconnecting: a 401 there ends the session, in
+// the server's words, and the sign-in page takes over.
+const LIVE = { onSignInAgain: () => whoami({ announce: true }).catch(() => undefined) }
+
 /**
  * The app once the server has let the user in (Root.tsx): the live
  * dashboard as the home view and the operator console's views, chosen by
@@ -53,7 +59,7 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
  * the URL too (timeline=<event id>), so a link shows it.
  */
 export function App({ session }: { session: ActiveSession }) {
-  const feed = useLiveFeed()
+  const feed = useLiveFeed(LIVE)
   const accounts = useAllowed('admin')
   // One tick feeds every live figure on the page, so they agree.
   const totals = useLiveTotals(feed.series)
