@@ -95,6 +95,16 @@ describe('Root', () => {
     expect(screen.queryByRole('status')).toBeNull()
   })
 
+  it('names a token by the account that made it, whose sign-out forgets it and ends no session', async () => {
+    who = { ...signedIn('admin', 'admin@example.com'), kind: 'token', role: 'operator' }
+    render(<Root />)
+    const header = await screen.findByRole('banner')
+    expect(within(header).getByText('an API token of admin@example.com')).toBeTruthy()
+    expect(within(header).getByText('operator')).toBeTruthy()
+    expect(within(header).getByRole('button', { name: 'Sign out' })).toBeTruthy()
+    expect(within(header).queryByRole('button', { name: 'Sign out everywhere' })).toBeNull()
+  })
+
   it('shows no sign-in or sign-out on a server open to this machine, only how to require it', async () => {
     who = open
     render(<Root />)

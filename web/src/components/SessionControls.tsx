@@ -3,10 +3,11 @@ import { useSignOut, type ActiveSession } from '../hooks/session'
 import { Badge } from './ui/Badge'
 import { Button } from './ui/Button'
 
-/** Who is signed in, as the header says it. */
+/** Who is signed in, as the header says it; a token's account is the one that made it. */
 function who(me: ActiveSession['me']): string {
-  if (me.account !== null) return me.account.email
-  return me.kind === 'admin_token' ? 'the admin token' : 'an API token'
+  if (me.kind === 'admin_token') return 'the admin token'
+  if (me.kind === 'token') return me.account === null ? 'an API token' : `an API token of ${me.account.email}`
+  return me.account?.email ?? 'an account'
 }
 
 /**
