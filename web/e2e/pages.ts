@@ -567,7 +567,7 @@ export class AccountsView {
     await this.tokenForm.getByLabel('Name').fill(name)
     await this.tokenForm.getByLabel('Role').selectOption(role)
     await this.tokenForm.getByRole('button', { name: 'Create token' }).click()
-    const secret = this.page.getByLabel(`The secret of ${name}`)
+    const secret = this.page.getByLabel(`The secret of ${name}`, { exact: true })
     await expect(secret).toBeVisible({ timeout: STEP_TIMEOUT })
     return (await secret.textContent()) ?? ''
   }
