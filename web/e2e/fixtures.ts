@@ -1,11 +1,12 @@
 // What every spec file shares: `test` with the page's console watched (any
-// console error or uncaught exception fails the test), a real server per
-// spec file (usePulse), and the step timeouts the scenarios were timed for.
+// console error a spec does not expect, or an uncaught exception, fails the
+// test), a real server per spec file (usePulse), and the step timeouts the
+// scenarios were timed for.
 
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { test as base, expect, type Page } from '@playwright/test'
-import { PulseServer, pulseBinary } from './server.ts'
+import { PulseServer, pulseBinary, type ServerOptions } from './server.ts'
 
 export { expect }
 
@@ -14,12 +15,17 @@ export const STEP_TIMEOUT = 30_000
 /** How long a message may take through its retries into the DLQ. */
 export const RETRY_TIMEOUT = 90_000
 
-export const test = base.extend<{ consoleErrors: string[] }>({
+export const test = base.extend<{ consoleErrors: string[]; allowedConsoleErrors: readonly RegExp[] }>({
+  // What a spec expects the browser to log as an error: Chromium logs every
+  // refused request (a 401 before sign-in, a 403 shown to the user).
+  allowedConsoleErrors: [[], { option: true }],
   consoleErrors: [
-    async ({ page }, use) => {
+    async ({ page, allowedConsoleErrors }, use) => {
       const errors: string[] = []
       page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(`console: ${m.text()}`)
+        if (m.type() === 'error' && !allowedConsoleErrors.some((re) => re.test(m.text()))) {
+          errors.push(`console: ${m.text()}`)
+        }
       })
       page.on('pageerror', (err) => errors.push(`page error: ${err.message}`))
       await use(errors)
@@ -30,15 +36,19 @@ export const test = base.extend<{ consoleErrors: string[] }>({
 })
 
 /**
- * Starts a fresh `pulse serve` (free ports, empty data directory) before the
- * tests of the calling spec file, runs seed against it, and stops it after
- * them. A worker that restarts after a failure starts another one.
+ * Starts a fresh `pulse serve` (free ports, empty data directory, the
+ * options' accounts and arguments) before the tests of the calling spec
+ * file, runs seed against it, and stops it after them. A worker that
+ * restarts after a failure starts another one.
  */
-export function usePulse(seed?: (server: PulseServer) => Promise<void>): { server: () => PulseServer } {
+export function usePulse(
+  seed?: (server: PulseServer) => Promise<void>,
+  options?: ServerOptions,
+): { server: () => PulseServer } {
   let server: PulseServer | null = null
   test.beforeAll(async () => {
     test.setTimeout(3 * 60_000)
-    server = new PulseServer(pulseBinary())
+    server = new PulseServer(pulseBinary(), options)
     await server.start()
     await seed?.(server)
   })

@@ -474,3 +474,107 @@ export class UserView {
     return this.events.getByRole('row').filter({ has: this.page.getByRole('cell') })
   }
 }
+
+/** The sign-in page, shown in place of the console while no one is signed in. */
+export class SignInView {
+  readonly form: Locator
+  readonly heading: Locator
+
+  constructor(readonly page: Page) {
+    this.form = page.getByRole('form', { name: 'Sign in' })
+    this.heading = page.getByRole('heading', { name: 'Sign in', exact: true })
+  }
+
+  async expectShown(): Promise<void> {
+    await expect(this.heading).toBeVisible({ timeout: STEP_TIMEOUT })
+  }
+
+  /** Why a session in use ended, in the server's words. */
+  reason(): Locator {
+    return this.page.getByRole('main').getByRole('status')
+  }
+
+  /** Fills the form and submits it; the caller waits for what follows (the console, or an alert). */
+  async submit(email: string, password: string): Promise<void> {
+    await this.form.getByLabel('Email').fill(email)
+    await this.form.getByLabel('Password').fill(password)
+    await this.form.getByRole('button', { name: 'Sign in' }).click()
+  }
+
+  error(): Locator {
+    return this.form.getByRole('alert')
+  }
+}
+
+/** Who is signed in, in the header, and signing out. */
+export class SessionHeader {
+  readonly header: Locator
+
+  constructor(readonly page: Page) {
+    this.header = page.getByRole('banner')
+  }
+
+  async expectSignedIn(email: string, role: string): Promise<void> {
+    await expect(this.header.getByText(email, { exact: true })).toBeVisible({ timeout: STEP_TIMEOUT })
+    await expect(this.header.getByText(role, { exact: true })).toBeVisible()
+  }
+
+  async signOut(everywhere = false): Promise<void> {
+    await this.header
+      .getByRole('button', { name: everywhere ? 'Sign out everywhere' : 'Sign out', exact: true })
+      .click()
+  }
+}
+
+/** The admin's accounts and API tokens. */
+export class AccountsView {
+  readonly accounts: Locator
+  readonly tokens: Locator
+  readonly addForm: Locator
+  readonly tokenForm: Locator
+
+  constructor(readonly page: Page) {
+    this.accounts = page.getByRole('table', { name: 'Accounts' })
+    this.tokens = page.getByRole('table', { name: 'API tokens' })
+    this.addForm = page.getByRole('form', { name: 'Add an account' })
+    this.tokenForm = page.getByRole('form', { name: 'Create an API token' })
+  }
+
+  accountRow(email: string): Locator {
+    return this.accounts.getByRole('row').filter({ hasText: email })
+  }
+
+  tokenRow(name: string): Locator {
+    return this.tokens.getByRole('row').filter({ has: this.page.getByRole('cell', { name, exact: true }) })
+  }
+
+  async addAccount(email: string, role: string, password: string): Promise<void> {
+    await this.addForm.getByLabel('Email').fill(email)
+    await this.addForm.getByLabel('Role').selectOption(role)
+    await this.addForm.getByLabel('Password').fill(password)
+    await this.addForm.getByRole('button', { name: 'Add account' }).click()
+    await expect(this.accountRow(email)).toBeVisible({ timeout: STEP_TIMEOUT })
+  }
+
+  async removeAccount(email: string): Promise<void> {
+    await this.page.getByRole('button', { name: `Remove ${email}…` }).click()
+    await this.accountRow(email).getByRole('button', { name: 'Remove', exact: true }).click()
+    await expect(this.accountRow(email)).toHaveCount(0, { timeout: STEP_TIMEOUT })
+  }
+
+  /** Makes a token and returns its secret, read from the one place it is shown. */
+  async createToken(name: string, role: string): Promise<string> {
+    await this.tokenForm.getByLabel('Name').fill(name)
+    await this.tokenForm.getByLabel('Role').selectOption(role)
+    await this.tokenForm.getByRole('button', { name: 'Create token' }).click()
+    const secret = this.page.getByLabel(`The secret of ${name}`, { exact: true })
+    await expect(secret).toBeVisible({ timeout: STEP_TIMEOUT })
+    return (await secret.textContent()) ?? ''
+  }
+
+  async revokeToken(name: string): Promise<void> {
+    await this.page.getByRole('button', { name: `Revoke ${name}…` }).click()
+    await this.tokenRow(name).getByRole('button', { name: 'Revoke', exact: true }).click()
+    await expect(this.tokenRow(name).getByText('Revoked', { exact: true })).toBeVisible({ timeout: STEP_TIMEOUT })
+  }
+}

@@ -2,7 +2,9 @@
 // embedded Kafka broker and a fresh data directory, stopped after the tests
 // of the file that started it. PULSE_BIN names the binary (`make test-e2e`
 // passes the one it built; global-setup.ts builds one when it is unset);
-// E2E_KEEP=1 keeps the temporary directory with the server log.
+// E2E_KEEP=1 keeps the temporary directory with the server log. A spec may
+// pass `pulse serve` more arguments and have accounts made with `pulse users
+// add` before the first start, so the server asks for a sign-in.
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -29,6 +31,36 @@ function freePort(): Promise<number> {
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null }
 
+/** An account `pulse users add` makes before the server starts. */
+export interface SeedAccount {
+  email: string
+  role: 'viewer' | 'operator' | 'admin'
+  password: string
+}
+
+/** How a spec wants its server. */
+export interface ServerOptions {
+  /** More arguments of `pulse serve`, after the ones every server gets. */
+  serveArgs?: readonly string[]
+  /** Accounts made before the first start, in the server's data directory. */
+  accounts?: readonly SeedAccount[]
+}
+
+/** Runs the binary with args and stdin to its end; rejects with its output when it fails. */
+function run(binary: string, args: readonly string[], stdin: string, cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(binary, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+    let output = ''
+    proc.stdout.on('data', (b: Buffer) => (output += b.toString()))
+    proc.stderr.on('data', (b: Buffer) => (output += b.toString()))
+    proc.on('error', reject)
+    proc.on('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`pulse ${args.join(' ')} exited with ${code ?? signal}:\n${output}`)),
+    )
+    proc.stdin.end(stdin)
+  })
+}
+
 /** One `pulse serve` process and its temporary directory. */
 export class PulseServer {
   readonly tmp: string
@@ -38,16 +70,32 @@ export class PulseServer {
   private proc: ChildProcess | null = null
   private exited: Promise<Exit> | null = null
 
-  constructor(readonly binary: string) {
+  constructor(
+    readonly binary: string,
+    readonly options: ServerOptions = {},
+  ) {
     this.tmp = mkdtempSync(path.join(os.tmpdir(), 'pulse-e2e-'))
     this.logPath = path.join(this.tmp, 'pulse.log')
   }
 
+  /** The data directory, the same for `pulse serve` and `pulse users`. */
+  get dataDir(): string {
+    return path.join(this.tmp, 'data')
+  }
+
+  /** Makes an account with `pulse users add`, the password on stdin. */
+  async addAccount(a: SeedAccount): Promise<void> {
+    const args = ['users', 'add', '--email', a.email, '--role', a.role, '--password-stdin', '--data-dir', this.dataDir]
+    await run(this.binary, args, `${a.password}\n`, this.tmp)
+  }
+
   /**
-   * Starts the server and waits until GET /api/health/ answers 200. A
-   * restart keeps the ports and the data directory.
+   * Starts the server and waits until GET /api/health/ answers 200; the
+   * first start makes the options' accounts. A restart keeps the ports and
+   * the data directory.
    */
   async start(): Promise<void> {
+    if (this.ports === null) for (const a of this.options.accounts ?? []) await this.addAccount(a)
     this.ports ??= { http: await freePort(), broker: await freePort() }
     const { http: httpPort, broker: brokerPort } = this.ports
     this.base = `http://127.0.0.1:${httpPort}`
@@ -58,11 +106,12 @@ export class PulseServer {
       '--broker-addr',
       `127.0.0.1:${brokerPort}`,
       '--data-dir',
-      path.join(this.tmp, 'data'),
+      this.dataDir,
       // Retries after about 100, 200 and 400 ms rather than the default 1, 2 and 4 s: Button 5 is
       // dead-lettered in well under a second, as the steps were timed for.
       '--retry-base',
       '100ms',
+      ...(this.options.serveArgs ?? []),
     ]
     const out = createWriteStream(this.logPath, { flags: 'a' })
     const proc = spawn(this.binary, args, { cwd: this.tmp, stdio: ['ignore', 'pipe', 'pipe'] })

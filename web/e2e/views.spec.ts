@@ -89,6 +89,15 @@ const VIEWS: {
     },
   },
   {
+    // Open to this machine (no account yet), so the admin's page shows: the forms, and the empty tables.
+    name: 'accounts',
+    hash: '#/accounts',
+    ready: async (page) => {
+      await expect(page.getByRole('form', { name: 'Add an account' })).toBeVisible()
+      await expect(page.getByRole('table', { name: 'API tokens' })).toBeVisible()
+    },
+  },
+  {
     name: 'consumers',
     hash: '#/consumers',
     ready: async (page) => {

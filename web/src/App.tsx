@@ -1,11 +1,16 @@
 import { useEffect, useRef } from 'react'
+import { whoami } from './api/accounts'
 import { Header } from './components/Header'
 import { INSIGHTS_PAGES, InsightsNav, insightsPathOf } from './components/InsightsNav'
 import { Nav } from './components/Nav'
 import { TimelineDialog } from './components/TimelineDialog'
+import { Empty } from './components/ui/State'
+import { useAllowed } from './hooks/role'
 import { userIdOf, useRouteParams, useSubpath, useView, VIEWS, type View } from './hooks/route'
+import type { ActiveSession } from './hooks/session'
 import { useLiveFeed } from './live/useLiveFeed'
 import { useLiveTotals } from './live/useLiveTotals'
+import { AccountsPage } from './pages/AccountsPage'
 import { ConsumersView } from './pages/ConsumersView'
 import { Dashboard } from './pages/Dashboard'
 import { DLQView } from './pages/DLQView'
@@ -38,16 +43,24 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
   delivery: { title: 'Delivery', lead: 'What the browsers numbered, what was stored, doubled or never arrived' },
   plan: { title: 'Tracking plan', lead: 'The events your sites may send, their properties, and what broke the plan' },
   users: { title: 'User', lead: 'One user: when they came, what they did, their sessions and events' },
+  accounts: { title: 'Accounts', lead: 'Who may sign in and with which role, and the API tokens of scripts and CI' },
 }
 
+// A socket the server closed because its client may no longer read it
+// asks /api/auth/me/ before reconnecting: a 401 there ends the session, in
+// the server's words, and the sign-in page takes over.
+const LIVE = { onSignInAgain: () => whoami({ announce: true }).catch(() => undefined) }
+
 /**
- * The app: the live dashboard as the home view and the operator console's
- * views, chosen by the location hash. The live socket stays open across
- * views so the dashboard is current when the user comes back. The open
- * timeline is in the URL too (timeline=<event id>), so a link shows it.
+ * The app once the server has let the user in (Root.tsx): the live
+ * dashboard as the home view and the operator console's views, chosen by
+ * the location hash. The live socket stays open across views so the
+ * dashboard is current when the user comes back. The open timeline is in
+ * the URL too (timeline=<event id>), so a link shows it.
  */
-export function App() {
-  const feed = useLiveFeed()
+export function App({ session }: { session: ActiveSession }) {
+  const feed = useLiveFeed(LIVE)
+  const accounts = useAllowed('admin')
   // One tick feeds every live figure on the page, so they agree.
   const totals = useLiveTotals(feed.series)
   const view = useView()
@@ -87,7 +100,7 @@ export function App() {
       >
         Skip to content
       </a>
-      <Header connection={feed.connection} everConnected={feed.everConnected} />
+      <Header connection={feed.connection} everConnected={feed.everConnected} session={session} />
       <Nav current={view} />
       <main
         ref={main}
@@ -118,6 +131,7 @@ export function App() {
         {view === 'delivery' && <DeliveryPage />}
         {view === 'plan' && <PlanPage />}
         {view === 'users' && <UserPage key={userId} userId={userId} onOpenTimeline={openTimeline} />}
+        {view === 'accounts' && (accounts.allowed ? <AccountsPage /> : <Empty>{accounts.why}</Empty>)}
       </main>
       {timeline !== null && (
         <TimelineDialog eventId={timeline} onClose={() => setParams({ timeline: null }, { replace: true })} />

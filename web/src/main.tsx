@@ -3,8 +3,8 @@ import { QueryClientProvider } from '@tanstack/react-query'
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { createQueryClient } from './api/queries'
-import { App } from './App'
 import './index.css'
+import { Root } from './Root'
 
 const queryClient = createQueryClient()
 
@@ -13,7 +13,7 @@ if (root !== null) {
   createRoot(root).render(
     <StrictMode>
       <QueryClientProvider client={queryClient}>
-        <App />
+        <Root />
       </QueryClientProvider>
     </StrictMode>,
   )

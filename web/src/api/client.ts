@@ -1,15 +1,15 @@
-// HTTP helpers for the Pulse API. Every failure becomes an ApiError whose
-// message is the server's own {"error": "..."} text when it sent one, so the
-// UI can show the user exactly what the server objected to.
+// The calls of the Pulse API, one function per endpoint, each answer checked
+// against its schema. Every failure is an ApiError whose message is the
+// server's own {"error": "..."} text when it sent one (http.ts), so the UI
+// shows the user exactly what the server objected to: a 403 names the role
+// the action needs.
 
-import { z } from 'zod'
 import {
   consumerMetricsSchema,
   consumersHistorySchema,
   seriesSchema,
   consumersViewSchema,
   createEventResponseSchema,
-  describeIssues,
   dlqViewSchema,
   eventsPageSchema,
   loadRunSchema,
@@ -78,60 +78,11 @@ import {
   userProfileSchema,
   type UserProfile,
 } from './schema'
+import { parse, request, send } from './http'
 
-/** A failed API call: status is 0 when the server could not be reached. */
-export class ApiError extends Error {
-  readonly status: number
+export { ApiError } from './http'
 
-  constructor(message: string, status: number) {
-    super(message)
-    this.name = 'ApiError'
-    this.status = status
-  }
-}
-
-// The {"error": "..."} of a refused request; other members (409's "run") are
-// not read here.
-const errorBody = z.looseObject({ error: z.string() })
-
-/**
- * Checks a successful answer against its schema: a mismatch is an ApiError
- * naming the endpoint and the path of each bad field.
- */
-function parse<S extends z.ZodType>(schema: S, endpoint: string, body: unknown): z.output<S> {
-  const r = schema.safeParse(body)
-  if (!r.success) throw new ApiError(`unexpected answer from ${endpoint}: ${describeIssues(r.error)}`, 200)
-  return r.data
-}
-
-async function request(path: string, init?: RequestInit): Promise<unknown> {
-  let res: Response
-  try {
-    res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init?.headers } })
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err)
-    throw new ApiError(`cannot reach the server: ${reason}`, 0)
-  }
-  const text = await res.text()
-  let body: unknown = undefined
-  if (text !== '') {
-    try {
-      body = JSON.parse(text)
-    } catch {
-      body = undefined
-    }
-  }
-  if (!res.ok) {
-    const error = errorBody.safeParse(body)
-    if (error.success && error.data.error !== '') {
-      throw new ApiError(error.data.error, res.status)
-    }
-    throw new ApiError(`${res.status} ${res.statusText || 'error'}`.trim(), res.status)
-  }
-  return body
-}
-
-/** Sends one event to POST /api/events/create/ and returns where Kafka put it. */
+/** Sends one event to POST /api/events/create/ and returns where Kafka put it. Operator. */
 export async function createEvent(input: EventInput): Promise<CreateEventResponse> {
   const body = await request('/api/events/create/', {
     method: 'POST',
@@ -166,44 +117,6 @@ export async function getConsumerMetrics(signal?: AbortSignal): Promise<Consumer
 
 // ---- Operator console ----
 
-const TOKEN_KEY = 'pulse.admin_token'
-
-/** The admin token kept for this tab (sessionStorage), or "" when none is set. */
-export function adminToken(): string {
-  try {
-    return window.sessionStorage.getItem(TOKEN_KEY) ?? ''
-  } catch {
-    return ''
-  }
-}
-
-/** Keeps the admin token for this tab; an empty token forgets it. */
-export function setAdminToken(token: string): void {
-  try {
-    if (token === '') window.sessionStorage.removeItem(TOKEN_KEY)
-    else window.sessionStorage.setItem(TOKEN_KEY, token)
-  } catch {
-    // Storage may be disabled; the token then lives only as long as the input.
-  }
-}
-
-// adminRequest sends an admin call with the Bearer token when one is set and
-// turns 401/403 into a message that says what to do about it.
-async function adminRequest(path: string, init: RequestInit): Promise<unknown> {
-  const token = adminToken()
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' }
-  if (token !== '') headers.Authorization = `Bearer ${token}`
-  try {
-    return await request(path, { ...init, headers })
-  } catch (err) {
-    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-      const why = token === '' ? 'this action needs an admin token: enter it above' : 'the admin token was refused'
-      throw new ApiError(`${why} (${err.status}: ${err.message})`, err.status)
-    }
-    throw err
-  }
-}
-
 /** Reports the consumer group: state, members, partitions with lag in records and seconds. */
 export async function getConsumers(signal?: AbortSignal): Promise<ConsumersView> {
   const path = '/api/consumers/'
@@ -233,10 +146,10 @@ export async function getDLQ(signal?: AbortSignal, limit = 1000): Promise<DLQVie
   return parse(dlqViewSchema, '/api/dlq/', await request(`/api/dlq/?limit=${limit}`, { signal }))
 }
 
-/** Replays DLQ records (or reports what would be replayed when dry_run is set). Admin. */
+/** Replays DLQ records (or reports what would be replayed when dry_run is set). Operator. */
 export async function replayDLQ(req: ReplayRequest): Promise<ReplayResult> {
   const path = '/api/dlq/replay/'
-  return parse(replayResultSchema, path, await adminRequest(path, { method: 'POST', body: JSON.stringify(req) }))
+  return parse(replayResultSchema, path, await send(path, 'POST', req))
 }
 
 /** Returns one message's record and the stages it went through. */
@@ -275,13 +188,9 @@ export function exportURL(f: ExplorerFilter, format: 'csv' | 'ndjson'): string {
   return `/api/events/export/?${q.toString()}`
 }
 
-/** Starts a generated load run. Admin; 409 when one is running already. */
+/** Starts a generated load run. Operator; 409 when one is running already. */
 export async function startLoad(req: LoadRequest): Promise<LoadRun> {
-  return parse(
-    loadRunSchema,
-    '/api/load/',
-    await adminRequest('/api/load/', { method: 'POST', body: JSON.stringify(req) }),
-  )
+  return parse(loadRunSchema, '/api/load/', await send('/api/load/', 'POST', req))
 }
 
 /** Returns the current or last load run, or idle. */
@@ -294,9 +203,9 @@ export async function getLoadRuns(signal?: AbortSignal): Promise<LoadRuns> {
   return parse(loadRunsSchema, '/api/load/runs/', await request('/api/load/runs/', { signal }))
 }
 
-/** Stops the running load run. Admin. */
+/** Stops the running load run. Operator. */
 export async function stopLoad(): Promise<LoadRun> {
-  return parse(loadRunSchema, '/api/load/', await adminRequest('/api/load/', { method: 'DELETE' }))
+  return parse(loadRunSchema, '/api/load/', await send('/api/load/', 'DELETE'))
 }
 
 // ---- Sources and the delivery ledger ----
@@ -319,23 +228,23 @@ export interface SourceChange {
   settings?: { respect_dnt?: boolean; plan?: PlanMode }
 }
 
-/** Changes a source's origins or settings. Admin. */
+/** Changes a source's origins or settings. Operator. */
 export async function updateSource(id: string, change: SourceChange): Promise<TrackingSource> {
   const path = `/api/sources/${encodeURIComponent(id)}/`
-  const body = await adminRequest(path, { method: 'PATCH', body: JSON.stringify(change) })
+  const body = await send(path, 'PATCH', change)
   return parse(sourceResultSchema, path, body).source
 }
 
-/** Creates a source. Admin; 409 when the name is taken. */
+/** Creates a source. Operator; 409 when the name is taken. */
 export async function createSource(req: NewSource): Promise<TrackingSource> {
-  const body = await adminRequest('/api/sources/', { method: 'POST', body: JSON.stringify(req) })
+  const body = await send('/api/sources/', 'POST', req)
   return parse(sourceResultSchema, '/api/sources/', body).source
 }
 
-/** Revokes a source: its key is refused from then on. Admin. */
+/** Revokes a source: its key is refused from then on. Operator. */
 export async function revokeSource(id: string): Promise<TrackingSource> {
   const path = `/api/sources/${encodeURIComponent(id)}/`
-  return parse(sourceResultSchema, path, await adminRequest(path, { method: 'DELETE' })).source
+  return parse(sourceResultSchema, path, await send(path, 'DELETE')).source
 }
 
 /** The delivery ledger of a range, for one source or ("") all. */
@@ -356,14 +265,14 @@ export async function getPlan(signal?: AbortSignal): Promise<PlanView> {
 /** Adds or replaces one event type's schema. Admin; 400 names what is wrong with it. */
 export async function putPlanEntry(eventType: string, description: string, schema: unknown): Promise<PlanEntry> {
   const path = `/api/plan/types/${encodeURIComponent(eventType)}/`
-  const body = await adminRequest(path, { method: 'PUT', body: JSON.stringify({ description, schema }) })
+  const body = await send(path, 'PUT', { description, schema })
   return parse(planEntryResultSchema, path, body).entry
 }
 
 /** Takes an event type out of the plan. Admin. */
 export async function deletePlanEntry(eventType: string): Promise<string> {
   const path = `/api/plan/types/${encodeURIComponent(eventType)}/`
-  return parse(planDeletedSchema, path, await adminRequest(path, { method: 'DELETE' })).deleted
+  return parse(planDeletedSchema, path, await send(path, 'DELETE')).deleted
 }
 
 /** What broke the plan in a range, for one source or ("") all. */
@@ -453,13 +362,13 @@ export async function getRollupKeys(signal?: AbortSignal): Promise<RollupKeys> {
 /** Keeps a property key (the key alone: plan) in the rollups. Admin. */
 export async function addRollupKey(key: string): Promise<RollupKey> {
   const path = '/api/insights/rollup-keys/'
-  const body = await adminRequest(path, { method: 'POST', body: JSON.stringify({ key }) })
+  const body = await send(path, 'POST', { key })
   return parse(rollupKeyResultSchema, path, body).key
 }
 
 /** Stops keeping a property key in the rollups. Admin. */
 export async function removeRollupKey(key: string): Promise<void> {
-  await adminRequest(`/api/insights/rollup-keys/${encodeURIComponent(key)}/`, { method: 'DELETE' })
+  await send(`/api/insights/rollup-keys/${encodeURIComponent(key)}/`, 'DELETE')
 }
 
 /** The saved insights, oldest first. */
@@ -476,26 +385,26 @@ export interface NewSavedInsight {
   pinned?: boolean
 }
 
-/** Saves an insight. Admin. */
+/** Saves an insight. Operator. */
 export async function saveInsight(req: NewSavedInsight): Promise<SavedInsight> {
   const path = '/api/insights/saved/'
-  const body = await adminRequest(path, { method: 'POST', body: JSON.stringify(req) })
+  const body = await send(path, 'POST', req)
   return parse(savedInsightResultSchema, path, body).insight
 }
 
-/** Renames, pins or unpins, or re-queries a saved insight: what the change names. Admin. */
+/** Renames, pins or unpins, or re-queries a saved insight: what the change names. Operator. */
 export async function updateSavedInsight(
   id: string,
   change: { name?: string; query?: string; pinned?: boolean },
 ): Promise<SavedInsight> {
   const path = `/api/insights/saved/${encodeURIComponent(id)}/`
-  const body = await adminRequest(path, { method: 'PATCH', body: JSON.stringify(change) })
+  const body = await send(path, 'PATCH', change)
   return parse(savedInsightResultSchema, path, body).insight
 }
 
-/** Deletes a saved insight. Admin. */
+/** Deletes a saved insight. Operator. */
 export async function deleteSavedInsight(id: string): Promise<void> {
-  await adminRequest(`/api/insights/saved/${encodeURIComponent(id)}/`, { method: 'DELETE' })
+  await send(`/api/insights/saved/${encodeURIComponent(id)}/`, 'DELETE')
 }
 
 /** The users who went through the steps in order within the window, step by step. */

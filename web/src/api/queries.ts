@@ -36,6 +36,7 @@ import {
   getUserProfile,
   type QueueFilter,
 } from './client'
+import { getAccounts, getSession, getTokens } from './accounts'
 import type { EventsPage, ExplorerFilter, Range } from './schema'
 
 /** Every query and mutation key of the app. */
@@ -71,6 +72,16 @@ export const keys = {
   putPlanEntry: ['plan', 'put'] as const,
   deletePlanEntry: ['plan', 'delete'] as const,
   planWarnings: (range: Range, source: string) => ['plan', 'warnings', range, source] as const,
+  session: ['session'] as const,
+  signIn: ['session', 'sign-in'] as const,
+  signOut: ['session', 'sign-out'] as const,
+  accounts: ['accounts'] as const,
+  createAccount: ['accounts', 'create'] as const,
+  updateAccount: ['accounts', 'update'] as const,
+  removeAccount: ['accounts', 'remove'] as const,
+  tokens: ['tokens'] as const,
+  createToken: ['tokens', 'create'] as const,
+  revokeToken: ['tokens', 'revoke'] as const,
 }
 
 /** The app's QueryClient. No retries: a poll comes again soon, and a failed action says so at once. */
@@ -289,3 +300,24 @@ export const planWarningsQuery = (range: Range, source: string, intervalMs: numb
     refetchInterval: intervalMs,
     placeholderData: keepPreviousData,
   })
+
+/**
+ * GET /api/auth/me/ as a session state, read once: what ends a session (a
+ * 401 anywhere, a sign-out) or starts one writes the answer in its place
+ * (hooks/session.ts), so it is never stale by itself.
+ */
+export const sessionQuery = () =>
+  queryOptions({
+    queryKey: keys.session,
+    queryFn: ({ signal }) => getSession(signal),
+    staleTime: Infinity,
+    refetchOnWindowFocus: false,
+  })
+
+/** GET /api/accounts/ every intervalMs. */
+export const accountsQuery = (intervalMs: number) =>
+  queryOptions({ queryKey: keys.accounts, queryFn: ({ signal }) => getAccounts(signal), refetchInterval: intervalMs })
+
+/** GET /api/tokens/ every intervalMs (last used moves). */
+export const tokensQuery = (intervalMs: number) =>
+  queryOptions({ queryKey: keys.tokens, queryFn: ({ signal }) => getTokens(signal), refetchInterval: intervalMs })

@@ -902,3 +902,71 @@ export const userProfileSchema = z.strictObject({
   sessions_from_events: int,
 })
 export type UserProfile = z.infer<typeof userProfileSchema>
+
+// ---- Accounts (internal/store/accounts.go, docs/accounts.md) ----
+
+export const ROLES = ['viewer', 'operator', 'admin'] as const
+export const roleSchema = z.enum(ROLES)
+/** What an account or a token may do; each role can do what the ones before it can. */
+export type Role = z.infer<typeof roleSchema>
+
+/** Someone who signs in to Pulse (store.Account); the password is never sent. */
+export const accountSchema = z.strictObject({
+  id: str,
+  /** Lowercased by the server. */
+  email: str,
+  role: roleSchema,
+  created_at: time,
+  updated_at: time,
+  last_sign_in_at: timeOrNull,
+})
+export type Account = z.infer<typeof accountSchema>
+
+/**
+ * How the request was let in: open (a loopback server with no accounts yet,
+ * which needs no sign-in), a session cookie, an API token, or the server's
+ * admin token.
+ */
+export const authKindSchema = z.enum(['open', 'session', 'token', 'admin_token'])
+export type AuthKind = z.infer<typeof authKindSchema>
+
+/** GET /api/auth/me/ and the 200 of POST /api/auth/login/: who is asking. */
+export const whoamiSchema = z.strictObject({
+  kind: authKindSchema,
+  role: roleSchema,
+  /** The signed-in account; null when let in without one (open, a token). */
+  account: accountSchema.nullable(),
+  /** Sent back as X-CSRF-Token with every unsafe request made with the session cookie. */
+  csrf_token: str,
+})
+export type Whoami = z.infer<typeof whoamiSchema>
+
+/** GET /api/accounts/. */
+export const accountsSchema = z.strictObject({ accounts: list(accountSchema) })
+
+/** POST /api/accounts/ (201) and PATCH /api/accounts/{id}/. */
+export const accountResultSchema = z.strictObject({ account: accountSchema })
+
+/** A credential for scripts and CI (store.APIToken); its secret is shown once, when made. */
+export const apiTokenSchema = z.strictObject({
+  id: str,
+  name: str,
+  role: roleSchema,
+  /** The account that made it; "" when the CLI made it. */
+  account_id: str,
+  created_at: time,
+  expires_at: timeOrNull,
+  last_used_at: timeOrNull,
+  revoked_at: timeOrNull,
+})
+export type APIToken = z.infer<typeof apiTokenSchema>
+
+/** GET /api/tokens/: revoked ones too, oldest first. */
+export const tokensSchema = z.strictObject({ tokens: list(apiTokenSchema) })
+
+/** The 201 of POST /api/tokens/: the token and its secret, which is never shown again. */
+export const tokenCreatedSchema = z.strictObject({ token: apiTokenSchema, secret: str })
+export type TokenCreated = z.infer<typeof tokenCreatedSchema>
+
+/** DELETE /api/tokens/{id}/: the revoked token. */
+export const tokenResultSchema = z.strictObject({ token: apiTokenSchema })

@@ -3,6 +3,8 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { createEvent } from '../api/client'
 import { keys } from '../api/queries'
 import type { EventInput } from '../api/schema'
+import { useAllowed } from '../hooks/role'
+import { RoleNote } from './RoleNote'
 import { Button, type ButtonTone } from './ui/Button'
 import { Card } from './ui/Card'
 import { Input, Label } from './ui/Field'
@@ -151,6 +153,7 @@ export function InteractiveActions({ userId, sessionId }: Props) {
   }
 
   const busy = (key: string) => pending.includes(key)
+  const operate = useAllowed('operator')
 
   return (
     <Card title="Interactive Actions">
@@ -158,6 +161,7 @@ export function InteractiveActions({ userId, sessionId }: Props) {
         Click the buttons below to generate events that will appear in the real-time feed. You are{' '}
         <span className="font-mono">{userId}</span>.
       </p>
+      <RoleNote permission={operate} />
       {/* Laid out by the card's width, not the window's: the card is a side column on wide screens. */}
       <div className="@container">
         <div className="grid grid-cols-2 gap-2 @sm:grid-cols-3 @2xl:grid-cols-5">
@@ -169,7 +173,8 @@ export function InteractiveActions({ userId, sessionId }: Props) {
               size="lg"
               className="shadow-sm"
               onClick={() => send(a.key, a.label, a.event)}
-              disabled={busy(a.key)}
+              disabled={busy(a.key) || !operate.allowed}
+              title={operate.why}
               aria-busy={busy(a.key)}
             >
               {a.label}
@@ -197,7 +202,8 @@ export function InteractiveActions({ userId, sessionId }: Props) {
             variant="primary"
             tone="slate"
             size="lg"
-            disabled={message.trim() === '' || busy('message')}
+            disabled={message.trim() === '' || busy('message') || !operate.allowed}
+            title={operate.why}
             aria-busy={busy('message')}
           >
             Send Message
@@ -213,7 +219,8 @@ export function InteractiveActions({ userId, sessionId }: Props) {
               key={a.key}
               variant="quiet"
               onClick={() => send(a.key, a.label, a.event)}
-              disabled={busy(a.key)}
+              disabled={busy(a.key) || !operate.allowed}
+              title={operate.why}
               aria-busy={busy(a.key)}
             >
               {a.label}

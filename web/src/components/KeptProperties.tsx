@@ -5,6 +5,8 @@ import { keys as queryKeys } from '../api/queries'
 import type { RollupKey } from '../api/schema'
 import { errorMessage } from '../format'
 import { useRollupKeys } from '../hooks/resources'
+import { useAllowed } from '../hooks/role'
+import { RoleNote } from './RoleNote'
 import { Badge } from './ui/Badge'
 import { Button } from './ui/Button'
 import { Card } from './ui/Card'
@@ -45,6 +47,7 @@ export function KeptProperties({ breakdown }: { breakdown: string }) {
   const current = breakdown.startsWith(PREFIX) ? breakdown.slice(PREFIX.length) : null
   const source = breakdownSource(breakdown, kept)
   const full = kept !== undefined && list.data !== null && kept.length >= list.data.max
+  const keep = useAllowed('admin')
 
   return (
     <Card title="Kept properties">
@@ -58,7 +61,12 @@ export function KeptProperties({ breakdown }: { breakdown: string }) {
           <p role="status" className="flex flex-wrap items-center gap-2">
             {source}
             {current !== null && kept?.every((k) => k.key !== current) && !full && (
-              <Button size="sm" disabled={add.isPending} onClick={() => add.mutate(current)}>
+              <Button
+                size="sm"
+                disabled={add.isPending || !keep.allowed}
+                title={keep.why}
+                onClick={() => add.mutate(current)}
+              >
                 Keep {current}
               </Button>
             )}
@@ -83,7 +91,8 @@ export function KeptProperties({ breakdown }: { breakdown: string }) {
                   size="sm"
                   variant="quiet"
                   aria-label={`Stop keeping ${k.key}`}
-                  disabled={remove.isPending}
+                  disabled={remove.isPending || !keep.allowed}
+                  title={keep.why}
                   onClick={() => remove.mutate(k.key)}
                 >
                   Stop keeping
@@ -113,11 +122,17 @@ export function KeptProperties({ breakdown }: { breakdown: string }) {
               onChange={(e) => setDraft(e.target.value)}
             />
           </Field>
-          <Button type="submit" size="md" disabled={add.isPending || draft.trim() === '' || full}>
+          <Button
+            type="submit"
+            size="md"
+            disabled={add.isPending || draft.trim() === '' || full || !keep.allowed}
+            title={keep.why}
+          >
             Keep
           </Button>
           {full && <span className="pb-1.5 text-slate-600 dark:text-slate-400">At most {list.data?.max} keys.</span>}
         </form>
+        <RoleNote permission={keep} />
         {add.error && <ErrorText>Could not keep the key: {errorMessage(add.error)}</ErrorText>}
         {remove.error && <ErrorText>Could not stop keeping the key: {errorMessage(remove.error)}</ErrorText>}
       </div>

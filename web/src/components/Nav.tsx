@@ -1,16 +1,19 @@
 import { useEffect, useRef, useState } from 'react'
+import { allows, useRole } from '../hooks/role'
 import { VIEWS, type View } from '../hooks/route'
 
 const EDGE = 4
 
 /**
- * The navigation between the dashboard and the console views; the current
- * one has aria-current. On a narrow screen the links scroll sideways, and a
+ * The navigation between the dashboard and the console views (those the
+ * signed-in role may use); the current one has aria-current. On a narrow screen the links scroll sideways, and a
  * fade with an arrow on the side that has more says so.
  */
 export function Nav({ current }: { current: View }) {
   const list = useRef<HTMLUListElement>(null)
   const [more, setMore] = useState({ before: false, after: false })
+  const role = useRole()
+  const views = VIEWS.filter((v) => v.needs === undefined || allows(role, v.needs))
 
   useEffect(() => {
     const el = list.current
@@ -40,7 +43,7 @@ export function Nav({ current }: { current: View }) {
     <nav aria-label="Views" className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
       <div className="relative mx-auto w-full max-w-[120rem]">
         <ul ref={list} className="flex gap-1 overflow-x-auto px-4 [scrollbar-width:thin] sm:px-6 lg:px-8">
-          {VIEWS.map((v) => {
+          {views.map((v) => {
             const active = v.view === current
             return (
               <li key={v.view} className="shrink-0">

@@ -4,6 +4,7 @@ import { saveInsight, type NewSavedInsight } from '../api/client'
 import { keys } from '../api/queries'
 import type { InsightKind, SavedInsight } from '../api/schema'
 import { errorMessage } from '../format'
+import { useAllowed } from '../hooks/role'
 import { hashOf, useRouteParams } from '../hooks/route'
 import { Button } from './ui/Button'
 import { Field, Input, Label } from './ui/Field'
@@ -22,6 +23,7 @@ export function SaveInsight({ kind, suggestion }: { kind: InsightKind; suggestio
   const [pinned, setPinned] = useState(false)
   const [saved, setSaved] = useState<SavedInsight | null>(null)
   const queryClient = useQueryClient()
+  const allowed = useAllowed('operator')
   const save = useMutation({
     mutationFn: (req: NewSavedInsight) => saveInsight(req),
     onSuccess: (s) => {
@@ -35,6 +37,8 @@ export function SaveInsight({ kind, suggestion }: { kind: InsightKind; suggestio
       <div className="flex flex-wrap items-center gap-3 text-sm">
         <Button
           size="sm"
+          disabled={!allowed.allowed}
+          title={allowed.why}
           onClick={() => {
             setName(suggestion)
             setSaved(null)

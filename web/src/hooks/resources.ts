@@ -22,6 +22,8 @@ import {
   planQuery,
   planWarningsQuery,
   userProfileQuery,
+  accountsQuery,
+  tokensQuery,
 } from '../api/queries'
 import type {
   PlanView,
@@ -42,6 +44,8 @@ import type {
   RollupKeys,
   Live,
   UserProfile,
+  Account,
+  APIToken,
 } from '../api/schema'
 import { ApiError, type FunnelRequest, type RetentionRequest, type TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
@@ -141,4 +145,14 @@ export function useUserProfile(userId: string, intervalMs = 30_000): Polled<User
   const q = useQuery(userProfileQuery(userId, intervalMs))
   const notFound = q.error instanceof ApiError && q.error.status === 404
   return { ...polled(q), notFound }
+}
+
+/** GET /api/accounts/ every intervalMs. Admin. */
+export function useAccounts(intervalMs = 30_000): Polled<Account[]> {
+  return polled(useQuery(accountsQuery(intervalMs)))
+}
+
+/** GET /api/tokens/ every intervalMs. Admin. */
+export function useTokens(intervalMs = 30_000): Polled<APIToken[]> {
+  return polled(useQuery(tokensQuery(intervalMs)))
 }

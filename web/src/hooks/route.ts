@@ -5,6 +5,7 @@
 // reproduces what its sender saw, and Back undoes a step.
 
 import { useCallback, useMemo, useSyncExternalStore } from 'react'
+import type { Role } from '../api/schema'
 
 export type View =
   | 'dashboard'
@@ -18,9 +19,10 @@ export type View =
   | 'delivery'
   | 'plan'
   | 'users'
+  | 'accounts'
 
-/** The views in navigation order, with their hash and label. */
-export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
+/** The views in navigation order, with their hash, label and the role they need to be listed, if any. */
+export const VIEWS: readonly { view: View; hash: string; label: string; needs?: Role }[] = [
   { view: 'dashboard', hash: '#/', label: 'Dashboard' },
   { view: 'insights', hash: '#/insights', label: 'Insights' },
   { view: 'consumers', hash: '#/consumers', label: 'Consumers' },
@@ -31,6 +33,7 @@ export const VIEWS: readonly { view: View; hash: string; label: string }[] = [
   { view: 'sources', hash: '#/sources', label: 'Sources' },
   { view: 'delivery', hash: '#/delivery', label: 'Delivery' },
   { view: 'plan', hash: '#/plan', label: 'Tracking plan' },
+  { view: 'accounts', hash: '#/accounts', label: 'Accounts', needs: 'admin' },
 ]
 
 /** Every view: those of the navigation, and a user's page (#/users/<id>), reached from the user ids shown. */

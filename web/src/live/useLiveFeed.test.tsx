@@ -53,7 +53,7 @@ const advance = (ms: number) =>
     vi.advanceTimersByTime(ms)
   })
 
-function mount() {
+function mount(onSignInAgain?: () => Promise<unknown>) {
   return renderHook(() =>
     useLiveFeed({
       url: 'ws://test/ws/events/',
@@ -62,6 +62,7 @@ function mount() {
       backoff: { baseMs: 1000, maxMs: 8000 },
       random: () => 1,
       statsRequestMs: 1000,
+      onSignInAgain,
     }),
   )
 }
@@ -170,6 +171,27 @@ describe('useLiveFeed', () => {
     expect(result.current.resyncs).toBe(2)
     again.drop()
     expect((result.current.retryAt ?? 0) - Date.now()).toBe(1000)
+  })
+
+  it('closed with 4401 (sign in again), asks whether it still may before it reconnects', async () => {
+    let settle: () => void = () => {}
+    const asked = vi.fn(() => new Promise<void>((resolve) => (settle = resolve)))
+    const { result } = mount(asked)
+    latest().open()
+    latest().drop(4401)
+    expect(asked).toHaveBeenCalledTimes(1)
+    expect(result.current.connection).toBe('reconnecting')
+    advance(60_000)
+    expect(FakeSocket.all).toHaveLength(1)
+    await act(() => {
+      settle()
+      return Promise.resolve()
+    })
+    advance(1000)
+    expect(FakeSocket.all).toHaveLength(2)
+    // Another close is an outage, not a question.
+    latest().drop(1006)
+    expect(asked).toHaveBeenCalledTimes(1)
   })
 
   it('says since when the data is stale, until a resync replaces it', () => {

@@ -41,7 +41,17 @@ export interface LiveFeedOptions {
   random?: () => number
   /** After events arrive without a stats_update for this long, ask for one. */
   statsRequestMs?: number
+  /**
+   * Called when the server closes the socket with 4401 (sign in again: the
+   * session ended, the account went, the token was revoked); the socket
+   * reconnects only once it has settled, so the app can find out first
+   * whether it still may.
+   */
+  onSignInAgain?: () => Promise<unknown>
 }
+
+/** The close code of a socket whose client may no longer read it (live.StatusSignInAgain). */
+export const CLOSE_SIGN_IN_AGAIN = 4401
 
 export interface LiveFeed extends FeedState {
   connection: ConnectionState
@@ -258,12 +268,17 @@ export function useLiveFeed(options: LiveFeedOptions = {}): LiveFeed {
         pending.push(msg)
         scheduleFlush()
       }
-      ws.onclose = () => {
+      ws.onclose = (ev) => {
         if (socket !== ws) return
         socket = null
         const now = Date.now()
         series.pause(now)
         if (everConnected && info.staleSince === null) info = { ...info, staleSince: now }
+        if (ev.code === CLOSE_SIGN_IN_AGAIN && o.onSignInAgain) {
+          setInfo('reconnecting', null)
+          void o.onSignInAgain().finally(scheduleReconnect)
+          return
+        }
         scheduleReconnect()
       }
       // A failed socket always closes too; the close handler reconnects.

@@ -1,6 +1,7 @@
 import { render, screen, waitFor, within } from '../test/render'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
+import { setApiToken } from '../api/credentials'
 import type { DLQRecord } from '../api/schema'
 import { json, stubFetch, type Call } from '../test/fetch'
 import { DLQView, prettyPayload } from './DLQView'
@@ -124,14 +125,13 @@ describe('DLQView', () => {
     expect(posts[0].headers.Authorization).toBeUndefined()
   })
 
-  it('replays a whole group by kind, without stripping when unticked, with the admin token', async () => {
+  it('replays a whole group by kind, without stripping when unticked, with the API token of the tab', async () => {
     const calls = server()
+    setApiToken('s3cret')
     const user = userEvent.setup()
     render(<DLQView pollMs={60_000} />)
     await user.click(await screen.findByRole('checkbox', { name: 'Select group invalid JSON' }))
     await user.click(screen.getByRole('checkbox', { name: /Strip simulation/ }))
-    await user.type(screen.getByLabelText('Admin token'), 's3cret')
-    expect(window.sessionStorage.getItem('pulse.admin_token')).toBe('s3cret')
     await user.click(screen.getByRole('button', { name: 'Dry run' }))
     await screen.findByRole('list', { name: 'Would be replayed' })
     const post = calls.find((c) => c.method === 'POST')
@@ -139,15 +139,14 @@ describe('DLQView', () => {
     expect(post?.headers.Authorization).toBe('Bearer s3cret')
   })
 
-  it('says clearly when the admin token is missing or refused', async () => {
-    server(() => json({ error: 'admin token required' }, 401))
+  it("shows the server's refusal in its words", async () => {
+    server(() => json({ error: 'this needs the operator role; you have viewer' }, 403))
     const user = userEvent.setup()
     render(<DLQView pollMs={60_000} />)
     await user.click(await screen.findByRole('checkbox', { name: 'Select group simulated failure' }))
     await user.click(screen.getByRole('button', { name: 'Dry run' }))
     const alert = await screen.findByRole('alert')
-    expect(alert.textContent).toContain('needs an admin token')
-    expect(alert.textContent).toContain('401: admin token required')
+    expect(alert.textContent).toBe('Replay failed: this needs the operator role; you have viewer')
     expect(screen.getByRole('button', { name: /Confirm replay/ })).toHaveProperty('disabled', true)
   })
 

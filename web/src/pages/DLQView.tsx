@@ -3,7 +3,7 @@ import { useId, useMemo, useState } from 'react'
 import { replayDLQ } from '../api/client'
 import { keys } from '../api/queries'
 import type { DLQGroup, DLQRecord, ReplayRequest, ReplayResult } from '../api/schema'
-import { AdminTokenInput } from '../components/AdminTokenInput'
+import { RoleNote } from '../components/RoleNote'
 import { Badge } from '../components/ui/Badge'
 import { Button } from '../components/ui/Button'
 import { Card, CardNote } from '../components/ui/Card'
@@ -13,6 +13,7 @@ import { StatList } from '../components/ui/StatList'
 import { DataTable, type Column } from '../components/ui/Table'
 import { clockTime, count, dateTime, errorMessage } from '../format'
 import { useDLQ } from '../hooks/resources'
+import { useAllowed } from '../hooks/role'
 import { useRouteParams } from '../hooks/route'
 
 /** The payload as readable text: JSON indented, anything else as it is. */
@@ -285,6 +286,7 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
     dry.data !== undefined && dry.variables !== undefined ? { req: dry.variables, result: dry.data } : null
   const done = replay.data ?? null
   const busy = dry.isPending || replay.isPending
+  const operate = useAllowed('operator')
   const failure = dry.error ?? replay.error
   const error = failure === null ? null : errorMessage(failure)
 
@@ -406,8 +408,8 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
             />
             Replay a group&apos;s records replayed before too
           </label>
-          <AdminTokenInput />
         </div>
+        <RoleNote permission={operate} />
         <p className="mt-3 text-sm" aria-live="polite">
           {target === null
             ? 'Select records or a whole group above.'
@@ -416,10 +418,19 @@ export function DLQView({ pollMs = 5000, onOpenTimeline }: Props) {
               : `Selected: ${count(target.ids?.length ?? 0)} records.`}
         </p>
         <div className="mt-3 flex flex-wrap gap-2">
-          <Button disabled={target === null || !rateValid || busy} onClick={dryRun}>
+          <Button
+            disabled={target === null || !rateValid || busy || !operate.allowed}
+            title={operate.why}
+            onClick={dryRun}
+          >
             Dry run
           </Button>
-          <Button variant="primary" disabled={plan === null || busy} onClick={confirm}>
+          <Button
+            variant="primary"
+            disabled={plan === null || busy || !operate.allowed}
+            title={operate.why}
+            onClick={confirm}
+          >
             Confirm replay{plan ? ` of ${count(plan.result.count)}` : ''}
           </Button>
         </div>

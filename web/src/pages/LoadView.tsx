@@ -3,7 +3,7 @@ import { useId, useState } from 'react'
 import { ApiError, startLoad, stopLoad } from '../api/client'
 import { keys } from '../api/queries'
 import type { LoadRequest, LoadRun, LoadStatus } from '../api/schema'
-import { AdminTokenInput } from '../components/AdminTokenInput'
+import { RoleNote } from '../components/RoleNote'
 import { Button } from '../components/ui/Button'
 import { Card } from '../components/ui/Card'
 import { Field, Hint, Input, Label } from '../components/ui/Field'
@@ -12,6 +12,7 @@ import { StatList } from '../components/ui/StatList'
 import { DataTable, type Column } from '../components/ui/Table'
 import { clockTime, count, dateTime, duration, errorMessage } from '../format'
 import { useLoad, useLoadRuns } from '../hooks/resources'
+import { useAllowed } from '../hooks/role'
 
 /** The event types of the generated mix and their default weights (the seed's demo traffic). */
 export const MIX_TYPES: readonly { type: string; weight: number }[] = [
@@ -233,6 +234,7 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
   })
   const stopRun = useMutation({ mutationKey: keys.stopLoad, mutationFn: stopLoad, onSettled: refresh })
   const busy = startRun.isPending || stopRun.isPending
+  const operate = useAllowed('operator')
   // The error is the latest action's; the run it answered stays until another answer replaces it.
   const [latest, other] = stopRun.submittedAt > startRun.submittedAt ? [stopRun, startRun] : [startRun, stopRun]
   const error =
@@ -313,15 +315,20 @@ export function LoadView({ runningPollMs = 1000, idlePollMs = 5000 }: Props) {
             )}
           </fieldset>
           <div className="flex flex-wrap items-end gap-4">
-            <AdminTokenInput />
             <div className="flex gap-2">
-              <Button type="submit" variant="primary" disabled={busy || running}>
+              <Button
+                type="submit"
+                variant="primary"
+                disabled={busy || running || !operate.allowed}
+                title={operate.why}
+              >
                 Start
               </Button>
-              <Button disabled={busy || !running} onClick={stop}>
+              <Button disabled={busy || !running || !operate.allowed} title={operate.why} onClick={stop}>
                 Stop
               </Button>
             </div>
+            <RoleNote permission={operate} />
           </div>
         </form>
         {error && (

@@ -3,7 +3,7 @@ import { useId, useState } from 'react'
 import { deletePlanEntry, putPlanEntry } from '../api/client'
 import { keys } from '../api/queries'
 import { isRange, type PlanEntry, type PlanWarning, type Range } from '../api/schema'
-import { AdminTokenInput } from '../components/AdminTokenInput'
+import { RoleNote } from '../components/RoleNote'
 import { RangePicker, rangeLabel } from '../components/RangePicker'
 import { Badge } from '../components/ui/Badge'
 import { Button } from '../components/ui/Button'
@@ -12,6 +12,7 @@ import { Field, Hint, Input, Label, Select } from '../components/ui/Field'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime, errorMessage } from '../format'
+import { useAllowed } from '../hooks/role'
 import { useRouteParams } from '../hooks/route'
 import { usePlan, usePlanWarnings, useSources } from '../hooks/resources'
 
@@ -64,6 +65,7 @@ function Editor({ draft, onDraft }: { draft: Draft; onDraft: (d: Draft) => void 
     onSettled: () => queryClient.invalidateQueries({ queryKey: keys.plan }),
   })
   const message = localError ?? (put.error === null ? null : errorMessage(put.error))
+  const edit = useAllowed('admin')
   const field = fieldOf(message)
   const invalid = (f: string) => field === f
   const describedBy = (f: string, hint?: string) =>
@@ -125,10 +127,15 @@ function Editor({ draft, onDraft }: { draft: Draft; onDraft: (d: Draft) => void 
         </Hint>
       </Field>
       <div className="flex flex-wrap items-end gap-4">
-        <AdminTokenInput />
-        <Button type="submit" variant="primary" disabled={put.isPending || draft.eventType.trim() === ''}>
+        <Button
+          type="submit"
+          variant="primary"
+          disabled={put.isPending || draft.eventType.trim() === '' || !edit.allowed}
+          title={edit.why}
+        >
           Save event type
         </Button>
+        <RoleNote permission={edit} />
       </div>
       {message && (
         <p id={`${id}-error`} role="alert" className="text-sm text-red-700 dark:text-red-400">
@@ -147,6 +154,7 @@ function Editor({ draft, onDraft }: { draft: Draft; onDraft: (d: Draft) => void 
 function EntryRow({ entry, onEdit }: { entry: PlanEntry; onEdit: (e: PlanEntry) => void }) {
   const [confirming, setConfirming] = useState(false)
   const queryClient = useQueryClient()
+  const edit = useAllowed('admin')
   const remove = useMutation({
     mutationKey: keys.deletePlanEntry,
     mutationFn: () => deletePlanEntry(entry.event_type),
@@ -186,7 +194,12 @@ function EntryRow({ entry, onEdit }: { entry: PlanEntry; onEdit: (e: PlanEntry) 
             <Button onClick={() => setConfirming(false)}>Cancel</Button>
           </>
         ) : (
-          <Button onClick={() => setConfirming(true)} aria-label={`Remove ${entry.event_type}…`}>
+          <Button
+            disabled={!edit.allowed}
+            title={edit.why}
+            onClick={() => setConfirming(true)}
+            aria-label={`Remove ${entry.event_type}…`}
+          >
             Remove…
           </Button>
         )}

@@ -50,7 +50,7 @@ beforeEach(() => {
     if (url === '/api/insights/saved/' && method === 'GET') return json({ insights: saved })
     if (url === '/api/insights/saved/' && method === 'POST') {
       const b = body as { name: string; kind: SavedInsight['kind']; query: string; pinned: boolean }
-      if (b.name === 'refused') return json({ error: 'an admin token is required' }, 401)
+      if (b.name === 'refused') return json({ error: 'this needs the operator role; you have viewer' }, 403)
       return json({ insight: { ...byPlan, id: 'ins_3', ...b } }, 201)
     }
     if (url.startsWith('/api/insights/saved/ins_') && method === 'PATCH')
@@ -92,7 +92,9 @@ describe('SaveInsight', () => {
     render(<SaveInsight kind="funnel" suggestion="refused" />)
     await user.click(screen.getByRole('button', { name: 'Save…' }))
     await user.click(screen.getByRole('button', { name: 'Save' }))
-    expect((await screen.findByRole('alert')).textContent).toContain('this action needs an admin token')
+    expect((await screen.findByRole('alert')).textContent).toBe(
+      'Could not save: this needs the operator role; you have viewer',
+    )
     expect(screen.getByLabelText('Name')).toHaveProperty('value', 'refused')
   })
 })

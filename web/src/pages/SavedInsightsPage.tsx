@@ -3,14 +3,16 @@ import { useId, useState } from 'react'
 import { deleteSavedInsight, updateSavedInsight } from '../api/client'
 import { keys } from '../api/queries'
 import type { InsightKind, SavedInsight } from '../api/schema'
+import { RoleNote } from '../components/RoleNote'
 import { Button } from '../components/ui/Button'
 import { Card } from '../components/ui/Card'
 import { Input } from '../components/ui/Field'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { dateTime, errorMessage } from '../format'
-import { hashOf } from '../hooks/route'
 import { useSavedInsights } from '../hooks/resources'
+import { useAllowed } from '../hooks/role'
+import { hashOf } from '../hooks/route'
 
 /** The Insights page each kind opens, by its path under #/insights. */
 export const KIND_PATHS: Record<InsightKind, string> = { trend: '', funnel: 'funnels', retention: 'retention' }
@@ -38,6 +40,7 @@ function Actions({ insight, onError }: { insight: SavedInsight; onError: (messag
     ...settle,
   })
   const remove = useMutation({ mutationFn: () => deleteSavedInsight(insight.id), ...settle })
+  const change = useAllowed('operator')
   if (renaming) {
     return (
       <form
@@ -73,7 +76,8 @@ function Actions({ insight, onError }: { insight: SavedInsight; onError: (messag
         size="sm"
         aria-pressed={insight.pinned}
         aria-label={`${insight.pinned ? 'Unpin' : 'Pin'} ${insight.name}`}
-        disabled={update.isPending}
+        disabled={update.isPending || !change.allowed}
+        title={change.why}
         onClick={() => update.mutate({ pinned: !insight.pinned })}
       >
         {insight.pinned ? 'Unpin' : 'Pin'}
@@ -81,6 +85,8 @@ function Actions({ insight, onError }: { insight: SavedInsight; onError: (messag
       <Button
         size="sm"
         aria-label={`Rename ${insight.name}`}
+        disabled={!change.allowed}
+        title={change.why}
         onClick={() => {
           setName(insight.name)
           setRenaming(true)
@@ -105,7 +111,13 @@ function Actions({ insight, onError }: { insight: SavedInsight; onError: (messag
           </Button>
         </>
       ) : (
-        <Button size="sm" aria-label={`Delete ${insight.name}`} onClick={() => setDeleting(true)}>
+        <Button
+          size="sm"
+          aria-label={`Delete ${insight.name}`}
+          disabled={!change.allowed}
+          title={change.why}
+          onClick={() => setDeleting(true)}
+        >
           Delete…
         </Button>
       )}
@@ -117,6 +129,7 @@ function Actions({ insight, onError }: { insight: SavedInsight; onError: (messag
 export function SavedInsightsPage({ pollMs = 30_000 }: { pollMs?: number }) {
   const saved = useSavedInsights(pollMs)
   const [problem, setProblem] = useState<string | null>(null)
+  const change = useAllowed('operator')
   const columns: Column<SavedInsight>[] = [
     {
       header: 'Name',
@@ -133,6 +146,7 @@ export function SavedInsightsPage({ pollMs = 30_000 }: { pollMs?: number }) {
   ]
   return (
     <Card title="Saved insights">
+      <RoleNote permission={change} />
       {problem !== null && <ErrorText>Could not change {problem}</ErrorText>}
       {saved.error && <ErrorText>Could not load the saved insights: {saved.error}</ErrorText>}
       {saved.data === null ? (

@@ -39,7 +39,7 @@ describe('SourcesPage', () => {
       }
       if (method === 'PATCH' && url === '/api/sources/src_shop/') {
         const b = body as { settings: { plan: string } }
-        if (b.settings.plan === 'strict') return json({ error: 'admin token missing or wrong' }, 401)
+        if (b.settings.plan === 'strict') return json({ error: 'this needs the operator role; you have viewer' }, 403)
         list = [{ ...shop, settings: { respect_dnt: false, plan: b.settings.plan } }, old]
         return json({ source: list[0] })
       }
@@ -106,7 +106,7 @@ describe('SourcesPage', () => {
     await waitFor(() => expect(screen.getByText('Plan: warn')).toBeTruthy())
     expect(calls.find((c) => c.method === 'PATCH')?.body).toEqual({ settings: { plan: 'warn' } })
     await user.selectOptions(screen.getByLabelText('Tracking plan'), 'strict')
-    expect((await screen.findByRole('alert')).textContent).toContain('admin token missing or wrong')
+    expect((await screen.findByRole('alert')).textContent).toBe('this needs the operator role; you have viewer')
     await waitFor(() => expect(screen.getByLabelText<HTMLSelectElement>('Tracking plan').value).toBe('warn'))
   })
 

@@ -3,14 +3,16 @@ import { useId, useState } from 'react'
 import { ApiError, createSource, revokeSource, updateSource, type NewSource } from '../api/client'
 import { keys } from '../api/queries'
 import { planModeSchema, type PlanMode, type SourcesView, type TrackingSource } from '../api/schema'
-import { AdminTokenInput } from '../components/AdminTokenInput'
+import { RoleNote } from '../components/RoleNote'
 import { Badge } from '../components/ui/Badge'
 import { Button } from '../components/ui/Button'
 import { Card } from '../components/ui/Card'
+import { CopyButton } from '../components/ui/CopyButton'
 import { Field, Hint, Input, Label, Select } from '../components/ui/Field'
 import { Empty, ErrorText, Loading } from '../components/ui/State'
 import { dateTime, errorMessage } from '../format'
 import { useSources } from '../hooks/resources'
+import { useAllowed } from '../hooks/role'
 
 /** The tag a site pastes: pulse.js from this server, with the source's key (and its hash when the server knows it). */
 export function scriptTag(origin: string, tracker: SourcesView['tracker'], key: string): string {
@@ -34,27 +36,6 @@ function fieldOf(err: unknown): 'name' | 'origins' | null {
   return null
 }
 
-function CopyButton({ text, label }: { text: string; label: string }) {
-  const [copied, setCopied] = useState(false)
-  return (
-    <Button
-      variant="quiet"
-      aria-label={label}
-      onClick={() => {
-        void navigator.clipboard?.writeText(text).then(
-          () => {
-            setCopied(true)
-            setTimeout(() => setCopied(false), 1500)
-          },
-          () => setCopied(false),
-        )
-      }}
-    >
-      {copied ? 'Copied' : 'Copy'}
-    </Button>
-  )
-}
-
 function CreateForm({ onCreated }: { onCreated: (s: TrackingSource) => void }) {
   const id = useId()
   const [name, setName] = useState('')
@@ -73,6 +54,7 @@ function CreateForm({ onCreated }: { onCreated: (s: TrackingSource) => void }) {
     onSettled: () => queryClient.invalidateQueries({ queryKey: keys.sources }),
   })
   const field = fieldOf(create.error)
+  const operate = useAllowed('operator')
   const message = create.error === null ? null : errorMessage(create.error)
   const submit = (e: React.FormEvent) => {
     e.preventDefault()
@@ -115,10 +97,15 @@ function CreateForm({ onCreated }: { onCreated: (s: TrackingSource) => void }) {
         Respect Do-Not-Track and Global Privacy Control (drop those browsers’ events)
       </label>
       <div className="flex flex-wrap items-end gap-4">
-        <AdminTokenInput />
-        <Button type="submit" variant="primary" disabled={create.isPending || name.trim() === ''}>
+        <Button
+          type="submit"
+          variant="primary"
+          disabled={create.isPending || name.trim() === '' || !operate.allowed}
+          title={operate.why}
+        >
           Create source
         </Button>
+        <RoleNote permission={operate} />
       </div>
       {message && (
         <p id={`${id}-error`} role="alert" className="text-sm text-red-700 dark:text-red-400">
@@ -145,13 +132,15 @@ function PlanModeSelect({ source }: { source: TrackingSource }) {
     onSettled: () => queryClient.invalidateQueries({ queryKey: keys.sources }),
   })
   const mode = change.isPending && change.variables !== undefined ? change.variables : (source.settings.plan ?? 'off')
+  const operate = useAllowed('operator')
   return (
     <Field>
       <Label htmlFor={id}>Tracking plan</Label>
       <Select
         id={id}
         value={mode}
-        disabled={change.isPending}
+        disabled={change.isPending || !operate.allowed}
+        title={operate.why}
         aria-describedby={change.error ? `${id}-error` : undefined}
         onChange={(e) => {
           const m = planModeSchema.safeParse(e.target.value)
@@ -185,6 +174,7 @@ function SourceRow({ source, tracker }: { source: TrackingSource; tracker: Sourc
     },
   })
   const revoked = source.revoked_at !== null
+  const operate = useAllowed('operator')
   const tag = scriptTag(window.location.origin, tracker, source.write_key)
   return (
     <li className="flex flex-col gap-2 border-b border-slate-200 py-4 last:border-b-0 dark:border-slate-800">
@@ -233,7 +223,9 @@ function SourceRow({ source, tracker }: { source: TrackingSource; tracker: Sourc
                 <Button onClick={() => setConfirming(false)}>Cancel</Button>
               </>
             ) : (
-              <Button onClick={() => setConfirming(true)}>Revoke…</Button>
+              <Button disabled={!operate.allowed} title={operate.why} onClick={() => setConfirming(true)}>
+                Revoke…
+              </Button>
             )}
           </div>
           {revoke.error && <ErrorText>{errorMessage(revoke.error)}</ErrorText>}

@@ -2,6 +2,7 @@
 // renders rows, as it does in a browser.
 import { cleanup, configure } from '@testing-library/react'
 import { afterEach } from 'vitest'
+import { sessionEnded } from '../api/credentials'
 
 // findBy… and waitFor wait for what a test expects to appear. Their 1 s
 // default is a budget of CPU time that a machine running the Go and browser
@@ -17,6 +18,8 @@ afterEach(() => {
   cleanup()
   window.localStorage.clear()
   window.sessionStorage.clear()
+  // No test inherits another's CSRF token.
+  sessionEnded()
   // Views keep their state in the URL: each test starts from a bare one.
   window.history.replaceState(null, '', '/')
 })

@@ -1,6 +1,7 @@
 // Testing Library with the app's providers: render and renderHook wrap what
 // they render in a QueryClientProvider with a fresh QueryClient, so no test
-// sees another's cache. Everything else is re-exported as it is.
+// sees another's cache, and render with `as` signs that user in (their role
+// hides what it cannot do). Everything else is re-exported as it is.
 import { QueryClientProvider } from '@tanstack/react-query'
 import {
   render as rtlRender,
@@ -10,18 +11,25 @@ import {
 } from '@testing-library/react'
 import type { ReactNode } from 'react'
 import { createQueryClient } from '../api/queries'
+import type { Whoami } from '../api/schema'
+import { WhoamiContext } from '../hooks/role'
 
 export * from '@testing-library/react'
 
-function wrapper() {
+function wrapper(as: Whoami | null = null) {
   const client = createQueryClient()
   return function Providers({ children }: { children: ReactNode }) {
-    return <QueryClientProvider client={client}>{children}</QueryClientProvider>
+    return (
+      <QueryClientProvider client={client}>
+        <WhoamiContext.Provider value={as}>{children}</WhoamiContext.Provider>
+      </QueryClientProvider>
+    )
   }
 }
 
-export function render(ui: React.ReactElement, options?: Omit<RenderOptions, 'wrapper'>) {
-  return rtlRender(ui, { wrapper: wrapper(), ...options })
+export function render(ui: React.ReactElement, options?: Omit<RenderOptions, 'wrapper'> & { as?: Whoami }) {
+  const { as, ...rest } = options ?? {}
+  return rtlRender(ui, { wrapper: wrapper(as), ...rest })
 }
 
 export function renderHook<Result, Props>(
