@@ -74,6 +74,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return Errorf(EInvalid, "give email and password")
 	}
 	noteActor(r, auditedEmail(in.Email), nil)
+	noteAudit(r, auditedEmail(in.Email), "")
 	in2, err := s.deps.Auth.Login(r.Context(), in.Email, in.Password, ClientIP(r), r.UserAgent())
 	var limited *auth.RateLimitedError
 	switch {
