@@ -250,6 +250,20 @@ func TestContract(t *testing.T) {
 	record("load_stop", "DELETE /api/load/", c.must("DELETE", "/api/load/", "", true, 200))
 	get("load_runs", "/api/load/runs/")
 
+	// Accounts last: the first one closes the loopback server to the
+	// reads above, which carry no token.
+	get("me_open", "/api/auth/me/")
+	record("account_add", "POST /api/accounts/", c.must("POST", "/api/accounts/",
+		`{"email":"ada@example.com","role":"admin","password":"contract horse"}`, true, 201))
+	record("me_admin_token", "GET /api/auth/me/", c.must("GET", "/api/auth/me/", "", true, 200))
+	record("accounts", "GET /api/accounts/", c.must("GET", "/api/accounts/", "", true, 200))
+	record("login", "POST /api/auth/login/", c.must("POST", "/api/auth/login/",
+		`{"email":"ada@example.com","password":"contract horse"}`, false, 200))
+	record("token_create", "POST /api/tokens/", c.must("POST", "/api/tokens/",
+		`{"name":"ci","role":"viewer","expires_in":"30d"}`, true, 201))
+	record("tokens", "GET /api/tokens/", c.must("GET", "/api/tokens/", "", true, 200))
+	record("audit", "GET /api/audit/", c.must("GET", "/api/audit/?limit=3", "", true, 200))
+
 	if rewrite {
 		writeGolden(t, answers)
 		return

@@ -40,6 +40,12 @@ import {
   userProfileSchema,
   rollupKeysSchema,
   rollupKeyResultSchema,
+  whoamiSchema,
+  accountsSchema,
+  accountResultSchema,
+  tokensSchema,
+  tokenCreatedSchema,
+  auditPageSchema,
 } from './schema'
 
 const files: Record<string, string> = import.meta.glob('./contract/*.json', {
@@ -90,6 +96,14 @@ const contract: Record<string, z.ZodType> = {
   user: userProfileSchema,
   rollup_keys: rollupKeysSchema,
   rollup_key_add: rollupKeyResultSchema,
+  me_open: whoamiSchema,
+  me_admin_token: whoamiSchema,
+  login: whoamiSchema,
+  accounts: accountsSchema,
+  account_add: accountResultSchema,
+  tokens: tokensSchema,
+  token_create: tokenCreatedSchema,
+  audit: auditPageSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]

@@ -970,3 +970,25 @@ export type TokenCreated = z.infer<typeof tokenCreatedSchema>
 
 /** DELETE /api/tokens/{id}/: the revoked token. */
 export const tokenResultSchema = z.strictObject({ token: apiTokenSchema })
+
+/** One entry of the audit log (store.AuditEntry): who did what, when, from where, and how it ended. */
+export const auditEntrySchema = z.strictObject({
+  id: int,
+  at: time,
+  actor: str,
+  account_id: str,
+  client_ip: str,
+  /** The route, as "POST /api/dlq/replay/", or the command, as "pulse users add". */
+  action: str,
+  target: str,
+  outcome: z.enum(['ok', 'refused', 'failed']),
+  status: int,
+  /** A summary, or the reason the client was told. */
+  detail: str,
+  request_id: str,
+})
+export type AuditEntry = z.infer<typeof auditEntrySchema>
+
+/** GET /api/audit/: a page, newest first, and the id the next one starts before. */
+export const auditPageSchema = z.strictObject({ entries: list(auditEntrySchema), next_before: int.nullable() })
+export type AuditPage = z.infer<typeof auditPageSchema>
