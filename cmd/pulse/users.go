@@ -80,7 +80,7 @@ func usersCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	var password string
 	if action == "add" || action == "set-password" {
 		if !*fromStdin {
-			return &exitError{2, fmt.Errorf("%s reads the password from standard input: printf '%%s' \"$PASSWORD\" | pulse users %s --password-stdin ...", action, action)}
+			return &exitError{2, fmt.Errorf("%s reads the password from standard input, as in printf '%%s' \"$PASSWORD\" | pulse users %s --password-stdin", action, action)}
 		}
 		if password, err = readPassword(stdin); err != nil {
 			return &exitError{2, err}

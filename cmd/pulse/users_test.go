@@ -13,11 +13,11 @@ import (
 )
 
 // users runs pulse users with stdin and returns its error and output.
-func users(t *testing.T, stdin string, args ...string) (error, string) {
+func users(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut pulsetest.Buffer
 	err := usersCommand(t.Context(), args, strings.NewReader(stdin), &out, &errOut)
-	return err, out.String()
+	return out.String(), err
 }
 
 func exitCode(err error) int {
@@ -38,10 +38,10 @@ func exitCode(err error) int {
 func TestUsersCommand(t *testing.T) {
 	dataDir := t.TempDir()
 	dir := "--data-dir=" + dataDir
-	if err, out := users(t, "correct horse\n", "add", dir, "--email", "Ada@Example.com", "--role", "admin", "--password-stdin"); err != nil || !strings.Contains(out, "added ada@example.com") {
+	if out, err := users(t, "correct horse\n", "add", dir, "--email", "Ada@Example.com", "--role", "admin", "--password-stdin"); err != nil || !strings.Contains(out, "added ada@example.com") {
 		t.Fatalf("add: %v %s", err, out)
 	}
-	if err, out := users(t, "battery staple\r\n", "add", dir, "--email", "bob@example.com", "--role", "viewer", "--password-stdin"); err != nil || strings.Contains(out, "battery") {
+	if out, err := users(t, "battery staple\r\n", "add", dir, "--email", "bob@example.com", "--role", "viewer", "--password-stdin"); err != nil || strings.Contains(out, "battery") {
 		t.Fatalf("add bob: %v %s", err, out)
 	}
 	for _, tc := range []struct {
@@ -64,27 +64,27 @@ func TestUsersCommand(t *testing.T) {
 		{"no account named", "", []string{"remove", dir}, 2, "takes one account"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err, _ := users(t, tc.stdin, tc.args...)
+			_, err := users(t, tc.stdin, tc.args...)
 			if exitCode(err) != tc.code || err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%v (exit %d), want exit %d naming %q", err, exitCode(err), tc.code, tc.want)
 			}
 		})
 	}
-	if err, out := users(t, "", "set-role", dir, "bob@example.com", "--role", "operator"); err != nil || !strings.Contains(out, "is now operator") {
+	if out, err := users(t, "", "set-role", dir, "bob@example.com", "--role", "operator"); err != nil || !strings.Contains(out, "is now operator") {
 		t.Fatalf("set-role: %v %s", err, out)
 	}
-	if err, out := users(t, "new password\n", "set-password", dir, "bob@example.com", "--password-stdin"); err != nil || !strings.Contains(out, "sessions have ended") {
+	if out, err := users(t, "new password\n", "set-password", dir, "bob@example.com", "--password-stdin"); err != nil || !strings.Contains(out, "sessions have ended") {
 		t.Fatalf("set-password: %v %s", err, out)
 	}
-	err, out := users(t, "", "list", dir, "--json")
+	out, err := users(t, "", "list", dir, "--json")
 	var list []store.Account
 	if err != nil || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 || list[1].Role != "operator" || strings.Contains(out, "argon2") {
 		t.Fatalf("list: %v %s", err, out)
 	}
-	if err, out := users(t, "", "remove", dir, list[1].ID); err != nil || !strings.Contains(out, "removed bob@example.com") {
+	if out, err := users(t, "", "remove", dir, list[1].ID); err != nil || !strings.Contains(out, "removed bob@example.com") {
 		t.Fatalf("remove by id: %v %s", err, out)
 	}
-	if err, out := users(t, "", "list", dir); err != nil || !strings.Contains(out, "ada@example.com") || strings.Contains(out, "bob@") {
+	if out, err := users(t, "", "list", dir); err != nil || !strings.Contains(out, "ada@example.com") || strings.Contains(out, "bob@") {
 		t.Fatalf("table: %v %s", err, out)
 	}
 
