@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -132,7 +133,7 @@ func (c credential) sign(req *http.Request, withCSRF bool) {
 // provider cannot be reached.
 func authServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Service) {
 	t.Helper()
-	return authServerWith(t, cfg, nil)
+	return authServerWith(t, cfg, nil, nil)
 }
 
 // testOIDC is an OpenID client.
@@ -145,9 +146,9 @@ func testOIDC(t *testing.T, cfg oidc.Config) *oidc.Client {
 	return c
 }
 
-// authServerWith is authServer with its dependencies changed by with,
-// which is told the server's URL before it serves.
-func authServerWith(t *testing.T, cfg Config, with func(base string, d *Deps)) (*httptest.Server, *Server, *auth.Service) {
+// authServerWith is authServer logging to log, with its dependencies
+// changed by with, which is told the server's URL before it serves.
+func authServerWith(t *testing.T, cfg Config, log *slog.Logger, with func(base string, d *Deps)) (*httptest.Server, *Server, *auth.Service) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "pulse.db"), sqlite.Options{}, nil)
 	if err != nil {
@@ -169,7 +170,7 @@ func authServerWith(t *testing.T, cfg Config, with func(base string, d *Deps)) (
 	if with != nil {
 		with(base, &deps)
 	}
-	s := New(cfg, deps, nil, reg)
+	s := New(cfg, deps, log, reg)
 	srv.Config.Handler = s.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/oidc"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/test/oidctest"
+	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
 const (
@@ -25,6 +27,7 @@ type oidcEnv struct {
 	op    *oidctest.Provider
 	auth  *auth.Service
 	audit store.Audit
+	logs  *pulsetest.Buffer
 }
 
 // standardRoles is the role map of most cases.
@@ -32,12 +35,17 @@ var standardRoles = map[string]auth.Role{"pulse-admins": auth.Admin, "pulse-ops"
 
 func startOIDC(t *testing.T, opts oidctest.Options, roles map[string]auth.Role) *oidcEnv {
 	t.Helper()
-	e := &oidcEnv{t: t}
-	srv, s, a := authServerWith(t, Config{Loopback: true}, func(base string, d *Deps) {
+	e := &oidcEnv{t: t, logs: &pulsetest.Buffer{}}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, s, a := authServerWith(t, Config{Loopback: true}, log, func(base string, d *Deps) {
 		opts.RedirectURIs = []string{base + oidcCallbackPath}
 		e.op = oidctest.Start(t, opts)
-		d.OIDC = testOIDC(t, oidc.Config{Issuer: e.op.Issuer, ClientID: e.op.ClientID, ClientSecret: e.op.ClientSecret,
-			RedirectURL: base + oidcCallbackPath, Scopes: []string{"email", "profile"}, RolesClaim: opts.GroupsClaim, Roles: roles})
+		c, err := oidc.New(oidc.Config{Issuer: e.op.Issuer, ClientID: e.op.ClientID, ClientSecret: e.op.ClientSecret,
+			RedirectURL: base + oidcCallbackPath, Scopes: []string{"email", "profile"}, RolesClaim: opts.GroupsClaim, Roles: roles}, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.OIDC = c
 	})
 	e.base, e.auth, e.audit = srv.URL, a, deps(s).Audit
 	return e
@@ -164,7 +172,8 @@ func TestOIDCSignIn(t *testing.T) {
 			q.Get("nonce") == "" || q.Get("state") == "" || q.Get("scope") != "openid email profile" {
 			t.Fatalf("login sends the browser to %s", start.Location())
 		}
-		r := b.Get(e.op.Authorize(b, start.Location(), "ada", "pw-ada").String())
+		back := e.op.Authorize(b, start.Location(), "ada", "pw-ada")
+		r := b.Get(back.String())
 		a := e.wantSignedIn(b, r, "ada@example.com", auth.Admin, "/explorer?q=1")
 		if list := e.accounts(); len(list) != 1 || list[0].ID != a.ID || list[0].OIDCSubject != e.op.Issuer+" "+e.op.Subject("ada") {
 			t.Fatalf("accounts %+v", list)
@@ -177,6 +186,23 @@ func TestOIDCSignIn(t *testing.T) {
 		// The flow cookie is spent.
 		if r.Header.Get("Cache-Control") != "no-store" || !strings.Contains(strings.Join(r.Header.Values("Set-Cookie"), "\n"), "pulse_oidc=; Path=/api/auth/oidc/; Max-Age=0") {
 			t.Fatalf("callback headers %v", r.Header)
+		}
+		// The logs tell the sign-in, never its secrets.
+		logs := e.logs.String()
+		if !strings.Contains(logs, `"msg":"signed in"`) {
+			t.Fatalf("no sign-in logged:\n%s", logs)
+		}
+		secrets := map[string]string{"the code": back.Query().Get("code"), "the state": q.Get("state"), "the nonce": q.Get("nonce"),
+			"the flow cookie": flow.Value, "the client secret": e.op.ClientSecret}
+		for _, c := range r.Cookies() {
+			if c.Name == sessionCookie {
+				secrets["the session"] = c.Value
+			}
+		}
+		for what, v := range secrets {
+			if v == "" || strings.Contains(logs, v) {
+				t.Errorf("%s (%q) is in the logs, or empty", what, v)
+			}
 		}
 	})
 
@@ -365,7 +391,7 @@ func TestOIDCProviders(t *testing.T) {
 	if r.StatusCode != http.StatusOK || r.Body != `{"password":true,"oidc":{"name":"127.0.0.1","login_url":"/api/auth/oidc/login/"}}`+"\n" {
 		t.Fatalf("providers: %d %s", r.StatusCode, r.Body)
 	}
-	srv, _, _ := authServerWith(t, Config{Loopback: true}, func(_ string, d *Deps) { d.OIDC = nil })
+	srv, _, _ := authServerWith(t, Config{Loopback: true}, nil, func(_ string, d *Deps) { d.OIDC = nil })
 	r = oidctest.NewBrowser(t).Get(srv.URL + "/api/auth/providers/")
 	if r.StatusCode != http.StatusOK || r.Body != `{"password":true,"oidc":null}`+"\n" {
 		t.Fatalf("providers without OIDC: %d %s", r.StatusCode, r.Body)
