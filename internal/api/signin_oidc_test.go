@@ -250,6 +250,14 @@ func TestOIDCSignIn(t *testing.T) {
 		}
 	})
 
+	t.Run("the provider answers with an error", func(t *testing.T) {
+		e := startOIDC(t, oidctest.Options{Users: []oidctest.User{user("ada", true, "pulse-admins")}}, standardRoles)
+		b := oidctest.NewBrowser(t)
+		state := b.Start(e.base + "/api/auth/oidc/login/").Query().Get("state")
+		back := e.base + oidcCallbackPath + "?" + url.Values{"state": {state}, "error": {"access_denied"}, "error_description": {"the user said no"}}.Encode()
+		e.wantRefused(b, b.Get(back), "the provider refused the sign-in (access_denied)")
+	})
+
 	t.Run("callback without its flow cookie", func(t *testing.T) {
 		e := startOIDC(t, oidctest.Options{Users: []oidctest.User{user("ada", true, "pulse-admins")}}, standardRoles)
 		b := oidctest.NewBrowser(t)
