@@ -78,6 +78,8 @@ func TestHelp(t *testing.T) {
 			`(default "127.0.0.1:9092"; env KAFKA_BOOTSTRAP_SERVERS)`, `(default "snappy"; env KAFKA_COMPRESSION)`}},
 		{"topics", []string{`--partitions int`, `(default "3"; env KAFKA_PARTITIONS)`, `(default "dashboard_consumer_group"; env KAFKA_CONSUMER_GROUP)`}},
 		{"broker", []string{`--broker-addr string`, `(default "127.0.0.1:9092"; env PULSE_BROKER_ADDR)`, `--addr string`, `(default "./data"; env PULSE_DATA_DIR)`}},
+		{"serve", []string{`--oidc-issuer string`, `env PULSE_OIDC_ISSUER`, `--oidc-client-secret string`, `(default "groups"; env PULSE_OIDC_ROLES_CLAIM)`,
+			`--oidc-role-map string`, `(default "openid,email,profile"; env PULSE_OIDC_SCOPES)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
@@ -114,6 +116,17 @@ func TestExitStatus(t *testing.T) {
 	for _, tt := range tests {
 		if code, _, stderr := pulse(t, tt.args...); code != tt.code {
 			t.Errorf("pulse %q: exit %d, want %d\n%s", tt.args, code, tt.code, stderr)
+		}
+	}
+}
+
+// TestOIDCSettingsChecked: serve refuses an OpenID issuer without the
+// settings it needs, naming each, before it starts anything.
+func TestOIDCSettingsChecked(t *testing.T) {
+	code, _, stderr := pulse(t, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--oidc-issuer", "https://sso.example.com")
+	for _, want := range []string{"--oidc-client-id", "--oidc-redirect-url", "--oidc-role-map"} {
+		if code != 1 || !strings.Contains(stderr, "--oidc-issuer needs "+want) {
+			t.Errorf("exit %d, want 1 naming %s:\n%s", code, want, stderr)
 		}
 	}
 }

@@ -25,6 +25,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		config.Simulate, config.IngestRate, config.TrustedProxies, config.CollectClientRate, config.CollectKeyRate, config.TrackerPath,
 		config.WSMaxClients, config.WSMaxClientsPerIP, config.MaxConnsPerIP, config.StoreBehind, config.RetryBase, config.RetryMax)
 	fs.Add(config.KafkaKeys()...)
+	fs.Add(config.OIDCKeys()...)
 	fs.Add(config.LogKeys()...)
 	syncWrites := fs.Flags().Bool("sync-writes", false, "embedded broker: fsync every produced batch (slower; nothing acknowledged is lost on a crash)")
 	if _, err := fs.Parse(args); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/live"
+	"github.com/pulse-dev/pulse/internal/oidc"
 	"github.com/pulse-dev/pulse/internal/ratelimit"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -176,6 +177,9 @@ type Deps struct {
 	// Auth signs accounts in and reads sessions and API tokens; nil
 	// leaves only the open server and the admin token.
 	Auth *auth.Service
+	// OIDC signs accounts in through an OpenID provider; nil: email and
+	// password only. It needs Auth.
+	OIDC *oidc.Client
 	// Audit records sign-ins and changes, and serves the audit log's
 	// routes; nil records nothing.
 	Audit store.Audit

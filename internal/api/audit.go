@@ -25,6 +25,8 @@ var unaudited = map[string]bool{
 var auditedReads = map[string]bool{
 	"GET /api/events/export/": true,
 	"GET /api/audit/export/":  true,
+	// A sign-in through an OpenID provider ends with a GET.
+	"GET /api/auth/oidc/callback/": true,
 }
 
 // audited reports whether a route's calls are recorded.
@@ -47,6 +49,9 @@ type auditNote struct {
 	actor  string
 	target string
 	detail string
+	// outcome overrides the one the status gives (a refused sign-in
+	// through a provider answers with a redirect).
+	outcome string
 }
 
 // noteAudit lets a handler say what it acted on and how it went, for
@@ -59,6 +64,14 @@ func noteAudit(r *http.Request, target, detail string) {
 		if detail != "" {
 			n.detail = detail
 		}
+	}
+}
+
+// noteOutcome says how a request went when its status does not: a
+// refusal or failure answered with a redirect, with its reason.
+func noteOutcome(r *http.Request, outcome, detail string) {
+	if n, ok := r.Context().Value(auditKey).(*auditNote); ok {
+		n.outcome, n.detail = outcome, detail
 	}
 }
 
@@ -105,6 +118,9 @@ func (s *Server) audit(method, path string, h http.Handler) http.Handler {
 		}
 		if e.Status >= 400 {
 			e.Detail = rec.errorText()
+		}
+		if note.outcome != "" {
+			e.Outcome = note.outcome
 		}
 		switch {
 		case note.actor != "":

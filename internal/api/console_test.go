@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/collect"
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/deadletter"
@@ -22,6 +23,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
+	"github.com/pulse-dev/pulse/internal/oidc"
 	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/sources"
 	"github.com/pulse-dev/pulse/internal/store"
@@ -99,7 +101,15 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 	return Deps{Monitor: mon, DeadLetters: dl, Load: loads, Series: db,
 		Collector: collect.New(producer, db, rules, nil, reg), SourceKeys: keys, Sources: db, Ledger: db,
 		Plan: db, PlanRules: rules, Insights: insights.New(db), Saved: db, Users: db, RollupKeys: db,
-		Gatherer: reg, Auth: testAuth(t, db, nil), Audit: db}, reg
+		Gatherer: reg, Auth: testAuth(t, db, nil), Audit: db, OIDC: unreachableOIDC(t)}, reg
+}
+
+// unreachableOIDC is an OpenID client whose provider cannot be reached:
+// its routes are registered, and a sign-in through it is refused.
+func unreachableOIDC(t *testing.T) *oidc.Client {
+	t.Helper()
+	return testOIDC(t, oidc.Config{Issuer: "http://127.0.0.1:1", ClientID: "pulse", RedirectURL: "http://127.0.0.1/api/auth/oidc/callback/",
+		Roles: map[string]auth.Role{"*": auth.Viewer}})
 }
 
 // opsWriteKey is the write key of opsBackend's source.

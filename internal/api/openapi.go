@@ -418,6 +418,13 @@ func operations() []operation {
 			body: strict(object(map[string]schema{"email": str(), "password": str()})), result: whoamiSchema},
 		{method: "POST", path: "/api/auth/logout/", need: auth.Public, summary: "Sign out: ends the session (with everywhere, every session of the account) and clears the cookie; needs X-CSRF-Token while the session lives", status: "204",
 			body: strict(object(map[string]schema{"everywhere": boolean()}))},
+		{method: "GET", path: "/api/auth/providers/", need: auth.Public, summary: "The ways to sign in, for the sign-in page: email and password, and the OpenID provider (null when none is configured)",
+			result: object(map[string]schema{"password": boolean(), "oidc": nullable(object(map[string]schema{
+				"name": described(str(), "the provider's name for its button"), "login_url": described(str(), "where the button goes: /api/auth/oidc/login/ (add ?next=/page)")}))})},
+		{method: "GET", path: "/api/auth/oidc/login/", need: auth.Public, summary: "Start a sign-in through the OpenID provider: sets the short-lived flow cookie and redirects (302) to the provider; next is the page to open afterwards (a path of this site, else /). A provider that cannot be reached redirects to /?signin_error=",
+			query: []string{"next"}, status: "302"},
+		{method: "GET", path: "/api/auth/oidc/callback/", need: auth.Public, summary: "Where the provider sends the browser back (code and state, or error): sets the session cookie and redirects (302) to next; a refusal (state, nonce, code, no role, email not verified) redirects to /?signin_error=<reason>. Recorded in the audit log",
+			query: []string{"code", "state", "error"}, status: "302"},
 		{method: "GET", path: "/api/accounts/", need: auth.Admin, summary: "Every account, oldest first",
 			result: object(map[string]schema{"accounts": arrayOf(ref("Account"))})},
 		{method: "POST", path: "/api/accounts/", need: auth.Admin, summary: "Add an account with a password (8 characters at least); 409 when the email is taken", status: "201",

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/live"
+	"github.com/pulse-dev/pulse/internal/oidc"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
@@ -38,12 +40,15 @@ func testAuth(t *testing.T, accounts store.Accounts, now func() time.Time) *auth
 // one that differs, fails TestEveryRouteHoldsItsRole. Change it with the
 // table in docs/accounts.md.
 var routeRoles = map[string]auth.Role{
-	"GET /api/health/":       auth.Public,
-	"POST /api/collect/":     auth.Public,
-	"OPTIONS /api/collect/":  auth.Public,
-	"GET /api/auth/me/":      auth.Public,
-	"POST /api/auth/login/":  auth.Public,
-	"POST /api/auth/logout/": auth.Public,
+	"GET /api/health/":             auth.Public,
+	"POST /api/collect/":           auth.Public,
+	"OPTIONS /api/collect/":        auth.Public,
+	"GET /api/auth/me/":            auth.Public,
+	"POST /api/auth/login/":        auth.Public,
+	"POST /api/auth/logout/":       auth.Public,
+	"GET /api/auth/providers/":     auth.Public,
+	"GET /api/auth/oidc/login/":    auth.Public,
+	"GET /api/auth/oidc/callback/": auth.Public,
 
 	"GET /api/events/latest/":        auth.Viewer,
 	"GET /api/queue/messages/":       auth.Viewer,
@@ -124,8 +129,26 @@ func (c credential) sign(req *http.Request, withCSRF bool) {
 }
 
 // authServer serves every route of the API, with accounts, over a
-// loopback listener (so that only the accounts close it).
+// loopback listener (so that only the accounts close it). Its OpenID
+// provider cannot be reached.
 func authServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Service) {
+	t.Helper()
+	return authServerWith(t, cfg, nil, nil)
+}
+
+// testOIDC is an OpenID client.
+func testOIDC(t *testing.T, cfg oidc.Config) *oidc.Client {
+	t.Helper()
+	c, err := oidc.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// authServerWith is authServer logging to log, with its dependencies
+// changed by with, which is told the server's URL before it serves.
+func authServerWith(t *testing.T, cfg Config, log *slog.Logger, with func(base string, d *Deps)) (*httptest.Server, *Server, *auth.Service) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "pulse.db"), sqlite.Options{}, nil)
 	if err != nil {
@@ -142,8 +165,14 @@ func authServer(t *testing.T, cfg Config) (*httptest.Server, *Server, *auth.Serv
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html>"), ModTime: time.Now()}}
 	a := testAuth(t, db, nil)
 	deps.Store, deps.Stats, deps.Hub, deps.Explorer, deps.Gatherer, deps.UI, deps.Auth, deps.Audit = db, stats, hub, db, reg, ui, a, db
-	s := New(cfg, deps, nil, reg)
-	srv := httptest.NewServer(s.Handler())
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	if with != nil {
+		with(base, &deps)
+	}
+	s := New(cfg, deps, log, reg)
+	srv.Config.Handler = s.Handler()
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, s, a
 }

@@ -16,11 +16,16 @@ import (
 // accounts and tokens.
 func (s *Server) authRoutes(handle routeFunc) {
 	handle("GET", "/api/auth/me/", auth.Public, s.wrap(s.me))
+	handle("GET", "/api/auth/providers/", auth.Public, s.wrap(s.providers))
 	if s.deps.Auth == nil {
 		return
 	}
 	handle("POST", "/api/auth/login/", auth.Public, s.wrap(s.login))
 	handle("POST", "/api/auth/logout/", auth.Public, s.wrap(s.logout))
+	if s.deps.OIDC != nil {
+		handle("GET", "/api/auth/oidc/login/", auth.Public, s.wrap(s.oidcLogin))
+		handle("GET", "/api/auth/oidc/callback/", auth.Public, s.wrap(s.oidcCallback))
+	}
 	handle("GET", "/api/accounts/", auth.Admin, s.wrap(s.listAccounts))
 	handle("POST", "/api/accounts/", auth.Admin, s.wrap(s.addAccount))
 	handle("PATCH", "/api/accounts/{id}/", auth.Admin, s.wrap(s.updateAccount))

@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ type Config struct {
 	DataDir string
 
 	HTTP     HTTP
+	OIDC     OIDC
 	Live     Live
 	Kafka    Kafka
 	Broker   Broker
@@ -65,6 +67,96 @@ type HTTP struct {
 	CollectKeyRate    int
 	// TrackerPath is where pulse.js is served.
 	TrackerPath string
+}
+
+// OIDC is sign-in through an OpenID Connect provider
+// (docs/accounts.md#openid-connect); off while Issuer is empty.
+type OIDC struct {
+	// Issuer is the provider's issuer URL, where its discovery document
+	// is found.
+	Issuer string
+	// ClientID and ClientSecret are Pulse's client at the provider; the
+	// secret is empty for a public client (PKCE alone).
+	ClientID     string
+	ClientSecret string
+	// RedirectURL is the public URL of Pulse's callback,
+	// https://<host>/api/auth/oidc/callback/.
+	RedirectURL string
+	// Name is the provider's name on the sign-in page; empty: the
+	// issuer's host.
+	Name string
+	// Scopes lists the scopes asked for, separated by commas or spaces;
+	// openid is always asked.
+	Scopes string
+	// RolesClaim names the claim whose values RoleMap maps to roles: a
+	// string or an array of strings, or a path into objects
+	// (realm_access.roles).
+	RolesClaim string
+	// RoleMap maps the claim's values to roles: "value=role,...", "*"
+	// for anyone the provider signs in (see RoleRules).
+	RoleMap string
+}
+
+// Enabled reports whether OpenID Connect sign-in is configured.
+func (o *OIDC) Enabled() bool { return o.Issuer != "" }
+
+// ScopeList returns the scopes to ask for: openid first, then the
+// others of Scopes once each.
+func (o *OIDC) ScopeList() []string {
+	out := []string{"openid"}
+	for _, s := range strings.FieldsFunc(o.Scopes, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// RoleRule maps a value of the roles claim to a role.
+type RoleRule struct {
+	// Value is the claim's value, compared exactly; "*" matches anyone
+	// the provider signs in.
+	Value string
+	// Role is viewer, operator or admin.
+	Role string
+}
+
+// RoleRules returns RoleMap's rules. Entries are separated by commas,
+// or by semicolons when any is in the map (so that values may hold
+// commas, as LDAP names do); each is value=role, split at its last =.
+// Entries that do not parse are left out; Validate reports them.
+func (o *OIDC) RoleRules() []RoleRule {
+	rules, _ := parseRoleMap(o.RoleMap)
+	return rules
+}
+
+func parseRoleMap(v string) ([]RoleRule, []string) {
+	sep := ","
+	if strings.Contains(v, ";") {
+		sep = ";"
+	}
+	var rules []RoleRule
+	var bad []string
+	for _, e := range strings.Split(v, sep) {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		i := strings.LastIndex(e, "=")
+		if i < 0 {
+			bad = append(bad, fmt.Sprintf("entry %q is not value=role", e))
+			continue
+		}
+		value, role := strings.TrimSpace(e[:i]), strings.ToLower(strings.TrimSpace(e[i+1:]))
+		switch {
+		case value == "":
+			bad = append(bad, fmt.Sprintf("entry %q has no value before =", e))
+		case role != "viewer" && role != "operator" && role != "admin":
+			bad = append(bad, fmt.Sprintf("entry %q: role %q is not one of viewer, operator, admin", e, role))
+		default:
+			rules = append(rules, RoleRule{Value: value, Role: role})
+		}
+	}
+	return rules, bad
 }
 
 // Live is the live updates: the bus between processes and the
@@ -197,6 +289,9 @@ func Default() Config {
 			CollectKeyRate:    5000,
 			TrackerPath:       "/pulse.js",
 		},
+		// email for the account's name; groups is a scope only some
+		// providers know (Dex, Okta), and others refuse (Google).
+		OIDC:  OIDC{Scopes: "openid,email,profile", RolesClaim: "groups"},
 		Live:  Live{WSMaxClients: 2000, WSMaxClientsPerIP: 64},
 		Store: Store{AuditRetention: 365 * 24 * time.Hour},
 		Kafka: Kafka{
@@ -380,11 +475,71 @@ func (c *Config) Validate() error {
 	if (k.TLSCert == "") != (k.TLSKey == "") {
 		bad("--kafka-tls-cert and --kafka-tls-key go together")
 	}
+	o := c.OIDC
+	if o.Issuer == "" {
+		for _, s := range []struct{ flag, v string }{{"--oidc-client-id", o.ClientID}, {"--oidc-client-secret", o.ClientSecret}, {"--oidc-redirect-url", o.RedirectURL}, {"--oidc-role-map", o.RoleMap}} {
+			if s.v != "" {
+				bad("%s needs --oidc-issuer", s.flag)
+			}
+		}
+	} else {
+		if o.ClientID == "" {
+			bad("--oidc-issuer needs --oidc-client-id, Pulse's client id at the provider")
+		}
+		if o.RedirectURL == "" {
+			bad("--oidc-issuer needs --oidc-redirect-url, the public URL of Pulse's callback such as https://pulse.example.com/api/auth/oidc/callback/")
+		}
+		if o.RoleMap == "" {
+			bad("--oidc-issuer needs --oidc-role-map, such as pulse-admins=admin,pulse-ops=operator (with *=viewer, anyone the provider signs in is a viewer)")
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // The checks of single settings, named in their declarations. Validate
 // prefixes their messages with the flag.
+
+// oidcURL is an issuer or redirect URL: https, or http on loopback only
+// (over plain http a forged discovery or key set would sign anyone in).
+func oidcURL(v string, bad badf) {
+	if v == "" {
+		return
+	}
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		bad("is not a valid URL: %v", redactURLError(err))
+	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		bad("%q must be an absolute https:// URL", v)
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		bad("%q must use https (http only on loopback, for tests)", v)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		bad("%q must have no query, fragment or user", v)
+	}
+}
+
+// oidcRedirect is the callback's public URL.
+func oidcRedirect(v string, bad badf) {
+	oidcURL(v, bad)
+	if u, err := url.Parse(v); v != "" && err == nil && !strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/api/auth/oidc/callback") {
+		bad("%q must end with /api/auth/oidc/callback/, where Pulse answers the provider", v)
+	}
+}
+
+func roleMap(v string, bad badf) {
+	_, problems := parseRoleMap(v)
+	for _, p := range problems {
+		bad("%s", p)
+	}
+}
+
+func scopeList(v string, bad badf) {
+	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r == '"' || r == '\\' || r > 0x7e }) {
+			bad("scope %q has a character a scope cannot hold", s)
+		}
+	}
+}
 
 func hostPort(v string, bad badf) {
 	if _, port, err := net.SplitHostPort(v); err != nil {

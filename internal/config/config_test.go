@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -217,6 +218,16 @@ func TestValidate(t *testing.T) {
 		{"retention", func(c *Config) { c.Store.RetentionMaxAge = -time.Second }, "--retention-max-age"},
 		{"retry base", func(c *Config) { c.Pipeline.RetryBase = 0 }, "--retry-base must be above 0"},
 		{"retry max", func(c *Config) { c.Pipeline.RetryMax = 500 * time.Millisecond }, "--retry-max 500ms must not be below --retry-base 1s"},
+		{"oidc client id", func(c *Config) { oidc(c); c.OIDC.ClientID = "" }, "--oidc-issuer needs --oidc-client-id"},
+		{"oidc redirect", func(c *Config) { oidc(c); c.OIDC.RedirectURL = "" }, "--oidc-issuer needs --oidc-redirect-url"},
+		{"oidc role map", func(c *Config) { oidc(c); c.OIDC.RoleMap = "" }, "--oidc-issuer needs --oidc-role-map"},
+		{"oidc without issuer", func(c *Config) { c.OIDC.ClientID = "pulse" }, "--oidc-client-id needs --oidc-issuer"},
+		{"oidc http issuer", func(c *Config) { oidc(c); c.OIDC.Issuer = "http://idp.example.com" }, "--oidc-issuer \"http://idp.example.com\" must use https"},
+		{"oidc relative issuer", func(c *Config) { oidc(c); c.OIDC.Issuer = "idp.example.com" }, "--oidc-issuer \"idp.example.com\" must be an absolute https:// URL"},
+		{"oidc redirect path", func(c *Config) { oidc(c); c.OIDC.RedirectURL = "https://pulse.example.com/callback" }, "must end with /api/auth/oidc/callback/"},
+		{"oidc role", func(c *Config) { oidc(c); c.OIDC.RoleMap = "ops=root" }, `--oidc-role-map entry "ops=root": role "root" is not one of`},
+		{"oidc rule", func(c *Config) { oidc(c); c.OIDC.RoleMap = "admin" }, `--oidc-role-map entry "admin" is not value=role`},
+		{"oidc roles claim", func(c *Config) { oidc(c); c.OIDC.RolesClaim = "" }, "--oidc-roles-claim must not be empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,6 +247,43 @@ func TestValidate(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// oidc configures OpenID Connect sign-in validly.
+func oidc(c *Config) {
+	c.OIDC.Issuer, c.OIDC.ClientID = "https://idp.example.com/realms/x", "pulse"
+	c.OIDC.RedirectURL, c.OIDC.RoleMap = "https://pulse.example.com/api/auth/oidc/callback/", "pulse-admins=admin"
+}
+
+func TestOIDCSettings(t *testing.T) {
+	c := Default()
+	c.Store.DatabaseURL = "data/pulse.db"
+	oidc(&c)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("valid OIDC settings: %v", err)
+	}
+	c.OIDC.Issuer = "http://127.0.0.1:5556/dex"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("http issuer on loopback: %v", err)
+	}
+	if got := c.OIDC.ScopeList(); !slices.Equal(got, []string{"openid", "email", "profile"}) {
+		t.Errorf("default scopes %v", got)
+	}
+	c.OIDC.Scopes = "email groups, openid"
+	if got := c.OIDC.ScopeList(); !slices.Equal(got, []string{"openid", "email", "groups"}) {
+		t.Errorf("scopes %q: %v", c.OIDC.Scopes, got)
+	}
+	for in, want := range map[string][]RoleRule{
+		"pulse-admins=admin, pulse-ops=Operator,*=viewer": {{"pulse-admins", "admin"}, {"pulse-ops", "operator"}, {"*", "viewer"}},
+		"cn=admins,ou=groups,dc=example=admin; *=viewer":  {{"cn=admins,ou=groups,dc=example", "admin"}, {"*", "viewer"}},
+		"":                nil,
+		"x=boss,y=viewer": {{"y", "viewer"}},
+	} {
+		c.OIDC.RoleMap = in
+		if got := c.OIDC.RoleRules(); !slices.Equal(got, want) {
+			t.Errorf("role map %q: %v, want %v", in, got, want)
+		}
+	}
 }
 
 func TestRedacted(t *testing.T) {

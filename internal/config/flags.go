@@ -26,6 +26,11 @@ func KafkaKeys() []Key {
 	}
 }
 
+// OIDCKeys are the OpenID Connect sign-in settings.
+func OIDCKeys() []Key {
+	return []Key{OIDCIssuer, OIDCClientID, OIDCClientSecret, OIDCRedirectURL, OIDCName, OIDCScopes, OIDCRolesClaim, OIDCRoleMap}
+}
+
 // LogKeys are the logging settings.
 func LogKeys() []Key { return []Key{LogFormat, LogLevel} }
 

@@ -122,6 +122,24 @@ var (
 	MaxConnsPerIP = declare(setting{flag: "max-conns-per-ip", env: []string{"PULSE_MAX_CONNS_PER_IP"}, usage: "HTTP connections (WebSockets included) one client address may hold; past it new ones get 429; trusted proxies are exempt (0: no limit)",
 		field: intField(func(c *Config) *int { return &c.HTTP.MaxConnsPerIP }), check: is(notNegative[int])})
 
+	// OIDC: sign-in through an OpenID Connect provider.
+	OIDCIssuer = declare(setting{flag: "oidc-issuer", env: []string{"PULSE_OIDC_ISSUER"}, usage: "OpenID Connect provider's issuer URL, for \"Sign in with\" it (empty: email and password only)",
+		field: strField(func(c *Config) *string { return &c.OIDC.Issuer }), check: is(oidcURL)})
+	OIDCClientID = declare(setting{flag: "oidc-client-id", env: []string{"PULSE_OIDC_CLIENT_ID"}, usage: "Pulse's client id at the OpenID provider",
+		field: strField(func(c *Config) *string { return &c.OIDC.ClientID })})
+	OIDCClientSecret = declare(setting{flag: "oidc-client-secret", env: []string{"PULSE_OIDC_CLIENT_SECRET"}, secret: secret, usage: "Pulse's client secret at the OpenID provider (empty: a public client, PKCE alone)",
+		field: strField(func(c *Config) *string { return &c.OIDC.ClientSecret })})
+	OIDCRedirectURL = declare(setting{flag: "oidc-redirect-url", env: []string{"PULSE_OIDC_REDIRECT_URL"}, usage: "public URL of Pulse's callback, registered at the provider: https://<host>/api/auth/oidc/callback/",
+		field: strField(func(c *Config) *string { return &c.OIDC.RedirectURL }), check: is(oidcRedirect)})
+	OIDCName = declare(setting{flag: "oidc-name", env: []string{"PULSE_OIDC_NAME"}, usage: "the provider's name on the sign-in button (default: the issuer's host)",
+		field: strField(func(c *Config) *string { return &c.OIDC.Name })})
+	OIDCScopes = declare(setting{flag: "oidc-scopes", env: []string{"PULSE_OIDC_SCOPES"}, usage: "scopes asked of the provider, comma separated (openid always); add groups for providers that need it for the groups claim",
+		field: strField(func(c *Config) *string { return &c.OIDC.Scopes }), check: is(scopeList)})
+	OIDCRolesClaim = declare(setting{flag: "oidc-roles-claim", env: []string{"PULSE_OIDC_ROLES_CLAIM"}, usage: "claim of the ID token or userinfo whose values --oidc-role-map maps to roles: a string or an array of strings; a.b for a nested one",
+		field: strField(func(c *Config) *string { return &c.OIDC.RolesClaim }), check: is(notEmpty)})
+	OIDCRoleMap = declare(setting{flag: "oidc-role-map", env: []string{"PULSE_OIDC_ROLE_MAP"}, usage: "the claim's values to roles, such as pulse-admins=admin,pulse-ops=operator,*=viewer; the highest match wins, * is anyone the provider signs in, no match is refused",
+		field: strField(func(c *Config) *string { return &c.OIDC.RoleMap }), check: is(roleMap)})
+
 	// Live: the bus between servers and the WebSocket hub.
 	RedisURL = declare(setting{flag: "redis-url", env: []string{"REDIS_URL"}, secret: secretURL,
 		usage: "Redis for live updates shared by several servers (empty: in-process)",

@@ -36,6 +36,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/live"
 	"github.com/pulse-dev/pulse/internal/load"
 	"github.com/pulse-dev/pulse/internal/monitor"
+	"github.com/pulse-dev/pulse/internal/oidc"
 	"github.com/pulse-dev/pulse/internal/pipeline"
 	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/sources"
@@ -185,7 +186,7 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 		return nil, err
 	}
 	if opts.HTTP {
-		if err := s.newHTTP(); err != nil {
+		if err := s.newHTTP(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -271,7 +272,7 @@ func (s *Server) newConsumers() error {
 	return nil
 }
 
-func (s *Server) newHTTP() error {
+func (s *Server) newHTTP(ctx context.Context) error {
 	var err error
 	if s.producer, err = kafka.NewProducer(kafka.ProducerConfig{Kafka: s.cfg.Kafka, Name: "ingest"}, s.log, s.reg); err != nil {
 		return err
@@ -344,6 +345,11 @@ func (s *Server) newHTTP() error {
 	}
 	if deps.Auth, err = auth.New(s.store, s.opts.Auth, s.log); err != nil {
 		return fmt.Errorf("accounts: %w", err)
+	}
+	if s.cfg.OIDC.Enabled() {
+		if deps.OIDC, err = s.newOIDC(ctx); err != nil {
+			return err
+		}
 	}
 	srv := api.New(api.Config{
 		AllowedOrigins: s.cfg.HTTP.Origins(),
@@ -619,4 +625,33 @@ func (s *Server) closeResources() {
 		}
 		s.log.Info("shutdown complete")
 	})
+}
+
+// newOIDC is the OpenID sign-in's client. It asks the provider once at
+// start so that a wrong issuer shows in the log at once; a provider that
+// does not answer is asked again at each sign-in, and does not keep the
+// server from starting (passwords and tokens still work).
+func (s *Server) newOIDC(ctx context.Context) (*oidc.Client, error) {
+	o := s.cfg.OIDC
+	roles := map[string]auth.Role{}
+	for _, r := range o.RoleRules() {
+		role, err := auth.ParseRole(r.Role)
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-role-map: %w", err)
+		}
+		roles[r.Value] = max(roles[r.Value], role)
+	}
+	c, err := oidc.New(oidc.Config{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURL,
+		Name: o.Name, Scopes: o.ScopeList(), RolesClaim: o.RolesClaim, Roles: roles}, s.log)
+	if err != nil {
+		return nil, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Discover(dctx); err != nil {
+		s.log.Error("OpenID provider not reached: sign-in through it fails until it answers", "component", "oidc", "issuer", o.Issuer, "err", err)
+	} else {
+		s.log.Info("sign-in through OpenID provider", "component", "oidc", "issuer", o.Issuer, "name", c.Name())
+	}
+	return c, nil
 }

@@ -49,8 +49,17 @@ func (w tWriter) Write(p []byte) (int, error) {
 // free ports, SQLite under dir, three consumers.
 func start(t *testing.T, dir string) *running {
 	t.Helper()
+	return startWith(t, dir, nil)
+}
+
+// startWith is start with the configuration changed by with.
+func startWith(t *testing.T, dir string, with func(*config.Config)) *running {
+	t.Helper()
 	cfg := config.Default()
 	cfg.HTTP.Addr, cfg.Broker.Addr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
+	if with != nil {
+		with(&cfg)
+	}
 	bc := broker.Config{Addr: cfg.Broker.Addr, DataDir: dir, Topics: []broker.Topic{
 		{Name: cfg.Kafka.Topic, Partitions: 3}, {Name: cfg.Kafka.DLQTopic, Partitions: 3},
 	}}
