@@ -253,6 +253,7 @@ func TestContract(t *testing.T) {
 	// Accounts last: the first one closes the loopback server to the
 	// reads above, which carry no token.
 	get("me_open", "/api/auth/me/")
+	get("providers", "/api/auth/providers/")
 	record("account_add", "POST /api/accounts/", c.must("POST", "/api/accounts/",
 		`{"email":"ada@example.com","role":"admin","password":"contract horse"}`, true, 201))
 	record("me_admin_token", "GET /api/auth/me/", c.must("GET", "/api/auth/me/", "", true, 200))

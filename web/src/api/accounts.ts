@@ -6,12 +6,14 @@ import { ApiError, parse, request, send, whoami } from './http'
 import {
   accountResultSchema,
   accountsSchema,
+  providersSchema,
   tokenCreatedSchema,
   tokenResultSchema,
   tokensSchema,
   whoamiSchema,
   type Account,
   type APIToken,
+  type Providers,
   type Role,
   type TokenCreated,
   type Whoami,
@@ -147,4 +149,10 @@ export async function createToken(req: NewToken): Promise<TokenCreated> {
 export async function revokeToken(id: string): Promise<APIToken> {
   const path = `/api/tokens/${encodeURIComponent(id)}/`
   return parse(tokenResultSchema, path, await send(path, 'DELETE')).token
+}
+
+/** The ways to sign in: the password, and an OpenID provider when one is set up. */
+export async function getProviders(signal?: AbortSignal): Promise<Providers> {
+  const path = '/api/auth/providers/'
+  return parse(providersSchema, path, await request(path, { signal }))
 }

@@ -46,6 +46,7 @@ import {
   tokensSchema,
   tokenCreatedSchema,
   auditPageSchema,
+  providersSchema,
 } from './schema'
 
 const files: Record<string, string> = import.meta.glob('./contract/*.json', {
@@ -104,6 +105,7 @@ const contract: Record<string, z.ZodType> = {
   tokens: tokensSchema,
   token_create: tokenCreatedSchema,
   audit: auditPageSchema,
+  providers: providersSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]

@@ -992,3 +992,11 @@ export type AuditEntry = z.infer<typeof auditEntrySchema>
 /** GET /api/audit/: a page, newest first, and the id the next one starts before. */
 export const auditPageSchema = z.strictObject({ entries: list(auditEntrySchema), next_before: int.nullable() })
 export type AuditPage = z.infer<typeof auditPageSchema>
+
+/** GET /api/auth/providers/: the ways to sign in this server offers. */
+export const providersSchema = z.strictObject({
+  password: z.boolean(),
+  /** An OpenID Connect provider: the button's name and where it starts. */
+  oidc: z.strictObject({ name: str, login_url: str }).nullable(),
+})
+export type Providers = z.infer<typeof providersSchema>

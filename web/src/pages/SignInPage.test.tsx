@@ -8,11 +8,15 @@ import { signedIn, stubWebSocket } from '../test/session'
 // What POST /api/auth/login/ answers next; held until released when it is a promise.
 let login: () => Response | Promise<Response>
 let calls: Call[]
+// What GET /api/auth/providers/ answers.
+let providers: unknown
 
 beforeEach(() => {
   stubWebSocket()
   login = () => json(signedIn('viewer', 'v@example.com'))
+  providers = { password: true, oidc: null }
   calls = stubFetch(({ url, headers }) => {
+    if (url === '/api/auth/providers/') return json(providers)
     if (url === '/api/auth/me/') {
       if (headers.Authorization === 'Bearer plt_good')
         return json({ ...signedIn('operator'), kind: 'token', account: null })
@@ -101,5 +105,32 @@ describe('SignInPage', () => {
     expect(await screen.findByRole('heading', { name: 'Sign in' })).toBeTruthy()
     expect(window.sessionStorage.getItem('pulse.admin_token')).toBeNull()
     expect(calls.some((c) => c.url === '/api/auth/logout/')).toBe(false)
+  })
+
+  it('offers the OpenID provider, to come back to the page the user was on', async () => {
+    providers = { password: true, oidc: { name: 'Example IdP', login_url: '/api/auth/oidc/login/' } }
+    window.history.replaceState(null, '', '/#/explorer?user_id=u1')
+    render(<Root />)
+    const link = await screen.findByRole('link', { name: 'Sign in with Example IdP' })
+    expect(link.getAttribute('href')).toBe(`/api/auth/oidc/login/?next=${encodeURIComponent('/#/explorer?user_id=u1')}`)
+    expect(screen.getByLabelText('Email')).toBeTruthy() // the password stays
+    window.history.replaceState(null, '', '/')
+  })
+
+  it('offers no provider when the server has none', async () => {
+    render(<Root />)
+    await screen.findByLabelText('Email')
+    await waitFor(() => expect(calls.some((c) => c.url === '/api/auth/providers/')).toBe(true))
+    expect(screen.queryByRole('link', { name: /Sign in with/ })).toBeNull()
+  })
+
+  it('says why the provider’s sign-in was refused, once', async () => {
+    window.history.replaceState(null, '', '/?signin_error=no+role+for+this+account#/load')
+    render(<Root />)
+    const alert = await screen.findByRole('alert')
+    expect(alert.textContent).toBe('The sign-in with your provider was refused: no role for this account')
+    expect(window.location.search).toBe('')
+    expect(window.location.hash).toBe('#/load')
+    window.history.replaceState(null, '', '/')
   })
 })

@@ -1,4 +1,6 @@
+import { useQuery } from '@tanstack/react-query'
 import { useEffect, useId, useState } from 'react'
+import { getProviders } from '../api/accounts'
 import { Button } from '../components/ui/Button'
 import { Field, Hint, Input, Label } from '../components/ui/Field'
 import { ErrorText } from '../components/ui/State'
@@ -105,11 +107,55 @@ function TokenForm() {
 }
 
 /**
+ * The sign-in of an OpenID provider, when the server has one: a link, as
+ * the provider's page takes the whole window. next is where the user
+ * was, path and hash, so that the callback brings them back there.
+ */
+function ProviderSignIn() {
+  const providers = useQuery({
+    queryKey: ['auth-providers'],
+    queryFn: ({ signal }) => getProviders(signal),
+    staleTime: 60_000,
+  })
+  const oidc = providers.data?.oidc
+  if (oidc == null) return null
+  const next = window.location.pathname + window.location.hash
+  return (
+    <div className="mb-6 flex flex-col gap-2 border-b border-slate-200 pb-6 dark:border-slate-800">
+      <a
+        href={`${oidc.login_url}?next=${encodeURIComponent(next)}`}
+        className="inline-flex items-center justify-center rounded-md bg-blue-700 px-4 py-2 text-base font-medium text-white hover:bg-blue-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600"
+      >
+        Sign in with {oidc.name}
+      </a>
+      <p className="text-center text-sm text-slate-600 dark:text-slate-400">or with your email and password</p>
+    </div>
+  )
+}
+
+/**
+ * signinError is what a refused sign-in with the provider came back
+ * with (/?signin_error=…), taken off the address once read so that a
+ * reload does not show it again.
+ */
+function useSigninError(): string | null {
+  const [error] = useState(() => new URLSearchParams(window.location.search).get('signin_error'))
+  useEffect(() => {
+    if (error === null) return
+    const url = new URL(window.location.href)
+    url.searchParams.delete('signin_error')
+    window.history.replaceState(window.history.state, '', url.pathname + url.search + url.hash)
+  }, [error])
+  return error
+}
+
+/**
  * The sign-in page, shown in place of the console while no one is signed
  * in. The address stays the page the user asked for (or was on when the
  * session ended), so signing in lands there.
  */
 export function SignInPage({ reason }: { reason: string | null }) {
+  const providerError = useSigninError()
   useEffect(() => {
     document.title = 'Pulse — Sign in'
   }, [])
@@ -126,6 +172,15 @@ export function SignInPage({ reason }: { reason: string | null }) {
             {reason}
           </p>
         )}
+        {providerError !== null && (
+          <p
+            role="alert"
+            className="mb-4 rounded-md bg-red-50 p-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200"
+          >
+            The sign-in with your provider was refused: {providerError}
+          </p>
+        )}
+        <ProviderSignIn />
         <PasswordForm />
         <details className="mt-6 border-t border-slate-200 pt-4 text-sm dark:border-slate-800">
           <summary className="cursor-pointer rounded text-slate-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-blue-600 dark:text-slate-300">
