@@ -41,6 +41,9 @@ type Options struct {
 	// GroupsInUserinfoOnly leaves the groups out of the ID token: only
 	// the userinfo endpoint tells them, as some providers do.
 	GroupsInUserinfoOnly bool
+	// Addr is where the provider listens (a free loopback port when
+	// empty); its issuer is http://<Addr>.
+	Addr string
 }
 
 // Provider is a running OpenID provider with one confidential client.
@@ -57,12 +60,27 @@ type Provider struct {
 // Start starts a provider for the test; it stops when the test ends.
 func Start(t testing.TB, opts Options) *Provider {
 	t.Helper()
+	p, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// New starts a provider on opts.Addr (a free loopback port when empty);
+// Close stops it. The provider command (./provider) runs one for the
+// browser tests.
+func New(opts Options) (*Provider, error) {
 	if opts.GroupsClaim == "" {
 		opts.GroupsClaim = "groups"
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	p := &Provider{
 		Issuer:       "http://" + ln.Addr().String(),
@@ -91,9 +109,11 @@ func Start(t testing.TB, opts Options) *Provider {
 	_ = p.srv.Listener.Close()
 	p.srv.Listener = ln
 	p.srv.Start()
-	t.Cleanup(p.srv.Close)
-	return p
+	return p, nil
 }
+
+// Close stops the provider.
+func (p *Provider) Close() { p.srv.Close() }
 
 // SetGroups replaces a user's groups, for the next token the provider
 // issues.

@@ -13,7 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 /** Asks the kernel for a free loopback port. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
     srv.unref()
@@ -67,6 +67,8 @@ export class PulseServer {
   readonly logPath: string
   base = ''
   private ports: { http: number; broker: number } | null = null
+  private extraArgs: string[] = []
+  private seeded = false
   private proc: ChildProcess | null = null
   private exited: Promise<Exit> | null = null
 
@@ -90,12 +92,28 @@ export class PulseServer {
   }
 
   /**
+   * Chooses the server's ports before it starts and returns its base URL,
+   * for what must know it first (an OpenID provider's redirect URI).
+   */
+  async reserve(): Promise<string> {
+    this.ports ??= { http: await freePort(), broker: await freePort() }
+    this.base = `http://127.0.0.1:${this.ports.http}`
+    return this.base
+  }
+
+  /** More arguments of `pulse serve`, for the next start. */
+  addServeArgs(...args: string[]): void {
+    this.extraArgs.push(...args)
+  }
+
+  /**
    * Starts the server and waits until GET /api/health/ answers 200; the
    * first start makes the options' accounts. A restart keeps the ports and
    * the data directory.
    */
   async start(): Promise<void> {
-    if (this.ports === null) for (const a of this.options.accounts ?? []) await this.addAccount(a)
+    if (!this.seeded) for (const a of this.options.accounts ?? []) await this.addAccount(a)
+    this.seeded = true
     this.ports ??= { http: await freePort(), broker: await freePort() }
     const { http: httpPort, broker: brokerPort } = this.ports
     this.base = `http://127.0.0.1:${httpPort}`
@@ -112,6 +130,7 @@ export class PulseServer {
       '--retry-base',
       '100ms',
       ...(this.options.serveArgs ?? []),
+      ...this.extraArgs,
     ]
     const out = createWriteStream(this.logPath, { flags: 'a' })
     const proc = spawn(this.binary, args, { cwd: this.tmp, stdio: ['ignore', 'pipe', 'pipe'] })
