@@ -5,6 +5,7 @@
 // and back to the same page after it, an API token shown once and revoked,
 // and signing out.
 
+import { readFileSync } from 'node:fs'
 import AxeBuilder from '@axe-core/playwright'
 import type { Browser, Page } from '@playwright/test'
 import { expect, RETRY_TIMEOUT, screenshot, STEP_TIMEOUT, test, usePulse } from './fixtures.ts'
@@ -190,4 +191,33 @@ test('signing out everywhere ends the other browsers’ sessions, an idle one to
   await signInPage.expectShown()
   await expect(signInPage.reason()).toHaveCount(0)
   await other.context().close()
+})
+
+test('the audit log lists a refused sign-in and an admin action, filters them and exports them', async ({ page }) => {
+  // A refused sign-in, by a browser of its own.
+  const refused = await page.request.post(`${pulse.server().base}/api/auth/login/`, {
+    data: { email: 'intruder@example.com', password: 'guess' },
+  })
+  expect(refused.status()).toBe(401)
+  await signIn(page, '#/audit', admin)
+  const table = page.getByRole('table', { name: 'Audit log entries, newest first' })
+  await expect(table.getByRole('row').filter({ hasText: 'intruder@example.com' })).toContainText('refused 401', {
+    timeout: STEP_TIMEOUT,
+  })
+  await expect(table.getByRole('row').filter({ hasText: admin.email }).first()).toBeVisible()
+  await page.getByLabel('Outcome').selectOption('refused')
+  await expect(table.getByRole('row').filter({ hasText: 'ok 200' })).toHaveCount(0, { timeout: STEP_TIMEOUT })
+  await expect(table.getByRole('row').filter({ hasText: 'intruder@example.com' })).toBeVisible()
+  const download = page.waitForEvent('download')
+  await page.getByRole('link', { name: 'Export CSV' }).click()
+  const file = await (await download).path()
+  const csv = readFileSync(file, 'utf8')
+  expect(csv.split('\n')[0]).toBe('id,at,actor,account_id,client_ip,action,target,outcome,status,detail,request_id')
+  expect(csv).toContain('intruder@example.com')
+  expect(csv).not.toContain(',ok,')
+})
+
+test('only an admin sees the audit log', async ({ page }) => {
+  await signIn(page, '#/', viewer)
+  await expect(page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Audit log' })).toHaveCount(0)
 })

@@ -98,6 +98,14 @@ const VIEWS: {
     },
   },
   {
+    // Open to this machine: what the open server did is listed, if anything.
+    name: 'audit',
+    hash: '#/audit',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Audit log entries, newest first' })).toBeVisible()
+    },
+  },
+  {
     name: 'consumers',
     hash: '#/consumers',
     ready: async (page) => {

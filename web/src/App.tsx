@@ -11,6 +11,7 @@ import type { ActiveSession } from './hooks/session'
 import { useLiveFeed } from './live/useLiveFeed'
 import { useLiveTotals } from './live/useLiveTotals'
 import { AccountsPage } from './pages/AccountsPage'
+import { AuditPage } from './pages/AuditPage'
 import { ConsumersView } from './pages/ConsumersView'
 import { Dashboard } from './pages/Dashboard'
 import { DLQView } from './pages/DLQView'
@@ -44,6 +45,7 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
   plan: { title: 'Tracking plan', lead: 'The events your sites may send, their properties, and what broke the plan' },
   users: { title: 'User', lead: 'One user: when they came, what they did, their sessions and events' },
   accounts: { title: 'Accounts', lead: 'Who may sign in and with which role, and the API tokens of scripts and CI' },
+  audit: { title: 'Audit log', lead: 'Every sign-in and change: who, when, from where, and how it ended' },
 }
 
 // A socket the server closed because its client may no longer read it
@@ -132,6 +134,7 @@ export function App({ session }: { session: ActiveSession }) {
         {view === 'plan' && <PlanPage />}
         {view === 'users' && <UserPage key={userId} userId={userId} onOpenTimeline={openTimeline} />}
         {view === 'accounts' && (accounts.allowed ? <AccountsPage /> : <Empty>{accounts.why}</Empty>)}
+        {view === 'audit' && (accounts.allowed ? <AuditPage /> : <Empty>{accounts.why}</Empty>)}
       </main>
       {timeline !== null && (
         <TimelineDialog eventId={timeline} onClose={() => setParams({ timeline: null }, { replace: true })} />

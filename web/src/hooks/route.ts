@@ -20,6 +20,7 @@ export type View =
   | 'plan'
   | 'users'
   | 'accounts'
+  | 'audit'
 
 /** The views in navigation order, with their hash, label and the role they need to be listed, if any. */
 export const VIEWS: readonly { view: View; hash: string; label: string; needs?: Role }[] = [
@@ -34,6 +35,7 @@ export const VIEWS: readonly { view: View; hash: string; label: string; needs?: 
   { view: 'delivery', hash: '#/delivery', label: 'Delivery' },
   { view: 'plan', hash: '#/plan', label: 'Tracking plan' },
   { view: 'accounts', hash: '#/accounts', label: 'Accounts', needs: 'admin' },
+  { view: 'audit', hash: '#/audit', label: 'Audit log', needs: 'admin' },
 ]
 
 /** Every view: those of the navigation, and a user's page (#/users/<id>), reached from the user ids shown. */
