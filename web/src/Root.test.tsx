@@ -19,6 +19,8 @@ beforeEach(() => {
   sockets = stubWebSocket()
   calls = stubFetch(({ url, method, body }) => {
     if (url === '/api/auth/me/') return who === null ? json(SIGN_IN, 401) : json(who)
+    // Public: the ways to sign in.
+    if (url === '/api/auth/providers/') return json({ password: true, oidc: null })
     if (url === '/api/auth/login/') {
       const b = body as { email: string; password: string }
       if (b.password !== 'right-password') return json({ error: 'wrong email or password' }, 401)
