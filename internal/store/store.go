@@ -103,6 +103,7 @@ type Store interface {
 	SavedInsights
 	Accounts
 	Audit
+	Settings
 	Uniques
 	Ledger
 	Plan

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", testSessions},
 		{"APITokens", testAPITokens},
 		{"AuditLog", testAuditLog},
+		{"Settings", testSettings},
 		{"UniquesFollowTheRows", testUniquesFollowTheRows},
 	}
 	for _, tc := range tests {
