@@ -36,6 +36,8 @@ type client struct {
 	// fresh initial_data instead of what it missed.
 	behind    atomic.Bool
 	wantStats atomic.Bool
+	// masked: the client may not see personal values (see WithMasked).
+	masked bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -129,6 +131,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		kick:   make(chan struct{}, 1),
 		ctx:    ctx,
 		cancel: cancel,
+		masked: maskedOf(r.Context()),
 	}
 	h.mu.Lock()
 	if h.closed {
@@ -138,12 +141,18 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.clients[c] = struct{}{}
+	if c.masked {
+		h.masked++
+	}
 	h.wg.Add(1)
 	h.mu.Unlock()
 	h.clientsGauge.Inc()
 	defer func() {
 		h.mu.Lock()
 		delete(h.clients, c)
+		if c.masked {
+			h.masked--
+		}
 		h.mu.Unlock()
 		h.clientsGauge.Dec()
 		h.wg.Done()
@@ -267,7 +276,7 @@ func (h *Hub) read(c *client) {
 
 // write sends initial_data and then queued frames until the client stops.
 func (h *Hub) write(c *client) {
-	if !h.send(c, h.initial(c.ctx)) {
+	if !h.send(c, h.initial(c.ctx, c.masked)) {
 		return
 	}
 	var lastResync time.Time
@@ -288,7 +297,7 @@ func (h *Hub) write(c *client) {
 				}
 			}
 			h.resyncs.Inc()
-			if !h.send(c, h.initial(c.ctx)) {
+			if !h.send(c, h.initial(c.ctx, c.masked)) {
 				return
 			}
 		}
@@ -311,7 +320,17 @@ func (h *Hub) write(c *client) {
 }
 
 func (h *Hub) send(c *client, f frame) bool {
-	if f.data == nil {
+	data := f.data
+	if c.masked {
+		data = f.masked
+		if data == nil && f.data != nil {
+			// Made before this client came, with no masked twin: it
+			// gets a fresh, masked initial_data instead.
+			c.behind.Store(true)
+			return true
+		}
+	}
+	if data == nil {
 		return true
 	}
 	// Not c.ctx: cancelling a write in progress makes the library drop the
@@ -319,7 +338,7 @@ func (h *Hub) send(c *client, f frame) bool {
 	// get its close frame once this frame is out. WriteTimeout bounds it.
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.WriteTimeout)
 	defer cancel()
-	if err := c.conn.Write(ctx, websocket.MessageText, f.data); err != nil {
+	if err := c.conn.Write(ctx, websocket.MessageText, data); err != nil {
 		// The write timing out means a client too slow to take one
 		// frame; the library has closed the connection already.
 		if errors.Is(err, context.DeadlineExceeded) {

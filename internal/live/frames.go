@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/privacy"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -45,18 +46,75 @@ type (
 type frame struct {
 	kind string
 	data []byte
+	// masked is data with the personal fields masked, for the clients that
+	// may not see them (see WithMasked). It is data itself for a frame
+	// that holds none, and nil when no such client was connected as the
+	// frame was made: one that came since gets a fresh initial_data
+	// instead, never data.
+	masked []byte
 }
 
+// encode encodes a frame that holds no personal value.
 func encode(kind string, v any) (frame, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return frame{}, err
 	}
-	return frame{kind: kind, data: data}, nil
+	return frame{kind: kind, data: data, masked: data}, nil
 }
 
-// initial builds the initial_data frame from the store and the stats.
-func (h *Hub) initial(ctx context.Context) frame {
+// encodePersonal encodes a frame that holds personal values: v for the
+// clients that may see them and, while any client that may not is
+// connected, masked(m) for those.
+func (h *Hub) encodePersonal(kind string, v any, masked func(m *privacy.Masker) any) (frame, error) {
+	f, err := encode(kind, v)
+	f.masked = nil
+	if err != nil || !h.anyMasked() {
+		return f, err
+	}
+	m := h.masker()
+	if m == nil {
+		return f, nil
+	}
+	f.masked, err = json.Marshal(masked(m))
+	return f, err
+}
+
+// masker is the masking in force, or nil when the hub has none.
+func (h *Hub) masker() *privacy.Masker {
+	if h.cfg.Masking == nil {
+		return nil
+	}
+	return h.cfg.Masking(context.Background())
+}
+
+// anyMasked reports whether a client that may not see personal values is
+// connected.
+func (h *Hub) anyMasked() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.masked > 0
+}
+
+// maskedEvents returns a masked copy of events.
+func maskedEvents(m *privacy.Masker, events []event.Stored) []event.Stored {
+	out := slices.Clone(events)
+	m.Events(out)
+	return out
+}
+
+// maskedMessages returns a masked copy of msgs.
+func maskedMessages(m *privacy.Masker, msgs []event.Message) []event.Message {
+	out := slices.Clone(msgs)
+	m.Messages(out)
+	return out
+}
+
+// initial builds the initial_data frame from the store and the stats,
+// with the personal fields masked when masked is set. A masked frame that
+// cannot be masked (the hub has no masking) carries no events or
+// messages.
+func (h *Hub) initial(ctx context.Context, masked bool) frame {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	msg := initialFrame{Type: "initial_data", Events: []event.Stored{}, Messages: []event.Message{}}
@@ -81,6 +139,14 @@ func (h *Hub) initial(ctx context.Context) frame {
 	}
 	if len(msg.Messages) > h.cfg.InitialMessages {
 		msg.Messages = msg.Messages[:h.cfg.InitialMessages]
+	}
+	if masked {
+		if m := h.masker(); m != nil {
+			m.Events(msg.Events)
+			m.Messages(msg.Messages)
+		} else {
+			msg.Events, msg.Messages = []event.Stored{}, []event.Message{}
+		}
 	}
 	f, err := encode("initial_data", msg)
 	if err != nil {

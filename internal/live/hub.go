@@ -13,6 +13,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/metrics"
+	"github.com/pulse-dev/pulse/internal/privacy"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -83,6 +84,10 @@ type HubConfig struct {
 	// RecheckInterval spaces the checks that a client may still read the
 	// socket (10 s; see WithRecheck).
 	RecheckInterval time.Duration
+	// Masking returns the masking in force for the clients that may not
+	// see personal values (see WithMasked); nil sends such clients no
+	// events or messages at all.
+	Masking func(ctx context.Context) *privacy.Masker
 }
 
 func (c *HubConfig) defaults() {
@@ -171,6 +176,8 @@ type Hub struct {
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
+	// masked counts the clients that may not see personal values.
+	masked int
 	// admitted counts the connections holding a slot of MaxClients, perIP
 	// those of each client address; a slot is taken before the upgrade.
 	admitted int
@@ -372,7 +379,9 @@ func (h *Hub) flush(p *pending) (sampled bool) {
 	case p.total == 0:
 	case p.total <= maxSingleEvents:
 		for _, e := range p.events {
-			f, err := encode("new_event", newEventFrame{Type: "new_event", Event: e})
+			f, err := h.encodePersonal("new_event", newEventFrame{Type: "new_event", Event: e}, func(m *privacy.Masker) any {
+				return newEventFrame{Type: "new_event", Event: m.Stored(e)}
+			})
 			if err != nil {
 				h.log.Error("event left out of a frame: cannot encode it", "frame", "new_event", "id", e.ID, "event_id", e.EventID, "err", err)
 				continue
@@ -387,12 +396,16 @@ func (h *Hub) flush(p *pending) (sampled bool) {
 		dropped := p.total - len(events)
 		sampled = dropped > 0
 		h.sampled.Add(float64(dropped))
-		f, err := encode("new_events", newEventsFrame{Type: "new_events", Events: events, Dropped: dropped})
+		encodeEvents := func(events []event.Stored) (frame, error) {
+			return h.encodePersonal("new_events", newEventsFrame{Type: "new_events", Events: events, Dropped: dropped}, func(m *privacy.Masker) any {
+				return newEventsFrame{Type: "new_events", Events: maskedEvents(m, events), Dropped: dropped}
+			})
+		}
+		f, err := encodeEvents(events)
 		if err != nil {
 			// One event that cannot be encoded must not take the
 			// others with it.
-			events = h.encodable("new_events", slices.Clone(events))
-			f, err = encode("new_events", newEventsFrame{Type: "new_events", Events: events, Dropped: dropped})
+			f, err = encodeEvents(h.encodable("new_events", slices.Clone(events)))
 		}
 		if err == nil {
 			h.broadcast(f)
@@ -402,9 +415,14 @@ func (h *Hub) flush(p *pending) (sampled bool) {
 		msgs := p.queueFrame()
 		sampled = sampled || len(msgs) < len(p.msgs)
 		h.track(msgs)
-		f, err := encode("queue_update", queueFrame{Type: "queue_update", Messages: msgs})
+		encodeMessages := func(msgs []event.Message) (frame, error) {
+			return h.encodePersonal("queue_update", queueFrame{Type: "queue_update", Messages: msgs}, func(m *privacy.Masker) any {
+				return queueFrame{Type: "queue_update", Messages: maskedMessages(m, msgs)}
+			})
+		}
+		f, err := encodeMessages(msgs)
 		if err != nil {
-			f, err = encode("queue_update", queueFrame{Type: "queue_update", Messages: h.encodableMessages("queue_update", slices.Clone(msgs))})
+			f, err = encodeMessages(h.encodableMessages("queue_update", slices.Clone(msgs)))
 		}
 		if err == nil {
 			h.broadcast(f)

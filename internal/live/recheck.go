@@ -19,6 +19,21 @@ const stopUnauthorized = "unauthorized"
 
 type recheckKey struct{}
 
+type maskedKey struct{}
+
+// WithMasked marks a WebSocket request as one whose client may not see
+// personal values: every event and message it is sent is masked by
+// HubConfig.Masking. The HTTP layer, which knows the client's role, says
+// so; its recheck closes the socket when the role changes.
+func WithMasked(ctx context.Context) context.Context {
+	return context.WithValue(ctx, maskedKey{}, true)
+}
+
+func maskedOf(ctx context.Context) bool {
+	masked, _ := ctx.Value(maskedKey{}).(bool)
+	return masked
+}
+
 // WithRecheck gives a WebSocket request the check the hub repeats every
 // RecheckInterval while the connection is open: an error closes it with
 // StatusSignInAgain. The HTTP layer, which let the request in, knows how
