@@ -19,6 +19,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/live"
 	"github.com/pulse-dev/pulse/internal/oidc"
+	"github.com/pulse-dev/pulse/internal/privacy"
 	"github.com/pulse-dev/pulse/internal/ratelimit"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -183,6 +184,9 @@ type Deps struct {
 	// Audit records sign-ins and changes, and serves the audit log's
 	// routes; nil records nothing.
 	Audit store.Audit
+	// Privacy keeps the declaration of personal fields, masked for every
+	// reader below admin; nil masks nothing (a server without accounts).
+	Privacy *privacy.Service
 }
 
 // Server is the HTTP API.
@@ -313,6 +317,7 @@ func (s *Server) routes() http.Handler {
 	s.rollupKeyRoutes(handle)
 	s.authRoutes(handle)
 	s.auditRoutes(handle)
+	s.privacyRoutes(handle)
 	for _, p := range patterns {
 		// A pattern without a method matches what the ones with methods
 		// leave: the other methods.

@@ -169,8 +169,13 @@ func (s *Server) overTLS(r *http.Request) bool {
 // or demoted, a token revoked, or a first account closing an open server
 // closes the socket with live.StatusSignInAgain. A store that does not
 // answer closes nothing.
+//
+// A reader below the admin role gets every frame masked (live.WithMasked);
+// an admin's socket closes when the role drops below, and the page's
+// new one is masked.
 func (s *Server) recheckSocket(need auth.Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		masked := s.maskerFor(r) != nil
 		check := func(ctx context.Context) error {
 			p, err := s.identify(r.WithContext(ctx))
 			switch {
@@ -179,8 +184,15 @@ func (s *Server) recheckSocket(need auth.Role, h http.Handler) http.Handler {
 			case err != nil:
 				return &live.Transient{Err: err}
 			}
+			if !masked && s.deps.Privacy != nil && p.Role < unmaskedRole {
+				return Errorf(EForbidden, "the role changed to %s, which reads personal fields masked", p.Role)
+			}
 			return s.allow(r, p, need)
 		}
-		h.ServeHTTP(w, r.WithContext(live.WithRecheck(r.Context(), check)))
+		ctx := live.WithRecheck(r.Context(), check)
+		if masked {
+			ctx = live.WithMasked(ctx)
+		}
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

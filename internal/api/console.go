@@ -117,7 +117,13 @@ func (s *Server) opsHistory(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) opsOrdering(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, s.deps.Monitor.Ordering())
+	v := s.deps.Monitor.Ordering()
+	if m := s.maskerFor(r); m != nil {
+		for i := range v.HeldKeys {
+			v.HeldKeys[i].Key = m.RecordKey(v.HeldKeys[i].Key)
+		}
+	}
+	return writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
@@ -132,6 +138,9 @@ func (s *Server) opsDLQ(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.deps.DeadLetters.List(r.Context(), limit)
 	if err != nil {
 		return opsError(err, "read the dead letters")
+	}
+	if m := s.maskerFor(r); m != nil {
+		maskDeadLetters(m, &v)
 	}
 	return writeJSON(w, http.StatusOK, v)
 }

@@ -70,6 +70,7 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			`"email":"decode2@example.com"`, "role", `"admin"`, ""},
 		"PATCH /api/accounts/{id}/": {ops.URL, 4 << 10, `{"role":"admin"}`, `"role":"admin"`, "role", `"viewer"`, "/api/accounts/" + acct.ID + "/"},
 		"POST /api/tokens/":         {ops.URL, 4 << 10, `{"name":"decode-test","role":"viewer"}`, `"name":"decode-test"`, "name", `"other"`, ""},
+		"PUT /api/privacy/fields/":  {ops.URL, 16 << 10, `{"fields":["user_id"]}`, `"fields":["user_id"]`, "fields", `[]`, ""},
 	}
 	for _, op := range operations() {
 		key := op.method + " " + op.path

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/privacy"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -112,8 +113,27 @@ func decodeCursor(s string) (int64, bool) {
 	return n, true
 }
 
-func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) error {
+// eventQuery reads the explorer's filters and refuses one on a field
+// masked for the reader (m nil: none is).
+func eventQuery(r *http.Request, m *privacy.Masker) (store.EventQuery, error) {
 	q, err := parseEventQuery(r)
+	if err != nil {
+		return q, err
+	}
+	for _, f := range []struct{ name, value string }{{"user_id", q.UserID}, {"session_id", q.SessionID}} {
+		if f.value == "" {
+			continue
+		}
+		if err := refusePersonal(m, f.name, f.name); err != nil {
+			return q, err
+		}
+	}
+	return q, nil
+}
+
+func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) error {
+	m := s.maskerFor(r)
+	q, err := eventQuery(r, m)
 	if err != nil {
 		return err
 	}
@@ -126,6 +146,9 @@ func (s *Server) searchEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	if events == nil {
 		events = []event.Stored{}
+	}
+	if m != nil {
+		m.Events(events)
 	}
 	var cursor *string
 	if next > 0 {
@@ -204,7 +227,8 @@ func (n *ndjsonExport) flush() error                { return nil }
 // after that aborts the response, which the client sees as a broken
 // transfer: ending it cleanly would pass a short file for a whole one.
 func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseEventQuery(r)
+	m := s.maskerFor(r)
+	q, err := eventQuery(r, m)
 	if err != nil {
 		return err
 	}
@@ -254,6 +278,9 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	rows := 0
 	err = s.deps.Explorer.ExportEvents(r.Context(), q, func(e event.Stored) error {
+		if m != nil {
+			e = m.Stored(e)
+		}
 		if err := out.write(&e); err != nil {
 			return fmt.Errorf("encode event id %d (event_id %q): %w", e.ID, e.EventID, err)
 		}
@@ -330,6 +357,13 @@ func (s *Server) messageTimeline(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !found {
 		return Errorf(ENotFound, "no message with event_id %q", id)
+	}
+	if mk := s.maskerFor(r); mk != nil {
+		m = mk.Message(m)
+		if e != nil {
+			masked := mk.Stored(*e)
+			e = &masked
+		}
 	}
 	return writeJSON(w, http.StatusOK, Timeline{Message: m, Event: e, Stages: stages(&m)})
 }

@@ -41,6 +41,12 @@ func (s *Server) funnel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	m := s.maskerFor(r)
+	for i, st := range q.Steps {
+		if err := refusePersonalFilters(m, fmt.Sprintf("steps[%d].filters", i), st.Filters); err != nil {
+			return err
+		}
+	}
 	f, err := s.deps.Insights.Funnel(r.Context(), q)
 	if errors.Is(err, insights.ErrInvalid) {
 		return Errorf(EInvalid, "%s", strings.TrimPrefix(err.Error(), insights.ErrInvalid.Error()+": "))
@@ -48,6 +54,7 @@ func (s *Server) funnel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("funnel: %w", err)
 	}
+	maskFunnel(m, q.Breakdown, &f)
 	return writeJSON(w, http.StatusOK, f)
 }
 

@@ -54,6 +54,9 @@ func (s *Server) latestEvents(w http.ResponseWriter, r *http.Request) error {
 	if events == nil {
 		events = []event.Stored{}
 	}
+	if m := s.maskerFor(r); m != nil {
+		m.Events(events)
+	}
 	return writeJSON(w, http.StatusOK, struct {
 		Events []event.Stored `json:"events"`
 		Stats  live.StatsJSON `json:"stats"`
@@ -309,6 +312,9 @@ func (s *Server) queueMessages(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("read messages: %w", err)
 		}
 		msgs = append(msgs, stored...)
+	}
+	if m := s.maskerFor(r); m != nil {
+		m.Messages(msgs)
 	}
 	return writeJSON(w, http.StatusOK, struct {
 		Messages []event.Message `json:"messages"`

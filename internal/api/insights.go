@@ -68,6 +68,10 @@ func (s *Server) trend(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	m := s.maskerFor(r)
+	if err := refusePersonalFilters(m, "filter", q.Filters); err != nil {
+		return err
+	}
 	t, err := s.deps.Insights.Trend(r.Context(), q)
 	if errors.Is(err, insights.ErrInvalid) {
 		return Errorf(EInvalid, "%s", strings.TrimPrefix(err.Error(), insights.ErrInvalid.Error()+": "))
@@ -75,6 +79,7 @@ func (s *Server) trend(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("trend: %w", err)
 	}
+	maskTrend(m, &t)
 	return writeJSON(w, http.StatusOK, t)
 }
 

@@ -180,6 +180,9 @@ func (s *Server) planWarnings(w http.ResponseWriter, r *http.Request) error {
 	if ws == nil {
 		ws = []store.PlanWarning{}
 	}
+	if m := s.maskerFor(r); m != nil {
+		maskPlanWarnings(m, ws)
+	}
 	return writeJSON(w, http.StatusOK, struct {
 		Range    string              `json:"range"`
 		From     time.Time           `json:"from"`

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/live"
+	"github.com/pulse-dev/pulse/internal/privacy"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
@@ -34,6 +35,9 @@ func TestWrongMethodsAndUnknownPaths(t *testing.T) {
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html>"), ModTime: time.Now()}}
 	// Every optional part is given, so every route is registered.
 	deps.Store, deps.Stats, deps.Hub, deps.Explorer, deps.Gatherer, deps.UI = db, stats, hub, db, reg, ui
+	if deps.Privacy, err = privacy.Open(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(New(Config{Loopback: true}, deps, nil, reg).Handler())
 	t.Cleanup(srv.Close)
 

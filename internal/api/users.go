@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/privacy"
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -37,12 +38,22 @@ func (s *Server) userProfile(w http.ResponseWriter, r *http.Request) error {
 	if len(r.URL.Query()) > 0 {
 		return Errorf(EInvalid, "the user's page takes no parameters")
 	}
+	// Opening a user's page by their id is a search by it.
+	m := s.maskerFor(r)
+	if m != nil && m.Fields().Personal(privacy.FieldUserID) {
+		return Errorf(EForbidden, "user_id is a personal field: a user's page needs the %s role", unmaskedRole)
+	}
 	p, err := s.deps.Users.UserProfile(r.Context(), id, time.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return Errorf(ENotFound, "no events for user %q", id)
 	}
 	if err != nil {
 		return fmt.Errorf("user profile: %w", err)
+	}
+	if m != nil && m.Fields().Personal("session_id") {
+		for i := range p.Sessions {
+			p.Sessions[i].SessionID = m.Value(p.Sessions[i].SessionID)
+		}
 	}
 	return writeJSON(w, http.StatusOK, p)
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/oidc"
 	"github.com/pulse-dev/pulse/internal/pipeline"
 	"github.com/pulse-dev/pulse/internal/plan"
+	"github.com/pulse-dev/pulse/internal/privacy"
 	"github.com/pulse-dev/pulse/internal/sources"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
@@ -277,11 +278,16 @@ func (s *Server) newHTTP(ctx context.Context) error {
 	if s.producer, err = kafka.NewProducer(kafka.ProducerConfig{Kafka: s.cfg.Kafka, Name: "ingest"}, s.log, s.reg); err != nil {
 		return err
 	}
+	priv, err := privacy.Open(ctx, s.store)
+	if err != nil {
+		return err
+	}
 	s.hub = live.NewHub(live.HubConfig{
 		AllowedOrigins:  s.cfg.HTTP.Origins(),
 		MaxClients:      s.cfg.Live.WSMaxClients,
 		MaxClientsPerIP: s.cfg.Live.WSMaxClientsPerIP,
 		ClientIP:        api.ClientIP,
+		Masking:         priv.Masker,
 	}, s.follow, s.stats, s.store, s.log, s.reg)
 	if err = s.newConsole(); err != nil {
 		return err
@@ -332,6 +338,7 @@ func (s *Server) newHTTP(ctx context.Context) error {
 		Users:            s.store,
 		RollupKeys:       s.store,
 		Audit:            s.store,
+		Privacy:          priv,
 		RollupKeysChanged: func() {
 			select {
 			case s.rollupKeysChanged <- struct{}{}:
