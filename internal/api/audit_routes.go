@@ -70,13 +70,19 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = n
 	}
+	// One more than the page: a page that fills the limit has a next one
+	// only when that entry exists, so the last page never leads to an
+	// empty one.
+	limit := f.Limit
+	f.Limit++
 	entries, err := s.deps.Audit.AuditLog(r.Context(), f)
 	if err != nil {
 		return fmt.Errorf("read the audit log: %w", err)
 	}
 	var next *int64
-	if len(entries) == f.Limit {
-		next = &entries[len(entries)-1].ID
+	if len(entries) > limit {
+		entries = entries[:limit]
+		next = &entries[limit-1].ID
 	}
 	return writeJSON(w, http.StatusOK, struct {
 		Entries    []store.AuditEntry `json:"entries"`
@@ -152,6 +158,14 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
-	noteAudit(r, "", fmt.Sprintf("%d entries as %s", rows, format))
+	noteAudit(r, "", fmt.Sprintf("%d %s as %s", rows, plural(rows, "entry", "entries"), format))
 	return nil
+}
+
+// plural picks the word that goes with n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

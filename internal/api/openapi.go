@@ -439,7 +439,7 @@ func operations() []operation {
 			result: object(map[string]schema{"token": ref("APIToken"), "secret": str()})},
 		{method: "DELETE", path: "/api/tokens/{id}/", need: auth.Admin, summary: "Revoke an API token", pathParams: []string{"id"},
 			result: object(map[string]schema{"token": ref("APIToken")})},
-		{method: "GET", path: "/api/audit/", need: auth.Admin, summary: "The audit log, newest first: sign-ins (refused ones too) and every change; filters actor, action, outcome (ok, refused, failed), q (text in actor, action, target or detail), from, to; pages of limit (1..1000, 100) before an entry id",
+		{method: "GET", path: "/api/audit/", need: auth.Admin, summary: "The audit log, newest first: sign-ins (refused ones too) and every change; filters actor, action, outcome (ok, refused, failed), q (text in actor, action, target, detail, client IP or request id), from, to; pages of limit (1..1000, 100) before an entry id",
 			query:  []string{"actor", "action", "outcome", "q", "from", "to", "before", "limit"},
 			result: object(map[string]schema{"entries": arrayOf(ref("AuditEntry")), "next_before": nullable(integer())})},
 		{method: "GET", path: "/api/audit/export/", need: auth.Admin, summary: "Every matching audit entry, newest first, as CSV (the default) or NDJSON; the same filters",
