@@ -74,6 +74,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APITokens", testAPITokens},
 		{"AuditLog", testAuditLog},
 		{"UniquesFollowTheRows", testUniquesFollowTheRows},
+		{"EraseUser", func(t *testing.T, s store.Store) { testEraseUser(t, s, open) }},
+		{"SuppressionsPaging", testSuppressionsPaging},
+		{"EraseUnderConcurrentWrites", testEraseUnderConcurrentWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
