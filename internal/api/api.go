@@ -187,6 +187,11 @@ type Deps struct {
 	// Privacy keeps the declaration of personal fields, masked for every
 	// reader below admin; nil masks nothing (a server without accounts).
 	Privacy *privacy.Service
+	// Erasure erases users and lists the erased; nil disables its
+	// routes. Erased, when set, is told of an erasure (the live
+	// statistics are rebuilt from the store).
+	Erasure store.Erasure
+	Erased  func()
 }
 
 // Server is the HTTP API.
