@@ -48,7 +48,7 @@ func (s *Server) maskerFor(r *http.Request) *privacy.Masker {
 	if ok && p.Role >= unmaskedRole {
 		return nil
 	}
-	return s.deps.Privacy.Masker(r.Context())
+	return s.deps.Privacy.Masker()
 }
 
 // refusePersonal refuses a filter or a breakdown on field (as the API
@@ -69,7 +69,7 @@ type personalFieldsBody struct {
 
 func (s *Server) personalFields(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, personalFieldsBody{
-		Fields: s.deps.Privacy.Fields(r.Context()),
+		Fields: s.deps.Privacy.Fields(),
 		Masked: s.maskerFor(r) != nil,
 	})
 }

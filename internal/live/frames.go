@@ -85,7 +85,7 @@ func (h *Hub) masker() *privacy.Masker {
 	if h.cfg.Masking == nil {
 		return nil
 	}
-	return h.cfg.Masking(context.Background())
+	return h.cfg.Masking()
 }
 
 // anyMasked reports whether a client that may not see personal values is

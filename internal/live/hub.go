@@ -87,7 +87,7 @@ type HubConfig struct {
 	// Masking returns the masking in force for the clients that may not
 	// see personal values (see WithMasked); nil sends such clients no
 	// events or messages at all.
-	Masking func(ctx context.Context) *privacy.Masker
+	Masking func() *privacy.Masker
 }
 
 func (c *HubConfig) defaults() {

@@ -29,7 +29,7 @@ const (
 
 // DefaultFields are personal until a team says otherwise: the ids that
 // name a person or their visit.
-var DefaultFields = []string{FieldUserID, FieldSessionID, FieldAnonymousID}
+var DefaultFields = []string{FieldAnonymousID, FieldSessionID, FieldUserID} // sorted, as ParseFields returns them
 
 // ParseFields checks a declaration and returns it sorted without
 // duplicates. Each entry is user_id, session_id, anonymous_id or a

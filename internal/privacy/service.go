@@ -34,8 +34,9 @@ type Service struct {
 	settings Settings
 	masker   *Masker
 
-	mu      sync.Mutex
-	checked time.Time
+	mu         sync.Mutex
+	checked    time.Time
+	refreshing bool
 }
 
 // Open reads the declaration (DefaultFields until an admin changes it) and
@@ -79,28 +80,40 @@ func readFields(ctx context.Context, settings Settings) (*Set, error) {
 	return NewSet(fields), nil
 }
 
-// Masker returns the masker with the declaration read at most a second
-// ago. A store that does not answer keeps the last declaration read: it
-// never unmasks anything, since a field leaves the declaration only by a
-// change this process read.
-func (s *Service) Masker(ctx context.Context) *Masker {
+// Masker returns the masker. At most once a second it has the
+// declaration read again in the background, so that a change made by
+// another process (or the command line) applies here within about a
+// second, and no caller ever waits on the store: one that does not
+// answer keeps the last declaration read in force. That never unmasks
+// anything, since a field leaves the declaration only by a change this
+// process read.
+func (s *Service) Masker() *Masker {
 	s.mu.Lock()
-	stale := time.Since(s.checked) >= refreshEvery
-	if stale {
-		s.checked = time.Now()
+	if !s.refreshing && time.Since(s.checked) >= refreshEvery {
+		s.refreshing, s.checked = true, time.Now()
+		go s.refresh()
 	}
 	s.mu.Unlock()
-	if stale {
-		if set, err := readFields(ctx, s.settings); err == nil {
-			s.masker.SetFields(set)
-		}
-	}
 	return s.masker
 }
 
+// refreshTimeout bounds one background read of the declaration.
+const refreshTimeout = 5 * time.Second
+
+func (s *Service) refresh() {
+	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+	defer cancel()
+	if set, err := readFields(ctx, s.settings); err == nil {
+		s.masker.SetFields(set)
+	}
+	s.mu.Lock()
+	s.refreshing = false
+	s.mu.Unlock()
+}
+
 // Fields returns the declared fields.
-func (s *Service) Fields(ctx context.Context) []string {
-	return s.Masker(ctx).Fields().List()
+func (s *Service) Fields() []string {
+	return s.Masker().Fields().List()
 }
 
 // SetFields checks and stores a new declaration, which masks from now on
