@@ -24,6 +24,7 @@ import {
   userProfileQuery,
   accountsQuery,
   tokensQuery,
+  personalFieldsQuery,
 } from '../api/queries'
 import type {
   PlanView,
@@ -46,6 +47,7 @@ import type {
   UserProfile,
   Account,
   APIToken,
+  PersonalFields,
 } from '../api/schema'
 import { ApiError, type FunnelRequest, type RetentionRequest, type TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
@@ -155,4 +157,13 @@ export function useAccounts(intervalMs = 30_000): Polled<Account[]> {
 /** GET /api/tokens/ every intervalMs. Admin. */
 export function useTokens(intervalMs = 30_000): Polled<APIToken[]> {
   return polled(useQuery(tokensQuery(intervalMs)))
+}
+
+/**
+ * GET /api/privacy/fields/ every intervalMs: the fields declared personal,
+ * and whether the signed-in reader sees them masked (below admin). Until
+ * the first answer, nothing is taken as masked: the server masks anyway.
+ */
+export function usePersonalFields(intervalMs = 60_000): Polled<PersonalFields> {
+  return polled(useQuery(personalFieldsQuery(intervalMs)))
 }
