@@ -12,6 +12,8 @@ import { ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime, errorMessage } from '../format'
 import { useRouteParams } from '../hooks/route'
+import { isMasked } from '../api/privacy'
+import { MaskedValue } from '../components/MaskedValue'
 
 const PAGE = 50
 
@@ -98,7 +100,12 @@ export function eventColumns(onOpenTimeline?: (eventId: string) => void, withUse
     { header: 'Element', cell: (e) => e.element_id || '—' },
     {
       header: 'Session',
-      cell: (e) => <span title={e.session_id}>{e.session_id || '—'}</span>,
+      cell: (e) =>
+        isMasked(e.session_id ?? '') ? (
+          <MaskedValue value={e.session_id} />
+        ) : (
+          <span title={e.session_id}>{e.session_id || '—'}</span>
+        ),
       className: '@2xl:max-w-[8rem] @2xl:truncate',
     },
     {
