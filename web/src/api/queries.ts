@@ -328,9 +328,10 @@ export const tokensQuery = (intervalMs: number) =>
   queryOptions({ queryKey: keys.tokens, queryFn: ({ signal }) => getTokens(signal), refetchInterval: intervalMs })
 
 /** GET /api/privacy/fields/ every intervalMs: an admin may change them, and a role may change under a session. */
-export const personalFieldsQuery = (intervalMs: number) =>
+export const personalFieldsQuery = (intervalMs: number, enabled = true) =>
   queryOptions({
     queryKey: keys.personalFields,
     queryFn: ({ signal }) => getPersonalFields(signal),
     refetchInterval: intervalMs,
+    enabled,
   })

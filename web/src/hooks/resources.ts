@@ -4,6 +4,7 @@
 // failed.
 
 import { useQuery, type UseQueryResult } from '@tanstack/react-query'
+import { useMemo } from 'react'
 import {
   consumersHistoryQuery,
   consumersQuery,
@@ -51,6 +52,7 @@ import type {
 } from '../api/schema'
 import { ApiError, type FunnelRequest, type RetentionRequest, type TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
+import { useRole } from './role'
 
 /** The state of a polled resource. */
 export interface Polled<T> {
@@ -166,4 +168,18 @@ export function useTokens(intervalMs = 30_000): Polled<APIToken[]> {
  */
 export function usePersonalFields(intervalMs = 60_000): Polled<PersonalFields> {
   return polled(useQuery(personalFieldsQuery(intervalMs)))
+}
+
+const NONE: ReadonlySet<string> = new Set()
+
+/**
+ * The fields the signed-in reader sees masked, and may not filter by
+ * (but for "is set"): none for an admin, and none where no role is known
+ * or before the server answers; the server masks and refuses regardless,
+ * this only spares the reader a refused search.
+ */
+export function useMaskedFields(intervalMs = 60_000): ReadonlySet<string> {
+  const role = useRole()
+  const q = useQuery(personalFieldsQuery(intervalMs, role !== null && role !== 'admin'))
+  return useMemo(() => (q.data?.masked ? new Set(q.data.fields) : NONE), [q.data])
 }
