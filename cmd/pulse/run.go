@@ -26,6 +26,7 @@ func commands() []command {
 		{"topics", "create, list, describe or delete topics", runTopics},
 		{"sources", "create, list, update or delete the sources (sites, apps) that send with pulse.js", runSources},
 		{"users", "add, list, set-role, set-password or remove the accounts that sign in", runUsers},
+		{"erase", "erase a user's events and keep their records from being stored again", runErase},
 		{"plan", "export or apply the tracking plan (a JSON Schema per event type)", runPlan},
 		{"broker", "run only the embedded Kafka-protocol broker", runBroker},
 		{"bench", "measure throughput, latency, growth, HTTP ingest, fan-out and memory on this machine", runBench},

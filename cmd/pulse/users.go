@@ -106,25 +106,29 @@ func usersCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 	err = changeAccounts(ctx, svc, action, target, *role, password, *asJSON, stdout)
 	if action != "list" {
-		recordCLI(ctx, db, "pulse users "+action, target, err, stderr)
+		recordCLI(ctx, db, "pulse users "+action, strings.ToLower(strings.TrimSpace(target)), "", err, stderr)
 	}
 	return err
 }
 
+// cliActor names who runs a command: the machine's user.
+func cliActor() string {
+	if u, err := user.Current(); err == nil {
+		return "cli " + u.Username
+	}
+	return "cli"
+}
+
 // recordCLI writes the command's audit entry: the command line acts as
 // the machine's user who ran it.
-func recordCLI(ctx context.Context, log store.Audit, action, target string, err error, stderr io.Writer) {
-	actor := "cli"
-	if u, uerr := user.Current(); uerr == nil {
-		actor = "cli " + u.Username
-	}
-	e := store.AuditEntry{At: time.Now().UTC().Truncate(time.Microsecond), Actor: actor, Action: action,
-		Target: strings.ToLower(strings.TrimSpace(target)), Outcome: store.AuditOK}
+func recordCLI(ctx context.Context, log store.Audit, action, target, detail string, err error, stderr io.Writer) {
+	e := store.AuditEntry{At: time.Now().UTC().Truncate(time.Microsecond), Actor: cliActor(), Action: action,
+		Target: target, Outcome: store.AuditOK, Detail: detail}
 	if err != nil {
 		e.Outcome, e.Detail = store.AuditRefused, err.Error()
 	}
 	if aerr := log.AppendAudit(context.WithoutCancel(ctx), e); aerr != nil {
-		fmt.Fprintf(stderr, "pulse users: the audit entry was not written: %v\n", aerr)
+		fmt.Fprintf(stderr, "%s: the audit entry was not written: %v\n", action, aerr)
 	}
 }
 

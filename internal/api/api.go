@@ -116,6 +116,10 @@ type Config struct {
 	// BodyReadTimeout bounds the arrival of a request body, whole (10 s: a
 	// 4 MiB batch needs 3.4 Mbit/s).
 	BodyReadTimeout time.Duration
+	// ExportWriteTimeout bounds how long an export's client may take to
+	// accept each chunk (30 s): one that stops reading is cut off rather
+	// than holding the handler and its connection for good.
+	ExportWriteTimeout time.Duration
 	// CollectClientRate is the POST /api/collect requests per second
 	// allowed per client IP, CollectKeyRate per source (bursts of twice
 	// that); zero disables the limit.
@@ -187,6 +191,11 @@ type Deps struct {
 	// Privacy keeps the declaration of personal fields, masked for every
 	// reader below admin; nil masks nothing (a server without accounts).
 	Privacy *privacy.Service
+	// Erasure erases users and lists the erased; nil disables its
+	// routes. Erased, when set, is told of an erasure (the live
+	// statistics are rebuilt from the store).
+	Erasure store.Erasure
+	Erased  func()
 }
 
 // Server is the HTTP API.
@@ -226,6 +235,9 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) *Se
 	}
 	if cfg.ProduceTimeout <= 0 {
 		cfg.ProduceTimeout = 10 * time.Second
+	}
+	if cfg.ExportWriteTimeout <= 0 {
+		cfg.ExportWriteTimeout = 30 * time.Second
 	}
 	if cfg.BodyReadTimeout <= 0 {
 		cfg.BodyReadTimeout = 10 * time.Second

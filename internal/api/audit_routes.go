@@ -70,13 +70,19 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Limit = n
 	}
+	// One more than the page: a page that fills the limit has a next one
+	// only when that entry exists, so the last page never leads to an
+	// empty one.
+	limit := f.Limit
+	f.Limit++
 	entries, err := s.deps.Audit.AuditLog(r.Context(), f)
 	if err != nil {
 		return fmt.Errorf("read the audit log: %w", err)
 	}
 	var next *int64
-	if len(entries) == f.Limit {
-		next = &entries[len(entries)-1].ID
+	if len(entries) > limit {
+		entries = entries[:limit]
+		next = &entries[limit-1].ID
 	}
 	return writeJSON(w, http.StatusOK, struct {
 		Entries    []store.AuditEntry `json:"entries"`
@@ -129,29 +135,52 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	rc := http.NewResponseController(w)
+	// The write deadline would outlive the request on a kept-alive
+	// connection; cleared at the end.
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 	rows := 0
 	for len(page) > 0 {
+		// A client that takes a page no faster than this is cut off.
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.ExportWriteTimeout))
 		for _, e := range page {
 			if err := write(e); err != nil {
-				return nil // the client went away; the status is sent
+				return s.exportCutOff(r, rows, err)
 			}
 			rows++
 		}
 		if err := flush(); err != nil {
-			return nil
+			return s.exportCutOff(r, rows, err)
 		}
 		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return nil
+			return s.exportCutOff(r, rows, err)
 		}
 		if len(page) < f.Limit {
 			break
 		}
 		f.Before = page[len(page)-1].ID
 		if page, err = s.deps.Audit.AuditLog(r.Context(), f); err != nil {
-			s.log.Error("audit export cut short", "rows", rows, "err", err)
-			return nil
+			// Abort, so that the client sees a broken transfer, not a
+			// short file that looks whole (as the events' export does).
+			s.log.Error("audit export aborted", "request_id", RequestID(r.Context()), "rows", rows, "err", err)
+			panic(http.ErrAbortHandler)
 		}
 	}
-	noteAudit(r, "", fmt.Sprintf("%d entries as %s", rows, format))
+	noteAudit(r, "", fmt.Sprintf("%d %s as %s", rows, plural(rows, "entry", "entries"), format))
+	return nil
+}
+
+// plural picks the word that goes with n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// exportCutOff ends an audit export whose client went away or took no
+// chunk within ExportWriteTimeout: the status is sent, so there is
+// nothing to answer.
+func (s *Server) exportCutOff(r *http.Request, rows int, err error) error {
+	s.log.Info("export cut off", "export", "audit", "request_id", RequestID(r.Context()), "rows", rows, "err", err)
 	return nil
 }

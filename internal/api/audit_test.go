@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -91,6 +92,30 @@ func TestAuditLogRecordsWhoDidWhat(t *testing.T) {
 		var p struct{ Entries []store.AuditEntry }
 		if err := json.Unmarshal([]byte(r.body), &p); err != nil || len(p.Entries) != want {
 			t.Errorf("%s: %d entries, want %d: %s", query, len(p.Entries), want, r.body)
+		}
+	}
+	// Pages of 7 entries, then of 4 and 3: the last page leads to none.
+	for _, size := range []int{7, 4} {
+		var pages []int
+		next := "0"
+		for q := "limit=" + fmt.Sprint(size); next != ""; {
+			r := e.do("GET", "/api/audit/?action=&"+q, "", admin)
+			var p struct {
+				Entries    []store.AuditEntry
+				NextBefore *int64 `json:"next_before"`
+			}
+			if err := json.Unmarshal([]byte(r.body), &p); err != nil || len(pages) > 5 {
+				t.Fatalf("pages of %d: %s", size, r.body)
+			}
+			pages = append(pages, len(p.Entries))
+			next = ""
+			if p.NextBefore != nil {
+				next = fmt.Sprint(*p.NextBefore)
+				q = fmt.Sprintf("limit=%d&before=%s", size, next)
+			}
+		}
+		if len(pages) == 0 || pages[len(pages)-1] == 0 {
+			t.Errorf("pages of %d: %v, the last one empty", size, pages)
 		}
 	}
 	for _, bad := range []string{"outcome=maybe", "from=yesterday", "before=-1", "limit=0", "limit=1001"} {

@@ -71,6 +71,7 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 		"PATCH /api/accounts/{id}/": {ops.URL, 4 << 10, `{"role":"admin"}`, `"role":"admin"`, "role", `"viewer"`, "/api/accounts/" + acct.ID + "/"},
 		"POST /api/tokens/":         {ops.URL, 4 << 10, `{"name":"decode-test","role":"viewer"}`, `"name":"decode-test"`, "name", `"other"`, ""},
 		"PUT /api/privacy/fields/":  {ops.URL, 16 << 10, `{"fields":["user_id"]}`, `"fields":["user_id"]`, "fields", `[]`, ""},
+		"POST /api/privacy/erase/":  {ops.URL, 4 << 10, `{"user_id":"decode-test"}`, `"user_hash":"`, "user_id", `"other"`, ""},
 	}
 	for _, op := range operations() {
 		key := op.method + " " + op.path

@@ -252,6 +252,9 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("export events: %w", err)
 	}
 	rc := http.NewResponseController(w)
+	// The write deadline would outlive the request on a kept-alive
+	// connection; cleared at the end.
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 	started := false
 	// send passes the rows encoded so far to the client.
 	send := func() error {
@@ -267,6 +270,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 			h.Set("Cache-Control", "no-store")
 			w.WriteHeader(http.StatusOK)
 		}
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.ExportWriteTimeout))
 		if _, err := w.Write(buf.Bytes()); err != nil {
 			return err
 		}
@@ -298,7 +302,9 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	case !started:
 		return fmt.Errorf("export events: %w", err)
 	case r.Context().Err() != nil:
-		// The client went away; nothing is wrong here.
+		// The client went away, or took no chunk within
+		// ExportWriteTimeout; nothing is wrong here.
+		s.log.Info("export cut off", "export", "events", "request_id", RequestID(r.Context()), "rows_encoded", rows, "err", err)
 		return nil
 	default:
 		// The status is sent: abort, so that the client sees a broken

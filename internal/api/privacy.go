@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/deadletter"
+	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/insights"
 	"github.com/pulse-dev/pulse/internal/privacy"
 	"github.com/pulse-dev/pulse/internal/store"
@@ -29,6 +32,10 @@ func (s *Server) privacyRoutes(handle routeFunc) {
 	}
 	handle("GET", "/api/privacy/fields/", auth.Viewer, s.wrap(s.personalFields))
 	handle("PUT", "/api/privacy/fields/", auth.Admin, s.wrap(s.setPersonalFields))
+	if s.deps.Erasure != nil {
+		handle("POST", "/api/privacy/erase/", auth.Admin, s.wrap(s.eraseUser))
+		handle("GET", "/api/privacy/erased/", auth.Admin, s.wrap(s.erasedUsers))
+	}
 }
 
 // maskerFor returns the masker for r's reader, or nil for a reader who
@@ -185,4 +192,82 @@ func maskPlanWarnings(m *privacy.Masker, warnings []store.PlanWarning) {
 			w.Reason = "(withheld: the field is personal, and the reason may quote its value)"
 		}
 	}
+}
+
+// eraseUser answers POST /api/privacy/erase/: the user's events,
+// processing-log rows and what the aggregates counted of them go, in one
+// transaction, and the user goes on the suppression list, so that a
+// redelivered or replayed record of theirs is dead-lettered, not stored.
+// The audit entry names the user by the hash the list keeps, never by
+// the id.
+func (s *Server) eraseUser(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		UserID *string `json:"user_id"`
+	}
+	if err := decodeBody(w, r, 4<<10, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.UserID == nil || *in.UserID == "":
+		return Errorf(EInvalid, "user_id: required")
+	case len(*in.UserID) > event.MaxIDLen:
+		return Errorf(EInvalid, "user_id: longer than %d bytes", event.MaxIDLen)
+	}
+	by := "api"
+	if p, ok := PrincipalOf(r.Context()); ok {
+		by = p.Name()
+	}
+	noteAudit(r, "user "+store.UserHash(*in.UserID), "")
+	res, err := s.deps.Erasure.EraseUser(r.Context(), *in.UserID, by)
+	if err != nil {
+		return fmt.Errorf("erase a user: %w", err)
+	}
+	noteAudit(r, "", fmt.Sprintf("%d %s, %d processing-log %s deleted%s", res.Events, plural(int(res.Events), "event", "events"),
+		res.Messages, plural(int(res.Messages), "row", "rows"), map[bool]string{true: "; erased before", false: ""}[res.Already]))
+	if s.deps.Erased != nil {
+		s.deps.Erased()
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// maxErasedPage bounds a page of the suppression list.
+const maxErasedPage = 500
+
+// erasedUsers answers GET /api/privacy/erased/: the suppression list,
+// newest first, a page of limit before a time.
+func (s *Server) erasedUsers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxErasedPage {
+			return Errorf(EInvalid, "limit: must be 1 to %d", maxErasedPage)
+		}
+		limit = n
+	}
+	var before time.Time
+	if v := q.Get("before"); v != "" {
+		t, err := parseTimeParam("before", v)
+		if err != nil {
+			return err
+		}
+		before = t
+	}
+	// One more than the page tells whether an older one exists.
+	list, err := s.deps.Erasure.Suppressions(r.Context(), before, limit+1)
+	if err != nil {
+		return fmt.Errorf("read the erased users: %w", err)
+	}
+	var next *time.Time
+	if len(list) > limit {
+		list = list[:limit]
+		next = &list[limit-1].ErasedAt
+	}
+	if list == nil {
+		list = []store.Suppression{}
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Erased     []store.Suppression `json:"erased"`
+		NextBefore *time.Time          `json:"next_before"`
+	}{list, next})
 }

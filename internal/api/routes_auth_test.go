@@ -108,6 +108,8 @@ var routeRoles = map[string]auth.Role{
 	"GET /api/audit/":                         auth.Admin,
 	"GET /api/audit/export/":                  auth.Admin,
 	"PUT /api/privacy/fields/":                auth.Admin,
+	"POST /api/privacy/erase/":                auth.Admin,
+	"GET /api/privacy/erased/":                auth.Admin,
 }
 
 // credential is one way a test signs a request.
@@ -172,7 +174,7 @@ func authServerWith(t *testing.T, cfg Config, log *slog.Logger, with func(base s
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html>"), ModTime: time.Now()}}
 	a := testAuth(t, db, nil)
 	deps.Store, deps.Stats, deps.Hub, deps.Explorer, deps.Gatherer, deps.UI, deps.Auth, deps.Audit = db, stats, hub, db, reg, ui, a, db
-	deps.Privacy = priv
+	deps.Privacy, deps.Erasure = priv, db
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	if with != nil {

@@ -35,6 +35,7 @@ func TestWrongMethodsAndUnknownPaths(t *testing.T) {
 	ui := fstest.MapFS{"index.html": {Data: []byte("<!doctype html>"), ModTime: time.Now()}}
 	// Every optional part is given, so every route is registered.
 	deps.Store, deps.Stats, deps.Hub, deps.Explorer, deps.Gatherer, deps.UI = db, stats, hub, db, reg, ui
+	deps.Erasure = db
 	if deps.Privacy, err = privacy.Open(t.Context(), db); err != nil {
 		t.Fatal(err)
 	}

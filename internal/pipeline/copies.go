@@ -45,6 +45,9 @@ func (c *Consumer) finishCopy(r *rec) bool {
 	if r.msg.IDDerived {
 		return false // an id derived from the record names it alone
 	}
+	if r.suppressed {
+		return false // its reason is the erasure, not the earlier copy's
+	}
 	c.mu.Lock()
 	if r.state != stDeadLettering || c.stopped || r.inTxn {
 		c.mu.Unlock()

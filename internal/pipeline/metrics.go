@@ -23,6 +23,7 @@ type Metrics struct {
 	dlqSettled    *prometheus.CounterVec
 	dlqCopies     *prometheus.CounterVec
 	conflicts     *prometheus.CounterVec
+	suppressed    *prometheus.CounterVec
 	processing    prometheus.Histogram
 	endToEnd      prometheus.Histogram
 	writeDuration prometheus.Histogram
@@ -89,6 +90,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "event_id_conflicts_total",
 			Help: "Records whose event_id was stored already for another event (different content), sent to the DLQ instead of being dropped as duplicates.",
 		}, id),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "erased_user_records_total",
+			Help: "Records of an erased user (on the suppression list), sent to the DLQ instead of being stored.",
+		}, id),
 		processing: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "processing_duration_seconds",
 			Help:    "Duration of the final processing attempt of completed records.",
@@ -141,6 +146,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		metrics.Register(reg, &m.dlqSettled),
 		metrics.Register(reg, &m.dlqCopies),
 		metrics.Register(reg, &m.conflicts),
+		metrics.Register(reg, &m.suppressed),
 		metrics.Register(reg, &m.processing),
 		metrics.Register(reg, &m.endToEnd),
 		metrics.Register(reg, &m.writeDuration),
@@ -173,6 +179,7 @@ type member struct {
 	dlqSettled   prometheus.Counter
 	dlqCopies    prometheus.Counter
 	conflicts    prometheus.Counter
+	suppressed   prometheus.Counter
 	commitsOK    prometheus.Counter
 	commitsErr   prometheus.Counter
 	inFlight     prometheus.Gauge
@@ -198,6 +205,7 @@ func (m *Metrics) member(id string) member {
 		dlqSettled:   m.dlqSettled.WithLabelValues(id),
 		dlqCopies:    m.dlqCopies.WithLabelValues(id),
 		conflicts:    m.conflicts.WithLabelValues(id),
+		suppressed:   m.suppressed.WithLabelValues(id),
 		commitsOK:    m.commits.WithLabelValues(id, "ok"),
 		commitsErr:   m.commits.WithLabelValues(id, "error"),
 		inFlight:     m.inFlight.WithLabelValues(id),

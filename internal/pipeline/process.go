@@ -60,6 +60,10 @@ type rec struct {
 	// dlqShrink is how far the DLQ value is cut after the DLQ topic
 	// refused it as too large: 1 keeps the head, 2 drops it.
 	dlqShrink int
+	// suppressed is set when r is dead-lettered because its user was
+	// erased: a dead letter of the same event from before (the one a
+	// replay came from) had another reason, so r is no copy of it.
+	suppressed bool
 	timer     *time.Timer
 }
 

@@ -128,7 +128,7 @@ func (c *Consumer) afterWrite(batch []*rec, outcomes []store.Outcome) {
 	// these slices of large structs by appending cost more than the
 	// statistics they feed.
 	ch := event.Change{Messages: make([]event.Message, 0, len(batch)), Events: make([]event.Stored, 0, len(batch))}
-	var completed, deadLettered, duplicates, conflicts int
+	var completed, deadLettered, duplicates, conflicts, suppressed int
 	c.mu.Lock()
 	for i, r := range batch {
 		if o := outcomes[i]; o.Conflict != "" {
@@ -138,11 +138,24 @@ func (c *Consumer) afterWrite(batch []*rec, outcomes []store.Outcome) {
 			}
 			continue
 		}
+		if outcomes[i].Suppressed && r.msg.Status == event.StatusCompleted {
+			suppressed++
+			if !r.part.gone && !c.stopped {
+				c.suppress(r, now)
+			}
+			continue
+		}
 		r.state = stDone
 		if !r.part.gone {
 			r.part.markDone(r)
 			c.inFlight--
 			c.nextTurn(r.part)
+		}
+		if outcomes[i].Suppressed {
+			// The dead letter of an erased user's record: the DLQ holds
+			// it, and no row may name the user.
+			ch.Settled = append(ch.Settled, r.msg.EventID)
+			continue
 		}
 		if !outcomes[i].New {
 			duplicates++
@@ -184,6 +197,7 @@ func (c *Consumer) afterWrite(batch []*rec, outcomes []store.Outcome) {
 	c.signalSpace()
 
 	c.m.conflicts.Add(float64(conflicts))
+	c.m.suppressed.Add(float64(suppressed))
 	c.m.completed.Add(float64(completed))
 	c.m.deadLettered.Add(float64(deadLettered))
 	c.m.duplicate.Add(float64(duplicates))
@@ -201,6 +215,22 @@ func (c *Consumer) conflict(r *rec, origin string, now time.Time) {
 	r.msg.Status = event.StatusProcessing
 	r.msg.CompletedAt = nil
 	c.deadLetter(r, reason, now)
+}
+
+// suppressedReason is the dead-letter reason of an erased user's record.
+const suppressedReason = "user_id: erased (on the suppression list), so not stored"
+
+// suppress sends r, a completed record of a user on the suppression list
+// (erased), to the DLQ: the store wrote nothing of it, and dropping it
+// without a word would lose a record nobody could account for. Its
+// processing-log row is not stored either (the store refuses it too):
+// the DLQ record, a warning and pulse_pipeline_erased_user_records_total
+// tell of it. Called with mu held.
+func (c *Consumer) suppress(r *rec, now time.Time) {
+	r.msg.Status = event.StatusProcessing
+	r.msg.CompletedAt = nil
+	r.suppressed = true
+	c.deadLetter(r, suppressedReason, now)
 }
 
 // flush waits, up to timeout or until ctx is done, for every record

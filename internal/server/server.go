@@ -339,6 +339,8 @@ func (s *Server) newHTTP(ctx context.Context) error {
 		RollupKeys:       s.store,
 		Audit:            s.store,
 		Privacy:          priv,
+		Erasure:          s.store,
+		Erased:           s.reconcile.Trigger,
 		RollupKeysChanged: func() {
 			select {
 			case s.rollupKeysChanged <- struct{}{}:

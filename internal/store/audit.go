@@ -39,7 +39,8 @@ const (
 )
 
 // AuditFilter selects entries: every set field must match. Q is a
-// substring of the actor, action, target or detail, in any case. Before
+// substring of the actor, action, target, detail, client IP or request
+// id, in any case. Before
 // pages: entries with a smaller id.
 type AuditFilter struct {
 	From, To time.Time

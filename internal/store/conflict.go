@@ -17,6 +17,11 @@ type Outcome struct {
 	// already with other content, and where that event came from
 	// ("<topic>/<partition>/<offset>"). Nothing of the record was written.
 	Conflict string
+	// Suppressed says the record's user_id (its event's, or its
+	// message's for a record without an event) is on the suppression
+	// list (Erasure): nothing of the record was written, neither event
+	// nor message row.
+	Suppressed bool
 }
 
 // Inserted returns the New flags of outcomes.

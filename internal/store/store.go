@@ -74,8 +74,9 @@ type Store interface {
 	// Write stores a batch in one transaction, idempotently: a record whose
 	// event_id is already stored changes nothing. outcomes[i] reports
 	// whether record i was new, or, when its event's event_id is stored
-	// with other content, the conflict (see Outcome). Either the whole
-	// batch commits or none.
+	// with other content, the conflict (see Outcome), or that its user
+	// was erased (Outcome.Suppressed). Either the whole batch commits or
+	// none.
 	Write(ctx context.Context, batch []Record) (outcomes []Outcome, err error)
 	// LatestEvents returns the newest events, newest first.
 	LatestEvents(ctx context.Context, limit int) ([]event.Stored, error)
@@ -107,6 +108,7 @@ type Store interface {
 	Uniques
 	Ledger
 	Plan
+	Erasure
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -41,7 +41,8 @@ func (d *DB) AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditEn
 	}
 	if f.Q != "" {
 		// ILIKE, so that case is ignored as SQLite's LIKE ignores it.
-		add(`(actor ILIKE $? ESCAPE '\' OR action ILIKE $? ESCAPE '\' OR target ILIKE $? ESCAPE '\' OR detail ILIKE $? ESCAPE '\')`, store.LikePattern(clean(f.Q)))
+		add(`(actor ILIKE $? ESCAPE '\' OR action ILIKE $? ESCAPE '\' OR target ILIKE $? ESCAPE '\' OR detail ILIKE $? ESCAPE '\'
+			OR client_ip ILIKE $? ESCAPE '\' OR request_id ILIKE $? ESCAPE '\')`, store.LikePattern(clean(f.Q)))
 	}
 	if f.Before > 0 {
 		add("id < $?", f.Before)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pulse-dev/pulse/internal/store"
 )
 
@@ -112,67 +114,89 @@ func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error
 		return 0, err
 	}
 	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
-	var (
-		n      int64
-		widths []int64
-		dims   []string
-		types  []string
-		bucket []int64
-		values []string
-		parts  []int32
-		// The activity rows left at zero.
-		idleTypes, idleUsers []string
-		idleDays             []int64
-		idleParts            []int32
-	)
 	if q == retainEventsSQL {
-		// The keys' counted_from stays put until the chunk commits (see
-		// rollup_keys.go). The chunk then waits for the batches in flight
-		// and holds new ones off until it commits: both add to the same
-		// rollup, activity and totals rows, in orders that could deadlock.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM rollup_keys FOR SHARE`); err != nil {
-			return 0, err
-		}
-		if _, err := tx.Exec(ctx, `LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		if err := lockForDeletes(ctx, tx); err != nil {
 			return 0, err
 		}
 	}
-	if err := tx.QueryRow(ctx, q, cut, deleteChunk).Scan(&n, &widths, &dims, &types, &bucket, &values, &parts,
-		&idleTypes, &idleDays, &idleUsers, &idleParts); err != nil {
+	var g goneRows
+	if err := tx.QueryRow(ctx, q, cut, deleteChunk).Scan(g.dest()...); err != nil {
 		return 0, err
 	}
-	if len(idleTypes) > 0 {
+	if err := g.clear(ctx, tx); err != nil {
+		return 0, err
+	}
+	return g.n, tx.Commit(ctx)
+}
+
+// lockForDeletes takes the locks a transaction that deletes events holds
+// before it does. The keys' counted_from stays put until it commits (see
+// rollup_keys.go). It then waits for the batches in flight and holds new
+// ones off until it commits: both add to the same rollup, activity and
+// totals rows, in orders that could deadlock. SHARE ROW EXCLUSIVE, unlike
+// SHARE, conflicts with itself: two such transactions, each holding it,
+// would otherwise deadlock on the ROW EXCLUSIVE their DELETE takes.
+func lockForDeletes(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM rollup_keys FOR SHARE`); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE`)
+	return err
+}
+
+// goneRows is the answer of a statement in retainEventsSQL's shape: the
+// rows deleted, and the rollup and activity rows it left at zero.
+type goneRows struct {
+	n                    int64
+	widths, buckets      []int64
+	dims, types, values  []string
+	parts                []int32
+	idleTypes, idleUsers []string
+	idleDays             []int64
+	idleParts            []int32
+}
+
+func (g *goneRows) dest() []any {
+	return []any{&g.n, &g.widths, &g.dims, &g.types, &g.buckets, &g.values, &g.parts,
+		&g.idleTypes, &g.idleDays, &g.idleUsers, &g.idleParts}
+}
+
+// clear deletes the rows g says were left at zero, and the sketches of
+// the minutes, hours and days left without an event of their type.
+func (g *goneRows) clear(ctx context.Context, tx pgx.Tx) error {
+	if len(g.idleTypes) > 0 {
 		if _, err := tx.Exec(ctx, `DELETE FROM activity a
 			USING unnest($1::text[], $2::int8[], $3::text[], $4::int4[]) AS k(event_type, day, user_id, part)
 			WHERE a.day = k.day AND a.user_id = k.user_id AND a.event_type = k.event_type
 				AND a."partition" = k.part AND a.events <= 0`,
-			idleTypes, idleDays, idleUsers, idleParts); err != nil {
-			return 0, err
+			g.idleTypes, g.idleDays, g.idleUsers, g.idleParts); err != nil {
+			return err
 		}
 	}
-	if len(widths) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM rollups r
-			USING unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::int4[])
-				AS k(width, dim, event_type, bucket, value, part)
-			WHERE r.width = k.width AND r.dim = k.dim AND r.event_type = k.event_type
-				AND r.bucket = k.bucket AND r.value = k.value AND r."partition" = k.part AND r.events <= 0`,
-			widths, dims, types, bucket, values, parts); err != nil {
-			return 0, err
-		}
-		var minuteTypes []string
-		var minutes []int64
-		for i := range widths {
-			if widths[i] == store.RollupMinute && dims[i] == store.DimAll {
-				minuteTypes, minutes = append(minuteTypes, types[i]), append(minutes, bucket[i])
-			}
-		}
-		if len(minutes) > 0 {
-			if _, err := tx.Exec(ctx, pruneUniquesSQL, minuteTypes, minutes); err != nil {
-				return 0, err
-			}
+	if len(g.widths) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM rollups r
+		USING unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::int4[])
+			AS k(width, dim, event_type, bucket, value, part)
+		WHERE r.width = k.width AND r.dim = k.dim AND r.event_type = k.event_type
+			AND r.bucket = k.bucket AND r.value = k.value AND r."partition" = k.part AND r.events <= 0`,
+		g.widths, g.dims, g.types, g.buckets, g.values, g.parts); err != nil {
+		return err
+	}
+	var minuteTypes []string
+	var minutes []int64
+	for i := range g.widths {
+		if g.widths[i] == store.RollupMinute && g.dims[i] == store.DimAll {
+			minuteTypes, minutes = append(minuteTypes, g.types[i]), append(minutes, g.buckets[i])
 		}
 	}
-	return n, tx.Commit(ctx)
+	if len(minutes) > 0 {
+		if _, err := tx.Exec(ctx, pruneUniquesSQL, minuteTypes, minutes); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // retainEventsSQL deletes a chunk of events ($1 the cut, $2 the chunk) and
@@ -180,7 +204,12 @@ func (d *DB) deleteChunk(ctx context.Context, q string, cut int64) (int64, error
 // the rollup rows left at zero.
 var retainEventsSQL = `WITH gone AS (
 	DELETE FROM events WHERE id < least($1::bigint, (SELECT min(id) FROM events) + $2::bigint)
-	RETURNING id, "partition", event_type, element_id, "timestamp", page, source_id, user_id, properties
+	` + takeOffEventsSQL
+
+// takeOffEventsSQL follows the DELETE of events that starts a statement:
+// it takes the rows deleted off the totals, the rollups and the activity,
+// and answers in goneRows' shape.
+var takeOffEventsSQL = `RETURNING id, "partition", event_type, element_id, "timestamp", page, source_id, user_id, properties
 ), inactive AS (
 	INSERT INTO activity AS a (day, user_id, event_type, "partition", events)
 	SELECT floor(extract(epoch FROM "timestamp") / 86400)::int8, user_id, event_type, "partition", -count(*)
@@ -241,7 +270,11 @@ var goneValueSQL = fmt.Sprintf(propertyValueSQL, "gone", "k.key")
 // off the totals; it answers in retainEventsSQL's shape.
 const retainMessagesSQL = `WITH gone AS (
 	DELETE FROM messages WHERE id < least($1::bigint, (SELECT min(id) FROM messages) + $2::bigint)
-	RETURNING "partition", status, duration_ms
+	` + takeOffMessagesSQL
+
+// takeOffMessagesSQL follows the DELETE of processing-log rows that starts
+// a statement, as takeOffEventsSQL does the events'.
+const takeOffMessagesSQL = `RETURNING "partition", status, duration_ms
 ), taken AS (
 	INSERT INTO totals AS t ("partition", kind, key, n, ms)
 	SELECT "partition", 'status', status, -count(*), -sum(duration_ms) FROM gone

@@ -80,14 +80,14 @@ func uniquesMigration() *goose.Migration {
 
 // uniquesOf is what a written batch adds to the sketches: every event of
 // it that is stored, new or already there (a conflict, another event under
-// the id, is not). Adding an id again changes nothing, so the events of a
+// the id, is not, nor a suppressed one, which wrote nothing). Adding an id again changes nothing, so the events of a
 // batch whose sketches a crash kept from being written are added when
 // Kafka delivers the batch again.
 func uniquesOf(batch []store.Record, out []store.Outcome) store.UniqueDelta {
 	d := store.UniqueDelta{}
 	for i := range batch {
 		e := batch[i].Event
-		if e == nil || out[i].Conflict != "" {
+		if e == nil || out[i].Conflict != "" || out[i].Suppressed {
 			continue
 		}
 		d.Event(batch[i].Message.Partition, e.Timestamp, clean(e.EventType), clean(e.UserID), clean(e.SessionID))

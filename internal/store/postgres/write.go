@@ -158,7 +158,8 @@ SELECT event_id, inserted FROM up`
 // row is new. The result is the same as writing the records one by one in
 // order, which is how the SQLite store does it; that includes conflicts,
 // records whose event_id is stored with other event content (see
-// conflicts).
+// conflicts), and records of users on the suppression list, which write
+// nothing (see checkSuppressed).
 func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, error) {
 	if d.closed.Load() {
 		return nil, store.ErrClosed
@@ -170,23 +171,16 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 	if len(batch) == 0 {
 		return inserted, nil
 	}
-	p := plan(batch)
 	now := time.Now()
-
-	var evArgs []any
-	if len(p.events) > 0 {
-		evArgs = eventArrays(batch, p.events, now)
-	}
-	msgArgs, err := messageArrays(p.messages, now)
-	if err != nil {
-		return nil, fmt.Errorf("write batch: %w", err)
-	}
-
+	users := store.BatchUsers(batch)
+	// The positions move past every record, the suppressed ones too: the
+	// consumer commits past them, and a position behind the committed
+	// offset would say the database lost records.
 	posArgs := positionArrays(batch)
 
 	// A batch with events of sources also moves the delivery ledger on,
-	// which needs to know what was new inside the transaction: it runs
-	// as an explicit one. Others keep the single pipelined round trip.
+	// which needs to know what was new inside the transaction; the
+	// others' conflicts are read after it commits.
 	ledgered := false
 	for i := range batch {
 		if e := batch[i].Event; e != nil && e.SourceID != "" {
@@ -196,11 +190,7 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 	}
 	for attempt := 1; ; attempt++ {
 		var err error
-		if ledgered {
-			inserted, err = d.writeWithLedger(ctx, batch, p, evArgs, msgArgs, posArgs, now)
-		} else {
-			inserted, err = d.writePipelined(ctx, batch, p, evArgs, msgArgs, posArgs)
-		}
+		inserted, err = d.writeTx(ctx, batch, users, posArgs, ledgered, now)
 		if err == nil {
 			break
 		}
@@ -223,6 +213,92 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 	}
 	d.addUniques(ctx, uniquesOf(batch, inserted))
 	return inserted, nil
+}
+
+// writeTx writes a batch in one transaction: the suppression list is
+// checked first (checkSuppressed), then the records of the users not on
+// it are written in one round trip of pipelined statements, and, for a
+// ledgered batch, the conflicts are read in it (a copy with other content
+// is neither stored nor a duplicate) and the ledger is moved on.
+func (d *DB) writeTx(ctx context.Context, batch []store.Record, users map[string]string, posArgs []any, ledgered bool, now time.Time) ([]store.Outcome, error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
+	erased, err := checkSuppressed(ctx, tx, users)
+	if err != nil {
+		return nil, err
+	}
+	// kept are the records to write; at[j] is kept[j]'s index in batch.
+	kept, at := batch, []int(nil)
+	if len(erased) > 0 {
+		kept = nil
+		for i := range batch {
+			if !erased[users[store.RecordUser(&batch[i])]] {
+				kept, at = append(kept, batch[i]), append(at, i)
+			}
+		}
+	}
+	var written []store.Outcome
+	switch {
+	case len(kept) > 0:
+		p := plan(kept)
+		var evArgs []any
+		if len(p.events) > 0 {
+			evArgs = eventArrays(kept, p.events, now)
+		}
+		msgArgs, err := messageArrays(p.messages, now)
+		if err != nil {
+			return nil, err
+		}
+		if written, err = sendBatch(ctx, tx, kept, p, evArgs, msgArgs, posArgs); err != nil {
+			return nil, err
+		}
+	case posArgs != nil:
+		if _, err := tx.Exec(ctx, upsertPositionsSQL, posArgs...); err != nil {
+			return nil, err
+		}
+	}
+	out := written
+	if at != nil || len(kept) == 0 {
+		out = make([]store.Outcome, len(batch))
+		for i := range out {
+			out[i].Suppressed = true
+		}
+		for j, i := range at {
+			out[i] = written[j]
+		}
+	}
+	if ledgered {
+		if err := d.ledger(ctx, tx, batch, out, now); err != nil {
+			return nil, err
+		}
+	}
+	return out, tx.Commit(ctx)
+}
+
+// ledger reads the conflicts of a written batch in its transaction and
+// moves the delivery ledger on: a record new is stored, one neither new
+// nor in conflict a duplicate; a suppressed one is neither.
+func (d *DB) ledger(ctx context.Context, tx pgx.Tx, batch []store.Record, out []store.Outcome, now time.Time) error {
+	if err := d.conflicts(ctx, tx, batch, out); err != nil {
+		return err
+	}
+	var delta ledger.Delta
+	for i := range batch {
+		e, m := batch[i].Event, &batch[i].Message
+		if e == nil || e.SourceID == "" || out[i].Suppressed {
+			continue
+		}
+		switch {
+		case out[i].New:
+			delta.Stored(now, m.Partition, clean(e.SourceID), clean(e.StreamID), e.Seq, batch[i].Delivery)
+		case out[i].Conflict == "":
+			delta.Duplicate(now, m.Partition, clean(e.SourceID))
+		}
+	}
+	return writeLedger(ctx, tx, now, &delta)
 }
 
 // queueBatch queues a batch's statements.
@@ -266,48 +342,6 @@ func sendBatch(ctx context.Context, q querier, batch []store.Record, p batchPlan
 	return out, nil
 }
 
-// writePipelined writes a batch in one round trip: without BEGIN the
-// pipelined statements run in one implicit transaction that commits only
-// if all of them succeed.
-func (d *DB) writePipelined(ctx context.Context, batch []store.Record, p batchPlan, evArgs, msgArgs, posArgs []any) ([]store.Outcome, error) {
-	return sendBatch(ctx, d.pool, batch, p, evArgs, msgArgs, posArgs)
-}
-
-// writeWithLedger writes a batch and its ledger counts in one explicit
-// transaction: the conflicts are read in it (a copy with other content is
-// neither stored nor a duplicate), then the ledger is moved on.
-func (d *DB) writeWithLedger(ctx context.Context, batch []store.Record, p batchPlan, evArgs, msgArgs, posArgs []any, now time.Time) ([]store.Outcome, error) {
-	tx, err := d.pool.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback(ctx) }() // a no-op after Commit
-	out, err := sendBatch(ctx, tx, batch, p, evArgs, msgArgs, posArgs)
-	if err != nil {
-		return nil, err
-	}
-	if err := d.conflicts(ctx, tx, batch, out); err != nil {
-		return nil, err
-	}
-	var delta ledger.Delta
-	for i := range batch {
-		e, m := batch[i].Event, &batch[i].Message
-		if e == nil || e.SourceID == "" {
-			continue
-		}
-		switch {
-		case out[i].New:
-			delta.Stored(now, m.Partition, clean(e.SourceID), clean(e.StreamID), e.Seq, batch[i].Delivery)
-		case out[i].Conflict == "":
-			delta.Duplicate(now, m.Partition, clean(e.SourceID))
-		}
-	}
-	if err := writeLedger(ctx, tx, now, &delta); err != nil {
-		return nil, err
-	}
-	return out, tx.Commit(ctx)
-}
-
 // querier is what a batch is written through: the pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -327,7 +361,7 @@ type querier interface {
 func (d *DB) conflicts(ctx context.Context, q querier, batch []store.Record, out []store.Outcome) error {
 	var ids []string
 	for i := range batch {
-		if batch[i].Event != nil && !out[i].New {
+		if batch[i].Event != nil && !out[i].New && !out[i].Suppressed {
 			ids = append(ids, clean(batch[i].Event.EventID))
 		}
 	}
@@ -363,7 +397,7 @@ func (d *DB) conflicts(ctx context.Context, q querier, batch []store.Record, out
 	}
 	for i := range batch {
 		e := batch[i].Event
-		if e == nil || out[i].New {
+		if e == nil || out[i].New || out[i].Suppressed {
 			continue
 		}
 		s := stored[clean(e.EventID)]

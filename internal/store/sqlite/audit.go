@@ -45,7 +45,8 @@ func (d *DB) AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditEn
 	if f.Q != "" {
 		// SQLite's LIKE ignores ASCII case.
 		p := store.LikePattern(f.Q)
-		add(`(actor LIKE ? ESCAPE '\' OR action LIKE ? ESCAPE '\' OR target LIKE ? ESCAPE '\' OR detail LIKE ? ESCAPE '\')`, p, p, p, p)
+		add(`(actor LIKE ? ESCAPE '\' OR action LIKE ? ESCAPE '\' OR target LIKE ? ESCAPE '\' OR detail LIKE ? ESCAPE '\'
+			OR client_ip LIKE ? ESCAPE '\' OR request_id LIKE ? ESCAPE '\')`, p, p, p, p, p, p)
 	}
 	if f.Before > 0 {
 		add("id < ?", f.Before)

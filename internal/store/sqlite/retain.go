@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -80,9 +81,9 @@ func (d *DB) deleteBelow(ctx context.Context, table string, cut int64) (int64, e
 	if cut <= 0 {
 		return 0, nil
 	}
-	returning := `event_type, element_id, timestamp, page, source_id, user_id`
+	returning := takenEventColumns
 	if table == "messages" {
-		returning = `status, duration_ms`
+		returning = takenMessageColumns
 	}
 	q := fmt.Sprintf(`DELETE FROM %s WHERE id < ? RETURNING %s`, table, returning)
 	var total int64
@@ -120,13 +121,37 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 	if err != nil {
 		return 0, err
 	}
-	var (
-		n       int64
-		taken   store.TotalsDelta
-		rollups = store.RollupDelta{}
-		active  store.ActivityDelta
-		minutes = map[store.UniqueKey]bool{}
-	)
+	var t taken
+	n, err := t.scan(rows, table)
+	if err != nil {
+		return 0, err
+	}
+	if err := d.takeOff(tx, &t); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}
+
+// taken is what deleted rows take off the running totals, the rollups,
+// the activity and the sketches.
+type taken struct {
+	totals  store.TotalsDelta
+	rollups store.RollupDelta
+	active  store.ActivityDelta
+	// minutes are the minutes and types of the events deleted, whose
+	// sketches may be left without an event (pruneUniques).
+	minutes map[store.UniqueKey]bool
+}
+
+// scan reads the rows a DELETE of table returned (the columns of
+// takenEventColumns or takenMessageColumns), closes them and returns
+// how many there were.
+func (t *taken) scan(rows *sql.Rows, table string) (int64, error) {
+	defer rows.Close()
+	if t.rollups == nil {
+		t.rollups, t.minutes = store.RollupDelta{}, map[store.UniqueKey]bool{}
+	}
+	var n int64
 	for rows.Next() {
 		var (
 			kind, key      string
@@ -134,37 +159,42 @@ func (d *DB) deleteChunk(ctx context.Context, table, q string, cut int64) (int64
 			ts             int64
 			page, sourceID string
 			userID         string
+			err            error
 		)
 		if table == "messages" {
 			err = rows.Scan(&kind, &ms)
-			taken.Message(onePartition, event.Status(kind), ms, -1)
+			t.totals.Message(onePartition, event.Status(kind), ms, -1)
 		} else {
 			err = rows.Scan(&kind, &key, &ts, &page, &sourceID, &userID)
-			taken.Event(onePartition, kind, key, -1)
-			rollups.Event(onePartition, fromMicros(ts), kind, page, key, sourceID, -1)
-			active.Event(onePartition, fromMicros(ts), kind, userID, -1)
-			minutes[store.UniqueKey{Width: store.UniqueMinute, Bucket: store.RollupBucket(fromMicros(ts), store.UniqueMinute), EventType: kind}] = true
+			t.totals.Event(onePartition, kind, key, -1)
+			t.rollups.Event(onePartition, fromMicros(ts), kind, page, key, sourceID, -1)
+			t.active.Event(onePartition, fromMicros(ts), kind, userID, -1)
+			t.minutes[store.UniqueKey{Width: store.UniqueMinute, Bucket: store.RollupBucket(fromMicros(ts), store.UniqueMinute), EventType: kind}] = true
 		}
 		if err != nil {
-			_ = rows.Close()
 			return 0, err
 		}
 		n++
 	}
-	if err := rows.Err(); err != nil {
-		return 0, err
+	return n, rows.Err()
+}
+
+// The columns a DELETE returns for taken.scan.
+const (
+	takenEventColumns   = `event_type, element_id, timestamp, page, source_id, user_id`
+	takenMessageColumns = `status, duration_ms`
+)
+
+// takeOff writes what t took in tx.
+func (d *DB) takeOff(tx *sql.Tx, t *taken) error {
+	if err := writeTotals(tx, &t.totals); err != nil {
+		return err
 	}
-	if err := writeTotals(tx, &taken); err != nil {
-		return 0, err
+	if err := d.writeRollups(tx, t.rollups); err != nil {
+		return err
 	}
-	if err := d.writeRollups(tx, rollups); err != nil {
-		return 0, err
+	if err := d.writeActivity(tx, &t.active); err != nil {
+		return err
 	}
-	if err := d.writeActivity(tx, &active); err != nil {
-		return 0, err
-	}
-	if err := pruneUniques(tx, minutes); err != nil {
-		return 0, err
-	}
-	return n, tx.Commit()
+	return pruneUniques(tx, t.minutes)
 }

@@ -16,19 +16,18 @@ import (
 // every value; an empty text when absent, UnkeptRollupValue when too
 // long to keep.
 //
-// countPropertiesSQL adds ?1 times the events with ids in [?2, ?3) to the
-// rollups of the keys the condition %[1]s selects, reading each value
-// with %[2]s. The statement counts a batch's events as the writer stores
-// them, a chunk of older ones for the filler, and takes off those
-// retention deletes; it returns the rows it changed, so that a row left
-// at zero is deleted. Each event's value is
-// read once per key and counted per minute first (materialized, so that
-// SQLite does not read it again for each width), then per width.
+// countPropertiesSQL adds ?1 times the events %[3]s selects (eventRange
+// or eventList) to the rollups of the keys the condition %[1]s selects,
+// reading each value with %[2]s. The statement counts a batch's events
+// as the writer stores them, a chunk of older ones for the filler, and
+// takes off those retention or an erasure deletes; it returns the rows
+// it changed, so that a row left at zero is deleted. Each event's value
+// is read once per key and counted per minute first (materialized, so
+// that SQLite does not read it again for each width), then per width.
 const countPropertiesSQL = `WITH v AS MATERIALIZED (
 	SELECT '#' || k.id AS dim, e.event_type AS t, e.timestamp / 60000000 * 60 AS minute,
 		%[2]s AS x
-	FROM events e, rollup_keys k
-	WHERE e.id >= ?2 AND e.id < ?3 AND %[1]s
+	FROM %[3]s AND %[1]s
 ), m AS MATERIALIZED (
 	SELECT dim, t, minute, iif(length(x) > 256, '~', coalesce(x, '')) AS value, count(*) AS n
 	FROM v GROUP BY 1, 2, 3, 4
@@ -57,17 +56,29 @@ const (
 	checkedPropertyValue = `iif(json_valid(e.properties), ` + propertyValue + `, NULL)`
 )
 
+// The events countPropertiesSQL counts: the ids in [?2, ?3), or those of
+// the JSON array ?2, each looked up by its id.
+const (
+	eventRange = `events e, rollup_keys k WHERE e.id >= ?2 AND e.id < ?3`
+	eventList  = `json_each(?2) j CROSS JOIN events e ON e.id = j.value, rollup_keys k WHERE true`
+)
+
 // countProperties runs countPropertiesSQL on tx for the ids in [lo, hi)
 // and the keys cond selects (args are cond's), and deletes the rows it
 // left at zero.
 func countProperties(tx *sql.Tx, sign, lo, hi int64, cond string, args ...any) error {
-	args = append([]any{sign, lo, hi}, args...)
-	emptied, err := countPropertiesWith(tx, fmt.Sprintf(countPropertiesSQL, cond, propertyValue), args)
+	return countPropertiesOf(tx, eventRange, append([]any{sign, lo, hi}, args...), cond)
+}
+
+// countPropertiesOf runs countPropertiesSQL on tx for the events events
+// selects, with args (?1 the sign, then events' and cond's).
+func countPropertiesOf(tx *sql.Tx, events string, args []any, cond string) error {
+	emptied, err := countPropertiesWith(tx, fmt.Sprintf(countPropertiesSQL, cond, propertyValue, events), args)
 	if err != nil && strings.Contains(err.Error(), "malformed JSON") {
 		// SQLite runs the whole statement at its first step, before it
 		// returns a row: the failed one changed nothing, and the
 		// transaction goes on.
-		emptied, err = countPropertiesWith(tx, fmt.Sprintf(countPropertiesSQL, cond, checkedPropertyValue), args)
+		emptied, err = countPropertiesWith(tx, fmt.Sprintf(countPropertiesSQL, cond, checkedPropertyValue, events), args)
 	}
 	if err != nil {
 		return fmt.Errorf("property rollups: %w", err)

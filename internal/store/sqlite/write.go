@@ -177,10 +177,23 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch: rollup keys", err)
 	}
+	// The users erased (EraseUser) write nothing: looked up once for the
+	// whole transaction. SQLite has one writer, so no erasure can commit
+	// between this check and the inserts.
+	users := store.BatchUsers(batches...)
+	erased, err := suppressed(tx, users)
+	if err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch", err)
+	}
 	for b, batch := range batches {
 		inserted := make([]store.Outcome, len(batch))
 		for i := range batch {
 			r := &batch[i]
+			if erased[users[store.RecordUser(r)]] {
+				inserted[i].Suppressed = true
+				continue
+			}
 			var n int64
 			if r.Event != nil {
 				var err error
@@ -238,6 +251,9 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		}
 		out[b] = inserted
 	}
+	// Every record moves the positions on, the suppressed ones too: the
+	// consumer commits past them, and a position behind the committed
+	// offset would say the database lost records.
 	if err := writePositions(tx, batches); err != nil {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)

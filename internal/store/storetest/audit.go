@@ -62,6 +62,8 @@ func testAuditLog(t *testing.T, s store.Store) {
 		"percent sign":   {store.AuditFilter{Q: "100%"}, "100% of 3 replayed_ok|"},
 		"underscore":     {store.AuditFilter{Q: "d_o"}, "100% of 3 replayed_ok|"},
 		"no match":       {store.AuditFilter{Q: "%%"}, ""},
+		"client IP":      {store.AuditFilter{Q: "203.0.113"}, "mallory@example.comwrong email or password|"},
+		"request id":     {store.AuditFilter{Q: "R1"}, "ada@example.com|"},
 		"limit":          {store.AuditFilter{Limit: 2}, "internal error|bob@example.com|"},
 		"page":           {store.AuditFilter{Before: all[1].ID, Limit: 2}, "100% of 3 replayed_ok|mallory@example.comwrong email or password|"},
 		"combined":       {store.AuditFilter{Actor: "ada@example.com", Outcome: store.AuditOK, Q: "replay"}, "100% of 3 replayed_ok|"},

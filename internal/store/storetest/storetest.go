@@ -75,6 +75,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditLog", testAuditLog},
 		{"Settings", testSettings},
 		{"UniquesFollowTheRows", testUniquesFollowTheRows},
+		{"EraseUser", func(t *testing.T, s store.Store) { testEraseUser(t, s, open) }},
+		{"SuppressionsPaging", testSuppressionsPaging},
+		{"EraseUnderConcurrentWrites", testEraseUnderConcurrentWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
