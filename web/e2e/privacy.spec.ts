@@ -112,7 +112,7 @@ test('personal fields are masked for a viewer everywhere, and shown to an admin'
     await new Nav(page).go('Explorer')
     const explorer = new ExplorerView(page)
     await expect(explorer.rows('signup').first()).toBeVisible({ timeout: STEP_TIMEOUT })
-    await expect(explorer.rows().first().getByRole('link', { name: SECRET_USER, exact: true })).toBeVisible()
+    await expect(explorer.rows('signup').first().getByRole('link', { name: SECRET_USER, exact: true })).toBeVisible()
     await expect(explorer.form.getByLabel('User', { exact: true })).toBeEnabled()
     expect(await signupTimeline(page)).toContain(SECRET_EMAIL)
   })
