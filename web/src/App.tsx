@@ -22,6 +22,7 @@ import { LoadView } from './pages/LoadView'
 import { DeliveryPage } from './pages/DeliveryPage'
 import { OrderingView } from './pages/OrderingView'
 import { PlanPage } from './pages/PlanPage'
+import { PrivacyPage } from './pages/PrivacyPage'
 import { RetentionPage } from './pages/RetentionPage'
 import { LivePage } from './pages/LivePage'
 import { SavedInsightsPage } from './pages/SavedInsightsPage'
@@ -46,6 +47,7 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
   users: { title: 'User', lead: 'One user: when they came, what they did, their sessions and events' },
   accounts: { title: 'Accounts', lead: 'Who may sign in and with which role, and the API tokens of scripts and CI' },
   audit: { title: 'Audit log', lead: 'Every sign-in and change: who, when, from where, and how it ended' },
+  privacy: { title: 'Privacy', lead: 'Personal fields masked for viewers and operators, and the erasure of a user' },
 }
 
 // A socket the server closed because its client may no longer read it
@@ -135,6 +137,7 @@ export function App({ session }: { session: ActiveSession }) {
         {view === 'users' && <UserPage key={userId} userId={userId} onOpenTimeline={openTimeline} />}
         {view === 'accounts' && (accounts.allowed ? <AccountsPage /> : <Empty>{accounts.why}</Empty>)}
         {view === 'audit' && (accounts.allowed ? <AuditPage /> : <Empty>{accounts.why}</Empty>)}
+        {view === 'privacy' && (accounts.allowed ? <PrivacyPage /> : <Empty>{accounts.why}</Empty>)}
       </main>
       {timeline !== null && (
         <TimelineDialog eventId={timeline} onClose={() => setParams({ timeline: null }, { replace: true })} />

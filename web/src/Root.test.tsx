@@ -127,6 +127,22 @@ describe('Root', () => {
     expect(calls.some((c) => c.url.startsWith('/api/accounts/'))).toBe(false)
   })
 
+  it('lists Privacy for admins only, and says why to others who go there', async () => {
+    window.history.replaceState(null, '', '/#/privacy')
+    who = signedIn('viewer')
+    const { unmount } = render(<Root />)
+    await screen.findByRole('navigation', { name: 'Views' })
+    expect(within(nav()).queryByRole('link', { name: 'Privacy' })).toBeNull()
+    expect(screen.getByText('Needs the admin role; you have viewer.')).toBeTruthy()
+    expect(calls.some((c) => c.url.startsWith('/api/privacy/erased/'))).toBe(false)
+    unmount()
+
+    who = signedIn('admin')
+    render(<Root />)
+    await screen.findByRole('navigation', { name: 'Views' })
+    expect(within(nav()).getByRole('link', { name: 'Privacy' }).getAttribute('aria-current')).toBe('page')
+  })
+
   it('says when the server cannot be reached, and tries again', async () => {
     let down = true
     stubFetch(({ url }) => {

@@ -37,6 +37,7 @@ import {
   type QueueFilter,
 } from './client'
 import { getAccounts, getSession, getTokens } from './accounts'
+import { getPersonalFields } from './privacy'
 import type { EventsPage, ExplorerFilter, Range } from './schema'
 
 /** Every query and mutation key of the app. */
@@ -82,6 +83,10 @@ export const keys = {
   tokens: ['tokens'] as const,
   createToken: ['tokens', 'create'] as const,
   revokeToken: ['tokens', 'revoke'] as const,
+  personalFields: ['privacy', 'fields'] as const,
+  putPersonalFields: ['privacy', 'fields', 'put'] as const,
+  erase: ['privacy', 'erase'] as const,
+  erased: ['privacy', 'erased'] as const,
 }
 
 /** The app's QueryClient. No retries: a poll comes again soon, and a failed action says so at once. */
@@ -321,3 +326,12 @@ export const accountsQuery = (intervalMs: number) =>
 /** GET /api/tokens/ every intervalMs (last used moves). */
 export const tokensQuery = (intervalMs: number) =>
   queryOptions({ queryKey: keys.tokens, queryFn: ({ signal }) => getTokens(signal), refetchInterval: intervalMs })
+
+/** GET /api/privacy/fields/ every intervalMs: an admin may change them, and a role may change under a session. */
+export const personalFieldsQuery = (intervalMs: number, enabled = true) =>
+  queryOptions({
+    queryKey: keys.personalFields,
+    queryFn: ({ signal }) => getPersonalFields(signal),
+    refetchInterval: intervalMs,
+    enabled,
+  })

@@ -1000,3 +1000,36 @@ export const providersSchema = z.strictObject({
   oidc: z.strictObject({ name: str, login_url: str }).nullable(),
 })
 export type Providers = z.infer<typeof providersSchema>
+
+/**
+ * GET and PUT /api/privacy/fields/: the fields declared personal (user_id,
+ * session_id, anonymous_id, properties.<path>), sorted, and whether the
+ * reader sees them masked (every role below admin does).
+ */
+export const personalFieldsSchema = z.strictObject({ fields: list(str), masked: z.boolean() })
+export type PersonalFields = z.infer<typeof personalFieldsSchema>
+
+/** POST /api/privacy/erase/: what the erasure of a user deleted; already when the user was erased before. */
+export const eraseResultSchema = z.strictObject({
+  /** The SHA-256 hex of the user id, the only trace of it the server keeps. */
+  user_hash: str,
+  events: int,
+  messages: int,
+  already: z.boolean(),
+})
+export type EraseResult = z.infer<typeof eraseResultSchema>
+
+/** An erased user on the suppression list: their records are dead-lettered if they come again. */
+export const erasedUserSchema = z.strictObject({
+  user_hash: str,
+  erased_at: time,
+  /** Who erased them (an email, a token's name). */
+  erased_by: str,
+  events: int,
+  messages: int,
+})
+export type ErasedUser = z.infer<typeof erasedUserSchema>
+
+/** GET /api/privacy/erased/: a page, newest first, and the time the next one starts before. */
+export const erasedPageSchema = z.strictObject({ erased: list(erasedUserSchema), next_before: timeOrNull })
+export type ErasedPage = z.infer<typeof erasedPageSchema>

@@ -1,3 +1,4 @@
+import { useMaskedFields } from '../hooks/resources'
 import { EVENT_FIELDS, FILTER_OPS, PROPERTY_PREFIX, type FilterOp, type FunnelFilter } from '../api/schema'
 import { Button } from './ui/Button'
 import { Field, Input, Label, Select } from './ui/Field'
@@ -163,7 +164,16 @@ export function FieldPicker({
   )
 }
 
-/** One filter's field, operator and value, and a button that removes it. */
+/** A field in words: Session, properties.email. */
+function fieldName(field: string): string {
+  return FIELD_LABELS[field] ?? field
+}
+
+/**
+ * One filter's field, operator and value, and a button that removes it. On
+ * a field the reader sees masked only "is set" is offered (the server
+ * refuses the others: their answer would tell the value), and a line says so.
+ */
 export function FilterRow({
   id,
   name,
@@ -180,13 +190,22 @@ export function FilterRow({
   onChange: (next: FilterDraft) => void
   onRemove: () => void
 }) {
+  const masked = useMaskedFields()
+  const personal = masked.has(f.field)
+  // A filter a link or a saved insight holds keeps its operator, which the server then refuses in words.
+  const ops = personal ? FILTER_OPS.filter((op) => op === 'is_set' || op === f.op) : FILTER_OPS
   return (
     <div
       role="group"
       aria-label={name}
       className="flex flex-wrap items-end gap-2 border-l-2 border-slate-200 pl-3 dark:border-slate-700"
     >
-      <FieldPicker id={`${id}-field`} label="Field" value={f.field} onChange={(field) => onChange({ ...f, field })} />
+      <FieldPicker
+        id={`${id}-field`}
+        label="Field"
+        value={f.field}
+        onChange={(field) => onChange(masked.has(field) ? { field, op: 'is_set', value: '' } : { ...f, field })}
+      />
       <Field>
         <Label htmlFor={`${id}-op`}>Operator</Label>
         <Select
@@ -197,7 +216,7 @@ export function FilterRow({
             onChange({ ...f, op: e.target.value, value: e.target.value === 'is_set' ? '' : f.value })
           }
         >
-          {FILTER_OPS.map((op) => (
+          {ops.map((op) => (
             <option key={op} value={op}>
               {OP_LABELS[op]}
             </option>
@@ -219,6 +238,12 @@ export function FilterRow({
       <Button size="sm" variant="quiet" className="mb-1" aria-label={removeLabel} onClick={onRemove}>
         ✕
       </Button>
+      {personal && (
+        <p className="basis-full text-xs text-slate-600 dark:text-slate-400">
+          {fieldName(f.field)} is a personal field: filtering by its value needs the admin role, so only “is set” is
+          offered.
+        </p>
+      )}
     </div>
   )
 }

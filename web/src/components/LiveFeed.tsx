@@ -10,6 +10,7 @@ import { Button } from './ui/Button'
 import { Card } from './ui/Card'
 import { Input, Label, Select } from './ui/Field'
 import { Empty } from './ui/State'
+import { MaskedValue } from './MaskedValue'
 
 /** Every row has the same height, so keeping the reader's place is exact arithmetic. */
 export const ROW_HEIGHT = 76
@@ -69,7 +70,9 @@ const FeedRow = memo(function FeedRow({
     >
       <div className="flex items-center gap-2">
         <TypeBadge type={e.event_type} />
-        <span className="min-w-0 truncate text-sm text-slate-800 dark:text-slate-200">{e.user_id}</span>
+        <span className="min-w-0 truncate text-sm text-slate-800 dark:text-slate-200">
+          <MaskedValue value={e.user_id} />
+        </span>
         <time
           dateTime={e.timestamp}
           className="ml-auto shrink-0 text-xs text-slate-600 tabular-nums dark:text-slate-400"

@@ -23,6 +23,7 @@ import { Field, Label, Select } from './ui/Field'
 import { Empty, ErrorText, Loading } from './ui/State'
 import { QueueCounts } from './QueueCounts'
 import { WaitingBehind } from './WaitingBehind'
+import { MaskedValue } from './MaskedValue'
 
 const NO_MESSAGES: readonly Message[] = []
 
@@ -149,7 +150,7 @@ const QueueRow = memo(function QueueRow({
         </Badge>
         <Badge tone="indigo">{m.source}</Badge>
         <span className="min-w-0 text-sm break-words">
-          {m.user_id} - {m.event_type}
+          <MaskedValue value={m.user_id} /> - {m.event_type}
         </span>
         <span className="ml-auto text-xs text-slate-600 tabular-nums dark:text-slate-400">
           {clockTime(m.queued_at)}

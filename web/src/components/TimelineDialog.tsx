@@ -6,6 +6,7 @@ import { processingMs, STATUS_LABEL } from '../timing'
 import { Dialog } from './ui/Dialog'
 import { Empty, ErrorText, Loading } from './ui/State'
 import { StatList } from './ui/StatList'
+import { MaskedValue } from './MaskedValue'
 
 const STAGE_LABEL: Record<StageName, string> = {
   produced: 'Produced',
@@ -57,7 +58,7 @@ function EventDetails({ e }: { e: StoredEvent }) {
           ['Event time', dateTime(e.timestamp)],
           ['Stored', dateTime(e.created_at)],
           ['Page', e.page || '—'],
-          ['Session', e.session_id || '—'],
+          ['Session', <MaskedValue key="session" value={e.session_id} />],
           ['Source', e.source],
         ]}
       />
@@ -99,7 +100,7 @@ export function TimelineDialog({ eventId, onClose, pollMs = 1000 }: Props) {
               ['Outcome', STATUS_LABEL[m.status]],
               ['Type', m.event_type],
               ['Element', m.element_id || '—'],
-              ['User', m.user_id],
+              ['User', <MaskedValue key="user" value={m.user_id} />],
               ['Partition', String(m.partition)],
               ['Offset', count(m.offset)],
               ['Retries', String(m.retries)],

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { act, renderHook } from '../test/render'
-import { useOrdering } from './resources'
+import { useOrdering, usePersonalFields } from './resources'
 
 let hidden = false
 Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') })
@@ -97,5 +97,18 @@ describe('polled console resources', () => {
     expect(signal?.aborted).toBe(true)
     await vi.advanceTimersByTimeAsync(5000)
     expect(fetch).toHaveBeenCalledTimes(1)
+  })
+})
+
+describe('usePersonalFields', () => {
+  afterEach(() => vi.useRealTimers())
+
+  it('reads the personal fields and whether this reader sees them masked', async () => {
+    fakeTimers()
+    const calls = stubFetch(() => json({ fields: ['session_id', 'user_id'], masked: true }))
+    const { result } = renderHook(() => usePersonalFields())
+    await advance(0)
+    expect(calls).toEqual(['/api/privacy/fields/'])
+    expect(result.current).toEqual({ data: { fields: ['session_id', 'user_id'], masked: true }, error: null })
   })
 })

@@ -4,6 +4,7 @@
 // failed.
 
 import { useQuery, type UseQueryResult } from '@tanstack/react-query'
+import { useMemo } from 'react'
 import {
   consumersHistoryQuery,
   consumersQuery,
@@ -24,6 +25,7 @@ import {
   userProfileQuery,
   accountsQuery,
   tokensQuery,
+  personalFieldsQuery,
 } from '../api/queries'
 import type {
   PlanView,
@@ -46,9 +48,11 @@ import type {
   UserProfile,
   Account,
   APIToken,
+  PersonalFields,
 } from '../api/schema'
 import { ApiError, type FunnelRequest, type RetentionRequest, type TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
+import { useRole } from './role'
 
 /** The state of a polled resource. */
 export interface Polled<T> {
@@ -155,4 +159,27 @@ export function useAccounts(intervalMs = 30_000): Polled<Account[]> {
 /** GET /api/tokens/ every intervalMs. Admin. */
 export function useTokens(intervalMs = 30_000): Polled<APIToken[]> {
   return polled(useQuery(tokensQuery(intervalMs)))
+}
+
+/**
+ * GET /api/privacy/fields/ every intervalMs: the fields declared personal,
+ * and whether the signed-in reader sees them masked (below admin). Until
+ * the first answer, nothing is taken as masked: the server masks anyway.
+ */
+export function usePersonalFields(intervalMs = 60_000): Polled<PersonalFields> {
+  return polled(useQuery(personalFieldsQuery(intervalMs)))
+}
+
+const NONE: ReadonlySet<string> = new Set()
+
+/**
+ * The fields the signed-in reader sees masked, and may not filter by
+ * (but for "is set"): none for an admin, and none where no role is known
+ * or before the server answers; the server masks and refuses regardless,
+ * this only spares the reader a refused search.
+ */
+export function useMaskedFields(intervalMs = 60_000): ReadonlySet<string> {
+  const role = useRole()
+  const q = useQuery(personalFieldsQuery(intervalMs, role !== null && role !== 'admin'))
+  return useMemo(() => (q.data?.masked ? new Set(q.data.fields) : NONE), [q.data])
 }

@@ -21,6 +21,7 @@ export type View =
   | 'users'
   | 'accounts'
   | 'audit'
+  | 'privacy'
 
 /** The views in navigation order, with their hash, label and the role they need to be listed, if any. */
 export const VIEWS: readonly { view: View; hash: string; label: string; needs?: Role }[] = [
@@ -36,6 +37,7 @@ export const VIEWS: readonly { view: View; hash: string; label: string; needs?: 
   { view: 'plan', hash: '#/plan', label: 'Tracking plan' },
   { view: 'accounts', hash: '#/accounts', label: 'Accounts', needs: 'admin' },
   { view: 'audit', hash: '#/audit', label: 'Audit log', needs: 'admin' },
+  { view: 'privacy', hash: '#/privacy', label: 'Privacy', needs: 'admin' },
 ]
 
 /** Every view: those of the navigation, and a user's page (#/users/<id>), reached from the user ids shown. */

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query'
-import { useId, useMemo, useState } from 'react'
+import { useId, useMemo, useState, type ReactNode } from 'react'
 import { replayDLQ } from '../api/client'
 import { keys } from '../api/queries'
 import type { DLQGroup, DLQRecord, ReplayRequest, ReplayResult } from '../api/schema'
@@ -15,6 +15,7 @@ import { clockTime, count, dateTime, errorMessage } from '../format'
 import { useDLQ } from '../hooks/resources'
 import { useAllowed } from '../hooks/role'
 import { useRouteParams } from '../hooks/route'
+import { MaskedValue } from '../components/MaskedValue'
 
 /** The payload as readable text: JSON indented, anything else as it is. */
 export function prettyPayload(payload: string): string {
@@ -49,10 +50,10 @@ export function selectionTarget(
 }
 
 function RecordDetails({ r, onClose }: { r: DLQRecord; onClose: () => void }) {
-  const fields: [string, string][] = [
+  const fields: [string, ReactNode][] = [
     ['DLQ record', `${r.id} (partition ${r.partition}, offset ${r.offset})`],
     ['Original', `${r.original_topic} / partition ${r.original_partition} / offset ${r.original_offset}`],
-    ['Key', r.key || '—'],
+    ['Key', <MaskedValue key="key" value={r.key} />],
     ['Event', r.event_id || '—'],
     ['Error', r.error],
     ['Kind', r.kind],
@@ -122,7 +123,7 @@ function recordColumns(
     // The key names the user and the type; a UUIDv7's first characters are
     // its time, the same on every row of a burst, so the event is shown by
     // its last (random) ones.
-    { header: 'Key', cell: (r) => r.key || '—', className: 'font-mono' },
+    { header: 'Key', cell: (r) => <MaskedValue value={r.key} />, className: 'font-mono' },
     {
       header: 'Event',
       cell: (r) => (r.event_id ? <span title={r.event_id}>…{r.event_id.slice(-8)}</span> : '—'),

@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
 import { storedEvent } from '../test/fixtures'
 import { json, stubFetch } from '../test/fetch'
+import { signedIn } from '../test/session'
 import { ExplorerView, localToRFC3339, rfc3339ToLocal } from './ExplorerView'
 
 function query(url: string): Record<string, string> {
@@ -98,5 +99,47 @@ describe('ExplorerView', () => {
     expect(localToRFC3339('')).toBeUndefined()
     expect(localToRFC3339('nonsense')).toBeUndefined()
     expect(localToRFC3339('2026-11-25T10:00')).toBe(new Date('2026-11-25T10:00').toISOString())
+  })
+
+  it('disables the filters by personal fields for a reader who sees them masked, and shows the masked values', async () => {
+    const events = [storedEvent({ user_id: 'masked-3f9a1c02b7d4', session_id: 'masked-0123456789ab' })]
+    stubFetch(({ url }) =>
+      url === '/api/privacy/fields/'
+        ? json({ fields: ['anonymous_id', 'session_id', 'user_id'], masked: true })
+        : json({ events, next_cursor: null }),
+    )
+    render(<ExplorerView />, { as: signedIn('viewer') })
+    await vi.waitFor(() => expect(screen.getByLabelText<HTMLInputElement>('User').disabled).toBe(true))
+    expect(screen.getByLabelText<HTMLInputElement>('Session').disabled).toBe(true)
+    expect(screen.getByLabelText<HTMLInputElement>('Element').disabled).toBe(false)
+    expect(
+      screen.getByText(/User and Session are personal fields: searching by them needs the admin role\./),
+    ).toBeTruthy()
+    const table = await screen.findByRole('table', { name: 'Events, newest first' })
+    expect(within(table).queryByRole('link')).toBeNull()
+    expect(
+      within(table)
+        .getAllByTitle('masked: a personal field')
+        .map((e) => e.textContent),
+    ).toEqual(['masked-3f9a1c02b7d4 (masked: a personal field)', 'masked-0123456789ab (masked: a personal field)'])
+  })
+
+  it('asks an admin nothing about personal fields, and leaves the filters enabled', async () => {
+    const calls = stubFetch(() => json({ events: [], next_cursor: null }))
+    render(<ExplorerView />, { as: signedIn('admin') })
+    await screen.findByText('No events match.')
+    expect(calls.map((c) => c.url)).toEqual(['/api/events/?limit=50'])
+    expect(screen.getByLabelText<HTMLInputElement>('User').disabled).toBe(false)
+    expect(screen.queryByText(/personal field/)).toBeNull()
+  })
+
+  it('shows the server’s refusal of a search by a personal field', async () => {
+    window.history.replaceState(null, '', '/#/explorer?user_id=user_ab12')
+    const refusal = 'user_id: user_id is a personal field; filtering by it needs the admin role'
+    stubFetch(({ url }) =>
+      url === '/api/privacy/fields/' ? json({ fields: ['user_id'], masked: true }) : json({ error: refusal }, 403),
+    )
+    render(<ExplorerView />, { as: signedIn('operator') })
+    expect(await screen.findByText(`Could not load events: ${refusal}`)).toBeTruthy()
   })
 })

@@ -11,7 +11,10 @@ import { Field, Input, Label } from '../components/ui/Field'
 import { ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count, dateTime, errorMessage } from '../format'
+import { useMaskedFields } from '../hooks/resources'
 import { useRouteParams } from '../hooks/route'
+import { isMasked } from '../api/privacy'
+import { MaskedValue } from '../components/MaskedValue'
 
 const PAGE = 50
 
@@ -98,7 +101,12 @@ export function eventColumns(onOpenTimeline?: (eventId: string) => void, withUse
     { header: 'Element', cell: (e) => e.element_id || '—' },
     {
       header: 'Session',
-      cell: (e) => <span title={e.session_id}>{e.session_id || '—'}</span>,
+      cell: (e) =>
+        isMasked(e.session_id ?? '') ? (
+          <MaskedValue value={e.session_id} />
+        ) : (
+          <span title={e.session_id}>{e.session_id || '—'}</span>
+        ),
       className: '@2xl:max-w-[8rem] @2xl:truncate',
     },
     {
@@ -147,6 +155,9 @@ export function ExplorerView({ onOpenTimeline }: Props) {
   }
   const applied = useMemo(() => toFilter(searched), [searched])
   const queryClient = useQueryClient()
+  const masked = useMaskedFields()
+  // The filters on a field this reader sees masked: the server refuses a search by one.
+  const personal = FIELDS.filter((fd) => masked.has(fd.key))
   // The pages of the applied filter; "Load more" fetches the one after next_cursor.
   const pages = useInfiniteQuery(eventsQuery(applied, PAGE))
   const events = useMemo(() => pages.data?.pages.flatMap((p) => p.events) ?? [], [pages.data])
@@ -194,6 +205,8 @@ export function ExplorerView({ onOpenTimeline }: Props) {
                 value={form[fd.key]}
                 placeholder={fd.placeholder}
                 step={fd.type === 'datetime-local' ? 1 : undefined}
+                disabled={masked.has(fd.key)}
+                aria-describedby={masked.has(fd.key) ? `${formId}-personal` : undefined}
                 onChange={(e) => setForm((f) => ({ ...f, [fd.key]: e.target.value }))}
               />
             </Field>
@@ -212,6 +225,13 @@ export function ExplorerView({ onOpenTimeline }: Props) {
             </Button>
           </div>
         </form>
+        {personal.length > 0 && (
+          <p id={`${formId}-personal`} className="mt-2 text-xs text-slate-600 dark:text-slate-400">
+            {personal.map((fd) => fd.label).join(' and ')}{' '}
+            {personal.length === 1 ? 'is a personal field' : 'are personal fields'}: searching by{' '}
+            {personal.length === 1 ? 'it' : 'them'} needs the admin role.
+          </p>
+        )}
         <div className="mt-3 flex flex-wrap items-baseline gap-3 text-sm">
           <a className="text-blue-700 underline dark:text-blue-300" href={exportURL(applied, 'csv')} download>
             Export CSV

@@ -5,12 +5,13 @@ import { ErrorText, Loading } from '../components/ui/State'
 import { DataTable, type Column } from '../components/ui/Table'
 import { count } from '../format'
 import { useOrdering } from '../hooks/resources'
+import { MaskedValue } from '../components/MaskedValue'
 
 const WAITING = 'font-semibold text-amber-800 dark:text-amber-300'
 
 function heldKeyColumns(onOpenTimeline?: (eventId: string) => void): Column<HeldKey>[] {
   return [
-    { header: 'Key', cell: (k) => k.key || '—', className: 'font-mono' },
+    { header: 'Key', cell: (k) => <MaskedValue value={k.key} />, className: 'font-mono' },
     { header: 'Partition', cell: (k) => k.partition },
     { header: 'Offset', cell: (k) => count(k.offset) },
     { header: 'Status', cell: (k) => k.status },

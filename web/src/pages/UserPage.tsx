@@ -13,6 +13,8 @@ import { hashOf } from '../hooks/route'
 import { useUserProfile } from '../hooks/resources'
 import { eventColumns } from './ExplorerView'
 import { TrendChart } from './InsightsPage'
+import { isMasked } from '../api/privacy'
+import { MaskedValue } from '../components/MaskedValue'
 
 const PAGE = 50
 
@@ -48,15 +50,18 @@ const sessionColumns: Column<UserSession>[] = [
   },
   {
     header: 'Session',
-    cell: (s) => (
-      <a
-        className="text-blue-700 underline dark:text-blue-300"
-        href={hashOf('explorer', { session_id: s.session_id })}
-        aria-label={`Events of session ${s.session_id}`}
-      >
-        {s.session_id}
-      </a>
-    ),
+    cell: (s) =>
+      isMasked(s.session_id) ? (
+        <MaskedValue value={s.session_id} />
+      ) : (
+        <a
+          className="text-blue-700 underline dark:text-blue-300"
+          href={hashOf('explorer', { session_id: s.session_id })}
+          aria-label={`Events of session ${s.session_id}`}
+        >
+          {s.session_id}
+        </a>
+      ),
     className: '@2xl:max-w-[10rem] @2xl:truncate',
   },
 ]
@@ -140,7 +145,7 @@ export function UserPage({
           label="User"
           columns="grid-cols-1 sm:grid-cols-2 lg:grid-cols-4"
           items={[
-            ['User ID', p.user_id],
+            ['User ID', <MaskedValue key="user" value={p.user_id} />],
             ['First seen', dateTime(p.first_seen)],
             [
               'Last seen',
