@@ -10,6 +10,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/event"
+	"github.com/pulse-dev/pulse/internal/privacy"
 	"github.com/pulse-dev/pulse/internal/server"
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -20,7 +21,9 @@ Deletes, in one transaction, every stored event and processing-log row of
 the user and what the totals, rollups, activity and unique counts held of
 them, and puts the user on the suppression list, so that a redelivered or
 replayed record of theirs is dead-lettered with the reason, never stored
-again. The list keeps the SHA-256 of the id, not the id; the audit log
+again. The anonymous ids (the tracker's browser ids) on the user's events
+are erased the same way first: the events stored under them before the
+user signed in are theirs too. The list keeps the SHA-256 of the id, not the id; the audit log
 names the user the same way. Irreversible.
 
 The command opens the database (--data-dir or --database-url) itself, so
@@ -58,13 +61,14 @@ func runErase(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close()
 	target := "user " + store.UserHash(*userID)
-	res, err := db.EraseUser(ctx, *userID, cliActor())
+	st, ok := db.(privacy.EraseStore)
+	if !ok {
+		return errors.New("this store cannot read a user's events, which erasure needs")
+	}
+	res, err := privacy.EraseUser(ctx, st, *userID, cliActor())
 	detail := ""
 	if err == nil {
-		detail = fmt.Sprintf("%d events, %d processing-log rows deleted", res.Events, res.Messages)
-		if res.Already {
-			detail += "; erased before"
-		}
+		detail = res.Summary()
 	}
 	recordCLI(ctx, db, "pulse erase", target, detail, err, stderr)
 	if err != nil {

@@ -194,7 +194,7 @@ type Deps struct {
 	// Erasure erases users and lists the erased; nil disables its
 	// routes. Erased, when set, is told of an erasure (the live
 	// statistics are rebuilt from the store).
-	Erasure store.Erasure
+	Erasure privacy.EraseStore
 	Erased  func()
 }
 

@@ -197,7 +197,8 @@ func maskPlanWarnings(m *privacy.Masker, warnings []store.PlanWarning) {
 // eraseUser answers POST /api/privacy/erase/: the user's events,
 // processing-log rows and what the aggregates counted of them go, in one
 // transaction, and the user goes on the suppression list, so that a
-// redelivered or replayed record of theirs is dead-lettered, not stored.
+// redelivered or replayed record of theirs is dead-lettered, not stored;
+// so do the anonymous ids their events carry (privacy.EraseUser).
 // The audit entry names the user by the hash the list keeps, never by
 // the id.
 func (s *Server) eraseUser(w http.ResponseWriter, r *http.Request) error {
@@ -218,12 +219,11 @@ func (s *Server) eraseUser(w http.ResponseWriter, r *http.Request) error {
 		by = p.Name()
 	}
 	noteAudit(r, "user "+store.UserHash(*in.UserID), "")
-	res, err := s.deps.Erasure.EraseUser(r.Context(), *in.UserID, by)
+	res, err := privacy.EraseUser(r.Context(), s.deps.Erasure, *in.UserID, by)
 	if err != nil {
 		return fmt.Errorf("erase a user: %w", err)
 	}
-	noteAudit(r, "", fmt.Sprintf("%d %s, %d processing-log %s deleted%s", res.Events, plural(int(res.Events), "event", "events"),
-		res.Messages, plural(int(res.Messages), "row", "rows"), map[bool]string{true: "; erased before", false: ""}[res.Already]))
+	noteAudit(r, "", res.Summary())
 	if s.deps.Erased != nil {
 		s.deps.Erased()
 	}

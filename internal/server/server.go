@@ -339,7 +339,6 @@ func (s *Server) newHTTP(ctx context.Context) error {
 		RollupKeys:       s.store,
 		Audit:            s.store,
 		Privacy:          priv,
-		Erasure:          s.store,
 		Erased:           s.reconcile.Trigger,
 		RollupKeysChanged: func() {
 			select {
@@ -348,9 +347,13 @@ func (s *Server) newHTTP(ctx context.Context) error {
 			}
 		},
 	}
-	// The store serves the event explorer when it implements it.
+	// The store serves the event explorer, and erasure, which reads a
+	// user's events, when it implements it (both stores do).
 	if ex, ok := s.store.(api.Explorer); ok {
 		deps.Explorer = ex
+	}
+	if er, ok := s.store.(privacy.EraseStore); ok {
+		deps.Erasure = er
 	}
 	if deps.Auth, err = auth.New(s.store, s.opts.Auth, s.log); err != nil {
 		return fmt.Errorf("accounts: %w", err)
