@@ -264,6 +264,10 @@ func TestContract(t *testing.T) {
 		`{"name":"ci","role":"viewer","expires_in":"30d"}`, true, 201))
 	record("tokens", "GET /api/tokens/", c.must("GET", "/api/tokens/", "", true, 200))
 	record("audit", "GET /api/audit/", c.must("GET", "/api/audit/?limit=3", "", true, 200))
+	record("privacy_fields", "GET /api/privacy/fields/", c.must("GET", "/api/privacy/fields/", "", true, 200))
+	// Last: the erasure changes what the reads above would see.
+	record("privacy_erase", "POST /api/privacy/erase/", c.must("POST", "/api/privacy/erase/", `{"user_id":"user_c001"}`, true, 200))
+	record("privacy_erased", "GET /api/privacy/erased/", c.must("GET", "/api/privacy/erased/", "", true, 200))
 
 	if rewrite {
 		writeGolden(t, answers)

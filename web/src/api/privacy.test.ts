@@ -16,7 +16,7 @@ describe('privacy schemas', () => {
   })
 
   it('read an erasure and a page of erased users', () => {
-    const r = { user_hash: 'ab'.repeat(32), events: 3, messages: 4, already: false }
+    const r = { user_hash: 'ab'.repeat(32), events: 3, messages: 4, already: false, linked: [] }
     expect(eraseResultSchema.parse(r)).toEqual(r)
     const page = {
       erased: [
@@ -50,7 +50,8 @@ describe('personal fields', () => {
   it('are read, written, erased and listed at their paths', async () => {
     const calls = stubFetch((c) => {
       if (c.url.startsWith('/api/privacy/fields/')) return json({ fields: ['user_id'], masked: c.method === 'GET' })
-      if (c.url === '/api/privacy/erase/') return json({ user_hash: 'ff', events: 1, messages: 1, already: true })
+      if (c.url === '/api/privacy/erase/')
+        return json({ user_hash: 'ff', events: 1, messages: 1, already: true, linked: [] })
       return json({ erased: [], next_before: null })
     })
     expect(await getPersonalFields()).toEqual({ fields: ['user_id'], masked: true })

@@ -47,6 +47,9 @@ import {
   tokenCreatedSchema,
   auditPageSchema,
   providersSchema,
+  personalFieldsSchema,
+  eraseResultSchema,
+  erasedPageSchema,
 } from './schema'
 
 const files: Record<string, string> = import.meta.glob('./contract/*.json', {
@@ -106,6 +109,9 @@ const contract: Record<string, z.ZodType> = {
   token_create: tokenCreatedSchema,
   audit: auditPageSchema,
   providers: providersSchema,
+  privacy_fields: personalFieldsSchema,
+  privacy_erase: eraseResultSchema,
+  privacy_erased: erasedPageSchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]

@@ -1009,13 +1009,21 @@ export type Providers = z.infer<typeof providersSchema>
 export const personalFieldsSchema = z.strictObject({ fields: list(str), masked: z.boolean() })
 export type PersonalFields = z.infer<typeof personalFieldsSchema>
 
-/** POST /api/privacy/erase/: what the erasure of a user deleted; already when the user was erased before. */
+/** One id's erasure: the SHA-256 hex of the id, the rows deleted, and whether it was erased before. */
+const erasedIdSchema = z.strictObject({ user_hash: str, events: int, messages: int, already: z.boolean() })
+
+/**
+ * POST /api/privacy/erase/: what the erasure of a user deleted; already when
+ * the user was erased before. linked are the anonymous ids on the user's
+ * events, erased with them; events and messages count theirs too.
+ */
 export const eraseResultSchema = z.strictObject({
   /** The SHA-256 hex of the user id, the only trace of it the server keeps. */
   user_hash: str,
   events: int,
   messages: int,
   already: z.boolean(),
+  linked: list(erasedIdSchema),
 })
 export type EraseResult = z.infer<typeof eraseResultSchema>
 

@@ -27,7 +27,7 @@ let eraseAnswer: () => Response
 beforeEach(() => {
   fields = ['anonymous_id', 'session_id', 'user_id']
   erasedPages = { '': { erased: [], next_before: null } }
-  eraseAnswer = () => json({ user_hash: hash('b'), events: 3, messages: 5, already: false })
+  eraseAnswer = () => json({ user_hash: hash('b'), events: 3, messages: 5, already: false, linked: [] })
   calls = stubFetch(({ method, url, body }) => {
     if (url === '/api/privacy/fields/' && method === 'GET') return json({ fields, masked: false })
     if (url === '/api/privacy/fields/' && method === 'PUT') {
@@ -137,7 +137,7 @@ describe('PrivacyPage', () => {
     await user.type(within(dialog).getByLabelText('Type the user id again to confirm'), 'u1{Enter}')
     expect(await within(dialog).findByText('Could not erase the user: erasing needs the admin role')).toBeTruthy()
 
-    eraseAnswer = () => json({ user_hash: hash('c'), events: 0, messages: 0, already: true })
+    eraseAnswer = () => json({ user_hash: hash('c'), events: 0, messages: 0, already: true, linked: [] })
     await user.click(within(dialog).getByRole('button', { name: 'Erase u1' }))
     expect(await screen.findByRole('status')).toHaveProperty(
       'textContent',
