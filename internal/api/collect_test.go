@@ -270,6 +270,10 @@ func TestSourcesAPI(t *testing.T) {
 		{`{"name":"","origins":[]}`, 400, "name: is required"},
 		{`{"name":"x","origins":["https://ok.example","https://bad.example/path"]}`, 400, "origins[1]"},
 		{`{"name":"x","origins":["https://ok.example"],"admin":true}`, 400, "admin"},
+		{`{"name":"x","origins":[],"settings":{"retention":"10m"}}`, 400, "settings.retention: 10m0s is under the minimum of 1h"},
+		{`{"name":"x","origins":[],"settings":{"retention":"4000d"}}`, 400, "settings.retention: 4000d is over the maximum of 3650d"},
+		{`{"name":"x","origins":[],"settings":{"retention":"a month"}}`, 400, "retention"},
+		{`{"name":"x","origins":[],"settings":{"retention":30}}`, 400, "retention"},
 	} {
 		r := ce.post("/api/sources/", tc.body)
 		if r.status != tc.status || !strings.Contains(r.errorText(t), tc.says) {
@@ -287,6 +291,37 @@ func TestSourcesAPI(t *testing.T) {
 	r.json(t, &list)
 	if len(list.Sources) != 1 || list.Sources[0].WriteKey != ce.shop.WriteKey || list.Tracker.URLPath != "/pulse.js" {
 		t.Fatalf("list %s", r.body)
+	}
+	// The privacy settings: set at creation, changed one at a time, and
+	// written back as they were given (days when whole days).
+	r = ce.post("/api/sources/", `{"name":"blog","origins":[],"settings":{"store_ip":true,"retention":"720h"}}`)
+	if r.status != http.StatusCreated || !strings.Contains(string(r.body), `"store_ip":true`) || !strings.Contains(string(r.body), `"retention":"30d"`) {
+		t.Fatalf("create with store_ip and retention: %d %s", r.status, r.body)
+	}
+	var blog struct{ Source store.Source }
+	r.json(t, &blog)
+	for _, tc := range []struct {
+		body, says string
+		status     int
+		want       store.SourceSettings
+	}{
+		{`{"settings":{"retention":"36h"}}`, "", 200, store.SourceSettings{Plan: "off", StoreIP: true, Retention: store.Age(36 * time.Hour)}},
+		{`{"settings":{"store_ip":false}}`, "", 200, store.SourceSettings{Plan: "off", Retention: store.Age(36 * time.Hour)}},
+		{`{"settings":{"retention":"59m"}}`, "settings.retention: 59m0s is under the minimum of 1h", 400, store.SourceSettings{}},
+		{`{"settings":{"retention":"0s"}}`, "", 200, store.SourceSettings{Plan: "off"}},
+	} {
+		r := ce.do("PATCH", "/api/sources/"+blog.Source.ID+"/", "application/json", []byte(tc.body), nil)
+		if r.status != tc.status || (tc.says != "" && !strings.Contains(r.errorText(t), tc.says)) {
+			t.Fatalf("PATCH %s: %d %s, want %d saying %q", tc.body, r.status, r.body, tc.status, tc.says)
+		}
+		if r.status != 200 {
+			continue
+		}
+		var got struct{ Source store.Source }
+		r.json(t, &got)
+		if got.Source.Settings != tc.want {
+			t.Errorf("PATCH %s: settings %+v, want %+v", tc.body, got.Source.Settings, tc.want)
+		}
 	}
 	if r := ce.do("DELETE", "/api/sources/src_nope/", "", nil, nil); r.status != http.StatusNotFound {
 		t.Fatalf("revoke unknown: %d", r.status)
