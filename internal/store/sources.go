@@ -146,6 +146,14 @@ type Sources interface {
 	// UpdateSource replaces a source's origins and settings and returns
 	// it; ErrNotFound when there is none.
 	UpdateSource(ctx context.Context, id string, origins []string, settings SourceSettings) (Source, error)
+	// RetainSources deletes, for each source of before, its events
+	// stored (created_at) before the time, and takes them off every
+	// aggregate as Retain does; it returns the number deleted. Each
+	// source keeps a cursor: every event of the source below it has
+	// gone, and a pass walks the ids from the cursor to the source's cut
+	// only, so its cost follows the rows stored since the last pass, not
+	// the table. The processing log has no source and is left to Retain.
+	RetainSources(ctx context.Context, before map[string]time.Time) (int64, error)
 }
 
 // Ledger keeps the delivery ledger (package ledger). The store's part is
