@@ -62,7 +62,7 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	respectDNT := fs.Flags().Bool("respect-dnt", false, "create, update: drop the events of browsers sending Do-Not-Track or Global Privacy Control")
 	planMode := fs.Flags().String("plan", "", "create, update: hold the source's events to the tracking plan: off, warn (store and count) or strict (refuse)")
 	storeIP := fs.Flags().Bool("store-ip", false, "create, update: store the client's IP address with each event (property "+store.ClientIPProperty+"); off, none is stored")
-	retention := fs.Flags().String("retention", "", "create, update: delete the source's events older than this, 720h or 30d (at least 1h; it only shortens the server-wide --retention; 0 for none)")
+	retention := fs.Flags().String("retention", "", "create, update: delete the source's events older than this, 720h or 30d (at least 1h; it only shortens the server-wide --retention-max-age; 0 for none)")
 	asJSON := fs.Flags().Bool("json", false, "list: print JSON")
 	rest, err := fs.Parse(flagsFirst(fs.Flags(), args))
 	if err != nil {

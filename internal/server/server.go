@@ -613,7 +613,8 @@ func (s *Server) retain(ctx context.Context, r store.Retention) error {
 // retainSources applies the sources' own retention (revoked sources'
 // too: their events stay until it or the server-wide one ends them). A
 // source's retention only shortens the server-wide one: one as long or
-// longer has nothing left to delete, and is not walked.
+// longer (than --retention-max-age) has nothing left to delete, and is
+// not walked.
 func (s *Server) retainSources(ctx context.Context, global time.Duration) (int64, error) {
 	all, err := s.store.Sources(ctx)
 	if err != nil {
