@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -27,7 +28,10 @@ func TestSourcesCommand(t *testing.T) {
 	if code, _, errOut := pulse(t, "sources", "update", "shop", "--data-dir", dir, "--plan", "strict", "--respect-dnt", "--origin", "https://a.example,https://b.example"); code != 0 {
 		t.Fatalf("update: exit %d: %s", code, errOut)
 	}
-	for _, bad := range [][]string{{"--plan", "STRICT"}, {"--origin", "ftp://x"}, {}} {
+	if code, _, errOut := pulse(t, "sources", "update", "shop", "--data-dir", dir, "--store-ip", "--retention", "30d"); code != 0 {
+		t.Fatalf("update --store-ip --retention: exit %d: %s", code, errOut)
+	}
+	for _, bad := range [][]string{{"--plan", "STRICT"}, {"--origin", "ftp://x"}, {}, {"--retention", "10m"}, {"--retention", "month"}, {"--retention", "20y"}} {
 		args := append([]string{"sources", "update", "shop", "--data-dir", dir}, bad...)
 		if code, _, errOut := pulse(t, args...); code != 2 || errOut == "" {
 			t.Errorf("update %q: exit %d %q, want 2 with the reason", bad, code, errOut)
@@ -42,6 +46,7 @@ func TestSourcesCommand(t *testing.T) {
 		t.Fatalf("list --json: %v\n%s", err, out)
 	}
 	if len(all) != 1 || all[0].WriteKey != key || all[0].Settings.Plan != "strict" || !all[0].Settings.RespectDNT ||
+		!all[0].Settings.StoreIP || all[0].Settings.Retention != store.Age(30*24*time.Hour) ||
 		strings.Join(all[0].Origins, " ") != "https://a.example https://b.example" {
 		t.Fatalf("listed %+v", all)
 	}

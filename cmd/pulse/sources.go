@@ -25,7 +25,8 @@ POST /api/collect: pulse sources create|list|update|delete [flags]
            origin; the write key is printed alone on the last line
   list     list the sources with their keys and origins (--json for JSON)
   update   change a source, named by id or name: --origin (replaces the
-           origins), --respect-dnt, --plan off|warn|strict
+           origins), --respect-dnt, --plan off|warn|strict, --store-ip,
+           --retention 30d (0 for the server-wide retention only)
   delete   revoke a source, named by id or name: its key is refused from
            then on (within a second on a running server), its ledger kept
 
@@ -60,6 +61,8 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Flags().Var(&origins, "origin", "create: a browser origin allowed to send, https://shop.example or *.shop.example (repeat, or comma separate)")
 	respectDNT := fs.Flags().Bool("respect-dnt", false, "create, update: drop the events of browsers sending Do-Not-Track or Global Privacy Control")
 	planMode := fs.Flags().String("plan", "", "create, update: hold the source's events to the tracking plan: off, warn (store and count) or strict (refuse)")
+	storeIP := fs.Flags().Bool("store-ip", false, "create, update: store the client's IP address with each event (property "+store.ClientIPProperty+"); off, none is stored")
+	retention := fs.Flags().String("retention", "", "create, update: delete the source's events older than this, 720h or 30d (at least 1h; it only shortens the server-wide --retention-max-age; 0 for none)")
 	asJSON := fs.Flags().Bool("json", false, "list: print JSON")
 	rest, err := fs.Parse(flagsFirst(fs.Flags(), args))
 	if err != nil {
@@ -84,6 +87,15 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	set := map[string]bool{}
 	fs.Flags().Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var keep time.Duration
+	if set["retention"] {
+		if keep, err = store.ParseAge(*retention); err != nil {
+			return &exitError{2, fmt.Errorf("--retention: %v", err)}
+		}
+		if err := store.CheckRetention(keep); err != nil {
+			return &exitError{2, fmt.Errorf("--retention: %v", err)}
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -96,7 +108,8 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer db.Close()
 	switch action {
 	case "create":
-		return createSource(ctx, db, *name, origins, store.SourceSettings{RespectDNT: *respectDNT, Plan: *planMode}, stdout)
+		return createSource(ctx, db, *name, origins, store.SourceSettings{RespectDNT: *respectDNT, Plan: *planMode,
+			StoreIP: *storeIP, Retention: store.Age(keep)}, stdout)
 	case "list":
 		return listSources(ctx, db, *asJSON, stdout)
 	case "update":
@@ -109,6 +122,12 @@ func runSources(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		if set["plan"] {
 			ch.plan = planMode
+		}
+		if set["store-ip"] {
+			ch.storeIP = storeIP
+		}
+		if set["retention"] {
+			ch.retention = &keep
 		}
 		return updateSource(ctx, db, rest[0], ch, stdout)
 	default:
@@ -153,7 +172,7 @@ func listSources(ctx context.Context, db store.Store, asJSON bool, stdout io.Wri
 		return enc.Encode(all)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tWRITE KEY\tORIGINS\tPLAN\tCREATED\tSTATUS")
+	fmt.Fprintln(tw, "ID\tNAME\tWRITE KEY\tORIGINS\tPLAN\tIP\tRETENTION\tCREATED\tSTATUS")
 	for _, s := range all {
 		status := "active"
 		if s.RevokedAt != nil {
@@ -164,7 +183,15 @@ func listSources(ctx context.Context, db store.Store, asJSON bool, stdout io.Wri
 			o = "-"
 		}
 		mode, _ := plan.CheckMode(s.Settings.Plan)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.WriteKey, o, mode, s.CreatedAt.Local().Format(time.DateTime), status)
+		ip, keep := "-", "-"
+		if s.Settings.StoreIP {
+			ip = "stored"
+		}
+		if s.Settings.Retention != 0 {
+			keep = s.Settings.Retention.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, s.WriteKey, o, mode, ip, keep,
+			s.CreatedAt.Local().Format(time.DateTime), status)
 	}
 	return tw.Flush()
 }
@@ -174,11 +201,13 @@ type sourceChange struct {
 	origins    *originFlags
 	respectDNT *bool
 	plan       *string
+	storeIP    *bool
+	retention  *time.Duration
 }
 
 func updateSource(ctx context.Context, db store.Store, idOrName string, ch sourceChange, stdout io.Writer) error {
-	if ch.origins == nil && ch.respectDNT == nil && ch.plan == nil {
-		return &exitError{2, errors.New("update changes nothing: give --origin, --respect-dnt or --plan")}
+	if ch.origins == nil && ch.respectDNT == nil && ch.plan == nil && ch.storeIP == nil && ch.retention == nil {
+		return &exitError{2, errors.New("update changes nothing: give --origin, --respect-dnt, --plan, --store-ip or --retention")}
 	}
 	all, err := db.Sources(ctx)
 	if err != nil {
@@ -205,6 +234,12 @@ func updateSource(ctx context.Context, db store.Store, idOrName string, ch sourc
 			return &exitError{2, fmt.Errorf("--plan %v", err)}
 		}
 	}
+	if ch.storeIP != nil {
+		settings.StoreIP = *ch.storeIP
+	}
+	if ch.retention != nil {
+		settings.Retention = store.Age(*ch.retention)
+	}
 	if src, err = db.UpdateSource(ctx, src.ID, origins, settings); err != nil {
 		return err
 	}
@@ -212,8 +247,12 @@ func updateSource(ctx context.Context, db store.Store, idOrName string, ch sourc
 	if o == "" {
 		o = "none"
 	}
-	fmt.Fprintf(stdout, "updated source %s (%s): origins %s; respect DNT %t; plan %s (a running server uses it within 5 s)\n",
-		src.Name, src.ID, o, src.Settings.RespectDNT, src.Settings.Plan)
+	keep := "server-wide"
+	if src.Settings.Retention != 0 {
+		keep = src.Settings.Retention.String()
+	}
+	fmt.Fprintf(stdout, "updated source %s (%s): origins %s; respect DNT %t; plan %s; store IP %t; retention %s (a running server uses it within 5 s)\n",
+		src.Name, src.ID, o, src.Settings.RespectDNT, src.Settings.Plan, src.Settings.StoreIP, keep)
 	return nil
 }
 

@@ -112,7 +112,7 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request) error {
 	if key == "" {
 		return Errorf(EUnauthorized, "key: the source's write key is required (in the body or the key query parameter)")
 	}
-	b := collect.Batch{Dropped: in.Dropped}
+	b := collect.Batch{Dropped: in.Dropped, ClientIP: ClientIP(r)}
 	switch {
 	case in.Events == nil || len(*in.Events) == 0:
 		return Errorf(EInvalid, "events: must hold at least one event")

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -270,6 +272,10 @@ func TestSourcesAPI(t *testing.T) {
 		{`{"name":"","origins":[]}`, 400, "name: is required"},
 		{`{"name":"x","origins":["https://ok.example","https://bad.example/path"]}`, 400, "origins[1]"},
 		{`{"name":"x","origins":["https://ok.example"],"admin":true}`, 400, "admin"},
+		{`{"name":"x","origins":[],"settings":{"retention":"10m"}}`, 400, "settings.retention: 10m0s is under the minimum of 1h"},
+		{`{"name":"x","origins":[],"settings":{"retention":"4000d"}}`, 400, "settings.retention: 4000d is over the maximum of 3650d"},
+		{`{"name":"x","origins":[],"settings":{"retention":"a month"}}`, 400, "retention"},
+		{`{"name":"x","origins":[],"settings":{"retention":30}}`, 400, "retention"},
 	} {
 		r := ce.post("/api/sources/", tc.body)
 		if r.status != tc.status || !strings.Contains(r.errorText(t), tc.says) {
@@ -287,6 +293,37 @@ func TestSourcesAPI(t *testing.T) {
 	r.json(t, &list)
 	if len(list.Sources) != 1 || list.Sources[0].WriteKey != ce.shop.WriteKey || list.Tracker.URLPath != "/pulse.js" {
 		t.Fatalf("list %s", r.body)
+	}
+	// The privacy settings: set at creation, changed one at a time, and
+	// written back as they were given (days when whole days).
+	r = ce.post("/api/sources/", `{"name":"blog","origins":[],"settings":{"store_ip":true,"retention":"720h"}}`)
+	if r.status != http.StatusCreated || !strings.Contains(string(r.body), `"store_ip":true`) || !strings.Contains(string(r.body), `"retention":"30d"`) {
+		t.Fatalf("create with store_ip and retention: %d %s", r.status, r.body)
+	}
+	var blog struct{ Source store.Source }
+	r.json(t, &blog)
+	for _, tc := range []struct {
+		body, says string
+		status     int
+		want       store.SourceSettings
+	}{
+		{`{"settings":{"retention":"36h"}}`, "", 200, store.SourceSettings{Plan: "off", StoreIP: true, Retention: store.Age(36 * time.Hour)}},
+		{`{"settings":{"store_ip":false}}`, "", 200, store.SourceSettings{Plan: "off", Retention: store.Age(36 * time.Hour)}},
+		{`{"settings":{"retention":"59m"}}`, "settings.retention: 59m0s is under the minimum of 1h", 400, store.SourceSettings{}},
+		{`{"settings":{"retention":"0s"}}`, "", 200, store.SourceSettings{Plan: "off"}},
+	} {
+		r := ce.do("PATCH", "/api/sources/"+blog.Source.ID+"/", "application/json", []byte(tc.body), nil)
+		if r.status != tc.status || (tc.says != "" && !strings.Contains(r.errorText(t), tc.says)) {
+			t.Fatalf("PATCH %s: %d %s, want %d saying %q", tc.body, r.status, r.body, tc.status, tc.says)
+		}
+		if r.status != 200 {
+			continue
+		}
+		var got struct{ Source store.Source }
+		r.json(t, &got)
+		if got.Source.Settings != tc.want {
+			t.Errorf("PATCH %s: settings %+v, want %+v", tc.body, got.Source.Settings, tc.want)
+		}
 	}
 	if r := ce.do("DELETE", "/api/sources/src_nope/", "", nil, nil); r.status != http.StatusNotFound {
 		t.Fatalf("revoke unknown: %d", r.status)
@@ -407,5 +444,83 @@ func TestLedgerView(t *testing.T) {
 	}
 	if r := ce.get("/api/ledger/?range=1y"); r.status != http.StatusBadRequest {
 		t.Fatalf("bad range: %d", r.status)
+	}
+}
+
+// TestCollectStoresTheClientIPOnlyWhenTheSourceSaysSo: by default
+// nothing of the client's address reaches Kafka or the stored row; with
+// the source's store_ip on, the address the API found through its
+// trusted proxy is the event's pulse_client_ip property, stored with
+// the rest. A client's own pulse_client_ip is refused either way.
+func TestCollectStoresTheClientIPOnlyWhenTheSourceSaysSo(t *testing.T) {
+	ce := newCollectEnv(t, Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}, nil)
+	const ip = "203.0.113.77"
+	header := http.Header{"Origin": {"https://shop.example"}, "X-Forwarded-For": {ip}}
+	view := func(id string, seq int, props string) string {
+		return fmt.Sprintf(`{"event_id":%q,"event_type":"page_view","anonymous_id":"anon-1","stream_id":"st1","seq":%d,"page":"https://shop.example/","properties":%s}`, id, seq, props)
+	}
+	const (
+		off = "0193a5b2-7c3d-7e4f-8a1b-2c3d4e5f6b01"
+		on  = "0193a5b2-7c3d-7e4f-8a1b-2c3d4e5f6b02"
+		bad = "0193a5b2-7c3d-7e4f-8a1b-2c3d4e5f6b03"
+	)
+	collectOne := func(event string, accepted int) {
+		t.Helper()
+		r := ce.collect(tracked(ce.shop.WriteKey, event), header)
+		var res collect.Result
+		r.json(t, &res)
+		if r.status != http.StatusOK || res.Accepted != accepted {
+			t.Fatalf("%s: %d %s, want %d accepted", event, r.status, r.body, accepted)
+		}
+	}
+	collectOne(view(off, 1, `{"plan":"pro"}`), 1)
+	if r := ce.do("PATCH", "/api/sources/"+ce.shop.ID+"/", "application/json", []byte(`{"settings":{"store_ip":true}}`), nil); r.status != http.StatusOK {
+		t.Fatalf("store_ip on: %d %s", r.status, r.body)
+	}
+	collectOne(view(on, 2, `{"plan":"pro"}`), 1)
+	r := ce.collect(tracked(ce.shop.WriteKey, view(bad, 3, `{"pulse_client_ip":"198.51.100.1"}`)), header)
+	if !strings.Contains(string(r.body), `"field":"events[0].properties.pulse_client_ip"`) {
+		t.Fatalf("a client's own pulse_client_ip: %d %s", r.status, r.body)
+	}
+
+	// What reaches Kafka, and the rows the pipeline stores from it.
+	for _, rec := range ce.topicRecords(2) {
+		e, err := event.Decode(rec.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := string(rec.Key) + string(rec.Value)
+		for _, h := range rec.Headers {
+			whole += h.Key + string(h.Value)
+		}
+		if got := strings.Contains(whole, ip); got != (e.EventID == on) {
+			t.Errorf("record of %s holds the client's address: %t\n%s", e.EventID, got, whole)
+		}
+		if _, err := ce.db.Write(t.Context(), []store.Record{{Event: &e, Message: event.Message{EventID: e.EventID,
+			EventType: e.EventType, Status: event.StatusCompleted, Source: event.SourceCollect, Topic: rec.Topic,
+			Partition: rec.Partition, Offset: rec.Offset, QueuedAt: rec.Timestamp}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored, err := ce.db.LatestEvents(t.Context(), 10)
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("stored %d events, %v", len(stored), err)
+	}
+	for _, e := range stored {
+		row, _ := json.Marshal(e)
+		var props map[string]any
+		if err := json.Unmarshal(e.Properties, &props); err != nil {
+			t.Fatal(err)
+		}
+		switch e.EventID {
+		case off:
+			if strings.Contains(string(row), ip) || props[store.ClientIPProperty] != nil {
+				t.Errorf("stored with store_ip off: %s", row)
+			}
+		case on:
+			if props[store.ClientIPProperty] != ip || props["plan"] != "pro" {
+				t.Errorf("stored with store_ip on: properties %s", e.Properties)
+			}
+		}
 	}
 }

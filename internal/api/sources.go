@@ -204,8 +204,10 @@ func (s *Server) updateSource(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Origins  *[]string `json:"origins"`
 		Settings *struct {
-			RespectDNT *bool   `json:"respect_dnt"`
-			Plan       *string `json:"plan"`
+			RespectDNT *bool      `json:"respect_dnt"`
+			Plan       *string    `json:"plan"`
+			StoreIP    *bool      `json:"store_ip"`
+			Retention  *store.Age `json:"retention"`
 		} `json:"settings"`
 	}
 	if err := decodeBody(w, r, 64<<10, &in); err != nil {
@@ -244,6 +246,15 @@ func (s *Server) updateSource(w http.ResponseWriter, r *http.Request) error {
 				return Errorf(EInvalid, "settings.plan: %v", err)
 			}
 		}
+		if in.Settings.StoreIP != nil {
+			settings.StoreIP = *in.Settings.StoreIP
+		}
+		if in.Settings.Retention != nil {
+			if err := store.CheckRetention(time.Duration(*in.Settings.Retention)); err != nil {
+				return Errorf(EInvalid, "settings.retention: %v", err)
+			}
+			settings.Retention = *in.Settings.Retention
+		}
 	}
 	if src, err = s.deps.Sources.UpdateSource(r.Context(), id, origins, settings); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -252,7 +263,8 @@ func (s *Server) updateSource(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("update source: %w", err)
 	}
 	s.sourcesChanged(r.Context())
-	s.log.Info("source updated", "source", src.ID, "plan", src.Settings.Plan, "request_id", RequestID(r.Context()))
+	s.log.Info("source updated", "source", src.ID, "plan", src.Settings.Plan, "store_ip", src.Settings.StoreIP,
+		"retention", src.Settings.Retention.String(), "request_id", RequestID(r.Context()))
 	return writeJSON(w, http.StatusOK, struct {
 		Source store.Source `json:"source"`
 	}{src})

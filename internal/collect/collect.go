@@ -49,6 +49,10 @@ type Batch struct {
 	// delivered batch.
 	Dropped int64
 	Events  []jsontext.Value
+	// ClientIP is the address of the client that sent the batch, as the
+	// API found it through its trusted proxies. It is stored only when
+	// the source asks for it (store.SourceSettings.StoreIP).
+	ClientIP string
 }
 
 // Rejection is one refused event.
@@ -134,7 +138,7 @@ func (c *Collector) Collect(ctx context.Context, src store.Source, b Batch, now 
 	recs := make([]*kgo.Record, 0, len(b.Events))
 	seen := make(map[string]int, len(b.Events))
 	for i, raw := range b.Events {
-		rec, e, err := c.record(src, raw, now, skew, requestID)
+		rec, e, err := c.record(src, raw, now, skew, requestID, b.ClientIP)
 		if err == nil && held != nil {
 			if p := held.Check(e.EventType, e.Properties); p != nil {
 				strict := src.Settings.Plan == plan.ModeStrict

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/pulse-dev/pulse/internal/store"
 )
 
 // Fields a team may declare personal, besides properties.<path>.
@@ -30,6 +32,12 @@ const (
 // DefaultFields are personal until a team says otherwise: the ids that
 // name a person or their visit.
 var DefaultFields = []string{FieldAnonymousID, FieldSessionID, FieldUserID} // sorted, as ParseFields returns them
+
+// AlwaysPersonal are personal whatever a team declares: the client's IP
+// address the collector keeps for the sources that ask for it
+// (store.ClientIPProperty). Every Set holds them, but its List does not:
+// they are not the team's to take back.
+var AlwaysPersonal = []string{propertiesPrefix + store.ClientIPProperty}
 
 // ParseFields checks a declaration and returns it sorted without
 // duplicates. Each entry is user_id, session_id, anonymous_id or a
@@ -75,10 +83,11 @@ type Set struct {
 	list  []string
 }
 
-// NewSet builds the Set of fields, which ParseFields has checked.
+// NewSet builds the Set of fields, which ParseFields has checked, and
+// AlwaysPersonal.
 func NewSet(fields []string) *Set {
 	s := &Set{list: slices.Clone(fields)}
-	for _, f := range fields {
+	for _, f := range append(slices.Clone(fields), AlwaysPersonal...) {
 		switch f {
 		case FieldUserID:
 			s.userID = true
@@ -95,7 +104,7 @@ func NewSet(fields []string) *Set {
 	return s
 }
 
-// List returns the declared fields, sorted.
+// List returns the declared fields, sorted (without AlwaysPersonal).
 func (s *Set) List() []string { return slices.Clone(s.list) }
 
 // Personal reports whether field (a name as the API takes it: user_id,

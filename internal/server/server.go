@@ -572,9 +572,10 @@ func (s *Server) fillRollupKeys(ctx context.Context) {
 	}
 }
 
-// retain applies the retention policy (and trims the series, deletes
-// the expired sessions and the audit entries past their own retention)
-// once a minute, then has the statistics rebuilt when it deleted events.
+// retain applies the retention policy and the sources' own (and trims
+// the series, deletes the expired sessions and the audit entries past
+// their own retention) once a minute, then has the statistics rebuilt
+// when either deleted events.
 func (s *Server) retain(ctx context.Context, r store.Retention) error {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -599,14 +600,45 @@ func (s *Server) retain(ctx context.Context, r store.Retention) error {
 		n, err := s.store.Retain(ctx, r)
 		if err != nil {
 			s.log.Warn("retention failed", "component", "store", "err", err)
-			continue
+		} else if n > 0 {
+			s.log.Info("retention deleted old events", "component", "store", "events", n)
 		}
-		if n == 0 {
-			continue
+		m, err := s.retainSources(ctx, r.MaxAge)
+		if err != nil {
+			s.log.Warn("source retention failed", "component", "store", "err", err)
 		}
-		s.reconcile.Trigger()
-		s.log.Info("retention deleted old events", "component", "store", "events", n)
+		if n+m > 0 {
+			s.reconcile.Trigger()
+		}
 	}
+}
+
+// retainSources applies the sources' own retention (revoked sources'
+// too: their events stay until it or the server-wide one ends them). A
+// source's retention only shortens the server-wide one: one as long or
+// longer (than --retention-max-age) has nothing left to delete, and is
+// not walked.
+func (s *Server) retainSources(ctx context.Context, global time.Duration) (int64, error) {
+	all, err := s.store.Sources(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	before := map[string]time.Time{}
+	for _, src := range all {
+		keep := time.Duration(src.Settings.Retention)
+		if keep > 0 && (global <= 0 || keep < global) {
+			before[src.ID] = now.Add(-keep)
+		}
+	}
+	if len(before) == 0 {
+		return 0, nil
+	}
+	n, err := s.store.RetainSources(ctx, before)
+	if n > 0 {
+		s.log.Info("source retention deleted old events", "component", "store", "events", n, "sources", len(before))
+	}
+	return n, err
 }
 
 // closeResources closes what New opened, in dependency order. Consumers

@@ -70,6 +70,9 @@ func New(name string, origins []string, settings store.SourceSettings, now time.
 	if settings.Plan, err = plan.CheckMode(settings.Plan); err != nil {
 		return store.Source{}, &Invalid{"settings.plan", err.Error()}
 	}
+	if err := store.CheckRetention(time.Duration(settings.Retention)); err != nil {
+		return store.Source{}, &Invalid{"settings.retention", err.Error()}
+	}
 	return store.Source{
 		ID:        IDPrefix + random(10),
 		Name:      name,

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RetentionAgreesWithABruteForce", testRetentionAgreesWithABruteForce},
 		{"RetentionByAge", testRetentionByAge},
 		{"RetentionByRows", testRetentionByRows},
+		{"SourceRetention", func(t *testing.T, s store.Store) { testSourceRetention(t, s, open) }},
 		{"TimestampsRoundTrip", testTimestamps},
 		{"PropertiesRoundTrip", testProperties},
 		{"StringsVerbatim", testVerbatim},

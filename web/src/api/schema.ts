@@ -586,7 +586,13 @@ export const trackingSourceSchema = z.strictObject({
   name: str,
   write_key: str,
   origins: list(str),
-  settings: z.strictObject({ respect_dnt: z.boolean(), plan: planModeSchema.optional() }),
+  settings: z.strictObject({
+    respect_dnt: z.boolean(),
+    plan: planModeSchema.optional(),
+    store_ip: z.boolean().optional(),
+    // A duration as "30d" or "36h0m0s"; absent: the server-wide retention only.
+    retention: str.optional(),
+  }),
   created_at: time,
   revoked_at: timeOrNull,
 })
