@@ -225,7 +225,7 @@ export interface NewSource {
 /** A change of a source: what it names changes, the rest stays. */
 export interface SourceChange {
   origins?: string[]
-  settings?: { respect_dnt?: boolean; plan?: PlanMode }
+  settings?: { respect_dnt?: boolean; plan?: PlanMode; store_ip?: boolean; retention?: string }
 }
 
 /** Changes a source's origins or settings. Operator. */

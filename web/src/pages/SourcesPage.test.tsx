@@ -16,7 +16,7 @@ const shop = {
 const old = { ...shop, id: 'src_old', name: 'old', write_key: 'pk_old', revoked_at: '2026-12-02T11:00:00Z' }
 
 type SourceRow = Omit<typeof shop, 'settings' | 'revoked_at'> & {
-  settings: { respect_dnt: boolean; plan?: string }
+  settings: { respect_dnt: boolean; plan?: string; store_ip?: boolean; retention?: string }
   revoked_at: string | null
 }
 let list: SourceRow[] = []
@@ -38,9 +38,12 @@ describe('SourcesPage', () => {
         return json({ source: created }, 201)
       }
       if (method === 'PATCH' && url === '/api/sources/src_shop/') {
-        const b = body as { settings: { plan: string } }
+        const b = body as { settings: { plan?: string; store_ip?: boolean; retention?: string } }
         if (b.settings.plan === 'strict') return json({ error: 'this needs the operator role; you have viewer' }, 403)
-        list = [{ ...shop, settings: { respect_dnt: false, plan: b.settings.plan } }, old]
+        if (b.settings.retention === '5m') return json({ error: 'settings.retention: at least 1h, as 36h or 30d' }, 400)
+        const settings = { ...list[0].settings, ...b.settings }
+        if (settings.retention === '0s') delete settings.retention
+        list = [{ ...shop, settings }, old]
         return json({ source: list[0] })
       }
       if (method === 'DELETE' && url === '/api/sources/src_shop/') {
@@ -121,6 +124,36 @@ describe('SourcesPage', () => {
       expect(calls.some((c) => c.method === 'DELETE' && c.url === '/api/sources/src_shop/')).toBe(true),
     )
     await waitFor(() => expect(screen.getAllByText('Revoked')).toHaveLength(2))
+  })
+  it('keeps client IPs only when asked, and a retention of its own', async () => {
+    const user = userEvent.setup()
+    render(<SourcesPage pollMs={60_000} />)
+    await screen.findByRole('list', { name: 'Sources' })
+    const privacy = within(screen.getByRole('group', { name: 'Privacy of shop' }))
+    const ip = privacy.getByRole('checkbox', { name: /Store the client’s IP address/ })
+    expect((ip as HTMLInputElement).checked).toBe(false)
+    await user.click(ip)
+    await waitFor(() =>
+      expect(
+        calls.some((c) => c.method === 'PATCH' && JSON.stringify(c.body) === '{"settings":{"store_ip":true}}'),
+      ).toBe(true),
+    )
+    expect(await screen.findByText('Stores IP addresses')).toBeTruthy()
+
+    const keep = privacy.getByLabelText('Keep events for')
+    await user.type(keep, '5m')
+    await user.click(privacy.getByRole('button', { name: 'Save' }))
+    expect((await privacy.findByRole('alert')).textContent).toContain('settings.retention: at least 1h')
+    await user.clear(keep)
+    await user.type(keep, '30d')
+    await user.click(privacy.getByRole('button', { name: 'Save' }))
+    expect(await screen.findByText('Kept 30d')).toBeTruthy()
+    await user.clear(keep)
+    await user.click(privacy.getByRole('button', { name: 'Save' }))
+    await waitFor(() =>
+      expect(calls.some((c) => JSON.stringify(c.body) === '{"settings":{"retention":"0s"}}')).toBe(true),
+    )
+    await waitFor(() => expect(screen.queryByText('Kept 30d')).toBeNull())
   })
 })
 

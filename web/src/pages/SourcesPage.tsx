@@ -4,6 +4,7 @@ import { ApiError, createSource, revokeSource, updateSource, type NewSource } fr
 import { keys } from '../api/queries'
 import { planModeSchema, type PlanMode, type SourcesView, type TrackingSource } from '../api/schema'
 import { RoleNote } from '../components/RoleNote'
+import { SourcePrivacy } from '../components/SourcePrivacy'
 import { Badge } from '../components/ui/Badge'
 import { Button } from '../components/ui/Button'
 import { Card } from '../components/ui/Card'
@@ -184,6 +185,8 @@ function SourceRow({ source, tracker }: { source: TrackingSource; tracker: Sourc
         <span className="font-mono text-xs text-slate-600 dark:text-slate-400">{source.id}</span>
         {source.settings.respect_dnt && <Badge tone="blue">Respects Do-Not-Track</Badge>}
         {(source.settings.plan ?? 'off') !== 'off' && <Badge tone="amber">Plan: {source.settings.plan}</Badge>}
+        {source.settings.store_ip === true && <Badge tone="amber">Stores IP addresses</Badge>}
+        {source.settings.retention && <Badge tone="slate">Kept {source.settings.retention}</Badge>}
       </div>
       <dl className="grid grid-cols-1 gap-x-6 gap-y-1 text-sm sm:grid-cols-[max-content_1fr]">
         <dt className="text-slate-600 dark:text-slate-400">Write key</dt>
@@ -211,6 +214,7 @@ function SourceRow({ source, tracker }: { source: TrackingSource; tracker: Sourc
             <CopyButton text={tag} label={`Copy the script tag of ${source.name}`} />
           </div>
           <PlanModeSelect source={source} />
+          <SourcePrivacy source={source} />
           <div className="flex flex-wrap items-center gap-2">
             {confirming ? (
               <>
