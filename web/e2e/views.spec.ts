@@ -106,6 +106,15 @@ const VIEWS: {
     },
   },
   {
+    // Open to this machine: the admin's page, with the default personal fields and no erasure yet.
+    name: 'privacy',
+    hash: '#/privacy',
+    ready: async (page) => {
+      await expect(page.getByRole('list', { name: 'Personal fields' })).toBeVisible()
+      await expect(page.getByRole('heading', { name: 'Erased users' })).toBeVisible()
+    },
+  },
+  {
     name: 'consumers',
     hash: '#/consumers',
     ready: async (page) => {
