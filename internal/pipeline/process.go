@@ -64,7 +64,7 @@ type rec struct {
 	// erased: a dead letter of the same event from before (the one a
 	// replay came from) had another reason, so r is no copy of it.
 	suppressed bool
-	timer     *time.Timer
+	timer      *time.Timer
 }
 
 // dispatch takes polled records into the pipeline: records of an unheld
