@@ -179,8 +179,9 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 	posArgs := positionArrays(batch)
 
 	// A batch with events of sources also moves the delivery ledger on,
-	// which needs to know what was new inside the transaction; the
-	// others' conflicts are read after it commits.
+	// which needs to know what was new inside the transaction: it runs as
+	// an explicit one. The others keep a single pipelined round trip, and
+	// their conflicts are read after it commits.
 	ledgered := false
 	for i := range batch {
 		if e := batch[i].Event; e != nil && e.SourceID != "" {
@@ -190,7 +191,14 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 	}
 	for attempt := 1; ; attempt++ {
 		var err error
-		inserted, err = d.writeTx(ctx, batch, users, posArgs, ledgered, now)
+		if ledgered {
+			inserted, err = d.writeTx(ctx, batch, users, posArgs, ledgered, now)
+		} else {
+			inserted, err = d.writePipelined(ctx, batch, users, posArgs, now)
+			if errors.Is(err, errSuppressedUser) {
+				inserted, err = d.writeTx(ctx, batch, users, posArgs, ledgered, now)
+			}
+		}
 		if err == nil {
 			break
 		}
@@ -213,6 +221,38 @@ func (d *DB) Write(ctx context.Context, batch []store.Record) ([]store.Outcome, 
 	}
 	d.addUniques(ctx, uniquesOf(batch, inserted))
 	return inserted, nil
+}
+
+// errSuppressedUser is pulse_refuse_suppressed's refusal (migration
+// 00022): a user of the batch is on the suppression list.
+var errSuppressedUser = errors.New("a user of the batch is on the suppression list")
+
+// writePipelined writes a batch without a user on the suppression list in
+// one round trip, as one implicit transaction: pulse_refuse_suppressed
+// takes the lock an erasure waits on and checks the list, then the
+// inserts run. A batch with such a user (rare) fails whole, with
+// errSuppressedUser, and is written again by writeTx, which leaves those
+// users out; any other failure also leaves nothing written.
+func (d *DB) writePipelined(ctx context.Context, batch []store.Record, users map[string]string, posArgs []any, now time.Time) ([]store.Outcome, error) {
+	p := plan(batch)
+	var evArgs []any
+	if len(p.events) > 0 {
+		evArgs = eventArrays(batch, p.events, now)
+	}
+	msgArgs, err := messageArrays(p.messages, now)
+	if err != nil {
+		return nil, err
+	}
+	hashes := make([]string, 0, len(users))
+	for _, h := range users {
+		hashes = append(hashes, h)
+	}
+	out, err := sendChecked(ctx, d.pool, hashes, batch, p, evArgs, msgArgs, posArgs)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "PS001" {
+		return nil, errSuppressedUser
+	}
+	return out, err
 }
 
 // writeTx writes a batch in one transaction: the suppression list is
@@ -315,12 +355,28 @@ func queueBatch(b *pgx.Batch, evArgs, msgArgs, posArgs []any) {
 // sendBatch sends the batch's statements on q and reads which rows were
 // new.
 func sendBatch(ctx context.Context, q querier, batch []store.Record, p batchPlan, evArgs, msgArgs, posArgs []any) ([]store.Outcome, error) {
+	return sendChecked(ctx, q, nil, batch, p, evArgs, msgArgs, posArgs)
+}
+
+// sendChecked is sendBatch that first, when hashes is not nil, has
+// pulse_refuse_suppressed check the batch's users in the same pipeline.
+func sendChecked(ctx context.Context, q querier, hashes []string, batch []store.Record, p batchPlan, evArgs, msgArgs, posArgs []any) ([]store.Outcome, error) {
 	// A pgx.Batch remembers the prepared statements of its last send,
 	// which a failure may have dropped: each attempt gets a new one.
 	b := &pgx.Batch{}
+	if hashes != nil {
+		b.Queue(`SELECT pulse_refuse_suppressed($1)`, hashes)
+	}
 	queueBatch(b, evArgs, msgArgs, posArgs)
 	br := q.SendBatch(ctx, b)
-	newEvents, newMessages, err := readResults(br, evArgs != nil)
+	var err error
+	if hashes != nil {
+		_, err = br.Exec()
+	}
+	var newEvents, newMessages map[string]bool
+	if err == nil {
+		newEvents, newMessages, err = readResults(br, evArgs != nil)
+	}
 	if err == nil && posArgs != nil {
 		_, err = br.Exec()
 	}
