@@ -365,3 +365,24 @@ test('a source held to the tracking plan: strict refuses with the reason, warn s
     if (/status of 400/.test(consoleErrors[i])) consoleErrors.splice(i, 1)
   }
 })
+
+test('a source keeps the client’s IP address only when it asks', async ({ page }) => {
+  const plain = await newSource('no-ip')
+  useTag(plain)
+  await page.goto(site.base + '/')
+  const [view] = await expectStored(plain, 1, 'the page view of the source that keeps no IP')
+  // The site's page is on 127.0.0.1 too: the address is looked for in the properties, not the page.
+  expect(view.properties ?? {}).not.toHaveProperty('pulse_client_ip')
+  expect(Object.values(view.properties ?? {})).not.toContain('127.0.0.1')
+
+  const keeping = await newSource('with-ip')
+  await api(`/api/sources/${keeping.id}/`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ settings: { store_ip: true } }),
+  })
+  useTag(keeping)
+  await page.goto(site.base + '/')
+  const [kept] = await expectStored(keeping, 1, 'the page view of the source that keeps IPs')
+  expect(kept.properties).toMatchObject({ pulse_client_ip: '127.0.0.1' })
+})
