@@ -4,6 +4,7 @@ import { auditExportURL, getAuditLog, type AuditFilter } from '../api/audit'
 import type { AuditEntry } from '../api/schema'
 import { Badge } from '../components/ui/Badge'
 import { Button } from '../components/ui/Button'
+import { LoadOlder } from '../components/ui/LoadOlder'
 import { Card } from '../components/ui/Card'
 import { Field, Input, Label, Select } from '../components/ui/Field'
 import { ErrorText, Loading } from '../components/ui/State'
@@ -128,13 +129,7 @@ export function AuditPage() {
           empty="No entry matches."
         />
       )}
-      {pages.hasNextPage && (
-        <div className="mt-3">
-          <Button onClick={() => void pages.fetchNextPage()} disabled={pages.isFetchingNextPage}>
-            Load older
-          </Button>
-        </div>
-      )}
+      <LoadOlder pages={pages} />
     </Card>
   )
 }

@@ -4,6 +4,7 @@ import { eraseUser, getErased, MAX_PERSONAL_FIELDS, personalFieldProblem, putPer
 import { keys } from '../api/queries'
 import type { ErasedUser, EraseResult } from '../api/schema'
 import { Button } from '../components/ui/Button'
+import { LoadOlder } from '../components/ui/LoadOlder'
 import { Card } from '../components/ui/Card'
 import { CopyButton } from '../components/ui/CopyButton'
 import { Dialog } from '../components/ui/Dialog'
@@ -299,13 +300,7 @@ function ErasedCard() {
           empty="No user has been erased."
         />
       )}
-      {pages.hasNextPage && (
-        <div className="mt-3">
-          <Button onClick={() => void pages.fetchNextPage()} disabled={pages.isFetchingNextPage}>
-            Load older
-          </Button>
-        </div>
-      )}
+      <LoadOlder pages={pages} />
     </Card>
   )
 }
