@@ -126,7 +126,8 @@ func (r *runner) insights(ctx context.Context) error {
 			defer conn.Close(ctx)
 			_, err = conn.Exec(ctx, "VACUUM (ANALYZE) "+pgx.Identifier{schema}.Sanitize()+".rollups, "+
 				pgx.Identifier{schema}.Sanitize()+".uniques, "+pgx.Identifier{schema}.Sanitize()+".events, "+
-				pgx.Identifier{schema}.Sanitize()+".activity, "+pgx.Identifier{schema}.Sanitize()+".first_seen")
+				pgx.Identifier{schema}.Sanitize()+".activity, "+pgx.Identifier{schema}.Sanitize()+".active_spans, "+
+				pgx.Identifier{schema}.Sanitize()+".first_seen")
 			return err
 		}
 		s, err := r.insightsOn(ctx, "PostgreSQL", pg, vacuum)

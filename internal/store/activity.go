@@ -123,8 +123,9 @@ type Activity interface {
 	FirstSeenBetween(ctx context.Context, from, to time.Time, fn func(FirstSeen) error) error
 	// ActiveUsers calls fn for each user active on a day in [fromDay,
 	// toDay) on eventType ("" for any type), with the user's days: once
-	// per user and span of ActiveDaysSpan days from fromDay (From is the
-	// span's first day), in no particular order. A user's days come
+	// per user and span of ActiveDaysSpan days (From is the span's first
+	// day; a store may start its spans before fromDay, but sets only the
+	// days in [fromDay, toDay)), in no particular order. A user's days come
 	// together so that a table of 100,000 users over 8 weeks is 100,000
 	// calls, not one per user and day.
 	ActiveUsers(ctx context.Context, eventType string, fromDay, toDay int64, fn func(ActiveDays) error) error

@@ -96,6 +96,12 @@ func (d *DB) erase(ctx context.Context, userID, by string) (store.Erased, error)
 			user, store.Day(first.Time), store.Day(time.Now())+1); err != nil {
 			return out, fmt.Errorf("activity: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM active_spans a
+			USING generate_series($2::int8, $3::int8, 63) AS s(span_from)
+			WHERE a.span_from = s.span_from AND a.user_id = $1`,
+			user, spanFrom(store.Day(first.Time)), store.Day(time.Now())+1); err != nil {
+			return out, fmt.Errorf("active spans: %w", err)
+		}
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM first_seen WHERE user_id = $1`, user); err != nil {
 		return out, fmt.Errorf("first seen: %w", err)

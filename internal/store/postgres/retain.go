@@ -172,6 +172,9 @@ func (g *goneRows) clear(ctx context.Context, tx pgx.Tx) error {
 			g.idleTypes, g.idleDays, g.idleUsers, g.idleParts); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, clearSpansSQL, g.idleTypes, g.idleDays, g.idleUsers, g.idleParts); err != nil {
+			return err
+		}
 	}
 	if len(g.widths) == 0 {
 		return nil
@@ -198,6 +201,24 @@ func (g *goneRows) clear(ctx context.Context, tx pgx.Tx) error {
 	}
 	return nil
 }
+
+// clearSpansSQL clears the bits of the activity rows deleted (arrays of
+// their types, days, users and partitions) in active_spans, and deletes
+// the rows it would leave without a day. The two parts touch different
+// rows, as one statement must: the deletes that call it hold the writers
+// off, so the rows do not change under it.
+var clearSpansSQL = `WITH k AS (
+	SELECT ` + spanFromSQL + ` AS span_from, user_id, event_type, part, bit_or(` + spanBitSQL + `) AS bits
+	FROM unnest($1::text[], $2::int8[], $3::text[], $4::int4[]) AS k(event_type, day, user_id, part)
+	GROUP BY 1, 2, 3, 4
+), emptied AS (
+	DELETE FROM active_spans s USING k
+	WHERE s.span_from = k.span_from AND s.user_id = k.user_id AND s.event_type = k.event_type
+		AND s."partition" = k.part AND s.days & ~k.bits = 0
+)
+UPDATE active_spans s SET days = s.days & ~k.bits FROM k
+WHERE s.span_from = k.span_from AND s.user_id = k.user_id AND s.event_type = k.event_type
+	AND s."partition" = k.part AND s.days & ~k.bits <> 0`
 
 // retainEventsSQL deletes a chunk of events ($1 the cut, $2 the chunk) and
 // takes them off the totals and the rollups; it returns how many went and

@@ -26,7 +26,8 @@ import (
 // (package series), the running totals (store.TotalsDelta), the
 // insights' rollups (store.RollupDelta; "keyed": by the property keys
 // kept, see rollup_keys.go) and the activity and first seen
-// (store.ActivityDelta): per
+// (store.ActivityDelta), with the day's bit in active_spans when the
+// activity row is new: per
 // partition and type, and per partition and latency
 // bin ($18, computed with the same stored time $17), in bucket $19. Only
 // the rows inserted count, so a redelivery adds nothing; the GROUP BY
@@ -52,6 +53,12 @@ INSERT INTO activity AS a (day, user_id, event_type, "partition", events)
 SELECT floor(extract(epoch FROM "timestamp") / 86400)::int8, user_id, event_type, "partition", count(*)
 FROM ins GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
 ON CONFLICT (day, user_id, event_type, "partition") DO UPDATE SET events = a.events + excluded.events
+RETURNING a.day, a.user_id, a.event_type, a."partition", a.xmax = 0 AS inserted
+), spans AS (
+INSERT INTO active_spans AS s (span_from, user_id, event_type, "partition", days)
+SELECT ` + spanFromSQL + `, user_id, event_type, "partition", bit_or(` + spanBitSQL + `)
+FROM active WHERE inserted GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+ON CONFLICT (span_from, user_id, event_type, "partition") DO UPDATE SET days = s.days | excluded.days
 ), seen AS (
 INSERT INTO first_seen AS f (user_id, "partition", at)
 SELECT user_id, "partition", min("timestamp") FROM ins GROUP BY 1, 2 ORDER BY 1, 2

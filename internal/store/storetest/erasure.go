@@ -88,7 +88,7 @@ type erasureView struct {
 	Totals           store.Totals
 	Rollups          map[string][]store.RollupCount
 	Trends           map[string]insights.Trend
-	Active           []store.ActiveDays
+	Active           []userDay
 	FirstSeen        []store.FirstSeen
 	Retention        insights.Retention
 	Funnel           insights.Funnel
@@ -139,13 +139,7 @@ func viewOf(t *testing.T, s store.Store) erasureView {
 		}
 		v.Trends[fmt.Sprintf("%s/%s/%s", q.Interval, q.Breakdown, q.Measure)] = tr
 	}
-	if err := s.ActiveUsers(ctx, "", store.Day(from), store.Day(to), func(u store.ActiveDays) error {
-		v.Active = append(v.Active, u)
-		return nil
-	}); err != nil {
-		t.Fatalf("ActiveUsers: %v", err)
-	}
-	slices.SortFunc(v.Active, func(a, b store.ActiveDays) int { return cmp.Compare(a.UserID, b.UserID) })
+	v.Active = activeDays(t, s, "", store.Day(from), store.Day(to))
 	if err := s.FirstSeenBetween(ctx, from, to, func(f store.FirstSeen) error {
 		v.FirstSeen = append(v.FirstSeen, f)
 		return nil

@@ -24,14 +24,8 @@ func CheckActivityBackfill(t *testing.T, db store.Activity, user string, at time
 		t.Errorf("first seen after the upgrade = %v, want %v", firsts, want)
 	}
 	for _, typ := range []string{"", "page_view"} {
-		var active []store.ActiveDays
-		if err := db.ActiveUsers(t.Context(), typ, store.Day(at), store.Day(at)+1, func(u store.ActiveDays) error {
-			active = append(active, u)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if want := []store.ActiveDays{{UserID: user, From: store.Day(at), Days: 1}}; !reflect.DeepEqual(active, want) {
+		active := activeDays(t, db, typ, store.Day(at), store.Day(at)+1)
+		if want := []userDay{{user, store.Day(at)}}; !reflect.DeepEqual(active, want) {
 			t.Errorf("activity of type %q after the upgrade = %v, want %v", typ, active, want)
 		}
 	}
