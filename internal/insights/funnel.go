@@ -142,8 +142,16 @@ type funnelUser struct {
 	value      string
 	firstValue string
 	deep       *attempt
-	best       [MaxFunnelSteps - 1]*attempt
-	starts     [MaxFunnelSteps - 1]int64
+	// later holds best and starts once the user reached a later step:
+	// most users of a funnel over a busy first step never do, and a user
+	// is then a quarter of the size.
+	later *laterSteps
+}
+
+// laterSteps are a user's best attempts at the steps past the first.
+type laterSteps struct {
+	best   [MaxFunnelSteps - 1]*attempt
+	starts [MaxFunnelSteps - 1]int64
 }
 
 // depth is how many steps the user reached.
@@ -177,30 +185,35 @@ func (s *Service) Funnel(ctx context.Context, q FunnelQuery) (Funnel, error) {
 		}
 		// Down from the last step, so that one event is never two steps
 		// of one attempt.
-		for j := k - 1; j >= 1; j-- {
+		for j := k - 1; j >= 1 && m.mask > 1; j-- {
 			if m.mask&(1<<j) == 0 {
 				continue
 			}
+			l := u.later
 			start := u.at
 			if j > 1 {
-				if u.best[j-2] == nil {
+				if l == nil || l.best[j-2] == nil {
 					continue
 				}
-				start = u.starts[j-2]
+				start = l.starts[j-2]
 			}
 			// An attempt of the same first step keeps its earlier time
 			// here: the same window left, and more room for the next step.
-			if m.micros-start > window || (u.best[j-1] != nil && u.starts[j-1] >= start) {
+			if m.micros-start > window || (l != nil && l.best[j-1] != nil && l.starts[j-1] >= start) {
 				continue
+			}
+			if l == nil {
+				l = &laterSteps{}
+				u.later = l
 			}
 			var a *attempt
 			if j == 1 {
 				a = &attempt{times: []int64{u.at, m.micros}, value: u.value}
 			} else {
-				prev := u.best[j-2]
+				prev := l.best[j-2]
 				a = &attempt{times: append(slices.Clip(prev.times[:j]), m.micros), value: prev.value}
 			}
-			u.best[j-1], u.starts[j-1] = a, start
+			l.best[j-1], l.starts[j-1] = a, start
 			if u.depth() <= j {
 				u.deep = a
 			}
