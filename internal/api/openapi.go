@@ -220,7 +220,7 @@ func components() schema {
 			"total_lag": integer(), "max_lag_seconds": number(), "freshness_seconds": number(), "sampled_at": dateTime(),
 		}),
 		"Marker": object(map[string]schema{
-			"t": dateTime(), "kind": enum("rebalance", "commit_stall", "dlq_burst"), "detail": str(),
+			"t": dateTime(), "kind": enum("rebalance", "commit_stall", "dlq_burst", "alert_firing", "alert_resolved"), "detail": str(),
 		}),
 		"HistoryPoint": object(map[string]schema{
 			"t": dateTime(), "total_lag": integer(), "max_lag_seconds": number(), "events_per_second": number(),
