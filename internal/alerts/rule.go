@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -126,7 +127,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 			*d = 0
 			return nil
 		}
-		return fmt.Errorf("a duration is a string such as \"90s\" or \"5m\", not %s", b)
+		return &DurationError{Raw: string(b)}
 	}
 	return d.parse(s)
 }
@@ -143,10 +144,20 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 func (d *Duration) parse(s string) error {
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("a duration is a string such as \"90s\" or \"5m\", not %q", s)
+		return &DurationError{Raw: strconv.Quote(s)}
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// DurationError is a duration that does not read as one.
+type DurationError struct{ Raw string }
+
+func (e *DurationError) Error() string { return e.FieldMessage() }
+
+// FieldMessage says what is wrong, for the member that holds the value.
+func (e *DurationError) FieldMessage() string {
+	return fmt.Sprintf("a duration is a string such as \"90s\" or \"5m\", not %s", e.Raw)
 }
 
 var (
