@@ -16,6 +16,8 @@ import {
   ledgerQuery,
   trendQuery,
   savedInsightsQuery,
+  alertRulesQuery,
+  alertHistoryQuery,
   rollupKeysQuery,
   liveQuery,
   funnelQuery,
@@ -49,6 +51,8 @@ import type {
   Account,
   APIToken,
   PersonalFields,
+  AlertRules,
+  AlertHistory,
 } from '../api/schema'
 import { ApiError, type FunnelRequest, type RetentionRequest, type TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
@@ -182,4 +186,14 @@ export function useMaskedFields(intervalMs = 60_000): ReadonlySet<string> {
   const role = useRole()
   const q = useQuery(personalFieldsQuery(intervalMs, role !== null && role !== 'admin'))
   return useMemo(() => (q.data?.masked ? new Set(q.data.fields) : NONE), [q.data])
+}
+
+/** GET /api/alerts/rules/ every intervalMs. */
+export function useAlertRules(intervalMs = 5000): Polled<AlertRules> {
+  return polled(useQuery(alertRulesQuery(intervalMs)))
+}
+
+/** GET /api/alerts/history/ (the newest page, of one rule or all) every intervalMs. */
+export function useAlertHistory(rule: string, intervalMs = 5000): Polled<AlertHistory> {
+  return polled(useQuery(alertHistoryQuery(rule, intervalMs)))
 }
