@@ -477,3 +477,35 @@ func TestTwoProcessesNotifyOnce(t *testing.T) {
 		t.Fatalf("two processes sent %q", k)
 	}
 }
+
+// A process that claimed a notification and died before recording its
+// attempt (kill -9 mid-delivery) leaves it claimed: once the claim ends,
+// another process delivers it.
+func TestClaimOfADeadProcessLapses(t *testing.T) {
+	r := lagRule()
+	r.For, r.Repeat = 0, 0
+	f := newFixture(t, r)
+	f.group.setLag(9)
+	if err := f.svc.Evaluate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	now := f.clock.Now()
+	// The dead process's claim, as Deliver makes it (2 × timeout + 5 s).
+	claimed, err := f.db.ClaimAlertNotifications(t.Context(), now, now.Add(9*time.Second), 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %+v %v", claimed, err)
+	}
+	if err := f.svc.Deliver(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.rc.got()) != 0 {
+		t.Fatal("delivered while another process holds the claim")
+	}
+	f.clock.Add(10 * time.Second)
+	if err := f.svc.Deliver(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if k := f.rc.kinds(); len(k) != 1 || k[0] != "firing" {
+		t.Fatalf("after the claim lapsed: %q", k)
+	}
+}
