@@ -300,11 +300,13 @@ export const alertRulesQuery = (intervalMs: number) =>
     refetchInterval: intervalMs,
   })
 
-/** GET /api/alerts/history/ (the newest page, of one rule or all) every intervalMs. */
+/** GET /api/alerts/history/ of one rule or all, newest first, paged back; every page again every intervalMs. */
 export const alertHistoryQuery = (rule: string, intervalMs: number) =>
-  queryOptions({
+  infiniteQueryOptions({
     queryKey: keys.alertHistory(rule),
-    queryFn: ({ signal }) => getAlertHistory(rule, null, signal),
+    queryFn: ({ pageParam, signal }) => getAlertHistory(rule, pageParam, signal),
+    initialPageParam: null as number | null,
+    getNextPageParam: (last) => last.next_before,
     refetchInterval: intervalMs,
   })
 

@@ -17,7 +17,6 @@ import {
   trendQuery,
   savedInsightsQuery,
   alertRulesQuery,
-  alertHistoryQuery,
   rollupKeysQuery,
   liveQuery,
   funnelQuery,
@@ -52,7 +51,6 @@ import type {
   APIToken,
   PersonalFields,
   AlertRules,
-  AlertHistory,
 } from '../api/schema'
 import { ApiError, type FunnelRequest, type RetentionRequest, type TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
@@ -191,9 +189,4 @@ export function useMaskedFields(intervalMs = 60_000): ReadonlySet<string> {
 /** GET /api/alerts/rules/ every intervalMs. */
 export function useAlertRules(intervalMs = 5000): Polled<AlertRules> {
   return polled(useQuery(alertRulesQuery(intervalMs)))
-}
-
-/** GET /api/alerts/history/ (the newest page, of one rule or all) every intervalMs. */
-export function useAlertHistory(rule: string, intervalMs = 5000): Polled<AlertHistory> {
-  return polled(useQuery(alertHistoryQuery(rule, intervalMs)))
 }

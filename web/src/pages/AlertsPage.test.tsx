@@ -80,7 +80,9 @@ beforeEach(() => {
     if (url.startsWith('/api/alerts/rules/alr_') && method === 'PUT')
       return json({ rule: { ...lag, ...(body as object) } })
     if (url.startsWith('/api/alerts/rules/alr_') && method === 'DELETE') return new Response(null, { status: 204 })
-    if (url.startsWith('/api/alerts/history/')) return json({ events: [fired], next_before: null })
+    if (url.startsWith('/api/alerts/history/') && url.includes('before=7'))
+      return json({ events: [{ ...fired, id: 3, kind: 'resolved', attempts: 1, deliveries: [] }], next_before: null })
+    if (url.startsWith('/api/alerts/history/')) return json({ events: [fired], next_before: 7 })
     return json({ error: 'no' }, 404)
   })
 })
@@ -107,6 +109,13 @@ describe('AlertsPage', () => {
         .map((li) => li.textContent),
     ).toEqual([expect.stringContaining('503 — 503 Service Unavailable: restarting'), expect.stringContaining(': 200')])
     expect(within(history).getByText('2 attempts')).toBeTruthy()
+
+    // Older entries are a page away.
+    await userEvent.setup().click(screen.getByRole('button', { name: 'Load older' }))
+    await waitFor(() => expect(within(history).getAllByRole('row')).toHaveLength(3))
+    expect(within(history).getAllByRole('row')[2].textContent).toContain('resolved')
+    expect(calls.some((c) => c.url === '/api/alerts/history/?limit=50&before=7')).toBe(true)
+    expect(screen.queryByRole('button', { name: 'Load older' })).toBeNull()
   })
 
   it('adds a rule from the form, and says what the server refused, naming the field', async () => {

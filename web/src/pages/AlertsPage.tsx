@@ -1,17 +1,18 @@
-import { useMutation, useQueryClient } from '@tanstack/react-query'
+import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query'
 import { useId, useState } from 'react'
 import { createAlertRule, deleteAlertRule, silenceAlertRule, updateAlertRule, type AlertRuleInput } from '../api/alerts'
-import { keys } from '../api/queries'
+import { alertHistoryQuery, keys } from '../api/queries'
 import { ALERT_SIGNALS, type AlertEvent, type AlertRule, type AlertSignal } from '../api/schema'
 import { RoleNote } from '../components/RoleNote'
 import { Badge, type BadgeTone } from '../components/ui/Badge'
 import { Button } from '../components/ui/Button'
 import { Card } from '../components/ui/Card'
 import { Field, Hint, Input, Label, Select } from '../components/ui/Field'
+import { LoadOlder } from '../components/ui/LoadOlder'
 import { DataTable, type Column } from '../components/ui/Table'
 import { ErrorText, Loading } from '../components/ui/State'
 import { dateTime, errorMessage } from '../format'
-import { useAlertHistory, useAlertRules } from '../hooks/resources'
+import { useAlertRules } from '../hooks/resources'
 import { useAllowed } from '../hooks/role'
 
 /** What each signal measures, in words, for the form and the table. */
@@ -427,7 +428,8 @@ function Attempts({ e }: { e: AlertEvent }) {
 function History({ rules }: { rules: readonly AlertRule[] }) {
   const id = useId()
   const [rule, setRule] = useState('')
-  const history = useAlertHistory(rule)
+  const pages = useInfiniteQuery(alertHistoryQuery(rule, 5000))
+  const events = pages.data?.pages.flatMap((p) => p.events) ?? null
   const columns: Column<AlertEvent>[] = [
     { header: 'Time', cell: (e) => dateTime(e.at), className: 'whitespace-nowrap' },
     { header: 'Rule', cell: (e) => e.rule_name },
@@ -470,17 +472,18 @@ function History({ rules }: { rules: readonly AlertRule[] }) {
         </div>
       }
     >
-      {history.error && <ErrorText>{history.error}</ErrorText>}
-      {history.data === null && history.error === null && <Loading />}
-      {history.data && (
+      {pages.error && <ErrorText>{errorMessage(pages.error)}</ErrorText>}
+      {events === null && pages.error === null && <Loading />}
+      {events && (
         <DataTable
           caption="Alert history"
           columns={columns}
-          rows={history.data.events}
+          rows={events}
           rowKey={(e) => e.id}
           empty="No rule has fired yet."
         />
       )}
+      <LoadOlder pages={pages} />
     </Card>
   )
 }
