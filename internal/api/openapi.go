@@ -128,7 +128,7 @@ func components() schema {
 			"hysteresis":  described(number(), "how far back past the threshold the signal must go to resolve"),
 			"repeat":      described(str(), "how often a rule still firing notifies again; \"0s\": once"),
 			"webhook_url": described(str(), "scheme and host only, for a viewer"), "webhook_format": enum("json", "slack"), "enabled": boolean(),
-			"source": enum("api", "file"), "state": enum("ok", "pending", "firing"), "since": nullable(dateTime()), "value": nullable(number()),
+			"source": enum("api", "file"), "state": enum("ok", "pending", "firing"), "since": nullable(dateTime()), "value": described(nullable(number()), "the signal's value at the rule's last change of state"),
 			"silenced_until": nullable(dateTime()), "created_at": nullable(dateTime()), "updated_at": nullable(dateTime()),
 		}),
 		"AlertEvent": object(map[string]schema{

@@ -520,7 +520,7 @@ export function AlertsPage() {
         </span>
       ),
     },
-    { header: 'Value', cell: (r) => value(r.value) },
+    { header: 'Value at change', cell: (r) => value(r.value) },
     { header: 'Webhook', cell: (r) => (r.webhook_url === '' ? 'none' : r.webhook_url), className: 'break-all' },
     {
       header: 'Actions',
