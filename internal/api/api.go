@@ -172,6 +172,9 @@ type Deps struct {
 	Insights Insights
 	// Saved keeps the saved insights; nil disables their routes.
 	Saved store.SavedInsights
+	// Alerts manages the alert rules and their history; nil disables
+	// their routes.
+	Alerts Alerts
 	// Users serves the users' pages; nil disables their route.
 	Users Users
 	// RollupKeys manages the property keys kept in the rollups; nil
@@ -326,6 +329,7 @@ func (s *Server) routes() http.Handler {
 	s.insightRoutes(handle)
 	s.userRoutes(handle)
 	s.savedRoutes(handle)
+	s.alertRoutes(handle)
 	s.rollupKeyRoutes(handle)
 	s.authRoutes(handle)
 	s.auditRoutes(handle)

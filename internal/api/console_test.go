@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/pulse-dev/pulse/internal/alerts"
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/collect"
 	"github.com/pulse-dev/pulse/internal/config"
@@ -98,7 +99,11 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 		t.Fatal(err)
 	}
 	keys, rules := sources.NewRegistry(db, nil), plan.NewRegistry(db, nil)
-	return Deps{Monitor: mon, DeadLetters: dl, Load: loads, Series: db,
+	al, err := alerts.New(alerts.Config{}, alerts.Deps{Store: db, Group: mon, Markers: db}, nil, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Deps{Alerts: al, Monitor: mon, DeadLetters: dl, Load: loads, Series: db,
 		Collector: collect.New(producer, db, rules, nil, reg), SourceKeys: keys, Sources: db, Ledger: db,
 		Plan: db, PlanRules: rules, Insights: insights.New(db), Saved: db, Users: db, RollupKeys: db,
 		Gatherer: reg, Auth: testAuth(t, db, nil), Audit: db, OIDC: unreachableOIDC(t)}, reg

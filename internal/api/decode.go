@@ -69,12 +69,19 @@ func trailingData(body []byte) int64 {
 	return end
 }
 
+// fieldMessager is an error of a type's own UnmarshalJSON that says what
+// is wrong with the value, for the member that holds it.
+type fieldMessager interface{ FieldMessage() string }
+
 // bodyError says what is wrong with a body that decodeJSON refused.
 func bodyError(err error) string {
 	var se *jsonv2.SemanticError
 	if errors.As(err, &se) {
 		name := pointerName(se.JSONPointer)
+		var fm fieldMessager
 		switch {
+		case errors.As(se.Err, &fm) && name != "":
+			return fmt.Sprintf("%s: %s", name, fm.FieldMessage())
 		case errors.Is(se.Err, jsonv2.ErrUnknownName):
 			return fmt.Sprintf("%s: unknown member (member names are exact and case-sensitive)", name)
 		case se.GoType != nil && name != "" && se.JSONKind == '0' && kindOf(se.GoType) == "a number that fits":

@@ -32,6 +32,13 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 	if code != http.StatusCreated || savedID == "" {
 		t.Fatalf("save: %d %s", code, raw)
 	}
+	// An alert rule to change.
+	code, raw = send(t, "POST", ops.URL+"/api/alerts/rules/", "application/json", `{"name":"decode","signal":"consumers","op":"below","threshold":1}`, admin)
+	_, rest, _ = strings.Cut(raw, `"id":"`)
+	alertID, _, _ := strings.Cut(rest, `"`)
+	if code != http.StatusCreated || alertID == "" {
+		t.Fatalf("alert rule: %d %s", code, raw)
+	}
 	bodies := map[string]struct {
 		url   string
 		limit int
@@ -60,6 +67,12 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			"name", `"other"`, ""},
 		"PATCH /api/insights/saved/{id}/": {ops.URL, 16 << 10, `{"name":"decode-test"}`, `"name":"decode-test"`,
 			"name", `"other"`, "/api/insights/saved/" + savedID + "/"},
+		"POST /api/alerts/rules/": {ops.URL, 16 << 10, `{"name":"decode-test","signal":"consumers","op":"below","threshold":1}`,
+			`"name":"decode-test"`, "name", `"other"`, ""},
+		"PUT /api/alerts/rules/{id}/": {ops.URL, 16 << 10, `{"name":"decode-test","signal":"consumers","op":"below","threshold":1}`,
+			`"name":"decode-test"`, "name", `"other"`, "/api/alerts/rules/" + alertID + "/"},
+		"PUT /api/alerts/rules/{id}/silence/": {ops.URL, 4 << 10, `{"for":"1h"}`, `"silenced_until":"`, "for", `"2h"`,
+			"/api/alerts/rules/" + alertID + "/silence/"},
 		"POST /api/insights/rollup-keys/": {ops.URL, 1 << 10, `{"key":"decode_test"}`, `"key":"decode_test"`, "key", `"other"`, ""},
 		"PUT /api/plan/types/{event_type}/": {ops.URL, 80 << 10, `{"schema":{"type":"object"}}`, `"event_type":"decode_test"`,
 			"schema", `true`, "/api/plan/types/decode_test/"},

@@ -34,7 +34,17 @@ type Config struct {
 	Broker   Broker
 	Pipeline Pipeline
 	Store    Store
+	Alerts   Alerts
 	Log      Log
+}
+
+// Alerts are the alert rules' settings.
+type Alerts struct {
+	// File is a rules file (YAML or JSON) whose rules are evaluated
+	// beside the console's; empty: none. A bad file refuses to start.
+	File string
+	// Interval is how often the rules are evaluated.
+	Interval time.Duration
 }
 
 // HTTP is the API server: where it listens and whom it answers.
@@ -291,9 +301,10 @@ func Default() Config {
 		},
 		// email for the account's name; groups is a scope only some
 		// providers know (Dex, Okta), and others refuse (Google).
-		OIDC:  OIDC{Scopes: "openid,email,profile", RolesClaim: "groups"},
-		Live:  Live{WSMaxClients: 2000, WSMaxClientsPerIP: 64},
-		Store: Store{AuditRetention: 365 * 24 * time.Hour},
+		OIDC:   OIDC{Scopes: "openid,email,profile", RolesClaim: "groups"},
+		Live:   Live{WSMaxClients: 2000, WSMaxClientsPerIP: 64},
+		Store:  Store{AuditRetention: 365 * 24 * time.Hour},
+		Alerts: Alerts{Interval: 10 * time.Second},
 		Kafka: Kafka{
 			Topic:             "user_events",
 			DLQTopic:          "user_events_dlq",
@@ -768,4 +779,12 @@ func (c *Config) LogAttrs() []any {
 		out = append(out, k.logKey(), k.shown(c))
 	}
 	return out
+}
+
+// alertsInterval keeps the evaluation neither busy nor too slow for a
+// rule's for duration to mean anything.
+func alertsInterval(v time.Duration, bad badf) {
+	if v < time.Second || v > 5*time.Minute {
+		bad("must be from 1s to 5m")
+	}
 }

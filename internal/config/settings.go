@@ -207,6 +207,12 @@ var (
 	RetentionMaxRows = declare(setting{flag: "retention-max-rows", env: []string{"PULSE_RETENTION_MAX_ROWS"}, usage: "keep at most this many stored events (0: no limit)",
 		field: int64Field(func(c *Config) *int64 { return &c.Store.RetentionMaxRows }), check: is(notNegative[int64])})
 
+	// Alerts.
+	AlertsFile = declare(setting{flag: "alerts-file", env: []string{"PULSE_ALERTS_FILE"}, usage: "alert rules file (YAML or JSON) evaluated beside the console's rules; a bad file refuses to start (see docs/alerts.md)",
+		field: strField(func(c *Config) *string { return &c.Alerts.File })})
+	AlertsInterval = declare(setting{flag: "alerts-interval", env: []string{"PULSE_ALERTS_INTERVAL"}, usage: "how often the alert rules are evaluated",
+		field: durField(func(c *Config) *time.Duration { return &c.Alerts.Interval }), check: is(alertsInterval)})
+
 	// Log.
 	LogFormat = declare(setting{flag: "log-format", env: []string{"PULSE_LOG_FORMAT"}, usage: "log format: auto (text on a terminal, JSON otherwise), text or json",
 		field: strField(func(c *Config) *string { return &c.Log.Format }), check: is(logFormat)})

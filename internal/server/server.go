@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pulse-dev/pulse/internal/alerts"
 	"github.com/pulse-dev/pulse/internal/api"
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/broker"
@@ -67,6 +68,9 @@ type Options struct {
 	Monitor monitor.Config
 	// Auth tunes the accounts' sign-in (tests make hashing cheap).
 	Auth auth.Options
+	// Alerts tunes the alert rules' evaluation and deliveries (tests
+	// shorten the backoff); its Interval is cfg.Alerts.Interval's.
+	Alerts alerts.Config
 }
 
 // bus is what the process publishes live changes to and listens on: the
@@ -99,6 +103,8 @@ type Server struct {
 	admin             *kafka.Admin
 	consumers         []*pipeline.Consumer
 	monitor           *monitor.Group
+	alertRules        []alerts.Rule
+	alerts            *alerts.Service
 	dlq               *deadletter.Service
 	loads             *load.Runner
 	sources           *sources.Registry
@@ -127,6 +133,14 @@ func New(ctx context.Context, cfg config.Config, opts Options, log *slog.Logger)
 			srv.closeResources()
 		}
 	}()
+
+	// A bad rules file refuses to start before anything is opened.
+	if s.alertRules, err = alerts.LoadFile(cfg.Alerts.File); err != nil {
+		return nil, err
+	}
+	if len(s.alertRules) > 0 {
+		log.Info("alert rules loaded", "component", "alerts", "file", cfg.Alerts.File, "rules", len(s.alertRules))
+	}
 
 	if cfg.Kafka.BootstrapServers == "" {
 		if opts.Broker == nil {
@@ -335,6 +349,7 @@ func (s *Server) newHTTP(ctx context.Context) error {
 		Plan:             s.store,
 		Insights:         insights.New(s.store),
 		Saved:            s.store,
+		Alerts:           s.alerts,
 		Users:            s.store,
 		RollupKeys:       s.store,
 		Audit:            s.store,
@@ -458,6 +473,12 @@ func (s *Server) newConsole() error {
 	if err := s.reg.Register(collect.NewLedgerMetrics(s.store, s.log)); err != nil {
 		return fmt.Errorf("ledger metrics: %w", err)
 	}
+	ac := s.opts.Alerts
+	ac.Interval = s.cfg.Alerts.Interval
+	if s.alerts, err = alerts.New(ac, alerts.Deps{Store: s.store, Group: s.monitor, Markers: s.store, Bus: s.bus,
+		FileRules: s.alertRules}, s.log, s.reg); err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
 	return nil
 }
 
@@ -501,6 +522,7 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 		g.Go(func() error { return s.hub.Run(gctx) })
 		g.Go(func() error { return s.monitor.Run(gctx) })
+		g.Go(func() error { return s.alerts.Run(gctx) })
 		g.Go(func() error { return s.dlq.Run(gctx) })
 		g.Go(func() error { return s.loads.Run(gctx) })
 		g.Go(func() error { return s.reconcile.Run(gctx) })

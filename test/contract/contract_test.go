@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +133,7 @@ func TestContract(t *testing.T) {
 	dir := t.TempDir()
 	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	cmd := exec.Command(pulseBin, "serve", "--addr", httpAddr, "--broker-addr", brokerAddr,
-		"--data-dir", dir, "--admin-token", adminToken)
+		"--data-dir", dir, "--admin-token", adminToken, "--alerts-interval", "1s")
 	cmd.Env = append(append(os.Environ(), "PULSE_LOG_FORMAT=json"), pulsetest.FastRetries...)
 	p := pulsetest.Start(t, "serve", cmd)
 	p.WaitServing(httpAddr)
@@ -240,6 +241,26 @@ func TestContract(t *testing.T) {
 	get("timeline_stored", "/api/messages/"+created[0]+"/")
 	get("timeline_dead_lettered", "/api/messages/"+failedID+"/")
 	record("ws_initial_data", "WebSocket /ws/events/ initial_data", initialData(t, httpAddr))
+
+	// An alert rule that fires at once (three consumers run, fewer than
+	// five), notified to a local receiver: its state and its history
+	// with a delivery attempt.
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+	defer hook.Close()
+	record("alert_rule_create", "POST /api/alerts/rules/", c.must("POST", "/api/alerts/rules/",
+		`{"name":"Consumers gone","signal":"consumers","op":"below","threshold":5,"for":"0s","repeat":"1h","webhook_url":"`+hook.URL+`/hook"}`, true, 201))
+	pulsetest.WaitFor(t, 20*time.Second, "the alert rule fired and notified", func() error {
+		var h struct{ Events []struct{ Status string } }
+		if err := c.getJSON("/api/alerts/history/", &h); err != nil {
+			return err
+		}
+		if len(h.Events) == 0 || h.Events[0].Status != "delivered" {
+			return fmt.Errorf("history %+v", h)
+		}
+		return nil
+	})
+	get("alert_rules", "/api/alerts/rules/")
+	get("alert_history", "/api/alerts/history/")
 
 	record("dlq_replay_dry_run", "POST /api/dlq/replay/",
 		c.must("POST", "/api/dlq/replay/", `{"all":true,"dry_run":true}`, true, 200))

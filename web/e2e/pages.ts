@@ -578,3 +578,29 @@ export class AccountsView {
     await expect(this.tokenRow(name).getByText('Revoked', { exact: true })).toBeVisible({ timeout: STEP_TIMEOUT })
   }
 }
+
+/** The Alerts view: its rules table, the rule form and the history. */
+export class AlertsView {
+  readonly rules: Locator
+  readonly form: Locator
+  readonly history: Locator
+
+  constructor(readonly page: Page) {
+    this.rules = page.getByRole('table', { name: 'Alert rules' })
+    this.form = page.getByRole('form', { name: /New alert rule|Edit rule/ })
+    this.history = page.getByRole('table', { name: 'Alert history' })
+  }
+
+  /** The row of a rule in the rules table. */
+  rule(name: string): Locator {
+    return this.rules.getByRole('row').filter({ hasText: name })
+  }
+
+  /** Fills the form's fields that are given, by their labels, and submits it. */
+  async submit(fields: Record<string, string>, select: Record<string, string> = {}): Promise<void> {
+    for (const [label, value] of Object.entries(select))
+      await this.form.getByLabel(label, { exact: true }).selectOption(value)
+    for (const [label, value] of Object.entries(fields)) await this.form.getByLabel(label, { exact: true }).fill(value)
+    await this.form.getByRole('button', { name: /Add rule|Save rule/ }).click()
+  }
+}

@@ -123,6 +123,15 @@ const VIEWS: {
     },
   },
   {
+    name: 'alerts',
+    hash: '#/alerts',
+    ready: async (page) => {
+      await expect(page.getByRole('table', { name: 'Alert rules' })).toBeVisible()
+      await expect(page.getByRole('form', { name: 'New alert rule' })).toBeVisible()
+      await expect(page.getByRole('table', { name: 'Alert history' })).toBeVisible()
+    },
+  },
+  {
     name: 'ordering',
     hash: '#/ordering',
     ready: async (page) => {

@@ -11,6 +11,7 @@ import type { ActiveSession } from './hooks/session'
 import { useLiveFeed } from './live/useLiveFeed'
 import { useLiveTotals } from './live/useLiveTotals'
 import { AccountsPage } from './pages/AccountsPage'
+import { AlertsPage } from './pages/AlertsPage'
 import { AuditPage } from './pages/AuditPage'
 import { ConsumersView } from './pages/ConsumersView'
 import { Dashboard } from './pages/Dashboard'
@@ -37,6 +38,10 @@ const HEADINGS: Record<View, { title: string; lead: string }> = {
     lead: 'What your users did: events over time, the steps they went through, and whether they came back',
   },
   consumers: { title: 'Consumers', lead: 'The consumer group: members, partitions, lag and its last hour' },
+  alerts: {
+    title: 'Alerts',
+    lead: 'Rules on lag, dead letters, errors, consumers and events, their webhooks and history',
+  },
   ordering: { title: 'Ordering', lead: 'Keys held back so each user’s actions stay in order' },
   dlq: { title: 'Dead letters', lead: 'Records that failed every attempt: inspect them, replay them' },
   explorer: { title: 'Explorer', lead: 'Stored events by user, type, element, session, time and text' },
@@ -127,6 +132,7 @@ export function App({ session }: { session: ActiveSession }) {
         {view === 'insights' && insightsPath === 'live' && <LivePage stored={feed.stats?.total_events ?? null} />}
         {view === 'insights' && insightsPath === 'saved' && <SavedInsightsPage />}
         {view === 'consumers' && <ConsumersView />}
+        {view === 'alerts' && <AlertsPage />}
         {view === 'ordering' && <OrderingView onOpenTimeline={openTimeline} />}
         {view === 'dlq' && <DLQView onOpenTimeline={openTimeline} />}
         {view === 'explorer' && <ExplorerView onOpenTimeline={openTimeline} />}

@@ -79,6 +79,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EraseUser", func(t *testing.T, s store.Store) { testEraseUser(t, s, open) }},
 		{"SuppressionsPaging", testSuppressionsPaging},
 		{"EraseUnderConcurrentWrites", testEraseUnderConcurrentWrites},
+		{"AlertRules", testAlertRules},
+		{"AlertTransitions", testAlertTransitions},
+		{"AlertDeliveries", testAlertDeliveries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

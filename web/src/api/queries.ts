@@ -37,6 +37,7 @@ import {
   type QueueFilter,
 } from './client'
 import { getAccounts, getSession, getTokens } from './accounts'
+import { getAlertHistory, getAlertRules } from './alerts'
 import { getPersonalFields } from './privacy'
 import type { EventsPage, ExplorerFilter, Range } from './schema'
 
@@ -87,6 +88,8 @@ export const keys = {
   putPersonalFields: ['privacy', 'fields', 'put'] as const,
   erase: ['privacy', 'erase'] as const,
   erased: ['privacy', 'erased'] as const,
+  alertRules: ['alerts', 'rules'] as const,
+  alertHistory: (rule: string) => ['alerts', 'history', rule] as const,
 }
 
 /** The app's QueryClient. No retries: a poll comes again soon, and a failed action says so at once. */
@@ -288,6 +291,24 @@ export const rollupKeysQuery = (fillingMs: number, idleMs: number) =>
 /** GET /api/insights/saved/ every intervalMs. */
 export const savedInsightsQuery = (intervalMs: number) =>
   queryOptions({ queryKey: keys.saved, queryFn: ({ signal }) => getSavedInsights(signal), refetchInterval: intervalMs })
+
+/** GET /api/alerts/rules/ every intervalMs. */
+export const alertRulesQuery = (intervalMs: number) =>
+  queryOptions({
+    queryKey: keys.alertRules,
+    queryFn: ({ signal }) => getAlertRules(signal),
+    refetchInterval: intervalMs,
+  })
+
+/** GET /api/alerts/history/ of one rule or all, newest first, paged back; every page again every intervalMs. */
+export const alertHistoryQuery = (rule: string, intervalMs: number) =>
+  infiniteQueryOptions({
+    queryKey: keys.alertHistory(rule),
+    queryFn: ({ pageParam, signal }) => getAlertHistory(rule, pageParam, signal),
+    initialPageParam: null as number | null,
+    getNextPageParam: (last) => last.next_before,
+    refetchInterval: intervalMs,
+  })
 
 /** GET /api/plan/ every intervalMs. */
 export const planQuery = (intervalMs: number) =>

@@ -50,6 +50,9 @@ import {
   personalFieldsSchema,
   eraseResultSchema,
   erasedPageSchema,
+  alertRulesSchema,
+  alertRuleResultSchema,
+  alertHistorySchema,
 } from './schema'
 
 const files: Record<string, string> = import.meta.glob('./contract/*.json', {
@@ -112,6 +115,9 @@ const contract: Record<string, z.ZodType> = {
   privacy_fields: personalFieldsSchema,
   privacy_erase: eraseResultSchema,
   privacy_erased: erasedPageSchema,
+  alert_rule_create: alertRuleResultSchema,
+  alert_rules: alertRulesSchema,
+  alert_history: alertHistorySchema,
 }
 
 const golden = (name: string) => files[`./contract/${name}.json`]

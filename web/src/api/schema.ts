@@ -156,7 +156,7 @@ export const statsSchema = z.strictObject({
 })
 export type Stats = z.infer<typeof statsSchema>
 
-export const markerKindSchema = z.enum(['rebalance', 'commit_stall', 'dlq_burst'])
+export const markerKindSchema = z.enum(['rebalance', 'commit_stall', 'dlq_burst', 'alert_firing', 'alert_resolved'])
 export type MarkerKind = z.infer<typeof markerKindSchema>
 export const MARKER_KINDS: readonly MarkerKind[] = markerKindSchema.options
 
@@ -1047,3 +1047,71 @@ export type ErasedUser = z.infer<typeof erasedUserSchema>
 /** GET /api/privacy/erased/: a page, newest first, and the time the next one starts before. */
 export const erasedPageSchema = z.strictObject({ erased: list(erasedUserSchema), next_before: timeOrNull })
 export type ErasedPage = z.infer<typeof erasedPageSchema>
+
+// ---- Alerts (internal/alerts, internal/api/alerts.go) ----
+
+export const alertSignalSchema = z.enum([
+  'lag_seconds',
+  'consumers',
+  'dlq_rate',
+  'error_rate',
+  'ingest_vs_last_week',
+  'event_count',
+])
+export type AlertSignal = z.infer<typeof alertSignalSchema>
+export const ALERT_SIGNALS: readonly AlertSignal[] = alertSignalSchema.options
+
+/** An alert rule with where it comes from and its state. Durations are Go's ("1m0s"). */
+export const alertRuleSchema = z.strictObject({
+  id: str,
+  name: str,
+  signal: alertSignalSchema,
+  event_type: str.optional(),
+  page: str.optional(),
+  compare: z.enum(['value', 'previous_period']).optional(),
+  window: str.optional(),
+  op: z.enum(['above', 'below']),
+  threshold: num,
+  for: str,
+  hysteresis: num,
+  repeat: str,
+  /** Scheme and host only, for a viewer. */
+  webhook_url: str,
+  webhook_format: z.enum(['json', 'slack']),
+  enabled: z.boolean(),
+  source: z.enum(['api', 'file']),
+  state: z.enum(['ok', 'pending', 'firing']),
+  since: timeOrNull,
+  value: num.nullable(),
+  silenced_until: timeOrNull,
+  created_at: timeOrNull,
+  updated_at: timeOrNull,
+})
+export type AlertRule = z.infer<typeof alertRuleSchema>
+
+export const alertRulesSchema = z.strictObject({ rules: list(alertRuleSchema), signals: list(str), max: int })
+export type AlertRules = z.infer<typeof alertRulesSchema>
+export const alertRuleResultSchema = z.strictObject({ rule: alertRuleSchema })
+
+export const alertDeliverySchema = z.strictObject({ at: time, status_code: int, error: str, duration_ms: num })
+export type AlertDelivery = z.infer<typeof alertDeliverySchema>
+
+/** One firing, repeat or resolution, with its notification's delivery attempts. */
+export const alertEventSchema = z.strictObject({
+  id: int,
+  rule_id: str,
+  rule_name: str,
+  kind: z.enum(['firing', 'resolved', 'repeat']),
+  at: time,
+  value: num,
+  silenced: z.boolean(),
+  status: z.enum(['pending', 'delivered', 'failed', 'none']),
+  url: str,
+  body: str,
+  attempts: int,
+  next_attempt_at: timeOrNull,
+  deliveries: list(alertDeliverySchema),
+})
+export type AlertEvent = z.infer<typeof alertEventSchema>
+export const alertHistorySchema = z.strictObject({ events: list(alertEventSchema), next_before: int.nullable() })
+export type AlertHistory = z.infer<typeof alertHistorySchema>

@@ -1,5 +1,6 @@
-// Markers on the time-series charts: rebalances, commit stalls and DLQ
-// bursts drawn as vertical lines, with a legend that names them in text.
+// Markers on the time-series charts: rebalances, commit stalls, DLQ
+// bursts and alerts firing or resolving, drawn as vertical lines, with a
+// legend that names them in text.
 
 import type uPlot from 'uplot'
 import { MARKER_KINDS, type Marker, type MarkerKind } from '../api/schema'
@@ -10,6 +11,8 @@ export const MARKER_STYLE: Record<MarkerKind, { color: string; label: string; da
   rebalance: { color: '#8b5cf6', label: 'Rebalance', dash: [6, 4] },
   commit_stall: { color: '#f59e0b', label: 'Commit stall', dash: [2, 3] },
   dlq_burst: { color: '#ef4444', label: 'DLQ burst', dash: [] },
+  alert_firing: { color: '#dc2626', label: 'Alert firing', dash: [8, 2, 2, 2] },
+  alert_resolved: { color: '#16a34a', label: 'Alert resolved', dash: [8, 2, 2, 2] },
 }
 
 /**

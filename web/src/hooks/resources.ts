@@ -16,6 +16,7 @@ import {
   ledgerQuery,
   trendQuery,
   savedInsightsQuery,
+  alertRulesQuery,
   rollupKeysQuery,
   liveQuery,
   funnelQuery,
@@ -49,6 +50,7 @@ import type {
   Account,
   APIToken,
   PersonalFields,
+  AlertRules,
 } from '../api/schema'
 import { ApiError, type FunnelRequest, type RetentionRequest, type TrendRequest } from '../api/client'
 import { errorMessage } from '../format'
@@ -182,4 +184,9 @@ export function useMaskedFields(intervalMs = 60_000): ReadonlySet<string> {
   const role = useRole()
   const q = useQuery(personalFieldsQuery(intervalMs, role !== null && role !== 'admin'))
   return useMemo(() => (q.data?.masked ? new Set(q.data.fields) : NONE), [q.data])
+}
+
+/** GET /api/alerts/rules/ every intervalMs. */
+export function useAlertRules(intervalMs = 5000): Polled<AlertRules> {
+  return polled(useQuery(alertRulesQuery(intervalMs)))
 }

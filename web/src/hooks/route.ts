@@ -11,6 +11,7 @@ export type View =
   | 'dashboard'
   | 'insights'
   | 'consumers'
+  | 'alerts'
   | 'ordering'
   | 'dlq'
   | 'explorer'
@@ -28,6 +29,7 @@ export const VIEWS: readonly { view: View; hash: string; label: string; needs?: 
   { view: 'dashboard', hash: '#/', label: 'Dashboard' },
   { view: 'insights', hash: '#/insights', label: 'Insights' },
   { view: 'consumers', hash: '#/consumers', label: 'Consumers' },
+  { view: 'alerts', hash: '#/alerts', label: 'Alerts' },
   { view: 'ordering', hash: '#/ordering', label: 'Ordering' },
   { view: 'dlq', hash: '#/dlq', label: 'Dead letters' },
   { view: 'explorer', hash: '#/explorer', label: 'Explorer' },

@@ -67,7 +67,13 @@ describe('ConsumersView', () => {
     expect(await screen.findByRole('img', { name: 'Consumer lag history, last 1 h' })).toBeTruthy()
     expect(screen.getByText(/2 points, each the highest of its 30 s \(sampled every 5 s\)/)).toBeTruthy()
     const legend = within(screen.getByRole('list', { name: 'Chart markers' })).getAllByRole('listitem')
-    expect(legend.map((l) => l.textContent)).toEqual(['Rebalance: 1', 'Commit stall: 0', 'DLQ burst: 1'])
+    expect(legend.map((l) => l.textContent)).toEqual([
+      'Rebalance: 1',
+      'Commit stall: 0',
+      'DLQ burst: 1',
+      'Alert firing: 0',
+      'Alert resolved: 0',
+    ])
     expect(screen.getByText(/Latest marker: DLQ burst .* 12 records in 5 s/)).toBeTruthy()
   })
 
