@@ -329,6 +329,7 @@ func (s *Server) newHTTP(ctx context.Context) error {
 		Gatherer:         s.reg,
 		UI:               s.opts.UI,
 		Monitor:          s.monitor,
+		Rewinder:         s.monitor,
 		DeadLetters:      s.dlq,
 		Load:             s.loads,
 		Collector:        s.collector,

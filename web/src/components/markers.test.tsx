@@ -15,7 +15,7 @@ describe('markers', () => {
   it('counts the markers in view by kind and names the latest', () => {
     render(<MarkerLegend markers={markers} since={Date.parse('2026-11-25T09:30:00Z')} />)
     const items = within(screen.getByRole('list', { name: 'Chart markers' })).getAllByRole('listitem')
-    expect(items.map((i) => i.textContent)).toEqual(['Rebalance: 1', 'Commit stall: 1', 'DLQ burst: 0'])
+    expect(items.map((i) => i.textContent)).toEqual(['Rebalance: 1', 'Commit stall: 1', 'DLQ burst: 0', 'Rewind: 0'])
     expect(screen.getByText(/Latest marker: Commit stall at .* — partition 1/)).toBeTruthy()
   })
 
@@ -29,7 +29,7 @@ describe('markers', () => {
       />,
     )
     const items = within(screen.getByRole('list', { name: 'Chart markers' })).getAllByRole('listitem')
-    expect(items.map((i) => i.textContent)).toEqual(['Rebalance: 0', 'Commit stall: 0', 'DLQ burst: 1'])
+    expect(items.map((i) => i.textContent)).toEqual(['Rebalance: 0', 'Commit stall: 0', 'DLQ burst: 1', 'Rewind: 0'])
     expect(screen.getByRole('img', { name: 'Events per second by type, last 15 min' })).toBeTruthy()
   })
 })

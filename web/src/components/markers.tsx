@@ -1,5 +1,5 @@
-// Markers on the time-series charts: rebalances, commit stalls and DLQ
-// bursts drawn as vertical lines, with a legend that names them in text.
+// Markers on the time-series charts: rebalances, commit stalls, DLQ
+// bursts and rewinds drawn as vertical lines, with a legend that names them in text.
 
 import type uPlot from 'uplot'
 import { MARKER_KINDS, type Marker, type MarkerKind } from '../api/schema'
@@ -10,6 +10,7 @@ export const MARKER_STYLE: Record<MarkerKind, { color: string; label: string; da
   rebalance: { color: '#8b5cf6', label: 'Rebalance', dash: [6, 4] },
   commit_stall: { color: '#f59e0b', label: 'Commit stall', dash: [2, 3] },
   dlq_burst: { color: '#ef4444', label: 'DLQ burst', dash: [] },
+  rewind: { color: '#0ea5e9', label: 'Rewind', dash: [8, 2, 2, 2] },
 }
 
 /**

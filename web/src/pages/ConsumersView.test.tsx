@@ -18,6 +18,11 @@ const history = {
   ],
   markers: [
     { t: '2026-11-25T09:59:56Z', kind: 'rebalance', detail: 'member joined' },
+    {
+      t: '2026-11-25T09:59:57Z',
+      kind: 'rewind',
+      detail: 'group g rewound on user_events to earliest: partition 0 offsets 0-10; 10 records to process again',
+    },
     { t: '2026-11-25T09:59:58Z', kind: 'dlq_burst', detail: '12 records in 5 s' },
   ],
 }
@@ -67,7 +72,7 @@ describe('ConsumersView', () => {
     expect(await screen.findByRole('img', { name: 'Consumer lag history, last 1 h' })).toBeTruthy()
     expect(screen.getByText(/2 points, each the highest of its 30 s \(sampled every 5 s\)/)).toBeTruthy()
     const legend = within(screen.getByRole('list', { name: 'Chart markers' })).getAllByRole('listitem')
-    expect(legend.map((l) => l.textContent)).toEqual(['Rebalance: 1', 'Commit stall: 0', 'DLQ burst: 1'])
+    expect(legend.map((l) => l.textContent)).toEqual(['Rebalance: 1', 'Commit stall: 0', 'DLQ burst: 1', 'Rewind: 1'])
     expect(screen.getByText(/Latest marker: DLQ burst .* 12 records in 5 s/)).toBeTruthy()
   })
 
