@@ -79,7 +79,9 @@ const COLUMNS: readonly Column<RewindPartition>[] = [
 
 /** What a plan does, in one sentence. */
 export function planSummary(p: RewindPlan): string {
-  const again = `${count(p.records)} records (${keysText(p.keys, p.keys_lower_bound)} keys) to process again`
+  const keyWord = p.keys === 1 && !p.keys_lower_bound ? 'key' : 'keys'
+  const recordWord = p.records === 1 ? 'record' : 'records'
+  const again = `${count(p.records)} ${recordWord} (${keysText(p.keys, p.keys_lower_bound)} ${keyWord}) to process again`
   const skipped = p.skipped > 0 ? `, ${count(p.skipped)} skipped` : ''
   if (p.dry_run) return `Dry run: rewinding ${p.group} to ${p.to} gives ${again}${skipped}.`
   const how = p.method === 'members' ? 'moved by the group’s members' : 'committed (the group has no members)'
