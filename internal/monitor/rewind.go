@@ -18,7 +18,18 @@ func (mon *Group) Rewind(ctx context.Context, to kafka.Target, partitions []int3
 	if dryRun {
 		return mon.deps.Admin.PlanRewind(ctx, req)
 	}
+	// Held so that no sample runs between the move and the detector
+	// learning of it: the move is marked once, here.
+	mon.sampleMu.Lock()
 	plan, err := mon.deps.Admin.Rewind(ctx, req, 0)
+	if err == nil {
+		targets := make(map[int32]int64, len(plan.Partitions))
+		for _, p := range plan.Partitions {
+			targets[p.Partition] = p.Target
+		}
+		mon.det.rewound(mon.now(), targets)
+	}
+	mon.sampleMu.Unlock()
 	if err != nil {
 		return plan, err
 	}
