@@ -10,9 +10,10 @@ import (
 )
 
 // Rewind plans (dryRun) or applies a rewind of the monitored group on its
-// topic (see kafka.Admin.Rewind). An applied rewind that gives records
-// back to the group raises a rewind marker on the lag chart, whose detail
-// names the offsets to process again: the message timeline reads them.
+// topic (see kafka.Admin.Rewind). An applied rewind that moves records
+// (back to process again, or ahead to skip) raises a rewind marker on the
+// lag chart, whose detail names the offsets to process again: the message
+// timeline reads them.
 func (mon *Group) Rewind(ctx context.Context, to kafka.Target, partitions []int32, dryRun bool) (kafka.RewindPlan, error) {
 	req := kafka.RewindRequest{Group: mon.cfg.Group, Topic: mon.cfg.Topic, To: to, Partitions: partitions}
 	if dryRun {
@@ -32,6 +33,9 @@ func (mon *Group) Rewind(ctx context.Context, to kafka.Target, partitions []int3
 	mon.sampleMu.Unlock()
 	if err != nil {
 		return plan, err
+	}
+	if plan.Records == 0 && plan.Skipped == 0 {
+		return plan, nil // nothing moved: nothing to mark
 	}
 	var ranges []event.RewoundRange
 	for _, p := range plan.Partitions {
