@@ -14,17 +14,22 @@ import (
 	"github.com/pulse-dev/pulse/internal/kafka"
 )
 
-const topicsSummary = `Manage topics: pulse topics create|list|describe|delete [flags]
+const topicsSummary = `Manage topics: pulse topics create|list|describe|delete|rewind [flags]
 
   create    create --topic with --partitions and --replication-factor
   list      list topics with their partitions and replication factor
   describe  show --topic's partitions with start/end offsets, and the
             committed offset and lag of --consumer-group per partition
   delete    delete --topic
+  rewind    move --consumer-group's offsets to a time, an offset, earliest
+            or latest (pulse topics rewind --help)
 
 The action may also be given as --action, as the seed's manage_kafka.py did.`
 
 func runTopics(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if isRewind(args) {
+		return runRewind(ctx, args, stdout, stderr)
+	}
 	var action string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		action, args = args[0], args[1:]
@@ -118,11 +123,11 @@ func runTopics(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stdout, "deleted topic %s\n", cfg.Kafka.Topic)
 	case "":
-		fmt.Fprintln(stderr, "pulse topics: which action? create, list, describe or delete")
+		fmt.Fprintln(stderr, "pulse topics: which action? create, list, describe, delete or rewind")
 		fs.Flags().Usage()
 		return &config.UsageError{Err: errors.New("no action")}
 	default:
-		return &exitError{2, fmt.Errorf("unknown action %q: want create, list, describe or delete", action)}
+		return &exitError{2, fmt.Errorf("unknown action %q: want create, list, describe, delete or rewind", action)}
 	}
 	return nil
 }

@@ -153,6 +153,9 @@ type Deps struct {
 	// Monitor serves the console's consumers, lag history and ordering
 	// views; nil disables those routes.
 	Monitor GroupMonitor
+	// Rewinder rewinds the consumer group and tells the message
+	// timeline of rewinds; nil disables POST /api/consumers/rewind/.
+	Rewinder Rewinder
 	// DeadLetters serves dead-letter listing and replay; nil disables
 	// those routes.
 	DeadLetters DeadLetters
@@ -323,6 +326,7 @@ func (s *Server) routes() http.Handler {
 	// The operator console's routes, each group in its own file.
 	s.explorerRoutes(handle)
 	s.opsRoutes(handle)
+	s.rewindRoutes(handle)
 	s.collectRoutes(handle)
 	s.sourceRoutes(handle, handlePattern)
 	s.planRoutes(handle)

@@ -103,7 +103,7 @@ func opsBackend(t *testing.T) (Deps, *prometheus.Registry) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Deps{Alerts: al, Monitor: mon, DeadLetters: dl, Load: loads, Series: db,
+	return Deps{Alerts: al, Monitor: mon, Rewinder: mon, DeadLetters: dl, Load: loads, Series: db,
 		Collector: collect.New(producer, db, rules, nil, reg), SourceKeys: keys, Sources: db, Ledger: db,
 		Plan: db, PlanRules: rules, Insights: insights.New(db), Saved: db, Users: db, RollupKeys: db,
 		Gatherer: reg, Auth: testAuth(t, db, nil), Audit: db, OIDC: unreachableOIDC(t)}, reg

@@ -52,6 +52,8 @@ func TestEveryJSONBodyIsStrict(t *testing.T) {
 			`"accepted":1`, "events", `[{"user_id":"v","event_type":"page_view"}]`, ""},
 		// The dead-letter topic is empty: a dry run of all finds nothing.
 		"POST /api/dlq/replay/": {ops.URL, maxOpsBody, `{"all":true,"dry_run":true}`, "nothing selected", "dry_run", "false", ""},
+		// The group has no members and no commits: unknown.
+		"POST /api/consumers/rewind/": {ops.URL, maxOpsBody, `{"to":"earliest","dry_run":true}`, "is unknown", "to", `"latest"`, ""},
 		"POST /api/load/": {ops.URL, maxOpsBody, `{"events_per_second":1,"duration_seconds":1}`,
 			`"status":"running"`, "duration_seconds", "2", ""},
 		"POST /api/collect/": {ops.URL, 64 << 10, `{"key":"` + opsWriteKey + `","events":[{"event_type":"page_view","anonymous_id":"a"}]}`,

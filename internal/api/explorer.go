@@ -371,7 +371,17 @@ func (s *Server) messageTimeline(w http.ResponseWriter, r *http.Request) error {
 			e = &masked
 		}
 	}
-	return writeJSON(w, http.StatusOK, Timeline{Message: m, Event: e, Stages: stages(&m)})
+	st := stages(&m)
+	if s.deps.Rewinder != nil && m.CompletedAt != nil {
+		// A rewind after the message was processed gave it back to the
+		// group: the timeline says it was processed again.
+		rw, err := s.deps.Rewinder.Rewinds(r.Context(), *m.CompletedAt)
+		if err != nil {
+			return fmt.Errorf("read the rewinds after message %s: %w", id, err)
+		}
+		st = append(st, reprocessedStages(&m, rw)...)
+	}
+	return writeJSON(w, http.StatusOK, Timeline{Message: m, Event: e, Stages: st})
 }
 
 // stages lays out what is known of m's way through Pulse, in order.

@@ -237,7 +237,7 @@ func components() schema {
 			"total_lag": integer(), "max_lag_seconds": number(), "freshness_seconds": number(), "sampled_at": dateTime(),
 		}),
 		"Marker": object(map[string]schema{
-			"t": dateTime(), "kind": enum("rebalance", "commit_stall", "dlq_burst", "alert_firing", "alert_resolved"), "detail": str(),
+			"t": dateTime(), "kind": enum("rebalance", "commit_stall", "dlq_burst", "alert_firing", "alert_resolved", "rewind"), "detail": str(),
 		}),
 		"HistoryPoint": object(map[string]schema{
 			"t": dateTime(), "total_lag": integer(), "max_lag_seconds": number(), "events_per_second": number(),
@@ -260,8 +260,18 @@ func components() schema {
 			"target": integer(), "sent": integer(), "acked": integer(), "failed": integer(),
 			"progress": number(), "current_rate": number(), "error?": str(),
 		}),
+		"RewindPlan": object(map[string]schema{
+			"group": str(), "topic": str(), "to": str(), "dry_run": boolean(), "state": str(), "members": integer(),
+			"partitions": arrayOf(object(map[string]schema{
+				"partition": integer(), "committed_offset": integer(), "current_offset": integer(), "target_offset": integer(),
+				"start_offset": integer(), "end_offset": integer(), "records": integer(), "skipped": integer(),
+				"keys": integer(), "keys_lower_bound": boolean(), "member?": str(),
+			})),
+			"records": integer(), "skipped": integer(), "keys": integer(), "keys_lower_bound": boolean(),
+			"applied": boolean(), "applied_at?": dateTime(), "method?": enum("commit", "members"),
+		}),
 		"Stage": object(map[string]schema{
-			"stage": enum("produced", "fetched", "started", "attempt_failed", "retry_scheduled", "dead_lettered", "stored", "broadcast"),
+			"stage": enum("produced", "fetched", "started", "attempt_failed", "retry_scheduled", "dead_lettered", "stored", "broadcast", "reprocessed"),
 			"at":    dateTime(), "detail?": str(),
 		}),
 	}
@@ -321,6 +331,10 @@ func operations() []operation {
 		{method: "GET", path: "/api/consumers/history/", need: auth.Viewer, summary: "Lag history of a range (15m, 1h, 6h, 24h, 7d) with markers", query: []string{"range"},
 			result: object(map[string]schema{"range": str(), "interval_seconds": number(), "step_seconds": number(),
 				"from": dateTime(), "to": dateTime(), "points": arrayOf(ref("HistoryPoint")), "markers": arrayOf(ref("Marker"))})},
+		{method: "POST", path: "/api/consumers/rewind/", need: auth.Operator, summary: "Rewind the consumer group to a time, an offset, earliest or latest, or plan it (dry_run)",
+			body: strict(object(map[string]schema{"to": described(str(), "an RFC 3339 time, earliest, latest, offset:N or offset:P=N,P=N"),
+				"partitions?": arrayOf(integer()), "dry_run?": boolean()})),
+			result: ref("RewindPlan")},
 		{method: "GET", path: "/api/ordering/", need: auth.Viewer, summary: "Keys held back by the ordering rules",
 			result: object(map[string]schema{"held_keys": arrayOf(ref("HeldKey")), "held_keys_total": integer(),
 				"partitions": arrayOf(object(map[string]schema{"partition": integer(), "consumer_id": str(),

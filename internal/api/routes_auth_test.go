@@ -86,6 +86,7 @@ var routeRoles = map[string]auth.Role{
 	"POST /api/events/create/":            auth.Operator,
 	"POST /api/events/batch/":             auth.Operator,
 	"POST /api/dlq/replay/":               auth.Operator,
+	"POST /api/consumers/rewind/":         auth.Operator,
 	"POST /api/load/":                     auth.Operator,
 	"DELETE /api/load/":                   auth.Operator,
 	"POST /api/sources/":                  auth.Operator,

@@ -72,3 +72,28 @@ func TestDetectorRebalanceAndCommitStall(t *testing.T) {
 		t.Fatalf("moved: %v", m)
 	}
 }
+
+// Committed offsets that move back were rewound by someone (pulse topics
+// rewind, another tool): marked, with the offsets given back; a rewind
+// the monitor made itself is not marked twice.
+func TestDetectorRewind(t *testing.T) {
+	d := newDetector(Config{StallAfter: 10 * time.Second, BurstWindow: 5 * time.Second, BurstThreshold: 10})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	lag := kafka.GroupLag{Group: "g", Topic: "user_events", State: "Empty",
+		Partitions: []kafka.PartitionLag{{Partition: 0, CommittedOffset: 50, EndOffset: 50}, {Partition: 1, CommittedOffset: -1, EndOffset: 7, Lag: 7}}}
+	d.group(t0, lag)
+	lag.Partitions[0].CommittedOffset, lag.Partitions[0].Lag = 20, 30
+	m := d.group(t0.Add(time.Second), lag)
+	if len(m) != 1 || m[0].Kind != event.MarkerRewind {
+		t.Fatalf("after a move back: %v", m)
+	}
+	topic, ranges, ok := event.ParseRewindDetail(m[0].Detail)
+	if !ok || topic != "user_events" || len(ranges) != 1 || ranges[0] != (event.RewoundRange{Partition: 0, From: 20, To: 50}) {
+		t.Errorf("marker detail %q: %q %+v", m[0].Detail, topic, ranges)
+	}
+	d.rewound(t0.Add(2*time.Second), map[int32]int64{0: 5})
+	lag.Partitions[0].CommittedOffset = 5
+	if m := d.group(t0.Add(3*time.Second), lag); len(m) != 0 {
+		t.Errorf("a rewind the monitor made was marked again: %v", m)
+	}
+}

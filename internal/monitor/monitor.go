@@ -610,12 +610,22 @@ func (d *detector) group(now time.Time, lag kafka.GroupLag) []event.Marker {
 		d.assignment = a
 	}
 	seen := make(map[int32]bool, len(lag.Partitions))
+	var back []event.RewoundRange
+	var backRecords int64
 	for _, p := range lag.Partitions {
 		seen[p.Partition] = true
 		t, ok := d.parts[p.Partition]
 		if !ok {
 			d.parts[p.Partition] = &partTrack{committed: p.CommittedOffset, movedAt: now}
 			continue
+		}
+		if p.CommittedOffset >= 0 && p.CommittedOffset < t.committed {
+			// The group never commits backwards itself: someone rewound
+			// it (pulse topics rewind, another tool). Rewinds through
+			// the monitor are marked by Rewind, which moves the tracked
+			// offsets first.
+			back = append(back, event.RewoundRange{Partition: p.Partition, From: p.CommittedOffset, To: t.committed})
+			backRecords += t.committed - p.CommittedOffset
 		}
 		if p.CommittedOffset != t.committed || p.Lag == 0 {
 			t.committed, t.movedAt, t.stalled = p.CommittedOffset, now, false
@@ -633,7 +643,21 @@ func (d *detector) group(now time.Time, lag kafka.GroupLag) []event.Marker {
 			delete(d.parts, p)
 		}
 	}
+	if len(back) > 0 {
+		out = append(out, event.Marker{T: now.UTC(), Kind: event.MarkerRewind,
+			Detail: event.RewindDetail(lag.Group, lag.Topic, "earlier offsets", back, backRecords)})
+	}
 	return out
+}
+
+// rewound moves the tracked committed offsets to a rewind's targets, so
+// that the next sample does not mark the rewind a second time.
+func (d *detector) rewound(now time.Time, targets map[int32]int64) {
+	for p, off := range targets {
+		if t, ok := d.parts[p]; ok {
+			t.committed, t.movedAt, t.stalled = off, now, false
+		}
+	}
 }
 
 // assignment is a canonical text of who owns which partitions.

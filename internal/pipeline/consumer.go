@@ -97,7 +97,15 @@ type Consumer struct {
 	rewind map[int32]bool
 	// pollCancel cuts the poll under way short, for a rewind.
 	pollCancel context.CancelFunc
-	stats      counters
+	// seeks are the partitions an operator's rewind moves, applied by
+	// the poll loop between polls (see seek.go); rewound remembers the
+	// rewinds applied, so that a request sent again is acknowledged
+	// without moving the partition a second time.
+	seeks   map[int32]seek
+	rewound map[string]*rewoundParts
+	// ctl reads rewind requests and writes their acknowledgements.
+	ctl   *kgo.Client
+	stats counters
 	// fx collects side effects decided under mu, run by unlock:
 	// publishing in-flight states, waking the writer, producing to the
 	// DLQ.
@@ -157,6 +165,8 @@ func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*C
 		parts:     make(map[int32]*partState),
 		committed: make(map[int32]int64),
 		rewind:    make(map[int32]bool),
+		seeks:     make(map[int32]seek),
+		rewound:   make(map[string]*rewoundParts),
 		written:   make(chan struct{}),
 		wake:      make(chan struct{}, 1),
 		space:     make(chan struct{}, 1),
@@ -254,8 +264,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { c.writeLoop(writeCtx) })
 	wg.Go(func() { c.commitLoop(commitCtx) })
+	ctlCtx, stopCtl := context.WithCancel(ctx)
+	defer stopCtl()
+	if err := c.startRewindWatch(); err != nil {
+		c.log.Warn("rewinds of the running group cannot reach this member", "err", err)
+	} else {
+		wg.Go(func() { c.watchRewinds(ctlCtx) })
+	}
 
 	c.pollLoop(ctx)
+	stopCtl()
 
 	// Shutdown.
 	c.mu.Lock()
@@ -299,6 +317,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	cancel()
 	c.cl.Close()
+	if c.ctl != nil {
+		c.ctl.Close()
+	}
 	c.txnMu.Lock()
 	c.dlq.Close()
 	c.txnMu.Unlock()
@@ -324,7 +345,7 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 				break
 			}
 			c.mu.Lock()
-			rewind := len(c.rewind) > 0
+			rewind := len(c.rewind) > 0 || len(c.seeks) > 0
 			c.mu.Unlock()
 			if rewind {
 				// A rewind frees room, but runs only between polls.
@@ -341,7 +362,7 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 		pctx, cancel := context.WithCancel(ctx)
 		c.mu.Lock()
 		c.pollCancel = cancel
-		rewind := len(c.rewind) > 0
+		rewind := len(c.rewind) > 0 || len(c.seeks) > 0
 		c.mu.Unlock()
 		if rewind {
 			cancel()
@@ -363,6 +384,7 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 		})
 		c.dispatch(fs)
 		c.doRewinds(c.cl)
+		c.doSeeks(c.cl)
 		c.cl.AllowRebalance()
 		if ctx.Err() != nil {
 			return

@@ -132,7 +132,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, id),
 		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "rebalances_total",
-			Help: "Partition assignment changes, by kind (assigned, revoked, lost).",
+			Help: "Partition assignment changes, by kind (assigned, revoked, lost; rewound: partitions moved by an operator's rewind).",
 		}, []string{"consumer_id", "kind"}),
 	}
 	if err := errors.Join(
@@ -187,6 +187,7 @@ type member struct {
 	assigned     prometheus.Counter
 	revoked      prometheus.Counter
 	lost         prometheus.Counter
+	rewinds      prometheus.Counter
 }
 
 func (m *Metrics) member(id string) member {
@@ -213,5 +214,6 @@ func (m *Metrics) member(id string) member {
 		assigned:     m.rebalances.WithLabelValues(id, "assigned"),
 		revoked:      m.rebalances.WithLabelValues(id, "revoked"),
 		lost:         m.rebalances.WithLabelValues(id, "lost"),
+		rewinds:      m.rebalances.WithLabelValues(id, "rewound"),
 	}
 }

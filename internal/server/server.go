@@ -41,6 +41,7 @@ import (
 	"github.com/pulse-dev/pulse/internal/pipeline"
 	"github.com/pulse-dev/pulse/internal/plan"
 	"github.com/pulse-dev/pulse/internal/privacy"
+	"github.com/pulse-dev/pulse/internal/record"
 	"github.com/pulse-dev/pulse/internal/sources"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
@@ -230,11 +231,14 @@ func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 }
 
 // ensureTopics creates the events and dead-letter topics when missing, so
-// that a fresh cluster works like the embedded broker.
+// that a fresh cluster works like the embedded broker, and the control
+// topic where rewinds of the running group are asked of its members (one
+// partition: requests are few and read by every member).
 func (s *Server) ensureTopics(ctx context.Context) error {
 	created, err := s.admin.EnsureTopics(ctx, map[string]int32{
-		s.cfg.Kafka.Topic:    int32(s.cfg.Kafka.Partitions),
-		s.cfg.Kafka.DLQTopic: int32(s.cfg.Kafka.Partitions),
+		s.cfg.Kafka.Topic:                     int32(s.cfg.Kafka.Partitions),
+		s.cfg.Kafka.DLQTopic:                  int32(s.cfg.Kafka.Partitions),
+		record.RewindTopic(s.cfg.Kafka.Topic): 1,
 	}, int16(s.cfg.Kafka.ReplicationFactor))
 	if err != nil {
 		return fmt.Errorf("ensure topics %s and %s: %w", s.cfg.Kafka.Topic, s.cfg.Kafka.DLQTopic, err)
@@ -339,6 +343,7 @@ func (s *Server) newHTTP(ctx context.Context) error {
 		Gatherer:         s.reg,
 		UI:               s.opts.UI,
 		Monitor:          s.monitor,
+		Rewinder:         s.monitor,
 		DeadLetters:      s.dlq,
 		Load:             s.loads,
 		Collector:        s.collector,

@@ -264,6 +264,11 @@ func TestContract(t *testing.T) {
 
 	record("dlq_replay_dry_run", "POST /api/dlq/replay/",
 		c.must("POST", "/api/dlq/replay/", `{"all":true,"dry_run":true}`, true, 200))
+	record("rewind_dry_run", "POST /api/consumers/rewind/",
+		c.must("POST", "/api/consumers/rewind/", `{"to":"earliest","partitions":[0,1],"dry_run":true}`, true, 200))
+	// To latest, where the group is: applied, and nothing to move.
+	record("rewind", "POST /api/consumers/rewind/",
+		c.must("POST", "/api/consumers/rewind/", `{"to":"latest"}`, true, 200))
 	// A slow run, stopped at once, that adds nothing the reads above see.
 	record("load_start", "POST /api/load/", c.must("POST", "/api/load/",
 		`{"events_per_second":2,"duration_seconds":60,"failure_rate":0,"delay_rate":0,"mix":{"page_view":1}}`, true, 201))

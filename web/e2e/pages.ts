@@ -604,3 +604,34 @@ export class AlertsView {
     await this.form.getByRole('button', { name: /Add rule|Save rule/ }).click()
   }
 }
+
+/** The rewind card of the consumers view. */
+export class RewindPanel {
+  readonly card: Locator
+
+  constructor(readonly page: Page) {
+    this.card = page.getByRole('region', { name: 'Rewind' })
+  }
+
+  async choose(target: 'A time' | 'Earliest retained' | 'Latest (skip the lag)' | 'An offset'): Promise<void> {
+    await this.card.getByLabel('Rewind to').selectOption({ label: target })
+  }
+
+  async dryRun(): Promise<Locator> {
+    await this.card.getByRole('button', { name: 'Dry run' }).click()
+    const table = this.card.getByRole('table', { name: 'Dry run partitions' })
+    await expect(table).toBeVisible({ timeout: STEP_TIMEOUT })
+    return table
+  }
+
+  async rewind(): Promise<Locator> {
+    await this.card.getByRole('button', { name: 'Rewind', exact: true }).click()
+    const table = this.card.getByRole('table', { name: 'Rewound partitions' })
+    await expect(table).toBeVisible({ timeout: STEP_TIMEOUT })
+    return table
+  }
+
+  summary(): Locator {
+    return this.card.getByText(/^(Dry run: |Rewound \S+ to )/)
+  }
+}

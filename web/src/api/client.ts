@@ -19,6 +19,7 @@ import {
   orderingViewSchema,
   queueMessagesSchema,
   replayResultSchema,
+  rewindPlanSchema,
   type ConsumerMetrics,
   type ConsumersHistory,
   type Range,
@@ -38,6 +39,8 @@ import {
   type QueueMessagesResponse,
   type ReplayRequest,
   type ReplayResult,
+  type RewindInput,
+  type RewindPlan,
   type Source,
   type Status,
   ledgerViewSchema,
@@ -150,6 +153,12 @@ export async function getDLQ(signal?: AbortSignal, limit = 1000): Promise<DLQVie
 export async function replayDLQ(req: ReplayRequest): Promise<ReplayResult> {
   const path = '/api/dlq/replay/'
   return parse(replayResultSchema, path, await send(path, 'POST', req))
+}
+
+/** Rewinds the consumer group (or plans it when dry_run is set). Operator. */
+export async function rewindGroup(req: RewindInput): Promise<RewindPlan> {
+  const path = '/api/consumers/rewind/'
+  return parse(rewindPlanSchema, path, await send(path, 'POST', req))
 }
 
 /** Returns one message's record and the stages it went through. */

@@ -46,6 +46,7 @@ export const keys = {
   consumerMetrics: ['consumer_metrics'] as const,
   queueMessages: (f: QueueFilter, resync: number) => ['queue', 'messages', f, resync] as const,
   consumers: ['consumers'] as const,
+  rewind: ['consumers', 'rewind'] as const,
   consumersHistory: (range: Range) => ['consumers', 'history', range] as const,
   series: (range: Range) => ['series', range] as const,
   ordering: ['ordering'] as const,

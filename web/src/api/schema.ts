@@ -156,7 +156,14 @@ export const statsSchema = z.strictObject({
 })
 export type Stats = z.infer<typeof statsSchema>
 
-export const markerKindSchema = z.enum(['rebalance', 'commit_stall', 'dlq_burst', 'alert_firing', 'alert_resolved'])
+export const markerKindSchema = z.enum([
+  'rebalance',
+  'commit_stall',
+  'dlq_burst',
+  'alert_firing',
+  'alert_resolved',
+  'rewind',
+])
 export type MarkerKind = z.infer<typeof markerKindSchema>
 export const MARKER_KINDS: readonly MarkerKind[] = markerKindSchema.options
 
@@ -433,6 +440,54 @@ export const replayResultSchema = z.strictObject({
 })
 export type ReplayResult = z.infer<typeof replayResultSchema>
 
+/** The body of POST /api/consumers/rewind/. */
+export type RewindInput = {
+  /** An RFC 3339 time, "earliest", "latest", "offset:N" or "offset:P=N,P=N". */
+  to: string
+  /** The partitions to move; all when absent. */
+  partitions?: number[]
+  dry_run: boolean
+}
+
+/** One partition of a rewind (kafka.RewindPartition). */
+export const rewindPartitionSchema = z.strictObject({
+  partition: num,
+  /** -1 when the group committed nothing there. */
+  committed_offset: num,
+  current_offset: num,
+  target_offset: num,
+  start_offset: num,
+  end_offset: num,
+  /** Records to process again. */
+  records: num,
+  /** Records the group will not process (a target ahead). */
+  skipped: num,
+  keys: num,
+  /** The key count stopped at the scan bound: at least keys. */
+  keys_lower_bound: z.boolean(),
+  member: str.optional(),
+})
+export type RewindPartition = z.infer<typeof rewindPartitionSchema>
+
+/** The answer of POST /api/consumers/rewind/ (kafka.RewindPlan). */
+export const rewindPlanSchema = z.strictObject({
+  group: str,
+  topic: str,
+  to: str,
+  dry_run: z.boolean(),
+  state: str,
+  members: num,
+  partitions: list(rewindPartitionSchema),
+  records: num,
+  skipped: num,
+  keys: num,
+  keys_lower_bound: z.boolean(),
+  applied: z.boolean(),
+  applied_at: time.optional(),
+  method: z.enum(['commit', 'members']).optional(),
+})
+export type RewindPlan = z.infer<typeof rewindPlanSchema>
+
 export const loadStatusSchema = z.enum(['running', 'completed', 'stopped', 'failed'])
 export type LoadStatus = z.infer<typeof loadStatusSchema>
 
@@ -496,6 +551,7 @@ export const stageNameSchema = z.enum([
   'dead_lettered',
   'stored',
   'broadcast',
+  'reprocessed',
 ])
 export type StageName = z.infer<typeof stageNameSchema>
 export const STAGE_NAMES: readonly StageName[] = stageNameSchema.options

@@ -18,6 +18,8 @@ const STAGE_LABEL: Record<StageName, string> = {
   dead_lettered: 'Dead-lettered',
   stored: 'Stored',
   broadcast: 'Broadcast',
+  // A rewind gave the record back to the group after it was stored.
+  reprocessed: 'Processed again',
 }
 
 const STAGE_DOT: Record<StageName, string> = {
@@ -29,6 +31,7 @@ const STAGE_DOT: Record<StageName, string> = {
   dead_lettered: 'bg-red-700',
   stored: 'bg-green-500',
   broadcast: 'bg-green-700',
+  reprocessed: 'bg-sky-500',
 }
 
 interface Props {

@@ -22,6 +22,7 @@ describe('markers', () => {
       'DLQ burst: 0',
       'Alert firing: 1',
       'Alert resolved: 0',
+      'Rewind: 0',
     ])
     expect(screen.getByText(/Latest marker: Alert firing at .* — Lag: lag_seconds above 5 \(value 7\)/)).toBeTruthy()
   })
@@ -42,6 +43,7 @@ describe('markers', () => {
       'DLQ burst: 1',
       'Alert firing: 0',
       'Alert resolved: 0',
+      'Rewind: 0',
     ])
     expect(screen.getByRole('img', { name: 'Events per second by type, last 15 min' })).toBeTruthy()
   })

@@ -1,5 +1,5 @@
 // Markers on the time-series charts: rebalances, commit stalls, DLQ
-// bursts and alerts firing or resolving, drawn as vertical lines, with a
+// bursts, alerts firing or resolving and rewinds, drawn as vertical lines, with a
 // legend that names them in text.
 
 import type uPlot from 'uplot'
@@ -13,6 +13,7 @@ export const MARKER_STYLE: Record<MarkerKind, { color: string; label: string; da
   dlq_burst: { color: '#ef4444', label: 'DLQ burst', dash: [] },
   alert_firing: { color: '#dc2626', label: 'Alert firing', dash: [8, 2, 2, 2] },
   alert_resolved: { color: '#16a34a', label: 'Alert resolved', dash: [8, 2, 2, 2] },
+  rewind: { color: '#0ea5e9', label: 'Rewind', dash: [8, 2, 2, 2] },
 }
 
 /**

@@ -18,6 +18,11 @@ const history = {
   ],
   markers: [
     { t: '2026-11-25T09:59:56Z', kind: 'rebalance', detail: 'member joined' },
+    {
+      t: '2026-11-25T09:59:57Z',
+      kind: 'rewind',
+      detail: 'group g rewound on user_events to earliest: partition 0 offsets 0-10; 10 records to process again',
+    },
     { t: '2026-11-25T09:59:58Z', kind: 'dlq_burst', detail: '12 records in 5 s' },
   ],
 }
@@ -73,6 +78,7 @@ describe('ConsumersView', () => {
       'DLQ burst: 1',
       'Alert firing: 0',
       'Alert resolved: 0',
+      'Rewind: 1',
     ])
     expect(screen.getByText(/Latest marker: DLQ burst .* 12 records in 5 s/)).toBeTruthy()
   })

@@ -7,6 +7,7 @@ import { useRouteParams } from '../hooks/route'
 import { MarkerLegend, markersPlugin } from '../components/markers'
 import { RangePicker, rangeLabel } from '../components/RangePicker'
 import { MembersTable, PartitionsTable } from '../components/GroupTables'
+import { RewindCard } from '../components/RewindCard'
 import { Card } from '../components/ui/Card'
 import { ErrorText, Loading } from '../components/ui/State'
 import { StatList } from '../components/ui/StatList'
@@ -39,7 +40,8 @@ function plural(n: number, one: string, many: string): string {
 
 /**
  * The lag in records and seconds over a range, read from the store (kept
- * across restarts), with rebalances, commit stalls and DLQ bursts marked.
+ * across restarts), with rebalances, commit stalls, DLQ bursts and rewinds
+ * marked.
  * Drag across the chart to zoom in; double-click to zoom out.
  */
 export function LagHistoryChart({ history }: { history: ConsumersHistory }) {
@@ -178,6 +180,7 @@ export function ConsumersView({ pollMs = 3000, historyPollMs = 5000 }: Props) {
         {history.error && <ErrorText>Could not load the lag history: {history.error}</ErrorText>}
         {history.data === null ? !history.error && <Loading /> : <LagHistoryChart history={history.data} />}
       </Card>
+      <RewindCard />
     </div>
   )
 }
