@@ -109,6 +109,7 @@ type Store interface {
 	Ledger
 	Plan
 	Erasure
+	Retries
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentOverlappingWrites", testOverlapping},
 		{"UseAfterClose", testClosed},
 		{"Positions", testPositions},
+		{"Retries", testRetries},
 		{"RetryWithFilledTime", testRetryWithFilledTime},
 		{"SeriesCountsWhatIsStored", testSeriesCountsWhatIsStored},
 		{"SeriesOutsideRange", testSeriesOutsideRange},

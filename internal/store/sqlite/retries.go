@@ -1,0 +1,116 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/pulse-dev/pulse/internal/store"
+)
+
+// A state replaces the stored one only with more retries: a late write of
+// an earlier failure never sets the budget back.
+const saveRetrySQL = `INSERT INTO retries (topic, "partition", "offset", event_id, retries,
+	next_retry_at, attempts, consumer_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (topic, "partition", "offset") DO UPDATE SET
+	event_id = excluded.event_id, retries = excluded.retries,
+	next_retry_at = excluded.next_retry_at, attempts = excluded.attempts,
+	consumer_id = excluded.consumer_id, updated_at = excluded.updated_at
+WHERE excluded.retries > retries.retries OR excluded.event_id <> retries.event_id`
+
+const deleteRetrySQL = `DELETE FROM retries WHERE topic = ? AND "partition" = ? AND "offset" = ?`
+
+// SaveRetries stores the states in one transaction.
+func (d *DB) SaveRetries(ctx context.Context, states []store.Retry) error {
+	if err := d.writable(); err != nil {
+		return err
+	}
+	if len(states) == 0 {
+		return nil
+	}
+	now := micros(time.Now())
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return d.fail("save retries: begin", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	for i := range states {
+		s := &states[i]
+		attempts, err := store.AttemptsJSON(s.Attempts)
+		if err != nil {
+			return fmt.Errorf("save retry of %s/%d/%d: %w", s.Topic, s.Partition, s.Offset, err)
+		}
+		if _, err := tx.ExecContext(ctx, saveRetrySQL, s.Topic, s.Partition, s.Offset, s.EventID, s.Retries,
+			micros(s.NextRetryAt), attempts, s.ConsumerID, now); err != nil {
+			return d.fail(fmt.Sprintf("save retry of %s/%d/%d", s.Topic, s.Partition, s.Offset), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return d.fail("save retries: commit", err)
+	}
+	return nil
+}
+
+// PendingRetries returns the retry states of topic's partition at or
+// above from and deletes those below it.
+func (d *DB) PendingRetries(ctx context.Context, topic string, partition int32, from int64) ([]store.Retry, error) {
+	if err := d.writable(); err != nil {
+		return nil, err
+	}
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, d.fail("pending retries: begin", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, `DELETE FROM retries WHERE topic = ? AND "partition" = ? AND "offset" < ?`,
+		topic, partition, from); err != nil {
+		return nil, d.fail("pending retries: drop those committed past", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT "offset", event_id, retries, next_retry_at, attempts, consumer_id, updated_at
+		FROM retries WHERE topic = ? AND "partition" = ? ORDER BY "offset"`, topic, partition)
+	if err != nil {
+		return nil, d.fail("pending retries", err)
+	}
+	defer rows.Close()
+	var out []store.Retry
+	for rows.Next() {
+		s := store.Retry{Topic: topic, Partition: partition}
+		var (
+			next, updated int64
+			attempts      sql.NullString
+		)
+		if err := rows.Scan(&s.Offset, &s.EventID, &s.Retries, &next, &attempts, &s.ConsumerID, &updated); err != nil {
+			return nil, d.fail("pending retries", err)
+		}
+		if s.Attempts, err = store.ParseAttempts(attempts); err != nil {
+			return nil, fmt.Errorf("pending retries: %s/%d/%d: %w", topic, partition, s.Offset, err)
+		}
+		s.NextRetryAt, s.UpdatedAt = fromMicros(next), fromMicros(updated)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, d.fail("pending retries", err)
+	}
+	rows.Close()
+	if err := tx.Commit(); err != nil {
+		return nil, d.fail("pending retries: commit", err)
+	}
+	return out, nil
+}
+
+// deleteRetries deletes, in a batch's transaction, the retry rows of its
+// records that had failed once: they are finished now.
+func deleteRetries(tx *sql.Tx, batches [][]store.Record) error {
+	for _, batch := range batches {
+		for i := range batch {
+			if r := &batch[i]; store.RetryDone(r) {
+				m := &r.Message
+				if _, err := tx.Exec(deleteRetrySQL, m.Topic, m.Partition, m.Offset); err != nil {
+					return fmt.Errorf("retry of %s/%d/%d: %w", m.Topic, m.Partition, m.Offset, err)
+				}
+			}
+		}
+	}
+	return nil
+}
