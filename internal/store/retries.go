@@ -47,6 +47,21 @@ type Retries interface {
 	// above offset from, by offset, and deletes those below it: the group
 	// has committed past them, so they are never delivered again.
 	PendingRetries(ctx context.Context, topic string, partition int32, from int64) ([]Retry, error)
+	// Finished returns the processing-log rows stored for the event ids
+	// (at most MaxLimit of them), in no order: a consumer given records
+	// again above the committed offset learns which of them it already
+	// finished.
+	Finished(ctx context.Context, eventIDs []string) ([]Finished, error)
+}
+
+// Finished is where a message that has a processing-log row ended, and
+// the record it ended as.
+type Finished struct {
+	EventID   string
+	Status    event.Status
+	Topic     string
+	Partition int32
+	Offset    int64
 }
 
 // RetryDone reports whether writing r, finished, deletes a retry row:

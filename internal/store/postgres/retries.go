@@ -127,3 +127,32 @@ func retryDoneArrays(batch []store.Record) []any {
 	}
 	return []any{topics, parts, offs}
 }
+
+// Finished returns the processing-log rows stored for eventIDs.
+func (d *DB) Finished(ctx context.Context, eventIDs []string) ([]store.Finished, error) {
+	if d.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if len(eventIDs) > store.MaxLimit {
+		return nil, fmt.Errorf("finished messages: %d event ids, over the limit of %d", len(eventIDs), store.MaxLimit)
+	}
+	if len(eventIDs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(eventIDs))
+	for i, id := range eventIDs {
+		ids[i] = clean(id)
+	}
+	rows, _ := d.pool.Query(ctx, `SELECT event_id, status, topic, "partition", "offset" FROM messages WHERE event_id = ANY($1)`, ids)
+	var (
+		out []store.Finished
+		f   store.Finished
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&f.EventID, &f.Status, &f.Topic, &f.Partition, &f.Offset}, func() error {
+		out = append(out, f)
+		return nil
+	}); err != nil {
+		return nil, d.fail("finished messages", err)
+	}
+	return out, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/store"
@@ -113,4 +114,40 @@ func deleteRetries(tx *sql.Tx, batches [][]store.Record) error {
 		}
 	}
 	return nil
+}
+
+// Finished returns the processing-log rows stored for eventIDs.
+func (d *DB) Finished(ctx context.Context, eventIDs []string) ([]store.Finished, error) {
+	if err := d.usable(); err != nil {
+		return nil, err
+	}
+	if len(eventIDs) > store.MaxLimit {
+		return nil, fmt.Errorf("finished messages: %d event ids, over the limit of %d", len(eventIDs), store.MaxLimit)
+	}
+	if len(eventIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(eventIDs))
+	for i, id := range eventIDs {
+		args[i] = id
+	}
+	q := `SELECT event_id, status, topic, "partition", "offset" FROM messages WHERE event_id IN (?` +
+		strings.Repeat(", ?", len(eventIDs)-1) + `)`
+	rows, err := d.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, d.fail("finished messages", err)
+	}
+	defer rows.Close()
+	var out []store.Finished
+	for rows.Next() {
+		var f store.Finished
+		if err := rows.Scan(&f.EventID, &f.Status, &f.Topic, &f.Partition, &f.Offset); err != nil {
+			return nil, d.fail("finished messages", err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, d.fail("finished messages", err)
+	}
+	return out, nil
 }

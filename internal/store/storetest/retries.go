@@ -1,7 +1,10 @@
 package storetest
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +113,40 @@ func testRetries(t *testing.T, s store.Store) {
 	}
 	if got := pendingRetries(t, s, 3, 0); !reflect.DeepEqual(got, []store.Retry{other}) {
 		t.Fatalf("pending of partition 3 = %+v, want %+v", got, other)
+	}
+}
+
+// testFinished checks the look-up a consumer makes of records delivered
+// again: which of them have a processing-log row, and as which record.
+func testFinished(t *testing.T, s store.Store) {
+	c := completed("done", event.TypeButtonClick, "x", event.SourceKafka)
+	c.Message.Offset = 40
+	dl := deadLettered("dead", event.SourceKafka)
+	dl.Message.Offset = 41
+	write(t, s, c, dl)
+	got, err := s.Finished(t.Context(), []string{"dead", "never", "done"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b store.Finished) int { return strings.Compare(a.EventID, b.EventID) })
+	want := []store.Finished{
+		{EventID: "dead", Status: event.StatusDeadLettered, Topic: "user_events", Partition: 2, Offset: 41},
+		{EventID: "done", Status: event.StatusCompleted, Topic: "user_events", Partition: 2, Offset: 40},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("finished = %+v, want %+v", got, want)
+	}
+	if got, err := s.Finished(t.Context(), nil); err != nil || len(got) != 0 {
+		t.Fatalf("finished of no ids = %+v, %v", got, err)
+	}
+	many := make([]string, store.MaxLimit+1)
+	for i := range many {
+		many[i] = fmt.Sprint("id-", i)
+	}
+	if _, err := s.Finished(t.Context(), many); err == nil {
+		t.Fatalf("finished of %d ids: no error", len(many))
+	}
+	if got, err := s.Finished(t.Context(), many[:store.MaxLimit]); err != nil || len(got) != 0 {
+		t.Fatalf("finished of %d unknown ids = %+v, %v", store.MaxLimit, got, err)
 	}
 }

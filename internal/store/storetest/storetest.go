@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UseAfterClose", testClosed},
 		{"Positions", testPositions},
 		{"Retries", testRetries},
+		{"Finished", testFinished},
 		{"RetryWithFilledTime", testRetryWithFilledTime},
 		{"SeriesCountsWhatIsStored", testSeriesCountsWhatIsStored},
 		{"SeriesOutsideRange", testSeriesOutsideRange},
