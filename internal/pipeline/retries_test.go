@@ -58,7 +58,7 @@ func TestRetryResumesWithItsBudgetAndDueTime(t *testing.T) {
 
 	// The second member's backoff is short: started over, the record
 	// would be dead-lettered within 100 ms.
-	e.start(e.config("c2"), nil)
+	second := e.start(e.config("c2"), nil)
 	// Another key's record, produced now, is stored while f waits.
 	e.produce(eventRecord(t, 0, userEvent("other", "bob", event.TypePageView)))
 	eventually(t, 5*time.Second, "another key's record stored", func() bool {
@@ -67,6 +67,13 @@ func TestRetryResumesWithItsBudgetAndDueTime(t *testing.T) {
 	})
 	if _, ok := e.message("f"); ok || time.Now().After(saved.NextRetryAt) {
 		t.Fatalf("f finished (%v) or its due time passed before another key's record was stored", ok)
+	}
+	// The dashboard (and the timeline of the message in flight) shows
+	// the resumed retry with the attempt before the hand-over.
+	live := second.pub.messagesOf("f")
+	if len(live) == 0 || live[0].Status != event.StatusRetrying || len(live[0].Attempts) != 1 ||
+		live[0].NextRetryAt == nil || !live[0].NextRetryAt.Equal(saved.NextRetryAt) {
+		t.Fatalf("f published by the second member = %+v, want retrying with the first attempt, due at %s", live, saved.NextRetryAt)
 	}
 	eventually(t, 15*time.Second, "f dead-lettered", func() bool {
 		m, ok := e.message("f")
