@@ -222,6 +222,7 @@ func (r *rec) failedAttempt(now time.Time, next *time.Time) {
 		StartedAt:   r.attemptStart.UTC(),
 		EndedAt:     now.UTC(),
 		Error:       r.msg.Error,
+		ConsumerID:  r.msg.ConsumerID,
 		NextRetryAt: next,
 	})
 }

@@ -90,8 +90,12 @@ func TestRetryResumesWithItsBudgetAndDueTime(t *testing.T) {
 		t.Errorf("attempt 2 started at %s, before its due time %s", m.Attempts[1].StartedAt, saved.NextRetryAt)
 	}
 	for i, a := range m.Attempts {
-		if a.N != i+1 {
-			t.Errorf("attempt %d numbered %d", i+1, a.N)
+		want := "c2"
+		if i == 0 {
+			want = "c1"
+		}
+		if a.N != i+1 || a.ConsumerID != want {
+			t.Errorf("attempt %d numbered %d, by %q; want by %s", i+1, a.N, a.ConsumerID, want)
 		}
 	}
 	dl := e.readDLQ(1)
