@@ -41,6 +41,19 @@ func (c *Consumer) storedAlready(ctx context.Context, fs kgo.Fetches) map[string
 	}
 	var again []*kgo.Record
 	c.mu.Lock()
+	// Once every partition is fetched past its stored position (the
+	// usual case), the poll's records are not even looked at.
+	behind := false
+	for _, ps := range c.parts {
+		if ps.next < ps.storedUntil {
+			behind = true
+			break
+		}
+	}
+	if !behind {
+		c.mu.Unlock()
+		return nil
+	}
 	fs.EachRecord(func(kr *kgo.Record) {
 		ps := c.parts[kr.Partition]
 		if ps == nil || kr.Topic != c.cfg.Topic || kr.Offset >= ps.storedUntil || kr.Attrs.IsControl() ||

@@ -273,7 +273,9 @@ func (c *Consumer) resume(r *rec, s *store.Retry, now time.Time) bool {
 	r.msg.Retries = s.Retries
 	last := s.Attempts[len(s.Attempts)-1]
 	r.msg.Error = last.Error
-	r.attemptStart = last.StartedAt
+	// The final attempt's duration, should r be dead-lettered now, is
+	// its dead letter's: not the time since the last attempt.
+	r.attemptStart = now
 	started := last.StartedAt.UTC()
 	r.msg.StartedAt = &started
 	if len(s.Attempts) > s.Retries {
