@@ -475,6 +475,20 @@ func TestMessageTimeline(t *testing.T) {
 		t.Errorf("in flight: status %s, event %v, stages %q; want %q", m.Status, e, names(ss), want)
 	}
 
+	// Its owner crashed and no member took it up yet: the retry log
+	// still shows its attempts and when the next is due.
+	orphan := store.Retry{Topic: topic, Partition: 1, Offset: 12, EventID: "orphan", Retries: 1, NextRetryAt: at(300),
+		ConsumerID: "c1", QueuedAt: at(0), EventType: "button_click",
+		Attempts: []event.Attempt{{N: 1, StartedAt: at(6), EndedAt: at(7), Error: "boom", ConsumerID: "c1", NextRetryAt: ptr(300)}}}
+	if err := env.db.SaveRetries(context.Background(), []store.Retry{orphan}); err != nil {
+		t.Fatal(err)
+	}
+	m, e, ss = timeline("orphan")
+	want = []string{StageProduced, StageStarted, StageAttemptFailed, StageRetryScheduled}
+	if m.Status != event.StatusRetrying || e != nil || !slices.Equal(names(ss), want) || ss[2].Detail != "attempt 1 by c1: boom" || !ss[3].At.Equal(at(300)) {
+		t.Errorf("retry no member holds: status %s, stages %+v; want %q", m.Status, ss, want)
+	}
+
 	for _, path := range []string{"/api/messages/unknown/", "/api/messages/unknown"} {
 		if r := env.get(path); r.status != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404: %s", path, r.status, r.body)

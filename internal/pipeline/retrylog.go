@@ -58,7 +58,7 @@ func (c *Consumer) retryState(r *rec) store.Retry {
 	s := store.Retry{
 		Topic: r.kr.Topic, Partition: r.kr.Partition, Offset: r.kr.Offset,
 		EventID: r.msg.EventID, Retries: r.msg.Retries, Attempts: r.msg.Attempts,
-		ConsumerID: c.cfg.ConsumerID,
+		ConsumerID: c.cfg.ConsumerID, QueuedAt: r.msg.QueuedAt, EventType: r.msg.EventType,
 	}
 	if r.msg.NextRetryAt != nil {
 		s.NextRetryAt = *r.msg.NextRetryAt

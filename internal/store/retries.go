@@ -33,6 +33,11 @@ type Retry struct {
 	Attempts []event.Attempt
 	// ConsumerID is the member that scheduled the next attempt.
 	ConsumerID string
+	// QueuedAt is the record's Kafka timestamp and EventType its event's
+	// type: with the rest, what the message timeline shows of a retry no
+	// member has taken up yet (after a crash). No personal field is kept.
+	QueuedAt  time.Time
+	EventType string
 	// UpdatedAt is when the row was last written (set by the store).
 	UpdatedAt time.Time
 }
@@ -62,6 +67,22 @@ type Finished struct {
 	Topic     string
 	Partition int32
 	Offset    int64
+}
+
+// Message is the processing-log entry of a retry no member holds: the
+// message retrying, as the timeline shows it until a member takes it up.
+func (r *Retry) Message() event.Message {
+	next := r.NextRetryAt.UTC()
+	m := event.Message{
+		EventID: r.EventID, EventType: r.EventType, Status: event.StatusRetrying,
+		ConsumerID: r.ConsumerID, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+		QueuedAt: r.QueuedAt.UTC(), Retries: r.Retries, NextRetryAt: &next, Attempts: r.Attempts,
+	}
+	if n := len(r.Attempts); n > 0 {
+		started := r.Attempts[n-1].StartedAt.UTC()
+		m.StartedAt, m.Error = &started, r.Attempts[n-1].Error
+	}
+	return m
 }
 
 // RetryDone reports whether writing r, finished, deletes a retry row:

@@ -14,13 +14,14 @@ import (
 // A state replaces the stored one only with more retries: a late write of
 // an earlier failure never sets the budget back.
 const saveRetriesSQL = `INSERT INTO retries AS r (topic, "partition", "offset", event_id, retries,
-	next_retry_at, attempts, consumer_id, updated_at)
-SELECT *, $9::timestamptz FROM unnest($1::text[], $2::int4[], $3::int8[], $4::text[], $5::int4[],
-	$6::timestamptz[], $7::text[], $8::text[])
+	next_retry_at, attempts, consumer_id, queued_at, event_type, updated_at)
+SELECT *, $11::timestamptz FROM unnest($1::text[], $2::int4[], $3::int8[], $4::text[], $5::int4[],
+	$6::timestamptz[], $7::text[], $8::text[], $9::timestamptz[], $10::text[])
 ON CONFLICT (topic, "partition", "offset") DO UPDATE SET
 	event_id = excluded.event_id, retries = excluded.retries,
 	next_retry_at = excluded.next_retry_at, attempts = excluded.attempts,
-	consumer_id = excluded.consumer_id, updated_at = excluded.updated_at
+	consumer_id = excluded.consumer_id, queued_at = excluded.queued_at,
+	event_type = excluded.event_type, updated_at = excluded.updated_at
 WHERE excluded.retries > r.retries OR excluded.event_id <> r.event_id`
 
 // deleteRetriesSQL deletes the retry rows of a batch's records that had
@@ -56,6 +57,7 @@ func (d *DB) SaveRetries(ctx context.Context, states []store.Retry) error {
 	topics, parts, offs := make([]string, n), make([]int32, n), make([]int64, n)
 	ids, retries, nexts := make([]string, n), make([]int32, n), make([]time.Time, n)
 	attempts, consumers := make([]sql.NullString, n), make([]string, n)
+	queued, types := make([]time.Time, n), make([]string, n)
 	for j, i := range keep {
 		s := &states[i]
 		a, err := store.AttemptsJSON(s.Attempts)
@@ -65,8 +67,9 @@ func (d *DB) SaveRetries(ctx context.Context, states []store.Retry) error {
 		topics[j], parts[j], offs[j] = s.Topic, s.Partition, s.Offset
 		ids[j], retries[j], nexts[j] = clean(s.EventID), int32(s.Retries), s.NextRetryAt
 		attempts[j], consumers[j] = a, clean(s.ConsumerID)
+		queued[j], types[j] = s.QueuedAt, clean(s.EventType)
 	}
-	if _, err := d.pool.Exec(ctx, saveRetriesSQL, topics, parts, offs, ids, retries, nexts, attempts, consumers, time.Now()); err != nil {
+	if _, err := d.pool.Exec(ctx, saveRetriesSQL, topics, parts, offs, ids, retries, nexts, attempts, consumers, queued, types, time.Now()); err != nil {
 		return d.fail("save retries", err)
 	}
 	return nil
@@ -82,29 +85,39 @@ func (d *DB) PendingRetries(ctx context.Context, topic string, partition int32, 
 		topic, partition, from); err != nil {
 		return nil, d.fail("pending retries: drop those committed past", err)
 	}
-	rows, _ := d.pool.Query(ctx, `SELECT "offset", event_id, retries, next_retry_at, attempts, consumer_id, updated_at
+	rows, _ := d.pool.Query(ctx, `SELECT `+retryColumns+`
 		FROM retries WHERE topic = $1 AND "partition" = $2 ORDER BY "offset"`, topic, partition)
+	out, err := collectRetries(rows)
+	if err != nil {
+		return nil, d.fail("pending retries", err)
+	}
+	return out, nil
+}
+
+const retryColumns = `topic, "partition", "offset", event_id, retries, next_retry_at, attempts,
+	consumer_id, queued_at, event_type, updated_at`
+
+// collectRetries reads rows of retryColumns.
+func collectRetries(rows pgx.Rows) ([]store.Retry, error) {
 	var (
 		out      []store.Retry
 		s        store.Retry
 		retries  int32
 		attempts sql.NullString
 	)
-	_, err := pgx.ForEachRow(rows, []any{&s.Offset, &s.EventID, &retries, &s.NextRetryAt, &attempts, &s.ConsumerID, &s.UpdatedAt}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&s.Topic, &s.Partition, &s.Offset, &s.EventID, &retries, &s.NextRetryAt,
+		&attempts, &s.ConsumerID, &s.QueuedAt, &s.EventType, &s.UpdatedAt}, func() error {
 		r := s
-		r.Topic, r.Partition, r.Retries = topic, partition, int(retries)
-		r.NextRetryAt, r.UpdatedAt = r.NextRetryAt.UTC(), r.UpdatedAt.UTC()
+		r.Retries = int(retries)
+		r.NextRetryAt, r.QueuedAt, r.UpdatedAt = r.NextRetryAt.UTC(), r.QueuedAt.UTC(), r.UpdatedAt.UTC()
 		var err error
 		if r.Attempts, err = store.ParseAttempts(attempts); err != nil {
-			return fmt.Errorf("%s/%d/%d: %w", topic, partition, r.Offset, err)
+			return fmt.Errorf("%s/%d/%d: %w", r.Topic, r.Partition, r.Offset, err)
 		}
 		out = append(out, r)
 		return nil
 	})
-	if err != nil {
-		return nil, d.fail("pending retries", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // retryDoneArrays are deleteRetriesSQL's arguments for batch, nil when no

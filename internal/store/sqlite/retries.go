@@ -13,11 +13,12 @@ import (
 // A state replaces the stored one only with more retries: a late write of
 // an earlier failure never sets the budget back.
 const saveRetrySQL = `INSERT INTO retries (topic, "partition", "offset", event_id, retries,
-	next_retry_at, attempts, consumer_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	next_retry_at, attempts, consumer_id, queued_at, event_type, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (topic, "partition", "offset") DO UPDATE SET
 	event_id = excluded.event_id, retries = excluded.retries,
 	next_retry_at = excluded.next_retry_at, attempts = excluded.attempts,
-	consumer_id = excluded.consumer_id, updated_at = excluded.updated_at
+	consumer_id = excluded.consumer_id, queued_at = excluded.queued_at,
+	event_type = excluded.event_type, updated_at = excluded.updated_at
 WHERE excluded.retries > retries.retries OR excluded.event_id <> retries.event_id`
 
 const deleteRetrySQL = `DELETE FROM retries WHERE topic = ? AND "partition" = ? AND "offset" = ?`
@@ -43,7 +44,7 @@ func (d *DB) SaveRetries(ctx context.Context, states []store.Retry) error {
 			return fmt.Errorf("save retry of %s/%d/%d: %w", s.Topic, s.Partition, s.Offset, err)
 		}
 		if _, err := tx.ExecContext(ctx, saveRetrySQL, s.Topic, s.Partition, s.Offset, s.EventID, s.Retries,
-			micros(s.NextRetryAt), attempts, s.ConsumerID, now); err != nil {
+			micros(s.NextRetryAt), attempts, s.ConsumerID, micros(s.QueuedAt), s.EventType, now); err != nil {
 			return d.fail(fmt.Sprintf("save retry of %s/%d/%d", s.Topic, s.Partition, s.Offset), err)
 		}
 	}
@@ -68,7 +69,7 @@ func (d *DB) PendingRetries(ctx context.Context, topic string, partition int32, 
 		topic, partition, from); err != nil {
 		return nil, d.fail("pending retries: drop those committed past", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT "offset", event_id, retries, next_retry_at, attempts, consumer_id, updated_at
+	rows, err := tx.QueryContext(ctx, `SELECT `+retryColumns+`
 		FROM retries WHERE topic = ? AND "partition" = ? ORDER BY "offset"`, topic, partition)
 	if err != nil {
 		return nil, d.fail("pending retries", err)
@@ -76,18 +77,10 @@ func (d *DB) PendingRetries(ctx context.Context, topic string, partition int32, 
 	defer rows.Close()
 	var out []store.Retry
 	for rows.Next() {
-		s := store.Retry{Topic: topic, Partition: partition}
-		var (
-			next, updated int64
-			attempts      sql.NullString
-		)
-		if err := rows.Scan(&s.Offset, &s.EventID, &s.Retries, &next, &attempts, &s.ConsumerID, &updated); err != nil {
+		s, err := scanRetry(rows)
+		if err != nil {
 			return nil, d.fail("pending retries", err)
 		}
-		if s.Attempts, err = store.ParseAttempts(attempts); err != nil {
-			return nil, fmt.Errorf("pending retries: %s/%d/%d: %w", topic, partition, s.Offset, err)
-		}
-		s.NextRetryAt, s.UpdatedAt = fromMicros(next), fromMicros(updated)
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
@@ -98,6 +91,35 @@ func (d *DB) PendingRetries(ctx context.Context, topic string, partition int32, 
 		return nil, d.fail("pending retries: commit", err)
 	}
 	return out, nil
+}
+
+const retryColumns = `topic, "partition", "offset", event_id, retries, next_retry_at, attempts,
+	consumer_id, queued_at, event_type, updated_at`
+
+// scanRetry reads a row of retryColumns.
+func scanRetry(row interface{ Scan(...any) error }) (store.Retry, error) {
+	var (
+		s                     store.Retry
+		next, queued, updated int64
+		attempts              sql.NullString
+	)
+	if err := row.Scan(&s.Topic, &s.Partition, &s.Offset, &s.EventID, &s.Retries, &next, &attempts,
+		&s.ConsumerID, &queued, &s.EventType, &updated); err != nil {
+		return s, err
+	}
+	var err error
+	if s.Attempts, err = store.ParseAttempts(attempts); err != nil {
+		return s, fmt.Errorf("retry of %s/%d/%d: %w", s.Topic, s.Partition, s.Offset, err)
+	}
+	s.NextRetryAt, s.QueuedAt, s.UpdatedAt = fromMicros(next), fromMicros(queued), fromMicros(updated)
+	return s, nil
+}
+
+// retryOf returns the retry state kept for eventID, for the timeline of
+// a message no member holds (see Message).
+func retryOf(ctx context.Context, tx *sql.Tx, eventID string) (store.Retry, error) {
+	return scanRetry(tx.QueryRowContext(ctx, `SELECT `+retryColumns+` FROM retries WHERE event_id = ?
+		ORDER BY updated_at DESC LIMIT 1`, eventID))
 }
 
 // deleteRetries deletes, in a batch's transaction, the retry rows of its

@@ -18,6 +18,7 @@ func retryState(id string, off int64, n int) store.Retry {
 	s := store.Retry{
 		Topic: "user_events", Partition: 2, Offset: off, EventID: id,
 		Retries: n, NextRetryAt: base.Add(time.Duration(n)*time.Minute + 123*time.Microsecond), ConsumerID: "c1",
+		QueuedAt: base.Add(-time.Second), EventType: event.TypeButtonClick,
 	}
 	for i := 1; i <= n; i++ {
 		started := base.Add(time.Duration(i) * time.Second)
@@ -148,5 +149,33 @@ func testFinished(t *testing.T, s store.Store) {
 	}
 	if got, err := s.Finished(t.Context(), many[:store.MaxLimit]); err != nil || len(got) != 0 {
 		t.Fatalf("finished of %d unknown ids = %+v, %v", store.MaxLimit, got, err)
+	}
+}
+
+// testRetryTimeline checks that a message whose retry no member holds yet
+// (its owner crashed) has a timeline, from the retry log, until its
+// finished row replaces it.
+func testRetryTimeline(t *testing.T, s ExplorerStore) {
+	saved := retryState("waiting", 7, 2)
+	saved.Attempts[1].ConsumerID = "c2"
+	saveRetries(t, s, saved)
+	m, e, err := s.Message(t.Context(), "waiting")
+	if err != nil {
+		t.Fatalf("Message of a retry no member holds: %v", err)
+	}
+	last := saved.Attempts[1].StartedAt
+	want := event.Message{
+		EventID: "waiting", EventType: event.TypeButtonClick, Status: event.StatusRetrying, ConsumerID: "c1",
+		Topic: "user_events", Partition: 2, Offset: 7, QueuedAt: saved.QueuedAt, StartedAt: &last,
+		Retries: 2, NextRetryAt: &saved.NextRetryAt, Error: saved.Attempts[1].Error, Attempts: saved.Attempts,
+	}
+	if e != nil || !reflect.DeepEqual(m, want) {
+		t.Fatalf("Message of a retry = %+v, %+v\nwant %+v", m, e, want)
+	}
+	done := deadLettered("waiting", event.SourceKafka)
+	done.Message.Offset, done.Message.Attempts = 7, saved.Attempts
+	write(t, s, done)
+	if m, _, err := s.Message(t.Context(), "waiting"); err != nil || m.Status != event.StatusDeadLettered || m.ID == 0 {
+		t.Fatalf("Message after the dead letter = %+v, %v; want the stored row", m, err)
 	}
 }

@@ -14,9 +14,14 @@ CREATE TABLE retries (
     next_retry_at timestamptz NOT NULL,
     attempts      text,
     consumer_id   text        NOT NULL DEFAULT '',
+    queued_at     timestamptz NOT NULL,
+    event_type    text        NOT NULL DEFAULT '',
     updated_at    timestamptz NOT NULL,
     PRIMARY KEY (topic, "partition", "offset")
 );
+-- The message timeline finds a retry no member has taken up yet by its
+-- event_id.
+CREATE INDEX retries_event_id ON retries (event_id);
 
 -- +goose Down
 DROP TABLE retries;

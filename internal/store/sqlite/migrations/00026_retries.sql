@@ -15,9 +15,14 @@ CREATE TABLE retries (
     next_retry_at INTEGER NOT NULL,
     attempts      TEXT,
     consumer_id   TEXT    NOT NULL DEFAULT '',
+    queued_at     INTEGER NOT NULL,
+    event_type    TEXT    NOT NULL DEFAULT '',
     updated_at    INTEGER NOT NULL,
     PRIMARY KEY (topic, "partition", "offset")
 ) WITHOUT ROWID;
+-- The message timeline finds a retry no member has taken up yet by its
+-- event_id.
+CREATE INDEX retries_event_id ON retries (event_id);
 
 -- +goose Down
 DROP TABLE retries;
