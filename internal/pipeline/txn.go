@@ -388,7 +388,8 @@ func (c *Consumer) doRewinds(cl *kgo.Client) {
 		// What was already committed before the assignment still is.
 		c.parts[p].settled = ps.settled
 		c.parts[p].resume = resume
-		// Records stored since are given again: settle them unprocessed.
+		// Records fetched since are given again, some of them stored
+		// already: those are looked up and settled unprocessed.
 		c.parts[p].storedUntil = max(ps.storedUntil, ps.next)
 		if ok {
 			sets[p] = kgo.EpochOffset{Epoch: -1, Offset: target}
