@@ -116,6 +116,9 @@ func (c *Consumer) dispatch(fs kgo.Fetches, stored map[string]store.Finished) {
 		if len(ps.resume) > 0 {
 			c.takeResume(r)
 		}
+		if stored != nil && r.resumed == nil {
+			c.takeDeadLettered(r, stored)
+		}
 		if r.key != "" {
 			if q := ps.keys[r.key]; q != nil {
 				q.recs = append(q.recs, r)

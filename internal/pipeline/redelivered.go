@@ -112,3 +112,20 @@ func (c *Consumer) settleStored(r *rec, stored map[string]store.Finished) bool {
 	c.nextTurn(r.part)
 	return true
 }
+
+// takeDeadLettered gives r, fetched again, the attempts of its stored
+// dead-lettered row when its budget was spent: its dead letter's
+// transaction aborted after the row was written (the row's write also
+// deleted its retry state), and r is dead-lettered again at once with
+// those attempts rather than tried 4 more times. Called with mu held.
+func (c *Consumer) takeDeadLettered(r *rec, stored map[string]store.Finished) {
+	f, ok := stored[r.msg.EventID]
+	if !ok || f.Status != event.StatusDeadLettered || r.invalid != "" || len(f.Attempts) <= f.Retries ||
+		f.Topic != r.kr.Topic || f.Partition != r.kr.Partition || f.Offset != r.kr.Offset {
+		return
+	}
+	r.resumed = &store.Retry{
+		Topic: f.Topic, Partition: f.Partition, Offset: f.Offset, EventID: f.EventID,
+		Retries: f.Retries, Attempts: f.Attempts,
+	}
+}

@@ -107,16 +107,19 @@ func TestRetryResumesWithItsBudgetAndDueTime(t *testing.T) {
 	}
 }
 
-// A record whose saved state has spent its budget makes its last attempt
-// at the due time and is dead-lettered with every attempt; one whose
-// state names another event (a reused offset) starts over.
+// A record whose saved state has one retry left makes its last attempt
+// at the due time and is dead-lettered with every attempt; one whose last
+// attempt scheduled none is dead-lettered at once, without another; one
+// whose state names another event (a reused offset) starts over.
 func TestResumedRetryBudgetAndStaleState(t *testing.T) {
 	e := newEnv(t)
 	bad := userEvent("spent", "alice", event.TypeButtonClick)
 	bad["should_fail"] = true
 	other := userEvent("fresh", "bob", event.TypeButtonClick)
 	other["should_fail"] = true
-	rs := e.produce(eventRecord(t, 0, bad), eventRecord(t, 0, other))
+	over := userEvent("over", "carol", event.TypeButtonClick)
+	over["should_fail"] = true
+	rs := e.produce(eventRecord(t, 0, bad), eventRecord(t, 0, other), eventRecord(t, 0, over))
 
 	due := time.Now().Add(time.Second).UTC()
 	state := store.Retry{Topic: testTopic, Partition: 0, Offset: rs[0].Offset, EventID: "spent", Retries: 3, NextRetryAt: due, ConsumerID: "gone"}
@@ -130,15 +133,29 @@ func TestResumedRetryBudgetAndStaleState(t *testing.T) {
 	}
 	stale := store.Retry{Topic: testTopic, Partition: 0, Offset: rs[1].Offset, EventID: "someone-else", Retries: 3,
 		NextRetryAt: due.Add(time.Hour), Attempts: state.Attempts, ConsumerID: "gone"}
-	if err := e.db.SaveRetries(context.Background(), []store.Retry{state, stale}); err != nil {
+	// Its fourth attempt failed and scheduled none: its dead letter's
+	// transaction aborted before the crash.
+	spent := store.Retry{Topic: testTopic, Partition: 0, Offset: rs[2].Offset, EventID: "over", Retries: 3,
+		NextRetryAt: due, ConsumerID: "gone"}
+	spent.Attempts = append(append([]event.Attempt{}, state.Attempts...),
+		event.Attempt{N: 4, StartedAt: due, EndedAt: due, Error: "earlier failure 4", ConsumerID: "gone"})
+	if err := e.db.SaveRetries(context.Background(), []store.Retry{state, stale, spent}); err != nil {
 		t.Fatal(err)
 	}
 	e.start(e.config("c1"), nil)
-	eventually(t, 5*time.Second, "both dead-lettered", func() bool {
-		a, ok1 := e.message("spent")
-		b, ok2 := e.message("fresh")
-		return ok1 && ok2 && a.Status == event.StatusDeadLettered && b.Status == event.StatusDeadLettered
+	eventually(t, 5*time.Second, "all three dead-lettered", func() bool {
+		n := 0
+		for _, id := range []string{"spent", "fresh", "over"} {
+			if m, ok := e.message(id); ok && m.Status == event.StatusDeadLettered {
+				n++
+			}
+		}
+		return n == 3
 	})
+	o, _ := e.message("over")
+	if len(o.Attempts) != 4 || o.Attempts[3].Error != "earlier failure 4" || o.Error != "earlier failure 4" {
+		t.Errorf("over: %d attempts, error %q; want its 4 saved attempts and no other, dead-lettered with the last one's error", len(o.Attempts), o.Error)
+	}
 	m, _ := e.message("spent")
 	if len(m.Attempts) != 4 || m.Retries != 3 {
 		t.Fatalf("spent: %d attempts, %d retries, want 4 and 3", len(m.Attempts), m.Retries)
@@ -153,10 +170,14 @@ func TestResumedRetryBudgetAndStaleState(t *testing.T) {
 	if len(f.Attempts) != 4 || f.Attempts[0].Error != ErrSimulated.Error() {
 		t.Errorf("fresh: %+v, want 4 attempts of its own (the stale state ignored)", f.Attempts)
 	}
-	if got := metricValue(t, e.metrics.resumed.WithLabelValues("c1")); got != 1 {
-		t.Errorf("resumed metric = %v, want 1", got)
+	if got := metricValue(t, e.metrics.resumed.WithLabelValues("c1")); got != 2 {
+		t.Errorf("resumed metric = %v, want 2", got)
 	}
-	e.readDLQ(2)
+	for _, dl := range e.readDLQ(3) {
+		if got, _ := header(dl, record.HeaderDLQAttempts); got != "4" {
+			t.Errorf("dead letter of offset %d: attempts header %q, want 4", originalCoordinate(dl, record.HeaderDLQOffset), got)
+		}
+	}
 	if rs := e.pending(0); len(rs) != 0 {
 		t.Errorf("retry log at the end = %+v, want empty", rs)
 	}

@@ -59,14 +59,17 @@ type Retries interface {
 	Finished(ctx context.Context, eventIDs []string) ([]Finished, error)
 }
 
-// Finished is where a message that has a processing-log row ended, and
-// the record it ended as.
+// Finished is where a message that has a processing-log row ended, the
+// record it ended as, and its retries and failed attempts (a record given
+// again whose dead letter's transaction aborted goes on from them).
 type Finished struct {
 	EventID   string
 	Status    event.Status
 	Topic     string
 	Partition int32
 	Offset    int64
+	Retries   int
+	Attempts  []event.Attempt
 }
 
 // Message is the processing-log entry of a retry no member holds: the

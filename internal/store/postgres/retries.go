@@ -156,13 +156,22 @@ func (d *DB) Finished(ctx context.Context, eventIDs []string) ([]store.Finished,
 	for i, id := range eventIDs {
 		ids[i] = clean(id)
 	}
-	rows, _ := d.pool.Query(ctx, `SELECT event_id, status, topic, "partition", "offset" FROM messages WHERE event_id = ANY($1)`, ids)
+	rows, _ := d.pool.Query(ctx, `SELECT event_id, status, topic, "partition", "offset", retries, attempts
+		FROM messages WHERE event_id = ANY($1)`, ids)
 	var (
-		out []store.Finished
-		f   store.Finished
+		out      []store.Finished
+		f        store.Finished
+		retries  int32
+		attempts sql.NullString
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&f.EventID, &f.Status, &f.Topic, &f.Partition, &f.Offset}, func() error {
-		out = append(out, f)
+	if _, err := pgx.ForEachRow(rows, []any{&f.EventID, &f.Status, &f.Topic, &f.Partition, &f.Offset, &retries, &attempts}, func() error {
+		g := f
+		g.Retries = int(retries)
+		var err error
+		if g.Attempts, err = store.ParseAttempts(attempts); err != nil {
+			return fmt.Errorf("%s: %w", g.EventID, err)
+		}
+		out = append(out, g)
 		return nil
 	}); err != nil {
 		return nil, d.fail("finished messages", err)

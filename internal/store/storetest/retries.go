@@ -124,6 +124,7 @@ func testFinished(t *testing.T, s store.Store) {
 	c.Message.Offset = 40
 	dl := deadLettered("dead", event.SourceKafka)
 	dl.Message.Offset = 41
+	dl.Message.Attempts = retryState("dead", 41, 3).Attempts
 	write(t, s, c, dl)
 	got, err := s.Finished(t.Context(), []string{"dead", "never", "done"})
 	if err != nil {
@@ -131,7 +132,8 @@ func testFinished(t *testing.T, s store.Store) {
 	}
 	slices.SortFunc(got, func(a, b store.Finished) int { return strings.Compare(a.EventID, b.EventID) })
 	want := []store.Finished{
-		{EventID: "dead", Status: event.StatusDeadLettered, Topic: "user_events", Partition: 2, Offset: 41},
+		{EventID: "dead", Status: event.StatusDeadLettered, Topic: "user_events", Partition: 2, Offset: 41,
+			Retries: 3, Attempts: dl.Message.Attempts},
 		{EventID: "done", Status: event.StatusCompleted, Topic: "user_events", Partition: 2, Offset: 40},
 	}
 	if !reflect.DeepEqual(got, want) {
