@@ -401,8 +401,12 @@ func stages(m *event.Message) []Stage {
 		out = append(out, Stage{Stage: StageStarted, At: *m.StartedAt})
 	}
 	for _, a := range m.Attempts {
-		out = append(out, Stage{Stage: StageAttemptFailed, At: a.EndedAt,
-			Detail: fmt.Sprintf("attempt %d: %s", a.N, a.Error)})
+		detail := fmt.Sprintf("attempt %d: %s", a.N, a.Error)
+		if a.ConsumerID != "" {
+			// Several members' attempts after a crash or a rebalance.
+			detail = fmt.Sprintf("attempt %d by %s: %s", a.N, a.ConsumerID, a.Error)
+		}
+		out = append(out, Stage{Stage: StageAttemptFailed, At: a.EndedAt, Detail: detail})
 		if a.NextRetryAt != nil {
 			out = append(out, Stage{Stage: StageRetryScheduled, At: *a.NextRetryAt,
 				Detail: fmt.Sprintf("attempt %d", a.N+1)})

@@ -398,8 +398,9 @@ func TestMessageTimeline(t *testing.T) {
 	dead := msg("dead", event.StatusDeadLettered)
 	dead.StartedAt, dead.CompletedAt, dead.Error, dead.Retries = ptr(100), ptr(130), "boom", 1
 	dead.Attempts = []event.Attempt{
-		{N: 1, StartedAt: at(6), EndedAt: at(7), Error: "boom", NextRetryAt: ptr(100)},
-		{N: 2, StartedAt: at(100), EndedAt: at(101), Error: "boom"},
+		// Two members' attempts: the first crashed, the second resumed.
+		{N: 1, StartedAt: at(6), EndedAt: at(7), Error: "boom", ConsumerID: "c1", NextRetryAt: ptr(100)},
+		{N: 2, StartedAt: at(100), EndedAt: at(101), Error: "boom", ConsumerID: "c2"},
 	}
 	if _, err := env.db.Write(context.Background(), []store.Record{
 		{Event: &event.Event{EventID: "ok", UserID: "u", EventType: "button_click", Timestamp: t0}, Message: ok},
@@ -464,12 +465,28 @@ func TestMessageTimeline(t *testing.T) {
 		t.Errorf("dead: status %s, event %v, stages %q; want %q", m.Status, e, names(ss), want)
 	} else if !ss[6].At.Equal(at(130)) || ss[6].Detail != "boom" {
 		t.Errorf("dead_lettered stage %+v", ss[6])
+	} else if ss[3].Detail != "attempt 1 by c1: boom" || ss[5].Detail != "attempt 2 by c2: boom" || m.Attempts[1].ConsumerID != "c2" {
+		t.Errorf("dead: attempts %q, %q, want each naming its member", ss[3].Detail, ss[5].Detail)
 	}
 
 	m, e, ss = timeline("retrying")
 	want = []string{StageProduced, StageFetched, StageStarted, StageAttemptFailed, StageRetryScheduled}
 	if m.Status != event.StatusRetrying || e != nil || !slices.Equal(names(ss), want) {
 		t.Errorf("in flight: status %s, event %v, stages %q; want %q", m.Status, e, names(ss), want)
+	}
+
+	// Its owner crashed and no member took it up yet: the retry log
+	// still shows its attempts and when the next is due.
+	orphan := store.Retry{Topic: topic, Partition: 1, Offset: 12, EventID: "orphan", Retries: 1, NextRetryAt: at(300),
+		ConsumerID: "c1", QueuedAt: at(0), EventType: "button_click",
+		Attempts: []event.Attempt{{N: 1, StartedAt: at(6), EndedAt: at(7), Error: "boom", ConsumerID: "c1", NextRetryAt: ptr(300)}}}
+	if err := env.db.SaveRetries(context.Background(), []store.Retry{orphan}); err != nil {
+		t.Fatal(err)
+	}
+	m, e, ss = timeline("orphan")
+	want = []string{StageProduced, StageStarted, StageAttemptFailed, StageRetryScheduled}
+	if m.Status != event.StatusRetrying || e != nil || !slices.Equal(names(ss), want) || ss[2].Detail != "attempt 1 by c1: boom" || !ss[3].At.Equal(at(300)) {
+		t.Errorf("retry no member holds: status %s, stages %+v; want %q", m.Status, ss, want)
 	}
 
 	for _, path := range []string{"/api/messages/unknown/", "/api/messages/unknown"} {

@@ -192,6 +192,9 @@ type Attempt struct {
 	StartedAt time.Time `json:"started_at"`
 	EndedAt   time.Time `json:"ended_at"`
 	Error     string    `json:"error"`
+	// ConsumerID is the member that made the attempt: after a crash or a
+	// rebalance, the attempts of one message are several members'.
+	ConsumerID string `json:"consumer_id,omitempty"`
 	// NextRetryAt is when the next attempt was scheduled; nil when the
 	// message was dead-lettered after this one.
 	NextRetryAt *time.Time `json:"next_retry_at,omitempty"`

@@ -42,6 +42,8 @@ type Consumer struct {
 	cfg      Config
 	simulate bool
 	sink     Sink
+	// retryLog is sink's retry log, nil when it keeps none.
+	retryLog retryLog
 	pub      Publisher
 	metrics  *Metrics
 	m        member
@@ -111,6 +113,15 @@ type Consumer struct {
 	// DLQ.
 	fx effects
 
+	// saves are the records whose retry state waits for the saver
+	// (retrylog.go), savesBusy set while it writes some; saved is closed
+	// and replaced after each write, and saverDone set once it stopped.
+	saves     []*rec
+	savesBusy bool
+	saved     chan struct{}
+	saverDone bool
+	saveWake  chan struct{}
+
 	wake  chan struct{} // wakes the writer
 	space chan struct{} // wakes the poll loop (and drain) when records are stored
 
@@ -133,8 +144,12 @@ type counters struct {
 
 type effects struct {
 	publish []event.Message
+	// settled are the ids of records that finished without a write
+	// (redelivered.go).
+	settled []string
 	produce []*rec
 	wake    bool
+	save    bool
 }
 
 // New creates a member. Nothing connects until Run.
@@ -170,7 +185,10 @@ func New(cfg Config, sink Sink, pub Publisher, m *Metrics, log *slog.Logger) (*C
 		written:   make(chan struct{}),
 		wake:      make(chan struct{}, 1),
 		space:     make(chan struct{}, 1),
+		saved:     make(chan struct{}),
+		saveWake:  make(chan struct{}, 1),
 	}
+	c.retryLog, _ = sink.(retryLog)
 	opts := append([]kgo.Opt{}, cfg.ClientOpts...)
 	c.opts = append(opts,
 		kgo.SeedBrokers(cfg.Brokers...),
@@ -263,6 +281,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer stopCommits()
 	var wg sync.WaitGroup
 	wg.Go(func() { c.writeLoop(writeCtx) })
+	// The saver outlives ctx too: the states of the retries abandoned at
+	// shutdown are what the next owner resumes.
+	saveCtx, stopSaver := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSaver()
+	wg.Go(func() { c.saveLoop(saveCtx) })
 	wg.Go(func() { c.commitLoop(commitCtx) })
 	ctlCtx, stopCtl := context.WithCancel(ctx)
 	defer stopCtl()
@@ -285,7 +308,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.prodCancel()
 	c.timers.Wait()
 	c.flush(context.Background(), c.cfg.DrainTimeout)
+	c.flushSaves(context.Background(), c.cfg.DrainTimeout)
 	stopWriter()
+	stopSaver()
 	wg.Wait()
 	c.mu.Lock()
 	flushed := c.stats.written - writtenBefore
@@ -382,7 +407,7 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 			}
 			c.log.Warn("fetch error", "topic", topic, "partition", p, "err", err)
 		})
-		c.dispatch(fs)
+		c.dispatch(fs, c.storedAlready(ctx, fs))
 		c.doRewinds(c.cl)
 		c.doSeeks(c.cl)
 		c.cl.AllowRebalance()
@@ -432,13 +457,19 @@ func (c *Consumer) abandonAll() int {
 func (c *Consumer) unlock() {
 	fx := c.fx
 	c.fx = effects{}
-	if len(fx.publish) > 0 && c.pub != nil {
-		c.pub.Publish(event.Change{Messages: fx.publish})
+	if (len(fx.publish) > 0 || len(fx.settled) > 0) && c.pub != nil {
+		c.pub.Publish(event.Change{Messages: fx.publish, Settled: fx.settled})
 	}
 	c.mu.Unlock()
 	if fx.wake {
 		select {
 		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+	if fx.save {
+		select {
+		case c.saveWake <- struct{}{}:
 		default:
 		}
 	}

@@ -22,6 +22,9 @@ type Metrics struct {
 	dlqTxns       *prometheus.CounterVec
 	dlqSettled    *prometheus.CounterVec
 	dlqCopies     *prometheus.CounterVec
+	resumed       *prometheus.CounterVec
+	retrySaves    *prometheus.CounterVec
+	skipped       *prometheus.CounterVec
 	conflicts     *prometheus.CounterVec
 	suppressed    *prometheus.CounterVec
 	processing    prometheus.Histogram
@@ -86,6 +89,18 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "dlq_copies_total",
 			Help: "Records not dead-lettered because an earlier copy of the same event (a client's retry) already was.",
 		}, id),
+		resumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "retries_resumed_total",
+			Help: "Records delivered again (after a crash, a rebalance or an aborted DLQ transaction) whose retry resumed from the retry log, at its due time with the budget it had left.",
+		}, id),
+		retrySaves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "retry_saves_total",
+			Help: "Writes of failed records' retry states to the retry log, by result (ok, error: tried again).",
+		}, []string{"consumer_id", "result"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "redelivered_completed_total",
+			Help: "Records delivered again above the committed offset whose completion the store already held: settled without being processed again.",
+		}, id),
 		conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "event_id_conflicts_total",
 			Help: "Records whose event_id was stored already for another event (different content), sent to the DLQ instead of being dropped as duplicates.",
@@ -145,6 +160,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		metrics.Register(reg, &m.dlqTxns),
 		metrics.Register(reg, &m.dlqSettled),
 		metrics.Register(reg, &m.dlqCopies),
+		metrics.Register(reg, &m.resumed),
+		metrics.Register(reg, &m.retrySaves),
+		metrics.Register(reg, &m.skipped),
 		metrics.Register(reg, &m.conflicts),
 		metrics.Register(reg, &m.suppressed),
 		metrics.Register(reg, &m.processing),
@@ -178,6 +196,10 @@ type member struct {
 	dlqTxnAborts prometheus.Counter
 	dlqSettled   prometheus.Counter
 	dlqCopies    prometheus.Counter
+	resumed      prometheus.Counter
+	savesOK      prometheus.Counter
+	savesErr     prometheus.Counter
+	skipped      prometheus.Counter
 	conflicts    prometheus.Counter
 	suppressed   prometheus.Counter
 	commitsOK    prometheus.Counter
@@ -205,6 +227,10 @@ func (m *Metrics) member(id string) member {
 		dlqTxnAborts: m.dlqTxns.WithLabelValues(id, "aborted"),
 		dlqSettled:   m.dlqSettled.WithLabelValues(id),
 		dlqCopies:    m.dlqCopies.WithLabelValues(id),
+		resumed:      m.resumed.WithLabelValues(id),
+		savesOK:      m.retrySaves.WithLabelValues(id, "ok"),
+		savesErr:     m.retrySaves.WithLabelValues(id, "error"),
+		skipped:      m.skipped.WithLabelValues(id),
 		conflicts:    m.conflicts.WithLabelValues(id),
 		suppressed:   m.suppressed.WithLabelValues(id),
 		commitsOK:    m.commits.WithLabelValues(id, "ok"),

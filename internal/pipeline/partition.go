@@ -1,5 +1,7 @@
 package pipeline
 
+import "github.com/pulse-dev/pulse/internal/store"
+
 // slot tracks the completion of one offset for the commit watermark.
 type slot struct {
 	off   int64
@@ -48,6 +50,13 @@ type partState struct {
 	// of each, so a later copy of the same event is not dead-lettered
 	// again (see finishCopy).
 	deadIDs map[string]int64
+	// resume holds, by offset, the retry states read from the retry log
+	// at assignment (or kept at a rewind), until their records come
+	// (retrylog.go); storedUntil is where the store's records of the
+	// partition ended then: records below it may be stored already
+	// (redelivered.go).
+	resume      map[int64]store.Retry
+	storedUntil int64
 }
 
 type keyQueue struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/ledger"
+	"github.com/pulse-dev/pulse/internal/store"
 )
 
 // ErrSimulated is the error of an attempt on an event with should_fail;
@@ -65,11 +66,17 @@ type rec struct {
 	// replay came from) had another reason, so r is no copy of it.
 	suppressed bool
 	timer      *time.Timer
+	// resumed is the retry state the retry log kept for r (retrylog.go),
+	// taken up by its first begin.
+	resumed *store.Retry
+	// saving is set while r's retry state is being saved; its next
+	// attempt waits for it, dueWhileSaving saying it came due.
+	saving, dueWhileSaving bool
 }
 
 // dispatch takes polled records into the pipeline: records of an unheld
 // key are processed inline; the others queue behind their key.
-func (c *Consumer) dispatch(fs kgo.Fetches) {
+func (c *Consumer) dispatch(fs kgo.Fetches, stored map[string]store.Finished) {
 	n := 0
 	// One fetch time for the whole poll, shared by its messages: it is
 	// never modified, and one allocation per poll keeps the fast path
@@ -103,6 +110,15 @@ func (c *Consumer) dispatch(fs kgo.Fetches) {
 		ps.epoch = kr.LeaderEpoch
 		ps.unfinished++
 		c.inFlight++
+		if stored != nil && c.settleStored(r, stored) {
+			return
+		}
+		if len(ps.resume) > 0 {
+			c.takeResume(r)
+		}
+		if stored != nil && r.resumed == nil {
+			c.takeDeadLettered(r, stored)
+		}
 		if r.key != "" {
 			if q := ps.keys[r.key]; q != nil {
 				q.recs = append(q.recs, r)
@@ -145,6 +161,10 @@ func (c *Consumer) begin(r *rec, now time.Time) bool {
 	if r.invalid != "" {
 		c.deadLetter(r, r.invalid, now)
 		return true
+	}
+	if s := r.resumed; s != nil {
+		r.resumed = nil
+		return c.resume(r, s, now)
 	}
 	r.attemptStart = now
 	started := now.UTC()
@@ -189,6 +209,7 @@ func (c *Consumer) endAttempt(r *rec, now time.Time) bool {
 	r.msg.NextRetryAt = &next
 	r.part.active[r] = struct{}{}
 	c.fx.publish = append(c.fx.publish, r.msg)
+	c.saveRetry(r)
 	c.log.Debug("attempt failed; retrying", "event_id", r.msg.EventID, "request_id", r.msg.RequestID,
 		"partition", r.msg.Partition, "offset", r.msg.Offset, "retries", r.msg.Retries, "retry_in", d, "err", ErrSimulated)
 	r.timer = c.after(d, func() { c.onTimer(r, stRetrying, c.begin) })
@@ -204,6 +225,7 @@ func (r *rec) failedAttempt(now time.Time, next *time.Time) {
 		StartedAt:   r.attemptStart.UTC(),
 		EndedAt:     now.UTC(),
 		Error:       r.msg.Error,
+		ConsumerID:  r.msg.ConsumerID,
 		NextRetryAt: next,
 	})
 }
@@ -218,6 +240,13 @@ func (c *Consumer) onTimer(r *rec, want recState, step func(*rec, time.Time) boo
 		return
 	}
 	r.timer = nil
+	if want == stRetrying && r.saving {
+		// The save of r's state is under way: the saver makes the
+		// attempt once it is done (retrylog.go).
+		r.dueWhileSaving = true
+		c.unlock()
+		return
+	}
 	now := time.Now()
 	if step(r, now) {
 		c.release(r)

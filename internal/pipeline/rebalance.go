@@ -28,6 +28,7 @@ func (c *Consumer) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[
 	c.mu.Unlock()
 	c.log.Info("partitions assigned", "partitions", ps)
 	c.markSettledDeadLetters(ctx, cl, ps)
+	c.loadRetries(ctx, cl, ps)
 }
 
 // onRevoked stops handling the revoked partitions, flushes the writer and
@@ -50,6 +51,9 @@ func (c *Consumer) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[st
 		}
 		c.mu.Unlock()
 		c.flush(ctx, c.cfg.DrainTimeout)
+		// The new owner resumes the abandoned retries from their saved
+		// states: let the saves queued land first.
+		c.flushSaves(ctx, c.cfg.DrainTimeout)
 	}
 	cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	err := c.commit(cctx, cl)

@@ -379,12 +379,18 @@ func (c *Consumer) doRewinds(cl *kgo.Client) {
 		if !ok {
 			target, ok = ps.first, ps.first >= 0
 		}
+		// Retries go on from where they were, not from the start.
+		resume := c.carryRetries(ps)
 		c.abandon(ps)
 		ps.gone = true
 		c.inFlight -= ps.unfinished
 		c.parts[p] = newPartState(p)
 		// What was already committed before the assignment still is.
 		c.parts[p].settled = ps.settled
+		c.parts[p].resume = resume
+		// Records fetched since are given again, some of them stored
+		// already: those are looked up and settled unprocessed.
+		c.parts[p].storedUntil = max(ps.storedUntil, ps.next)
 		if ok {
 			sets[p] = kgo.EpochOffset{Epoch: -1, Offset: target}
 		}

@@ -192,6 +192,12 @@ func TestAbortedDLQTransactionReprocessed(t *testing.T) {
 	if len(perID) != 3 {
 		t.Errorf("dead letters of %v, want ev-1, ev-5 and ev-9 only", perID)
 	}
+	// Processed again after each abort, the failing records went on
+	// with their budgets spent: 4 attempts each in all, not 4 per
+	// transaction.
+	if got := metricValue(t, e.metrics.failedAttempt.WithLabelValues("c1")); got != 12 {
+		t.Errorf("failed attempts = %v, want 12 (3 records, 4 attempts each, through the aborts)", got)
+	}
 	if got := e.eventCount(); got != 9 {
 		t.Errorf("stored %d events, want 9", got)
 	}

@@ -110,6 +110,7 @@ type Store interface {
 	Plan
 	Erasure
 	Alerts
+	Retries
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

@@ -58,6 +58,12 @@ test('the operator console: timelines, explorer, consumers, ordering, dead lette
       'Next attempt due',
       'Dead-lettered',
     ])
+    // Each attempt names the consumer that made it: after a crash or a
+    // rebalance, the attempts before the hand-over keep theirs.
+    await expect(timeline.dialog.getByRole('list', { name: 'Stages' })).toContainText(
+      /attempt 1 by \S+: simulated failure/,
+      { timeout: STEP_TIMEOUT },
+    )
     await timeline.closeWithEscape()
   })
 

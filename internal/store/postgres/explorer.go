@@ -124,7 +124,18 @@ func (d *DB) Message(ctx context.Context, eventID string) (event.Message, *event
 		return event.Message{}, nil, d.fail("message "+eventID, err)
 	}
 	if len(msgs) == 0 {
-		return event.Message{}, nil, store.ErrNotFound
+		// Not finished: a retry no member has taken up yet (its owner
+		// crashed) is still a message with a timeline.
+		rows, _ = tx.Query(ctx, `SELECT `+retryColumns+` FROM retries WHERE event_id = $1
+			ORDER BY updated_at DESC LIMIT 1`, id)
+		rs, err := collectRetries(rows)
+		if err != nil {
+			return event.Message{}, nil, d.fail("message "+eventID+": retry", err)
+		}
+		if len(rs) == 0 {
+			return event.Message{}, nil, store.ErrNotFound
+		}
+		return rs[0].Message(), nil, nil
 	}
 	rows, _ = tx.Query(ctx, `SELECT `+eventColumns+` FROM events WHERE event_id = $1`, id)
 	events, err := collectEvents(rows, 1)

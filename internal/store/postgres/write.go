@@ -307,6 +307,15 @@ func (d *DB) writeTx(ctx context.Context, batch []store.Record, users map[string
 			return nil, err
 		}
 	}
+	// The suppressed records are finished too: their dead letter says the
+	// rest.
+	if len(kept) < len(batch) {
+		if doneArgs := retryDoneArrays(batch); doneArgs != nil {
+			if _, err := tx.Exec(ctx, deleteRetriesSQL, doneArgs...); err != nil {
+				return nil, err
+			}
+		}
+	}
 	out := written
 	if at != nil || len(kept) == 0 {
 		out = make([]store.Outcome, len(batch))
@@ -375,6 +384,12 @@ func sendChecked(ctx context.Context, q querier, hashes []string, batch []store.
 		b.Queue(`SELECT pulse_refuse_suppressed($1)`, hashes)
 	}
 	queueBatch(b, evArgs, msgArgs, posArgs)
+	// Records that had failed once are finished: their retry rows go in
+	// the same transaction.
+	doneArgs := retryDoneArrays(batch)
+	if doneArgs != nil {
+		b.Queue(deleteRetriesSQL, doneArgs...)
+	}
 	br := q.SendBatch(ctx, b)
 	var err error
 	if hashes != nil {
@@ -385,6 +400,9 @@ func sendChecked(ctx context.Context, q querier, hashes []string, batch []store.
 		newEvents, newMessages, err = readResults(br, evArgs != nil)
 	}
 	if err == nil && posArgs != nil {
+		_, err = br.Exec()
+	}
+	if err == nil && doneArgs != nil {
 		_, err = br.Exec()
 	}
 	if cerr := br.Close(); err == nil {

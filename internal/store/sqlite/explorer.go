@@ -218,7 +218,16 @@ func (d *DB) Message(ctx context.Context, eventID string) (event.Message, *event
 	m, err := scanMessage(tx.QueryRowContext(ctx,
 		`SELECT `+messageColumns+` FROM messages WHERE event_id = ?`, eventID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return event.Message{}, nil, store.ErrNotFound
+		// Not finished: a retry no member has taken up yet (its owner
+		// crashed) is still a message with a timeline.
+		r, err := retryOf(ctx, tx, eventID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return event.Message{}, nil, store.ErrNotFound
+		}
+		if err != nil {
+			return event.Message{}, nil, d.fail("message "+eventID+": retry", err)
+		}
+		return r.Message(), nil, nil
 	}
 	if err != nil {
 		return event.Message{}, nil, d.fail("message "+eventID, err)

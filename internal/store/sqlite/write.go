@@ -258,6 +258,12 @@ func (d *DB) writeTx(batches [][]store.Record) ([][]store.Outcome, error) {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)
 	}
+	// Every record that had failed once is finished: the suppressed and
+	// conflicting ones too, whose dead letter or row says the rest.
+	if err := deleteRetries(tx, batches); err != nil {
+		_ = tx.Rollback()
+		return nil, d.fail("write batch", err)
+	}
 	if err := d.writeSeries(tx, &added); err != nil {
 		_ = tx.Rollback()
 		return nil, d.fail("write batch", err)

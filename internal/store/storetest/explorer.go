@@ -31,6 +31,7 @@ func RunExplorer(t *testing.T, open func(t *testing.T) ExplorerStore) {
 		{"Export", testExport},
 		{"MessageLookup", testMessageLookup},
 		{"MessageReplay", testMessageReplay},
+		{"RetryTimeline", testRetryTimeline},
 		{"UseAfterClose", testExplorerClosed},
 		{"UserProfileAgreesWithABruteForce", testUserProfileAgreesWithABruteForce},
 	}

@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentOverlappingWrites", testOverlapping},
 		{"UseAfterClose", testClosed},
 		{"Positions", testPositions},
+		{"Retries", testRetries},
+		{"Finished", testFinished},
 		{"RetryWithFilledTime", testRetryWithFilledTime},
 		{"SeriesCountsWhatIsStored", testSeriesCountsWhatIsStored},
 		{"SeriesOutsideRange", testSeriesOutsideRange},

@@ -153,6 +153,8 @@ describe('golden answers of the Go server', () => {
     const dead = parse(messageTimelineSchema, 'timeline_dead_lettered')
     expect(dead.message.status).toBe('dead_lettered')
     expect(dead.message.attempts?.length).toBeGreaterThan(0)
+    // Each attempt names its member: after a crash, several members'.
+    expect(dead.message.attempts?.[0]?.consumer_id).toBeTypeOf('string')
     expect(parse(dlqViewSchema, 'dlq').groups[0]?.records.length).toBeGreaterThan(0)
     expect(parse(eventsPageSchema, 'events_page').next_cursor).not.toBeNull()
     expect(parse(sourceResultSchema, 'source_update').source.settings.plan).toBe('warn')

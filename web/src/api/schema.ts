@@ -86,6 +86,7 @@ export const attemptSchema = z.strictObject({
   started_at: time,
   ended_at: time,
   error: str,
+  consumer_id: str.optional(),
   next_retry_at: time.optional(),
 })
 export type Attempt = z.infer<typeof attemptSchema>
