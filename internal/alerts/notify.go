@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -122,13 +123,13 @@ func send(ctx context.Context, client *http.Client, c *DeliveryConfig, e store.A
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, strings.NewReader(e.Body))
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", errPermanent, err)
+		return 0, fmt.Errorf("%w: %v", errPermanent, withoutURL(err, e.URL))
 	}
 	req.Header.Set("Content-Type", e.ContentType)
 	req.Header.Set("User-Agent", "pulse-alerts")
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, withoutURL(err, e.URL)
 	}
 	defer resp.Body.Close()
 	// Part of the body is kept for the history; the rest (to a bound)
@@ -146,6 +147,28 @@ func send(ctx context.Context, client *http.Client, c *DeliveryConfig, e store.A
 		return resp.StatusCode, errors.New(msg)
 	}
 	return resp.StatusCode, fmt.Errorf("%w: %s", errPermanent, msg)
+}
+
+// HostOf is a webhook URL cut to its scheme and host: a webhook's path
+// and query are often its secret (a Slack hook's are), so whoever may not
+// read the URL sees this; "" when raw is not a URL.
+func HostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// withoutURL replaces the whole URL that net/http writes into its errors
+// (Post "https://hooks.example/T…/secret": dial tcp …) with HostOf: the
+// error is kept in the history, which viewers read.
+func withoutURL(err error, raw string) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, HostOf(raw), ue.Err)
+	}
+	return err
 }
 
 // newClient is the webhook client: no redirects followed (a receiver

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -73,11 +72,7 @@ func (s *Server) hideURL(r *http.Request, raw string) string {
 	if p, ok := PrincipalOf(r.Context()); ok && p.Role >= webhookRole {
 		return raw
 	}
-	u, err := url.Parse(raw)
-	if err != nil || raw == "" {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host + "/…"
+	return alerts.HostOf(raw)
 }
 
 func (s *Server) ruleOut(r *http.Request, v alerts.RuleView) alerts.RuleView {
