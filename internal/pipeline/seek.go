@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pulse-dev/pulse/internal/record"
+	"github.com/pulse-dev/pulse/internal/store"
 )
 
 // An operator's rewind of the running group (kafka.Admin.Rewind) reaches
@@ -139,13 +140,15 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 	ctx := context.Background()
 
 	// As a revoke: dead letters already sent are answered, the records
-	// in flight abandoned, the finished ones written and committed, and
-	// the DLQ transaction, which would commit these partitions' old
-	// offsets, ended.
+	// in flight abandoned (their retry states kept first), the finished
+	// ones written and committed, and the DLQ transaction, which would
+	// commit these partitions' old offsets, ended.
 	c.waitProduces(ctx, c.cfg.DrainTimeout)
+	carried := make(map[int32]map[int64]store.Retry, len(ps))
 	c.mu.Lock()
 	for _, p := range ps {
 		if st := c.parts[p]; st != nil {
+			carried[p] = c.carryRetries(st)
 			c.abandon(st)
 		}
 	}
@@ -157,20 +160,31 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 	}
 	cancel()
 	c.settleTxn(ctx, cl, c.cfg.DrainTimeout)
+	// The retry log is cut at the targets below: the states queued for
+	// these records land first, or a late save would bring one back.
+	c.flushSaves(ctx, c.cfg.DrainTimeout)
 
 	// Held across the reset and the commit of the targets, so that a
 	// periodic commit computed before cannot land after.
 	c.commitMu.Lock()
 	c.mu.Lock()
 	sets := make(map[int32]kgo.EpochOffset, len(seeks))
+	olds := make(map[int32]*partState, len(seeks))
+	back := make(map[int32]int64, len(seeks)) // where a partition not moved starts again
 	for _, p := range ps {
 		old := c.parts[p]
 		if old == nil {
 			continue // lost meanwhile: the new owner was asked too
 		}
+		if o, ok := c.committed[p]; ok {
+			back[p] = o
+		} else if old.first >= 0 {
+			back[p] = old.first
+		}
 		old.gone = true
 		c.inFlight -= old.unfinished
 		c.parts[p] = newPartState(p)
+		olds[p] = old
 		delete(c.rewind, p)
 		delete(c.committed, p)
 		sets[p] = kgo.EpochOffset{Epoch: -1, Offset: seeks[p].target}
@@ -180,7 +194,8 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 	var cerr error
 	errs := make(map[int32]error)
 	if len(sets) > 0 {
-		cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{c.cfg.Topic: sets})
+		// The fetch positions move only once the targets are committed:
+		// a partition whose commit fails reads on from where it was.
 		cctx, cancel := context.WithTimeout(ctx, commitTimeout)
 		cl.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{c.cfg.Topic: sets},
 			func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
@@ -198,10 +213,48 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 			})
 		cancel()
 	}
+	positions := make(map[int32]kgo.EpochOffset, len(sets))
+	var moved, notMoved []int32
+	for _, p := range ps {
+		if _, set := sets[p]; !set {
+			continue
+		}
+		if cmpErr(cerr, errs[p]) == nil {
+			moved = append(moved, p)
+			positions[p] = sets[p]
+		} else if o, ok := back[p]; ok {
+			notMoved = append(notMoved, p)
+			positions[p] = kgo.EpochOffset{Epoch: -1, Offset: o}
+		} else {
+			notMoved = append(notMoved, p) // nothing fetched: its position is still the committed offset
+		}
+	}
+	resume := c.rewoundRetries(ctx, moved, seeks, carried)
 	now := time.Now()
 	var acks []record.RewindAck
-	var moved []int32
 	c.mu.Lock()
+	for _, p := range moved {
+		if ns := c.parts[p]; ns != nil {
+			ns.resume = resume[p]
+			c.committed[p] = seeks[p].target
+		}
+		if rp := c.rewound[seeks[p].id]; rp != nil {
+			rp.offsets[p] = seeks[p].target
+		}
+	}
+	for _, p := range notMoved {
+		// As after an aborted DLQ transaction (doRewinds): the
+		// partition starts again from its committed offset, its
+		// retries going on and its stored records settled unprocessed.
+		if ns, old := c.parts[p], olds[p]; ns != nil {
+			ns.resume = carried[p]
+			ns.settled = old.settled
+			ns.storedUntil = max(old.storedUntil, old.next)
+			if o, ok := back[p]; ok {
+				c.committed[p] = o
+			}
+		}
+	}
 	for _, p := range ps {
 		s := seeks[p]
 		a := record.RewindAck{ID: s.id, Group: c.cfg.Group, Member: c.cfg.ConsumerID, Partition: p, Offset: s.target}
@@ -211,14 +264,6 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 			a.Error = "partition no longer owned"
 		case err != nil:
 			a.Error = "commit: " + err.Error()
-		default:
-			if c.parts[p] != nil {
-				c.committed[p] = s.target
-			}
-			if rp := c.rewound[s.id]; rp != nil {
-				rp.offsets[p] = s.target
-			}
-			moved = append(moved, p)
 		}
 		acks = append(acks, a)
 	}
@@ -226,7 +271,14 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 		c.lastCommit = now
 	}
 	c.mu.Unlock()
+	if len(positions) > 0 {
+		cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{c.cfg.Topic: positions})
+	}
 	c.commitMu.Unlock()
+	if len(notMoved) > 0 {
+		c.log.Warn("partitions not rewound: their commit failed; they start again from their committed offsets",
+			"partitions", notMoved, "err", cmpErr(cerr, errs[notMoved[0]]))
+	}
 	if len(moved) > 0 {
 		c.m.rewinds.Add(float64(len(moved)))
 		// Records between the target and the old offset may have a
@@ -235,6 +287,41 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 		c.log.Info("partitions rewound", "offsets", sets)
 	}
 	c.ack(acks)
+}
+
+// rewoundRetries returns, by partition moved, the retry states its
+// records resume from: those at or above the target, kept in memory
+// (carried) or in the retry log. The log's states below the target are
+// deleted: a forward rewind skips their records, a backward one gives
+// only records the group had finished. Without a retry log, the states
+// carried; a failed read logs and keeps them.
+func (c *Consumer) rewoundRetries(ctx context.Context, moved []int32, seeks map[int32]seek, carried map[int32]map[int64]store.Retry) map[int32]map[int64]store.Retry {
+	out := make(map[int32]map[int64]store.Retry, len(moved))
+	for _, p := range moved {
+		target := seeks[p].target
+		m := make(map[int64]store.Retry)
+		if c.retryLog != nil {
+			rctx, cancel := context.WithTimeout(ctx, retryLoadWait)
+			rs, err := c.retryLog.PendingRetries(rctx, c.cfg.Topic, p, target)
+			cancel()
+			if err != nil {
+				c.log.Warn("could not cut the retry log at a rewind's target; states of records below it stay until the next assignment",
+					"partition", p, "target", target, "err", err)
+			}
+			for _, s := range rs {
+				m[s.Offset] = s
+			}
+		}
+		for off, s := range carried[p] {
+			if off >= target {
+				m[off] = s
+			}
+		}
+		if len(m) > 0 {
+			out[p] = m
+		}
+	}
+	return out
 }
 
 func cmpErr(errs ...error) error { return errors.Join(errs...) }
