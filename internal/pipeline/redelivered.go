@@ -42,10 +42,12 @@ func (c *Consumer) storedAlready(ctx context.Context, fs kgo.Fetches) map[string
 	var again []*kgo.Record
 	c.mu.Lock()
 	// Once every partition is fetched past its stored position (the
-	// usual case), the poll's records are not even looked at.
+	// usual case), the poll's records are not even looked at. A
+	// partition not fetched yet (next -1) is behind only when the store
+	// holds records of it.
 	behind := false
 	for _, ps := range c.parts {
-		if ps.next < ps.storedUntil {
+		if max(ps.next, 0) < ps.storedUntil {
 			behind = true
 			break
 		}
