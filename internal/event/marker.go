@@ -75,3 +75,27 @@ func ParseRewindDetail(detail string) (topic string, ranges []RewoundRange, ok b
 	}
 	return m[1], ranges, true
 }
+
+// RewindsOf returns the rewind markers among ms that gave the record at
+// topic's partition and offset, finished at done, back to its group: the
+// message timeline says it was processed again after each, and a member
+// given it again processes it rather than settling it as stored.
+func RewindsOf(ms []Marker, topic string, partition int32, offset int64, done time.Time) []Marker {
+	var out []Marker
+	for _, mk := range ms {
+		if mk.Kind != MarkerRewind || mk.T.Before(done) {
+			continue
+		}
+		t, ranges, ok := ParseRewindDetail(mk.Detail)
+		if !ok || t != topic {
+			continue
+		}
+		for _, rg := range ranges {
+			if rg.Partition == partition && offset >= rg.From && offset < rg.To {
+				out = append(out, mk)
+				break
+			}
+		}
+	}
+	return out
+}

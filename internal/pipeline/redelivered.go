@@ -27,6 +27,13 @@ import (
 // transaction ends after the row is written), and settled.go finds those
 // whose dead letter was committed. A failed or slow look-up processes
 // them again, as before, and the store settles them as duplicates.
+//
+// A rewind gives records back to the group on purpose, to process again:
+// a completed record that a rewind marker covers since it finished (the
+// rule the message timeline's "processed again" stage follows,
+// event.RewindsOf) is processed again, not settled, even when the member
+// that was given it is not the one the rewind moved (a rebalance came
+// between, or the rewound group was empty).
 
 // storedLookupWait bounds the look-up of one poll.
 const storedLookupWait = 2 * time.Second
@@ -92,7 +99,56 @@ func (c *Consumer) storedAlready(ctx context.Context, fs kgo.Fetches) map[string
 			out[f.EventID] = f
 		}
 	}
+	c.dropRewound(ctx, out)
 	return out
+}
+
+// markerReader is the store's read of the operational markers.
+type markerReader interface {
+	Markers(ctx context.Context, from, to time.Time, limit int) ([]event.Marker, error)
+}
+
+// rewindMarkerLimit bounds the markers one look-up reads.
+const rewindMarkerLimit = 1000
+
+// dropRewound removes from stored the completed rows that a rewind gave
+// back to the group since they finished, so that their records are
+// processed again. The markers read are those since the oldest of them
+// finished; when there are more than rewindMarkerLimit, every completed
+// row is processed again (the store keeps one row whatever happens), and
+// a failed read leaves them settled as before.
+func (c *Consumer) dropRewound(ctx context.Context, stored map[string]store.Finished) {
+	mr, ok := c.sink.(markerReader)
+	if !ok {
+		return
+	}
+	var oldest time.Time
+	for _, f := range stored {
+		if f.Status == event.StatusCompleted && f.CompletedAt != nil && (oldest.IsZero() || f.CompletedAt.Before(oldest)) {
+			oldest = *f.CompletedAt
+		}
+	}
+	if oldest.IsZero() {
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, storedLookupWait)
+	ms, err := mr.Markers(lctx, oldest, time.Now().Add(time.Minute), rewindMarkerLimit)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Warn("could not read the rewind markers; records stored already are settled even if a rewind gave them back", "err", err)
+		}
+		return
+	}
+	all := len(ms) >= rewindMarkerLimit
+	for id, f := range stored {
+		if f.Status != event.StatusCompleted || f.CompletedAt == nil {
+			continue
+		}
+		if all || len(event.RewindsOf(ms, f.Topic, f.Partition, f.Offset, *f.CompletedAt)) > 0 {
+			delete(stored, id)
+		}
+	}
 }
 
 // settleStored finishes r, fetched again, without processing it when the

@@ -142,3 +142,43 @@ func TestRewindCommitRefusedLeavesPartition(t *testing.T) {
 		t.Errorf("%d events stored, want 31", n)
 	}
 }
+
+// Records a rewind gave back are processed again by whichever member is
+// given them, not settled as stored already: here the group was empty
+// when rewound, so the next member to start, which did not move them,
+// reads the rewind markers. A partition no marker covers (rewound by a
+// tool that left none) is settled as stored, as the timeline would say.
+func TestRewoundRecordsProcessedAgainByNextOwner(t *testing.T) {
+	e := newEnv(t)
+	adm := e.rewindAdmin()
+	c1 := e.start(e.config("c1"), nil)
+	e.produceSpread("ev", 30)
+	eventually(t, 10*time.Second, "30 events stored and committed", func() bool {
+		return e.eventCount() == 30 && e.caughtUp()
+	})
+	if err := c1.stop(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	plan, err := adm.Rewind(ctx, kafka.RewindRequest{Group: testGroup, Topic: testTopic, To: kafka.Target{Kind: kafka.ToEarliest}}, 0)
+	if err != nil || plan.Method != "commit" {
+		t.Fatalf("rewind of the empty group = %+v, %v", plan, err)
+	}
+	// The marker the console's rewind raises, for partitions 0 and 1.
+	ranges := []event.RewoundRange{{Partition: 0, From: 0, To: 10}, {Partition: 1, From: 0, To: 10}}
+	mk := event.Marker{T: time.Now().UTC(), Kind: event.MarkerRewind, Detail: event.RewindDetail(testGroup, testTopic, "earliest", ranges, 20)}
+	if err := e.db.WriteMarkers(ctx, []event.Marker{mk}); err != nil {
+		t.Fatal(err)
+	}
+	c2 := e.start(e.config("c2"), nil)
+	eventually(t, 10*time.Second, "the 30 records given again and committed", func() bool {
+		return c2.Snapshot().Duplicates == 30 && e.caughtUp()
+	})
+	if got := metricValue(t, e.metrics.skipped.WithLabelValues("c2")); got != 10 {
+		t.Errorf("%v records settled as stored without processing; want 10, partition 2's (0 and 1 were rewound to process again)", got)
+	}
+	if n := e.eventCount(); n != 30 {
+		t.Errorf("%d events stored, want 30", n)
+	}
+}

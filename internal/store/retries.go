@@ -70,6 +70,9 @@ type Finished struct {
 	Offset    int64
 	Retries   int
 	Attempts  []event.Attempt
+	// CompletedAt is when the row finished: a rewind after it gives the
+	// record to the group to process again (event.RewindsOf).
+	CompletedAt *time.Time
 }
 
 // Message is the processing-log entry of a retry no member holds: the

@@ -156,17 +156,19 @@ func (d *DB) Finished(ctx context.Context, eventIDs []string) ([]store.Finished,
 	for i, id := range eventIDs {
 		ids[i] = clean(id)
 	}
-	rows, _ := d.pool.Query(ctx, `SELECT event_id, status, topic, "partition", "offset", retries, attempts
+	rows, _ := d.pool.Query(ctx, `SELECT event_id, status, topic, "partition", "offset", retries, attempts, completed_at
 		FROM messages WHERE event_id = ANY($1)`, ids)
 	var (
-		out      []store.Finished
-		f        store.Finished
-		retries  int32
-		attempts sql.NullString
+		out       []store.Finished
+		f         store.Finished
+		retries   int32
+		attempts  sql.NullString
+		completed *time.Time
 	)
-	if _, err := pgx.ForEachRow(rows, []any{&f.EventID, &f.Status, &f.Topic, &f.Partition, &f.Offset, &retries, &attempts}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&f.EventID, &f.Status, &f.Topic, &f.Partition, &f.Offset, &retries, &attempts, &completed}, func() error {
 		g := f
 		g.Retries = int(retries)
+		g.CompletedAt = utc(completed)
 		var err error
 		if g.Attempts, err = store.ParseAttempts(attempts); err != nil {
 			return fmt.Errorf("%s: %w", g.EventID, err)

@@ -153,7 +153,7 @@ func (d *DB) Finished(ctx context.Context, eventIDs []string) ([]store.Finished,
 	for i, id := range eventIDs {
 		args[i] = id
 	}
-	q := `SELECT event_id, status, topic, "partition", "offset", retries, attempts FROM messages WHERE event_id IN (?` +
+	q := `SELECT event_id, status, topic, "partition", "offset", retries, attempts, completed_at FROM messages WHERE event_id IN (?` +
 		strings.Repeat(", ?", len(eventIDs)-1) + `)`
 	rows, err := d.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -163,12 +163,14 @@ func (d *DB) Finished(ctx context.Context, eventIDs []string) ([]store.Finished,
 	var out []store.Finished
 	for rows.Next() {
 		var (
-			f        store.Finished
-			attempts sql.NullString
+			f         store.Finished
+			attempts  sql.NullString
+			completed sql.NullInt64
 		)
-		if err := rows.Scan(&f.EventID, &f.Status, &f.Topic, &f.Partition, &f.Offset, &f.Retries, &attempts); err != nil {
+		if err := rows.Scan(&f.EventID, &f.Status, &f.Topic, &f.Partition, &f.Offset, &f.Retries, &attempts, &completed); err != nil {
 			return nil, d.fail("finished messages", err)
 		}
+		f.CompletedAt = fromNullMicros(completed)
 		if f.Attempts, err = store.ParseAttempts(attempts); err != nil {
 			return nil, fmt.Errorf("finished messages: %s: %w", f.EventID, err)
 		}

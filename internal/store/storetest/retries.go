@@ -133,8 +133,8 @@ func testFinished(t *testing.T, s store.Store) {
 	slices.SortFunc(got, func(a, b store.Finished) int { return strings.Compare(a.EventID, b.EventID) })
 	want := []store.Finished{
 		{EventID: "dead", Status: event.StatusDeadLettered, Topic: "user_events", Partition: 2, Offset: 41,
-			Retries: 3, Attempts: dl.Message.Attempts},
-		{EventID: "done", Status: event.StatusCompleted, Topic: "user_events", Partition: 2, Offset: 40},
+			Retries: 3, Attempts: dl.Message.Attempts, CompletedAt: dl.Message.CompletedAt},
+		{EventID: "done", Status: event.StatusCompleted, Topic: "user_events", Partition: 2, Offset: 40, CompletedAt: c.Message.CompletedAt},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("finished = %+v, want %+v", got, want)
