@@ -21,6 +21,21 @@ func (e *env) pending(p int32) []store.Retry {
 	return rs
 }
 
+// firstRetrySaved waits for the retry log to hold one state in partition
+// 0, and returns it.
+func (e *env) firstRetrySaved() store.Retry {
+	e.t.Helper()
+	var saved store.Retry
+	eventually(e.t, 5*time.Second, "the first failure's retry state saved", func() bool {
+		rs := e.pending(0)
+		if len(rs) == 1 {
+			saved = rs[0]
+		}
+		return len(rs) == 1
+	})
+	return saved
+}
+
 // A member that leaves mid-retry hands the retry over: the next owner
 // waits for the due time the first one set, goes on with the budget left
 // (4 attempts in all, not 4 more), and the dead-lettered row shows every
@@ -37,14 +52,7 @@ func TestRetryResumesWithItsBudgetAndDueTime(t *testing.T) {
 	cfg := e.config("c1")
 	cfg.RetryBase, cfg.RetryMax = 8*time.Second, 8*time.Second
 	first := e.start(cfg, nil)
-	var saved store.Retry
-	eventually(t, 5*time.Second, "the first failure's retry state saved", func() bool {
-		rs := e.pending(0)
-		if len(rs) == 1 {
-			saved = rs[0]
-		}
-		return len(rs) == 1
-	})
+	saved := e.firstRetrySaved()
 	if saved.EventID != "f" || saved.Retries != 1 || len(saved.Attempts) != 1 || saved.ConsumerID != "c1" ||
 		saved.Attempts[0].NextRetryAt == nil || !saved.Attempts[0].NextRetryAt.Truncate(time.Microsecond).Equal(saved.NextRetryAt) {
 		t.Fatalf("saved state = %+v, want event f, 1 retry due at its one attempt's next_retry_at, by c1", saved)

@@ -46,6 +46,16 @@ func (e *env) produceSpread(prefix string, n int) {
 	e.produce(rs...)
 }
 
+// spreadAndCaughtUp produces n events over the partitions and waits for
+// the group to store and commit them all.
+func (e *env) spreadAndCaughtUp(n int) {
+	e.t.Helper()
+	e.produceSpread("ev", n)
+	eventually(e.t, 10*time.Second, fmt.Sprintf("%d events stored and committed", n), func() bool {
+		return e.eventCount() == int64(n) && e.caughtUp()
+	})
+}
+
 func (e *env) caughtUp() bool {
 	ends, done := e.endOffsets(), e.committed()
 	for p, end := range ends {
@@ -64,10 +74,7 @@ func TestRewindRunningGroup(t *testing.T) {
 	adm := e.rewindAdmin()
 	c1 := e.start(e.config("c1"), nil)
 	c2 := e.start(e.config("c2"), nil)
-	e.produceSpread("ev", 30)
-	eventually(t, 10*time.Second, "30 events stored and committed", func() bool {
-		return e.eventCount() == 30 && e.caughtUp()
-	})
+	e.spreadAndCaughtUp(30)
 	eventually(t, 10*time.Second, "both members own partitions", func() bool {
 		return len(c1.Snapshot().Partitions) > 0 && len(c2.Snapshot().Partitions) > 0
 	})
@@ -147,8 +154,7 @@ func TestRewindEmptyGroupSeenByConfluentKafka(t *testing.T) {
 	e := newEnv(t)
 	adm := e.rewindAdmin()
 	c := e.start(e.config("c1"), nil)
-	e.produceSpread("ev", 30)
-	eventually(t, 10*time.Second, "stored and committed", func() bool { return e.eventCount() == 30 && e.caughtUp() })
+	e.spreadAndCaughtUp(30)
 	if err := c.stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
-	"github.com/pulse-dev/pulse/internal/store"
 )
 
 // A rewind back over a record mid-retry keeps its retry: given again, it
@@ -31,14 +30,10 @@ func TestRewindKeepsAndCutsRetryStates(t *testing.T) {
 	cfg := e.config("c1")
 	cfg.RetryBase, cfg.RetryMax = 8*time.Second, 8*time.Second
 	c := e.start(cfg, nil)
-	var saved store.Retry
-	eventually(t, 5*time.Second, "ok stored and f's retry state saved", func() bool {
-		rs := e.pending(0)
-		if len(rs) == 1 {
-			saved = rs[0]
-		}
+	saved := e.firstRetrySaved()
+	eventually(t, 5*time.Second, "ok stored", func() bool {
 		_, ok := e.message("ok")
-		return ok && len(rs) == 1
+		return ok
 	})
 	eventually(t, 5*time.Second, "the group committed up to f", func() bool { return e.committed()[0] == 1 })
 
@@ -86,10 +81,7 @@ func TestRewindCommitRefusedLeavesPartition(t *testing.T) {
 	e := newEnv(t)
 	adm := e.rewindAdmin()
 	c := e.start(e.config("c1"), nil)
-	e.produceSpread("ev", 30)
-	eventually(t, 10*time.Second, "30 events stored and committed", func() bool {
-		return e.eventCount() == 30 && e.caughtUp()
-	})
+	e.spreadAndCaughtUp(30)
 	// The broker refuses a commit of partition 0 back to offset 0 (the
 	// group commits one topic; newer requests name it by id only).
 	e.cluster.ControlKey(int16(kmsg.OffsetCommit), func(req kmsg.Request) (kmsg.Response, error, bool) {
@@ -152,10 +144,7 @@ func TestRewoundRecordsProcessedAgainByNextOwner(t *testing.T) {
 	e := newEnv(t)
 	adm := e.rewindAdmin()
 	c1 := e.start(e.config("c1"), nil)
-	e.produceSpread("ev", 30)
-	eventually(t, 10*time.Second, "30 events stored and committed", func() bool {
-		return e.eventCount() == 30 && e.caughtUp()
-	})
+	e.spreadAndCaughtUp(30)
 	if err := c1.stop(); err != nil {
 		t.Fatal(err)
 	}
