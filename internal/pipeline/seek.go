@@ -171,6 +171,7 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 	sets := make(map[int32]kgo.EpochOffset, len(seeks))
 	olds := make(map[int32]*partState, len(seeks))
 	back := make(map[int32]int64, len(seeks)) // where a partition not moved starts again
+	wasCommitted := make(map[int32]int64, len(seeks))
 	for _, p := range ps {
 		old := c.parts[p]
 		if old == nil {
@@ -178,6 +179,7 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 		}
 		if o, ok := c.committed[p]; ok {
 			back[p] = o
+			wasCommitted[p] = o
 		} else if old.first >= 0 {
 			back[p] = old.first
 		}
@@ -250,7 +252,7 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 			ns.resume = carried[p]
 			ns.settled = old.settled
 			ns.storedUntil = max(old.storedUntil, old.next)
-			if o, ok := back[p]; ok {
+			if o, ok := wasCommitted[p]; ok {
 				c.committed[p] = o
 			}
 		}
