@@ -70,8 +70,9 @@ func noteAudit(r *http.Request, target, detail string) {
 	}
 }
 
-// noteOutcome says how a request went when its status does not: a
-// refusal or failure answered with a redirect, with its reason.
+// noteOutcome says how a request went when its status does not (a
+// refusal or failure answered with a redirect, with its reason), or more
+// than its error answer does; its detail replaces the answer's.
 func noteOutcome(r *http.Request, outcome, detail string) {
 	if n, ok := r.Context().Value(auditKey).(*auditNote); ok {
 		n.outcome, n.detail = outcome, detail
@@ -123,7 +124,12 @@ func (s *Server) audit(method, path string, h http.Handler) http.Handler {
 			e.Detail = rec.errorText()
 		}
 		if note.outcome != "" {
+			// A handler that says how it went says it in full (a
+			// rewind refused after moving some partitions).
 			e.Outcome = note.outcome
+			if note.detail != "" {
+				e.Detail = note.detail
+			}
 		}
 		switch {
 		case note.actor != "":

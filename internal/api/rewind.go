@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/auth"
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/kafka"
+	"github.com/pulse-dev/pulse/internal/store"
 )
 
 // Rewinder rewinds the consumer group (monitor.Group satisfies it).
@@ -52,14 +55,56 @@ func (s *Server) rewind(w http.ResponseWriter, r *http.Request) error {
 		}
 		parts = *req.Partitions
 	}
-	plan, err := s.deps.Rewinder.Rewind(r.Context(), to, parts, req.DryRun)
+	ctx := r.Context()
+	if !req.DryRun {
+		// A client that goes away (a closed tab, a proxy's timeout) must
+		// not cut the rewind short with some partitions moved and others
+		// not: it ends by its own deadline, the members' wait.
+		ctx = context.WithoutCancel(ctx)
+	}
+	plan, err := s.deps.Rewinder.Rewind(ctx, to, parts, req.DryRun)
 	if err != nil {
-		return rewindError(err)
+		apiErr := rewindError(err)
+		if moved := plan.MovedPartitions(); len(moved) > 0 {
+			// Refused, and yet some partitions moved: their records are
+			// processed again, and the audit log says so.
+			var records int64
+			for _, p := range plan.Partitions {
+				if p.Moved {
+					records += p.Records
+				}
+			}
+			var msg string
+			if e, ok := errors.AsType[*Error](apiErr); ok {
+				msg = e.Message
+			}
+			noteAudit(r, "group "+plan.Group, "")
+			noteOutcome(r, outcomeOf(apiErr), fmt.Sprintf("to %s partially applied: partitions %s moved (%d records to process again); %s not: %s",
+				plan.To, joinPartitions(moved), records, joinPartitions(plan.UnmovedPartitions()), msg))
+		}
+		return apiErr
 	}
 	if !plan.DryRun {
 		noteAudit(r, "group "+plan.Group, fmt.Sprintf("to %s: %d records to process again", plan.To, plan.Records))
 	}
 	return writeJSON(w, http.StatusOK, plan)
+}
+
+// outcomeOf is the audit outcome of a handler's error answer.
+func outcomeOf(err error) string {
+	if StatusCode(err) >= 500 {
+		return store.AuditFailed
+	}
+	return store.AuditRefused
+}
+
+// joinPartitions writes partitions as "0,2".
+func joinPartitions(ps []int32) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(int(p))
+	}
+	return strings.Join(s, ",")
 }
 
 // rewindError maps a rewind's refusals to 4xx statuses.

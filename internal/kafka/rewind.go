@@ -180,6 +180,12 @@ type RewindPartition struct {
 	// Member is the client id of the member that owns the partition,
 	// empty when none does.
 	Member string `json:"member,omitempty"`
+	// Moved says the rewind committed the partition's target: every
+	// partition not already at its target, once applied; only those that
+	// moved before it gave up, when Admin.Rewind returns its error with
+	// the plan. Not in the answer: an applied plan moved them all, and a
+	// rewind that gave up answers an error naming what moved.
+	Moved bool `json:"-"`
 }
 
 // RewindPlan is what a rewind does, per partition and in total. A dry run
@@ -204,6 +210,30 @@ type RewindPlan struct {
 	Applied   bool       `json:"applied"`
 	AppliedAt *time.Time `json:"applied_at,omitempty"`
 	Method    string     `json:"method,omitempty"`
+}
+
+// MovedPartitions are the partitions the rewind moved (Moved).
+func (p RewindPlan) MovedPartitions() []int32 {
+	var out []int32
+	for _, rp := range p.Partitions {
+		if rp.Moved {
+			out = append(out, rp.Partition)
+		}
+	}
+	return out
+}
+
+// UnmovedPartitions are the partitions the rewind had to move (not at
+// their target) and did not: all of them before it is applied, some when
+// it gave up part way.
+func (p RewindPlan) UnmovedPartitions() []int32 {
+	var out []int32
+	for _, rp := range p.Partitions {
+		if !rp.Moved && rp.Target != rp.Committed {
+			out = append(out, rp.Partition)
+		}
+	}
+	return out
 }
 
 // PlanRewind works out a rewind without applying it: the current and

@@ -37,6 +37,11 @@ const rewindResend = 3 * time.Second
 // acknowledges; partitions not acknowledged are asked again, until wait
 // (DefaultRewindWait when 0) has passed. A partition no member moved in
 // time makes a RewindError naming the partitions moved and not moved.
+//
+// A rewind refused before anything moves returns an empty plan. One that
+// fails while applying returns its plan with the error, Applied false and
+// Moved set on the partitions that did move before it gave up: their
+// records will be processed again, and the caller marks and records them.
 func (a *Admin) Rewind(ctx context.Context, req RewindRequest, wait time.Duration) (RewindPlan, error) {
 	if wait <= 0 {
 		wait = DefaultRewindWait
@@ -52,17 +57,30 @@ func (a *Admin) Rewind(ctx context.Context, req RewindRequest, wait time.Duratio
 			offsets[p.Partition] = p.Target
 		}
 	}
+	moved := make(map[int32]string)
 	if len(offsets) > 0 {
 		if plan.Members == 0 {
-			err = a.commitEmpty(ctx, plan.Group, plan.Topic, offsets)
 			plan.Method = "commit"
+			// One commit request: it moves every partition or none.
+			if err = a.commitEmpty(ctx, plan.Group, plan.Topic, offsets); err == nil {
+				for p := range offsets {
+					moved[p] = ""
+				}
+			}
 		} else {
-			err = a.rewindMembers(ctx, plan.Group, plan.Topic, offsets, wait)
 			plan.Method = "members"
+			moved, err = a.rewindMembers(ctx, plan.Group, plan.Topic, offsets, wait)
 		}
-		if err != nil {
-			return RewindPlan{}, err
+	}
+	for i := range plan.Partitions {
+		_, plan.Partitions[i].Moved = moved[plan.Partitions[i].Partition]
+	}
+	if err != nil {
+		if len(moved) > 0 {
+			a.log.Warn("consumer group rewound in part", "group", plan.Group, "topic", plan.Topic, "to", plan.To,
+				"moved", plan.MovedPartitions(), "not_moved", plan.UnmovedPartitions(), "err", err)
 		}
+		return plan, err
 	}
 	now := time.Now().UTC()
 	plan.Applied, plan.AppliedAt = true, &now
@@ -92,20 +110,21 @@ func (a *Admin) commitEmpty(ctx context.Context, group, topic string, offsets ma
 }
 
 // rewindMembers asks the members of a running group to move offsets and
-// waits for their acknowledgements.
-func (a *Admin) rewindMembers(ctx context.Context, group, topic string, offsets map[int32]int64, wait time.Duration) error {
+// waits for their acknowledgements. It returns the partitions moved, each
+// with the member that moved it, whether or not it gives up on others.
+func (a *Admin) rewindMembers(ctx context.Context, group, topic string, offsets map[int32]int64, wait time.Duration) (map[int32]string, error) {
 	ctrl := record.RewindTopic(topic)
 	ends, err := a.adm.ListEndOffsets(ctx, ctrl)
 	if err == nil {
 		err = ends.Error()
 	}
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return &RewindError{Conflict: true, Msg: fmt.Sprintf(
+		return nil, &RewindError{Conflict: true, Msg: fmt.Sprintf(
 			"consumer group %s has members and no Pulse consumer watches for rewinds on this cluster (topic %s is missing): stop the group's consumers and rewind the empty group",
 			group, ctrl)}
 	}
 	if err != nil {
-		return fmt.Errorf("list offsets of %s: %w", ctrl, err)
+		return nil, fmt.Errorf("list offsets of %s: %w", ctrl, err)
 	}
 	from := make(map[int32]kgo.Offset)
 	ends.Each(func(o kadm.ListedOffset) { from[o.Partition] = kgo.NewOffset().At(o.Offset) })
@@ -115,7 +134,7 @@ func (a *Admin) rewindMembers(ctx context.Context, group, topic string, offsets 
 		kgo.FetchMaxWait(100*time.Millisecond),
 	)...)
 	if err != nil {
-		return fmt.Errorf("rewind client: %w", err)
+		return nil, fmt.Errorf("rewind client: %w", err)
 	}
 	defer cl.Close()
 
@@ -123,6 +142,7 @@ func (a *Admin) rewindMembers(ctx context.Context, group, topic string, offsets 
 	_, _ = rand.Read(idb[:])
 	now := time.Now().UTC()
 	req := record.RewindRequest{ID: hex.EncodeToString(idb[:]), Group: group, Topic: topic, At: now, Deadline: now.Add(wait)}
+	parent := ctx
 	ctx, cancel := context.WithDeadline(ctx, req.Deadline)
 	defer cancel()
 
@@ -165,21 +185,26 @@ func (a *Admin) rewindMembers(ctx context.Context, group, topic string, offsets 
 		}
 		return out
 	}
+	movedSoFar := func() map[int32]string {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(moved)
+	}
 	for {
 		left := remaining()
 		if len(left) == 0 {
-			return nil
+			return movedSoFar(), nil
 		}
 		req.Offsets = left
 		kr, err := record.RewindRequestRecord(req)
 		if err != nil {
-			return err
+			return movedSoFar(), err
 		}
 		if err := cl.ProduceSync(ctx, kr).FirstErr(); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			return fmt.Errorf("ask group %s to rewind on %s: %w", group, ctrl, err)
+			return movedSoFar(), fmt.Errorf("ask group %s to rewind on %s: %w", group, ctrl, err)
 		}
 		rctx, rcancel := context.WithTimeout(ctx, rewindResend)
 		waitFor(rctx, 20*time.Millisecond, func() bool { return len(remaining()) == 0 })
@@ -190,11 +215,12 @@ func (a *Admin) rewindMembers(ctx context.Context, group, topic string, offsets 
 	}
 	left := remaining()
 	if len(left) == 0 {
-		return nil
+		return movedSoFar(), nil
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	var notMoved, done []string
+	done := maps.Clone(moved)
+	var notMoved, doneText []string
 	for _, p := range slices.Sorted(maps.Keys(left)) {
 		s := fmt.Sprint(p)
 		if e, ok := failed[p]; ok {
@@ -202,13 +228,20 @@ func (a *Admin) rewindMembers(ctx context.Context, group, topic string, offsets 
 		}
 		notMoved = append(notMoved, s)
 	}
-	for _, p := range slices.Sorted(maps.Keys(moved)) {
-		done = append(done, fmt.Sprintf("%d (by %s)", p, moved[p]))
+	for _, p := range slices.Sorted(maps.Keys(done)) {
+		doneText = append(doneText, fmt.Sprintf("%d (by %s)", p, done[p]))
 	}
-	msg := fmt.Sprintf("consumer group %s: no member moved partition %s within %s (a member that is not a Pulse consumer cannot apply a rewind; stop it and try again)",
-		group, strings.Join(notMoved, ", "), wait)
-	if len(done) > 0 {
-		msg += "; partitions moved: " + strings.Join(done, ", ")
+	movedText := ""
+	if len(doneText) > 0 {
+		movedText = "; partitions moved: " + strings.Join(doneText, ", ")
 	}
-	return &RewindError{Conflict: true, Msg: msg}
+	if parent.Err() != nil {
+		// Cut short by the caller, not by the members: say so rather
+		// than blame members that had no time.
+		return done, fmt.Errorf("consumer group %s: the rewind was cut short before partition %s moved%s: %w",
+			group, strings.Join(notMoved, ", "), movedText, context.Cause(parent))
+	}
+	return done, &RewindError{Conflict: true, Msg: fmt.Sprintf(
+		"consumer group %s: no member moved partition %s within %s (a member that is not a Pulse consumer cannot apply a rewind; stop it and try again)%s",
+		group, strings.Join(notMoved, ", "), wait, movedText)}
 }

@@ -96,4 +96,16 @@ func TestDetectorRewind(t *testing.T) {
 	if m := d.group(t0.Add(3*time.Second), lag); len(m) != 0 {
 		t.Errorf("a rewind the monitor made was marked again: %v", m)
 	}
+	// While a rewind of partition 0 is under way, its move back is the
+	// rewind's to mark; once it ended, a move back is someone else's.
+	d.rewindStarted([]int32{0})
+	lag.Partitions[0].CommittedOffset = 2
+	if m := d.group(t0.Add(4*time.Second), lag); len(m) != 0 {
+		t.Errorf("a move back while the monitor's rewind was under way was marked: %v", m)
+	}
+	d.rewindEnded([]int32{0}, t0.Add(5*time.Second), map[int32]int64{0: 2})
+	lag.Partitions[0].CommittedOffset = 1
+	if m := d.group(t0.Add(6*time.Second), lag); len(m) != 1 {
+		t.Errorf("a move back after the rewind ended: %v; want it marked", m)
+	}
 }

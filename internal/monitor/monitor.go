@@ -56,6 +56,9 @@ type Config struct {
 	// BurstThreshold dead letters within BurstWindow.
 	BurstWindow    time.Duration
 	BurstThreshold int
+	// RewindWait bounds how long a rewind of a running group waits for
+	// its members to move their partitions (kafka.DefaultRewindWait).
+	RewindWait time.Duration
 
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -71,6 +74,7 @@ func (c *Config) defaults() {
 	setDur(&c.HistoryInterval, DefaultHistoryInterval)
 	setDur(&c.StallAfter, DefaultStallAfter)
 	setDur(&c.BurstWindow, DefaultBurstWindow)
+	setDur(&c.RewindWait, kafka.DefaultRewindWait)
 	if c.BurstThreshold <= 0 {
 		c.BurstThreshold = DefaultBurstThreshold
 	}
@@ -579,6 +583,12 @@ type detector struct {
 
 	dlq       []countAt
 	lastBurst time.Time
+
+	// rewinding counts the rewinds under way through the monitor, per
+	// partition (rewindingAll: of every partition): a backward move of
+	// their partitions is theirs, marked once when they end.
+	rewinding    map[int32]int
+	rewindingAll int
 }
 
 type partTrack struct {
@@ -593,6 +603,7 @@ func newDetector(cfg Config) *detector {
 		window:     cfg.BurstWindow,
 		threshold:  int64(cfg.BurstThreshold),
 		parts:      make(map[int32]*partTrack),
+		rewinding:  make(map[int32]int),
 	}
 }
 
@@ -619,11 +630,11 @@ func (d *detector) group(now time.Time, lag kafka.GroupLag) []event.Marker {
 			d.parts[p.Partition] = &partTrack{committed: p.CommittedOffset, movedAt: now}
 			continue
 		}
-		if p.CommittedOffset >= 0 && p.CommittedOffset < t.committed {
+		if p.CommittedOffset >= 0 && p.CommittedOffset < t.committed && !d.isRewinding(p.Partition) {
 			// The group never commits backwards itself: someone rewound
 			// it (pulse topics rewind, another tool). Rewinds through
-			// the monitor are marked by Rewind, which moves the tracked
-			// offsets first.
+			// the monitor are marked by Rewind: the move is seen while
+			// it is under way, or after it told where it moved to.
 			back = append(back, event.RewoundRange{Partition: p.Partition, From: p.CommittedOffset, To: t.committed})
 			backRecords += t.committed - p.CommittedOffset
 		}
@@ -648,6 +659,38 @@ func (d *detector) group(now time.Time, lag kafka.GroupLag) []event.Marker {
 			Detail: event.RewindDetail(lag.Group, lag.Topic, "earlier offsets", back, backRecords)})
 	}
 	return out
+}
+
+// rewindStarted says a rewind of partitions (every partition when nil)
+// is under way: until rewindEnded, samples leave their backward moves
+// unmarked.
+func (d *detector) rewindStarted(partitions []int32) {
+	if partitions == nil {
+		d.rewindingAll++
+		return
+	}
+	for _, p := range partitions {
+		d.rewinding[p]++
+	}
+}
+
+// rewindEnded ends what rewindStarted began with the same partitions, and
+// moves the tracked committed offsets to the targets of the partitions
+// the rewind moved, so that no later sample marks it a second time.
+func (d *detector) rewindEnded(partitions []int32, now time.Time, targets map[int32]int64) {
+	if partitions == nil {
+		d.rewindingAll--
+	}
+	for _, p := range partitions {
+		if d.rewinding[p]--; d.rewinding[p] <= 0 {
+			delete(d.rewinding, p)
+		}
+	}
+	d.rewound(now, targets)
+}
+
+func (d *detector) isRewinding(p int32) bool {
+	return d.rewindingAll > 0 || d.rewinding[p] > 0
 }
 
 // rewound moves the tracked committed offsets to a rewind's targets, so

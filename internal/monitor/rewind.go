@@ -3,6 +3,10 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
@@ -10,49 +14,89 @@ import (
 )
 
 // Rewind plans (dryRun) or applies a rewind of the monitored group on its
-// topic (see kafka.Admin.Rewind). An applied rewind that moves records
-// (back to process again, or ahead to skip) raises a rewind marker on the
-// lag chart, whose detail names the offsets to process again: the message
-// timeline reads them.
+// topic (see kafka.Admin.Rewind). A rewind that moves records (back to
+// process again, or ahead to skip) raises a rewind marker on the lag
+// chart, whose detail names the offsets to process again: the message
+// timeline reads them. A rewind that gave up part way returns its error
+// with the plan, and its marker names only the partitions that moved.
 func (mon *Group) Rewind(ctx context.Context, to kafka.Target, partitions []int32, dryRun bool) (kafka.RewindPlan, error) {
 	req := kafka.RewindRequest{Group: mon.cfg.Group, Topic: mon.cfg.Topic, To: to, Partitions: partitions}
 	if dryRun {
 		return mon.deps.Admin.PlanRewind(ctx, req)
 	}
-	// Held so that no sample runs between the move and the detector
-	// learning of it: the move is marked once, here.
+	// Sampling goes on while the members move (up to RewindWait): the
+	// detector is told the rewind is under way, leaves the moves of its
+	// partitions unmarked meanwhile, and learns the targets at the end,
+	// so that the move is marked once, here. sampleMu orders this with
+	// the samples: none read before the start is judged after it.
+	scope := rewindScope(to, partitions)
 	mon.sampleMu.Lock()
-	plan, err := mon.deps.Admin.Rewind(ctx, req, 0)
-	if err == nil {
-		targets := make(map[int32]int64, len(plan.Partitions))
-		for _, p := range plan.Partitions {
+	mon.det.rewindStarted(scope)
+	mon.sampleMu.Unlock()
+	plan, err := mon.deps.Admin.Rewind(ctx, req, mon.cfg.RewindWait)
+	targets := make(map[int32]int64, len(plan.Partitions))
+	for _, p := range plan.Partitions {
+		if p.Moved {
 			targets[p.Partition] = p.Target
 		}
-		mon.det.rewound(mon.now(), targets)
 	}
+	mon.sampleMu.Lock()
+	mon.det.rewindEnded(scope, mon.now(), targets)
 	mon.sampleMu.Unlock()
-	if err != nil {
-		return plan, err
+	mon.markRewind(plan)
+	return plan, err
+}
+
+// rewindScope is the partitions a rewind may move, nil for every one.
+func rewindScope(to kafka.Target, partitions []int32) []int32 {
+	if to.Offsets != nil {
+		return slices.Collect(maps.Keys(to.Offsets))
 	}
-	if plan.Records == 0 && plan.Skipped == 0 {
-		return plan, nil // nothing moved: nothing to mark
+	if len(partitions) > 0 {
+		return slices.Clone(partitions)
 	}
+	return nil
+}
+
+// markRewind raises the rewind marker of the partitions plan moved,
+// naming the offsets they process again; none when they moved no record.
+func (mon *Group) markRewind(plan kafka.RewindPlan) {
 	var ranges []event.RewoundRange
+	var records, skipped int64
 	for _, p := range plan.Partitions {
+		if !p.Moved {
+			continue
+		}
+		records += p.Records
+		skipped += p.Skipped
 		if p.Records > 0 {
 			ranges = append(ranges, event.RewoundRange{Partition: p.Partition, From: p.Target, To: p.Current})
 		}
+	}
+	if records == 0 && skipped == 0 {
+		return // nothing moved: nothing to mark
 	}
 	at := time.Now().UTC()
 	if plan.AppliedAt != nil {
 		at = *plan.AppliedAt
 	}
-	detail := event.RewindDetail(plan.Group, plan.Topic, plan.To, ranges, plan.Records)
-	if plan.Skipped > 0 {
-		detail += fmt.Sprintf(", %d skipped", plan.Skipped)
+	detail := event.RewindDetail(plan.Group, plan.Topic, plan.To, ranges, records)
+	if skipped > 0 {
+		detail += fmt.Sprintf(", %d skipped", skipped)
+	}
+	if !plan.Applied {
+		detail += "; partially applied: partition " + joinPartitions(plan.UnmovedPartitions()) + " not moved"
 	}
 	mon.raise([]event.Marker{{T: at, Kind: event.MarkerRewind, Detail: detail}})
-	return plan, nil
+}
+
+// joinPartitions writes partitions as "0, 2".
+func joinPartitions(ps []int32) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(int(p))
+	}
+	return strings.Join(s, ", ")
 }
 
 // Rewinds returns the rewind markers since a time, oldest first, at most
