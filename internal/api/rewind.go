@@ -128,27 +128,16 @@ const StageReprocessed = "reprocessed"
 
 // reprocessedStages are the rewinds that gave m back to the group after
 // it was processed: the store keeps its first row, and the timeline says
-// it was processed again.
+// it was processed again. The pipeline follows the same rule
+// (event.RewindsOf) when it is given such a record.
 func reprocessedStages(m *event.Message, rewinds []event.Marker) []Stage {
-	var out []Stage
-	done := m.CompletedAt
-	if done == nil {
+	if m.CompletedAt == nil {
 		return nil
 	}
-	for _, mk := range rewinds {
-		if mk.T.Before(*done) {
-			continue
-		}
-		topic, ranges, ok := event.ParseRewindDetail(mk.Detail)
-		if !ok || topic != m.Topic {
-			continue
-		}
-		for _, rg := range ranges {
-			if rg.Partition == m.Partition && m.Offset >= rg.From && m.Offset < rg.To {
-				out = append(out, Stage{Stage: StageReprocessed, At: mk.T,
-					Detail: "processed again after a rewind at " + mk.T.UTC().Format(time.RFC3339) + "; the stored row is kept, not duplicated"})
-			}
-		}
+	var out []Stage
+	for _, mk := range event.RewindsOf(rewinds, m.Topic, m.Partition, m.Offset, *m.CompletedAt) {
+		out = append(out, Stage{Stage: StageReprocessed, At: mk.T,
+			Detail: "processed again after a rewind at " + mk.T.UTC().Format(time.RFC3339) + "; the stored row is kept, not duplicated"})
 	}
 	return out
 }
