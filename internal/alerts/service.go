@@ -373,27 +373,25 @@ func (s *Service) mark(ctx context.Context, ms []event.Marker) {
 	}
 }
 
-// deliverBatch bounds the notifications one pass claims.
-const deliverBatch = 20
-
 // Deliver sends the notifications due now, one attempt each, and records
 // each attempt.
 func (s *Service) Deliver(ctx context.Context) error {
 	for {
 		now := s.now().UTC().Truncate(time.Microsecond)
-		// The claim outlives the attempt: no other process takes the
-		// notification while this one may still be sending it.
-		claimed, err := s.deps.Store.ClaimAlertNotifications(ctx, now, now.Add(2*s.cfg.Delivery.Timeout+5*time.Second), deliverBatch)
+		// One notification per claim, taken right before its attempt: a
+		// claim of several would lapse while the ones before it are sent
+		// to a slow receiver, and another process would send them too.
+		// The claim outlives the attempt (bounded by the timeout), so no
+		// other process takes the notification while this one sends it.
+		claimed, err := s.deps.Store.ClaimAlertNotifications(ctx, now, now.Add(2*s.cfg.Delivery.Timeout+5*time.Second), 1)
 		if err != nil {
 			return fmt.Errorf("claim notifications: %w", err)
 		}
-		for _, e := range claimed {
-			if err := s.attempt(ctx, e); err != nil {
-				return err
-			}
-		}
-		if len(claimed) < deliverBatch {
+		if len(claimed) == 0 {
 			return nil
+		}
+		if err := s.attempt(ctx, claimed[0]); err != nil {
+			return err
 		}
 	}
 }
@@ -424,7 +422,15 @@ func (s *Service) attempt(ctx context.Context, e store.AlertEvent) error {
 			"status", code, "err", d.Error, "next", o.Status)
 	}
 	s.deliveries.WithLabelValues(outcome).Inc()
-	if err := s.deps.Store.RecordAlertDelivery(ctx, d, o); err != nil {
+	err = s.deps.Store.RecordAlertDelivery(ctx, e.Claim, d, o)
+	if errors.Is(err, store.ErrClaimLost) {
+		// This process stalled past its claim and another took the
+		// notification over: that one's outcome stands, not this one's.
+		s.log.Warn("alert delivery outcome dropped: the claim lapsed and another process took the notification",
+			"rule_id", e.RuleID, "event_id", e.ID, "attempt", e.Attempts+1, "outcome", outcome)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("record the delivery of notification %d: %w", e.ID, err)
 	}
 	return nil

@@ -2,21 +2,17 @@ package alerts_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -24,7 +20,6 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/monitor"
 	"github.com/pulse-dev/pulse/internal/store"
-	"github.com/pulse-dev/pulse/internal/store/postgres"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
 
@@ -428,20 +423,7 @@ func TestEventCountRules(t *testing.T) {
 // Two processes evaluating the same rules on one PostgreSQL, at the same
 // times, notify each change once.
 func TestTwoProcessesNotifyOnce(t *testing.T) {
-	url := os.Getenv("PULSE_TEST_POSTGRES_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "pulse_test_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), url)
-		if err == nil {
-			_, _ = conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
-			conn.Close(context.Background())
-		}
-	})
+	open := postgresOpener(t)
 	clk := &clock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
 	g := &group{}
 	rc := newReceiver(t)
@@ -450,12 +432,7 @@ func TestTwoProcessesNotifyOnce(t *testing.T) {
 	r.Normalize()
 	var svcs []*alerts.Service
 	for range 2 {
-		db, err := postgres.Open(t.Context(), url, postgres.Options{Schema: schema, MaxConns: 4}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatalf("PostgreSQL is required: %v", err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		svc, err := alerts.New(alerts.Config{Now: clk.Now}, alerts.Deps{Store: db, Group: g, FileRules: []alerts.Rule{r}}, nil, prometheus.NewRegistry())
+		svc, err := alerts.New(alerts.Config{Now: clk.Now}, alerts.Deps{Store: open(), Group: g, FileRules: []alerts.Rule{r}}, nil, prometheus.NewRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}
