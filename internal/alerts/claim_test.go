@@ -100,7 +100,7 @@ func TestSlowReceiverGetsEachNotificationOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	for _, s := range []*postgres.DB{db, open()} {
-		svc, err := alerts.New(alerts.Config{Now: clk.Now, Interval: time.Hour,
+		svc, err := alerts.New(alerts.Config{Now: clk.Now, Interval: time.Hour, AllowNet: loopback,
 			Delivery: alerts.DeliveryConfig{Timeout: timeout, Poll: 5 * time.Millisecond}},
 			alerts.Deps{Store: s}, nil, prometheus.NewRegistry())
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -48,7 +49,11 @@ type Config struct {
 	Delivery    DeliveryConfig
 	// Now is the clock (tests set it).
 	Now func() time.Time
-	// Client sends the webhooks; nil: one that follows no redirect.
+	// AllowNet are the ranges webhooks may reach besides the public
+	// internet (a receiver on this host, an internal chat proxy).
+	AllowNet []netip.Prefix
+	// Client sends the webhooks; nil: one that follows no redirect and
+	// connects to no address outside the public internet and AllowNet.
 	Client *http.Client
 }
 
@@ -94,6 +99,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	client *http.Client
+	egress egress
 
 	evaluations prometheus.Counter
 	evalErrors  prometheus.Counter
@@ -112,11 +118,15 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*S
 	if deps.Store == nil {
 		return nil, errors.New("new alerts: a store is required")
 	}
+	g := egress{allow: cfg.AllowNet}
 	seen := map[string]bool{}
 	for i := range deps.FileRules {
 		r := &deps.FileRules[i]
 		if err := r.Validate(true); err != nil {
 			return nil, fmt.Errorf("alert rule %q: %w", r.ID, err)
+		}
+		if err := g.checkURL(r.WebhookURL); err != nil {
+			return nil, fmt.Errorf("alert rule %q: webhook_url: %w", r.ID, err)
 		}
 		if seen[r.ID] {
 			return nil, fmt.Errorf("alert rule %q: two rules have this id", r.ID)
@@ -134,13 +144,13 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*S
 		cfg.Now = time.Now
 	}
 	if cfg.Client == nil {
-		cfg.Client = newClient()
+		cfg.Client = newClient(g)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		cfg: cfg, deps: deps, log: log.With("component", "alerts"), now: cfg.Now, client: cfg.Client,
+		cfg: cfg, deps: deps, log: log.With("component", "alerts"), now: cfg.Now, client: cfg.Client, egress: g,
 		rd:   reader{group: deps.Group, counts: deps.Store},
 		wake: make(chan struct{}, 1),
 		evaluations: prometheus.NewCounter(prometheus.CounterOpts{
@@ -399,7 +409,7 @@ func (s *Service) Deliver(ctx context.Context) error {
 // attempt delivers one notification and records the attempt.
 func (s *Service) attempt(ctx context.Context, e store.AlertEvent) error {
 	start := s.now()
-	code, err := send(ctx, s.client, &s.cfg.Delivery, e)
+	code, err := send(ctx, s.client, s.egress, &s.cfg.Delivery, e)
 	if ctx.Err() != nil {
 		// Shutting down: the claim lapses and a process tries again.
 		return ctx.Err()
@@ -506,6 +516,18 @@ func (s *Service) Rule(ctx context.Context, id string) (RuleView, error) {
 	return all[i], nil
 }
 
+// validate checks a console rule, its webhook's address included (when
+// the URL names one; a host name is checked when it is dialled).
+func (s *Service) validate(r *Rule) error {
+	if err := r.Validate(false); err != nil {
+		return &InvalidError{err}
+	}
+	if err := s.egress.checkURL(r.WebhookURL); err != nil {
+		return &InvalidError{fmt.Errorf("webhook_url: %w", err)}
+	}
+	return nil
+}
+
 func (s *Service) isFileRule(id string) bool {
 	return slices.ContainsFunc(s.deps.FileRules, func(r Rule) bool { return r.ID == id })
 }
@@ -513,8 +535,8 @@ func (s *Service) isFileRule(id string) bool {
 // Create validates and stores a new console rule, with an id of its own.
 func (s *Service) Create(ctx context.Context, r Rule) (RuleView, error) {
 	r.Normalize()
-	if err := r.Validate(false); err != nil {
-		return RuleView{}, &InvalidError{err}
+	if err := s.validate(&r); err != nil {
+		return RuleView{}, err
 	}
 	all, err := s.rules(ctx)
 	if err != nil {
@@ -542,8 +564,8 @@ func (s *Service) Update(ctx context.Context, id string, r Rule) (RuleView, erro
 		return RuleView{}, ErrFileRule
 	}
 	r.Normalize()
-	if err := r.Validate(false); err != nil {
-		return RuleView{}, &InvalidError{err}
+	if err := s.validate(&r); err != nil {
+		return RuleView{}, err
 	}
 	r.ID = id
 	spec, err := json.Marshal(r)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -60,7 +61,7 @@ func (g *group) setLag(s float64) {
 type receiver struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
-	mode   string // "up", "drop", "503", "400"
+	mode   string // "up", "drop", "503", "400", "400-long"
 	bodies []map[string]any
 	hits   int
 }
@@ -83,6 +84,9 @@ func newReceiver(t *testing.T) *receiver {
 			return
 		case "400":
 			http.Error(w, "invalid_payload", http.StatusBadRequest)
+			return
+		case "400-long":
+			http.Error(w, "\x1b[2J"+strings.Repeat("x", 4000), http.StatusBadRequest)
 			return
 		}
 		var m map[string]any
@@ -112,6 +116,10 @@ func (rc *receiver) kinds() []string {
 	return out
 }
 
+// loopback lets the webhooks reach the tests' receivers, which listen on
+// 127.0.0.1 (refused by default).
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+
 func openSQLite(t *testing.T) *sqlite.DB {
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pulse.db"), sqlite.Options{}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -139,7 +147,7 @@ func newFixture(t *testing.T, rules ...alerts.Rule) *fixture {
 		}
 		rules[i].Normalize()
 	}
-	svc, err := alerts.New(alerts.Config{Now: f.clock.Now, Delivery: alerts.DeliveryConfig{
+	svc, err := alerts.New(alerts.Config{Now: f.clock.Now, AllowNet: loopback, Delivery: alerts.DeliveryConfig{
 		Timeout: 2 * time.Second, BackoffBase: time.Second, BackoffMax: 4 * time.Second, Budget: time.Minute,
 	}}, alerts.Deps{Store: f.db, Group: f.group, Markers: f.db, FileRules: rules}, nil, f.reg)
 	if err != nil {
@@ -432,7 +440,7 @@ func TestTwoProcessesNotifyOnce(t *testing.T) {
 	r.Normalize()
 	var svcs []*alerts.Service
 	for range 2 {
-		svc, err := alerts.New(alerts.Config{Now: clk.Now}, alerts.Deps{Store: open(), Group: g, FileRules: []alerts.Rule{r}}, nil, prometheus.NewRegistry())
+		svc, err := alerts.New(alerts.Config{Now: clk.Now, AllowNet: loopback}, alerts.Deps{Store: open(), Group: g, FileRules: []alerts.Rule{r}}, nil, prometheus.NewRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}
