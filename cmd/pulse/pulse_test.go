@@ -131,6 +131,21 @@ func TestOIDCSettingsChecked(t *testing.T) {
 	}
 }
 
+// TestBadAlertsAllowNetRefused: serve refuses an --alerts-allow-net entry
+// that is not a CIDR, naming the setting and the entry, before it starts
+// anything; the variable is read as the flag is.
+func TestBadAlertsAllowNetRefused(t *testing.T) {
+	code, _, stderr := pulse(t, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--alerts-allow-net", "127.0.0.1/32,10.0.0/8")
+	if code != 1 || !strings.Contains(stderr, `--alerts-allow-net entry "10.0.0/8" is not a CIDR`) {
+		t.Errorf("exit %d, want 1 naming --alerts-allow-net and the bad entry:\n%s", code, stderr)
+	}
+	t.Setenv("PULSE_ALERTS_ALLOW_NET", "intranet")
+	code, _, stderr = pulse(t, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, `--alerts-allow-net entry "intranet" is not a CIDR`) {
+		t.Errorf("from PULSE_ALERTS_ALLOW_NET: exit %d, want 1 naming the setting and the bad entry:\n%s", code, stderr)
+	}
+}
+
 // TestBrokerBeyondLoopbackRefused: --broker-addr 0.0.0.0 used to expose
 // the embedded broker without authentication and advertise an address
 // no remote client can use.

@@ -21,7 +21,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Add(config.Addr, config.DataDir, config.BrokerAddr, config.BrokerAdvertisedAddr, config.Topic, config.DLQTopic,
 		config.Partitions, config.ReplicationFactor, config.Consumers, config.ConsumerGroup, config.ConsumerID,
 		config.DatabaseURL, config.RedisURL, config.AllowedHosts, config.AdminToken, config.Auth, config.MetricsToken, config.AuditRetention, config.Compression,
-		config.RetentionMaxAge, config.RetentionMaxRows, config.BrokerRetention, config.BrokerRetentionBytes, config.AlertsFile, config.AlertsInterval,
+		config.RetentionMaxAge, config.RetentionMaxRows, config.BrokerRetention, config.BrokerRetentionBytes, config.AlertsFile, config.AlertsInterval, config.AlertsAllowNet,
 		config.Simulate, config.IngestRate, config.TrustedProxies, config.CollectClientRate, config.CollectKeyRate, config.TrackerPath,
 		config.WSMaxClients, config.WSMaxClientsPerIP, config.MaxConnsPerIP, config.StoreBehind, config.RetryBase, config.RetryMax)
 	fs.Add(config.KafkaKeys()...)

@@ -1,17 +1,19 @@
 package alerts
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pulse-dev/pulse/internal/store"
 )
@@ -117,10 +119,16 @@ var errPermanent = errors.New("refused")
 
 // send makes one attempt. A 2xx is delivered; a 408, a 429 or a 5xx, a
 // timeout or a connection failure is tried again; any other status is the
-// receiver refusing the body, for good.
-func send(ctx context.Context, client *http.Client, c *DeliveryConfig, e store.AlertEvent) (int, error) {
+// receiver refusing the body, for good, and so is an address webhooks may
+// not reach (only a change of the settings and a restart change that).
+func send(ctx context.Context, client *http.Client, g egress, c *DeliveryConfig, e store.AlertEvent) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	// The dialer checks the address it connects to; this also covers an
+	// IP address in the URL sent through a proxy (which then dials).
+	if err := g.checkURL(e.URL); err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", errPermanent, HostOf(e.URL), err)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, strings.NewReader(e.Body))
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", errPermanent, withoutURL(err, e.URL))
@@ -129,24 +137,67 @@ func send(ctx context.Context, client *http.Client, c *DeliveryConfig, e store.A
 	req.Header.Set("User-Agent", "pulse-alerts")
 	resp, err := client.Do(req)
 	if err != nil {
+		if isRefused(err) {
+			return 0, fmt.Errorf("%w: %w", errPermanent, withoutURL(err, e.URL))
+		}
 		return 0, withoutURL(err, e.URL)
 	}
 	defer resp.Body.Close()
-	// Part of the body is kept for the history; the rest (to a bound)
-	// is read so the connection can be reused.
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	// The start of the body is kept for the history (a receiver's
+	// "invalid_payload" or "no_service" says what to fix); the rest, to a
+	// bound, is read so the connection can be reused.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, answerKept+1))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, c.MaxResponse))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, nil
 	}
 	msg := resp.Status
-	if s := strings.TrimSpace(strings.ToValidUTF8(string(bytes.TrimSpace(head)), "")); s != "" {
+	if s := printable(head, answerKept); s != "" {
 		msg += ": " + s
 	}
 	if resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		return resp.StatusCode, errors.New(msg)
 	}
 	return resp.StatusCode, fmt.Errorf("%w: %s", errPermanent, msg)
+}
+
+// answerKept is the most of a refusing receiver's answer kept in the
+// history, which viewers read: enough for an error code or a sentence,
+// not enough to carry out a page of what the receiver holds.
+const answerKept = 100
+
+// printable is b as one line of at most n bytes of printable text: runs
+// of spaces and control characters become one space, invalid UTF-8 and
+// other unprintable runes are dropped, and a cut is marked with "…".
+func printable(b []byte, n int) string {
+	var out strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(string(b), "") {
+		switch {
+		case unicode.IsSpace(r) || unicode.IsControl(r):
+			space = out.Len() > 0
+			continue
+		case !unicode.IsPrint(r):
+			continue
+		}
+		if space {
+			out.WriteByte(' ')
+			space = false
+		}
+		out.WriteRune(r)
+	}
+	s, cut := out.String(), len(b) > n
+	if len(s) > n {
+		end := n
+		for !utf8.RuneStart(s[end]) {
+			end--
+		}
+		s, cut = s[:end], true
+	}
+	if cut && s != "" {
+		s += "…"
+	}
+	return s
 }
 
 // HostOf is a webhook URL cut to its scheme and host: a webhook's path
@@ -172,12 +223,18 @@ func withoutURL(err error, raw string) error {
 }
 
 // newClient is the webhook client: no redirects followed (a receiver
-// moved is a failure to see in the history, not a hop to anywhere).
-func newClient() *http.Client {
+// moved is a failure to see in the history, not a hop to anywhere), and
+// no connection to an address g refuses, checked once the name is
+// resolved. Through a proxy (HTTPS_PROXY, HTTP_PROXY) it is the proxy's
+// address that is dialled and checked: the proxy then decides where the
+// webhooks may go.
+func newClient(g egress) *http.Client {
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: g.control}
 	return &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         dialer.DialContext,
 			MaxIdleConnsPerHost: 2,
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: 10 * time.Second,

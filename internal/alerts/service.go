@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -48,7 +49,11 @@ type Config struct {
 	Delivery    DeliveryConfig
 	// Now is the clock (tests set it).
 	Now func() time.Time
-	// Client sends the webhooks; nil: one that follows no redirect.
+	// AllowNet are the ranges webhooks may reach besides the public
+	// internet (a receiver on this host, an internal chat proxy).
+	AllowNet []netip.Prefix
+	// Client sends the webhooks; nil: one that follows no redirect and
+	// connects to no address outside the public internet and AllowNet.
 	Client *http.Client
 }
 
@@ -94,6 +99,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	client *http.Client
+	egress egress
 
 	evaluations prometheus.Counter
 	evalErrors  prometheus.Counter
@@ -112,11 +118,15 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*S
 	if deps.Store == nil {
 		return nil, errors.New("new alerts: a store is required")
 	}
+	g := egress{allow: cfg.AllowNet}
 	seen := map[string]bool{}
 	for i := range deps.FileRules {
 		r := &deps.FileRules[i]
 		if err := r.Validate(true); err != nil {
 			return nil, fmt.Errorf("alert rule %q: %w", r.ID, err)
+		}
+		if err := g.checkURL(r.WebhookURL); err != nil {
+			return nil, fmt.Errorf("alert rule %q: webhook_url: %w", r.ID, err)
 		}
 		if seen[r.ID] {
 			return nil, fmt.Errorf("alert rule %q: two rules have this id", r.ID)
@@ -134,13 +144,13 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*S
 		cfg.Now = time.Now
 	}
 	if cfg.Client == nil {
-		cfg.Client = newClient()
+		cfg.Client = newClient(g)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		cfg: cfg, deps: deps, log: log.With("component", "alerts"), now: cfg.Now, client: cfg.Client,
+		cfg: cfg, deps: deps, log: log.With("component", "alerts"), now: cfg.Now, client: cfg.Client, egress: g,
 		rd:   reader{group: deps.Group, counts: deps.Store},
 		wake: make(chan struct{}, 1),
 		evaluations: prometheus.NewCounter(prometheus.CounterOpts{
@@ -373,27 +383,25 @@ func (s *Service) mark(ctx context.Context, ms []event.Marker) {
 	}
 }
 
-// deliverBatch bounds the notifications one pass claims.
-const deliverBatch = 20
-
 // Deliver sends the notifications due now, one attempt each, and records
 // each attempt.
 func (s *Service) Deliver(ctx context.Context) error {
 	for {
 		now := s.now().UTC().Truncate(time.Microsecond)
-		// The claim outlives the attempt: no other process takes the
-		// notification while this one may still be sending it.
-		claimed, err := s.deps.Store.ClaimAlertNotifications(ctx, now, now.Add(2*s.cfg.Delivery.Timeout+5*time.Second), deliverBatch)
+		// One notification per claim, taken right before its attempt: a
+		// claim of several would lapse while the ones before it are sent
+		// to a slow receiver, and another process would send them too.
+		// The claim outlives the attempt (bounded by the timeout), so no
+		// other process takes the notification while this one sends it.
+		claimed, err := s.deps.Store.ClaimAlertNotifications(ctx, now, now.Add(2*s.cfg.Delivery.Timeout+5*time.Second), 1)
 		if err != nil {
 			return fmt.Errorf("claim notifications: %w", err)
 		}
-		for _, e := range claimed {
-			if err := s.attempt(ctx, e); err != nil {
-				return err
-			}
-		}
-		if len(claimed) < deliverBatch {
+		if len(claimed) == 0 {
 			return nil
+		}
+		if err := s.attempt(ctx, claimed[0]); err != nil {
+			return err
 		}
 	}
 }
@@ -401,7 +409,7 @@ func (s *Service) Deliver(ctx context.Context) error {
 // attempt delivers one notification and records the attempt.
 func (s *Service) attempt(ctx context.Context, e store.AlertEvent) error {
 	start := s.now()
-	code, err := send(ctx, s.client, &s.cfg.Delivery, e)
+	code, err := send(ctx, s.client, s.egress, &s.cfg.Delivery, e)
 	if ctx.Err() != nil {
 		// Shutting down: the claim lapses and a process tries again.
 		return ctx.Err()
@@ -424,7 +432,15 @@ func (s *Service) attempt(ctx context.Context, e store.AlertEvent) error {
 			"status", code, "err", d.Error, "next", o.Status)
 	}
 	s.deliveries.WithLabelValues(outcome).Inc()
-	if err := s.deps.Store.RecordAlertDelivery(ctx, d, o); err != nil {
+	err = s.deps.Store.RecordAlertDelivery(ctx, e.Claim, d, o)
+	if errors.Is(err, store.ErrClaimLost) {
+		// This process stalled past its claim and another took the
+		// notification over: that one's outcome stands, not this one's.
+		s.log.Warn("alert delivery outcome dropped: the claim lapsed and another process took the notification",
+			"rule_id", e.RuleID, "event_id", e.ID, "attempt", e.Attempts+1, "outcome", outcome)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("record the delivery of notification %d: %w", e.ID, err)
 	}
 	return nil
@@ -500,6 +516,18 @@ func (s *Service) Rule(ctx context.Context, id string) (RuleView, error) {
 	return all[i], nil
 }
 
+// validate checks a console rule, its webhook's address included (when
+// the URL names one; a host name is checked when it is dialled).
+func (s *Service) validate(r *Rule) error {
+	if err := r.Validate(false); err != nil {
+		return &InvalidError{err}
+	}
+	if err := s.egress.checkURL(r.WebhookURL); err != nil {
+		return &InvalidError{fmt.Errorf("webhook_url: %w", err)}
+	}
+	return nil
+}
+
 func (s *Service) isFileRule(id string) bool {
 	return slices.ContainsFunc(s.deps.FileRules, func(r Rule) bool { return r.ID == id })
 }
@@ -507,8 +535,8 @@ func (s *Service) isFileRule(id string) bool {
 // Create validates and stores a new console rule, with an id of its own.
 func (s *Service) Create(ctx context.Context, r Rule) (RuleView, error) {
 	r.Normalize()
-	if err := r.Validate(false); err != nil {
-		return RuleView{}, &InvalidError{err}
+	if err := s.validate(&r); err != nil {
+		return RuleView{}, err
 	}
 	all, err := s.rules(ctx)
 	if err != nil {
@@ -536,8 +564,8 @@ func (s *Service) Update(ctx context.Context, id string, r Rule) (RuleView, erro
 		return RuleView{}, ErrFileRule
 	}
 	r.Normalize()
-	if err := r.Validate(false); err != nil {
-		return RuleView{}, &InvalidError{err}
+	if err := s.validate(&r); err != nil {
+		return RuleView{}, err
 	}
 	r.ID = id
 	spec, err := json.Marshal(r)

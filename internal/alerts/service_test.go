@@ -2,21 +2,18 @@ package alerts_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -24,7 +21,6 @@ import (
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/monitor"
 	"github.com/pulse-dev/pulse/internal/store"
-	"github.com/pulse-dev/pulse/internal/store/postgres"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
 )
 
@@ -65,7 +61,7 @@ func (g *group) setLag(s float64) {
 type receiver struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
-	mode   string // "up", "drop", "503", "400"
+	mode   string // "up", "drop", "503", "400", "400-long"
 	bodies []map[string]any
 	hits   int
 }
@@ -88,6 +84,9 @@ func newReceiver(t *testing.T) *receiver {
 			return
 		case "400":
 			http.Error(w, "invalid_payload", http.StatusBadRequest)
+			return
+		case "400-long":
+			http.Error(w, "\x1b[2J"+strings.Repeat("x", 4000), http.StatusBadRequest)
 			return
 		}
 		var m map[string]any
@@ -117,6 +116,10 @@ func (rc *receiver) kinds() []string {
 	return out
 }
 
+// loopback lets the webhooks reach the tests' receivers, which listen on
+// 127.0.0.1 (refused by default).
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+
 func openSQLite(t *testing.T) *sqlite.DB {
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "pulse.db"), sqlite.Options{}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -144,7 +147,7 @@ func newFixture(t *testing.T, rules ...alerts.Rule) *fixture {
 		}
 		rules[i].Normalize()
 	}
-	svc, err := alerts.New(alerts.Config{Now: f.clock.Now, Delivery: alerts.DeliveryConfig{
+	svc, err := alerts.New(alerts.Config{Now: f.clock.Now, AllowNet: loopback, Delivery: alerts.DeliveryConfig{
 		Timeout: 2 * time.Second, BackoffBase: time.Second, BackoffMax: 4 * time.Second, Budget: time.Minute,
 	}}, alerts.Deps{Store: f.db, Group: f.group, Markers: f.db, FileRules: rules}, nil, f.reg)
 	if err != nil {
@@ -428,20 +431,7 @@ func TestEventCountRules(t *testing.T) {
 // Two processes evaluating the same rules on one PostgreSQL, at the same
 // times, notify each change once.
 func TestTwoProcessesNotifyOnce(t *testing.T) {
-	url := os.Getenv("PULSE_TEST_POSTGRES_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "pulse_test_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), url)
-		if err == nil {
-			_, _ = conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
-			conn.Close(context.Background())
-		}
-	})
+	open := postgresOpener(t)
 	clk := &clock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
 	g := &group{}
 	rc := newReceiver(t)
@@ -450,12 +440,7 @@ func TestTwoProcessesNotifyOnce(t *testing.T) {
 	r.Normalize()
 	var svcs []*alerts.Service
 	for range 2 {
-		db, err := postgres.Open(t.Context(), url, postgres.Options{Schema: schema, MaxConns: 4}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatalf("PostgreSQL is required: %v", err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		svc, err := alerts.New(alerts.Config{Now: clk.Now}, alerts.Deps{Store: db, Group: g, FileRules: []alerts.Rule{r}}, nil, prometheus.NewRegistry())
+		svc, err := alerts.New(alerts.Config{Now: clk.Now, AllowNet: loopback}, alerts.Deps{Store: open(), Group: g, FileRules: []alerts.Rule{r}}, nil, prometheus.NewRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -81,6 +81,7 @@ func TestAlertRulesOverTheAPI(t *testing.T) {
 		`{` + valid + `,"repeat":"10s"}`:                                                "repeat: must be 0",
 		`{` + valid + `,"webhook_url":"file:///etc/passwd"}`:                            "webhook_url: must be an http or https URL",
 		`{` + valid + `,"webhook_format":"teams"}`:                                      "webhook_format: must be json or slack",
+		`{` + valid + `,"webhook_url":"http://169.254.169.254/latest/meta-data/"}`:      "webhook_url: 169.254.169.254 is a link-local (cloud metadata) address, which webhooks may not reach (allow it with --alerts-allow-net",
 		`{` + valid + `,"hysteresis":2}`:                                                "hysteresis: 2 is more than the threshold 1",
 		`{` + valid + `,"event_type":"signup"}`:                                         "event_type: only an event_count rule",
 		`{"name":"x","signal":"event_count","op":"below","compare":"yesterday"}`:        "compare: must be value or previous_period",

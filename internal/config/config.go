@@ -45,6 +45,22 @@ type Alerts struct {
 	File string
 	// Interval is how often the rules are evaluated.
 	Interval time.Duration
+	// AllowNet lists, comma separated, the CIDRs (or addresses) webhooks
+	// may reach although they are not the public internet: loopback,
+	// private, link-local and the like are refused otherwise.
+	AllowNet string
+}
+
+// AllowedNets returns AllowNet as prefixes, a bare address as its /32 or
+// /128. Entries that do not parse are left out; Validate reports them.
+func (a *Alerts) AllowedNets() []netip.Prefix {
+	var out []netip.Prefix
+	for _, e := range splitList(a.AllowNet) {
+		if p, err := parsePrefix(e); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // HTTP is the API server: where it listens and whom it answers.
@@ -684,6 +700,14 @@ func trackerPath(v string, bad badf) {
 		bad("must not be under /api, /ws, /assets or be /metrics, which Pulse serves itself")
 	case strings.ContainsAny(v, "{}?# \t") || path.Clean(v) != v:
 		bad("must be a clean path without {, }, ?, #, spaces or dot segments")
+	}
+}
+
+func netList(v string, bad badf) {
+	for _, e := range splitList(v) {
+		if _, err := parsePrefix(e); err != nil {
+			bad("entry %q is not a CIDR (127.0.0.1/32, 10.0.0.0/8) or an IP address", e)
+		}
 	}
 }
 

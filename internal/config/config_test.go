@@ -499,6 +499,30 @@ func TestTrustedProxies(t *testing.T) {
 	}
 }
 
+// A bad --alerts-allow-net entry refuses to start, naming the setting and
+// the entry; the good ones are the webhooks' allowed ranges.
+func TestAlertsAllowNet(t *testing.T) {
+	cfg := Default()
+	cfg.Alerts.AllowNet = "127.0.0.1/32, 10.0.0.0/8,fd00::1 ,localhost,10.0.0.0/33"
+	err := cfg.Validate()
+	for _, bad := range []string{`"localhost"`, `"10.0.0.0/33"`} {
+		if err == nil || !strings.Contains(err.Error(), "--alerts-allow-net entry "+bad+" is not a CIDR") {
+			t.Errorf("err = %v, want one naming %s", err, bad)
+		}
+	}
+	var got []string
+	for _, p := range cfg.Alerts.AllowedNets() {
+		got = append(got, p.String())
+	}
+	if want := "127.0.0.1/32 10.0.0.0/8 fd00::1/128"; strings.Join(got, " ") != want {
+		t.Errorf("AllowedNets() = %v, want %s", got, want)
+	}
+	fromEnv, _, err := parse(t, env{"PULSE_ALERTS_ALLOW_NET": "192.168.0.0/16"}, "", nil, AlertsAllowNet)
+	if err != nil || fromEnv.Alerts.AllowNet != "192.168.0.0/16" || fromEnv.Validate() != nil {
+		t.Errorf("from the environment: %q, %v", fromEnv.Alerts.AllowNet, err)
+	}
+}
+
 func TestEmbeddedBrokerBeyondLoopback(t *testing.T) {
 	for _, tc := range []struct {
 		name       string

@@ -212,6 +212,8 @@ var (
 		field: strField(func(c *Config) *string { return &c.Alerts.File })})
 	AlertsInterval = declare(setting{flag: "alerts-interval", env: []string{"PULSE_ALERTS_INTERVAL"}, usage: "how often the alert rules are evaluated",
 		field: durField(func(c *Config) *time.Duration { return &c.Alerts.Interval }), check: is(alertsInterval)})
+	AlertsAllowNet = declare(setting{flag: "alerts-allow-net", env: []string{"PULSE_ALERTS_ALLOW_NET"}, usage: "CIDRs (comma separated) webhooks may reach besides the public internet, such as 127.0.0.1/32 for a receiver on this host or 10.0.0.0/8 for an internal chat proxy (empty: none; loopback, private, link-local and other non-public addresses are refused)",
+		field: strField(func(c *Config) *string { return &c.Alerts.AllowNet }), check: is(netList)})
 
 	// Log.
 	LogFormat = declare(setting{flag: "log-format", env: []string{"PULSE_LOG_FORMAT"}, usage: "log format: auto (text on a terminal, JSON otherwise), text or json",

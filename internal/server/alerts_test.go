@@ -30,6 +30,9 @@ func startAlerts(t *testing.T, edit func(*config.Config)) *running {
 	cfg := config.Default()
 	cfg.HTTP.Addr, cfg.Broker.Addr, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", dir
 	cfg.Alerts.Interval = time.Second
+	// The receivers listen on loopback, which webhooks may not reach
+	// unless allowed.
+	cfg.Alerts.AllowNet = "127.0.0.1/32"
 	if edit != nil {
 		edit(&cfg)
 	}

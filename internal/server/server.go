@@ -480,6 +480,7 @@ func (s *Server) newConsole() error {
 	}
 	ac := s.opts.Alerts
 	ac.Interval = s.cfg.Alerts.Interval
+	ac.AllowNet = s.cfg.Alerts.AllowedNets()
 	if s.alerts, err = alerts.New(ac, alerts.Deps{Store: s.store, Group: s.monitor, Markers: s.store, Bus: s.bus,
 		FileRules: s.alertRules}, s.log, s.reg); err != nil {
 		return fmt.Errorf("alerts: %w", err)

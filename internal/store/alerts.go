@@ -2,8 +2,18 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"time"
 )
+
+// ErrClaimLost is RecordAlertDelivery refusing an outcome: the
+// notification was settled or claimed again since this claim.
+var ErrClaimLost = errors.New("the notification is no longer held by this claim")
+
+// NewClaim returns a fresh claim for ClaimAlertNotifications: random, so
+// no two claims (of any process) are the same.
+func NewClaim() string { return rand.Text() }
 
 // AlertRule is an alert rule as the store keeps it: its definition is the
 // alerts package's JSON, opaque here, so that a new kind of rule needs no
@@ -78,6 +88,10 @@ type AlertEvent struct {
 	Body          string
 	Attempts      int
 	NextAttemptAt time.Time
+	// Claim is the claim ClaimAlertNotifications took the notification
+	// under, which RecordAlertDelivery must be given back; empty
+	// elsewhere.
+	Claim string
 	// Deliveries are the attempts, oldest first (filled by AlertHistory).
 	Deliveries []AlertDelivery
 }
@@ -139,12 +153,18 @@ type Alerts interface {
 	// first.
 	AlertHistory(ctx context.Context, q AlertHistoryQuery) ([]AlertEvent, error)
 	// ClaimAlertNotifications returns up to limit notifications pending
-	// and due at now, and hides them from other claims until until: the
-	// process that claims one delivers it.
+	// and due at now, and hides them from other claims until until (after
+	// now): the process that claims one delivers it. Each returned event
+	// carries the new claim in Claim.
 	ClaimAlertNotifications(ctx context.Context, now, until time.Time, limit int) ([]AlertEvent, error)
 	// RecordAlertDelivery keeps an attempt and what it leaves its
-	// notification with, in one transaction.
-	RecordAlertDelivery(ctx context.Context, d AlertDelivery, o AlertOutcome) error
+	// notification with, in one transaction, when the notification is
+	// still pending and still held by claim (its claim may have ended, as
+	// long as no other took it). Otherwise it changes nothing and returns
+	// ErrClaimLost: another process took the notification over, and its
+	// attempt's outcome stands. ErrNotFound when there is no such
+	// notification.
+	RecordAlertDelivery(ctx context.Context, claim string, d AlertDelivery, o AlertOutcome) error
 	// PruneAlertHistory deletes the alert events before before whose
 	// notification is settled, and their deliveries; it returns how many
 	// events it deleted.

@@ -133,7 +133,8 @@ func TestContract(t *testing.T) {
 	dir := t.TempDir()
 	httpAddr, brokerAddr := pulsetest.FreeAddr(t), pulsetest.FreeAddr(t)
 	cmd := exec.Command(pulseBin, "serve", "--addr", httpAddr, "--broker-addr", brokerAddr,
-		"--data-dir", dir, "--admin-token", adminToken, "--alerts-interval", "1s")
+		"--data-dir", dir, "--admin-token", adminToken, "--alerts-interval", "1s",
+		"--alerts-allow-net", "127.0.0.1/32")
 	cmd.Env = append(append(os.Environ(), "PULSE_LOG_FORMAT=json"), pulsetest.FastRetries...)
 	p := pulsetest.Start(t, "serve", cmd)
 	p.WaitServing(httpAddr)

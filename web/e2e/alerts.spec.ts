@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net'
 import { expect, STEP_TIMEOUT, test, usePulse } from './fixtures.ts'
 import { AlertsView, Nav } from './pages.ts'
 
-const pulse = usePulse(undefined, { serveArgs: ['--alerts-interval', '1s'] })
+// The receiver listens on loopback, which webhooks may not reach unless allowed.
+const pulse = usePulse(undefined, { serveArgs: ['--alerts-interval', '1s', '--alerts-allow-net', '127.0.0.1/32'] })
 
 interface Received {
   kind: string

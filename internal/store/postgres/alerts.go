@@ -279,12 +279,13 @@ func (d *DB) ClaimAlertNotifications(ctx context.Context, now, until time.Time, 
 	if d.closed.Load() {
 		return nil, store.ErrClosed
 	}
+	claim := store.NewClaim()
 	// SKIP LOCKED: two processes claiming at once take different rows,
 	// and the one that commits second finds the other's claimed_until.
-	rows, err := d.pool.Query(ctx, `UPDATE alert_events SET claimed_until = $1
+	rows, err := d.pool.Query(ctx, `UPDATE alert_events SET claimed_until = $1, claim = $4
 		WHERE id IN (SELECT id FROM alert_events WHERE status = 'pending' AND next_attempt_at <= $2
 			AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING `+alertEventColumns, until, now, limit)
+		RETURNING `+alertEventColumns, until, now, limit, claim)
 	if err != nil {
 		return nil, d.fail("claim alert notifications", err)
 	}
@@ -295,6 +296,7 @@ func (d *DB) ClaimAlertNotifications(ctx context.Context, now, until time.Time, 
 		if err != nil {
 			return nil, d.fail("claim alert notifications", err)
 		}
+		e.Claim = claim
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -303,16 +305,28 @@ func (d *DB) ClaimAlertNotifications(ctx context.Context, now, until time.Time, 
 	return out, nil
 }
 
-// RecordAlertDelivery keeps an attempt and its notification's outcome.
-func (d *DB) RecordAlertDelivery(ctx context.Context, a store.AlertDelivery, o store.AlertOutcome) error {
+// RecordAlertDelivery keeps an attempt and its notification's outcome,
+// when the notification is still pending under claim.
+func (d *DB) RecordAlertDelivery(ctx context.Context, claim string, a store.AlertDelivery, o store.AlertOutcome) error {
 	if d.closed.Load() {
 		return store.ErrClosed
 	}
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		// The WHERE is checked on the row once locked: of a process whose
+		// claim lapsed and the one that claimed the notification next,
+		// only the holder of the current claim records.
 		var attempts int
 		err := tx.QueryRow(ctx, `UPDATE alert_events SET attempts = attempts + 1, status = $1, next_attempt_at = $2,
-			claimed_until = NULL WHERE id = $3 RETURNING attempts`, o.Status, o.NextAttemptAt, a.EventID).Scan(&attempts)
+			claimed_until = NULL, claim = NULL WHERE id = $3 AND status = 'pending' AND claim = $4 RETURNING attempts`,
+			o.Status, o.NextAttemptAt, a.EventID, claim).Scan(&attempts)
 		if errors.Is(err, pgx.ErrNoRows) {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM alert_events WHERE id = $1)`, a.EventID).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return store.ErrClaimLost
+			}
 			return store.ErrNotFound
 		}
 		if err != nil {
@@ -322,7 +336,7 @@ func (d *DB) RecordAlertDelivery(ctx context.Context, a store.AlertDelivery, o s
 			VALUES ($1, $2, $3, $4, $5, $6)`, a.EventID, attempts, a.At, a.StatusCode, clean(a.Error), a.DurationMS)
 		return err
 	})
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrClaimLost) {
 		return err
 	}
 	if err != nil {

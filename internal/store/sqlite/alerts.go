@@ -283,11 +283,12 @@ func (d *DB) ClaimAlertNotifications(ctx context.Context, now, until time.Time, 
 	if err := d.writable(); err != nil {
 		return nil, err
 	}
+	claim := store.NewClaim()
 	// One writer at a time: the UPDATE ... RETURNING is the claim.
-	rows, err := d.w.QueryContext(ctx, `UPDATE alert_events SET claimed_until = ?
+	rows, err := d.w.QueryContext(ctx, `UPDATE alert_events SET claimed_until = ?, claim = ?
 		WHERE id IN (SELECT id FROM alert_events WHERE status = 'pending' AND next_attempt_at <= ?
 			AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY next_attempt_at, id LIMIT ?)
-		RETURNING `+alertEventColumns, micros(until), micros(now), micros(now), limit)
+		RETURNING `+alertEventColumns, micros(until), claim, micros(now), micros(now), limit)
 	if err != nil {
 		return nil, d.fail("claim alert notifications", err)
 	}
@@ -298,6 +299,7 @@ func (d *DB) ClaimAlertNotifications(ctx context.Context, now, until time.Time, 
 		if err != nil {
 			return nil, d.fail("claim alert notifications", err)
 		}
+		e.Claim = claim
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -306,8 +308,9 @@ func (d *DB) ClaimAlertNotifications(ctx context.Context, now, until time.Time, 
 	return out, nil
 }
 
-// RecordAlertDelivery keeps an attempt and its notification's outcome.
-func (d *DB) RecordAlertDelivery(ctx context.Context, a store.AlertDelivery, o store.AlertOutcome) error {
+// RecordAlertDelivery keeps an attempt and its notification's outcome,
+// when the notification is still pending under claim.
+func (d *DB) RecordAlertDelivery(ctx context.Context, claim string, a store.AlertDelivery, o store.AlertOutcome) error {
 	if err := d.writable(); err != nil {
 		return err
 	}
@@ -316,10 +319,20 @@ func (d *DB) RecordAlertDelivery(ctx context.Context, a store.AlertDelivery, o s
 		return d.fail("record alert delivery", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	// Only the holder of the notification's current claim records: a
+	// process whose claim lapsed and was taken over changes nothing.
 	var attempts int
 	err = tx.QueryRowContext(ctx, `UPDATE alert_events SET attempts = attempts + 1, status = ?, next_attempt_at = ?,
-		claimed_until = NULL WHERE id = ? RETURNING attempts`, o.Status, micros(o.NextAttemptAt), a.EventID).Scan(&attempts)
+		claimed_until = NULL, claim = NULL WHERE id = ? AND status = 'pending' AND claim = ? RETURNING attempts`,
+		o.Status, micros(o.NextAttemptAt), a.EventID, claim).Scan(&attempts)
 	if errors.Is(err, sql.ErrNoRows) {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM alert_events WHERE id = ?)`, a.EventID).Scan(&exists); err != nil {
+			return d.fail("record alert delivery", err)
+		}
+		if exists {
+			return store.ErrClaimLost
+		}
 		return store.ErrNotFound
 	}
 	if err != nil {

@@ -179,7 +179,10 @@ func testAlertDeliveries(t *testing.T, s store.Store) {
 				t.Error(err)
 			}
 			for _, e := range got {
-				if _, dup := claimed.LoadOrStore(e.ID, true); dup {
+				if e.Claim == "" {
+					t.Errorf("notification %d claimed without a claim", e.ID)
+				}
+				if _, dup := claimed.LoadOrStore(e.ID, e.Claim); dup {
 					t.Errorf("notification %d claimed twice", e.ID)
 				}
 			}
@@ -195,10 +198,11 @@ func testAlertDeliveries(t *testing.T, s store.Store) {
 		t.Fatalf("claimed again before the claim ended: %+v %v", again, err)
 	}
 
+	claimOf := func(id int64) string { c, _ := claimed.Load(id); return c.(string) }
 	first := ids[0]
 	fail := store.AlertDelivery{EventID: first, At: now, StatusCode: 503, Error: "503 Service Unavailable", DurationMS: 1.5}
 	retry := now.Add(5 * time.Second)
-	if err := s.RecordAlertDelivery(ctx, fail, store.AlertOutcome{Status: store.DeliveryPending, NextAttemptAt: retry}); err != nil {
+	if err := s.RecordAlertDelivery(ctx, claimOf(first), fail, store.AlertOutcome{Status: store.DeliveryPending, NextAttemptAt: retry}); err != nil {
 		t.Fatal(err)
 	}
 	// Recording ends the claim: the notification is due again at its
@@ -211,14 +215,14 @@ func testAlertDeliveries(t *testing.T, s store.Store) {
 		t.Fatalf("claim at the next attempt: %+v %v", got, err)
 	}
 	okAttempt := store.AlertDelivery{EventID: first, At: retry, StatusCode: 200, DurationMS: 2}
-	if err := s.RecordAlertDelivery(ctx, okAttempt, store.AlertOutcome{Status: store.DeliveryDelivered, NextAttemptAt: retry}); err != nil {
+	if err := s.RecordAlertDelivery(ctx, got[0].Claim, okAttempt, store.AlertOutcome{Status: store.DeliveryDelivered, NextAttemptAt: retry}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordAlertDelivery(ctx, store.AlertDelivery{EventID: 1 << 40, At: now}, store.AlertOutcome{Status: store.DeliveryFailed}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.RecordAlertDelivery(ctx, "no-such-claim", store.AlertDelivery{EventID: 1 << 40, At: now}, store.AlertOutcome{Status: store.DeliveryFailed}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("attempt of an unknown notification: %v, want ErrNotFound", err)
 	}
 	for _, id := range ids[1:4] {
-		if err := s.RecordAlertDelivery(ctx, store.AlertDelivery{EventID: id, At: now, Error: "connection refused"},
+		if err := s.RecordAlertDelivery(ctx, claimOf(id), store.AlertDelivery{EventID: id, At: now, Error: "connection refused"},
 			store.AlertOutcome{Status: store.DeliveryFailed, NextAttemptAt: now}); err != nil {
 			t.Fatal(err)
 		}
@@ -251,5 +255,56 @@ func testAlertDeliveries(t *testing.T, s store.Store) {
 	left, err := s.AlertHistory(ctx, store.AlertHistoryQuery{})
 	if err != nil || len(left) != 1 || left[0].ID != ids[4] || len(left[0].Deliveries) != 0 {
 		t.Fatalf("after pruning: %+v %v", left, err)
+	}
+}
+
+// A process whose claim lapsed while it was still sending, and was taken
+// over by another that delivered the notification, cannot record its own
+// late outcome over it: the delivered row and its one attempt stand, and
+// so they do when the late outcome comes before the other's (the late
+// process may record only while the notification is still under its
+// claim).
+func testAlertStaleClaim(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ev := &store.AlertEvent{RuleID: "alr_1", RuleName: "lag", Kind: store.AlertEventFiring, At: base, Value: 9,
+		Status: store.DeliveryPending, URL: "http://127.0.0.1:9/hook", ContentType: "application/json", Body: `{}`, NextAttemptAt: base}
+	if ok, err := s.TransitionAlert(ctx, 0, store.AlertState{RuleID: "alr_1", State: store.AlertFiring, Since: base, UpdatedAt: base}, ev); err != nil || !ok {
+		t.Fatalf("transition: %v %v", ok, err)
+	}
+	slow, err := s.ClaimAlertNotifications(ctx, base, base.Add(time.Minute), 1)
+	if err != nil || len(slow) != 1 {
+		t.Fatalf("first claim: %+v %v", slow, err)
+	}
+	// The first claim lapses; a second process takes the notification.
+	later := base.Add(2 * time.Minute)
+	fresh, err := s.ClaimAlertNotifications(ctx, later, later.Add(time.Minute), 1)
+	if err != nil || len(fresh) != 1 || fresh[0].Claim == slow[0].Claim {
+		t.Fatalf("claim after the first lapsed: %+v %v", fresh, err)
+	}
+	// The late outcome while the second process still sends: refused.
+	lateRetry := store.AlertDelivery{EventID: ev.ID, At: base, Error: "context deadline exceeded", DurationMS: 60000}
+	retry := store.AlertOutcome{Status: store.DeliveryPending, NextAttemptAt: later.Add(time.Second)}
+	if err := s.RecordAlertDelivery(ctx, slow[0].Claim, lateRetry, retry); !errors.Is(err, store.ErrClaimLost) {
+		t.Fatalf("the lapsed claim recorded while another held it: %v, want ErrClaimLost", err)
+	}
+	delivered := store.AlertDelivery{EventID: ev.ID, At: later, StatusCode: 204, DurationMS: 3}
+	if err := s.RecordAlertDelivery(ctx, fresh[0].Claim, delivered, store.AlertOutcome{Status: store.DeliveryDelivered, NextAttemptAt: later}); err != nil {
+		t.Fatalf("the current claim's outcome: %v", err)
+	}
+	// The late outcome after the delivery: refused too, by either claim.
+	for _, c := range []string{slow[0].Claim, fresh[0].Claim} {
+		if err := s.RecordAlertDelivery(ctx, c, lateRetry, retry); !errors.Is(err, store.ErrClaimLost) {
+			t.Fatalf("a late retry over a delivered notification: %v, want ErrClaimLost", err)
+		}
+	}
+	h, err := s.AlertHistory(ctx, store.AlertHistoryQuery{})
+	if err != nil || len(h) != 1 {
+		t.Fatalf("history: %+v %v", h, err)
+	}
+	if e := h[0]; e.Status != store.DeliveryDelivered || e.Attempts != 1 || !reflect.DeepEqual(e.Deliveries, []store.AlertDelivery{delivered}) {
+		t.Fatalf("after the late outcomes: %s, %d attempts, %+v; want delivered with its one attempt", e.Status, e.Attempts, e.Deliveries)
+	}
+	if again, err := s.ClaimAlertNotifications(ctx, later.Add(time.Hour), later.Add(2*time.Hour), 1); err != nil || len(again) != 0 {
+		t.Fatalf("a delivered notification claimed again: %+v %v", again, err)
 	}
 }

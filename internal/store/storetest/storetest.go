@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AlertRules", testAlertRules},
 		{"AlertTransitions", testAlertTransitions},
 		{"AlertDeliveries", testAlertDeliveries},
+		{"AlertStaleClaim", testAlertStaleClaim},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
