@@ -14,13 +14,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/config"
 	"github.com/pulse-dev/pulse/internal/kafka"
 	"github.com/pulse-dev/pulse/internal/monitor"
-	pulserecord "github.com/pulse-dev/pulse/internal/record"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
 	"github.com/pulse-dev/pulse/test/pulsetest"
@@ -39,34 +37,13 @@ type rewindEnv struct {
 
 func newRewindEnv(t *testing.T, wait time.Duration) *rewindEnv {
 	t.Helper()
-	kc := config.Default().Kafka
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0),
-		kfake.SeedTopics(3, kc.Topic), kfake.SeedTopics(1, pulserecord.RewindTopic(kc.Topic)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	kc.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	kc, brokers := rewindtest.Cluster(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
 	adm := kadm.NewClient(cl)
-	var rs []*kgo.Record
-	var os kadm.Offsets
-	for p := range int32(3) {
-		for i := range 10 {
-			rs = append(rs, &kgo.Record{Topic: kc.Topic, Partition: p, Key: fmt.Appendf(nil, "k%d", i), Value: []byte("{}")})
-		}
-		os.AddOffset(kc.Topic, p, 10, -1)
-	}
-	if err := cl.ProduceSync(t.Context(), rs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	if resp, err := adm.CommitOffsets(t.Context(), kc.Group, os); err != nil || resp.Error() != nil {
-		t.Fatalf("commit: %v %v", err, resp.Error())
-	}
 	reg := prometheus.NewRegistry()
 	admin, err := kafka.NewAdmin(kc, nil, reg)
 	if err != nil {
@@ -84,7 +61,7 @@ func newRewindEnv(t *testing.T, wait time.Duration) *rewindEnv {
 		t.Fatal(err)
 	}
 	s := New(Config{Loopback: true, AdminToken: rewindToken}, Deps{Rewinder: mon, Audit: db, Auth: testAuth(t, db, nil)}, nil, reg)
-	return &rewindEnv{server: s, db: db, adm: adm, brokers: cluster.ListenAddrs(), kc: kc}
+	return &rewindEnv{server: s, db: db, adm: adm, brokers: brokers, kc: kc}
 }
 
 // rewindToken is the admin token of rewindEnv's server: it is checked

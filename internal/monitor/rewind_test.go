@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulse-dev/pulse/internal/config"
@@ -23,46 +21,6 @@ import (
 	"github.com/pulse-dev/pulse/test/pulsetest"
 	"github.com/pulse-dev/pulse/test/rewindtest"
 )
-
-// rewindRecords is how many records each partition of rewindCluster holds.
-const rewindRecords = 10
-
-// rewindCluster is a broker with 3 partitions of rewindRecords records
-// each, the control topic of rewinds, and the group committed at the end
-// of every partition while it had no members.
-func rewindCluster(t *testing.T) (config.Kafka, []string) {
-	t.Helper()
-	kc := config.Default().Kafka
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0),
-		kfake.SeedTopics(3, kc.Topic), kfake.SeedTopics(1, record.RewindTopic(kc.Topic)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	kc.BootstrapServers = strings.Join(cluster.ListenAddrs(), ",")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var rs []*kgo.Record
-	var os kadm.Offsets
-	for p := range int32(3) {
-		for i := range rewindRecords {
-			rs = append(rs, &kgo.Record{Topic: kc.Topic, Partition: p, Key: fmt.Appendf(nil, "k%d", i), Value: []byte("{}")})
-		}
-		os.AddOffset(kc.Topic, p, rewindRecords, -1)
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	if resp, err := kadm.NewClient(cl).CommitOffsets(ctx, kc.Group, os); err != nil || resp.Error() != nil {
-		t.Fatalf("commit: %v %v", err, resp.Error())
-	}
-	return kc, cluster.ListenAddrs()
-}
 
 // rewindMonitor is the group monitor of kc's group over a real store.
 func rewindMonitor(t *testing.T, kc config.Kafka, cfg Config) (*Group, *sqlite.DB) {
@@ -123,7 +81,7 @@ func stableWith(t *testing.T, mon *Group, n int) {
 // both, the plan says which moved, the marker names only their offsets,
 // and the detector does not mark them a second time.
 func TestRewindPartlyApplied(t *testing.T) {
-	kc, brokers := rewindCluster(t)
+	kc, brokers := rewindtest.Cluster(t)
 	mon, _ := rewindMonitor(t, kc, Config{RewindWait: 2 * time.Second})
 	pulse := rewindtest.Start(t, rewindtest.Options{Brokers: brokers, Group: kc.Group, Topic: kc.Topic, ClientID: "pulse-member"})
 	foreign, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ClientID("foreign"), kgo.ConsumerGroup(kc.Group),
@@ -174,10 +132,10 @@ func TestRewindPartlyApplied(t *testing.T) {
 	_, ranges, ok := event.ParseRewindDetail(ms[0].Detail)
 	var want []event.RewoundRange
 	for _, p := range moved {
-		want = append(want, event.RewoundRange{Partition: p, From: 0, To: rewindRecords})
+		want = append(want, event.RewoundRange{Partition: p, From: 0, To: rewindtest.Records})
 	}
 	if !ok || fmt.Sprint(ranges) != fmt.Sprint(want) || !strings.Contains(ms[0].Detail, "to earliest") ||
-		!strings.Contains(ms[0].Detail, fmt.Sprintf("; %d records to process again", len(moved)*rewindRecords)) ||
+		!strings.Contains(ms[0].Detail, fmt.Sprintf("; %d records to process again", len(moved)*rewindtest.Records)) ||
 		!strings.Contains(ms[0].Detail, "partially applied") {
 		t.Errorf("marker %q: ranges %+v; want %+v, partially applied", ms[0].Detail, ranges, want)
 	}
@@ -195,7 +153,7 @@ func TestRewindPartlyApplied(t *testing.T) {
 // to move their partitions, and the move, seen by those samples before
 // the rewind ends, is marked once.
 func TestRewindKeepsSampling(t *testing.T) {
-	kc, brokers := rewindCluster(t)
+	kc, brokers := rewindtest.Cluster(t)
 	mon, _ := rewindMonitor(t, kc, Config{SampleInterval: 50 * time.Millisecond, RewindWait: time.Minute})
 	committed := make(chan struct{})
 	release := make(chan struct{})
@@ -248,8 +206,8 @@ func TestRewindKeepsSampling(t *testing.T) {
 	})
 	releaseAcks()
 	r := <-done
-	if r.err != nil || !r.plan.Applied || r.plan.Records != 3*rewindRecords {
-		t.Fatalf("rewind = %+v, %v; want applied, %d records", r.plan, r.err, 3*rewindRecords)
+	if r.err != nil || !r.plan.Applied || r.plan.Records != 3*rewindtest.Records {
+		t.Fatalf("rewind = %+v, %v; want applied, %d records", r.plan, r.err, 3*rewindtest.Records)
 	}
 	// Samples after the rewind mark nothing more either.
 	ended := time.Now()
