@@ -2,25 +2,22 @@ package alerts_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pulse-dev/pulse/internal/alerts"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
+	"github.com/pulse-dev/pulse/test/pgtest"
 	"github.com/pulse-dev/pulse/test/pulsetest"
 )
 
@@ -28,22 +25,9 @@ import (
 // schema of this test's own, dropped at its end: each call is another
 // process's pool on the same database.
 func postgresOpener(t *testing.T) func() *postgres.DB {
-	url := os.Getenv("PULSE_TEST_POSTGRES_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "pulse_test_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), url)
-		if err == nil {
-			_, _ = conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
-			conn.Close(context.Background())
-		}
-	})
+	schema := pgtest.FreshSchema(t, "pulse_test_")
 	return func() *postgres.DB {
-		db, err := postgres.Open(t.Context(), url, postgres.Options{Schema: schema, MaxConns: 4}, slog.New(slog.DiscardHandler))
+		db, err := postgres.Open(t.Context(), pgtest.URL(), postgres.Options{Schema: schema, MaxConns: 4}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("PostgreSQL is required: %v", err)
 		}

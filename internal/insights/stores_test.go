@@ -2,19 +2,15 @@ package insights
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
 	"github.com/pulse-dev/pulse/internal/store/sqlite"
+	"github.com/pulse-dev/pulse/test/pgtest"
 )
 
 // storeKinds are the stores every insight is checked on.
@@ -33,32 +29,13 @@ func openKind(t *testing.T, kind string) store.Store {
 		t.Cleanup(func() { _ = db.Close() })
 		return db
 	}
-	url := os.Getenv("PULSE_TEST_POSTGRES_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "pulse_insights_" + hex.EncodeToString(b)
+	schema := pgtest.FreshSchema(t, "pulse_insights_")
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
-	db, err := postgres.Open(ctx, url, postgres.Options{Schema: schema, MaxConns: 4}, slog.New(slog.DiscardHandler))
+	db, err := postgres.Open(ctx, pgtest.URL(), postgres.Options{Schema: schema, MaxConns: 4}, slog.New(slog.DiscardHandler))
 	if err != nil {
-		t.Fatalf("PostgreSQL at %s is required (set PULSE_TEST_POSTGRES_URL to point elsewhere): %v", postgres.Redact(url), err)
+		t.Fatalf("PostgreSQL at %s is required (set PULSE_TEST_POSTGRES_URL to point elsewhere): %v", postgres.Redact(pgtest.URL()), err)
 	}
-	t.Cleanup(func() {
-		_ = db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	t.Cleanup(func() { _ = db.Close() })
 	return db
 }

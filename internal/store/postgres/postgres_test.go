@@ -2,53 +2,24 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store"
 	"github.com/pulse-dev/pulse/internal/store/postgres"
 	"github.com/pulse-dev/pulse/internal/store/storetest"
+	"github.com/pulse-dev/pulse/test/pgtest"
 )
 
-// testURL is the server the tests use. CI guarantees it runs; a test that
-// cannot reach it fails.
-func testURL() string {
-	if u := os.Getenv("PULSE_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+// testURL is the server the tests use.
+func testURL() string { return pgtest.URL() }
 
 // freshSchema returns the name of a schema no other test uses, and drops it
 // when the test ends.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "pulse_test_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
+func freshSchema(t testing.TB) string { return pgtest.FreshSchema(t, "pulse_test_") }
 
 func open(t testing.TB, schema string) *postgres.DB {
 	t.Helper()

@@ -1,12 +1,8 @@
 package postgres
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io/fs"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -17,18 +13,14 @@ import (
 
 	"github.com/pulse-dev/pulse/internal/event"
 	"github.com/pulse-dev/pulse/internal/store/storetest"
+	"github.com/pulse-dev/pulse/test/pgtest"
 )
 
 // A database made by the first release keeps its rows through the
 // explorer's migration, and they read back without the new fields.
 func TestUpgradeFromFirstSchema(t *testing.T) {
-	url := os.Getenv("PULSE_TEST_POSTGRES_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "pulse_test_" + hex.EncodeToString(b)
+	url := pgtest.URL()
+	schema := pgtest.FreshSchema(t, "pulse_test_")
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
@@ -38,14 +30,7 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PostgreSQL at %s is required: %v", Redact(url), err)
 	}
-	t.Cleanup(func() {
-		defer pool.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
+	t.Cleanup(pool.Close)
 	if _, err := pool.Exec(t.Context(), `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
 		t.Fatal(err)
 	}
