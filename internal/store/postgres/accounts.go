@@ -19,16 +19,8 @@ func scanAccount(row pgx.Row) (store.Account, error) {
 	if err := row.Scan(&a.ID, &a.Email, &a.Role, &a.PasswordHash, &a.OIDCSubject, &a.CreatedAt, &a.UpdatedAt, &a.LastSignInAt); err != nil {
 		return a, err
 	}
-	a.CreatedAt, a.UpdatedAt, a.LastSignInAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC(), utcOrNil(a.LastSignInAt)
+	a.CreatedAt, a.UpdatedAt, a.LastSignInAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC(), utc(a.LastSignInAt)
 	return a, nil
-}
-
-func utcOrNil(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
 
 func nullString(s string) *string {
@@ -281,7 +273,7 @@ func (d *DB) SessionByID(ctx context.Context, id string, now time.Time) (store.S
 		return store.Session{}, store.Account{}, d.fail("session", err)
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC()
-	a.CreatedAt, a.UpdatedAt, a.LastSignInAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC(), utcOrNil(a.LastSignInAt)
+	a.CreatedAt, a.UpdatedAt, a.LastSignInAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC(), utc(a.LastSignInAt)
 	return s, a, nil
 }
 
@@ -324,7 +316,7 @@ func scanToken(row pgx.Row) (store.APIToken, error) {
 	if err := row.Scan(&t.ID, &t.Name, &t.Hash, &t.Role, &t.AccountID, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt); err != nil {
 		return t, err
 	}
-	t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.RevokedAt = t.CreatedAt.UTC(), utcOrNil(t.ExpiresAt), utcOrNil(t.LastUsedAt), utcOrNil(t.RevokedAt)
+	t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.RevokedAt = t.CreatedAt.UTC(), utc(t.ExpiresAt), utc(t.LastUsedAt), utc(t.RevokedAt)
 	return t, nil
 }
 

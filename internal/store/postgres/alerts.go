@@ -116,21 +116,13 @@ func (d *DB) AlertStates(ctx context.Context) ([]store.AlertState, error) {
 			return nil, d.fail("alert states", err)
 		}
 		s.Since, s.UpdatedAt = s.Since.UTC(), s.UpdatedAt.UTC()
-		s.NotifiedAt, s.SilencedUntil = utcPtr(s.NotifiedAt), utcPtr(s.SilencedUntil)
+		s.NotifiedAt, s.SilencedUntil = utc(s.NotifiedAt), utc(s.SilencedUntil)
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, d.fail("alert states", err)
 	}
 	return out, nil
-}
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
 
 // TransitionAlert moves a rule's state on from version prev and adds ev to
