@@ -128,3 +128,89 @@ func TestSlowReceiverGetsEachNotificationOnce(t *testing.T) {
 		}
 	}
 }
+
+// A process that stalls past its claim mid-attempt loses the
+// notification to another process: the other's attempt is the one
+// recorded, the stalled one's outcome is dropped (not written over the
+// delivered row), and it is counted as claim_lost, not delivered.
+func TestClaimLostMidAttemptCounted(t *testing.T) {
+	const timeout = 2 * time.Second
+	clk := &clock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	open := postgresOpener(t)
+	db, other := open(), open()
+	regA, regB := prometheus.NewRegistry(), prometheus.NewRegistry()
+	newService := func(s *postgres.DB, reg *prometheus.Registry) *alerts.Service {
+		svc, err := alerts.New(alerts.Config{Now: clk.Now, Interval: time.Hour, AllowNet: loopback,
+			Delivery: alerts.DeliveryConfig{Timeout: timeout, Poll: 5 * time.Millisecond}},
+			alerts.Deps{Store: s}, nil, reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	a, b := newService(db, regA), newService(other, regB)
+	var mu sync.Mutex
+	requests := 0
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		first := requests == 1
+		mu.Unlock()
+		if first {
+			// The first process stalls here past its claim, and the
+			// other process takes the notification and delivers it.
+			clk.Add(2*timeout + 6*time.Second)
+			if err := b.Deliver(r.Context()); err != nil {
+				t.Errorf("the other process's delivery: %v", err)
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.Close)
+	now := clk.Now()
+	ev := &store.AlertEvent{RuleID: "lag", RuleName: "Lag", Kind: store.AlertEventFiring, At: now, Value: 9,
+		Status: store.DeliveryPending, URL: rc.URL + "/hook", ContentType: "application/json", Body: `{}`, NextAttemptAt: now}
+	st := store.AlertState{RuleID: "lag", State: store.AlertFiring, Since: now, UpdatedAt: now}
+	if ok, err := db.TransitionAlert(t.Context(), 0, st, ev); err != nil || !ok {
+		t.Fatalf("notification: %v %v", ok, err)
+	}
+	if err := a.Deliver(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := db.AlertHistory(t.Context(), store.AlertHistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 1 || h[0].Status != store.DeliveryDelivered || h[0].Attempts != 1 || len(h[0].Deliveries) != 1 {
+		t.Fatalf("history %+v; want the one notification delivered at one recorded attempt", h)
+	}
+	if got := deliveryOutcomes(t, regA); got["claim_lost"] != 1 || got["delivered"] != 0 {
+		t.Errorf("stalled process's delivery outcomes = %v, want claim_lost 1 and nothing delivered", got)
+	}
+	if got := deliveryOutcomes(t, regB); got["delivered"] != 1 {
+		t.Errorf("other process's delivery outcomes = %v, want delivered 1", got)
+	}
+}
+
+// deliveryOutcomes reads pulse_alert_deliveries_total by outcome.
+func deliveryOutcomes(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "pulse_alert_deliveries_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" {
+					out[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}

@@ -163,7 +163,7 @@ func New(cfg Config, deps Deps, log *slog.Logger, reg prometheus.Registerer) (*S
 			Name: "pulse_alert_firings_total", Help: "Alert rules that started firing (this process made the change).",
 		}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pulse_alert_deliveries_total", Help: "Webhook delivery attempts, by outcome (delivered, retry, failed).",
+			Name: "pulse_alert_deliveries_total", Help: "Webhook delivery attempts, by outcome (delivered, retry, failed; claim_lost: made by a process whose claim lapsed meanwhile, its outcome dropped).",
 		}, []string{"outcome"}),
 	}
 	for _, c := range []*prometheus.Counter{&s.evaluations, &s.evalErrors, &s.firings} {
@@ -431,15 +431,16 @@ func (s *Service) attempt(ctx context.Context, e store.AlertEvent) error {
 		s.log.Warn("alert notification not delivered", "rule_id", e.RuleID, "event_id", e.ID, "attempt", e.Attempts+1,
 			"status", code, "err", d.Error, "next", o.Status)
 	}
-	s.deliveries.WithLabelValues(outcome).Inc()
 	err = s.deps.Store.RecordAlertDelivery(ctx, e.Claim, d, o)
 	if errors.Is(err, store.ErrClaimLost) {
 		// This process stalled past its claim and another took the
 		// notification over: that one's outcome stands, not this one's.
+		s.deliveries.WithLabelValues("claim_lost").Inc()
 		s.log.Warn("alert delivery outcome dropped: the claim lapsed and another process took the notification",
 			"rule_id", e.RuleID, "event_id", e.ID, "attempt", e.Attempts+1, "outcome", outcome)
 		return nil
 	}
+	s.deliveries.WithLabelValues(outcome).Inc()
 	if err != nil {
 		return fmt.Errorf("record the delivery of notification %d: %w", e.ID, err)
 	}
