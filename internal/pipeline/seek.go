@@ -231,13 +231,11 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 			notMoved = append(notMoved, p) // nothing fetched: its position is still the committed offset
 		}
 	}
-	resume := c.rewoundRetries(ctx, moved, seeks, carried)
 	now := time.Now()
 	var acks []record.RewindAck
 	c.mu.Lock()
 	for _, p := range moved {
-		if ns := c.parts[p]; ns != nil {
-			ns.resume = resume[p]
+		if c.parts[p] != nil {
 			c.committed[p] = seeks[p].target
 		}
 		if rp := c.rewound[seeks[p].id]; rp != nil {
@@ -252,7 +250,10 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 			ns.resume = carried[p]
 			ns.settled = old.settled
 			ns.storedUntil = max(old.storedUntil, old.next)
-			if o, ok := wasCommitted[p]; ok {
+			// Only a commit the broker refused by partition is known
+			// not to have landed; one whose request failed (a timeout)
+			// may have, so the next commit says the offset again.
+			if o, ok := wasCommitted[p]; ok && cerr == nil {
 				c.committed[p] = o
 			}
 		}
@@ -277,6 +278,17 @@ func (c *Consumer) doSeeks(cl *kgo.Client) {
 		cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{c.cfg.Topic: positions})
 	}
 	c.commitMu.Unlock()
+	// The retry log is read after the commit lock is let go (periodic
+	// commits go on meanwhile), and before the poll loop, which called
+	// doSeeks, fetches a record of these partitions.
+	resume := c.rewoundRetries(ctx, moved, seeks, carried)
+	c.mu.Lock()
+	for _, p := range moved {
+		if ns := c.parts[p]; ns != nil {
+			ns.resume = resume[p]
+		}
+	}
+	c.mu.Unlock()
 	if len(notMoved) > 0 {
 		c.log.Warn("partitions not rewound: their commit failed; they start again from their committed offsets",
 			"partitions", notMoved, "err", cmpErr(cerr, errs[notMoved[0]]))
