@@ -33,6 +33,14 @@ func (mon *Group) Rewind(ctx context.Context, to kafka.Target, partitions []int3
 	mon.sampleMu.Lock()
 	mon.det.rewindStarted(scope)
 	mon.sampleMu.Unlock()
+	ended := false
+	defer func() {
+		if !ended { // a panic: the detector must not stay muted
+			mon.sampleMu.Lock()
+			mon.det.rewindEnded(scope, mon.now(), nil)
+			mon.sampleMu.Unlock()
+		}
+	}()
 	plan, err := mon.deps.Admin.Rewind(ctx, req, mon.cfg.RewindWait)
 	targets := make(map[int32]int64, len(plan.Partitions))
 	for _, p := range plan.Partitions {
@@ -42,6 +50,7 @@ func (mon *Group) Rewind(ctx context.Context, to kafka.Target, partitions []int3
 	}
 	mon.sampleMu.Lock()
 	mon.det.rewindEnded(scope, mon.now(), targets)
+	ended = true
 	mon.sampleMu.Unlock()
 	mon.markRewind(plan)
 	return plan, err
