@@ -78,6 +78,9 @@ func (s *Server) rewind(w http.ResponseWriter, r *http.Request) error {
 			if e, ok := errors.AsType[*Error](apiErr); ok {
 				msg = e.Message
 			}
+			if msg == "" {
+				msg = err.Error()
+			}
 			noteAudit(r, "group "+plan.Group, "")
 			noteOutcome(r, outcomeOf(apiErr), fmt.Sprintf("to %s partially applied: partitions %s moved (%d records to process again); %s not: %s",
 				plan.To, joinPartitions(moved), records, joinPartitions(plan.UnmovedPartitions()), msg))
