@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -45,6 +46,11 @@ var special = []struct {
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"}, // 255.255.255.255 included
 	{netip.MustParsePrefix("::/96"), "IPv4-compatible"},
 	{netip.MustParsePrefix("fec0::/10"), "site-local"},
+	// IPv4 inside IPv6 by ways not decoded below: a local NAT64 prefix
+	// (RFC 8215) and Teredo. Refusing them whole is simpler than
+	// decoding, and no webhook receiver lives there.
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use NAT64"},
+	{netip.MustParsePrefix("2001::/32"), "Teredo"},
 }
 
 // Ranges that carry an IPv4 address inside an IPv6 one, which a gateway
@@ -132,11 +138,60 @@ func (g egress) checkURL(raw string) error {
 	if err != nil {
 		return err
 	}
-	a, err := netip.ParseAddr(u.Hostname())
+	host := u.Hostname()
+	a, err := netip.ParseAddr(host)
 	if err != nil {
-		return nil
+		var ok bool
+		if a, ok = looseIPv4(host); !ok {
+			return nil
+		}
 	}
 	return g.check(a)
+}
+
+// looseIPv4 reads host as the C library's inet_aton would: one to four
+// dot-separated numbers, each decimal, octal (leading 0) or hex (0x),
+// the last filling the remaining bytes, and a trailing dot ignored. Go's
+// resolver does not take "127.1", "2130706433" or "0x7f.0.0.1" for an
+// address, but a proxy (or the resolver of whatever a proxy runs on)
+// may: such a host is judged as the address it spells.
+func looseIPv4(host string) (netip.Addr, bool) {
+	host = strings.TrimSuffix(host, ".")
+	parts := strings.Split(host, ".")
+	if host == "" || len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	nums := make([]uint64, len(parts))
+	for i, p := range parts {
+		digits, base := p, 10
+		switch {
+		case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X"):
+			digits, base = p[2:], 16
+		case len(p) > 1 && p[0] == '0':
+			digits, base = p[1:], 8
+		}
+		// An explicit base takes no sign, underscore or other prefix.
+		n, err := strconv.ParseUint(digits, base, 32)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		nums[i] = n
+	}
+	// Every part but the last is one byte; the last fills the rest.
+	var v uint64
+	for _, n := range nums[:len(nums)-1] {
+		if n > 0xff {
+			return netip.Addr{}, false
+		}
+		v = v<<8 | n
+	}
+	rest := 8 * uint(5-len(nums))
+	last := nums[len(nums)-1]
+	if last >= 1<<rest {
+		return netip.Addr{}, false
+	}
+	v = v<<rest | last
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
 }
 
 // isRefused tells whether err is a webhook address refused.

@@ -39,6 +39,8 @@ func TestEgressRanges(t *testing.T) {
 		"2002:a00:1::":           "private (inside IPv6)",
 		"64:ff9b::7f00:1":        "loopback (inside IPv6)",
 		"::ffff:169.254.169.254": "link-local (cloud metadata)",
+		"64:ff9b:1::a9fe:a9fe":   "local-use NAT64",
+		"2001:0:4136:e378::1":    "Teredo",
 	}
 	g := egress{}
 	for s, want := range refused {
@@ -63,6 +65,28 @@ func TestEgressRanges(t *testing.T) {
 		if err := allow.check(netip.MustParseAddr(s)); err == nil {
 			t.Errorf("%s passed: outside every allowed range", s)
 		}
+	}
+}
+
+// A URL's host spelled as an address only inet_aton reads (which a proxy
+// may) is judged as that address; host names, and numbers that are not
+// addresses, are left to the dial.
+func TestEgressLooseIPv4InURL(t *testing.T) {
+	g := egress{}
+	for _, u := range []string{"http://127.1/", "http://2130706433/", "http://0x7f000001/", "http://0x7f.0.0.1/",
+		"http://0177.0.0.1/", "http://127.0.0.1./", "http://169.254.43518/", "http://10.1/hook"} {
+		if err := g.checkURL(u); !isRefused(err) {
+			t.Errorf("%s: %v, want refused", u, err)
+		}
+	}
+	for _, u := range []string{"https://hooks.slack.com/services/x", "http://cafe.be/", "http://0x.example/",
+		"http://1.2.3.4.5/", "http://256.1.1.1/", "http://08.0.0.1/", "http://0b1/", "http://1_0.0.0.1/", "http://8.8.8.8/", "http://134744072/"} {
+		if err := g.checkURL(u); err != nil {
+			t.Errorf("%s refused: %v", u, err)
+		}
+	}
+	if a, ok := looseIPv4("127.1"); !ok || a != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("127.1 = %v %v, want 127.0.0.1", a, ok)
 	}
 }
 
