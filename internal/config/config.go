@@ -53,15 +53,7 @@ type Alerts struct {
 
 // AllowedNets returns AllowNet as prefixes, a bare address as its /32 or
 // /128. Entries that do not parse are left out; Validate reports them.
-func (a *Alerts) AllowedNets() []netip.Prefix {
-	var out []netip.Prefix
-	for _, e := range splitList(a.AllowNet) {
-		if p, err := parsePrefix(e); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func (a *Alerts) AllowedNets() []netip.Prefix { return prefixes(a.AllowNet) }
 
 // HTTP is the API server: where it listens and whom it answers.
 type HTTP struct {
@@ -375,9 +367,13 @@ func splitList(s string) []string {
 
 // Proxies returns TrustedProxies as prefixes, a bare address as its /32
 // or /128. Entries that do not parse are left out; Validate reports them.
-func (h *HTTP) Proxies() []netip.Prefix {
+func (h *HTTP) Proxies() []netip.Prefix { return prefixes(h.TrustedProxies) }
+
+// prefixes reads a comma-separated list of CIDRs and addresses, leaving
+// out the entries that do not parse (cidrList reports them).
+func prefixes(list string) []netip.Prefix {
 	var out []netip.Prefix
-	for _, e := range splitList(h.TrustedProxies) {
+	for _, e := range splitList(list) {
 		if p, err := parsePrefix(e); err == nil {
 			out = append(out, p)
 		}
@@ -703,18 +699,10 @@ func trackerPath(v string, bad badf) {
 	}
 }
 
-func netList(v string, bad badf) {
+func cidrList(v string, bad badf) {
 	for _, e := range splitList(v) {
 		if _, err := parsePrefix(e); err != nil {
 			bad("entry %q is not a CIDR (127.0.0.1/32, 10.0.0.0/8) or an IP address", e)
-		}
-	}
-}
-
-func proxyList(v string, bad badf) {
-	for _, e := range splitList(v) {
-		if _, err := parsePrefix(e); err != nil {
-			bad("entry %q is not a CIDR (10.0.0.0/8) or an IP address", e)
 		}
 	}
 }

@@ -101,7 +101,7 @@ var (
 		usage: "Host headers the server answers, comma separated, as Django's ALLOWED_HOSTS (.example.com: it and its subdomains; *: any); loopback names and the listen address are always allowed; also the origins allowed for CORS and WebSocket",
 		field: strField(func(c *Config) *string { return &c.HTTP.AllowedHosts })})
 	TrustedProxies = declare(setting{flag: "trusted-proxies", env: []string{"PULSE_TRUSTED_PROXIES"}, usage: "reverse proxies (CIDRs or IPs, comma separated) whose X-Forwarded-For, Forwarded or X-Real-IP name the client for rate limits, WebSocket caps and logs (empty: none; the peer is the client)",
-		field: strField(func(c *Config) *string { return &c.HTTP.TrustedProxies }), check: is(proxyList)})
+		field: strField(func(c *Config) *string { return &c.HTTP.TrustedProxies }), check: is(cidrList)})
 	AdminToken = declare(setting{flag: "admin-token", env: []string{"PULSE_ADMIN_TOKEN", "SECRET_KEY"}, secret: secret,
 		usage: "a Bearer token with the admin role, for scripts and a first start beyond loopback before any account exists",
 		field: strField(func(c *Config) *string { return &c.HTTP.AdminToken })})
@@ -213,7 +213,7 @@ var (
 	AlertsInterval = declare(setting{flag: "alerts-interval", env: []string{"PULSE_ALERTS_INTERVAL"}, usage: "how often the alert rules are evaluated",
 		field: durField(func(c *Config) *time.Duration { return &c.Alerts.Interval }), check: is(alertsInterval)})
 	AlertsAllowNet = declare(setting{flag: "alerts-allow-net", env: []string{"PULSE_ALERTS_ALLOW_NET"}, usage: "CIDRs (comma separated) webhooks may reach besides the public internet, such as 127.0.0.1/32 for a receiver on this host or 10.0.0.0/8 for an internal chat proxy (empty: none; loopback, private, link-local and other non-public addresses are refused)",
-		field: strField(func(c *Config) *string { return &c.Alerts.AllowNet }), check: is(netList)})
+		field: strField(func(c *Config) *string { return &c.Alerts.AllowNet }), check: is(cidrList)})
 
 	// Log.
 	LogFormat = declare(setting{flag: "log-format", env: []string{"PULSE_LOG_FORMAT"}, usage: "log format: auto (text on a terminal, JSON otherwise), text or json",
