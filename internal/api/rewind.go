@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/auth"
@@ -83,7 +81,7 @@ func (s *Server) rewind(w http.ResponseWriter, r *http.Request) error {
 			}
 			noteAudit(r, "group "+plan.Group, "")
 			noteOutcome(r, outcomeOf(apiErr), fmt.Sprintf("to %s partially applied: partitions %s moved (%d records to process again); %s not: %s",
-				plan.To, joinPartitions(moved), records, joinPartitions(plan.UnmovedPartitions()), msg))
+				plan.To, kafka.JoinPartitions(moved, ","), records, kafka.JoinPartitions(plan.UnmovedPartitions(), ","), msg))
 		}
 		return apiErr
 	}
@@ -99,15 +97,6 @@ func outcomeOf(err error) string {
 		return store.AuditFailed
 	}
 	return store.AuditRefused
-}
-
-// joinPartitions writes partitions as "0,2".
-func joinPartitions(ps []int32) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = strconv.Itoa(int(p))
-	}
-	return strings.Join(s, ",")
 }
 
 // rewindError maps a rewind's refusals to 4xx statuses.

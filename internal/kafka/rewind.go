@@ -223,6 +223,15 @@ func (p RewindPlan) MovedPartitions() []int32 {
 	return out
 }
 
+// JoinPartitions writes partitions as text, sep between them.
+func JoinPartitions(ps []int32, sep string) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(int(p))
+	}
+	return strings.Join(s, sep)
+}
+
 // UnmovedPartitions are the partitions the rewind had to move (not at
 // their target) and did not: all of them before it is applied, some when
 // it gave up part way.

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pulse-dev/pulse/internal/event"
@@ -33,27 +31,29 @@ func (mon *Group) Rewind(ctx context.Context, to kafka.Target, partitions []int3
 	mon.sampleMu.Lock()
 	mon.det.rewindStarted(scope)
 	mon.sampleMu.Unlock()
-	ended := false
-	defer func() {
-		if !ended { // a panic: the detector must not stay muted
-			mon.sampleMu.Lock()
-			mon.det.rewindEnded(scope, mon.now(), nil)
-			mon.sampleMu.Unlock()
-		}
-	}()
-	plan, err := mon.deps.Admin.Rewind(ctx, req, mon.cfg.RewindWait)
-	targets := make(map[int32]int64, len(plan.Partitions))
-	for _, p := range plan.Partitions {
-		if p.Moved {
-			targets[p.Partition] = p.Target
-		}
-	}
-	mon.sampleMu.Lock()
-	mon.det.rewindEnded(scope, mon.now(), targets)
-	ended = true
-	mon.sampleMu.Unlock()
+	plan, err := mon.endRewind(scope, func() (kafka.RewindPlan, error) {
+		return mon.deps.Admin.Rewind(ctx, req, mon.cfg.RewindWait)
+	})
 	mon.markRewind(plan)
 	return plan, err
+}
+
+// endRewind runs apply and then tells the detector the rewind of scope
+// ended with the targets of the partitions it moved; deferred, so that a
+// panic does not leave the detector muted.
+func (mon *Group) endRewind(scope []int32, apply func() (kafka.RewindPlan, error)) (plan kafka.RewindPlan, err error) {
+	defer func() {
+		targets := make(map[int32]int64, len(plan.Partitions))
+		for _, p := range plan.Partitions {
+			if p.Moved {
+				targets[p.Partition] = p.Target
+			}
+		}
+		mon.sampleMu.Lock()
+		mon.det.rewindEnded(scope, mon.now(), targets)
+		mon.sampleMu.Unlock()
+	}()
+	return apply()
 }
 
 // rewindScope is the partitions a rewind may move, nil for every one.
@@ -94,18 +94,9 @@ func (mon *Group) markRewind(plan kafka.RewindPlan) {
 		detail += fmt.Sprintf(", %d skipped", skipped)
 	}
 	if !plan.Applied {
-		detail += "; partially applied: partition " + joinPartitions(plan.UnmovedPartitions()) + " not moved"
+		detail += "; partially applied: partition " + kafka.JoinPartitions(plan.UnmovedPartitions(), ", ") + " not moved"
 	}
 	mon.raise([]event.Marker{{T: at, Kind: event.MarkerRewind, Detail: detail}})
-}
-
-// joinPartitions writes partitions as "0, 2".
-func joinPartitions(ps []int32) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = strconv.Itoa(int(p))
-	}
-	return strings.Join(s, ", ")
 }
 
 // Rewinds returns the rewind markers since a time, oldest first, at most
